@@ -1,0 +1,482 @@
+//! The command: one circuit breaker, bulkhead, fallback limiter and set of
+//! rolling metrics, shared by every call through it (SPEC §3–§6).
+//!
+//! Everything here takes the current time as an argument; [`Command`] only
+//! keeps a [`Clock`] so that the drivers and [`Command::snapshot`] have one
+//! to read. In the closed state admission and recording are lock-free and
+//! allocation-free: atomics for state, permits and counters, and one
+//! `ArcSwap` load for the live configuration. Transitions take the
+//! command's own small mutex (never a global one).
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::ConfigError;
+use crate::event::{CircuitState, EventType};
+use crate::latency::LatencyWindow;
+use crate::listener::{ListenerId, Listeners, Notice, Topic};
+use crate::snapshot::{EventCounts, Health, Snapshot};
+use crate::window::{HealthCounts, Window};
+use arc_swap::ArcSwap;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+const NEVER: u64 = u64::MAX;
+
+/// The configuration in force and the window it shapes.
+struct Live {
+    config: Config,
+    window: Arc<Window>,
+}
+
+/// The half-open episode: which one, how many probes were admitted, how
+/// many succeeded. Guarded by the command's mutex with every transition.
+#[derive(Default)]
+struct Episode {
+    id: u64,
+    admitted: u64,
+    succeeded: u64,
+}
+
+pub(crate) struct Inner {
+    name: String,
+    clock: Arc<dyn Clock>,
+    live: ArcSwap<Live>,
+    state: AtomicU8,
+    opened_at: AtomicU64,
+    concurrent: AtomicU32,
+    fallback_concurrent: AtomicU32,
+    snap: AtomicU64,
+    snap_at: AtomicU64,
+    episode: Mutex<Episode>,
+    cumulative: [AtomicU64; EventType::COUNT],
+    latency_run: LatencyWindow,
+    latency_total: LatencyWindow,
+    listeners: Listeners,
+}
+
+/// A Hystrix command's shared state. Cheap to clone (one `Arc`); `Send +
+/// Sync`; every call through any clone shares one circuit and bulkhead.
+#[derive(Clone)]
+pub struct Command {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// A run permit granted by [`Command::admit`]. Whoever holds it must hand it
+/// back exactly once ([`Command::release`]); [`crate::Execution`] does this.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Ticket {
+    /// The half-open episode this call probes, 0 for a normal call.
+    pub(crate) probe: u64,
+    /// When the call was admitted.
+    pub(crate) start: u64,
+    /// When its timeout fires, if timeouts are enabled.
+    pub(crate) deadline: Option<u64>,
+}
+
+/// The circuit's and the bulkhead's answer to a call.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Admission {
+    Admitted(Ticket),
+    ShortCircuited,
+    Rejected,
+}
+
+/// The fallback limiter's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FallbackAdmission {
+    Disabled,
+    Missing,
+    Rejected,
+    Admitted,
+}
+
+impl Command {
+    /// A command with the given configuration on the real monotonic clock.
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    pub fn new(config: Config) -> Result<Command, ConfigError> {
+        Command::with_clock("", config, Arc::new(crate::clock::MonotonicClock::new()))
+    }
+
+    /// A named command reading time from `clock`.
+    pub fn with_clock(name: &str, config: Config, clock: Arc<dyn Clock>) -> Result<Command, ConfigError> {
+        config.validate()?;
+        let window = Arc::new(Window::new(config.bucket_ms(), config.rolling_window_buckets));
+        Ok(Command {
+            inner: Arc::new(Inner {
+                name: name.to_string(),
+                clock,
+                live: ArcSwap::from_pointee(Live { config, window }),
+                state: AtomicU8::new(CircuitState::Closed.to_u8()),
+                opened_at: AtomicU64::new(0),
+                concurrent: AtomicU32::new(0),
+                fallback_concurrent: AtomicU32::new(0),
+                snap: AtomicU64::new(0),
+                snap_at: AtomicU64::new(NEVER),
+                episode: Mutex::new(Episode::default()),
+                cumulative: Default::default(),
+                latency_run: LatencyWindow::new(),
+                latency_total: LatencyWindow::new(),
+                listeners: Listeners::new(),
+            }),
+        })
+    }
+
+    /// The command's name (empty for an anonymous command).
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The clock this command reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// The current time on this command's clock.
+    pub fn now_ms(&self) -> u64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Config {
+        self.inner.live.load().config
+    }
+
+    /// Replaces the configuration (SPEC §7 `configure`): validated first,
+    /// nothing changes on error. A new bulkhead size applies to later
+    /// admissions, new thresholds from the next evaluation; a new window
+    /// shape starts a fresh, empty window.
+    pub fn set_config(&self, config: Config) -> Result<(), ConfigError> {
+        config.validate()?;
+        let _serial = self.lock_episode();
+        let old = self.inner.live.load_full();
+        let window = if old.config.rolling_window_ms == config.rolling_window_ms
+            && old.config.rolling_window_buckets == config.rolling_window_buckets
+        {
+            old.window.clone()
+        } else {
+            Arc::new(Window::new(config.bucket_ms(), config.rolling_window_buckets))
+        };
+        self.inner.live.store(Arc::new(Live { config, window }));
+        Ok(())
+    }
+
+    /// Changes the keys given in a JSON object (SPEC key names), validated
+    /// as a whole; returns the configuration now in force.
+    pub fn configure_json(&self, patch: &serde_json::Value) -> Result<Config, ConfigError> {
+        let next = self.config().patched(patch)?;
+        self.set_config(next)?;
+        Ok(next)
+    }
+
+    /// Subscribes `listener` to events or transitions.
+    pub fn subscribe(&self, topic: Topic, listener: impl Fn(&Notice<'_>) + Send + Sync + 'static) -> ListenerId {
+        self.inner.listeners.subscribe(topic, Arc::new(listener))
+    }
+
+    /// Removes a listener; `false` if it was not subscribed.
+    pub fn unsubscribe(&self, id: ListenerId) -> bool {
+        self.inner.listeners.unsubscribe(id)
+    }
+
+    /// A snapshot on the command's own clock.
+    pub fn snapshot(&self) -> Snapshot {
+        self.snapshot_at(self.now_ms())
+    }
+
+    /// A snapshot at `now` (SPEC §6): applies a pending trip as admission
+    /// would, never moves `open` to `half_open`.
+    pub fn snapshot_at(&self, now: u64) -> Snapshot {
+        let live = self.inner.live.load();
+        let cfg = &live.config;
+        let health =
+            if self.evaluates_trips(cfg) { self.trip_if_unhealthy(now, &live) } else { self.health(now, &live) };
+        let state = if !cfg.circuit_breaker_enabled {
+            CircuitState::Closed
+        } else if cfg.force_open {
+            CircuitState::Open
+        } else if cfg.force_closed {
+            CircuitState::Closed
+        } else {
+            self.state()
+        };
+        let inner = &self.inner;
+        Snapshot {
+            name: inner.name.clone(),
+            time_ms: now,
+            state,
+            health: Health { total: health.total, errors: health.errors, error_percentage: health.error_percentage() },
+            rolling: EventCounts(live.window.counts(now)),
+            cumulative: EventCounts(std::array::from_fn(|i| inner.cumulative[i].load(Ordering::Relaxed))),
+            concurrent: inner.concurrent.load(Ordering::Acquire),
+            fallback_concurrent: inner.fallback_concurrent.load(Ordering::Acquire),
+            rolling_max_concurrent: live.window.max_concurrent(now),
+            latency_run: inner.latency_run.percentiles(now),
+            latency_total: inner.latency_total.percentiles(now),
+            listener_panics: inner.listeners.panics(),
+        }
+    }
+
+    /// The underlying circuit state (ignoring force flags).
+    fn state(&self) -> CircuitState {
+        CircuitState::from_u8(self.inner.state.load(Ordering::Acquire))
+    }
+
+    fn lock_episode(&self) -> MutexGuard<'_, Episode> {
+        self.inner.episode.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn evaluates_trips(&self, cfg: &Config) -> bool {
+        cfg.circuit_breaker_enabled && !cfg.force_open && !cfg.force_closed
+    }
+
+    /// The health snapshot at `now`, recomputed from the window when it is
+    /// due (SPEC §5).
+    fn health(&self, now: u64, live: &Live) -> HealthCounts {
+        let inner = &self.inner;
+        let at = inner.snap_at.load(Ordering::Acquire);
+        if at != NEVER && now < at.saturating_add(live.config.health_snapshot_interval_ms) {
+            let packed = inner.snap.load(Ordering::Acquire);
+            return HealthCounts { total: packed >> 32, errors: packed & 0xffff_ffff };
+        }
+        let h = live.window.health(now);
+        let clamp = |v: u64| v.min(u64::from(u32::MAX));
+        inner.snap.store((clamp(h.total) << 32) | clamp(h.errors), Ordering::Release);
+        inner.snap_at.store(now, Ordering::Release);
+        h
+    }
+
+    /// In the closed state, evaluates the trip rule and trips if it holds.
+    /// Returns the health snapshot used.
+    fn trip_if_unhealthy(&self, now: u64, live: &Live) -> HealthCounts {
+        if self.state() != CircuitState::Closed {
+            return self.health(now, live);
+        }
+        let h = self.health(now, live);
+        let cfg = &live.config;
+        if h.total >= cfg.request_volume_threshold && h.error_percentage() >= cfg.error_threshold_percentage {
+            let mut ep = self.lock_episode();
+            if self.state() == CircuitState::Closed {
+                self.move_to(&mut ep, CircuitState::Open, now);
+                drop(ep);
+                self.notify_transition(CircuitState::Closed, CircuitState::Open, now);
+            }
+        }
+        h
+    }
+
+    /// Sets the state under the episode lock; opening stamps `opened_at`,
+    /// closing resets health (SPEC §5).
+    fn move_to(&self, _ep: &mut MutexGuard<'_, Episode>, to: CircuitState, now: u64) {
+        let inner = &self.inner;
+        match to {
+            CircuitState::Open => inner.opened_at.store(now, Ordering::Release),
+            CircuitState::Closed => {
+                inner.live.load().window.reset_health();
+                inner.snap.store(0, Ordering::Release);
+                inner.snap_at.store(now, Ordering::Release);
+            }
+            CircuitState::HalfOpen => {}
+        }
+        inner.state.store(to.to_u8(), Ordering::Release);
+    }
+
+    fn notify_transition(&self, from: CircuitState, to: CircuitState, now: u64) {
+        self.inner.listeners.notify(&Notice::Transition { command: &self.inner.name, from, to, at_ms: now });
+    }
+
+    /// SPEC §3 steps 1–2: the circuit, then the bulkhead. A refusal records
+    /// its event (and a refused probe reopens the circuit).
+    pub(crate) fn admit(&self, now: u64) -> Admission {
+        let live = self.inner.live.load();
+        let cfg = &live.config;
+        let mut probe = 0;
+        if cfg.circuit_breaker_enabled && (cfg.force_open || !cfg.force_closed) {
+            if cfg.force_open {
+                self.record(now, &live, EventType::ShortCircuited, 0);
+                return Admission::ShortCircuited;
+            }
+            match self.circuit_admit(now, &live) {
+                Some(p) => probe = p,
+                None => {
+                    self.record(now, &live, EventType::ShortCircuited, 0);
+                    return Admission::ShortCircuited;
+                }
+            }
+        }
+        let inner = &self.inner;
+        let held = inner.concurrent.fetch_add(1, Ordering::AcqRel);
+        if u64::from(held) >= cfg.max_concurrent_requests {
+            inner.concurrent.fetch_sub(1, Ordering::AcqRel);
+            self.record(now, &live, EventType::SemaphoreRejected, probe);
+            return Admission::Rejected;
+        }
+        live.window.note_concurrency(now, held + 1);
+        Admission::Admitted(Ticket { probe, start: now, deadline: cfg.timeout_enabled.then(|| now + cfg.timeout_ms) })
+    }
+
+    /// The circuit's part of admission: `Some(probe episode or 0)` when
+    /// admitted, `None` when short-circuited.
+    fn circuit_admit(&self, now: u64, live: &Live) -> Option<u64> {
+        match self.state() {
+            CircuitState::Closed => {
+                self.trip_if_unhealthy(now, live);
+                if self.state() == CircuitState::Closed {
+                    return Some(0);
+                }
+                None
+            }
+            CircuitState::Open => {
+                let opened = self.inner.opened_at.load(Ordering::Acquire);
+                if now < opened.saturating_add(live.config.sleep_window_ms) {
+                    return None;
+                }
+                self.admit_probe(now, live)
+            }
+            CircuitState::HalfOpen => self.admit_probe(now, live),
+        }
+    }
+
+    /// Under the episode lock: opens a half-open episode if the sleep window
+    /// has passed, and admits a probe if the episode has room.
+    fn admit_probe(&self, now: u64, live: &Live) -> Option<u64> {
+        let mut ep = self.lock_episode();
+        let mut moved = false;
+        match self.state() {
+            CircuitState::Closed => return Some(0),
+            CircuitState::Open => {
+                let opened = self.inner.opened_at.load(Ordering::Acquire);
+                if now < opened.saturating_add(live.config.sleep_window_ms) {
+                    return None;
+                }
+                ep.id += 1;
+                ep.admitted = 0;
+                ep.succeeded = 0;
+                self.move_to(&mut ep, CircuitState::HalfOpen, now);
+                moved = true;
+            }
+            CircuitState::HalfOpen => {}
+        }
+        let admitted = if ep.admitted < live.config.half_open_max_calls {
+            ep.admitted += 1;
+            Some(ep.id)
+        } else {
+            None
+        };
+        drop(ep);
+        if moved {
+            self.notify_transition(CircuitState::Open, CircuitState::HalfOpen, now);
+        }
+        admitted
+    }
+
+    /// Records one event at `now`: rolling and cumulative counts, then the
+    /// probe decision or the trip rule (SPEC §5), then listeners.
+    fn record(&self, now: u64, live: &Live, event: EventType, probe: u64) {
+        let inner = &self.inner;
+        live.window.record(now, event);
+        inner.cumulative[event.index()].fetch_add(1, Ordering::Relaxed);
+        if inner.listeners.wants_events() {
+            inner.listeners.notify(&Notice::Event { command: &inner.name, event, at_ms: now });
+        }
+        if probe != 0 {
+            self.decide_probe(now, live, event, probe);
+        } else if event.counts_in_health() && self.evaluates_trips(&live.config) {
+            self.trip_if_unhealthy(now, live);
+        }
+    }
+
+    /// A probe's outcome decides while its own episode lasts.
+    fn decide_probe(&self, now: u64, live: &Live, event: EventType, probe: u64) {
+        let mut ep = self.lock_episode();
+        if self.state() != CircuitState::HalfOpen || ep.id != probe {
+            return;
+        }
+        let to = match event {
+            EventType::Success => {
+                ep.succeeded += 1;
+                if ep.succeeded < live.config.half_open_max_calls {
+                    return;
+                }
+                CircuitState::Closed
+            }
+            EventType::Failure | EventType::Timeout | EventType::SemaphoreRejected => CircuitState::Open,
+            EventType::BadRequest => {
+                ep.admitted = ep.admitted.saturating_sub(1);
+                return;
+            }
+            _ => return,
+        };
+        self.move_to(&mut ep, to, now);
+        drop(ep);
+        self.notify_transition(CircuitState::HalfOpen, to, now);
+    }
+
+    /// Records a run's outcome event (`SUCCESS`, `FAILURE`, `BAD_REQUEST` or
+    /// `TIMEOUT`) and its latency; the permit stays held.
+    pub(crate) fn record_run(&self, ticket: &Ticket, now: u64, event: EventType) {
+        let live = self.inner.live.load();
+        self.inner.latency_run.record(now, now.saturating_sub(ticket.start));
+        self.record(now, &live, event, ticket.probe);
+    }
+
+    /// Gives a run permit back (SPEC §3.4).
+    pub(crate) fn release(&self, _ticket: Ticket) {
+        self.inner.concurrent.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Frees a probe slot without deciding, for a call abandoned by its caller.
+    pub(crate) fn forget_probe(&self, ticket: &Ticket) {
+        if ticket.probe != 0 {
+            let mut ep = self.lock_episode();
+            if ep.id == ticket.probe && self.state() == CircuitState::HalfOpen {
+                ep.admitted = ep.admitted.saturating_sub(1);
+            }
+        }
+    }
+
+    /// SPEC §3 step 5: may a fallback run? Records the event of a refusal.
+    pub(crate) fn admit_fallback(&self, now: u64, has_fallback: bool) -> FallbackAdmission {
+        let live = self.inner.live.load();
+        let cfg = &live.config;
+        let decision = if !cfg.fallback_enabled {
+            FallbackAdmission::Disabled
+        } else if !has_fallback {
+            FallbackAdmission::Missing
+        } else {
+            let held = self.inner.fallback_concurrent.fetch_add(1, Ordering::AcqRel);
+            if u64::from(held) < cfg.fallback_max_concurrent_requests {
+                return FallbackAdmission::Admitted;
+            }
+            self.inner.fallback_concurrent.fetch_sub(1, Ordering::AcqRel);
+            FallbackAdmission::Rejected
+        };
+        let event = match decision {
+            FallbackAdmission::Disabled => EventType::FallbackDisabled,
+            FallbackAdmission::Missing => EventType::FallbackMissing,
+            _ => EventType::FallbackRejection,
+        };
+        self.record(now, &live, event, 0);
+        decision
+    }
+
+    /// A fallback settled: frees its slot and records its event, unless it
+    /// was abandoned (`event` is `None`).
+    pub(crate) fn finish_fallback(&self, now: u64, event: Option<EventType>) {
+        self.inner.fallback_concurrent.fetch_sub(1, Ordering::AcqRel);
+        if let Some(event) = event {
+            let live = self.inner.live.load();
+            self.record(now, &live, event, 0);
+        }
+    }
+
+    /// Records the latency from admission to the caller's result.
+    pub(crate) fn record_total(&self, start: u64, now: u64) {
+        self.inner.latency_total.record(now, now.saturating_sub(start));
+    }
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Command").field("name", &self.inner.name).field("state", &self.state()).finish()
+    }
+}

@@ -1,0 +1,242 @@
+//! The sans-IO face: one call's life as a small state machine that a host
+//! drives with its own run, fallback and timers (SPEC §3). The async and
+//! sync drivers, the C ABI, and the JS and Python glue all drive this.
+//!
+//! ```text
+//! start ──► Run{deadline} ──run_finished──► Done | Fallback
+//!              │
+//!              └──timer_fired──► Fallback | Done   (then: run_stopped)
+//! Fallback ──fallback_finished──► Done
+//! ```
+
+use crate::command::{Admission, Command, FallbackAdmission, Ticket};
+use crate::error::ErrorKind;
+use crate::event::EventType;
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// It returned a value.
+    Success,
+    /// It failed (error, exception, panic, rejected promise).
+    Failure,
+    /// It failed with an error the caller marked as a bad request.
+    BadRequest,
+}
+
+/// Where the caller's result comes from once a call has settled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// The run's own value.
+    Run,
+    /// The fallback's value.
+    Fallback,
+    /// An error of this kind. For `Failure` the host returns the run's own
+    /// error; for `FallbackFailure` both the original and the fallback's.
+    Error(ErrorKind),
+}
+
+/// What the host must do next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Invoke the run now; if `deadline` is set, arm a timer for it and call
+    /// [`Execution::timer_fired`] when it fires.
+    Run {
+        /// When the run times out, on the command's clock.
+        deadline: Option<u64>,
+    },
+    /// Invoke the fallback now, telling it why (`failure`, `timeout`,
+    /// `short_circuited` or `rejected`); then [`Execution::fallback_finished`].
+    Fallback {
+        /// The original error kind.
+        cause: ErrorKind,
+    },
+    /// The call has settled.
+    Done(Resolution),
+    /// Nothing new: the input changed no outcome (a late run after a
+    /// timeout, a stale timer, or a repeated input).
+    Nothing,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Running,
+    Fallback,
+    Done,
+}
+
+/// One call through a command. Holds no reference to the command: every
+/// input takes it, with the current time.
+///
+/// The host must eventually report how the run ended ([`Execution::run_finished`]
+/// or, after a timeout, [`Execution::run_stopped`]) so the bulkhead permit
+/// is released, and must call [`Execution::abandon`] if it gives up early.
+#[derive(Debug)]
+pub struct Execution {
+    ticket: Option<Ticket>,
+    phase: Phase,
+    start: u64,
+    cause: Option<ErrorKind>,
+    has_fallback: bool,
+    events: [Option<EventType>; 2],
+}
+
+impl Execution {
+    /// Starts a call at `now` (SPEC §3 steps 1–2). `has_fallback` says
+    /// whether the host has a fallback to offer.
+    pub fn start(cmd: &Command, now: u64, has_fallback: bool) -> (Execution, Step) {
+        let mut ex = Execution {
+            ticket: None,
+            phase: Phase::Running,
+            start: now,
+            cause: None,
+            has_fallback,
+            events: [None, None],
+        };
+        let step = match cmd.admit(now) {
+            Admission::Admitted(ticket) => {
+                let deadline = ticket.deadline;
+                ex.ticket = Some(ticket);
+                Step::Run { deadline }
+            }
+            Admission::ShortCircuited => ex.to_fallback(cmd, now, EventType::ShortCircuited, ErrorKind::ShortCircuited),
+            Admission::Rejected => ex.to_fallback(cmd, now, EventType::SemaphoreRejected, ErrorKind::Rejected),
+        };
+        (ex, step)
+    }
+
+    /// The run ended with `outcome` at `now`. After a timeout this only
+    /// releases the permit (the result is discarded) and returns `Nothing`.
+    pub fn run_finished(&mut self, cmd: &Command, now: u64, outcome: RunOutcome) -> Step {
+        if self.phase != Phase::Running {
+            self.run_stopped(cmd);
+            return Step::Nothing;
+        }
+        let Some(ticket) = self.ticket.take() else { return Step::Nothing };
+        let event = match outcome {
+            RunOutcome::Success => EventType::Success,
+            RunOutcome::Failure => EventType::Failure,
+            RunOutcome::BadRequest => EventType::BadRequest,
+        };
+        cmd.record_run(&ticket, now, event);
+        cmd.release(ticket);
+        match outcome {
+            RunOutcome::Success => {
+                self.events[0] = Some(event);
+                self.done(cmd, now, Resolution::Run)
+            }
+            RunOutcome::BadRequest => {
+                self.events[0] = Some(event);
+                self.done(cmd, now, Resolution::Error(ErrorKind::BadRequest))
+            }
+            RunOutcome::Failure => self.to_fallback(cmd, now, event, ErrorKind::Failure),
+        }
+    }
+
+    /// The timer armed for the run's deadline fired at `now`. If the run was
+    /// still going this records `TIMEOUT` and moves on; the host must then
+    /// signal cancellation to the run and, once it has really stopped, call
+    /// [`Execution::run_stopped`] (or `run_finished`).
+    pub fn timer_fired(&mut self, cmd: &Command, now: u64) -> Step {
+        if self.phase != Phase::Running {
+            return Step::Nothing;
+        }
+        let Some(ticket) = self.ticket.as_ref() else { return Step::Nothing };
+        cmd.record_run(ticket, now, EventType::Timeout);
+        self.to_fallback(cmd, now, EventType::Timeout, ErrorKind::Timeout)
+    }
+
+    /// The run has really stopped after a timeout (it acknowledged
+    /// cancellation): its permit is released. No effect otherwise.
+    pub fn run_stopped(&mut self, cmd: &Command) {
+        if self.phase != Phase::Running {
+            if let Some(ticket) = self.ticket.take() {
+                cmd.release(ticket);
+            }
+        }
+    }
+
+    /// The fallback settled at `now`, with a value (`ok`) or an error.
+    pub fn fallback_finished(&mut self, cmd: &Command, now: u64, ok: bool) -> Step {
+        if self.phase != Phase::Fallback {
+            return Step::Nothing;
+        }
+        let event = if ok { EventType::FallbackSuccess } else { EventType::FallbackFailure };
+        cmd.finish_fallback(now, Some(event));
+        self.events[1] = Some(event);
+        let resolution = if ok { Resolution::Fallback } else { Resolution::Error(ErrorKind::FallbackFailure) };
+        self.done(cmd, now, resolution)
+    }
+
+    /// The caller gave up at `now` (e.g. dropped the future): releases
+    /// whatever is held without recording an outcome; a probe's slot is
+    /// freed without deciding. No effect once settled and stopped.
+    pub fn abandon(&mut self, cmd: &Command, now: u64) {
+        match self.phase {
+            Phase::Running => {
+                if let Some(ticket) = self.ticket.take() {
+                    cmd.forget_probe(&ticket);
+                    cmd.release(ticket);
+                }
+            }
+            Phase::Fallback => cmd.finish_fallback(now, None),
+            Phase::Done => {}
+        }
+        self.run_stopped(cmd);
+        self.phase = Phase::Done;
+    }
+
+    /// The events this call recorded, in order (at most two).
+    pub fn events(&self) -> impl Iterator<Item = EventType> + '_ {
+        self.events.iter().flatten().copied()
+    }
+
+    /// Why the fallback was wanted, once it was.
+    pub fn cause(&self) -> Option<ErrorKind> {
+        self.cause
+    }
+
+    /// Whether the call has settled.
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    /// Whether the run still holds its bulkhead permit.
+    pub fn holds_permit(&self) -> bool {
+        self.ticket.is_some()
+    }
+
+    /// Whether the run was timed out.
+    pub fn timed_out(&self) -> bool {
+        self.events[0] == Some(EventType::Timeout)
+    }
+
+    /// When the call started.
+    pub fn start_ms(&self) -> u64 {
+        self.start
+    }
+
+    fn to_fallback(&mut self, cmd: &Command, now: u64, event: EventType, cause: ErrorKind) -> Step {
+        self.events[0] = Some(event);
+        self.cause = Some(cause);
+        let (fallback_event, resolution) = match cmd.admit_fallback(now, self.has_fallback) {
+            FallbackAdmission::Admitted => {
+                self.phase = Phase::Fallback;
+                return Step::Fallback { cause };
+            }
+            FallbackAdmission::Disabled => (EventType::FallbackDisabled, Resolution::Error(cause)),
+            FallbackAdmission::Missing => (EventType::FallbackMissing, Resolution::Error(cause)),
+            FallbackAdmission::Rejected => {
+                (EventType::FallbackRejection, Resolution::Error(ErrorKind::FallbackRejected))
+            }
+        };
+        self.events[1] = Some(fallback_event);
+        self.done(cmd, now, resolution)
+    }
+
+    fn done(&mut self, cmd: &Command, now: u64, resolution: Resolution) -> Step {
+        self.phase = Phase::Done;
+        cmd.record_total(self.start, now);
+        Step::Done(resolution)
+    }
+}

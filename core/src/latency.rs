@@ -1,0 +1,183 @@
+//! Latency percentiles over a rolling window (Hystrix default: 60 s in 6
+//! buckets), kept as fixed-size log-linear histograms of atomics: recording
+//! never allocates or locks. Values below 64 ms are exact; above, each power
+//! of two is split in 8, so a reported percentile is within 6.25 %.
+
+use crate::ring::{Ring, Slot};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// Length of the percentile window (Hystrix `metrics.rollingPercentile`).
+pub const PERCENTILE_WINDOW_MS: u64 = 60_000;
+/// Buckets in the percentile window.
+pub const PERCENTILE_BUCKETS: u64 = 6;
+
+const EXACT: u64 = 64;
+const SUB_BITS: u32 = 3;
+const BINS: usize = EXACT as usize + (32 - 6) * (1 << SUB_BITS);
+
+fn bin_of(ms: u64) -> usize {
+    if ms < EXACT {
+        return ms as usize;
+    }
+    let ms = ms.min(u64::from(u32::MAX));
+    let octave = 63 - ms.leading_zeros();
+    let sub = (ms >> (octave - SUB_BITS)) & ((1 << SUB_BITS) - 1);
+    EXACT as usize + (octave as usize - 6) * (1 << SUB_BITS) + sub as usize
+}
+
+/// The value reported for a bin: exact below 64, else the bin's middle.
+fn value_of(bin: usize) -> u64 {
+    if (bin as u64) < EXACT {
+        return bin as u64;
+    }
+    let k = bin - EXACT as usize;
+    let octave = 6 + (k >> SUB_BITS) as u32;
+    let sub = (k & ((1 << SUB_BITS) - 1)) as u64;
+    let width = 1u64 << (octave - SUB_BITS);
+    ((1 << SUB_BITS) + sub) * width + width / 2
+}
+
+/// One histogram bucket.
+pub(crate) struct Histogram {
+    bins: [AtomicU32; BINS],
+    count: AtomicU64,
+    sum: AtomicU64,
+}
+
+impl Slot for Histogram {
+    fn empty() -> Histogram {
+        Histogram { bins: std::array::from_fn(|_| AtomicU32::new(0)), count: AtomicU64::new(0), sum: AtomicU64::new(0) }
+    }
+
+    fn clear(&self) {
+        for b in &self.bins {
+            b.store(0, Ordering::Relaxed);
+        }
+        self.count.store(0, Ordering::Relaxed);
+        self.sum.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Latency percentiles in milliseconds, as in Hystrix's metrics stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Number of samples in the window.
+    pub count: u64,
+    /// Arithmetic mean (exact).
+    pub mean: f64,
+    /// Minimum.
+    pub p0: u64,
+    /// 25th percentile.
+    pub p25: u64,
+    /// Median.
+    pub p50: u64,
+    /// 75th percentile.
+    pub p75: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 95th percentile.
+    pub p95: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.5th percentile.
+    pub p99_5: u64,
+    /// Maximum.
+    pub p100: u64,
+}
+
+/// A rolling window of latency histograms.
+pub(crate) struct LatencyWindow {
+    ring: Ring<Histogram>,
+}
+
+impl LatencyWindow {
+    /// The Hystrix-default window: 60 s in 6 buckets.
+    pub(crate) fn new() -> LatencyWindow {
+        LatencyWindow { ring: Ring::new(PERCENTILE_WINDOW_MS / PERCENTILE_BUCKETS, PERCENTILE_BUCKETS) }
+    }
+
+    /// Records one latency observed at `now`.
+    pub(crate) fn record(&self, now: u64, latency_ms: u64) {
+        if let Some(h) = self.ring.at(now) {
+            h.bins[bin_of(latency_ms)].fetch_add(1, Ordering::Relaxed);
+            h.count.fetch_add(1, Ordering::Relaxed);
+            h.sum.fetch_add(latency_ms, Ordering::Relaxed);
+        }
+    }
+
+    /// Percentiles over the window at `now`.
+    pub(crate) fn percentiles(&self, now: u64) -> Percentiles {
+        let mut bins = [0u64; BINS];
+        let (mut count, mut sum) = (0u64, 0u64);
+        for h in self.ring.live(now) {
+            for (acc, b) in bins.iter_mut().zip(&h.bins) {
+                *acc += u64::from(b.load(Ordering::Relaxed));
+            }
+            count += h.count.load(Ordering::Relaxed);
+            sum += h.sum.load(Ordering::Relaxed);
+        }
+        if count == 0 {
+            return Percentiles::default();
+        }
+        let at = |p: f64| -> u64 {
+            let rank = ((p / 100.0) * count as f64).ceil().max(1.0) as u64;
+            let mut seen = 0;
+            for (i, n) in bins.iter().enumerate() {
+                seen += n;
+                if seen >= rank {
+                    return value_of(i);
+                }
+            }
+            value_of(BINS - 1)
+        };
+        Percentiles {
+            count,
+            mean: sum as f64 / count as f64,
+            p0: at(0.0),
+            p25: at(25.0),
+            p50: at(50.0),
+            p75: at(75.0),
+            p90: at(90.0),
+            p95: at(95.0),
+            p99: at(99.0),
+            p99_5: at(99.5),
+            p100: at(100.0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bins_are_monotonic_and_close() {
+        let mut last = 0;
+        for v in [0u64, 1, 63, 64, 65, 100, 1000, 12345, 1 << 20, u64::from(u32::MAX)] {
+            let b = bin_of(v);
+            assert!(b >= last && b < BINS, "{v}");
+            last = b;
+            let back = value_of(b) as f64;
+            assert!((back - v as f64).abs() <= (v as f64) * 0.0625 + 0.5, "{v} -> {back}");
+        }
+    }
+
+    #[test]
+    fn percentiles_of_one_to_hundred() {
+        let w = LatencyWindow::new();
+        for v in 1..=60 {
+            w.record(0, v);
+        }
+        let p = w.percentiles(0);
+        assert_eq!(p.count, 60);
+        assert_eq!(p.p0, 1);
+        assert_eq!(p.p50, 30);
+        assert_eq!(p.p100, 60);
+        assert_eq!(p.p90, 54);
+        assert!((p.mean - 30.5).abs() < 1e-9);
+        // After the 60 s window everything has expired.
+        assert_eq!(w.percentiles(60_000).count, 0);
+        assert_eq!(w.percentiles(59_999).count, 60);
+    }
+}

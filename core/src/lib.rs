@@ -1,0 +1,51 @@
+//! # hystrix-core
+//!
+//! Netflix Hystrix's execution model — circuit breaker, timeouts, bulkhead,
+//! fallbacks and rolling health metrics — as one deterministic state machine
+//! with time as an input. The semantics are those of the project's SPEC v1;
+//! the JavaScript, Python and C bindings drive this same core.
+//!
+//! ```
+//! use hystrix_core::{Command, Config, Error, RunError};
+//!
+//! let cmd = Command::new(Config { timeout_ms: 200, ..Config::default() }).unwrap();
+//! let value: Result<u32, Error<String>> = cmd.execute_or(
+//!     || Err(RunError::Failure("backend down".to_string())),
+//!     |_cause| Ok(7),
+//! );
+//! assert_eq!(value.unwrap(), 7);
+//! assert_eq!(cmd.snapshot().rolling.get(hystrix_core::EventType::FallbackSuccess), 1);
+//! ```
+#![warn(missing_docs)]
+
+pub mod clock;
+mod command;
+pub mod config;
+mod driver_async;
+mod driver_sync;
+pub mod error;
+pub mod event;
+mod execution;
+pub mod latency;
+pub mod listener;
+mod registry;
+mod ring;
+pub mod snapshot;
+pub mod timers;
+pub mod virtual_clock;
+mod window;
+
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub use clock::MonotonicClock;
+pub use clock::{Clock, FnClock, Sleeper};
+pub use command::Command;
+pub use config::{Config, Setting};
+pub use error::{ConfigError, Error, ErrorKind, Fault, RunError};
+pub use event::{CircuitState, EventType};
+pub use execution::{Execution, Resolution, RunOutcome, Step};
+pub use listener::{ListenerId, Notice, Topic};
+pub use registry::Registry;
+pub use snapshot::{EventCounts, Health, Snapshot};
+pub use timers::{TimerId, TimerQueue};
+pub use virtual_clock::VirtualClock;
+pub use window::HealthCounts;

@@ -1,0 +1,174 @@
+//! A virtual clock with its own timer queue, for deterministic tests of
+//! commands (the project's and its users'). Nothing moves until
+//! [`VirtualClock::advance`] is called.
+
+use crate::clock::{Clock, Sleeper};
+use crate::timers::{TimerId, TimerQueue};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+/// A settable clock whose sleeps fire only when it is advanced. Cloning
+/// gives another handle to the same clock.
+#[derive(Clone, Default)]
+pub struct VirtualClock {
+    inner: Arc<Mutex<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    now: u64,
+    timers: TimerQueue<Arc<Alarm>>,
+}
+
+#[derive(Default)]
+struct Alarm {
+    fired: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl VirtualClock {
+    /// A clock reading 0 with no timers.
+    pub fn new() -> VirtualClock {
+        VirtualClock::default()
+    }
+
+    /// Moves time forward by `ms`, firing every due timer in order.
+    pub fn advance(&self, ms: u64) {
+        self.advance_with(ms, || {});
+    }
+
+    /// Moves time forward by `ms`, firing due timers one at a time in order
+    /// (due time, then arming order) and calling `settle` after each so an
+    /// executor can run every reaction before the next timer fires.
+    pub fn advance_with(&self, ms: u64, mut settle: impl FnMut()) {
+        let target = self.lock().now.saturating_add(ms);
+        loop {
+            let fired = {
+                let mut st = self.lock();
+                match st.timers.pop_due(target) {
+                    Some((due, alarm)) => {
+                        st.now = st.now.max(due);
+                        Some(alarm)
+                    }
+                    None => {
+                        st.now = target;
+                        None
+                    }
+                }
+            };
+            let Some(alarm) = fired else { break };
+            alarm.fired.store(true, Ordering::Release);
+            let waker = alarm.waker.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(w) = waker {
+                w.wake();
+            }
+            settle();
+        }
+    }
+
+    /// The earliest due time of an armed timer.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.lock().timers.next_deadline()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Clock for VirtualClock {
+    fn now_ms(&self) -> u64 {
+        self.lock().now
+    }
+}
+
+/// A sleep on a [`VirtualClock`]; dropping it disarms its timer.
+pub struct VirtualSleep {
+    clock: VirtualClock,
+    id: Option<TimerId>,
+    alarm: Arc<Alarm>,
+}
+
+impl Sleeper for VirtualClock {
+    type Sleep = VirtualSleep;
+
+    fn sleep_until(&self, deadline_ms: u64) -> VirtualSleep {
+        let alarm = Arc::new(Alarm::default());
+        let mut st = self.lock();
+        let id = if deadline_ms <= st.now {
+            alarm.fired.store(true, Ordering::Release);
+            None
+        } else {
+            Some(st.timers.arm(deadline_ms, alarm.clone()))
+        };
+        drop(st);
+        VirtualSleep { clock: self.clone(), id, alarm }
+    }
+}
+
+impl Future for VirtualSleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.alarm.fired.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        *self.alarm.waker.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
+        if self.alarm.fired.load(Ordering::Acquire) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for VirtualSleep {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            self.clock.lock().timers.cancel(id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Wake;
+
+    struct Flag(AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn sleeps_fire_in_due_then_arming_order() {
+        let clock = VirtualClock::new();
+        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut a = clock.sleep_until(10);
+        let mut b = clock.sleep_until(10);
+        let dropped = clock.sleep_until(5);
+        drop(dropped);
+        assert!(Pin::new(&mut a).poll(&mut cx).is_pending());
+        let mut order = vec![];
+        clock.advance_with(9, || order.push("early"));
+        assert!(order.is_empty());
+        assert_eq!(clock.now_ms(), 9);
+        let mut seen = vec![];
+        clock.advance_with(5, || {
+            let ra = Pin::new(&mut a).poll(&mut cx).is_ready();
+            let rb = Pin::new(&mut b).poll(&mut cx).is_ready();
+            seen.push((ra, rb));
+        });
+        assert_eq!(seen, vec![(true, false), (true, true)]);
+        assert!(flag.0.load(Ordering::SeqCst));
+        assert_eq!(clock.now_ms(), 14);
+        assert!(Pin::new(&mut clock.sleep_until(3)).poll(&mut cx).is_ready());
+    }
+}
