@@ -99,8 +99,10 @@ impl Execution {
                 ex.ticket = Some(ticket);
                 Step::Run { deadline }
             }
-            Admission::ShortCircuited => ex.to_fallback(cmd, now, EventType::ShortCircuited, ErrorKind::ShortCircuited),
-            Admission::Rejected => ex.to_fallback(cmd, now, EventType::SemaphoreRejected, ErrorKind::Rejected),
+            Admission::ShortCircuited => {
+                ex.enter_fallback(cmd, now, EventType::ShortCircuited, ErrorKind::ShortCircuited)
+            }
+            Admission::Rejected => ex.enter_fallback(cmd, now, EventType::SemaphoreRejected, ErrorKind::Rejected),
         };
         (ex, step)
     }
@@ -129,7 +131,7 @@ impl Execution {
                 self.events[0] = Some(event);
                 self.done(cmd, now, Resolution::Error(ErrorKind::BadRequest))
             }
-            RunOutcome::Failure => self.to_fallback(cmd, now, event, ErrorKind::Failure),
+            RunOutcome::Failure => self.enter_fallback(cmd, now, event, ErrorKind::Failure),
         }
     }
 
@@ -143,7 +145,7 @@ impl Execution {
         }
         let Some(ticket) = self.ticket.as_ref() else { return Step::Nothing };
         cmd.record_run(ticket, now, EventType::Timeout);
-        self.to_fallback(cmd, now, EventType::Timeout, ErrorKind::Timeout)
+        self.enter_fallback(cmd, now, EventType::Timeout, ErrorKind::Timeout)
     }
 
     /// The run has really stopped after a timeout (it acknowledged
@@ -216,7 +218,7 @@ impl Execution {
         self.start
     }
 
-    fn to_fallback(&mut self, cmd: &Command, now: u64, event: EventType, cause: ErrorKind) -> Step {
+    fn enter_fallback(&mut self, cmd: &Command, now: u64, event: EventType, cause: ErrorKind) -> Step {
         self.events[0] = Some(event);
         self.cause = Some(cause);
         let (fallback_event, resolution) = match cmd.admit_fallback(now, self.has_fallback) {

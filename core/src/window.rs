@@ -47,11 +47,7 @@ pub struct HealthCounts {
 impl HealthCounts {
     /// `floor(errors × 100 / total)`, `0` when total is 0.
     pub fn error_percentage(&self) -> u64 {
-        if self.total == 0 {
-            0
-        } else {
-            self.errors * 100 / self.total
-        }
+        (self.errors * 100).checked_div(self.total).unwrap_or(0)
     }
 }
 
