@@ -1,0 +1,98 @@
+//! The sync driver: semaphore-style timeouts, panics, fallback errors, and
+//! two threads through one command.
+
+use hystrix_core::{Command, Config, Error, ErrorKind, EventType, Fault, FnClock, RunError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+fn manual_clock() -> (Arc<AtomicU64>, Arc<FnClock<impl Fn() -> u64 + Send + Sync>>) {
+    let now = Arc::new(AtomicU64::new(0));
+    let read = now.clone();
+    (now, Arc::new(FnClock(move || read.load(Ordering::SeqCst))))
+}
+
+#[test]
+fn a_run_that_returns_at_its_deadline_is_a_timeout() {
+    let (now, clock) = manual_clock();
+    let cmd = Command::with_clock("sync", Config { timeout_ms: 100, ..Config::default() }, clock).unwrap();
+    let value = cmd.execute_or(
+        || {
+            now.fetch_add(100, Ordering::SeqCst);
+            Ok::<_, RunError<String>>("late")
+        },
+        |cause| {
+            assert_eq!(cause.kind(), ErrorKind::Timeout);
+            Ok("fallback")
+        },
+    );
+    assert_eq!(value.unwrap(), "fallback");
+    let in_time = cmd.execute(|| {
+        now.fetch_add(99, Ordering::SeqCst);
+        Ok::<_, RunError<String>>("in time")
+    });
+    assert_eq!(in_time.unwrap(), "in time");
+    let s = cmd.snapshot();
+    assert_eq!((s.rolling.get(EventType::Timeout), s.rolling.get(EventType::Success)), (1, 1));
+    assert_eq!(s.concurrent, 0);
+    assert_eq!(s.latency_run.p100, 100);
+}
+
+#[test]
+fn panics_count_as_failures_and_fallback_failures() {
+    let (_now, clock) = manual_clock();
+    let cmd = Command::with_clock("sync", Config::default(), clock).unwrap();
+    let r: Result<(), Error<String>> = cmd.execute_or(|| panic!("run exploded"), |_| panic!("fallback exploded"));
+    match r {
+        Err(Error::FallbackFailure { original, fallback: Fault::Panic(fb) }) => {
+            assert!(matches!(*original, Error::Failure(Fault::Panic(ref m)) if m == "run exploded"));
+            assert_eq!(fb, "fallback exploded");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let s = cmd.snapshot();
+    assert_eq!(s.rolling.get(EventType::Failure), 1);
+    assert_eq!(s.rolling.get(EventType::FallbackFailure), 1);
+    assert_eq!((s.concurrent, s.fallback_concurrent), (0, 0));
+    // The command is still usable.
+    assert_eq!(cmd.execute(|| Ok::<_, RunError<String>>(1)).unwrap(), 1);
+}
+
+#[test]
+fn refusals_without_fallback_and_error_codes() {
+    let (_now, clock) = manual_clock();
+    let cmd = Command::with_clock("sync", Config { force_open: true, ..Config::default() }, clock).unwrap();
+    let r = cmd.execute(|| Ok::<_, RunError<String>>(()));
+    let err = r.unwrap_err();
+    assert!(matches!(err, Error::ShortCircuited));
+    assert_eq!((err.code(), err.kind().as_str()), (3, "short_circuited"));
+    assert_eq!(err.to_string(), "the circuit is open");
+    let codes: Vec<u32> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+    assert_eq!(codes, vec![1, 2, 3, 4, 5, 6, 7, 8]);
+    for k in ErrorKind::ALL {
+        assert_eq!(ErrorKind::parse(k.as_str()), Some(k));
+    }
+}
+
+#[test]
+fn two_threads_share_one_command_without_losing_counts() {
+    let cmd = Command::new(Config { max_concurrent_requests: 2, ..Config::default() }).unwrap();
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let cmd = cmd.clone();
+            std::thread::spawn(move || {
+                for i in 0..20_000u32 {
+                    let v = cmd.execute(|| Ok::<_, RunError<()>>(i)).unwrap();
+                    assert_eq!(v, i);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let s = cmd.snapshot();
+    assert_eq!(s.cumulative.get(EventType::Success), 40_000);
+    assert_eq!(s.cumulative.total(), 40_000);
+    assert_eq!(s.concurrent, 0);
+    assert!(s.rolling_max_concurrent <= 2);
+}
