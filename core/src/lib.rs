@@ -49,3 +49,8 @@ pub use snapshot::{EventCounts, Health, Snapshot};
 pub use timers::{TimerId, TimerQueue};
 pub use virtual_clock::VirtualClock;
 pub use window::HealthCounts;
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
