@@ -4,9 +4,10 @@
 //! Everything here takes the current time as an argument; [`Command`] only
 //! keeps a [`Clock`] so that the drivers and [`Command::snapshot`] have one
 //! to read. In the closed state admission and recording are lock-free and
-//! allocation-free: atomics for state, permits and counters, and one
-//! `ArcSwap` load for the live configuration. Transitions take the
-//! command's own small mutex (never a global one).
+//! allocation-free: relaxed atomic loads for the live configuration, four
+//! atomic adds for a successful call (permit, release, event, latency).
+//! Transitions and reconfiguration take the command's own small mutexes
+//! (never a global one).
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -14,19 +15,13 @@ use crate::error::ConfigError;
 use crate::event::{CircuitState, EventType};
 use crate::latency::LatencyWindow;
 use crate::listener::{ListenerId, Listeners, Notice, Topic};
+use crate::live_config::LiveConfig;
 use crate::snapshot::{EventCounts, Health, Snapshot};
 use crate::window::{HealthCounts, Window};
-use arc_swap::ArcSwap;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 const NEVER: u64 = u64::MAX;
-
-/// The configuration in force and the window it shapes.
-struct Live {
-    config: Config,
-    window: Arc<Window>,
-}
 
 /// The half-open episode: which one, how many probes were admitted, how
 /// many succeeded. Guarded by the command's mutex with every transition.
@@ -40,7 +35,15 @@ struct Episode {
 pub(crate) struct Inner {
     name: String,
     clock: Arc<dyn Clock>,
-    live: ArcSwap<Live>,
+    config: LiveConfig,
+    /// The window in force; points into `windows`, which owns every window
+    /// this command has used (reused by shape), so the pointer stays valid
+    /// for the command's whole life.
+    window: AtomicPtr<Window>,
+    #[allow(clippy::vec_box)] // boxed so a window never moves while in use
+    windows: Mutex<Vec<Box<Window>>>,
+    /// Cumulative counts of windows replaced by a new shape.
+    cumulative_base: [AtomicU64; EventType::COUNT],
     state: AtomicU8,
     opened_at: AtomicU64,
     concurrent: AtomicU32,
@@ -48,9 +51,12 @@ pub(crate) struct Inner {
     snap: AtomicU64,
     snap_at: AtomicU64,
     episode: Mutex<Episode>,
-    cumulative: [AtomicU64; EventType::COUNT],
-    latency_run: LatencyWindow,
-    latency_total: LatencyWindow,
+    /// Latency of calls settled at their run's outcome (run == total).
+    latency_direct: LatencyWindow,
+    /// Run latency of calls that went on to a fallback or timed out.
+    latency_run_only: LatencyWindow,
+    /// Total latency of calls that did not settle at their run's outcome.
+    latency_total_only: LatencyWindow,
     listeners: Listeners,
 }
 
@@ -100,12 +106,16 @@ impl Command {
     /// A named command reading time from `clock`.
     pub fn with_clock(name: &str, config: Config, clock: Arc<dyn Clock>) -> Result<Command, ConfigError> {
         config.validate()?;
-        let window = Arc::new(Window::new(config.bucket_ms(), config.rolling_window_buckets));
+        let window = Box::new(Window::new(config.bucket_ms(), config.rolling_window_buckets));
+        let current = &*window as *const Window as *mut Window;
         Ok(Command {
             inner: Arc::new(Inner {
                 name: name.to_string(),
                 clock,
-                live: ArcSwap::from_pointee(Live { config, window }),
+                config: LiveConfig::new(&config),
+                window: AtomicPtr::new(current),
+                windows: Mutex::new(vec![window]),
+                cumulative_base: Default::default(),
                 state: AtomicU8::new(CircuitState::Closed.to_u8()),
                 opened_at: AtomicU64::new(0),
                 concurrent: AtomicU32::new(0),
@@ -113,9 +123,9 @@ impl Command {
                 snap: AtomicU64::new(0),
                 snap_at: AtomicU64::new(NEVER),
                 episode: Mutex::new(Episode::default()),
-                cumulative: Default::default(),
-                latency_run: LatencyWindow::new(),
-                latency_total: LatencyWindow::new(),
+                latency_direct: LatencyWindow::new(),
+                latency_run_only: LatencyWindow::new(),
+                latency_total_only: LatencyWindow::new(),
                 listeners: Listeners::new(),
             }),
         })
@@ -138,7 +148,15 @@ impl Command {
 
     /// The configuration in force.
     pub fn config(&self) -> Config {
-        self.inner.live.load().config
+        self.inner.config.load()
+    }
+
+    /// The window in force.
+    #[inline]
+    fn window(&self) -> &Window {
+        // SAFETY: the pointer always points at a window owned by
+        // `inner.windows`, whose boxes are never dropped before `Inner`.
+        unsafe { &*self.inner.window.load(Ordering::Acquire) }
     }
 
     /// Replaces the configuration (SPEC §7 `configure`): validated first,
@@ -147,16 +165,34 @@ impl Command {
     /// shape starts a fresh, empty window.
     pub fn set_config(&self, config: Config) -> Result<(), ConfigError> {
         config.validate()?;
-        let _serial = self.lock_episode();
-        let old = self.inner.live.load_full();
-        let window = if old.config.rolling_window_ms == config.rolling_window_ms
-            && old.config.rolling_window_buckets == config.rolling_window_buckets
-        {
-            old.window.clone()
-        } else {
-            Arc::new(Window::new(config.bucket_ms(), config.rolling_window_buckets))
-        };
-        self.inner.live.store(Arc::new(Live { config, window }));
+        let mut windows = self.inner.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let shape = (config.bucket_ms(), config.rolling_window_buckets);
+        let old = self.window();
+        if old.shape() != shape {
+            // A new shape starts a fresh, empty window; its old counts stay
+            // in the cumulative ones. Windows are reused by shape, so memory
+            // is bounded by the number of distinct shapes ever used.
+            for (base, n) in self.inner.cumulative_base.iter().zip(old.cumulative()) {
+                base.fetch_add(n, Ordering::Relaxed);
+            }
+            let reuse = windows.iter_mut().position(|w| w.shape() == shape);
+            // Only ever read through shared references: the `*mut` is what
+            // `AtomicPtr` stores, never used to write.
+            let next = match reuse {
+                Some(i) => {
+                    windows[i].reset();
+                    &*windows[i] as *const Window as *mut Window
+                }
+                None => {
+                    let fresh = Box::new(Window::new(shape.0, shape.1));
+                    let ptr = &*fresh as *const Window as *mut Window;
+                    windows.push(fresh);
+                    ptr
+                }
+            };
+            self.inner.window.store(next, Ordering::Release);
+        }
+        self.inner.config.store(&config);
         Ok(())
     }
 
@@ -186,10 +222,9 @@ impl Command {
     /// A snapshot at `now` (SPEC §6): applies a pending trip as admission
     /// would, never moves `open` to `half_open`.
     pub fn snapshot_at(&self, now: u64) -> Snapshot {
-        let live = self.inner.live.load();
-        let cfg = &live.config;
-        let health =
-            if self.evaluates_trips(cfg) { self.trip_if_unhealthy(now, &live) } else { self.health(now, &live) };
+        let cfg = &self.config();
+        let health = if self.evaluates_trips(cfg) { self.trip_if_unhealthy(now, cfg) } else { self.health(now, cfg) };
+        let window = self.window();
         let state = if !cfg.circuit_breaker_enabled {
             CircuitState::Closed
         } else if cfg.force_open {
@@ -205,13 +240,19 @@ impl Command {
             time_ms: now,
             state,
             health: Health { total: health.total, errors: health.errors, error_percentage: health.error_percentage() },
-            rolling: EventCounts(live.window.counts(now)),
-            cumulative: EventCounts(std::array::from_fn(|i| inner.cumulative[i].load(Ordering::Relaxed))),
+            rolling: EventCounts(window.counts(now)),
+            cumulative: EventCounts({
+                let mut all = window.cumulative();
+                for (a, base) in all.iter_mut().zip(&inner.cumulative_base) {
+                    *a += base.load(Ordering::Relaxed);
+                }
+                all
+            }),
             concurrent: inner.concurrent.load(Ordering::Acquire),
             fallback_concurrent: inner.fallback_concurrent.load(Ordering::Acquire),
-            rolling_max_concurrent: live.window.max_concurrent(now),
-            latency_run: inner.latency_run.percentiles(now),
-            latency_total: inner.latency_total.percentiles(now),
+            rolling_max_concurrent: window.max_concurrent(now),
+            latency_run: inner.latency_direct.percentiles(&inner.latency_run_only, now),
+            latency_total: inner.latency_direct.percentiles(&inner.latency_total_only, now),
             listener_panics: inner.listeners.panics(),
         }
     }
@@ -231,14 +272,15 @@ impl Command {
 
     /// The health snapshot at `now`, recomputed from the window when it is
     /// due (SPEC §5).
-    fn health(&self, now: u64, live: &Live) -> HealthCounts {
+    #[inline]
+    fn health(&self, now: u64, cfg: &Config) -> HealthCounts {
         let inner = &self.inner;
         let at = inner.snap_at.load(Ordering::Acquire);
-        if at != NEVER && now < at.saturating_add(live.config.health_snapshot_interval_ms) {
+        if at != NEVER && now < at.saturating_add(cfg.health_snapshot_interval_ms) {
             let packed = inner.snap.load(Ordering::Acquire);
             return HealthCounts { total: packed >> 32, errors: packed & 0xffff_ffff };
         }
-        let h = live.window.health(now);
+        let h = self.window().health(now);
         let clamp = |v: u64| v.min(u64::from(u32::MAX));
         inner.snap.store((clamp(h.total) << 32) | clamp(h.errors), Ordering::Release);
         inner.snap_at.store(now, Ordering::Release);
@@ -247,12 +289,12 @@ impl Command {
 
     /// In the closed state, evaluates the trip rule and trips if it holds.
     /// Returns the health snapshot used.
-    fn trip_if_unhealthy(&self, now: u64, live: &Live) -> HealthCounts {
+    #[inline]
+    fn trip_if_unhealthy(&self, now: u64, cfg: &Config) -> HealthCounts {
         if self.state() != CircuitState::Closed {
-            return self.health(now, live);
+            return self.health(now, cfg);
         }
-        let h = self.health(now, live);
-        let cfg = &live.config;
+        let h = self.health(now, cfg);
         if h.total >= cfg.request_volume_threshold && h.error_percentage() >= cfg.error_threshold_percentage {
             let mut ep = self.lock_episode();
             if self.state() == CircuitState::Closed {
@@ -271,7 +313,7 @@ impl Command {
         match to {
             CircuitState::Open => inner.opened_at.store(now, Ordering::Release),
             CircuitState::Closed => {
-                inner.live.load().window.reset_health();
+                self.window().reset_health();
                 inner.snap.store(0, Ordering::Release);
                 inner.snap_at.store(now, Ordering::Release);
             }
@@ -286,19 +328,19 @@ impl Command {
 
     /// SPEC §3 steps 1–2: the circuit, then the bulkhead. A refusal records
     /// its event (and a refused probe reopens the circuit).
+    #[inline]
     pub(crate) fn admit(&self, now: u64) -> Admission {
-        let live = self.inner.live.load();
-        let cfg = &live.config;
+        let cfg = &self.config();
         let mut probe = 0;
         if cfg.circuit_breaker_enabled && (cfg.force_open || !cfg.force_closed) {
             if cfg.force_open {
-                self.record(now, &live, EventType::ShortCircuited, 0);
+                self.record(now, cfg, EventType::ShortCircuited, 0);
                 return Admission::ShortCircuited;
             }
-            match self.circuit_admit(now, &live) {
+            match self.circuit_admit(now, cfg) {
                 Some(p) => probe = p,
                 None => {
-                    self.record(now, &live, EventType::ShortCircuited, 0);
+                    self.record(now, cfg, EventType::ShortCircuited, 0);
                     return Admission::ShortCircuited;
                 }
             }
@@ -307,19 +349,20 @@ impl Command {
         let held = inner.concurrent.fetch_add(1, Ordering::AcqRel);
         if u64::from(held) >= cfg.max_concurrent_requests {
             inner.concurrent.fetch_sub(1, Ordering::AcqRel);
-            self.record(now, &live, EventType::SemaphoreRejected, probe);
+            self.record(now, cfg, EventType::SemaphoreRejected, probe);
             return Admission::Rejected;
         }
-        live.window.note_concurrency(now, held + 1);
+        self.window().note_concurrency(now, held + 1);
         Admission::Admitted(Ticket { probe, start: now, deadline: cfg.timeout_enabled.then(|| now + cfg.timeout_ms) })
     }
 
     /// The circuit's part of admission: `Some(probe episode or 0)` when
     /// admitted, `None` when short-circuited.
-    fn circuit_admit(&self, now: u64, live: &Live) -> Option<u64> {
+    #[inline]
+    fn circuit_admit(&self, now: u64, cfg: &Config) -> Option<u64> {
         match self.state() {
             CircuitState::Closed => {
-                self.trip_if_unhealthy(now, live);
+                self.trip_if_unhealthy(now, cfg);
                 if self.state() == CircuitState::Closed {
                     return Some(0);
                 }
@@ -327,25 +370,25 @@ impl Command {
             }
             CircuitState::Open => {
                 let opened = self.inner.opened_at.load(Ordering::Acquire);
-                if now < opened.saturating_add(live.config.sleep_window_ms) {
+                if now < opened.saturating_add(cfg.sleep_window_ms) {
                     return None;
                 }
-                self.admit_probe(now, live)
+                self.admit_probe(now, cfg)
             }
-            CircuitState::HalfOpen => self.admit_probe(now, live),
+            CircuitState::HalfOpen => self.admit_probe(now, cfg),
         }
     }
 
     /// Under the episode lock: opens a half-open episode if the sleep window
     /// has passed, and admits a probe if the episode has room.
-    fn admit_probe(&self, now: u64, live: &Live) -> Option<u64> {
+    fn admit_probe(&self, now: u64, cfg: &Config) -> Option<u64> {
         let mut ep = self.lock_episode();
         let mut moved = false;
         match self.state() {
             CircuitState::Closed => return Some(0),
             CircuitState::Open => {
                 let opened = self.inner.opened_at.load(Ordering::Acquire);
-                if now < opened.saturating_add(live.config.sleep_window_ms) {
+                if now < opened.saturating_add(cfg.sleep_window_ms) {
                     return None;
                 }
                 ep.id += 1;
@@ -356,7 +399,7 @@ impl Command {
             }
             CircuitState::HalfOpen => {}
         }
-        let admitted = if ep.admitted < live.config.half_open_max_calls {
+        let admitted = if ep.admitted < cfg.half_open_max_calls {
             ep.admitted += 1;
             Some(ep.id)
         } else {
@@ -371,55 +414,59 @@ impl Command {
 
     /// Records one event at `now`: rolling and cumulative counts, then the
     /// probe decision or the trip rule (SPEC §5), then listeners.
-    fn record(&self, now: u64, live: &Live, event: EventType, probe: u64) {
+    #[inline]
+    fn record(&self, now: u64, cfg: &Config, event: EventType, probe: u64) {
         let inner = &self.inner;
-        live.window.record(now, event);
-        inner.cumulative[event.index()].fetch_add(1, Ordering::Relaxed);
+        self.window().record(now, event);
         if inner.listeners.wants_events() {
             inner.listeners.notify(&Notice::Event { command: &inner.name, event, at_ms: now });
         }
-        if probe != 0 {
-            self.decide_probe(now, live, event, probe);
-        } else if event.counts_in_health() && self.evaluates_trips(&live.config) {
-            self.trip_if_unhealthy(now, live);
+        // A probe whose episode has ended is an ordinary call (SPEC §5).
+        if probe != 0 && self.decide_probe(now, cfg, event, probe) {
+            return;
+        }
+        if event.counts_in_health() && self.evaluates_trips(cfg) {
+            self.trip_if_unhealthy(now, cfg);
         }
     }
 
-    /// A probe's outcome decides while its own episode lasts.
-    fn decide_probe(&self, now: u64, live: &Live, event: EventType, probe: u64) {
+    /// A probe's outcome decides while its own episode lasts. Returns
+    /// whether the episode was still live (the outcome was the probe's).
+    fn decide_probe(&self, now: u64, cfg: &Config, event: EventType, probe: u64) -> bool {
         let mut ep = self.lock_episode();
         if self.state() != CircuitState::HalfOpen || ep.id != probe {
-            return;
+            return false;
         }
         let to = match event {
             EventType::Success => {
                 ep.succeeded += 1;
-                if ep.succeeded < live.config.half_open_max_calls {
-                    return;
+                if ep.succeeded < cfg.half_open_max_calls {
+                    return true;
                 }
                 CircuitState::Closed
             }
             EventType::Failure | EventType::Timeout | EventType::SemaphoreRejected => CircuitState::Open,
             EventType::BadRequest => {
                 ep.admitted = ep.admitted.saturating_sub(1);
-                return;
+                return true;
             }
-            _ => return,
+            _ => return true,
         };
         self.move_to(&mut ep, to, now);
         drop(ep);
         self.notify_transition(CircuitState::HalfOpen, to, now);
+        true
     }
 
     /// Records a run's outcome event (`SUCCESS`, `FAILURE`, `BAD_REQUEST` or
-    /// `TIMEOUT`) and its latency; the permit stays held.
+    /// `TIMEOUT`); the permit stays held.
+    #[inline]
     pub(crate) fn record_run(&self, ticket: &Ticket, now: u64, event: EventType) {
-        let live = self.inner.live.load();
-        self.inner.latency_run.record(now, now.saturating_sub(ticket.start));
-        self.record(now, &live, event, ticket.probe);
+        self.record(now, &self.config(), event, ticket.probe);
     }
 
     /// Gives a run permit back (SPEC §3.4).
+    #[inline]
     pub(crate) fn release(&self, _ticket: Ticket) {
         self.inner.concurrent.fetch_sub(1, Ordering::AcqRel);
     }
@@ -436,8 +483,7 @@ impl Command {
 
     /// SPEC §3 step 5: may a fallback run? Records the event of a refusal.
     pub(crate) fn admit_fallback(&self, now: u64, has_fallback: bool) -> FallbackAdmission {
-        let live = self.inner.live.load();
-        let cfg = &live.config;
+        let cfg = &self.config();
         let decision = if !cfg.fallback_enabled {
             FallbackAdmission::Disabled
         } else if !has_fallback {
@@ -455,7 +501,7 @@ impl Command {
             FallbackAdmission::Missing => EventType::FallbackMissing,
             _ => EventType::FallbackRejection,
         };
-        self.record(now, &live, event, 0);
+        self.record(now, cfg, event, 0);
         decision
     }
 
@@ -464,14 +510,24 @@ impl Command {
     pub(crate) fn finish_fallback(&self, now: u64, event: Option<EventType>) {
         self.inner.fallback_concurrent.fetch_sub(1, Ordering::AcqRel);
         if let Some(event) = event {
-            let live = self.inner.live.load();
-            self.record(now, &live, event, 0);
+            self.record(now, &self.config(), event, 0);
         }
     }
 
-    /// Records the latency from admission to the caller's result.
-    pub(crate) fn record_total(&self, start: u64, now: u64) {
-        self.inner.latency_total.record(now, now.saturating_sub(start));
+    /// Records a settled call's latencies at `now`: the run's (if it ran)
+    /// and the total. A call settled at its run's outcome records one sample
+    /// that serves as both.
+    #[inline]
+    pub(crate) fn record_latency(&self, now: u64, run: Option<u64>, total: u64) {
+        let inner = &self.inner;
+        if run == Some(total) {
+            inner.latency_direct.record(now, total);
+        } else {
+            if let Some(run) = run {
+                inner.latency_run_only.record(now, run);
+            }
+            inner.latency_total_only.record(now, total);
+        }
     }
 }
 

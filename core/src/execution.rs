@@ -76,6 +76,7 @@ pub struct Execution {
     ticket: Option<Ticket>,
     phase: Phase,
     start: u64,
+    run_latency: Option<u64>,
     cause: Option<ErrorKind>,
     has_fallback: bool,
     events: [Option<EventType>; 2],
@@ -84,11 +85,13 @@ pub struct Execution {
 impl Execution {
     /// Starts a call at `now` (SPEC §3 steps 1–2). `has_fallback` says
     /// whether the host has a fallback to offer.
+    #[inline]
     pub fn start(cmd: &Command, now: u64, has_fallback: bool) -> (Execution, Step) {
         let mut ex = Execution {
             ticket: None,
             phase: Phase::Running,
             start: now,
+            run_latency: None,
             cause: None,
             has_fallback,
             events: [None, None],
@@ -109,6 +112,7 @@ impl Execution {
 
     /// The run ended with `outcome` at `now`. After a timeout this only
     /// releases the permit (the result is discarded) and returns `Nothing`.
+    #[inline]
     pub fn run_finished(&mut self, cmd: &Command, now: u64, outcome: RunOutcome) -> Step {
         if self.phase != Phase::Running {
             self.run_stopped(cmd);
@@ -120,6 +124,7 @@ impl Execution {
             RunOutcome::Failure => EventType::Failure,
             RunOutcome::BadRequest => EventType::BadRequest,
         };
+        self.run_latency = Some(now.saturating_sub(self.start));
         cmd.record_run(&ticket, now, event);
         cmd.release(ticket);
         match outcome {
@@ -144,6 +149,7 @@ impl Execution {
             return Step::Nothing;
         }
         let Some(ticket) = self.ticket.as_ref() else { return Step::Nothing };
+        self.run_latency = Some(now.saturating_sub(self.start));
         cmd.record_run(ticket, now, EventType::Timeout);
         self.enter_fallback(cmd, now, EventType::Timeout, ErrorKind::Timeout)
     }
@@ -238,7 +244,7 @@ impl Execution {
 
     fn done(&mut self, cmd: &Command, now: u64, resolution: Resolution) -> Step {
         self.phase = Phase::Done;
-        cmd.record_total(self.start, now);
+        cmd.record_latency(now, self.run_latency, now.saturating_sub(self.start));
         Step::Done(resolution)
     }
 }

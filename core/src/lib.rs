@@ -28,6 +28,7 @@ pub mod event;
 mod execution;
 pub mod latency;
 pub mod listener;
+mod live_config;
 mod registry;
 mod ring;
 pub mod snapshot;

@@ -1,26 +1,38 @@
-//! The bucketed rolling window of event counts (SPEC §4), lock-free: one
-//! bucket per `bucket_ms`, reused ring-fashion, reset by whoever first
-//! writes into it with a newer bucket index.
+//! The bucketed rolling window of event counts (SPEC §4), lock-free.
+//!
+//! Recording an event is one atomic add. Health counts are derived from the
+//! event counts; a circuit close does not zero them but stamps each bucket
+//! with a baseline to subtract. Cumulative counts are the counts of the
+//! buckets still in the ring plus those folded in as buckets are recycled.
 
 use crate::event::EventType;
 use crate::ring::{Ring, Slot};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-/// One bucket: the count of each event type, the health counters (which a
-/// circuit close resets) and the highest run concurrency seen.
+/// One bucket: the count of each event type, the health baseline set by a
+/// circuit close, and the highest run concurrency seen.
 pub(crate) struct Bucket {
     counts: [AtomicU32; EventType::COUNT],
-    health_total: AtomicU32,
-    health_errors: AtomicU32,
+    base_total: AtomicU32,
+    base_errors: AtomicU32,
     max_concurrent: AtomicU32,
+}
+
+impl Bucket {
+    /// (health total, health errors) as counted, before the baseline.
+    fn raw_health(&self) -> (u32, u32) {
+        let c = |e: EventType| self.counts[e.index()].load(Ordering::Relaxed);
+        let errors = c(EventType::Failure) + c(EventType::Timeout) + c(EventType::SemaphoreRejected);
+        (errors + c(EventType::Success), errors)
+    }
 }
 
 impl Slot for Bucket {
     fn empty() -> Bucket {
         Bucket {
             counts: Default::default(),
-            health_total: AtomicU32::new(0),
-            health_errors: AtomicU32::new(0),
+            base_total: AtomicU32::new(0),
+            base_errors: AtomicU32::new(0),
             max_concurrent: AtomicU32::new(0),
         }
     }
@@ -29,8 +41,8 @@ impl Slot for Bucket {
         for c in &self.counts {
             c.store(0, Ordering::Relaxed);
         }
-        self.health_total.store(0, Ordering::Relaxed);
-        self.health_errors.store(0, Ordering::Relaxed);
+        self.base_total.store(0, Ordering::Relaxed);
+        self.base_errors.store(0, Ordering::Relaxed);
         self.max_concurrent.store(0, Ordering::Relaxed);
     }
 }
@@ -54,30 +66,37 @@ impl HealthCounts {
 /// The rolling window of event counts covering `rolling_window_ms`.
 pub(crate) struct Window {
     ring: Ring<Bucket>,
+    retired: [AtomicU64; EventType::COUNT],
 }
 
 impl Window {
     /// An empty window of `buckets` buckets of `bucket_ms` each.
     pub(crate) fn new(bucket_ms: u64, buckets: u64) -> Window {
-        Window { ring: Ring::new(bucket_ms, buckets) }
+        Window { ring: Ring::new(bucket_ms, buckets), retired: Default::default() }
+    }
+
+    /// The bucket for `now`, folding a recycled bucket into the cumulative counts.
+    #[inline]
+    fn bucket(&self, now: u64) -> Option<&Bucket> {
+        self.ring.at(now, |old| {
+            for (acc, c) in self.retired.iter().zip(&old.counts) {
+                acc.fetch_add(u64::from(c.load(Ordering::Relaxed)), Ordering::Relaxed);
+            }
+        })
     }
 
     /// Counts one event at time `now`.
+    #[inline]
     pub(crate) fn record(&self, now: u64, event: EventType) {
-        if let Some(b) = self.ring.at(now) {
+        if let Some(b) = self.bucket(now) {
             b.counts[event.index()].fetch_add(1, Ordering::Relaxed);
-            if event.counts_in_health() {
-                b.health_total.fetch_add(1, Ordering::Relaxed);
-                if event.is_health_error() {
-                    b.health_errors.fetch_add(1, Ordering::Relaxed);
-                }
-            }
         }
     }
 
     /// Notes a run concurrency level reached at `now`.
+    #[inline]
     pub(crate) fn note_concurrency(&self, now: u64, level: u32) {
-        if let Some(b) = self.ring.at(now) {
+        if let Some(b) = self.bucket(now) {
             if b.max_concurrent.load(Ordering::Relaxed) < level {
                 b.max_concurrent.fetch_max(level, Ordering::Relaxed);
             }
@@ -88,21 +107,22 @@ impl Window {
     pub(crate) fn health(&self, now: u64) -> HealthCounts {
         let mut h = HealthCounts::default();
         for b in self.ring.live(now) {
-            h.total += u64::from(b.health_total.load(Ordering::Relaxed));
-            h.errors += u64::from(b.health_errors.load(Ordering::Relaxed));
+            let (total, errors) = b.raw_health();
+            h.total += u64::from(total.saturating_sub(b.base_total.load(Ordering::Relaxed)));
+            h.errors += u64::from(errors.saturating_sub(b.base_errors.load(Ordering::Relaxed)));
         }
         h
     }
 
     /// Rolling count of each event type at `now`.
     pub(crate) fn counts(&self, now: u64) -> [u64; EventType::COUNT] {
-        let mut out = [0u64; EventType::COUNT];
-        for b in self.ring.live(now) {
-            for (o, c) in out.iter_mut().zip(&b.counts) {
-                *o += u64::from(c.load(Ordering::Relaxed));
-            }
-        }
-        out
+        sum_counts(self.ring.live(now), [0; EventType::COUNT])
+    }
+
+    /// Count of each event type ever recorded in this window.
+    pub(crate) fn cumulative(&self) -> [u64; EventType::COUNT] {
+        let retired = std::array::from_fn(|i| self.retired[i].load(Ordering::Relaxed));
+        sum_counts(self.ring.all(), retired)
     }
 
     /// Highest run concurrency seen in the window at `now`.
@@ -110,13 +130,40 @@ impl Window {
         self.ring.live(now).map(|b| b.max_concurrent.load(Ordering::Relaxed)).max().unwrap_or(0)
     }
 
-    /// Forgets every health count (the circuit closed); rolling counts stay.
+    /// Forgets every health count so far (the circuit closed); rolling
+    /// counts stay.
     pub(crate) fn reset_health(&self) {
         for b in self.ring.all() {
-            b.health_total.store(0, Ordering::Relaxed);
-            b.health_errors.store(0, Ordering::Relaxed);
+            let (total, errors) = b.raw_health();
+            b.base_total.store(total, Ordering::Relaxed);
+            b.base_errors.store(errors, Ordering::Relaxed);
         }
     }
+
+    /// Empties the window for reuse; cumulative counts restart at zero.
+    pub(crate) fn reset(&self) {
+        self.ring.reset();
+        for r in &self.retired {
+            r.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// `(bucket_ms, buckets)`.
+    pub(crate) fn shape(&self) -> (u64, u64) {
+        self.ring.shape()
+    }
+}
+
+fn sum_counts<'a>(
+    buckets: impl Iterator<Item = &'a Bucket>,
+    mut out: [u64; EventType::COUNT],
+) -> [u64; EventType::COUNT] {
+    for b in buckets {
+        for (o, c) in out.iter_mut().zip(&b.counts) {
+            *o += u64::from(c.load(Ordering::Relaxed));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -137,10 +184,14 @@ mod tests {
         let counts = w.counts(300);
         assert_eq!(counts[EventType::ShortCircuited.index()], 1);
         assert_eq!(counts[EventType::Success.index()], 0);
-        // Writing at 300 reuses the slot of bucket 0.
+        // Writing at 300 reuses the slot of bucket 0; cumulative keeps it.
         w.record(300, EventType::Success);
         assert_eq!(w.health(300), HealthCounts { total: 2, errors: 1 });
         assert_eq!(w.health(1000), HealthCounts::default());
+        let all = w.cumulative();
+        assert_eq!(all[EventType::Success.index()], 2);
+        assert_eq!(all[EventType::Failure.index()], 2);
+        assert_eq!(all.iter().sum::<u64>(), 5);
     }
 
     #[test]
@@ -152,6 +203,9 @@ mod tests {
         assert_eq!(w.counts(5)[EventType::Timeout.index()], 1);
         w.record(6, EventType::SemaphoreRejected);
         assert_eq!(w.health(6), HealthCounts { total: 1, errors: 1 });
+        // A recycled bucket forgets its baseline.
+        w.record(25, EventType::Success);
+        assert_eq!(w.health(25), HealthCounts { total: 1, errors: 0 });
     }
 
     #[test]
@@ -164,5 +218,7 @@ mod tests {
         w.note_concurrency(51, 2);
         assert_eq!(w.max_concurrent(55), 3);
         assert_eq!(w.max_concurrent(75), 0);
+        w.reset();
+        assert_eq!(w.cumulative().iter().sum::<u64>(), 0);
     }
 }
