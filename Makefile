@@ -4,12 +4,12 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo test setup fmt-check clippy unit conformance bench
+.PHONY: demo test setup fmt-check clippy unit wasm-check conformance bench
 
 demo: setup
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
 
-test: setup fmt-check clippy unit conformance
+test: setup fmt-check clippy unit wasm-check conformance
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
@@ -25,6 +25,10 @@ clippy:
 # Unit, property, integration and doc tests of every crate.
 unit:
 	$(CARGO) test --workspace --quiet
+
+# The core must build for the browser: no system clock, no threads needed.
+wasm-check:
+	$(CARGO) check --quiet -p hystrix-core --target wasm32-unknown-unknown
 
 conformance:
 	tests/conformance/run

@@ -10,3 +10,6 @@ need_component() {
 command -v cargo >/dev/null || { echo "setup: cargo is required (rustup toolchain)" >&2; exit 1; }
 need_component fmt rustfmt
 need_component clippy clippy
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi

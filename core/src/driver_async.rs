@@ -7,8 +7,8 @@
 
 use crate::clock::Sleeper;
 use crate::command::Command;
-use crate::driver_sync::{fallback_failure, panic_message, refusal, settle_error};
-use crate::error::{Error, Fault, RunError};
+use crate::driver_common::{after_fallback, classify_run, panic_message, refusal, settle_error};
+use crate::error::{Error, RunError};
 use crate::execution::{Execution, Resolution, RunOutcome, Step};
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -96,17 +96,16 @@ where
                 }
                 Some(result) => {
                     run.set(None);
-                    let (outcome, error) = match result {
-                        Ok(Ok(value)) => {
+                    match classify_run(result) {
+                        Ok(value) => {
                             guard.ex.run_finished(cmd, now, RunOutcome::Success);
                             return Ok(value);
                         }
-                        Ok(Err(RunError::BadRequest(e))) => (RunOutcome::BadRequest, Error::BadRequest(e)),
-                        Ok(Err(RunError::Failure(e))) => (RunOutcome::Failure, Error::Failure(Fault::Error(e))),
-                        Err(msg) => (RunOutcome::Failure, Error::Failure(Fault::Panic(msg))),
-                    };
-                    step = guard.ex.run_finished(cmd, now, outcome);
-                    error
+                        Err((outcome, error)) => {
+                            step = guard.ex.run_finished(cmd, now, outcome);
+                            error
+                        }
+                    }
                 }
             }
         }
@@ -124,13 +123,8 @@ where
                 }
                 Err(panic) => Err(panic_message(&*panic)),
             };
-            let ok = matches!(result, Ok(Ok(_)));
-            guard.ex.fallback_finished(cmd, cmd.now_ms(), ok);
-            match result {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(e)) => Err(fallback_failure(original, Fault::Error(e))),
-                Err(msg) => Err(fallback_failure(original, Fault::Panic(msg))),
-            }
+            guard.ex.fallback_finished(cmd, cmd.now_ms(), matches!(result, Ok(Ok(_))));
+            after_fallback(original, result)
         }
         Step::Done(resolution) => Err(settle_error(resolution, original)),
         Step::Run { .. } | Step::Nothing => unreachable!("a run outcome ends in a fallback or a result"),

@@ -9,7 +9,8 @@
 //! ignored cancellation. A closed-state success costs two clock reads.
 
 use crate::command::Command;
-use crate::error::{Error, ErrorKind, Fault, RunError};
+use crate::driver_common::{after_fallback, classify_run, panic_message, refusal, settle_error};
+use crate::error::{Error, RunError};
 use crate::execution::{Execution, Resolution, RunOutcome, Step};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -41,24 +42,23 @@ where
     let (mut ex, mut step) = Execution::start(cmd, clock.now_ms(), fallback.is_some());
     let original = match step {
         Step::Run { deadline } => {
-            let result = catch_unwind(AssertUnwindSafe(run));
+            let result = catch_unwind(AssertUnwindSafe(run)).map_err(|p| panic_message(&*p));
             let end = clock.now_ms();
             if deadline.is_some_and(|d| end >= d) {
                 step = ex.timer_fired(cmd, end);
                 ex.run_stopped(cmd);
                 Error::Timeout
             } else {
-                let (outcome, error) = match result {
-                    Ok(Ok(value)) => {
+                match classify_run(result) {
+                    Ok(value) => {
                         ex.run_finished(cmd, end, RunOutcome::Success);
                         return Ok(value);
                     }
-                    Ok(Err(RunError::BadRequest(e))) => (RunOutcome::BadRequest, Error::BadRequest(e)),
-                    Ok(Err(RunError::Failure(e))) => (RunOutcome::Failure, Error::Failure(Fault::Error(e))),
-                    Err(panic) => (RunOutcome::Failure, Error::Failure(Fault::Panic(panic_message(&*panic)))),
-                };
-                step = ex.run_finished(cmd, end, outcome);
-                error
+                    Err((outcome, error)) => {
+                        step = ex.run_finished(cmd, end, outcome);
+                        error
+                    }
+                }
             }
         }
         Step::Fallback { cause } | Step::Done(Resolution::Error(cause)) => refusal(cause),
@@ -67,48 +67,11 @@ where
     match step {
         Step::Fallback { .. } => {
             let fallback = fallback.expect("a fallback step implies a fallback");
-            let result = catch_unwind(AssertUnwindSafe(|| fallback(&original)));
-            let ok = matches!(result, Ok(Ok(_)));
-            ex.fallback_finished(cmd, clock.now_ms(), ok);
-            match result {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(e)) => Err(fallback_failure(original, Fault::Error(e))),
-                Err(panic) => Err(fallback_failure(original, Fault::Panic(panic_message(&*panic)))),
-            }
+            let result = catch_unwind(AssertUnwindSafe(|| fallback(&original))).map_err(|p| panic_message(&*p));
+            ex.fallback_finished(cmd, clock.now_ms(), matches!(result, Ok(Ok(_))));
+            after_fallback(original, result)
         }
         Step::Done(resolution) => Err(settle_error(resolution, original)),
         Step::Run { .. } | Step::Nothing => unreachable!("a run outcome ends in a fallback or a result"),
-    }
-}
-
-/// The error for a refusal at admission.
-pub(crate) fn refusal<E>(kind: ErrorKind) -> Error<E> {
-    match kind {
-        ErrorKind::ShortCircuited => Error::ShortCircuited,
-        _ => Error::Rejected,
-    }
-}
-
-/// The caller's error for a call settled with `resolution`, given the
-/// original error (what the run or admission produced).
-pub(crate) fn settle_error<E>(resolution: Resolution, original: Error<E>) -> Error<E> {
-    match resolution {
-        Resolution::Error(ErrorKind::FallbackRejected) => Error::FallbackRejected { original: Box::new(original) },
-        _ => original,
-    }
-}
-
-pub(crate) fn fallback_failure<E>(original: Error<E>, fallback: Fault<E>) -> Error<E> {
-    Error::FallbackFailure { original: Box::new(original), fallback }
-}
-
-/// The text of a panic payload.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_string()
     }
 }

@@ -22,6 +22,7 @@ pub mod clock;
 mod command;
 pub mod config;
 mod driver_async;
+mod driver_common;
 mod driver_sync;
 pub mod error;
 pub mod event;
