@@ -30,26 +30,66 @@ impl<F: Fn() -> u64 + Send + Sync> Clock for FnClock<F> {
 }
 
 /// The real monotonic clock of std targets: milliseconds since this clock
-/// was created. It reads the CPU's time-stamp counter where that counter is
-/// invariant (about 10 ns a read here, against about 27 ns for
-/// `Instant::now`), calibrated against the OS monotonic clock once per
-/// process, and falls back to the OS clock elsewhere. Not available on
-/// `wasm32-unknown-unknown`, where the host (`performance.now()`) supplies
-/// the time.
+/// was created.
+///
+/// On x86-64 with an invariant time-stamp counter it reads the TSC directly
+/// (about 8 ns a read here, against about 27 ns for `Instant::now`), scaled
+/// by a calibration that `quanta` measures once per process; elsewhere it
+/// reads `Instant`. Not available on `wasm32-unknown-unknown`, where the
+/// host (`performance.now()`) supplies the time.
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct MonotonicClock {
-    clock: quanta::Clock,
-    origin: u64,
+    source: Source,
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    /// `ms = (tsc - origin) * mult >> 64`.
+    #[cfg(target_arch = "x86_64")]
+    Tsc {
+        origin: u64,
+        mult: u64,
+    },
+    Os(std::time::Instant),
+}
+
+/// Milliseconds per TSC tick, as a 64.64 fixed-point multiplier, if the TSC
+/// is invariant and calibrated.
+#[cfg(target_arch = "x86_64")]
+fn tsc_mult() -> Option<u64> {
+    static MULT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *MULT.get_or_init(|| {
+        // SAFETY: `cpuid` exists on every x86-64 CPU.
+        let invariant = unsafe {
+            let max_ext = std::arch::x86_64::__cpuid(0x8000_0000).eax;
+            max_ext >= 0x8000_0007 && std::arch::x86_64::__cpuid(0x8000_0007).edx & (1 << 8) != 0
+        };
+        if !invariant {
+            return None;
+        }
+        let calibrated = quanta::Clock::new();
+        let ticks: u64 = 1 << 40;
+        let ns = calibrated.delta_as_nanos(0, ticks);
+        if ns == ticks || ns == 0 {
+            return None; // quanta is not counting TSC ticks: trust the OS clock
+        }
+        u64::try_from((u128::from(ns) << 24) / 1_000_000).ok()
+    })
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 impl MonotonicClock {
     /// A clock whose origin is now.
     pub fn new() -> MonotonicClock {
-        let clock = quanta::Clock::new();
-        let origin = clock.raw();
-        MonotonicClock { clock, origin }
+        #[cfg(target_arch = "x86_64")]
+        if let Some(mult) = tsc_mult() {
+            // SAFETY: `rdtsc` exists on every x86-64 CPU.
+            let origin = unsafe { std::arch::x86_64::_rdtsc() };
+            return MonotonicClock { source: Source::Tsc { origin, mult } };
+        }
+        MonotonicClock { source: Source::Os(std::time::Instant::now()) }
     }
 }
 
@@ -64,7 +104,15 @@ impl Default for MonotonicClock {
 impl Clock for MonotonicClock {
     #[inline]
     fn now_ms(&self) -> u64 {
-        self.clock.delta_as_nanos(self.origin, self.clock.raw()) / 1_000_000
+        match self.source {
+            #[cfg(target_arch = "x86_64")]
+            Source::Tsc { origin, mult } => {
+                // SAFETY: `rdtsc` exists on every x86-64 CPU.
+                let ticks = unsafe { std::arch::x86_64::_rdtsc() }.saturating_sub(origin);
+                ((u128::from(ticks) * u128::from(mult)) >> 64) as u64
+            }
+            Source::Os(origin) => origin.elapsed().as_millis() as u64,
+        }
     }
 }
 
