@@ -61,7 +61,10 @@ enum Source {
 fn tsc_mult() -> Option<u64> {
     static MULT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
     *MULT.get_or_init(|| {
-        let invariant = {
+        // `__cpuid` is safe since Rust 1.87 and `unsafe` before it.
+        #[allow(unused_unsafe)]
+        // SAFETY: `cpuid` exists on every x86-64 CPU.
+        let invariant = unsafe {
             let max_ext = std::arch::x86_64::__cpuid(0x8000_0000).eax;
             max_ext >= 0x8000_0007 && std::arch::x86_64::__cpuid(0x8000_0007).edx & (1 << 8) != 0
         };
