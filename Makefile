@@ -36,3 +36,8 @@ conformance:
 # Not part of `make test`: benchmarks are noisy and slow; see BENCHMARKS.md.
 bench:
 	$(CARGO) bench -p hystrix-core --bench closed_path
+
+# Regenerates bindings-c/include/hystrix.h (the unit tests fail while it is stale).
+header:
+	$(CARGO) build --quiet -p hystrix-c
+	cp "$$(ls -t target/debug/build/hystrix-c-*/out/hystrix.h | head -1)" bindings-c/include/hystrix.h

@@ -47,6 +47,18 @@ pub enum Topic {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ListenerId(u64);
 
+impl ListenerId {
+    /// The raw number (as handed across an FFI boundary).
+    pub fn raw(self) -> u64 {
+        self.0
+    }
+
+    /// The id with this raw number.
+    pub fn from_raw(raw: u64) -> ListenerId {
+        ListenerId(raw)
+    }
+}
+
 /// A listener callback.
 pub type Listener = Arc<dyn Fn(&Notice<'_>) + Send + Sync>;
 

@@ -13,6 +13,11 @@ impl TimerId {
     pub fn raw(self) -> u64 {
         self.0
     }
+
+    /// The id with this raw number (as handed across an FFI boundary).
+    pub fn from_raw(raw: u64) -> TimerId {
+        TimerId(raw)
+    }
 }
 
 /// Timers with a payload `T`, ordered by `(due, arming order)`.

@@ -1,0 +1,414 @@
+//! `hystrix_clock`: where a command reads the time and how its timers fire —
+//! a built-in timer thread, the program's own event loop, or a virtual
+//! clock the program advances.
+
+use crate::status::{boundary, hystrix_status, write_out, Fail};
+use crate::user_data::{hystrix_free_fn, UserData};
+use hystrix_core::{Clock, MonotonicClock, TimerId, TimerQueue};
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How a clock's timers (run timeouts, `hystrix_clock_schedule`) fire.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum hystrix_timer_mode {
+    /// A thread owned by the clock fires them (started on first use,
+    /// joined by `hystrix_clock_free`). Callbacks then run on that thread.
+    HYSTRIX_TIMERS_THREAD = 0,
+    /// The program fires them from its own loop: ask
+    /// `hystrix_clock_next_deadline`, then call `hystrix_clock_fire_due`.
+    HYSTRIX_TIMERS_CALLER = 1,
+}
+
+/// A function that reads the program's clock in milliseconds.
+pub type hystrix_now_fn = Option<extern "C" fn(user_data: *mut c_void) -> u64>;
+
+/// A timer callback for `hystrix_clock_schedule`.
+pub type hystrix_timer_fn = Option<extern "C" fn(user_data: *mut c_void)>;
+
+type TimerFn = Box<dyn FnOnce() + Send>;
+
+enum Source {
+    Monotonic(MonotonicClock),
+    Function(extern "C" fn(*mut c_void) -> u64, UserData),
+    Virtual(AtomicU64),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Driver {
+    Thread,
+    Caller,
+    Virtual,
+}
+
+struct Timers {
+    queue: TimerQueue<TimerFn>,
+    shutdown: bool,
+}
+
+/// What the clock and its timer thread share.
+struct Shared {
+    source: Source,
+    timers: Mutex<Timers>,
+    wake: Condvar,
+}
+
+impl Shared {
+    fn now(&self) -> u64 {
+        match &self.source {
+            Source::Monotonic(c) => c.now_ms(),
+            Source::Function(f, user) => f(user.ptr()),
+            Source::Virtual(now) => now.load(Ordering::SeqCst),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Timers> {
+        self.timers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Fires, one at a time and with no lock held, every timer due at `now`.
+    fn fire_due(&self, now: impl Fn() -> u64) {
+        loop {
+            let due = self.lock().queue.pop_due(now());
+            match due {
+                Some((_, f)) => f(),
+                None => break,
+            }
+        }
+    }
+}
+
+/// A clock shared by the commands made with it.
+pub(crate) struct ClockInner {
+    shared: Arc<Shared>,
+    driver: Driver,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Clock for ClockInner {
+    fn now_ms(&self) -> u64 {
+        self.shared.now()
+    }
+}
+
+impl ClockInner {
+    fn new(source: Source, driver: Driver) -> Arc<ClockInner> {
+        Arc::new(ClockInner {
+            shared: Arc::new(Shared {
+                source,
+                timers: Mutex::new(Timers { queue: TimerQueue::new(), shutdown: false }),
+                wake: Condvar::new(),
+            }),
+            driver,
+            thread: Mutex::new(None),
+        })
+    }
+
+    /// The clock of commands made without one: monotonic, with a timer thread.
+    pub(crate) fn default_clock() -> Arc<ClockInner> {
+        static DEFAULT: OnceLock<Arc<ClockInner>> = OnceLock::new();
+        DEFAULT.get_or_init(|| ClockInner::new(Source::Monotonic(MonotonicClock::new()), Driver::Thread)).clone()
+    }
+
+    /// Arms `f` to run once the clock reads `due`.
+    pub(crate) fn arm(&self, due: u64, f: TimerFn) -> TimerId {
+        let id = self.shared.lock().queue.arm(due, f);
+        if self.driver == Driver::Thread {
+            self.ensure_thread();
+            self.shared.wake.notify_all();
+        }
+        id
+    }
+
+    /// Disarms a timer; whether it was still armed.
+    pub(crate) fn cancel(&self, id: TimerId) -> bool {
+        let removed = self.shared.lock().queue.cancel(id);
+        removed.is_some()
+    }
+
+    fn ensure_thread(&self) {
+        let mut thread = self.thread.lock().unwrap_or_else(|p| p.into_inner());
+        if thread.is_some() {
+            return;
+        }
+        let shared = self.shared.clone();
+        let spawned = std::thread::Builder::new().name("hystrix-timers".into()).spawn(move || timer_loop(&shared));
+        // If no thread can be started, timers still fire from any
+        // hystrix_clock_fire_due call; nothing is lost.
+        *thread = spawned.ok();
+    }
+}
+
+fn timer_loop(shared: &Shared) {
+    let mut timers = shared.lock();
+    loop {
+        if timers.shutdown {
+            return;
+        }
+        let now = shared.now();
+        if let Some((_, f)) = timers.queue.pop_due(now) {
+            drop(timers);
+            // A panicking timer callback must not kill the thread.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            timers = shared.lock();
+            continue;
+        }
+        timers = match timers.queue.next_deadline() {
+            Some(d) => {
+                let wait = Duration::from_millis(d.saturating_sub(now).max(1));
+                shared.wake.wait_timeout(timers, wait).unwrap_or_else(|p| p.into_inner()).0
+            }
+            None => shared.wake.wait(timers).unwrap_or_else(|p| p.into_inner()),
+        };
+    }
+}
+
+impl Drop for ClockInner {
+    fn drop(&mut self) {
+        self.shared.lock().shutdown = true;
+        self.shared.wake.notify_all();
+        let handle = self.thread.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            // The last reference may be dropped by a callback on the timer
+            // thread itself: that thread then ends on its own.
+            if h.thread().id() != std::thread::current().id() {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+const CLOCK_MAGIC: u64 = 0x6879_7374_636c_6b31;
+
+/// A clock: where commands read the time and how their timers fire.
+/// Made by a `hystrix_clock_new_*` function, freed by `hystrix_clock_free`.
+/// Commands keep what they need of it: freeing the clock while commands
+/// made with it are alive is allowed (their timers keep working).
+pub struct hystrix_clock {
+    magic: u64,
+    pub(crate) inner: Arc<ClockInner>,
+}
+
+/// Checks a clock pointer: non-NULL and not freed.
+pub(crate) fn clock_ref<'a>(clock: *const hystrix_clock) -> Result<&'a hystrix_clock, Fail> {
+    if clock.is_null() {
+        return Err(Fail::null("clock"));
+    }
+    // SAFETY: non-NULL; the caller promises a pointer from hystrix_clock_new_*.
+    let c = unsafe { &*clock };
+    if c.magic != CLOCK_MAGIC {
+        return Err(Fail::invalid("clock is not a live hystrix_clock"));
+    }
+    Ok(c)
+}
+
+fn mode_driver(mode: i32) -> Result<Driver, Fail> {
+    match mode {
+        0 => Ok(Driver::Thread),
+        1 => Ok(Driver::Caller),
+        other => {
+            Err(Fail::invalid(format!("timer mode {other} is neither HYSTRIX_TIMERS_THREAD nor HYSTRIX_TIMERS_CALLER")))
+        }
+    }
+}
+
+fn publish(out: *mut *mut hystrix_clock, inner: Arc<ClockInner>) {
+    write_out(out, Box::into_raw(Box::new(hystrix_clock { magic: CLOCK_MAGIC, inner })));
+}
+
+/// Makes a clock on the real monotonic clock. `mode` is a
+/// `hystrix_timer_mode`. Returns `HYSTRIX_INVALID_ARGUMENT` for an unknown
+/// mode, `HYSTRIX_NULL_ARGUMENT` if `out` is NULL.
+#[no_mangle]
+pub extern "C" fn hystrix_clock_new_monotonic(mode: i32, out: *mut *mut hystrix_clock) -> hystrix_status {
+    boundary("hystrix_clock_new_monotonic", || {
+        if out.is_null() {
+            return Err(Fail::null("out"));
+        }
+        publish(out, ClockInner::new(Source::Monotonic(MonotonicClock::new()), mode_driver(mode)?));
+        Ok(())
+    })
+}
+
+/// Makes a clock that reads `now_ms(user_data)` (milliseconds, never
+/// decreasing), e.g. the program's event-loop clock. `free_user_data`, if
+/// not NULL, is called with `user_data` once the clock is gone. `now_ms` may
+/// be called from any thread that uses the clock. `mode` is a
+/// `hystrix_timer_mode` (the thread mode assumes `now_ms` advances in real
+/// milliseconds).
+#[no_mangle]
+pub extern "C" fn hystrix_clock_new_fn(
+    now_ms: hystrix_now_fn,
+    user_data: *mut c_void,
+    free_user_data: hystrix_free_fn,
+    mode: i32,
+    out: *mut *mut hystrix_clock,
+) -> hystrix_status {
+    boundary("hystrix_clock_new_fn", || {
+        let Some(now_ms) = now_ms else { return Err(Fail::null("now_ms")) };
+        if out.is_null() {
+            return Err(Fail::null("out"));
+        }
+        let driver = mode_driver(mode)?;
+        publish(out, ClockInner::new(Source::Function(now_ms, UserData::new(user_data, free_user_data)), driver));
+        Ok(())
+    })
+}
+
+/// Makes a virtual clock reading 0: time moves only by
+/// `hystrix_clock_advance`, which fires due timers in order (due time,
+/// then arming order) on the calling thread. For deterministic tests.
+#[no_mangle]
+pub extern "C" fn hystrix_clock_new_virtual(out: *mut *mut hystrix_clock) -> hystrix_status {
+    boundary("hystrix_clock_new_virtual", || {
+        if out.is_null() {
+            return Err(Fail::null("out"));
+        }
+        publish(out, ClockInner::new(Source::Virtual(AtomicU64::new(0)), Driver::Virtual));
+        Ok(())
+    })
+}
+
+/// Moves a virtual clock forward by `ms`, firing every timer that falls
+/// due, one at a time, with the clock reading that timer's due time; every
+/// callback it triggers runs before the next timer fires. Returns
+/// `HYSTRIX_INVALID_ARGUMENT` for a clock that is not virtual.
+#[no_mangle]
+pub extern "C" fn hystrix_clock_advance(clock: *const hystrix_clock, ms: u64) -> hystrix_status {
+    boundary("hystrix_clock_advance", || {
+        let c = clock_ref(clock)?;
+        let Source::Virtual(now) = &c.inner.shared.source else {
+            return Err(Fail::invalid("hystrix_clock_advance needs a virtual clock"));
+        };
+        let target = now.load(Ordering::SeqCst).saturating_add(ms);
+        loop {
+            let due = c.inner.shared.lock().queue.pop_due(target);
+            let Some((at, f)) = due else { break };
+            now.fetch_max(at, Ordering::SeqCst);
+            f();
+        }
+        now.store(target, Ordering::SeqCst);
+        Ok(())
+    })
+}
+
+/// Writes the clock's current time in milliseconds to `out`.
+#[no_mangle]
+pub extern "C" fn hystrix_clock_now(clock: *const hystrix_clock, out: *mut u64) -> hystrix_status {
+    boundary("hystrix_clock_now", || {
+        let c = clock_ref(clock)?;
+        if out.is_null() {
+            return Err(Fail::null("out"));
+        }
+        write_out(out, c.inner.now_ms());
+        Ok(())
+    })
+}
+
+/// Writes whether a timer is armed to `has_deadline` and, if so, the
+/// earliest due time to `deadline` (else 0). For event loops driving a
+/// `HYSTRIX_TIMERS_CALLER` clock: sleep until then, then call
+/// `hystrix_clock_fire_due`.
+#[no_mangle]
+pub extern "C" fn hystrix_clock_next_deadline(
+    clock: *const hystrix_clock,
+    has_deadline: *mut bool,
+    deadline: *mut u64,
+) -> hystrix_status {
+    boundary("hystrix_clock_next_deadline", || {
+        let c = clock_ref(clock)?;
+        if has_deadline.is_null() {
+            return Err(Fail::null("has_deadline"));
+        }
+        if deadline.is_null() {
+            return Err(Fail::null("deadline"));
+        }
+        let next = c.inner.shared.lock().queue.next_deadline();
+        write_out(has_deadline, next.is_some());
+        write_out(deadline, next.unwrap_or(0));
+        Ok(())
+    })
+}
+
+/// Fires, on the calling thread, every timer due at the clock's current
+/// time. For `HYSTRIX_TIMERS_CALLER` clocks (harmless on others).
+#[no_mangle]
+pub extern "C" fn hystrix_clock_fire_due(clock: *const hystrix_clock) -> hystrix_status {
+    boundary("hystrix_clock_fire_due", || {
+        let c = clock_ref(clock)?;
+        let shared = c.inner.shared.clone();
+        shared.fire_due(|| shared.now());
+        Ok(())
+    })
+}
+
+/// Arms a timer on the clock: `callback(user_data)` runs once the clock
+/// reads `due_ms`, ordered with the library's own timers (due time, then
+/// arming order). Writes its id to `out_id` (may be NULL). Useful for
+/// simulating latency on a virtual clock.
+#[no_mangle]
+pub extern "C" fn hystrix_clock_schedule(
+    clock: *const hystrix_clock,
+    due_ms: u64,
+    callback: hystrix_timer_fn,
+    user_data: *mut c_void,
+    out_id: *mut u64,
+) -> hystrix_status {
+    boundary("hystrix_clock_schedule", || {
+        let c = clock_ref(clock)?;
+        let Some(callback) = callback else { return Err(Fail::null("callback")) };
+        let user = UserData::new(user_data, None);
+        let id = c.inner.arm(due_ms, Box::new(move || callback(user.ptr())));
+        if !out_id.is_null() {
+            write_out(out_id, id.raw());
+        }
+        Ok(())
+    })
+}
+
+/// Disarms a timer armed by `hystrix_clock_schedule`. Returns
+/// `HYSTRIX_INVALID_STATE` if it already fired or was cancelled.
+#[no_mangle]
+pub extern "C" fn hystrix_clock_cancel(clock: *const hystrix_clock, id: u64) -> hystrix_status {
+    boundary("hystrix_clock_cancel", || {
+        let c = clock_ref(clock)?;
+        if c.inner.cancel(TimerId::from_raw(id)) {
+            Ok(())
+        } else {
+            Err(Fail::state(format!("timer {id} is not armed")))
+        }
+    })
+}
+
+/// Frees a clock handle. Commands made with it keep working (they hold
+/// their own reference); its timer thread ends once no command uses it.
+/// NULL is ignored; freeing twice is refused with `HYSTRIX_INVALID_ARGUMENT`
+/// while the memory has not been reused.
+#[no_mangle]
+pub extern "C" fn hystrix_clock_free(clock: *mut hystrix_clock) -> hystrix_status {
+    boundary("hystrix_clock_free", || {
+        if clock.is_null() {
+            return Ok(());
+        }
+        clock_ref(clock)?;
+        // SAFETY: a live handle from Box::into_raw; the magic is cleared
+        // first so a second free is detected while memory is unchanged.
+        unsafe {
+            (*clock).magic = 0;
+            drop(Box::from_raw(clock));
+        }
+        Ok(())
+    })
+}
+
+/// Reads a clock argument that may be NULL (the default clock).
+pub(crate) fn clock_or_default(clock: *const hystrix_clock) -> Result<Arc<ClockInner>, Fail> {
+    if clock.is_null() {
+        Ok(ClockInner::default_clock())
+    } else {
+        Ok(clock_ref(clock)?.inner.clone())
+    }
+}

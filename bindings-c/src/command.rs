@@ -1,0 +1,460 @@
+//! `hystrix_command`: making, naming, configuring, observing and freeing
+//! commands, and their listeners.
+
+use crate::clock::{clock_or_default, hystrix_clock, ClockInner};
+use crate::config::{config_fail, hystrix_config, read_config, read_str};
+use crate::status::{boundary, hystrix_status, write_out, Fail};
+use crate::user_data::{hystrix_free_fn, UserData};
+use hystrix_core::{CircuitState, Command, EventType, ListenerId, Notice, Registry, Snapshot, Topic};
+use std::ffi::{c_char, c_void, CString};
+use std::sync::{Arc, OnceLock};
+
+/// Number of event types: the length of the count arrays in `hystrix_snapshot`.
+pub const HYSTRIX_EVENT_COUNT: usize = 11;
+
+/// Event types, in the index order of `hystrix_snapshot.rolling`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum hystrix_event {
+    /// The run returned a value.
+    HYSTRIX_EVENT_SUCCESS = 0,
+    /// The run failed.
+    HYSTRIX_EVENT_FAILURE = 1,
+    /// The run timed out.
+    HYSTRIX_EVENT_TIMEOUT = 2,
+    /// The run refused a bad request.
+    HYSTRIX_EVENT_BAD_REQUEST = 3,
+    /// The circuit refused the call.
+    HYSTRIX_EVENT_SHORT_CIRCUITED = 4,
+    /// The bulkhead refused the call.
+    HYSTRIX_EVENT_SEMAPHORE_REJECTED = 5,
+    /// The fallback returned a value.
+    HYSTRIX_EVENT_FALLBACK_SUCCESS = 6,
+    /// The fallback failed.
+    HYSTRIX_EVENT_FALLBACK_FAILURE = 7,
+    /// Too many fallbacks were in flight.
+    HYSTRIX_EVENT_FALLBACK_REJECTION = 8,
+    /// A fallback was wanted but none was given.
+    HYSTRIX_EVENT_FALLBACK_MISSING = 9,
+    /// A fallback was wanted but fallbacks are disabled.
+    HYSTRIX_EVENT_FALLBACK_DISABLED = 10,
+}
+
+impl From<EventType> for hystrix_event {
+    fn from(e: EventType) -> Self {
+        use hystrix_event::*;
+        [
+            HYSTRIX_EVENT_SUCCESS,
+            HYSTRIX_EVENT_FAILURE,
+            HYSTRIX_EVENT_TIMEOUT,
+            HYSTRIX_EVENT_BAD_REQUEST,
+            HYSTRIX_EVENT_SHORT_CIRCUITED,
+            HYSTRIX_EVENT_SEMAPHORE_REJECTED,
+            HYSTRIX_EVENT_FALLBACK_SUCCESS,
+            HYSTRIX_EVENT_FALLBACK_FAILURE,
+            HYSTRIX_EVENT_FALLBACK_REJECTION,
+            HYSTRIX_EVENT_FALLBACK_MISSING,
+            HYSTRIX_EVENT_FALLBACK_DISABLED,
+        ][e.index()]
+    }
+}
+
+/// Circuit states.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum hystrix_state {
+    /// Calls are admitted; health is watched.
+    HYSTRIX_STATE_CLOSED = 0,
+    /// Calls are short-circuited until the sleep window has passed.
+    HYSTRIX_STATE_OPEN = 1,
+    /// Probes are admitted to decide whether to close again.
+    HYSTRIX_STATE_HALF_OPEN = 2,
+}
+
+impl From<CircuitState> for hystrix_state {
+    fn from(s: CircuitState) -> Self {
+        match s {
+            CircuitState::Closed => hystrix_state::HYSTRIX_STATE_CLOSED,
+            CircuitState::Open => hystrix_state::HYSTRIX_STATE_OPEN,
+            CircuitState::HalfOpen => hystrix_state::HYSTRIX_STATE_HALF_OPEN,
+        }
+    }
+}
+
+/// Latency percentiles in milliseconds over the 60 s percentile window.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct hystrix_percentiles {
+    /// Samples in the window.
+    pub count: u64,
+    /// Mean.
+    pub mean: f64,
+    /// Minimum.
+    pub p0: u64,
+    /// 25th percentile.
+    pub p25: u64,
+    /// Median.
+    pub p50: u64,
+    /// 75th percentile.
+    pub p75: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 95th percentile.
+    pub p95: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.5th percentile.
+    pub p99_5: u64,
+    /// Maximum.
+    pub p100: u64,
+}
+
+/// A command observed at one instant (SPEC §6 plus metrics).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct hystrix_snapshot {
+    /// When it was taken, on the command's clock.
+    pub time_ms: u64,
+    /// The reported state.
+    pub state: hystrix_state,
+    /// Health total used for decisions.
+    pub health_total: u64,
+    /// Health errors used for decisions.
+    pub health_errors: u64,
+    /// Error percentage used for decisions.
+    pub health_error_percentage: u64,
+    /// Count per event type (index: `hystrix_event`) in the rolling window.
+    pub rolling: [u64; HYSTRIX_EVENT_COUNT],
+    /// Count per event type since the command was made.
+    pub cumulative: [u64; HYSTRIX_EVENT_COUNT],
+    /// Run permits held now.
+    pub concurrent: u32,
+    /// Fallbacks in flight now.
+    pub fallback_concurrent: u32,
+    /// Highest run concurrency in the rolling window.
+    pub rolling_max_concurrent: u32,
+    /// Run latency.
+    pub latency_run: hystrix_percentiles,
+    /// Total latency (admission to result).
+    pub latency_total: hystrix_percentiles,
+}
+
+fn percentiles(p: &hystrix_core::latency::Percentiles) -> hystrix_percentiles {
+    hystrix_percentiles {
+        count: p.count,
+        mean: p.mean,
+        p0: p.p0,
+        p25: p.p25,
+        p50: p.p50,
+        p75: p.p75,
+        p90: p.p90,
+        p95: p.p95,
+        p99: p.p99,
+        p99_5: p.p99_5,
+        p100: p.p100,
+    }
+}
+
+impl From<&Snapshot> for hystrix_snapshot {
+    fn from(s: &Snapshot) -> Self {
+        hystrix_snapshot {
+            time_ms: s.time_ms,
+            state: s.state.into(),
+            health_total: s.health.total,
+            health_errors: s.health.errors,
+            health_error_percentage: s.health.error_percentage,
+            rolling: s.rolling.0,
+            cumulative: s.cumulative.0,
+            concurrent: s.concurrent,
+            fallback_concurrent: s.fallback_concurrent,
+            rolling_max_concurrent: s.rolling_max_concurrent,
+            latency_run: percentiles(&s.latency_run),
+            latency_total: percentiles(&s.latency_total),
+        }
+    }
+}
+
+const COMMAND_MAGIC: u64 = 0x6879_7374_636d_6431;
+
+/// A handle to a command. Made by `hystrix_command_new` or
+/// `hystrix_command_named`, freed by `hystrix_command_free`. Executions in
+/// flight keep the command alive: freeing the handle never cancels them,
+/// and their callbacks still run.
+pub struct hystrix_command {
+    magic: u64,
+    pub(crate) cmd: Command,
+    pub(crate) clock: Arc<ClockInner>,
+}
+
+/// Checks a command pointer: non-NULL and not freed.
+pub(crate) fn command_ref<'a>(cmd: *const hystrix_command) -> Result<&'a hystrix_command, Fail> {
+    if cmd.is_null() {
+        return Err(Fail::null("cmd"));
+    }
+    // SAFETY: non-NULL; the caller promises a pointer from hystrix_command_*.
+    let c = unsafe { &*cmd };
+    if c.magic != COMMAND_MAGIC {
+        return Err(Fail::invalid("cmd is not a live hystrix_command"));
+    }
+    Ok(c)
+}
+
+fn publish(out: *mut *mut hystrix_command, cmd: Command, clock: Arc<ClockInner>) {
+    write_out(out, Box::into_raw(Box::new(hystrix_command { magic: COMMAND_MAGIC, cmd, clock })));
+}
+
+/// The registry behind `hystrix_command_named`, on the default clock.
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| Registry::new(ClockInner::default_clock()))
+}
+
+/// Makes an anonymous command. `config` NULL means the defaults; `clock`
+/// NULL means the shared default clock (monotonic, timer thread); `name`
+/// may be NULL (it only labels listener notices and JSON snapshots).
+/// Returns `HYSTRIX_INVALID_CONFIG` naming the offending key; nothing is
+/// made on error.
+#[no_mangle]
+pub extern "C" fn hystrix_command_new(
+    config: *const hystrix_config,
+    name: *const c_char,
+    clock: *const hystrix_clock,
+    out: *mut *mut hystrix_command,
+) -> hystrix_status {
+    boundary("hystrix_command_new", || {
+        let config = if config.is_null() { hystrix_core::Config::default() } else { read_config(config)? };
+        let name = if name.is_null() { "" } else { read_str(name, "name")? };
+        let clock = clock_or_default(clock)?;
+        if out.is_null() {
+            return Err(Fail::null("out"));
+        }
+        let cmd = Command::with_clock(name, config, clock.clone()).map_err(config_fail)?;
+        publish(out, cmd, clock);
+        Ok(())
+    })
+}
+
+/// Sets the configuration of the named command (applied live if it exists,
+/// used when it is first made). Named commands use the default clock.
+#[no_mangle]
+pub extern "C" fn hystrix_configure_named(name: *const c_char, config: *const hystrix_config) -> hystrix_status {
+    boundary("hystrix_configure_named", || {
+        let name = read_str(name, "name")?;
+        registry().configure(name, read_config(config)?).map_err(config_fail)
+    })
+}
+
+/// A new handle to the command called `name`, made on first use with its
+/// configured (or default) settings. Every handle is freed on its own.
+#[no_mangle]
+pub extern "C" fn hystrix_command_named(name: *const c_char, out: *mut *mut hystrix_command) -> hystrix_status {
+    boundary("hystrix_command_named", || {
+        let name = read_str(name, "name")?;
+        if out.is_null() {
+            return Err(Fail::null("out"));
+        }
+        publish(out, registry().get_or_create(name), ClockInner::default_clock());
+        Ok(())
+    })
+}
+
+/// Forgets the name and its settings; the command itself is freed once no
+/// handle or execution uses it. Returns `HYSTRIX_INVALID_ARGUMENT` if the
+/// name was not registered.
+#[no_mangle]
+pub extern "C" fn hystrix_remove_named(name: *const c_char) -> hystrix_status {
+    boundary("hystrix_remove_named", || {
+        let name = read_str(name, "name")?;
+        if registry().remove(name) {
+            Ok(())
+        } else {
+            Err(Fail::invalid(format!("no command named {name:?}")))
+        }
+    })
+}
+
+/// Replaces the command's configuration (validated first; nothing changes
+/// on error). A new window shape starts a fresh, empty window.
+#[no_mangle]
+pub extern "C" fn hystrix_command_configure(
+    cmd: *const hystrix_command,
+    config: *const hystrix_config,
+) -> hystrix_status {
+    boundary("hystrix_command_configure", || {
+        let c = command_ref(cmd)?;
+        c.cmd.set_config(read_config(config)?).map_err(config_fail)
+    })
+}
+
+/// Changes the keys given in a JSON object (SPEC names), validated as a whole.
+#[no_mangle]
+pub extern "C" fn hystrix_command_configure_json(cmd: *const hystrix_command, json: *const c_char) -> hystrix_status {
+    boundary("hystrix_command_configure_json", || {
+        let c = command_ref(cmd)?;
+        let text = read_str(json, "json")?;
+        let patch: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| config_fail(hystrix_core::ConfigError::new("config", format!("is not valid JSON: {e}"))))?;
+        c.cmd.configure_json(&patch).map(|_| ()).map_err(config_fail)
+    })
+}
+
+/// Writes the configuration in force to `out`.
+#[no_mangle]
+pub extern "C" fn hystrix_command_config(cmd: *const hystrix_command, out: *mut hystrix_config) -> hystrix_status {
+    boundary("hystrix_command_config", || {
+        let c = command_ref(cmd)?;
+        if out.is_null() {
+            return Err(Fail::null("out"));
+        }
+        write_out(out, c.cmd.config().into());
+        Ok(())
+    })
+}
+
+/// Writes a snapshot taken now to `out` (applies a pending trip, never
+/// moves open to half-open).
+#[no_mangle]
+pub extern "C" fn hystrix_command_snapshot(cmd: *const hystrix_command, out: *mut hystrix_snapshot) -> hystrix_status {
+    boundary("hystrix_command_snapshot", || {
+        let c = command_ref(cmd)?;
+        if out.is_null() {
+            return Err(Fail::null("out"));
+        }
+        write_out(out, (&c.cmd.snapshot()).into());
+        Ok(())
+    })
+}
+
+/// Writes a snapshot as a JSON object (stable field names) to `*out`; the
+/// caller frees it with `hystrix_string_free`.
+#[no_mangle]
+pub extern "C" fn hystrix_command_snapshot_json(cmd: *const hystrix_command, out: *mut *mut c_char) -> hystrix_status {
+    boundary("hystrix_command_snapshot_json", || {
+        let c = command_ref(cmd)?;
+        if out.is_null() {
+            return Err(Fail::null("out"));
+        }
+        let json = CString::new(c.cmd.snapshot().to_json()).map_err(|_| Fail::invalid("snapshot JSON holds a NUL"))?;
+        write_out(out, json.into_raw());
+        Ok(())
+    })
+}
+
+/// Frees a string returned by this library. NULL is ignored.
+#[no_mangle]
+pub extern "C" fn hystrix_string_free(s: *mut c_char) -> hystrix_status {
+    boundary("hystrix_string_free", || {
+        if !s.is_null() {
+            // SAFETY: the caller passes a string this library made with
+            // CString::into_raw, once.
+            drop(unsafe { CString::from_raw(s) });
+        }
+        Ok(())
+    })
+}
+
+/// Frees a command handle. Executions in flight finish normally (they hold
+/// the command); listeners stay until unsubscribed or the command is gone.
+/// NULL is ignored; a second free is refused with `HYSTRIX_INVALID_ARGUMENT`
+/// while the memory has not been reused.
+#[no_mangle]
+pub extern "C" fn hystrix_command_free(cmd: *mut hystrix_command) -> hystrix_status {
+    boundary("hystrix_command_free", || {
+        if cmd.is_null() {
+            return Ok(());
+        }
+        command_ref(cmd)?;
+        // SAFETY: a live handle from Box::into_raw; the magic is cleared
+        // first so a second free is detected while memory is unchanged.
+        unsafe {
+            (*cmd).magic = 0;
+            drop(Box::from_raw(cmd));
+        }
+        Ok(())
+    })
+}
+
+/// Called for every recorded event: the command's name (valid during the
+/// call), the event and when it happened.
+pub type hystrix_event_fn =
+    Option<extern "C" fn(user_data: *mut c_void, command: *const c_char, event: hystrix_event, at_ms: u64)>;
+
+/// Called for every state transition.
+pub type hystrix_transition_fn = Option<
+    extern "C" fn(user_data: *mut c_void, command: *const c_char, from: hystrix_state, to: hystrix_state, at_ms: u64),
+>;
+
+fn subscribe(
+    cmd: *const hystrix_command,
+    out_id: *mut u64,
+    topic: Topic,
+    user: UserData,
+    call: impl Fn(&UserData, *const c_char, &Notice<'_>) + Send + Sync + 'static,
+) -> Result<(), Fail> {
+    let c = command_ref(cmd)?;
+    let name = CString::new(c.cmd.name()).map_err(|_| Fail::invalid("command name holds a NUL"))?;
+    let id = c.cmd.subscribe(topic, move |n| call(&user, name.as_ptr(), n));
+    if !out_id.is_null() {
+        write_out(out_id, id.raw());
+    }
+    Ok(())
+}
+
+/// Subscribes `callback` to every event the command records. It runs on
+/// the thread that caused the event, with no lock held (it may call back
+/// into the library). `free_user_data`, if not NULL, is called once the
+/// listener is removed and no call to it is running. Writes the listener
+/// id to `out_id` (may be NULL).
+#[no_mangle]
+pub extern "C" fn hystrix_command_on_event(
+    cmd: *const hystrix_command,
+    callback: hystrix_event_fn,
+    user_data: *mut c_void,
+    free_user_data: hystrix_free_fn,
+    out_id: *mut u64,
+) -> hystrix_status {
+    boundary("hystrix_command_on_event", || {
+        let Some(callback) = callback else { return Err(Fail::null("callback")) };
+        let user = UserData::new(user_data, free_user_data);
+        subscribe(cmd, out_id, Topic::Events, user, move |u, name, n| {
+            if let Notice::Event { event, at_ms, .. } = n {
+                callback(u.ptr(), name, (*event).into(), *at_ms);
+            }
+        })
+    })
+}
+
+/// Subscribes `callback` to the command's state transitions (same rules
+/// as `hystrix_command_on_event`).
+#[no_mangle]
+pub extern "C" fn hystrix_command_on_state_change(
+    cmd: *const hystrix_command,
+    callback: hystrix_transition_fn,
+    user_data: *mut c_void,
+    free_user_data: hystrix_free_fn,
+    out_id: *mut u64,
+) -> hystrix_status {
+    boundary("hystrix_command_on_state_change", || {
+        let Some(callback) = callback else { return Err(Fail::null("callback")) };
+        let user = UserData::new(user_data, free_user_data);
+        subscribe(cmd, out_id, Topic::Transitions, user, move |u, name, n| {
+            if let Notice::Transition { from, to, at_ms, .. } = n {
+                callback(u.ptr(), name, (*from).into(), (*to).into(), *at_ms);
+            }
+        })
+    })
+}
+
+/// Removes a listener. Returns `HYSTRIX_INVALID_STATE` if it was not
+/// subscribed (or already removed).
+#[no_mangle]
+pub extern "C" fn hystrix_command_unsubscribe(cmd: *const hystrix_command, id: u64) -> hystrix_status {
+    boundary("hystrix_command_unsubscribe", || {
+        let c = command_ref(cmd)?;
+        if c.cmd.unsubscribe(ListenerId::from_raw(id)) {
+            Ok(())
+        } else {
+            Err(Fail::state(format!("listener {id} is not subscribed")))
+        }
+    })
+}
