@@ -3,13 +3,22 @@
 #   make test   installs what is missing, then runs every check and test
 SHELL := /bin/bash
 CARGO ?= cargo
+PREFIX ?= /usr/local
+CC ?= cc
+CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror
 
-.PHONY: demo test setup fmt-check clippy unit wasm-check conformance bench
+.PHONY: demo test setup fmt-check clippy unit wasm-check conformance bench header c-lib c-test c-install-test install
 
-demo: setup
+demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
+	@echo; echo "== C: examples/c/flaky.c"
+	@mkdir -p target/examples
+	$(CC) $(CFLAGS_STRICT) -Ibindings-c/include examples/c/flaky.c target/release/libhystrix.a -lpthread -ldl -lm -o target/examples/flaky-c
+	target/examples/flaky-c
+	@echo; echo "== Python via ctypes: examples/python-ctypes/flaky.py"
+	python3 examples/python-ctypes/flaky.py
 
-test: setup fmt-check clippy unit wasm-check conformance
+test: setup fmt-check clippy unit wasm-check c-test c-install-test conformance
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
@@ -41,3 +50,28 @@ bench:
 header:
 	$(CARGO) build --quiet -p hystrix-c
 	cp "$$(ls -t target/debug/build/hystrix-c-*/out/hystrix.h | head -1)" bindings-c/include/hystrix.h
+
+# The C library: target/release/libhystrix.a and libhystrix.so.
+c-lib:
+	$(CARGO) build --quiet --release -p hystrix-c
+
+# C test suite under valgrind (bindings-c/tests/run.sh), plus the ctypes example.
+c-test: c-lib
+	bindings-c/tests/run.sh
+	python3 examples/python-ctypes/flaky.py > /dev/null
+
+# Installs the header, both libraries and hystrix.pc under $(PREFIX).
+install: c-lib
+	install -d "$(PREFIX)/include" "$(PREFIX)/lib/pkgconfig"
+	install -m 644 bindings-c/include/hystrix.h "$(PREFIX)/include/"
+	install -m 644 target/release/libhystrix.a "$(PREFIX)/lib/"
+	install -m 755 target/release/libhystrix.so "$(PREFIX)/lib/"
+	sed 's|@PREFIX@|$(abspath $(PREFIX))|' bindings-c/hystrix.pc.in > "$(PREFIX)/lib/pkgconfig/hystrix.pc"
+
+# Installs into a scratch prefix and builds the C example against it with pkg-config.
+c-install-test:
+	rm -rf target/prefix-test
+	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/target/prefix-test
+	PKG_CONFIG_PATH=$(CURDIR)/target/prefix-test/lib/pkgconfig bash -c '$(CC) $(CFLAGS_STRICT) examples/c/flaky.c $$(pkg-config --cflags --libs hystrix) -o target/prefix-test/flaky'
+	target/prefix-test/flaky > /dev/null
+	@echo "c-install-test: example built with pkg-config against target/prefix-test and ran"
