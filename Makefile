@@ -7,7 +7,9 @@ PREFIX ?= /usr/local
 CC ?= cc
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror
 
-.PHONY: demo test setup fmt-check clippy unit wasm-check conformance bench header c-lib c-test c-install-test install
+PY := target/py-test/bin/python
+
+.PHONY: python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench header c-lib c-test c-install-test install
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -18,7 +20,7 @@ demo: setup c-lib
 	@echo; echo "== Python via ctypes: examples/python-ctypes/flaky.py"
 	python3 examples/python-ctypes/flaky.py
 
-test: setup fmt-check clippy unit wasm-check c-test c-install-test conformance
+test: setup fmt-check clippy unit wasm-check c-test c-install-test python-test conformance
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
@@ -75,3 +77,11 @@ c-install-test:
 	PKG_CONFIG_PATH=$(CURDIR)/target/prefix-test/lib/pkgconfig bash -c '$(CC) $(CFLAGS_STRICT) examples/c/flaky.c $$(pkg-config --cflags --libs hystrix) -o target/prefix-test/flaky'
 	target/prefix-test/flaky > /dev/null
 	@echo "c-install-test: example built with pkg-config against target/prefix-test and ran"
+
+# A fresh venv with `pip install ./bindings-python`, then the stub check and pytest.
+python-env:
+	scripts/python-env.sh
+
+python-test: python-env
+	cd target && ../$(PY) -m mypy.stubtest hystrix._hystrix
+	$(PY) -m pytest -q -p no:cacheprovider bindings-python/tests

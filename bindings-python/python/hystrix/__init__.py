@@ -1,0 +1,39 @@
+"""hystrix: Netflix Hystrix's execution model — circuit breaker, timeouts,
+bulkhead, fallbacks and rolling metrics — from one Rust core shared with the
+JavaScript and C bindings, with identical semantics.
+
+    import hystrix
+
+    users = hystrix.Command(fetch_user, fallback=lambda err, uid: GUEST, timeout_ms=250)
+    user = users.execute(42)
+"""
+from . import testing
+from ._command import Circuit, Command, command, configure, get, remove
+from ._errors import (
+    BadRequest,
+    CircuitOpenError,
+    FallbackFailedError,
+    FallbackRejectedError,
+    HystrixError,
+    InvalidConfigError,
+    RejectedError,
+    TimeoutError,
+)
+
+__all__ = [
+    "BadRequest",
+    "Circuit",
+    "CircuitOpenError",
+    "Command",
+    "FallbackFailedError",
+    "FallbackRejectedError",
+    "HystrixError",
+    "InvalidConfigError",
+    "RejectedError",
+    "TimeoutError",
+    "command",
+    "configure",
+    "get",
+    "remove",
+    "testing",
+]

@@ -1,0 +1,40 @@
+"""The real clock: milliseconds from ``time.monotonic_ns``, waits on
+``threading.Event`` and timers on the running asyncio loop."""
+import asyncio
+import threading
+import time
+from typing import Callable, Optional
+
+
+class RealClock:
+    """Monotonic milliseconds; the default clock of every command."""
+
+    def now(self) -> int:
+        """Milliseconds since an arbitrary origin."""
+        return time.monotonic_ns() // 1_000_000
+
+    def waiter(self, deadline: int, done: threading.Event) -> Callable[[], bool]:
+        """Arms a timeout now; the returned function blocks until ``done`` is
+        set or the deadline passes, and says whether the deadline won."""
+
+        def wait() -> bool:
+            return not done.wait(max(0.0, (deadline - self.now()) / 1000.0))
+
+        return wait
+
+    def timer_future(self, deadline: int) -> "asyncio.Future[None]":
+        """A future on the running loop completed at ``deadline`` (armed now)."""
+        loop = asyncio.get_running_loop()
+        fut: "asyncio.Future[None]" = loop.create_future()
+        delay = max(0.0, (deadline - self.now()) / 1000.0)
+        handle = loop.call_later(delay, _resolve, fut)
+        fut.add_done_callback(lambda _f: handle.cancel())
+        return fut
+
+
+def _resolve(fut: "asyncio.Future[None]", _value: Optional[object] = None) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+DEFAULT_CLOCK = RealClock()

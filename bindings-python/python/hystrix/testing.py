@@ -1,0 +1,148 @@
+"""Deterministic time for tests of code that uses hystrix.
+
+``VirtualClock`` reads 0 until advanced; timers (command timeouts, and the
+``sleep`` your own fakes await) fire in order of due time, then of arming,
+only when ``advance``/``advance_async`` moves the clock past them::
+
+    clock = VirtualClock()
+    cmd = hystrix.Command(slow_call, fallback=lambda err: "cached", clock=clock, timeout_ms=100)
+    task = asyncio.ensure_future(cmd.execute_async())
+    await clock.advance_async(100)          # the timeout fires; the fallback answers
+    assert task.result() == "cached"
+"""
+import asyncio
+import heapq
+import itertools
+import threading
+from typing import Callable, List, Optional, Tuple
+
+from ._clock import _resolve
+
+__all__ = ["VirtualClock", "VirtualTimer"]
+
+
+class VirtualTimer:
+    """A timer armed on a :class:`VirtualClock`; ``cancel()`` disarms it."""
+
+    __slots__ = ("due", "callback", "cancelled")
+
+    def __init__(self, due: int, callback: Callable[[], None]):
+        self.due = due
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Disarms the timer (no effect once fired)."""
+        self.cancelled = True
+
+
+class VirtualClock:
+    """A settable clock with its own timer queue. Thread-safe."""
+
+    def __init__(self, start_ms: int = 0):
+        self._now = start_ms
+        self._heap: List[Tuple[int, int, VirtualTimer]] = []
+        self._seq = itertools.count()
+        self._lock = threading.RLock()
+
+    def now(self) -> int:
+        """The current virtual time in milliseconds."""
+        return self._now
+
+    def call_at(self, due: int, callback: Callable[[], None]) -> VirtualTimer:
+        """Arms ``callback`` to run when the clock reaches ``due``."""
+        timer = VirtualTimer(due, callback)
+        with self._lock:
+            heapq.heappush(self._heap, (due, next(self._seq), timer))
+        return timer
+
+    def next_deadline(self) -> Optional[int]:
+        """The earliest due time of an armed timer."""
+        with self._lock:
+            while self._heap and self._heap[0][2].cancelled:
+                heapq.heappop(self._heap)
+            return self._heap[0][0] if self._heap else None
+
+    def _pop_due(self, target: int) -> Optional[VirtualTimer]:
+        with self._lock:
+            while self._heap:
+                due, _, timer = self._heap[0]
+                if due > target:
+                    return None
+                heapq.heappop(self._heap)
+                if not timer.cancelled:
+                    self._now = max(self._now, due)
+                    return timer
+            return None
+
+    def advance(self, ms: int) -> None:
+        """Moves time forward by ``ms``, running due timer callbacks in order
+        on this thread (for synchronous code and threads)."""
+        target = self._now + ms
+        while True:
+            timer = self._pop_due(target)
+            if timer is None:
+                break
+            timer.callback()
+        self._now = target
+
+    async def advance_async(self, ms: int) -> None:
+        """Moves time forward by ``ms`` under asyncio, firing due timers one
+        at a time and letting every reaction on the loop settle after each."""
+        await _settle()
+        target = self._now + ms
+        while True:
+            timer = self._pop_due(target)
+            if timer is None:
+                break
+            timer.callback()
+            await _settle()
+        self._now = target
+        await _settle()
+
+    # What commands use.
+    def waiter(self, deadline: int, done: threading.Event) -> Callable[[], bool]:
+        """Arms a timeout now; the returned function blocks until ``done`` is
+        set (by the run finishing, or by this clock reaching the deadline
+        from another thread's ``advance``) and says whether the deadline won."""
+        fired = []
+
+        def fire() -> None:
+            fired.append(True)
+            done.set()
+
+        timer = self.call_at(deadline, fire)
+
+        def wait() -> bool:
+            done.wait()
+            timer.cancel()
+            return bool(fired)
+
+        return wait
+
+    def timer_future(self, deadline: int) -> "asyncio.Future[None]":
+        """A future on the running loop completed when the clock reaches ``deadline``."""
+        fut: "asyncio.Future[None]" = asyncio.get_running_loop().create_future()
+        timer = self.call_at(deadline, lambda: _resolve(fut))
+        fut.add_done_callback(lambda _f: timer.cancel())
+        return fut
+
+    async def sleep(self, ms: int) -> None:
+        """Waits ``ms`` virtual milliseconds (for fakes of slow dependencies)."""
+        await self.timer_future(self._now + ms)
+
+
+async def _settle() -> None:
+    """Runs the loop until nothing is ready to run."""
+    loop = asyncio.get_running_loop()
+    for _ in range(10_000):
+        await asyncio.sleep(0)
+        ready = getattr(loop, "_ready", None)
+        if ready is not None and len(ready) == 0:
+            await asyncio.sleep(0)
+            if len(ready) == 0:
+                return
+        elif ready is None:
+            for _ in range(50):
+                await asyncio.sleep(0)
+            return

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Makes a FRESH virtualenv at target/py-test and installs the Python binding
+# into it the way a user would (`pip install ./bindings-python`), plus the
+# test tools. Used by `make test`; the Python conformance runner reuses it.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="$root/target/py-test"
+rm -rf "$venv"
+python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --upgrade pip
+"$venv/bin/pip" install --quiet "$root/bindings-python" pytest mypy
+"$venv/bin/python" -c "import hystrix, sys; print('python-env: hystrix installed into', sys.prefix)"

@@ -1,0 +1,208 @@
+"""Replays SPEC scenario files through the Python binding's public API:
+``hystrix.Command.execute_async`` with coroutine runs and fallbacks on a
+``hystrix.testing.VirtualClock``. Events are attributed to calls with a
+context variable (each call runs in its own task, and a command records an
+event synchronously inside the task of the call it belongs to).
+
+    python runner.py PATH...   ->  one line per scenario, then "python: N passed, M failed"
+"""
+import asyncio
+import contextvars
+import json
+import os
+import sys
+from typing import Any, Dict, List, Optional
+
+import hystrix
+from hystrix.testing import VirtualClock
+
+CURRENT: "contextvars.ContextVar[Optional[Call]]" = contextvars.ContextVar("current_call", default=None)
+RUN_VALUE, FALLBACK_VALUE = object(), object()
+
+
+class Failure(Exception):
+    """What a simulated run or fallback fails with."""
+
+
+class Call:
+    def __init__(self, label: str, expect: Optional[Dict[str, Any]]):
+        self.label = label
+        self.expect = expect
+        self.events: List[str] = []
+        self.settled = False
+        self.diff: Optional[str] = None
+
+
+def make_run(clock: VirtualClock, spec: Dict[str, Any]):
+    outcome, after = spec["outcome"], spec.get("after_ms") or 0
+    ignores_cancel = spec.get("ignores_cancel", False)
+
+    async def run():
+        if after:
+            done = clock.timer_future(clock.now() + after)
+            while True:
+                try:
+                    await (asyncio.shield(done) if ignores_cancel else done)
+                    break
+                except asyncio.CancelledError:
+                    if not ignores_cancel:
+                        raise
+        if outcome == "success":
+            return RUN_VALUE
+        if outcome == "bad_request":
+            raise hystrix.BadRequest("bad request")
+        raise Failure("run failed")
+
+    return run
+
+
+def make_fallback(clock: VirtualClock, spec: Optional[Dict[str, Any]]):
+    if spec is None:
+        return None
+    outcome, after = spec["outcome"], spec.get("after_ms") or 0
+
+    async def fallback(_error):
+        if after:
+            await clock.sleep(after)
+        if outcome == "success":
+            return FALLBACK_VALUE
+        raise Failure("fallback failed")
+
+    return fallback
+
+
+ERROR_KINDS = {
+    hystrix.CircuitOpenError: "short_circuited",
+    hystrix.RejectedError: "rejected",
+    hystrix.TimeoutError: "timeout",
+    hystrix.BadRequest: "bad_request",
+    hystrix.FallbackRejectedError: "fallback_rejected",
+    hystrix.FallbackFailedError: "fallback_failure",
+}
+
+
+def kind_of(exc: BaseException) -> str:
+    for cls, kind in ERROR_KINDS.items():
+        if isinstance(exc, cls):
+            return kind
+    return "failure" if isinstance(exc, Failure) else f"unexpected {exc!r}"
+
+
+def settle(call: Call, task: "asyncio.Task[Any]") -> None:
+    call.settled = True
+    if task.cancelled():
+        call.diff = "the call was cancelled"
+        return
+    exc = task.exception()
+    if exc is None:
+        result, error = ("run" if task.result() is RUN_VALUE else "fallback"), None
+    else:
+        result, error = "error", kind_of(exc)
+    want = call.expect
+    if not want:
+        return
+    if "result" in want and want["result"] != result:
+        call.diff = f"result {result!r}, expected {want['result']!r}"
+    elif "error" in want and want["error"] != error:
+        call.diff = f"error {error!r}, expected {want['error']!r}"
+    elif "events" in want and want["events"] != call.events:
+        call.diff = f"events {call.events}, expected {want['events']}"
+
+
+def check(step_no: int, clock: VirtualClock, cmd: hystrix.Command, want: Dict[str, Any]) -> Optional[str]:
+    snap = cmd.snapshot()
+    where = f"step {step_no} check at t={clock.now()}"
+    if "state" in want and snap["state"] != want["state"]:
+        return f"{where}: state is {snap['state']}, expected {want['state']}"
+    for key, exp in want.get("health", {}).items():
+        if snap["health"][key] != exp:
+            return f"{where}: health.{key} is {snap['health'][key]}, expected {exp}"
+    for event, exp in want.get("rolling", {}).items():
+        if snap["rolling"][event] != exp:
+            return f"{where}: rolling.{event} is {snap['rolling'][event]}, expected {exp}"
+    for key in ("concurrent", "fallback_concurrent"):
+        if key in want and snap[key] != want[key]:
+            return f"{where}: {key} is {snap[key]}, expected {want[key]}"
+    return None
+
+
+async def replay(scenario: Dict[str, Any]) -> Optional[str]:
+    config = scenario.get("config", {})
+    expected_key = scenario.get("expect_config_error")
+    clock = VirtualClock()
+    if expected_key is not None:
+        try:
+            hystrix.Command(lambda: None, clock=clock, **config)
+        except hystrix.InvalidConfigError as e:
+            return None if e.key == expected_key else f"config error names {e.key!r}, expected {expected_key!r}"
+        return f"config was accepted, expected invalid_config naming {expected_key!r}"
+    name = f"conformance-{id(clock)}"
+    hystrix.remove(name)
+    cmd = hystrix.Command(lambda: None, name=name, clock=clock, **config)
+    cmd.on_event(lambda _name, event, _at: CURRENT.get() is not None and CURRENT.get().events.append(event))
+    calls: List[Call] = []
+    for i, step in enumerate(scenario.get("steps", [])):
+        op = step["op"]
+        if op == "call":
+            run, fallback = make_run(clock, step["run"]), make_fallback(clock, step.get("fallback"))
+            for k in range(step.get("repeat", 1)):
+                call = Call(f"step {i} call {k + 1}", step.get("expect"))
+                calls.append(call)
+                command = hystrix.Command(run, fallback, name=name, clock=clock)
+                ctx = contextvars.copy_context()
+                ctx.run(CURRENT.set, call)
+                task = asyncio.get_running_loop().create_task(command.execute_async(), context=ctx) if sys.version_info >= (3, 11) else ctx.run(asyncio.ensure_future, command.execute_async())
+                task.add_done_callback(lambda t, c=call: settle(c, t))
+                await clock.advance_async(0)
+        elif op == "advance":
+            await clock.advance_async(step["ms"])
+        elif op == "check":
+            diff = check(i, clock, cmd, step)
+            if diff:
+                return diff
+        elif op == "configure":
+            cmd.configure(**step["config"])
+        else:
+            return f"step {i}: unknown op {op!r}"
+        for call in calls:
+            if call.diff:
+                return f"{call.label}: {call.diff}"
+    hystrix.remove(name)
+    for call in calls:
+        if call.expect and not call.settled:
+            return f"{call.label} never settled"
+    return None
+
+
+def collect(path: str) -> List[str]:
+    if os.path.isdir(path):
+        out: List[str] = []
+        for entry in sorted(os.listdir(path)):
+            out.extend(collect(os.path.join(path, entry)))
+        return out
+    return [path] if path.endswith(".json") else []
+
+
+def main(argv: List[str]) -> int:
+    files = [f for p in argv for f in collect(p)]
+    passed = failed = 0
+    for path in files:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                scenario = json.load(fh)
+            diff = asyncio.run(replay(scenario))
+        except Exception as exc:  # noqa: BLE001 - a broken scenario is a failure, not a crash
+            scenario, diff = {"name": "(unreadable)"}, f"runner error: {exc!r}"
+        name = scenario.get("name", "(unnamed)")
+        if diff is None:
+            passed += 1
+            print(f"ok   {path}: {name}")
+        else:
+            failed += 1
+            print(f"FAIL {path}: {name}: {diff}")
+    print(f"python: {passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
