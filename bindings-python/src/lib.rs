@@ -4,11 +4,15 @@
 //! turns outcomes into Python values and exceptions. Rust never waits here,
 //! so no call holds the GIL for long.
 
+mod clock;
 mod convert;
+mod errors;
+mod semaphore;
 
+use clock::PyClock;
 use convert::{dict_to_json, json_to_py};
 use hystrix_core::{
-    Command, Config, ConfigError, Execution, FnClock, ListenerId, Notice, Resolution, RunOutcome, Step, Topic,
+    Clock, Command, Config, ConfigError, Execution, ListenerId, Notice, Resolution, RunOutcome, Step, Topic,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -137,18 +141,29 @@ impl NativeExecution {
 #[pyclass(frozen, module = "hystrix._hystrix")]
 struct NativeCommand {
     cmd: Command,
+    clock: Arc<PyClock>,
 }
 
 #[pymethods]
 impl NativeCommand {
     #[new]
-    #[pyo3(signature = (name, config))]
-    fn new(py: Python<'_>, name: &str, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+    #[pyo3(signature = (name, config, clock=None))]
+    fn new(py: Python<'_>, name: &str, config: &Bound<'_, PyDict>, clock: Option<Py<PyAny>>) -> PyResult<Self> {
         let config = parse_patch(py, Config::default(), config)?;
-        // Time always comes from Python (`now` arguments); this clock is
-        // only read by nothing.
-        let cmd = Command::with_clock(name, config, Arc::new(FnClock(|| 0))).map_err(|e| config_error(py, e))?;
-        Ok(NativeCommand { cmd })
+        let py_clock = Arc::new(PyClock::default());
+        py_clock.set(clock);
+        let cmd = Command::with_clock(name, config, py_clock.clone()).map_err(|e| config_error(py, e))?;
+        Ok(NativeCommand { cmd, clock: py_clock })
+    }
+
+    /// Reads time from `clock.now()` from now on (`None`: the native monotonic clock).
+    fn set_clock(&self, clock: Option<Py<PyAny>>) {
+        self.clock.set(clock);
+    }
+
+    /// The command's current time in milliseconds.
+    fn now(&self) -> u64 {
+        self.clock.now_ms()
     }
 
     /// The command's name.
@@ -228,6 +243,12 @@ fn validate_config<'py>(py: Python<'py>, config: &Bound<'_, PyDict>) -> PyResult
     json_to_py(py, &value)
 }
 
+/// Milliseconds on the process-wide monotonic clock (what `RealClock.now` reads).
+#[pyfunction]
+fn monotonic_ms() -> u64 {
+    clock::monotonic().now_ms()
+}
+
 /// Registers the package's `InvalidConfigError(key, message)` class.
 #[pyfunction]
 fn _set_invalid_config_error(py: Python<'_>, cls: Py<PyAny>) {
@@ -238,7 +259,10 @@ fn _set_invalid_config_error(py: Python<'_>, cls: Py<PyAny>) {
 fn _hystrix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeCommand>()?;
     m.add_class::<NativeExecution>()?;
+    m.add_class::<semaphore::SemaphoreCall>()?;
     m.add_function(wrap_pyfunction!(validate_config, m)?)?;
+    m.add_function(wrap_pyfunction!(monotonic_ms, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::_set_error_classes, m)?)?;
     m.add_function(wrap_pyfunction!(_set_invalid_config_error, m)?)?;
     m.add("STEP_RUN", STEP_RUN)?;
     m.add("STEP_FALLBACK", STEP_FALLBACK)?;

@@ -2,16 +2,18 @@
 ``threading.Event`` and timers on the running asyncio loop."""
 import asyncio
 import threading
-import time
 from typing import Callable, Optional
+
+from ._hystrix import monotonic_ms
 
 
 class RealClock:
-    """Monotonic milliseconds; the default clock of every command."""
+    """Monotonic milliseconds; the default clock of every command. It reads
+    the same process-wide clock as the native layer."""
 
     def now(self) -> int:
-        """Milliseconds since an arbitrary origin."""
-        return time.monotonic_ns() // 1_000_000
+        """Milliseconds since an arbitrary origin (fixed for the process)."""
+        return monotonic_ms()
 
     def waiter(self, deadline: int, done: threading.Event) -> Callable[[], bool]:
         """Arms a timeout now; the returned function blocks until ``done`` is

@@ -21,6 +21,15 @@ from ._errors import (
 )
 
 _hystrix._set_invalid_config_error(InvalidConfigError)
+_hystrix._set_error_classes(
+    {
+        "timeout": TimeoutError,
+        "short_circuited": CircuitOpenError,
+        "rejected": RejectedError,
+        "fallback_rejected": FallbackRejectedError,
+        "fallback_failure": FallbackFailedError,
+    }
+)
 
 _RUN, _FALLBACK, _DONE = _hystrix.STEP_RUN, _hystrix.STEP_FALLBACK, _hystrix.STEP_DONE
 _SUCCESS, _FAILURE, _BAD_REQUEST = 0, 1, 2
@@ -33,8 +42,8 @@ class Circuit:
     bulkhead, fallback limiter and rolling metrics."""
 
     def __init__(self, name: str, config: Dict[str, Any], clock: Any = None):
-        self._native = _hystrix.NativeCommand(name, config)
-        self.clock = clock if clock is not None else DEFAULT_CLOCK
+        self._native = _hystrix.NativeCommand(name, config, None if clock is None or clock is DEFAULT_CLOCK else clock)
+        self._clock = clock if clock is not None else DEFAULT_CLOCK
         self._pool: Optional[concurrent.futures.ThreadPoolExecutor] = None
         self._pool_size = 0
         self._pool_lock = threading.Lock()
@@ -43,6 +52,17 @@ class Circuit:
     def name(self) -> str:
         """The name ("" for an anonymous command)."""
         return self._native.name
+
+    @property
+    def clock(self) -> Any:
+        """Where the circuit reads time (anything with ``now()`` in ms;
+        :class:`hystrix.testing.VirtualClock` for tests)."""
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Any) -> None:
+        self._clock = clock if clock is not None else DEFAULT_CLOCK
+        self._native.set_clock(None if self._clock is DEFAULT_CLOCK else self._clock)
 
     def snapshot(self) -> Dict[str, Any]:
         """State, health, rolling and cumulative counts, latency percentiles,
@@ -166,6 +186,9 @@ class Command:
         self._fallback = fallback
         self._isolation = isolation
         self._is_bad = is_bad_request or _is_bad_request_default
+        if isolation == "semaphore":
+            # The whole call in one crossing into the native layer.
+            self.execute = _hystrix.SemaphoreCall(self.circuit._native, run, fallback, self._is_bad)  # type: ignore[method-assign]
         functools.update_wrapper(self, run, updated=())
 
     def __repr__(self) -> str:

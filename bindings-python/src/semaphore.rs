@@ -1,0 +1,99 @@
+//! `SemaphoreCall`: semaphore isolation done natively — the whole call
+//! (admission, the run on the caller's thread, the fallback, recording) in
+//! one crossing into Rust, through the core's own sync driver.
+
+use crate::errors::{error_object, raise_for};
+use hystrix_core::{Command, Error, ErrorKind, RunError};
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple};
+
+/// A command's run and fallback, callable: `call(*args, **kwargs)`.
+#[pyclass(frozen, module = "hystrix._hystrix")]
+pub(crate) struct SemaphoreCall {
+    pub(crate) cmd: Command,
+    pub(crate) run: Py<PyAny>,
+    pub(crate) fallback: Option<Py<PyAny>>,
+    pub(crate) is_bad_request: Py<PyAny>,
+    /// One `CircuitOpenError` handed to every fallback of a short-circuited
+    /// call, so the open path creates no exception object (its traceback,
+    /// cause and context are cleared before each use).
+    short_circuited: PyOnceLock<Py<PyAny>>,
+}
+
+impl SemaphoreCall {
+    /// The exception a fallback receives for `cause`.
+    fn cause_object<'py>(&self, py: Python<'py>, cause: &Error<PyErr>) -> PyResult<Bound<'py, PyAny>> {
+        if cause.kind() != ErrorKind::ShortCircuited {
+            return error_object(py, cause);
+        }
+        let shared = self.short_circuited.get_or_try_init(py, || error_object(py, cause).map(Bound::unbind))?.bind(py);
+        shared.setattr(pyo3::intern!(py, "__traceback__"), py.None())?;
+        shared.setattr(pyo3::intern!(py, "__cause__"), py.None())?;
+        shared.setattr(pyo3::intern!(py, "__context__"), py.None())?;
+        Ok(shared.clone())
+    }
+
+    /// A run's exception: a bad request if the predicate says so — or if it
+    /// is not an `Exception` at all (KeyboardInterrupt, SystemExit): those
+    /// are not the dependency's fault, skip the fallback and propagate.
+    fn classify(&self, py: Python<'_>, e: PyErr) -> RunError<PyErr> {
+        if !e.is_instance_of::<PyException>(py) {
+            return RunError::BadRequest(e);
+        }
+        match self.is_bad_request.call1(py, (e.value(py),)).and_then(|v| v.is_truthy(py)) {
+            Ok(true) => RunError::BadRequest(e),
+            Ok(false) => RunError::Failure(e),
+            Err(pred_err) => {
+                pred_err.write_unraisable(py, Some(self.is_bad_request.bind(py)));
+                RunError::Failure(e)
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl SemaphoreCall {
+    #[new]
+    #[pyo3(signature = (command, run, fallback, is_bad_request))]
+    fn new(
+        command: &Bound<'_, crate::NativeCommand>,
+        run: Py<PyAny>,
+        fallback: Option<Py<PyAny>>,
+        is_bad_request: Py<PyAny>,
+    ) -> Self {
+        SemaphoreCall {
+            cmd: command.get().cmd.clone(),
+            run,
+            fallback,
+            is_bad_request,
+            short_circuited: PyOnceLock::new(),
+        }
+    }
+
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        let run = self.run.bind(py);
+        let call_run = || run.call(args, kwargs).map(Bound::unbind).map_err(|e| self.classify(py, e));
+        let result = match &self.fallback {
+            None => self.cmd.execute(call_run),
+            Some(fallback) => self.cmd.execute_or(call_run, |cause: &Error<PyErr>| {
+                let original = self.cause_object(py, cause)?;
+                if args.is_empty() {
+                    return fallback.bind(py).call((original,), kwargs).map(Bound::unbind);
+                }
+                let mut all = Vec::with_capacity(args.len() + 1);
+                all.push(original);
+                all.extend(args.iter());
+                fallback.bind(py).call(PyTuple::new(py, all)?, kwargs).map(Bound::unbind)
+            }),
+        };
+        result.map_err(|e| raise_for(py, e))
+    }
+}

@@ -1,0 +1,563 @@
+"""Values, fallbacks and every error kind (SPEC §3)."""
+import builtins
+import threading
+import traceback
+
+import pytest
+
+import hystrix
+from conftest import WAIT_S, Boom, FallbackBoom, counts, in_thread, wait_until
+
+SEM = {"isolation": "semaphore"}
+
+
+# --- values ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("isolation", ["semaphore", "thread"])
+def test_run_value_and_arguments(clock, isolation):
+    cmd = hystrix.Command(lambda a, b=0: (a, b), clock=clock, isolation=isolation)
+    assert cmd.execute(1, b=2) == (1, 2)
+    assert cmd(3) == (3, 0)
+    assert counts(cmd) == {"SUCCESS": 2}
+
+
+@pytest.mark.parametrize("isolation", ["semaphore", "thread"])
+def test_fallback_receives_error_args_kwargs(clock, isolation):
+    err = Boom("down")
+    seen = []
+
+    def run(uid, *, region):
+        raise err
+
+    def fallback(e, uid, *, region):
+        seen.append((e, uid, region))
+        return f"guest-{uid}-{region}"
+
+    cmd = hystrix.Command(run, fallback, clock=clock, isolation=isolation)
+    assert cmd.execute(7, region="eu") == "guest-7-eu"
+    assert len(seen) == 1
+    assert seen[0][0] is err
+    assert seen[0][1:] == (7, "eu")
+    assert counts(cmd) == {"FAILURE": 1, "FALLBACK_SUCCESS": 1}
+
+
+def test_success_does_not_call_fallback(clock):
+    called = []
+    cmd = hystrix.Command(lambda: "ok", lambda e: called.append(e), clock=clock, **SEM)
+    assert cmd.execute() == "ok"
+    assert called == []
+
+
+def test_run_in_thread_isolation_runs_on_a_pool_thread(clock):
+    caller = threading.current_thread()
+    cmd = hystrix.Command(threading.current_thread, clock=clock, isolation="thread")
+    worker = cmd.execute()
+    assert worker is not caller
+    sem = hystrix.Command(threading.current_thread, clock=clock, isolation="semaphore")
+    assert sem.execute() is caller
+
+
+# --- error codes -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cls,kind,code",
+    [
+        (hystrix.TimeoutError, "timeout", 2),
+        (hystrix.CircuitOpenError, "short_circuited", 3),
+        (hystrix.RejectedError, "rejected", 4),
+        (hystrix.BadRequest, "bad_request", 5),
+        (hystrix.FallbackRejectedError, "fallback_rejected", 6),
+        (hystrix.FallbackFailedError, "fallback_failure", 7),
+        (hystrix.InvalidConfigError, "invalid_config", 8),
+    ],
+)
+def test_error_classes_have_spec_kind_and_code(cls, kind, code):
+    assert issubclass(cls, hystrix.HystrixError)
+    assert cls.kind == kind
+    assert cls.code == code
+
+
+def test_error_codes_are_distinct_and_builtin_compatible():
+    classes = [
+        hystrix.TimeoutError,
+        hystrix.CircuitOpenError,
+        hystrix.RejectedError,
+        hystrix.BadRequest,
+        hystrix.FallbackRejectedError,
+        hystrix.FallbackFailedError,
+        hystrix.InvalidConfigError,
+    ]
+    assert len({c.code for c in classes}) == len(classes)
+    # "failure" (code 1) is the run's own exception: no hystrix class claims it.
+    assert 1 not in {c.code for c in classes}
+    assert issubclass(hystrix.TimeoutError, builtins.TimeoutError)
+    assert issubclass(hystrix.InvalidConfigError, ValueError)
+
+
+# --- failure -----------------------------------------------------------------
+
+
+def _failing_run_frame():
+    raise Boom("the run's own error")
+
+
+@pytest.mark.parametrize("isolation", ["semaphore", "thread"])
+def test_failure_without_fallback_raises_runs_own_exception_with_traceback(clock, isolation):
+    cmd = hystrix.Command(_failing_run_frame, clock=clock, isolation=isolation)
+    with pytest.raises(Boom, match="the run's own error") as info:
+        cmd.execute()
+    exc = info.value
+    assert not isinstance(exc, hystrix.HystrixError)
+    names = [frame.name for frame in traceback.extract_tb(exc.__traceback__)]
+    assert "_failing_run_frame" in names
+    assert counts(cmd) == {"FAILURE": 1, "FALLBACK_MISSING": 1}
+
+
+def test_failure_without_fallback_is_the_same_object(clock):
+    err = Boom("same")
+
+    def run():
+        raise err
+
+    cmd = hystrix.Command(run, clock=clock, **SEM)
+    with pytest.raises(Boom) as info:
+        cmd.execute()
+    assert info.value is err
+
+
+def test_fallback_disabled_raises_original(clock):
+    called = []
+
+    def run():
+        raise Boom("x")
+
+    cmd = hystrix.Command(run, lambda e: called.append(e), clock=clock, fallback_enabled=False, **SEM)
+    with pytest.raises(Boom):
+        cmd.execute()
+    assert called == []
+    assert counts(cmd) == {"FAILURE": 1, "FALLBACK_DISABLED": 1}
+
+
+# --- short-circuited -----------------------------------------------------------
+
+
+def test_circuit_open_error_with_force_open(clock):
+    ran = []
+    cmd = hystrix.Command(lambda: ran.append(1), clock=clock, force_open=True, **SEM)
+    with pytest.raises(hystrix.CircuitOpenError) as info:
+        cmd.execute()
+    assert info.value.code == 3 and info.value.kind == "short_circuited"
+    assert ran == []
+    snap = cmd.snapshot()
+    assert snap["state"] == "open"
+    assert counts(cmd) == {"SHORT_CIRCUITED": 1, "FALLBACK_MISSING": 1}
+
+
+def test_circuit_open_goes_to_fallback(clock):
+    cmd = hystrix.Command(lambda: "run", lambda e: type(e), clock=clock, force_open=True, **SEM)
+    assert cmd.execute() is hystrix.CircuitOpenError
+    assert counts(cmd) == {"SHORT_CIRCUITED": 1, "FALLBACK_SUCCESS": 1}
+
+
+def test_circuit_trips_on_errors_and_short_circuits(clock):
+    def run():
+        raise Boom()
+
+    cmd = hystrix.Command(
+        run, clock=clock, request_volume_threshold=3, health_snapshot_interval_ms=0, **SEM
+    )
+    for _ in range(3):
+        with pytest.raises(Boom):
+            cmd.execute()
+    assert cmd.snapshot()["state"] == "open"
+    with pytest.raises(hystrix.CircuitOpenError):
+        cmd.execute()
+    assert cmd.snapshot()["cumulative"]["SHORT_CIRCUITED"] == 1
+
+
+# --- rejected ----------------------------------------------------------------
+
+
+def test_rejected_when_bulkhead_full_thread_isolation(clock, unique_name):
+    name = unique_name("bulkhead")
+    release, started = threading.Event(), threading.Event()
+
+    def slow():
+        started.set()
+        release.wait(WAIT_S)
+        return "slow"
+
+    holder = hystrix.Command(slow, name=name, clock=clock, max_concurrent_requests=1, timeout_enabled=False)
+    plain = hystrix.Command(lambda: "never", name=name)
+    with_fb = hystrix.Command(lambda: "never", lambda e: ("fb", e), name=name)
+    future = holder.queue()
+    try:
+        assert started.wait(WAIT_S)
+        assert holder.snapshot()["concurrent"] == 1
+        with pytest.raises(hystrix.RejectedError) as info:
+            plain.execute()
+        assert info.value.code == 4 and info.value.kind == "rejected"
+        tag, err = with_fb.execute()
+        assert tag == "fb" and isinstance(err, hystrix.RejectedError)
+    finally:
+        release.set()
+    assert future.result(WAIT_S) == "slow"
+    assert holder.snapshot()["concurrent"] == 0
+    c = counts(holder)
+    assert c["SEMAPHORE_REJECTED"] == 2 and c["SUCCESS"] == 1
+    assert c["FALLBACK_MISSING"] == 1 and c["FALLBACK_SUCCESS"] == 1
+
+
+def test_rejected_when_bulkhead_full_semaphore_isolation(clock):
+    release, started = threading.Event(), threading.Event()
+
+    def run(hold):
+        if hold:
+            started.set()
+            release.wait(WAIT_S)
+        return hold
+
+    cmd = hystrix.Command(run, clock=clock, max_concurrent_requests=1, **SEM)
+    t, out = in_thread(cmd.execute, True)
+    try:
+        assert started.wait(WAIT_S)
+        with pytest.raises(hystrix.RejectedError):
+            cmd.execute(False)
+    finally:
+        release.set()
+    t.join(WAIT_S)
+    assert out == [(True, True)]
+    assert cmd.execute(False) is False
+    assert cmd.snapshot()["concurrent"] == 0
+
+
+# --- timeout -------------------------------------------------------------------
+
+
+def test_semaphore_timeout_virtual_clock(clock):
+    def run():
+        clock.advance(150)
+        return "late"
+
+    cmd = hystrix.Command(run, clock=clock, timeout_ms=100, **SEM)
+    with pytest.raises(hystrix.TimeoutError) as info:
+        cmd.execute()
+    assert isinstance(info.value, builtins.TimeoutError)
+    assert info.value.code == 2 and info.value.kind == "timeout"
+    assert counts(cmd) == {"TIMEOUT": 1, "FALLBACK_MISSING": 1}
+    assert cmd.snapshot()["concurrent"] == 0
+
+
+def test_semaphore_timeout_goes_to_fallback_even_if_run_raises(clock):
+    def run():
+        clock.advance(200)
+        raise Boom("too late")
+
+    cmd = hystrix.Command(run, lambda e: type(e), clock=clock, timeout_ms=100, **SEM)
+    assert cmd.execute() is hystrix.TimeoutError
+    assert counts(cmd) == {"TIMEOUT": 1, "FALLBACK_SUCCESS": 1}
+
+
+def test_semaphore_run_finishing_exactly_at_deadline_times_out(clock):
+    def run(ms):
+        clock.advance(ms)
+        return ms
+
+    cmd = hystrix.Command(run, lambda e, ms: "fb", clock=clock, timeout_ms=100, **SEM)
+    assert cmd.execute(99) == 99
+    assert cmd.execute(100) == "fb"
+    assert counts(cmd) == {"SUCCESS": 1, "TIMEOUT": 1, "FALLBACK_SUCCESS": 1}
+
+
+def test_thread_timeout_virtual_clock_keeps_permit_until_run_ends(clock):
+    release, started = threading.Event(), threading.Event()
+
+    def run():
+        started.set()
+        release.wait(WAIT_S)
+        return "late"
+
+    def advance():
+        assert started.wait(WAIT_S)
+        clock.advance(100)
+
+    cmd = hystrix.Command(run, lambda e: ("fb", type(e)), clock=clock, timeout_ms=100, isolation="thread")
+    t, _ = in_thread(advance)
+    try:
+        assert cmd.execute() == ("fb", hystrix.TimeoutError)
+        t.join(WAIT_S)
+        snap = cmd.snapshot()
+        assert snap["concurrent"] == 1
+        assert snap["cumulative"]["TIMEOUT"] == 1
+        assert snap["cumulative"]["FALLBACK_SUCCESS"] == 1
+    finally:
+        release.set()
+    assert wait_until_concurrent(cmd, 0)
+    snap = cmd.snapshot()
+    assert snap["cumulative"]["SUCCESS"] == 0  # the late value is discarded
+
+
+def wait_until_concurrent(cmd, n):
+    return wait_until(lambda: cmd.snapshot()["concurrent"] == n)
+
+
+def test_thread_timeout_real_clock_returns_at_timeout():
+    import time
+
+    release, started = threading.Event(), threading.Event()
+
+    def run():
+        started.set()
+        release.wait(WAIT_S)
+        return "late"
+
+    cmd = hystrix.Command(run, lambda e: ("fb", e), timeout_ms=100, isolation="thread")
+    try:
+        t0 = time.monotonic()
+        tag, err = cmd.execute()
+        elapsed = time.monotonic() - t0
+        assert tag == "fb" and isinstance(err, hystrix.TimeoutError)
+        assert started.is_set()
+        assert 0.05 <= elapsed < WAIT_S / 2
+        # The run ignores cancellation: it keeps its permit (SPEC §3.4).
+        assert cmd.snapshot()["concurrent"] == 1
+        time.sleep(0.05)
+        assert cmd.snapshot()["concurrent"] == 1
+    finally:
+        release.set()
+    assert wait_until_concurrent(cmd, 0)
+
+
+def test_thread_timeout_without_fallback_raises_timeout_error(clock):
+    release, started = threading.Event(), threading.Event()
+
+    def run():
+        started.set()
+        release.wait(WAIT_S)
+
+    def advance():
+        assert started.wait(WAIT_S)
+        clock.advance(50)
+
+    cmd = hystrix.Command(run, clock=clock, timeout_ms=50, isolation="thread")
+    t, _ = in_thread(advance)
+    try:
+        with pytest.raises(builtins.TimeoutError) as info:
+            cmd.execute()
+        assert isinstance(info.value, hystrix.TimeoutError)
+    finally:
+        release.set()
+        t.join(WAIT_S)
+    assert wait_until_concurrent(cmd, 0)
+
+
+# --- fallback rejected / failed ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "isolation",
+    [
+        pytest.param(
+            "semaphore",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="native semaphore path: FallbackRejectedError.original after a short-circuit is "
+                "RejectedError, not CircuitOpenError (core driver_sync maps Done(Error(fallback_rejected)) "
+                "through refusal() to Rejected)",
+            ),
+        ),
+        "thread",
+    ],
+)
+def test_fallback_rejected_while_slow_fallback_held(clock, isolation):
+    release, in_fallback = threading.Event(), threading.Event()
+
+    def fallback(err, hold):
+        if hold:
+            in_fallback.set()
+            release.wait(WAIT_S)
+        return ("fb", hold)
+
+    cmd = hystrix.Command(
+        lambda hold: "run", fallback, clock=clock, force_open=True, fallback_max_concurrent_requests=1, isolation=isolation
+    )
+    t, out = in_thread(cmd.execute, True)
+    try:
+        assert in_fallback.wait(WAIT_S)
+        assert cmd.snapshot()["fallback_concurrent"] == 1
+        with pytest.raises(hystrix.FallbackRejectedError) as info:
+            cmd.execute(False)
+        exc = info.value
+        assert exc.code == 6 and exc.kind == "fallback_rejected"
+        assert isinstance(exc.original, hystrix.CircuitOpenError)
+        assert exc.__cause__ is exc.original
+    finally:
+        release.set()
+    t.join(WAIT_S)
+    assert out == [(True, ("fb", True))]
+    assert cmd.snapshot()["fallback_concurrent"] == 0
+    c = counts(cmd)
+    assert c == {"SHORT_CIRCUITED": 2, "FALLBACK_SUCCESS": 1, "FALLBACK_REJECTION": 1}
+
+
+def test_fallback_rejected_after_failure(clock):
+    release, in_fallback = threading.Event(), threading.Event()
+    err = Boom("run failed")
+
+    def run(hold):
+        raise err
+
+    def fallback(e, hold):
+        if hold:
+            in_fallback.set()
+            release.wait(WAIT_S)
+        return "fb"
+
+    cmd = hystrix.Command(run, fallback, clock=clock, fallback_max_concurrent_requests=1, **SEM)
+    t, out = in_thread(cmd.execute, True)
+    try:
+        assert in_fallback.wait(WAIT_S)
+        with pytest.raises(hystrix.FallbackRejectedError) as info:
+            cmd.execute(False)
+        assert info.value.original is err
+        assert info.value.__cause__ is err
+    finally:
+        release.set()
+    t.join(WAIT_S)
+    assert out == [(True, "fb")]
+    assert counts(cmd) == {"FAILURE": 2, "FALLBACK_SUCCESS": 1, "FALLBACK_REJECTION": 1}
+
+
+@pytest.mark.parametrize("isolation", ["semaphore", "thread"])
+def test_fallback_failed_error(clock, isolation):
+    run_err, fb_err = Boom("run"), FallbackBoom("fallback")
+
+    def run():
+        raise run_err
+
+    def fallback(e):
+        raise fb_err
+
+    cmd = hystrix.Command(run, fallback, clock=clock, isolation=isolation)
+    with pytest.raises(hystrix.FallbackFailedError) as info:
+        cmd.execute()
+    exc = info.value
+    assert exc.code == 7 and exc.kind == "fallback_failure"
+    assert exc.original is run_err
+    assert exc.fallback_error is fb_err
+    assert exc.__cause__ is fb_err
+    assert counts(cmd) == {"FAILURE": 1, "FALLBACK_FAILURE": 1}
+    assert cmd.snapshot()["fallback_concurrent"] == 0
+
+
+def test_fallback_failed_after_short_circuit(clock):
+    def fallback(e):
+        raise FallbackBoom()
+
+    cmd = hystrix.Command(lambda: 1, fallback, clock=clock, force_open=True, **SEM)
+    with pytest.raises(hystrix.FallbackFailedError) as info:
+        cmd.execute()
+    assert isinstance(info.value.original, hystrix.CircuitOpenError)
+    assert isinstance(info.value.fallback_error, FallbackBoom)
+
+
+# --- bad request -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("isolation", ["semaphore", "thread"])
+def test_bad_request_raised_unchanged_without_fallback_or_health(clock, isolation):
+    err = hystrix.BadRequest("your fault")
+    called = []
+
+    def run():
+        raise err
+
+    cmd = hystrix.Command(
+        run, lambda e: called.append(e), clock=clock, isolation=isolation, health_snapshot_interval_ms=0
+    )
+    with pytest.raises(hystrix.BadRequest) as info:
+        cmd.execute()
+    assert info.value is err
+    assert info.value.code == 5 and info.value.kind == "bad_request"
+    assert called == []
+    snap = cmd.snapshot()
+    assert snap["health"] == {"total": 0, "errors": 0, "error_percentage": 0}
+    assert counts(cmd) == {"BAD_REQUEST": 1}
+
+
+def test_bad_request_subclass(clock):
+    class NotFound(hystrix.BadRequest):
+        pass
+
+    def run():
+        raise NotFound("missing")
+
+    cmd = hystrix.Command(run, lambda e: "fb", clock=clock, **SEM)
+    with pytest.raises(NotFound):
+        cmd.execute()
+    assert counts(cmd) == {"BAD_REQUEST": 1}
+
+
+def test_is_bad_request_predicate(clock):
+    called = []
+
+    def run(key):
+        if key == "bad":
+            raise KeyError(key)
+        raise Boom(key)
+
+    cmd = hystrix.Command(
+        run,
+        lambda e, key: called.append(e) or "fb",
+        clock=clock,
+        is_bad_request=lambda e: isinstance(e, KeyError),
+        health_snapshot_interval_ms=0,
+        **SEM,
+    )
+    with pytest.raises(KeyError):
+        cmd.execute("bad")
+    assert called == []
+    assert cmd.snapshot()["health"]["total"] == 0
+    assert cmd.execute("other") == "fb"
+    assert len(called) == 1 and isinstance(called[0], Boom)
+    assert counts(cmd) == {"BAD_REQUEST": 1, "FAILURE": 1, "FALLBACK_SUCCESS": 1}
+    assert cmd.snapshot()["health"] == {"total": 1, "errors": 1, "error_percentage": 100}
+
+
+def test_is_bad_request_must_be_callable():
+    with pytest.raises(TypeError):
+        hystrix.Command(lambda: 1, is_bad_request=42)
+
+
+# --- queue -------------------------------------------------------------------------------
+
+
+def test_queue_returns_future_with_value(clock):
+    import concurrent.futures
+
+    cmd = hystrix.Command(lambda x: x * 2, clock=clock, isolation="thread")
+    fut = cmd.queue(21)
+    assert isinstance(fut, concurrent.futures.Future)
+    assert fut.result(WAIT_S) == 42
+
+
+def test_queue_returns_future_with_exception(clock):
+    import concurrent.futures
+
+    err = Boom("queued")
+
+    def run():
+        raise err
+
+    cmd = hystrix.Command(run, clock=clock, **SEM)
+    fut = cmd.queue()
+    assert isinstance(fut, concurrent.futures.Future)
+    assert fut.exception(WAIT_S) is err
+    with pytest.raises(Boom):
+        fut.result(WAIT_S)
+    opened = hystrix.Command(lambda: 1, clock=clock, force_open=True)
+    assert isinstance(opened.queue().exception(WAIT_S), hystrix.CircuitOpenError)
+    with_fb = hystrix.Command(run, lambda e: "fb", clock=clock)
+    assert with_fb.queue().result(WAIT_S) == "fb"
