@@ -592,7 +592,9 @@ hystrix_status hystrix_command_free(hystrix_command *cmd);
 /**
  * Subscribes `callback` to every event the command records. It runs on
  * the thread that caused the event, with no lock held (it may call back
- * into the library). `free_user_data`, if not NULL, is called once the
+ * into the library, even complete the very call that raised the event:
+ * events raised under a call's lock are delivered right after it is
+ * released). On error the library takes no ownership of `user_data`. `free_user_data`, if not NULL, is called once the
  * listener is removed and no call to it is running. Writes the listener
  * id to `out_id` (may be NULL).
  */

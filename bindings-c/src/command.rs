@@ -384,16 +384,33 @@ pub type hystrix_transition_fn = Option<
     extern "C" fn(user_data: *mut c_void, command: *const c_char, from: hystrix_state, to: hystrix_state, at_ms: u64),
 >;
 
+/// A notice, owned, so it can be delivered after a lock is released.
+#[derive(Clone, Copy)]
+enum Owned {
+    Event(EventType, u64),
+    Transition(CircuitState, CircuitState, u64),
+}
+
 fn subscribe(
     cmd: *const hystrix_command,
     out_id: *mut u64,
     topic: Topic,
-    user: UserData,
-    call: impl Fn(&UserData, *const c_char, &Notice<'_>) + Send + Sync + 'static,
+    user_data: *mut c_void,
+    free_user_data: hystrix_free_fn,
+    call: impl Fn(*mut c_void, *const c_char, Owned) + Send + Sync + 'static,
 ) -> Result<(), Fail> {
     let c = command_ref(cmd)?;
     let name = CString::new(c.cmd.name()).map_err(|_| Fail::invalid("command name holds a NUL"))?;
-    let id = c.cmd.subscribe(topic, move |n| call(&user, name.as_ptr(), n));
+    // Only now, with every argument checked, does the library own user_data.
+    let listener = Arc::new((UserData::new(user_data, free_user_data), name, call));
+    let id = c.cmd.subscribe(topic, move |n| {
+        let owned = match n {
+            Notice::Event { event, at_ms, .. } => Owned::Event(*event, *at_ms),
+            Notice::Transition { from, to, at_ms, .. } => Owned::Transition(*from, *to, *at_ms),
+        };
+        let l = listener.clone();
+        crate::deferred::notify(move || (l.2)(l.0.ptr(), l.1.as_ptr(), owned));
+    });
     if !out_id.is_null() {
         write_out(out_id, id.raw());
     }
@@ -402,7 +419,9 @@ fn subscribe(
 
 /// Subscribes `callback` to every event the command records. It runs on
 /// the thread that caused the event, with no lock held (it may call back
-/// into the library). `free_user_data`, if not NULL, is called once the
+/// into the library, even complete the very call that raised the event:
+/// events raised under a call's lock are delivered right after it is
+/// released). On error the library takes no ownership of `user_data`. `free_user_data`, if not NULL, is called once the
 /// listener is removed and no call to it is running. Writes the listener
 /// id to `out_id` (may be NULL).
 #[no_mangle]
@@ -415,10 +434,9 @@ pub extern "C" fn hystrix_command_on_event(
 ) -> hystrix_status {
     boundary("hystrix_command_on_event", || {
         let Some(callback) = callback else { return Err(Fail::null("callback")) };
-        let user = UserData::new(user_data, free_user_data);
-        subscribe(cmd, out_id, Topic::Events, user, move |u, name, n| {
-            if let Notice::Event { event, at_ms, .. } = n {
-                callback(u.ptr(), name, (*event).into(), *at_ms);
+        subscribe(cmd, out_id, Topic::Events, user_data, free_user_data, move |u, name, n| {
+            if let Owned::Event(event, at_ms) = n {
+                callback(u, name, event.into(), at_ms);
             }
         })
     })
@@ -436,10 +454,9 @@ pub extern "C" fn hystrix_command_on_state_change(
 ) -> hystrix_status {
     boundary("hystrix_command_on_state_change", || {
         let Some(callback) = callback else { return Err(Fail::null("callback")) };
-        let user = UserData::new(user_data, free_user_data);
-        subscribe(cmd, out_id, Topic::Transitions, user, move |u, name, n| {
-            if let Notice::Transition { from, to, at_ms, .. } = n {
-                callback(u.ptr(), name, (*from).into(), (*to).into(), *at_ms);
+        subscribe(cmd, out_id, Topic::Transitions, user_data, free_user_data, move |u, name, n| {
+            if let Owned::Transition(from, to, at_ms) = n {
+                callback(u, name, from.into(), to.into(), at_ms);
             }
         })
     })

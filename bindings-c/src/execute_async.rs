@@ -67,6 +67,10 @@ struct Callbacks {
 struct CallState {
     ex: Execution,
     timer: Option<TimerId>,
+    /// The run callback has returned: a timeout may now be signalled.
+    run_started: bool,
+    /// The timeout fired while the run callback was still being invoked.
+    timeout_pending: bool,
     run_handle: u64,
     run_value: Value,
     fallback_value: Value,
@@ -81,9 +85,39 @@ struct AsyncCall {
     state: Mutex<CallState>,
 }
 
+/// A held call state; on drop it unlocks first, then (through `Depth`)
+/// delivers the notices deferred meanwhile.
+struct Locked<'a> {
+    guard: Option<MutexGuard<'a, CallState>>,
+    _depth: crate::deferred::Depth,
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        self.guard.take();
+    }
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = CallState;
+    fn deref(&self) -> &CallState {
+        self.guard.as_ref().expect("held until drop")
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut CallState {
+        self.guard.as_mut().expect("held until drop")
+    }
+}
+
 impl AsyncCall {
-    fn lock(&self) -> MutexGuard<'_, CallState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    /// The call's state. While it is held, listener notices are deferred
+    /// (see `crate::deferred`) so that a listener may call back into this
+    /// very call without deadlocking.
+    fn lock(&self) -> Locked<'_> {
+        let depth = crate::deferred::enter();
+        Locked { guard: Some(self.state.lock().unwrap_or_else(|p| p.into_inner())), _depth: depth }
     }
 
     /// Does what a step asks, with no lock held while the program's
@@ -92,6 +126,11 @@ impl AsyncCall {
         match step {
             Step::Run { deadline } => {
                 // The timeout is armed before the run starts (SPEC §1).
+                // The handle exists before the timeout can fire (a timer
+                // thread may fire it at once), and the timeout is armed
+                // before the run starts (SPEC §1).
+                let handle = register(self, Part::Run);
+                self.lock().run_handle = handle;
                 if let Some(d) = deadline {
                     let weak: Weak<AsyncCall> = Arc::downgrade(self);
                     let id = self.clock.arm(
@@ -102,11 +141,23 @@ impl AsyncCall {
                             }
                         }),
                     );
-                    self.lock().timer = Some(id);
+                    let mut st = self.lock();
+                    // Unless it already fired: then there is nothing to cancel.
+                    if !st.ex.timed_out() {
+                        st.timer = Some(id);
+                    }
                 }
-                let handle = register(self, Part::Run);
-                self.lock().run_handle = handle;
                 (self.cb.run)(self.user.ptr(), handle);
+                // A timeout that fired meanwhile (timer thread) is handled
+                // now, so `cancel` never comes before `run`.
+                let pending = {
+                    let mut st = self.lock();
+                    st.run_started = true;
+                    std::mem::take(&mut st.timeout_pending)
+                };
+                if pending {
+                    self.on_timeout();
+                }
             }
             Step::Fallback { cause } => {
                 let fallback = self.cb.fallback.expect("a fallback step implies a fallback");
@@ -133,6 +184,10 @@ impl AsyncCall {
         let (step, handle) = {
             let mut st = self.lock();
             st.timer = None;
+            if !st.run_started {
+                st.timeout_pending = true;
+                return;
+            }
             let step = st.ex.timer_fired(&self.cmd, now);
             (step, st.run_handle)
         };
@@ -232,6 +287,8 @@ pub extern "C" fn hystrix_command_queue(
                 ex,
                 timer: None,
                 run_handle: 0,
+                run_started: false,
+                timeout_pending: false,
                 run_value: Value(std::ptr::null_mut()),
                 fallback_value: Value(std::ptr::null_mut()),
             }),

@@ -14,6 +14,7 @@
 pub mod clock;
 pub mod command;
 pub mod config;
+mod deferred;
 pub mod execute_async;
 pub mod execute_sync;
 pub mod status;

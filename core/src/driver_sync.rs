@@ -10,7 +10,7 @@
 
 use crate::command::Command;
 use crate::driver_common::{after_fallback, classify_run, panic_message, refusal, settle_error};
-use crate::error::{Error, RunError};
+use crate::error::{Error, ErrorKind, RunError};
 use crate::execution::{Execution, Resolution, RunOutcome, Step};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -61,7 +61,9 @@ where
                 }
             }
         }
-        Step::Fallback { cause } | Step::Done(Resolution::Error(cause)) => refusal(cause),
+        // Refused at admission: the original error is why (not what the
+        // fallback step then decided, e.g. `fallback_rejected`).
+        Step::Fallback { .. } | Step::Done(Resolution::Error(_)) => refusal(ex.cause().unwrap_or(ErrorKind::Rejected)),
         Step::Done(_) | Step::Nothing => unreachable!("admission ends in a run, a fallback or an error"),
     };
     match step {

@@ -96,3 +96,26 @@ fn two_threads_share_one_command_without_losing_counts() {
     assert_eq!(s.concurrent, 0);
     assert!(s.rolling_max_concurrent <= 2);
 }
+
+#[test]
+fn a_rejected_fallback_keeps_the_short_circuit_as_its_original() {
+    let (_now, clock) = manual_clock();
+    let cfg = Config { force_open: true, fallback_max_concurrent_requests: 1, ..Config::default() };
+    let cmd = Command::with_clock("sync", cfg, clock).unwrap();
+    let inner = cmd.clone();
+    // While the first call's fallback runs, a second call finds the fallback limit full.
+    let outer: Result<u8, Error<String>> = cmd.execute_or(
+        || Ok(0),
+        move |_| {
+            let nested: Result<u8, Error<String>> = inner.execute_or(|| Ok(0), |_| Ok(2));
+            match nested {
+                Err(Error::FallbackRejected { original }) => {
+                    assert!(matches!(*original, Error::ShortCircuited), "original was {original:?}")
+                }
+                other => panic!("expected FallbackRejected, got {other:?}"),
+            }
+            Ok(1)
+        },
+    );
+    assert_eq!(outer.unwrap(), 1);
+}

@@ -1,0 +1,738 @@
+/* Threads: worker threads completing handles queued by the main thread,
+ * synchronous execution from several threads on one command, timeouts
+ * fired by a clock's own timer thread, and a HYSTRIX_TIMERS_CALLER clock
+ * driven by the program's loop. No tight timing assertions: waits are
+ * bounded generously and only ever fail a test if nothing happens. */
+#define _POSIX_C_SOURCE 200809L
+#include "hystrix.h"
+#include "check.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define WAIT_BOUND_MS 5000
+
+static char RUN_VALUE[] = "run";
+static char FALLBACK_VALUE[] = "fallback";
+
+/* A deadline for pthread_cond_timedwait, `ms` from now. */
+static struct timespec deadline_in(long ms) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+static void sleep_ms(uint64_t ms) {
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static hystrix_snapshot snap(const hystrix_command *cmd) {
+    hystrix_snapshot s;
+    memset(&s, 0xab, sizeof s);
+    CHECK_STATUS(hystrix_command_snapshot(cmd, &s), HYSTRIX_OK);
+    return s;
+}
+
+/* ---------------------------------------------------------------------
+ * Worker threads completing handles queued by the main thread.
+ * ------------------------------------------------------------------- */
+
+enum { CALLS = 2000, WORKERS = 4, QCAP = 4096 };
+
+typedef struct {
+    uint64_t handle;
+    int index;   /* -1: stop */
+    bool fallback;
+} item;
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    item items[QCAP];
+    size_t head, len;
+} work_queue;
+
+static void wq_push(work_queue *q, item it) {
+    pthread_mutex_lock(&q->mu);
+    if (q->len == QCAP) {
+        fprintf(stderr, "work queue full\n");
+        abort();
+    }
+    q->items[(q->head + q->len++) % QCAP] = it;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+static item wq_pop(work_queue *q) {
+    pthread_mutex_lock(&q->mu);
+    while (q->len == 0) pthread_cond_wait(&q->cv, &q->mu);
+    item it = q->items[q->head];
+    q->head = (q->head + 1) % QCAP;
+    q->len--;
+    pthread_mutex_unlock(&q->mu);
+    return it;
+}
+
+typedef struct {
+    work_queue *q;
+    int index;
+    atomic_int dones, frees, runs, fallbacks;
+    _Atomic(hystrix_status) status;
+    void *_Atomic value;
+} wcall;
+
+static wcall wcalls[CALLS];
+static pthread_mutex_t finished_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t finished_cv = PTHREAD_COND_INITIALIZER;
+static int finished;
+static atomic_int complete_errors;
+
+static bool run_fails(int index) { return index % 4 == 0; }
+
+static void w_run(void *ud, uint64_t completion) {
+    wcall *c = ud;
+    atomic_fetch_add(&c->runs, 1);
+    wq_push(c->q, (item){completion, c->index, false});
+}
+
+static void w_fallback(void *ud, hystrix_status cause, uint64_t completion) {
+    wcall *c = ud;
+    if (cause != HYSTRIX_FAILURE) atomic_fetch_add(&complete_errors, 1);
+    atomic_fetch_add(&c->fallbacks, 1);
+    wq_push(c->q, (item){completion, c->index, true});
+}
+
+static void w_done(void *ud, hystrix_status status, void *value) {
+    wcall *c = ud;
+    atomic_store(&c->status, status);
+    atomic_store(&c->value, value);
+    atomic_fetch_add(&c->dones, 1);
+}
+
+static void w_free(void *ud) {
+    wcall *c = ud;
+    atomic_fetch_add(&c->frees, 1);
+    pthread_mutex_lock(&finished_mu);
+    finished++;
+    pthread_cond_broadcast(&finished_cv);
+    pthread_mutex_unlock(&finished_mu);
+}
+
+static void *worker(void *arg) {
+    work_queue *q = arg;
+    for (;;) {
+        item it = wq_pop(q);
+        if (it.index < 0) return NULL;
+        hystrix_status st;
+        if (it.fallback)
+            st = hystrix_complete(it.handle, HYSTRIX_OK, FALLBACK_VALUE);
+        else if (run_fails(it.index))
+            st = hystrix_complete(it.handle, HYSTRIX_FAILURE, NULL);
+        else
+            st = hystrix_complete(it.handle, HYSTRIX_OK, &wcalls[it.index]);
+        if (st != HYSTRIX_OK) atomic_fetch_add(&complete_errors, 1);
+    }
+}
+
+static void test_workers_complete_queued_handles(void) {
+    static work_queue q;
+    memset(&q, 0, sizeof q);
+    pthread_mutex_init(&q.mu, NULL);
+    pthread_cond_init(&q.cv, NULL);
+    finished = 0;
+
+    hystrix_config cfg;
+    hystrix_config_default(&cfg);
+    cfg.circuit_breaker_enabled = false;
+    cfg.max_concurrent_requests = CALLS;
+    cfg.fallback_max_concurrent_requests = CALLS;
+    cfg.timeout_ms = 60000;
+    hystrix_clock *clock = NULL;
+    hystrix_command *cmd = NULL;
+    /* A virtual clock that never moves: timeouts are armed and disarmed
+     * from every thread but never fire. */
+    CHECK_STATUS(hystrix_clock_new_virtual(&clock), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_new(&cfg, "workers", clock, &cmd), HYSTRIX_OK);
+
+    pthread_t threads[WORKERS];
+    for (int i = 0; i < WORKERS; i++) CHECK(pthread_create(&threads[i], NULL, worker, &q) == 0);
+    for (int i = 0; i < CALLS; i++) {
+        wcall *c = &wcalls[i];
+        memset(c, 0, sizeof *c);
+        c->q = &q;
+        c->index = i;
+        atomic_store(&c->status, HYSTRIX_PANIC);
+        CHECK_STATUS(hystrix_command_queue(cmd, w_run, NULL, w_fallback, w_done, c, w_free), HYSTRIX_OK);
+    }
+    /* Wait (bounded) until every call has been finalized. */
+    struct timespec until = deadline_in(60000);
+    pthread_mutex_lock(&finished_mu);
+    while (finished < CALLS)
+        if (pthread_cond_timedwait(&finished_cv, &finished_mu, &until) != 0) break;
+    int seen = finished;
+    pthread_mutex_unlock(&finished_mu);
+    CHECK_EQ(seen, CALLS);
+    for (int i = 0; i < WORKERS; i++) wq_push(&q, (item){0, -1, false});
+    for (int i = 0; i < WORKERS; i++) pthread_join(threads[i], NULL);
+    CHECK_EQ(atomic_load(&complete_errors), 0);
+
+    int bad = 0, ok_run = 0, ok_fallback = 0;
+    for (int i = 0; i < CALLS; i++) {
+        wcall *c = &wcalls[i];
+        if (atomic_load(&c->dones) != 1 || atomic_load(&c->frees) != 1 || atomic_load(&c->runs) != 1) bad++;
+        if (atomic_load(&c->status) != HYSTRIX_OK) bad++;
+        void *v = atomic_load(&c->value);
+        if (run_fails(i)) {
+            if (v == FALLBACK_VALUE && atomic_load(&c->fallbacks) == 1) ok_fallback++;
+        } else if (v == c && atomic_load(&c->fallbacks) == 0) {
+            ok_run++;
+        }
+    }
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(ok_run, CALLS - CALLS / 4);
+    CHECK_EQ(ok_fallback, CALLS / 4);
+
+    hystrix_snapshot s = snap(cmd);
+    CHECK_EQ(s.concurrent, 0);
+    CHECK_EQ(s.fallback_concurrent, 0);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_SUCCESS], CALLS - CALLS / 4);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_FAILURE], CALLS / 4);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_FALLBACK_SUCCESS], CALLS / 4);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_TIMEOUT], 0);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_SEMAPHORE_REJECTED], 0);
+    uint64_t total = 0;
+    for (int e = 0; e < HYSTRIX_EVENT_COUNT; e++) total += s.cumulative[e];
+    CHECK_EQ(total, CALLS + CALLS / 4);
+    CHECK(s.rolling_max_concurrent >= 1);
+    bool has = true;
+    uint64_t deadline = 1;
+    CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
+    CHECK(!has); /* every timeout was disarmed */
+
+    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
+    pthread_mutex_destroy(&q.mu);
+    pthread_cond_destroy(&q.cv);
+}
+
+/* ---------------------------------------------------------------------
+ * Synchronous execution from several threads at once on one command.
+ * ------------------------------------------------------------------- */
+
+enum { SYNC_THREADS = 4, SYNC_CALLS = 500 };
+
+typedef struct {
+    const hystrix_command *cmd;
+    int id;
+    bool contend;           /* yield inside the run to overlap with others */
+    int ok_run, ok_fallback, rejected, errors;
+} sync_worker;
+
+static atomic_int in_flight, max_in_flight;
+
+static int32_t s_run(void *ud, void **out) {
+    sync_worker *w = ud;
+    int now = atomic_fetch_add(&in_flight, 1) + 1;
+    int seen = atomic_load(&max_in_flight);
+    while (now > seen && !atomic_compare_exchange_weak(&max_in_flight, &seen, now)) {
+    }
+    if (w->contend) sched_yield();
+    atomic_fetch_sub(&in_flight, 1);
+    *out = RUN_VALUE;
+    return (w->ok_run + w->ok_fallback + w->rejected) % 3 == 0 ? HYSTRIX_FAILURE : HYSTRIX_OK;
+}
+
+static int32_t s_fallback(void *ud, hystrix_status cause, void **out) {
+    (void)ud;
+    *out = cause == HYSTRIX_REJECTED ? NULL : FALLBACK_VALUE;
+    return HYSTRIX_OK;
+}
+
+static void *sync_thread(void *arg) {
+    sync_worker *w = arg;
+    for (int i = 0; i < SYNC_CALLS; i++) {
+        void *value = NULL;
+        hystrix_status st = hystrix_command_execute(w->cmd, s_run, s_fallback, w, &value);
+        if (st != HYSTRIX_OK) w->errors++;
+        else if (value == RUN_VALUE) w->ok_run++;
+        else if (value == FALLBACK_VALUE) w->ok_fallback++;
+        else w->rejected++; /* the fallback's answer to a rejection */
+    }
+    return NULL;
+}
+
+static void run_sync_threads(uint64_t permits, bool contend) {
+    hystrix_config cfg;
+    hystrix_config_default(&cfg);
+    cfg.force_closed = true;
+    cfg.max_concurrent_requests = permits;
+    hystrix_command *cmd = NULL;
+    /* NULL clock: the shared default monotonic clock. */
+    CHECK_STATUS(hystrix_command_new(&cfg, "sync-threads", NULL, &cmd), HYSTRIX_OK);
+    atomic_store(&in_flight, 0);
+    atomic_store(&max_in_flight, 0);
+    sync_worker w[SYNC_THREADS];
+    pthread_t t[SYNC_THREADS];
+    for (int i = 0; i < SYNC_THREADS; i++) {
+        w[i] = (sync_worker){.cmd = cmd, .id = i, .contend = contend};
+        CHECK(pthread_create(&t[i], NULL, sync_thread, &w[i]) == 0);
+    }
+    int ok_run = 0, ok_fallback = 0, rejected = 0, errors = 0;
+    for (int i = 0; i < SYNC_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        ok_run += w[i].ok_run;
+        ok_fallback += w[i].ok_fallback;
+        rejected += w[i].rejected;
+        errors += w[i].errors;
+    }
+    CHECK_EQ(errors, 0);
+    CHECK_EQ(ok_run + ok_fallback + rejected, SYNC_THREADS * SYNC_CALLS);
+    CHECK(atomic_load(&max_in_flight) <= (int)permits);
+    hystrix_snapshot s = snap(cmd);
+    CHECK_EQ(s.concurrent, 0);
+    CHECK_EQ(s.fallback_concurrent, 0);
+    CHECK_EQ(s.state, HYSTRIX_STATE_CLOSED);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_SUCCESS], ok_run);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_FAILURE], ok_fallback);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_SEMAPHORE_REJECTED], rejected);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_FALLBACK_SUCCESS], ok_fallback + rejected);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_TIMEOUT], 0);
+    CHECK(s.rolling_max_concurrent <= permits);
+    if (!contend) CHECK_EQ(rejected, 0);
+    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
+}
+
+static void test_sync_execute_from_many_threads(void) { run_sync_threads(SYNC_THREADS, false); }
+
+static void test_sync_bulkhead_under_contention(void) { run_sync_threads(2, true); }
+
+/* ---------------------------------------------------------------------
+ * A real monotonic clock with its own timer thread.
+ * ------------------------------------------------------------------- */
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t main_thread;
+    bool ack_in_cancel;
+    uint64_t handle;
+    int runs, cancels, dones, frees, timers;
+    bool cancel_on_other_thread, done_on_other_thread, timer_on_other_thread;
+    hystrix_status done_status, ack_status;
+    void *done_value;
+} tcall;
+
+static void tcall_init(tcall *c, bool ack) {
+    memset(c, 0, sizeof *c);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    c->main_thread = pthread_self();
+    c->ack_in_cancel = ack;
+    c->done_status = HYSTRIX_PANIC;
+    c->ack_status = HYSTRIX_PANIC;
+}
+
+static void tcall_destroy(tcall *c) {
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+}
+
+/* Waits (bounded) until *counter reaches want; returns whether it did. */
+static bool tcall_wait(tcall *c, int *counter, int want) {
+    struct timespec until = deadline_in(WAIT_BOUND_MS);
+    pthread_mutex_lock(&c->mu);
+    while (*counter < want)
+        if (pthread_cond_timedwait(&c->cv, &c->mu, &until) != 0) break;
+    bool ok = *counter >= want;
+    pthread_mutex_unlock(&c->mu);
+    return ok;
+}
+
+static void t_run(void *ud, uint64_t completion) {
+    tcall *c = ud;
+    pthread_mutex_lock(&c->mu);
+    c->runs++;
+    c->handle = completion; /* never completed until cancelled */
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void t_cancel(void *ud, uint64_t completion) {
+    tcall *c = ud;
+    pthread_mutex_lock(&c->mu);
+    c->cancels++;
+    c->cancel_on_other_thread = !pthread_equal(pthread_self(), c->main_thread);
+    bool ack = c->ack_in_cancel;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    CHECK_EQ(completion, c->handle);
+    if (ack) {
+        hystrix_status st = hystrix_complete(completion, HYSTRIX_OK, RUN_VALUE);
+        pthread_mutex_lock(&c->mu);
+        c->ack_status = st;
+        pthread_mutex_unlock(&c->mu);
+    }
+}
+
+static void t_done(void *ud, hystrix_status status, void *value) {
+    tcall *c = ud;
+    pthread_mutex_lock(&c->mu);
+    c->dones++;
+    c->done_status = status;
+    c->done_value = value;
+    c->done_on_other_thread = !pthread_equal(pthread_self(), c->main_thread);
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void t_free(void *ud) {
+    tcall *c = ud;
+    pthread_mutex_lock(&c->mu);
+    c->frees++;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void t_timer(void *ud) {
+    tcall *c = ud;
+    pthread_mutex_lock(&c->mu);
+    c->timers++;
+    c->timer_on_other_thread = !pthread_equal(pthread_self(), c->main_thread);
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Starts the clock's timer thread (on first use) and checks that a user
+ * timer fires on it. Done before queuing calls with short timeouts, so that
+ * starting a thread (slow under valgrind) does not eat into them: the race
+ * that can expose is covered by test_timer_thread_never_cancels_before_run. */
+static void warm_up_timer_thread(hystrix_clock *clock) {
+    tcall e;
+    tcall_init(&e, false);
+    uint64_t now = 0;
+    CHECK_STATUS(hystrix_clock_now(clock, &now), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_schedule(clock, now + 10, t_timer, &e, NULL), HYSTRIX_OK);
+    CHECK(tcall_wait(&e, &e.timers, 1));
+    CHECK(e.timer_on_other_thread);
+    tcall_destroy(&e);
+}
+
+static hystrix_command *short_timeout_command(hystrix_clock *clock, uint64_t timeout_ms) {
+    hystrix_config cfg;
+    hystrix_config_default(&cfg);
+    cfg.timeout_ms = timeout_ms;
+    hystrix_command *cmd = NULL;
+    CHECK_STATUS(hystrix_command_new(&cfg, "timer-thread", clock, &cmd), HYSTRIX_OK);
+    return cmd;
+}
+
+static void test_timer_thread_fires_timeout(void) {
+    hystrix_clock *clock = NULL;
+    CHECK_STATUS(hystrix_clock_new_monotonic(HYSTRIX_TIMERS_THREAD, &clock), HYSTRIX_OK);
+    warm_up_timer_thread(clock);
+    hystrix_command *cmd = short_timeout_command(clock, 20);
+
+    /* The run acknowledges cancellation from the cancel callback. */
+    tcall c;
+    tcall_init(&c, true);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free), HYSTRIX_OK);
+    CHECK(tcall_wait(&c, &c.frees, 1));
+    pthread_mutex_lock(&c.mu);
+    CHECK_EQ(c.runs, 1);
+    CHECK_EQ(c.cancels, 1);
+    CHECK_EQ(c.dones, 1);
+    CHECK_EQ(c.frees, 1);
+    CHECK_STATUS(c.done_status, HYSTRIX_TIMEOUT);
+    CHECK(c.done_value == NULL);
+    CHECK_STATUS(c.ack_status, HYSTRIX_TIMEOUT);
+    CHECK(c.cancel_on_other_thread);
+    CHECK(c.done_on_other_thread);
+    pthread_mutex_unlock(&c.mu);
+    hystrix_snapshot s = snap(cmd);
+    CHECK_EQ(s.concurrent, 0);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_TIMEOUT], 1);
+    tcall_destroy(&c);
+
+    /* The main thread acknowledges after the timer thread reported. */
+    tcall d;
+    tcall_init(&d, false);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &d, t_free), HYSTRIX_OK);
+    CHECK(tcall_wait(&d, &d.dones, 1));
+    CHECK_STATUS(d.done_status, HYSTRIX_TIMEOUT);
+    CHECK(d.done_on_other_thread);
+    CHECK_EQ(d.cancels, 1);
+    CHECK_EQ(d.frees, 0);
+    CHECK_EQ(snap(cmd).concurrent, 1);
+    CHECK_STATUS(hystrix_complete(d.handle, HYSTRIX_OK, RUN_VALUE), HYSTRIX_TIMEOUT);
+    CHECK(tcall_wait(&d, &d.frees, 1));
+    CHECK_EQ(d.dones, 1);
+    CHECK_EQ(snap(cmd).concurrent, 0);
+    tcall_destroy(&d);
+
+    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK); /* joins the timer thread */
+}
+
+static void test_timers_work_after_clock_handle_freed(void) {
+    hystrix_clock *clock = NULL;
+    CHECK_STATUS(hystrix_clock_new_monotonic(HYSTRIX_TIMERS_THREAD, &clock), HYSTRIX_OK);
+    warm_up_timer_thread(clock);
+    hystrix_command *cmd = short_timeout_command(clock, 20);
+    CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK); /* the command keeps what it needs */
+    tcall c;
+    tcall_init(&c, true);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free), HYSTRIX_OK);
+    CHECK(tcall_wait(&c, &c.frees, 1));
+    CHECK_STATUS(c.done_status, HYSTRIX_TIMEOUT);
+    CHECK(c.done_on_other_thread);
+    tcall_destroy(&c);
+    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
+}
+
+/* The timer thread must not tell a run to stop before that run has been
+ * started with its handle: cancel(completion) always names the handle the
+ * run was given. A clock that moves 5 ms per read makes every 1 ms timeout
+ * due as soon as it is armed, so the timer thread races the queuing thread. */
+enum { RACE_CALLS = 1000 };
+
+typedef struct {
+    atomic_ullong handle;
+    atomic_int ran, cancels, dones, frees, bad_cancel, cancel_before_run;
+} race_call;
+
+static race_call race_calls[RACE_CALLS];
+static atomic_ullong jumping_now;
+static atomic_int race_frees;
+
+static uint64_t jumping_clock(void *ud) {
+    (void)ud;
+    return atomic_fetch_add(&jumping_now, 5);
+}
+static void r_run(void *ud, uint64_t completion) {
+    race_call *c = ud;
+    atomic_store(&c->handle, completion);
+    atomic_store(&c->ran, 1);
+}
+static void r_cancel(void *ud, uint64_t completion) {
+    race_call *c = ud;
+    if (!atomic_load(&c->ran)) atomic_fetch_add(&c->cancel_before_run, 1);
+    if (completion == 0 || completion != atomic_load(&c->handle)) atomic_fetch_add(&c->bad_cancel, 1);
+    atomic_fetch_add(&c->cancels, 1);
+}
+static void r_done(void *ud, hystrix_status status, void *value) {
+    (void)status, (void)value;
+    atomic_fetch_add(&((race_call *)ud)->dones, 1);
+}
+static void r_free(void *ud) {
+    atomic_fetch_add(&((race_call *)ud)->frees, 1);
+    atomic_fetch_add(&race_frees, 1);
+}
+
+static void test_timer_thread_never_cancels_before_run(void) {
+    hystrix_clock *clock = NULL;
+    CHECK_STATUS(hystrix_clock_new_fn(jumping_clock, NULL, NULL, HYSTRIX_TIMERS_THREAD, &clock), HYSTRIX_OK);
+    hystrix_config cfg;
+    hystrix_config_default(&cfg);
+    cfg.timeout_ms = 1;
+    cfg.circuit_breaker_enabled = false;
+    cfg.max_concurrent_requests = RACE_CALLS;
+    hystrix_command *cmd = NULL;
+    CHECK_STATUS(hystrix_command_new(&cfg, "race", clock, &cmd), HYSTRIX_OK);
+    for (int i = 0; i < RACE_CALLS; i++)
+        CHECK_STATUS(hystrix_command_queue(cmd, r_run, r_cancel, NULL, r_done, &race_calls[i], r_free), HYSTRIX_OK);
+    /* Every timeout fires; wait (bounded) for every done. */
+    for (int waited = 0; waited < WAIT_BOUND_MS; waited += 5) {
+        int dones = 0;
+        for (int i = 0; i < RACE_CALLS; i++) dones += atomic_load(&race_calls[i].dones);
+        if (dones == RACE_CALLS) break;
+        sleep_ms(5);
+    }
+    int not_done = 0, not_cancelled = 0, bad_cancel = 0, early = 0, late_ack = 0;
+    for (int i = 0; i < RACE_CALLS; i++) {
+        race_call *c = &race_calls[i];
+        not_done += atomic_load(&c->dones) != 1;
+        not_cancelled += atomic_load(&c->cancels) != 1;
+        bad_cancel += atomic_load(&c->bad_cancel);
+        early += atomic_load(&c->cancel_before_run);
+        if (hystrix_complete(atomic_load(&c->handle), HYSTRIX_OK, NULL) == HYSTRIX_TIMEOUT) late_ack++;
+    }
+    CHECK_EQ(not_done, 0);
+    CHECK_EQ(not_cancelled, 0);
+    CHECK_EQ(early, 0);      /* cancel before the run was started */
+    CHECK_EQ(bad_cancel, 0); /* cancel with a handle that is not the run's (0) */
+    CHECK_EQ(late_ack, RACE_CALLS);
+    CHECK_EQ(atomic_load(&race_frees), RACE_CALLS);
+    CHECK_EQ(snap(cmd).concurrent, 0);
+    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
+}
+
+/* A program clock in thread mode: its finalizer runs once the clock is
+ * gone, after its timer thread has stopped. */
+static atomic_int real_clock_frees;
+static uint64_t real_ms(void *ud) {
+    (void)ud;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+static void real_clock_free(void *ud) {
+    CHECK(ud == (void *)&real_clock_frees);
+    atomic_fetch_add(&real_clock_frees, 1);
+}
+
+static void test_fn_clock_thread_mode_finalizer(void) {
+    hystrix_clock *clock = NULL;
+    CHECK_STATUS(hystrix_clock_new_fn(real_ms, &real_clock_frees, real_clock_free, HYSTRIX_TIMERS_THREAD, &clock),
+                 HYSTRIX_OK);
+    warm_up_timer_thread(clock);
+    hystrix_command *cmd = short_timeout_command(clock, 20);
+    tcall c;
+    tcall_init(&c, true);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free), HYSTRIX_OK);
+    CHECK(tcall_wait(&c, &c.frees, 1));
+    CHECK_STATUS(c.done_status, HYSTRIX_TIMEOUT);
+    tcall_destroy(&c);
+    CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
+    CHECK_EQ(atomic_load(&real_clock_frees), 0); /* the command still uses it */
+    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
+    CHECK_EQ(atomic_load(&real_clock_frees), 1);
+}
+
+/* ---------------------------------------------------------------------
+ * HYSTRIX_TIMERS_CALLER clocks, driven by the program.
+ * ------------------------------------------------------------------- */
+
+static uint64_t read_now(void *ud) { return *(uint64_t *)ud; }
+
+static void test_caller_mode_on_program_clock(void) {
+    static uint64_t now = 500;
+    hystrix_clock *clock = NULL;
+    CHECK_STATUS(hystrix_clock_new_fn(read_now, &now, NULL, HYSTRIX_TIMERS_CALLER, &clock), HYSTRIX_OK);
+    hystrix_command *cmd = short_timeout_command(clock, 20);
+    tcall c;
+    tcall_init(&c, false);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free), HYSTRIX_OK);
+    bool has = false;
+    uint64_t deadline = 0;
+    CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
+    CHECK(has);
+    CHECK_EQ(deadline, 520);
+    /* Not due yet: nothing fires, whatever real time passes. */
+    now = 519;
+    CHECK_STATUS(hystrix_clock_fire_due(clock), HYSTRIX_OK);
+    sleep_ms(30);
+    CHECK_EQ(c.cancels, 0);
+    CHECK_EQ(c.dones, 0);
+    now = 520;
+    CHECK_STATUS(hystrix_clock_fire_due(clock), HYSTRIX_OK);
+    CHECK_EQ(c.cancels, 1);
+    CHECK_EQ(c.dones, 1);
+    CHECK_STATUS(c.done_status, HYSTRIX_TIMEOUT);
+    CHECK(!c.cancel_on_other_thread); /* fired on the calling thread */
+    CHECK(!c.done_on_other_thread);
+    CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
+    CHECK(!has);
+    CHECK_STATUS(hystrix_complete(c.handle, HYSTRIX_FAILURE, NULL), HYSTRIX_TIMEOUT);
+    CHECK_EQ(c.frees, 1);
+    tcall_destroy(&c);
+    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
+}
+
+/* A program event loop on a monotonic caller-driven clock. */
+typedef struct {
+    uint64_t handle;
+    int runs, dones;
+    hystrix_status status;
+    void *value;
+    bool done_on_main;
+    pthread_t main_thread;
+} loop_call;
+
+static void l_run(void *ud, uint64_t completion) {
+    loop_call *c = ud;
+    c->runs++;
+    c->handle = completion;
+}
+
+static void l_done(void *ud, hystrix_status status, void *value) {
+    loop_call *c = ud;
+    c->dones++;
+    c->status = status;
+    c->value = value;
+    c->done_on_main = pthread_equal(pthread_self(), c->main_thread);
+}
+
+static void l_complete_timer(void *ud) {
+    loop_call *c = ud;
+    CHECK_STATUS(hystrix_complete(c->handle, HYSTRIX_OK, RUN_VALUE), HYSTRIX_OK);
+}
+
+static void l_late_ack(void *ud, uint64_t completion) {
+    (void)ud;
+    CHECK_STATUS(hystrix_complete(completion, HYSTRIX_OK, NULL), HYSTRIX_TIMEOUT);
+}
+
+static void test_caller_mode_event_loop(void) {
+    hystrix_clock *clock = NULL;
+    CHECK_STATUS(hystrix_clock_new_monotonic(HYSTRIX_TIMERS_CALLER, &clock), HYSTRIX_OK);
+    hystrix_command *cmd = short_timeout_command(clock, 200);
+    loop_call slow = {.main_thread = pthread_self(), .status = HYSTRIX_PANIC};
+    loop_call fast = {.main_thread = pthread_self(), .status = HYSTRIX_PANIC};
+    CHECK_STATUS(hystrix_command_queue(cmd, l_run, l_late_ack, NULL, l_done, &slow, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, l_run, l_late_ack, NULL, l_done, &fast, NULL), HYSTRIX_OK);
+    uint64_t start = 0;
+    CHECK_STATUS(hystrix_clock_now(clock, &start), HYSTRIX_OK);
+    /* The fast run completes from a timer 10 ms in, long before its timeout. */
+    CHECK_STATUS(hystrix_clock_schedule(clock, start + 10, l_complete_timer, &fast, NULL), HYSTRIX_OK);
+
+    int iterations = 0;
+    for (;;) {
+        bool has = false;
+        uint64_t deadline = 0, now = 0;
+        CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
+        if (!has) break;
+        CHECK_STATUS(hystrix_clock_now(clock, &now), HYSTRIX_OK);
+        if (now - start > WAIT_BOUND_MS) break;
+        if (deadline > now) sleep_ms(deadline - now);
+        CHECK_STATUS(hystrix_clock_fire_due(clock), HYSTRIX_OK);
+        iterations++;
+    }
+    CHECK(iterations >= 1);
+    CHECK_EQ(fast.dones, 1);
+    CHECK_STATUS(fast.status, HYSTRIX_OK);
+    CHECK(fast.value == RUN_VALUE);
+    CHECK(fast.done_on_main);
+    CHECK_EQ(slow.dones, 1);
+    CHECK_STATUS(slow.status, HYSTRIX_TIMEOUT);
+    CHECK(slow.done_on_main);
+    hystrix_snapshot s = snap(cmd);
+    CHECK_EQ(s.concurrent, 0);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_SUCCESS], 1);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_TIMEOUT], 1);
+    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
+}
+
+int main(void) {
+    RUN(test_workers_complete_queued_handles);
+    RUN(test_sync_execute_from_many_threads);
+    RUN(test_sync_bulkhead_under_contention);
+    RUN(test_timer_thread_fires_timeout);
+    RUN(test_timers_work_after_clock_handle_freed);
+    RUN(test_timer_thread_never_cancels_before_run);
+    RUN(test_fn_clock_thread_mode_finalizer);
+    RUN(test_caller_mode_on_program_clock);
+    RUN(test_caller_mode_event_loop);
+    return check_summary("test_threads");
+}
