@@ -47,6 +47,12 @@ pub(crate) fn raise_for(py: Python<'_>, e: Error<PyErr>) -> PyErr {
             exc.setattr("__cause__", orig)?;
             Ok(exc)
         }),
+        // KeyboardInterrupt, SystemExit…: not a fallback failure; propagate as is.
+        Error::FallbackFailure { fallback: Fault::Error(err), .. }
+            if !err.is_instance_of::<pyo3::exceptions::PyException>(py) =>
+        {
+            return err;
+        }
         Error::FallbackFailure { original, fallback } => error_object(py, &original).and_then(|orig| {
             let fb = fault_object(py, &fallback);
             let exc = class(py, ErrorKind::FallbackFailure)?.call1((orig, fb.clone()))?;

@@ -72,6 +72,13 @@ struct NativeExecution {
 }
 
 impl NativeExecution {
+    /// Runs `f` on the execution with the GIL released while the lock is
+    /// taken and the core runs: a listener (which needs the GIL) on one
+    /// thread can then never deadlock with another thread waiting here.
+    fn with<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&Command, &mut Execution) -> T + Send) -> T {
+        py.detach(|| f(&self.cmd, &mut self.ex.lock().unwrap_or_else(|p| p.into_inner())))
+    }
+
     fn ex(&self) -> MutexGuard<'_, Execution> {
         self.ex.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -86,30 +93,30 @@ impl NativeExecution {
             2 => RunOutcome::BadRequest,
             _ => RunOutcome::Failure,
         };
-        let step = self.ex().run_finished(&self.cmd, now, outcome);
+        let step = self.with(py, |cmd, ex| ex.run_finished(cmd, now, outcome));
         step_tuple(py, step)
     }
 
     /// The run's timeout fired at `now`.
     fn timer_fired<'py>(&self, py: Python<'py>, now: u64) -> PyResult<Bound<'py, PyTuple>> {
-        let step = self.ex().timer_fired(&self.cmd, now);
+        let step = self.with(py, |cmd, ex| ex.timer_fired(cmd, now));
         step_tuple(py, step)
     }
 
     /// The run really stopped after a timeout: release its permit.
-    fn run_stopped(&self) {
-        self.ex().run_stopped(&self.cmd);
+    fn run_stopped(&self, py: Python<'_>) {
+        self.with(py, |cmd, ex| ex.run_stopped(cmd));
     }
 
     /// The fallback settled.
     fn fallback_finished<'py>(&self, py: Python<'py>, now: u64, ok: bool) -> PyResult<Bound<'py, PyTuple>> {
-        let step = self.ex().fallback_finished(&self.cmd, now, ok);
+        let step = self.with(py, |cmd, ex| ex.fallback_finished(cmd, now, ok));
         step_tuple(py, step)
     }
 
     /// The caller gave up: release everything without recording an outcome.
-    fn abandon(&self, now: u64) {
-        self.ex().abandon(&self.cmd, now);
+    fn abandon(&self, py: Python<'_>, now: u64) {
+        self.with(py, |cmd, ex| ex.abandon(cmd, now));
     }
 
     /// The events this call recorded, in order.

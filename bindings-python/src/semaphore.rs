@@ -9,13 +9,15 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 
-/// A command's run and fallback, callable: `call(*args, **kwargs)`.
-#[pyclass(frozen, module = "hystrix._hystrix")]
+/// A command's run and fallback, callable: `call(*args, **kwargs)`. Takes
+/// part in garbage collection (a run that is a bound method of an object
+/// holding the command forms a cycle).
+#[pyclass(module = "hystrix._hystrix")]
 pub(crate) struct SemaphoreCall {
     pub(crate) cmd: Command,
-    pub(crate) run: Py<PyAny>,
+    pub(crate) run: Option<Py<PyAny>>,
     pub(crate) fallback: Option<Py<PyAny>>,
-    pub(crate) is_bad_request: Py<PyAny>,
+    pub(crate) is_bad_request: Option<Py<PyAny>>,
     /// One `CircuitOpenError` handed to every fallback of a short-circuited
     /// call, so the open path creates no exception object (its traceback,
     /// cause and context are cleared before each use).
@@ -42,11 +44,12 @@ impl SemaphoreCall {
         if !e.is_instance_of::<PyException>(py) {
             return RunError::BadRequest(e);
         }
-        match self.is_bad_request.call1(py, (e.value(py),)).and_then(|v| v.is_truthy(py)) {
+        let Some(pred) = &self.is_bad_request else { return RunError::Failure(e) };
+        match pred.call1(py, (e.value(py),)).and_then(|v| v.is_truthy(py)) {
             Ok(true) => RunError::BadRequest(e),
             Ok(false) => RunError::Failure(e),
             Err(pred_err) => {
-                pred_err.write_unraisable(py, Some(self.is_bad_request.bind(py)));
+                pred_err.write_unraisable(py, Some(pred.bind(py)));
                 RunError::Failure(e)
             }
         }
@@ -65,11 +68,24 @@ impl SemaphoreCall {
     ) -> Self {
         SemaphoreCall {
             cmd: command.get().cmd.clone(),
-            run,
+            run: Some(run),
             fallback,
-            is_bad_request,
+            is_bad_request: Some(is_bad_request),
             short_circuited: PyOnceLock::new(),
         }
+    }
+
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        for obj in [&self.run, &self.fallback, &self.is_bad_request].into_iter().flatten() {
+            visit.call(obj)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.run = None;
+        self.fallback = None;
+        self.is_bad_request = None;
     }
 
     #[pyo3(signature = (*args, **kwargs))]
@@ -79,7 +95,10 @@ impl SemaphoreCall {
         args: &Bound<'_, PyTuple>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
-        let run = self.run.bind(py);
+        let Some(run) = &self.run else {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err("this command was garbage-collected"));
+        };
+        let run = run.bind(py);
         let call_run = || run.call(args, kwargs).map(Bound::unbind).map_err(|e| self.classify(py, e));
         let result = match &self.fallback {
             None => self.cmd.execute(call_run),

@@ -89,3 +89,9 @@ def unique_name():
     yield make
     for name in names:
         hystrix.remove(name)
+
+
+def pytest_configure(config):
+    # An exception swallowed in a listener, a thread or a finalizer is a failure here.
+    config.addinivalue_line("filterwarnings", "error::pytest.PytestUnraisableExceptionWarning")
+    config.addinivalue_line("filterwarnings", "error::pytest.PytestUnhandledThreadExceptionWarning")

@@ -1,7 +1,10 @@
 """Configuration: defaults, validation (SPEC §2), live configure()."""
+import threading
+
 import pytest
 
 import hystrix
+from conftest import WAIT_S, in_thread
 
 DEFAULTS = {
     "timeout_enabled": True,
@@ -160,10 +163,6 @@ def test_configure_applies_live(clock):
 
 
 def test_configure_new_bulkhead_size_applies(clock, unique_name):
-    import threading
-
-    from conftest import WAIT_S, in_thread
-
     name = unique_name("resize")
     release, started = threading.Event(), threading.Event()
 

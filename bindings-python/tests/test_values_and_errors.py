@@ -1,6 +1,8 @@
 """Values, fallbacks and every error kind (SPEC §3)."""
 import builtins
+import concurrent.futures
 import threading
+import time
 import traceback
 
 import pytest
@@ -304,8 +306,6 @@ def wait_until_concurrent(cmd, n):
 
 
 def test_thread_timeout_real_clock_returns_at_timeout():
-    import time
-
     release, started = threading.Event(), threading.Event()
 
     def run():
@@ -359,15 +359,7 @@ def test_thread_timeout_without_fallback_raises_timeout_error(clock):
 @pytest.mark.parametrize(
     "isolation",
     [
-        pytest.param(
-            "semaphore",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="native semaphore path: FallbackRejectedError.original after a short-circuit is "
-                "RejectedError, not CircuitOpenError (core driver_sync maps Done(Error(fallback_rejected)) "
-                "through refusal() to Rejected)",
-            ),
-        ),
+        "semaphore",
         "thread",
     ],
 )
@@ -535,8 +527,6 @@ def test_is_bad_request_must_be_callable():
 
 
 def test_queue_returns_future_with_value(clock):
-    import concurrent.futures
-
     cmd = hystrix.Command(lambda x: x * 2, clock=clock, isolation="thread")
     fut = cmd.queue(21)
     assert isinstance(fut, concurrent.futures.Future)
@@ -544,8 +534,6 @@ def test_queue_returns_future_with_value(clock):
 
 
 def test_queue_returns_future_with_exception(clock):
-    import concurrent.futures
-
     err = Boom("queued")
 
     def run():
@@ -561,3 +549,53 @@ def test_queue_returns_future_with_exception(clock):
     assert isinstance(opened.queue().exception(WAIT_S), hystrix.CircuitOpenError)
     with_fb = hystrix.Command(run, lambda e: "fb", clock=clock)
     assert with_fb.queue().result(WAIT_S) == "fb"
+
+
+# --- BaseException (not Exception): never a dependency failure ---------------------------
+
+
+class Stop(BaseException):
+    """Like KeyboardInterrupt / SystemExit: not an Exception."""
+
+
+@pytest.mark.parametrize(
+    "isolation",
+    [
+        "semaphore",
+        "thread",
+    ],
+)
+def test_base_exception_from_run_propagates_without_fallback(clock, isolation):
+    called = []
+
+    def run():
+        raise Stop("run")
+
+    cmd = hystrix.Command(run, lambda e: called.append(e) or "fb", clock=clock, isolation=isolation)
+    with pytest.raises(Stop):
+        cmd.execute()
+    assert called == []
+    snap = cmd.snapshot()
+    assert snap["concurrent"] == 0
+    assert snap["cumulative"]["FAILURE"] == 0
+
+
+@pytest.mark.parametrize(
+    "isolation",
+    [
+        "semaphore",
+        "thread",
+    ],
+)
+def test_base_exception_from_fallback_propagates_unchanged(clock, isolation):
+    def run():
+        raise Boom("run")
+
+    def fallback(e):
+        raise Stop("fallback")
+
+    cmd = hystrix.Command(run, fallback, clock=clock, isolation=isolation)
+    with pytest.raises(Stop):
+        cmd.execute()
+    snap = cmd.snapshot()
+    assert snap["concurrent"] == 0 and snap["fallback_concurrent"] == 0

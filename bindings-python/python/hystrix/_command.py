@@ -140,6 +140,15 @@ def _is_bad_request_default(exc: BaseException) -> bool:
     return isinstance(exc, BadRequest)
 
 
+def _outcome_of(is_bad: Callable[[BaseException], bool], exc: BaseException) -> int:
+    """A run's exception as an outcome. KeyboardInterrupt, SystemExit and
+    other non-``Exception``s are not the dependency's fault: like bad
+    requests they skip the fallback and reach the caller unchanged."""
+    if not isinstance(exc, Exception) or is_bad(exc):
+        return _BAD_REQUEST
+    return _FAILURE
+
+
 class Command:
     """A run, an optional fallback and the circuit they execute through.
 
@@ -152,7 +161,9 @@ class Command:
     ``isolation``: ``"thread"`` (Hystrix's default: the run executes on a
     bounded per-circuit pool and ``execute`` returns at the timeout) or
     ``"semaphore"`` (on the caller's thread; a slow run is only judged a
-    timeout once it returns).
+    timeout once it returns). With semaphore isolation every fallback after
+    a short-circuit receives the same ``CircuitOpenError`` instance (the
+    open path allocates no exception); raise your own if you need one.
     """
 
     def __init__(
@@ -185,7 +196,11 @@ class Command:
         self._run = run
         self._fallback = fallback
         self._isolation = isolation
-        self._is_bad = is_bad_request or _is_bad_request_default
+        if is_bad_request is None:
+            self._is_bad = _is_bad_request_default
+        else:
+            # BadRequest always counts; the predicate adds more.
+            self._is_bad = lambda exc: isinstance(exc, BadRequest) or bool(is_bad_request(exc))
         if isolation == "semaphore":
             # The whole call in one crossing into the native layer.
             self.execute = _hystrix.SemaphoreCall(self.circuit._native, run, fallback, self._is_bad)  # type: ignore[method-assign]
@@ -231,7 +246,7 @@ class Command:
                 end = clock.now()
                 if arg is not None and end >= arg:
                     return self._timed_out(ex, end, args, kwargs)
-                step = ex.run_finished(end, _BAD_REQUEST if self._is_bad(exc) else _FAILURE)
+                step = ex.run_finished(end, _outcome_of(self._is_bad, exc))
                 return self._settle(ex, step, exc, args, kwargs)
             except BaseException:
                 ex.abandon(clock.now())
@@ -274,7 +289,7 @@ class Command:
         if ok:
             ex.run_finished(now, _SUCCESS)
             return result
-        step = ex.run_finished(now, _BAD_REQUEST if self._is_bad(result) else _FAILURE)
+        step = ex.run_finished(now, _outcome_of(self._is_bad, result))
         return self._settle(ex, step, result, args, kwargs)
 
     def _settle(self, ex: Any, step: Tuple[int, Any], original: BaseException, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
@@ -327,7 +342,7 @@ class Command:
         except Exception as exc:  # noqa: BLE001
             if timer is not None:
                 timer.cancel()
-            step = ex.run_finished(clock.now(), _BAD_REQUEST if self._is_bad(exc) else _FAILURE)
+            step = ex.run_finished(clock.now(), _outcome_of(self._is_bad, exc))
             return await self._settle_async(ex, step, exc, args, kwargs)
         if not inspect.isawaitable(started):
             if timer is not None:
@@ -339,10 +354,21 @@ class Command:
         try:
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         except BaseException:
-            task.cancel()
+            # The caller gave up: cancel the run; its permit is held until
+            # the run has really stopped (SPEC §3.4), then nothing is recorded.
             if timer is not None:
                 timer.cancel()
-            ex.abandon(clock.now())
+
+            def abandoned(t: "asyncio.Task[Any]") -> None:
+                if not t.cancelled():
+                    t.exception()
+                ex.abandon(clock.now())
+
+            if task.done():
+                abandoned(task)
+            else:
+                task.add_done_callback(abandoned)
+                task.cancel()
             raise
         if timer is not None and timer.done() and not timer.cancelled():
             step = ex.timer_fired(clock.now())
@@ -368,7 +394,7 @@ class Command:
         if exc is None:
             ex.run_finished(now, _SUCCESS)
             return task.result()
-        step = ex.run_finished(now, _BAD_REQUEST if self._is_bad(exc) else _FAILURE)
+        step = ex.run_finished(now, _outcome_of(self._is_bad, exc))
         return await self._settle_async(ex, step, exc, args, kwargs)
 
     async def _settle_async(self, ex: Any, step: Tuple[int, Any], original: BaseException, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:

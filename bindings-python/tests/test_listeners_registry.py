@@ -1,0 +1,335 @@
+"""Listeners, the named registry and the snapshot's shape."""
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import hystrix
+from conftest import EVENT_NAMES, Boom, counts
+
+
+def failing(fail=True):
+    if fail:
+        raise Boom()
+    return "ok"
+
+
+# --- on_event --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("isolation", ["semaphore", "thread"])
+def test_on_event_in_order_with_name_and_time(clock, unique_name, isolation):
+    name = unique_name("events")
+    cmd = hystrix.Command(failing, lambda e, fail=True: "fb", name=name, clock=clock, isolation=isolation)
+    seen = []
+    lid = cmd.on_event(lambda *a: seen.append(a))
+    assert isinstance(lid, int)
+    clock.advance(5)
+    assert cmd.execute(fail=False) == "ok"
+    clock.advance(10)
+    assert cmd.execute() == "fb"
+    cmd.configure(force_open=True)
+    assert cmd.execute() == "fb"
+    assert seen == [
+        (name, "SUCCESS", 5),
+        (name, "FAILURE", 15),
+        (name, "FALLBACK_SUCCESS", 15),
+        (name, "SHORT_CIRCUITED", 15),
+        (name, "FALLBACK_SUCCESS", 15),
+    ]
+
+
+def test_on_event_anonymous_command_name(clock):
+    cmd = hystrix.Command(lambda: 1, clock=clock, isolation="semaphore")
+    seen = []
+    cmd.on_event(lambda *a: seen.append(a))
+    cmd.execute()
+    assert seen == [("", "SUCCESS", 0)]
+
+
+def test_unsubscribe(clock):
+    cmd = hystrix.Command(lambda: 1, clock=clock, isolation="semaphore")
+    a, b = [], []
+    ida = cmd.on_event(lambda *x: a.append(x[1]))
+    idb = cmd.on_event(lambda *x: b.append(x[1]))
+    assert ida != idb
+    cmd.execute()
+    assert cmd.circuit.unsubscribe(ida) is True
+    assert cmd.circuit.unsubscribe(ida) is False
+    cmd.execute()
+    assert a == ["SUCCESS"]
+    assert b == ["SUCCESS", "SUCCESS"]
+    assert cmd.circuit.unsubscribe(idb) is True
+    cmd.execute()
+    assert b == ["SUCCESS", "SUCCESS"]
+    assert cmd.circuit.unsubscribe(123456789) is False
+
+
+# --- on_state_change ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("isolation", ["semaphore", "thread"])
+def test_state_changes_closed_open_half_open_closed(clock, isolation):
+    cmd = hystrix.Command(
+        failing,
+        lambda e, fail=True: "fb",
+        clock=clock,
+        isolation=isolation,
+        request_volume_threshold=2,
+        error_threshold_percentage=50,
+        health_snapshot_interval_ms=0,
+        sleep_window_ms=1000,
+    )
+    transitions = []
+    cmd.on_state_change(lambda name, frm, to, at: transitions.append((name, frm, to, at)))
+    clock.advance(10)
+    cmd.execute()
+    assert transitions == []
+    cmd.execute()
+    assert transitions == [("", "closed", "open", 10)]
+    assert cmd.snapshot()["state"] == "open"
+    clock.advance(500)
+    assert cmd.execute(fail=False) == "fb"  # still open: short-circuited
+    assert counts(cmd)["SHORT_CIRCUITED"] == 1
+    clock.advance(500)  # t = 1010 = opened_at + sleep_window
+    assert cmd.execute(fail=False) == "ok"  # the probe
+    assert transitions == [
+        ("", "closed", "open", 10),
+        ("", "open", "half_open", 1010),
+        ("", "half_open", "closed", 1010),
+    ]
+    snap = cmd.snapshot()
+    assert snap["state"] == "closed"
+    assert snap["health"] == {"total": 0, "errors": 0, "error_percentage": 0}
+
+
+def test_failed_probe_reopens(clock):
+    cmd = hystrix.Command(
+        failing,
+        lambda e, fail=True: "fb",
+        clock=clock,
+        isolation="semaphore",
+        request_volume_threshold=1,
+        health_snapshot_interval_ms=0,
+        sleep_window_ms=100,
+    )
+    transitions = []
+    cmd.on_state_change(lambda n, f, t, at: transitions.append((f, t, at)))
+    cmd.execute()
+    clock.advance(100)
+    cmd.execute()
+    assert transitions == [("closed", "open", 0), ("open", "half_open", 100), ("half_open", "open", 100)]
+    clock.advance(99)
+    cmd.execute(fail=False)
+    assert cmd.snapshot()["state"] == "open"
+    clock.advance(1)
+    assert cmd.execute(fail=False) == "ok"
+    assert cmd.snapshot()["state"] == "closed"
+
+
+# --- listeners that raise ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("isolation", ["semaphore", "thread"])
+def test_raising_listener_does_not_break_the_command(clock, monkeypatch, isolation):
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: reported.append((u.exc_type, u.exc_value, u.object)))
+
+    def bad_listener(name, event, at):
+        raise RuntimeError(f"listener broke on {event}")
+
+    def bad_state_listener(*a):
+        raise ZeroDivisionError("state listener broke")
+
+    later = []
+    cmd = hystrix.Command(
+        failing, clock=clock, isolation=isolation, request_volume_threshold=1, health_snapshot_interval_ms=0
+    )
+    cmd.on_event(bad_listener)
+    cmd.on_state_change(bad_state_listener)
+    cmd.on_event(lambda *a: later.append(a[1]))
+    assert cmd.execute(fail=False) == "ok"
+    assert later == ["SUCCESS"]
+    assert len(reported) == 1
+    exc_type, exc_value, obj = reported[0]
+    assert exc_type is RuntimeError and "SUCCESS" in str(exc_value)
+    assert obj is bad_listener
+    with pytest.raises(Boom):
+        cmd.execute()
+    assert cmd.snapshot()["state"] == "open"
+    assert later == ["SUCCESS", "FAILURE", "FALLBACK_MISSING"]
+    assert any(t is ZeroDivisionError for t, _, _ in reported)
+    assert counts(cmd) == {"SUCCESS": 1, "FAILURE": 1, "FALLBACK_MISSING": 1}
+
+
+def test_listener_may_call_back_into_the_command(clock):
+    cmd = hystrix.Command(lambda: 1, clock=clock, isolation="semaphore")
+    seen = []
+    cmd.on_event(lambda n, e, at: seen.append(cmd.snapshot()["cumulative"][e]))
+    assert cmd.execute() == 1
+    assert cmd.execute() == 1
+    assert seen == [1, 2]
+
+
+_GIL_DEADLOCK_SCRIPT = textwrap.dedent(
+    """
+    import threading, time, hystrix
+    from hystrix.testing import VirtualClock
+    clock = VirtualClock()
+    release, started = threading.Event(), threading.Event()
+    def run():
+        started.set()
+        release.wait(5)
+        return "late"
+    cmd = hystrix.Command(run, lambda e: "fb", clock=clock, timeout_ms=100, isolation="thread")
+    def listener(name, event, at):
+        if event == "FALLBACK_SUCCESS":
+            release.set()     # the timed-out run ends now, its worker reports run_stopped()
+            time.sleep(0.2)   # any I/O in a listener releases the GIL
+    cmd.on_event(listener)
+    def advance():
+        started.wait(5)
+        clock.advance(100)
+    threading.Thread(target=advance, daemon=True).start()
+    print(cmd.execute(), flush=True)
+    """
+)
+
+
+def test_listener_releasing_gil_during_thread_timeout_does_not_deadlock():
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", _GIL_DEADLOCK_SCRIPT], capture_output=True, text=True, timeout=5
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("execute() deadlocked")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "fb"
+
+
+# --- registry ----------------------------------------------------------------------------
+
+
+def test_registry_configure_get_and_commands_share_state(clock, unique_name):
+    name = unique_name("reg")
+    circuit = hystrix.configure(name, request_volume_threshold=1, health_snapshot_interval_ms=0)
+    assert isinstance(circuit, hystrix.Circuit)
+    assert circuit.name == name
+    assert hystrix.get(name) is circuit
+    assert circuit.config()["request_volume_threshold"] == 1
+    # configure again: same circuit, updated.
+    assert hystrix.configure(name, sleep_window_ms=777) is circuit
+    assert circuit.config()["sleep_window_ms"] == 777
+    assert circuit.config()["request_volume_threshold"] == 1
+
+    bad = hystrix.Command(failing, name=name, clock=clock, isolation="semaphore")
+    good = hystrix.Command(lambda: "good", name=name, isolation="thread")
+    assert bad.circuit is circuit and good.circuit is circuit
+    with pytest.raises(Boom):
+        bad.execute()
+    snap = hystrix.get(name).snapshot()
+    assert snap["state"] == "open"
+    assert snap["name"] == name
+    with pytest.raises(hystrix.CircuitOpenError):
+        good.execute()
+    assert hystrix.get(name).snapshot()["cumulative"]["SHORT_CIRCUITED"] == 1
+
+
+def test_command_with_name_and_config_configures_shared_circuit(unique_name):
+    name = unique_name("reg2")
+    a = hystrix.Command(lambda: 1, name=name, isolation="semaphore")
+    assert a.circuit.config()["force_open"] is False
+    b = hystrix.Command(lambda: 2, name=name, isolation="semaphore", force_open=True)
+    assert a.circuit is b.circuit
+    with pytest.raises(hystrix.CircuitOpenError):
+        a.execute()
+
+
+def test_get_creates_with_defaults_and_remove(unique_name):
+    name = unique_name("reg3")
+    c1 = hystrix.get(name)
+    assert c1.config()["timeout_ms"] == 1000
+    assert hystrix.remove(name) is True
+    assert hystrix.remove(name) is False
+    c2 = hystrix.get(name)
+    assert c2 is not c1
+    cmd = hystrix.Command(lambda: 1, name=name, isolation="semaphore")
+    assert cmd.circuit is c2
+    cmd.execute()
+    assert c2.snapshot()["cumulative"]["SUCCESS"] == 1
+    assert c1.snapshot()["cumulative"]["SUCCESS"] == 0
+
+
+def test_registry_listeners_on_circuit(clock, unique_name):
+    name = unique_name("reg4")
+    circuit = hystrix.configure(name)
+    seen = []
+    lid = circuit.on_event(lambda n, e, at: seen.append((n, e)))
+    cmd = hystrix.Command(lambda: 1, name=name, clock=clock, isolation="semaphore")
+    cmd.execute()
+    assert seen == [(name, "SUCCESS")]
+    assert circuit.unsubscribe(lid) is True
+
+
+# --- snapshot ----------------------------------------------------------------------
+
+
+def test_snapshot_shape(clock):
+    cmd = hystrix.Command(lambda: 1, clock=clock, isolation="semaphore")
+    cmd.execute()
+    snap = cmd.snapshot()
+    assert snap["state"] in ("closed", "open", "half_open")
+    assert set(snap["health"]) == {"total", "errors", "error_percentage"}
+    for kind in ("rolling", "cumulative"):
+        assert set(snap[kind]) == set(EVENT_NAMES)
+        assert all(isinstance(v, int) for v in snap[kind].values())
+    assert snap["rolling"]["SUCCESS"] == 1 and snap["cumulative"]["SUCCESS"] == 1
+    assert isinstance(snap["concurrent"], int) and snap["concurrent"] == 0
+    assert isinstance(snap["fallback_concurrent"], int) and snap["fallback_concurrent"] == 0
+    percentiles = {"p0", "p25", "p50", "p75", "p90", "p95", "p99", "p99_5", "p100"}
+    for kind in ("latency_run", "latency_total"):
+        assert percentiles <= set(snap[kind])
+        assert snap[kind]["count"] == 1
+
+
+def test_snapshot_latency_and_health_values(clock):
+    def run(ms, fail=False):
+        clock.advance(ms)
+        if fail:
+            raise Boom()
+        return ms
+
+    cmd = hystrix.Command(run, clock=clock, isolation="semaphore", health_snapshot_interval_ms=0, timeout_ms=5000)
+    for ms in (10, 20, 30, 40):
+        cmd.execute(ms)
+    with pytest.raises(Boom):
+        cmd.execute(0, fail=True)
+    snap = cmd.snapshot()
+    assert snap["health"] == {"total": 5, "errors": 1, "error_percentage": 20}
+    lat = snap["latency_run"]
+    assert lat["count"] == 5
+    assert lat["p0"] == 0 and lat["p100"] == 40
+    assert lat["p0"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p100"]
+
+
+def test_rolling_window_expires_but_cumulative_stays(clock):
+    cmd = hystrix.Command(
+        lambda: 1, clock=clock, isolation="semaphore", rolling_window_ms=1000, rolling_window_buckets=10
+    )
+    cmd.execute()
+    clock.advance(999)
+    assert cmd.snapshot()["rolling"]["SUCCESS"] == 1
+    clock.advance(101)
+    snap = cmd.snapshot()
+    assert snap["rolling"]["SUCCESS"] == 0
+    assert snap["cumulative"]["SUCCESS"] == 1
+
+
+def test_snapshot_state_follows_force_flags(clock):
+    cmd = hystrix.Command(lambda: 1, clock=clock, isolation="semaphore")
+    assert cmd.snapshot()["state"] == "closed"
+    cmd.configure(force_open=True)
+    assert cmd.snapshot()["state"] == "open"
+    cmd.configure(force_open=False, force_closed=True)
+    assert cmd.snapshot()["state"] == "closed"
