@@ -1,0 +1,372 @@
+// The JS face of hystrix: Command, errors, clocks, named commands. Built
+// over the wasm `WasmCommand` by `makeApi(wasm)`, so the Node, browser and
+// bundler entry points share this one file.
+import { RealClock, VirtualClock } from "./clocks.mjs";
+import {
+  BadRequestError,
+  CircuitOpenError,
+  FallbackFailedError,
+  FallbackRejectedError,
+  HystrixError,
+  InvalidConfigError,
+  RejectedError,
+  TimeoutError,
+} from "./errors.mjs";
+
+const RUN = 0;
+const FALLBACK = 1;
+const DONE = 2;
+const SUCCESS = 0;
+const FAILURE = 1;
+const BAD_REQUEST = 2;
+
+/** camelCase option -> SPEC key. */
+const KEYS = {
+  timeoutEnabled: "timeout_enabled",
+  timeoutMs: "timeout_ms",
+  maxConcurrentRequests: "max_concurrent_requests",
+  fallbackEnabled: "fallback_enabled",
+  fallbackMaxConcurrentRequests: "fallback_max_concurrent_requests",
+  circuitBreakerEnabled: "circuit_breaker_enabled",
+  requestVolumeThreshold: "request_volume_threshold",
+  errorThresholdPercentage: "error_threshold_percentage",
+  sleepWindowMs: "sleep_window_ms",
+  halfOpenMaxCalls: "half_open_max_calls",
+  forceOpen: "force_open",
+  forceClosed: "force_closed",
+  rollingWindowMs: "rolling_window_ms",
+  rollingWindowBuckets: "rolling_window_buckets",
+  healthSnapshotIntervalMs: "health_snapshot_interval_ms",
+};
+const CAMEL = Object.fromEntries(Object.entries(KEYS).map(([c, s]) => [s, c]));
+const OTHER_OPTIONS = new Set(["name", "clock", "isBadRequest"]);
+
+/** Option object -> SPEC JSON; unknown option -> InvalidConfigError naming it. */
+function specJson(options) {
+  const out = {};
+  for (const key of Object.keys(options)) {
+    if (OTHER_OPTIONS.has(key)) continue;
+    const spec = KEYS[key];
+    if (spec === undefined) throw new InvalidConfigError(`invalid config: unknown option ${JSON.stringify(key)}`).withKey(key);
+    out[spec] = options[key];
+  }
+  return JSON.stringify(out);
+}
+
+InvalidConfigError.prototype.withKey = function withKey(key) {
+  this.key = key;
+  return this;
+};
+
+/** Turns the wasm side's "key\u0001message" into an InvalidConfigError. */
+function configError(e) {
+  if (typeof e === "string" && e.includes("\u0001")) {
+    const [key, message] = e.split("\u0001");
+    const camel = CAMEL[key] ?? key;
+    return new InvalidConfigError(message.replace(key, camel)).withKey(camel);
+  }
+  return e instanceof Error ? e : new HystrixError(String(e));
+}
+
+/** An error without a captured stack: refusals are frequent and their stack says nothing. */
+function cheap(Cls) {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new Cls();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** `fn()` as a promise: its value, or its exception as a rejection. */
+function settled(fn) {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function isThenable(v) {
+  return v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
+}
+
+/** What a run receives after its arguments: `{ signal }`, created lazily. */
+class RunContext {
+  constructor() {
+    this._ac = null;
+  }
+  get signal() {
+    if (this._ac === null) this._ac = new AbortController();
+    return this._ac.signal;
+  }
+  _abort(reason) {
+    if (this._ac !== null) this._ac.abort(reason);
+    else {
+      // Nobody asked for the signal before the timeout: hand out an aborted one.
+      this._ac = new AbortController();
+      this._ac.abort(reason);
+    }
+  }
+}
+
+export function makeApi(wasm) {
+  const defaultClock = new RealClock();
+  const registry = new Map();
+
+  /** The shared state of a command (one per name). */
+  class Circuit {
+    constructor(name, options) {
+      try {
+        this.wasm = new wasm.WasmCommand(name, specJson(options));
+      } catch (e) {
+        throw configError(e);
+      }
+      this.name = name;
+      this.listeners = new Map();
+      this.clock = options.clock ?? defaultClock;
+    }
+  }
+
+  function circuitFor(name, options) {
+    if (name === undefined) return new Circuit("", options);
+    if (typeof name !== "string") throw new TypeError("options.name must be a string");
+    let c = registry.get(name);
+    if (c === undefined) {
+      c = new Circuit(name, options);
+      registry.set(name, c);
+    } else {
+      configureCircuit(c, options);
+      if (options.clock) c.clock = options.clock;
+    }
+    return c;
+  }
+
+  function configureCircuit(c, options) {
+    const json = specJson(options);
+    if (json === "{}") return;
+    try {
+      c.wasm.configure(json);
+    } catch (e) {
+      throw configError(e);
+    }
+  }
+
+  class Command {
+    /**
+     * `new Command(run, fallback?, options?)`: `run(...args, { signal })` may
+     * return a value, a promise or a thenable; `fallback(error, ...args)`
+     * likewise. Options: the SPEC settings in camelCase, `name` (share one
+     * circuit), `clock` (e.g. a VirtualClock), `isBadRequest(error)`.
+     */
+    constructor(run, fallback, options = {}) {
+      if (typeof run !== "function") throw new TypeError("run must be a function");
+      if (fallback !== undefined && fallback !== null && typeof fallback !== "function") {
+        throw new TypeError("fallback must be a function, null or undefined");
+      }
+      if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
+      if (options.isBadRequest !== undefined && typeof options.isBadRequest !== "function") {
+        throw new TypeError("options.isBadRequest must be a function");
+      }
+      this._circuit = circuitFor(options.name, options);
+      this._run = run;
+      this._fallback = fallback ?? undefined;
+      this._isBad = options.isBadRequest ?? ((e) => e instanceof BadRequestError);
+    }
+
+    /** The name ("" for an anonymous command). */
+    get name() {
+      return this._circuit.name;
+    }
+
+    /** Runs through the command; resolves with the run's or the fallback's value. */
+    execute(...args) {
+      const c = this._circuit;
+      const w = c.wasm;
+      const id = w.start(c.clock.now(), this._fallback !== undefined);
+      if (w.stepKind() === RUN) return this._startRun(id, w.stepArg(), args);
+      // Refused at admission: there is no run to wait for.
+      const state = { id, runOver: true, callOver: false };
+      const original = w.cause(id) === 3 ? cheap(CircuitOpenError) : cheap(RejectedError);
+      return this._settle(state, original, args);
+    }
+
+    /** The seed's Queue: starts now and returns the promise (same as execute). */
+    queue(...args) {
+      return this.execute(...args);
+    }
+
+    _startRun(id, deadline, args) {
+      const c = this._circuit;
+      const ctx = new RunContext();
+      const state = { id, ctx, timer: null, timedOut: false, runOver: false, callOver: false, resolve: null, reject: null };
+      const promise = new Promise((resolve, reject) => {
+        state.resolve = resolve;
+        state.reject = reject;
+      });
+      // The timeout is armed before the run starts (SPEC §1).
+      if (deadline >= 0) state.timer = c.clock.arm(deadline, () => this._onTimeout(state, args));
+      let result;
+      try {
+        result = this._run(...args, ctx);
+      } catch (e) {
+        this._runEnded(state, false, e, args);
+        return promise;
+      }
+      if (isThenable(result)) {
+        Promise.resolve(result).then(
+          (v) => this._runEnded(state, true, v, args),
+          (e) => this._runEnded(state, false, e, args),
+        );
+      } else {
+        this._runEnded(state, true, result, args);
+      }
+      return promise;
+    }
+
+    /** Frees the execution once the call has settled and its run has stopped. */
+    _over(state) {
+      if (state.runOver && state.callOver) this._circuit.wasm.release(state.id, this._circuit.clock.now());
+    }
+
+    _runEnded(state, ok, value, args) {
+      const c = this._circuit;
+      const w = c.wasm;
+      const now = c.clock.now();
+      state.runOver = true;
+      if (state.timedOut) {
+        // A late outcome after a timeout: discarded; the permit is released.
+        w.runStopped(state.id);
+        this._over(state);
+        return;
+      }
+      if (state.timer !== null) state.timer.cancel();
+      const kind = w.runFinished(state.id, now, ok ? SUCCESS : this._isBad(value) ? BAD_REQUEST : FAILURE);
+      if (kind === DONE && w.stepArg() === 0) {
+        state.callOver = true;
+        this._over(state);
+        state.resolve(value);
+        return;
+      }
+      this._settle(state, value, args).then(state.resolve, state.reject);
+    }
+
+    _onTimeout(state, args) {
+      const c = this._circuit;
+      const w = c.wasm;
+      if (w.timerFired(state.id, c.clock.now()) === 3) return;
+      state.timedOut = true;
+      const err = new TimeoutError();
+      state.ctx._abort(err);
+      this._settle(state, err, args).then(state.resolve, state.reject);
+    }
+
+    /** After the run (or admission): fallback or error, per the current step. */
+    _settle(state, original, args) {
+      const w = this._circuit.wasm;
+      if (w.stepKind() === FALLBACK) {
+        let out;
+        try {
+          out = this._fallback(original, ...args);
+        } catch (e) {
+          return settled(() => this._fallbackEnded(state, false, e, original));
+        }
+        if (isThenable(out)) {
+          return Promise.resolve(out).then(
+            (v) => this._fallbackEnded(state, true, v, original),
+            (e) => this._fallbackEnded(state, false, e, original),
+          );
+        }
+        return settled(() => this._fallbackEnded(state, true, out, original));
+      }
+      const code = w.stepArg();
+      state.callOver = true;
+      this._over(state);
+      if (code === 106) return Promise.reject(new FallbackRejectedError(undefined, { cause: original }));
+      return Promise.reject(original);
+    }
+
+    _fallbackEnded(state, ok, value, original) {
+      const c = this._circuit;
+      c.wasm.fallbackFinished(state.id, c.clock.now(), ok);
+      state.callOver = true;
+      this._over(state);
+      if (ok) return value;
+      const err = new FallbackFailedError(undefined, { cause: value });
+      err.original = original;
+      throw err;
+    }
+
+    /** State, health, rolling/cumulative counts, latency, concurrency, as a plain object. */
+    snapshot() {
+      return JSON.parse(this._circuit.wasm.snapshot(this._circuit.clock.now()));
+    }
+
+    /** Changes settings live (camelCase); throws InvalidConfigError and changes nothing on error. */
+    configure(options) {
+      if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
+      configureCircuit(this._circuit, options);
+    }
+
+    /**
+     * `on("event", (event, atMs) => ...)` or `on("stateChange", (from, to, atMs) => ...)`;
+     * returns a function that removes the listener. Errors it throws are swallowed.
+     */
+    on(type, callback) {
+      if (type !== "event" && type !== "stateChange") throw new TypeError('type must be "event" or "stateChange"');
+      if (typeof callback !== "function") throw new TypeError("callback must be a function");
+      const state = type === "stateChange";
+      const id = this._circuit.wasm.subscribe(state, (_kind, a, b, at) => {
+        if (state) callback(a, b, at);
+        else callback(a, at);
+      });
+      this._circuit.listeners.set(callback, id);
+      return () => this.off(type, callback);
+    }
+
+    /** Removes a listener added with `on`. */
+    off(_type, callback) {
+      const id = this._circuit.listeners.get(callback);
+      if (id === undefined) return false;
+      this._circuit.listeners.delete(callback);
+      return this._circuit.wasm.unsubscribe(id);
+    }
+  }
+
+  /** Sets options of the named command (made if needed). */
+  function configure(name, options) {
+    if (typeof name !== "string") throw new TypeError("name must be a string");
+    circuitFor(name, options ?? {});
+  }
+
+  /** A command object for the named circuit, for observing it (`snapshot`, `on`, `configure`). */
+  function getCommand(name) {
+    if (!registry.has(name)) return undefined;
+    return new Command(() => undefined, undefined, { name });
+  }
+
+  /** Forgets a name; its state is freed once no command uses it. */
+  function removeCommand(name) {
+    const c = registry.get(name);
+    if (c === undefined) return false;
+    registry.delete(name);
+    return true;
+  }
+
+  return {
+    Command,
+    configure,
+    getCommand,
+    removeCommand,
+    VirtualClock,
+    HystrixError,
+    CircuitOpenError,
+    RejectedError,
+    TimeoutError,
+    BadRequestError,
+    FallbackRejectedError,
+    FallbackFailedError,
+    InvalidConfigError,
+  };
+}

@@ -1,0 +1,120 @@
+// Clocks: the real one (performance.now + one setTimeout for the earliest
+// deadline, from globalThis, so Node and browsers alike) and VirtualClock
+// for deterministic tests.
+import { TimerQueue } from "./timers.mjs";
+
+const g = globalThis;
+const perf = g.performance;
+
+/** Binds a timer callback to the async context it was armed in (Node sets this). */
+let bindContext = (fn) => fn;
+
+/** Makes timers keep the async context of whoever armed them, as setTimeout does in Node. */
+export function setContextBinder(binder) {
+  bindContext = binder;
+}
+
+/** The real clock: milliseconds from `performance.now()`. */
+export class RealClock {
+  constructor() {
+    this._timers = new TimerQueue();
+    this._handle = null;
+    this._handleDue = Infinity;
+    this._fire = () => this._onTimer();
+  }
+
+  now() {
+    return Math.floor(perf.now());
+  }
+
+  /** Arms `fn` to run at `due` (ms on this clock). */
+  arm(due, fn) {
+    const t = this._timers.arm(due, bindContext(fn));
+    if (due < this._handleDue) this._schedule(due);
+    return t;
+  }
+
+  _schedule(due) {
+    if (this._handle !== null) g.clearTimeout(this._handle);
+    this._handleDue = due;
+    this._handle = g.setTimeout(this._fire, Math.max(0, due - perf.now()));
+    // Do not keep a Node process alive just for a timeout.
+    if (this._handle && typeof this._handle.unref === "function") this._handle.unref();
+  }
+
+  _onTimer() {
+    this._handle = null;
+    this._handleDue = Infinity;
+    const now = this.now();
+    for (let t = this._timers.popDue(now); t !== undefined; t = this._timers.popDue(now)) t.fn();
+    const next = this._timers.nextDue();
+    if (next !== undefined) this._schedule(next);
+  }
+}
+
+/** Lets every pending reaction run: a macrotask boundary. */
+function tick() {
+  if (typeof g.setImmediate === "function") return new Promise((r) => g.setImmediate(r));
+  if (typeof g.MessageChannel === "function") {
+    return new Promise((r) => {
+      const ch = new g.MessageChannel();
+      ch.port1.onmessage = () => {
+        ch.port1.close();
+        r();
+      };
+      ch.port2.postMessage(null);
+    });
+  }
+  return new Promise((r) => g.setTimeout(r, 0));
+}
+
+/**
+ * A virtual clock: reads `start` until advanced; its timers fire only when
+ * `await clock.advance(ms)` moves past them, in order, with every reaction
+ * settled after each one.
+ */
+export class VirtualClock {
+  constructor(start = 0) {
+    if (!Number.isInteger(start) || start < 0) throw new TypeError("VirtualClock start must be a non-negative integer");
+    this._now = start;
+    this._timers = new TimerQueue();
+  }
+
+  now() {
+    return this._now;
+  }
+
+  /** Arms `fn` at `due` (ms on this clock); returns a timer with `cancel()`. */
+  arm(due, fn) {
+    return this._timers.arm(due, bindContext(fn));
+  }
+
+  /** A promise resolved when the clock reaches now + ms (for fakes of slow work). */
+  sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+      const t = this.arm(this._now + ms, resolve);
+      if (signal) {
+        const onAbort = () => {
+          t.cancel();
+          reject(signal.reason);
+        };
+        if (signal.aborted) onAbort();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      }
+    });
+  }
+
+  /** Moves time forward, firing due timers in order and settling after each. */
+  async advance(ms) {
+    if (!Number.isInteger(ms) || ms < 0) throw new TypeError("advance(ms) needs a non-negative integer");
+    await tick();
+    const target = this._now + ms;
+    for (let t = this._timers.popDue(target); t !== undefined; t = this._timers.popDue(target)) {
+      this._now = Math.max(this._now, t.due);
+      t.fn();
+      await tick();
+    }
+    this._now = target;
+    await tick();
+  }
+}

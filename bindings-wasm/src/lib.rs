@@ -1,0 +1,289 @@
+//! The WebAssembly face of hystrix-core for the npm package. It exports one
+//! class, `WasmCommand`, whose methods take and return numbers so the hot
+//! path crosses into wasm synchronously and cheaply: executions live in a
+//! slab inside the command and are named by small integer ids; each input
+//! returns the next step, whose kind and argument the JS glue reads back
+//! with `stepKind()`/`stepArg()`. Promises, timers, `AbortSignal`s and
+//! error objects live in the JS glue (`js/`).
+
+use hystrix_core::{
+    Command, Config, ErrorKind, EventType, Execution, FnClock, ListenerId, Notice, Resolution, RunOutcome, Step, Topic,
+};
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+use wasm_bindgen::prelude::*;
+
+/// Step kinds (`stepKind()`).
+const STEP_RUN: u32 = 0;
+const STEP_FALLBACK: u32 = 1;
+const STEP_DONE: u32 = 2;
+const STEP_NOTHING: u32 = 3;
+
+/// `stepArg()` for a run without a deadline.
+const NO_DEADLINE: f64 = -1.0;
+
+/// Resolution codes for `STEP_DONE` (`stepArg()`): 0 run, 1 fallback, else
+/// 100 + the error kind's stable code.
+fn resolution_code(r: Resolution) -> f64 {
+    match r {
+        Resolution::Run => 0.0,
+        Resolution::Fallback => 1.0,
+        Resolution::Error(kind) => 100.0 + f64::from(kind.code()),
+    }
+}
+
+fn config_error(e: hystrix_core::ConfigError) -> JsValue {
+    // An internal protocol with the glue, which throws InvalidConfigError.
+    JsValue::from_str(&format!("{}\u{1}{}", e.key(), e))
+}
+
+/// A command: circuit, bulkhead, fallback limiter, metrics, and the
+/// executions in flight. Time is passed in by the glue (`now`, in ms).
+///
+/// Every method takes `&self` and no borrow is held while the core runs, so
+/// a listener may call back into the command (even start another call).
+#[wasm_bindgen]
+pub struct WasmCommand {
+    cmd: Command,
+    slab: RefCell<Vec<Option<Execution>>>,
+    free: RefCell<Vec<u32>>,
+    step: Cell<(u32, f64)>,
+}
+
+/// Listener callbacks without a js-sys dependency: a JS function called
+/// through wasm-bindgen's `Function` import.
+mod js_sys_free {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen]
+    extern "C" {
+        /// A JS function.
+        #[derive(Clone)]
+        pub type Function;
+        /// `fn.call(this, a, b, c, d)`; exceptions are caught by the caller.
+        #[wasm_bindgen(method, catch, js_name = call)]
+        pub fn call4(
+            this: &Function,
+            ctx: &JsValue,
+            a: &JsValue,
+            b: &JsValue,
+            c: &JsValue,
+            d: &JsValue,
+        ) -> Result<JsValue, JsValue>;
+    }
+}
+
+#[wasm_bindgen]
+impl WasmCommand {
+    /// A command named `name` with the JSON object of SPEC keys `config`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(name: &str, config: &str) -> Result<WasmCommand, JsValue> {
+        let config = Config::from_json(config).map_err(config_error)?;
+        let cmd = Command::with_clock(name, config, Arc::new(FnClock(|| 0))).map_err(config_error)?;
+        Ok(WasmCommand {
+            cmd,
+            slab: RefCell::new(Vec::new()),
+            free: RefCell::new(Vec::new()),
+            step: Cell::new((STEP_NOTHING, 0.0)),
+        })
+    }
+
+    /// The command's name.
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.cmd.name().to_string()
+    }
+
+    /// The kind of the last step (0 run, 1 fallback, 2 done, 3 nothing).
+    #[wasm_bindgen(js_name = stepKind)]
+    pub fn step_kind(&self) -> u32 {
+        self.step.get().0
+    }
+
+    /// The last step's argument: the run's deadline (-1: none), the
+    /// fallback's cause code, or the resolution code.
+    #[wasm_bindgen(js_name = stepArg)]
+    pub fn step_arg(&self) -> f64 {
+        self.step.get().1
+    }
+
+    fn set_step(&self, step: Step) -> u32 {
+        let (kind, arg) = match step {
+            Step::Run { deadline } => (STEP_RUN, deadline.map_or(NO_DEADLINE, |d| d as f64)),
+            Step::Fallback { cause } => (STEP_FALLBACK, f64::from(cause.code())),
+            Step::Done(r) => (STEP_DONE, resolution_code(r)),
+            Step::Nothing => (STEP_NOTHING, 0.0),
+        };
+        self.step.set((kind, arg));
+        kind
+    }
+
+    /// Starts a call at `now`; returns its execution id. Read the step with
+    /// `stepKind()`/`stepArg()`. The id stays valid until `release(id)`.
+    pub fn start(&self, now: f64, has_fallback: bool) -> u32 {
+        let (ex, step) = Execution::start(&self.cmd, now as u64, has_fallback);
+        let reused = self.free.borrow_mut().pop();
+        let id = {
+            let mut slab = self.slab.borrow_mut();
+            match reused {
+                Some(id) => {
+                    slab[id as usize] = Some(ex);
+                    id
+                }
+                None => {
+                    slab.push(Some(ex));
+                    (slab.len() - 1) as u32
+                }
+            }
+        };
+        self.set_step(step);
+        id
+    }
+
+    /// Runs `f` on execution `id`, taken out of the slab meanwhile so that
+    /// listeners may re-enter the command.
+    fn with(&self, id: u32, f: impl FnOnce(&Command, &mut Execution) -> Step) -> u32 {
+        let taken = self.slab.borrow_mut().get_mut(id as usize).and_then(Option::take);
+        let step = match taken {
+            Some(mut ex) => {
+                let step = f(&self.cmd, &mut ex);
+                self.slab.borrow_mut()[id as usize] = Some(ex);
+                step
+            }
+            None => Step::Nothing,
+        };
+        self.set_step(step)
+    }
+
+    /// The run ended: outcome 0 success, 1 failure, 2 bad request. Returns the step kind.
+    #[wasm_bindgen(js_name = runFinished)]
+    pub fn run_finished(&self, id: u32, now: f64, outcome: u32) -> u32 {
+        let outcome = match outcome {
+            0 => RunOutcome::Success,
+            2 => RunOutcome::BadRequest,
+            _ => RunOutcome::Failure,
+        };
+        self.with(id, |cmd, ex| ex.run_finished(cmd, now as u64, outcome))
+    }
+
+    /// The run's timeout fired. Returns the step kind (3: nothing to do).
+    #[wasm_bindgen(js_name = timerFired)]
+    pub fn timer_fired(&self, id: u32, now: f64) -> u32 {
+        self.with(id, |cmd, ex| ex.timer_fired(cmd, now as u64))
+    }
+
+    /// The run really stopped after a timeout: its permit is released.
+    #[wasm_bindgen(js_name = runStopped)]
+    pub fn run_stopped(&self, id: u32) {
+        self.with(id, |cmd, ex| {
+            ex.run_stopped(cmd);
+            Step::Nothing
+        });
+    }
+
+    /// The fallback settled. Returns the step kind.
+    #[wasm_bindgen(js_name = fallbackFinished)]
+    pub fn fallback_finished(&self, id: u32, now: f64, ok: bool) -> u32 {
+        self.with(id, |cmd, ex| ex.fallback_finished(cmd, now as u64, ok))
+    }
+
+    /// Whether the execution still holds its run permit.
+    #[wasm_bindgen(js_name = holdsPermit)]
+    pub fn holds_permit(&self, id: u32) -> bool {
+        self.slab.borrow().get(id as usize).and_then(Option::as_ref).is_some_and(Execution::holds_permit)
+    }
+
+    /// Why the fallback was wanted: the error kind's code (1 failure,
+    /// 2 timeout, 3 short-circuited, 4 rejected), 0 if it was not.
+    pub fn cause(&self, id: u32) -> u32 {
+        self.slab
+            .borrow()
+            .get(id as usize)
+            .and_then(Option::as_ref)
+            .and_then(Execution::cause)
+            .map_or(0, ErrorKind::code)
+    }
+
+    /// The events the execution recorded, comma-separated.
+    pub fn events(&self, id: u32) -> String {
+        self.slab
+            .borrow()
+            .get(id as usize)
+            .and_then(Option::as_ref)
+            .map(|ex| ex.events().map(EventType::as_str).collect::<Vec<_>>().join(","))
+            .unwrap_or_default()
+    }
+
+    /// Frees an execution id once the call has settled and its run has
+    /// stopped (an unsettled one is abandoned at `now` first).
+    pub fn release(&self, id: u32, now: f64) {
+        let taken = self.slab.borrow_mut().get_mut(id as usize).and_then(Option::take);
+        if let Some(mut ex) = taken {
+            if !ex.is_done() || ex.holds_permit() {
+                ex.abandon(&self.cmd, now as u64);
+            }
+            self.free.borrow_mut().push(id);
+        }
+    }
+
+    /// Changes the keys of a JSON object of SPEC settings; returns the full
+    /// configuration as JSON.
+    pub fn configure(&self, patch: &str) -> Result<String, JsValue> {
+        let value: serde_json::Value = serde_json::from_str(patch)
+            .map_err(|e| config_error(hystrix_core::ConfigError::new("config", format!("is not valid JSON: {e}"))))?;
+        let next = self.cmd.configure_json(&value).map_err(config_error)?;
+        Ok(next.to_json())
+    }
+
+    /// The configuration in force, as JSON.
+    pub fn config(&self) -> String {
+        self.cmd.config().to_json()
+    }
+
+    /// A snapshot at `now`, as JSON.
+    pub fn snapshot(&self, now: f64) -> String {
+        self.cmd.snapshot_at(now as u64).to_json()
+    }
+
+    /// Subscribes `callback(kind, a, b, atMs)`: kind "event" with (event, "")
+    /// or "state" with (from, to). Exceptions it throws are swallowed.
+    pub fn subscribe(&self, state: bool, callback: js_sys_free::Function) -> f64 {
+        let topic = if state { Topic::Transitions } else { Topic::Events };
+        // JS is single-threaded: the callback is only ever called on this
+        // thread, synchronously, from inside a method of this command.
+        let cb = SendFunction(callback);
+        let id = self.cmd.subscribe(topic, move |n| {
+            let (kind, a, b, at) = match n {
+                Notice::Event { event, at_ms, .. } => ("event", event.as_str(), "", *at_ms),
+                Notice::Transition { from, to, at_ms, .. } => ("state", from.as_str(), to.as_str(), *at_ms),
+            };
+            let _ = cb.0.call4(
+                &JsValue::UNDEFINED,
+                &JsValue::from_str(kind),
+                &JsValue::from_str(a),
+                &JsValue::from_str(b),
+                &JsValue::from_f64(at as f64),
+            );
+        });
+        id.raw() as f64
+    }
+
+    /// Removes a listener; whether it was subscribed.
+    pub fn unsubscribe(&self, id: f64) -> bool {
+        self.cmd.unsubscribe(ListenerId::from_raw(id as u64))
+    }
+}
+
+/// A JS function moved into a `Send + Sync` listener. Sound because wasm32
+/// here is single-threaded: nothing ever crosses a thread.
+struct SendFunction(js_sys_free::Function);
+// SAFETY: wasm32-unknown-unknown without atomics has exactly one thread.
+unsafe impl Send for SendFunction {}
+// SAFETY: as above.
+unsafe impl Sync for SendFunction {}
+
+/// The stable code of each error kind, by name (for the glue's error classes).
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> String {
+    ErrorKind::ALL.iter().map(|k| format!("{}={}", k.as_str(), k.code())).collect::<Vec<_>>().join(",")
+}

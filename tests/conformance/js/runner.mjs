@@ -1,0 +1,155 @@
+// Replays SPEC scenario files through the npm package's public API:
+// `Command.execute()` with promise-returning runs and fallbacks that honour
+// (or ignore) their AbortSignal, on a `VirtualClock`. Events are attributed
+// to calls with AsyncLocalStorage (virtual timers keep the arming context).
+//   node runner.mjs PACKAGE_DIR PATH...   ->  "js: N passed, M failed"
+import { AsyncLocalStorage } from "node:async_hooks";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const [pkgDir, ...paths] = process.argv.slice(2);
+const h = await import(pathToFileURL(resolve(pkgDir, "index.node.mjs")).href);
+const als = new AsyncLocalStorage();
+const RUN = Symbol("run");
+const FALLBACK = Symbol("fallback");
+
+const camel = (k) => k.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
+const options = (config) => Object.fromEntries(Object.entries(config).map(([k, v]) => [camel(k), v]));
+
+function makeRun(clock, spec) {
+  const after = spec.after_ms ?? 0;
+  const finish = () => {
+    if (spec.outcome === "success") return RUN;
+    if (spec.outcome === "bad_request") throw new h.BadRequestError();
+    throw new Error("run failed");
+  };
+  return (ctx) => {
+    if (!after) return Promise.resolve().then(finish);
+    return clock.sleep(after, spec.ignores_cancel ? undefined : ctx.signal).then(finish);
+  };
+}
+
+function makeFallback(clock, spec) {
+  if (spec === undefined || spec === null) return undefined;
+  const after = spec.after_ms ?? 0;
+  const finish = () => {
+    if (spec.outcome === "success") return FALLBACK;
+    throw new Error("fallback failed");
+  };
+  return () => (after ? clock.sleep(after).then(finish) : finish());
+}
+
+function kindOf(e) {
+  return e instanceof h.HystrixError ? e.kind : "failure";
+}
+
+function compare(call, result, error) {
+  const want = call.expect;
+  if (!want) return null;
+  if (want.result !== undefined && want.result !== result) return `result ${JSON.stringify(result)}, expected ${JSON.stringify(want.result)}`;
+  if (want.error !== undefined && want.error !== error) return `error ${JSON.stringify(error)}, expected ${JSON.stringify(want.error)}`;
+  if (want.events !== undefined && JSON.stringify(want.events) !== JSON.stringify(call.events)) {
+    return `events ${JSON.stringify(call.events)}, expected ${JSON.stringify(want.events)}`;
+  }
+  return null;
+}
+
+function check(i, clock, cmd, want) {
+  const s = cmd.snapshot();
+  const where = `step ${i} check at t=${clock.now()}`;
+  if (want.state !== undefined && s.state !== want.state) return `${where}: state is ${s.state}, expected ${want.state}`;
+  for (const [k, v] of Object.entries(want.health ?? {})) if (s.health[k] !== v) return `${where}: health.${k} is ${s.health[k]}, expected ${v}`;
+  for (const [k, v] of Object.entries(want.rolling ?? {})) if (s.rolling[k] !== v) return `${where}: rolling.${k} is ${s.rolling[k]}, expected ${v}`;
+  for (const k of ["concurrent", "fallback_concurrent"]) {
+    if (want[k] !== undefined && s[k] !== want[k]) return `${where}: ${k} is ${s[k]}, expected ${want[k]}`;
+  }
+  return null;
+}
+
+let serial = 0;
+
+async function replay(sc) {
+  const clock = new h.VirtualClock();
+  const config = sc.config ?? {};
+  if (sc.expect_config_error !== undefined) {
+    const want = camel(sc.expect_config_error);
+    try {
+      new h.Command(() => 0, undefined, { clock, ...options(config) });
+    } catch (e) {
+      if (!(e instanceof h.InvalidConfigError)) return `threw ${e}, expected InvalidConfigError`;
+      return e.key === want ? null : `config error names ${JSON.stringify(e.key)}, expected ${JSON.stringify(want)}`;
+    }
+    return `config was accepted, expected invalid_config naming ${JSON.stringify(want)}`;
+  }
+  const name = `conformance-${++serial}`;
+  const cmd = new h.Command(() => 0, undefined, { name, clock, ...options(config) });
+  cmd.on("event", (event) => als.getStore()?.events.push(event));
+  const calls = [];
+  try {
+    for (const [i, step] of (sc.steps ?? []).entries()) {
+      if (step.op === "call") {
+        const command = new h.Command(makeRun(clock, step.run), makeFallback(clock, step.fallback), { name, clock });
+        for (let k = 0; k < (step.repeat ?? 1); k++) {
+          const call = { label: `step ${i} call ${k + 1}`, expect: step.expect, events: [], settled: false, diff: null };
+          calls.push(call);
+          als.run(call, () =>
+            command.execute().then(
+              (v) => {
+                call.settled = true;
+                call.diff = compare(call, v === RUN ? "run" : "fallback", undefined);
+              },
+              (e) => {
+                call.settled = true;
+                call.diff = compare(call, "error", kindOf(e));
+              },
+            ),
+          );
+          await clock.advance(0);
+        }
+      } else if (step.op === "advance") {
+        await clock.advance(step.ms);
+      } else if (step.op === "check") {
+        const d = check(i, clock, cmd, step);
+        if (d) return d;
+      } else if (step.op === "configure") {
+        cmd.configure(options(step.config));
+      } else {
+        return `step ${i}: unknown op ${JSON.stringify(step.op)}`;
+      }
+      const bad = calls.find((c) => c.diff);
+      if (bad) return `${bad.label}: ${bad.diff}`;
+    }
+    const open = calls.find((c) => c.expect && !c.settled);
+    return open ? `${open.label} never settled` : null;
+  } finally {
+    h.removeCommand(name);
+  }
+}
+
+function collect(p) {
+  if (statSync(p).isDirectory()) return readdirSync(p).sort().flatMap((e) => collect(join(p, e)));
+  return p.endsWith(".json") ? [p] : [];
+}
+
+let passed = 0;
+let failed = 0;
+for (const file of paths.flatMap(collect)) {
+  let sc = { name: "(unreadable)" };
+  let diff;
+  try {
+    sc = JSON.parse(readFileSync(file, "utf8"));
+    diff = await replay(sc);
+  } catch (e) {
+    diff = `runner error: ${e?.stack ?? e}`;
+  }
+  if (diff === null) {
+    passed++;
+    console.log(`ok   ${file}: ${sc.name}`);
+  } else {
+    failed++;
+    console.log(`FAIL ${file}: ${sc.name}: ${diff}`);
+  }
+}
+console.log(`js: ${passed} passed, ${failed} failed`);
+process.exitCode = failed === 0 ? 0 : 1;
