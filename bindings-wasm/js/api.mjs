@@ -92,6 +92,46 @@ function isThenable(v) {
   return v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
 }
 
+/** One call in flight: its execution id, timeout timer and promise. */
+class Call {
+  constructor(command, id, ctx, args) {
+    this.command = command;
+    this.id = id;
+    this.ctx = ctx;
+    this.args = args;
+    this.clock = null;
+    this.timer = null;
+    this.timedOut = false;
+    this.runOver = false;
+    this.callOver = false;
+    this.resolve = null;
+    this.reject = null;
+    this._bucket = null;
+    this._due = 0;
+    this._wrapper = undefined;
+  }
+
+  /** Arms the timeout; our own clocks take this object as the timer. */
+  arm(clock, due) {
+    this.clock = clock;
+    if (typeof clock.armTimer === "function") clock.armTimer(due, this);
+    else this.timer = clock.arm(due, () => this.fire());
+  }
+
+  disarm() {
+    if (this.clock === null) return;
+    if (this.timer !== null) this.timer.cancel();
+    else this.clock.cancelTimer(this);
+    this.clock = null;
+  }
+
+  /** The timeout fired. */
+  fire() {
+    this.clock = null;
+    this.command._onTimeout(this);
+  }
+}
+
 /** What a run receives after its arguments: `{ signal }`, created lazily. */
 class RunContext {
   constructor() {
@@ -200,13 +240,13 @@ export function makeApi(wasm) {
     _startRun(id, deadline, args) {
       const c = this._circuit;
       const ctx = new RunContext();
-      const state = { id, ctx, timer: null, timedOut: false, runOver: false, callOver: false, resolve: null, reject: null };
+      const state = new Call(this, id, ctx, args);
       const promise = new Promise((resolve, reject) => {
         state.resolve = resolve;
         state.reject = reject;
       });
       // The timeout is armed before the run starts (SPEC §1).
-      if (deadline >= 0) state.timer = c.clock.arm(deadline, () => this._onTimeout(state, args));
+      if (deadline >= 0) state.arm(c.clock, deadline);
       let result;
       try {
         result = this._run(...args, ctx);
@@ -241,7 +281,7 @@ export function makeApi(wasm) {
         this._over(state);
         return;
       }
-      if (state.timer !== null) state.timer.cancel();
+      state.disarm();
       const kind = w.runFinished(state.id, now, ok ? SUCCESS : this._isBad(value) ? BAD_REQUEST : FAILURE);
       if (kind === DONE && w.stepArg() === 0) {
         state.callOver = true;
@@ -252,7 +292,8 @@ export function makeApi(wasm) {
       this._settle(state, value, args).then(state.resolve, state.reject);
     }
 
-    _onTimeout(state, args) {
+    _onTimeout(state) {
+      const args = state.args;
       const c = this._circuit;
       const w = c.wasm;
       if (w.timerFired(state.id, c.clock.now()) === 3) return;

@@ -6,10 +6,21 @@ import { TimerQueue } from "./timers.mjs";
 const g = globalThis;
 const perf = g.performance;
 
-/** Binds a timer callback to the async context it was armed in (Node sets this). */
-let bindContext = (fn) => fn;
+const identity = (fn) => fn;
 
-/** Makes timers keep the async context of whoever armed them, as setTimeout does in Node. */
+/** Binds a timer callback to the async context it was armed in (Node sets this). */
+let bindContext = identity;
+
+/** A `{ cancel() }` handle for a timer. */
+function handle(clock, timer) {
+  return { cancel: () => clock.cancelTimer(timer) };
+}
+
+/**
+ * Makes VirtualClock timers keep the async context of whoever armed them, as
+ * setTimeout does in Node (AsyncLocalStorage works across `advance`). The
+ * real clock does not bind: that costs microseconds per call in Node.
+ */
 export function setContextBinder(binder) {
   bindContext = binder;
 }
@@ -27,11 +38,21 @@ export class RealClock {
     return Math.floor(perf.now());
   }
 
-  /** Arms `fn` to run at `due` (ms on this clock). */
+  /** Arms `fn` to run at `due` (ms on this clock); returns `{ cancel() }`. */
   arm(due, fn) {
-    const t = this._timers.arm(due, bindContext(fn));
+    return handle(this, this.armTimer(due, { fire: fn }));
+  }
+
+  /** Arms `timer.fire()` at `due` (the allocation-free form the commands use). */
+  armTimer(due, timer) {
+    this._timers.arm(due, timer);
     if (due < this._handleDue) this._schedule(due);
-    return t;
+    return timer;
+  }
+
+  /** Disarms a timer armed with `armTimer`. */
+  cancelTimer(timer) {
+    return this._timers.cancel(timer);
   }
 
   _schedule(due) {
@@ -46,7 +67,7 @@ export class RealClock {
     this._handle = null;
     this._handleDue = Infinity;
     const now = this.now();
-    for (let t = this._timers.popDue(now); t !== undefined; t = this._timers.popDue(now)) t.fn();
+    for (let t = this._timers.popDue(now); t !== undefined; t = this._timers.popDue(now)) t.fire();
     const next = this._timers.nextDue();
     if (next !== undefined) this._schedule(next);
   }
@@ -84,15 +105,29 @@ export class VirtualClock {
     return this._now;
   }
 
-  /** Arms `fn` at `due` (ms on this clock); returns a timer with `cancel()`. */
+  /** Arms `fn` at `due` (ms on this clock); returns `{ cancel() }`. */
   arm(due, fn) {
-    return this._timers.arm(due, bindContext(fn));
+    return handle(this, this.armTimer(due, { fire: fn }));
+  }
+
+  /** Arms `timer.fire()` at `due`, keeping the arming async context (Node). */
+  armTimer(due, timer) {
+    if (bindContext === identity) return this._timers.arm(due, timer);
+    const wrapper = { fire: bindContext(() => timer.fire()) };
+    timer._wrapper = wrapper;
+    this._timers.arm(due, wrapper);
+    return timer;
+  }
+
+  /** Disarms a timer armed with `armTimer`. */
+  cancelTimer(timer) {
+    return this._timers.cancel(timer._wrapper ?? timer);
   }
 
   /** A promise resolved when the clock reaches now + ms (for fakes of slow work). */
   sleep(ms, signal) {
     return new Promise((resolve, reject) => {
-      const t = this.arm(this._now + ms, resolve);
+      const t = this.arm(this._now + ms, () => resolve());
       if (signal) {
         const onAbort = () => {
           t.cancel();
@@ -110,8 +145,8 @@ export class VirtualClock {
     await tick();
     const target = this._now + ms;
     for (let t = this._timers.popDue(target); t !== undefined; t = this._timers.popDue(target)) {
-      this._now = Math.max(this._now, t.due);
-      t.fn();
+      this._now = Math.max(this._now, t._due);
+      t.fire();
       await tick();
     }
     this._now = target;

@@ -1,0 +1,179 @@
+// Types for the `hystrix` npm package.
+
+/** What a run receives after its own arguments. */
+export interface RunContext {
+  /** Aborted when the call times out (one per call, never shared). */
+  readonly signal: AbortSignal;
+}
+
+/** Command options: the SPEC settings in camelCase, plus `name`, `clock`, `isBadRequest`. */
+export interface CommandOptions {
+  /** Share one circuit (and its metrics) between every command of this name. */
+  name?: string;
+  /** Where time comes from; a `VirtualClock` for deterministic tests. */
+  clock?: Clock;
+  /** Errors the caller caused: no fallback, not counted in health (adds to `BadRequestError`). */
+  isBadRequest?: (error: unknown) => boolean;
+  /** Whether runs are timed out (default true). */
+  timeoutEnabled?: boolean;
+  /** A run still going after this long is timed out (default 1000). */
+  timeoutMs?: number;
+  /** Bulkhead: runs allowed in flight at once (default 10). */
+  maxConcurrentRequests?: number;
+  /** Whether a fallback is ever invoked (default true). */
+  fallbackEnabled?: boolean;
+  /** Fallbacks allowed in flight at once (default 10). */
+  fallbackMaxConcurrentRequests?: number;
+  /** false: never short-circuits, never trips (default true). */
+  circuitBreakerEnabled?: boolean;
+  /** Health total needed before the circuit may trip (default 20). */
+  requestVolumeThreshold?: number;
+  /** Trip when the error percentage is at least this (default 50). */
+  errorThresholdPercentage?: number;
+  /** How long an open circuit rejects before probing (default 5000). */
+  sleepWindowMs?: number;
+  /** Probes admitted per half-open episode (default 1). */
+  halfOpenMaxCalls?: number;
+  /** Short-circuit everything; wins over forceClosed. */
+  forceOpen?: boolean;
+  /** Admit everything and never trip. */
+  forceClosed?: boolean;
+  /** Length of the rolling statistics window (default 10000). */
+  rollingWindowMs?: number;
+  /** Buckets in that window; must divide rollingWindowMs (default 10). */
+  rollingWindowBuckets?: number;
+  /** How stale the health counts used for decisions may be; 0 = always fresh (default 500). */
+  healthSnapshotIntervalMs?: number;
+}
+
+/** The settings alone, for `configure`. */
+export type CommandSettings = Omit<CommandOptions, "name" | "clock" | "isBadRequest">;
+
+/** Anything with a millisecond `now()` and timers: `VirtualClock`, or the built-in real clock. */
+export interface Clock {
+  now(): number;
+  arm(due: number, fn: () => void): { cancel(): void };
+}
+
+/** SPEC event type names. */
+export type EventType =
+  | "SUCCESS"
+  | "FAILURE"
+  | "TIMEOUT"
+  | "BAD_REQUEST"
+  | "SHORT_CIRCUITED"
+  | "SEMAPHORE_REJECTED"
+  | "FALLBACK_SUCCESS"
+  | "FALLBACK_FAILURE"
+  | "FALLBACK_REJECTION"
+  | "FALLBACK_MISSING"
+  | "FALLBACK_DISABLED";
+
+/** Circuit states. */
+export type CircuitState = "closed" | "open" | "half_open";
+
+/** Latency percentiles in ms over the 60 s percentile window. */
+export interface Percentiles {
+  count: number;
+  mean: number;
+  p0: number;
+  p25: number;
+  p50: number;
+  p75: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p99_5: number;
+  p100: number;
+}
+
+/** A command observed at one instant. */
+export interface Snapshot {
+  name: string;
+  time_ms: number;
+  state: CircuitState;
+  health: { total: number; errors: number; error_percentage: number };
+  rolling: Record<EventType, number>;
+  cumulative: Record<EventType, number>;
+  concurrent: number;
+  fallback_concurrent: number;
+  rolling_max_concurrent: number;
+  latency_run: Percentiles;
+  latency_total: Percentiles;
+  listener_panics: number;
+}
+
+/**
+ * A run (and optional fallback) executed through one circuit breaker,
+ * bulkhead and set of metrics. `run(...args, { signal })` may return a
+ * value, a promise or a thenable; `fallback(error, ...args)` likewise.
+ */
+export class Command<Args extends unknown[] = unknown[], T = unknown, F = T> {
+  constructor(
+    run: (...args: [...Args, RunContext]) => T | PromiseLike<T>,
+    fallback?: ((error: unknown, ...args: Args) => F | PromiseLike<F>) | null,
+    options?: CommandOptions,
+  );
+  /** The name ("" for an anonymous command). */
+  readonly name: string;
+  /** Runs through the command: the run's value, or the fallback's. */
+  execute(...args: Args): Promise<T | F>;
+  /** The seed's Queue: starts now and returns the promise. */
+  queue(...args: Args): Promise<T | F>;
+  /** State, health, counts, latency, concurrency. */
+  snapshot(): Snapshot;
+  /** Changes settings live; throws InvalidConfigError (and changes nothing) on a bad one. */
+  configure(settings: CommandSettings): void;
+  /** Listens to every recorded event; returns a function that removes the listener. */
+  on(type: "event", callback: (event: EventType, atMs: number) => void): () => boolean;
+  /** Listens to state transitions; returns a function that removes the listener. */
+  on(type: "stateChange", callback: (from: CircuitState, to: CircuitState, atMs: number) => void): () => boolean;
+  /** Removes a listener. */
+  off(type: "event" | "stateChange", callback: (...args: never[]) => void): boolean;
+}
+
+/** Sets options of the named command (made if needed). */
+export function configure(name: string, options?: CommandSettings & { clock?: Clock }): void;
+/** A command for observing the named circuit, or undefined if there is none. */
+export function getCommand(name: string): Command | undefined;
+/** Forgets a name; its state is freed once no command uses it. */
+export function removeCommand(name: string): boolean;
+
+/** A virtual clock for deterministic tests: nothing moves until `advance`. */
+export class VirtualClock implements Clock {
+  constructor(start?: number);
+  now(): number;
+  arm(due: number, fn: () => void): { cancel(): void };
+  /** Resolves after `ms` virtual milliseconds; rejects with the signal's reason if aborted. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Moves time forward, firing due timers in order and settling every reaction after each. */
+  advance(ms: number): Promise<void>;
+}
+
+/** Base class of every error hystrix itself throws. */
+export class HystrixError extends Error {
+  /** The stable numeric code shared by every binding. */
+  readonly code: number;
+  /** The SPEC error kind. */
+  readonly kind: string;
+}
+/** The circuit was open and no fallback answered (code 3). */
+export class CircuitOpenError extends HystrixError {}
+/** The bulkhead was full and no fallback answered (code 4). */
+export class RejectedError extends HystrixError {}
+/** The run timed out and no fallback answered (code 2). */
+export class TimeoutError extends HystrixError {}
+/** Throw from a run for the caller's own fault: no fallback, not counted in health (code 5). */
+export class BadRequestError extends HystrixError {
+  constructor(message?: string, options?: { cause?: unknown });
+}
+/** Too many fallbacks in flight; `cause` is why the fallback was wanted (code 6). */
+export class FallbackRejectedError extends HystrixError {}
+/** The fallback failed; `cause` is its error, `original` why it was wanted (code 7). */
+export class FallbackFailedError extends HystrixError {
+  readonly original: unknown;
+}
+/** An option broke a rule; `key` names it (code 8). */
+export class InvalidConfigError extends HystrixError {
+  readonly key: string;
+}

@@ -1,24 +1,55 @@
 // Timer queue shared by the real and the virtual clock: timers fire by due
-// time (whole milliseconds), then in arming order (SPEC §1). Arming and
-// cancelling are O(1) apart from one heap push per distinct due time.
+// time (whole milliseconds), then in arming order (SPEC §1).
+//
+// Built for the hot path (one timeout armed and cancelled per call): a
+// timer is any object with a `fire()` method, stored in the array of its
+// due millisecond; arming mostly hits the bucket of the previous arming,
+// cancelling flags the timer and frees a bucket once nothing in it is live.
+
+class Bucket {
+  constructor(due) {
+    this.due = due;
+    this.items = [];
+    this.next = 0; // index of the first item not yet fired
+    this.live = 0;
+  }
+}
 
 export class TimerQueue {
   constructor() {
-    this._buckets = new Map(); // due -> Set of timers, in arming order
+    this._buckets = new Map(); // due -> Bucket
     this._heap = []; // distinct due times (min-heap)
+    this._last = null; // the bucket armed last
   }
 
-  /** Arms `fn` at `due`; returns a timer with `cancel()`. */
-  arm(due, fn) {
-    const timer = { due, fn, queue: this, cancel: cancelTimer };
-    let bucket = this._buckets.get(due);
-    if (bucket === undefined) {
-      bucket = new Set();
-      this._buckets.set(due, bucket);
-      heapPush(this._heap, due);
+  /** Arms `timer` (an object with `fire()`) at `due`; returns it. Cancel with `cancel(timer)`. */
+  arm(due, timer) {
+    let b = this._last;
+    if (b === null || b.due !== due) {
+      // The previous bucket, if nothing in it is live, holds only garbage.
+      if (b !== null && b.live === 0) this._buckets.delete(b.due);
+      b = this._buckets.get(due);
+      if (b === undefined) {
+        b = new Bucket(due);
+        this._buckets.set(due, b);
+        heapPush(this._heap, due);
+      }
+      this._last = b;
     }
-    bucket.add(timer);
+    timer._bucket = b;
+    timer._due = due;
+    b.items.push(timer);
+    b.live++;
     return timer;
+  }
+
+  /** Disarms `timer`; whether it was armed. */
+  cancel(timer) {
+    const b = timer._bucket;
+    if (b === null || b === undefined) return false;
+    timer._bucket = null;
+    if (--b.live === 0 && b !== this._last) this._buckets.delete(b.due);
+    return true;
   }
 
   /** The earliest due time of a live timer, or undefined. */
@@ -26,32 +57,35 @@ export class TimerQueue {
     const heap = this._heap;
     while (heap.length > 0) {
       const due = heap[0];
-      const bucket = this._buckets.get(due);
-      if (bucket !== undefined && bucket.size > 0) return due;
-      this._buckets.delete(due);
+      const b = this._buckets.get(due);
+      if (b !== undefined && b.live > 0) return due;
+      if (b !== undefined) {
+        this._buckets.delete(due);
+        if (this._last === b) this._last = null;
+      }
       heapPop(heap);
     }
     return undefined;
   }
 
-  /** Removes and returns the first timer due at or before `now`, or undefined. */
+  /** Removes and returns the first live timer due at or before `now`, or undefined. */
   popDue(now) {
     const due = this.nextDue();
     if (due === undefined || due > now) return undefined;
-    const bucket = this._buckets.get(due);
-    const timer = bucket.values().next().value;
-    bucket.delete(timer);
-    timer.queue = null;
-    return timer;
+    const b = this._buckets.get(due);
+    while (b.next < b.items.length) {
+      const t = b.items[b.next++];
+      if (t._bucket === b) {
+        t._bucket = null;
+        if (--b.live === 0) {
+          this._buckets.delete(due);
+          if (this._last === b) this._last = null;
+        }
+        return t;
+      }
+    }
+    return undefined;
   }
-}
-
-function cancelTimer() {
-  const q = this.queue;
-  if (q === null) return;
-  this.queue = null;
-  const bucket = q._buckets.get(this.due);
-  if (bucket !== undefined) bucket.delete(this);
 }
 
 function heapPush(h, v) {

@@ -1,0 +1,257 @@
+// Values from run and fallback; what run and fallback receive; plain values,
+// promises and thenables; synchronous throws.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+const h = await import(new URL("../../target/npm/hystrix/index.node.mjs", import.meta.url).href);
+const { Command, VirtualClock } = h;
+
+/** Records every event of `cmd` as "EVENT@ms". */
+function record(cmd) {
+  const seen = [];
+  cmd.on("event", (event, at) => seen.push(`${event}@${at}`));
+  return seen;
+}
+
+test("run's plain value is the call's value", async () => {
+  const clock = new VirtualClock();
+  const cmd = new Command(() => 42, null, { clock, healthSnapshotIntervalMs: 0 });
+  const seen = record(cmd);
+  assert.equal(await cmd.execute(), 42);
+  assert.deepEqual(seen, ["SUCCESS@0"]);
+  const s = cmd.snapshot();
+  assert.equal(s.cumulative.SUCCESS, 1);
+  assert.equal(s.health.total, 1);
+  assert.equal(s.concurrent, 0);
+});
+
+test("run returning undefined, null, 0, false and objects resolves with exactly that", async () => {
+  const clock = new VirtualClock();
+  const obj = { a: 1 };
+  for (const v of [undefined, null, 0, false, "", obj]) {
+    const cmd = new Command(() => v, () => "fallback", { clock });
+    assert.equal(await cmd.execute(), v);
+  }
+});
+
+test("run's promise value is the call's value (settling later on the virtual clock)", async () => {
+  const clock = new VirtualClock();
+  const cmd = new Command((x) => clock.sleep(30).then(() => x * 2), null, { clock });
+  const seen = record(cmd);
+  let value;
+  const p = cmd.execute(21).then((v) => (value = v));
+  await clock.advance(29);
+  assert.equal(value, undefined);
+  assert.equal(cmd.snapshot().concurrent, 1);
+  await clock.advance(1);
+  await p;
+  assert.equal(value, 42);
+  assert.deepEqual(seen, ["SUCCESS@30"]);
+  assert.equal(cmd.snapshot().concurrent, 0);
+});
+
+test("run returning a custom thenable (fulfilled and rejected)", async () => {
+  const clock = new VirtualClock();
+  let thenCalls = 0;
+  const ok = {
+    then(resolve, _reject) {
+      thenCalls++;
+      resolve("from thenable");
+    },
+  };
+  const cmd = new Command(() => ok, null, { clock });
+  assert.equal(await cmd.execute(), "from thenable");
+  assert.ok(thenCalls >= 1);
+  assert.equal(cmd.snapshot().cumulative.SUCCESS, 1);
+
+  const boom = new Error("thenable rejected");
+  const bad = { then: (_resolve, reject) => setImmediate(() => reject(boom)) };
+  let got;
+  const cmd2 = new Command(() => bad, (e) => ((got = e), "fb"), { clock });
+  const seen = record(cmd2);
+  assert.equal(await cmd2.execute(), "fb");
+  assert.equal(got, boom);
+  assert.deepEqual(seen, ["FAILURE@0", "FALLBACK_SUCCESS@0"]);
+});
+
+test("a thenable whose then throws counts as a failure", async () => {
+  const clock = new VirtualClock();
+  const boom = new Error("then threw");
+  const weird = {
+    then() {
+      throw boom;
+    },
+  };
+  const cmd = new Command(() => weird, null, { clock });
+  await assert.rejects(cmd.execute(), (e) => e === boom);
+  assert.equal(cmd.snapshot().cumulative.FAILURE, 1);
+});
+
+test("run receives (...args, { signal }) and fallback receives (error, ...args)", async () => {
+  const clock = new VirtualClock();
+  let runArgs;
+  let fbArgs;
+  const err = new Error("nope");
+  const cmd = new Command(
+    (...a) => {
+      runArgs = a;
+      throw err;
+    },
+    (...a) => {
+      fbArgs = a;
+      return "fb";
+    },
+    { clock },
+  );
+  const obj = { k: 1 };
+  assert.equal(await cmd.execute(1, "two", obj), "fb");
+  assert.equal(runArgs.length, 4);
+  assert.deepEqual(runArgs.slice(0, 3), [1, "two", obj]);
+  assert.equal(runArgs[2], obj);
+  const ctx = runArgs[3];
+  assert.ok(ctx.signal instanceof AbortSignal);
+  assert.equal(ctx.signal.aborted, false);
+  // The fallback gets no context, only the error and the arguments.
+  assert.equal(fbArgs.length, 4);
+  assert.equal(fbArgs[0], err);
+  assert.deepEqual(fbArgs.slice(1), [1, "two", obj]);
+  assert.equal(fbArgs[3], obj);
+});
+
+test("run with no arguments receives only the context", async () => {
+  const clock = new VirtualClock();
+  let n;
+  const cmd = new Command((...a) => ((n = a.length), a[0].signal.aborted), null, { clock });
+  assert.equal(await cmd.execute(), false);
+  assert.equal(n, 1);
+});
+
+test("a run that throws synchronously counts as a failure and falls back", async () => {
+  const clock = new VirtualClock();
+  const err = new TypeError("sync");
+  let fbErr;
+  const cmd = new Command(
+    () => {
+      throw err;
+    },
+    (e, x) => {
+      fbErr = e;
+      return `fallback ${x}`;
+    },
+    { clock, healthSnapshotIntervalMs: 0 },
+  );
+  const seen = record(cmd);
+  const p = cmd.execute(7);
+  assert.equal(typeof p.then, "function", "execute returns a promise, never throws");
+  assert.equal(await p, "fallback 7");
+  assert.equal(fbErr, err);
+  assert.deepEqual(seen, ["FAILURE@0", "FALLBACK_SUCCESS@0"]);
+  const s = cmd.snapshot();
+  assert.equal(s.cumulative.FAILURE, 1);
+  assert.equal(s.cumulative.FALLBACK_SUCCESS, 1);
+  assert.deepEqual(s.health, { total: 1, errors: 1, error_percentage: 100 });
+  assert.equal(s.concurrent, 0);
+});
+
+test("a run that rejects asynchronously falls back", async () => {
+  const clock = new VirtualClock();
+  const err = new Error("async");
+  const cmd = new Command(
+    () => clock.sleep(10).then(() => Promise.reject(err)),
+    async (e) => (e === err ? "same error" : "other"),
+    { clock },
+  );
+  const seen = record(cmd);
+  const p = cmd.execute();
+  await clock.advance(10);
+  assert.equal(await p, "same error");
+  assert.deepEqual(seen, ["FAILURE@10", "FALLBACK_SUCCESS@10"]);
+});
+
+test("fallback may return a plain value, a promise or a thenable", async () => {
+  const clock = new VirtualClock();
+  const fail = () => {
+    throw new Error("x");
+  };
+  assert.equal(await new Command(fail, () => "plain", { clock }).execute(), "plain");
+  assert.equal(await new Command(fail, async () => "promise", { clock }).execute(), "promise");
+  assert.equal(await new Command(fail, () => ({ then: (r) => r("thenable") }), { clock }).execute(), "thenable");
+
+  const slow = new Command(fail, () => clock.sleep(25).then(() => "slow"), { clock });
+  const seen = record(slow);
+  const p = slow.execute();
+  await clock.advance(0);
+  assert.equal(slow.snapshot().fallback_concurrent, 1);
+  await clock.advance(25);
+  assert.equal(await p, "slow");
+  assert.deepEqual(seen, ["FAILURE@0", "FALLBACK_SUCCESS@25"]);
+  assert.equal(slow.snapshot().fallback_concurrent, 0);
+});
+
+test("fallbackEnabled: false hands back the original error (FALLBACK_DISABLED)", async () => {
+  const clock = new VirtualClock();
+  const err = new Error("orig");
+  let called = false;
+  const cmd = new Command(
+    () => {
+      throw err;
+    },
+    () => {
+      called = true;
+      return "fb";
+    },
+    { clock, fallbackEnabled: false },
+  );
+  const seen = record(cmd);
+  await assert.rejects(cmd.execute(), (e) => e === err);
+  assert.equal(called, false);
+  assert.deepEqual(seen, ["FAILURE@0", "FALLBACK_DISABLED@0"]);
+});
+
+test("no fallback: FALLBACK_MISSING and the original error", async () => {
+  const clock = new VirtualClock();
+  const err = new Error("orig");
+  for (const fb of [undefined, null]) {
+    const cmd = new Command(() => Promise.reject(err), fb, { clock });
+    const seen = record(cmd);
+    await assert.rejects(cmd.execute(), (e) => e === err);
+    assert.deepEqual(seen, ["FAILURE@0", "FALLBACK_MISSING@0"]);
+  }
+});
+
+test("queue() returns a promise like execute()", async () => {
+  const clock = new VirtualClock();
+  const cmd = new Command((a, b) => clock.sleep(5).then(() => a + b), null, { clock });
+  const q = cmd.queue(2, 3);
+  assert.ok(q instanceof Promise);
+  assert.equal(cmd.snapshot().concurrent, 1, "queue() starts the call right away");
+  await clock.advance(5);
+  assert.equal(await q, 5);
+
+  const err = new Error("q");
+  const bad = new Command(() => {
+    throw err;
+  }, null, { clock });
+  const qb = bad.queue();
+  assert.ok(qb instanceof Promise);
+  await assert.rejects(qb, (e) => e === err);
+  const fb = new Command(() => {
+    throw err;
+  }, (e, x) => `fb ${x}`, { clock });
+  assert.equal(await fb.queue("y"), "fb y");
+});
+
+test("latency and rolling_max_concurrent are recorded on the virtual clock", async () => {
+  const clock = new VirtualClock();
+  const cmd = new Command((ms) => clock.sleep(ms).then(() => ms), null, { clock });
+  const ps = [cmd.execute(30), cmd.execute(70)];
+  await clock.advance(100);
+  assert.deepEqual(await Promise.all(ps), [30, 70]);
+  const s = cmd.snapshot();
+  assert.equal(s.latency_run.count, 2);
+  assert.equal(s.latency_total.count, 2);
+  assert.equal(s.latency_run.p0, 30);
+  assert.ok(s.latency_run.p100 >= 30 && s.latency_run.p100 <= 70);
+  assert.equal(s.rolling_max_concurrent, 2);
+  assert.equal(s.time_ms, 100);
+});
