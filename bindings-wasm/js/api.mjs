@@ -16,6 +16,7 @@ import {
 const RUN = 0;
 const FALLBACK = 1;
 const DONE = 2;
+const NOTHING = 3;
 const SUCCESS = 0;
 const FAILURE = 1;
 const BAD_REQUEST = 2;
@@ -102,8 +103,6 @@ class Call {
     this.clock = null;
     this.timer = null;
     this.timedOut = false;
-    this.runOver = false;
-    this.callOver = false;
     this.resolve = null;
     this.reject = null;
     this._bucket = null;
@@ -224,12 +223,11 @@ export function makeApi(wasm) {
     execute(...args) {
       const c = this._circuit;
       const w = c.wasm;
-      const id = w.start(c.clock.now(), this._fallback !== undefined);
-      if (w.stepKind() === RUN) return this._startRun(id, w.stepArg(), args);
+      const r = w.start(c.clock.now(), this._fallback !== undefined);
+      if ((r & 3) === RUN) return this._startRun(r >>> 2, w.stepArg(), args);
       // Refused at admission: there is no run to wait for.
-      const state = { id, runOver: true, callOver: false };
-      const original = w.cause(id) === 3 ? cheap(CircuitOpenError) : cheap(RejectedError);
-      return this._settle(state, original, args);
+      const original = w.lastCause() === 3 ? cheap(CircuitOpenError) : cheap(RejectedError);
+      return this._settle(r >>> 2, r, original, args);
     }
 
     /** The seed's Queue: starts now and returns the promise (same as execute). */
@@ -251,88 +249,72 @@ export function makeApi(wasm) {
       try {
         result = this._run(...args, ctx);
       } catch (e) {
-        this._runEnded(state, false, e, args);
+        this._runEnded(state, false, e);
         return promise;
       }
       if (isThenable(result)) {
         Promise.resolve(result).then(
-          (v) => this._runEnded(state, true, v, args),
-          (e) => this._runEnded(state, false, e, args),
+          (v) => this._runEnded(state, true, v),
+          (e) => this._runEnded(state, false, e),
         );
       } else {
-        this._runEnded(state, true, result, args);
+        this._runEnded(state, true, result);
       }
       return promise;
     }
 
-    /** Frees the execution once the call has settled and its run has stopped. */
-    _over(state) {
-      if (state.runOver && state.callOver) this._circuit.wasm.release(state.id, this._circuit.clock.now());
-    }
-
-    _runEnded(state, ok, value, args) {
+    _runEnded(state, ok, value) {
       const c = this._circuit;
       const w = c.wasm;
-      const now = c.clock.now();
-      state.runOver = true;
       if (state.timedOut) {
         // A late outcome after a timeout: discarded; the permit is released.
         w.runStopped(state.id);
-        this._over(state);
         return;
       }
       state.disarm();
-      const kind = w.runFinished(state.id, now, ok ? SUCCESS : this._isBad(value) ? BAD_REQUEST : FAILURE);
-      if (kind === DONE && w.stepArg() === 0) {
-        state.callOver = true;
-        this._over(state);
+      const r = w.runFinished(state.id, c.clock.now(), ok ? SUCCESS : this._isBad(value) ? BAD_REQUEST : FAILURE);
+      if (r === DONE) {
+        // Done, resolved from the run (code 0): the hot path.
         state.resolve(value);
         return;
       }
-      this._settle(state, value, args).then(state.resolve, state.reject);
+      this._settle(state.id, r, value, state.args).then(state.resolve, state.reject);
     }
 
     _onTimeout(state) {
-      const args = state.args;
       const c = this._circuit;
-      const w = c.wasm;
-      if (w.timerFired(state.id, c.clock.now()) === 3) return;
+      const r = c.wasm.timerFired(state.id, c.clock.now());
+      if ((r & 3) === NOTHING) return;
       state.timedOut = true;
       const err = new TimeoutError();
       state.ctx._abort(err);
-      this._settle(state, err, args).then(state.resolve, state.reject);
+      this._settle(state.id, r, err, state.args).then(state.resolve, state.reject);
     }
 
-    /** After the run (or admission): fallback or error, per the current step. */
-    _settle(state, original, args) {
-      const w = this._circuit.wasm;
-      if (w.stepKind() === FALLBACK) {
+    /** After the run (or admission): the fallback or the error of step `r`. */
+    _settle(id, r, original, args) {
+      if ((r & 3) === FALLBACK) {
         let out;
         try {
           out = this._fallback(original, ...args);
         } catch (e) {
-          return settled(() => this._fallbackEnded(state, false, e, original));
+          return settled(() => this._fallbackEnded(id, false, e, original));
         }
         if (isThenable(out)) {
           return Promise.resolve(out).then(
-            (v) => this._fallbackEnded(state, true, v, original),
-            (e) => this._fallbackEnded(state, false, e, original),
+            (v) => this._fallbackEnded(id, true, v, original),
+            (e) => this._fallbackEnded(id, false, e, original),
           );
         }
-        return settled(() => this._fallbackEnded(state, true, out, original));
+        return settled(() => this._fallbackEnded(id, true, out, original));
       }
-      const code = w.stepArg();
-      state.callOver = true;
-      this._over(state);
-      if (code === 106) return Promise.reject(new FallbackRejectedError(undefined, { cause: original }));
+      if (r >>> 2 === 106) return Promise.reject(new FallbackRejectedError(undefined, { cause: original }));
       return Promise.reject(original);
     }
 
-    _fallbackEnded(state, ok, value, original) {
+    _fallbackEnded(id, ok, value, original) {
       const c = this._circuit;
-      c.wasm.fallbackFinished(state.id, c.clock.now(), ok);
-      state.callOver = true;
-      this._over(state);
+      c.wasm.fallbackFinished(id, c.clock.now(), ok);
       if (ok) return value;
       const err = new FallbackFailedError(undefined, { cause: value });
       err.original = original;

@@ -48,6 +48,7 @@ pub struct WasmCommand {
     slab: RefCell<Vec<Option<Execution>>>,
     free: RefCell<Vec<u32>>,
     step: Cell<(u32, f64)>,
+    last_cause: Cell<u32>,
 }
 
 /// Listener callbacks without a js-sys dependency: a JS function called
@@ -85,6 +86,7 @@ impl WasmCommand {
             slab: RefCell::new(Vec::new()),
             free: RefCell::new(Vec::new()),
             step: Cell::new((STEP_NOTHING, 0.0)),
+            last_cause: Cell::new(0),
         })
     }
 
@@ -107,6 +109,9 @@ impl WasmCommand {
         self.step.get().1
     }
 
+    /// Records `step` for `stepKind()`/`stepArg()` and returns
+    /// `(code << 2) | kind`, where code is the resolution code (done) or the
+    /// cause code (fallback): most callers need no further crossing.
     fn set_step(&self, step: Step) -> u32 {
         let (kind, arg) = match step {
             Step::Run { deadline } => (STEP_RUN, deadline.map_or(NO_DEADLINE, |d| d as f64)),
@@ -115,13 +120,20 @@ impl WasmCommand {
             Step::Nothing => (STEP_NOTHING, 0.0),
         };
         self.step.set((kind, arg));
-        kind
+        let code = if kind == STEP_RUN { 0 } else { arg as u32 };
+        (code << 2) | kind
     }
 
-    /// Starts a call at `now`; returns its execution id. Read the step with
-    /// `stepKind()`/`stepArg()`. The id stays valid until `release(id)`.
+    /// Starts a call at `now`; returns `(id << 2) | step kind` (read the
+    /// deadline of a run with `stepArg()`). An execution is freed by the
+    /// command itself once it has settled and its run has stopped.
     pub fn start(&self, now: f64, has_fallback: bool) -> u32 {
         let (ex, step) = Execution::start(&self.cmd, now as u64, has_fallback);
+        self.last_cause.set(ex.cause().map_or(0, ErrorKind::code));
+        let kind = self.set_step(step) & 3;
+        if ex.is_done() {
+            return (u32::MAX << 2) | kind;
+        }
         let reused = self.free.borrow_mut().pop();
         let id = {
             let mut slab = self.slab.borrow_mut();
@@ -136,18 +148,21 @@ impl WasmCommand {
                 }
             }
         };
-        self.set_step(step);
-        id
+        (id << 2) | kind
     }
 
     /// Runs `f` on execution `id`, taken out of the slab meanwhile so that
-    /// listeners may re-enter the command.
+    /// listeners may re-enter the command; frees it once settled and stopped.
     fn with(&self, id: u32, f: impl FnOnce(&Command, &mut Execution) -> Step) -> u32 {
         let taken = self.slab.borrow_mut().get_mut(id as usize).and_then(Option::take);
         let step = match taken {
             Some(mut ex) => {
                 let step = f(&self.cmd, &mut ex);
-                self.slab.borrow_mut()[id as usize] = Some(ex);
+                if ex.is_done() && !ex.holds_permit() {
+                    self.free.borrow_mut().push(id);
+                } else {
+                    self.slab.borrow_mut()[id as usize] = Some(ex);
+                }
                 step
             }
             None => Step::Nothing,
@@ -155,7 +170,8 @@ impl WasmCommand {
         self.set_step(step)
     }
 
-    /// The run ended: outcome 0 success, 1 failure, 2 bad request. Returns the step kind.
+    /// The run ended: outcome 0 success, 1 failure, 2 bad request. Returns
+    /// `(code << 2) | kind` (see `set_step`).
     #[wasm_bindgen(js_name = runFinished)]
     pub fn run_finished(&self, id: u32, now: f64, outcome: u32) -> u32 {
         let outcome = match outcome {
@@ -166,7 +182,7 @@ impl WasmCommand {
         self.with(id, |cmd, ex| ex.run_finished(cmd, now as u64, outcome))
     }
 
-    /// The run's timeout fired. Returns the step kind (3: nothing to do).
+    /// The run's timeout fired. Returns `(code << 2) | kind` (kind 3: nothing to do).
     #[wasm_bindgen(js_name = timerFired)]
     pub fn timer_fired(&self, id: u32, now: f64) -> u32 {
         self.with(id, |cmd, ex| ex.timer_fired(cmd, now as u64))
@@ -181,7 +197,7 @@ impl WasmCommand {
         });
     }
 
-    /// The fallback settled. Returns the step kind.
+    /// The fallback settled. Returns `(code << 2) | kind`.
     #[wasm_bindgen(js_name = fallbackFinished)]
     pub fn fallback_finished(&self, id: u32, now: f64, ok: bool) -> u32 {
         self.with(id, |cmd, ex| ex.fallback_finished(cmd, now as u64, ok))
@@ -191,6 +207,13 @@ impl WasmCommand {
     #[wasm_bindgen(js_name = holdsPermit)]
     pub fn holds_permit(&self, id: u32) -> bool {
         self.slab.borrow().get(id as usize).and_then(Option::as_ref).is_some_and(Execution::holds_permit)
+    }
+
+    /// Why the last call started was refused: 3 short-circuited, 4 rejected
+    /// (0 if it was admitted).
+    #[wasm_bindgen(js_name = lastCause)]
+    pub fn last_cause(&self) -> u32 {
+        self.last_cause.get()
     }
 
     /// Why the fallback was wanted: the error kind's code (1 failure,
@@ -214,8 +237,8 @@ impl WasmCommand {
             .unwrap_or_default()
     }
 
-    /// Frees an execution id once the call has settled and its run has
-    /// stopped (an unsettled one is abandoned at `now` first).
+    /// Abandons an execution the caller gave up on: releases what it holds
+    /// without recording an outcome, and frees its id.
     pub fn release(&self, id: u32, now: f64) {
         let taken = self.slab.borrow_mut().get_mut(id as usize).and_then(Option::take);
         if let Some(mut ex) = taken {

@@ -1,0 +1,246 @@
+// Timeouts on the VirtualClock: the run's AbortSignal, one signal per call,
+// permits held by runs that ignore cancellation, late results discarded.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+const h = await import(new URL("../../target/npm/hystrix/index.node.mjs", import.meta.url).href);
+const { Command, VirtualClock, TimeoutError, RejectedError } = h;
+
+function record(cmd) {
+  const seen = [];
+  cmd.on("event", (event, at) => seen.push(`${event}@${at}`));
+  return seen;
+}
+
+/** The promise's outcome, observed from the start (no unhandled rejection). */
+function outcome(p) {
+  const o = { state: "pending", value: undefined };
+  o.done = p.then(
+    (v) => Object.assign(o, { state: "resolved", value: v }),
+    (e) => Object.assign(o, { state: "rejected", value: e }),
+  );
+  return o;
+}
+
+/** A run that honours its signal: settles after `ms` on the clock or rejects with the abort reason. */
+const honouring = (clock, ms, value) => (ctx) => clock.sleep(ms, ctx.signal).then(() => value);
+
+test("on timeout the run's signal is aborted with the TimeoutError as reason", async () => {
+  const clock = new VirtualClock();
+  let signal;
+  let abortedAt;
+  const cmd = new Command(
+    (ctx) => {
+      signal = ctx.signal;
+      signal.addEventListener("abort", () => (abortedAt = clock.now()));
+      return new Promise((_, reject) => signal.addEventListener("abort", () => reject(new Error("stopped"))));
+    },
+    null,
+    { clock, timeoutMs: 100 },
+  );
+  const seen = record(cmd);
+  const o = outcome(cmd.execute());
+  await clock.advance(99);
+  assert.equal(signal.aborted, false);
+  assert.equal(o.state, "pending");
+  await clock.advance(1);
+  await o.done;
+  assert.equal(signal.aborted, true);
+  assert.equal(abortedAt, 100);
+  assert.equal(o.state, "rejected");
+  assert.ok(o.value instanceof TimeoutError);
+  assert.equal(signal.reason, o.value, "the caller's error is the signal's reason");
+  // The run's own later rejection ("stopped") is discarded.
+  assert.deepEqual(seen, ["TIMEOUT@100", "FALLBACK_MISSING@100"]);
+  const s = cmd.snapshot();
+  assert.equal(s.cumulative.FAILURE, 0);
+  assert.equal(s.cumulative.TIMEOUT, 1);
+  assert.equal(s.concurrent, 0, "a run that stops on abort frees its permit");
+});
+
+test("the fallback after a timeout receives the same TimeoutError and the arguments", async () => {
+  const clock = new VirtualClock();
+  let signal;
+  let fbArgs;
+  const cmd = new Command(
+    (a, b, ctx) => {
+      signal = ctx.signal;
+      return clock.sleep(500, ctx.signal);
+    },
+    (...args) => ((fbArgs = args), "fallback"),
+    { clock, timeoutMs: 30 },
+  );
+  const seen = record(cmd);
+  const o = outcome(cmd.execute("a", "b"));
+  await clock.advance(30);
+  await o.done;
+  assert.equal(o.value, "fallback");
+  assert.ok(fbArgs[0] instanceof TimeoutError);
+  assert.equal(fbArgs[0], signal.reason);
+  assert.deepEqual(fbArgs.slice(1), ["a", "b"]);
+  assert.deepEqual(seen, ["TIMEOUT@30", "FALLBACK_SUCCESS@30"]);
+});
+
+test("a signal first read after the timeout is already aborted", async () => {
+  const clock = new VirtualClock();
+  let ctx;
+  const cmd = new Command(
+    (c) => {
+      ctx = c; // does not touch c.signal yet
+      return clock.sleep(100);
+    },
+    null,
+    { clock, timeoutMs: 10 },
+  );
+  const o = outcome(cmd.execute());
+  await clock.advance(10);
+  await o.done;
+  assert.ok(o.value instanceof TimeoutError);
+  assert.equal(ctx.signal.aborted, true);
+  assert.equal(ctx.signal.reason, o.value);
+  await clock.advance(90);
+});
+
+test("each call gets its own signal; only the timed-out one is aborted", async () => {
+  const clock = new VirtualClock();
+  const signals = [];
+  const cmd = new Command(
+    (ms, ctx) => {
+      signals.push(ctx.signal);
+      return clock.sleep(ms, ctx.signal).then(() => ms);
+    },
+    null,
+    { clock, timeoutMs: 50 },
+  );
+  const slow = outcome(cmd.execute(80)); // times out at 50
+  await clock.advance(30);
+  const fast = outcome(cmd.execute(25)); // started at 30, done at 55 < 80
+  const quick = outcome(cmd.execute(0));
+  await clock.advance(20); // t = 50
+  await slow.done;
+  assert.equal(signals.length, 3);
+  assert.equal(new Set(signals).size, 3, "never shared");
+  assert.ok(slow.value instanceof TimeoutError);
+  assert.equal(signals[0].aborted, true);
+  assert.equal(signals[1].aborted, false);
+  assert.equal(signals[2].aborted, false);
+  assert.equal(quick.value, 0);
+  await clock.advance(5); // t = 55
+  await fast.done;
+  assert.equal(fast.value, 25);
+  // A call that succeeded is never aborted later, even past its deadline.
+  await clock.advance(200);
+  assert.equal(signals[1].aborted, false);
+  assert.equal(signals[2].aborted, false);
+  assert.equal(cmd.snapshot().concurrent, 0);
+});
+
+test("a run that ignores its signal keeps its permit until it settles; its late result is discarded", async () => {
+  const clock = new VirtualClock();
+  let signal;
+  let runs = 0;
+  const cmd = new Command(
+    (ctx) => {
+      runs++;
+      signal = ctx.signal;
+      return clock.sleep(100).then(() => "late value"); // ignores the signal
+    },
+    null,
+    { clock, timeoutMs: 40, maxConcurrentRequests: 1, healthSnapshotIntervalMs: 0 },
+  );
+  const seen = record(cmd);
+  const o = outcome(cmd.execute());
+  await clock.advance(40);
+  await o.done;
+  assert.ok(o.value instanceof TimeoutError);
+  assert.equal(signal.aborted, true);
+  assert.equal(cmd.snapshot().concurrent, 1, "the permit is held while the run goes on");
+
+  // The held permit really counts: the bulkhead (size 1) is full.
+  await assert.rejects(cmd.execute(), RejectedError);
+  assert.equal(runs, 1);
+
+  await clock.advance(59); // t = 99
+  assert.equal(cmd.snapshot().concurrent, 1);
+  await clock.advance(1); // t = 100: the run settles
+  const s = cmd.snapshot();
+  assert.equal(s.concurrent, 0);
+  assert.equal(s.cumulative.SUCCESS, 0, "the late result is not counted");
+  assert.equal(s.cumulative.TIMEOUT, 1);
+  assert.deepEqual(seen, ["TIMEOUT@40", "FALLBACK_MISSING@40", "SEMAPHORE_REJECTED@40", "FALLBACK_MISSING@40"]);
+  assert.equal(o.value instanceof TimeoutError, true, "the caller's result is unchanged");
+
+  // The permit is back.
+  cmd.configure({ timeoutMs: 1000 });
+  const again = outcome(cmd.execute());
+  await clock.advance(100);
+  await again.done;
+  assert.equal(again.value, "late value");
+});
+
+test("a late failure after a timeout is discarded too", async () => {
+  const clock = new VirtualClock();
+  const cmd = new Command(() => clock.sleep(60).then(() => Promise.reject(new Error("late"))), () => "fb", {
+    clock,
+    timeoutMs: 20,
+  });
+  const seen = record(cmd);
+  const o = outcome(cmd.execute());
+  await clock.advance(20);
+  await o.done;
+  assert.equal(o.value, "fb");
+  assert.equal(cmd.snapshot().concurrent, 1);
+  await clock.advance(40);
+  const s = cmd.snapshot();
+  assert.equal(s.concurrent, 0);
+  assert.equal(s.cumulative.FAILURE, 0);
+  assert.deepEqual(seen, ["TIMEOUT@20", "FALLBACK_SUCCESS@20"]);
+});
+
+test("a run finishing exactly at its deadline loses (timeout armed before run)", async () => {
+  const clock = new VirtualClock();
+  const cmd = new Command(honouring(clock, 50, "made it"), null, { clock, timeoutMs: 50 });
+  const o = outcome(cmd.execute());
+  await clock.advance(50);
+  await o.done;
+  assert.ok(o.value instanceof TimeoutError);
+  // One ms earlier wins.
+  const cmd2 = new Command(honouring(clock, 49, "made it"), null, { clock, timeoutMs: 50 });
+  const o2 = outcome(cmd2.execute());
+  await clock.advance(50);
+  await o2.done;
+  assert.equal(o2.value, "made it");
+  assert.equal(cmd2.snapshot().cumulative.TIMEOUT, 0);
+});
+
+test("timeoutEnabled: false never times out and never aborts", async () => {
+  const clock = new VirtualClock();
+  let signal;
+  const cmd = new Command(
+    (ctx) => {
+      signal = ctx.signal;
+      return clock.sleep(10_000).then(() => "done");
+    },
+    null,
+    { clock, timeoutMs: 10, timeoutEnabled: false },
+  );
+  const o = outcome(cmd.execute());
+  await clock.advance(10_000);
+  await o.done;
+  assert.equal(o.value, "done");
+  assert.equal(signal.aborted, false);
+});
+
+test("a configured timeout applies to later calls", async () => {
+  const clock = new VirtualClock();
+  const cmd = new Command(honouring(clock, 100, "ok"), null, { clock, timeoutMs: 50 });
+  const a = outcome(cmd.execute());
+  await clock.advance(50);
+  await a.done;
+  assert.ok(a.value instanceof TimeoutError);
+  cmd.configure({ timeoutMs: 200 });
+  const b = outcome(cmd.execute());
+  await clock.advance(100);
+  await b.done;
+  assert.equal(b.value, "ok");
+});
