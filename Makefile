@@ -9,7 +9,8 @@ CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror
 
 PY := target/py-test/bin/python
 
-.PHONY: python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench header c-lib c-test c-install-test install
+
+.PHONY: js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench header c-lib c-test c-install-test install
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -19,8 +20,11 @@ demo: setup c-lib
 	target/examples/flaky-c
 	@echo; echo "== Python via ctypes: examples/python-ctypes/flaky.py"
 	python3 examples/python-ctypes/flaky.py
+	@echo; echo "== JavaScript (Node): examples/node/flaky.mjs"
+	scripts/build-npm.sh
+	node examples/node/flaky.mjs
 
-test: setup fmt-check clippy unit wasm-check c-test c-install-test python-test conformance
+test: setup fmt-check clippy unit wasm-check c-test c-install-test python-test js-test conformance
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
@@ -85,3 +89,13 @@ python-env:
 python-test: python-env
 	cd target && ../$(PY) -m mypy.stubtest hystrix._hystrix
 	$(PY) -m pytest -q -p no:cacheprovider bindings-python/tests
+
+# The npm package directory target/npm/hystrix (Node, web and bundler builds).
+js-build:
+	scripts/build-npm.sh
+
+# node --test (unit + headless Chromium), the .d.ts check, and npm pack + install.
+js-test: js-build
+	node --test bindings-wasm/test/
+	target/js-tools/node_modules/.bin/tsc -p bindings-wasm/test/tsconfig.json
+	scripts/js-pack-test.sh

@@ -21,3 +21,22 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${missing[@]}"
 fi
+# JavaScript: wasm-bindgen CLI matching the pinned crate, Node/npm, the npm
+# packages the tests use, and Debian's Chromium for the browser test.
+WASM_BINDGEN_VERSION=0.2.130
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; then
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --debug
+fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq nodejs npm
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get update -qq && apt-get install -y -qq chromium chromium-driver
+fi
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -d "$root/bindings-wasm/test/browser/node_modules/playwright-core" ]; then
+  (cd "$root/bindings-wasm/test/browser" && npm install --silent --no-audit --no-fund)
+fi
+if [ ! -x "$root/target/js-tools/node_modules/.bin/tsc" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" typescript@5
+fi

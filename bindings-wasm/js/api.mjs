@@ -42,14 +42,20 @@ const KEYS = {
 const CAMEL = Object.fromEntries(Object.entries(KEYS).map(([c, s]) => [s, c]));
 const OTHER_OPTIONS = new Set(["name", "clock", "isBadRequest"]);
 
-/** Option object -> SPEC JSON; unknown option -> InvalidConfigError naming it. */
+/**
+ * Option object -> SPEC JSON; unknown option -> InvalidConfigError naming it.
+ * `undefined` means absent. Values JSON cannot carry (functions, symbols, bigints) are sent
+ * as a description the core refuses, so the error names the key too.
+ */
 function specJson(options) {
   const out = {};
   for (const key of Object.keys(options)) {
     if (OTHER_OPTIONS.has(key)) continue;
     const spec = KEYS[key];
     if (spec === undefined) throw new InvalidConfigError(`invalid config: unknown option ${JSON.stringify(key)}`).withKey(key);
-    out[spec] = options[key];
+    const v = options[key];
+    if (v === undefined) continue; // an option left undefined takes its default
+    out[spec] = typeof v === "number" || typeof v === "boolean" || typeof v === "string" || v === null ? v : `<${typeof v}>`;
   }
   return JSON.stringify(out);
 }
@@ -64,9 +70,14 @@ function configError(e) {
   if (typeof e === "string" && e.includes("\u0001")) {
     const [key, message] = e.split("\u0001");
     const camel = CAMEL[key] ?? key;
-    return new InvalidConfigError(message.replace(key, camel)).withKey(camel);
+    const text = message.replace(/[a-z]+(?:_[a-z]+)+/g, (k) => CAMEL[k] ?? k);
+    return new InvalidConfigError(text).withKey(camel);
   }
   return e instanceof Error ? e : new HystrixError(String(e));
+}
+
+function isBadRequestError(e) {
+  return e instanceof BadRequestError;
 }
 
 /** An error without a captured stack: refusals are frequent and their stack says nothing. */
@@ -211,7 +222,9 @@ export function makeApi(wasm) {
       this._circuit = circuitFor(options.name, options);
       this._run = run;
       this._fallback = fallback ?? undefined;
-      this._isBad = options.isBadRequest ?? ((e) => e instanceof BadRequestError);
+      const isBad = options.isBadRequest;
+      // BadRequestError always counts; isBadRequest adds more.
+      this._isBad = isBad === undefined ? isBadRequestError : (e) => e instanceof BadRequestError || Boolean(isBad(e));
     }
 
     /** The name ("" for an anonymous command). */
@@ -334,25 +347,43 @@ export function makeApi(wasm) {
 
     /**
      * `on("event", (event, atMs) => ...)` or `on("stateChange", (from, to, atMs) => ...)`;
-     * returns a function that removes the listener. Errors it throws are swallowed.
+     * returns a function that removes this registration. Errors it throws are swallowed.
      */
     on(type, callback) {
       if (type !== "event" && type !== "stateChange") throw new TypeError('type must be "event" or "stateChange"');
       if (typeof callback !== "function") throw new TypeError("callback must be a function");
       const state = type === "stateChange";
-      const id = this._circuit.wasm.subscribe(state, (_kind, a, b, at) => {
+      const wasm = this._circuit.wasm;
+      const id = wasm.subscribe(state, (_kind, a, b, at) => {
         if (state) callback(a, b, at);
         else callback(a, at);
       });
-      this._circuit.listeners.set(callback, id);
-      return () => this.off(type, callback);
+      const registrations = this._circuit.listeners;
+      const key = `${type}`;
+      let byCallback = registrations.get(key);
+      if (byCallback === undefined) registrations.set(key, (byCallback = new Map()));
+      const ids = byCallback.get(callback) ?? [];
+      ids.push(id);
+      byCallback.set(callback, ids);
+      let removed = false;
+      return () => {
+        if (removed) return false;
+        removed = true;
+        const list = byCallback.get(callback) ?? [];
+        const at = list.indexOf(id);
+        if (at >= 0) list.splice(at, 1);
+        if (list.length === 0) byCallback.delete(callback);
+        return wasm.unsubscribe(id);
+      };
     }
 
-    /** Removes a listener added with `on`. */
-    off(_type, callback) {
-      const id = this._circuit.listeners.get(callback);
-      if (id === undefined) return false;
-      this._circuit.listeners.delete(callback);
+    /** Removes the latest registration of `callback` for `type`. */
+    off(type, callback) {
+      const byCallback = this._circuit.listeners.get(type);
+      const list = byCallback?.get(callback);
+      if (list === undefined || list.length === 0) return false;
+      const id = list.pop();
+      if (list.length === 0) byCallback.delete(callback);
       return this._circuit.wasm.unsubscribe(id);
     }
   }

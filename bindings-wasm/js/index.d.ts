@@ -103,32 +103,43 @@ export interface Snapshot {
   listener_panics: number;
 }
 
+/** A run's own arguments: its parameters without a trailing `RunContext`. */
+export type RunArgs<P extends unknown[]> = P extends [...infer A, infer Last]
+  ? [Last] extends [RunContext]
+    ? A
+    : P
+  : P;
+
+/** What a run resolves to. */
+export type RunValue<R extends (...args: any[]) => unknown> = Awaited<ReturnType<R>>;
+
 /**
  * A run (and optional fallback) executed through one circuit breaker,
  * bulkhead and set of metrics. `run(...args, { signal })` may return a
- * value, a promise or a thenable; `fallback(error, ...args)` likewise.
+ * value, a promise or a thenable (the context parameter may be left out);
+ * `fallback(error, ...args)` likewise.
  */
-export class Command<Args extends unknown[] = unknown[], T = unknown, F = T> {
+export class Command<R extends (...args: any[]) => unknown = (...args: any[]) => unknown, F = RunValue<R>> {
   constructor(
-    run: (...args: [...Args, RunContext]) => T | PromiseLike<T>,
-    fallback?: ((error: unknown, ...args: Args) => F | PromiseLike<F>) | null,
+    run: R,
+    fallback?: ((error: unknown, ...args: RunArgs<Parameters<R>>) => F | PromiseLike<F>) | null,
     options?: CommandOptions,
   );
   /** The name ("" for an anonymous command). */
   readonly name: string;
   /** Runs through the command: the run's value, or the fallback's. */
-  execute(...args: Args): Promise<T | F>;
+  execute(...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
   /** The seed's Queue: starts now and returns the promise. */
-  queue(...args: Args): Promise<T | F>;
+  queue(...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
   /** State, health, counts, latency, concurrency. */
   snapshot(): Snapshot;
   /** Changes settings live; throws InvalidConfigError (and changes nothing) on a bad one. */
   configure(settings: CommandSettings): void;
-  /** Listens to every recorded event; returns a function that removes the listener. */
+  /** Listens to every recorded event; returns a function that removes this registration. */
   on(type: "event", callback: (event: EventType, atMs: number) => void): () => boolean;
-  /** Listens to state transitions; returns a function that removes the listener. */
+  /** Listens to state transitions; returns a function that removes this registration. */
   on(type: "stateChange", callback: (from: CircuitState, to: CircuitState, atMs: number) => void): () => boolean;
-  /** Removes a listener. */
+  /** Removes the latest registration of `callback` for `type`. */
   off(type: "event" | "stateChange", callback: (...args: never[]) => void): boolean;
 }
 
@@ -150,30 +161,48 @@ export class VirtualClock implements Clock {
   advance(ms: number): Promise<void>;
 }
 
-/** Base class of every error hystrix itself throws. */
+/** Base class of every error hystrix itself throws (its subclasses carry `code` and `kind`). */
 export class HystrixError extends Error {
-  /** The stable numeric code shared by every binding. */
-  readonly code: number;
-  /** The SPEC error kind. */
-  readonly kind: string;
+  /** The stable numeric code shared by every binding (undefined on the base class). */
+  readonly code: number | undefined;
+  /** The SPEC error kind (undefined on the base class). */
+  readonly kind: string | undefined;
 }
 /** The circuit was open and no fallback answered (code 3). */
-export class CircuitOpenError extends HystrixError {}
+export class CircuitOpenError extends HystrixError {
+  readonly code: 3;
+  readonly kind: "short_circuited";
+}
 /** The bulkhead was full and no fallback answered (code 4). */
-export class RejectedError extends HystrixError {}
+export class RejectedError extends HystrixError {
+  readonly code: 4;
+  readonly kind: "rejected";
+}
 /** The run timed out and no fallback answered (code 2). */
-export class TimeoutError extends HystrixError {}
+export class TimeoutError extends HystrixError {
+  readonly code: 2;
+  readonly kind: "timeout";
+}
 /** Throw from a run for the caller's own fault: no fallback, not counted in health (code 5). */
 export class BadRequestError extends HystrixError {
   constructor(message?: string, options?: { cause?: unknown });
+  readonly code: 5;
+  readonly kind: "bad_request";
 }
 /** Too many fallbacks in flight; `cause` is why the fallback was wanted (code 6). */
-export class FallbackRejectedError extends HystrixError {}
+export class FallbackRejectedError extends HystrixError {
+  readonly code: 6;
+  readonly kind: "fallback_rejected";
+}
 /** The fallback failed; `cause` is its error, `original` why it was wanted (code 7). */
 export class FallbackFailedError extends HystrixError {
+  readonly code: 7;
+  readonly kind: "fallback_failure";
   readonly original: unknown;
 }
 /** An option broke a rule; `key` names it (code 8). */
 export class InvalidConfigError extends HystrixError {
+  readonly code: 8;
+  readonly kind: "invalid_config";
   readonly key: string;
 }

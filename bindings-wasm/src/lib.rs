@@ -124,16 +124,19 @@ impl WasmCommand {
         (code << 2) | kind
     }
 
-    /// Starts a call at `now`; returns `(id << 2) | step kind` (read the
-    /// deadline of a run with `stepArg()`). An execution is freed by the
+    /// Starts a call at `now`; returns `(id << 2) | step kind` for a run or
+    /// a fallback (read a run's deadline with `stepArg()`), or, for a call
+    /// that settled at once, `(code << 2) | done` as every other input does. An execution is freed by the
     /// command itself once it has settled and its run has stopped.
     pub fn start(&self, now: f64, has_fallback: bool) -> u32 {
         let (ex, step) = Execution::start(&self.cmd, now as u64, has_fallback);
         self.last_cause.set(ex.cause().map_or(0, ErrorKind::code));
-        let kind = self.set_step(step) & 3;
+        let packed = self.set_step(step);
         if ex.is_done() {
-            return (u32::MAX << 2) | kind;
+            // Settled at once (refused, no fallback to run): the code says how.
+            return packed;
         }
+        let kind = packed & 3;
         let reused = self.free.borrow_mut().pop();
         let id = {
             let mut slab = self.slab.borrow_mut();

@@ -244,7 +244,6 @@ test("isBadRequest classifies the run's own errors as bad requests", async () =>
 
 test(
   "isBadRequest adds to BadRequestError (d.ts: 'adds to BadRequestError'; SPEC §3: type or classifier)",
-  { todo: "api.mjs: options.isBadRequest replaces the BadRequestError check instead of adding to it" },
   async () => {
     const clock = new VirtualClock();
     const bad = new BadRequestError("still bad");
@@ -292,22 +291,46 @@ test("FallbackRejectedError: fallbackMaxConcurrentRequests full; .cause is the o
   assert.equal(fallbackCalls, 1, "the rejected fallback was never invoked");
   assert.deepEqual(seen, ["FAILURE", "FAILURE", "FALLBACK_REJECTION"]);
 
-  // A short-circuit's fallback rejection carries the CircuitOpenError.
-  cmd.configure({ forceOpen: true, circuitBreakerEnabled: true });
-  const e2 = await cmd.execute(2).then(
-    () => assert.fail("should reject"),
-    (x) => x,
-  );
-  assert.ok(e2 instanceof FallbackRejectedError);
-  assertKind(e2.cause, CircuitOpenError, 3, "short_circuited");
-
   await clock.advance(100);
   assert.equal(await p0, "fb 0");
   const s = cmd.snapshot();
   assert.equal(s.fallback_concurrent, 0);
-  assert.equal(s.cumulative.FALLBACK_REJECTION, 2);
+  assert.equal(s.cumulative.FALLBACK_REJECTION, 1);
   assert.equal(s.cumulative.FALLBACK_SUCCESS, 1);
+  // The limiter is free again.
+  const p2 = cmd.execute(2);
+  await clock.advance(100);
+  assert.equal(await p2, "fb 2");
 });
+
+test(
+  "FallbackRejectedError after a short-circuit / bulkhead rejection; .cause is that error",
+  async () => {
+    const clock = new VirtualClock();
+    for (const [options, Cause] of [
+      [{ forceOpen: true }, CircuitOpenError],
+      [{ maxConcurrentRequests: 1 }, RejectedError],
+    ]) {
+      const cmd = new Command(
+        () => clock.sleep(100).then(() => "run"),
+        () => clock.sleep(100).then(() => "fb"),
+        { clock, fallbackMaxConcurrentRequests: 1, ...options },
+      );
+      const seen = record(cmd);
+      const first = cmd.execute().catch((e) => e);
+      const second = cmd.execute().catch((e) => e); // with the first, fills the run permit and the fallback slot
+      const third = await cmd.execute().then(
+        () => assert.fail("should reject"),
+        (x) => x,
+      );
+      assert.equal(seen.at(-1), "FALLBACK_REJECTION");
+      assertKind(third, FallbackRejectedError, 6, "fallback_rejected");
+      assert.ok(third.cause instanceof Cause);
+      await clock.advance(200);
+      await Promise.all([first, second]);
+    }
+  },
+);
 
 test("FallbackFailedError: .cause is the fallback's error, .original why it was wanted", async () => {
   const clock = new VirtualClock();

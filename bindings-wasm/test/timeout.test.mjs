@@ -244,3 +244,35 @@ test("a configured timeout applies to later calls", async () => {
   await b.done;
   assert.equal(b.value, "ok");
 });
+
+test("a run's abort listener may start another call on the same command", async () => {
+  const clock = new VirtualClock();
+  let inner = null;
+  const cmd = new Command(
+    (x, { signal }) => {
+      if (x === "outer") {
+        signal.addEventListener("abort", () => {
+          inner = outcome(cmd.execute("inner"));
+        });
+        return new Promise(() => {}); // never settles: keeps its permit
+      }
+      return clock.sleep(5, signal).then(() => "inner value");
+    },
+    (e, x) => `fallback ${x} ${e.kind}`,
+    { clock, timeoutMs: 10 },
+  );
+  const seen = record(cmd);
+  const outer = outcome(cmd.execute("outer"));
+  await clock.advance(10);
+  await outer.done;
+  assert.equal(outer.value, "fallback outer timeout");
+  assert.notEqual(inner, null);
+  assert.equal(inner.state, "pending");
+  await clock.advance(5);
+  await inner.done;
+  assert.equal(inner.value, "inner value");
+  assert.deepEqual(seen, ["TIMEOUT@10", "FALLBACK_SUCCESS@10", "SUCCESS@15"]);
+  const s = cmd.snapshot();
+  assert.equal(s.fallback_concurrent, 0);
+  assert.equal(s.concurrent, 1, "the outer run never settled and still holds its permit");
+});

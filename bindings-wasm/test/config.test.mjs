@@ -1,0 +1,332 @@
+// Options validation, live configure(), and named commands (configure,
+// getCommand, removeCommand).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+const h = await import(new URL("../../target/npm/hystrix/index.node.mjs", import.meta.url).href);
+const {
+  Command,
+  VirtualClock,
+  configure,
+  getCommand,
+  removeCommand,
+  HystrixError,
+  InvalidConfigError,
+  CircuitOpenError,
+  TimeoutError,
+  RejectedError,
+} = h;
+
+const INT_KEYS = {
+  timeoutMs: 1,
+  maxConcurrentRequests: 1,
+  fallbackMaxConcurrentRequests: 1,
+  requestVolumeThreshold: 0,
+  errorThresholdPercentage: 0,
+  sleepWindowMs: 1,
+  halfOpenMaxCalls: 1,
+  rollingWindowMs: 1,
+  rollingWindowBuckets: 1,
+  healthSnapshotIntervalMs: 0,
+};
+const BOOL_KEYS = ["timeoutEnabled", "fallbackEnabled", "circuitBreakerEnabled", "forceOpen", "forceClosed"];
+
+let serial = 0;
+const uniqueName = (what) => `config-test-${what}-${++serial}-${process.pid}`;
+
+function configError(fn) {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  assert.fail("expected an InvalidConfigError");
+}
+
+function assertConfigError(e, key) {
+  assert.ok(e instanceof InvalidConfigError, `got ${e}`);
+  assert.ok(e instanceof HystrixError);
+  assert.ok(e instanceof Error);
+  assert.equal(e.code, 8);
+  assert.equal(e.kind, "invalid_config");
+  assert.equal(e.name, "InvalidConfigError");
+  assert.equal(e.key, key);
+  assert.ok(e.message.includes(key), `message ${JSON.stringify(e.message)} names ${key}`);
+}
+
+test("an unknown option is refused naming it", () => {
+  for (const key of ["bogus", "timeout_ms", "timeout", "TimeoutMs", "maxConcurrent"]) {
+    const e = configError(() => new Command(() => 1, null, { [key]: 1 }));
+    assertConfigError(e, key);
+  }
+});
+
+test("zero, negative, huge, fractional and wrong-type values are refused naming the camelCase key", () => {
+  const clock = new VirtualClock();
+  for (const [key, min] of Object.entries(INT_KEYS)) {
+    const bad = [-1, 1.5, 2 ** 31, 1e300, Number.MAX_SAFE_INTEGER, NaN, Infinity, -Infinity, "10", true, null, [10], { n: 10 }];
+    if (min > 0) bad.push(0);
+    if (key === "errorThresholdPercentage") bad.push(101);
+    if (key === "rollingWindowBuckets") bad.push(10_001);
+    for (const value of bad) {
+      const e = configError(() => new Command(() => 1, null, { clock, [key]: value }));
+      assertConfigError(e, key);
+    }
+  }
+  for (const key of BOOL_KEYS) {
+    for (const value of [0, 1, "true", "false", null, [], {}]) {
+      const e = configError(() => new Command(() => 1, null, { clock, [key]: value }));
+      assertConfigError(e, key);
+    }
+  }
+});
+
+test("boundary values are accepted", () => {
+  const clock = new VirtualClock();
+  const ok = [
+    { timeoutMs: 1 },
+    { timeoutMs: 2 ** 31 - 1 },
+    { timeoutMs: 1000.0 },
+    { requestVolumeThreshold: 0 },
+    { errorThresholdPercentage: 0 },
+    { errorThresholdPercentage: 100 },
+    { healthSnapshotIntervalMs: 0 },
+    { maxConcurrentRequests: 2 ** 31 - 1 },
+    { rollingWindowMs: 10_000, rollingWindowBuckets: 10_000 },
+    { rollingWindowMs: 7, rollingWindowBuckets: 7 },
+    { forceOpen: false, forceClosed: true, timeoutEnabled: false },
+    { timeoutMs: undefined },
+    {},
+  ];
+  for (const options of ok) {
+    const cmd = new Command(() => 1, null, { clock, ...options });
+    assert.equal(cmd.snapshot().state, "closed");
+  }
+});
+
+test("rollingWindowBuckets not dividing rollingWindowMs is refused naming rollingWindowMs", () => {
+  for (const options of [
+    { rollingWindowMs: 1000, rollingWindowBuckets: 7 },
+    { rollingWindowBuckets: 3 }, // default rollingWindowMs 10000
+    { rollingWindowMs: 999 }, // default rollingWindowBuckets 10
+  ]) {
+    assertConfigError(
+      configError(() => new Command(() => 1, null, options)),
+      "rollingWindowMs",
+    );
+  }
+});
+
+test(
+  "values JSON cannot carry (functions, symbols, bigints) are refused naming the key",
+  () => {
+    for (const value of [() => 5, Symbol("x"), 10n]) {
+      assertConfigError(
+        configError(() => new Command(() => 1, null, { timeoutMs: value })),
+        "timeoutMs",
+      );
+      assertConfigError(
+        configError(() => new Command(() => 1, null, { forceOpen: value })),
+        "forceOpen",
+      );
+    }
+  },
+);
+
+test("run, fallback and options of the wrong type are TypeErrors", () => {
+  for (const run of [undefined, null, 1, "run", {}, Promise.resolve()]) {
+    assert.throws(() => new Command(run), TypeError);
+  }
+  for (const fallback of [1, "fb", {}, true]) {
+    assert.throws(() => new Command(() => 1, fallback), TypeError);
+  }
+  for (const options of [null, 5, "opts"]) {
+    assert.throws(() => new Command(() => 1, null, options), TypeError);
+  }
+  assert.throws(() => new Command(() => 1, null, { name: 5 }), TypeError);
+  assert.throws(() => new Command(() => 1, null, { isBadRequest: "yes" }), TypeError);
+  const cmd = new Command(() => 1);
+  assert.throws(() => cmd.configure(null), TypeError);
+  assert.throws(() => cmd.configure(5), TypeError);
+});
+
+test("configure() with a bad value changes nothing", async () => {
+  const clock = new VirtualClock();
+  const cmd = new Command((ms, { signal }) => clock.sleep(ms, signal).then(() => ms), null, {
+    clock,
+    timeoutMs: 200,
+    maxConcurrentRequests: 2,
+  });
+  // Each patch holds one good change and one bad value: neither is applied.
+  for (const [patch, key] of [
+    [{ timeoutMs: 50, maxConcurrentRequests: 0 }, "maxConcurrentRequests"],
+    [{ maxConcurrentRequests: 0, timeoutMs: 50 }, "maxConcurrentRequests"],
+    [{ timeoutMs: 50, forceOpen: "yes" }, "forceOpen"],
+    [{ timeoutMs: 50, bogus: 1 }, "bogus"],
+    [{ timeoutMs: 50, rollingWindowBuckets: 7 }, "rollingWindowMs"],
+    [{ forceOpen: true, timeoutMs: -5 }, "timeoutMs"],
+  ]) {
+    assertConfigError(
+      configError(() => cmd.configure(patch)),
+      key,
+    );
+  }
+  const before = cmd.snapshot();
+  assert.equal(before.state, "closed", "forceOpen: true was not applied");
+  // timeoutMs is still 200 (a 100 ms run succeeds) and the bulkhead still 2.
+  const a = cmd.execute(100);
+  const b = cmd.execute(100);
+  const c = cmd.execute(100).catch((e) => e);
+  await clock.advance(100);
+  assert.deepEqual(await Promise.all([a, b]), [100, 100]);
+  assert.ok((await c) instanceof RejectedError);
+  // A run of 250 ms still times out at 200.
+  const d = cmd.execute(250).catch((e) => e);
+  await clock.advance(200);
+  assert.ok((await d) instanceof TimeoutError);
+});
+
+test("configure() applies good settings live", async () => {
+  const clock = new VirtualClock();
+  const cmd = new Command(() => "ran", (e) => e.kind, { clock });
+  assert.equal(await cmd.execute(), "ran");
+  cmd.configure({ forceOpen: true });
+  assert.equal(cmd.snapshot().state, "open");
+  assert.equal(await cmd.execute(), "short_circuited");
+  cmd.configure({ forceOpen: false });
+  assert.equal(cmd.snapshot().state, "closed");
+  assert.equal(await cmd.execute(), "ran");
+  cmd.configure({}); // nothing to change
+  assert.equal(await cmd.execute(), "ran");
+});
+
+test("changing the rolling window shape starts a fresh, empty window", async () => {
+  const clock = new VirtualClock();
+  const cmd = new Command(() => 1, null, { clock, healthSnapshotIntervalMs: 0 });
+  await cmd.execute();
+  assert.equal(cmd.snapshot().rolling.SUCCESS, 1);
+  cmd.configure({ rollingWindowMs: 2000, rollingWindowBuckets: 4 });
+  const s = cmd.snapshot();
+  assert.equal(s.rolling.SUCCESS, 0);
+  assert.equal(s.cumulative.SUCCESS, 1);
+});
+
+test("named commands: configure(name, opts) then new Command(..., { name }) shares it", async () => {
+  const name = uniqueName("shared");
+  const clock = new VirtualClock();
+  try {
+    assert.equal(getCommand(name), undefined);
+    configure(name, { forceOpen: true, clock });
+    const observer = getCommand(name);
+    assert.ok(observer instanceof Command);
+    assert.equal(observer.name, name);
+    assert.equal(observer.snapshot().state, "open");
+
+    let runs = 0;
+    const a = new Command(() => ++runs, null, { name });
+    assert.equal(a.name, name);
+    await assert.rejects(a.execute(), CircuitOpenError);
+    assert.equal(runs, 0);
+
+    const events = [];
+    observer.on("event", (e, at) => events.push(`${e}@${at}`));
+    configure(name, { forceOpen: false });
+    await clock.advance(7);
+    assert.equal(await a.execute(), 1);
+    const b = new Command(() => "b", null, { name });
+    assert.equal(await b.execute(), "b");
+    // Both commands and the observer see one circuit, on the configured clock.
+    assert.deepEqual(events, ["SUCCESS@7", "SUCCESS@7"]);
+    for (const cmd of [a, b, observer, getCommand(name)]) {
+      const s = cmd.snapshot();
+      assert.equal(s.name, name);
+      assert.equal(s.cumulative.SUCCESS, 2);
+      assert.equal(s.cumulative.SHORT_CIRCUITED, 1);
+    }
+    // configure through one command object is seen by the others.
+    b.configure({ forceOpen: true });
+    assert.equal(a.snapshot().state, "open");
+    await assert.rejects(a.execute(), CircuitOpenError);
+    // new Command(..., { name, ...settings }) reconfigures the shared circuit.
+    new Command(() => 0, null, { name, forceOpen: false });
+    assert.equal(await a.execute(), 2);
+  } finally {
+    removeCommand(name);
+  }
+});
+
+test("named commands share the bulkhead", async () => {
+  const name = uniqueName("bulkhead");
+  const clock = new VirtualClock();
+  try {
+    const a = new Command(() => clock.sleep(10).then(() => "a"), null, { name, clock, maxConcurrentRequests: 1 });
+    const b = new Command(() => "b", (e) => e.kind, { name });
+    const pa = a.execute();
+    assert.equal(await b.execute(), "rejected");
+    assert.equal(getCommand(name).snapshot().concurrent, 1);
+    await clock.advance(10);
+    assert.equal(await pa, "a");
+    assert.equal(await b.execute(), "b");
+  } finally {
+    removeCommand(name);
+  }
+});
+
+test("removeCommand forgets the name; a new command of that name starts fresh", async () => {
+  const name = uniqueName("remove");
+  const clock = new VirtualClock();
+  const old = new Command(() => "old", null, { name, clock });
+  await old.execute();
+  assert.equal(getCommand(name).snapshot().cumulative.SUCCESS, 1);
+  assert.equal(removeCommand(name), true);
+  assert.equal(getCommand(name), undefined);
+  assert.equal(removeCommand(name), false);
+  assert.equal(removeCommand(uniqueName("never-made")), false);
+
+  const fresh = new Command(() => "fresh", null, { name, clock });
+  assert.equal(fresh.snapshot().cumulative.SUCCESS, 0);
+  assert.equal(await fresh.execute(), "fresh");
+  assert.equal(getCommand(name).snapshot().cumulative.SUCCESS, 1);
+  // The old command object keeps working on its own (forgotten) circuit.
+  assert.equal(await old.execute(), "old");
+  assert.equal(old.snapshot().cumulative.SUCCESS, 2);
+  assert.equal(fresh.snapshot().cumulative.SUCCESS, 1);
+  removeCommand(name);
+});
+
+test("anonymous commands never share state", async () => {
+  const a = new Command(() => "a");
+  const b = new Command(() => "b");
+  assert.equal(a.name, "");
+  await a.execute();
+  assert.equal(a.snapshot().cumulative.SUCCESS, 1);
+  assert.equal(b.snapshot().cumulative.SUCCESS, 0);
+});
+
+test("named configuration errors: nothing is created or changed", () => {
+  const name = uniqueName("bad");
+  assertConfigError(
+    configError(() => configure(name, { timeoutMs: 0 })),
+    "timeoutMs",
+  );
+  assert.equal(getCommand(name), undefined);
+  assertConfigError(
+    configError(() => new Command(() => 1, null, { name, bogus: true })),
+    "bogus",
+  );
+  assert.equal(getCommand(name), undefined);
+
+  configure(name, { forceOpen: true });
+  assertConfigError(
+    configError(() => configure(name, { forceOpen: false, sleepWindowMs: 0 })),
+    "sleepWindowMs",
+  );
+  assert.equal(getCommand(name).snapshot().state, "open");
+  assertConfigError(
+    configError(() => new Command(() => 1, null, { name, forceOpen: false, halfOpenMaxCalls: 0 })),
+    "halfOpenMaxCalls",
+  );
+  assert.equal(getCommand(name).snapshot().state, "open");
+  assert.throws(() => configure(5, {}), TypeError);
+  removeCommand(name);
+});

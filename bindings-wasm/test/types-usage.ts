@@ -1,0 +1,266 @@
+// Typed usage of the whole public API of bindings-wasm/js/index.d.ts.
+// Checked, never run:  tsc -p bindings-wasm/test/tsconfig.json
+// (the tsconfig maps "hystrix" to ../js/index.d.ts).
+//
+// The import is type-only and the code sits in a function that is never
+// called, so a Node that strips types and picks this file up under
+// `node --test bindings-wasm/test/` runs it as an empty module.
+import type * as hystrix from "hystrix";
+import type {
+  CircuitState,
+  Clock,
+  CommandOptions,
+  CommandSettings,
+  EventType,
+  Percentiles,
+  RunContext,
+  Snapshot,
+} from "hystrix";
+
+declare const h: typeof hystrix;
+
+type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
+function assertType<T extends true>(): T | void {}
+
+export async function usage(): Promise<void> {
+  const {
+    Command,
+    VirtualClock,
+    configure,
+    getCommand,
+    removeCommand,
+    HystrixError,
+    CircuitOpenError,
+    RejectedError,
+    TimeoutError,
+    BadRequestError,
+    FallbackRejectedError,
+    FallbackFailedError,
+    InvalidConfigError,
+  } = h;
+
+  const clock = new VirtualClock();
+  const clock2 = new VirtualClock(1000);
+  const now: number = clock.now() + clock2.now();
+  void now;
+
+  // --- Commands with generics -------------------------------------------
+  // Args and T inferred from a run whose parameters are all annotated.
+  const byId = new Command(
+    async (id: number, ctx: RunContext) => {
+      await clock.sleep(10, ctx.signal);
+      return { id };
+    },
+    (err, id) => {
+      const e: unknown = err;
+      void e;
+      const n: number = id;
+      return { id: -n };
+    },
+    { timeoutMs: 100, clock },
+  );
+  const v: { id: number } = await byId.execute(1);
+  const q: { id: number } = await byId.queue(2);
+  void v, q;
+  assertType<Equal<Parameters<typeof byId.execute>, [number]>>();
+
+  // Explicit type arguments; the fallback's type may differ from the run's.
+  const named = new Command<(s: string, n: number, ctx: RunContext) => string, null>(
+    (s, n, { signal }) => (signal.aborted ? "aborted" : s.repeat(n)),
+    (error, s, n) => {
+      if (error instanceof TimeoutError) return null;
+      return s.length + n > 0 ? null : null;
+    },
+    { name: "typed-usage", maxConcurrentRequests: 5 },
+  );
+  const r: string | null = await named.execute("ab", 2);
+  void r;
+  const nm: string = named.name;
+  void nm;
+
+  // No arguments: the run gets only the context; values, promises, thenables.
+  const plain = new Command(() => 42);
+  const p42: number = await plain.execute();
+  const promised = new Command(async () => "x");
+  const px: string = await promised.execute();
+  const thenable = new Command(() => ({ then: (ok: (v: boolean) => void) => ok(true) }) as PromiseLike<boolean>);
+  const pb: boolean = await thenable.execute();
+  const ctxOnly = new Command((ctx: RunContext) => ctx.signal.aborted);
+  const ca: boolean = await ctxOnly.execute();
+  void p42, px, pb, ca;
+
+  // A fallback may be null or undefined.
+  new Command(() => 1, null);
+  new Command(() => 1, undefined, { fallbackEnabled: false });
+
+  // Every option.
+  const everything: CommandOptions = {
+    name: "all-options",
+    clock,
+    isBadRequest: (e: unknown) => e instanceof RangeError,
+    timeoutEnabled: true,
+    timeoutMs: 1000,
+    maxConcurrentRequests: 10,
+    fallbackEnabled: true,
+    fallbackMaxConcurrentRequests: 10,
+    circuitBreakerEnabled: true,
+    requestVolumeThreshold: 20,
+    errorThresholdPercentage: 50,
+    sleepWindowMs: 5000,
+    halfOpenMaxCalls: 1,
+    forceOpen: false,
+    forceClosed: false,
+    rollingWindowMs: 10000,
+    rollingWindowBuckets: 10,
+    healthSnapshotIntervalMs: 500,
+  };
+  const all = new Command((x: string, _ctx: RunContext) => x, null, everything);
+
+  // configure() takes settings only.
+  const settings: CommandSettings = { timeoutMs: 50, forceOpen: true, healthSnapshotIntervalMs: 0 };
+  all.configure(settings);
+  all.configure({});
+
+  // --- Snapshots --------------------------------------------------------
+  const s: Snapshot = all.snapshot();
+  const state: CircuitState = s.state;
+  const counts: number[] = [
+    s.time_ms,
+    s.health.total,
+    s.health.errors,
+    s.health.error_percentage,
+    s.rolling.SUCCESS,
+    s.rolling.FALLBACK_DISABLED,
+    s.cumulative.SEMAPHORE_REJECTED,
+    s.concurrent,
+    s.fallback_concurrent,
+    s.rolling_max_concurrent,
+    s.listener_panics,
+  ];
+  const name: string = s.name;
+  const lat: Percentiles = s.latency_run;
+  const tot: Percentiles = s.latency_total;
+  const pct: number[] = [lat.count, lat.mean, lat.p0, lat.p25, lat.p50, lat.p75, lat.p90, lat.p95, lat.p99, lat.p99_5, tot.p100];
+  void state, counts, name, pct;
+
+  // --- Listeners --------------------------------------------------------
+  const offEvent: () => boolean = all.on("event", (event, atMs) => {
+    const e: EventType = event;
+    const t: number = atMs;
+    void e, t;
+  });
+  const onState = (from: CircuitState, to: CircuitState, atMs: number): void => {
+    void from, to, atMs;
+  };
+  const offState = all.on("stateChange", onState);
+  const removed: boolean = offEvent() && offState();
+  const removed2: boolean = all.off("stateChange", onState);
+  const onEvent = (event: EventType) => void event;
+  all.on("event", onEvent);
+  all.off("event", onEvent);
+  void removed, removed2;
+
+  // --- Named commands ---------------------------------------------------
+  configure("svc");
+  configure("svc", { timeoutMs: 200, clock });
+  const found = getCommand("svc");
+  if (found !== undefined) {
+    const fs: Snapshot = found.snapshot();
+    found.configure({ forceClosed: true });
+    const unknownResult: unknown = await found.execute();
+    void fs, unknownResult;
+  }
+  const gone: boolean = removeCommand("svc");
+  void gone;
+
+  // --- Clocks -----------------------------------------------------------
+  const timer: { cancel(): void } = clock.arm(clock.now() + 5, () => {});
+  timer.cancel();
+  const slept: Promise<void> = clock.sleep(5);
+  await clock.sleep(1, new AbortController().signal).catch(() => {});
+  await clock.advance(5);
+  await slept;
+  // Any object with now() and arm() is a Clock.
+  const custom: Clock = { now: () => Date.now(), arm: (_due, _fn) => ({ cancel() {} }) };
+  const vc: Clock = clock;
+  new Command(() => 1, null, { clock: custom });
+  void vc;
+
+  // --- Errors -----------------------------------------------------------
+  try {
+    await byId.execute(3);
+  } catch (e) {
+    if (e instanceof HystrixError) {
+      const code: number | undefined = e.code;
+      const kind: string | undefined = e.kind;
+      const msg: string = e.message;
+      void code, kind, msg;
+    }
+    if (e instanceof CircuitOpenError || e instanceof RejectedError || e instanceof TimeoutError) {
+      const base: hystrix.HystrixError = e;
+      void base;
+    }
+    if (e instanceof FallbackRejectedError) {
+      const cause: unknown = e.cause;
+      void cause;
+    }
+    if (e instanceof FallbackFailedError) {
+      const why: unknown = e.original;
+      const fbErr: unknown = e.cause;
+      void why, fbErr;
+    }
+    if (e instanceof InvalidConfigError) {
+      const key: string = e.key;
+      void key;
+    }
+  }
+  const bad = new BadRequestError("missing id", { cause: 42 });
+  const bad2 = new BadRequestError();
+  const asError: Error = bad;
+  const asBase: hystrix.HystrixError = bad2;
+  void asError, asBase;
+  const timeoutErr: Error = new TimeoutError();
+  void timeoutErr;
+
+  // --- Misuse the types refuse ----------------------------------------
+  // @ts-expect-error: unknown option key
+  new Command(() => 1, null, { timeout: 100 });
+  // @ts-expect-error: wrong option value type
+  new Command(() => 1, null, { timeoutMs: "100" });
+  // @ts-expect-error: wrong argument type
+  await byId.execute("1");
+  // @ts-expect-error: missing argument
+  await byId.execute();
+  // @ts-expect-error: too many arguments
+  await byId.execute(1, 2);
+  // @ts-expect-error: wrong result type
+  const wrong: string = await byId.execute(1);
+  void wrong;
+  // @ts-expect-error: wrong event name
+  all.on("events", () => {});
+  // @ts-expect-error: "stateChange" listeners receive states, not an event
+  all.on("stateChange", (from: EventType) => void from);
+  // @ts-expect-error: configure() takes settings only, not name/clock/isBadRequest
+  all.configure({ name: "other" });
+  // @ts-expect-error: the run must be a function
+  new Command(42);
+  // @ts-expect-error: the fallback receives the run's arguments
+  new Command((n: number, _ctx: RunContext) => n, (_e, n: string) => n.length);
+  // @ts-expect-error: a snapshot has no such field
+  void all.snapshot().errors;
+  // @ts-expect-error: InvalidConfigError.key is read-only
+  new InvalidConfigError().key = "x";
+  // @ts-expect-error: getCommand may return undefined
+  getCommand("maybe").snapshot();
+  // @ts-expect-error: advance takes a number
+  await clock.advance("5");
+
+  // The context parameter may be left unannotated, or left out entirely.
+  const inferred = new Command(async (id: number, ctx) => ({ id, aborted: ctx.signal.aborted }), (_err, id) => ({ id: -id, aborted: false }), { timeoutMs: 100 });
+  assertType<Equal<Parameters<typeof inferred.execute>, [number]>>();
+  const got: { id: number; aborted: boolean } = await inferred.execute(7);
+  const noCtx = new Command(async (url: string) => url.length);
+  assertType<Equal<Parameters<typeof noCtx.execute>, [string]>>();
+  const len: number = await noCtx.execute("https://example.test");
+  void got, len;
+}
