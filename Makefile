@@ -20,6 +20,9 @@ demo: setup c-lib
 	target/examples/flaky-c
 	@echo; echo "== Python via ctypes: examples/python-ctypes/flaky.py"
 	python3 examples/python-ctypes/flaky.py
+	@echo; echo "== Python: examples/python/flaky_service.py"
+	[ -x $(PY) ] && $(PY) -c "import hystrix" 2>/dev/null || scripts/python-env.sh
+	$(PY) examples/python/flaky_service.py
 	@echo; echo "== JavaScript (Node): examples/node/flaky.mjs"
 	scripts/build-npm.sh
 	node examples/node/flaky.mjs
@@ -89,6 +92,7 @@ python-env:
 python-test: python-env
 	cd target && ../$(PY) -m mypy.stubtest hystrix._hystrix
 	$(PY) -m pytest -q -p no:cacheprovider bindings-python/tests
+	$(PY) examples/python/flaky_service.py > /dev/null
 
 # The npm package directory target/npm/hystrix (Node, web and bundler builds).
 js-build:
