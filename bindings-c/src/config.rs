@@ -43,49 +43,41 @@ pub struct hystrix_config {
     pub health_snapshot_interval_ms: u64,
 }
 
-impl From<Config> for hystrix_config {
-    fn from(c: Config) -> Self {
-        hystrix_config {
-            timeout_enabled: c.timeout_enabled,
-            timeout_ms: c.timeout_ms,
-            max_concurrent_requests: c.max_concurrent_requests,
-            fallback_enabled: c.fallback_enabled,
-            fallback_max_concurrent_requests: c.fallback_max_concurrent_requests,
-            circuit_breaker_enabled: c.circuit_breaker_enabled,
-            request_volume_threshold: c.request_volume_threshold,
-            error_threshold_percentage: c.error_threshold_percentage,
-            sleep_window_ms: c.sleep_window_ms,
-            half_open_max_calls: c.half_open_max_calls,
-            force_open: c.force_open,
-            force_closed: c.force_closed,
-            rolling_window_ms: c.rolling_window_ms,
-            rolling_window_buckets: c.rolling_window_buckets,
-            health_snapshot_interval_ms: c.health_snapshot_interval_ms,
+/// Converts between the two structs, which have the same fields.
+macro_rules! convert {
+    ($from:ty => $to:ident, $($f:ident),*) => {
+        impl From<$from> for $to {
+            fn from(c: $from) -> Self {
+                $to { $($f: c.$f),* }
+            }
         }
-    }
+    };
 }
 
-impl From<&hystrix_config> for Config {
-    fn from(c: &hystrix_config) -> Self {
-        Config {
-            timeout_enabled: c.timeout_enabled,
-            timeout_ms: c.timeout_ms,
-            max_concurrent_requests: c.max_concurrent_requests,
-            fallback_enabled: c.fallback_enabled,
-            fallback_max_concurrent_requests: c.fallback_max_concurrent_requests,
-            circuit_breaker_enabled: c.circuit_breaker_enabled,
-            request_volume_threshold: c.request_volume_threshold,
-            error_threshold_percentage: c.error_threshold_percentage,
-            sleep_window_ms: c.sleep_window_ms,
-            half_open_max_calls: c.half_open_max_calls,
-            force_open: c.force_open,
-            force_closed: c.force_closed,
-            rolling_window_ms: c.rolling_window_ms,
-            rolling_window_buckets: c.rolling_window_buckets,
-            health_snapshot_interval_ms: c.health_snapshot_interval_ms,
-        }
-    }
+macro_rules! both_ways {
+    ($($f:ident),*) => {
+        convert!(Config => hystrix_config, $($f),*);
+        convert!(&hystrix_config => Config, $($f),*);
+    };
 }
+
+both_ways!(
+    timeout_enabled,
+    timeout_ms,
+    max_concurrent_requests,
+    fallback_enabled,
+    fallback_max_concurrent_requests,
+    circuit_breaker_enabled,
+    request_volume_threshold,
+    error_threshold_percentage,
+    sleep_window_ms,
+    half_open_max_calls,
+    force_open,
+    force_closed,
+    rolling_window_ms,
+    rolling_window_buckets,
+    health_snapshot_interval_ms
+);
 
 /// The failure for a refused configuration, naming the key.
 pub(crate) fn config_fail(e: ConfigError) -> Fail {

@@ -1,7 +1,8 @@
-// The JS face of hystrix: Command, errors, clocks, named commands. Built
-// over the wasm `WasmCommand` by `makeApi(wasm)`, so the Node, browser and
-// bundler entry points share this one file.
+// The JS face of hystrix: Command, errors, clocks, named commands, over the
+// wasm `WasmCommand` that an entry point (Node, browser, bundler) loads
+// into `slot` before anything is constructed.
 import { RealClock, VirtualClock } from "./clocks.mjs";
+import { slot } from "./wasm-slot.mjs";
 import {
   BadRequestError,
   CircuitOpenError,
@@ -161,266 +162,260 @@ class RunContext {
   }
 }
 
-export function makeApi(wasm) {
-  const defaultClock = new RealClock();
-  const registry = new Map();
+const defaultClock = new RealClock();
+const registry = new Map();
 
-  /** The shared state of a command (one per name). */
-  class Circuit {
-    constructor(name, options) {
-      try {
-        this.wasm = new wasm.WasmCommand(name, specJson(options));
-      } catch (e) {
-        throw configError(e);
-      }
-      this.name = name;
-      this.listeners = new Map();
-      this.clock = options.clock ?? defaultClock;
-    }
-  }
-
-  function circuitFor(name, options) {
-    if (name === undefined) return new Circuit("", options);
-    if (typeof name !== "string") throw new TypeError("options.name must be a string");
-    let c = registry.get(name);
-    if (c === undefined) {
-      c = new Circuit(name, options);
-      registry.set(name, c);
-    } else {
-      configureCircuit(c, options);
-      if (options.clock) c.clock = options.clock;
-    }
-    return c;
-  }
-
-  function configureCircuit(c, options) {
-    const json = specJson(options);
-    if (json === "{}") return;
+/** The shared state of a command (one per name). */
+class Circuit {
+  constructor(name, options) {
     try {
-      c.wasm.configure(json);
+      this.wasm = new slot.WasmCommand(name, specJson(options));
     } catch (e) {
       throw configError(e);
     }
+    this.name = name;
+    this.listeners = new Map();
+    this.clock = options.clock ?? defaultClock;
+  }
+}
+
+function circuitFor(name, options) {
+  if (name === undefined) return new Circuit("", options);
+  if (typeof name !== "string") throw new TypeError("options.name must be a string");
+  let c = registry.get(name);
+  if (c === undefined) {
+    c = new Circuit(name, options);
+    registry.set(name, c);
+  } else {
+    configureCircuit(c, options);
+    if (options.clock) c.clock = options.clock;
+  }
+  return c;
+}
+
+function configureCircuit(c, options) {
+  const json = specJson(options);
+  if (json === "{}") return;
+  try {
+    c.wasm.configure(json);
+  } catch (e) {
+    throw configError(e);
+  }
+}
+
+export class Command {
+  /**
+   * `new Command(run, fallback?, options?)`: `run(...args, { signal })` may
+   * return a value, a promise or a thenable; `fallback(error, ...args)`
+   * likewise. Options: the SPEC settings in camelCase, `name` (share one
+   * circuit), `clock` (e.g. a VirtualClock), `isBadRequest(error)`.
+   */
+  constructor(run, fallback, options = {}) {
+    if (typeof run !== "function") throw new TypeError("run must be a function");
+    if (fallback !== undefined && fallback !== null && typeof fallback !== "function") {
+      throw new TypeError("fallback must be a function, null or undefined");
+    }
+    if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
+    if (options.isBadRequest !== undefined && typeof options.isBadRequest !== "function") {
+      throw new TypeError("options.isBadRequest must be a function");
+    }
+    this._circuit = circuitFor(options.name, options);
+    this._run = run;
+    this._fallback = fallback ?? undefined;
+    const isBad = options.isBadRequest;
+    // BadRequestError always counts; isBadRequest adds more.
+    this._isBad = isBad === undefined ? isBadRequestError : (e) => e instanceof BadRequestError || Boolean(isBad(e));
   }
 
-  class Command {
-    /**
-     * `new Command(run, fallback?, options?)`: `run(...args, { signal })` may
-     * return a value, a promise or a thenable; `fallback(error, ...args)`
-     * likewise. Options: the SPEC settings in camelCase, `name` (share one
-     * circuit), `clock` (e.g. a VirtualClock), `isBadRequest(error)`.
-     */
-    constructor(run, fallback, options = {}) {
-      if (typeof run !== "function") throw new TypeError("run must be a function");
-      if (fallback !== undefined && fallback !== null && typeof fallback !== "function") {
-        throw new TypeError("fallback must be a function, null or undefined");
-      }
-      if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
-      if (options.isBadRequest !== undefined && typeof options.isBadRequest !== "function") {
-        throw new TypeError("options.isBadRequest must be a function");
-      }
-      this._circuit = circuitFor(options.name, options);
-      this._run = run;
-      this._fallback = fallback ?? undefined;
-      const isBad = options.isBadRequest;
-      // BadRequestError always counts; isBadRequest adds more.
-      this._isBad = isBad === undefined ? isBadRequestError : (e) => e instanceof BadRequestError || Boolean(isBad(e));
-    }
+  /** The name ("" for an anonymous command). */
+  get name() {
+    return this._circuit.name;
+  }
 
-    /** The name ("" for an anonymous command). */
-    get name() {
-      return this._circuit.name;
-    }
+  /** Runs through the command; resolves with the run's or the fallback's value. */
+  execute(...args) {
+    const c = this._circuit;
+    const w = c.wasm;
+    const r = w.start(c.clock.now(), this._fallback !== undefined);
+    if ((r & 3) === RUN) return this._startRun(r >>> 2, w.stepArg(), args);
+    // Refused at admission: there is no run to wait for.
+    const original = w.lastCause() === 3 ? cheap(CircuitOpenError) : cheap(RejectedError);
+    return this._settle(r >>> 2, r, original, args);
+  }
 
-    /** Runs through the command; resolves with the run's or the fallback's value. */
-    execute(...args) {
-      const c = this._circuit;
-      const w = c.wasm;
-      const r = w.start(c.clock.now(), this._fallback !== undefined);
-      if ((r & 3) === RUN) return this._startRun(r >>> 2, w.stepArg(), args);
-      // Refused at admission: there is no run to wait for.
-      const original = w.lastCause() === 3 ? cheap(CircuitOpenError) : cheap(RejectedError);
-      return this._settle(r >>> 2, r, original, args);
-    }
+  /** The seed's Queue: starts now and returns the promise (same as execute). */
+  queue(...args) {
+    return this.execute(...args);
+  }
 
-    /** The seed's Queue: starts now and returns the promise (same as execute). */
-    queue(...args) {
-      return this.execute(...args);
-    }
-
-    _startRun(id, deadline, args) {
-      const c = this._circuit;
-      const ctx = new RunContext();
-      const state = new Call(this, id, ctx, args);
-      const promise = new Promise((resolve, reject) => {
-        state.resolve = resolve;
-        state.reject = reject;
-      });
-      // The timeout is armed before the run starts (SPEC §1).
-      if (deadline >= 0) state.arm(c.clock, deadline);
-      let result;
-      try {
-        result = this._run(...args, ctx);
-      } catch (e) {
-        this._runEnded(state, false, e);
-        return promise;
-      }
-      if (isThenable(result)) {
-        Promise.resolve(result).then(
-          (v) => this._runEnded(state, true, v),
-          (e) => this._runEnded(state, false, e),
-        );
-      } else {
-        this._runEnded(state, true, result);
-      }
+  _startRun(id, deadline, args) {
+    const c = this._circuit;
+    const ctx = new RunContext();
+    const state = new Call(this, id, ctx, args);
+    const promise = new Promise((resolve, reject) => {
+      state.resolve = resolve;
+      state.reject = reject;
+    });
+    // The timeout is armed before the run starts (SPEC §1).
+    if (deadline >= 0) state.arm(c.clock, deadline);
+    let result;
+    try {
+      result = this._run(...args, ctx);
+    } catch (e) {
+      this._runEnded(state, false, e);
       return promise;
     }
+    if (isThenable(result)) {
+      Promise.resolve(result).then(
+        (v) => this._runEnded(state, true, v),
+        (e) => this._runEnded(state, false, e),
+      );
+    } else {
+      this._runEnded(state, true, result);
+    }
+    return promise;
+  }
 
-    _runEnded(state, ok, value) {
-      const c = this._circuit;
-      const w = c.wasm;
-      if (state.timedOut) {
-        // A late outcome after a timeout: discarded; the permit is released.
-        w.runStopped(state.id);
-        return;
+  _runEnded(state, ok, value) {
+    const c = this._circuit;
+    const w = c.wasm;
+    if (state.timedOut) {
+      // A late outcome after a timeout: discarded; the permit is released.
+      w.runStopped(state.id);
+      return;
+    }
+    state.disarm();
+    const r = w.runFinished(state.id, c.clock.now(), ok ? SUCCESS : this._isBad(value) ? BAD_REQUEST : FAILURE);
+    if (r === DONE) {
+      // Done, resolved from the run (code 0): the hot path.
+      state.resolve(value);
+      return;
+    }
+    this._settle(state.id, r, value, state.args).then(state.resolve, state.reject);
+  }
+
+  _onTimeout(state) {
+    const c = this._circuit;
+    const r = c.wasm.timerFired(state.id, c.clock.now());
+    if ((r & 3) === NOTHING) return;
+    state.timedOut = true;
+    const err = new TimeoutError();
+    state.ctx._abort(err);
+    this._settle(state.id, r, err, state.args).then(state.resolve, state.reject);
+  }
+
+  /** After the run (or admission): the fallback or the error of step `r`. */
+  _settle(id, r, original, args) {
+    if ((r & 3) === FALLBACK) {
+      let out;
+      try {
+        out = this._fallback(original, ...args);
+      } catch (e) {
+        return settled(() => this._fallbackEnded(id, false, e, original));
       }
-      state.disarm();
-      const r = w.runFinished(state.id, c.clock.now(), ok ? SUCCESS : this._isBad(value) ? BAD_REQUEST : FAILURE);
-      if (r === DONE) {
-        // Done, resolved from the run (code 0): the hot path.
-        state.resolve(value);
-        return;
+      if (isThenable(out)) {
+        return Promise.resolve(out).then(
+          (v) => this._fallbackEnded(id, true, v, original),
+          (e) => this._fallbackEnded(id, false, e, original),
+        );
       }
-      this._settle(state.id, r, value, state.args).then(state.resolve, state.reject);
+      return settled(() => this._fallbackEnded(id, true, out, original));
     }
+    if (r >>> 2 === 106) return Promise.reject(new FallbackRejectedError(undefined, { cause: original }));
+    return Promise.reject(original);
+  }
 
-    _onTimeout(state) {
-      const c = this._circuit;
-      const r = c.wasm.timerFired(state.id, c.clock.now());
-      if ((r & 3) === NOTHING) return;
-      state.timedOut = true;
-      const err = new TimeoutError();
-      state.ctx._abort(err);
-      this._settle(state.id, r, err, state.args).then(state.resolve, state.reject);
-    }
+  _fallbackEnded(id, ok, value, original) {
+    const c = this._circuit;
+    c.wasm.fallbackFinished(id, c.clock.now(), ok);
+    if (ok) return value;
+    const err = new FallbackFailedError(undefined, { cause: value });
+    err.original = original;
+    throw err;
+  }
 
-    /** After the run (or admission): the fallback or the error of step `r`. */
-    _settle(id, r, original, args) {
-      if ((r & 3) === FALLBACK) {
-        let out;
-        try {
-          out = this._fallback(original, ...args);
-        } catch (e) {
-          return settled(() => this._fallbackEnded(id, false, e, original));
-        }
-        if (isThenable(out)) {
-          return Promise.resolve(out).then(
-            (v) => this._fallbackEnded(id, true, v, original),
-            (e) => this._fallbackEnded(id, false, e, original),
-          );
-        }
-        return settled(() => this._fallbackEnded(id, true, out, original));
-      }
-      if (r >>> 2 === 106) return Promise.reject(new FallbackRejectedError(undefined, { cause: original }));
-      return Promise.reject(original);
-    }
+  /** State, health, rolling/cumulative counts, latency, concurrency, as a plain object. */
+  snapshot() {
+    return JSON.parse(this._circuit.wasm.snapshot(this._circuit.clock.now()));
+  }
 
-    _fallbackEnded(id, ok, value, original) {
-      const c = this._circuit;
-      c.wasm.fallbackFinished(id, c.clock.now(), ok);
-      if (ok) return value;
-      const err = new FallbackFailedError(undefined, { cause: value });
-      err.original = original;
-      throw err;
-    }
+  /** Changes settings live (camelCase); throws InvalidConfigError and changes nothing on error. */
+  configure(options) {
+    if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
+    configureCircuit(this._circuit, options);
+  }
 
-    /** State, health, rolling/cumulative counts, latency, concurrency, as a plain object. */
-    snapshot() {
-      return JSON.parse(this._circuit.wasm.snapshot(this._circuit.clock.now()));
-    }
-
-    /** Changes settings live (camelCase); throws InvalidConfigError and changes nothing on error. */
-    configure(options) {
-      if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
-      configureCircuit(this._circuit, options);
-    }
-
-    /**
-     * `on("event", (event, atMs) => ...)` or `on("stateChange", (from, to, atMs) => ...)`;
-     * returns a function that removes this registration. Errors it throws are swallowed.
-     */
-    on(type, callback) {
-      if (type !== "event" && type !== "stateChange") throw new TypeError('type must be "event" or "stateChange"');
-      if (typeof callback !== "function") throw new TypeError("callback must be a function");
-      const state = type === "stateChange";
-      const wasm = this._circuit.wasm;
-      const id = wasm.subscribe(state, (_kind, a, b, at) => {
-        if (state) callback(a, b, at);
-        else callback(a, at);
-      });
-      const registrations = this._circuit.listeners;
-      const key = `${type}`;
-      let byCallback = registrations.get(key);
-      if (byCallback === undefined) registrations.set(key, (byCallback = new Map()));
-      const ids = byCallback.get(callback) ?? [];
-      ids.push(id);
-      byCallback.set(callback, ids);
-      let removed = false;
-      return () => {
-        if (removed) return false;
-        removed = true;
-        const list = byCallback.get(callback) ?? [];
-        const at = list.indexOf(id);
-        if (at >= 0) list.splice(at, 1);
-        if (list.length === 0) byCallback.delete(callback);
-        return wasm.unsubscribe(id);
-      };
-    }
-
-    /** Removes the latest registration of `callback` for `type`. */
-    off(type, callback) {
-      const byCallback = this._circuit.listeners.get(type);
-      const list = byCallback?.get(callback);
-      if (list === undefined || list.length === 0) return false;
-      const id = list.pop();
+  /**
+   * `on("event", (event, atMs) => ...)` or `on("stateChange", (from, to, atMs) => ...)`;
+   * returns a function that removes this registration. Errors it throws are swallowed.
+   */
+  on(type, callback) {
+    if (type !== "event" && type !== "stateChange") throw new TypeError('type must be "event" or "stateChange"');
+    if (typeof callback !== "function") throw new TypeError("callback must be a function");
+    const state = type === "stateChange";
+    const wasm = this._circuit.wasm;
+    const id = wasm.subscribe(state, (_kind, a, b, at) => {
+      if (state) callback(a, b, at);
+      else callback(a, at);
+    });
+    const registrations = this._circuit.listeners;
+    const key = `${type}`;
+    let byCallback = registrations.get(key);
+    if (byCallback === undefined) registrations.set(key, (byCallback = new Map()));
+    const ids = byCallback.get(callback) ?? [];
+    ids.push(id);
+    byCallback.set(callback, ids);
+    let removed = false;
+    return () => {
+      if (removed) return false;
+      removed = true;
+      const list = byCallback.get(callback) ?? [];
+      const at = list.indexOf(id);
+      if (at >= 0) list.splice(at, 1);
       if (list.length === 0) byCallback.delete(callback);
-      return this._circuit.wasm.unsubscribe(id);
-    }
+      return wasm.unsubscribe(id);
+    };
   }
 
-  /** Sets options of the named command (made if needed). */
-  function configure(name, options) {
-    if (typeof name !== "string") throw new TypeError("name must be a string");
-    circuitFor(name, options ?? {});
+  /** Removes the latest registration of `callback` for `type`. */
+  off(type, callback) {
+    const byCallback = this._circuit.listeners.get(type);
+    const list = byCallback?.get(callback);
+    if (list === undefined || list.length === 0) return false;
+    const id = list.pop();
+    if (list.length === 0) byCallback.delete(callback);
+    return this._circuit.wasm.unsubscribe(id);
   }
-
-  /** A command object for the named circuit, for observing it (`snapshot`, `on`, `configure`). */
-  function getCommand(name) {
-    if (!registry.has(name)) return undefined;
-    return new Command(() => undefined, undefined, { name });
-  }
-
-  /** Forgets a name; its state is freed once no command uses it. */
-  function removeCommand(name) {
-    const c = registry.get(name);
-    if (c === undefined) return false;
-    registry.delete(name);
-    return true;
-  }
-
-  return {
-    Command,
-    configure,
-    getCommand,
-    removeCommand,
-    VirtualClock,
-    HystrixError,
-    CircuitOpenError,
-    RejectedError,
-    TimeoutError,
-    BadRequestError,
-    FallbackRejectedError,
-    FallbackFailedError,
-    InvalidConfigError,
-  };
 }
+
+/** Sets options of the named command (made if needed). */
+export function configure(name, options) {
+  if (typeof name !== "string") throw new TypeError("name must be a string");
+  circuitFor(name, options ?? {});
+}
+
+/** A command object for the named circuit, for observing it (`snapshot`, `on`, `configure`). */
+export function getCommand(name) {
+  if (!registry.has(name)) return undefined;
+  return new Command(() => undefined, undefined, { name });
+}
+
+/** Forgets a name; its state is freed once no command uses it. */
+export function removeCommand(name) {
+  const c = registry.get(name);
+  if (c === undefined) return false;
+  registry.delete(name);
+  return true;
+}
+
+export {
+  VirtualClock,
+  HystrixError,
+  CircuitOpenError,
+  RejectedError,
+  TimeoutError,
+  BadRequestError,
+  FallbackRejectedError,
+  FallbackFailedError,
+  InvalidConfigError,
+};

@@ -1,20 +1,7 @@
 // Bundler entry point (wasm-bindgen --target bundler): the bundler wires the wasm import.
-import * as wasm from "./bundler/hystrix_wasm.js";
-import { makeApi } from "./api.mjs";
+import { WasmCommand } from "./bundler/hystrix_wasm.js";
+import { slot } from "./wasm-slot.mjs";
 
-const api = makeApi(wasm);
-export const {
-  Command,
-  configure,
-  getCommand,
-  removeCommand,
-  VirtualClock,
-  HystrixError,
-  CircuitOpenError,
-  RejectedError,
-  TimeoutError,
-  BadRequestError,
-  FallbackRejectedError,
-  FallbackFailedError,
-  InvalidConfigError,
-} = api;
+slot.WasmCommand = WasmCommand;
+
+export * from "./api.mjs";

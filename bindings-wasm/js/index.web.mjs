@@ -1,22 +1,8 @@
 // Browser entry point (wasm-bindgen --target web): fetches and instantiates the wasm with top-level await.
-import init, * as wasm from "./web/hystrix_wasm.js";
+import init, { WasmCommand } from "./web/hystrix_wasm.js";
+import { slot } from "./wasm-slot.mjs";
 
 await init();
-import { makeApi } from "./api.mjs";
+slot.WasmCommand = WasmCommand;
 
-const api = makeApi(wasm);
-export const {
-  Command,
-  configure,
-  getCommand,
-  removeCommand,
-  VirtualClock,
-  HystrixError,
-  CircuitOpenError,
-  RejectedError,
-  TimeoutError,
-  BadRequestError,
-  FallbackRejectedError,
-  FallbackFailedError,
-  InvalidConfigError,
-} = api;
+export * from "./api.mjs";
