@@ -6,7 +6,6 @@ use crate::errors::{error_object, raise_for};
 use hystrix_core::{Command, Error, ErrorKind, RunError};
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 
 /// A command's run and fallback, callable: `call(*args, **kwargs)`. Takes
@@ -19,9 +18,10 @@ pub(crate) struct SemaphoreCall {
     pub(crate) fallback: Option<Py<PyAny>>,
     pub(crate) is_bad_request: Option<Py<PyAny>>,
     /// One `CircuitOpenError` handed to every fallback of a short-circuited
-    /// call, so the open path creates no exception object (its traceback,
-    /// cause and context are cleared before each use).
-    short_circuited: PyOnceLock<Py<PyAny>>,
+    /// call, so the open path creates no exception object. Forgotten (a new
+    /// one is made next time) once a fallback fails, as the caller may then
+    /// hold it; its traceback, cause and context are cleared before reuse.
+    short_circuited: std::sync::Mutex<Option<Py<PyAny>>>,
 }
 
 impl SemaphoreCall {
@@ -30,11 +30,20 @@ impl SemaphoreCall {
         if cause.kind() != ErrorKind::ShortCircuited {
             return error_object(py, cause);
         }
-        let shared = self.short_circuited.get_or_try_init(py, || error_object(py, cause).map(Bound::unbind))?.bind(py);
-        shared.setattr(pyo3::intern!(py, "__traceback__"), py.None())?;
-        shared.setattr(pyo3::intern!(py, "__cause__"), py.None())?;
-        shared.setattr(pyo3::intern!(py, "__context__"), py.None())?;
-        Ok(shared.clone())
+        let mut cached = self.short_circuited.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(shared) = cached.as_ref() {
+            let shared = shared.bind(py).clone();
+            // Only a fallback that raised it leaves anything to clear.
+            if !shared.getattr(pyo3::intern!(py, "__traceback__"))?.is_none() {
+                shared.setattr(pyo3::intern!(py, "__traceback__"), py.None())?;
+                shared.setattr(pyo3::intern!(py, "__cause__"), py.None())?;
+                shared.setattr(pyo3::intern!(py, "__context__"), py.None())?;
+            }
+            return Ok(shared);
+        }
+        let fresh = error_object(py, cause)?;
+        *cached = Some(fresh.clone().unbind());
+        Ok(fresh)
     }
 
     /// A run's exception: a bad request if the predicate says so — or if it
@@ -71,7 +80,7 @@ impl SemaphoreCall {
             run: Some(run),
             fallback,
             is_bad_request: Some(is_bad_request),
-            short_circuited: PyOnceLock::new(),
+            short_circuited: std::sync::Mutex::new(None),
         }
     }
 
@@ -113,6 +122,9 @@ impl SemaphoreCall {
                 fallback.bind(py).call(PyTuple::new(py, all)?, kwargs).map(Bound::unbind)
             }),
         };
+        if let Err(Error::FallbackFailure { .. }) = &result {
+            *self.short_circuited.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
         result.map_err(|e| raise_for(py, e))
     }
 }
