@@ -295,7 +295,7 @@ impl Command {
             return self.health(now, cfg);
         }
         let h = self.health(now, cfg);
-        if h.total >= cfg.request_volume_threshold && h.error_percentage() >= cfg.error_threshold_percentage {
+        if h.total >= cfg.request_volume_threshold && h.percentage_at_least(cfg.error_threshold_percentage) {
             let mut ep = self.lock_episode();
             if self.state() == CircuitState::Closed {
                 self.move_to(&mut ep, CircuitState::Open, now);

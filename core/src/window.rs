@@ -61,6 +61,16 @@ impl HealthCounts {
     pub fn error_percentage(&self) -> u64 {
         (self.errors * 100).checked_div(self.total).unwrap_or(0)
     }
+
+    /// `error_percentage() >= pct`, without a division (the trip rule runs
+    /// on every call): `floor(e·100/t) ≥ p ⇔ e·100 ≥ p·t` for whole `p`.
+    #[inline]
+    pub fn percentage_at_least(&self, pct: u64) -> bool {
+        if self.total == 0 {
+            return pct == 0;
+        }
+        self.errors * 100 >= pct * self.total
+    }
 }
 
 /// The rolling window of event counts covering `rolling_window_ms`.
@@ -192,6 +202,18 @@ mod tests {
         assert_eq!(all[EventType::Success.index()], 2);
         assert_eq!(all[EventType::Failure.index()], 2);
         assert_eq!(all.iter().sum::<u64>(), 5);
+    }
+
+    #[test]
+    fn percentage_comparison_matches_the_floor_rule() {
+        for total in 0..60u64 {
+            for errors in 0..=total {
+                let h = HealthCounts { total, errors };
+                for pct in 0..=100 {
+                    assert_eq!(h.percentage_at_least(pct), h.error_percentage() >= pct, "{errors}/{total} vs {pct}");
+                }
+            }
+        }
     }
 
     #[test]
