@@ -93,6 +93,7 @@ python-test: python-env
 	cd target && ../$(PY) -m mypy.stubtest hystrix._hystrix
 	$(PY) -m pytest -q -p no:cacheprovider bindings-python/tests
 	$(PY) examples/python/flaky_service.py > /dev/null
+	scripts/python-abi3-test.sh
 
 # The npm package directory target/npm/hystrix (Node, web and bundler builds).
 js-build:
