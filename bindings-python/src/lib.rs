@@ -18,7 +18,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// Step kinds returned to Python as `(kind, argument)`.
 const STEP_RUN: u8 = 0;
@@ -78,10 +78,6 @@ impl NativeExecution {
     fn with<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&Command, &mut Execution) -> T + Send) -> T {
         py.detach(|| f(&self.cmd, &mut self.ex.lock().unwrap_or_else(|p| p.into_inner())))
     }
-
-    fn ex(&self) -> MutexGuard<'_, Execution> {
-        self.ex.lock().unwrap_or_else(|p| p.into_inner())
-    }
 }
 
 #[pymethods]
@@ -120,27 +116,27 @@ impl NativeExecution {
     }
 
     /// The events this call recorded, in order.
-    fn events(&self) -> Vec<&'static str> {
-        self.ex().events().map(|e| e.as_str()).collect()
+    fn events(&self, py: Python<'_>) -> Vec<&'static str> {
+        self.with(py, |_, ex| ex.events().map(|e| e.as_str()).collect())
     }
 
     /// Whether the run still holds its bulkhead permit.
     #[getter]
-    fn holds_permit(&self) -> bool {
-        self.ex().holds_permit()
+    fn holds_permit(&self, py: Python<'_>) -> bool {
+        self.with(py, |_, ex| ex.holds_permit())
     }
 
     /// Whether the call has settled.
     #[getter]
-    fn is_done(&self) -> bool {
-        self.ex().is_done()
+    fn is_done(&self, py: Python<'_>) -> bool {
+        self.with(py, |_, ex| ex.is_done())
     }
 
     /// Why the fallback was wanted (`failure`, `timeout`, `short_circuited`,
     /// `rejected`), once it was.
     #[getter]
-    fn cause(&self) -> Option<&'static str> {
-        self.ex().cause().map(|k| k.as_str())
+    fn cause(&self, py: Python<'_>) -> Option<&'static str> {
+        self.with(py, |_, ex| ex.cause().map(|k| k.as_str()))
     }
 }
 
