@@ -10,8 +10,10 @@ use pyo3::types::{PyDict, PyTuple};
 
 /// A command's run and fallback, callable: `call(*args, **kwargs)`. Takes
 /// part in garbage collection (a run that is a bound method of an object
-/// holding the command forms a cycle).
-#[pyclass(module = "hystrix._hystrix")]
+/// holding the command forms a cycle): it reports what it holds, and the
+/// collector breaks such a cycle at the other objects (e.g. the instance's
+/// `__dict__`). Frozen, so a call takes no borrow flag.
+#[pyclass(frozen, module = "hystrix._hystrix")]
 pub(crate) struct SemaphoreCall {
     pub(crate) cmd: Command,
     pub(crate) run: Option<Py<PyAny>>,
@@ -89,12 +91,6 @@ impl SemaphoreCall {
             visit.call(obj)?;
         }
         Ok(())
-    }
-
-    fn __clear__(&mut self) {
-        self.run = None;
-        self.fallback = None;
-        self.is_bad_request = None;
     }
 
     #[pyo3(signature = (*args, **kwargs))]
