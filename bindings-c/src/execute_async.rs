@@ -69,8 +69,9 @@ struct CallState {
     timer: Option<TimerId>,
     /// The run callback has returned: a timeout may now be signalled.
     run_started: bool,
-    /// The timeout fired while the run callback was still being invoked.
-    timeout_pending: bool,
+    /// What a timeout that fired while the run callback was still being
+    /// invoked asks for; acted on (cancel, then fallback or done) once it returns.
+    timeout_pending: Option<Step>,
     run_handle: u64,
     run_value: Value,
     fallback_value: Value,
@@ -153,10 +154,10 @@ impl AsyncCall {
                 let pending = {
                     let mut st = self.lock();
                     st.run_started = true;
-                    std::mem::take(&mut st.timeout_pending)
+                    st.timeout_pending.take()
                 };
-                if pending {
-                    self.on_timeout();
+                if let Some(step) = pending {
+                    self.after_timeout(step);
                 }
             }
             Step::Fallback { cause } => {
@@ -179,22 +180,34 @@ impl AsyncCall {
         }
     }
 
+    /// The timeout fired: `TIMEOUT` is recorded now (SPEC §3: the run was
+    /// still going); if the run callback has not returned yet, telling the
+    /// program (cancel, then fallback or done) waits until it has.
     fn on_timeout(self: &Arc<Self>) {
         let now = self.clock.now_ms();
-        let (step, handle) = {
+        let step = {
             let mut st = self.lock();
             st.timer = None;
-            if !st.run_started {
-                st.timeout_pending = true;
+            let step = st.ex.timer_fired(&self.cmd, now);
+            if step == Step::Nothing {
                 return;
             }
-            let step = st.ex.timer_fired(&self.cmd, now);
-            (step, st.run_handle)
+            if !st.run_started {
+                st.timeout_pending = Some(step);
+                return;
+            }
+            step
         };
-        if step == Step::Nothing {
-            return;
-        }
-        if let Some(cancel) = self.cb.cancel {
+        self.after_timeout(step);
+    }
+
+    /// Signals cancellation to a run still holding its permit, then moves on.
+    fn after_timeout(self: &Arc<Self>, step: Step) {
+        let (still_running, handle) = {
+            let st = self.lock();
+            (st.ex.holds_permit(), st.run_handle)
+        };
+        if let (true, Some(cancel)) = (still_running, self.cb.cancel) {
             cancel(self.user.ptr(), handle);
         }
         self.react(step);
@@ -288,7 +301,7 @@ pub extern "C" fn hystrix_command_queue(
                 timer: None,
                 run_handle: 0,
                 run_started: false,
-                timeout_pending: false,
+                timeout_pending: None,
                 run_value: Value(std::ptr::null_mut()),
                 fallback_value: Value(std::ptr::null_mut()),
             }),

@@ -724,6 +724,43 @@ static void test_caller_mode_event_loop(void) {
     CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
 }
 
+/* A run whose timeout fires on the timer thread while the run callback is
+ * still executing, and which then completes from inside that callback, is a
+ * TIMEOUT (SPEC §3: it was still going when the timeout fired), not a success. */
+static atomic_int late_status;
+static void late_run(void *ud, uint64_t completion) {
+    (void)ud;
+    sleep_ms(150); /* the 20 ms timeout fires meanwhile */
+    atomic_store(&late_status, (int)hystrix_complete(completion, HYSTRIX_OK, (void *)0x1234));
+}
+static atomic_int late_done_status = -1, late_dones;
+static void late_done(void *ud, hystrix_status status, void *value) {
+    (void)ud;
+    CHECK(value == NULL);
+    atomic_store(&late_done_status, (int)status);
+    atomic_fetch_add(&late_dones, 1);
+}
+static void test_timeout_during_run_callback_is_a_timeout(void) {
+    hystrix_clock *clock = NULL;
+    CHECK_STATUS(hystrix_clock_new_monotonic(HYSTRIX_TIMERS_THREAD, &clock), HYSTRIX_OK);
+    hystrix_config cfg;
+    hystrix_config_default(&cfg);
+    cfg.timeout_ms = 20;
+    hystrix_command *cmd = NULL;
+    CHECK_STATUS(hystrix_command_new(&cfg, "late", clock, &cmd), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, late_run, NULL, NULL, late_done, NULL, NULL), HYSTRIX_OK);
+    for (int waited = 0; waited < WAIT_BOUND_MS && atomic_load(&late_dones) == 0; waited += 5) sleep_ms(5);
+    CHECK_EQ(atomic_load(&late_dones), 1);
+    CHECK_EQ(atomic_load(&late_done_status), HYSTRIX_TIMEOUT);
+    CHECK_EQ(atomic_load(&late_status), HYSTRIX_TIMEOUT);
+    hystrix_snapshot s = snap(cmd);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_TIMEOUT], 1);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_SUCCESS], 0);
+    CHECK_EQ(s.concurrent, 0);
+    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
+}
+
 int main(void) {
     RUN(test_workers_complete_queued_handles);
     RUN(test_sync_execute_from_many_threads);
@@ -734,5 +771,6 @@ int main(void) {
     RUN(test_fn_clock_thread_mode_finalizer);
     RUN(test_caller_mode_on_program_clock);
     RUN(test_caller_mode_event_loop);
+    RUN(test_timeout_during_run_callback_is_a_timeout);
     return check_summary("test_threads");
 }

@@ -24,9 +24,15 @@ pub(crate) struct PyClock {
 impl PyClock {
     /// Uses `clock.now()` from now on (`None`: the native monotonic clock).
     pub(crate) fn set(&self, clock: Option<Py<PyAny>>) {
-        let mut source = self.source.write().unwrap_or_else(|p| p.into_inner());
-        self.custom.store(clock.is_some(), Ordering::Release);
-        *source = clock;
+        let custom = clock.is_some();
+        let old = {
+            let mut source = self.source.write().unwrap_or_else(|p| p.into_inner());
+            self.custom.store(custom, Ordering::Release);
+            std::mem::replace(&mut *source, clock)
+        };
+        // The old clock is dropped (possibly running Python code) after the
+        // lock is released.
+        drop(old);
     }
 }
 
@@ -35,17 +41,18 @@ impl Clock for PyClock {
         if !self.custom.load(Ordering::Acquire) {
             return monotonic().now_ms();
         }
-        let source = self.source.read().unwrap_or_else(|p| p.into_inner());
-        match &*source {
-            None => monotonic().now_ms(),
-            Some(obj) => Python::attach(|py| match obj.call_method0(py, "now").and_then(|v| v.extract::<u64>(py)) {
+        Python::attach(|py| {
+            // Copy the clock out: no lock is held while Python code runs.
+            let obj = self.source.read().unwrap_or_else(|p| p.into_inner()).as_ref().map(|o| o.clone_ref(py));
+            let Some(obj) = obj else { return monotonic().now_ms() };
+            match obj.call_method0(py, "now").and_then(|v| v.extract::<u64>(py)) {
                 Ok(now) => now,
                 Err(e) => {
                     // A broken clock cannot stop a call; it is reported.
                     e.write_unraisable(py, Some(obj.bind(py)));
                     0
                 }
-            }),
-        }
+            }
+        })
     }
 }
