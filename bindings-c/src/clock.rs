@@ -72,7 +72,8 @@ impl Shared {
     /// Fires, one at a time and with no lock held, every timer due at `now`.
     fn fire_due(&self, now: impl Fn() -> u64) {
         loop {
-            let due = self.lock().queue.pop_due(now());
+            let now = now(); // read before locking: it may be the program's function
+            let due = self.lock().queue.pop_due(now);
             match due {
                 Some((_, f)) => f(),
                 None => break,
@@ -148,7 +149,13 @@ fn timer_loop(shared: &Shared) {
         if timers.shutdown {
             return;
         }
+        // The clock may be the program's function: never call it locked.
+        drop(timers);
         let now = shared.now();
+        timers = shared.lock();
+        if timers.shutdown {
+            return;
+        }
         if let Some((_, f)) = timers.queue.pop_due(now) {
             drop(timers);
             // A panicking timer callback must not kill the thread.

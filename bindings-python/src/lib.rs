@@ -80,6 +80,18 @@ impl NativeExecution {
     }
 }
 
+impl Drop for NativeExecution {
+    /// Nobody can report on this call any more: release what it still holds
+    /// (nothing is recorded, so the time given is irrelevant).
+    fn drop(&mut self) {
+        let ex = self.ex.get_mut().unwrap_or_else(|p| p.into_inner());
+        if !ex.is_done() || ex.holds_permit() {
+            ex.abandon(&self.cmd, 0);
+            ex.run_stopped(&self.cmd);
+        }
+    }
+}
+
 #[pymethods]
 impl NativeExecution {
     /// The run ended: outcome 0 = success, 1 = failure, 2 = bad request.

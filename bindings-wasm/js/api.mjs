@@ -224,7 +224,18 @@ export class Command {
     this._fallback = fallback ?? undefined;
     const isBad = options.isBadRequest;
     // BadRequestError always counts; isBadRequest adds more.
-    this._isBad = isBad === undefined ? isBadRequestError : (e) => e instanceof BadRequestError || Boolean(isBad(e));
+    // A classifier that throws cannot stop the call: the error is a failure.
+    this._isBad =
+      isBad === undefined
+        ? isBadRequestError
+        : (e) => {
+            if (e instanceof BadRequestError) return true;
+            try {
+              return Boolean(isBad(e));
+            } catch {
+              return false;
+            }
+          };
   }
 
   /** The name ("" for an anonymous command). */

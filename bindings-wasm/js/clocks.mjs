@@ -67,9 +67,21 @@ export class RealClock {
     this._handle = null;
     this._handleDue = Infinity;
     const now = this.now();
-    for (let t = this._timers.popDue(now); t !== undefined; t = this._timers.popDue(now)) t.fire();
-    const next = this._timers.nextDue();
-    if (next !== undefined) this._schedule(next);
+    try {
+      for (let t = this._timers.popDue(now); t !== undefined; t = this._timers.popDue(now)) {
+        try {
+          t.fire();
+        } catch (e) {
+          // Reported like a throwing setTimeout callback, without stalling the others.
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
+      }
+    } finally {
+      const next = this._timers.nextDue();
+      if (next !== undefined) this._schedule(next);
+    }
   }
 }
 

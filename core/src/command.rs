@@ -37,11 +37,11 @@ pub(crate) struct Inner {
     clock: Arc<dyn Clock>,
     config: LiveConfig,
     /// The window in force; points into `windows`, which owns every window
-    /// this command has used (reused by shape), so the pointer stays valid
-    /// for the command's whole life.
+    /// this command has used (reused by shape) behind an `Arc` (whose
+    /// contents never move), so the pointer stays valid for the command's
+    /// whole life. Only ever read through shared references.
     window: AtomicPtr<Window>,
-    #[allow(clippy::vec_box)] // boxed so a window never moves while in use
-    windows: Mutex<Vec<Box<Window>>>,
+    windows: Mutex<Vec<Arc<Window>>>,
     /// Cumulative counts of windows replaced by a new shape.
     cumulative_base: [AtomicU64; EventType::COUNT],
     state: AtomicU8,
@@ -106,8 +106,8 @@ impl Command {
     /// A named command reading time from `clock`.
     pub fn with_clock(name: &str, config: Config, clock: Arc<dyn Clock>) -> Result<Command, ConfigError> {
         config.validate()?;
-        let window = Box::new(Window::new(config.bucket_ms(), config.rolling_window_buckets));
-        let current = &*window as *const Window as *mut Window;
+        let window = Arc::new(Window::new(config.bucket_ms(), config.rolling_window_buckets));
+        let current = Arc::as_ptr(&window) as *mut Window;
         Ok(Command {
             inner: Arc::new(Inner {
                 name: name.to_string(),
@@ -154,8 +154,9 @@ impl Command {
     /// The window in force.
     #[inline]
     fn window(&self) -> &Window {
-        // SAFETY: the pointer always points at a window owned by
-        // `inner.windows`, whose boxes are never dropped before `Inner`.
+        // SAFETY: the pointer always comes from `Arc::as_ptr` of a window
+        // owned by `inner.windows`, never dropped before `Inner`, and is
+        // only used for shared access.
         unsafe { &*self.inner.window.load(Ordering::Acquire) }
     }
 
@@ -166,6 +167,11 @@ impl Command {
     pub fn set_config(&self, config: Config) -> Result<(), ConfigError> {
         config.validate()?;
         let mut windows = self.inner.windows.lock().unwrap_or_else(|p| p.into_inner());
+        self.set_config_locked(&mut windows, config);
+        Ok(())
+    }
+
+    fn set_config_locked(&self, windows: &mut MutexGuard<'_, Vec<Arc<Window>>>, config: Config) {
         let shape = (config.bucket_ms(), config.rolling_window_buckets);
         let old = self.window();
         if old.shape() != shape {
@@ -181,11 +187,11 @@ impl Command {
             let next = match reuse {
                 Some(i) => {
                     windows[i].reset();
-                    &*windows[i] as *const Window as *mut Window
+                    Arc::as_ptr(&windows[i]) as *mut Window
                 }
                 None => {
-                    let fresh = Box::new(Window::new(shape.0, shape.1));
-                    let ptr = &*fresh as *const Window as *mut Window;
+                    let fresh = Arc::new(Window::new(shape.0, shape.1));
+                    let ptr = Arc::as_ptr(&fresh) as *mut Window;
                     windows.push(fresh);
                     ptr
                 }
@@ -193,14 +199,15 @@ impl Command {
             self.inner.window.store(next, Ordering::Release);
         }
         self.inner.config.store(&config);
-        Ok(())
     }
 
     /// Changes the keys given in a JSON object (SPEC key names), validated
-    /// as a whole; returns the configuration now in force.
+    /// as a whole; returns the configuration now in force. Read, patch and
+    /// write happen under one lock, so concurrent patches never lose keys.
     pub fn configure_json(&self, patch: &serde_json::Value) -> Result<Config, ConfigError> {
+        let mut windows = self.inner.windows.lock().unwrap_or_else(|p| p.into_inner());
         let next = self.config().patched(patch)?;
-        self.set_config(next)?;
+        self.set_config_locked(&mut windows, next);
         Ok(next)
     }
 
@@ -280,6 +287,11 @@ impl Command {
             let packed = inner.snap.load(Ordering::Acquire);
             return HealthCounts { total: packed >> 32, errors: packed & 0xffff_ffff };
         }
+        // A cached snapshot must not be computed before a circuit close and
+        // stored after it (it would bring pre-close counts back): when it is
+        // cached (interval > 0) it is refreshed under the lock the close
+        // takes. At interval 0 it is recomputed on every use anyway.
+        let _serial = (cfg.health_snapshot_interval_ms > 0).then(|| self.lock_episode());
         let h = self.window().health(now);
         let clamp = |v: u64| v.min(u64::from(u32::MAX));
         inner.snap.store((clamp(h.total) << 32) | clamp(h.errors), Ordering::Release);

@@ -23,8 +23,10 @@ struct Abandon<'a> {
 
 impl Drop for Abandon<'_> {
     fn drop(&mut self) {
+        // The run future is dropped with this frame: whatever it held is free.
         if !self.ex.is_done() || self.ex.holds_permit() {
             self.ex.abandon(self.cmd, self.cmd.now_ms());
+            self.ex.run_stopped(self.cmd);
         }
     }
 }

@@ -177,8 +177,10 @@ impl Execution {
     }
 
     /// The caller gave up at `now` (e.g. dropped the future): releases
-    /// whatever is held without recording an outcome; a probe's slot is
-    /// freed without deciding. No effect once settled and stopped.
+    /// what the call holds without recording an outcome — a running run's
+    /// permit (its probe slot freed without deciding) or a fallback's slot.
+    /// A run that already timed out keeps its permit until it really stops
+    /// ([`Execution::run_stopped`]), as SPEC §3.4 requires.
     pub fn abandon(&mut self, cmd: &Command, now: u64) {
         match self.phase {
             Phase::Running => {
@@ -190,7 +192,6 @@ impl Execution {
             Phase::Fallback => cmd.finish_fallback(now, None),
             Phase::Done => {}
         }
-        self.run_stopped(cmd);
         self.phase = Phase::Done;
     }
 

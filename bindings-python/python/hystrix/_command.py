@@ -278,7 +278,13 @@ class Command:
                 done.set()
 
         future = self.circuit._executor().submit(work)
-        timed_out = wait() if deadline is not None else not wait()
+        try:
+            timed_out = wait() if deadline is not None else not wait()
+        except BaseException:
+            # The caller was interrupted (KeyboardInterrupt…): nothing is
+            # recorded, and the permit is held until the run really ends.
+            future.add_done_callback(lambda _f: (ex.abandon(clock.now()), ex.run_stopped()))
+            raise
         if timed_out and not outcome:
             step = ex.timer_fired(clock.now())
             # The permit is held until the run really ends (SPEC §3.4).
@@ -339,7 +345,7 @@ class Command:
         timer = clock.timer_future(arg) if arg is not None else None
         try:
             started = self._run(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001 - non-Exceptions are re-raised by _settle_async
             if timer is not None:
                 timer.cancel()
             step = ex.run_finished(clock.now(), _outcome_of(self._is_bad, exc))
