@@ -32,9 +32,11 @@ impl SemaphoreCall {
         if cause.kind() != ErrorKind::ShortCircuited {
             return error_object(py, cause);
         }
-        let mut cached = self.short_circuited.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(shared) = cached.as_ref() {
-            let shared = shared.bind(py).clone();
+        // No Python code runs while the lock is held (it could release the
+        // GIL and deadlock with a thread waiting here holding it).
+        let cached = self.short_circuited.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|o| o.clone_ref(py));
+        if let Some(shared) = cached {
+            let shared = shared.into_bound(py);
             // Only a fallback that raised it leaves anything to clear.
             if !shared.getattr(pyo3::intern!(py, "__traceback__"))?.is_none() {
                 shared.setattr(pyo3::intern!(py, "__traceback__"), py.None())?;
@@ -44,7 +46,10 @@ impl SemaphoreCall {
             return Ok(shared);
         }
         let fresh = error_object(py, cause)?;
-        *cached = Some(fresh.clone().unbind());
+        let mut slot = self.short_circuited.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(fresh.clone().unbind());
+        }
         Ok(fresh)
     }
 
@@ -119,7 +124,8 @@ impl SemaphoreCall {
             }),
         };
         if let Err(Error::FallbackFailure { .. }) = &result {
-            *self.short_circuited.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            let forgotten = self.short_circuited.lock().unwrap_or_else(|p| p.into_inner()).take();
+            drop(forgotten); // outside the lock: dropping may run Python code
         }
         result.map_err(|e| raise_for(py, e))
     }
