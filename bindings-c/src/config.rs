@@ -61,23 +61,7 @@ macro_rules! both_ways {
     };
 }
 
-both_ways!(
-    timeout_enabled,
-    timeout_ms,
-    max_concurrent_requests,
-    fallback_enabled,
-    fallback_max_concurrent_requests,
-    circuit_breaker_enabled,
-    request_volume_threshold,
-    error_threshold_percentage,
-    sleep_window_ms,
-    half_open_max_calls,
-    force_open,
-    force_closed,
-    rolling_window_ms,
-    rolling_window_buckets,
-    health_snapshot_interval_ms
-);
+hystrix_core::for_each_config_field!(both_ways);
 
 /// The failure for a refused configuration, naming the key.
 pub(crate) fn config_fail(e: ConfigError) -> Fail {

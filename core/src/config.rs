@@ -69,6 +69,32 @@ impl Default for Config {
     }
 }
 
+/// Calls `$m!(field, ...)` with every [`Config`] field in SPEC order, so code
+/// that mirrors `Config` field by field (the core's live atomics, the C
+/// ABI's struct) names the fields in one place.
+#[macro_export]
+macro_rules! for_each_config_field {
+    ($m:ident) => {
+        $m! {
+            timeout_enabled,
+            timeout_ms,
+            max_concurrent_requests,
+            fallback_enabled,
+            fallback_max_concurrent_requests,
+            circuit_breaker_enabled,
+            request_volume_threshold,
+            error_threshold_percentage,
+            sleep_window_ms,
+            half_open_max_calls,
+            force_open,
+            force_closed,
+            rolling_window_ms,
+            rolling_window_buckets,
+            health_snapshot_interval_ms
+        }
+    };
+}
+
 /// Kind of value a key takes.
 #[derive(Clone, Copy)]
 enum KeyType {

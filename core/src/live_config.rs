@@ -24,35 +24,12 @@ pub(crate) struct LiveConfig {
     health_snapshot_interval_ms: AtomicU64,
 }
 
-/// Applies `$m!(field)` to every field name.
-macro_rules! each_field {
-    ($m:ident) => {
-        $m!(
-            timeout_enabled,
-            timeout_ms,
-            max_concurrent_requests,
-            fallback_enabled,
-            fallback_max_concurrent_requests,
-            circuit_breaker_enabled,
-            request_volume_threshold,
-            error_threshold_percentage,
-            sleep_window_ms,
-            half_open_max_calls,
-            force_open,
-            force_closed,
-            rolling_window_ms,
-            rolling_window_buckets,
-            health_snapshot_interval_ms
-        )
-    };
-}
-
 impl LiveConfig {
     pub(crate) fn new(c: &Config) -> LiveConfig {
         macro_rules! build {
             ($($f:ident),*) => { LiveConfig { $($f: c.$f.into()),* } };
         }
-        each_field!(build)
+        crate::for_each_config_field!(build)
     }
 
     #[inline]
@@ -60,13 +37,13 @@ impl LiveConfig {
         macro_rules! read {
             ($($f:ident),*) => { Config { $($f: self.$f.load(Relaxed)),* } };
         }
-        each_field!(read)
+        crate::for_each_config_field!(read)
     }
 
     pub(crate) fn store(&self, c: &Config) {
         macro_rules! write {
             ($($f:ident),*) => {{ $(self.$f.store(c.$f, Relaxed);)* }};
         }
-        each_field!(write);
+        crate::for_each_config_field!(write);
     }
 }

@@ -339,6 +339,23 @@ static bool match_word(parser *p, const char *word) {
     return false;
 }
 
+/* After an element: consumes ',' (returns 1: another element follows) or
+ * the closing bracket (returns 0); anything else is an error (-1). */
+static int separator_or_close(parser *p, char close, const char *what) {
+    skip_ws(p);
+    if (p->pos >= p->len) {
+        fail_at(p, p->pos, "unterminated %s", what);
+        return -1;
+    }
+    char c = p->text[p->pos];
+    if (c == ',' || c == close) {
+        p->pos++;
+        return c == ',';
+    }
+    fail_at(p, p->pos, "expected ',' or '%c' in %s", close, what);
+    return -1;
+}
+
 static json_value *parse_array(parser *p) {
     json_value *v = new_value(p, JSON_ARRAY, p->pos);
     if (!v) return NULL;
@@ -365,22 +382,9 @@ static json_value *parse_array(parser *p) {
             cap = ncap;
         }
         v->items[v->count++] = item;
-        skip_ws(p);
-        if (p->pos >= p->len) {
-            fail_at(p, p->pos, "unterminated array");
-            goto error;
-        }
-        char c = p->text[p->pos];
-        if (c == ',') {
-            p->pos++;
-            continue;
-        }
-        if (c == ']') {
-            p->pos++;
-            break;
-        }
-        fail_at(p, p->pos, "expected ',' or ']' in array");
-        goto error;
+        int next = separator_or_close(p, ']', "array");
+        if (next < 0) goto error;
+        if (next == 0) break;
     }
     v->src_end = p->pos;
     return v;
@@ -437,22 +441,9 @@ static json_value *parse_object(parser *p) {
         v->members[v->count].key_len = key_len;
         v->members[v->count].value = item;
         v->count++;
-        skip_ws(p);
-        if (p->pos >= p->len) {
-            fail_at(p, p->pos, "unterminated object");
-            goto error;
-        }
-        char c = p->text[p->pos];
-        if (c == ',') {
-            p->pos++;
-            continue;
-        }
-        if (c == '}') {
-            p->pos++;
-            break;
-        }
-        fail_at(p, p->pos, "expected ',' or '}' in object");
-        goto error;
+        int next = separator_or_close(p, '}', "object");
+        if (next < 0) goto error;
+        if (next == 0) break;
     }
     v->src_end = p->pos;
     return v;
