@@ -105,12 +105,16 @@ function isThenable(v) {
   return v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
 }
 
-/** One call in flight: its execution id, timeout timer and promise. */
+/**
+ * One call in flight: its execution id, timeout timer and promise. It is
+ * also what the run receives after its arguments: `{ signal }`, with the
+ * AbortController created only if the run asks for it (or at a timeout).
+ */
 class Call {
-  constructor(command, id, ctx, args) {
+  constructor(command, id, args) {
     this.command = command;
     this.id = id;
-    this.ctx = ctx;
+    this._ac = null;
     this.args = args;
     this.clock = null;
     this.timer = null;
@@ -136,29 +140,22 @@ class Call {
     this.clock = null;
   }
 
-  /** The timeout fired. */
-  fire() {
-    this.clock = null;
-    this.command._onTimeout(this);
-  }
-}
-
-/** What a run receives after its arguments: `{ signal }`, created lazily. */
-class RunContext {
-  constructor() {
-    this._ac = null;
-  }
+  /** Aborted when the call times out (one per call, never shared). */
   get signal() {
     if (this._ac === null) this._ac = new AbortController();
     return this._ac.signal;
   }
+
   _abort(reason) {
-    if (this._ac !== null) this._ac.abort(reason);
-    else {
-      // Nobody asked for the signal before the timeout: hand out an aborted one.
-      this._ac = new AbortController();
-      this._ac.abort(reason);
-    }
+    // Nobody asked for the signal before the timeout: hand out an aborted one.
+    if (this._ac === null) this._ac = new AbortController();
+    this._ac.abort(reason);
+  }
+
+  /** The timeout fired. */
+  fire() {
+    this.clock = null;
+    this.command._onTimeout(this);
   }
 }
 
@@ -261,8 +258,8 @@ export class Command {
 
   _startRun(id, deadline, args) {
     const c = this._circuit;
-    const ctx = new RunContext();
-    const state = new Call(this, id, ctx, args);
+    // The call's own state is also the `{ signal }` the run receives.
+    const state = new Call(this, id, args);
     const promise = new Promise((resolve, reject) => {
       state.resolve = resolve;
       state.reject = reject;
@@ -271,13 +268,13 @@ export class Command {
     if (deadline >= 0) state.arm(c.clock, deadline);
     let result;
     try {
-      result = this._run(...args, ctx);
+      result = this._run(...args, state);
     } catch (e) {
       this._runEnded(state, false, e);
       return promise;
     }
     if (isThenable(result)) {
-      Promise.resolve(result).then(
+      (result instanceof Promise ? result : Promise.resolve(result)).then(
         (v) => this._runEnded(state, true, v),
         (e) => this._runEnded(state, false, e),
       );
@@ -311,7 +308,7 @@ export class Command {
     if ((r & 3) === NOTHING) return;
     state.timedOut = true;
     const err = new TimeoutError();
-    state.ctx._abort(err);
+    state._abort(err);
     this._settle(state.id, r, err, state.args).then(state.resolve, state.reject);
   }
 
