@@ -6,7 +6,12 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$root/target/py-test"
 rm -rf "$venv"
-python3 -m venv "$venv"
+if ! python3 -m venv "$venv" 2>/dev/null; then
+  # Debian's own python3 needs python3-venv for this.
+  rm -rf "$venv"
+  apt-get update -qq && apt-get install -y -qq python3-venv
+  python3 -m venv "$venv"
+fi
 "$venv/bin/pip" install --quiet --upgrade pip
 "$venv/bin/pip" install --quiet "$root/bindings-python" pytest mypy
 "$venv/bin/python" -c "import hystrix, sys; print('python-env: hystrix installed into', sys.prefix)"
