@@ -37,8 +37,18 @@ impl SemaphoreCall {
         let cached = self.short_circuited.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|o| o.clone_ref(py));
         if let Some(shared) = cached {
             let shared = shared.into_bound(py);
-            // Only a fallback that raised it leaves anything to clear.
-            if !shared.getattr(pyo3::intern!(py, "__traceback__"))?.is_none() {
+            // Only a fallback that raised it leaves anything to clear; the
+            // C call is far cheaper than a getattr on this hot path.
+            // SAFETY: `shared` is a live exception object and the GIL is held;
+            // the new reference returned is released at once.
+            let raised = unsafe {
+                let tb = pyo3::ffi::PyException_GetTraceback(shared.as_ptr());
+                if !tb.is_null() {
+                    pyo3::ffi::Py_DecRef(tb);
+                }
+                !tb.is_null()
+            };
+            if raised {
                 shared.setattr(pyo3::intern!(py, "__traceback__"), py.None())?;
                 shared.setattr(pyo3::intern!(py, "__cause__"), py.None())?;
                 shared.setattr(pyo3::intern!(py, "__context__"), py.None())?;
