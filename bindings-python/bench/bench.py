@@ -21,8 +21,8 @@ except ImportError:
 
 import hystrix
 
-N = 20_000
-REPEAT = 7
+N = 100_000
+REPEAT = 9
 
 
 def trivial(x=1):

@@ -20,10 +20,11 @@ pub(crate) struct SemaphoreCall {
     pub(crate) fallback: Option<Py<PyAny>>,
     pub(crate) is_bad_request: Option<Py<PyAny>>,
     /// One `CircuitOpenError` handed to every fallback of a short-circuited
-    /// call, so the open path creates no exception object. Forgotten (a new
-    /// one is made next time) once a fallback fails, as the caller may then
-    /// hold it; its traceback, cause and context are cleared before reuse.
-    short_circuited: std::sync::Mutex<Option<Py<PyAny>>>,
+    /// call, so the open path creates no exception object; its traceback,
+    /// cause and context are cleared before reuse. Once a fallback fails
+    /// (the caller may then hold the error) sharing stops for good.
+    short_circuited: pyo3::sync::PyOnceLock<Py<PyAny>>,
+    sharing_stopped: std::sync::atomic::AtomicBool,
 }
 
 impl SemaphoreCall {
@@ -32,35 +33,27 @@ impl SemaphoreCall {
         if cause.kind() != ErrorKind::ShortCircuited {
             return error_object(py, cause);
         }
-        // No Python code runs while the lock is held (it could release the
-        // GIL and deadlock with a thread waiting here holding it).
-        let cached = self.short_circuited.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|o| o.clone_ref(py));
-        if let Some(shared) = cached {
-            let shared = shared.into_bound(py);
-            // Only a fallback that raised it leaves anything to clear; the
-            // C call is far cheaper than a getattr on this hot path.
-            // SAFETY: `shared` is a live exception object and the GIL is held;
-            // the new reference returned is released at once.
-            let raised = unsafe {
-                let tb = pyo3::ffi::PyException_GetTraceback(shared.as_ptr());
-                if !tb.is_null() {
-                    pyo3::ffi::Py_DecRef(tb);
-                }
-                !tb.is_null()
-            };
-            if raised {
-                shared.setattr(pyo3::intern!(py, "__traceback__"), py.None())?;
-                shared.setattr(pyo3::intern!(py, "__cause__"), py.None())?;
-                shared.setattr(pyo3::intern!(py, "__context__"), py.None())?;
+        if self.sharing_stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            return error_object(py, cause);
+        }
+        let shared = self.short_circuited.get_or_try_init(py, || error_object(py, cause).map(Bound::unbind))?.bind(py);
+        // Only a fallback that raised it leaves anything to clear; the C call
+        // is far cheaper than a getattr on this hot path.
+        // SAFETY: `shared` is a live exception object and the GIL is held;
+        // the new reference returned is released at once.
+        let raised = unsafe {
+            let tb = pyo3::ffi::PyException_GetTraceback(shared.as_ptr());
+            if !tb.is_null() {
+                pyo3::ffi::Py_DecRef(tb);
             }
-            return Ok(shared);
+            !tb.is_null()
+        };
+        if raised {
+            shared.setattr(pyo3::intern!(py, "__traceback__"), py.None())?;
+            shared.setattr(pyo3::intern!(py, "__cause__"), py.None())?;
+            shared.setattr(pyo3::intern!(py, "__context__"), py.None())?;
         }
-        let fresh = error_object(py, cause)?;
-        let mut slot = self.short_circuited.lock().unwrap_or_else(|p| p.into_inner());
-        if slot.is_none() {
-            *slot = Some(fresh.clone().unbind());
-        }
-        Ok(fresh)
+        Ok(shared.clone())
     }
 
     /// A run's exception: a bad request if the predicate says so — or if it
@@ -97,7 +90,8 @@ impl SemaphoreCall {
             run: Some(run),
             fallback,
             is_bad_request: Some(is_bad_request),
-            short_circuited: std::sync::Mutex::new(None),
+            short_circuited: pyo3::sync::PyOnceLock::new(),
+            sharing_stopped: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -134,8 +128,7 @@ impl SemaphoreCall {
             }),
         };
         if let Err(Error::FallbackFailure { .. }) = &result {
-            let forgotten = self.short_circuited.lock().unwrap_or_else(|p| p.into_inner()).take();
-            drop(forgotten); // outside the lock: dropping may run Python code
+            self.sharing_stopped.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         result.map_err(|e| raise_for(py, e))
     }
