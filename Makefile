@@ -104,3 +104,4 @@ js-test: js-build
 	node --test bindings-wasm/test/
 	target/js-tools/node_modules/.bin/tsc -p bindings-wasm/test/tsconfig.json
 	scripts/js-pack-test.sh
+	node examples/node/flaky.mjs > /dev/null
