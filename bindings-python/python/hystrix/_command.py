@@ -3,10 +3,11 @@ bulkhead and set of metrics — synchronously (semaphore or thread
 isolation), as a ``concurrent.futures.Future``, or under asyncio."""
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import inspect
 import threading
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from . import _hystrix
 from ._clock import DEFAULT_CLOCK
@@ -301,17 +302,8 @@ class Command:
     def _settle(self, ex: Any, step: Tuple[int, Any], original: BaseException, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
         kind, arg = step
         if kind == _FALLBACK:
-            clock = self.circuit.clock
-            try:
-                value = self._fallback(original, *args, **kwargs)  # type: ignore[misc]
-            except Exception as fb_exc:  # noqa: BLE001
-                ex.fallback_finished(clock.now(), False)
-                raise FallbackFailedError(original, fb_exc) from fb_exc
-            except BaseException:
-                ex.abandon(clock.now())
-                raise
-            ex.fallback_finished(clock.now(), True)
-            return value
+            with _recording_fallback(ex, self.circuit.clock, original):
+                return self._fallback(original, *args, **kwargs)  # type: ignore[misc]
         _raise_for(arg, original)
 
     def queue(self, *args: Any, **kwargs: Any) -> "concurrent.futures.Future[Any]":
@@ -406,20 +398,26 @@ class Command:
     async def _settle_async(self, ex: Any, step: Tuple[int, Any], original: BaseException, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
         kind, arg = step
         if kind == _FALLBACK:
-            clock = self.circuit.clock
-            try:
+            with _recording_fallback(ex, self.circuit.clock, original):
                 value = self._fallback(original, *args, **kwargs)  # type: ignore[misc]
-                if inspect.isawaitable(value):
-                    value = await value
-            except Exception as fb_exc:  # noqa: BLE001
-                ex.fallback_finished(clock.now(), False)
-                raise FallbackFailedError(original, fb_exc) from fb_exc
-            except BaseException:
-                ex.abandon(clock.now())
-                raise
-            ex.fallback_finished(clock.now(), True)
-            return value
+                return (await value) if inspect.isawaitable(value) else value
         _raise_for(arg, original)
+
+
+@contextlib.contextmanager
+def _recording_fallback(ex: Any, clock: Any, original: BaseException) -> Iterator[None]:
+    """Around a fallback (sync or awaited): records how it settled. An
+    ``Exception`` becomes :class:`FallbackFailedError`; anything else
+    (KeyboardInterrupt…) abandons the call and propagates unchanged."""
+    try:
+        yield
+    except Exception as fb_exc:  # noqa: BLE001
+        ex.fallback_finished(clock.now(), False)
+        raise FallbackFailedError(original, fb_exc) from fb_exc
+    except BaseException:
+        ex.abandon(clock.now())
+        raise
+    ex.fallback_finished(clock.now(), True)
 
 
 def _raise_for(kind: str, original: BaseException) -> None:
