@@ -50,6 +50,12 @@ pub(crate) struct Inner {
     fallback_concurrent: AtomicU32,
     snap: AtomicU64,
     snap_at: AtomicU64,
+    /// Until this time the cached health snapshot does not meet the trip
+    /// rule under the thresholds in force, so the hot path skips the rule
+    /// (one load instead of a snapshot read and a comparison). 0 = unknown.
+    /// Set under the episode lock by a snapshot refresh; cleared under it
+    /// by every transition and every reconfiguration.
+    trip_ok_until: AtomicU64,
     episode: Mutex<Episode>,
     /// Latency of calls settled at their run's outcome (run == total).
     latency_direct: LatencyWindow,
@@ -122,6 +128,7 @@ impl Command {
                 fallback_concurrent: AtomicU32::new(0),
                 snap: AtomicU64::new(0),
                 snap_at: AtomicU64::new(NEVER),
+                trip_ok_until: AtomicU64::new(0),
                 episode: Mutex::new(Episode::default()),
                 latency_direct: LatencyWindow::new(),
                 latency_run_only: LatencyWindow::new(),
@@ -199,6 +206,9 @@ impl Command {
             self.inner.window.store(next, Ordering::Release);
         }
         self.inner.config.store(&config);
+        // New thresholds or interval: the trip rule must be evaluated afresh.
+        let _ep = self.lock_episode();
+        self.inner.trip_ok_until.store(0, Ordering::Release);
     }
 
     /// Changes the keys given in a JSON object (SPEC key names), validated
@@ -291,12 +301,36 @@ impl Command {
         // stored after it (it would bring pre-close counts back): when it is
         // cached (interval > 0) it is refreshed under the lock the close
         // takes. At interval 0 it is recomputed on every use anyway.
-        let _serial = (cfg.health_snapshot_interval_ms > 0).then(|| self.lock_episode());
+        let serial = (cfg.health_snapshot_interval_ms > 0).then(|| self.lock_episode());
         let h = self.window().health(now);
         let clamp = |v: u64| v.min(u64::from(u32::MAX));
         inner.snap.store((clamp(h.total) << 32) | clamp(h.errors), Ordering::Release);
         inner.snap_at.store(now, Ordering::Release);
+        if serial.is_some() {
+            // Under the lock every reconfiguration takes after storing the
+            // new values: thresholds read here are the ones in force.
+            let live = &inner.config;
+            let interval = live.health_snapshot_interval_ms.load(Ordering::Relaxed);
+            let volume = live.request_volume_threshold.load(Ordering::Relaxed);
+            let pct = live.error_threshold_percentage.load(Ordering::Relaxed);
+            if interval > 0 && !(h.total >= volume && h.percentage_at_least(pct)) {
+                inner.trip_ok_until.store(now.saturating_add(interval), Ordering::Release);
+            }
+        }
         h
+    }
+
+    /// The trip rule on the hot path: nothing to do while the cached
+    /// snapshot is known not to trip; otherwise the full evaluation.
+    #[inline]
+    fn check_trip(&self, now: u64) {
+        if now < self.inner.trip_ok_until.load(Ordering::Acquire) {
+            return;
+        }
+        let cfg = &self.config();
+        if self.evaluates_trips(cfg) {
+            self.trip_if_unhealthy(now, cfg);
+        }
     }
 
     /// In the closed state, evaluates the trip rule and trips if it holds.
@@ -322,6 +356,7 @@ impl Command {
     /// closing resets health (SPEC §5).
     fn move_to(&self, _ep: &mut MutexGuard<'_, Episode>, to: CircuitState, now: u64) {
         let inner = &self.inner;
+        inner.trip_ok_until.store(0, Ordering::Release);
         match to {
             CircuitState::Open => inner.opened_at.store(now, Ordering::Release),
             CircuitState::Closed => {
@@ -342,39 +377,44 @@ impl Command {
     /// its event (and a refused probe reopens the circuit).
     #[inline]
     pub(crate) fn admit(&self, now: u64) -> Admission {
-        let cfg = &self.config();
+        let inner = &self.inner;
+        let live = &inner.config;
+        let force_open = live.force_open.load(Ordering::Relaxed);
         let mut probe = 0;
-        if cfg.circuit_breaker_enabled && (cfg.force_open || !cfg.force_closed) {
-            if cfg.force_open {
-                self.record(now, cfg, EventType::ShortCircuited, 0);
+        if live.circuit_breaker_enabled.load(Ordering::Relaxed)
+            && (force_open || !live.force_closed.load(Ordering::Relaxed))
+        {
+            if force_open {
+                self.record(now, EventType::ShortCircuited, 0);
                 return Admission::ShortCircuited;
             }
-            match self.circuit_admit(now, cfg) {
+            match self.circuit_admit(now) {
                 Some(p) => probe = p,
                 None => {
-                    self.record(now, cfg, EventType::ShortCircuited, 0);
+                    self.record(now, EventType::ShortCircuited, 0);
                     return Admission::ShortCircuited;
                 }
             }
         }
-        let inner = &self.inner;
         let held = inner.concurrent.fetch_add(1, Ordering::AcqRel);
-        if u64::from(held) >= cfg.max_concurrent_requests {
+        if u64::from(held) >= live.max_concurrent_requests.load(Ordering::Relaxed) {
             inner.concurrent.fetch_sub(1, Ordering::AcqRel);
-            self.record(now, cfg, EventType::SemaphoreRejected, probe);
+            self.record(now, EventType::SemaphoreRejected, probe);
             return Admission::Rejected;
         }
         self.window().note_concurrency(now, held + 1);
-        Admission::Admitted(Ticket { probe, start: now, deadline: cfg.timeout_enabled.then(|| now + cfg.timeout_ms) })
+        let deadline =
+            live.timeout_enabled.load(Ordering::Relaxed).then(|| now + live.timeout_ms.load(Ordering::Relaxed));
+        Admission::Admitted(Ticket { probe, start: now, deadline })
     }
 
     /// The circuit's part of admission: `Some(probe episode or 0)` when
     /// admitted, `None` when short-circuited.
     #[inline]
-    fn circuit_admit(&self, now: u64, cfg: &Config) -> Option<u64> {
+    fn circuit_admit(&self, now: u64) -> Option<u64> {
         match self.state() {
             CircuitState::Closed => {
-                self.trip_if_unhealthy(now, cfg);
+                self.check_trip(now);
                 if self.state() == CircuitState::Closed {
                     return Some(0);
                 }
@@ -382,12 +422,12 @@ impl Command {
             }
             CircuitState::Open => {
                 let opened = self.inner.opened_at.load(Ordering::Acquire);
-                if now < opened.saturating_add(cfg.sleep_window_ms) {
+                if now < opened.saturating_add(self.inner.config.sleep_window_ms.load(Ordering::Relaxed)) {
                     return None;
                 }
-                self.admit_probe(now, cfg)
+                self.admit_probe(now, &self.config())
             }
-            CircuitState::HalfOpen => self.admit_probe(now, cfg),
+            CircuitState::HalfOpen => self.admit_probe(now, &self.config()),
         }
     }
 
@@ -427,18 +467,18 @@ impl Command {
     /// Records one event at `now`: rolling and cumulative counts, then the
     /// probe decision or the trip rule (SPEC §5), then listeners.
     #[inline]
-    fn record(&self, now: u64, cfg: &Config, event: EventType, probe: u64) {
+    fn record(&self, now: u64, event: EventType, probe: u64) {
         let inner = &self.inner;
         self.window().record(now, event);
         if inner.listeners.wants_events() {
             inner.listeners.notify(&Notice::Event { command: &inner.name, event, at_ms: now });
         }
         // A probe whose episode has ended is an ordinary call (SPEC §5).
-        if probe != 0 && self.decide_probe(now, cfg, event, probe) {
+        if probe != 0 && self.decide_probe(now, &self.config(), event, probe) {
             return;
         }
-        if event.counts_in_health() && self.evaluates_trips(cfg) {
-            self.trip_if_unhealthy(now, cfg);
+        if event.counts_in_health() {
+            self.check_trip(now);
         }
     }
 
@@ -474,7 +514,7 @@ impl Command {
     /// `TIMEOUT`); the permit stays held.
     #[inline]
     pub(crate) fn record_run(&self, ticket: &Ticket, now: u64, event: EventType) {
-        self.record(now, &self.config(), event, ticket.probe);
+        self.record(now, event, ticket.probe);
     }
 
     /// Gives a run permit back (SPEC §3.4).
@@ -495,14 +535,14 @@ impl Command {
 
     /// SPEC §3 step 5: may a fallback run? Records the event of a refusal.
     pub(crate) fn admit_fallback(&self, now: u64, has_fallback: bool) -> FallbackAdmission {
-        let cfg = &self.config();
-        let decision = if !cfg.fallback_enabled {
+        let live = &self.inner.config;
+        let decision = if !live.fallback_enabled.load(Ordering::Relaxed) {
             FallbackAdmission::Disabled
         } else if !has_fallback {
             FallbackAdmission::Missing
         } else {
             let held = self.inner.fallback_concurrent.fetch_add(1, Ordering::AcqRel);
-            if u64::from(held) < cfg.fallback_max_concurrent_requests {
+            if u64::from(held) < live.fallback_max_concurrent_requests.load(Ordering::Relaxed) {
                 return FallbackAdmission::Admitted;
             }
             self.inner.fallback_concurrent.fetch_sub(1, Ordering::AcqRel);
@@ -513,7 +553,7 @@ impl Command {
             FallbackAdmission::Missing => EventType::FallbackMissing,
             _ => EventType::FallbackRejection,
         };
-        self.record(now, cfg, event, 0);
+        self.record(now, event, 0);
         decision
     }
 
@@ -522,7 +562,7 @@ impl Command {
     pub(crate) fn finish_fallback(&self, now: u64, event: Option<EventType>) {
         self.inner.fallback_concurrent.fetch_sub(1, Ordering::AcqRel);
         if let Some(event) = event {
-            self.record(now, &self.config(), event, 0);
+            self.record(now, event, 0);
         }
     }
 

@@ -6,22 +6,24 @@
 use crate::config::Config;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
+/// Fields are public to the crate so the hot path can load just the ones
+/// it needs (a relaxed load each) instead of the whole [`Config`].
 pub(crate) struct LiveConfig {
-    timeout_enabled: AtomicBool,
-    timeout_ms: AtomicU64,
-    max_concurrent_requests: AtomicU64,
-    fallback_enabled: AtomicBool,
-    fallback_max_concurrent_requests: AtomicU64,
-    circuit_breaker_enabled: AtomicBool,
-    request_volume_threshold: AtomicU64,
-    error_threshold_percentage: AtomicU64,
-    sleep_window_ms: AtomicU64,
-    half_open_max_calls: AtomicU64,
-    force_open: AtomicBool,
-    force_closed: AtomicBool,
-    rolling_window_ms: AtomicU64,
-    rolling_window_buckets: AtomicU64,
-    health_snapshot_interval_ms: AtomicU64,
+    pub(crate) timeout_enabled: AtomicBool,
+    pub(crate) timeout_ms: AtomicU64,
+    pub(crate) max_concurrent_requests: AtomicU64,
+    pub(crate) fallback_enabled: AtomicBool,
+    pub(crate) fallback_max_concurrent_requests: AtomicU64,
+    pub(crate) circuit_breaker_enabled: AtomicBool,
+    pub(crate) request_volume_threshold: AtomicU64,
+    pub(crate) error_threshold_percentage: AtomicU64,
+    pub(crate) sleep_window_ms: AtomicU64,
+    pub(crate) half_open_max_calls: AtomicU64,
+    pub(crate) force_open: AtomicBool,
+    pub(crate) force_closed: AtomicBool,
+    pub(crate) rolling_window_ms: AtomicU64,
+    pub(crate) rolling_window_buckets: AtomicU64,
+    pub(crate) health_snapshot_interval_ms: AtomicU64,
 }
 
 impl LiveConfig {

@@ -119,3 +119,28 @@ fn a_rejected_fallback_keeps_the_short_circuit_as_its_original() {
     );
     assert_eq!(outer.unwrap(), 1);
 }
+
+/// The hot path skips the trip rule while the cached health snapshot is
+/// known not to trip; a reconfiguration must end that at once, even while
+/// the same snapshot is still cached.
+#[test]
+fn new_thresholds_apply_to_a_still_cached_snapshot() {
+    let (now, clock) = manual_clock();
+    let cfg = Config { request_volume_threshold: 5, health_snapshot_interval_ms: 100, ..Config::default() };
+    let cmd = Command::with_clock("gate", cfg, clock).unwrap();
+    let fail = || Err::<u32, _>(RunError::Failure("boom".to_string()));
+    for _ in 0..2 {
+        assert!(matches!(cmd.execute(fail), Err(Error::Failure(_))));
+    }
+    // Refreshed at 100: 2 errors of 2, under the volume threshold.
+    now.store(100, Ordering::SeqCst);
+    assert_eq!(cmd.execute(|| Ok::<_, RunError<String>>(1)).unwrap(), 1);
+    now.store(150, Ordering::SeqCst);
+    assert_eq!(cmd.execute(|| Ok::<_, RunError<String>>(2)).unwrap(), 2);
+    cmd.configure_json(&serde_json::json!({ "request_volume_threshold": 2 })).unwrap();
+    // Same cached snapshot (2 of 2 errors), new threshold: it trips now.
+    assert!(matches!(cmd.execute(|| Ok::<_, RunError<String>>(3)), Err(Error::ShortCircuited)));
+    // And a threshold raised back is honoured after the next refresh only
+    // as the SPEC says: the circuit stays open until its sleep window ends.
+    assert_eq!(cmd.snapshot().state, hystrix_core::CircuitState::Open);
+}
