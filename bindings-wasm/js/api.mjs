@@ -101,6 +101,39 @@ function settled(fn) {
   }
 }
 
+// A spread call (`fn(...args, x)`) costs V8 tens of nanoseconds, a tenth of
+// a closed-path call: up to three arguments are passed without one.
+
+/** `fn.call(self, ...args, last)`. */
+function callRun(self, fn, args, last) {
+  switch (args.length) {
+    case 0:
+      return fn.call(self, last);
+    case 1:
+      return fn.call(self, args[0], last);
+    case 2:
+      return fn.call(self, args[0], args[1], last);
+    case 3:
+      return fn.call(self, args[0], args[1], args[2], last);
+    default:
+      return fn.call(self, ...args, last);
+  }
+}
+
+/** `fn.call(self, first, ...args)`. */
+function callFallback(self, fn, first, args) {
+  switch (args.length) {
+    case 0:
+      return fn.call(self, first);
+    case 1:
+      return fn.call(self, first, args[0]);
+    case 2:
+      return fn.call(self, first, args[0], args[1]);
+    default:
+      return fn.call(self, first, ...args);
+  }
+}
+
 function isThenable(v) {
   return v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
 }
@@ -268,7 +301,7 @@ export class Command {
     if (deadline >= 0) state.arm(c.clock, deadline);
     let result;
     try {
-      result = this._run(...args, state);
+      result = callRun(this, this._run, args, state);
     } catch (e) {
       this._runEnded(state, false, e);
       return promise;
@@ -317,7 +350,7 @@ export class Command {
     if ((r & 3) === FALLBACK) {
       let out;
       try {
-        out = this._fallback(original, ...args);
+        out = callFallback(this, this._fallback, original, args);
       } catch (e) {
         return settled(() => this._fallbackEnded(id, false, e, original));
       }
