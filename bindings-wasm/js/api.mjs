@@ -154,8 +154,11 @@ class Call {
     this.timedOut = false;
     this.resolve = null;
     this.reject = null;
+    // Timer-queue links (see timers.mjs), declared here to keep one shape.
     this._bucket = null;
     this._due = 0;
+    this._prev = null;
+    this._next = null;
     this._wrapper = undefined;
   }
 

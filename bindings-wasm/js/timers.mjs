@@ -2,63 +2,72 @@
 // time (whole milliseconds), then in arming order (SPEC §1).
 //
 // Built for the hot path (one timeout armed and cancelled per call): a
-// timer is any object with a `fire()` method, stored in the array of its
-// due millisecond; arming mostly hits the bucket of the previous arming,
-// cancelling flags the timer and frees a bucket once nothing in it is live.
+// timer is any object with a `fire()` method. Timers due in the same
+// millisecond form an intrusive doubly-linked list (the timer object holds
+// its own links), so arming appends and cancelling unlinks in a few field
+// writes, with no array to grow and nothing kept alive after a cancel.
+// Arming mostly hits the list of the previous arming.
 
 class Bucket {
   constructor(due) {
     this.due = due;
-    this.items = [];
-    this.next = 0; // index of the first item not yet fired
-    this.live = 0;
+    this.head = null;
+    this.tail = null;
   }
 }
 
 export class TimerQueue {
   constructor() {
-    this._buckets = new Map(); // due -> Bucket
-    this._heap = []; // distinct due times (min-heap)
+    this._buckets = new Map(); // due -> Bucket with at least one timer, or the last armed
+    this._heap = []; // due times of buckets (min-heap; stale entries skipped)
     this._last = null; // the bucket armed last
   }
 
   /** Arms `timer` (an object with `fire()`) at `due`; returns it. Cancel with `cancel(timer)`. */
   arm(due, timer) {
     let b = this._last;
-    if (b === null || b.due !== due) {
-      // The previous bucket, if nothing in it is live, holds only garbage.
-      if (b !== null && b.live === 0) this._buckets.delete(b.due);
-      b = this._buckets.get(due);
-      if (b === undefined) {
-        b = new Bucket(due);
-        this._buckets.set(due, b);
-        heapPush(this._heap, due);
-      }
-      this._last = b;
-    }
+    if (b === null || b.due !== due) b = this._bucketFor(due);
+    const tail = b.tail;
     timer._bucket = b;
     timer._due = due;
-    b.items.push(timer);
-    b.live++;
+    timer._prev = tail;
+    timer._next = null;
+    if (tail === null) b.head = timer;
+    else tail._next = timer;
+    b.tail = timer;
     return timer;
+  }
+
+  _bucketFor(due) {
+    // The previous bucket, if empty, is no longer needed.
+    const last = this._last;
+    if (last !== null && last.head === null) this._buckets.delete(last.due);
+    let b = this._buckets.get(due);
+    if (b === undefined) {
+      b = new Bucket(due);
+      this._buckets.set(due, b);
+      heapPush(this._heap, due);
+    }
+    this._last = b;
+    return b;
   }
 
   /** Disarms `timer`; whether it was armed. */
   cancel(timer) {
     const b = timer._bucket;
     if (b === null || b === undefined) return false;
-    timer._bucket = null;
-    if (--b.live === 0 && b !== this._last) this._buckets.delete(b.due);
+    unlink(b, timer);
+    if (b.head === null && b !== this._last) this._buckets.delete(b.due);
     return true;
   }
 
-  /** The earliest due time of a live timer, or undefined. */
+  /** The earliest due time of an armed timer, or undefined. */
   nextDue() {
     const heap = this._heap;
     while (heap.length > 0) {
       const due = heap[0];
       const b = this._buckets.get(due);
-      if (b !== undefined && b.live > 0) return due;
+      if (b !== undefined && b.head !== null) return due;
       if (b !== undefined) {
         this._buckets.delete(due);
         if (this._last === b) this._last = null;
@@ -68,24 +77,28 @@ export class TimerQueue {
     return undefined;
   }
 
-  /** Removes and returns the first live timer due at or before `now`, or undefined. */
+  /** Removes and returns the first armed timer due at or before `now`, or undefined. */
   popDue(now) {
     const due = this.nextDue();
     if (due === undefined || due > now) return undefined;
     const b = this._buckets.get(due);
-    while (b.next < b.items.length) {
-      const t = b.items[b.next++];
-      if (t._bucket === b) {
-        t._bucket = null;
-        if (--b.live === 0) {
-          this._buckets.delete(due);
-          if (this._last === b) this._last = null;
-        }
-        return t;
-      }
-    }
-    return undefined;
+    const t = b.head;
+    unlink(b, t);
+    if (b.head === null && b !== this._last) this._buckets.delete(due);
+    return t;
   }
+}
+
+function unlink(b, t) {
+  const prev = t._prev;
+  const next = t._next;
+  if (prev === null) b.head = next;
+  else prev._next = next;
+  if (next === null) b.tail = prev;
+  else next._prev = prev;
+  t._bucket = null;
+  t._prev = null;
+  t._next = null;
 }
 
 function heapPush(h, v) {
