@@ -517,6 +517,18 @@ impl Command {
         self.record(now, event, ticket.probe);
     }
 
+    /// Settles a call whose run returned a value at `now`, before its
+    /// deadline: `SUCCESS`, the permit back, the latency. What
+    /// [`crate::Execution::run_finished`] does in this case, without an
+    /// execution (the sync driver's fast path).
+    #[inline]
+    pub(crate) fn settle_success(&self, ticket: Ticket, now: u64) {
+        self.record(now, EventType::Success, ticket.probe);
+        let latency = now.saturating_sub(ticket.start);
+        self.release(ticket);
+        self.record_latency(now, Some(latency), latency);
+    }
+
     /// Gives a run permit back (SPEC §3.4).
     #[inline]
     pub(crate) fn release(&self, _ticket: Ticket) {

@@ -8,10 +8,10 @@
 //! and the fallback runs — as if the timeout had fired while the run
 //! ignored cancellation. A closed-state success costs two clock reads.
 
-use crate::command::Command;
+use crate::command::{Admission, Command};
 use crate::driver_common::{after_fallback, classify_run, panic_message, refusal, settle_error};
 use crate::error::{Error, ErrorKind, RunError};
-use crate::execution::{Execution, Resolution, RunOutcome, Step};
+use crate::execution::{Execution, Step};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 impl Command {
@@ -39,32 +39,41 @@ where
     F: FnOnce(&Error<E>) -> Result<T, E>,
 {
     let clock = cmd.clock();
-    let (mut ex, mut step) = Execution::start(cmd, clock.now_ms(), fallback.is_some());
-    let original = match step {
-        Step::Run { deadline } => {
+    let start = clock.now_ms();
+    let has_fallback = fallback.is_some();
+    let (mut ex, step, original) = match cmd.admit(start) {
+        Admission::Admitted(ticket) => {
             let result = catch_unwind(AssertUnwindSafe(run)).map_err(|p| panic_message(&*p));
             let end = clock.now_ms();
-            if deadline.is_some_and(|d| end >= d) {
-                step = ex.timer_fired(cmd, end);
+            if ticket.deadline.is_some_and(|d| end >= d) {
+                // Too late: whatever it returned is dropped.
+                drop(result);
+                let mut ex = Execution::admitted(ticket, start, has_fallback);
+                let step = ex.timer_fired(cmd, end);
                 ex.run_stopped(cmd);
-                Error::Timeout
+                (ex, step, Error::Timeout)
             } else {
                 match classify_run(result) {
                     Ok(value) => {
-                        ex.run_finished(cmd, end, RunOutcome::Success);
+                        // The common case settles without an `Execution`.
+                        cmd.settle_success(ticket, end);
                         return Ok(value);
                     }
                     Err((outcome, error)) => {
-                        step = ex.run_finished(cmd, end, outcome);
-                        error
+                        let mut ex = Execution::admitted(ticket, start, has_fallback);
+                        let step = ex.run_finished(cmd, end, outcome);
+                        (ex, step, error)
                     }
                 }
             }
         }
-        // Refused at admission: the original error is why (not what the
-        // fallback step then decided, e.g. `fallback_rejected`).
-        Step::Fallback { .. } | Step::Done(Resolution::Error(_)) => refusal(ex.cause().unwrap_or(ErrorKind::Rejected)),
-        Step::Done(_) | Step::Nothing => unreachable!("admission ends in a run, a fallback or an error"),
+        refused => {
+            let (ex, step) = Execution::after_admission(cmd, start, has_fallback, refused);
+            // The original error is why it was refused (not what the
+            // fallback step then decided, e.g. `fallback_rejected`).
+            let original = refusal(ex.cause().unwrap_or(ErrorKind::Rejected));
+            (ex, step, original)
+        }
     };
     match step {
         Step::Fallback { .. } => {
@@ -74,6 +83,6 @@ where
             after_fallback(original, result)
         }
         Step::Done(resolution) => Err(settle_error(resolution, original)),
-        Step::Run { .. } | Step::Nothing => unreachable!("a run outcome ends in a fallback or a result"),
+        Step::Run { .. } | Step::Nothing => unreachable!("a run outcome or a refusal ends in a fallback or a result"),
     }
 }

@@ -87,16 +87,20 @@ impl Execution {
     /// whether the host has a fallback to offer.
     #[inline]
     pub fn start(cmd: &Command, now: u64, has_fallback: bool) -> (Execution, Step) {
-        let mut ex = Execution {
-            ticket: None,
-            phase: Phase::Running,
-            start: now,
-            run_latency: None,
-            cause: None,
-            has_fallback,
-            events: [None, None],
-        };
-        let step = match cmd.admit(now) {
+        Execution::after_admission(cmd, now, has_fallback, cmd.admit(now))
+    }
+
+    /// A call at `now` that `admission` answered (for drivers that admit
+    /// first and build an execution only when they need one).
+    #[inline]
+    pub(crate) fn after_admission(
+        cmd: &Command,
+        now: u64,
+        has_fallback: bool,
+        admission: Admission,
+    ) -> (Execution, Step) {
+        let mut ex = Execution::new(now, has_fallback);
+        let step = match admission {
             Admission::Admitted(ticket) => {
                 let deadline = ticket.deadline;
                 ex.ticket = Some(ticket);
@@ -108,6 +112,23 @@ impl Execution {
             Admission::Rejected => ex.enter_fallback(cmd, now, EventType::SemaphoreRejected, ErrorKind::Rejected),
         };
         (ex, step)
+    }
+
+    /// A call admitted at `start` with `ticket` whose run is under way.
+    pub(crate) fn admitted(ticket: Ticket, start: u64, has_fallback: bool) -> Execution {
+        Execution { ticket: Some(ticket), ..Execution::new(start, has_fallback) }
+    }
+
+    fn new(start: u64, has_fallback: bool) -> Execution {
+        Execution {
+            ticket: None,
+            phase: Phase::Running,
+            start,
+            run_latency: None,
+            cause: None,
+            has_fallback,
+            events: [None, None],
+        }
     }
 
     /// The run ended with `outcome` at `now`. After a timeout this only
