@@ -1,5 +1,6 @@
 """Configuration: defaults, validation (SPEC §2), live configure()."""
 import threading
+import time
 
 import pytest
 
@@ -230,3 +231,23 @@ def test_changing_window_shape_starts_fresh_window(clock):
     snap = cmd.snapshot()
     assert snap["rolling"]["SUCCESS"] == 0
     assert snap["cumulative"]["SUCCESS"] == 1
+
+
+def test_largest_exact_integers_are_accepted():
+    # SPEC §2 sets no upper bound; 2**53 - 1 is the largest integer every
+    # host carries exactly.
+    big = 2**53 - 1
+    cmd = hystrix.Command(run, timeout_ms=big, sleep_window_ms=big, request_volume_threshold=2**32)
+    assert cmd.circuit.config()["timeout_ms"] == big
+    assert_invalid("timeout_ms", timeout_ms=2**53)
+
+
+def test_a_timeout_beyond_what_event_wait_takes_still_runs_the_call():
+    # threading.Event.wait refuses timeouts over threading.TIMEOUT_MAX
+    # (about 292 years); a 2**53 - 1 ms deadline is waited for in slices.
+    def slow():
+        time.sleep(0.05)  # still running when the caller starts waiting
+        return "done"
+
+    cmd = hystrix.Command(slow, timeout_ms=2**53 - 1)
+    assert cmd.execute() == "done"

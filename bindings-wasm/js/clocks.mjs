@@ -8,6 +8,9 @@ const perf = g.performance;
 
 const identity = (fn) => fn;
 
+/** The longest delay setTimeout honours. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
 /** Binds a timer callback to the async context it was armed in (Node sets this). */
 let bindContext = identity;
 
@@ -58,7 +61,9 @@ export class RealClock {
   _schedule(due) {
     if (this._handle !== null) g.clearTimeout(this._handle);
     this._handleDue = due;
-    this._handle = g.setTimeout(this._fire, Math.max(0, due - perf.now()));
+    // setTimeout takes at most 2^31 - 1 ms (larger fires at once): a later
+    // deadline wakes early, finds nothing due and re-arms.
+    this._handle = g.setTimeout(this._fire, Math.min(MAX_DELAY_MS, Math.max(0, due - perf.now())));
     // Do not keep a Node process alive just for a timeout.
     if (this._handle && typeof this._handle.unref === "function") this._handle.unref();
   }

@@ -64,10 +64,11 @@ test("an unknown option is refused naming it", () => {
 test("zero, negative, huge, fractional and wrong-type values are refused naming the camelCase key", () => {
   const clock = new VirtualClock();
   for (const [key, min] of Object.entries(INT_KEYS)) {
-    const bad = [-1, 1.5, 2 ** 31, 1e300, Number.MAX_SAFE_INTEGER, NaN, Infinity, -Infinity, "10", true, null, [10], { n: 10 }];
+    // Above 2^53 - 1 a number is no longer exact: refused as huge.
+    const bad = [-1, 1.5, 2 ** 53, 2 ** 64, 1e300, NaN, Infinity, -Infinity, "10", true, null, [10], { n: 10 }];
     if (min > 0) bad.push(0);
     if (key === "errorThresholdPercentage") bad.push(101);
-    if (key === "rollingWindowBuckets") bad.push(10_001);
+    if (key === "rollingWindowBuckets") bad.push(100_001);
     for (const value of bad) {
       const e = configError(() => new Command(() => 1, null, { clock, [key]: value }));
       assertConfigError(e, key);
@@ -86,6 +87,9 @@ test("boundary values are accepted", () => {
   const ok = [
     { timeoutMs: 1 },
     { timeoutMs: 2 ** 31 - 1 },
+    { timeoutMs: 2 ** 31 },
+    { sleepWindowMs: Number.MAX_SAFE_INTEGER },
+    { requestVolumeThreshold: 2 ** 32 },
     { timeoutMs: 1000.0 },
     { requestVolumeThreshold: 0 },
     { errorThresholdPercentage: 0 },
@@ -93,6 +97,7 @@ test("boundary values are accepted", () => {
     { healthSnapshotIntervalMs: 0 },
     { maxConcurrentRequests: 2 ** 31 - 1 },
     { rollingWindowMs: 10_000, rollingWindowBuckets: 10_000 },
+    { rollingWindowMs: 100_000, rollingWindowBuckets: 100_000 },
     { rollingWindowMs: 7, rollingWindowBuckets: 7 },
     { forceOpen: false, forceClosed: true, timeoutEnabled: false },
     { timeoutMs: undefined },

@@ -78,3 +78,27 @@ test("a pending timeout timer does not keep the process alive", async () => {
   assert.equal(stdout.trim(), "quick 1");
   assert.ok(elapsed < 20_000);
 });
+
+test("a deadline beyond setTimeout's 2^31 - 1 ms neither fires early nor overflows the timer", async () => {
+  // In a fresh process, so this deadline is the clock's earliest one.
+  const script = `
+    const { Command } = await import(${JSON.stringify(PKG.href)});
+    const warnings = [];
+    process.on("warning", (w) => warnings.push(w.name));
+    const keep = setInterval(() => {}, 1000);
+    const cmd = new Command(() => new Promise((r) => setTimeout(() => r("done"), 30)), null, {
+      timeoutMs: Number.MAX_SAFE_INTEGER,
+    });
+    const value = await cmd.execute();
+    await new Promise((r) => setTimeout(r, 20));
+    clearInterval(keep);
+    console.log(JSON.stringify({ value, warnings }));
+  `;
+  const { code, stdout } = await new Promise((resolve) => {
+    execFile(process.execPath, ["--input-type=module", "-e", script], { timeout: 20_000 }, (err, stdout) =>
+      resolve({ code: err ? err.code : 0, stdout }),
+    );
+  });
+  assert.equal(code, 0);
+  assert.deepEqual(JSON.parse(stdout), { value: "done", warnings: [] });
+});

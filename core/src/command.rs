@@ -327,8 +327,10 @@ impl Command {
         if now < self.inner.trip_ok_until.load(Ordering::Acquire) {
             return;
         }
+        // The rule applies only in state closed; elsewhere the snapshot is
+        // not needed, so it is not refreshed either (SPEC §5).
         let cfg = &self.config();
-        if self.evaluates_trips(cfg) {
+        if self.evaluates_trips(cfg) && self.state() == CircuitState::Closed {
             self.trip_if_unhealthy(now, cfg);
         }
     }
@@ -403,8 +405,10 @@ impl Command {
             return Admission::Rejected;
         }
         self.window().note_concurrency(now, held + 1);
-        let deadline =
-            live.timeout_enabled.load(Ordering::Relaxed).then(|| now + live.timeout_ms.load(Ordering::Relaxed));
+        let deadline = live
+            .timeout_enabled
+            .load(Ordering::Relaxed)
+            .then(|| now.saturating_add(live.timeout_ms.load(Ordering::Relaxed)));
         Admission::Admitted(Ticket { probe, start: now, deadline })
     }
 

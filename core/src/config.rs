@@ -4,12 +4,15 @@ use crate::error::ConfigError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Upper bound for every millisecond and count setting: Hystrix's `int` range.
-/// Larger values are refused so that time arithmetic can never overflow.
-pub const MAX_SETTING: u64 = i32::MAX as u64;
+/// Upper bound for every millisecond and count setting: 2^53 − 1, the
+/// largest integer every host carries exactly (a JS number, a Python int, a
+/// C `uint64_t`). SPEC §2 sets no upper bound; a value beyond this one is
+/// refused as not representable rather than silently rounded.
+pub const MAX_SETTING: u64 = (1 << 53) - 1;
 
-/// Upper bound for `rolling_window_buckets`: each bucket is allocated up front.
-pub const MAX_BUCKETS: u64 = 10_000;
+/// Upper bound for `rolling_window_buckets`: every bucket is allocated up
+/// front (about 64 bytes each), so a mistyped count must not exhaust memory.
+pub const MAX_BUCKETS: u64 = 100_000;
 
 /// The settings of one command. Every field has the Netflix Hystrix default
 /// (see [`Config::default`]); keys and meanings are those of SPEC §2.

@@ -15,8 +15,8 @@ pub(crate) trait Slot {
     fn clear(&self);
 }
 
-/// Bits of the hint that hold the slot number (`len` ≤ 10 000 < 2^14).
-const SLOT_BITS: u32 = 14;
+/// Bits of the hint that hold the slot number (`len` ≤ 100 000 < 2^17).
+const SLOT_BITS: u32 = 17;
 
 /// A ring of `len` buckets of `bucket_ms` each.
 pub(crate) struct Ring<S> {
@@ -31,7 +31,7 @@ pub(crate) struct Ring<S> {
 impl<S: Slot> Ring<S> {
     /// An empty ring.
     pub(crate) fn new(bucket_ms: u64, len: u64) -> Ring<S> {
-        assert!(len < 1 << SLOT_BITS, "at most 2^14 buckets");
+        assert!(len < 1 << SLOT_BITS, "at most 2^17 - 1 buckets");
         Ring {
             bucket_ms,
             hint: AtomicU64::new(0),

@@ -20,7 +20,15 @@ class RealClock:
         set or the deadline passes, and says whether the deadline won."""
 
         def wait() -> bool:
-            return not done.wait(max(0.0, (deadline - self.now()) / 1000.0))
+            # Event.wait takes at most threading.TIMEOUT_MAX seconds; a
+            # deadline further away (timeouts reach 2**53 - 1 ms) is waited
+            # for in slices.
+            while True:
+                remaining = (deadline - self.now()) / 1000.0
+                if remaining <= 0:
+                    return not done.is_set()
+                if done.wait(min(remaining, threading.TIMEOUT_MAX)):
+                    return False
 
         return wait
 

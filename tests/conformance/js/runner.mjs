@@ -15,7 +15,19 @@ const RUN = Symbol("run");
 const FALLBACK = Symbol("fallback");
 
 const camel = (k) => k.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
-const options = (config) => Object.fromEntries(Object.entries(config).map(([k, v]) => [camel(k), v]));
+/** The SPEC's keys (§2); the JS API takes them in camelCase. */
+const SPEC_KEYS = new Set([
+  "timeout_enabled", "timeout_ms", "max_concurrent_requests", "fallback_enabled",
+  "fallback_max_concurrent_requests", "circuit_breaker_enabled", "request_volume_threshold",
+  "error_threshold_percentage", "sleep_window_ms", "half_open_max_calls", "force_open", "force_closed",
+  "rolling_window_ms", "rolling_window_buckets", "health_snapshot_interval_ms",
+]);
+/** Names the JS API itself gives meaning to: a scenario's unknown key must not become one of them. */
+const JS_NAMES = new Set([...[...SPEC_KEYS].map(camel), "name", "clock", "isBadRequest"]);
+/** Marks an unknown SPEC key that would otherwise read as a JS option (e.g. "timeoutMs"). */
+const UNKNOWN = " (unknown to the SPEC)";
+const jsKey = (k) => (SPEC_KEYS.has(k) ? camel(k) : JS_NAMES.has(camel(k)) ? k + UNKNOWN : camel(k));
+const options = (config) => Object.fromEntries(Object.entries(config).map(([k, v]) => [jsKey(k), v]));
 
 function makeRun(clock, spec) {
   const after = spec.after_ms ?? 0;
@@ -73,7 +85,7 @@ async function replay(sc) {
   const clock = new h.VirtualClock();
   const config = sc.config ?? {};
   if (sc.expect_config_error !== undefined) {
-    const want = camel(sc.expect_config_error);
+    const want = jsKey(sc.expect_config_error);
     try {
       new h.Command(() => 0, undefined, { clock, ...options(config) });
     } catch (e) {
