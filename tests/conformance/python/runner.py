@@ -7,6 +7,7 @@ event synchronously inside the task of the call it belongs to).
     python runner.py PATH...   ->  one line per scenario, then "python: N passed, M failed"
 """
 import asyncio
+import inspect
 import contextvars
 import json
 import os
@@ -126,13 +127,22 @@ def check(step_no: int, clock: VirtualClock, cmd: hystrix.Command, want: Dict[st
     return None
 
 
+#: Keyword parameters of ``hystrix.Command`` besides the SPEC settings.
+OWN_PARAMETERS = frozenset(inspect.signature(hystrix.Command).parameters) - {"config"}
+
+
 async def replay(scenario: Dict[str, Any]) -> Optional[str]:
     config = scenario.get("config", {})
     expected_key = scenario.get("expect_config_error")
     clock = VirtualClock()
     if expected_key is not None:
         try:
-            hystrix.Command(lambda: None, clock=clock, **config)
+            if OWN_PARAMETERS.isdisjoint(config):
+                hystrix.Command(lambda: None, clock=clock, **config)
+            else:
+                # An unknown key spelled like one of Command's own parameters
+                # (`name`, `clock`, ...): the dict-taking Circuit sees it as config.
+                hystrix.Circuit("", dict(config), clock)
         except hystrix.InvalidConfigError as e:
             return None if e.key == expected_key else f"config error names {e.key!r}, expected {expected_key!r}"
         return f"config was accepted, expected invalid_config naming {expected_key!r}"
