@@ -4,10 +4,11 @@
 //! Everything here takes the current time as an argument; [`Command`] only
 //! keeps a [`Clock`] so that the drivers and [`Command::snapshot`] have one
 //! to read. In the closed state admission and recording are lock-free and
-//! allocation-free: relaxed atomic loads for the live configuration, four
-//! atomic adds for a successful call (permit, release, event, latency).
-//! Transitions and reconfiguration take the command's own small mutexes
-//! (never a global one).
+//! allocation-free: relaxed loads of just the settings each step needs, four
+//! atomic adds for a successful call (permit, release, event, latency), and
+//! while the cached health snapshot is known not to trip (`trip_ok_until`)
+//! one load instead of the trip rule. Transitions and reconfiguration take
+//! the command's own small mutexes (never a global one).
 
 use crate::clock::Clock;
 use crate::config::Config;
