@@ -9,7 +9,8 @@
 // Arming mostly hits the list of the previous arming.
 
 class Bucket {
-  constructor(due) {
+  constructor(queue, due) {
+    this.queue = queue;
     this.due = due;
     this.head = null;
     this.tail = null;
@@ -23,8 +24,12 @@ export class TimerQueue {
     this._last = null; // the bucket armed last
   }
 
-  /** Arms `timer` (an object with `fire()`) at `due`; returns it. Cancel with `cancel(timer)`. */
+  /**
+   * Arms `timer` (an object with `fire()`) at `due`; returns it. Cancel with
+   * `cancel(timer)`. A timer armed already is moved (re-armed last).
+   */
   arm(due, timer) {
+    if (timer._bucket != null) this.cancel(timer);
     let b = this._last;
     if (b === null || b.due !== due) b = this._bucketFor(due);
     const tail = b.tail;
@@ -44,7 +49,7 @@ export class TimerQueue {
     if (last !== null && last.head === null) this._buckets.delete(last.due);
     let b = this._buckets.get(due);
     if (b === undefined) {
-      b = new Bucket(due);
+      b = new Bucket(this, due);
       this._buckets.set(due, b);
       heapPush(this._heap, due);
     }
@@ -55,7 +60,8 @@ export class TimerQueue {
   /** Disarms `timer`; whether it was armed. */
   cancel(timer) {
     const b = timer._bucket;
-    if (b === null || b === undefined) return false;
+    // Not armed, or armed on another queue.
+    if (b === null || b === undefined || b.queue !== this) return false;
     unlink(b, timer);
     if (b.head === null && b !== this._last) this._buckets.delete(b.due);
     return true;

@@ -1,7 +1,8 @@
 // The timer queue behind both clocks, checked against a plain reference
 // model over random arm / cancel / pop sequences: timers come out by due
 // time, then in arming order; cancelled ones never come out; a timer can be
-// armed again after it fired or was cancelled.
+// armed again after it fired or was cancelled, or while armed (it moves);
+// once drained, the queue holds nothing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
@@ -59,10 +60,10 @@ test("random arm/cancel/pop sequences match the reference model", () => {
       const t = timers[r(timers.length)];
       const op = r(10);
       if (op < 4) {
-        // Arm only timers not armed now (as the commands do).
-        if (m.armed.some((e) => e.timer === t)) continue;
+        // Arming a timer armed already moves it.
         const due = now + r(4);
         q.arm(due, t);
+        m.cancel(t);
         m.arm(due, t);
       } else if (op < 7) {
         assert.equal(q.cancel(t), m.cancel(t), `seed ${seed} step ${step}: cancel`);
@@ -80,7 +81,20 @@ test("random arm/cancel/pop sequences match the reference model", () => {
       if (expected === undefined) break;
     }
     assert.equal(q.nextDue(), undefined);
+    assert.equal(q._buckets.size + q._heap.length <= 1, true, `seed ${seed}: drained queue keeps ${q._buckets.size} buckets`);
   }
+});
+
+test("a timer armed on one queue cannot be cancelled through another", () => {
+  const a = new TimerQueue();
+  const b = new TimerQueue();
+  const t = { fire() {} };
+  const u = { fire() {} };
+  a.arm(5, t);
+  b.arm(5, u);
+  assert.equal(b.cancel(t), false);
+  assert.equal(b.popDue(5), u);
+  assert.equal(a.popDue(5), t);
 });
 
 test("a bucket emptied by cancels still fires timers armed into it later", () => {

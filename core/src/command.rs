@@ -305,16 +305,25 @@ impl Command {
         let serial = (cfg.health_snapshot_interval_ms > 0).then(|| self.lock_episode());
         let h = self.window().health(now);
         let clamp = |v: u64| v.min(u64::from(u32::MAX));
-        inner.snap.store((clamp(h.total) << 32) | clamp(h.errors), Ordering::Release);
+        let cached = HealthCounts { total: clamp(h.total), errors: clamp(h.errors) };
+        inner.snap.store((cached.total << 32) | cached.errors, Ordering::Release);
         inner.snap_at.store(now, Ordering::Release);
-        if serial.is_some() {
+        if serial.is_none() {
+            // Refreshed without the lock (interval 0 as this caller read
+            // it): a gate set meanwhile under another interval may no longer
+            // describe the snapshot now cached.
+            if inner.trip_ok_until.load(Ordering::Relaxed) != 0 {
+                inner.trip_ok_until.store(0, Ordering::Release);
+            }
+        } else {
             // Under the lock every reconfiguration takes after storing the
             // new values: thresholds read here are the ones in force.
             let live = &inner.config;
             let interval = live.health_snapshot_interval_ms.load(Ordering::Relaxed);
             let volume = live.request_volume_threshold.load(Ordering::Relaxed);
             let pct = live.error_threshold_percentage.load(Ordering::Relaxed);
-            if interval > 0 && !(h.total >= volume && h.percentage_at_least(pct)) {
+            // Judged on the snapshot as later callers will read it.
+            if interval > 0 && !(cached.total >= volume && cached.percentage_at_least(pct)) {
                 inner.trip_ok_until.store(now.saturating_add(interval), Ordering::Release);
             }
         }

@@ -46,11 +46,12 @@ where
             let result = catch_unwind(AssertUnwindSafe(run)).map_err(|p| panic_message(&*p));
             let end = clock.now_ms();
             if ticket.deadline.is_some_and(|d| end >= d) {
-                // Too late: whatever it returned is dropped.
-                drop(result);
                 let mut ex = Execution::admitted(ticket, start, has_fallback);
                 let step = ex.timer_fired(cmd, end);
                 ex.run_stopped(cmd);
+                // Too late: whatever it returned is dropped, only now, so a
+                // panicking `Drop` cannot skip the bookkeeping above.
+                drop(result);
                 (ex, step, Error::Timeout)
             } else {
                 match classify_run(result) {

@@ -6,6 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 const EMPTY: u64 = u64::MAX;
 const RESETTING: u64 = u64::MAX - 1;
+/// The last bucket index (the two above are tags): times past its start
+/// (only a clock at the very end of `u64`) all land in it.
+const LAST_INDEX: u64 = u64::MAX - 2;
 
 /// What a ring keeps per bucket: atomics that can be cleared in place.
 pub(crate) trait Slot {
@@ -51,7 +54,7 @@ impl<S: Slot> Ring<S> {
             if now >= start && now - start < self.bucket_ms && s < self.slots.len() {
                 (i, s)
             } else {
-                let i = now / self.bucket_ms;
+                let i = (now / self.bucket_ms).min(LAST_INDEX);
                 let s = (i % self.slots.len() as u64) as usize;
                 self.hint.store((i << SLOT_BITS) | s as u64, Ordering::Relaxed);
                 (i, s)
@@ -84,8 +87,8 @@ impl<S: Slot> Ring<S> {
     /// The slots of the buckets inside the window at `now`: the current
     /// bucket and the `len - 1` before it.
     pub(crate) fn live(&self, now: u64) -> impl Iterator<Item = &S> {
-        let current = now / self.bucket_ms;
-        let oldest = (current + 1).saturating_sub(self.slots.len() as u64);
+        let current = (now / self.bucket_ms).min(LAST_INDEX);
+        let oldest = current.saturating_add(1).saturating_sub(self.slots.len() as u64);
         self.slots.iter().filter_map(move |(tag, slot)| {
             let i = tag.load(Ordering::Acquire);
             (i != EMPTY && i != RESETTING && i >= oldest && i <= current).then_some(slot)
@@ -111,5 +114,32 @@ impl<S: Slot> Ring<S> {
     /// The bucket length and count this ring was made with.
     pub(crate) fn shape(&self) -> (u64, u64) {
         (self.bucket_ms, self.slots.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+
+    struct Count(AtomicU32);
+
+    impl Slot for Count {
+        fn empty() -> Count {
+            Count(AtomicU32::new(0))
+        }
+        fn clear(&self) {
+            self.0.store(0, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn the_end_of_time_is_a_bucket_like_any_other() {
+        // A virtual clock may saturate at u64::MAX; nothing may overflow.
+        let ring: Ring<Count> = Ring::new(1, 3);
+        for now in [u64::MAX - 2, u64::MAX - 1, u64::MAX] {
+            ring.at(now, |_| {}).unwrap().0.fetch_add(1, Ordering::Relaxed);
+        }
+        assert_eq!(ring.live(u64::MAX).map(|c| c.0.load(Ordering::Relaxed)).sum::<u32>(), 3);
     }
 }

@@ -140,7 +140,44 @@ fn new_thresholds_apply_to_a_still_cached_snapshot() {
     cmd.configure_json(&serde_json::json!({ "request_volume_threshold": 2 })).unwrap();
     // Same cached snapshot (2 of 2 errors), new threshold: it trips now.
     assert!(matches!(cmd.execute(|| Ok::<_, RunError<String>>(3)), Err(Error::ShortCircuited)));
-    // And a threshold raised back is honoured after the next refresh only
-    // as the SPEC says: the circuit stays open until its sleep window ends.
     assert_eq!(cmd.snapshot().state, hystrix_core::CircuitState::Open);
+}
+
+/// A late run's value is dropped only after the call's bookkeeping: a
+/// panicking `Drop` must not leak the permit, lose the `TIMEOUT` or leave a
+/// probe undecided (the circuit would stay half-open for good).
+#[test]
+fn a_late_value_whose_drop_panics_still_settles_the_call() {
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("drop panicked");
+        }
+    }
+    let (now, clock) = manual_clock();
+    let cfg = Config {
+        timeout_ms: 100,
+        request_volume_threshold: 1,
+        sleep_window_ms: 10,
+        health_snapshot_interval_ms: 0,
+        ..Config::default()
+    };
+    let cmd = Command::with_clock("drop", cfg, clock).unwrap();
+    assert!(cmd.execute(|| Err::<u32, _>(RunError::Failure("x".to_string()))).is_err());
+    assert_eq!(cmd.snapshot().state, hystrix_core::CircuitState::Open);
+    now.fetch_add(10, Ordering::SeqCst); // the next call is a probe
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cmd.execute(|| {
+            now.fetch_add(100, Ordering::SeqCst); // returns at its deadline
+            Ok::<_, RunError<String>>(PanicsOnDrop)
+        })
+    }));
+    std::panic::set_hook(hook);
+    assert!(outcome.is_err(), "the value's own panic reaches the caller");
+    let s = cmd.snapshot();
+    assert_eq!(s.concurrent, 0);
+    assert_eq!(s.rolling.get(EventType::Timeout), 1);
+    assert_eq!(s.state, hystrix_core::CircuitState::Open, "the timed-out probe reopened the circuit");
 }

@@ -5,12 +5,15 @@
 //! and live reconfigurations go to two identical commands, one through
 //! `Command::execute`/`execute_or`, the other through the sans-IO
 //! `Execution` steps exactly as the SPEC's sync semantics describe them. The
-//! callers' results and the full snapshots must agree after every step.
+//! callers' results, every listener notice (event or transition, with its
+//! time) and, when the sequence asks, the full snapshots must agree. Runs
+//! may make a nested call first, so bulkhead and fallback-limit refusals
+//! happen without threads.
 
-use hystrix_core::{Command, Config, Error, ErrorKind, Execution, FnClock, RunError, RunOutcome, Step};
+use hystrix_core::{Command, Config, Error, ErrorKind, Execution, FnClock, Notice, RunError, RunOutcome, Step, Topic};
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Copy, Debug)]
 enum RunKind {
@@ -18,6 +21,9 @@ enum RunKind {
     Failure,
     BadRequest,
     Panic,
+    /// Makes a nested call (a quick success with a fallback) while holding
+    /// its permit, then succeeds.
+    NestedThenSuccess,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -25,6 +31,7 @@ enum FallbackKind {
     None,
     Ok,
     Err,
+    Panic,
 }
 
 #[derive(Clone, Debug)]
@@ -32,6 +39,7 @@ enum Op {
     Call { run: RunKind, run_ms: u64, fallback: FallbackKind, fallback_ms: u64 },
     Advance(u64),
     Configure(serde_json::Value),
+    Snapshot,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -40,8 +48,14 @@ fn op() -> impl Strategy<Value = Op> {
         3 => Just(RunKind::Failure),
         1 => Just(RunKind::BadRequest),
         1 => Just(RunKind::Panic),
+        1 => Just(RunKind::NestedThenSuccess),
     ];
-    let fallback = prop_oneof![Just(FallbackKind::None), Just(FallbackKind::Ok), Just(FallbackKind::Err)];
+    let fallback = prop_oneof![
+        Just(FallbackKind::None),
+        Just(FallbackKind::Ok),
+        Just(FallbackKind::Err),
+        Just(FallbackKind::Panic)
+    ];
     let patch = prop_oneof![
         (0u64..6).prop_map(|v| serde_json::json!({ "request_volume_threshold": v })),
         (0u64..=100).prop_map(|v| serde_json::json!({ "error_threshold_percentage": v })),
@@ -50,6 +64,9 @@ fn op() -> impl Strategy<Value = Op> {
         any::<bool>().prop_map(|v| serde_json::json!({ "fallback_enabled": v })),
         (0u64..3).prop_map(|v| serde_json::json!({ "health_snapshot_interval_ms": v * 50 })),
         (1u64..4).prop_map(|v| serde_json::json!({ "half_open_max_calls": v })),
+        (1u64..3).prop_map(|v| serde_json::json!({ "max_concurrent_requests": v })),
+        (1u64..3).prop_map(|v| serde_json::json!({ "fallback_max_concurrent_requests": v })),
+        any::<bool>().prop_map(|v| serde_json::json!({ "timeout_enabled": v })),
     ];
     prop_oneof![
         8 => (run, prop_oneof![3 => Just(0u64), 1 => 0u64..150], fallback, 0u64..3).prop_map(
@@ -57,6 +74,7 @@ fn op() -> impl Strategy<Value = Op> {
         ),
         2 => (0u64..400).prop_map(Op::Advance),
         1 => patch.prop_map(Op::Configure),
+        1 => Just(Op::Snapshot),
     ]
 }
 
@@ -65,6 +83,8 @@ type Outcome = Result<u32, ErrorKind>;
 struct Side {
     now: Arc<AtomicU64>,
     cmd: Command,
+    /// Every notice, as "event@time" or "from->to@time".
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Side {
@@ -72,7 +92,18 @@ impl Side {
         let now = Arc::new(AtomicU64::new(0));
         let read = now.clone();
         let cmd = Command::with_clock("", config, Arc::new(FnClock(move || read.load(Ordering::SeqCst)))).unwrap();
-        Side { now, cmd }
+        let log = Arc::new(Mutex::new(Vec::new()));
+        for topic in [Topic::Events, Topic::Transitions] {
+            let log = log.clone();
+            cmd.subscribe(topic, move |n: &Notice<'_>| {
+                let line = match n {
+                    Notice::Event { event, at_ms, .. } => format!("{event}@{at_ms}"),
+                    Notice::Transition { from, to, at_ms, .. } => format!("{from:?}->{to:?}@{at_ms}"),
+                };
+                log.lock().unwrap().push(line);
+            });
+        }
+        Side { now, cmd, log }
     }
 
     fn advance(&self, ms: u64) {
@@ -86,14 +117,33 @@ impl Side {
     fn snapshot(&self) -> serde_json::Value {
         serde_json::to_value(self.cmd.snapshot()).unwrap()
     }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
 }
 
-fn run_result(kind: RunKind) -> Result<u32, RunError<String>> {
+/// Makes one call on `side` the way `call` does (driver or reference).
+type CallFn = fn(&Side, RunKind, u64, FallbackKind, u64) -> Outcome;
+
+fn run_result(side: &Side, call: CallFn, kind: RunKind) -> Result<u32, RunError<String>> {
     match kind {
         RunKind::Success => Ok(1),
         RunKind::Failure => Err(RunError::Failure("boom".into())),
         RunKind::BadRequest => Err(RunError::BadRequest("bad".into())),
         RunKind::Panic => panic!("run panicked"),
+        RunKind::NestedThenSuccess => {
+            let _ = call(side, RunKind::Success, 0, FallbackKind::Ok, 0);
+            Ok(1)
+        }
+    }
+}
+
+fn fallback_result(kind: FallbackKind) -> Result<u32, String> {
+    match kind {
+        FallbackKind::Ok => Ok(2),
+        FallbackKind::Panic => panic!("fallback panicked"),
+        _ => Err("fallback failed".to_string()),
     }
 }
 
@@ -101,14 +151,11 @@ fn run_result(kind: RunKind) -> Result<u32, RunError<String>> {
 fn call_driver(side: &Side, run: RunKind, run_ms: u64, fallback: FallbackKind, fallback_ms: u64) -> Outcome {
     let body = || {
         side.advance(run_ms);
-        run_result(run)
+        run_result(side, call_driver, run)
     };
     let fb = |_: &Error<String>| {
         side.advance(fallback_ms);
-        match fallback {
-            FallbackKind::Ok => Ok(2),
-            _ => Err("fallback failed".to_string()),
-        }
+        fallback_result(fallback)
     };
     let result = match fallback {
         FallbackKind::None => side.cmd.execute(body),
@@ -126,19 +173,21 @@ fn call_reference(side: &Side, run: RunKind, run_ms: u64, fallback: FallbackKind
     let original = match step {
         Step::Run { deadline } => {
             side.advance(run_ms);
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_result(side, call_reference, run)));
             let end = side.now();
             if deadline.is_some_and(|d| end >= d) {
                 step = ex.timer_fired(cmd, end);
                 ex.run_stopped(cmd);
                 ErrorKind::Timeout
             } else {
-                let (outcome, kind) = match run {
-                    RunKind::Success => {
+                let (outcome, kind) = match result {
+                    Ok(Ok(_)) => {
                         ex.run_finished(cmd, end, RunOutcome::Success);
                         return Ok(1);
                     }
-                    RunKind::BadRequest => (RunOutcome::BadRequest, ErrorKind::BadRequest),
-                    RunKind::Failure | RunKind::Panic => (RunOutcome::Failure, ErrorKind::Failure),
+                    Ok(Err(RunError::BadRequest(_))) => (RunOutcome::BadRequest, ErrorKind::BadRequest),
+                    Ok(Err(RunError::Failure(_))) | Err(_) => (RunOutcome::Failure, ErrorKind::Failure),
                 };
                 step = ex.run_finished(cmd, end, outcome);
                 kind
@@ -151,7 +200,8 @@ fn call_reference(side: &Side, run: RunKind, run_ms: u64, fallback: FallbackKind
     match step {
         Step::Fallback { .. } => {
             side.advance(fallback_ms);
-            let ok = matches!(fallback, FallbackKind::Ok);
+            let result = std::panic::catch_unwind(|| fallback_result(fallback));
+            let ok = matches!(result, Ok(Ok(_)));
             ex.fallback_finished(cmd, side.now(), ok);
             if ok {
                 Ok(2)
@@ -203,12 +253,23 @@ proptest! {
                     driver.cmd.configure_json(patch).unwrap();
                     reference.cmd.configure_json(patch).unwrap();
                 }
+                Op::Snapshot => {
+                    let (a, b) = (driver.snapshot(), reference.snapshot());
+                    if a != b {
+                        failure = Some(format!("step {i}: snapshots differ\n driver    {a}\n reference {b}"));
+                        break;
+                    }
+                }
             }
-            let (a, b) = (driver.snapshot(), reference.snapshot());
+            let (a, b) = (driver.log(), reference.log());
             if a != b {
-                failure = Some(format!("step {i} {op:?}: snapshots differ\n driver    {a}\n reference {b}"));
+                failure = Some(format!("step {i} {op:?}: notices differ\n driver    {a:?}\n reference {b:?}"));
                 break;
             }
+        }
+        // And at the end, whatever the sequence asked for.
+        if failure.is_none() && driver.snapshot() != reference.snapshot() {
+            failure = Some("final snapshots differ".to_string());
         }
         std::panic::set_hook(hook);
         if let Some(f) = failure {
