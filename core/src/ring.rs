@@ -73,7 +73,9 @@ impl<S: Slot> Ring<S> {
             if seen != EMPTY && seen > index {
                 return None;
             }
-            if tag.compare_exchange(seen, RESETTING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            // SeqCst: `update_all` relies on seeing this claim, or on its own
+            // writes being cleared after it (see there).
+            if tag.compare_exchange(seen, RESETTING, Ordering::SeqCst, Ordering::Acquire).is_ok() {
                 if seen != EMPTY {
                     retire(slot);
                 }
@@ -101,6 +103,25 @@ impl<S: Slot> Ring<S> {
             let i = tag.load(Ordering::Acquire);
             (i != EMPTY && i != RESETTING).then_some(slot)
         })
+    }
+
+    /// Calls `update` on every slot holding a bucket. A slot recycled for a
+    /// newer bucket while `update` ran gets `recycled` instead, so nothing
+    /// meant for the old bucket stays in the new one: either the re-read of
+    /// the tag sees the recycling (then `recycled` undoes the update) or the
+    /// recycler's claim comes later and its `clear` wipes the update.
+    pub(crate) fn update_all(&self, update: impl Fn(&S), recycled: impl Fn(&S)) {
+        for (tag, slot) in self.slots.iter() {
+            let before = tag.load(Ordering::Acquire);
+            if before == EMPTY || before == RESETTING {
+                continue;
+            }
+            update(slot);
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if tag.load(Ordering::SeqCst) != before {
+                recycled(slot);
+            }
+        }
     }
 
     /// Clears every slot (the ring is being reused for a fresh window).
@@ -131,6 +152,30 @@ mod tests {
         fn clear(&self) {
             self.0.store(0, Ordering::Relaxed);
         }
+    }
+
+    #[test]
+    fn an_update_that_races_a_recycle_is_undone() {
+        let ring: Ring<Count> = Ring::new(10, 1);
+        ring.at(5, |_| {}).unwrap().0.store(7, Ordering::Relaxed);
+        let undone = AtomicU32::new(0);
+        ring.update_all(
+            |slot| {
+                // Another writer moves the only slot on to the next bucket
+                // between the updater's reads and its write.
+                ring.at(15, |_| {});
+                slot.0.store(99, Ordering::Relaxed);
+            },
+            |slot| {
+                undone.fetch_add(1, Ordering::Relaxed);
+                slot.0.store(0, Ordering::Relaxed);
+            },
+        );
+        assert_eq!(undone.load(Ordering::Relaxed), 1);
+        assert_eq!(ring.at(15, |_| {}).unwrap().0.load(Ordering::Relaxed), 0);
+        // Without a race the update stands.
+        ring.update_all(|slot| slot.0.store(3, Ordering::Relaxed), |_| panic!("not recycled"));
+        assert_eq!(ring.at(15, |_| {}).unwrap().0.load(Ordering::Relaxed), 3);
     }
 
     #[test]

@@ -143,11 +143,18 @@ impl Window {
     /// Forgets every health count so far (the circuit closed); rolling
     /// counts stay.
     pub(crate) fn reset_health(&self) {
-        for b in self.ring.all() {
-            let (total, errors) = b.raw_health();
-            b.base_total.store(total, Ordering::Relaxed);
-            b.base_errors.store(errors, Ordering::Relaxed);
-        }
+        self.ring.update_all(
+            |b| {
+                let (total, errors) = b.raw_health();
+                b.base_total.store(total, Ordering::Relaxed);
+                b.base_errors.store(errors, Ordering::Relaxed);
+            },
+            // Recycled meanwhile: a bucket newer than the close counts in full.
+            |b| {
+                b.base_total.store(0, Ordering::Relaxed);
+                b.base_errors.store(0, Ordering::Relaxed);
+            },
+        );
     }
 
     /// Empties the window for reuse; cumulative counts restart at zero.
