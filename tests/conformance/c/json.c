@@ -565,9 +565,23 @@ const json_value *json_get(const json_value *obj, const char *key) {
 }
 
 bool json_as_u64(const json_value *v, uint64_t *out) {
-    if (!v || v->type != JSON_NUMBER || !v->is_uint) return false;
-    *out = v->uint;
-    return true;
+    if (!v || v->type != JSON_NUMBER) return false;
+    if (v->is_uint) {
+        *out = v->uint;
+        return true;
+    }
+    /* A whole number written as a float (`5.0`, `1e3`): JS writes no integers. */
+    double d = v->number;
+    if (d >= 0.0 && d < 9007199254740992.0 && d == (double)(uint64_t)d) {
+        *out = (uint64_t)d;
+        return true;
+    }
+    return false;
+}
+
+const json_value *json_field(const json_value *obj, const char *key) {
+    const json_value *v = json_get(obj, key);
+    return v && v->type == JSON_NULL ? NULL : v;
 }
 
 const char *json_as_string(const json_value *v) {

@@ -54,6 +54,8 @@ const json_value *json_get(const json_value *obj, const char *key);
 
 /* The value as a whole non-negative integer; false for anything else. */
 bool json_as_u64(const json_value *v, uint64_t *out);
+/* `json_get`, with a `null` member read as absent (optional scenario fields). */
+const json_value *json_field(const json_value *obj, const char *key);
 
 /* The string, or NULL if `v` is NULL or not a string. */
 const char *json_as_string(const json_value *v);

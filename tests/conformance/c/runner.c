@@ -157,7 +157,7 @@ static bool read_behaviour(const json_value *v, const char *text, const char *wh
         snprintf(err, ERR_LEN, "%s.outcome must be a string", what);
         return false;
     }
-    const json_value *after = json_get(v, "after_ms");
+    const json_value *after = json_field(v, "after_ms");
     b->after_ms = 0;
     if (after && after->type != JSON_NULL) {
         char field[64];
@@ -170,9 +170,9 @@ static bool read_behaviour(const json_value *v, const char *text, const char *wh
 }
 
 static bool read_expect(const json_value *v, expectation *e, char *err) {
-    e->result = json_as_string(json_get(v, "result"));
-    e->error = json_as_string(json_get(v, "error"));
-    const json_value *events = json_get(v, "events");
+    e->result = json_as_string(json_field(v, "result"));
+    e->error = json_as_string(json_field(v, "error"));
+    const json_value *events = json_field(v, "events");
     if (!events) return true;
     if (events->type != JSON_ARRAY) {
         snprintf(err, ERR_LEN, "expect.events must be an array");
@@ -214,10 +214,10 @@ static bool read_step(const json_value *v, const char *text, size_t i, step *st,
             st->has_fallback = true;
             if (!read_behaviour(fb, text, "fallback", &st->fallback, err)) return false;
         }
-        const json_value *repeat = json_get(v, "repeat");
+        const json_value *repeat = json_field(v, "repeat");
         st->repeat = 1;
         if (repeat && !read_uint(repeat, text, "repeat", &st->repeat, err)) return false;
-        const json_value *expect = json_get(v, "expect");
+        const json_value *expect = json_field(v, "expect");
         if (expect) {
             st->has_expect = true;
             if (!read_expect(expect, &st->expect, err)) return false;
@@ -606,15 +606,16 @@ static bool check(replay *r, size_t i, const json_value *want, char *err) {
                  (got), exp);                                                                                 \
         return false;                                                                                         \
     } while (0)
-    const json_value *state = json_get(want, "state");
+    const json_value *state = json_field(want, "state");
     if (state) {
         const char *s = json_as_string(state);
         if (!s || strcmp(s, state_name(snap.state)) != 0) CHECK_FAIL("state", "%s", state_name(snap.state), state);
     }
-    const json_value *health = json_get(want, "health");
+    const json_value *health = json_field(want, "health");
     if (health && health->type == JSON_OBJECT) {
         for (size_t k = 0; k < health->count; k++) {
             const json_member *m = &health->members[k];
+            if (m->value->type == JSON_NULL) continue;
             uint64_t got;
             if (strcmp(m->key, "total") == 0) {
                 got = snap.health_total;
@@ -634,10 +635,11 @@ static bool check(replay *r, size_t i, const json_value *want, char *err) {
             }
         }
     }
-    const json_value *rolling = json_get(want, "rolling");
+    const json_value *rolling = json_field(want, "rolling");
     if (rolling && rolling->type == JSON_OBJECT) {
         for (size_t k = 0; k < rolling->count; k++) {
             const json_member *m = &rolling->members[k];
+            if (m->value->type == JSON_NULL) continue;
             int event = event_parse(m->key);
             if (event < 0) {
                 snprintf(err, ERR_LEN, "step %zu: unknown event type \"%s\"", i, m->key);
@@ -654,7 +656,7 @@ static bool check(replay *r, size_t i, const json_value *want, char *err) {
     const char *names[2] = {"concurrent", "fallback_concurrent"};
     uint64_t gots[2] = {snap.concurrent, snap.fallback_concurrent};
     for (int k = 0; k < 2; k++) {
-        const json_value *v = json_get(want, names[k]);
+        const json_value *v = json_field(want, names[k]);
         uint64_t e;
         if (v && (!json_as_u64(v, &e) || e != gots[k])) CHECK_FAIL(names[k], "%" PRIu64, gots[k], v);
     }

@@ -58,10 +58,11 @@ function kindOf(e) {
 
 function compare(call, result, error) {
   const want = call.expect;
-  if (!want) return null;
-  if (want.result !== undefined && want.result !== result) return `result ${JSON.stringify(result)}, expected ${JSON.stringify(want.result)}`;
-  if (want.error !== undefined && want.error !== error) return `error ${JSON.stringify(error)}, expected ${JSON.stringify(want.error)}`;
-  if (want.events !== undefined && JSON.stringify(want.events) !== JSON.stringify(call.events)) {
+  // Fields given as null are not checked (as if absent).
+  if (want == null) return null;
+  if (want.result != null && want.result !== result) return `result ${JSON.stringify(result)}, expected ${JSON.stringify(want.result)}`;
+  if (want.error != null && want.error !== error) return `error ${JSON.stringify(error)}, expected ${JSON.stringify(want.error)}`;
+  if (want.events != null && JSON.stringify(want.events) !== JSON.stringify(call.events)) {
     return `events ${JSON.stringify(call.events)}, expected ${JSON.stringify(want.events)}`;
   }
   return null;
@@ -70,11 +71,11 @@ function compare(call, result, error) {
 function check(i, clock, cmd, want) {
   const s = cmd.snapshot();
   const where = `step ${i} check at t=${clock.now()}`;
-  if (want.state !== undefined && s.state !== want.state) return `${where}: state is ${s.state}, expected ${want.state}`;
-  for (const [k, v] of Object.entries(want.health ?? {})) if (s.health[k] !== v) return `${where}: health.${k} is ${s.health[k]}, expected ${v}`;
-  for (const [k, v] of Object.entries(want.rolling ?? {})) if (s.rolling[k] !== v) return `${where}: rolling.${k} is ${s.rolling[k]}, expected ${v}`;
+  if (want.state != null && s.state !== want.state) return `${where}: state is ${s.state}, expected ${want.state}`;
+  for (const [k, v] of Object.entries(want.health ?? {})) if (v != null && s.health[k] !== v) return `${where}: health.${k} is ${s.health[k]}, expected ${v}`;
+  for (const [k, v] of Object.entries(want.rolling ?? {})) if (v != null && s.rolling[k] !== v) return `${where}: rolling.${k} is ${s.rolling[k]}, expected ${v}`;
   for (const k of ["concurrent", "fallback_concurrent"]) {
-    if (want[k] !== undefined && s[k] !== want[k]) return `${where}: ${k} is ${s[k]}, expected ${want[k]}`;
+    if (want[k] != null && s[k] !== want[k]) return `${where}: ${k} is ${s[k]}, expected ${want[k]}`;
   }
   return null;
 }
@@ -132,7 +133,7 @@ async function replay(sc) {
       const bad = calls.find((c) => c.diff);
       if (bad) return `${bad.label}: ${bad.diff}`;
     }
-    const open = calls.find((c) => c.expect && !c.settled);
+    const open = calls.find((c) => c.expect != null && !c.settled);
     return open ? `${open.label} never settled` : null;
   } finally {
     h.removeCommand(name);

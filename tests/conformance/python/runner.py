@@ -34,9 +34,22 @@ class Call:
         self.diff: Optional[str] = None
 
 
+def opt(obj: Dict[str, Any], key: str, default: Any = None) -> Any:
+    """An optional scenario field: absent and ``null`` both mean the default."""
+    value = obj.get(key)
+    return default if value is None else value
+
+
+def whole(value: Any) -> Any:
+    """``5.0`` read as ``5`` (JS writes no integers); anything else unchanged."""
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    return value
+
+
 def make_run(clock: VirtualClock, spec: Dict[str, Any]):
-    outcome, after = spec["outcome"], spec.get("after_ms") or 0
-    ignores_cancel = spec.get("ignores_cancel", False)
+    outcome, after = spec["outcome"], whole(opt(spec, "after_ms", 0))
+    ignores_cancel = opt(spec, "ignores_cancel", False)
 
     async def run():
         if after:
@@ -60,7 +73,7 @@ def make_run(clock: VirtualClock, spec: Dict[str, Any]):
 def make_fallback(clock: VirtualClock, spec: Optional[Dict[str, Any]]):
     if spec is None:
         return None
-    outcome, after = spec["outcome"], spec.get("after_ms") or 0
+    outcome, after = spec["outcome"], whole(opt(spec, "after_ms", 0))
 
     async def fallback(_error):
         if after:
@@ -100,29 +113,30 @@ def settle(call: Call, task: "asyncio.Task[Any]") -> None:
     else:
         result, error = "error", kind_of(exc)
     want = call.expect
-    if not want:
+    if want is None:
         return
-    if "result" in want and want["result"] != result:
+    if opt(want, "result") is not None and want["result"] != result:
         call.diff = f"result {result!r}, expected {want['result']!r}"
-    elif "error" in want and want["error"] != error:
+    elif opt(want, "error") is not None and want["error"] != error:
         call.diff = f"error {error!r}, expected {want['error']!r}"
-    elif "events" in want and want["events"] != call.events:
+    elif opt(want, "events") is not None and want["events"] != call.events:
         call.diff = f"events {call.events}, expected {want['events']}"
 
 
 def check(step_no: int, clock: VirtualClock, cmd: hystrix.Command, want: Dict[str, Any]) -> Optional[str]:
     snap = cmd.snapshot()
     where = f"step {step_no} check at t={clock.now()}"
-    if "state" in want and snap["state"] != want["state"]:
+    # Fields given as null are not checked (as if absent).
+    if opt(want, "state") is not None and snap["state"] != want["state"]:
         return f"{where}: state is {snap['state']}, expected {want['state']}"
-    for key, exp in want.get("health", {}).items():
-        if snap["health"][key] != exp:
+    for key, exp in opt(want, "health", {}).items():
+        if exp is not None and snap["health"][key] != whole(exp):
             return f"{where}: health.{key} is {snap['health'][key]}, expected {exp}"
-    for event, exp in want.get("rolling", {}).items():
-        if snap["rolling"][event] != exp:
+    for event, exp in opt(want, "rolling", {}).items():
+        if exp is not None and snap["rolling"][event] != whole(exp):
             return f"{where}: rolling.{event} is {snap['rolling'][event]}, expected {exp}"
     for key in ("concurrent", "fallback_concurrent"):
-        if key in want and snap[key] != want[key]:
+        if opt(want, key) is not None and snap[key] != whole(want[key]):
             return f"{where}: {key} is {snap[key]}, expected {want[key]}"
     return None
 
@@ -155,8 +169,8 @@ async def replay(scenario: Dict[str, Any]) -> Optional[str]:
         op = step["op"]
         if op == "call":
             run, fallback = make_run(clock, step["run"]), make_fallback(clock, step.get("fallback"))
-            for k in range(step.get("repeat", 1)):
-                call = Call(f"step {i} call {k + 1}", step.get("expect"))
+            for k in range(whole(opt(step, "repeat", 1))):
+                call = Call(f"step {i} call {k + 1}", opt(step, "expect"))
                 calls.append(call)
                 command = hystrix.Command(run, fallback, name=name, clock=clock)
                 ctx = contextvars.copy_context()
@@ -165,7 +179,7 @@ async def replay(scenario: Dict[str, Any]) -> Optional[str]:
                 task.add_done_callback(lambda t, c=call: settle(c, t))
                 await clock.advance_async(0)
         elif op == "advance":
-            await clock.advance_async(step["ms"])
+            await clock.advance_async(whole(step["ms"]))
         elif op == "check":
             diff = check(i, clock, cmd, step)
             if diff:
@@ -179,7 +193,7 @@ async def replay(scenario: Dict[str, Any]) -> Optional[str]:
                 return f"{call.label}: {call.diff}"
     hystrix.remove(name)
     for call in calls:
-        if call.expect and not call.settled:
+        if call.expect is not None and not call.settled:
             return f"{call.label} never settled"
     return None
 
@@ -197,12 +211,13 @@ def main(argv: List[str]) -> int:
     files = [f for p in argv for f in collect(p)]
     passed = failed = 0
     for path in files:
+        scenario: Dict[str, Any] = {"name": "(unreadable)"}
         try:
             with open(path, encoding="utf-8") as fh:
                 scenario = json.load(fh)
             diff = asyncio.run(replay(scenario))
         except Exception as exc:  # noqa: BLE001 - a broken scenario is a failure, not a crash
-            scenario, diff = {"name": "(unreadable)"}, f"runner error: {exc!r}"
+            diff = f"runner error: {exc!r}"
         name = scenario.get("name", "(unnamed)")
         if diff is None:
             passed += 1

@@ -2,7 +2,7 @@
 //! [`TimerQueue`] as the virtual timer wheel — the same way the C ABI and
 //! the JS glue drive the core.
 
-use crate::scenario::{Behaviour, Expect, Op, Scenario};
+use crate::scenario::{whole, Behaviour, Expect, Op, Scenario};
 use hystrix_core::{
     Command, Config, ErrorKind, EventType, Execution, FnClock, Resolution, RunOutcome, Step, TimerId, TimerQueue,
 };
@@ -216,36 +216,38 @@ impl Replay {
         let fail = |what: &str, got: &dyn std::fmt::Display, exp: &Value| {
             Err(format!("step {i} check at t={}: {what} is {got}, expected {exp}", self.now()))
         };
-        if let Some(state) = want.get("state") {
+        // A field given as null is not checked (as if absent).
+        let want_field = |k: &str| want.get(k).filter(|v| !v.is_null());
+        if let Some(state) = want_field("state") {
             if state.as_str() != Some(snap.state.as_str()) {
                 return fail("state", &snap.state, state);
             }
         }
         if let Some(health) = want.get("health").and_then(Value::as_object) {
-            for (k, exp) in health {
+            for (k, exp) in health.iter().filter(|(_, v)| !v.is_null()) {
                 let got = match k.as_str() {
                     "total" => snap.health.total,
                     "errors" => snap.health.errors,
                     "error_percentage" => snap.health.error_percentage,
                     other => return Err(format!("step {i}: unknown health field {other:?}")),
                 };
-                if exp.as_u64() != Some(got) {
+                if whole(exp) != Some(got) {
                     return fail(&format!("health.{k}"), &got, exp);
                 }
             }
         }
         if let Some(rolling) = want.get("rolling").and_then(Value::as_object) {
-            for (k, exp) in rolling {
+            for (k, exp) in rolling.iter().filter(|(_, v)| !v.is_null()) {
                 let event = EventType::parse(k).ok_or(format!("step {i}: unknown event type {k:?}"))?;
                 let got = snap.rolling.get(event);
-                if exp.as_u64() != Some(got) {
+                if whole(exp) != Some(got) {
                     return fail(&format!("rolling.{k}"), &got, exp);
                 }
             }
         }
         for (k, got) in [("concurrent", snap.concurrent), ("fallback_concurrent", snap.fallback_concurrent)] {
-            if let Some(exp) = want.get(k) {
-                if exp.as_u64() != Some(u64::from(got)) {
+            if let Some(exp) = want_field(k) {
+                if whole(exp) != Some(u64::from(got)) {
                     return fail(k, &got, exp);
                 }
             }

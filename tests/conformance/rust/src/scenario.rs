@@ -37,15 +37,27 @@ pub struct Scenario {
     pub steps: Vec<Op>,
 }
 
+/// A whole, non-negative number: `5` or `5.0` (JS writes no integers).
+pub fn whole(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| {
+        v.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0 && *f < 9_007_199_254_740_992.0).map(|f| f as u64)
+    })
+}
+
 fn uint(v: &Value, what: &str) -> Result<u64, String> {
-    v.as_u64().ok_or_else(|| format!("{what} must be a non-negative integer, got {v}"))
+    whole(v).ok_or_else(|| format!("{what} must be a non-negative integer, got {v}"))
+}
+
+/// `key` of `v`, with `null` read as absent (optional fields, SPEC §7).
+fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    v.get(key).filter(|x| !x.is_null())
 }
 
 fn behaviour(v: &Value, what: &str) -> Result<Behaviour, String> {
     let outcome =
         v.get("outcome").and_then(Value::as_str).ok_or_else(|| format!("{what}.outcome must be a string"))?.to_string();
-    let after_ms = match v.get("after_ms") {
-        None | Some(Value::Null) => 0,
+    let after_ms = match field(v, "after_ms") {
+        None => 0,
         Some(x) => uint(x, &format!("{what}.after_ms"))?,
     };
     let ignores_cancel = v.get("ignores_cancel").and_then(Value::as_bool).unwrap_or(false);
@@ -54,7 +66,7 @@ fn behaviour(v: &Value, what: &str) -> Result<Behaviour, String> {
 
 fn expect(v: &Value) -> Result<Expect, String> {
     let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let events = match v.get("events") {
+    let events = match field(v, "events") {
         None => None,
         Some(Value::Array(items)) => Some(
             items
@@ -76,11 +88,11 @@ fn step(v: &Value, i: usize) -> Result<Op, String> {
                 None | Some(Value::Null) => None,
                 Some(f) => Some(behaviour(f, "fallback")?),
             },
-            repeat: match v.get("repeat") {
+            repeat: match field(v, "repeat") {
                 None => 1,
                 Some(r) => uint(r, "repeat")?,
             },
-            expect: v.get("expect").map(expect).transpose()?,
+            expect: field(v, "expect").map(expect).transpose()?,
         },
         "advance" => Op::Advance(uint(v.get("ms").unwrap_or(&Value::Null), "advance.ms")?),
         "check" => Op::Check(v.clone()),
