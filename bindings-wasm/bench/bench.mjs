@@ -40,6 +40,8 @@ function row(name, ns) {
 }
 
 const closed = new h.Command(op);
+// Like cockatiel's breaker-only policy: no timeout armed.
+const closedNoTimeout = new h.Command(op, undefined, { timeoutEnabled: false });
 const cockatielBreaker = circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) });
 const cockatielTimeout = wrap(timeout(1000, TimeoutStrategy.Cooperative), cockatielBreaker);
 const opossum = new CircuitBreaker(op);
@@ -48,6 +50,7 @@ console.log(`node ${process.version}; medians of ${ROUNDS} round-robin rounds of
 console.log("\nclosed path");
 const r = await medians({
   hystrix: () => closed.execute(1),
+  hystrixNoTimeout: () => closedNoTimeout.execute(1),
   cockatiel: () => cockatielBreaker.execute(() => op(1)),
   opossum: () => opossum.fire(1),
 });
@@ -55,10 +58,12 @@ const r = await medians({
 // its own so its garbage does not land on the others' rounds.
 r.cockatielTimeout = (await medians({ t: () => cockatielTimeout.execute(() => op(1)) })).t;
 row("hystrix (default options, timeout on)", r.hystrix);
+row("hystrix (timeoutEnabled: false)", r.hystrixNoTimeout);
 row("cockatiel breaker only", r.cockatiel);
 row("cockatiel timeout + breaker", r.cockatielTimeout);
 row("opossum (default options)", r.opossum);
 console.log(`  ratio hystrix / cockatiel breaker = ${(r.hystrix / r.cockatiel).toFixed(2)} (target <= 1.0)`);
+console.log(`  ratio hystrix without timeout / cockatiel breaker = ${(r.hystrixNoTimeout / r.cockatiel).toFixed(2)}`);
 console.log(`  ratio hystrix / opossum           = ${(r.hystrix / r.opossum).toFixed(2)} (target <= 0.3)`);
 
 console.log("\nopen path with fallback");
