@@ -296,6 +296,7 @@ export class Command {
     const c = this._circuit;
     // The call's own state is also the `{ signal }` the run receives.
     const state = new Call(this, id, args);
+    if (deadline < 0) return this._startUntimed(state, args);
     const promise = new Promise((resolve, reject) => {
       state.resolve = resolve;
       state.reject = reject;
@@ -320,22 +321,53 @@ export class Command {
     return promise;
   }
 
+  /**
+   * A run with no timeout armed: nothing can settle the call before the run
+   * does, so the call's promise is the run's own, chained (no promise of
+   * our own to create and resolve).
+   */
+  _startUntimed(state, args) {
+    let result;
+    try {
+      result = callRun(this, this._run, args, state);
+    } catch (e) {
+      return settled(() => this._untimedEnded(state, false, e));
+    }
+    if (isThenable(result)) {
+      return (result instanceof Promise ? result : Promise.resolve(result)).then(
+        (v) => this._untimedEnded(state, true, v),
+        (e) => this._untimedEnded(state, false, e),
+      );
+    }
+    return settled(() => this._untimedEnded(state, true, result));
+  }
+
+  /** The untimed run ended: its value, or the fallback's or the error's promise. */
+  _untimedEnded(state, ok, value) {
+    const r = this._recordRun(state, ok, value);
+    return r === DONE ? value : this._settle(state.id, r, value, state.args);
+  }
+
   _runEnded(state, ok, value) {
-    const c = this._circuit;
-    const w = c.wasm;
     if (state.timedOut) {
       // A late outcome after a timeout: discarded; the permit is released.
-      w.runStopped(state.id);
+      this._circuit.wasm.runStopped(state.id);
       return;
     }
     state.disarm();
-    const r = w.runFinished(state.id, c.clock.now(), ok ? SUCCESS : this._isBad(value) ? BAD_REQUEST : FAILURE);
+    const r = this._recordRun(state, ok, value);
     if (r === DONE) {
       // Done, resolved from the run (code 0): the hot path.
       state.resolve(value);
       return;
     }
     this._settle(state.id, r, value, state.args).then(state.resolve, state.reject);
+  }
+
+  /** Tells the core how the run ended; returns its packed next step. */
+  _recordRun(state, ok, value) {
+    const c = this._circuit;
+    return c.wasm.runFinished(state.id, c.clock.now(), ok ? SUCCESS : this._isBad(value) ? BAD_REQUEST : FAILURE);
   }
 
   _onTimeout(state) {

@@ -255,3 +255,42 @@ test("latency and rolling_max_concurrent are recorded on the virtual clock", asy
   assert.equal(s.rolling_max_concurrent, 2);
   assert.equal(s.time_ms, 100);
 });
+
+test("with timeouts off, every way a run can end settles the call as with them on", async () => {
+  // Untimed calls chain the run's own promise (no timer can settle them
+  // first); timed ones settle a promise of their own. Same outcomes.
+  const bad = new h.BadRequestError("bad");
+  const runs = {
+    value: () => 7,
+    promise: () => Promise.resolve(8),
+    thenable: () => ({ then: (ok) => ok(9) }),
+    throws: () => {
+      throw new Error("sync");
+    },
+    rejects: () => Promise.reject(new Error("async")),
+    badRequest: () => Promise.reject(bad),
+  };
+  const outcome = (p) =>
+    p.then(
+      (v) => ["ok", v],
+      (e) => ["err", e?.message ?? e, e?.code],
+    );
+  for (const [name, run] of Object.entries(runs)) {
+    for (const fallback of [null, (e) => `fallback for ${e.message}`, () => Promise.reject(new Error("fb"))]) {
+      const results = [];
+      const events = [];
+      for (const timeoutEnabled of [true, false]) {
+        const clock = new VirtualClock();
+        const cmd = new Command(run, fallback, { clock, timeoutEnabled, healthSnapshotIntervalMs: 0 });
+        const seen = record(cmd);
+        results.push(await outcome(cmd.execute("arg")));
+        events.push(seen);
+        const s = cmd.snapshot();
+        assert.equal(s.concurrent, 0, name);
+        assert.equal(s.fallback_concurrent, 0, name);
+      }
+      assert.deepEqual(results[1], results[0], `${name} with fallback ${fallback}`);
+      assert.deepEqual(events[1], events[0], `${name} with fallback ${fallback}`);
+    }
+  }
+});
