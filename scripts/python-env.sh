@@ -6,6 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$root/target/py-test"
 rm -rf "$venv"
+stamp_tmp="$(mktemp)"
 if ! python3 -m venv "$venv" 2>/dev/null; then
   # Debian's own python3 needs python3-venv for this.
   rm -rf "$venv"
@@ -15,5 +16,6 @@ fi
 "$venv/bin/pip" install --quiet --upgrade pip
 "$venv/bin/pip" install --quiet "$root/bindings-python" pytest mypy
 "$venv/bin/python" -c "import hystrix, sys; print('python-env: hystrix installed into', sys.prefix)"
-# The conformance runner reinstalls when sources are newer than this stamp.
-touch "$venv/.hystrix-sources"
+# The conformance runner reinstalls when sources are newer than this stamp,
+# taken before the install so an edit made during it is not missed.
+mv "$stamp_tmp" "$venv/.hystrix-sources"

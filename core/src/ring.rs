@@ -26,7 +26,8 @@ pub(crate) struct Ring<S> {
     bucket_ms: u64,
     /// The last bucket written, as `index << SLOT_BITS | slot`: lets the hot
     /// path find the current bucket with one multiplication instead of two
-    /// 64-bit divisions.
+    /// 64-bit divisions. (Indices from 2^47 on lose their top bits here: the
+    /// hint then never matches and every write takes the exact path.)
     hint: AtomicU64,
     slots: Box<[(AtomicU64, S)]>,
 }
@@ -73,9 +74,10 @@ impl<S: Slot> Ring<S> {
             if seen != EMPTY && seen > index {
                 return None;
             }
-            // SeqCst: `update_all` relies on seeing this claim, or on its own
-            // writes being cleared after it (see there).
-            if tag.compare_exchange(seen, RESETTING, Ordering::SeqCst, Ordering::Acquire).is_ok() {
+            if tag.compare_exchange(seen, RESETTING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                // Orders the claim before `clear`'s stores for `update_all`:
+                // it either sees this claim or has its writes cleared after.
+                std::sync::atomic::fence(Ordering::SeqCst);
                 if seen != EMPTY {
                     retire(slot);
                 }
@@ -109,7 +111,9 @@ impl<S: Slot> Ring<S> {
     /// newer bucket while `update` ran gets `recycled` instead, so nothing
     /// meant for the old bucket stays in the new one: either the re-read of
     /// the tag sees the recycling (then `recycled` undoes the update) or the
-    /// recycler's claim comes later and its `clear` wipes the update.
+    /// recycler's claim comes later and its `clear` wipes the update. The
+    /// SeqCst fences here and after the claim in [`Ring::at`] make that
+    /// "either/or" hold in the memory model, not only on x86.
     pub(crate) fn update_all(&self, update: impl Fn(&S), recycled: impl Fn(&S)) {
         for (tag, slot) in self.slots.iter() {
             let before = tag.load(Ordering::Acquire);

@@ -566,7 +566,9 @@ const json_value *json_get(const json_value *obj, const char *key) {
 
 bool json_as_u64(const json_value *v, uint64_t *out) {
     if (!v || v->type != JSON_NUMBER) return false;
+    /* Up to 2^53 - 1, the largest number every runner reads exactly. */
     if (v->is_uint) {
+        if (v->uint > 9007199254740991ULL) return false;
         *out = v->uint;
         return true;
     }

@@ -52,7 +52,7 @@ void json_free(json_value *v);
  * `obj` is NULL, not an object or has no such member. */
 const json_value *json_get(const json_value *obj, const char *key);
 
-/* The value as a whole non-negative integer; false for anything else. */
+/* The value as a whole non-negative integer up to 2^53 - 1 (5.0 reads as 5); false for anything else. */
 bool json_as_u64(const json_value *v, uint64_t *out);
 /* `json_get`, with a `null` member read as absent (optional scenario fields). */
 const json_value *json_field(const json_value *obj, const char *key);

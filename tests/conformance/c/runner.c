@@ -150,28 +150,51 @@ static bool read_uint(const json_value *v, const char *text, const char *what, u
     return false;
 }
 
-static bool read_behaviour(const json_value *v, const char *text, const char *what, behaviour *b, char *err) {
+static bool read_behaviour(const json_value *v, const char *text, const char *what, const char *const *allowed,
+                           behaviour *b, char *err) {
+    if (!v || v->type != JSON_OBJECT) {
+        snprintf(err, ERR_LEN, "%s must be an object", what);
+        return false;
+    }
     b->outcome_value = json_get(v, "outcome");
     b->outcome = json_as_string(b->outcome_value);
     if (!b->outcome) {
         snprintf(err, ERR_LEN, "%s.outcome must be a string", what);
         return false;
     }
+    bool known = false;
+    for (size_t k = 0; allowed[k]; k++) known = known || strcmp(b->outcome, allowed[k]) == 0;
+    if (!known) {
+        snprintf(err, ERR_LEN, "%s: unknown outcome \"%s\"", what, b->outcome);
+        return false;
+    }
     const json_value *after = json_field(v, "after_ms");
     b->after_ms = 0;
-    if (after && after->type != JSON_NULL) {
+    if (after) {
         char field[64];
         snprintf(field, sizeof field, "%s.after_ms", what);
         if (!read_uint(after, text, field, &b->after_ms, err)) return false;
     }
-    const json_value *ic = json_get(v, "ignores_cancel");
-    b->ignores_cancel = ic && ic->type == JSON_BOOL && ic->boolean;
+    const json_value *ic = json_field(v, "ignores_cancel");
+    if (ic && ic->type != JSON_BOOL) {
+        snprintf(err, ERR_LEN, "%s.ignores_cancel must be a boolean", what);
+        return false;
+    }
+    b->ignores_cancel = ic && ic->boolean;
     return true;
 }
 
 static bool read_expect(const json_value *v, expectation *e, char *err) {
-    e->result = json_as_string(json_field(v, "result"));
-    e->error = json_as_string(json_field(v, "error"));
+    const char *names[2] = {"result", "error"};
+    const char **outs[2] = {&e->result, &e->error};
+    for (int k = 0; k < 2; k++) {
+        const json_value *f = json_field(v, names[k]);
+        if (f && f->type != JSON_STRING) {
+            snprintf(err, ERR_LEN, "expect.%s must be a string", names[k]);
+            return false;
+        }
+        *outs[k] = json_as_string(f);
+    }
     const json_value *events = json_field(v, "events");
     if (!events) return true;
     if (events->type != JSON_ARRAY) {
@@ -208,11 +231,13 @@ static bool read_step(const json_value *v, const char *text, size_t i, step *st,
             snprintf(err, ERR_LEN, "step %zu: call without run", i);
             return false;
         }
-        if (!read_behaviour(run, text, "run", &st->run, err)) return false;
+        static const char *const run_outcomes[] = {"success", "failure", "bad_request", NULL};
+        static const char *const fallback_outcomes[] = {"success", "failure", NULL};
+        if (!read_behaviour(run, text, "run", run_outcomes, &st->run, err)) return false;
         const json_value *fb = json_get(v, "fallback");
         if (fb && fb->type != JSON_NULL) {
             st->has_fallback = true;
-            if (!read_behaviour(fb, text, "fallback", &st->fallback, err)) return false;
+            if (!read_behaviour(fb, text, "fallback", fallback_outcomes, &st->fallback, err)) return false;
         }
         const json_value *repeat = json_field(v, "repeat");
         st->repeat = 1;
@@ -231,6 +256,10 @@ static bool read_step(const json_value *v, const char *text, size_t i, step *st,
     } else if (strcmp(op, "configure") == 0) {
         st->kind = OP_CONFIGURE;
         st->value = json_get(v, "config");
+        if (!st->value || st->value->type != JSON_OBJECT) {
+            snprintf(err, ERR_LEN, "step %zu: configure needs a config object", i);
+            return false;
+        }
     } else {
         snprintf(err, ERR_LEN, "step %zu: unknown op \"%s\"", i, op);
         return false;
@@ -250,7 +279,11 @@ static bool scenario_parse(const char *text, size_t len, scenario *s, char *err)
     }
     s->name = json_as_string(json_get(s->root, "name"));
     if (!s->name) s->name = "(unnamed)";
-    const json_value *steps = json_get(s->root, "steps");
+    if (s->root->type != JSON_OBJECT) {
+        snprintf(err, ERR_LEN, "a scenario must be a JSON object");
+        return false;
+    }
+    const json_value *steps = json_field(s->root, "steps");
     if (steps) {
         if (steps->type != JSON_ARRAY) {
             snprintf(err, ERR_LEN, "steps must be an array");
@@ -266,12 +299,23 @@ static bool scenario_parse(const char *text, size_t len, scenario *s, char *err)
             if (!read_step(steps->items[i], text, i, &s->steps[i], err)) return false;
         }
     }
-    s->config = json_get(s->root, "config");
-    s->expect_config_error = json_as_string(json_get(s->root, "expect_config_error"));
+    s->config = json_field(s->root, "config");
+    if (s->config && s->config->type != JSON_OBJECT) {
+        snprintf(err, ERR_LEN, "config must be a JSON object");
+        return false;
+    }
+    const json_value *key = json_field(s->root, "expect_config_error");
+    if (key && key->type != JSON_STRING) {
+        snprintf(err, ERR_LEN, "expect_config_error must be a string");
+        return false;
+    }
+    s->expect_config_error = json_as_string(key);
     return true;
 }
 
 /* ---- Replay ------------------------------------------------------------- */
+
+static uint64_t saturating_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
 
 #define MAX_EVENTS 16
 
@@ -450,7 +494,7 @@ static void on_run(void *user_data, uint64_t completion) {
         complete_run(c);
         return;
     }
-    hystrix_status rc = hystrix_clock_schedule(r->clock, clock_now(r) + c->st->run.after_ms, run_timer_fired, c,
+    hystrix_status rc = hystrix_clock_schedule(r->clock, saturating_add(clock_now(r), c->st->run.after_ms), run_timer_fired, c,
                                                &c->run_timer);
     if (rc != HYSTRIX_OK) {
         set_failure(r, "%s: hystrix_clock_schedule returned %s", c->label, hystrix_status_name(rc));
@@ -495,7 +539,7 @@ static void on_fallback(void *user_data, hystrix_status cause, uint64_t completi
         complete_fallback(c);
         return;
     }
-    hystrix_status rc = hystrix_clock_schedule(r->clock, clock_now(r) + c->st->fallback.after_ms,
+    hystrix_status rc = hystrix_clock_schedule(r->clock, saturating_add(clock_now(r), c->st->fallback.after_ms),
                                                fallback_timer_fired, c, &c->fallback_timer);
     if (rc != HYSTRIX_OK) {
         set_failure(r, "%s: hystrix_clock_schedule returned %s", c->label, hystrix_status_name(rc));
@@ -612,7 +656,13 @@ static bool check(replay *r, size_t i, const json_value *want, char *err) {
         if (!s || strcmp(s, state_name(snap.state)) != 0) CHECK_FAIL("state", "%s", state_name(snap.state), state);
     }
     const json_value *health = json_field(want, "health");
-    if (health && health->type == JSON_OBJECT) {
+    const json_value *rolling = json_field(want, "rolling");
+    if ((health && health->type != JSON_OBJECT) || (rolling && rolling->type != JSON_OBJECT)) {
+        snprintf(err, ERR_LEN, "step %zu: check.%s must be an object", i,
+                 health && health->type != JSON_OBJECT ? "health" : "rolling");
+        return false;
+    }
+    if (health) {
         for (size_t k = 0; k < health->count; k++) {
             const json_member *m = &health->members[k];
             if (m->value->type == JSON_NULL) continue;
@@ -635,8 +685,7 @@ static bool check(replay *r, size_t i, const json_value *want, char *err) {
             }
         }
     }
-    const json_value *rolling = json_field(want, "rolling");
-    if (rolling && rolling->type == JSON_OBJECT) {
+    if (rolling) {
         for (size_t k = 0; k < rolling->count; k++) {
             const json_member *m = &rolling->members[k];
             if (m->value->type == JSON_NULL) continue;
@@ -667,11 +716,6 @@ static bool check(replay *r, size_t i, const json_value *want, char *err) {
 static bool do_step(replay *r, size_t i, const step *st, char *err) {
     switch (st->kind) {
     case OP_CALL: {
-        const char *o = st->run.outcome;
-        if (strcmp(o, "success") != 0 && strcmp(o, "failure") != 0 && strcmp(o, "bad_request") != 0) {
-            snprintf(err, ERR_LEN, "unknown outcome \"%s\"", o);
-            return false;
-        }
         for (uint64_t k = 0; k < st->repeat; k++) {
             if (!start_call(r, st, i, k, err)) return false;
         }

@@ -29,24 +29,81 @@ const UNKNOWN = " (unknown to the SPEC)";
 const jsKey = (k) => (SPEC_KEYS.has(k) ? camel(k) : JS_NAMES.has(camel(k)) ? k + UNKNOWN : camel(k));
 const options = (config) => Object.fromEntries(Object.entries(config).map(([k, v]) => [jsKey(k), v]));
 
+/** A scenario file that breaks the format (SPEC §7); read as every runner reads it. */
+class ScenarioError extends Error {}
+
+/** An optional field: absent and null both give `dflt`. */
+const opt = (obj, key, dflt = undefined) => obj[key] ?? dflt;
+
+/** A whole, non-negative number below 2^53 (`5.0` is `5`). */
+function uint(v, what) {
+  if (typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER) return v;
+  throw new ScenarioError(`${what} must be a non-negative integer, got ${JSON.stringify(v)}`);
+}
+
+function isObject(v) {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** A run's or fallback's outcome, one of `allowed`. */
+function outcomeOf(spec, what, allowed) {
+  if (!isObject(spec)) throw new ScenarioError(`${what} must be an object`);
+  if (typeof spec.outcome !== "string") throw new ScenarioError(`${what}.outcome must be a string`);
+  if (!allowed.includes(spec.outcome)) throw new ScenarioError(`${what}: unknown outcome ${JSON.stringify(spec.outcome)}`);
+  return spec.outcome;
+}
+
+function flag(spec, key, what) {
+  const v = opt(spec, key, false);
+  if (typeof v !== "boolean") throw new ScenarioError(`${what}.${key} must be a boolean, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** An expectation, checked for its types (a non-object expects nothing in particular). */
+function readExpect(spec) {
+  const want = isObject(spec) ? spec : {};
+  const text = (k) => {
+    const v = opt(want, k);
+    if (v !== undefined && typeof v !== "string") throw new ScenarioError(`expect.${k} must be a string`);
+    return v;
+  };
+  const events = opt(want, "events");
+  if (events !== undefined && !(Array.isArray(events) && events.every((e) => typeof e === "string"))) {
+    throw new ScenarioError("expect.events must be an array of strings");
+  }
+  return { result: text("result"), error: text("error"), events };
+}
+
+function table(want, key) {
+  const v = opt(want, key, {});
+  if (!isObject(v)) throw new ScenarioError(`check.${key} must be an object`);
+  return v;
+}
+
+/** A check's expected count: never matches unless it is a whole number. */
+const count = (v) => (typeof v === "number" ? v : NaN);
+
 function makeRun(clock, spec) {
-  const after = spec.after_ms ?? 0;
+  const outcome = outcomeOf(spec, "run", ["success", "failure", "bad_request"]);
+  const after = uint(opt(spec, "after_ms", 0), "run.after_ms");
+  const ignoresCancel = flag(spec, "ignores_cancel", "run");
   const finish = () => {
-    if (spec.outcome === "success") return RUN;
-    if (spec.outcome === "bad_request") throw new h.BadRequestError();
+    if (outcome === "success") return RUN;
+    if (outcome === "bad_request") throw new h.BadRequestError();
     throw new Error("run failed");
   };
   return (ctx) => {
     if (!after) return Promise.resolve().then(finish);
-    return clock.sleep(after, spec.ignores_cancel ? undefined : ctx.signal).then(finish);
+    return clock.sleep(after, ignoresCancel ? undefined : ctx.signal).then(finish);
   };
 }
 
 function makeFallback(clock, spec) {
   if (spec === undefined || spec === null) return undefined;
-  const after = spec.after_ms ?? 0;
+  const outcome = outcomeOf(spec, "fallback", ["success", "failure"]);
+  const after = uint(opt(spec, "after_ms", 0), "fallback.after_ms");
   const finish = () => {
-    if (spec.outcome === "success") return FALLBACK;
+    if (outcome === "success") return FALLBACK;
     throw new Error("fallback failed");
   };
   return () => (after ? clock.sleep(after).then(finish) : finish());
@@ -72,10 +129,10 @@ function check(i, clock, cmd, want) {
   const s = cmd.snapshot();
   const where = `step ${i} check at t=${clock.now()}`;
   if (want.state != null && s.state !== want.state) return `${where}: state is ${s.state}, expected ${want.state}`;
-  for (const [k, v] of Object.entries(want.health ?? {})) if (v != null && s.health[k] !== v) return `${where}: health.${k} is ${s.health[k]}, expected ${v}`;
-  for (const [k, v] of Object.entries(want.rolling ?? {})) if (v != null && s.rolling[k] !== v) return `${where}: rolling.${k} is ${s.rolling[k]}, expected ${v}`;
+  for (const [k, v] of Object.entries(table(want, "health"))) if (v != null && s.health[k] !== count(v)) return `${where}: health.${k} is ${s.health[k]}, expected ${v}`;
+  for (const [k, v] of Object.entries(table(want, "rolling"))) if (v != null && s.rolling[k] !== count(v)) return `${where}: rolling.${k} is ${s.rolling[k]}, expected ${v}`;
   for (const k of ["concurrent", "fallback_concurrent"]) {
-    if (want[k] != null && s[k] !== want[k]) return `${where}: ${k} is ${s[k]}, expected ${want[k]}`;
+    if (want[k] != null && s[k] !== count(want[k])) return `${where}: ${k} is ${s[k]}, expected ${want[k]}`;
   }
   return null;
 }
@@ -83,9 +140,13 @@ function check(i, clock, cmd, want) {
 let serial = 0;
 
 async function replay(sc) {
+  if (!isObject(sc)) throw new ScenarioError("a scenario must be a JSON object");
   const clock = new h.VirtualClock();
-  const config = sc.config ?? {};
-  if (sc.expect_config_error !== undefined) {
+  const config = opt(sc, "config", {});
+  if (!isObject(config)) throw new ScenarioError("config must be a JSON object");
+  const steps = opt(sc, "steps", []);
+  if (!Array.isArray(steps)) throw new ScenarioError("steps must be an array");
+  if (opt(sc, "expect_config_error") !== undefined) {
     const want = jsKey(sc.expect_config_error);
     try {
       new h.Command(() => 0, undefined, { clock, ...options(config) });
@@ -100,11 +161,15 @@ async function replay(sc) {
   cmd.on("event", (event) => als.getStore()?.events.push(event));
   const calls = [];
   try {
-    for (const [i, step] of (sc.steps ?? []).entries()) {
+    for (const [i, step] of steps.entries()) {
+      if (!isObject(step) || typeof step.op !== "string") throw new ScenarioError(`step ${i}: missing op`);
       if (step.op === "call") {
+        if (!("run" in step)) throw new ScenarioError(`step ${i}: call without run`);
         const command = new h.Command(makeRun(clock, step.run), makeFallback(clock, step.fallback), { name, clock });
-        for (let k = 0; k < (step.repeat ?? 1); k++) {
-          const call = { label: `step ${i} call ${k + 1}`, expect: step.expect, events: [], settled: false, diff: null };
+        const repeat = uint(opt(step, "repeat", 1), "repeat");
+        const expect = opt(step, "expect") === undefined ? undefined : readExpect(step.expect);
+        for (let k = 0; k < repeat; k++) {
+          const call = { label: `step ${i} call ${k + 1}`, expect, events: [], settled: false, diff: null };
           calls.push(call);
           als.run(call, () =>
             command.execute().then(
@@ -121,11 +186,12 @@ async function replay(sc) {
           await clock.advance(0);
         }
       } else if (step.op === "advance") {
-        await clock.advance(step.ms);
+        await clock.advance(uint(step.ms, "advance.ms"));
       } else if (step.op === "check") {
         const d = check(i, clock, cmd, step);
         if (d) return d;
       } else if (step.op === "configure") {
+        if (!isObject(step.config)) throw new ScenarioError(`step ${i}: configure needs a config object`);
         cmd.configure(options(step.config));
       } else {
         return `step ${i}: unknown op ${JSON.stringify(step.op)}`;
@@ -133,7 +199,7 @@ async function replay(sc) {
       const bad = calls.find((c) => c.diff);
       if (bad) return `${bad.label}: ${bad.diff}`;
     }
-    const open = calls.find((c) => c.expect != null && !c.settled);
+    const open = calls.find((c) => c.expect !== undefined && !c.settled);
     return open ? `${open.label} never settled` : null;
   } finally {
     h.removeCommand(name);
@@ -151,8 +217,9 @@ for (const file of paths.flatMap(collect)) {
   let sc = { name: "(unreadable)" };
   let diff;
   try {
-    sc = JSON.parse(readFileSync(file, "utf8"));
-    diff = await replay(sc);
+    const parsed = JSON.parse(readFileSync(file, "utf8"));
+    if (isObject(parsed)) sc = parsed;
+    diff = await replay(parsed);
   } catch (e) {
     diff = `runner error: ${e?.stack ?? e}`;
   }

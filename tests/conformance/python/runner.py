@@ -25,8 +25,21 @@ class Failure(Exception):
     """What a simulated run or fallback fails with."""
 
 
+class Expect:
+    """What a call must end with (each part optional)."""
+
+    def __init__(self, spec: Any):
+        want = spec if isinstance(spec, dict) else {}
+        self.result = text(want, "result")
+        self.error = text(want, "error")
+        events = opt(want, "events")
+        if events is not None and not (isinstance(events, list) and all(isinstance(e, str) for e in events)):
+            raise ScenarioError("expect.events must be an array of strings")
+        self.events: Optional[List[str]] = events
+
+
 class Call:
-    def __init__(self, label: str, expect: Optional[Dict[str, Any]]):
+    def __init__(self, label: str, expect: Optional[Expect]):
         self.label = label
         self.expect = expect
         self.events: List[str] = []
@@ -40,16 +53,74 @@ def opt(obj: Dict[str, Any], key: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
+class ScenarioError(Exception):
+    """A scenario file that breaks the format (SPEC §7)."""
+
+
+def uint(value: Any, what: str) -> int:
+    """A whole, non-negative number below 2**53 (``5.0`` reads as ``5``: JS
+    writes no integers), as every runner reads it."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53:
+        return value
+    if isinstance(value, float) and value.is_integer() and 0 <= value < 2**53:
+        return int(value)
+    raise ScenarioError(f"{what} must be a non-negative integer, got {json.dumps(value)}")
+
+
 def whole(value: Any) -> Any:
-    """``5.0`` read as ``5`` (JS writes no integers); anything else unchanged."""
+    """A check's expected count: ``5.0`` reads as ``5``; anything that is not
+    a whole number (a bool, a string) stays as is and never matches."""
+    if isinstance(value, bool):
+        return None
     if isinstance(value, float) and value.is_integer() and value >= 0:
         return int(value)
     return value
 
 
-def make_run(clock: VirtualClock, spec: Dict[str, Any]):
-    outcome, after = spec["outcome"], whole(opt(spec, "after_ms", 0))
-    ignores_cancel = opt(spec, "ignores_cancel", False)
+def flag(spec: Dict[str, Any], key: str, what: str) -> bool:
+    value = opt(spec, key, False)
+    if not isinstance(value, bool):
+        raise ScenarioError(f"{what}.{key} must be a boolean, got {json.dumps(value)}")
+    return value
+
+
+def outcome_of(spec: Any, what: str, allowed: tuple) -> str:
+    if not isinstance(spec, dict):
+        raise ScenarioError(f"{what} must be an object")
+    outcome = spec.get("outcome")
+    if not isinstance(outcome, str):
+        raise ScenarioError(f"{what}.outcome must be a string")
+    if outcome not in allowed:
+        raise ScenarioError(f"{what}: unknown outcome {json.dumps(outcome)}")
+    return outcome
+
+
+def text(want: Dict[str, Any], key: str) -> Optional[str]:
+    value = opt(want, key)
+    if value is not None and not isinstance(value, str):
+        raise ScenarioError(f"expect.{key} must be a string")
+    return value
+
+
+def table(want: Dict[str, Any], key: str) -> Dict[str, Any]:
+    value = opt(want, key, {})
+    if not isinstance(value, dict):
+        raise ScenarioError(f"check.{key} must be an object")
+    return value
+
+
+class Closing:
+    """Set once a replay is over: runs that ignore cancellation then stop
+    too, so the loop's teardown can cancel them (else it would wait forever)."""
+
+    def __init__(self) -> None:
+        self.now = False
+
+
+def make_run(clock: VirtualClock, spec: Any, closing: Closing):
+    outcome = outcome_of(spec, "run", ("success", "failure", "bad_request"))
+    after = uint(opt(spec, "after_ms", 0), "run.after_ms")
+    ignores_cancel = flag(spec, "ignores_cancel", "run")
 
     async def run():
         if after:
@@ -59,7 +130,7 @@ def make_run(clock: VirtualClock, spec: Dict[str, Any]):
                     await (asyncio.shield(done) if ignores_cancel else done)
                     break
                 except asyncio.CancelledError:
-                    if not ignores_cancel:
+                    if not ignores_cancel or closing.now:
                         raise
         if outcome == "success":
             return RUN_VALUE
@@ -70,10 +141,11 @@ def make_run(clock: VirtualClock, spec: Dict[str, Any]):
     return run
 
 
-def make_fallback(clock: VirtualClock, spec: Optional[Dict[str, Any]]):
+def make_fallback(clock: VirtualClock, spec: Any):
     if spec is None:
         return None
-    outcome, after = spec["outcome"], whole(opt(spec, "after_ms", 0))
+    outcome = outcome_of(spec, "fallback", ("success", "failure"))
+    after = uint(opt(spec, "after_ms", 0), "fallback.after_ms")
 
     async def fallback(_error):
         if after:
@@ -103,6 +175,13 @@ def kind_of(exc: BaseException) -> str:
 
 
 def settle(call: Call, task: "asyncio.Task[Any]") -> None:
+    try:
+        compare(call, task)
+    except Exception as exc:  # noqa: BLE001 - asyncio would only log it
+        call.diff = f"runner error: {exc!r}"
+
+
+def compare(call: Call, task: "asyncio.Task[Any]") -> None:
     call.settled = True
     if task.cancelled():
         call.diff = "the call was cancelled"
@@ -115,12 +194,12 @@ def settle(call: Call, task: "asyncio.Task[Any]") -> None:
     want = call.expect
     if want is None:
         return
-    if opt(want, "result") is not None and want["result"] != result:
-        call.diff = f"result {result!r}, expected {want['result']!r}"
-    elif opt(want, "error") is not None and want["error"] != error:
-        call.diff = f"error {error!r}, expected {want['error']!r}"
-    elif opt(want, "events") is not None and want["events"] != call.events:
-        call.diff = f"events {call.events}, expected {want['events']}"
+    if want.result is not None and want.result != result:
+        call.diff = f"result {result!r}, expected {want.result!r}"
+    elif want.error is not None and want.error != error:
+        call.diff = f"error {error!r}, expected {want.error!r}"
+    elif want.events is not None and want.events != call.events:
+        call.diff = f"events {call.events}, expected {want.events}"
 
 
 def check(step_no: int, clock: VirtualClock, cmd: hystrix.Command, want: Dict[str, Any]) -> Optional[str]:
@@ -129,10 +208,10 @@ def check(step_no: int, clock: VirtualClock, cmd: hystrix.Command, want: Dict[st
     # Fields given as null are not checked (as if absent).
     if opt(want, "state") is not None and snap["state"] != want["state"]:
         return f"{where}: state is {snap['state']}, expected {want['state']}"
-    for key, exp in opt(want, "health", {}).items():
+    for key, exp in table(want, "health").items():
         if exp is not None and snap["health"][key] != whole(exp):
             return f"{where}: health.{key} is {snap['health'][key]}, expected {exp}"
-    for event, exp in opt(want, "rolling", {}).items():
+    for event, exp in table(want, "rolling").items():
         if exp is not None and snap["rolling"][event] != whole(exp):
             return f"{where}: rolling.{event} is {snap['rolling'][event]}, expected {exp}"
     for key in ("concurrent", "fallback_concurrent"):
@@ -145,9 +224,16 @@ def check(step_no: int, clock: VirtualClock, cmd: hystrix.Command, want: Dict[st
 OWN_PARAMETERS = frozenset(inspect.signature(hystrix.Command).parameters) - {"config"}
 
 
-async def replay(scenario: Dict[str, Any]) -> Optional[str]:
-    config = scenario.get("config", {})
-    expected_key = scenario.get("expect_config_error")
+async def replay(scenario: Any) -> Optional[str]:
+    if not isinstance(scenario, dict):
+        raise ScenarioError("a scenario must be a JSON object")
+    config = opt(scenario, "config", {})
+    if not isinstance(config, dict):
+        raise ScenarioError("config must be a JSON object")
+    expected_key = opt(scenario, "expect_config_error")
+    steps = opt(scenario, "steps", [])
+    if not isinstance(steps, list):
+        raise ScenarioError("steps must be an array")
     clock = VirtualClock()
     if expected_key is not None:
         try:
@@ -165,12 +251,30 @@ async def replay(scenario: Dict[str, Any]) -> Optional[str]:
     cmd = hystrix.Command(lambda: None, name=name, clock=clock, **config)
     cmd.on_event(lambda _name, event, _at: CURRENT.get() is not None and CURRENT.get().events.append(event))
     calls: List[Call] = []
-    for i, step in enumerate(scenario.get("steps", [])):
-        op = step["op"]
+    closing = Closing()
+    try:
+        return await replay_steps(steps, clock, cmd, name, calls, closing)
+    finally:
+        # Whatever happens, runs that ignore cancellation must stop now.
+        closing.now = True
+        hystrix.remove(name)
+
+
+async def replay_steps(
+    steps: List[Any], clock: VirtualClock, cmd: hystrix.Command, name: str, calls: List[Call], closing: Closing
+) -> Optional[str]:
+    for i, step in enumerate(steps):
+        op = step.get("op") if isinstance(step, dict) else None
+        if not isinstance(op, str):
+            raise ScenarioError(f"step {i}: missing op")
         if op == "call":
-            run, fallback = make_run(clock, step["run"]), make_fallback(clock, step.get("fallback"))
-            for k in range(whole(opt(step, "repeat", 1))):
-                call = Call(f"step {i} call {k + 1}", opt(step, "expect"))
+            if "run" not in step:
+                raise ScenarioError(f"step {i}: call without run")
+            run, fallback = make_run(clock, step["run"], closing), make_fallback(clock, step.get("fallback"))
+            repeat = uint(opt(step, "repeat", 1), "repeat")
+            expect = None if opt(step, "expect") is None else Expect(step["expect"])
+            for k in range(repeat):
+                call = Call(f"step {i} call {k + 1}", expect)
                 calls.append(call)
                 command = hystrix.Command(run, fallback, name=name, clock=clock)
                 ctx = contextvars.copy_context()
@@ -179,19 +283,21 @@ async def replay(scenario: Dict[str, Any]) -> Optional[str]:
                 task.add_done_callback(lambda t, c=call: settle(c, t))
                 await clock.advance_async(0)
         elif op == "advance":
-            await clock.advance_async(whole(step["ms"]))
+            await clock.advance_async(uint(step.get("ms"), "advance.ms"))
         elif op == "check":
             diff = check(i, clock, cmd, step)
             if diff:
                 return diff
         elif op == "configure":
-            cmd.configure(**step["config"])
+            patch = step.get("config")
+            if not isinstance(patch, dict):
+                raise ScenarioError(f"step {i}: configure needs a config object")
+            cmd.configure(**patch)
         else:
             return f"step {i}: unknown op {op!r}"
         for call in calls:
             if call.diff:
                 return f"{call.label}: {call.diff}"
-    hystrix.remove(name)
     for call in calls:
         if call.expect is not None and not call.settled:
             return f"{call.label} never settled"
@@ -214,8 +320,10 @@ def main(argv: List[str]) -> int:
         scenario: Dict[str, Any] = {"name": "(unreadable)"}
         try:
             with open(path, encoding="utf-8") as fh:
-                scenario = json.load(fh)
-            diff = asyncio.run(replay(scenario))
+                parsed = json.load(fh)
+            if isinstance(parsed, dict):
+                scenario = parsed
+            diff = asyncio.run(replay(parsed))
         except Exception as exc:  # noqa: BLE001 - a broken scenario is a failure, not a crash
             diff = f"runner error: {exc!r}"
         name = scenario.get("name", "(unnamed)")

@@ -88,7 +88,7 @@ impl Replay {
                 }
             }
             Op::Advance(ms) => {
-                let target = self.now() + ms;
+                let target = self.now().saturating_add(*ms);
                 while let Some((due, timer)) = self.timers.pop_due(target) {
                     self.now.store(due, Ordering::SeqCst);
                     self.fire(timer)?;
@@ -137,7 +137,7 @@ impl Replay {
                     let step = self.calls[id].ex.run_finished(&self.cmd, now, outcome_of(&run)?);
                     return self.react(id, step);
                 }
-                self.calls[id].run_timer = Some(self.timers.arm(now + run.after_ms, Timer::RunDone(id)));
+                self.calls[id].run_timer = Some(self.timers.arm(now.saturating_add(run.after_ms), Timer::RunDone(id)));
             }
             Step::Fallback { .. } => {
                 let fb = self.calls[id].fallback.clone().ok_or("fallback step without a fallback")?;
@@ -145,7 +145,7 @@ impl Replay {
                     let step = self.calls[id].ex.fallback_finished(&self.cmd, now, fb.outcome == "success");
                     return self.react(id, step);
                 }
-                self.timers.arm(now + fb.after_ms, Timer::FallbackDone(id));
+                self.timers.arm(now.saturating_add(fb.after_ms), Timer::FallbackDone(id));
             }
             Step::Done(resolution) => self.settle(id, resolution),
             Step::Nothing => {}
@@ -223,7 +223,12 @@ impl Replay {
                 return fail("state", &snap.state, state);
             }
         }
-        if let Some(health) = want.get("health").and_then(Value::as_object) {
+        let object = |k: &str| match want_field(k) {
+            None => Ok(None),
+            Some(Value::Object(o)) => Ok(Some(o)),
+            Some(_) => Err(format!("step {i}: check.{k} must be an object")),
+        };
+        if let Some(health) = object("health")? {
             for (k, exp) in health.iter().filter(|(_, v)| !v.is_null()) {
                 let got = match k.as_str() {
                     "total" => snap.health.total,
@@ -236,7 +241,7 @@ impl Replay {
                 }
             }
         }
-        if let Some(rolling) = want.get("rolling").and_then(Value::as_object) {
+        if let Some(rolling) = object("rolling")? {
             for (k, exp) in rolling.iter().filter(|(_, v)| !v.is_null()) {
                 let event = EventType::parse(k).ok_or(format!("step {i}: unknown event type {k:?}"))?;
                 let got = snap.rolling.get(event);

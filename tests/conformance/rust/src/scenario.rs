@@ -37,11 +37,15 @@ pub struct Scenario {
     pub steps: Vec<Op>,
 }
 
-/// A whole, non-negative number: `5` or `5.0` (JS writes no integers).
+/// The largest number every runner reads exactly (a JS number's limit).
+const MAX_EXACT: u64 = (1 << 53) - 1;
+
+/// A whole, non-negative number up to 2^53 − 1: `5` or `5.0` (JS writes no
+/// integers), read the same way by all four runners.
 pub fn whole(v: &Value) -> Option<u64> {
-    v.as_u64().or_else(|| {
-        v.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0 && *f < 9_007_199_254_740_992.0).map(|f| f as u64)
-    })
+    v.as_u64()
+        .or_else(|| v.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0 && *f <= MAX_EXACT as f64).map(|f| f as u64))
+        .filter(|n| *n <= MAX_EXACT)
 }
 
 fn uint(v: &Value, what: &str) -> Result<u64, String> {
@@ -53,19 +57,33 @@ fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     v.get(key).filter(|x| !x.is_null())
 }
 
-fn behaviour(v: &Value, what: &str) -> Result<Behaviour, String> {
+fn behaviour(v: &Value, what: &str, allowed: &[&str]) -> Result<Behaviour, String> {
+    if !v.is_object() {
+        return Err(format!("{what} must be an object"));
+    }
     let outcome =
         v.get("outcome").and_then(Value::as_str).ok_or_else(|| format!("{what}.outcome must be a string"))?.to_string();
+    if !allowed.contains(&outcome.as_str()) {
+        return Err(format!("{what}: unknown outcome {outcome:?}"));
+    }
     let after_ms = match field(v, "after_ms") {
         None => 0,
         Some(x) => uint(x, &format!("{what}.after_ms"))?,
     };
-    let ignores_cancel = v.get("ignores_cancel").and_then(Value::as_bool).unwrap_or(false);
+    let ignores_cancel = match field(v, "ignores_cancel") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(x) => return Err(format!("{what}.ignores_cancel must be a boolean, got {x}")),
+    };
     Ok(Behaviour { outcome, after_ms, ignores_cancel })
 }
 
 fn expect(v: &Value) -> Result<Expect, String> {
-    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let text = |k: &str| match field(v, k) {
+        None => Ok(None),
+        Some(Value::String(t)) => Ok(Some(t.clone())),
+        Some(_) => Err(format!("expect.{k} must be a string")),
+    };
     let events = match field(v, "events") {
         None => None,
         Some(Value::Array(items)) => Some(
@@ -76,17 +94,21 @@ fn expect(v: &Value) -> Result<Expect, String> {
         ),
         Some(_) => return Err("expect.events must be an array".into()),
     };
-    Ok(Expect { result: text("result"), error: text("error"), events })
+    Ok(Expect { result: text("result")?, error: text("error")?, events })
 }
 
 fn step(v: &Value, i: usize) -> Result<Op, String> {
     let op = v.get("op").and_then(Value::as_str).ok_or(format!("step {i}: missing op"))?;
     Ok(match op {
         "call" => Op::Call {
-            run: behaviour(v.get("run").ok_or(format!("step {i}: call without run"))?, "run")?,
-            fallback: match v.get("fallback") {
-                None | Some(Value::Null) => None,
-                Some(f) => Some(behaviour(f, "fallback")?),
+            run: behaviour(
+                v.get("run").ok_or(format!("step {i}: call without run"))?,
+                "run",
+                &["success", "failure", "bad_request"],
+            )?,
+            fallback: match field(v, "fallback") {
+                None => None,
+                Some(f) => Some(behaviour(f, "fallback", &["success", "failure"])?),
             },
             repeat: match field(v, "repeat") {
                 None => 1,
@@ -96,7 +118,10 @@ fn step(v: &Value, i: usize) -> Result<Op, String> {
         },
         "advance" => Op::Advance(uint(v.get("ms").unwrap_or(&Value::Null), "advance.ms")?),
         "check" => Op::Check(v.clone()),
-        "configure" => Op::Configure(v.get("config").cloned().unwrap_or(Value::Null)),
+        "configure" => match v.get("config") {
+            Some(c @ Value::Object(_)) => Op::Configure(c.clone()),
+            _ => return Err(format!("step {i}: configure needs a config object")),
+        },
         other => return Err(format!("step {i}: unknown op {other:?}")),
     })
 }
@@ -104,16 +129,27 @@ fn step(v: &Value, i: usize) -> Result<Op, String> {
 /// Parses one scenario file's text.
 pub fn parse(text: &str) -> Result<Scenario, String> {
     let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    if !v.is_object() {
+        return Err("a scenario must be a JSON object".into());
+    }
     let name = v.get("name").and_then(Value::as_str).unwrap_or("(unnamed)").to_string();
-    let steps = match v.get("steps") {
+    let steps = match field(&v, "steps") {
         None => vec![],
         Some(Value::Array(items)) => items.iter().enumerate().map(|(i, s)| step(s, i)).collect::<Result<_, _>>()?,
         Some(_) => return Err("steps must be an array".into()),
     };
     Ok(Scenario {
         name,
-        config: v.get("config").cloned().unwrap_or(Value::Object(Default::default())),
-        expect_config_error: v.get("expect_config_error").and_then(Value::as_str).map(str::to_string),
+        config: match field(&v, "config") {
+            None => Value::Object(Default::default()),
+            Some(c @ Value::Object(_)) => c.clone(),
+            Some(_) => return Err("config must be a JSON object".into()),
+        },
+        expect_config_error: match field(&v, "expect_config_error") {
+            None => None,
+            Some(Value::String(k)) => Some(k.clone()),
+            Some(_) => return Err("expect_config_error must be a string".into()),
+        },
         steps,
     })
 }
