@@ -532,9 +532,9 @@ impl Command {
     }
 
     /// Settles a call whose run returned a value at `now`, before its
-    /// deadline: `SUCCESS`, the permit back, the latency. What
-    /// [`crate::Execution::run_finished`] does in this case, without an
-    /// execution (the sync driver's fast path).
+    /// deadline: `SUCCESS`, the permit back, the latency. Shared by
+    /// [`crate::Execution::run_finished`] and the sync driver's fast path,
+    /// which calls it without building an execution.
     #[inline]
     pub(crate) fn settle_success(&self, ticket: Ticket, now: u64) {
         self.record(now, EventType::Success, ticket.probe);

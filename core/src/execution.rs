@@ -140,25 +140,25 @@ impl Execution {
             return Step::Nothing;
         }
         let Some(ticket) = self.ticket.take() else { return Step::Nothing };
+        self.run_latency = Some(now.saturating_sub(self.start));
         let event = match outcome {
-            RunOutcome::Success => EventType::Success,
+            RunOutcome::Success => {
+                // The same settling as the sync driver's fast path.
+                cmd.settle_success(ticket, now);
+                self.events[0] = Some(EventType::Success);
+                self.phase = Phase::Done;
+                return Step::Done(Resolution::Run);
+            }
             RunOutcome::Failure => EventType::Failure,
             RunOutcome::BadRequest => EventType::BadRequest,
         };
-        self.run_latency = Some(now.saturating_sub(self.start));
         cmd.record_run(&ticket, now, event);
         cmd.release(ticket);
-        match outcome {
-            RunOutcome::Success => {
-                self.events[0] = Some(event);
-                self.done(cmd, now, Resolution::Run)
-            }
-            RunOutcome::BadRequest => {
-                self.events[0] = Some(event);
-                self.done(cmd, now, Resolution::Error(ErrorKind::BadRequest))
-            }
-            RunOutcome::Failure => self.enter_fallback(cmd, now, event, ErrorKind::Failure),
+        if event == EventType::BadRequest {
+            self.events[0] = Some(event);
+            return self.done(cmd, now, Resolution::Error(ErrorKind::BadRequest));
         }
+        self.enter_fallback(cmd, now, event, ErrorKind::Failure)
     }
 
     /// The timer armed for the run's deadline fired at `now`. If the run was
