@@ -302,23 +302,30 @@ export class Command {
       state.reject = reject;
     });
     // The timeout is armed before the run starts (SPEC §1).
-    if (deadline >= 0) state.arm(c.clock, deadline);
+    state.arm(c.clock, deadline);
+    this._callRun(state, args, this._runEnded);
+    return promise;
+  }
+
+  /**
+   * Calls `run` and hands how it ended to `ended.call(this, state, ok,
+   * value)`: at once for a value or a throw, once settled for a thenable.
+   * Returns what `ended` returned, or for a thenable the chained promise.
+   */
+  _callRun(state, args, ended) {
     let result;
     try {
       result = callRun(this, this._run, args, state);
     } catch (e) {
-      this._runEnded(state, false, e);
-      return promise;
+      return ended.call(this, state, false, e);
     }
     if (isThenable(result)) {
-      (result instanceof Promise ? result : Promise.resolve(result)).then(
-        (v) => this._runEnded(state, true, v),
-        (e) => this._runEnded(state, false, e),
+      return (result instanceof Promise ? result : Promise.resolve(result)).then(
+        (v) => ended.call(this, state, true, v),
+        (e) => ended.call(this, state, false, e),
       );
-    } else {
-      this._runEnded(state, true, result);
     }
-    return promise;
+    return ended.call(this, state, true, result);
   }
 
   /**
@@ -327,19 +334,7 @@ export class Command {
    * our own to create and resolve).
    */
   _startUntimed(state, args) {
-    let result;
-    try {
-      result = callRun(this, this._run, args, state);
-    } catch (e) {
-      return settled(() => this._untimedEnded(state, false, e));
-    }
-    if (isThenable(result)) {
-      return (result instanceof Promise ? result : Promise.resolve(result)).then(
-        (v) => this._untimedEnded(state, true, v),
-        (e) => this._untimedEnded(state, false, e),
-      );
-    }
-    return settled(() => this._untimedEnded(state, true, result));
+    return settled(() => this._callRun(state, args, this._untimedEnded));
   }
 
   /** The untimed run ended: its value, or the fallback's or the error's promise. */
