@@ -3,7 +3,10 @@ import asyncio
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+
+import pytest
 
 import hystrix
 
@@ -34,21 +37,51 @@ def test_setting_a_clock_while_a_slow_python_clock_is_read_does_not_deadlock():
 
 
 def test_an_interrupted_caller_keeps_the_permit_until_the_threaded_run_ends():
-    out = run_script(
-        """
-        import os, signal, threading, time, hystrix
-        cmd = hystrix.Command(lambda: time.sleep(0.3) or 1, timeout_ms=2000, max_concurrent_requests=1)
-        # A real SIGINT interrupts the caller's wait while the run still sleeps.
-        threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
-        try:
-            cmd()
-        except KeyboardInterrupt:
-            print("interrupted", cmd.snapshot()["concurrent"])
-        time.sleep(0.6)
-        print("after", cmd.snapshot()["concurrent"], cmd())
-        """
-    )
-    assert out.split("\n")[:2] == ["interrupted 1", "after 0 1"]
+    # The caller's wait is interrupted (as by Ctrl-C) while the run is still
+    # going; the run cannot end before the interrupt, whatever the machine's
+    # speed, because it waits for the test to release it.
+    started, release = threading.Event(), threading.Event()
+
+    class InterruptedClock:
+        def now(self) -> int:
+            return 0
+
+        def waiter(self, deadline, done):
+            def wait() -> bool:
+                assert started.wait(30), "the run never began"
+                raise KeyboardInterrupt
+
+            return wait
+
+    calls = []
+
+    def run() -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            started.set()
+            assert release.wait(30)
+            return 2
+        return 1
+
+    cmd = hystrix.Command(run, timeout_ms=60000, max_concurrent_requests=1, clock=InterruptedClock())
+    try:
+        cmd()
+    except KeyboardInterrupt:
+        held = cmd.snapshot()["concurrent"]
+    else:
+        raise AssertionError("the interrupt was swallowed")
+    assert held == 1
+    with pytest.raises(hystrix.RejectedError):
+        cmd()  # the permit is still the first run's
+    release.set()
+    deadline = time.monotonic() + 30
+    while cmd.snapshot()["concurrent"] and time.monotonic() < deadline:
+        time.sleep(0.01)  # the permit is released when the run ends
+    assert cmd.snapshot()["concurrent"] == 0
+    cmd.circuit.clock = None  # back to the real clock for a normal call
+    assert cmd() == 1
+    snap = cmd.snapshot()
+    assert snap["concurrent"] == 0
 
 
 def test_a_base_exception_raised_synchronously_by_an_async_run_frees_its_permit():
