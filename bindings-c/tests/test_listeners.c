@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define WAIT_BOUND_MS 2000
+/* Bounds waits on helper threads so that a deadlock fails the test instead
+ * of hanging it: generous, since under valgrind on a loaded machine a new
+ * thread can take seconds to get going. Only a broken build waits it out. */
+#define WAIT_BOUND_MS 30000
 
 static char RUN_VALUE[] = "run";
 static char FALLBACK_VALUE[] = "fallback";

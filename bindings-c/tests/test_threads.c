@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define WAIT_BOUND_MS 5000
+/* Bounds waits for something that must happen (a timer thread firing, a
+ * worker finishing): generous, since under valgrind on a loaded machine a
+ * thread can be kept off the CPU for seconds. Only a broken build waits it out. */
+#define WAIT_BOUND_MS 30000
 
 static char RUN_VALUE[] = "run";
 static char FALLBACK_VALUE[] = "fallback";
@@ -276,6 +279,10 @@ static void run_sync_threads(uint64_t permits, bool contend) {
     hystrix_config_default(&cfg);
     cfg.force_closed = true;
     cfg.max_concurrent_requests = permits;
+    /* On the real clock a synchronous run is judged a timeout once it took
+     * timeout_ms; a thread kept off the CPU mid-run (valgrind, a loaded
+     * machine) must not turn these instant runs into timeouts. */
+    cfg.timeout_ms = 60000;
     hystrix_command *cmd = NULL;
     /* NULL clock: the shared default monotonic clock. */
     CHECK_STATUS(hystrix_command_new(&cfg, "sync-threads", NULL, &cmd), HYSTRIX_OK);
@@ -689,11 +696,15 @@ static void test_caller_mode_event_loop(void) {
     hystrix_command *cmd = short_timeout_command(clock, 200);
     loop_call slow = {.main_thread = pthread_self(), .status = HYSTRIX_PANIC};
     loop_call fast = {.main_thread = pthread_self(), .status = HYSTRIX_PANIC};
-    CHECK_STATUS(hystrix_command_queue(cmd, l_run, l_late_ack, NULL, l_done, &slow, NULL), HYSTRIX_OK);
-    CHECK_STATUS(hystrix_command_queue(cmd, l_run, l_late_ack, NULL, l_done, &fast, NULL), HYSTRIX_OK);
+    /* Read before queuing: both timeouts are due at start + 200 or later,
+     * whenever this thread gets to run the calls. */
     uint64_t start = 0;
     CHECK_STATUS(hystrix_clock_now(clock, &start), HYSTRIX_OK);
-    /* The fast run completes from a timer 10 ms in, long before its timeout. */
+    CHECK_STATUS(hystrix_command_queue(cmd, l_run, l_late_ack, NULL, l_done, &slow, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, l_run, l_late_ack, NULL, l_done, &fast, NULL), HYSTRIX_OK);
+    /* The fast run completes from a timer 10 ms in, long before its timeout.
+     * Due timers fire in due order, so this holds even if the loop below
+     * oversleeps past both deadlines. */
     CHECK_STATUS(hystrix_clock_schedule(clock, start + 10, l_complete_timer, &fast, NULL), HYSTRIX_OK);
 
     int iterations = 0;
@@ -729,8 +740,12 @@ static void test_caller_mode_event_loop(void) {
  * TIMEOUT (SPEC §3: it was still going when the timeout fired), not a success. */
 static atomic_int late_status;
 static void late_run(void *ud, uint64_t completion) {
-    (void)ud;
-    sleep_ms(150); /* the 20 ms timeout fires meanwhile */
+    const hystrix_command *cmd = ud;
+    /* Still inside the run callback: wait (bounded) until the 20 ms timeout
+     * has fired on the timer thread and recorded TIMEOUT, however late the
+     * timer thread gets to run; only then complete. */
+    for (int waited = 0; waited < WAIT_BOUND_MS && snap(cmd).cumulative[HYSTRIX_EVENT_TIMEOUT] == 0; waited += 5)
+        sleep_ms(5);
     atomic_store(&late_status, (int)hystrix_complete(completion, HYSTRIX_OK, (void *)0x1234));
 }
 static atomic_int late_done_status = -1, late_dones;
@@ -748,7 +763,7 @@ static void test_timeout_during_run_callback_is_a_timeout(void) {
     cfg.timeout_ms = 20;
     hystrix_command *cmd = NULL;
     CHECK_STATUS(hystrix_command_new(&cfg, "late", clock, &cmd), HYSTRIX_OK);
-    CHECK_STATUS(hystrix_command_queue(cmd, late_run, NULL, NULL, late_done, NULL, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, late_run, NULL, NULL, late_done, cmd, NULL), HYSTRIX_OK);
     for (int waited = 0; waited < WAIT_BOUND_MS && atomic_load(&late_dones) == 0; waited += 5) sleep_ms(5);
     CHECK_EQ(atomic_load(&late_dones), 1);
     CHECK_EQ(atomic_load(&late_done_status), HYSTRIX_TIMEOUT);

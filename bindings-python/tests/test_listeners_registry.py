@@ -180,7 +180,7 @@ _GIL_DEADLOCK_SCRIPT = textwrap.dedent(
     release, started = threading.Event(), threading.Event()
     def run():
         started.set()
-        release.wait(5)
+        release.wait(30)
         return "late"
     cmd = hystrix.Command(run, lambda e: "fb", clock=clock, timeout_ms=100, isolation="thread")
     def listener(name, event, at):
@@ -189,7 +189,7 @@ _GIL_DEADLOCK_SCRIPT = textwrap.dedent(
             time.sleep(0.2)   # any I/O in a listener releases the GIL
     cmd.on_event(listener)
     def advance():
-        started.wait(5)
+        started.wait(30)
         clock.advance(100)
     threading.Thread(target=advance, daemon=True).start()
     print(cmd.execute(), flush=True)
@@ -198,9 +198,11 @@ _GIL_DEADLOCK_SCRIPT = textwrap.dedent(
 
 
 def test_listener_releasing_gil_during_thread_timeout_does_not_deadlock():
+    # The timeout only ends a deadlocked child (a passing one takes well under
+    # a second); a child slowed down by a loaded machine must not be taken for one.
     try:
         proc = subprocess.run(
-            [sys.executable, "-c", _GIL_DEADLOCK_SCRIPT], capture_output=True, text=True, timeout=5
+            [sys.executable, "-c", _GIL_DEADLOCK_SCRIPT], capture_output=True, text=True, timeout=60
         )
     except subprocess.TimeoutExpired:
         pytest.fail("execute() deadlocked")

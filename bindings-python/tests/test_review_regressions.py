@@ -11,26 +11,43 @@ import pytest
 import hystrix
 
 
-def run_script(code: str, timeout: float = 10.0) -> str:
+def run_script(code: str, timeout: float = 60.0) -> str:
+    # The timeout only ends a deadlocked child: a passing script takes well
+    # under a second, even on a loaded machine.
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
 
 def test_setting_a_clock_while_a_slow_python_clock_is_read_does_not_deadlock():
+    # The clock is replaced while the native layer is inside the old clock's
+    # now() (the read waits there until the replacement has returned), so
+    # the two always overlap, whatever the machine's speed. A deadlock hangs
+    # the child (the GIL is held by the blocked setter): run_script's timeout
+    # fails the test.
     out = run_script(
         """
-        import threading, time, hystrix
+        import threading, hystrix
+        reading, replaced = threading.Event(), threading.Event()
         class SlowClock:
+            armed = False
             def now(self):
-                time.sleep(0.2)  # releases the GIL inside the native clock read
+                if self.armed:
+                    reading.set()
+                    replaced.wait(30)  # releases the GIL inside the native clock read
                 return 0
-        cmd = hystrix.Command(lambda: 1, isolation="semaphore", clock=SlowClock(), timeout_enabled=False)
+        clock = SlowClock()
+        cmd = hystrix.Command(lambda: 1, isolation="semaphore", clock=clock, timeout_enabled=False)
+        clock.armed = True
         t = threading.Thread(target=cmd, daemon=True); t.start()
-        time.sleep(0.05)
-        s = threading.Thread(target=lambda: setattr(cmd.circuit, "clock", SlowClock()), daemon=True); s.start()
-        s.join(3)
-        print("deadlocked" if s.is_alive() else "ok")
+        assert reading.wait(30), "the command never read its clock"
+        def replace():
+            cmd.circuit.clock = SlowClock()
+            replaced.set()
+        s = threading.Thread(target=replace, daemon=True); s.start()
+        s.join(30)
+        t.join(30)
+        print("deadlocked" if s.is_alive() or t.is_alive() else "ok")
         """
     )
     assert out.strip() == "ok"
@@ -104,28 +121,39 @@ def test_a_base_exception_raised_synchronously_by_an_async_run_frees_its_permit(
 
 
 def test_cancelling_the_caller_during_the_fallback_keeps_a_timed_out_run_s_permit():
-    async def stubborn():
-        for _ in range(8):
-            try:
-                await asyncio.sleep(0.05)
-            except asyncio.CancelledError:
-                pass  # ignores cancellation
-        return 1
-
-    async def slow_fallback(err):
-        await asyncio.sleep(5)
-
-    cmd = hystrix.Command(stubborn, slow_fallback, timeout_ms=50, max_concurrent_requests=1)
-
+    # The run ignores cancellation and ends only when released; the caller is
+    # cancelled once its fallback has begun. Both follow events, not sleeps,
+    # so the order holds however late the (real, 50 ms) timeout fires.
     async def main():
+        release, in_fallback = asyncio.Event(), asyncio.Event()
+
+        async def stubborn():
+            while not release.is_set():
+                try:
+                    await release.wait()
+                except asyncio.CancelledError:
+                    pass  # ignores cancellation
+            return 1
+
+        async def slow_fallback(err):
+            in_fallback.set()
+            await asyncio.Event().wait()  # never ends by itself
+
+        cmd = hystrix.Command(stubborn, slow_fallback, timeout_ms=50, max_concurrent_requests=1)
         task = asyncio.ensure_future(cmd.execute_async())
-        await asyncio.sleep(0.1)
+        await asyncio.wait_for(in_fallback.wait(), 30)  # the timeout fired
         task.cancel()
-        await asyncio.sleep(0.02)
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        else:
+            raise AssertionError("the caller was not cancelled")
         during = cmd.snapshot()["concurrent"]
-        deadline = time.monotonic() + 3
+        release.set()
+        deadline = time.monotonic() + 30
         while cmd.snapshot()["concurrent"] and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.01)
         return during, cmd.snapshot()["concurrent"]
 
     assert asyncio.run(main()) == (1, 0)

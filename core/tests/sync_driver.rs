@@ -75,7 +75,11 @@ fn refusals_without_fallback_and_error_codes() {
 
 #[test]
 fn two_threads_share_one_command_without_losing_counts() {
-    let cmd = Command::new(Config { max_concurrent_requests: 2, ..Config::default() }).unwrap();
+    // The real clock judges a synchronous run a timeout once it took
+    // timeout_ms: a thread kept off the CPU mid-run on a loaded machine must
+    // not turn one of these instant runs into a timeout (the default is 1 s).
+    let cfg = Config { max_concurrent_requests: 2, timeout_ms: 60_000, ..Config::default() };
+    let cmd = Command::new(cfg).unwrap();
     let threads: Vec<_> = (0..2)
         .map(|_| {
             let cmd = cmd.clone();

@@ -3,13 +3,16 @@
 //   node examples/node/flaky.mjs        (after scripts/build-npm.sh)
 //
 // The server (node:http, 127.0.0.1, random port) is healthy for its first
-// few requests, then has an outage of OUTAGE_MS during which it fails some
-// requests with HTTP 500 and hangs others (never answers). The client calls
+// few requests, then has an outage of OUTAGE_HITS requests during which it
+// fails some with HTTP 500 and hangs others (never answers). The client calls
 // it with `fetch(url, { signal })` every TICK_MS through a Command with a
 // 200 ms timeout and a fallback. The timeline shows: successes, failures, a
 // timeout that aborts the fetch, the circuit tripping, short-circuits served
 // by the fallback and recovery once the sleep window is over and the backend
 // is healthy again. Exit code 0 only if a trip and a recovery were observed.
+// The outage is counted in requests, not milliseconds, and the client calls
+// until it has seen the recovery: the story is the same on a slow or loaded
+// machine (where a fixed schedule could miss the outage or stop too early).
 import http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -21,10 +24,10 @@ const { Command } = await import(pkg.href).catch((e) => {
 
 const TICK_MS = 60; // one call every TICK_MS
 const HEALTHY_HITS = 4; // the server answers its first requests fine
-const OUTAGE_MS = 900; // then misbehaves this long
+const OUTAGE_HITS = 4; // then misbehaves for this many requests
 const OUTAGE_PATTERN = ["fail", "hang", "fail", "fail"]; // cycled during the outage
 const SLEEP_WINDOW_MS = 1000;
-const MAX_CALLS = 60; // hard stop
+const GIVE_UP_MS = 60_000; // hard stop: only a circuit that never trips or never recovers gets here
 
 const t0 = performance.now();
 const ms = () => String(Math.round(performance.now() - t0)).padStart(5) + " ms";
@@ -32,15 +35,13 @@ const log = (who, msg) => console.log(`${ms()}  ${who.padEnd(7)} ${msg}`);
 
 // ---------------------------------------------------------------- server --
 let hits = 0;
-let outageStart = null;
 const hanging = new Set();
 const server = http.createServer((req, res) => {
   hits += 1;
   const n = hits;
   let mode = "ok";
-  if (n > HEALTHY_HITS) {
-    outageStart ??= performance.now();
-    if (performance.now() - outageStart < OUTAGE_MS) mode = OUTAGE_PATTERN[(n - HEALTHY_HITS - 1) % OUTAGE_PATTERN.length];
+  if (n > HEALTHY_HITS && n <= HEALTHY_HITS + OUTAGE_HITS) {
+    mode = OUTAGE_PATTERN[(n - HEALTHY_HITS - 1) % OUTAGE_PATTERN.length];
   }
   if (mode === "fail") {
     log("server", `#${n} -> 500`);
@@ -94,7 +95,7 @@ getPrice.on("stateChange", (from, to) => {
 });
 
 let okAfterRecovery = 0;
-for (let call = 1; call <= MAX_CALLS && okAfterRecovery < 3; call++) {
+for (let call = 1; performance.now() - t0 < GIVE_UP_MS && okAfterRecovery < 3; call++) {
   const started = performance.now();
   const value = await getPrice.execute();
   const took = Math.round(performance.now() - started);

@@ -8,6 +8,10 @@ The service answers /data: "ok" for a while, then fails (HTTP 500) and hangs,
 then recovers. The client's command times out hung calls, trips the circuit,
 serves a cached answer while it is open, and closes again after a probe.
 Exits 0 only if it saw a trip and a recovery.
+
+The outage is counted in requests, not seconds, and the client keeps calling
+until it has seen the recovery: the story is the same on a slow or loaded
+machine (where a fixed schedule could miss the outage or end before the probe).
 """
 import asyncio
 import http.server
@@ -25,13 +29,22 @@ def t() -> str:
     return f"t={int((time.monotonic() - START) * 1000):>5} ms"
 
 
+HEALTHY_REQUESTS = 8  # answered fine at first
+OUTAGE_REQUESTS = 8  # then failed (every other one after hanging), then fine again
+
+
 class Flaky(http.server.BaseHTTPRequestHandler):
-    """ok for 0.4 s, then 500s and hangs for 0.8 s, then ok again."""
+    """ok for 8 requests, then 500s and hangs for the next 8, then ok again."""
+
+    hits = 0
+    hits_lock = threading.Lock()
 
     def do_GET(self):  # noqa: N802 - http.server's naming
-        age = time.monotonic() - START
-        if 0.4 <= age < 1.2:
-            if int(age * 20) % 2:
+        with Flaky.hits_lock:
+            Flaky.hits += 1
+            n = Flaky.hits
+        if HEALTHY_REQUESTS < n <= HEALTHY_REQUESTS + OUTAGE_REQUESTS:
+            if n % 2:
                 time.sleep(0.5)  # hang longer than the client's timeout
             self.send_response(500)
             self.end_headers()
@@ -68,11 +81,20 @@ def main() -> int:
     )
     cmd.on_state_change(lambda name, old, new, at: transitions.append(new) or print(f"{t()}  ** circuit {old} -> {new}"))
 
+    def recovered() -> bool:
+        return "open" in transitions and transitions[-1] == "closed"
+
     print(f"service at {url}\n-- sync calls, 4 client threads (thread isolation)")
+    # Rounds of 4 calls until two rounds after the recovery; the deadline only
+    # stops a build whose circuit never trips or never closes again.
+    deadline = time.monotonic() + 60
+    rounds_after_recovery = 0
     with ThreadPoolExecutor(max_workers=4) as pool:
-        for _ in range(12):
+        while rounds_after_recovery < 2 and time.monotonic() < deadline:
             for answer in pool.map(lambda _: cmd.execute(), range(4)):
                 print(f"{t()}  {answer}")
+            if recovered():
+                rounds_after_recovery += 1
             time.sleep(0.1)
 
     async def run_async() -> None:
@@ -89,7 +111,7 @@ def main() -> int:
     snap = cmd.snapshot()
     print(f"final: state={snap['state']} cumulative={ {k: v for k, v in snap['cumulative'].items() if v} }")
     server.shutdown()
-    ok = "open" in transitions and transitions[-1] == "closed"
+    ok = recovered()
     print("saw a trip and a recovery" if ok else "did NOT see a trip and a recovery")
     return 0 if ok else 1
 
