@@ -8,6 +8,8 @@ import { circuitBreaker, ConsecutiveBreaker, handleAll, timeout, TimeoutStrategy
 
 const pkg = new URL("../../target/npm/hystrix/", import.meta.url);
 const h = await import(new URL("index.node.mjs", pkg).href);
+// The loaded wasm class, for the floor rows below (internal, not the API).
+const { slot } = await import(new URL("wasm-slot.mjs", pkg).href);
 
 const N = 100_000;
 const ROUNDS = 11;
@@ -46,6 +48,29 @@ const cockatielBreaker = circuitBreaker(handleAll, { halfOpenAfter: 10_000, brea
 const cockatielTimeout = wrap(timeout(1000, TimeoutStrategy.Cooperative), cockatielBreaker);
 const opossum = new CircuitBreaker(op);
 
+// Floors (not libraries): what any implementation of SPEC v1 must do per
+// closed-path call — read the clock at the start (deadline, latency) and
+// when the run settles (outcome's bucket, latency), awaiting the run's
+// promise once — and that plus the core's own admission and recording in
+// wasm, which is what a call costs before the glue and the timeout.
+const perf = globalThis.performance;
+const floorClock = (x) => {
+  const start = Math.floor(perf.now());
+  return op(x).then((v) => {
+    floorSink += Math.floor(perf.now()) - start;
+    return v;
+  });
+};
+let floorSink = 0;
+const floorWasm = new slot.WasmCommand("", '{"timeout_enabled":false}');
+const floorCore = (x) => {
+  const r = floorWasm.start(Math.floor(perf.now()), false);
+  return op(x).then((v) => {
+    floorWasm.runFinished(r >>> 2, Math.floor(perf.now()), 0);
+    return v;
+  });
+};
+
 console.log(`node ${process.version}; medians of ${ROUNDS} round-robin rounds of ${N} sequential awaited calls`);
 console.log("\nclosed path");
 const r = await medians({
@@ -53,6 +78,8 @@ const r = await medians({
   hystrixNoTimeout: () => closedNoTimeout.execute(1),
   cockatiel: () => cockatielBreaker.execute(() => op(1)),
   opossum: () => opossum.fire(1),
+  floorClock: () => floorClock(1),
+  floorCore: () => floorCore(1),
 });
 // Not a target and ~40x slower (an AbortController per call): measured on
 // its own so its garbage does not land on the others' rounds.
@@ -65,6 +92,10 @@ row("opossum (default options)", r.opossum);
 console.log(`  ratio hystrix / cockatiel breaker = ${(r.hystrix / r.cockatiel).toFixed(2)} (target <= 1.0)`);
 console.log(`  ratio hystrix without timeout / cockatiel breaker = ${(r.hystrixNoTimeout / r.cockatiel).toFixed(2)}`);
 console.log(`  ratio hystrix / opossum           = ${(r.hystrix / r.opossum).toFixed(2)} (target <= 0.3)`);
+row("floor: 2 clock reads + awaiting the run", r.floorClock);
+row("floor + core admit/record in wasm", r.floorCore);
+console.log(`  ratio floor / cockatiel breaker   = ${(r.floorClock / r.cockatiel).toFixed(2)}`);
+console.log(`  ratio floor + core / cockatiel    = ${(r.floorCore / r.cockatiel).toFixed(2)}`);
 
 console.log("\nopen path with fallback");
 const openH = new h.Command(op, () => 0, { forceOpen: true });

@@ -45,8 +45,10 @@ fn config_error(e: hystrix_core::ConfigError) -> JsValue {
 #[wasm_bindgen]
 pub struct WasmCommand {
     cmd: Command,
-    slab: RefCell<Vec<Option<Execution>>>,
-    free: RefCell<Vec<u32>>,
+    slab: RefCell<Slab>,
+    /// Listeners subscribed: while there are none, no core input can call
+    /// back into JS, so executions are worked on in place in the slab.
+    listeners: Cell<u32>,
     step: Cell<(u32, f64)>,
     last_cause: Cell<u32>,
 }
@@ -83,8 +85,8 @@ impl WasmCommand {
         let cmd = Command::with_clock(name, config, Arc::new(FnClock(|| 0))).map_err(config_error)?;
         Ok(WasmCommand {
             cmd,
-            slab: RefCell::new(Vec::new()),
-            free: RefCell::new(Vec::new()),
+            slab: RefCell::new(Slab::default()),
+            listeners: Cell::new(0),
             step: Cell::new((STEP_NOTHING, 0.0)),
             last_cause: Cell::new(0),
         })
@@ -136,39 +138,41 @@ impl WasmCommand {
             // Settled at once (refused, no fallback to run): the code says how.
             return packed;
         }
-        let kind = packed & 3;
-        let reused = self.free.borrow_mut().pop();
-        let id = {
-            let mut slab = self.slab.borrow_mut();
-            match reused {
-                Some(id) => {
-                    slab[id as usize] = Some(ex);
-                    id
-                }
-                None => {
-                    slab.push(Some(ex));
-                    (slab.len() - 1) as u32
-                }
-            }
-        };
-        (id << 2) | kind
+        let id = self.slab.borrow_mut().insert(ex);
+        (id << 2) | (packed & 3)
     }
 
-    /// Runs `f` on execution `id`, taken out of the slab meanwhile so that
-    /// listeners may re-enter the command; frees it once settled and stopped.
+    /// Runs `f` on execution `id` and frees it once settled and stopped.
+    /// With listeners subscribed the execution is taken out of the slab
+    /// meanwhile, so that a listener may re-enter the command.
     fn with(&self, id: u32, f: impl FnOnce(&Command, &mut Execution) -> Step) -> u32 {
-        let taken = self.slab.borrow_mut().get_mut(id as usize).and_then(Option::take);
-        let step = match taken {
-            Some(mut ex) => {
-                let step = f(&self.cmd, &mut ex);
-                if ex.is_done() && !ex.holds_permit() {
-                    self.free.borrow_mut().push(id);
-                } else {
-                    self.slab.borrow_mut()[id as usize] = Some(ex);
+        let step = if self.listeners.get() == 0 {
+            let mut slab = self.slab.borrow_mut();
+            match slab.entries.get_mut(id as usize) {
+                Some(Some(ex)) => {
+                    let step = f(&self.cmd, ex);
+                    if ex.is_done() && !ex.holds_permit() {
+                        slab.remove(id);
+                    }
+                    step
                 }
-                step
+                _ => Step::Nothing,
             }
-            None => Step::Nothing,
+        } else {
+            let taken = self.slab.borrow_mut().entries.get_mut(id as usize).and_then(Option::take);
+            match taken {
+                Some(mut ex) => {
+                    let step = f(&self.cmd, &mut ex);
+                    let mut slab = self.slab.borrow_mut();
+                    if ex.is_done() && !ex.holds_permit() {
+                        slab.free.push(id);
+                    } else {
+                        slab.entries[id as usize] = Some(ex);
+                    }
+                    step
+                }
+                None => Step::Nothing,
+            }
         };
         self.set_step(step)
     }
@@ -209,7 +213,7 @@ impl WasmCommand {
     /// Whether the execution still holds its run permit.
     #[wasm_bindgen(js_name = holdsPermit)]
     pub fn holds_permit(&self, id: u32) -> bool {
-        self.slab.borrow().get(id as usize).and_then(Option::as_ref).is_some_and(Execution::holds_permit)
+        self.slab.borrow().get(id).is_some_and(Execution::holds_permit)
     }
 
     /// Why the last call started was refused: 3 short-circuited, 4 rejected
@@ -222,20 +226,14 @@ impl WasmCommand {
     /// Why the fallback was wanted: the error kind's code (1 failure,
     /// 2 timeout, 3 short-circuited, 4 rejected), 0 if it was not.
     pub fn cause(&self, id: u32) -> u32 {
-        self.slab
-            .borrow()
-            .get(id as usize)
-            .and_then(Option::as_ref)
-            .and_then(Execution::cause)
-            .map_or(0, ErrorKind::code)
+        self.slab.borrow().get(id).and_then(Execution::cause).map_or(0, ErrorKind::code)
     }
 
     /// The events the execution recorded, comma-separated.
     pub fn events(&self, id: u32) -> String {
         self.slab
             .borrow()
-            .get(id as usize)
-            .and_then(Option::as_ref)
+            .get(id)
             .map(|ex| ex.events().map(EventType::as_str).collect::<Vec<_>>().join(","))
             .unwrap_or_default()
     }
@@ -243,12 +241,12 @@ impl WasmCommand {
     /// Abandons an execution the caller gave up on: releases what it holds
     /// without recording an outcome, and frees its id.
     pub fn release(&self, id: u32, now: f64) {
-        let taken = self.slab.borrow_mut().get_mut(id as usize).and_then(Option::take);
+        let taken = self.slab.borrow_mut().entries.get_mut(id as usize).and_then(Option::take);
         if let Some(mut ex) = taken {
             if !ex.is_done() || ex.holds_permit() {
                 ex.abandon(&self.cmd, now as u64);
             }
-            self.free.borrow_mut().push(id);
+            self.slab.borrow_mut().free.push(id);
         }
     }
 
@@ -291,12 +289,51 @@ impl WasmCommand {
                 &JsValue::from_f64(at as f64),
             );
         });
+        self.listeners.set(self.listeners.get() + 1);
         id.raw() as f64
     }
 
     /// Removes a listener; whether it was subscribed.
     pub fn unsubscribe(&self, id: f64) -> bool {
-        self.cmd.unsubscribe(ListenerId::from_raw(id as u64))
+        let removed = self.cmd.unsubscribe(ListenerId::from_raw(id as u64));
+        if removed {
+            self.listeners.set(self.listeners.get() - 1);
+        }
+        removed
+    }
+}
+
+/// The executions in flight, by id; ids of settled ones are reused.
+#[derive(Default)]
+struct Slab {
+    entries: Vec<Option<Execution>>,
+    free: Vec<u32>,
+}
+
+impl Slab {
+    /// Stores `ex`; returns its id.
+    fn insert(&mut self, ex: Execution) -> u32 {
+        match self.free.pop() {
+            Some(id) => {
+                self.entries[id as usize] = Some(ex);
+                id
+            }
+            None => {
+                self.entries.push(Some(ex));
+                (self.entries.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Frees execution `id`.
+    fn remove(&mut self, id: u32) {
+        self.entries[id as usize] = None;
+        self.free.push(id);
+    }
+
+    /// Execution `id`, if it is live.
+    fn get(&self, id: u32) -> Option<&Execution> {
+        self.entries.get(id as usize).and_then(Option::as_ref)
     }
 }
 

@@ -326,6 +326,28 @@ test("a listener may start another call on the same command", async () => {
   assert.equal(s.concurrent, 0);
 });
 
+test("after one of two listeners is removed, the other may still start a call from inside", async () => {
+  // Executions are worked on in place while no listener is subscribed; the
+  // count of listeners must stay right as they come and go.
+  const clock = new VirtualClock();
+  const cmd = new Command((x) => (x === "bad" ? Promise.reject(new Error("bad")) : x), (e, x) => `fb ${x}`, { clock });
+  const removeQuiet = cmd.on("event", () => {});
+  const nested = [];
+  cmd.on("event", (e) => {
+    if (e === "FAILURE") nested.push(cmd.execute("inner"));
+  });
+  assert.equal(removeQuiet(), true);
+  assert.equal(removeQuiet(), false); // a second removal changes nothing
+  assert.equal(await cmd.execute("bad"), "fb bad");
+  assert.equal(nested.length, 1);
+  assert.equal(await nested[0], "inner");
+  const off = cmd.on("stateChange", () => {});
+  assert.equal(off(), true);
+  assert.equal(await cmd.execute("bad"), "fb bad");
+  assert.equal(await nested[1], "inner");
+  assert.equal(cmd.snapshot().concurrent, 0);
+});
+
 test(
   "the same callback registered for 'event' and 'stateChange': off('event') removes only the event listener",
   async () => {
