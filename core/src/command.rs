@@ -276,6 +276,7 @@ impl Command {
     }
 
     /// The underlying circuit state (ignoring force flags).
+    #[inline(always)]
     fn state(&self) -> CircuitState {
         CircuitState::from_u8(self.inner.state.load(Ordering::Acquire))
     }
@@ -332,11 +333,17 @@ impl Command {
 
     /// The trip rule on the hot path: nothing to do while the cached
     /// snapshot is known not to trip; otherwise the full evaluation.
-    #[inline]
+    #[inline(always)]
     fn check_trip(&self, now: u64) {
         if now < self.inner.trip_ok_until.load(Ordering::Acquire) {
             return;
         }
+        self.check_trip_slow(now);
+    }
+
+    /// [`Command::check_trip`] past the gate, kept out of the hot path.
+    #[inline(never)]
+    fn check_trip_slow(&self, now: u64) {
         // The rule applies only in state closed; elsewhere the snapshot is
         // not needed, so it is not refreshed either (SPEC §5).
         let cfg = &self.config();
@@ -480,7 +487,7 @@ impl Command {
 
     /// Records one event at `now`: rolling and cumulative counts, then the
     /// probe decision or the trip rule (SPEC §5), then listeners.
-    #[inline]
+    #[inline(always)]
     fn record(&self, now: u64, event: EventType, probe: u64) {
         let inner = &self.inner;
         self.window().record(now, event);
@@ -560,6 +567,7 @@ impl Command {
     }
 
     /// SPEC §3 step 5: may a fallback run? Records the event of a refusal.
+    #[inline]
     pub(crate) fn admit_fallback(&self, now: u64, has_fallback: bool) -> FallbackAdmission {
         let live = &self.inner.config;
         let decision = if !live.fallback_enabled.load(Ordering::Relaxed) {
@@ -585,6 +593,7 @@ impl Command {
 
     /// A fallback settled: frees its slot and records its event, unless it
     /// was abandoned (`event` is `None`).
+    #[inline]
     pub(crate) fn finish_fallback(&self, now: u64, event: Option<EventType>) {
         self.inner.fallback_concurrent.fetch_sub(1, Ordering::AcqRel);
         if let Some(event) = event {

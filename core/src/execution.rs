@@ -186,6 +186,7 @@ impl Execution {
     }
 
     /// The fallback settled at `now`, with a value (`ok`) or an error.
+    #[inline]
     pub fn fallback_finished(&mut self, cmd: &Command, now: u64, ok: bool) -> Step {
         if self.phase != Phase::Fallback {
             return Step::Nothing;
@@ -246,6 +247,7 @@ impl Execution {
         self.start
     }
 
+    #[inline]
     fn enter_fallback(&mut self, cmd: &Command, now: u64, event: EventType, cause: ErrorKind) -> Step {
         self.events[0] = Some(event);
         self.cause = Some(cause);
@@ -264,6 +266,7 @@ impl Execution {
         self.done(cmd, now, resolution)
     }
 
+    #[inline]
     fn done(&mut self, cmd: &Command, now: u64, resolution: Resolution) -> Step {
         self.phase = Phase::Done;
         cmd.record_latency(now, self.run_latency, now.saturating_sub(self.start));
