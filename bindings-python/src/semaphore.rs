@@ -118,13 +118,21 @@ impl SemaphoreCall {
             None => self.cmd.execute(call_run),
             Some(fallback) => self.cmd.execute_or(call_run, |cause: &Error<PyErr>| {
                 let original = self.cause_object(py, cause)?;
-                if args.is_empty() {
-                    return fallback.bind(py).call((original,), kwargs).map(Bound::unbind);
+                let fallback = fallback.bind(py);
+                // Up to two arguments go as a Rust tuple: no vector to build.
+                match args.len() {
+                    0 => return fallback.call((original,), kwargs).map(Bound::unbind),
+                    1 => return fallback.call((original, args.get_item(0)?), kwargs).map(Bound::unbind),
+                    2 => {
+                        let (a, b) = (args.get_item(0)?, args.get_item(1)?);
+                        return fallback.call((original, a, b), kwargs).map(Bound::unbind);
+                    }
+                    _ => {}
                 }
                 let mut all = Vec::with_capacity(args.len() + 1);
                 all.push(original);
                 all.extend(args.iter());
-                fallback.bind(py).call(PyTuple::new(py, all)?, kwargs).map(Bound::unbind)
+                fallback.call(PyTuple::new(py, all)?, kwargs).map(Bound::unbind)
             }),
         };
         if let Err(Error::FallbackFailure { .. }) = &result {

@@ -44,6 +44,30 @@ def test_fallback_receives_error_args_kwargs(clock, isolation):
     assert counts(cmd) == {"FAILURE": 1, "FALLBACK_SUCCESS": 1}
 
 
+@pytest.mark.parametrize("isolation", ["semaphore", "thread"])
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4])
+def test_fallback_receives_every_positional_argument_in_order(clock, isolation, n):
+    # The semaphore path passes up to two arguments without building a list:
+    # each count takes its own branch there.
+    err = Boom("down")
+
+    def run(*args):
+        raise err
+
+    def fallback(e, *args):
+        return (e, args)
+
+    cmd = hystrix.Command(run, fallback, clock=clock, isolation=isolation)
+    args = tuple(f"a{i}" for i in range(n))
+    got_err, got_args = cmd.execute(*args)
+    assert got_err is err
+    assert got_args == args
+    forced = hystrix.Command(run, fallback, clock=clock, isolation=isolation, force_open=True)
+    got_err, got_args = forced.execute(*args)
+    assert isinstance(got_err, hystrix.CircuitOpenError)
+    assert got_args == args
+
+
 def test_success_does_not_call_fallback(clock):
     called = []
     cmd = hystrix.Command(lambda: "ok", lambda e: called.append(e), clock=clock, **SEM)
