@@ -321,12 +321,16 @@ export class Command {
     let result;
     try {
       result = callRun(this, this._run, args, state);
+      // Inside the `try`: a `then` getter or a proxy trap that throws is the
+      // run failing, like a throw from `run` itself. `Promise.resolve` hands
+      // a native promise back as is and turns anything else (a foreign
+      // thenable, a Promise subclass) into a native one.
+      if (isThenable(result)) return Promise.resolve(result);
     } catch (e) {
       state.ok = false;
       state.value = e;
       return null;
     }
-    if (isThenable(result)) return result instanceof Promise ? result : Promise.resolve(result);
     state.ok = true;
     state.value = result;
     return null;

@@ -294,3 +294,36 @@ test("with timeouts off, every way a run can end settles the call as with them o
     }
   }
 });
+
+test("a thenable whose `then` getter throws is the run failing, timed or not", async () => {
+  for (const timeoutEnabled of [true, false]) {
+    const clock = new VirtualClock();
+    const boom = new Error("getter");
+    const run = () => ({
+      get then() {
+        throw boom;
+      },
+    });
+    const bare = new Command(run, undefined, { clock, timeoutEnabled });
+    const p = bare.execute(); // must not throw synchronously
+    assert.ok(p instanceof Promise);
+    await assert.rejects(p, (e) => e === boom);
+    const s = bare.snapshot();
+    assert.equal(s.concurrent, 0, `permit given back (timeoutEnabled ${timeoutEnabled})`);
+    assert.equal(s.rolling.FAILURE, 1);
+    const withFallback = new Command(run, (e) => (e === boom ? "fb" : "wrong"), { clock, timeoutEnabled });
+    assert.equal(await withFallback.execute(), "fb");
+    assert.equal(withFallback.snapshot().concurrent, 0);
+  }
+});
+
+test("a run returning a Promise subclass gets a native promise back, timed or not", async () => {
+  class Sub extends Promise {}
+  for (const timeoutEnabled of [true, false]) {
+    const cmd = new Command(() => Sub.resolve(5), undefined, { clock: new VirtualClock(), timeoutEnabled });
+    const p = cmd.execute();
+    assert.equal(Object.getPrototypeOf(p), Promise.prototype);
+    assert.equal(await p, 5);
+    assert.equal(cmd.snapshot().rolling.SUCCESS, 1);
+  }
+});
