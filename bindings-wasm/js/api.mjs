@@ -392,13 +392,16 @@ export class Command {
   _settle(id, r, original, args) {
     if ((r & 3) === FALLBACK) {
       let out;
+      let pending = null;
       try {
         out = callFallback(this, this._fallback, original, args);
+        // As for the run: a throwing `then` getter is the fallback failing.
+        if (isThenable(out)) pending = Promise.resolve(out);
       } catch (e) {
         return settled(() => this._fallbackEnded(id, false, e, original));
       }
-      if (isThenable(out)) {
-        return Promise.resolve(out).then(
+      if (pending !== null) {
+        return pending.then(
           (v) => this._fallbackEnded(id, true, v, original),
           (e) => this._fallbackEnded(id, false, e, original),
         );

@@ -327,3 +327,28 @@ test("a run returning a Promise subclass gets a native promise back, timed or no
     assert.equal(cmd.snapshot().rolling.SUCCESS, 1);
   }
 });
+
+test("a fallback returning a thenable whose `then` getter throws is the fallback failing", async () => {
+  const boom = new Error("getter");
+  const fallback = () => ({
+    get then() {
+      throw boom;
+    },
+  });
+  for (const forceOpen of [true, false]) {
+    const clock = new VirtualClock();
+    const cmd = new Command(
+      () => {
+        throw new Error("run");
+      },
+      fallback,
+      { clock, forceOpen },
+    );
+    const p = cmd.execute(); // must not throw synchronously
+    assert.ok(p instanceof Promise);
+    await assert.rejects(p, (e) => e instanceof h.FallbackFailedError && e.cause === boom);
+    const s = cmd.snapshot();
+    assert.equal(s.fallback_concurrent, 0, `fallback slot given back (forceOpen ${forceOpen})`);
+    assert.equal(s.rolling.FALLBACK_FAILURE, 1);
+  }
+});
