@@ -77,8 +77,13 @@ function configError(e) {
   return e instanceof Error ? e : new HystrixError(String(e));
 }
 
+/** Whether `e` is a BadRequestError; `false` if even asking throws (a proxy trap). */
 function isBadRequestError(e) {
-  return e instanceof BadRequestError;
+  try {
+    return e instanceof BadRequestError;
+  } catch {
+    return false;
+  }
 }
 
 /** An error without a captured stack: refusals are frequent and their stack says nothing. */
@@ -134,15 +139,47 @@ function callFallback(self, fn, first, args) {
   }
 }
 
-function isThenable(v) {
-  return v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
+/** The intrinsic `then`: called on promises we hold, never a user's own. */
+const promiseThen = Promise.prototype.then;
+
+/**
+ * What to wait for when a run or fallback returned `value`: `null` if it is
+ * not a thenable; a plain native promise as it is; anything else (a foreign
+ * thenable, a subclass, a promise with its own `then`) adopted by a fresh
+ * native promise, so callbacks count once. `then` is read exactly once
+ * (Promises/A+ 2.3.3.1). It may throw (a getter or proxy trap): callers
+ * call it inside their `try`, so that is the run or fallback failing.
+ */
+function pendingOf(value) {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return null;
+  const then = value.then;
+  if (typeof then !== "function") return null;
+  if (then === promiseThen && value instanceof Promise && value.constructor === Promise) return value;
+  return new Promise((resolve, reject) => {
+    then.call(value, resolve, reject);
+  });
 }
 
 /**
- * One call in flight: its execution id, timeout timer and promise. It is
- * also what the run receives after its arguments: `{ signal }`, with the
- * AbortController created only if the run asks for it (or at a timeout).
+ * What a run receives after its arguments: `{ signal }`, read through a
+ * getter so the AbortController is created only if the run asks for it (or
+ * at a timeout). It holds its call privately: whatever the run does to this
+ * object (writes, `Object.freeze`) cannot reach the call's own state.
  */
+class RunContext {
+  #call;
+
+  constructor(call) {
+    this.#call = call;
+  }
+
+  /** Aborted when the call times out (one per call, never shared). */
+  get signal() {
+    return this.#call.signal;
+  }
+}
+
+/** One call in flight: its execution id, timeout timer and promise. */
 class Call {
   constructor(command, id, args) {
     this.command = command;
@@ -163,6 +200,7 @@ class Call {
     this._prev = null;
     this._next = null;
     this._wrapper = undefined;
+    this.context = new RunContext(this);
   }
 
   /** Arms the timeout; our own clocks take this object as the timer. */
@@ -265,7 +303,7 @@ export class Command {
       isBad === undefined
         ? isBadRequestError
         : (e) => {
-            if (e instanceof BadRequestError) return true;
+            if (isBadRequestError(e)) return true;
             try {
               return Boolean(isBad(e));
             } catch {
@@ -308,7 +346,12 @@ export class Command {
     state.arm(c.clock, deadline);
     const pending = this._callRun(state, args);
     if (pending === null) this._runEnded(state, state.ok, state.value);
-    else pending.then((v) => this._runEnded(state, true, v), (e) => this._runEnded(state, false, e));
+    else
+      promiseThen.call(
+        pending,
+        (v) => this._runEnded(state, true, v),
+        (e) => this._runEnded(state, false, e),
+      );
     return promise;
   }
 
@@ -320,12 +363,11 @@ export class Command {
   _callRun(state, args) {
     let result;
     try {
-      result = callRun(this, this._run, args, state);
+      result = callRun(this, this._run, args, state.context);
       // Inside the `try`: a `then` getter or a proxy trap that throws is the
-      // run failing, like a throw from `run` itself. `Promise.resolve` hands
-      // a native promise back as is and turns anything else (a foreign
-      // thenable, a Promise subclass) into a native one.
-      if (isThenable(result)) return Promise.resolve(result);
+      // run failing, like a throw from `run` itself.
+      const pending = pendingOf(result);
+      if (pending !== null) return pending;
     } catch (e) {
       state.ok = false;
       state.value = e;
@@ -344,7 +386,8 @@ export class Command {
   _startUntimed(state, args) {
     const pending = this._callRun(state, args);
     if (pending === null) return settled(() => this._untimedEnded(state, state.ok, state.value));
-    return pending.then(
+    return promiseThen.call(
+      pending,
       (v) => this._untimedEnded(state, true, v),
       (e) => this._untimedEnded(state, false, e),
     );
@@ -396,12 +439,13 @@ export class Command {
       try {
         out = callFallback(this, this._fallback, original, args);
         // As for the run: a throwing `then` getter is the fallback failing.
-        if (isThenable(out)) pending = Promise.resolve(out);
+        pending = pendingOf(out);
       } catch (e) {
         return settled(() => this._fallbackEnded(id, false, e, original));
       }
       if (pending !== null) {
-        return pending.then(
+        return promiseThen.call(
+          pending,
           (v) => this._fallbackEnded(id, true, v, original),
           (e) => this._fallbackEnded(id, false, e, original),
         );

@@ -1,6 +1,10 @@
 // Types for the `hystrix` npm package.
 
-/** What a run receives after its own arguments. */
+/**
+ * What a run receives after its own arguments. `signal` is a getter (the
+ * AbortController is made only if asked for): destructure it (`{ signal }`)
+ * or read it; spreading the context (`{ ...ctx }`) does not copy it.
+ */
 export interface RunContext {
   /** Aborted when the call times out (one per call, never shared). */
   readonly signal: AbortSignal;
