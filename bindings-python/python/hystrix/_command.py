@@ -6,7 +6,9 @@ import concurrent.futures
 import contextlib
 import functools
 import inspect
+import sys
 import threading
+import types
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from . import _hystrix
@@ -83,17 +85,26 @@ class Circuit:
         """Calls ``callback(command_name, event, at_ms)`` for every recorded
         event; returns an id for :meth:`unsubscribe`. Exceptions it raises are
         reported (``sys.unraisablehook``), never propagated."""
+        _check_callable(callback)
         return self._native.subscribe("event", callback)
 
     def on_state_change(self, callback: Callable[[str, str, str, int], None]) -> int:
         """Calls ``callback(command_name, from_state, to_state, at_ms)`` on every transition."""
+        _check_callable(callback)
         return self._native.subscribe("state", callback)
 
     def unsubscribe(self, listener_id: int) -> bool:
-        """Removes a listener; whether it was subscribed."""
+        """Removes a listener; whether it was subscribed (``False`` for an
+        id that never was, whatever its value)."""
+        if not isinstance(listener_id, int) or not 0 <= listener_id < 2**64:
+            return False
         return self._native.unsubscribe(listener_id)
 
-    def _executor(self) -> concurrent.futures.ThreadPoolExecutor:
+    def _submit(self, work: Callable[[], None]) -> "concurrent.futures.Future[None]":
+        """Runs ``work`` on this circuit's pool, sized to the bulkhead. The
+        pool is replaced when the bulkhead grows; the check, the replacement
+        and the submit happen under one lock, so no call is handed a pool
+        that was just shut down."""
         size = int(self._native.config()["max_concurrent_requests"])
         with self._pool_lock:
             if self._pool is None or size > self._pool_size:
@@ -104,7 +115,7 @@ class Circuit:
                 self._pool_size = size
                 if old is not None:
                     old.shutdown(wait=False)
-            return self._pool
+            return self._pool.submit(work)
 
 
 _registry: Dict[str, Circuit] = {}
@@ -137,6 +148,13 @@ def remove(name: str) -> bool:
         return _registry.pop(name, None) is not None
 
 
+def _check_callable(callback: Any) -> None:
+    """Refuses a listener that cannot be called, at once rather than at
+    every event."""
+    if not callable(callback):
+        raise TypeError(f"a listener must be callable, got {type(callback).__name__}")
+
+
 def _is_bad_request_default(exc: BaseException) -> bool:
     return isinstance(exc, BadRequest)
 
@@ -144,10 +162,26 @@ def _is_bad_request_default(exc: BaseException) -> bool:
 def _outcome_of(is_bad: Callable[[BaseException], bool], exc: BaseException) -> int:
     """A run's exception as an outcome. KeyboardInterrupt, SystemExit and
     other non-``Exception``s are not the dependency's fault: like bad
-    requests they skip the fallback and reach the caller unchanged."""
-    if not isinstance(exc, Exception) or is_bad(exc):
+    requests they skip the fallback and reach the caller unchanged. A
+    classifier that raises (or answers with an object whose truth value
+    raises) cannot hide the run's error: the error counts as a failure and
+    the classifier's exception goes to ``sys.unraisablehook``, as with
+    semaphore isolation."""
+    if not isinstance(exc, Exception):
         return _BAD_REQUEST
-    return _FAILURE
+    try:
+        return _BAD_REQUEST if is_bad(exc) else _FAILURE
+    except Exception as err:  # noqa: BLE001 - reported, never propagated
+        sys.unraisablehook(
+            types.SimpleNamespace(
+                exc_type=type(err),
+                exc_value=err,
+                exc_traceback=err.__traceback__,
+                err_msg="Exception ignored in the is_bad_request classifier",
+                object=is_bad,
+            )
+        )
+        return _FAILURE
 
 
 class Command:
@@ -228,10 +262,10 @@ class Command:
         return self.circuit.configure(**config)
 
     # Synchronous execution.
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
         return self.execute(*args, **kwargs)
 
-    def execute(self, *args: Any, **kwargs: Any) -> Any:
+    def execute(self, /, *args: Any, **kwargs: Any) -> Any:
         """Runs through the command and returns the run's or the fallback's
         value; raises the run's own exception (failure without fallback), a
         :class:`HystrixError`, or the bad request the run raised."""
@@ -278,7 +312,7 @@ class Command:
             finally:
                 done.set()
 
-        future = self.circuit._executor().submit(work)
+        future = self.circuit._submit(work)
         try:
             timed_out = wait() if deadline is not None else not wait()
         except BaseException:
@@ -306,7 +340,7 @@ class Command:
                 return self._fallback(original, *args, **kwargs)  # type: ignore[misc]
         _raise_for(arg, original)
 
-    def queue(self, *args: Any, **kwargs: Any) -> "concurrent.futures.Future[Any]":
+    def queue(self, /, *args: Any, **kwargs: Any) -> "concurrent.futures.Future[Any]":
         """Starts :meth:`execute` on a worker thread now; returns its future."""
         future: "concurrent.futures.Future[Any]" = concurrent.futures.Future()
 
@@ -322,7 +356,7 @@ class Command:
         return future
 
     # asyncio.
-    async def execute_async(self, *args: Any, **kwargs: Any) -> Any:
+    async def execute_async(self, /, *args: Any, **kwargs: Any) -> Any:
         """Awaits the run (a coroutine function, or any callable returning an
         awaitable or a value) through the command. At the timeout the run's
         task is cancelled; it keeps its permit until it really ends. The
@@ -340,12 +374,20 @@ class Command:
         except BaseException as exc:  # noqa: BLE001 - non-Exceptions are re-raised by _settle_async
             if timer is not None:
                 timer.cancel()
-            step = ex.run_finished(clock.now(), _outcome_of(self._is_bad, exc))
+            end = clock.now()
+            if isinstance(exc, Exception) and arg is not None and end >= arg:
+                # A plain callable that blocked past its deadline: as with
+                # semaphore isolation, a timeout, whatever it raised.
+                return await self._timed_out_async(ex, end, args, kwargs)
+            step = ex.run_finished(end, _outcome_of(self._is_bad, exc))
             return await self._settle_async(ex, step, exc, args, kwargs)
         if not inspect.isawaitable(started):
             if timer is not None:
                 timer.cancel()
-            ex.run_finished(clock.now(), _SUCCESS)
+            end = clock.now()
+            if arg is not None and end >= arg:
+                return await self._timed_out_async(ex, end, args, kwargs)
+            ex.run_finished(end, _SUCCESS)
             return started
         task = asyncio.ensure_future(started)
         waiting = {task} if timer is None else {task, timer}
@@ -394,6 +436,11 @@ class Command:
             return task.result()
         step = ex.run_finished(now, _outcome_of(self._is_bad, exc))
         return await self._settle_async(ex, step, exc, args, kwargs)
+
+    async def _timed_out_async(self, ex: Any, now: int, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
+        step = ex.timer_fired(now)
+        ex.run_stopped()
+        return await self._settle_async(ex, step, TimeoutError("the run timed out"), args, kwargs)
 
     async def _settle_async(self, ex: Any, step: Tuple[int, Any], original: BaseException, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
         kind, arg = step

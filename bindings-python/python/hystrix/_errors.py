@@ -3,6 +3,14 @@ import builtins
 from typing import Optional
 
 
+def _describe(error: BaseException) -> str:
+    """``repr(error)``, or a plain description if its ``__repr__`` raises."""
+    try:
+        return repr(error)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not stop the error being built
+        return f"<{type(error).__name__} object (repr failed)>"
+
+
 class HystrixError(Exception):
     """Base class of every error raised by hystrix itself."""
 
@@ -44,7 +52,7 @@ class FallbackRejectedError(HystrixError):
     kind, code = "fallback_rejected", 6
 
     def __init__(self, original: BaseException):
-        super().__init__(f"fallback rejected (after: {original!r})")
+        super().__init__(f"fallback rejected (after: {_describe(original)})")
         self.original = original
 
 
@@ -55,7 +63,7 @@ class FallbackFailedError(HystrixError):
     kind, code = "fallback_failure", 7
 
     def __init__(self, original: BaseException, fallback_error: BaseException):
-        super().__init__(f"fallback failed: {fallback_error!r} (after: {original!r})")
+        super().__init__(f"fallback failed: {_describe(fallback_error)} (after: {_describe(original)})")
         self.original = original
         self.fallback_error = fallback_error
 
