@@ -67,6 +67,10 @@ impl SemaphoreCall {
         match pred.call1(py, (e.value(py),)).and_then(|v| v.is_truthy(py)) {
             Ok(true) => RunError::BadRequest(e),
             Ok(false) => RunError::Failure(e),
+            // A KeyboardInterrupt (any non-`Exception`) raised while
+            // classifying is the caller's to see, not a classifier bug:
+            // it propagates (as a bad request: no fallback).
+            Err(pred_err) if !pred_err.is_instance_of::<PyException>(py) => RunError::BadRequest(pred_err),
             Err(pred_err) => {
                 pred_err.write_unraisable(py, Some(pred.bind(py)));
                 RunError::Failure(e)

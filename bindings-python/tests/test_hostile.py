@@ -362,18 +362,10 @@ def test_a_broken_classifier_neither_hides_the_run_error_nor_holds_the_permit(mo
     assert [t for t, _, _ in unraisable] == [ZeroDivisionError]
 
 
-# BUG (known, open; semaphore only): a KeyboardInterrupt raised inside the
-# classifier is swallowed (written to sys.unraisablehook) instead of reaching
-# the caller.
-@pytest.mark.parametrize(
-    "mode",
-    [
-        pytest.param(m, marks=pytest.mark.xfail(strict=True, reason="known bug: semaphore swallows it"))
-        if m == "semaphore"
-        else m
-        for m in MODES
-    ],
-)
+# Fixed (found by these tests; semaphore): a KeyboardInterrupt raised inside
+# the classifier was swallowed (written to sys.unraisablehook) instead of
+# reaching the caller.
+@pytest.mark.parametrize("mode", MODES)
 def test_keyboard_interrupt_in_the_classifier_is_not_swallowed(mode, unraisable):
     def run():
         raise Boom("run")
