@@ -197,11 +197,9 @@ def test_base_exception_from_an_async_fallback_frees_the_slot():
     assert_settled(cmd, calls=3)
 
 
-# BUG (known, open): a fallback raising a non-Exception is recorded as
-# FALLBACK_FAILURE with semaphore isolation but not recorded at all (abandoned)
-# with thread isolation and asyncio: the same call yields different metrics
-# per isolation.
-@pytest.mark.xfail(strict=True, reason="known bug: non-Exception from a fallback is recorded differently per isolation")
+# Fixed (found by these tests): a fallback raising a non-Exception was
+# recorded as FALLBACK_FAILURE with semaphore isolation but not at all
+# (abandoned) with thread isolation and asyncio.
 @pytest.mark.parametrize("exc_type", [KeyboardInterrupt, Stop])
 def test_base_exception_from_the_fallback_records_the_same_events_on_every_isolation(exc_type):
     def run():

@@ -454,15 +454,20 @@ class Command:
 @contextlib.contextmanager
 def _recording_fallback(ex: Any, clock: Any, original: BaseException) -> Iterator[None]:
     """Around a fallback (sync or awaited): records how it settled. An
-    ``Exception`` becomes :class:`FallbackFailedError`; anything else
-    (KeyboardInterrupt…) abandons the call and propagates unchanged."""
+    ``Exception`` becomes :class:`FallbackFailedError`. Anything else
+    (KeyboardInterrupt, SystemExit…) propagates unchanged and is recorded as
+    a failed fallback, as with semaphore isolation; only a ``CancelledError``
+    abandons the call (the caller may have been cancelled while awaiting)."""
     try:
         yield
     except Exception as fb_exc:  # noqa: BLE001
         ex.fallback_finished(clock.now(), False)
         raise FallbackFailedError(original, fb_exc) from fb_exc
-    except BaseException:
+    except asyncio.CancelledError:
         ex.abandon(clock.now())
+        raise
+    except BaseException:
+        ex.fallback_finished(clock.now(), False)
         raise
     ex.fallback_finished(clock.now(), True)
 
