@@ -533,12 +533,11 @@ def test_caller_cancelled_while_run_swallows_cancellation_keeps_permit_until_run
     asyncio.run(asyncio.wait_for(main(), WAIT_S))
 
 
-# BUG (known, open): a coroutine run that raises CancelledError itself (nobody cancelled the
-# caller) is recorded as FAILURE and the caller gets a *new* CancelledError
+# Fixed (found by these tests): a coroutine run that raised CancelledError itself (nobody cancelled the
+# caller) was recorded as FAILURE and the caller got a *new* CancelledError
 # (message lost), unlike the thread/semaphore isolations where the run's own
 # non-Exception reaches the caller unchanged as a BAD_REQUEST. The caller also
-# cannot tell it from its own cancellation.
-@pytest.mark.xfail(strict=True, reason="known bug: a run's own CancelledError is taken for a failure")
+# could not tell it from its own cancellation.
 def test_coroutine_raising_its_own_cancelled_error_reaches_the_caller_unchanged():
     raised = asyncio.CancelledError("the run's own")
 

@@ -428,8 +428,15 @@ class Command:
             timer.cancel()
         now = clock.now()
         if task.cancelled():
-            step = ex.run_finished(now, _FAILURE)
-            return await self._settle_async(ex, step, asyncio.CancelledError(), args, kwargs)
+            # Nobody cancelled the run's task (a timeout and an abandoned call
+            # are handled above): the run raised CancelledError itself. Like
+            # any non-Exception from a run it reaches the caller unchanged
+            # (the task hands back the run's own object) with no fallback.
+            try:
+                task.result()
+            except asyncio.CancelledError as own:
+                step = ex.run_finished(now, _BAD_REQUEST)
+                return await self._settle_async(ex, step, own, args, kwargs)
         exc = task.exception()
         if exc is None:
             ex.run_finished(now, _SUCCESS)
