@@ -434,7 +434,12 @@ class Command:
             # (the task hands back the run's own object) with no fallback.
             try:
                 task.result()
-            except asyncio.CancelledError as own:
+            except asyncio.CancelledError as cancelled:
+                own = cancelled
+                if sys.version_info < (3, 11) and isinstance(cancelled.__context__, asyncio.CancelledError):
+                    # Before 3.11 the task raises a new CancelledError whose
+                    # context is the one the run raised.
+                    own = cancelled.__context__
                 step = ex.run_finished(now, _BAD_REQUEST)
                 return await self._settle_async(ex, step, own, args, kwargs)
         exc = task.exception()
