@@ -335,7 +335,7 @@ export class Command {
 
   _startRun(id, deadline, args) {
     const c = this._circuit;
-    // The call's own state is also the `{ signal }` the run receives.
+    // The call's state; the run receives its `context` (`{ signal }`), not this.
     const state = new Call(this, id, args);
     if (deadline < 0) return this._startUntimed(state, args);
     const promise = new Promise((resolve, reject) => {
