@@ -232,6 +232,15 @@ impl Command {
         self.inner.listeners.unsubscribe(id)
     }
 
+    /// Counts one listener call that failed in the host (a JS exception, a
+    /// Python exception, a C++ callback that reported an error) in the
+    /// snapshot's `listener_panics`, beside the Rust panics the core catches
+    /// itself. For hosts that catch their listeners' errors before they
+    /// cross back into the core.
+    pub fn note_listener_error(&self) {
+        self.inner.listeners.note_error();
+    }
+
     /// A snapshot on the command's own clock.
     pub fn snapshot(&self) -> Snapshot {
         self.snapshot_at(self.now_ms())

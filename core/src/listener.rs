@@ -126,6 +126,11 @@ impl Listeners {
         }
     }
 
+    /// Counts a listener call that failed in the host.
+    pub(crate) fn note_error(&self) {
+        self.panics.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// How many listener calls have panicked.
     pub(crate) fn panics(&self) -> u64 {
         self.panics.load(Ordering::Relaxed)

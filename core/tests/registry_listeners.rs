@@ -110,3 +110,12 @@ fn sans_io_execution_reports_steps_and_late_results() {
     assert_eq!(ex.events().collect::<Vec<_>>(), vec![EventType::Timeout, EventType::FallbackSuccess]);
     assert_eq!(cmd.snapshot_at(16).rolling.get(EventType::Success), 0, "the late result was discarded");
 }
+
+#[test]
+fn host_listener_errors_count_with_the_rust_panics() {
+    let cmd = Command::with_clock("hosted", Config::default(), fixed_clock()).unwrap();
+    assert_eq!(cmd.snapshot_at(0).listener_panics, 0);
+    cmd.note_listener_error();
+    cmd.note_listener_error();
+    assert_eq!(cmd.snapshot_at(0).listener_panics, 2);
+}
