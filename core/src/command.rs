@@ -17,9 +17,10 @@ use crate::event::{CircuitState, EventType};
 use crate::latency::LatencyWindow;
 use crate::listener::{ListenerId, Listeners, Notice, Topic};
 use crate::live_config::LiveConfig;
+use crate::policy::permits::Permits;
 use crate::snapshot::{EventCounts, Health, Snapshot};
 use crate::window::{HealthCounts, Window};
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 const NEVER: u64 = u64::MAX;
@@ -47,8 +48,10 @@ pub(crate) struct Inner {
     cumulative_base: [AtomicU64; EventType::COUNT],
     state: AtomicU8,
     opened_at: AtomicU64,
-    concurrent: AtomicU32,
-    fallback_concurrent: AtomicU32,
+    /// Run permits (the bulkhead, SPEC §3 step 2).
+    concurrent: Permits,
+    /// Fallback slots (SPEC §3 step 5).
+    fallback_concurrent: Permits,
     snap: AtomicU64,
     snap_at: AtomicU64,
     /// Until this time the cached health snapshot does not meet the trip
@@ -58,6 +61,10 @@ pub(crate) struct Inner {
     /// by every transition and every reconfiguration.
     trip_ok_until: AtomicU64,
     episode: Mutex<Episode>,
+    /// State transitions so far, bumped under the episode lock by each: a
+    /// trip decided on health read before a transition is stale (the
+    /// counts it saw may predate a close that reset health) and is dropped.
+    transitions: AtomicU64,
     /// Latency of calls settled at their run's outcome (run == total).
     latency_direct: LatencyWindow,
     /// Run latency of calls that went on to a fallback or timed out.
@@ -125,12 +132,13 @@ impl Command {
                 cumulative_base: Default::default(),
                 state: AtomicU8::new(CircuitState::Closed.to_u8()),
                 opened_at: AtomicU64::new(0),
-                concurrent: AtomicU32::new(0),
-                fallback_concurrent: AtomicU32::new(0),
+                concurrent: Permits::default(),
+                fallback_concurrent: Permits::default(),
                 snap: AtomicU64::new(0),
                 snap_at: AtomicU64::new(NEVER),
                 trip_ok_until: AtomicU64::new(0),
                 episode: Mutex::new(Episode::default()),
+                transitions: AtomicU64::new(0),
                 latency_direct: LatencyWindow::new(),
                 latency_run_only: LatencyWindow::new(),
                 latency_total_only: LatencyWindow::new(),
@@ -275,8 +283,8 @@ impl Command {
                 }
                 all
             }),
-            concurrent: inner.concurrent.load(Ordering::Acquire),
-            fallback_concurrent: inner.fallback_concurrent.load(Ordering::Acquire),
+            concurrent: inner.concurrent.held(),
+            fallback_concurrent: inner.fallback_concurrent.held(),
             rolling_max_concurrent: window.max_concurrent(now),
             latency_run: inner.latency_direct.percentiles(&inner.latency_run_only, now),
             latency_total: inner.latency_direct.percentiles(&inner.latency_total_only, now),
@@ -314,8 +322,11 @@ impl Command {
         // takes. At interval 0 it is recomputed on every use anyway.
         let serial = (cfg.health_snapshot_interval_ms > 0).then(|| self.lock_episode());
         let h = self.window().health(now);
-        let clamp = |v: u64| v.min(u64::from(u32::MAX));
-        let cached = HealthCounts { total: clamp(h.total), errors: clamp(h.errors) };
+        // Packed into one word as two 32-bit halves; past 2^32 both are
+        // scaled down alike, keeping the error ratio (clamping each would
+        // read 2^32 errors of 2^33 as 100 %).
+        let shift = 32u32.saturating_sub(h.total.leading_zeros());
+        let cached = HealthCounts { total: h.total >> shift, errors: h.errors >> shift };
         inner.snap.store((cached.total << 32) | cached.errors, Ordering::Release);
         inner.snap_at.store(now, Ordering::Release);
         if serial.is_none() {
@@ -368,16 +379,24 @@ impl Command {
         if self.state() != CircuitState::Closed {
             return self.health(now, cfg);
         }
+        let seen = self.inner.transitions.load(Ordering::Acquire);
         let h = self.health(now, cfg);
         if h.total >= cfg.request_volume_threshold && h.percentage_at_least(cfg.error_threshold_percentage) {
-            let mut ep = self.lock_episode();
-            if self.state() == CircuitState::Closed {
-                self.move_to(&mut ep, CircuitState::Open, now);
-                drop(ep);
-                self.notify_transition(CircuitState::Closed, CircuitState::Open, now);
-            }
+            self.trip_unless_moved(seen, now);
         }
         h
+    }
+
+    /// Trips the circuit, unless it has moved since `seen` transitions
+    /// (SPEC §5): health read before a close that reset it must not reopen
+    /// the circuit the close just recovered.
+    fn trip_unless_moved(&self, seen: u64, now: u64) {
+        let mut ep = self.lock_episode();
+        if self.state() == CircuitState::Closed && self.inner.transitions.load(Ordering::Relaxed) == seen {
+            self.move_to(&mut ep, CircuitState::Open, now);
+            drop(ep);
+            self.notify_transition(CircuitState::Closed, CircuitState::Open, now);
+        }
     }
 
     /// Sets the state under the episode lock; opening stamps `opened_at`,
@@ -385,6 +404,7 @@ impl Command {
     fn move_to(&self, _ep: &mut MutexGuard<'_, Episode>, to: CircuitState, now: u64) {
         let inner = &self.inner;
         inner.trip_ok_until.store(0, Ordering::Release);
+        inner.transitions.fetch_add(1, Ordering::AcqRel);
         match to {
             CircuitState::Open => inner.opened_at.store(now, Ordering::Release),
             CircuitState::Closed => {
@@ -424,17 +444,18 @@ impl Command {
                 }
             }
         }
-        let held = inner.concurrent.fetch_add(1, Ordering::AcqRel);
-        if u64::from(held) >= live.max_concurrent_requests.load(Ordering::Relaxed) {
-            inner.concurrent.fetch_sub(1, Ordering::AcqRel);
+        let Some(held) = inner.concurrent.try_acquire(live.max_concurrent_requests.load(Ordering::Relaxed)) else {
             self.record(now, EventType::SemaphoreRejected, probe);
             return Admission::Rejected;
-        }
-        self.window().note_concurrency(now, held + 1);
-        let deadline = live
-            .timeout_enabled
-            .load(Ordering::Relaxed)
-            .then(|| now.saturating_add(live.timeout_ms.load(Ordering::Relaxed)));
+        };
+        self.window().note_concurrency(now, held);
+        // A deadline past the end of `u64` time can never be reached: none
+        // is armed (a saturated one would time out an instant success).
+        let deadline = if live.timeout_enabled.load(Ordering::Relaxed) {
+            now.checked_add(live.timeout_ms.load(Ordering::Relaxed))
+        } else {
+            None
+        };
         Admission::Admitted(Ticket { probe, start: now, deadline })
     }
 
@@ -443,13 +464,7 @@ impl Command {
     #[inline]
     fn circuit_admit(&self, now: u64) -> Option<u64> {
         match self.state() {
-            CircuitState::Closed => {
-                self.check_trip(now);
-                if self.state() == CircuitState::Closed {
-                    return Some(0);
-                }
-                None
-            }
+            CircuitState::Closed => self.closed_admit(now),
             CircuitState::Open => {
                 let opened = self.inner.opened_at.load(Ordering::Acquire);
                 if now < opened.saturating_add(self.inner.config.sleep_window_ms.load(Ordering::Relaxed)) {
@@ -461,8 +476,22 @@ impl Command {
         }
     }
 
+    /// Admission in state closed: the trip rule first (SPEC §3 step 1).
+    #[inline]
+    fn closed_admit(&self, now: u64) -> Option<u64> {
+        self.check_trip(now);
+        if self.state() == CircuitState::Closed {
+            return Some(0);
+        }
+        None
+    }
+
     /// Under the episode lock: opens a half-open episode if the sleep window
-    /// has passed, and admits a probe if the episode has room.
+    /// has passed, and admits a probe if the episode has room. An episode
+    /// whose successful probes already reach `half_open_max_calls` (it was
+    /// lowered during the episode) is closed first, and the call admitted
+    /// as in state closed (SPEC §5, v2 clarification): a circuit whose
+    /// remaining probe slots were configured away must not stay half-open.
     fn admit_probe(&self, now: u64, cfg: &Config) -> Option<u64> {
         let mut ep = self.lock_episode();
         let mut moved = false;
@@ -478,6 +507,12 @@ impl Command {
                 ep.succeeded = 0;
                 self.move_to(&mut ep, CircuitState::HalfOpen, now);
                 moved = true;
+            }
+            CircuitState::HalfOpen if ep.succeeded >= cfg.half_open_max_calls => {
+                self.move_to(&mut ep, CircuitState::Closed, now);
+                drop(ep);
+                self.notify_transition(CircuitState::HalfOpen, CircuitState::Closed, now);
+                return self.closed_admit(now);
             }
             CircuitState::HalfOpen => {}
         }
@@ -562,7 +597,7 @@ impl Command {
     /// Gives a run permit back (SPEC §3.4).
     #[inline]
     pub(crate) fn release(&self, _ticket: Ticket) {
-        self.inner.concurrent.fetch_sub(1, Ordering::AcqRel);
+        self.inner.concurrent.release();
     }
 
     /// Frees a probe slot without deciding, for a call abandoned by its caller.
@@ -584,11 +619,10 @@ impl Command {
         } else if !has_fallback {
             FallbackAdmission::Missing
         } else {
-            let held = self.inner.fallback_concurrent.fetch_add(1, Ordering::AcqRel);
-            if u64::from(held) < live.fallback_max_concurrent_requests.load(Ordering::Relaxed) {
+            let limit = live.fallback_max_concurrent_requests.load(Ordering::Relaxed);
+            if self.inner.fallback_concurrent.try_acquire(limit).is_some() {
                 return FallbackAdmission::Admitted;
             }
-            self.inner.fallback_concurrent.fetch_sub(1, Ordering::AcqRel);
             FallbackAdmission::Rejected
         };
         let event = match decision {
@@ -604,7 +638,7 @@ impl Command {
     /// was abandoned (`event` is `None`).
     #[inline]
     pub(crate) fn finish_fallback(&self, now: u64, event: Option<EventType>) {
-        self.inner.fallback_concurrent.fetch_sub(1, Ordering::AcqRel);
+        self.inner.fallback_concurrent.release();
         if let Some(event) = event {
             self.record(now, event, 0);
         }
@@ -630,5 +664,83 @@ impl Command {
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Command").field("name", &self.inner.name).field("state", &self.state()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FnClock;
+
+    fn command(config: Config) -> Command {
+        Command::with_clock("t", config, Arc::new(FnClock(|| 0))).unwrap()
+    }
+
+    /// An evaluator that read unhealthy counts before the circuit tripped,
+    /// half-opened and closed again must not reopen it with them (the
+    /// close reset health; those counts are gone).
+    #[test]
+    fn a_trip_decided_on_health_read_before_a_close_is_dropped() {
+        let cfg = Config {
+            request_volume_threshold: 1,
+            health_snapshot_interval_ms: 0,
+            sleep_window_ms: 100,
+            ..Config::default()
+        };
+        let cmd = command(cfg);
+        cmd.window().record(0, EventType::Failure);
+        // The slow evaluator reads the transition count and the health…
+        let seen = cmd.inner.transitions.load(Ordering::Acquire);
+        let stale = cmd.health(0, &cfg);
+        assert_eq!(stale, HealthCounts { total: 1, errors: 1 });
+        // …meanwhile another call trips the circuit, a probe closes it.
+        assert_eq!(cmd.circuit_admit(0), None);
+        assert_eq!(cmd.state(), CircuitState::Open);
+        let probe = cmd.circuit_admit(100).expect("a probe after the sleep window");
+        cmd.record(100, EventType::Success, probe);
+        assert_eq!(cmd.state(), CircuitState::Closed);
+        // The stale evaluator now takes the lock: nothing happens.
+        cmd.trip_unless_moved(seen, 101);
+        assert_eq!(cmd.state(), CircuitState::Closed);
+        // A fresh evaluation still trips on fresh counts.
+        cmd.trip_unless_moved(cmd.inner.transitions.load(Ordering::Acquire), 102);
+        assert_eq!(cmd.state(), CircuitState::Open);
+    }
+
+    /// The cached health snapshot keeps the error ratio past 2^32 counts.
+    #[test]
+    fn a_cached_health_snapshot_past_2_pow_32_keeps_its_ratio() {
+        let cfg = Config { request_volume_threshold: 1, error_threshold_percentage: 51, ..Config::default() };
+        let cmd = command(cfg);
+        cmd.window().record_many(0, EventType::Failure, 1 << 32);
+        cmd.window().record_many(0, EventType::Success, 1 << 32);
+        let fresh = cmd.health(0, &cfg);
+        assert_eq!(fresh, HealthCounts { total: 1 << 33, errors: 1 << 32 });
+        let cached = cmd.health(1, &cfg);
+        assert_eq!(cached.error_percentage(), 50);
+        assert!(cached.total >= 1 << 31);
+        assert_eq!(cmd.circuit_admit(2), Some(0), "50 % does not meet a 51 % threshold");
+    }
+
+    /// Lowering `half_open_max_calls` to the probes that already succeeded,
+    /// none running, closes the circuit at the next admission (SPEC §5).
+    #[test]
+    fn an_episode_whose_slots_were_configured_away_closes_at_the_next_admission() {
+        let cfg = Config {
+            request_volume_threshold: 1,
+            health_snapshot_interval_ms: 0,
+            sleep_window_ms: 100,
+            half_open_max_calls: 2,
+            ..Config::default()
+        };
+        let cmd = command(cfg);
+        cmd.record(0, EventType::Failure, 0);
+        assert_eq!(cmd.state(), CircuitState::Open);
+        let probe = cmd.circuit_admit(100).unwrap();
+        cmd.record(100, EventType::Success, probe);
+        assert_eq!(cmd.state(), CircuitState::HalfOpen);
+        cmd.set_config(Config { half_open_max_calls: 1, ..cfg }).unwrap();
+        assert_eq!(cmd.circuit_admit(5_000), Some(0), "admitted as a normal call");
+        assert_eq!(cmd.state(), CircuitState::Closed);
     }
 }

@@ -140,14 +140,13 @@ impl Config {
         KEYS.iter().map(|(k, _)| *k)
     }
 
-    /// Checks every rule of SPEC §2; the error names the first offending key.
+    /// Checks every rule of SPEC §2; the error names the first offending key
+    /// in SPEC order, the divisibility rule (which names
+    /// `rolling_window_ms`) last.
     pub fn validate(&self) -> Result<(), ConfigError> {
         for (key, ty) in KEYS {
-            if let KeyType::Int(min, max) = ty {
-                let v = self.get_int(key);
-                if v < min || v > max {
-                    return Err(ConfigError::new(key, format!("must be an integer from {min} to {max}, got {v}")));
-                }
+            if let KeyType::Int(..) = ty {
+                check_range(key, ty, self.get_int(key))?;
             }
         }
         if self.rolling_window_ms % self.rolling_window_buckets != 0 {
@@ -175,13 +174,24 @@ impl Config {
     }
 
     /// Returns a copy with the keys of the JSON object `patch` changed, fully
-    /// validated. `self` is untouched whatever happens.
+    /// validated. `self` is untouched whatever happens. When several keys
+    /// are wrong, the one named is, in this order: the first unknown key
+    /// (by name), then the first key in SPEC order whose value has the
+    /// wrong type or is out of range, then the divisibility rule — one rule
+    /// every binding follows, as they all parse through here.
     pub fn patched(&self, patch: &Value) -> Result<Config, ConfigError> {
         let map: &Map<String, Value> =
             patch.as_object().ok_or_else(|| ConfigError::new("config", "must be a JSON object".to_string()))?;
+        if let Some(unknown) = map.keys().filter(|k| key_type(k).is_err()).min() {
+            return Err(ConfigError::new(unknown, "is not a configuration key".into()));
+        }
         let mut next = *self;
-        for (key, value) in map {
+        for (key, ty) in KEYS {
+            let Some(value) = map.get(key) else { continue };
             let setting = parse_setting(key, value)?;
+            if let Setting::Int(v) = setting {
+                check_range(key, ty, v)?;
+            }
             next.set(key, setting)?;
         }
         next.validate()?;
@@ -249,6 +259,16 @@ impl Config {
     }
 }
 
+/// An integer key's range rule (SPEC §2 and its v2 bounds).
+fn check_range(key: &str, ty: KeyType, v: u64) -> Result<(), ConfigError> {
+    match ty {
+        KeyType::Int(min, max) if v < min || v > max => {
+            Err(ConfigError::new(key, format!("must be an integer from {min} to {max}, got {v}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn key_type(key: &str) -> Result<KeyType, ConfigError> {
     KEYS.iter()
         .find(|(k, _)| *k == key)
@@ -287,6 +307,36 @@ fn whole_number(value: &Value) -> Option<u64> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn whole_numbers_in_float_form_parse_exactly_up_to_the_bound() {
+        // serde_json's default float parser is not correctly rounded:
+        // `9007199254740991.0` used to read as …990 (C accepted a config
+        // Python and JS refuse, and got a different value).
+        let c = Config::from_json(r#"{"timeout_ms": 9007199254740991.0, "sleep_window_ms": 9.007199254740991e15}"#)
+            .unwrap();
+        assert_eq!(c.timeout_ms, MAX_SETTING);
+        assert_eq!(c.sleep_window_ms, MAX_SETTING);
+        let err = Config::from_json(r#"{"timeout_ms": 9007199254740992.0}"#).unwrap_err();
+        assert_eq!(err.key(), "timeout_ms");
+    }
+
+    #[test]
+    fn several_wrong_keys_name_the_first_in_spec_order() {
+        let named = |text: &str| Config::from_json(text).unwrap_err().key().to_string();
+        // A range error of an earlier key beats a type error of a later one
+        // (JSON objects parse into name order, which is not SPEC order).
+        assert_eq!(named(r#"{"timeout_ms": 0, "force_open": "yes"}"#), "timeout_ms");
+        assert_eq!(named(r#"{"sleep_window_ms": true, "max_concurrent_requests": 0}"#), "max_concurrent_requests");
+        // Unknown keys first, the first by name.
+        assert_eq!(named(r#"{"timeout_ms": 0, "zeta": 1, "alpha": 1}"#), "alpha");
+        // The divisibility rule comes after every per-key rule.
+        assert_eq!(
+            named(r#"{"rolling_window_ms": 1001, "health_snapshot_interval_ms": -1}"#),
+            "health_snapshot_interval_ms"
+        );
+        assert_eq!(named(r#"{"rolling_window_ms": 1001}"#), "rolling_window_ms");
+    }
 
     #[test]
     fn defaults_are_hystrix_defaults_and_valid() {

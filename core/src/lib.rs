@@ -30,6 +30,7 @@ mod execution;
 pub mod latency;
 pub mod listener;
 mod live_config;
+mod policy;
 mod registry;
 mod ring;
 pub mod snapshot;

@@ -7,14 +7,39 @@ use crate::timers::{TimerId, TimerQueue};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Waker};
+use std::thread::ThreadId;
 
 /// A settable clock whose sleeps fire only when it is advanced. Cloning
 /// gives another handle to the same clock.
+///
+/// Time never goes back (SPEC §1). Advances from different threads are
+/// serialised: one waits until the other has finished (fired its timers),
+/// then moves on from where it ended, so two advances of `a` and `b` move
+/// the clock by `a + b`. An advance made from inside a timer's reaction (the
+/// same thread, while its advance is firing timers) moves on from that
+/// timer's instant; the outer advance then never sets the clock back.
 #[derive(Clone, Default)]
 pub struct VirtualClock {
     inner: Arc<Mutex<State>>,
+    turn: Arc<(Mutex<Option<ThreadId>>, Condvar)>,
+}
+
+/// The right to advance, held by one thread at a time (re-entrant).
+struct Turn<'a> {
+    clock: &'a VirtualClock,
+    owner: bool,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if self.owner {
+            let (who, cv) = &*self.clock.turn;
+            *who.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            cv.notify_one();
+        }
+    }
 }
 
 #[derive(Default)]
@@ -44,6 +69,7 @@ impl VirtualClock {
     /// (due time, then arming order) and calling `settle` after each so an
     /// executor can run every reaction before the next timer fires.
     pub fn advance_with(&self, ms: u64, mut settle: impl FnMut()) {
+        let _turn = self.take_turn();
         let target = self.lock().now.saturating_add(ms);
         loop {
             let fired = {
@@ -54,7 +80,8 @@ impl VirtualClock {
                         Some(alarm)
                     }
                     None => {
-                        st.now = target;
+                        // A nested advance may have gone further: never back.
+                        st.now = st.now.max(target);
                         None
                     }
                 }
@@ -72,6 +99,21 @@ impl VirtualClock {
     /// The earliest due time of an armed timer.
     pub fn next_deadline(&self) -> Option<u64> {
         self.lock().timers.next_deadline()
+    }
+
+    /// Waits until no other thread is advancing; re-entrant on this thread.
+    fn take_turn(&self) -> Turn<'_> {
+        let me = std::thread::current().id();
+        let (who, cv) = &*self.turn;
+        let mut owner = who.lock().unwrap_or_else(|p| p.into_inner());
+        if *owner == Some(me) {
+            return Turn { clock: self, owner: false };
+        }
+        while owner.is_some() {
+            owner = cv.wait(owner).unwrap_or_else(|p| p.into_inner());
+        }
+        *owner = Some(me);
+        Turn { clock: self, owner: true }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -170,5 +212,51 @@ mod tests {
         assert!(flag.0.load(Ordering::SeqCst));
         assert_eq!(clock.now_ms(), 14);
         assert!(Pin::new(&mut clock.sleep_until(3)).poll(&mut cx).is_ready());
+    }
+
+    #[test]
+    fn an_advance_inside_a_timer_reaction_is_never_undone() {
+        let clock = VirtualClock::new();
+        let _at5 = clock.sleep_until(5);
+        let mut nested = false;
+        clock.advance_with(10, || {
+            if !nested {
+                nested = true;
+                assert_eq!(clock.now_ms(), 5);
+                clock.advance(100);
+                assert_eq!(clock.now_ms(), 105);
+            }
+        });
+        assert!(nested);
+        assert_eq!(clock.now_ms(), 105, "the outer advance set the clock back to its own target");
+    }
+
+    #[test]
+    fn advances_from_several_threads_add_up_and_never_go_back() {
+        let clock = VirtualClock::new();
+        let start = Arc::new(std::sync::Barrier::new(4));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (clock, start) = (clock.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    let mut last = 0;
+                    for _ in 0..2_000 {
+                        // A timer due inside this advance makes it fire,
+                        // and its reaction yields, between reading the
+                        // time and writing the target.
+                        let _t = clock.sleep_until(clock.now_ms() + 1);
+                        clock.advance_with(3, std::thread::yield_now);
+                        let now = clock.now_ms();
+                        assert!(now >= last, "time went back from {last} to {now}");
+                        last = now;
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(clock.now_ms(), 4 * 2_000 * 3);
     }
 }

@@ -10,17 +10,19 @@ use crate::ring::{Ring, Slot};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// One bucket: the count of each event type, the health baseline set by a
-/// circuit close, and the highest run concurrency seen.
+/// circuit close, and the highest run concurrency seen. Counts are 64-bit:
+/// a valid window may hold buckets of hours, and a 32-bit count wraps after
+/// 2^32 events (then reading error percentages above 100).
 pub(crate) struct Bucket {
-    counts: [AtomicU32; EventType::COUNT],
-    base_total: AtomicU32,
-    base_errors: AtomicU32,
+    counts: [AtomicU64; EventType::COUNT],
+    base_total: AtomicU64,
+    base_errors: AtomicU64,
     max_concurrent: AtomicU32,
 }
 
 impl Bucket {
     /// (health total, health errors) as counted, before the baseline.
-    fn raw_health(&self) -> (u32, u32) {
+    fn raw_health(&self) -> (u64, u64) {
         let c = |e: EventType| self.counts[e.index()].load(Ordering::Relaxed);
         let errors = c(EventType::Failure) + c(EventType::Timeout) + c(EventType::SemaphoreRejected);
         (errors + c(EventType::Success), errors)
@@ -31,8 +33,8 @@ impl Slot for Bucket {
     fn empty() -> Bucket {
         Bucket {
             counts: Default::default(),
-            base_total: AtomicU32::new(0),
-            base_errors: AtomicU32::new(0),
+            base_total: AtomicU64::new(0),
+            base_errors: AtomicU64::new(0),
             max_concurrent: AtomicU32::new(0),
         }
     }
@@ -90,7 +92,7 @@ impl Window {
     fn bucket(&self, now: u64) -> Option<&Bucket> {
         self.ring.at(now, |old| {
             for (acc, c) in self.retired.iter().zip(&old.counts) {
-                acc.fetch_add(u64::from(c.load(Ordering::Relaxed)), Ordering::Relaxed);
+                acc.fetch_add(c.load(Ordering::Relaxed), Ordering::Relaxed);
             }
         })
     }
@@ -100,6 +102,14 @@ impl Window {
     pub(crate) fn record(&self, now: u64, event: EventType) {
         if let Some(b) = self.bucket(now) {
             b.counts[event.index()].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts `n` events at once (tests that need counts past 2^32).
+    #[cfg(test)]
+    pub(crate) fn record_many(&self, now: u64, event: EventType, n: u64) {
+        if let Some(b) = self.bucket(now) {
+            b.counts[event.index()].fetch_add(n, Ordering::Relaxed);
         }
     }
 
@@ -118,8 +128,8 @@ impl Window {
         let mut h = HealthCounts::default();
         for b in self.ring.live(now) {
             let (total, errors) = b.raw_health();
-            h.total += u64::from(total.saturating_sub(b.base_total.load(Ordering::Relaxed)));
-            h.errors += u64::from(errors.saturating_sub(b.base_errors.load(Ordering::Relaxed)));
+            h.total += total.saturating_sub(b.base_total.load(Ordering::Relaxed));
+            h.errors += errors.saturating_sub(b.base_errors.load(Ordering::Relaxed));
         }
         h
     }
@@ -177,7 +187,7 @@ fn sum_counts<'a>(
 ) -> [u64; EventType::COUNT] {
     for b in buckets {
         for (o, c) in out.iter_mut().zip(&b.counts) {
-            *o += u64::from(c.load(Ordering::Relaxed));
+            *o += c.load(Ordering::Relaxed);
         }
     }
     out
@@ -221,6 +231,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_bucket_counts_past_2_pow_32_without_wrapping() {
+        let w = Window::new(1000, 1);
+        w.record_many(0, EventType::Success, u64::from(u32::MAX));
+        for _ in 0..21 {
+            w.record(0, EventType::Failure);
+        }
+        let h = w.health(0);
+        assert_eq!(h, HealthCounts { total: u64::from(u32::MAX) + 21, errors: 21 });
+        assert_eq!(h.error_percentage(), 0);
+        assert_eq!(w.counts(0)[EventType::Success.index()], u64::from(u32::MAX));
     }
 
     #[test]

@@ -185,3 +185,19 @@ fn a_late_value_whose_drop_panics_still_settles_the_call() {
     assert_eq!(s.rolling.get(EventType::Timeout), 1);
     assert_eq!(s.state, hystrix_core::CircuitState::Open, "the timed-out probe reopened the circuit");
 }
+
+#[test]
+fn a_deadline_past_the_end_of_time_never_times_a_call_out() {
+    // At the very end of `u64` time the deadline cannot be represented; an
+    // instant success there is a success, not a TIMEOUT (issue: the
+    // deadline used to saturate at u64::MAX, which the run's end reached).
+    for start in [u64::MAX, u64::MAX - 10] {
+        let (now, clock) = manual_clock();
+        now.store(start, Ordering::SeqCst);
+        let cmd = Command::with_clock("end", Config { timeout_ms: 1000, ..Config::default() }, clock).unwrap();
+        assert_eq!(cmd.execute(|| Ok::<_, RunError<()>>(7)).unwrap(), 7, "start {start}");
+        let snap = cmd.snapshot();
+        assert_eq!(snap.cumulative.get(EventType::Success), 1);
+        assert_eq!(snap.cumulative.get(EventType::Timeout), 0);
+    }
+}
