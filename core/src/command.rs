@@ -44,7 +44,10 @@ pub(crate) struct Inner {
     /// whole life. Only ever read through shared references.
     window: AtomicPtr<Window>,
     windows: Mutex<Vec<Arc<Window>>>,
-    /// Cumulative counts of windows replaced by a new shape.
+    /// Cumulative counts of windows emptied for reuse by a later reshape.
+    /// Every other window in `windows` (the current one and those replaced)
+    /// keeps its own counts, so a writer still holding a replaced window
+    /// adds to the cumulative counts too.
     cumulative_base: [AtomicU64; EventType::COUNT],
     state: AtomicU8,
     opened_at: AtomicU64,
@@ -191,17 +194,20 @@ impl Command {
         let shape = (config.bucket_ms(), config.rolling_window_buckets);
         let old = self.window();
         if old.shape() != shape {
-            // A new shape starts a fresh, empty window; its old counts stay
-            // in the cumulative ones. Windows are reused by shape, so memory
-            // is bounded by the number of distinct shapes ever used.
-            for (base, n) in self.inner.cumulative_base.iter().zip(old.cumulative()) {
-                base.fetch_add(n, Ordering::Relaxed);
-            }
+            // A new shape starts a fresh, empty window; the old one keeps its
+            // counts (they stay in the cumulative ones, with whatever a
+            // writer that loaded it before the swap still adds). Windows are
+            // reused by shape, so memory is bounded by the number of
+            // distinct shapes ever used; a reused window's counts move into
+            // the base first.
             let reuse = windows.iter_mut().position(|w| w.shape() == shape);
             // Only ever read through shared references: the `*mut` is what
             // `AtomicPtr` stores, never used to write.
             let next = match reuse {
                 Some(i) => {
+                    for (base, n) in self.inner.cumulative_base.iter().zip(windows[i].cumulative()) {
+                        base.fetch_add(n, Ordering::Relaxed);
+                    }
                     windows[i].reset();
                     Arc::as_ptr(&windows[i]) as *mut Window
                 }
@@ -276,13 +282,7 @@ impl Command {
             state,
             health: Health { total: health.total, errors: health.errors, error_percentage: health.error_percentage() },
             rolling: EventCounts(window.counts(now)),
-            cumulative: EventCounts({
-                let mut all = window.cumulative();
-                for (a, base) in all.iter_mut().zip(&inner.cumulative_base) {
-                    *a += base.load(Ordering::Relaxed);
-                }
-                all
-            }),
+            cumulative: EventCounts(self.cumulative()),
             concurrent: inner.concurrent.held(),
             fallback_concurrent: inner.fallback_concurrent.held(),
             rolling_max_concurrent: window.max_concurrent(now),
@@ -290,6 +290,19 @@ impl Command {
             latency_total: inner.latency_direct.percentiles(&inner.latency_total_only, now),
             listener_panics: inner.listeners.panics(),
         }
+    }
+
+    /// Every event ever recorded: the base plus every window's own counts.
+    fn cumulative(&self) -> [u64; EventType::COUNT] {
+        let inner = &self.inner;
+        let mut all = std::array::from_fn(|i| inner.cumulative_base[i].load(Ordering::Relaxed));
+        let windows = inner.windows.lock().unwrap_or_else(|p| p.into_inner());
+        for w in windows.iter() {
+            for (a, n) in all.iter_mut().zip(w.cumulative()) {
+                *a += n;
+            }
+        }
+        all
     }
 
     /// The underlying circuit state (ignoring force flags).
@@ -705,6 +718,27 @@ mod tests {
         // A fresh evaluation still trips on fresh counts.
         cmd.trip_unless_moved(cmd.inner.transitions.load(Ordering::Acquire), 102);
         assert_eq!(cmd.state(), CircuitState::Open);
+    }
+
+    /// A writer that loaded the window before a reshape and records after
+    /// it: its event still lands in the cumulative counts (the fold at the
+    /// reshape used to miss it).
+    #[test]
+    fn an_event_recorded_into_a_replaced_window_is_still_counted() {
+        let cfg = Config::default();
+        let cmd = command(cfg);
+        cmd.record(0, EventType::Success, 0);
+        let straggler: *const Window = cmd.window();
+        cmd.set_config(Config { rolling_window_ms: 20_000, ..cfg }).unwrap();
+        // SAFETY: replaced windows live as long as the command.
+        unsafe { &*straggler }.record(1, EventType::Success);
+        cmd.record(2, EventType::Success, 0);
+        assert_eq!(cmd.snapshot_at(3).cumulative.get(EventType::Success), 3);
+        // Back to the first shape: its window is reused, its counts kept.
+        cmd.set_config(cfg).unwrap();
+        cmd.record(4, EventType::Failure, 0);
+        let all = cmd.snapshot_at(5).cumulative;
+        assert_eq!((all.get(EventType::Success), all.get(EventType::Failure)), (3, 1));
     }
 
     /// The cached health snapshot keeps the error ratio past 2^32 counts.

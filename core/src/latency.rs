@@ -97,9 +97,7 @@ impl LatencyWindow {
     /// Records one latency observed at `now`.
     #[inline]
     pub(crate) fn record(&self, now: u64, latency_ms: u64) {
-        if let Some(h) = self.ring.at(now, |_| {}) {
-            h.bins[bin_of(latency_ms)].fetch_add(1, Ordering::Relaxed);
-        }
+        self.ring.at(now, |_| {}).bins[bin_of(latency_ms)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Percentiles over this window and `other` together at `now`.

@@ -16,6 +16,14 @@ pub(crate) trait Slot {
     fn empty() -> Self;
     /// Zeroes the slot for reuse.
     fn clear(&self);
+    /// Readies a slot whose old bucket the ring's `retire` callback has just
+    /// seen, for a newer bucket. By default a [`Slot::clear`]; a slot whose
+    /// `retire` *takes* its counts (swaps them out) leaves them alone here,
+    /// so an increment from a writer still holding the slot lands in the new
+    /// bucket instead of being wiped.
+    fn recycle(&self) {
+        self.clear();
+    }
 }
 
 /// Bits of the hint that hold the slot number (`len` ≤ 100 000 < 2^17).
@@ -43,11 +51,13 @@ impl<S: Slot> Ring<S> {
         }
     }
 
-    /// The slot of the bucket holding time `now`, cleared first if it held an
-    /// older bucket (after `retire` has seen its old contents); `None` if it
-    /// already holds a newer one (a stale write).
+    /// The slot of the bucket holding time `now`, recycled first if it held
+    /// an older bucket (after `retire` has taken its old contents). If it
+    /// already holds a newer bucket (a writer that fell behind the ring, or
+    /// a clock that stepped back), that newer bucket's slot: what is
+    /// recorded may land in a later bucket than its time says, never vanish.
     #[inline]
-    pub(crate) fn at(&self, now: u64, retire: impl FnOnce(&S)) -> Option<&S> {
+    pub(crate) fn at(&self, now: u64, retire: impl FnOnce(&S)) -> &S {
         let hint = self.hint.load(Ordering::Relaxed);
         let (index, slot_no) = {
             let (i, s) = (hint >> SLOT_BITS, (hint & ((1 << SLOT_BITS) - 1)) as usize);
@@ -65,25 +75,27 @@ impl<S: Slot> Ring<S> {
         loop {
             let seen = tag.load(Ordering::Acquire);
             if seen == index {
-                return Some(slot);
+                return slot;
             }
             if seen == RESETTING {
                 std::hint::spin_loop();
                 continue;
             }
             if seen != EMPTY && seen > index {
-                return None;
+                return slot;
             }
             if tag.compare_exchange(seen, RESETTING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                 // Orders the claim before `clear`'s stores for `update_all`:
                 // it either sees this claim or has its writes cleared after.
                 std::sync::atomic::fence(Ordering::SeqCst);
-                if seen != EMPTY {
+                if seen == EMPTY {
+                    slot.clear();
+                } else {
                     retire(slot);
+                    slot.recycle();
                 }
-                slot.clear();
                 tag.store(index, Ordering::Release);
-                return Some(slot);
+                return slot;
             }
         }
     }
@@ -161,7 +173,7 @@ mod tests {
     #[test]
     fn an_update_that_races_a_recycle_is_undone() {
         let ring: Ring<Count> = Ring::new(10, 1);
-        ring.at(5, |_| {}).unwrap().0.store(7, Ordering::Relaxed);
+        ring.at(5, |_| {}).0.store(7, Ordering::Relaxed);
         let undone = AtomicU32::new(0);
         ring.update_all(
             |slot| {
@@ -176,10 +188,10 @@ mod tests {
             },
         );
         assert_eq!(undone.load(Ordering::Relaxed), 1);
-        assert_eq!(ring.at(15, |_| {}).unwrap().0.load(Ordering::Relaxed), 0);
+        assert_eq!(ring.at(15, |_| {}).0.load(Ordering::Relaxed), 0);
         // Without a race the update stands.
         ring.update_all(|slot| slot.0.store(3, Ordering::Relaxed), |_| panic!("not recycled"));
-        assert_eq!(ring.at(15, |_| {}).unwrap().0.load(Ordering::Relaxed), 3);
+        assert_eq!(ring.at(15, |_| {}).0.load(Ordering::Relaxed), 3);
     }
 
     #[test]
@@ -187,7 +199,7 @@ mod tests {
         // A virtual clock may saturate at u64::MAX; nothing may overflow.
         let ring: Ring<Count> = Ring::new(1, 3);
         for now in [u64::MAX - 2, u64::MAX - 1, u64::MAX] {
-            ring.at(now, |_| {}).unwrap().0.fetch_add(1, Ordering::Relaxed);
+            ring.at(now, |_| {}).0.fetch_add(1, Ordering::Relaxed);
         }
         assert_eq!(ring.live(u64::MAX).map(|c| c.0.load(Ordering::Relaxed)).sum::<u32>(), 3);
     }

@@ -43,6 +43,12 @@ impl Slot for Bucket {
         for c in &self.counts {
             c.store(0, Ordering::Relaxed);
         }
+        self.recycle();
+    }
+
+    /// The counts were taken (swapped to zero) by [`Window::retire`]; a
+    /// late increment since then belongs to the new bucket and stays.
+    fn recycle(&self) {
         self.base_total.store(0, Ordering::Relaxed);
         self.base_errors.store(0, Ordering::Relaxed);
         self.max_concurrent.store(0, Ordering::Relaxed);
@@ -89,37 +95,38 @@ impl Window {
 
     /// The bucket for `now`, folding a recycled bucket into the cumulative counts.
     #[inline]
-    fn bucket(&self, now: u64) -> Option<&Bucket> {
-        self.ring.at(now, |old| {
-            for (acc, c) in self.retired.iter().zip(&old.counts) {
-                acc.fetch_add(c.load(Ordering::Relaxed), Ordering::Relaxed);
-            }
-        })
+    fn bucket(&self, now: u64) -> &Bucket {
+        self.ring.at(now, |old| self.retire(old))
+    }
+
+    /// Moves a recycled bucket's counts into the cumulative ones. Each count
+    /// is *taken* (swapped with zero), so an increment racing the recycle
+    /// is either taken here or left in the slot for the new bucket: every
+    /// event lands in the cumulative counts exactly once.
+    fn retire(&self, old: &Bucket) {
+        for (acc, c) in self.retired.iter().zip(&old.counts) {
+            acc.fetch_add(c.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+        }
     }
 
     /// Counts one event at time `now`.
     #[inline]
     pub(crate) fn record(&self, now: u64, event: EventType) {
-        if let Some(b) = self.bucket(now) {
-            b.counts[event.index()].fetch_add(1, Ordering::Relaxed);
-        }
+        self.bucket(now).counts[event.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts `n` events at once (tests that need counts past 2^32).
     #[cfg(test)]
     pub(crate) fn record_many(&self, now: u64, event: EventType, n: u64) {
-        if let Some(b) = self.bucket(now) {
-            b.counts[event.index()].fetch_add(n, Ordering::Relaxed);
-        }
+        self.bucket(now).counts[event.index()].fetch_add(n, Ordering::Relaxed);
     }
 
     /// Notes a run concurrency level reached at `now`.
     #[inline]
     pub(crate) fn note_concurrency(&self, now: u64, level: u32) {
-        if let Some(b) = self.bucket(now) {
-            if b.max_concurrent.load(Ordering::Relaxed) < level {
-                b.max_concurrent.fetch_max(level, Ordering::Relaxed);
-            }
+        let b = self.bucket(now);
+        if b.max_concurrent.load(Ordering::Relaxed) < level {
+            b.max_concurrent.fetch_max(level, Ordering::Relaxed);
         }
     }
 
@@ -246,6 +253,25 @@ mod tests {
         assert_eq!(w.counts(0)[EventType::Success.index()], u64::from(u32::MAX));
     }
 
+    /// A writer that got its slot before a recycle and increments between
+    /// the recycler's fold and its clearing: the event must land in the
+    /// cumulative counts (it used to be wiped by the clear).
+    #[test]
+    fn an_increment_racing_a_recycle_is_never_lost() {
+        let w = Window::new(10, 1);
+        w.record(5, EventType::Failure);
+        let straggler = w.bucket(5);
+        let recycled = w.ring.at(15, |old| {
+            w.retire(old);
+            // The straggler's increment, after the fold, before the clear.
+            straggler.counts[EventType::Failure.index()].fetch_add(1, Ordering::Relaxed);
+        });
+        assert!(std::ptr::eq(recycled, straggler));
+        assert_eq!(w.cumulative()[EventType::Failure.index()], 2);
+        // It counts in the new bucket's rolling counts.
+        assert_eq!(w.counts(15)[EventType::Failure.index()], 1);
+    }
+
     #[test]
     fn health_reset_keeps_rolling_counts() {
         let w = Window::new(10, 2);
@@ -261,11 +287,12 @@ mod tests {
     }
 
     #[test]
-    fn stale_writes_are_dropped_and_max_concurrency_tracked() {
+    fn stale_writes_land_in_the_newer_bucket_and_max_concurrency_tracked() {
         let w = Window::new(10, 2);
         w.record(50, EventType::Success);
         w.record(30, EventType::Success); // slot now holds bucket 5 > 3
-        assert_eq!(w.counts(50)[0], 1);
+        assert_eq!(w.counts(50)[0], 2, "a writer behind the ring is counted in the newer bucket");
+        assert_eq!(w.cumulative()[0], 2);
         w.note_concurrency(50, 3);
         w.note_concurrency(51, 2);
         assert_eq!(w.max_concurrent(55), 3);
