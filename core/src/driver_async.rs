@@ -24,8 +24,11 @@ struct Abandon<'a> {
 impl Drop for Abandon<'_> {
     fn drop(&mut self) {
         // The run future is dropped with this frame: whatever it held is free.
+        // No clock is read here: this also runs while a panicking clock
+        // unwinds (a second panic would abort), and abandoning records
+        // nothing, so it needs no time.
         if !self.ex.is_done() || self.ex.holds_permit() {
-            self.ex.abandon(self.cmd, self.cmd.now_ms());
+            self.ex.abandon(self.cmd, self.ex.start_ms());
             self.ex.run_stopped(self.cmd);
         }
     }

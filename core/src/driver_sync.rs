@@ -8,11 +8,11 @@
 //! and the fallback runs — as if the timeout had fired while the run
 //! ignored cancellation. A closed-state success costs two clock reads.
 
-use crate::command::{Admission, Command};
+use crate::command::{Admission, Command, Ticket};
 use crate::driver_common::{after_fallback, classify_run, panic_message, refusal, settle_error};
 use crate::error::{Error, ErrorKind, RunError};
 use crate::execution::{Execution, Step};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 impl Command {
     /// Runs `run` through the command with no fallback. A run that fails
@@ -44,7 +44,7 @@ where
     let (mut ex, step, original) = match cmd.admit(start) {
         Admission::Admitted(ticket) => {
             let result = catch_unwind(AssertUnwindSafe(run)).map_err(|p| panic_message(&*p));
-            let end = clock.now_ms();
+            let (ticket, end) = read_clock_holding(cmd, ticket);
             if ticket.deadline.is_some_and(|d| end >= d) {
                 let mut ex = Execution::admitted(ticket, start, has_fallback);
                 let step = ex.timer_fired(cmd, end);
@@ -80,10 +80,34 @@ where
         Step::Fallback { .. } => {
             let fallback = fallback.expect("a fallback step implies a fallback");
             let result = catch_unwind(AssertUnwindSafe(|| fallback(&original))).map_err(|p| panic_message(&*p));
-            ex.fallback_finished(cmd, clock.now_ms(), matches!(result, Ok(Ok(_))));
+            let end = match catch_unwind(AssertUnwindSafe(|| clock.now_ms())) {
+                Ok(end) => end,
+                Err(panic) => {
+                    // A clock that panics must not keep the fallback slot.
+                    ex.abandon(cmd, 0);
+                    resume_unwind(panic)
+                }
+            };
+            ex.fallback_finished(cmd, end, matches!(result, Ok(Ok(_))));
             after_fallback(original, result)
         }
         Step::Done(resolution) => Err(settle_error(resolution, original)),
         Step::Run { .. } | Step::Nothing => unreachable!("a run outcome or a refusal ends in a fallback or a result"),
+    }
+}
+
+/// Reads the command's clock while `ticket`'s permit is held: a clock that
+/// panics gives the permit (and a probe's slot) back before the panic goes
+/// on to the caller (SPEC §3 step 4: permits are never leaked). Free on
+/// the happy path (no guard object, only an unwind landing pad).
+#[inline]
+fn read_clock_holding(cmd: &Command, ticket: Ticket) -> (Ticket, u64) {
+    match catch_unwind(AssertUnwindSafe(|| cmd.clock().now_ms())) {
+        Ok(now) => (ticket, now),
+        Err(panic) => {
+            cmd.forget_probe(&ticket);
+            cmd.release(ticket);
+            resume_unwind(panic)
+        }
     }
 }

@@ -194,3 +194,34 @@ fn a_full_fallback_limit_is_fallback_rejected() {
     assert_eq!(slow.borrow_mut().take().unwrap().unwrap(), 1);
     assert_eq!(snap(&cmd, &clock).fallback_concurrent, 0);
 }
+
+/// A command clock that panics once the run is in flight: the panic reaches
+/// whoever polls the call, and the permit is given back (the abandon guard
+/// used to read the clock again while unwinding, which aborts the process).
+#[test]
+fn a_clock_that_panics_mid_call_gives_the_permit_back() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let sleeper = VirtualClock::new();
+    let armed = Arc::new(AtomicBool::new(false));
+    let trap = armed.clone();
+    // Broken from the run on until the test mends it: every read panics.
+    let clock = hystrix_core::FnClock(move || {
+        if trap.load(Ordering::SeqCst) {
+            panic!("clock broke");
+        }
+        0
+    });
+    let cmd =
+        Command::with_clock("async-clock", Config { max_concurrent_requests: 1, ..Config::default() }, Arc::new(clock))
+            .unwrap();
+    let call = cmd.execute_async(&sleeper, async {
+        armed.store(true, Ordering::SeqCst);
+        Ok::<_, RunError<()>>(1)
+    });
+    let hit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| futures::executor::block_on(call)));
+    assert!(hit.is_err(), "the clock's panic reaches the caller");
+    armed.store(false, Ordering::SeqCst);
+    assert_eq!(cmd.snapshot_at(0).concurrent, 0);
+    let again = futures::executor::block_on(cmd.execute_async(&sleeper, async { Ok::<_, RunError<()>>(2) }));
+    assert_eq!(again.unwrap(), 2);
+}

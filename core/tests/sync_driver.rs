@@ -201,3 +201,73 @@ fn a_deadline_past_the_end_of_time_never_times_a_call_out() {
         assert_eq!(snap.cumulative.get(EventType::Timeout), 0);
     }
 }
+
+/// A clock that panics once a permit is held: the panic reaches the caller,
+/// and the permit (a probe's slot too) is given back (issue: it leaked, and a
+/// bulkhead of one then rejected every later call).
+#[test]
+fn a_clock_that_panics_after_admission_gives_the_permit_back() {
+    use std::sync::atomic::AtomicBool;
+    let (now, _) = manual_clock();
+    let armed = Arc::new(AtomicBool::new(false));
+    let (read, trap) = (now.clone(), armed.clone());
+    let clock = Arc::new(FnClock(move || {
+        if trap.swap(false, Ordering::SeqCst) {
+            panic!("clock broke");
+        }
+        read.load(Ordering::SeqCst)
+    }));
+    let cmd = Command::with_clock(
+        "clock",
+        Config { max_concurrent_requests: 1, request_volume_threshold: 1, sleep_window_ms: 10, ..Config::default() },
+        clock,
+    )
+    .unwrap();
+    // The run arms the trap: the read after it panics.
+    let hit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cmd.execute(|| {
+            armed.store(true, Ordering::SeqCst);
+            Ok::<_, RunError<()>>(1)
+        })
+    }));
+    assert!(hit.is_err(), "the clock's panic reaches the caller");
+    assert_eq!(cmd.snapshot_at(0).concurrent, 0);
+    assert_eq!(cmd.execute(|| Ok::<_, RunError<()>>(2)).unwrap(), 2, "the bulkhead of one admits again");
+    // Half-open: a probe whose clock panics frees its slot.
+    let _ = cmd.execute(|| Err::<(), _>(RunError::Failure(())));
+    now.store(10, Ordering::SeqCst);
+    let hit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cmd.execute(|| {
+            armed.store(true, Ordering::SeqCst);
+            Ok::<_, RunError<()>>(3)
+        })
+    }));
+    assert!(hit.is_err());
+    assert_eq!(cmd.execute(|| Ok::<_, RunError<()>>(4)).unwrap(), 4, "the freed probe slot admits the next probe");
+    // A fallback whose end cannot be timed gives its slot back too.
+    let fallback_cmd = Command::with_clock(
+        "fb",
+        Config { fallback_max_concurrent_requests: 1, ..Config::default() },
+        Arc::new(FnClock({
+            let armed = armed.clone();
+            move || {
+                if armed.swap(false, Ordering::SeqCst) {
+                    panic!("clock broke");
+                }
+                0
+            }
+        })),
+    )
+    .unwrap();
+    let hit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        fallback_cmd.execute_or(
+            || Err::<u32, _>(RunError::Failure(())),
+            |_| {
+                armed.store(true, Ordering::SeqCst);
+                Ok(5)
+            },
+        )
+    }));
+    assert!(hit.is_err());
+    assert_eq!(fallback_cmd.snapshot_at(0).fallback_concurrent, 0);
+}
