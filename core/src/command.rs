@@ -9,6 +9,17 @@
 //! while the cached health snapshot is known not to trip (`trip_ok_until`)
 //! one load instead of the trip rule. Transitions and reconfiguration take
 //! the command's own small mutexes (never a global one).
+//!
+//! Time read from a host clock should never go back (SPEC §1), but one bad
+//! reading must not wedge a circuit for as long as it was wrong. So every
+//! stamp the command keeps counts only from the time it was taken on: an
+//! open circuit whose open instant is later than the current time restarts
+//! its sleep window now (it stays open at most `sleep_window_ms` after the
+//! clock is sane again), and a cached health snapshot or trip gate stamped
+//! later than the current time is due at once. (Counts recorded at a wrong
+//! time stay in their buckets; a bucket stamped far in the future keeps
+//! what lands in it out of the rolling counts until its time, but they are
+//! in the cumulative counts.)
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -325,7 +336,8 @@ impl Command {
     fn health(&self, now: u64, cfg: &Config) -> HealthCounts {
         let inner = &self.inner;
         let at = inner.snap_at.load(Ordering::Acquire);
-        if at != NEVER && now < at.saturating_add(cfg.health_snapshot_interval_ms) {
+        // A snapshot stamped after `now` (a clock that went back) is due.
+        if at != NEVER && at <= now && now < at.saturating_add(cfg.health_snapshot_interval_ms) {
             let packed = inner.snap.load(Ordering::Acquire);
             return HealthCounts { total: packed >> 32, errors: packed & 0xffff_ffff };
         }
@@ -368,7 +380,9 @@ impl Command {
     /// snapshot is known not to trip; otherwise the full evaluation.
     #[inline(always)]
     fn check_trip(&self, now: u64) {
-        if now < self.inner.trip_ok_until.load(Ordering::Acquire) {
+        let inner = &self.inner;
+        // The gate holds from its snapshot's time to its end, not before.
+        if now < inner.trip_ok_until.load(Ordering::Acquire) && now >= inner.snap_at.load(Ordering::Relaxed) {
             return;
         }
         self.check_trip_slow(now);
@@ -481,11 +495,25 @@ impl Command {
             CircuitState::Open => {
                 let opened = self.inner.opened_at.load(Ordering::Acquire);
                 if now < opened.saturating_add(self.inner.config.sleep_window_ms.load(Ordering::Relaxed)) {
+                    if now < opened {
+                        self.restart_sleep_window(now);
+                    }
                     return None;
                 }
                 self.admit_probe(now, &self.config())
             }
             CircuitState::HalfOpen => self.admit_probe(now, &self.config()),
+        }
+    }
+
+    /// The circuit opened at a time later than `now` (a clock reading that
+    /// was wrong, or a clock that went back): its sleep window starts again
+    /// now, so it cannot stay open for as long as the reading was wrong.
+    #[cold]
+    fn restart_sleep_window(&self, now: u64) {
+        let _ep = self.lock_episode();
+        if self.state() == CircuitState::Open && self.inner.opened_at.load(Ordering::Acquire) > now {
+            self.inner.opened_at.store(now, Ordering::Release);
         }
     }
 
@@ -739,6 +767,38 @@ mod tests {
         cmd.record(4, EventType::Failure, 0);
         let all = cmd.snapshot_at(5).cumulative;
         assert_eq!((all.get(EventType::Success), all.get(EventType::Failure)), (3, 1));
+    }
+
+    /// One reading 100 years ahead opens the circuit; once the clock is
+    /// back, the circuit probes a sleep window later, not in 100 years.
+    #[test]
+    fn an_open_instant_in_the_future_restarts_the_sleep_window() {
+        const CENTURY: u64 = 100 * 365 * 24 * 3600 * 1000;
+        let cfg = Config { request_volume_threshold: 1, sleep_window_ms: 100, ..Config::default() };
+        let cmd = command(cfg);
+        cmd.record(CENTURY, EventType::Failure, 0);
+        assert_eq!(cmd.state(), CircuitState::Open);
+        assert_eq!(cmd.circuit_admit(1_000), None, "still open, its window restarted at 1000");
+        assert_eq!(cmd.circuit_admit(1_099), None);
+        assert!(cmd.circuit_admit(1_100).is_some(), "a probe one sleep window after the clock came back");
+        assert_eq!(cmd.state(), CircuitState::HalfOpen);
+    }
+
+    /// A healthy snapshot taken at a reading 100 years ahead must not keep
+    /// the trip rule from running once the clock is back.
+    #[test]
+    fn a_gate_and_snapshot_stamped_in_the_future_are_due_at_once() {
+        const CENTURY: u64 = 100 * 365 * 24 * 3600 * 1000;
+        let cfg = Config { request_volume_threshold: 2, health_snapshot_interval_ms: 500, ..Config::default() };
+        let cmd = command(cfg);
+        cmd.record(CENTURY, EventType::Success, 0);
+        assert_eq!(cmd.snapshot_at(CENTURY).health.total, 1, "a healthy snapshot, cached with its gate");
+        cmd.record(1_000, EventType::Failure, 0);
+        cmd.record(1_000, EventType::Failure, 0);
+        // The snapshot refreshed at 1000 (1 of 1 failed) is used until 1500.
+        assert_eq!(cmd.state(), CircuitState::Closed);
+        assert_eq!(cmd.circuit_admit(1_500), None, "the trip rule ran on fresh counts at the next refresh");
+        assert_eq!(cmd.state(), CircuitState::Open);
     }
 
     /// The cached health snapshot keeps the error ratio past 2^32 counts.
