@@ -216,10 +216,9 @@ impl Command {
             // `AtomicPtr` stores, never used to write.
             let next = match reuse {
                 Some(i) => {
-                    for (base, n) in self.inner.cumulative_base.iter().zip(windows[i].cumulative()) {
+                    for (base, n) in self.inner.cumulative_base.iter().zip(windows[i].drain()) {
                         base.fetch_add(n, Ordering::Relaxed);
                     }
-                    windows[i].reset();
                     Arc::as_ptr(&windows[i]) as *mut Window
                 }
                 None => {

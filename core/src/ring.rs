@@ -14,7 +14,7 @@ const LAST_INDEX: u64 = u64::MAX - 2;
 pub(crate) trait Slot {
     /// A fresh, empty slot.
     fn empty() -> Self;
-    /// Zeroes the slot for reuse.
+    /// Zeroes the slot for reuse (the default [`Slot::recycle`]).
     fn clear(&self);
     /// Readies a slot whose old bucket the ring's `retire` callback has just
     /// seen, for a newer bucket. By default a [`Slot::clear`]; a slot whose
@@ -88,12 +88,10 @@ impl<S: Slot> Ring<S> {
                 // Orders the claim before `clear`'s stores for `update_all`:
                 // it either sees this claim or has its writes cleared after.
                 std::sync::atomic::fence(Ordering::SeqCst);
-                if seen == EMPTY {
-                    slot.clear();
-                } else {
+                if seen != EMPTY {
                     retire(slot);
-                    slot.recycle();
                 }
+                slot.recycle();
                 tag.store(index, Ordering::Release);
                 return slot;
             }
@@ -111,12 +109,10 @@ impl<S: Slot> Ring<S> {
         })
     }
 
-    /// Every slot holding a bucket, in or out of the window.
-    pub(crate) fn all(&self) -> impl Iterator<Item = &S> {
-        self.slots.iter().filter_map(|(tag, slot)| {
-            let i = tag.load(Ordering::Acquire);
-            (i != EMPTY && i != RESETTING).then_some(slot)
-        })
+    /// Every slot, holding a bucket or not (an empty slot may still hold
+    /// what a writer that fell behind a [`Ring::reset`] added).
+    pub(crate) fn every(&self) -> impl Iterator<Item = &S> {
+        self.slots.iter().map(|(_, slot)| slot)
     }
 
     /// Calls `update` on every slot holding a bucket. A slot recycled for a
@@ -140,10 +136,12 @@ impl<S: Slot> Ring<S> {
         }
     }
 
-    /// Clears every slot (the ring is being reused for a fresh window).
+    /// Empties every slot of its bucket (the ring is being reused for a
+    /// fresh window): each is recycled, so a slot that takes its contents
+    /// elsewhere (see [`Slot::recycle`]) must have done so, or do so after.
     pub(crate) fn reset(&self) {
         for (tag, slot) in self.slots.iter() {
-            slot.clear();
+            slot.recycle();
             tag.store(EMPTY, Ordering::Release);
         }
     }

@@ -46,8 +46,9 @@ impl Slot for Bucket {
         self.recycle();
     }
 
-    /// The counts were taken (swapped to zero) by [`Window::retire`]; a
-    /// late increment since then belongs to the new bucket and stays.
+    /// The counts were taken (swapped to zero) by [`Window::retire`] or
+    /// [`Window::drain`], or are still zero; a late increment since then
+    /// belongs to the new bucket and stays.
     fn recycle(&self) {
         self.base_total.store(0, Ordering::Relaxed);
         self.base_errors.store(0, Ordering::Relaxed);
@@ -149,7 +150,7 @@ impl Window {
     /// Count of each event type ever recorded in this window.
     pub(crate) fn cumulative(&self) -> [u64; EventType::COUNT] {
         let retired = std::array::from_fn(|i| self.retired[i].load(Ordering::Relaxed));
-        sum_counts(self.ring.all(), retired)
+        sum_counts(self.ring.every(), retired)
     }
 
     /// Highest run concurrency seen in the window at `now`.
@@ -174,12 +175,19 @@ impl Window {
         );
     }
 
-    /// Empties the window for reuse; cumulative counts restart at zero.
-    pub(crate) fn reset(&self) {
+    /// Empties the window for reuse and returns the counts it held: each
+    /// is taken (swapped with zero), so an increment from a writer still
+    /// holding a slot is either returned here or stays for the window's
+    /// next use — never lost.
+    pub(crate) fn drain(&self) -> [u64; EventType::COUNT] {
         self.ring.reset();
-        for r in &self.retired {
-            r.store(0, Ordering::Relaxed);
+        let mut taken: [u64; EventType::COUNT] = std::array::from_fn(|i| self.retired[i].swap(0, Ordering::Relaxed));
+        for b in self.ring.every() {
+            for (t, c) in taken.iter_mut().zip(&b.counts) {
+                *t += c.swap(0, Ordering::Relaxed);
+            }
         }
+        taken
     }
 
     /// `(bucket_ms, buckets)`.
@@ -297,7 +305,7 @@ mod tests {
         w.note_concurrency(51, 2);
         assert_eq!(w.max_concurrent(55), 3);
         assert_eq!(w.max_concurrent(75), 0);
-        w.reset();
+        assert_eq!(w.drain()[0], 2);
         assert_eq!(w.cumulative().iter().sum::<u64>(), 0);
     }
 }
