@@ -22,10 +22,10 @@
 /**
  * Number of event types: the length of the count arrays in `hystrix_snapshot`.
  */
-#define HYSTRIX_EVENT_COUNT 11
+#define HYSTRIX_EVENT_COUNT 12
 
 /**
- * What every function returns. Values 1–8 are the SPEC error kinds with
+ * What every function returns. Values 1–9 are the SPEC error kinds with
  * the same stable codes as in every other binding.
  */
 typedef enum {
@@ -66,6 +66,10 @@ typedef enum {
    * A configuration broke a rule; the message names the key.
    */
   HYSTRIX_INVALID_CONFIG = 8,
+  /**
+   * The caller cancelled the call before it settled.
+   */
+  HYSTRIX_CANCELLED = 9,
   /**
    * A required pointer argument was NULL.
    */
@@ -150,6 +154,10 @@ typedef enum {
    * A fallback was wanted but fallbacks are disabled.
    */
   HYSTRIX_EVENT_FALLBACK_DISABLED = 10,
+  /**
+   * The caller cancelled the call while its run was in flight.
+   */
+  HYSTRIX_EVENT_CANCELLED = 11,
 } hystrix_event;
 
 /**

@@ -10,7 +10,10 @@ use std::ffi::{c_char, c_void, CString};
 use std::sync::{Arc, OnceLock};
 
 /// Number of event types: the length of the count arrays in `hystrix_snapshot`.
-pub const HYSTRIX_EVENT_COUNT: usize = 11;
+pub const HYSTRIX_EVENT_COUNT: usize = 12;
+
+// The header needs a literal; the core's vocabulary is the source.
+const _: () = assert!(HYSTRIX_EVENT_COUNT == EventType::COUNT, "hystrix_event must list every core EventType");
 
 /// Event types, in the index order of `hystrix_snapshot.rolling`.
 #[repr(C)]
@@ -38,24 +41,29 @@ pub enum hystrix_event {
     HYSTRIX_EVENT_FALLBACK_MISSING = 9,
     /// A fallback was wanted but fallbacks are disabled.
     HYSTRIX_EVENT_FALLBACK_DISABLED = 10,
+    /// The caller cancelled the call while its run was in flight.
+    HYSTRIX_EVENT_CANCELLED = 11,
 }
 
 impl From<EventType> for hystrix_event {
+    /// Exhaustive on purpose: a new core event type does not compile here
+    /// until the C vocabulary has it too.
     fn from(e: EventType) -> Self {
         use hystrix_event::*;
-        [
-            HYSTRIX_EVENT_SUCCESS,
-            HYSTRIX_EVENT_FAILURE,
-            HYSTRIX_EVENT_TIMEOUT,
-            HYSTRIX_EVENT_BAD_REQUEST,
-            HYSTRIX_EVENT_SHORT_CIRCUITED,
-            HYSTRIX_EVENT_SEMAPHORE_REJECTED,
-            HYSTRIX_EVENT_FALLBACK_SUCCESS,
-            HYSTRIX_EVENT_FALLBACK_FAILURE,
-            HYSTRIX_EVENT_FALLBACK_REJECTION,
-            HYSTRIX_EVENT_FALLBACK_MISSING,
-            HYSTRIX_EVENT_FALLBACK_DISABLED,
-        ][e.index()]
+        match e {
+            EventType::Success => HYSTRIX_EVENT_SUCCESS,
+            EventType::Failure => HYSTRIX_EVENT_FAILURE,
+            EventType::Timeout => HYSTRIX_EVENT_TIMEOUT,
+            EventType::BadRequest => HYSTRIX_EVENT_BAD_REQUEST,
+            EventType::ShortCircuited => HYSTRIX_EVENT_SHORT_CIRCUITED,
+            EventType::SemaphoreRejected => HYSTRIX_EVENT_SEMAPHORE_REJECTED,
+            EventType::FallbackSuccess => HYSTRIX_EVENT_FALLBACK_SUCCESS,
+            EventType::FallbackFailure => HYSTRIX_EVENT_FALLBACK_FAILURE,
+            EventType::FallbackRejection => HYSTRIX_EVENT_FALLBACK_REJECTION,
+            EventType::FallbackMissing => HYSTRIX_EVENT_FALLBACK_MISSING,
+            EventType::FallbackDisabled => HYSTRIX_EVENT_FALLBACK_DISABLED,
+            EventType::Cancelled => HYSTRIX_EVENT_CANCELLED,
+        }
     }
 }
 

@@ -34,4 +34,17 @@ mod tests {
             "bindings-c/include/hystrix.h is stale: run `make header` and commit it"
         );
     }
+
+    /// One vocabulary: each core error kind is the C status with its code,
+    /// and each core event type the C event with its index.
+    #[test]
+    fn c_statuses_and_events_carry_the_core_codes() {
+        for kind in hystrix_core::ErrorKind::ALL {
+            let status = crate::status::hystrix_status::from_kind(kind);
+            assert_eq!(status as u32, kind.code(), "{kind:?} has no C status of its own");
+        }
+        for event in hystrix_core::EventType::ALL {
+            assert_eq!(crate::command::hystrix_event::from(event) as usize, event.index(), "{event:?}");
+        }
+    }
 }

@@ -622,6 +622,13 @@ impl Command {
         self.record(now, event, ticket.probe);
     }
 
+    /// Records a caller's cancellation of an attempt (SPEC §18): rolling and
+    /// cumulative counts and listeners only (not in health, no probe
+    /// decision, no trip rule).
+    pub(crate) fn record_cancelled(&self, now: u64) {
+        self.record(now, EventType::Cancelled, 0);
+    }
+
     /// Settles a call whose run returned a value at `now`, before its
     /// deadline: `SUCCESS`, the permit back, the latency. Shared by
     /// [`crate::Execution::run_finished`] and the sync driver's fast path,

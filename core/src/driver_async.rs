@@ -5,11 +5,11 @@
 //! the whole `execute_async` future abandons the call (permits released,
 //! nothing recorded). Panics in the run or fallback count as failures.
 
+use crate::call::execution::{Execution, Resolution, RunOutcome, Step};
 use crate::clock::Sleeper;
 use crate::command::Command;
 use crate::driver_common::{after_fallback, classify_run, panic_message, refusal, settle_error};
 use crate::error::{Error, ErrorKind, RunError};
-use crate::execution::{Execution, Resolution, RunOutcome, Step};
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};

@@ -2,8 +2,8 @@
 //! result (with panics caught as messages) into events and the caller's
 //! error values.
 
+use crate::call::execution::{Resolution, RunOutcome};
 use crate::error::{Error, ErrorKind, Fault, RunError};
-use crate::execution::{Resolution, RunOutcome};
 
 /// A run's result: its value, or the outcome to record and the original
 /// error to hand the fallback (or the caller).

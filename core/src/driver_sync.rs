@@ -8,10 +8,10 @@
 //! and the fallback runs — as if the timeout had fired while the run
 //! ignored cancellation. A closed-state success costs two clock reads.
 
+use crate::call::execution::{Execution, Step};
 use crate::command::{Admission, Command, Ticket};
 use crate::driver_common::{after_fallback, classify_run, panic_message, refusal, settle_error};
 use crate::error::{Error, ErrorKind, RunError};
-use crate::execution::{Execution, Step};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 impl Command {

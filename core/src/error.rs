@@ -24,11 +24,14 @@ pub enum ErrorKind {
     FallbackFailure = 7,
     /// A configuration broke a rule; names the key.
     InvalidConfig = 8,
+    /// The caller cancelled the call before it settled (SPEC §18). Never an
+    /// original error: no fallback sees it.
+    Cancelled = 9,
 }
 
 impl ErrorKind {
     /// Every kind, in code order.
-    pub const ALL: [ErrorKind; 8] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::Failure,
         ErrorKind::Timeout,
         ErrorKind::ShortCircuited,
@@ -37,9 +40,10 @@ impl ErrorKind {
         ErrorKind::FallbackRejected,
         ErrorKind::FallbackFailure,
         ErrorKind::InvalidConfig,
+        ErrorKind::Cancelled,
     ];
 
-    /// The stable numeric code (1..=8).
+    /// The stable numeric code (1..=9).
     pub const fn code(self) -> u32 {
         self as u32
     }
@@ -55,6 +59,7 @@ impl ErrorKind {
             ErrorKind::FallbackRejected => "fallback_rejected",
             ErrorKind::FallbackFailure => "fallback_failure",
             ErrorKind::InvalidConfig => "invalid_config",
+            ErrorKind::Cancelled => "cancelled",
         }
     }
 
@@ -74,6 +79,7 @@ impl ErrorKind {
             ErrorKind::FallbackRejected => "too many fallbacks in flight",
             ErrorKind::FallbackFailure => "the fallback failed",
             ErrorKind::InvalidConfig => "invalid configuration",
+            ErrorKind::Cancelled => "the caller cancelled the call",
         }
     }
 }

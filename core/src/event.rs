@@ -31,11 +31,14 @@ pub enum EventType {
     FallbackMissing = 9,
     /// A fallback was wanted but fallbacks are disabled.
     FallbackDisabled = 10,
+    /// An outstanding attempt was cancelled (by its caller, SPEC §18). An
+    /// attempt outcome, never counted in health.
+    Cancelled = 11,
 }
 
 impl EventType {
     /// Number of event types.
-    pub const COUNT: usize = 11;
+    pub const COUNT: usize = 12;
 
     /// All event types, in index order.
     pub const ALL: [EventType; EventType::COUNT] = [
@@ -50,6 +53,7 @@ impl EventType {
         EventType::FallbackRejection,
         EventType::FallbackMissing,
         EventType::FallbackDisabled,
+        EventType::Cancelled,
     ];
 
     /// Stable index of this type, `0..COUNT`.
@@ -71,6 +75,7 @@ impl EventType {
             EventType::FallbackRejection => "FALLBACK_REJECTION",
             EventType::FallbackMissing => "FALLBACK_MISSING",
             EventType::FallbackDisabled => "FALLBACK_DISABLED",
+            EventType::Cancelled => "CANCELLED",
         }
     }
 
@@ -79,9 +84,10 @@ impl EventType {
         EventType::ALL.into_iter().find(|e| e.as_str() == name)
     }
 
-    /// Whether this is an execution event (as opposed to a fallback event).
+    /// Whether this is an execution event (an attempt outcome, as opposed
+    /// to a fallback event).
     pub const fn is_execution(self) -> bool {
-        (self as usize) < 6
+        (self as usize) < 6 || matches!(self, EventType::Cancelled)
     }
 
     /// Whether this event counts in the health total (SPEC §5).

@@ -18,6 +18,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod call;
 pub mod clock;
 mod command;
 pub mod config;
@@ -26,7 +27,6 @@ mod driver_common;
 mod driver_sync;
 pub mod error;
 pub mod event;
-mod execution;
 pub mod latency;
 pub mod listener;
 mod live_config;
@@ -38,6 +38,8 @@ pub mod timers;
 pub mod virtual_clock;
 mod window;
 
+pub use call::execution::{Execution, Resolution, RunOutcome, Step};
+pub use call::{Action, AttemptId, Call, Input, Original, Settlement};
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub use clock::MonotonicClock;
 pub use clock::{Clock, FnClock, Sleeper};
@@ -45,7 +47,6 @@ pub use command::Command;
 pub use config::{Config, Setting};
 pub use error::{ConfigError, Error, ErrorKind, Fault, RunError};
 pub use event::{CircuitState, EventType};
-pub use execution::{Execution, Resolution, RunOutcome, Step};
 pub use listener::{ListenerId, Notice, Topic};
 pub use registry::Registry;
 pub use snapshot::{EventCounts, Health, Snapshot};

@@ -616,6 +616,9 @@ impl Harness {
                         cfg.fallback_max_concurrent_requests
                     );
                 }
+                EventType::Cancelled => {
+                    return Err(TestCaseError::fail(format!("{ctx}: CANCELLED although nobody cancelled")));
+                }
                 EventType::FallbackSuccess | EventType::FallbackFailure => {
                     let fb = c.fallback;
                     let start = c.fallback_started;

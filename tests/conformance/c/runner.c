@@ -34,12 +34,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-_Static_assert(HYSTRIX_EVENT_COUNT == 11, "the event table below lists 11 event types");
+_Static_assert(HYSTRIX_EVENT_COUNT == 12, "the event table below lists 12 event types");
 
 static const char *const EVENT_NAMES[HYSTRIX_EVENT_COUNT] = {
     "SUCCESS",          "FAILURE",          "TIMEOUT",          "BAD_REQUEST",
     "SHORT_CIRCUITED",  "SEMAPHORE_REJECTED", "FALLBACK_SUCCESS", "FALLBACK_FAILURE",
-    "FALLBACK_REJECTION", "FALLBACK_MISSING", "FALLBACK_DISABLED",
+    "FALLBACK_REJECTION", "FALLBACK_MISSING", "FALLBACK_DISABLED", "CANCELLED",
 };
 
 static const char *event_name(int e) {

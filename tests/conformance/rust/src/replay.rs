@@ -1,10 +1,10 @@
-//! Replays one scenario through the sans-IO [`Execution`] API with a
-//! [`TimerQueue`] as the virtual timer wheel — the same way the C ABI and
-//! the JS glue drive the core.
+//! Replays one scenario through the core's call protocol ([`Call`]: inputs
+//! in, actions and one deadline out) with a [`TimerQueue`] as the virtual
+//! timer wheel — the way every host drives the core.
 
-use crate::scenario::{whole, Behaviour, Expect, Op, Scenario};
+use crate::scenario::{whole, Behaviour, CallStep, Expect, Op, Scenario};
 use hystrix_core::{
-    Command, Config, ErrorKind, EventType, Execution, FnClock, Resolution, RunOutcome, Step, TimerId, TimerQueue,
+    Action, AttemptId, Call, Command, Config, EventType, FnClock, Input, RunOutcome, Settlement, TimerId, TimerQueue,
 };
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,18 +12,31 @@ use std::sync::Arc;
 
 #[derive(Clone, Copy)]
 enum Timer {
-    Timeout(usize),
-    RunDone(usize),
+    /// The call's own deadline (its `poll_timeout`).
+    Deadline(usize),
+    RunDone(usize, AttemptId),
     FallbackDone(usize),
+    /// §18.2: the caller's cancellation.
+    Cancel(usize),
 }
 
-struct Call {
-    ex: Execution,
-    run: Behaviour,
-    fallback: Option<Behaviour>,
-    expect: Option<Expect>,
-    run_timer: Option<TimerId>,
-    settled: Option<Resolution>,
+/// What a call settled with, as the scenario sees it.
+struct Settled {
+    result: &'static str,
+    error: Option<&'static str>,
+    events: Vec<EventType>,
+    at: u64,
+}
+
+struct Pending {
+    call: Call,
+    step: CallStep,
+    /// The deadline timer armed for the call's `poll_timeout`, if any.
+    deadline: Option<(u64, TimerId)>,
+    /// Run timers by attempt, to drop when an attempt stops on an abort.
+    run_timers: Vec<(AttemptId, TimerId)>,
+    run_starts: Vec<u64>,
+    settled: Option<Settled>,
     label: String,
 }
 
@@ -31,7 +44,7 @@ struct Replay {
     now: Arc<AtomicU64>,
     cmd: Command,
     timers: TimerQueue<Timer>,
-    calls: Vec<Call>,
+    calls: Vec<Pending>,
     failure: Option<String>,
 }
 
@@ -58,19 +71,18 @@ pub fn run(s: &Scenario) -> Result<(), String> {
         }
     }
     for c in &r.calls {
-        if c.expect.is_some() && c.settled.is_none() {
+        if c.step.expect.is_some() && c.settled.is_none() {
             return Err(format!("{} never settled", c.label));
         }
     }
     Ok(())
 }
 
-fn outcome_of(b: &Behaviour) -> Result<RunOutcome, String> {
+fn outcome_of(b: &Behaviour) -> RunOutcome {
     match b.outcome.as_str() {
-        "success" => Ok(RunOutcome::Success),
-        "failure" => Ok(RunOutcome::Failure),
-        "bad_request" => Ok(RunOutcome::BadRequest),
-        other => Err(format!("unknown outcome {other:?}")),
+        "success" => RunOutcome::Success,
+        "failure" => RunOutcome::Failure,
+        _ => RunOutcome::BadRequest,
     }
 }
 
@@ -81,18 +93,17 @@ impl Replay {
 
     fn op(&mut self, i: usize, op: &Op) -> Result<(), String> {
         match op {
-            Op::Call { run, fallback, repeat, expect } => {
-                outcome_of(run)?;
-                for k in 0..*repeat {
-                    self.call(format!("step {i} call {}", k + 1), run, fallback, expect)?;
+            Op::Call(step) => {
+                for k in 0..step.repeat {
+                    self.call(format!("step {i} call {}", k + 1), step)?;
+                    // §17: the timers due now fire once the call's reaction
+                    // has settled, before the next call.
+                    self.fire_due(self.now())?;
                 }
             }
             Op::Advance(ms) => {
                 let target = self.now().saturating_add(*ms);
-                while let Some((due, timer)) = self.timers.pop_due(target) {
-                    self.now.store(due, Ordering::SeqCst);
-                    self.fire(timer)?;
-                }
+                self.fire_due(target)?;
                 self.now.store(target, Ordering::SeqCst);
             }
             Op::Check(want) => self.check(i, want)?,
@@ -103,111 +114,134 @@ impl Replay {
         Ok(())
     }
 
-    fn call(
-        &mut self,
-        label: String,
-        run: &Behaviour,
-        fallback: &Option<Behaviour>,
-        expect: &Option<Expect>,
-    ) -> Result<(), String> {
-        let (ex, step) = Execution::start(&self.cmd, self.now(), fallback.is_some());
-        self.calls.push(Call {
-            ex,
-            run: run.clone(),
-            fallback: fallback.clone(),
-            expect: expect.clone(),
-            run_timer: None,
-            settled: None,
-            label,
-        });
-        self.react(self.calls.len() - 1, step)
-    }
-
-    /// Does what a step asks: start the run (after arming its timeout) or
-    /// the fallback, or settle the call.
-    fn react(&mut self, id: usize, step: Step) -> Result<(), String> {
-        let now = self.now();
-        match step {
-            Step::Run { deadline } => {
-                if let Some(d) = deadline {
-                    self.timers.arm(d, Timer::Timeout(id));
-                }
-                let run = self.calls[id].run.clone();
-                if run.after_ms == 0 {
-                    let step = self.calls[id].ex.run_finished(&self.cmd, now, outcome_of(&run)?);
-                    return self.react(id, step);
-                }
-                self.calls[id].run_timer = Some(self.timers.arm(now.saturating_add(run.after_ms), Timer::RunDone(id)));
-            }
-            Step::Fallback { .. } => {
-                let fb = self.calls[id].fallback.clone().ok_or("fallback step without a fallback")?;
-                if fb.after_ms == 0 {
-                    let step = self.calls[id].ex.fallback_finished(&self.cmd, now, fb.outcome == "success");
-                    return self.react(id, step);
-                }
-                self.timers.arm(now.saturating_add(fb.after_ms), Timer::FallbackDone(id));
-            }
-            Step::Done(resolution) => self.settle(id, resolution),
-            Step::Nothing => {}
+    fn fire_due(&mut self, target: u64) -> Result<(), String> {
+        while let Some((due, timer)) = self.timers.pop_due(target) {
+            self.now.store(due, Ordering::SeqCst);
+            self.fire(timer)?;
         }
         Ok(())
     }
 
-    fn fire(&mut self, timer: Timer) -> Result<(), String> {
+    fn call(&mut self, label: String, step: &CallStep) -> Result<(), String> {
+        let id = self.calls.len();
         let now = self.now();
-        match timer {
-            Timer::Timeout(id) => {
-                let step = self.calls[id].ex.timer_fired(&self.cmd, now);
-                if step == Step::Nothing {
-                    return Ok(());
-                }
-                // Cancel the run: unless it ignores cancellation it stops now.
-                if !self.calls[id].run.ignores_cancel {
-                    if let Some(t) = self.calls[id].run_timer.take() {
-                        self.timers.cancel(t);
+        // §18.2: the cancel timer is armed before anything the call arms.
+        if let Some(d) = step.cancel_after_ms {
+            self.timers.arm(now.saturating_add(d), Timer::Cancel(id));
+        }
+        let call = Call::start(&self.cmd, now, step.fallback.is_some());
+        self.calls.push(Pending {
+            call,
+            step: step.clone(),
+            deadline: None,
+            run_timers: vec![],
+            run_starts: vec![],
+            settled: None,
+            label,
+        });
+        self.drain(id)
+    }
+
+    fn input(&mut self, id: usize, input: Input) -> Result<(), String> {
+        let now = self.now();
+        self.calls[id].call.handle(now, input);
+        self.drain(id)
+    }
+
+    /// Carries out every action the call asks for, in order, then keeps its
+    /// deadline timer in step with `poll_timeout`.
+    fn drain(&mut self, id: usize) -> Result<(), String> {
+        while let Some(action) = self.calls[id].call.poll_action() {
+            let now = self.now();
+            match action {
+                Action::InvokeAttempt { attempt } => {
+                    // The timeout is armed before the run starts (§1).
+                    self.sync_deadline(id);
+                    let c = &mut self.calls[id];
+                    let run = c.step.run_of(attempt).clone();
+                    c.run_starts.push(now);
+                    if run.after_ms == 0 {
+                        c.call.handle(now, Input::AttemptEnded { attempt, outcome: outcome_of(&run) });
+                    } else {
+                        let t = self.timers.arm(now.saturating_add(run.after_ms), Timer::RunDone(id, attempt));
+                        self.calls[id].run_timers.push((attempt, t));
                     }
-                    self.calls[id].ex.run_stopped(&self.cmd);
                 }
-                self.react(id, step)
+                Action::AbortAttempt { attempt, .. } => {
+                    let c = &mut self.calls[id];
+                    // Unless it ignores cancellation the run stops now.
+                    if !c.step.run_of(attempt).ignores_cancel {
+                        if let Some(at) = c.run_timers.iter().position(|(a, _)| *a == attempt) {
+                            let (_, t) = c.run_timers.swap_remove(at);
+                            self.timers.cancel(t);
+                        }
+                        self.calls[id].call.handle(now, Input::AttemptStopped { attempt });
+                    }
+                }
+                Action::InvokeFallback { .. } => {
+                    let fb = self.calls[id].step.fallback.clone().ok_or("a fallback invoked without one")?;
+                    if fb.after_ms == 0 {
+                        self.calls[id].call.handle(now, Input::FallbackEnded { ok: fb.outcome == "success" });
+                    } else {
+                        self.timers.arm(now.saturating_add(fb.after_ms), Timer::FallbackDone(id));
+                    }
+                }
+                Action::Settle(s) => self.settle(id, s),
             }
-            Timer::RunDone(id) => {
-                let outcome = outcome_of(&self.calls[id].run)?;
-                let step = self.calls[id].ex.run_finished(&self.cmd, now, outcome);
-                self.react(id, step)
-            }
-            Timer::FallbackDone(id) => {
-                let ok = self.calls[id].fallback.as_ref().is_some_and(|f| f.outcome == "success");
-                let step = self.calls[id].ex.fallback_finished(&self.cmd, now, ok);
-                self.react(id, step)
-            }
+        }
+        self.sync_deadline(id);
+        Ok(())
+    }
+
+    /// Arms, moves or drops the call's deadline timer to match `poll_timeout`.
+    fn sync_deadline(&mut self, id: usize) {
+        let c = &mut self.calls[id];
+        let want = c.call.poll_timeout();
+        if c.deadline.map(|(due, _)| due) == want {
+            return;
+        }
+        if let Some((_, t)) = c.deadline.take() {
+            self.timers.cancel(t);
+        }
+        if let Some(due) = want {
+            let t = self.timers.arm(due, Timer::Deadline(id));
+            self.calls[id].deadline = Some((due, t));
         }
     }
 
-    fn settle(&mut self, id: usize, resolution: Resolution) {
-        let call = &mut self.calls[id];
-        call.settled = Some(resolution);
-        let Some(want) = &call.expect else { return };
-        let (result, error) = match resolution {
-            Resolution::Run => ("run", None),
-            Resolution::Fallback => ("fallback", None),
-            Resolution::Error(kind) => ("error", Some(kind)),
+    fn fire(&mut self, timer: Timer) -> Result<(), String> {
+        match timer {
+            Timer::Deadline(id) => {
+                self.calls[id].deadline = None;
+                self.input(id, Input::TimerFired)
+            }
+            Timer::RunDone(id, attempt) => {
+                let c = &mut self.calls[id];
+                c.run_timers.retain(|(a, _)| *a != attempt);
+                let outcome = outcome_of(c.step.run_of(attempt));
+                self.input(id, Input::AttemptEnded { attempt, outcome })
+            }
+            Timer::FallbackDone(id) => {
+                let ok = self.calls[id].step.fallback.as_ref().is_some_and(|f| f.outcome == "success");
+                self.input(id, Input::FallbackEnded { ok })
+            }
+            Timer::Cancel(id) => self.input(id, Input::Cancel),
+        }
+    }
+
+    fn settle(&mut self, id: usize, s: Settlement) {
+        let now = self.now();
+        let c = &mut self.calls[id];
+        let (result, error) = match s {
+            Settlement::Attempt(_) => ("run", None),
+            Settlement::Fallback => ("fallback", None),
+            Settlement::Error { kind, .. } => ("error", Some(kind.as_str())),
         };
-        let events: Vec<&str> = call.ex.events().map(EventType::as_str).collect();
-        let diff = if want.result.as_deref().is_some_and(|r| r != result) {
-            Some(format!("result {result:?}, expected {:?}", want.result.as_deref().unwrap_or_default()))
-        } else if want.error.is_some() && want.error.as_deref() != error.map(ErrorKind::as_str) {
-            Some(format!(
-                "error {:?}, expected {:?}",
-                error.map(ErrorKind::as_str),
-                want.error.as_deref().unwrap_or_default()
-            ))
-        } else if want.events.as_ref().is_some_and(|e| e.iter().map(String::as_str).ne(events.iter().copied())) {
-            Some(format!("events {events:?}, expected {:?}", want.events.as_ref().unwrap()))
-        } else {
-            None
-        };
+        let settled = Settled { result, error, events: c.call.events().collect(), at: now };
+        let diff = c.step.expect.as_ref().and_then(|want| differs(want, &settled, &c.run_starts));
+        c.settled = Some(settled);
         if let (Some(d), None) = (diff, &self.failure) {
-            self.failure = Some(format!("{}: {d}", call.label));
+            self.failure = Some(format!("{}: {d}", c.label));
         }
     }
 
@@ -258,5 +292,26 @@ impl Replay {
             }
         }
         Ok(())
+    }
+}
+
+/// The first way a settled call differs from what was expected.
+fn differs(want: &Expect, got: &Settled, run_starts: &[u64]) -> Option<String> {
+    let events: Vec<&str> = got.events.iter().map(|e| e.as_str()).collect();
+    let attempts = got.events.iter().filter(|e| e.is_execution()).count() as u64;
+    if want.result.as_deref().is_some_and(|r| r != got.result) {
+        Some(format!("result {:?}, expected {:?}", got.result, want.result.as_deref().unwrap_or_default()))
+    } else if want.error.is_some() && want.error.as_deref() != got.error {
+        Some(format!("error {:?}, expected {:?}", got.error, want.error.as_deref().unwrap_or_default()))
+    } else if want.events.as_ref().is_some_and(|e| e.iter().map(String::as_str).ne(events.iter().copied())) {
+        Some(format!("events {events:?}, expected {:?}", want.events.as_ref().unwrap()))
+    } else if want.attempts.is_some_and(|n| n != attempts) {
+        Some(format!("attempts {attempts}, expected {}", want.attempts.unwrap_or_default()))
+    } else if want.settled_at.is_some_and(|t| t != got.at) {
+        Some(format!("settled at {}, expected {}", got.at, want.settled_at.unwrap_or_default()))
+    } else if want.run_starts.as_ref().is_some_and(|s| s != run_starts) {
+        Some(format!("runs started at {run_starts:?}, expected {:?}", want.run_starts.as_ref().unwrap()))
+    } else {
+        None
     }
 }

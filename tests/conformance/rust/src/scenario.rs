@@ -1,5 +1,6 @@
-//! Reading scenario files (SPEC §7) into typed steps, with errors that say
-//! which part of the file was wrong.
+//! Reading scenario files (semantics §7, with the v2 fields of §17 and
+//! §18.2) into typed steps, with errors that say which part of the file was
+//! wrong.
 
 use serde_json::Value;
 
@@ -17,12 +18,39 @@ pub struct Expect {
     pub result: Option<String>,
     pub error: Option<String>,
     pub events: Option<Vec<String>>,
+    /// §17: attempt outcomes among the call's events.
+    pub attempts: Option<u64>,
+    /// §17: when the caller got its result.
+    pub settled_at: Option<u64>,
+    /// §17: when the call invoked its run, in order.
+    pub run_starts: Option<Vec<u64>>,
+}
+
+/// One `call` step.
+#[derive(Clone, Debug)]
+pub struct CallStep {
+    /// How the k-th invoked run behaves: entry k, or the last (§17).
+    pub runs: Vec<Behaviour>,
+    pub fallback: Option<Behaviour>,
+    pub repeat: u64,
+    pub expect: Option<Expect>,
+    /// §18.2: the caller cancels this long after the call started.
+    pub cancel_after_ms: Option<u64>,
+}
+
+impl CallStep {
+    /// How the run invoked for `attempt` (the k-th invocation, from 1)
+    /// behaves: entry k, or the last one past the end.
+    pub fn run_of(&self, attempt: hystrix_core::AttemptId) -> &Behaviour {
+        let k = (attempt.0 as usize).max(1) - 1;
+        &self.runs[k.min(self.runs.len() - 1)]
+    }
 }
 
 /// One step of a scenario.
 #[derive(Clone, Debug)]
 pub enum Op {
-    Call { run: Behaviour, fallback: Option<Behaviour>, repeat: u64, expect: Option<Expect> },
+    Call(CallStep),
     Advance(u64),
     Check(Value),
     Configure(Value),
@@ -94,18 +122,46 @@ fn expect(v: &Value) -> Result<Expect, String> {
         ),
         Some(_) => return Err("expect.events must be an array".into()),
     };
-    Ok(Expect { result: text("result")?, error: text("error")?, events })
+    let count = |k: &str| field(v, k).map(|x| uint(x, &format!("expect.{k}"))).transpose();
+    let run_starts = match field(v, "run_starts") {
+        None => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, t)| uint(t, &format!("expect.run_starts[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        Some(_) => return Err("expect.run_starts must be an array".into()),
+    };
+    Ok(Expect {
+        result: text("result")?,
+        error: text("error")?,
+        events,
+        attempts: count("attempts")?,
+        settled_at: count("settled_at")?,
+        run_starts,
+    })
+}
+
+/// `run`: one RUN object, or a non-empty array of them (§17).
+fn runs(v: &Value, i: usize) -> Result<Vec<Behaviour>, String> {
+    const OUTCOMES: &[&str] = &["success", "failure", "bad_request"];
+    match v {
+        Value::Null => Err(format!("step {i}: call without run")),
+        Value::Array(items) if items.is_empty() => Err(format!("step {i}: run must not be an empty array")),
+        Value::Array(items) => {
+            items.iter().enumerate().map(|(k, r)| behaviour(r, &format!("run[{k}]"), OUTCOMES)).collect()
+        }
+        one => Ok(vec![behaviour(one, "run", OUTCOMES)?]),
+    }
 }
 
 fn step(v: &Value, i: usize) -> Result<Op, String> {
     let op = v.get("op").and_then(Value::as_str).ok_or(format!("step {i}: missing op"))?;
     Ok(match op {
-        "call" => Op::Call {
-            run: behaviour(
-                v.get("run").ok_or(format!("step {i}: call without run"))?,
-                "run",
-                &["success", "failure", "bad_request"],
-            )?,
+        "call" => Op::Call(CallStep {
+            runs: runs(v.get("run").unwrap_or(&Value::Null), i)?,
             fallback: match field(v, "fallback") {
                 None => None,
                 Some(f) => Some(behaviour(f, "fallback", &["success", "failure"])?),
@@ -115,7 +171,8 @@ fn step(v: &Value, i: usize) -> Result<Op, String> {
                 Some(r) => uint(r, "repeat")?,
             },
             expect: field(v, "expect").map(expect).transpose()?,
-        },
+            cancel_after_ms: field(v, "cancel_after_ms").map(|d| uint(d, "cancel_after_ms")).transpose()?,
+        }),
         "advance" => Op::Advance(uint(v.get("ms").unwrap_or(&Value::Null), "advance.ms")?),
         "check" => Op::Check(v.clone()),
         "configure" => match v.get("config") {

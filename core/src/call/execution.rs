@@ -217,6 +217,30 @@ impl Execution {
         self.phase = Phase::Done;
     }
 
+    /// The caller cancelled the call at `now` (SPEC §18). While the run is in
+    /// flight it records `CANCELLED` (a probe's slot is freed without
+    /// deciding; nothing counts in health, no fallback follows) and keeps
+    /// the permit until the run really stops ([`Execution::run_stopped`], or
+    /// a late [`Execution::run_finished`], whose outcome is discarded).
+    /// While the fallback runs nothing changes: it keeps its slot and its
+    /// outcome is recorded when it ends. Returns whether the call had not
+    /// settled (its caller's result is then `cancelled`).
+    pub fn cancel(&mut self, cmd: &Command, now: u64) -> bool {
+        match self.phase {
+            Phase::Running => {
+                if let Some(ticket) = &self.ticket {
+                    cmd.forget_probe(ticket);
+                }
+                cmd.record_cancelled(now);
+                self.events[0] = Some(EventType::Cancelled);
+                self.phase = Phase::Done;
+                true
+            }
+            Phase::Fallback => true,
+            Phase::Done => false,
+        }
+    }
+
     /// The events this call recorded, in order (at most two).
     pub fn events(&self) -> impl Iterator<Item = EventType> + '_ {
         self.events.iter().flatten().copied()
@@ -225,6 +249,12 @@ impl Execution {
     /// Why the fallback was wanted, once it was.
     pub fn cause(&self) -> Option<ErrorKind> {
         self.cause
+    }
+
+    /// Whether the run is in flight and undecided (not settled, timed out
+    /// or cancelled).
+    pub fn is_running(&self) -> bool {
+        self.phase == Phase::Running
     }
 
     /// Whether the call has settled.
