@@ -1,11 +1,15 @@
-"""Clocks: ``VirtualClock`` never goes back (SPEC §1)."""
+"""Clocks: ``VirtualClock`` never goes back, and a command's clock must give
+whole milliseconds, whatever the isolation (SPEC §1)."""
 import asyncio
 import threading
 
 import pytest
 
-from conftest import WAIT_S, in_thread, run_async
+import hystrix
+from conftest import WAIT_S, Boom, counts, in_thread, run_async
 from hystrix.testing import VirtualClock
+
+MODES = ["semaphore", "thread", "async"]
 
 
 # --- VirtualClock: monotonic, atomic advances (issue 11.8) -------------------------------
@@ -110,3 +114,121 @@ def test_advance_by_zero_fires_what_is_due_now():
     clock.call_at(5, lambda: fired.append(clock.now()))
     clock.advance(0)
     assert fired == [5] and clock.now() == 5
+
+
+# --- a command's clock: whole milliseconds, one rule for every isolation (issue 11.9) --------
+
+
+class ValueClock:
+    """A clock answering ``value`` (or raising it, if it is an exception)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def now(self):
+        if isinstance(self.value, BaseException):
+            raise self.value
+        return self.value
+
+    # What thread isolation and asyncio use (never reached with a bad value).
+    def waiter(self, deadline, done):
+        return lambda: not done.wait(WAIT_S)
+
+    def timer_future(self, deadline):
+        return asyncio.get_running_loop().create_future()
+
+
+def make(run, fallback, mode, **kw):
+    return hystrix.Command(run, fallback, isolation="thread" if mode == "thread" else "semaphore", **kw)
+
+
+def call(cmd, mode, *args):
+    return run_async(cmd.execute_async(*args)) if mode == "async" else cmd.execute(*args)
+
+
+# Fixed: under semaphore isolation such a clock was read as time 0 (a
+# spurious or a missed timeout, events at the wrong time) with only an
+# unraisable warning, while thread isolation raised pyo3's TypeError.
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "value, error, says",
+    [
+        (1.5, TypeError, r"returned 1.5 \(float\); a clock must return whole milliseconds as an int"),
+        (2.0, TypeError, r"returned 2.0 \(float\)"),
+        (True, TypeError, r"returned True \(bool\)"),
+        ("5", TypeError, r"returned '5' \(str\)"),
+        (-1, ValueError, r"returned -1; time is whole milliseconds"),
+        (2**64, ValueError, r"returned 18446744073709551616"),
+    ],
+)
+def test_a_clock_must_return_whole_milliseconds(mode, value, error, says):
+    ran = []
+    cmd = make(lambda: ran.append(1) or "ran", lambda e: "fb", mode, clock=ValueClock(value))
+    with pytest.raises(error, match=r"command '.*<lambda>': clock <.*ValueClock object at .*>\.now\(\) " + says):
+        call(cmd, mode)
+    assert ran == []  # refused before the run, nothing recorded
+    cmd.circuit.clock = VirtualClock()
+    assert counts(cmd) == {}
+    assert cmd.snapshot()["concurrent"] == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_raising_clock_raises_its_own_error_to_the_caller(mode):
+    err = Boom("clock down")
+    cmd = make(lambda: "ran", lambda e: "fb", mode, clock=ValueClock(err))
+    with pytest.raises(Boom) as info:
+        call(cmd, mode)
+    assert info.value is err
+
+
+class BreaksAfter:
+    """A virtual clock whose reads go bad after ``good`` of them."""
+
+    def __init__(self, good, bad):
+        self.inner, self.good, self.bad = VirtualClock(), good, bad
+
+    def now(self):
+        if self.good == 0:
+            if isinstance(self.bad, BaseException):
+                raise self.bad
+            return self.bad
+        self.good -= 1
+        return self.inner.now()
+
+    def waiter(self, deadline, done):
+        return self.inner.waiter(deadline, done)
+
+    def timer_future(self, deadline):
+        return self.inner.timer_future(deadline)
+
+
+# A clock that goes bad during a call: the caller gets the clock's error, and
+# the call is settled once with every permit back.
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("bad", [0.5, Boom("clock down")])
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_clock_going_bad_during_a_call_does_not_corrupt_the_command(mode, bad, fail):
+    def run():
+        if fail:
+            raise Boom("run")
+        return "ran"
+
+    clock = BreaksAfter(1, bad)
+    cmd = make(run, lambda e: "fb", mode, clock=clock)
+    with pytest.raises(TypeError if bad == 0.5 else Boom, match="clock" if bad == 0.5 else "clock down"):
+        call(cmd, mode)
+    cmd.circuit.clock = VirtualClock()
+    snap = cmd.snapshot()
+    assert snap["concurrent"] == 0 and snap["fallback_concurrent"] == 0
+    executions = sum(snap["cumulative"][e] for e in ("SUCCESS", "FAILURE", "TIMEOUT"))
+    assert executions <= 1
+    assert call(cmd, mode) == ("fb" if fail else "ran")
+
+
+def test_a_clock_returning_an_int_subclass_is_accepted():
+    class Millis(int):
+        pass
+
+    for mode in MODES:
+        cmd = make(lambda: "ran", None, mode, clock=ValueClock(Millis(5)))
+        assert call(cmd, mode) == "ran"
