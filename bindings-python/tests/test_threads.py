@@ -13,7 +13,7 @@ import warnings
 import pytest
 
 import hystrix
-from conftest import WAIT_S, Boom, counts, in_thread
+from conftest import WAIT_S, Boom, counts, in_thread, wait_until
 
 
 def test_many_threads_semaphore_counts_add_up(clock):
@@ -269,3 +269,37 @@ def test_queued_run_and_fallback_see_the_callers_contextvars(clock):
     finally:
         REQUEST_ID.reset(token)
     assert future.result(WAIT_S) == ("req-2", "req-2")
+
+
+# --- the cancellation signal of a thread-isolated run (issue 10.15) -----------------------
+
+
+# Fixed: a thread-isolated run had no way to learn that its call had timed
+# out, so it kept working (and holding its permit) for nobody.
+def test_a_thread_isolated_run_sees_its_timeout_through_current_call(clock):
+    seen = []
+    started = threading.Event()
+
+    def run():
+        call = hystrix.current_call()
+        seen.append((call.command.rsplit(".", 1)[-1], call.cancelled.is_set()))
+        started.set()
+        seen.append(call.cancelled.wait(WAIT_S))  # gives up as soon as nobody waits
+        return "late"
+
+    cmd = hystrix.Command(run, lambda e: type(e).__name__, clock=clock, isolation="thread", timeout_ms=100)
+    advancer, _ = in_thread(lambda: started.wait(WAIT_S) and clock.advance(100))
+    assert cmd.execute() == "TimeoutError"
+    advancer.join(WAIT_S)
+    assert wait_until(lambda: cmd.snapshot()["concurrent"] == 0)
+    assert seen == [("run", False), True]
+    assert counts(cmd) == {"TIMEOUT": 1, "FALLBACK_SUCCESS": 1}
+
+
+def test_current_call_is_none_outside_a_thread_isolated_run(clock):
+    assert hystrix.current_call() is None
+    sem = hystrix.Command(hystrix.current_call, clock=clock, isolation="semaphore")
+    assert sem.execute() is None
+    thr = hystrix.Command(lambda: hystrix.current_call().cancelled.is_set(), clock=clock, isolation="thread")
+    assert thr.execute() is False  # a run that finished in time is never cancelled
+    assert hystrix.current_call() is None  # the caller's context is untouched

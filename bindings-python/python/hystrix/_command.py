@@ -75,6 +75,43 @@ def _now_or_release(clock: Any, label: str, ex: Any) -> int:
         raise
 
 
+class Call:
+    """The call a thread-isolated run is executing for; see :func:`current_call`."""
+
+    __slots__ = ("command", "cancelled")
+
+    def __init__(self, command: str):
+        #: The command's name (as errors give it).
+        self.command = command
+        #: Set when the caller stops waiting for the run: at its timeout,
+        #: or when the caller is interrupted. A run that can stop early polls
+        #: ``cancelled.is_set()`` or waits on it (``cancelled.wait(t)``)
+        #: instead of sleeping; what it returns after that is discarded.
+        self.cancelled = threading.Event()
+
+    def __repr__(self) -> str:
+        return f"<hystrix.Call {self.command!r} cancelled={self.cancelled.is_set()}>"
+
+
+_CURRENT_CALL: "contextvars.ContextVar[Optional[Call]]" = contextvars.ContextVar("hystrix_current_call", default=None)
+
+
+def current_call() -> Optional[Call]:
+    """The :class:`Call` of the thread-isolated run executing in this
+    context (the innermost one, if runs nest), or ``None`` elsewhere —
+    outside a run, and in semaphore-isolated and asyncio runs (an asyncio
+    run's cancellation is its task being cancelled). Hystrix cannot stop a
+    thread: this is how a sync run learns that nobody waits for it any more
+    (SPEC §3 step 3), so that it can give its permit back sooner."""
+    return _CURRENT_CALL.get()
+
+
+def _run_as(call: Call, run: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
+    """Runs ``run`` with ``call`` as :func:`current_call` (in the run's own context copy)."""
+    _CURRENT_CALL.set(call)
+    return run(*args, **kwargs)
+
+
 def _label_of(run: Any) -> str:
     """What errors call an anonymous command: its run's name."""
     return str(getattr(run, "__qualname__", None) or getattr(run, "__name__", None) or type(run).__name__)
@@ -405,7 +442,8 @@ class Command:
     ``isolation``: ``"thread"`` (Hystrix's default: the run executes on a
     bounded per-circuit pool of daemon threads, in a copy of the caller's
     ``contextvars`` context, and ``execute`` returns at the timeout; a run
-    that never returns cannot keep the interpreter from exiting) or
+    that never returns cannot keep the interpreter from exiting; the run can
+    see that its caller stopped waiting through :func:`current_call`) or
     ``"semaphore"`` (on the caller's thread; a slow run is only judged a
     timeout once it returns). With semaphore isolation every fallback after
     a short-circuit receives the same ``CircuitOpenError`` instance (the
@@ -554,10 +592,11 @@ class Command:
         run = self._run
         # The run sees the caller's context variables (request ids, spans…).
         context = contextvars.copy_context()
+        call = Call(label)
 
         def work() -> None:
             try:
-                outcome.append((True, context.run(run, *args, **kwargs)))
+                outcome.append((True, context.run(_run_as, call, run, args, kwargs)))
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                 outcome.append((False, exc))
             finally:
@@ -576,9 +615,11 @@ class Command:
             # The caller was interrupted (KeyboardInterrupt…) or the clock is
             # broken: nothing is recorded, and the permit is held until the
             # run really ends.
+            call.cancelled.set()
             future.add_done_callback(lambda _f: (ex.abandon(0), ex.run_stopped()))
             raise
         if timed_out and not outcome:
+            call.cancelled.set()
             step = ex.timer_fired(now)
             # The permit is held until the run really ends (SPEC §3.4).
             future.add_done_callback(lambda _f: ex.run_stopped())
