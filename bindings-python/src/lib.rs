@@ -36,19 +36,36 @@ static INVALID_CONFIG: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// `Exception` a listener raised (the `hystrix` logger).
 static LISTENER_FAILED: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-fn config_error(py: Python<'_>, e: ConfigError) -> PyErr {
+/// `InvalidConfigError(key, message, command=...)`; the message names the
+/// command when there is one (`command` is what errors call it).
+fn config_error(py: Python<'_>, e: ConfigError, command: Option<&str>) -> PyErr {
+    let message = match command {
+        Some(c) => format!("command {}: {e}", py_repr(py, c)),
+        None => e.to_string(),
+    };
     match INVALID_CONFIG.get(py) {
-        Some(cls) => match cls.bind(py).call1((e.key().to_string(), e.to_string())) {
-            Ok(exc) => PyErr::from_value(exc),
-            Err(err) => err,
-        },
-        None => PyValueError::new_err(e.to_string()),
+        Some(cls) => {
+            let kwargs = PyDict::new(py);
+            let built = kwargs
+                .set_item("command", command)
+                .and_then(|()| cls.bind(py).call((e.key().to_string(), message), Some(&kwargs)));
+            match built {
+                Ok(exc) => PyErr::from_value(exc),
+                Err(err) => err,
+            }
+        }
+        None => PyValueError::new_err(message),
     }
 }
 
-fn parse_patch(py: Python<'_>, base: Config, patch: &Bound<'_, PyDict>) -> PyResult<Config> {
+/// `repr(s)` as Python writes it (so messages quote names as the package does).
+fn py_repr(py: Python<'_>, s: &str) -> String {
+    pyo3::types::PyString::new(py, s).repr().map(|r| r.to_string()).unwrap_or_else(|_| format!("{s:?}"))
+}
+
+fn parse_patch(py: Python<'_>, base: Config, patch: &Bound<'_, PyDict>, command: Option<&str>) -> PyResult<Config> {
     match dict_to_json(patch)? {
-        Ok(value) => base.patched(&value).map_err(|e| config_error(py, e)),
+        Ok(value) => base.patched(&value).map_err(|e| config_error(py, e, command)),
         Err(msg) => Err(PyTypeError::new_err(msg)),
     }
 }
@@ -211,11 +228,11 @@ impl NativeCommand {
         clock: Option<Py<PyAny>>,
         label: Option<String>,
     ) -> PyResult<Self> {
-        let config = parse_patch(py, Config::default(), config)?;
         let label = label.unwrap_or_else(|| name.to_string());
+        let config = parse_patch(py, Config::default(), config, Some(&label))?;
         let py_clock = Arc::new(PyClock::new(label.clone()));
         py_clock.set(clock);
-        let cmd = Command::with_clock(name, config, py_clock.clone()).map_err(|e| config_error(py, e))?;
+        let cmd = Command::with_clock(name, config, py_clock.clone()).map_err(|e| config_error(py, e, Some(&label)))?;
         Ok(NativeCommand { cmd, clock: py_clock, label, listener_errors: Arc::new(AtomicU64::new(0)) })
     }
 
@@ -276,8 +293,8 @@ impl NativeCommand {
 
     /// Changes the keys in `patch` (validated as a whole; nothing changes on error).
     fn configure<'py>(&self, py: Python<'py>, patch: &Bound<'_, PyDict>) -> PyResult<Bound<'py, PyAny>> {
-        let next = parse_patch(py, self.cmd.config(), patch)?;
-        self.cmd.set_config(next).map_err(|e| config_error(py, e))?;
+        let next = parse_patch(py, self.cmd.config(), patch, Some(&self.label))?;
+        self.cmd.set_config(next).map_err(|e| config_error(py, e, Some(&self.label)))?;
         pending::check()?;
         self.config(py)
     }
@@ -370,7 +387,7 @@ fn _set_listener_error_hook(py: Python<'_>, hook: Py<PyAny>) {
 /// Validates a configuration dict; returns the full configuration.
 #[pyfunction]
 fn validate_config<'py>(py: Python<'py>, config: &Bound<'_, PyDict>) -> PyResult<Bound<'py, PyAny>> {
-    let c = parse_patch(py, Config::default(), config)?;
+    let c = parse_patch(py, Config::default(), config, None)?;
     let value = serde_json::to_value(c).map_err(|e| PyValueError::new_err(e.to_string()))?;
     json_to_py(py, &value)
 }
