@@ -216,7 +216,10 @@ _CIRCUITS: "weakref.WeakSet[Circuit]" = weakref.WeakSet()
 
 class Circuit:
     """The shared state behind one or more commands: circuit breaker,
-    bulkhead, fallback limiter and rolling metrics."""
+    bulkhead, fallback limiter and rolling metrics. ``label`` is what errors
+    and logs call it (default: ``name``; an anonymous command passes its
+    run's name). Every circuit logs its transitions to the ``hystrix``
+    logger."""
 
     def __init__(self, name: str, config: Dict[str, Any], clock: Any = None, *, label: Optional[str] = None):
         self._native = _hystrix.NativeCommand(
