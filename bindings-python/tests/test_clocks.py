@@ -232,3 +232,30 @@ def test_a_clock_returning_an_int_subclass_is_accepted():
     for mode in MODES:
         cmd = make(lambda: "ran", None, mode, clock=ValueClock(Millis(5)))
         assert call(cmd, mode) == "ran"
+
+
+def test_a_clock_going_bad_at_an_async_timeout_stops_the_run_and_releases_the_call():
+    clock = BreaksAfter(1, 0.5)  # the start is read; the read at the timeout is bad
+    stopped = []
+
+    async def run():
+        try:
+            await clock.inner.sleep(1000)
+        finally:
+            stopped.append(True)
+
+    cmd = hystrix.Command(run, lambda e: "fb", isolation="semaphore", clock=clock, timeout_ms=100)
+
+    async def main():
+        task = asyncio.ensure_future(cmd.execute_async())
+        await clock.inner.advance_async(100)
+        with pytest.raises(TypeError, match="returned 0.5"):
+            await task
+        await asyncio.sleep(0)
+
+    run_async(main())
+    assert stopped == [True]
+    cmd.circuit.clock = VirtualClock()
+    snap = cmd.snapshot()
+    assert snap["concurrent"] == 0 and snap["fallback_concurrent"] == 0
+    assert counts(cmd) == {}

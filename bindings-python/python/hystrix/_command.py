@@ -18,7 +18,7 @@ from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
 from . import _hystrix
 from ._clock import DEFAULT_CLOCK
-from ._errors import BadRequest, FallbackFailedError, InvalidConfigError, _bad_clock, _new_error
+from ._errors import BadRequest, InvalidConfigError, _bad_clock, _new_error
 
 #: The ``hystrix`` logger: listener errors (ERROR, with the traceback) and
 #: circuit transitions (opened: WARNING; half-open, closed: INFO).
@@ -735,7 +735,12 @@ class Command:
             except BaseException:
                 # A bad clock at the timeout: stop the run; the call is
                 # released (nothing recorded) once it has stopped.
-                task.add_done_callback(lambda t: (t.cancelled() or t.exception(), ex.abandon(0)))
+                def released(t: "asyncio.Task[Any]") -> None:
+                    if not t.cancelled():
+                        t.exception()
+                    ex.abandon(0)
+
+                task.add_done_callback(released)
                 task.cancel()
                 raise
             step = ex.timer_fired(fired_at)
