@@ -237,6 +237,41 @@ def test_a_forked_child_gets_back_the_permits_of_runs_left_in_the_parent(clock):
     assert counts(cmd) == {"SUCCESS": 1}
 
 
+# A thread that is working on a call without the GIL (here: in a listener
+# the core calls while the call's lock is held) at the instant of the fork
+# would leave that lock held forever in the child: the child's clean-up of
+# the call (its run was on a parent thread) would deadlock. The fork waits
+# for such threads to leave the core first.
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_waits_for_threads_inside_the_core(clock):
+    release, started, entered = threading.Event(), threading.Event(), threading.Event()
+
+    def run():
+        started.set()
+        release.wait(WAIT_S)
+        return "late"
+
+    cmd = hystrix.Command(run, lambda e: "fb", clock=clock, isolation="thread", timeout_ms=100)
+
+    def listener(name, event, at):
+        if event == "TIMEOUT" and not entered.is_set():
+            entered.set()
+            threading.Event().wait(2.0)  # holding the call's lock meanwhile; bounded
+
+    cmd.on_event(listener)
+    caller, out = in_thread(cmd.execute)
+    try:
+        assert started.wait(WAIT_S)
+        clock.advance(100)
+        assert entered.wait(WAIT_S)
+        assert _in_forked_child(lambda: cmd.snapshot()["concurrent"] == 0) == 0
+    finally:
+        release.set()
+        caller.join(WAIT_S)
+    assert out == [(True, "fb")]
+    assert wait_until(lambda: cmd.snapshot()["concurrent"] == 0)
+
+
 REQUEST_ID = contextvars.ContextVar("request_id", default=None)
 
 
