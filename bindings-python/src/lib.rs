@@ -101,7 +101,8 @@ impl NativeExecution {
     /// thread can then never deadlock with another thread waiting here.
     /// No `fork()` happens meanwhile (see `fork`). A `KeyboardInterrupt`
     /// or `SystemExit` a listener raised meanwhile is raised here, after
-    /// the step was applied (an unsettled call is then released by `Drop`).
+    /// the step was applied; a call left waiting for its fallback is then
+    /// abandoned at once (its fallback slot given back).
     fn with<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&Command, &mut Execution) -> T + Send) -> PyResult<T> {
         let out = py.detach(|| {
             let _inside = fork::enter();
