@@ -1,25 +1,41 @@
-//! The package's exception classes, registered by `hystrix/_command.py`,
-//! and the mapping from the core's `Error` to Python exceptions.
+//! The mapping from the core's `Error` to Python exceptions, built by the
+//! package's `hystrix._errors._new_error` (registered at import) so both the
+//! Python drivers and this native layer word every error alike: naming the
+//! command and the setting involved.
 
-use hystrix_core::{Error, ErrorKind, Fault};
-use pyo3::exceptions::PyRuntimeError;
+use hystrix_core::{Command, Error, Fault};
+use pyo3::exceptions::{PyException, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyDict;
 
-/// `{kind: exception class}` as registered by the package.
-static CLASSES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+/// `_new_error(kind, command, setting, original, fallback_error)`, registered by the package.
+static FACTORY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// Registers the package's exception classes by SPEC kind.
+/// Registers the package's error factory.
 #[pyfunction]
-pub(crate) fn _set_error_classes(py: Python<'_>, classes: Py<PyDict>) {
-    let _ = CLASSES.set(py, classes);
+pub(crate) fn _set_error_factory(py: Python<'_>, factory: Py<PyAny>) {
+    let _ = FACTORY.set(py, factory);
 }
 
-fn class<'py>(py: Python<'py>, kind: ErrorKind) -> PyResult<Bound<'py, PyAny>> {
-    CLASSES.get(py).and_then(|d| d.bind(py).get_item(kind.as_str()).ok().flatten()).ok_or_else(|| {
-        PyRuntimeError::new_err(format!("hystrix exception class for {} is not registered", kind.as_str()))
-    })
+/// The command an error is about: its name for messages, its settings.
+pub(crate) struct Source<'a> {
+    pub(crate) label: &'a str,
+    pub(crate) cmd: &'a Command,
+}
+
+fn build<'py>(
+    py: Python<'py>,
+    kind: &str,
+    src: &Source<'_>,
+    setting: Option<u64>,
+    original: Option<Bound<'py, PyAny>>,
+    fallback_error: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let factory = FACTORY
+        .get(py)
+        .ok_or_else(|| PyRuntimeError::new_err("hystrix: the error factory is not registered"))?
+        .bind(py);
+    factory.call1((kind, src.label, setting, original, fallback_error))
 }
 
 fn fault_object<'py>(py: Python<'py>, fault: &Fault<PyErr>) -> Bound<'py, PyAny> {
@@ -30,36 +46,37 @@ fn fault_object<'py>(py: Python<'py>, fault: &Fault<PyErr>) -> Bound<'py, PyAny>
 }
 
 /// The exception object for an original error (what a fallback receives).
-pub(crate) fn error_object<'py>(py: Python<'py>, e: &Error<PyErr>) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn error_object<'py>(py: Python<'py>, e: &Error<PyErr>, src: &Source<'_>) -> PyResult<Bound<'py, PyAny>> {
     match e {
         Error::Failure(fault) => Ok(fault_object(py, fault)),
         Error::BadRequest(err) => Ok(err.value(py).clone().into_any()),
-        other => class(py, other.kind())?.call1((other.kind().description(),)),
+        Error::Timeout => build(py, "timeout", src, Some(src.cmd.config().timeout_ms), None, None),
+        Error::Rejected => build(py, "rejected", src, Some(src.cmd.config().max_concurrent_requests), None, None),
+        other => build(py, other.kind().as_str(), src, None, None, None),
     }
 }
 
 /// The `PyErr` the caller gets for a settled error.
-pub(crate) fn raise_for(py: Python<'_>, e: Error<PyErr>) -> PyErr {
+pub(crate) fn raise_for(py: Python<'_>, e: Error<PyErr>, src: &Source<'_>) -> PyErr {
     let built = match e {
         Error::Failure(Fault::Error(err)) | Error::BadRequest(err) => return err,
-        Error::FallbackRejected { original } => error_object(py, &original).and_then(|orig| {
-            let exc = class(py, ErrorKind::FallbackRejected)?.call1((orig.clone(),))?;
+        Error::FallbackRejected { original } => error_object(py, &original, src).and_then(|orig| {
+            let limit = src.cmd.config().fallback_max_concurrent_requests;
+            let exc = build(py, "fallback_rejected", src, Some(limit), Some(orig.clone()), None)?;
             exc.setattr("__cause__", orig)?;
             Ok(exc)
         }),
         // KeyboardInterrupt, SystemExit…: not a fallback failure; propagate as is.
-        Error::FallbackFailure { fallback: Fault::Error(err), .. }
-            if !err.is_instance_of::<pyo3::exceptions::PyException>(py) =>
-        {
+        Error::FallbackFailure { fallback: Fault::Error(err), .. } if !err.is_instance_of::<PyException>(py) => {
             return err;
         }
-        Error::FallbackFailure { original, fallback } => error_object(py, &original).and_then(|orig| {
+        Error::FallbackFailure { original, fallback } => error_object(py, &original, src).and_then(|orig| {
             let fb = fault_object(py, &fallback);
-            let exc = class(py, ErrorKind::FallbackFailure)?.call1((orig, fb.clone()))?;
+            let exc = build(py, "fallback_failure", src, None, Some(orig), Some(fb.clone()))?;
             exc.setattr("__cause__", fb)?;
             Ok(exc)
         }),
-        other => error_object(py, &other),
+        other => error_object(py, &other, src),
     };
     match built {
         Ok(exc) => PyErr::from_value(exc),

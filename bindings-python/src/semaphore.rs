@@ -2,11 +2,13 @@
 //! (admission, the run on the caller's thread, the fallback, recording) in
 //! one crossing into Rust, through the core's own sync driver.
 
-use crate::errors::{error_object, raise_for};
+use crate::clock::PyClock;
+use crate::errors::{error_object, raise_for, Source};
 use hystrix_core::{Command, Error, ErrorKind, RunError};
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
+use std::sync::Arc;
 
 /// A command's run and fallback, callable: `call(*args, **kwargs)`. Takes
 /// part in garbage collection (a run that is a bound method of an object
@@ -19,6 +21,10 @@ pub(crate) struct SemaphoreCall {
     pub(crate) run: Option<Py<PyAny>>,
     pub(crate) fallback: Option<Py<PyAny>>,
     pub(crate) is_bad_request: Option<Py<PyAny>>,
+    /// The command's clock (checked before the call when it is a Python one).
+    clock: Arc<PyClock>,
+    /// What errors call the command.
+    label: String,
     /// One `CircuitOpenError` handed to every fallback of a short-circuited
     /// call, so the open path creates no exception object; its traceback,
     /// cause and context are cleared before reuse. Once a fallback fails
@@ -28,15 +34,22 @@ pub(crate) struct SemaphoreCall {
 }
 
 impl SemaphoreCall {
+    fn source(&self) -> Source<'_> {
+        Source { label: &self.label, cmd: &self.cmd }
+    }
+
     /// The exception a fallback receives for `cause`.
     fn cause_object<'py>(&self, py: Python<'py>, cause: &Error<PyErr>) -> PyResult<Bound<'py, PyAny>> {
         if cause.kind() != ErrorKind::ShortCircuited {
-            return error_object(py, cause);
+            return error_object(py, cause, &self.source());
         }
         if self.sharing_stopped.load(std::sync::atomic::Ordering::Relaxed) {
-            return error_object(py, cause);
+            return error_object(py, cause, &self.source());
         }
-        let shared = self.short_circuited.get_or_try_init(py, || error_object(py, cause).map(Bound::unbind))?.bind(py);
+        let shared = self
+            .short_circuited
+            .get_or_try_init(py, || error_object(py, cause, &self.source()).map(Bound::unbind))?
+            .bind(py);
         // Only a fallback that raised it leaves anything to clear; the C call
         // is far cheaper than a getattr on this hot path.
         // SAFETY: `shared` is a live exception object and the GIL is held;
@@ -89,11 +102,14 @@ impl SemaphoreCall {
         fallback: Option<Py<PyAny>>,
         is_bad_request: Py<PyAny>,
     ) -> Self {
+        let native = command.get();
         SemaphoreCall {
-            cmd: command.get().cmd.clone(),
+            cmd: native.cmd.clone(),
             run: Some(run),
             fallback,
             is_bad_request: Some(is_bad_request),
+            clock: native.clock.clone(),
+            label: native.label.clone(),
             short_circuited: pyo3::sync::PyOnceLock::new(),
             sharing_stopped: std::sync::atomic::AtomicBool::new(false),
         }
@@ -117,6 +133,13 @@ impl SemaphoreCall {
             return Err(pyo3::exceptions::PyRuntimeError::new_err("this command was garbage-collected"));
         };
         let run = run.bind(py);
+        // A Python clock is read (and checked) before the call: a bad one
+        // refuses it before admission, nothing recorded. The core's first
+        // read then takes this value.
+        let custom_clock = self.clock.is_custom();
+        if custom_clock {
+            PyClock::prime(self.clock.read(py)?);
+        }
         let call_run = || run.call(args, kwargs).map(Bound::unbind).map_err(|e| self.classify(py, e));
         let result = match &self.fallback {
             None => self.cmd.execute(call_run),
@@ -139,9 +162,16 @@ impl SemaphoreCall {
                 fallback.call(PyTuple::new(py, all)?, kwargs).map(Bound::unbind)
             }),
         };
+        if custom_clock {
+            PyClock::unprime();
+        }
         if let Err(Error::FallbackFailure { .. }) = &result {
             self.sharing_stopped.store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        result.map_err(|e| raise_for(py, e))
+        // A clock that failed during the call, or a listener's
+        // KeyboardInterrupt: the call has settled (permits given back); the
+        // caller gets that error instead of its result.
+        crate::pending::check()?;
+        result.map_err(|e| raise_for(py, e, &self.source()))
     }
 }

@@ -251,3 +251,22 @@ def test_a_timeout_beyond_what_event_wait_takes_still_runs_the_call():
 
     cmd = hystrix.Command(slow, timeout_ms=2**53 - 1)
     assert cmd.execute() == "done"
+
+
+# Issue 10.8: an invalid configuration names the command as well as the key.
+def test_invalid_config_names_the_command_and_the_key(unique_name):
+    name = unique_name("conf")
+    with pytest.raises(hystrix.InvalidConfigError, match=f"^command {name!r}: .*timeout_ms") as info:
+        hystrix.Command(lambda: 1, name=name, timeout_ms=0)
+    assert info.value.key == "timeout_ms" and info.value.command == name
+    cmd = hystrix.Command(lambda: 1, name=name)
+    with pytest.raises(hystrix.InvalidConfigError, match=f"^command {name!r}: .*max_concurrent_requests") as info:
+        cmd.configure(max_concurrent_requests=0)
+    assert info.value.command == name
+
+    def fetch_user():
+        return 1
+
+    with pytest.raises(hystrix.InvalidConfigError, match="^command '.*fetch_user': .*sleep_window_ms") as info:
+        hystrix.Command(fetch_user, sleep_window_ms=0)
+    assert info.value.command.endswith("fetch_user")

@@ -144,3 +144,44 @@ def test_decorator_with_name_uses_registry(unique_name):
     with pytest.raises(hystrix.CircuitOpenError):
         f()
     assert hystrix.get(name).snapshot()["cumulative"]["SHORT_CIRCUITED"] == 1
+
+
+# Fixed (issue 10.17): a decorated generator (or async generator) function
+# was silently unprotected: only the call creating the generator went through
+# the command, so failures and time spent while iterating never counted.
+# Such functions are now refused at decoration and by Command().
+def _numbers():
+    yield 1
+
+
+async def _async_numbers():
+    yield 1
+
+
+class _GeneratorCallable:
+    def __call__(self):
+        yield 1
+
+
+@pytest.mark.parametrize("isolation", ["semaphore", "thread"])
+@pytest.mark.parametrize(
+    "fn, kind",
+    [(_numbers, "a generator"), (_async_numbers, "an async generator"), (_GeneratorCallable(), "a generator")],
+)
+def test_generator_functions_are_refused_with_a_clear_error(isolation, fn, kind):
+    label = getattr(fn, "__qualname__", type(fn).__qualname__)
+    with pytest.raises(TypeError, match=f"'{label}' is {kind} function: hystrix would only protect the call"):
+        hystrix.command(fn, isolation=isolation)
+    with pytest.raises(TypeError, match=f"'{label}' is {kind} function"):
+        hystrix.command(isolation=isolation, timeout_ms=100)(fn)
+    with pytest.raises(TypeError, match=f"'{label}' is {kind} function"):
+        hystrix.Command(fn, isolation=isolation)
+
+
+def test_a_function_returning_a_list_from_a_generator_is_protected(clock):
+    @hystrix.command(clock=clock, isolation="semaphore")
+    def numbers():
+        return list(_numbers())
+
+    assert numbers() == [1]
+    assert numbers.command.snapshot()["cumulative"]["SUCCESS"] == 1

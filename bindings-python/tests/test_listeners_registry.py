@@ -131,11 +131,13 @@ def test_failed_probe_reopens(clock):
 # --- listeners that raise ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("isolation", ["semaphore", "thread"])
-def test_raising_listener_does_not_break_the_command(clock, monkeypatch, isolation):
-    reported = []
-    monkeypatch.setattr(sys, "unraisablehook", lambda u: reported.append((u.exc_type, u.exc_value, u.object)))
+def listener_records(caplog):
+    """The hystrix logger's records about listeners that raised."""
+    return [r for r in caplog.records if r.name == "hystrix" and "listener" in r.getMessage()]
 
+
+@pytest.mark.parametrize("isolation", ["semaphore", "thread"])
+def test_raising_listener_is_logged_counted_and_does_not_break_the_command(clock, caplog, isolation):
     def bad_listener(name, event, at):
         raise RuntimeError(f"listener broke on {event}")
 
@@ -151,16 +153,47 @@ def test_raising_listener_does_not_break_the_command(clock, monkeypatch, isolati
     cmd.on_event(lambda *a: later.append(a[1]))
     assert cmd.execute(fail=False) == "ok"
     assert later == ["SUCCESS"]
-    assert len(reported) == 1
-    exc_type, exc_value, obj = reported[0]
-    assert exc_type is RuntimeError and "SUCCESS" in str(exc_value)
-    assert obj is bad_listener
+    records = listener_records(caplog)
+    assert len(records) == 1
+    record = records[0]
+    assert record.levelname == "ERROR"
+    assert record.exc_info[0] is RuntimeError and "SUCCESS" in str(record.exc_info[1])
+    # The message names the command and the listener; the traceback is kept.
+    assert "'failing'" in record.getMessage() and "bad_listener" in record.getMessage()
+    assert "listener broke on SUCCESS" in caplog.text and "Traceback" in caplog.text
+    assert cmd.snapshot()["listener_panics"] == 1
     with pytest.raises(Boom):
         cmd.execute()
     assert cmd.snapshot()["state"] == "open"
     assert later == ["SUCCESS", "FAILURE", "FALLBACK_MISSING"]
-    assert any(t is ZeroDivisionError for t, _, _ in reported)
+    assert any(r.exc_info[0] is ZeroDivisionError for r in listener_records(caplog))
+    # SUCCESS, FAILURE, FALLBACK_MISSING from the event listener, closed->open from the state one.
+    assert cmd.snapshot()["listener_panics"] == 4
     assert counts(cmd) == {"SUCCESS": 1, "FAILURE": 1, "FALLBACK_MISSING": 1}
+
+
+def test_transitions_are_logged_open_at_warning_others_at_info(clock, caplog, unique_name):
+    caplog.set_level("INFO", logger="hystrix")
+    name = unique_name("logged")
+    cmd = hystrix.Command(
+        failing,
+        name=name,
+        clock=clock,
+        isolation="semaphore",
+        request_volume_threshold=1,
+        health_snapshot_interval_ms=0,
+        sleep_window_ms=100,
+    )
+    with pytest.raises(Boom):
+        cmd.execute()
+    clock.advance(100)
+    assert cmd.execute(fail=False) == "ok"
+    got = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "hystrix"]
+    assert got == [
+        ("WARNING", f"command {name!r}: circuit closed -> open at 0 ms"),
+        ("INFO", f"command {name!r}: circuit open -> half_open at 100 ms"),
+        ("INFO", f"command {name!r}: circuit half_open -> closed at 100 ms"),
+    ]
 
 
 def test_listener_may_call_back_into_the_command(clock):
@@ -335,3 +368,51 @@ def test_snapshot_state_follows_force_flags(clock):
     assert cmd.snapshot()["state"] == "open"
     cmd.configure(force_open=False, force_closed=True)
     assert cmd.snapshot()["state"] == "closed"
+
+
+# --- repr and state (issue 10.20) ---------------------------------------------------------
+
+
+def test_repr_shows_name_state_and_key_settings(clock, unique_name):
+    name = unique_name("shown")
+    cmd = hystrix.Command(
+        failing, name=name, clock=clock, isolation="semaphore", timeout_ms=250, max_concurrent_requests=3
+    )
+    assert repr(cmd) == (
+        f"<hystrix.Command {name!r} state=closed isolation=semaphore timeout_ms=250 max_concurrent_requests=3>"
+    )
+    cmd.configure(force_open=True, timeout_enabled=False)
+    assert repr(cmd) == (
+        f"<hystrix.Command {name!r} state=open isolation=semaphore timeout_ms=off max_concurrent_requests=3>"
+    )
+    assert repr(cmd.circuit) == f"<hystrix.Circuit {name!r} state=open timeout_ms=250 max_concurrent_requests=3>"
+    anonymous = hystrix.Command(failing, clock=clock)
+    assert repr(anonymous).startswith("<hystrix.Command 'failing' state=closed isolation=thread timeout_ms=1000")
+
+
+def test_repr_of_a_command_with_a_broken_clock_does_not_raise():
+    class Broken:
+        def now(self):
+            raise RuntimeError("no time")
+
+    cmd = hystrix.Command(failing, clock=Broken())
+    assert repr(cmd) == "<hystrix.Command 'failing' thread (RuntimeError reading it)>"
+
+
+def test_state_property_follows_the_circuit(clock):
+    cmd = hystrix.Command(
+        failing,
+        clock=clock,
+        isolation="semaphore",
+        request_volume_threshold=1,
+        health_snapshot_interval_ms=0,
+        sleep_window_ms=100,
+    )
+    assert cmd.state == cmd.circuit.state == "closed"
+    with pytest.raises(Boom):
+        cmd.execute()
+    assert cmd.state == "open"
+    clock.advance(100)
+    assert cmd.state == "open"  # like a snapshot: only a call moves it to half_open
+    assert cmd.execute(fail=False) == "ok"
+    assert cmd.state == "closed"

@@ -1,6 +1,8 @@
 """Values, fallbacks and every error kind (SPEC §3)."""
 import builtins
 import concurrent.futures
+import copy
+import pickle
 import threading
 import time
 import traceback
@@ -8,7 +10,7 @@ import traceback
 import pytest
 
 import hystrix
-from conftest import WAIT_S, Boom, FallbackBoom, counts, in_thread, wait_until
+from conftest import WAIT_S, Boom, FallbackBoom, counts, in_thread, run_async, wait_until
 
 SEM = {"isolation": "semaphore"}
 
@@ -625,3 +627,169 @@ def test_base_exception_from_fallback_propagates_unchanged(clock, isolation):
         cmd.execute()
     snap = cmd.snapshot()
     assert snap["concurrent"] == 0 and snap["fallback_concurrent"] == 0
+
+
+# --- what every hystrix error says, and pickling ------------------------------------------
+
+MODES3 = ["semaphore", "thread", "async"]
+
+
+def _call(cmd, mode, *args):
+    if mode == "async":
+        return run_async(cmd.execute_async(*args))
+    return cmd.execute(*args)
+
+
+def _make(mode, run, fallback=None, **kw):
+    return hystrix.Command(run, fallback, isolation="thread" if mode == "thread" else "semaphore", **kw)
+
+
+def _errors_of_every_kind(mode, name):
+    """One error of each kind hystrix raises, from real calls through ``mode``."""
+    from hystrix.testing import VirtualClock
+
+    clock = VirtualClock()
+    late = threading.Event()
+
+    def slow():
+        clock.advance(250)  # past the deadline (thread isolation: the waiter fires)
+        if mode == "thread":
+            late.wait(WAIT_S)  # still going when the caller looks
+        return "late"
+
+    def failing():
+        raise Boom("down")
+
+    def bad_fallback(err):
+        raise FallbackBoom("fb down")
+
+    got = {}
+    with pytest.raises(hystrix.TimeoutError) as info:
+        _call(_make(mode, slow, name=f"{name}-timeout", clock=clock, timeout_ms=250), mode)
+    late.set()
+    got["timeout"] = info.value
+    with pytest.raises(hystrix.CircuitOpenError) as info:
+        _call(_make(mode, failing, name=f"{name}-open", clock=clock, force_open=True), mode)
+    got["short_circuited"] = info.value
+    gate = threading.Event()
+    busy = _make(mode, lambda: gate.wait(WAIT_S), name=f"{name}-full", clock=clock, max_concurrent_requests=1)
+    t, _ = in_thread(busy.execute)
+    try:
+        assert wait_until(lambda: busy.snapshot()["concurrent"] == 1)
+        with pytest.raises(hystrix.RejectedError) as info:
+            _call(busy, mode)
+        got["rejected"] = info.value
+    finally:
+        gate.set()
+        t.join(WAIT_S)
+    with pytest.raises(hystrix.FallbackFailedError) as info:
+        _call(_make(mode, failing, bad_fallback, name=f"{name}-fbfail", clock=clock), mode)
+    got["fallback_failure"] = info.value
+    fb_gate, fb_started = threading.Event(), threading.Event()
+
+    def slow_fallback(err):
+        fb_started.set()
+        fb_gate.wait(WAIT_S)
+        return "fb"
+
+    fb_busy = _make(
+        mode, failing, slow_fallback, name=f"{name}-fbfull", clock=clock, fallback_max_concurrent_requests=1
+    )
+    t, _ = in_thread(fb_busy.execute)
+    try:
+        assert fb_started.wait(WAIT_S)
+        with pytest.raises(hystrix.FallbackRejectedError) as info:
+            _call(fb_busy, mode)
+        got["fallback_rejected"] = info.value
+    finally:
+        fb_gate.set()
+        t.join(WAIT_S)
+    with pytest.raises(hystrix.InvalidConfigError) as info:
+        _make(mode, failing, name=f"{name}-config", timeout_ms=0)
+    got["invalid_config"] = info.value
+    for suffix in ("timeout", "open", "full", "fbfail", "fbfull", "config"):
+        hystrix.remove(f"{name}-{suffix}")
+    return got
+
+
+# Fixed (issues 10.16, 10.8): CircuitOpenError and RejectedError had empty
+# messages under thread isolation and asyncio, and no error named its command
+# or the setting involved.
+@pytest.mark.parametrize("mode", MODES3)
+def test_every_error_names_its_command_and_the_setting_involved(mode, unique_name):
+    name = unique_name("named")
+    got = _errors_of_every_kind(mode, name)
+    expected = {
+        "timeout": "timed out: the run was still going after timeout_ms=250",
+        "short_circuited": "short-circuited: its circuit is open",
+        "rejected": "rejected: max_concurrent_requests=1 runs already in flight",
+        "fallback_failure": "the fallback failed: FallbackBoom('fb down') (after: Boom('down'))",
+        "fallback_rejected": "fallback rejected, fallback_max_concurrent_requests=1 fallbacks already in flight"
+        " (after: Boom('down'))",
+    }
+    for kind, text in expected.items():
+        err = got[kind]
+        assert err.kind == kind
+        assert err.command == f"{name}-{ {'timeout': 'timeout', 'short_circuited': 'open', 'rejected': 'full', 'fallback_failure': 'fbfail', 'fallback_rejected': 'fbfull'}[kind]}"
+        assert str(err).startswith(f"command {err.command!r}"), str(err)
+        assert text in str(err), (kind, str(err))
+    assert got["invalid_config"].key == "timeout_ms" and "timeout_ms" in str(got["invalid_config"])
+
+
+@pytest.mark.parametrize("mode", MODES3)
+def test_an_anonymous_commands_errors_name_its_run(mode):
+    def fetch_user():
+        raise Boom("down")
+
+    with pytest.raises(hystrix.CircuitOpenError, match="command '.*fetch_user' short-circuited") as info:
+        _call(_make(mode, fetch_user, force_open=True), mode)
+    assert info.value.command.endswith("fetch_user")
+
+
+def _same_error(a, b):
+    assert type(a) is type(b)
+    assert a.args == b.args and str(a) == str(b)
+    assert a.kind == b.kind and a.code == b.code
+    assert getattr(a, "command", None) == getattr(b, "command", None)
+    for attr in ("original", "fallback_error"):
+        if hasattr(a, attr):
+            x, y = getattr(a, attr), getattr(b, attr)
+            assert type(x) is type(y) and x.args == y.args
+    if hasattr(a, "key"):
+        assert a.key == b.key
+
+
+def _all_error_classes():
+    seen, todo = [], [hystrix.HystrixError]
+    while todo:
+        cls = todo.pop()
+        seen.append(cls)
+        todo.extend(cls.__subclasses__())
+    return {c for c in seen if c.__module__.startswith("hystrix")}
+
+
+# Fixed (issue 10.16): FallbackFailedError could not be pickled or
+# deep-copied, and FallbackRejectedError unpickled with `.original` and its
+# message corrupted: errors could not cross multiprocessing or Celery.
+@pytest.mark.parametrize("mode", MODES3)
+def test_every_error_pickles_and_deep_copies_with_its_attributes(mode, unique_name):
+    got = _errors_of_every_kind(mode, unique_name("pickled"))
+    made_here = [hystrix.HystrixError("plain"), hystrix.BadRequest("caller's fault", 42)]
+    errors = list(got.values()) + made_here
+    # Every exception class of the package is covered.
+    assert {type(e) for e in errors} == _all_error_classes()
+    for err in errors:
+        for copy_ in (pickle.loads(pickle.dumps(err)), copy.deepcopy(err), copy.copy(err)):
+            _same_error(err, copy_)
+    assert pickle.loads(pickle.dumps(got["fallback_rejected"])).original.args == ("down",)
+
+
+def test_a_subclass_of_bad_request_pickles_with_its_own_attributes():
+    class ItemMissing(hystrix.BadRequest):
+        def __init__(self, item_id):
+            super().__init__(f"no item {item_id}")
+            self.item_id = item_id
+
+    err = ItemMissing(7)
+    back = copy.deepcopy(err)
+    assert type(back) is ItemMissing and back.item_id == 7 and str(back) == "no item 7"

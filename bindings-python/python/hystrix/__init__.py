@@ -8,7 +8,7 @@ JavaScript and C bindings, with identical semantics.
     user = users.execute(42)
 """
 from . import testing
-from ._command import Circuit, Command, command, configure, get, remove
+from ._command import Call, Circuit, Command, command, configure, current_call, get, remove
 from ._errors import (
     BadRequest,
     CircuitOpenError,
@@ -22,6 +22,7 @@ from ._errors import (
 
 __all__ = [
     "BadRequest",
+    "Call",
     "Circuit",
     "CircuitOpenError",
     "Command",
@@ -33,6 +34,7 @@ __all__ = [
     "TimeoutError",
     "command",
     "configure",
+    "current_call",
     "get",
     "remove",
     "testing",

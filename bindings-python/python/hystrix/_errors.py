@@ -1,6 +1,12 @@
-"""The error taxonomy (SPEC §3) as Python exceptions, with stable codes."""
+"""The error taxonomy (SPEC §3) as Python exceptions, with stable codes.
+
+Every error hystrix creates names its command (``command`` attribute and the
+message) and the setting involved. Every class pickles and deep-copies with
+its attributes, so errors cross process boundaries (multiprocessing, Celery)
+intact.
+"""
 import builtins
-from typing import Optional
+from typing import Any, Dict, Optional, Tuple
 
 
 def _describe(error: BaseException) -> str:
@@ -11,13 +17,36 @@ def _describe(error: BaseException) -> str:
         return f"<{type(error).__name__} object (repr failed)>"
 
 
+def _rebuild(cls: type, args: Tuple[Any, ...], state: Dict[str, Any]) -> BaseException:
+    """Unpickles a hystrix error without calling its ``__init__`` (whose
+    signature need not match ``args``): the message arguments and the
+    attributes come back as they were."""
+    exc: BaseException = cls.__new__(cls, *args)  # type: ignore[call-overload]
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
 class HystrixError(Exception):
-    """Base class of every error raised by hystrix itself."""
+    """Base class of every error raised by hystrix itself.
+
+    ``command`` names the command the error comes from (``None`` for one
+    made by your own code)."""
 
     #: The SPEC error kind.
     kind: str = "hystrix"
     #: The stable numeric code shared by every binding.
     code: int = 0
+    #: The name of the command that raised it.
+    command: Optional[str] = None
+
+    def __init__(self, *args: Any, command: Optional[str] = None):
+        super().__init__(*args)
+        if command is not None:
+            self.command = command
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
 class CircuitOpenError(HystrixError):
@@ -51,8 +80,8 @@ class FallbackRejectedError(HystrixError):
 
     kind, code = "fallback_rejected", 6
 
-    def __init__(self, original: BaseException):
-        super().__init__(f"fallback rejected (after: {_describe(original)})")
+    def __init__(self, original: BaseException, message: Optional[str] = None, *, command: Optional[str] = None):
+        super().__init__(message or f"fallback rejected (after: {_describe(original)})", command=command)
         self.original = original
 
 
@@ -62,8 +91,17 @@ class FallbackFailedError(HystrixError):
 
     kind, code = "fallback_failure", 7
 
-    def __init__(self, original: BaseException, fallback_error: BaseException):
-        super().__init__(f"fallback failed: {_describe(fallback_error)} (after: {_describe(original)})")
+    def __init__(
+        self,
+        original: BaseException,
+        fallback_error: BaseException,
+        message: Optional[str] = None,
+        *,
+        command: Optional[str] = None,
+    ):
+        super().__init__(
+            message or f"fallback failed: {_describe(fallback_error)} (after: {_describe(original)})", command=command
+        )
         self.original = original
         self.fallback_error = fallback_error
 
@@ -73,6 +111,55 @@ class InvalidConfigError(HystrixError, ValueError):
 
     kind, code = "invalid_config", 8
 
-    def __init__(self, key: str, message: Optional[str] = None):
-        super().__init__(message or f"invalid config: {key}")
+    def __init__(self, key: str, message: Optional[str] = None, *, command: Optional[str] = None):
+        super().__init__(message or f"invalid config: {key}", command=command)
         self.key = key
+
+
+def _new_error(
+    kind: str,
+    command: str,
+    setting: Optional[int] = None,
+    original: Optional[BaseException] = None,
+    fallback_error: Optional[BaseException] = None,
+) -> HystrixError:
+    """The error hystrix raises for ``kind``, its message naming the command
+    and the setting involved (``setting`` is that setting's value). Used by
+    the Python drivers and, through ``_hystrix._set_error_factory``, by the
+    native semaphore path, so both word errors alike."""
+    where = f"command {command!r}"
+    if kind == "timeout":
+        return TimeoutError(f"{where} timed out: the run was still going after timeout_ms={setting}", command=command)
+    if kind == "short_circuited":
+        return CircuitOpenError(f"{where} short-circuited: its circuit is open", command=command)
+    if kind == "rejected":
+        return RejectedError(
+            f"{where} rejected: max_concurrent_requests={setting} runs already in flight", command=command
+        )
+    if kind == "fallback_rejected" and original is not None:
+        return FallbackRejectedError(
+            original,
+            f"{where}: fallback rejected, fallback_max_concurrent_requests={setting} fallbacks already in flight"
+            f" (after: {_describe(original)})",
+            command=command,
+        )
+    if kind != "fallback_failure" or original is None or fallback_error is None:
+        return HystrixError(f"{where}: {kind}", command=command)
+    return FallbackFailedError(
+        original,
+        fallback_error,
+        f"{where}: the fallback failed: {_describe(fallback_error)} (after: {_describe(original)})",
+        command=command,
+    )
+
+
+def _bad_clock(command: str, clock: Any, value: Any) -> Exception:
+    """The error for a clock whose ``now()`` did not return whole
+    milliseconds (a non-negative ``int``, not a ``bool``)."""
+    where = f"command {command!r}: clock {_describe(clock)}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return ValueError(f"{where}.now() returned {value}; time is whole milliseconds from 0 to 2**64 - 1")
+    return TypeError(
+        f"{where}.now() returned {_describe(value)} ({type(value).__name__}); a clock must return whole"
+        " milliseconds as an int"
+    )

@@ -14,7 +14,7 @@ import asyncio
 import heapq
 import itertools
 import threading
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 from ._clock import _resolve
 
@@ -36,14 +36,37 @@ class VirtualTimer:
         self.cancelled = True
 
 
+def _whole_ms(ms: object, what: str) -> int:
+    """``ms`` if it is a non-negative ``int`` (not a ``bool``), else a clear error."""
+    if not isinstance(ms, int) or isinstance(ms, bool):
+        raise TypeError(f"{what} takes whole milliseconds as an int, got {ms!r} ({type(ms).__name__})")
+    if ms < 0:
+        raise ValueError(f"{what} cannot go back in time: got {ms} ms (time never decreases)")
+    return int(ms)
+
+
 class VirtualClock:
-    """A settable clock with its own timer queue. Thread-safe."""
+    """A settable clock with its own timer queue. Thread-safe; time never
+    decreases.
+
+    Advances are serialised: an ``advance`` from another thread while one
+    is under way waits for it, then continues from where it ended (so two
+    threads advancing by 10 move the clock by 20). An advance from inside a
+    timer callback (the same thread) moves on from that timer's instant; the
+    outer advance then resumes, never moving the clock back. Under asyncio,
+    ``advance_async`` calls run one after the other in the same way.
+    """
 
     def __init__(self, start_ms: int = 0):
-        self._now = start_ms
+        self._now = _whole_ms(start_ms, "VirtualClock(start_ms)")
         self._heap: List[Tuple[int, int, VirtualTimer]] = []
         self._seq = itertools.count()
         self._lock = threading.RLock()
+        # Held for the whole of a sync advance (reentrant: a timer callback
+        # may advance again on the same thread).
+        self._advancing = threading.RLock()
+        # Serialises advance_async calls on one loop.
+        self._async_turn: Optional[Tuple[Any, asyncio.Lock]] = None
 
     def now(self) -> int:
         """The current virtual time in milliseconds."""
@@ -75,29 +98,52 @@ class VirtualClock:
                     return timer
             return None
 
-    def advance(self, ms: int) -> None:
-        """Moves time forward by ``ms``, running due timer callbacks in order
-        on this thread (for synchronous code and threads)."""
-        target = self._now + ms
+    def _due(self, target: int) -> Iterator[VirtualTimer]:
+        """The armed timers due by ``target``, one at a time, in order (each
+        taken only when the previous one's callback has run)."""
         while True:
             timer = self._pop_due(target)
             if timer is None:
-                break
-            timer.callback()
-        self._now = target
+                return
+            yield timer
+
+    def _finish(self, target: int) -> None:
+        with self._lock:
+            self._now = max(self._now, target)
+
+    def advance(self, ms: int) -> None:
+        """Moves time forward by ``ms`` (a non-negative ``int``; anything
+        else is a ``TypeError``/``ValueError``), running due timer callbacks
+        in order on this thread (for synchronous code and threads). See the
+        class docs for advances from several threads or from a callback."""
+        ms = _whole_ms(ms, "advance")
+        with self._advancing:
+            target = self._now + ms
+            for timer in self._due(target):
+                timer.callback()
+            self._finish(target)
 
     async def advance_async(self, ms: int) -> None:
         """Moves time forward by ``ms`` under asyncio, firing due timers one
-        at a time and letting every reaction on the loop settle after each."""
+        at a time and letting every reaction on the loop settle after each.
+        ``ms`` as for :meth:`advance`; concurrent calls run one after the
+        other (the second continues from where the first ended), and
+        exclude sync advances from other threads meanwhile."""
+        ms = _whole_ms(ms, "advance_async")
+        loop = asyncio.get_running_loop()
+        if self._async_turn is None or self._async_turn[0] is not loop:
+            self._async_turn = (loop, asyncio.Lock())
+        async with self._async_turn[1]:
+            with self._advancing:
+                await self._advance_async(ms)
+
+    async def _advance_async(self, ms: int) -> None:
         await _settle()
         target = self._now + ms
-        while True:
-            timer = self._pop_due(target)
-            if timer is None:
-                break
+        for timer in self._due(target):
             timer.callback()
             await _settle()
-        self._now = target
+        self._finish(target)
         await _settle()
 
     # What commands use.
@@ -129,7 +175,7 @@ class VirtualClock:
 
     async def sleep(self, ms: int) -> None:
         """Waits ``ms`` virtual milliseconds (for fakes of slow dependencies)."""
-        await self.timer_future(self._now + ms)
+        await self.timer_future(self._now + _whole_ms(ms, "sleep"))
 
 
 async def _settle() -> None:
