@@ -21,6 +21,7 @@ EVENT_NAMES = (
     "FALLBACK_REJECTION",
     "FALLBACK_MISSING",
     "FALLBACK_DISABLED",
+    "CANCELLED",
 )
 
 # Generous bound for anything that waits on real threads: a test that needs
