@@ -7,6 +7,7 @@
 use crate::ring::{Ring, Slot};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 /// Length of the percentile window (Hystrix `metrics.rollingPercentile`).
 pub const PERCENTILE_WINDOW_MS: u64 = 60_000;
@@ -83,27 +84,37 @@ pub struct Percentiles {
     pub p100: u64,
 }
 
-/// A rolling window of latency histograms.
+/// A rolling window of latency histograms. Its buckets (about 6.5 KiB) are
+/// allocated when the first latency is recorded, once for the command's
+/// life: a command that is created and never called, or whose calls never
+/// take a path, costs a few bytes here.
 pub(crate) struct LatencyWindow {
-    ring: Ring<Histogram>,
+    ring: OnceLock<Ring<Histogram>>,
 }
 
 impl LatencyWindow {
     /// The Hystrix-default window: 60 s in 6 buckets.
     pub(crate) fn new() -> LatencyWindow {
-        LatencyWindow { ring: Ring::new(PERCENTILE_WINDOW_MS / PERCENTILE_BUCKETS, PERCENTILE_BUCKETS) }
+        LatencyWindow { ring: OnceLock::new() }
     }
 
     /// Records one latency observed at `now`.
     #[inline]
     pub(crate) fn record(&self, now: u64, latency_ms: u64) {
-        self.ring.at(now, |_| {}).bins[bin_of(latency_ms)].fetch_add(1, Ordering::Relaxed);
+        let ring = self.ring.get_or_init(|| Ring::new(PERCENTILE_WINDOW_MS / PERCENTILE_BUCKETS, PERCENTILE_BUCKETS));
+        ring.at(now, |_| {}).bins[bin_of(latency_ms)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The histograms inside the window at `now` (none before the first
+    /// recording).
+    fn live(&self, now: u64) -> impl Iterator<Item = &Histogram> {
+        self.ring.get().into_iter().flat_map(move |r| r.live(now))
     }
 
     /// Percentiles over this window and `other` together at `now`.
     pub(crate) fn percentiles(&self, other: &LatencyWindow, now: u64) -> Percentiles {
         let mut bins = [0u64; BINS];
-        for h in self.ring.live(now).chain(other.ring.live(now)) {
+        for h in self.live(now).chain(other.live(now)) {
             for (acc, b) in bins.iter_mut().zip(&h.bins) {
                 *acc += u64::from(b.load(Ordering::Relaxed));
             }
