@@ -582,8 +582,12 @@ hystrix_status hystrix_command_snapshot_json(const hystrix_command *cmd, char **
 hystrix_status hystrix_string_free(char *s);
 
 /**
- * Frees a command handle. Executions in flight finish normally (they hold
- * the command); listeners stay until unsubscribed or the command is gone.
+ * Frees a command handle. Executions in flight, sync or async, finish
+ * normally (each holds the command): the handle may be freed from another
+ * thread while a `hystrix_command_execute` runs, or from inside one of its
+ * callbacks (run, fallback, listener). Only the start of a call must not
+ * race with the free (the handle is read then). Listeners stay until
+ * unsubscribed or the command is gone.
  * NULL is ignored; a second free is refused with `HYSTRIX_INVALID_ARGUMENT`
  * while the memory has not been reused.
  */

@@ -199,6 +199,13 @@ pub(crate) fn command_ref<'a>(cmd: *const hystrix_command) -> Result<&'a hystrix
     Ok(c)
 }
 
+/// The command behind a handle, as a reference of its own. Functions that
+/// may run the program's callbacks (a run, a listener) use it: a callback
+/// may free the handle, and the command must outlive the call.
+pub(crate) fn command_owned(cmd: *const hystrix_command) -> Result<Command, Fail> {
+    Ok(command_ref(cmd)?.cmd.clone())
+}
+
 fn publish(out: *mut *mut hystrix_command, cmd: Command, clock: Arc<ClockInner>) {
     write_out(out, Box::into_raw(Box::new(hystrix_command { magic: COMMAND_MAGIC, cmd, clock })));
 }
@@ -281,8 +288,8 @@ pub extern "C" fn hystrix_command_configure(
     config: *const hystrix_config,
 ) -> hystrix_status {
     boundary("hystrix_command_configure", || {
-        let c = command_ref(cmd)?;
-        c.cmd.set_config(read_config(config)?).map_err(config_fail)
+        let command = command_owned(cmd)?;
+        command.set_config(read_config(config)?).map_err(config_fail)
     })
 }
 
@@ -290,11 +297,11 @@ pub extern "C" fn hystrix_command_configure(
 #[no_mangle]
 pub extern "C" fn hystrix_command_configure_json(cmd: *const hystrix_command, json: *const c_char) -> hystrix_status {
     boundary("hystrix_command_configure_json", || {
-        let c = command_ref(cmd)?;
+        let command = command_owned(cmd)?;
         let text = read_str(json, "json")?;
         let patch: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| config_fail(hystrix_core::ConfigError::new("config", format!("is not valid JSON: {e}"))))?;
-        c.cmd.configure_json(&patch).map(|_| ()).map_err(config_fail)
+        command.configure_json(&patch).map(|_| ()).map_err(config_fail)
     })
 }
 
@@ -316,11 +323,11 @@ pub extern "C" fn hystrix_command_config(cmd: *const hystrix_command, out: *mut 
 #[no_mangle]
 pub extern "C" fn hystrix_command_snapshot(cmd: *const hystrix_command, out: *mut hystrix_snapshot) -> hystrix_status {
     boundary("hystrix_command_snapshot", || {
-        let c = command_ref(cmd)?;
+        let command = command_owned(cmd)?;
         if out.is_null() {
             return Err(Fail::null("out"));
         }
-        write_out(out, (&c.cmd.snapshot()).into());
+        write_out(out, (&command.snapshot()).into());
         Ok(())
     })
 }
@@ -330,11 +337,12 @@ pub extern "C" fn hystrix_command_snapshot(cmd: *const hystrix_command, out: *mu
 #[no_mangle]
 pub extern "C" fn hystrix_command_snapshot_json(cmd: *const hystrix_command, out: *mut *mut c_char) -> hystrix_status {
     boundary("hystrix_command_snapshot_json", || {
-        let c = command_ref(cmd)?;
+        let command = command_owned(cmd)?;
         if out.is_null() {
             return Err(Fail::null("out"));
         }
-        let json = CString::new(c.cmd.snapshot().to_json()).map_err(|_| Fail::invalid("snapshot JSON holds a NUL"))?;
+        let json =
+            CString::new(command.snapshot().to_json()).map_err(|_| Fail::invalid("snapshot JSON holds a NUL"))?;
         write_out(out, json.into_raw());
         Ok(())
     })
@@ -353,8 +361,12 @@ pub extern "C" fn hystrix_string_free(s: *mut c_char) -> hystrix_status {
     })
 }
 
-/// Frees a command handle. Executions in flight finish normally (they hold
-/// the command); listeners stay until unsubscribed or the command is gone.
+/// Frees a command handle. Executions in flight, sync or async, finish
+/// normally (each holds the command): the handle may be freed from another
+/// thread while a `hystrix_command_execute` runs, or from inside one of its
+/// callbacks (run, fallback, listener). Only the start of a call must not
+/// race with the free (the handle is read then). Listeners stay until
+/// unsubscribed or the command is gone.
 /// NULL is ignored; a second free is refused with `HYSTRIX_INVALID_ARGUMENT`
 /// while the memory has not been reused.
 #[no_mangle]
@@ -467,8 +479,9 @@ pub extern "C" fn hystrix_command_on_state_change(
 #[no_mangle]
 pub extern "C" fn hystrix_command_unsubscribe(cmd: *const hystrix_command, id: u64) -> hystrix_status {
     boundary("hystrix_command_unsubscribe", || {
-        let c = command_ref(cmd)?;
-        if c.cmd.unsubscribe(ListenerId::from_raw(id)) {
+        // Removing the listener may run its finalizer, which may free the handle.
+        let command = command_owned(cmd)?;
+        if command.unsubscribe(ListenerId::from_raw(id)) {
             Ok(())
         } else {
             Err(Fail::state(format!("listener {id} is not subscribed")))

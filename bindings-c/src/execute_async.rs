@@ -287,13 +287,16 @@ pub extern "C" fn hystrix_command_queue(
 ) -> hystrix_status {
     boundary("hystrix_command_queue", || {
         let c = command_ref(cmd)?;
+        // The call's own references, taken before anything can run a
+        // listener (admission may), which may free the handle.
+        let (command, clock) = (c.cmd.clone(), c.clock.clone());
         let Some(run) = run else { return Err(Fail::null("run")) };
         let Some(done) = done else { return Err(Fail::null("done")) };
-        let now = c.clock.now_ms();
-        let (ex, step) = Execution::start(&c.cmd, now, fallback.is_some());
+        let now = clock.now_ms();
+        let (ex, step) = Execution::start(&command, now, fallback.is_some());
         let call = Arc::new(AsyncCall {
-            cmd: c.cmd.clone(),
-            clock: c.clock.clone(),
+            cmd: command,
+            clock,
             cb: Callbacks { run, cancel, fallback, done },
             user: UserData::new(user_data, free_user_data),
             state: Mutex::new(CallState {

@@ -5,8 +5,14 @@
 # from the library's global tables and timer threads are accepted), prints
 # each program's summary line, and exits non-zero if any program failed.
 #
+# Each program is also built with AddressSanitizer (when the compiler has
+# it) and run with freed memory filled with garbage: the Rust library is not
+# instrumented, but a read of freed memory then crashes instead of quietly
+# seeing stale values.
+#
 # Environment: CC (default cc), VALGRIND=0 to run without valgrind,
-# TEST_TIMEOUT seconds per program (default 120).
+# ASAN=0 to skip the AddressSanitizer builds, TEST_TIMEOUT seconds per
+# program (default 120).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -22,6 +28,12 @@ libs=(target/release/libhystrix.a -lpthread -ldl -lm)
 vg=(valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect)
 [ "${VALGRIND:-1}" = 0 ] && vg=()
 limit="${TEST_TIMEOUT:-120}"
+asan="${ASAN:-1}"
+if [ "$asan" = 1 ] && ! echo 'int main(void) { return 0; }' | "$cc" -fsanitize=address -x c - -o "$out/asan-probe" 2>/dev/null; then
+    echo "run.sh: $cc has no -fsanitize=address; AddressSanitizer builds skipped"
+    asan=0
+fi
+export ASAN_OPTIONS="detect_leaks=0:max_free_fill_size=65536:free_fill_byte=190"
 
 failed=0
 programs=0
@@ -49,6 +61,20 @@ for src in bindings-c/tests/*.c; do
         cat "$out/$name.err" >&2
         echo "${summary:-$name: (no summary line)}"
         echo "$name: FAILED ($why)"
+        failed=$((failed + 1))
+        continue
+    fi
+    [ "$asan" = 1 ] || continue
+    if ! "$cc" "${cflags[@]}" -fsanitize=address -g "$src" "${libs[@]}" -o "$out/$name-asan" 2>"$out/$name-asan.build.log"; then
+        cat "$out/$name-asan.build.log" >&2
+        echo "$name (asan): FAILED to compile"
+        failed=$((failed + 1))
+        continue
+    fi
+    if ! timeout "$limit" "$out/$name-asan" >"$out/$name-asan.out" 2>"$out/$name-asan.err"; then
+        echo "----- $name (asan) stderr -----" >&2
+        cat "$out/$name-asan.err" >&2
+        echo "$name (asan): FAILED"
         failed=$((failed + 1))
     fi
 done

@@ -324,6 +324,88 @@ static void test_sync_execute_from_many_threads(void) { run_sync_threads(SYNC_TH
 static void test_sync_bulkhead_under_contention(void) { run_sync_threads(2, true); }
 
 /* ---------------------------------------------------------------------
+ * Freeing a command while a synchronous execution of it runs on another
+ * thread: the execution keeps the command alive (valgrind: no read of
+ * freed memory) and is recorded normally.
+ * ------------------------------------------------------------------- */
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    hystrix_command *cmd;
+    bool running, freed, waited_out;
+    hystrix_status status;
+    void *value;
+    int successes, listener_frees;
+} free_race;
+
+static void fr_signal(free_race *r, bool *flag) {
+    pthread_mutex_lock(&r->mu);
+    *flag = true;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Waits (bounded) for *flag; returns whether it was set. */
+static bool fr_wait(free_race *r, bool *flag) {
+    struct timespec until = deadline_in(WAIT_BOUND_MS);
+    pthread_mutex_lock(&r->mu);
+    while (!*flag)
+        if (pthread_cond_timedwait(&r->cv, &r->mu, &until) != 0) break;
+    bool ok = *flag;
+    pthread_mutex_unlock(&r->mu);
+    return ok;
+}
+
+static int32_t fr_run(void *ud, void **out) {
+    free_race *r = ud;
+    fr_signal(r, &r->running);
+    if (!fr_wait(r, &r->freed)) r->waited_out = true; /* the handle is freed meanwhile */
+    *out = RUN_VALUE;
+    return HYSTRIX_OK;
+}
+
+static void fr_event(void *ud, const char *command, hystrix_event event, uint64_t at_ms) {
+    (void)command;
+    (void)at_ms;
+    if (event == HYSTRIX_EVENT_SUCCESS) ((free_race *)ud)->successes++;
+}
+
+static void fr_listener_free(void *ud) { ((free_race *)ud)->listener_frees++; }
+
+static void *fr_thread(void *arg) {
+    free_race *r = arg;
+    r->status = hystrix_command_execute(r->cmd, fr_run, NULL, r, &r->value);
+    return NULL;
+}
+
+static void test_free_command_during_sync_execute_elsewhere(void) {
+    free_race r;
+    memset(&r, 0, sizeof r);
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.cv, NULL);
+    r.status = HYSTRIX_PANIC;
+    hystrix_config cfg;
+    hystrix_config_default(&cfg);
+    cfg.timeout_ms = 600000; /* the run waits on this thread: never a timeout */
+    CHECK_STATUS(hystrix_command_new(&cfg, "freed-while-running", NULL, &r.cmd), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_on_event(r.cmd, fr_event, &r, fr_listener_free, NULL), HYSTRIX_OK);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, fr_thread, &r) == 0);
+    CHECK(fr_wait(&r, &r.running));
+    CHECK_STATUS(hystrix_command_free(r.cmd), HYSTRIX_OK);
+    fr_signal(&r, &r.freed);
+    pthread_join(t, NULL);
+    CHECK(!r.waited_out);
+    CHECK_STATUS(r.status, HYSTRIX_OK);
+    CHECK(r.value == RUN_VALUE);
+    CHECK_EQ(r.successes, 1);      /* recorded after the handle was freed */
+    CHECK_EQ(r.listener_frees, 1); /* and the command went with the execution */
+    pthread_mutex_destroy(&r.mu);
+    pthread_cond_destroy(&r.cv);
+}
+
+/* ---------------------------------------------------------------------
  * A real monotonic clock with its own timer thread.
  * ------------------------------------------------------------------- */
 
@@ -780,6 +862,7 @@ int main(void) {
     RUN(test_workers_complete_queued_handles);
     RUN(test_sync_execute_from_many_threads);
     RUN(test_sync_bulkhead_under_contention);
+    RUN(test_free_command_during_sync_execute_elsewhere);
     RUN(test_timer_thread_fires_timeout);
     RUN(test_timers_work_after_clock_handle_freed);
     RUN(test_timer_thread_never_cancels_before_run);
