@@ -504,8 +504,10 @@ hystrix_status hystrix_clock_schedule(const hystrix_clock *clock,
                                       uint64_t *out_id);
 
 /**
- * Disarms a timer armed by `hystrix_clock_schedule`. Returns
- * `HYSTRIX_INVALID_STATE` if it already fired or was cancelled.
+ * Disarms a timer armed by `hystrix_clock_schedule` on this clock.
+ * Returns `HYSTRIX_INVALID_STATE` if it already fired or was cancelled, or
+ * if `id` is not one that `hystrix_clock_schedule` gave for this clock (the
+ * library's own timers, such as run timeouts, cannot be cancelled).
  */
 hystrix_status hystrix_clock_cancel(const hystrix_clock *clock, uint64_t id);
 

@@ -5,6 +5,7 @@
 use crate::status::{boundary, hystrix_status, write_out, Fail};
 use crate::user_data::{hystrix_free_fn, UserData};
 use hystrix_core::{Clock, MonotonicClock, TimerId, TimerQueue};
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
@@ -31,6 +32,13 @@ pub type hystrix_timer_fn = Option<extern "C" fn(user_data: *mut c_void)>;
 
 type TimerFn = Box<dyn FnOnce() + Send>;
 
+/// A timer in a clock's queue: the library's own (a run's timeout) or one
+/// the program armed with `hystrix_clock_schedule` (with the id it holds).
+struct Timer {
+    scheduled: Option<u64>,
+    f: TimerFn,
+}
+
 enum Source {
     Monotonic(MonotonicClock),
     Function(extern "C" fn(*mut c_void) -> u64, UserData),
@@ -45,8 +53,24 @@ enum Driver {
 }
 
 struct Timers {
-    queue: TimerQueue<TimerFn>,
+    queue: TimerQueue<Timer>,
+    /// Timers the program armed and may cancel: its id → the queue's id.
+    /// The program's ids are a space of their own, so it can never cancel
+    /// one of the library's timers.
+    scheduled: HashMap<u64, TimerId>,
+    next_scheduled: u64,
     shutdown: bool,
+}
+
+impl Timers {
+    /// Removes and returns the first timer due at or before `now`.
+    fn pop_due(&mut self, now: u64) -> Option<(u64, TimerFn)> {
+        let (at, timer) = self.queue.pop_due(now)?;
+        if let Some(id) = timer.scheduled {
+            self.scheduled.remove(&id);
+        }
+        Some((at, timer.f))
+    }
 }
 
 /// What the clock and its timer thread share.
@@ -73,7 +97,7 @@ impl Shared {
     fn fire_due(&self, now: impl Fn() -> u64) {
         loop {
             let now = now(); // read before locking: it may be the program's function
-            let due = self.lock().queue.pop_due(now);
+            let due = self.lock().pop_due(now);
             match due {
                 Some((_, f)) => f(),
                 None => break,
@@ -100,7 +124,12 @@ impl ClockInner {
         Arc::new(ClockInner {
             shared: Arc::new(Shared {
                 source,
-                timers: Mutex::new(Timers { queue: TimerQueue::new(), shutdown: false }),
+                timers: Mutex::new(Timers {
+                    queue: TimerQueue::new(),
+                    scheduled: HashMap::new(),
+                    next_scheduled: 1,
+                    shutdown: false,
+                }),
                 wake: Condvar::new(),
             }),
             driver,
@@ -114,20 +143,48 @@ impl ClockInner {
         DEFAULT.get_or_init(|| ClockInner::new(Source::Monotonic(MonotonicClock::new()), Driver::Thread)).clone()
     }
 
-    /// Arms `f` to run once the clock reads `due`.
+    /// Arms `f` to run once the clock reads `due` (one of the library's own
+    /// timers: the program cannot cancel it).
     pub(crate) fn arm(&self, due: u64, f: TimerFn) -> TimerId {
-        let id = self.shared.lock().queue.arm(due, f);
+        let id = self.shared.lock().queue.arm(due, Timer { scheduled: None, f });
+        self.wake_thread();
+        id
+    }
+
+    /// Disarms one of the library's own timers; whether it was still armed.
+    pub(crate) fn cancel(&self, id: TimerId) -> bool {
+        let removed = self.shared.lock().queue.cancel(id);
+        removed.is_some()
+    }
+
+    /// Arms a timer for the program; returns the id it may cancel it by.
+    fn schedule(&self, due: u64, f: TimerFn) -> u64 {
+        let id = {
+            let mut timers = self.shared.lock();
+            let id = timers.next_scheduled;
+            timers.next_scheduled += 1;
+            let queued = timers.queue.arm(due, Timer { scheduled: Some(id), f });
+            timers.scheduled.insert(id, queued);
+            id
+        };
+        self.wake_thread();
+        id
+    }
+
+    /// Disarms a timer the program armed; whether it was still armed.
+    fn cancel_scheduled(&self, id: u64) -> bool {
+        let mut timers = self.shared.lock();
+        match timers.scheduled.remove(&id) {
+            Some(queued) => timers.queue.cancel(queued).is_some(),
+            None => false,
+        }
+    }
+
+    fn wake_thread(&self) {
         if self.driver == Driver::Thread {
             self.ensure_thread();
             self.shared.wake.notify_all();
         }
-        id
-    }
-
-    /// Disarms a timer; whether it was still armed.
-    pub(crate) fn cancel(&self, id: TimerId) -> bool {
-        let removed = self.shared.lock().queue.cancel(id);
-        removed.is_some()
     }
 
     fn ensure_thread(&self) {
@@ -156,7 +213,7 @@ fn timer_loop(shared: &Shared) {
         if timers.shutdown {
             return;
         }
-        if let Some((_, f)) = timers.queue.pop_due(now) {
+        if let Some((_, f)) = timers.pop_due(now) {
             drop(timers);
             // A panicking timer callback must not kill the thread.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
@@ -292,7 +349,7 @@ pub extern "C" fn hystrix_clock_advance(clock: *const hystrix_clock, ms: u64) ->
         };
         let target = now.load(Ordering::SeqCst).saturating_add(ms);
         loop {
-            let due = c.inner.shared.lock().queue.pop_due(target);
+            let due = c.inner.shared.lock().pop_due(target);
             let Some((at, f)) = due else { break };
             now.fetch_max(at, Ordering::SeqCst);
             f();
@@ -368,24 +425,28 @@ pub extern "C" fn hystrix_clock_schedule(
         let c = clock_ref(clock)?;
         let Some(callback) = callback else { return Err(Fail::null("callback")) };
         let user = UserData::new(user_data, None);
-        let id = c.inner.arm(due_ms, Box::new(move || callback(user.ptr())));
+        let id = c.inner.schedule(due_ms, Box::new(move || callback(user.ptr())));
         if !out_id.is_null() {
-            write_out(out_id, id.raw());
+            write_out(out_id, id);
         }
         Ok(())
     })
 }
 
-/// Disarms a timer armed by `hystrix_clock_schedule`. Returns
-/// `HYSTRIX_INVALID_STATE` if it already fired or was cancelled.
+/// Disarms a timer armed by `hystrix_clock_schedule` on this clock.
+/// Returns `HYSTRIX_INVALID_STATE` if it already fired or was cancelled, or
+/// if `id` is not one that `hystrix_clock_schedule` gave for this clock (the
+/// library's own timers, such as run timeouts, cannot be cancelled).
 #[no_mangle]
 pub extern "C" fn hystrix_clock_cancel(clock: *const hystrix_clock, id: u64) -> hystrix_status {
     boundary("hystrix_clock_cancel", || {
         let c = clock_ref(clock)?;
-        if c.inner.cancel(TimerId::from_raw(id)) {
+        if c.inner.cancel_scheduled(id) {
             Ok(())
         } else {
-            Err(Fail::state(format!("timer {id} is not armed")))
+            Err(Fail::state(format!(
+                "timer {id} is not armed (fired, cancelled, or not scheduled on this clock by hystrix_clock_schedule)"
+            )))
         }
     })
 }

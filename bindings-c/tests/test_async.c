@@ -661,6 +661,40 @@ static void test_user_timer_orders_with_timeouts(void) {
     teardown(f);
 }
 
+/* hystrix_clock_cancel only cancels timers the program scheduled: the id of
+ * a run's timeout (whatever number it has) is refused, and the call still
+ * times out. */
+static void test_cancel_refuses_library_timers(void) {
+    fixture f = setup(NULL);
+    call c = new_call(f.clock, f.cmd);
+    uint64_t before = 0, after = 0;
+    CHECK_STATUS(hystrix_clock_schedule(f.clock, 500, on_marker, &c, &before), HYSTRIX_OK);
+    queue(&c, false); /* its timeout is armed between the two user timers */
+    CHECK_STATUS(hystrix_clock_schedule(f.clock, 500, on_marker, &c, &after), HYSTRIX_OK);
+    int refused = 0;
+    for (uint64_t id = 0; id < 64; id++) {
+        if (id == before || id == after) continue;
+        hystrix_status st = hystrix_clock_cancel(f.clock, id);
+        CHECK_STATUS(st, HYSTRIX_INVALID_STATE);
+        if (st == HYSTRIX_INVALID_STATE) refused++;
+    }
+    CHECK_EQ(refused, 62);
+    char msg[256] = "";
+    size_t len = 0;
+    CHECK_STATUS(hystrix_clock_cancel(f.clock, 1000000), HYSTRIX_INVALID_STATE);
+    CHECK_STATUS(hystrix_last_error_message(msg, sizeof msg, &len), HYSTRIX_OK);
+    CHECK_CONTAINS(msg, "hystrix_clock_schedule");
+    CHECK_STATUS(hystrix_clock_cancel(f.clock, after), HYSTRIX_OK); /* the program's own: fine */
+    CHECK_STATUS(hystrix_clock_advance(f.clock, 100), HYSTRIX_OK);
+    CHECK(strcmp(c.log, "RCD") == 0); /* the timeout still fired */
+    CHECK_EQ(c.done_status, HYSTRIX_TIMEOUT);
+    CHECK_EQ(snap(f).cumulative[HYSTRIX_EVENT_TIMEOUT], 1);
+    CHECK_STATUS(complete(&c, &c.run_handle, HYSTRIX_OK, NULL), HYSTRIX_TIMEOUT);
+    CHECK_STATUS(hystrix_clock_advance(f.clock, 400), HYSTRIX_OK);
+    CHECK(strcmp(c.log, "RCDXT") == 0); /* `before` still fires; `after` was cancelled */
+    teardown(f);
+}
+
 /* Many calls, every outcome: done and the finalizer exactly once each. */
 static void set_no_breaker(hystrix_config *cfg) {
     cfg->circuit_breaker_enabled = false;
@@ -826,6 +860,7 @@ int main(void) {
     RUN(test_trip_short_circuit_half_open_recovery);
     RUN(test_schedule_and_cancel_ordering);
     RUN(test_user_timer_orders_with_timeouts);
+    RUN(test_cancel_refuses_library_timers);
     RUN(test_done_and_free_exactly_once);
     RUN(test_no_finalizer_no_optional_callbacks);
     RUN(test_half_open_with_two_probes);
