@@ -200,15 +200,25 @@ typedef void (*hystrix_free_fn)(void *user_data);
 typedef void (*hystrix_timer_fn)(void *user_data);
 
 /**
+ * A boolean field of a struct the program fills in: `0` (false) or `1`
+ * (true); `false` and `true` from `<stdbool.h>` are exactly these. It is a
+ * byte rather than `bool` so that any other value (an uninitialised or
+ * corrupted field) is caught: it is refused with `HYSTRIX_INVALID_CONFIG`
+ * naming the field.
+ */
+typedef uint8_t hystrix_bool;
+
+/**
  * Every SPEC §2 setting. Get one filled with the Hystrix defaults from
  * `hystrix_config_default` (or `hystrix_config_from_json`), change fields,
- * and pass it by pointer; the library copies it and validates it.
+ * and pass it by pointer; the library copies it and validates it. Its
+ * booleans are `hystrix_bool` bytes: `true`/`false` (1/0), nothing else.
  */
 typedef struct {
   /**
    * Whether runs are timed out.
    */
-  bool timeout_enabled;
+  hystrix_bool timeout_enabled;
   /**
    * A run still going after this many milliseconds is timed out (≥ 1).
    */
@@ -220,7 +230,7 @@ typedef struct {
   /**
    * Whether a fallback is ever invoked.
    */
-  bool fallback_enabled;
+  hystrix_bool fallback_enabled;
   /**
    * Fallbacks allowed in flight at once (≥ 1).
    */
@@ -228,7 +238,7 @@ typedef struct {
   /**
    * `false`: the circuit never short-circuits and never trips.
    */
-  bool circuit_breaker_enabled;
+  hystrix_bool circuit_breaker_enabled;
   /**
    * Health total needed before the circuit may trip.
    */
@@ -248,11 +258,11 @@ typedef struct {
   /**
    * Short-circuit everything; wins over `force_closed`.
    */
-  bool force_open;
+  hystrix_bool force_open;
   /**
    * Admit everything and never trip.
    */
-  bool force_closed;
+  hystrix_bool force_closed;
   /**
    * Length of the rolling statistics window (≥ 1).
    */
