@@ -477,6 +477,15 @@ hystrix_status hystrix_clock_new_virtual(hystrix_clock **out);
  * due, one at a time, with the clock reading that timer's due time; every
  * callback it triggers runs before the next timer fires. Returns
  * `HYSTRIX_INVALID_ARGUMENT` for a clock that is not virtual.
+ *
+ * The clock never goes back (SPEC §1). Advances from different threads
+ * take turns: one waits until the other has ended and moves on from where
+ * it ended, so none is lost (n advances of 10 move the clock by 10·n). An
+ * advance from inside a timer callback, on the thread whose advance fired
+ * it, moves on at once from the callback's instant; when it returns, the
+ * outer advance stops at its own target, or where the inner one ended if
+ * that is later. So a timer callback must not wait for an advance on
+ * another thread (that one waits for the callback's to end).
  */
 hystrix_status hystrix_clock_advance(const hystrix_clock *clock, uint64_t ms);
 
@@ -497,7 +506,8 @@ hystrix_status hystrix_clock_next_deadline(const hystrix_clock *clock,
 
 /**
  * Fires, on the calling thread, every timer due at the clock's current
- * time. For `HYSTRIX_TIMERS_CALLER` clocks (harmless on others).
+ * time. For `HYSTRIX_TIMERS_CALLER` clocks (harmless on others; on a
+ * virtual clock it takes its turn like `hystrix_clock_advance` by 0).
  */
 hystrix_status hystrix_clock_fire_due(const hystrix_clock *clock);
 

@@ -42,7 +42,68 @@ struct Timer {
 enum Source {
     Monotonic(MonotonicClock),
     Function(extern "C" fn(*mut c_void) -> u64, UserData),
-    Virtual(AtomicU64),
+    Virtual(VirtualTime),
+}
+
+/// A virtual clock's time and whose turn it is to move it.
+struct VirtualTime {
+    now: AtomicU64,
+    /// The thread advancing the clock (its `thread_token`), 0 if none.
+    /// Advances from different threads take turns; one made from a timer
+    /// callback on the advancing thread runs within that thread's turn.
+    turn: Mutex<u64>,
+    turn_free: Condvar,
+}
+
+/// Releases a turn to advance when dropped (unless it was a nested one).
+struct Turn<'a> {
+    time: &'a VirtualTime,
+    outermost: bool,
+}
+
+impl VirtualTime {
+    fn new() -> VirtualTime {
+        VirtualTime { now: AtomicU64::new(0), turn: Mutex::new(0), turn_free: Condvar::new() }
+    }
+
+    /// Waits for the turn to advance, unless this thread already has it.
+    fn take_turn(&self) -> Turn<'_> {
+        let me = thread_token();
+        let mut owner = self.turn.lock().unwrap_or_else(|p| p.into_inner());
+        if *owner == me {
+            return Turn { time: self, outermost: false };
+        }
+        while *owner != 0 {
+            owner = self.turn_free.wait(owner).unwrap_or_else(|p| p.into_inner());
+        }
+        *owner = me;
+        Turn { time: self, outermost: true }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if self.outermost {
+            *self.time.turn.lock().unwrap_or_else(|p| p.into_inner()) = 0;
+            self.time.turn_free.notify_one();
+        }
+    }
+}
+
+/// A number for the calling thread, unique in the process and never 0.
+/// (Not `std::thread::current()`: on a thread the program made, that
+/// allocates a handle that is never freed.)
+fn thread_token() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static TOKEN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+    TOKEN.with(|t| {
+        if t.get() == 0 {
+            t.set(NEXT.fetch_add(1, Ordering::Relaxed));
+        }
+        t.get()
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -85,7 +146,7 @@ impl Shared {
         match &self.source {
             Source::Monotonic(c) => c.now_ms(),
             Source::Function(f, user) => f(user.ptr()),
-            Source::Virtual(now) => now.load(Ordering::SeqCst),
+            Source::Virtual(time) => time.now.load(Ordering::SeqCst),
         }
     }
 
@@ -331,7 +392,7 @@ pub extern "C" fn hystrix_clock_new_virtual(out: *mut *mut hystrix_clock) -> hys
         if out.is_null() {
             return Err(Fail::null("out"));
         }
-        publish(out, ClockInner::new(Source::Virtual(AtomicU64::new(0)), Driver::Virtual));
+        publish(out, ClockInner::new(Source::Virtual(VirtualTime::new()), Driver::Virtual));
         Ok(())
     })
 }
@@ -340,21 +401,31 @@ pub extern "C" fn hystrix_clock_new_virtual(out: *mut *mut hystrix_clock) -> hys
 /// due, one at a time, with the clock reading that timer's due time; every
 /// callback it triggers runs before the next timer fires. Returns
 /// `HYSTRIX_INVALID_ARGUMENT` for a clock that is not virtual.
+///
+/// The clock never goes back (SPEC §1). Advances from different threads
+/// take turns: one waits until the other has ended and moves on from where
+/// it ended, so none is lost (n advances of 10 move the clock by 10·n). An
+/// advance from inside a timer callback, on the thread whose advance fired
+/// it, moves on at once from the callback's instant; when it returns, the
+/// outer advance stops at its own target, or where the inner one ended if
+/// that is later. So a timer callback must not wait for an advance on
+/// another thread (that one waits for the callback's to end).
 #[no_mangle]
 pub extern "C" fn hystrix_clock_advance(clock: *const hystrix_clock, ms: u64) -> hystrix_status {
     boundary("hystrix_clock_advance", || {
         let c = clock_ref(clock)?;
-        let Source::Virtual(now) = &c.inner.shared.source else {
+        let Source::Virtual(time) = &c.inner.shared.source else {
             return Err(Fail::invalid("hystrix_clock_advance needs a virtual clock"));
         };
-        let target = now.load(Ordering::SeqCst).saturating_add(ms);
+        let _turn = time.take_turn();
+        let target = time.now.load(Ordering::SeqCst).saturating_add(ms);
         loop {
             let due = c.inner.shared.lock().pop_due(target);
             let Some((at, f)) = due else { break };
-            now.fetch_max(at, Ordering::SeqCst);
+            time.now.fetch_max(at, Ordering::SeqCst);
             f();
         }
-        now.store(target, Ordering::SeqCst);
+        time.now.fetch_max(target, Ordering::SeqCst);
         Ok(())
     })
 }
@@ -398,12 +469,17 @@ pub extern "C" fn hystrix_clock_next_deadline(
 }
 
 /// Fires, on the calling thread, every timer due at the clock's current
-/// time. For `HYSTRIX_TIMERS_CALLER` clocks (harmless on others).
+/// time. For `HYSTRIX_TIMERS_CALLER` clocks (harmless on others; on a
+/// virtual clock it takes its turn like `hystrix_clock_advance` by 0).
 #[no_mangle]
 pub extern "C" fn hystrix_clock_fire_due(clock: *const hystrix_clock) -> hystrix_status {
     boundary("hystrix_clock_fire_due", || {
         let c = clock_ref(clock)?;
         let shared = c.inner.shared.clone();
+        let _turn = match &shared.source {
+            Source::Virtual(time) => Some(time.take_turn()),
+            _ => None,
+        };
         shared.fire_due(|| shared.now());
         Ok(())
     })

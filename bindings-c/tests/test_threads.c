@@ -698,6 +698,104 @@ static void test_fn_clock_thread_mode_finalizer(void) {
 }
 
 /* ---------------------------------------------------------------------
+ * A virtual clock advanced from several threads at once: advances are
+ * serialised, so no advance is lost (the final time is the sum of them all)
+ * and nobody ever sees the clock go back, inside timer callbacks or out.
+ * ------------------------------------------------------------------- */
+
+enum { ADVANCERS_MAX = 8, ADVANCES = 300 };
+
+typedef struct {
+    hystrix_clock *clock;
+    atomic_bool stop;
+    atomic_int went_back; /* a reading lower than one before it */
+    atomic_int fired;
+    pthread_mutex_t mu;   /* orders the readings taken in timer callbacks */
+    uint64_t last_in_timer;
+} vclock_race;
+
+typedef struct {
+    vclock_race *r;
+    int id;
+    uint64_t advanced;
+} advancer;
+
+static void vr_timer(void *ud) {
+    vclock_race *r = ud;
+    uint64_t now = 0;
+    hystrix_clock_now(r->clock, &now);
+    pthread_mutex_lock(&r->mu);
+    if (now < r->last_in_timer) atomic_fetch_add(&r->went_back, 1);
+    r->last_in_timer = now;
+    pthread_mutex_unlock(&r->mu);
+    atomic_fetch_add(&r->fired, 1);
+    sched_yield(); /* let other threads try to advance meanwhile */
+}
+
+static void *advance_thread(void *arg) {
+    advancer *a = arg;
+    uint64_t last = 0;
+    for (int i = 0; i < ADVANCES; i++) {
+        uint64_t now = 0, ms = (uint64_t)(a->id + 1) * 1000 + (uint64_t)i;
+        if (hystrix_clock_now(a->r->clock, &now) != HYSTRIX_OK || now < last) atomic_fetch_add(&a->r->went_back, 1);
+        last = now;
+        /* A timer inside this thread's next step, fired by whoever gets there. */
+        if (hystrix_clock_schedule(a->r->clock, now + ms / 2, vr_timer, a->r, NULL) != HYSTRIX_OK ||
+            hystrix_clock_advance(a->r->clock, ms) != HYSTRIX_OK) {
+            atomic_fetch_add(&a->r->went_back, 1000000);
+            break;
+        }
+        a->advanced += ms;
+    }
+    return NULL;
+}
+
+static void *observe_thread(void *arg) {
+    vclock_race *r = arg;
+    uint64_t last = 0;
+    while (!atomic_load(&r->stop)) {
+        uint64_t now = 0;
+        hystrix_clock_now(r->clock, &now);
+        if (now < last) atomic_fetch_add(&r->went_back, 1);
+        last = now;
+        sched_yield();
+    }
+    return NULL;
+}
+
+static void advance_from_threads(int threads) {
+    vclock_race r;
+    memset(&r, 0, sizeof r);
+    pthread_mutex_init(&r.mu, NULL);
+    CHECK_STATUS(hystrix_clock_new_virtual(&r.clock), HYSTRIX_OK);
+    advancer a[ADVANCERS_MAX];
+    pthread_t t[ADVANCERS_MAX], observer;
+    CHECK(pthread_create(&observer, NULL, observe_thread, &r) == 0);
+    for (int i = 0; i < threads; i++) {
+        a[i] = (advancer){&r, i, 0};
+        CHECK(pthread_create(&t[i], NULL, advance_thread, &a[i]) == 0);
+    }
+    uint64_t total = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(t[i], NULL);
+        total += a[i].advanced;
+    }
+    atomic_store(&r.stop, true);
+    pthread_join(observer, NULL);
+    uint64_t now = 0;
+    CHECK_STATUS(hystrix_clock_now(r.clock, &now), HYSTRIX_OK);
+    CHECK_EQ(now, total);
+    CHECK_EQ(atomic_load(&r.went_back), 0);
+    CHECK_EQ(atomic_load(&r.fired), threads * ADVANCES); /* every timer was within an advance */
+    CHECK_STATUS(hystrix_clock_free(r.clock), HYSTRIX_OK);
+    pthread_mutex_destroy(&r.mu);
+}
+
+static void test_virtual_clock_advanced_by_two_threads(void) { advance_from_threads(2); }
+
+static void test_virtual_clock_advanced_by_eight_threads(void) { advance_from_threads(8); }
+
+/* ---------------------------------------------------------------------
  * HYSTRIX_TIMERS_CALLER clocks, driven by the program.
  * ------------------------------------------------------------------- */
 
@@ -867,6 +965,8 @@ int main(void) {
     RUN(test_timers_work_after_clock_handle_freed);
     RUN(test_timer_thread_never_cancels_before_run);
     RUN(test_fn_clock_thread_mode_finalizer);
+    RUN(test_virtual_clock_advanced_by_two_threads);
+    RUN(test_virtual_clock_advanced_by_eight_threads);
     RUN(test_caller_mode_on_program_clock);
     RUN(test_caller_mode_event_loop);
     RUN(test_timeout_during_run_callback_is_a_timeout);
