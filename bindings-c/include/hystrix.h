@@ -717,6 +717,28 @@ hystrix_status hystrix_command_execute(const hystrix_command *cmd,
                                        void **out_value);
 
 /**
+ * Stops the default clock's timer thread (joined before this returns) and
+ * frees the library's global state: the named commands with their
+ * settings (listeners still subscribed to them are removed, their
+ * `free_user_data` called) and the table of completion handles. The last
+ * call of a program that wants to be valgrind-clean.
+ *
+ * Only once nothing is alive: every command and clock handle freed, every
+ * queued call's handles completed. Otherwise it returns
+ * `HYSTRIX_INVALID_STATE`, saying how many are alive, and changes nothing.
+ * A `hystrix_command_execute` still running on another thread (its handle
+ * already freed) is not counted: it finishes normally, and the timer thread
+ * is then stopped when it returns. Call it when no other thread is using
+ * the library, never from a callback, and not from a signal handler.
+ *
+ * After it, the library starts again lazily: the next function that needs
+ * the default clock or a named command makes a fresh one (names and their
+ * settings were forgotten), as on first use. Returns `HYSTRIX_OK` too when
+ * there was nothing to free.
+ */
+hystrix_status hystrix_shutdown(void);
+
+/**
  * Copies this thread's last error message into `buf` (NUL-terminated,
  * truncated to `len - 1` bytes) and writes the full message length
  * (without NUL) to `written`. An empty message means no error so far.

@@ -2,13 +2,14 @@
 //! a built-in timer thread, the program's own event loop, or a virtual
 //! clock the program advances.
 
+use crate::shutdown::Alive;
 use crate::status::{boundary, hystrix_status, write_out, Fail};
 use crate::user_data::{hystrix_free_fn, UserData};
 use hystrix_core::{Clock, MonotonicClock, TimerId, TimerQueue};
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -198,10 +199,11 @@ impl ClockInner {
         })
     }
 
-    /// The clock of commands made without one: monotonic, with a timer thread.
+    /// The clock of commands made without one: monotonic, with a timer
+    /// thread. Made on first use, and again after `hystrix_shutdown`.
     pub(crate) fn default_clock() -> Arc<ClockInner> {
-        static DEFAULT: OnceLock<Arc<ClockInner>> = OnceLock::new();
-        DEFAULT.get_or_init(|| ClockInner::new(Source::Monotonic(MonotonicClock::new()), Driver::Thread)).clone()
+        let mut default = DEFAULT_CLOCK.lock().unwrap_or_else(|p| p.into_inner());
+        default.get_or_insert_with(|| ClockInner::new(Source::Monotonic(MonotonicClock::new()), Driver::Thread)).clone()
     }
 
     /// Arms `f` to run once the clock reads `due` (one of the library's own
@@ -261,7 +263,13 @@ impl ClockInner {
     }
 }
 
-fn timer_loop(shared: &Shared) {
+thread_local! {
+    /// On a clock's timer thread: that clock's `Shared` (its address).
+    static TIMER_THREAD_OF: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn timer_loop(shared: &Arc<Shared>) {
+    TIMER_THREAD_OF.with(|t| t.set(Arc::as_ptr(shared) as usize));
     let mut timers = shared.lock();
     loop {
         if timers.shutdown {
@@ -298,12 +306,23 @@ impl Drop for ClockInner {
         let handle = self.thread.get_mut().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(h) = handle {
             // The last reference may be dropped by a callback on the timer
-            // thread itself: that thread then ends on its own.
-            if h.thread().id() != std::thread::current().id() {
+            // thread itself: that thread then ends on its own. (Not
+            // std::thread::current(): on a thread the program made, that
+            // allocates a handle that is never freed.)
+            let on_own_thread = TIMER_THREAD_OF.with(|t| t.get()) == Arc::as_ptr(&self.shared) as usize;
+            if !on_own_thread {
                 let _ = h.join();
             }
         }
     }
+}
+
+static DEFAULT_CLOCK: Mutex<Option<Arc<ClockInner>>> = Mutex::new(None);
+
+/// Takes the default clock out, for `hystrix_shutdown` to drop (which joins
+/// its timer thread if nothing else uses it).
+pub(crate) fn take_default_clock() -> Option<Arc<ClockInner>> {
+    DEFAULT_CLOCK.lock().unwrap_or_else(|p| p.into_inner()).take()
 }
 
 const CLOCK_MAGIC: u64 = 0x6879_7374_636c_6b31;
@@ -315,6 +334,7 @@ const CLOCK_MAGIC: u64 = 0x6879_7374_636c_6b31;
 pub struct hystrix_clock {
     magic: u64,
     pub(crate) inner: Arc<ClockInner>,
+    _alive: Alive,
 }
 
 /// Checks a clock pointer: non-NULL and not freed.
@@ -341,7 +361,7 @@ fn mode_driver(mode: i32) -> Result<Driver, Fail> {
 }
 
 fn publish(out: *mut *mut hystrix_clock, inner: Arc<ClockInner>) {
-    write_out(out, Box::into_raw(Box::new(hystrix_clock { magic: CLOCK_MAGIC, inner })));
+    write_out(out, Box::into_raw(Box::new(hystrix_clock { magic: CLOCK_MAGIC, inner, _alive: Alive::new() })));
 }
 
 /// Makes a clock on the real monotonic clock. `mode` is a

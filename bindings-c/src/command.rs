@@ -3,11 +3,12 @@
 
 use crate::clock::{clock_or_default, hystrix_clock, ClockInner};
 use crate::config::{config_fail, hystrix_config, read_config, read_str};
+use crate::shutdown::Alive;
 use crate::status::{boundary, hystrix_status, write_out, Fail};
 use crate::user_data::{hystrix_free_fn, UserData};
 use hystrix_core::{CircuitState, Command, EventType, ListenerId, Notice, Registry, Snapshot, Topic};
 use std::ffi::{c_char, c_void, CString};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 /// Number of event types: the length of the count arrays in `hystrix_snapshot`.
 pub const HYSTRIX_EVENT_COUNT: usize = 11;
@@ -184,6 +185,7 @@ pub struct hystrix_command {
     magic: u64,
     pub(crate) cmd: Command,
     pub(crate) clock: Arc<ClockInner>,
+    _alive: Alive,
 }
 
 /// Checks a command pointer: non-NULL and not freed.
@@ -207,13 +209,22 @@ pub(crate) fn command_owned(cmd: *const hystrix_command) -> Result<Command, Fail
 }
 
 fn publish(out: *mut *mut hystrix_command, cmd: Command, clock: Arc<ClockInner>) {
-    write_out(out, Box::into_raw(Box::new(hystrix_command { magic: COMMAND_MAGIC, cmd, clock })));
+    let handle = hystrix_command { magic: COMMAND_MAGIC, cmd, clock, _alive: Alive::new() };
+    write_out(out, Box::into_raw(Box::new(handle)));
 }
 
-/// The registry behind `hystrix_command_named`, on the default clock.
-fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(|| Registry::new(ClockInner::default_clock()))
+/// The registry behind `hystrix_command_named`, on the default clock; made
+/// on first use, and again after `hystrix_shutdown`.
+static REGISTRY: Mutex<Option<Arc<Registry>>> = Mutex::new(None);
+
+fn registry() -> Arc<Registry> {
+    let mut registry = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
+    registry.get_or_insert_with(|| Arc::new(Registry::new(ClockInner::default_clock()))).clone()
+}
+
+/// Takes the registry out, for `hystrix_shutdown` to drop.
+pub(crate) fn take_registry() -> Option<Arc<Registry>> {
+    REGISTRY.lock().unwrap_or_else(|p| p.into_inner()).take()
 }
 
 /// Makes an anonymous command. `config` NULL means the defaults; `clock`

@@ -9,6 +9,7 @@
 
 use crate::clock::ClockInner;
 use crate::command::{command_ref, hystrix_command};
+use crate::shutdown::Alive;
 use crate::status::{boundary, hystrix_status, Fail};
 use crate::user_data::{hystrix_free_fn, UserData, Value};
 use hystrix_core::{Clock, Command, Execution, Resolution, RunOutcome, Step, TimerId};
@@ -50,6 +51,14 @@ fn completions() -> MutexGuard<'static, Pending> {
     MAP.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Frees the table's memory if no handle is pending (`hystrix_shutdown`).
+pub(crate) fn release_completions() {
+    let mut map = completions();
+    if map.is_empty() {
+        *map = Pending::new();
+    }
+}
+
 fn register(call: &Arc<AsyncCall>, part: Part) -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     let id = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -84,6 +93,7 @@ struct AsyncCall {
     cb: Callbacks,
     user: UserData,
     state: Mutex<CallState>,
+    _alive: Alive,
 }
 
 /// A held call state; on drop it unlocks first, then (through `Depth`)
@@ -299,6 +309,7 @@ pub extern "C" fn hystrix_command_queue(
             clock,
             cb: Callbacks { run, cancel, fallback, done },
             user: UserData::new(user_data, free_user_data),
+            _alive: Alive::new(),
             state: Mutex::new(CallState {
                 ex,
                 timer: None,

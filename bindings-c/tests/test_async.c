@@ -918,5 +918,6 @@ int main(void) {
     RUN(test_half_open_with_two_probes);
     RUN(test_bulkhead_resized_live);
     RUN(test_pending_timers_dropped_with_clock);
+    CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_async");
 }

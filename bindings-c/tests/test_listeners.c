@@ -680,5 +680,6 @@ int main(void) {
     RUN(test_listener_unsubscribes_itself);
     RUN(test_unsubscribe_while_listener_runs_elsewhere);
     RUN(test_listener_may_complete_the_timed_out_run);
+    CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_listeners");
 }

@@ -778,5 +778,6 @@ int main(void) {
     RUN(test_last_error_is_per_thread);
     RUN(test_status_names);
     RUN(test_unsubscribe_and_remove_misuse);
+    CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_misuse");
 }

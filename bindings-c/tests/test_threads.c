@@ -970,5 +970,6 @@ int main(void) {
     RUN(test_caller_mode_on_program_clock);
     RUN(test_caller_mode_event_loop);
     RUN(test_timeout_during_run_callback_is_a_timeout);
+    CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_threads");
 }
