@@ -7,7 +7,37 @@
  * any error hystrix_last_error_message() says what was wrong (per thread).
  * Every function is thread-safe unless its comment says otherwise.
  * Callbacks take `user_data` first. Objects made by a _new function are
- * freed by the matching _free function exactly once.
+ * freed by the matching _free function exactly once. Strings passed in
+ * (names, JSON) are copied: they may be freed once the call returns.
+ *
+ * Callbacks must return normally. The library is written in Rust, which
+ * cannot unwind a foreign exception: a C++ exception thrown out of a
+ * callback aborts the process, and a longjmp out of one is undefined
+ * behaviour. From C++, make every callback a noexcept function that
+ * catches everything and returns a status instead
+ * (examples/c/noexcept_callbacks.cpp).
+ *
+ * Which thread runs a callback:
+ * - hystrix_command_execute's run and fallback: the calling thread,
+ *   before it returns.
+ * - hystrix_command_queue's run: the calling thread, before it returns.
+ *   Its fallback and done: the thread that settled the outcome - the
+ *   caller of hystrix_command_queue (short-circuit, rejection), of
+ *   hystrix_complete, or the thread that fired the timeout.
+ * - Timer callbacks (run timeouts and so the cancel callback, and
+ *   hystrix_clock_schedule's): a HYSTRIX_TIMERS_THREAD clock's own thread;
+ *   the caller of hystrix_clock_fire_due (HYSTRIX_TIMERS_CALLER); the caller
+ *   of hystrix_clock_advance (virtual clocks). A timeout that fires while
+ *   the run callback is still running is signalled by the thread that ran
+ *   it, right after the run callback returns.
+ * - Listeners: the thread that recorded the event or made the transition
+ *   (any of the above), with no lock of the library held.
+ * - now_ms (hystrix_clock_new_fn): any thread that uses the clock.
+ * - free_user_data: the thread that drops the last use (a _free function,
+ *   hystrix_command_unsubscribe, hystrix_complete, hystrix_shutdown...).
+ *
+ * No function is async-signal-safe (they take locks and allocate) except
+ * hystrix_status_name: never call the others from a signal handler.
  */
 
 #ifndef HYSTRIX_H
@@ -542,7 +572,8 @@ hystrix_status hystrix_clock_free(hystrix_clock *clock);
 /**
  * Makes an anonymous command. `config` NULL means the defaults; `clock`
  * NULL means the shared default clock (monotonic, timer thread); `name`
- * may be NULL (it only labels listener notices and JSON snapshots).
+ * may be NULL (it only labels listener notices and JSON snapshots) and is
+ * copied.
  * Returns `HYSTRIX_INVALID_CONFIG` naming the offending key; nothing is
  * made on error.
  */
@@ -554,6 +585,7 @@ hystrix_status hystrix_command_new(const hystrix_config *config,
 /**
  * Sets the configuration of the named command (applied live if it exists,
  * used when it is first made). Named commands use the default clock.
+ * `name` and `config` are copied.
  */
 hystrix_status hystrix_configure_named(const char *name, const hystrix_config *config);
 

@@ -229,7 +229,8 @@ pub(crate) fn take_registry() -> Option<Arc<Registry>> {
 
 /// Makes an anonymous command. `config` NULL means the defaults; `clock`
 /// NULL means the shared default clock (monotonic, timer thread); `name`
-/// may be NULL (it only labels listener notices and JSON snapshots).
+/// may be NULL (it only labels listener notices and JSON snapshots) and is
+/// copied.
 /// Returns `HYSTRIX_INVALID_CONFIG` naming the offending key; nothing is
 /// made on error.
 #[no_mangle]
@@ -254,6 +255,7 @@ pub extern "C" fn hystrix_command_new(
 
 /// Sets the configuration of the named command (applied live if it exists,
 /// used when it is first made). Named commands use the default clock.
+/// `name` and `config` are copied.
 #[no_mangle]
 pub extern "C" fn hystrix_configure_named(name: *const c_char, config: *const hystrix_config) -> hystrix_status {
     boundary("hystrix_configure_named", || {
