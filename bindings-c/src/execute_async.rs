@@ -245,9 +245,19 @@ impl AsyncCall {
             if let Some(t) = st.timer.take() {
                 self.clock.cancel(t);
             }
-            st.ex.run_finished(&self.cmd, now, outcome)
+            let step = st.ex.run_finished(&self.cmd, now, outcome);
+            // A run that ends at or after its deadline is a timeout even if
+            // its timer has not fired yet (a late event loop), once the
+            // core judges it so (issue 11.7): its value is then not used.
+            (step, st.ex.timed_out())
         };
-        self.react(step);
+        self.react(step.0);
+        if step.1 {
+            return Err(Fail::new(
+                hystrix_status::HYSTRIX_TIMEOUT,
+                "the run ended at or after its deadline: it timed out, its value is discarded (still yours)",
+            ));
+        }
         Ok(())
     }
 
