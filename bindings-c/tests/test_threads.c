@@ -801,19 +801,24 @@ static void test_virtual_clock_advanced_by_eight_threads(void) { advance_from_th
 
 static uint64_t read_now(void *ud) { return *(uint64_t *)ud; }
 
+/* Queues `c` (held until cancelled) and checks its timeout is due at `due`. */
+static void queue_expecting_deadline(hystrix_clock *clock, hystrix_command *cmd, tcall *c, uint64_t due) {
+    tcall_init(c, false);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, c, t_free), HYSTRIX_OK);
+    bool has = false;
+    uint64_t deadline = 0;
+    CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
+    CHECK(has);
+    CHECK_EQ(deadline, due);
+}
+
 static void test_caller_mode_on_program_clock(void) {
     static uint64_t now = 500;
     hystrix_clock *clock = NULL;
     CHECK_STATUS(hystrix_clock_new_fn(read_now, &now, NULL, HYSTRIX_TIMERS_CALLER, &clock), HYSTRIX_OK);
     hystrix_command *cmd = short_timeout_command(clock, 20);
     tcall c;
-    tcall_init(&c, false);
-    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free), HYSTRIX_OK);
-    bool has = false;
-    uint64_t deadline = 0;
-    CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
-    CHECK(has);
-    CHECK_EQ(deadline, 520);
+    queue_expecting_deadline(clock, cmd, &c, 520);
     /* Not due yet: nothing fires, whatever real time passes. */
     now = 519;
     CHECK_STATUS(hystrix_clock_fire_due(clock), HYSTRIX_OK);
@@ -827,6 +832,8 @@ static void test_caller_mode_on_program_clock(void) {
     CHECK_STATUS(c.done_status, HYSTRIX_TIMEOUT);
     CHECK(!c.cancel_on_other_thread); /* fired on the calling thread */
     CHECK(!c.done_on_other_thread);
+    bool has = false;
+    uint64_t deadline = 0;
     CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
     CHECK(!has);
     CHECK_STATUS(hystrix_complete(c.handle, HYSTRIX_FAILURE, NULL), HYSTRIX_TIMEOUT);
@@ -867,13 +874,7 @@ static void test_late_loop_run_past_deadline_is_timeout(void) {
 
     /* The async path: queued at 6000, deadline 6100. */
     tcall c;
-    tcall_init(&c, false);
-    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free), HYSTRIX_OK);
-    bool has = false;
-    uint64_t deadline = 0;
-    CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
-    CHECK(has);
-    CHECK_EQ(deadline, 6100);
+    queue_expecting_deadline(clock, cmd, &c, 6100);
     /* The loop wakes 5 s late and handles the run's completion first. */
     now = 11000;
     CHECK_STATUS(hystrix_complete(c.handle, HYSTRIX_OK, RUN_VALUE), HYSTRIX_TIMEOUT); /* value not used */
