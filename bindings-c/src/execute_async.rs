@@ -87,13 +87,18 @@ struct CallState {
 }
 
 /// One queued call: the sans-IO execution plus the program's callbacks.
+///
+/// Fields drop in this order: the command and clock first, then the call
+/// stops counting as alive (`hystrix_shutdown`), and only then does the
+/// program's finalizer run. So a program that waits for `free_user_data`
+/// and then calls `hystrix_shutdown` finds nothing of the call left.
 struct AsyncCall {
     cmd: Command,
     clock: Arc<ClockInner>,
     cb: Callbacks,
-    user: UserData,
     state: Mutex<CallState>,
     _alive: Alive,
+    user: UserData,
 }
 
 /// A held call state; on drop it unlocks first, then (through `Depth`)

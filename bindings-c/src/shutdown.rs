@@ -31,7 +31,8 @@ impl Drop for Alive {
 /// call of a program that wants to be valgrind-clean.
 ///
 /// Only once nothing is alive: every command and clock handle freed, every
-/// queued call's handles completed. Otherwise it returns
+/// queued call's handles completed (a call stops counting before its
+/// `free_user_data` runs, so once that has run it is gone). Otherwise it returns
 /// `HYSTRIX_INVALID_STATE`, saying how many are alive, and changes nothing.
 /// A `hystrix_command_execute` still running on another thread (its handle
 /// already freed) is not counted: it finishes normally, and the timer thread
