@@ -6,6 +6,9 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 CC ?= cc
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror
+ifeq ($(origin CXX),default)
+CXX := c++
+endif
 
 PY := target/py-test/bin/python
 
@@ -66,10 +69,13 @@ header:
 c-lib:
 	$(CARGO) build --quiet --release -p hystrix-c
 
-# C test suite under valgrind (bindings-c/tests/run.sh), plus the ctypes example.
+# C test suite under valgrind (bindings-c/tests/run.sh), plus the ctypes and C++ examples.
 c-test: c-lib
 	bindings-c/tests/run.sh
 	python3 examples/python-ctypes/flaky.py > /dev/null
+	@mkdir -p target/examples
+	$(CXX) -std=c++17 -Wall -Wextra -Werror -Ibindings-c/include examples/c/noexcept_callbacks.cpp target/release/libhystrix.a -lpthread -ldl -lm -o target/examples/noexcept-callbacks-cpp
+	target/examples/noexcept-callbacks-cpp > /dev/null
 
 # Installs the header, both libraries and hystrix.pc under $(PREFIX).
 install: c-lib

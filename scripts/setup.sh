@@ -15,7 +15,7 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 # C toolchain and checkers (present on a fresh machine of this kind; installed if not).
 missing=()
-for tool in cc:gcc make:make valgrind:valgrind pkg-config:pkg-config python3:python3; do
+for tool in cc:gcc c++:g++ make:make valgrind:valgrind pkg-config:pkg-config python3:python3; do
   command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

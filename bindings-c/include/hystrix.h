@@ -7,7 +7,37 @@
  * any error hystrix_last_error_message() says what was wrong (per thread).
  * Every function is thread-safe unless its comment says otherwise.
  * Callbacks take `user_data` first. Objects made by a _new function are
- * freed by the matching _free function exactly once.
+ * freed by the matching _free function exactly once. Strings passed in
+ * (names, JSON) are copied: they may be freed once the call returns.
+ *
+ * Callbacks must return normally. The library is written in Rust, which
+ * cannot unwind a foreign exception: a C++ exception thrown out of a
+ * callback aborts the process, and a longjmp out of one is undefined
+ * behaviour. From C++, make every callback a noexcept function that
+ * catches everything and returns a status instead
+ * (examples/c/noexcept_callbacks.cpp).
+ *
+ * Which thread runs a callback:
+ * - hystrix_command_execute's run and fallback: the calling thread,
+ *   before it returns.
+ * - hystrix_command_queue's run: the calling thread, before it returns.
+ *   Its fallback and done: the thread that settled the outcome - the
+ *   caller of hystrix_command_queue (short-circuit, rejection), of
+ *   hystrix_complete, or the thread that fired the timeout.
+ * - Timer callbacks (run timeouts and so the cancel callback, and
+ *   hystrix_clock_schedule's): a HYSTRIX_TIMERS_THREAD clock's own thread;
+ *   the caller of hystrix_clock_fire_due (HYSTRIX_TIMERS_CALLER); the caller
+ *   of hystrix_clock_advance (virtual clocks). A timeout that fires while
+ *   the run callback is still running is signalled by the thread that ran
+ *   it, right after the run callback returns.
+ * - Listeners: the thread that recorded the event or made the transition
+ *   (any of the above), with no lock of the library held.
+ * - now_ms (hystrix_clock_new_fn): any thread that uses the clock.
+ * - free_user_data: the thread that drops the last use (a _free function,
+ *   hystrix_command_unsubscribe, hystrix_complete, hystrix_shutdown...).
+ *
+ * No function is async-signal-safe (they take locks and allocate) except
+ * hystrix_status_name: never call the others from a signal handler.
  */
 
 #ifndef HYSTRIX_H
@@ -208,15 +238,25 @@ typedef void (*hystrix_free_fn)(void *user_data);
 typedef void (*hystrix_timer_fn)(void *user_data);
 
 /**
+ * A boolean field of a struct the program fills in: `0` (false) or `1`
+ * (true); `false` and `true` from `<stdbool.h>` are exactly these. It is a
+ * byte rather than `bool` so that any other value (an uninitialised or
+ * corrupted field) is caught: it is refused with `HYSTRIX_INVALID_CONFIG`
+ * naming the field.
+ */
+typedef uint8_t hystrix_bool;
+
+/**
  * Every SPEC §2 setting. Get one filled with the Hystrix defaults from
  * `hystrix_config_default` (or `hystrix_config_from_json`), change fields,
- * and pass it by pointer; the library copies it and validates it.
+ * and pass it by pointer; the library copies it and validates it. Its
+ * booleans are `hystrix_bool` bytes: `true`/`false` (1/0), nothing else.
  */
 typedef struct {
   /**
    * Whether runs are timed out.
    */
-  bool timeout_enabled;
+  hystrix_bool timeout_enabled;
   /**
    * A run still going after this many milliseconds is timed out (≥ 1).
    */
@@ -228,7 +268,7 @@ typedef struct {
   /**
    * Whether a fallback is ever invoked.
    */
-  bool fallback_enabled;
+  hystrix_bool fallback_enabled;
   /**
    * Fallbacks allowed in flight at once (≥ 1).
    */
@@ -236,7 +276,7 @@ typedef struct {
   /**
    * `false`: the circuit never short-circuits and never trips.
    */
-  bool circuit_breaker_enabled;
+  hystrix_bool circuit_breaker_enabled;
   /**
    * Health total needed before the circuit may trip.
    */
@@ -256,11 +296,11 @@ typedef struct {
   /**
    * Short-circuit everything; wins over `force_closed`.
    */
-  bool force_open;
+  hystrix_bool force_open;
   /**
    * Admit everything and never trip.
    */
-  bool force_closed;
+  hystrix_bool force_closed;
   /**
    * Length of the rolling statistics window (≥ 1).
    */
@@ -475,6 +515,15 @@ hystrix_status hystrix_clock_new_virtual(hystrix_clock **out);
  * due, one at a time, with the clock reading that timer's due time; every
  * callback it triggers runs before the next timer fires. Returns
  * `HYSTRIX_INVALID_ARGUMENT` for a clock that is not virtual.
+ *
+ * The clock never goes back (SPEC §1). Advances from different threads
+ * take turns: one waits until the other has ended and moves on from where
+ * it ended, so none is lost (n advances of 10 move the clock by 10·n). An
+ * advance from inside a timer callback, on the thread whose advance fired
+ * it, moves on at once from the callback's instant; when it returns, the
+ * outer advance stops at its own target, or where the inner one ended if
+ * that is later. So a timer callback must not wait for an advance on
+ * another thread (that one waits for the callback's to end).
  */
 hystrix_status hystrix_clock_advance(const hystrix_clock *clock, uint64_t ms);
 
@@ -495,7 +544,8 @@ hystrix_status hystrix_clock_next_deadline(const hystrix_clock *clock,
 
 /**
  * Fires, on the calling thread, every timer due at the clock's current
- * time. For `HYSTRIX_TIMERS_CALLER` clocks (harmless on others).
+ * time. For `HYSTRIX_TIMERS_CALLER` clocks (harmless on others; on a
+ * virtual clock it takes its turn like `hystrix_clock_advance` by 0).
  */
 hystrix_status hystrix_clock_fire_due(const hystrix_clock *clock);
 
@@ -512,8 +562,10 @@ hystrix_status hystrix_clock_schedule(const hystrix_clock *clock,
                                       uint64_t *out_id);
 
 /**
- * Disarms a timer armed by `hystrix_clock_schedule`. Returns
- * `HYSTRIX_INVALID_STATE` if it already fired or was cancelled.
+ * Disarms a timer armed by `hystrix_clock_schedule` on this clock.
+ * Returns `HYSTRIX_INVALID_STATE` if it already fired or was cancelled, or
+ * if `id` is not one that `hystrix_clock_schedule` gave for this clock (the
+ * library's own timers, such as run timeouts, cannot be cancelled).
  */
 hystrix_status hystrix_clock_cancel(const hystrix_clock *clock, uint64_t id);
 
@@ -528,7 +580,8 @@ hystrix_status hystrix_clock_free(hystrix_clock *clock);
 /**
  * Makes an anonymous command. `config` NULL means the defaults; `clock`
  * NULL means the shared default clock (monotonic, timer thread); `name`
- * may be NULL (it only labels listener notices and JSON snapshots).
+ * may be NULL (it only labels listener notices and JSON snapshots) and is
+ * copied.
  * Returns `HYSTRIX_INVALID_CONFIG` naming the offending key; nothing is
  * made on error.
  */
@@ -540,6 +593,7 @@ hystrix_status hystrix_command_new(const hystrix_config *config,
 /**
  * Sets the configuration of the named command (applied live if it exists,
  * used when it is first made). Named commands use the default clock.
+ * `name` and `config` are copied.
  */
 hystrix_status hystrix_configure_named(const char *name, const hystrix_config *config);
 
@@ -590,8 +644,12 @@ hystrix_status hystrix_command_snapshot_json(const hystrix_command *cmd, char **
 hystrix_status hystrix_string_free(char *s);
 
 /**
- * Frees a command handle. Executions in flight finish normally (they hold
- * the command); listeners stay until unsubscribed or the command is gone.
+ * Frees a command handle. Executions in flight, sync or async, finish
+ * normally (each holds the command): the handle may be freed from another
+ * thread while a `hystrix_command_execute` runs, or from inside one of its
+ * callbacks (run, fallback, listener). Only the start of a call must not
+ * race with the free (the handle is read then). Listeners stay until
+ * unsubscribed or the command is gone.
  * NULL is ignored; a second free is refused with `HYSTRIX_INVALID_ARGUMENT`
  * while the memory has not been reused.
  */
@@ -697,6 +755,29 @@ hystrix_status hystrix_command_execute(const hystrix_command *cmd,
                                        hystrix_fallback_fn fallback,
                                        void *user_data,
                                        void **out_value);
+
+/**
+ * Stops the default clock's timer thread (joined before this returns) and
+ * frees the library's global state: the named commands with their
+ * settings (listeners still subscribed to them are removed, their
+ * `free_user_data` called) and the table of completion handles. The last
+ * call of a program that wants to be valgrind-clean.
+ *
+ * Only once nothing is alive: every command and clock handle freed, every
+ * queued call's handles completed (a call stops counting before its
+ * `free_user_data` runs, so once that has run it is gone). Otherwise it returns
+ * `HYSTRIX_INVALID_STATE`, saying how many are alive, and changes nothing.
+ * A `hystrix_command_execute` still running on another thread (its handle
+ * already freed) is not counted: it finishes normally, and the timer thread
+ * is then stopped when it returns. Call it when no other thread is using
+ * the library, never from a callback, and not from a signal handler.
+ *
+ * After it, the library starts again lazily: the next function that needs
+ * the default clock or a named command makes a fresh one (names and their
+ * settings were forgotten), as on first use. Returns `HYSTRIX_OK` too when
+ * there was nothing to free.
+ */
+hystrix_status hystrix_shutdown(void);
 
 /**
  * Copies this thread's last error message into `buf` (NUL-terminated,

@@ -2,12 +2,14 @@
 //! a built-in timer thread, the program's own event loop, or a virtual
 //! clock the program advances.
 
+use crate::shutdown::Alive;
 use crate::status::{boundary, hystrix_status, write_out, Fail};
 use crate::user_data::{hystrix_free_fn, UserData};
 use hystrix_core::{Clock, MonotonicClock, TimerId, TimerQueue};
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -31,10 +33,78 @@ pub type hystrix_timer_fn = Option<extern "C" fn(user_data: *mut c_void)>;
 
 type TimerFn = Box<dyn FnOnce() + Send>;
 
+/// A timer in a clock's queue: the library's own (a run's timeout) or one
+/// the program armed with `hystrix_clock_schedule` (with the id it holds).
+struct Timer {
+    scheduled: Option<u64>,
+    f: TimerFn,
+}
+
 enum Source {
     Monotonic(MonotonicClock),
     Function(extern "C" fn(*mut c_void) -> u64, UserData),
-    Virtual(AtomicU64),
+    Virtual(VirtualTime),
+}
+
+/// A virtual clock's time and whose turn it is to move it.
+struct VirtualTime {
+    now: AtomicU64,
+    /// The thread advancing the clock (its `thread_token`), 0 if none.
+    /// Advances from different threads take turns; one made from a timer
+    /// callback on the advancing thread runs within that thread's turn.
+    turn: Mutex<u64>,
+    turn_free: Condvar,
+}
+
+/// Releases a turn to advance when dropped (unless it was a nested one).
+struct Turn<'a> {
+    time: &'a VirtualTime,
+    outermost: bool,
+}
+
+impl VirtualTime {
+    fn new() -> VirtualTime {
+        VirtualTime { now: AtomicU64::new(0), turn: Mutex::new(0), turn_free: Condvar::new() }
+    }
+
+    /// Waits for the turn to advance, unless this thread already has it.
+    fn take_turn(&self) -> Turn<'_> {
+        let me = thread_token();
+        let mut owner = self.turn.lock().unwrap_or_else(|p| p.into_inner());
+        if *owner == me {
+            return Turn { time: self, outermost: false };
+        }
+        while *owner != 0 {
+            owner = self.turn_free.wait(owner).unwrap_or_else(|p| p.into_inner());
+        }
+        *owner = me;
+        Turn { time: self, outermost: true }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if self.outermost {
+            *self.time.turn.lock().unwrap_or_else(|p| p.into_inner()) = 0;
+            self.time.turn_free.notify_one();
+        }
+    }
+}
+
+/// A number for the calling thread, unique in the process and never 0.
+/// (Not `std::thread::current()`: on a thread the program made, that
+/// allocates a handle that is never freed.)
+fn thread_token() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static TOKEN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+    TOKEN.with(|t| {
+        if t.get() == 0 {
+            t.set(NEXT.fetch_add(1, Ordering::Relaxed));
+        }
+        t.get()
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -45,8 +115,24 @@ enum Driver {
 }
 
 struct Timers {
-    queue: TimerQueue<TimerFn>,
+    queue: TimerQueue<Timer>,
+    /// Timers the program armed and may cancel: its id → the queue's id.
+    /// The program's ids are a space of their own, so it can never cancel
+    /// one of the library's timers.
+    scheduled: HashMap<u64, TimerId>,
+    next_scheduled: u64,
     shutdown: bool,
+}
+
+impl Timers {
+    /// Removes and returns the first timer due at or before `now`.
+    fn pop_due(&mut self, now: u64) -> Option<(u64, TimerFn)> {
+        let (at, timer) = self.queue.pop_due(now)?;
+        if let Some(id) = timer.scheduled {
+            self.scheduled.remove(&id);
+        }
+        Some((at, timer.f))
+    }
 }
 
 /// What the clock and its timer thread share.
@@ -61,7 +147,7 @@ impl Shared {
         match &self.source {
             Source::Monotonic(c) => c.now_ms(),
             Source::Function(f, user) => f(user.ptr()),
-            Source::Virtual(now) => now.load(Ordering::SeqCst),
+            Source::Virtual(time) => time.now.load(Ordering::SeqCst),
         }
     }
 
@@ -73,7 +159,7 @@ impl Shared {
     fn fire_due(&self, now: impl Fn() -> u64) {
         loop {
             let now = now(); // read before locking: it may be the program's function
-            let due = self.lock().queue.pop_due(now);
+            let due = self.lock().pop_due(now);
             match due {
                 Some((_, f)) => f(),
                 None => break,
@@ -100,7 +186,12 @@ impl ClockInner {
         Arc::new(ClockInner {
             shared: Arc::new(Shared {
                 source,
-                timers: Mutex::new(Timers { queue: TimerQueue::new(), shutdown: false }),
+                timers: Mutex::new(Timers {
+                    queue: TimerQueue::new(),
+                    scheduled: HashMap::new(),
+                    next_scheduled: 1,
+                    shutdown: false,
+                }),
                 wake: Condvar::new(),
             }),
             driver,
@@ -108,26 +199,55 @@ impl ClockInner {
         })
     }
 
-    /// The clock of commands made without one: monotonic, with a timer thread.
+    /// The clock of commands made without one: monotonic, with a timer
+    /// thread. Made on first use, and again after `hystrix_shutdown`.
     pub(crate) fn default_clock() -> Arc<ClockInner> {
-        static DEFAULT: OnceLock<Arc<ClockInner>> = OnceLock::new();
-        DEFAULT.get_or_init(|| ClockInner::new(Source::Monotonic(MonotonicClock::new()), Driver::Thread)).clone()
+        let mut default = DEFAULT_CLOCK.lock().unwrap_or_else(|p| p.into_inner());
+        default.get_or_insert_with(|| ClockInner::new(Source::Monotonic(MonotonicClock::new()), Driver::Thread)).clone()
     }
 
-    /// Arms `f` to run once the clock reads `due`.
+    /// Arms `f` to run once the clock reads `due` (one of the library's own
+    /// timers: the program cannot cancel it).
     pub(crate) fn arm(&self, due: u64, f: TimerFn) -> TimerId {
-        let id = self.shared.lock().queue.arm(due, f);
+        let id = self.shared.lock().queue.arm(due, Timer { scheduled: None, f });
+        self.wake_thread();
+        id
+    }
+
+    /// Disarms one of the library's own timers; whether it was still armed.
+    pub(crate) fn cancel(&self, id: TimerId) -> bool {
+        let removed = self.shared.lock().queue.cancel(id);
+        removed.is_some()
+    }
+
+    /// Arms a timer for the program; returns the id it may cancel it by.
+    fn schedule(&self, due: u64, f: TimerFn) -> u64 {
+        let id = {
+            let mut timers = self.shared.lock();
+            let id = timers.next_scheduled;
+            timers.next_scheduled += 1;
+            let queued = timers.queue.arm(due, Timer { scheduled: Some(id), f });
+            timers.scheduled.insert(id, queued);
+            id
+        };
+        self.wake_thread();
+        id
+    }
+
+    /// Disarms a timer the program armed; whether it was still armed.
+    fn cancel_scheduled(&self, id: u64) -> bool {
+        let mut timers = self.shared.lock();
+        match timers.scheduled.remove(&id) {
+            Some(queued) => timers.queue.cancel(queued).is_some(),
+            None => false,
+        }
+    }
+
+    fn wake_thread(&self) {
         if self.driver == Driver::Thread {
             self.ensure_thread();
             self.shared.wake.notify_all();
         }
-        id
-    }
-
-    /// Disarms a timer; whether it was still armed.
-    pub(crate) fn cancel(&self, id: TimerId) -> bool {
-        let removed = self.shared.lock().queue.cancel(id);
-        removed.is_some()
     }
 
     fn ensure_thread(&self) {
@@ -143,7 +263,13 @@ impl ClockInner {
     }
 }
 
-fn timer_loop(shared: &Shared) {
+thread_local! {
+    /// On a clock's timer thread: that clock's `Shared` (its address).
+    static TIMER_THREAD_OF: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn timer_loop(shared: &Arc<Shared>) {
+    TIMER_THREAD_OF.with(|t| t.set(Arc::as_ptr(shared) as usize));
     let mut timers = shared.lock();
     loop {
         if timers.shutdown {
@@ -156,7 +282,7 @@ fn timer_loop(shared: &Shared) {
         if timers.shutdown {
             return;
         }
-        if let Some((_, f)) = timers.queue.pop_due(now) {
+        if let Some((_, f)) = timers.pop_due(now) {
             drop(timers);
             // A panicking timer callback must not kill the thread.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
@@ -180,12 +306,23 @@ impl Drop for ClockInner {
         let handle = self.thread.get_mut().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(h) = handle {
             // The last reference may be dropped by a callback on the timer
-            // thread itself: that thread then ends on its own.
-            if h.thread().id() != std::thread::current().id() {
+            // thread itself: that thread then ends on its own. (Not
+            // std::thread::current(): on a thread the program made, that
+            // allocates a handle that is never freed.)
+            let on_own_thread = TIMER_THREAD_OF.with(|t| t.get()) == Arc::as_ptr(&self.shared) as usize;
+            if !on_own_thread {
                 let _ = h.join();
             }
         }
     }
+}
+
+static DEFAULT_CLOCK: Mutex<Option<Arc<ClockInner>>> = Mutex::new(None);
+
+/// Takes the default clock out, for `hystrix_shutdown` to drop (which joins
+/// its timer thread if nothing else uses it).
+pub(crate) fn take_default_clock() -> Option<Arc<ClockInner>> {
+    DEFAULT_CLOCK.lock().unwrap_or_else(|p| p.into_inner()).take()
 }
 
 const CLOCK_MAGIC: u64 = 0x6879_7374_636c_6b31;
@@ -197,6 +334,7 @@ const CLOCK_MAGIC: u64 = 0x6879_7374_636c_6b31;
 pub struct hystrix_clock {
     magic: u64,
     pub(crate) inner: Arc<ClockInner>,
+    _alive: Alive,
 }
 
 /// Checks a clock pointer: non-NULL and not freed.
@@ -223,7 +361,7 @@ fn mode_driver(mode: i32) -> Result<Driver, Fail> {
 }
 
 fn publish(out: *mut *mut hystrix_clock, inner: Arc<ClockInner>) {
-    write_out(out, Box::into_raw(Box::new(hystrix_clock { magic: CLOCK_MAGIC, inner })));
+    write_out(out, Box::into_raw(Box::new(hystrix_clock { magic: CLOCK_MAGIC, inner, _alive: Alive::new() })));
 }
 
 /// Makes a clock on the real monotonic clock. `mode` is a
@@ -274,7 +412,7 @@ pub extern "C" fn hystrix_clock_new_virtual(out: *mut *mut hystrix_clock) -> hys
         if out.is_null() {
             return Err(Fail::null("out"));
         }
-        publish(out, ClockInner::new(Source::Virtual(AtomicU64::new(0)), Driver::Virtual));
+        publish(out, ClockInner::new(Source::Virtual(VirtualTime::new()), Driver::Virtual));
         Ok(())
     })
 }
@@ -283,21 +421,31 @@ pub extern "C" fn hystrix_clock_new_virtual(out: *mut *mut hystrix_clock) -> hys
 /// due, one at a time, with the clock reading that timer's due time; every
 /// callback it triggers runs before the next timer fires. Returns
 /// `HYSTRIX_INVALID_ARGUMENT` for a clock that is not virtual.
+///
+/// The clock never goes back (SPEC §1). Advances from different threads
+/// take turns: one waits until the other has ended and moves on from where
+/// it ended, so none is lost (n advances of 10 move the clock by 10·n). An
+/// advance from inside a timer callback, on the thread whose advance fired
+/// it, moves on at once from the callback's instant; when it returns, the
+/// outer advance stops at its own target, or where the inner one ended if
+/// that is later. So a timer callback must not wait for an advance on
+/// another thread (that one waits for the callback's to end).
 #[no_mangle]
 pub extern "C" fn hystrix_clock_advance(clock: *const hystrix_clock, ms: u64) -> hystrix_status {
     boundary("hystrix_clock_advance", || {
         let c = clock_ref(clock)?;
-        let Source::Virtual(now) = &c.inner.shared.source else {
+        let Source::Virtual(time) = &c.inner.shared.source else {
             return Err(Fail::invalid("hystrix_clock_advance needs a virtual clock"));
         };
-        let target = now.load(Ordering::SeqCst).saturating_add(ms);
+        let _turn = time.take_turn();
+        let target = time.now.load(Ordering::SeqCst).saturating_add(ms);
         loop {
-            let due = c.inner.shared.lock().queue.pop_due(target);
+            let due = c.inner.shared.lock().pop_due(target);
             let Some((at, f)) = due else { break };
-            now.fetch_max(at, Ordering::SeqCst);
+            time.now.fetch_max(at, Ordering::SeqCst);
             f();
         }
-        now.store(target, Ordering::SeqCst);
+        time.now.fetch_max(target, Ordering::SeqCst);
         Ok(())
     })
 }
@@ -341,12 +489,17 @@ pub extern "C" fn hystrix_clock_next_deadline(
 }
 
 /// Fires, on the calling thread, every timer due at the clock's current
-/// time. For `HYSTRIX_TIMERS_CALLER` clocks (harmless on others).
+/// time. For `HYSTRIX_TIMERS_CALLER` clocks (harmless on others; on a
+/// virtual clock it takes its turn like `hystrix_clock_advance` by 0).
 #[no_mangle]
 pub extern "C" fn hystrix_clock_fire_due(clock: *const hystrix_clock) -> hystrix_status {
     boundary("hystrix_clock_fire_due", || {
         let c = clock_ref(clock)?;
         let shared = c.inner.shared.clone();
+        let _turn = match &shared.source {
+            Source::Virtual(time) => Some(time.take_turn()),
+            _ => None,
+        };
         shared.fire_due(|| shared.now());
         Ok(())
     })
@@ -368,24 +521,28 @@ pub extern "C" fn hystrix_clock_schedule(
         let c = clock_ref(clock)?;
         let Some(callback) = callback else { return Err(Fail::null("callback")) };
         let user = UserData::new(user_data, None);
-        let id = c.inner.arm(due_ms, Box::new(move || callback(user.ptr())));
+        let id = c.inner.schedule(due_ms, Box::new(move || callback(user.ptr())));
         if !out_id.is_null() {
-            write_out(out_id, id.raw());
+            write_out(out_id, id);
         }
         Ok(())
     })
 }
 
-/// Disarms a timer armed by `hystrix_clock_schedule`. Returns
-/// `HYSTRIX_INVALID_STATE` if it already fired or was cancelled.
+/// Disarms a timer armed by `hystrix_clock_schedule` on this clock.
+/// Returns `HYSTRIX_INVALID_STATE` if it already fired or was cancelled, or
+/// if `id` is not one that `hystrix_clock_schedule` gave for this clock (the
+/// library's own timers, such as run timeouts, cannot be cancelled).
 #[no_mangle]
 pub extern "C" fn hystrix_clock_cancel(clock: *const hystrix_clock, id: u64) -> hystrix_status {
     boundary("hystrix_clock_cancel", || {
         let c = clock_ref(clock)?;
-        if c.inner.cancel(TimerId::from_raw(id)) {
+        if c.inner.cancel_scheduled(id) {
             Ok(())
         } else {
-            Err(Fail::state(format!("timer {id} is not armed")))
+            Err(Fail::state(format!(
+                "timer {id} is not armed (fired, cancelled, or not scheduled on this clock by hystrix_clock_schedule)"
+            )))
         }
     })
 }

@@ -3,11 +3,12 @@
 
 use crate::clock::{clock_or_default, hystrix_clock, ClockInner};
 use crate::config::{config_fail, hystrix_config, read_config, read_str};
+use crate::shutdown::Alive;
 use crate::status::{boundary, hystrix_status, write_out, Fail};
 use crate::user_data::{hystrix_free_fn, UserData};
 use hystrix_core::{CircuitState, Command, EventType, ListenerId, Notice, Registry, Snapshot, Topic};
 use std::ffi::{c_char, c_void, CString};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 /// Number of event types: the length of the count arrays in `hystrix_snapshot`.
 pub const HYSTRIX_EVENT_COUNT: usize = 12;
@@ -192,6 +193,7 @@ pub struct hystrix_command {
     magic: u64,
     pub(crate) cmd: Command,
     pub(crate) clock: Arc<ClockInner>,
+    _alive: Alive,
 }
 
 /// Checks a command pointer: non-NULL and not freed.
@@ -207,19 +209,36 @@ pub(crate) fn command_ref<'a>(cmd: *const hystrix_command) -> Result<&'a hystrix
     Ok(c)
 }
 
-fn publish(out: *mut *mut hystrix_command, cmd: Command, clock: Arc<ClockInner>) {
-    write_out(out, Box::into_raw(Box::new(hystrix_command { magic: COMMAND_MAGIC, cmd, clock })));
+/// The command behind a handle, as a reference of its own. Functions that
+/// may run the program's callbacks (a run, a listener) use it: a callback
+/// may free the handle, and the command must outlive the call.
+pub(crate) fn command_owned(cmd: *const hystrix_command) -> Result<Command, Fail> {
+    Ok(command_ref(cmd)?.cmd.clone())
 }
 
-/// The registry behind `hystrix_command_named`, on the default clock.
-fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(|| Registry::new(ClockInner::default_clock()))
+fn publish(out: *mut *mut hystrix_command, cmd: Command, clock: Arc<ClockInner>) {
+    let handle = hystrix_command { magic: COMMAND_MAGIC, cmd, clock, _alive: Alive::new() };
+    write_out(out, Box::into_raw(Box::new(handle)));
+}
+
+/// The registry behind `hystrix_command_named`, on the default clock; made
+/// on first use, and again after `hystrix_shutdown`.
+static REGISTRY: Mutex<Option<Arc<Registry>>> = Mutex::new(None);
+
+fn registry() -> Arc<Registry> {
+    let mut registry = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
+    registry.get_or_insert_with(|| Arc::new(Registry::new(ClockInner::default_clock()))).clone()
+}
+
+/// Takes the registry out, for `hystrix_shutdown` to drop.
+pub(crate) fn take_registry() -> Option<Arc<Registry>> {
+    REGISTRY.lock().unwrap_or_else(|p| p.into_inner()).take()
 }
 
 /// Makes an anonymous command. `config` NULL means the defaults; `clock`
 /// NULL means the shared default clock (monotonic, timer thread); `name`
-/// may be NULL (it only labels listener notices and JSON snapshots).
+/// may be NULL (it only labels listener notices and JSON snapshots) and is
+/// copied.
 /// Returns `HYSTRIX_INVALID_CONFIG` naming the offending key; nothing is
 /// made on error.
 #[no_mangle]
@@ -244,6 +263,7 @@ pub extern "C" fn hystrix_command_new(
 
 /// Sets the configuration of the named command (applied live if it exists,
 /// used when it is first made). Named commands use the default clock.
+/// `name` and `config` are copied.
 #[no_mangle]
 pub extern "C" fn hystrix_configure_named(name: *const c_char, config: *const hystrix_config) -> hystrix_status {
     boundary("hystrix_configure_named", || {
@@ -289,8 +309,8 @@ pub extern "C" fn hystrix_command_configure(
     config: *const hystrix_config,
 ) -> hystrix_status {
     boundary("hystrix_command_configure", || {
-        let c = command_ref(cmd)?;
-        c.cmd.set_config(read_config(config)?).map_err(config_fail)
+        let command = command_owned(cmd)?;
+        command.set_config(read_config(config)?).map_err(config_fail)
     })
 }
 
@@ -298,11 +318,11 @@ pub extern "C" fn hystrix_command_configure(
 #[no_mangle]
 pub extern "C" fn hystrix_command_configure_json(cmd: *const hystrix_command, json: *const c_char) -> hystrix_status {
     boundary("hystrix_command_configure_json", || {
-        let c = command_ref(cmd)?;
+        let command = command_owned(cmd)?;
         let text = read_str(json, "json")?;
         let patch: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| config_fail(hystrix_core::ConfigError::new("config", format!("is not valid JSON: {e}"))))?;
-        c.cmd.configure_json(&patch).map(|_| ()).map_err(config_fail)
+        command.configure_json(&patch).map(|_| ()).map_err(config_fail)
     })
 }
 
@@ -324,11 +344,11 @@ pub extern "C" fn hystrix_command_config(cmd: *const hystrix_command, out: *mut 
 #[no_mangle]
 pub extern "C" fn hystrix_command_snapshot(cmd: *const hystrix_command, out: *mut hystrix_snapshot) -> hystrix_status {
     boundary("hystrix_command_snapshot", || {
-        let c = command_ref(cmd)?;
+        let command = command_owned(cmd)?;
         if out.is_null() {
             return Err(Fail::null("out"));
         }
-        write_out(out, (&c.cmd.snapshot()).into());
+        write_out(out, (&command.snapshot()).into());
         Ok(())
     })
 }
@@ -338,11 +358,12 @@ pub extern "C" fn hystrix_command_snapshot(cmd: *const hystrix_command, out: *mu
 #[no_mangle]
 pub extern "C" fn hystrix_command_snapshot_json(cmd: *const hystrix_command, out: *mut *mut c_char) -> hystrix_status {
     boundary("hystrix_command_snapshot_json", || {
-        let c = command_ref(cmd)?;
+        let command = command_owned(cmd)?;
         if out.is_null() {
             return Err(Fail::null("out"));
         }
-        let json = CString::new(c.cmd.snapshot().to_json()).map_err(|_| Fail::invalid("snapshot JSON holds a NUL"))?;
+        let json =
+            CString::new(command.snapshot().to_json()).map_err(|_| Fail::invalid("snapshot JSON holds a NUL"))?;
         write_out(out, json.into_raw());
         Ok(())
     })
@@ -361,8 +382,12 @@ pub extern "C" fn hystrix_string_free(s: *mut c_char) -> hystrix_status {
     })
 }
 
-/// Frees a command handle. Executions in flight finish normally (they hold
-/// the command); listeners stay until unsubscribed or the command is gone.
+/// Frees a command handle. Executions in flight, sync or async, finish
+/// normally (each holds the command): the handle may be freed from another
+/// thread while a `hystrix_command_execute` runs, or from inside one of its
+/// callbacks (run, fallback, listener). Only the start of a call must not
+/// race with the free (the handle is read then). Listeners stay until
+/// unsubscribed or the command is gone.
 /// NULL is ignored; a second free is refused with `HYSTRIX_INVALID_ARGUMENT`
 /// while the memory has not been reused.
 #[no_mangle]
@@ -475,8 +500,9 @@ pub extern "C" fn hystrix_command_on_state_change(
 #[no_mangle]
 pub extern "C" fn hystrix_command_unsubscribe(cmd: *const hystrix_command, id: u64) -> hystrix_status {
     boundary("hystrix_command_unsubscribe", || {
-        let c = command_ref(cmd)?;
-        if c.cmd.unsubscribe(ListenerId::from_raw(id)) {
+        // Removing the listener may run its finalizer, which may free the handle.
+        let command = command_owned(cmd)?;
+        if command.unsubscribe(ListenerId::from_raw(id)) {
             Ok(())
         } else {
             Err(Fail::state(format!("listener {id} is not subscribed")))

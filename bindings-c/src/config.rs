@@ -5,24 +5,32 @@ use crate::status::{boundary, hystrix_status, write_out, Fail};
 use hystrix_core::{Config, ConfigError};
 use std::ffi::{c_char, CStr};
 
+/// A boolean field of a struct the program fills in: `0` (false) or `1`
+/// (true); `false` and `true` from `<stdbool.h>` are exactly these. It is a
+/// byte rather than `bool` so that any other value (an uninitialised or
+/// corrupted field) is caught: it is refused with `HYSTRIX_INVALID_CONFIG`
+/// naming the field.
+pub type hystrix_bool = u8;
+
 /// Every SPEC §2 setting. Get one filled with the Hystrix defaults from
 /// `hystrix_config_default` (or `hystrix_config_from_json`), change fields,
-/// and pass it by pointer; the library copies it and validates it.
+/// and pass it by pointer; the library copies it and validates it. Its
+/// booleans are `hystrix_bool` bytes: `true`/`false` (1/0), nothing else.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct hystrix_config {
     /// Whether runs are timed out.
-    pub timeout_enabled: bool,
+    pub timeout_enabled: hystrix_bool,
     /// A run still going after this many milliseconds is timed out (≥ 1).
     pub timeout_ms: u64,
     /// Bulkhead: runs allowed in flight at once (≥ 1).
     pub max_concurrent_requests: u64,
     /// Whether a fallback is ever invoked.
-    pub fallback_enabled: bool,
+    pub fallback_enabled: hystrix_bool,
     /// Fallbacks allowed in flight at once (≥ 1).
     pub fallback_max_concurrent_requests: u64,
     /// `false`: the circuit never short-circuits and never trips.
-    pub circuit_breaker_enabled: bool,
+    pub circuit_breaker_enabled: hystrix_bool,
     /// Health total needed before the circuit may trip.
     pub request_volume_threshold: u64,
     /// Trip when the error percentage is at least this (0..100).
@@ -32,9 +40,9 @@ pub struct hystrix_config {
     /// Probes admitted per half-open episode (≥ 1).
     pub half_open_max_calls: u64,
     /// Short-circuit everything; wins over `force_closed`.
-    pub force_open: bool,
+    pub force_open: hystrix_bool,
     /// Admit everything and never trip.
-    pub force_closed: bool,
+    pub force_closed: hystrix_bool,
     /// Length of the rolling statistics window (≥ 1).
     pub rolling_window_ms: u64,
     /// Buckets in that window; must divide `rolling_window_ms`.
@@ -43,21 +51,51 @@ pub struct hystrix_config {
     pub health_snapshot_interval_ms: u64,
 }
 
-/// Converts between the two structs, which have the same fields.
-macro_rules! convert {
-    ($from:ty => $to:ident, $($f:ident),*) => {
-        impl From<$from> for $to {
-            fn from(c: $from) -> Self {
-                $to { $($f: c.$f),* }
-            }
-        }
-    };
+/// How one field crosses between the core's `Config` and `hystrix_config`:
+/// integers as they are, booleans as checked bytes.
+trait CField: Sized {
+    type C;
+    fn to_c(self) -> Self::C;
+    fn from_c(c: Self::C, field: &str) -> Result<Self, ConfigError>;
 }
 
+impl CField for u64 {
+    type C = u64;
+    fn to_c(self) -> u64 {
+        self
+    }
+    fn from_c(c: u64, _field: &str) -> Result<u64, ConfigError> {
+        Ok(c)
+    }
+}
+
+impl CField for bool {
+    type C = hystrix_bool;
+    fn to_c(self) -> hystrix_bool {
+        hystrix_bool::from(self)
+    }
+    fn from_c(c: hystrix_bool, field: &str) -> Result<bool, ConfigError> {
+        match c {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(ConfigError::new(field, format!("must be 0 (false) or 1 (true), got {other}"))),
+        }
+    }
+}
+
+/// Converts between the two structs, which have the same fields; from C,
+/// every boolean byte is checked.
 macro_rules! both_ways {
     ($($f:ident),*) => {
-        convert!(Config => hystrix_config, $($f),*);
-        convert!(&hystrix_config => Config, $($f),*);
+        impl From<Config> for hystrix_config {
+            fn from(c: Config) -> Self {
+                hystrix_config { $($f: CField::to_c(c.$f)),* }
+            }
+        }
+
+        fn config_from_c(c: &hystrix_config) -> Result<Config, ConfigError> {
+            Ok(Config { $($f: CField::from_c(c.$f, stringify!($f))?),* })
+        }
     };
 }
 
@@ -73,8 +111,9 @@ pub(crate) fn read_config(config: *const hystrix_config) -> Result<Config, Fail>
     if config.is_null() {
         return Err(Fail::null("config"));
     }
-    // SAFETY: non-NULL; the caller promises a valid `hystrix_config`.
-    let c = Config::from(unsafe { &*config });
+    // SAFETY: non-NULL; the caller promises a `hystrix_config` it wrote;
+    // every field is an integer, so any bytes are a valid value to read.
+    let c = config_from_c(unsafe { &*config }).map_err(config_fail)?;
     c.validate().map_err(config_fail)?;
     Ok(c)
 }

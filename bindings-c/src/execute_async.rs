@@ -9,6 +9,7 @@
 
 use crate::clock::ClockInner;
 use crate::command::{command_ref, hystrix_command};
+use crate::shutdown::Alive;
 use crate::status::{boundary, hystrix_status, Fail};
 use crate::user_data::{hystrix_free_fn, UserData, Value};
 use hystrix_core::{Clock, Command, Execution, Resolution, RunOutcome, Step, TimerId};
@@ -50,6 +51,14 @@ fn completions() -> MutexGuard<'static, Pending> {
     MAP.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Frees the table's memory if no handle is pending (`hystrix_shutdown`).
+pub(crate) fn release_completions() {
+    let mut map = completions();
+    if map.is_empty() {
+        *map = Pending::new();
+    }
+}
+
 fn register(call: &Arc<AsyncCall>, part: Part) -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     let id = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -78,12 +87,18 @@ struct CallState {
 }
 
 /// One queued call: the sans-IO execution plus the program's callbacks.
+///
+/// Fields drop in this order: the command and clock first, then the call
+/// stops counting as alive (`hystrix_shutdown`), and only then does the
+/// program's finalizer run. So a program that waits for `free_user_data`
+/// and then calls `hystrix_shutdown` finds nothing of the call left.
 struct AsyncCall {
     cmd: Command,
     clock: Arc<ClockInner>,
     cb: Callbacks,
-    user: UserData,
     state: Mutex<CallState>,
+    _alive: Alive,
+    user: UserData,
 }
 
 /// A held call state; on drop it unlocks first, then (through `Depth`)
@@ -235,9 +250,19 @@ impl AsyncCall {
             if let Some(t) = st.timer.take() {
                 self.clock.cancel(t);
             }
-            st.ex.run_finished(&self.cmd, now, outcome)
+            let step = st.ex.run_finished(&self.cmd, now, outcome);
+            // A run that ends at or after its deadline is a timeout even if
+            // its timer has not fired yet (a late event loop), once the
+            // core judges it so (issue 11.7): its value is then not used.
+            (step, st.ex.timed_out())
         };
-        self.react(step);
+        self.react(step.0);
+        if step.1 {
+            return Err(Fail::new(
+                hystrix_status::HYSTRIX_TIMEOUT,
+                "the run ended at or after its deadline: it timed out, its value is discarded (still yours)",
+            ));
+        }
         Ok(())
     }
 
@@ -287,15 +312,19 @@ pub extern "C" fn hystrix_command_queue(
 ) -> hystrix_status {
     boundary("hystrix_command_queue", || {
         let c = command_ref(cmd)?;
+        // The call's own references, taken before anything can run a
+        // listener (admission may), which may free the handle.
+        let (command, clock) = (c.cmd.clone(), c.clock.clone());
         let Some(run) = run else { return Err(Fail::null("run")) };
         let Some(done) = done else { return Err(Fail::null("done")) };
-        let now = c.clock.now_ms();
-        let (ex, step) = Execution::start(&c.cmd, now, fallback.is_some());
+        let now = clock.now_ms();
+        let (ex, step) = Execution::start(&command, now, fallback.is_some());
         let call = Arc::new(AsyncCall {
-            cmd: c.cmd.clone(),
-            clock: c.clock.clone(),
+            cmd: command,
+            clock,
             cb: Callbacks { run, cancel, fallback, done },
             user: UserData::new(user_data, free_user_data),
+            _alive: Alive::new(),
             state: Mutex::new(CallState {
                 ex,
                 timer: None,

@@ -1,6 +1,6 @@
 //! `hystrix_command_execute`: the seed's `Execute`, on the caller's thread.
 
-use crate::command::{command_ref, hystrix_command};
+use crate::command::{command_owned, hystrix_command};
 use crate::status::{boundary, hystrix_status, write_out, Fail};
 use hystrix_core::{Error, RunError};
 use std::ffi::c_void;
@@ -39,7 +39,9 @@ pub extern "C" fn hystrix_command_execute(
     out_value: *mut *mut c_void,
 ) -> hystrix_status {
     boundary("hystrix_command_execute", || {
-        let c = command_ref(cmd)?;
+        // The execution's own reference: the run or a listener may free the
+        // handle while the execution is in flight (see hystrix_command_free).
+        let command = command_owned(cmd)?;
         let Some(run) = run else { return Err(Fail::null("run")) };
         if out_value.is_null() {
             return Err(Fail::null("out_value"));
@@ -53,8 +55,8 @@ pub extern "C" fn hystrix_command_execute(
             }
         };
         let result = match fallback {
-            None => c.cmd.execute(call_run),
-            Some(fallback) => c.cmd.execute_or(call_run, |cause: &Error<()>| {
+            None => command.execute(call_run),
+            Some(fallback) => command.execute_or(call_run, |cause: &Error<()>| {
                 let mut value: *mut c_void = std::ptr::null_mut();
                 match hystrix_status::from_i32(fallback(user_data, hystrix_status::from_kind(cause.kind()), &mut value))
                 {

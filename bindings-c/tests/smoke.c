@@ -66,6 +66,7 @@ int main(void) {
 
     CHECK(hystrix_command_free(cmd) == HYSTRIX_OK);
     CHECK(hystrix_clock_free(clock) == HYSTRIX_OK);
+    CHECK(hystrix_shutdown() == HYSTRIX_OK);
     printf("smoke: %d failed\n", failures);
     return failures == 0 ? 0 : 1;
 }

@@ -645,6 +645,57 @@ static void test_schedule_and_cancel_ordering(void) {
     CHECK_STATUS(hystrix_clock_free(t.clock), HYSTRIX_OK);
 }
 
+/* An advance from inside a timer callback moves on from the callback's
+ * instant; the outer advance then never takes the clock back (SPEC §1). */
+typedef struct {
+    hystrix_clock *clock;
+    uint64_t seen[4];
+    char order[8];
+    int n;
+    uint64_t after_nested;
+} nested;
+
+static void nested_note(nested *t, char what) {
+    uint64_t now = 0;
+    CHECK_STATUS(hystrix_clock_now(t->clock, &now), HYSTRIX_OK);
+    if (t->n < 4) {
+        t->seen[t->n] = now;
+        t->order[t->n++] = what;
+    }
+}
+
+static void nested_mark(void *ud) { nested_note(ud, 'b'); }
+
+static void nested_advancer(void *ud) {
+    nested *t = ud;
+    nested_note(t, 'a');
+    CHECK_STATUS(hystrix_clock_advance(t->clock, 100), HYSTRIX_OK); /* from 5 to 105 */
+    CHECK_STATUS(hystrix_clock_now(t->clock, &t->after_nested), HYSTRIX_OK);
+}
+
+static void test_advance_inside_timer_callback(void) {
+    nested t;
+    memset(&t, 0, sizeof t);
+    CHECK_STATUS(hystrix_clock_new_virtual(&t.clock), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_schedule(t.clock, 5, nested_advancer, &t, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_schedule(t.clock, 50, nested_mark, &t, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_schedule(t.clock, 200, nested_mark, &t, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_advance(t.clock, 10), HYSTRIX_OK);
+    CHECK(strcmp(t.order, "ab") == 0); /* the timer at 50 fired inside the nested advance */
+    CHECK_EQ(t.seen[0], 5);
+    CHECK_EQ(t.seen[1], 50);
+    CHECK_EQ(t.after_nested, 105);
+    uint64_t now = 0;
+    CHECK_STATUS(hystrix_clock_now(t.clock, &now), HYSTRIX_OK);
+    CHECK_EQ(now, 105); /* not back to the outer target, 10 */
+    CHECK_STATUS(hystrix_clock_advance(t.clock, 95), HYSTRIX_OK);
+    CHECK(strcmp(t.order, "abb") == 0);
+    CHECK_EQ(t.seen[2], 200);
+    CHECK_STATUS(hystrix_clock_now(t.clock, &now), HYSTRIX_OK);
+    CHECK_EQ(now, 200);
+    CHECK_STATUS(hystrix_clock_free(t.clock), HYSTRIX_OK);
+}
+
 /* A user timer and a run's timeout due at the same time fire in arming order. */
 static void on_marker(void *ud) { note((call *)ud, 'T'); }
 
@@ -658,6 +709,40 @@ static void test_user_timer_orders_with_timeouts(void) {
     CHECK(strcmp(c.log, "RTCDT") == 0);
     CHECK_STATUS(complete(&c, &c.run_handle, HYSTRIX_OK, NULL), HYSTRIX_TIMEOUT);
     CHECK(strcmp(c.log, "RTCDTX") == 0);
+    teardown(f);
+}
+
+/* hystrix_clock_cancel only cancels timers the program scheduled: the id of
+ * a run's timeout (whatever number it has) is refused, and the call still
+ * times out. */
+static void test_cancel_refuses_library_timers(void) {
+    fixture f = setup(NULL);
+    call c = new_call(f.clock, f.cmd);
+    uint64_t before = 0, after = 0;
+    CHECK_STATUS(hystrix_clock_schedule(f.clock, 500, on_marker, &c, &before), HYSTRIX_OK);
+    queue(&c, false); /* its timeout is armed between the two user timers */
+    CHECK_STATUS(hystrix_clock_schedule(f.clock, 500, on_marker, &c, &after), HYSTRIX_OK);
+    int refused = 0;
+    for (uint64_t id = 0; id < 64; id++) {
+        if (id == before || id == after) continue;
+        hystrix_status st = hystrix_clock_cancel(f.clock, id);
+        CHECK_STATUS(st, HYSTRIX_INVALID_STATE);
+        if (st == HYSTRIX_INVALID_STATE) refused++;
+    }
+    CHECK_EQ(refused, 62);
+    char msg[256] = "";
+    size_t len = 0;
+    CHECK_STATUS(hystrix_clock_cancel(f.clock, 1000000), HYSTRIX_INVALID_STATE);
+    CHECK_STATUS(hystrix_last_error_message(msg, sizeof msg, &len), HYSTRIX_OK);
+    CHECK_CONTAINS(msg, "hystrix_clock_schedule");
+    CHECK_STATUS(hystrix_clock_cancel(f.clock, after), HYSTRIX_OK); /* the program's own: fine */
+    CHECK_STATUS(hystrix_clock_advance(f.clock, 100), HYSTRIX_OK);
+    CHECK(strcmp(c.log, "RCD") == 0); /* the timeout still fired */
+    CHECK_EQ(c.done_status, HYSTRIX_TIMEOUT);
+    CHECK_EQ(snap(f).cumulative[HYSTRIX_EVENT_TIMEOUT], 1);
+    CHECK_STATUS(complete(&c, &c.run_handle, HYSTRIX_OK, NULL), HYSTRIX_TIMEOUT);
+    CHECK_STATUS(hystrix_clock_advance(f.clock, 400), HYSTRIX_OK);
+    CHECK(strcmp(c.log, "RCDXT") == 0); /* `before` still fires; `after` was cancelled */
     teardown(f);
 }
 
@@ -825,11 +910,14 @@ int main(void) {
     RUN(test_short_circuit_async);
     RUN(test_trip_short_circuit_half_open_recovery);
     RUN(test_schedule_and_cancel_ordering);
+    RUN(test_advance_inside_timer_callback);
     RUN(test_user_timer_orders_with_timeouts);
+    RUN(test_cancel_refuses_library_timers);
     RUN(test_done_and_free_exactly_once);
     RUN(test_no_finalizer_no_optional_callbacks);
     RUN(test_half_open_with_two_probes);
     RUN(test_bulkhead_resized_live);
     RUN(test_pending_timers_dropped_with_clock);
+    CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_async");
 }

@@ -307,6 +307,47 @@ static void test_listeners_outlive_handle_while_call_in_flight(void) {
     CHECK_EQ(l.frees, 1);
 }
 
+/* A state-change listener that frees the very command whose synchronous
+ * execution tripped it: the execution still in flight keeps the command
+ * alive (valgrind: no read of freed memory), answers with its fallback, and
+ * its remaining events still reach the command's listeners. */
+typedef struct {
+    hystrix_command *cmd;
+    int frees_done;
+} freeing_listener;
+
+static void free_on_open(void *ud, const char *command, hystrix_state from, hystrix_state to, uint64_t at_ms) {
+    (void)command;
+    (void)from;
+    (void)at_ms;
+    freeing_listener *fl = ud;
+    if (to == HYSTRIX_STATE_OPEN && fl->cmd != NULL) {
+        CHECK_STATUS(hystrix_command_free(fl->cmd), HYSTRIX_OK);
+        fl->cmd = NULL;
+        fl->frees_done++;
+    }
+}
+
+static void test_listener_frees_command_during_sync_execute(void) {
+    fixture f = setup("freed", 1); /* one failure trips the circuit */
+    listener_log l;
+    log_init(&l, "freed");
+    CHECK_STATUS(hystrix_command_on_event(f.cmd, on_event, &l, on_free, NULL), HYSTRIX_OK);
+    freeing_listener fl = {f.cmd, 0};
+    CHECK_STATUS(hystrix_command_on_state_change(f.cmd, free_on_open, &fl, NULL, NULL), HYSTRIX_OK);
+    behaviour b = {HYSTRIX_FAILURE};
+    void *value = NULL;
+    CHECK_STATUS(hystrix_command_execute(f.cmd, run_cb, fallback_cb, &b, &value), HYSTRIX_OK);
+    CHECK(value == FALLBACK_VALUE);
+    CHECK_EQ(fl.frees_done, 1);
+    /* FAILURE, then the fallback's FALLBACK_SUCCESS, recorded after the free. */
+    CHECK_EQ(l.n, 2);
+    CHECK(is_event(&l, 0, HYSTRIX_EVENT_FAILURE, 0));
+    CHECK(is_event(&l, 1, HYSTRIX_EVENT_FALLBACK_SUCCESS, 0));
+    CHECK_EQ(l.frees, 1); /* the command went once the execution ended */
+    CHECK_STATUS(hystrix_clock_free(f.clock), HYSTRIX_OK);
+}
+
 static void test_named_commands(void) {
     hystrix_config cfg;
     hystrix_config_default(&cfg);
@@ -633,10 +674,12 @@ int main(void) {
     RUN(test_two_listeners_and_partial_unsubscribe);
     RUN(test_transitions_with_times);
     RUN(test_listeners_outlive_handle_while_call_in_flight);
+    RUN(test_listener_frees_command_during_sync_execute);
     RUN(test_named_commands);
     RUN(test_snapshot_json);
     RUN(test_listener_unsubscribes_itself);
     RUN(test_unsubscribe_while_listener_runs_elsewhere);
     RUN(test_listener_may_complete_the_timed_out_run);
+    CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_listeners");
 }

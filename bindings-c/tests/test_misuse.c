@@ -4,6 +4,7 @@
 #include "check.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -364,6 +365,35 @@ static const config_rule RULES[] = {
     {"rolling_window_ms", b_divisible},
 };
 
+/* `cfg` is refused naming `key` everywhere a config goes in, and nothing is made. */
+static void check_config_refused(fixture f, const hystrix_config *cfg, const char *key, const char *name) {
+    CHECK_STATUS(hystrix_config_validate(cfg), HYSTRIX_INVALID_CONFIG);
+    CHECK_CONTAINS(last_error(), key);
+    hystrix_command *cmd = (hystrix_command *)RUN_VALUE;
+    CHECK_STATUS(hystrix_command_new(cfg, "bad", f.clock, &cmd), HYSTRIX_INVALID_CONFIG);
+    CHECK_CONTAINS(last_error(), key);
+    CHECK(cmd == (hystrix_command *)RUN_VALUE);
+    CHECK_STATUS(hystrix_command_configure(f.cmd, cfg), HYSTRIX_INVALID_CONFIG);
+    CHECK_CONTAINS(last_error(), key);
+    CHECK_STATUS(hystrix_configure_named(name, cfg), HYSTRIX_INVALID_CONFIG);
+    CHECK_CONTAINS(last_error(), key);
+}
+
+/* After refusals: the command's config is still `before`, `name` unregistered. */
+static void check_config_unchanged(fixture f, const hystrix_config *before, const char *name) {
+    hystrix_config after;
+    CHECK_STATUS(hystrix_command_config(f.cmd, &after), HYSTRIX_OK);
+    CHECK_EQ(after.timeout_enabled, before->timeout_enabled);
+    CHECK_EQ(after.fallback_enabled, before->fallback_enabled);
+    CHECK_EQ(after.circuit_breaker_enabled, before->circuit_breaker_enabled);
+    CHECK_EQ(after.force_open, before->force_open);
+    CHECK_EQ(after.force_closed, before->force_closed);
+    CHECK_EQ(after.timeout_ms, before->timeout_ms);
+    CHECK_EQ(after.rolling_window_buckets, before->rolling_window_buckets);
+    CHECK_EQ(after.max_concurrent_requests, before->max_concurrent_requests);
+    CHECK_STATUS(hystrix_remove_named(name), HYSTRIX_INVALID_ARGUMENT);
+}
+
 static void test_invalid_configs_name_the_key(void) {
     fixture f = setup();
     hystrix_config before;
@@ -372,24 +402,10 @@ static void test_invalid_configs_name_the_key(void) {
         hystrix_config cfg;
         hystrix_config_default(&cfg);
         RULES[i].breaks(&cfg);
-        CHECK_STATUS(hystrix_config_validate(&cfg), HYSTRIX_INVALID_CONFIG);
-        CHECK_CONTAINS(last_error(), RULES[i].key);
-        hystrix_command *cmd = (hystrix_command *)RUN_VALUE;
-        CHECK_STATUS(hystrix_command_new(&cfg, "bad", f.clock, &cmd), HYSTRIX_INVALID_CONFIG);
-        CHECK_CONTAINS(last_error(), RULES[i].key);
-        CHECK(cmd == (hystrix_command *)RUN_VALUE);
-        CHECK_STATUS(hystrix_command_configure(f.cmd, &cfg), HYSTRIX_INVALID_CONFIG);
-        CHECK_CONTAINS(last_error(), RULES[i].key);
-        CHECK_STATUS(hystrix_configure_named("misuse.badconfig", &cfg), HYSTRIX_INVALID_CONFIG);
-        CHECK_CONTAINS(last_error(), RULES[i].key);
+        check_config_refused(f, &cfg, RULES[i].key, "misuse.badconfig");
     }
     /* Nothing changed, nothing registered. */
-    hystrix_config after;
-    CHECK_STATUS(hystrix_command_config(f.cmd, &after), HYSTRIX_OK);
-    CHECK_EQ(after.timeout_ms, before.timeout_ms);
-    CHECK_EQ(after.rolling_window_buckets, before.rolling_window_buckets);
-    CHECK_EQ(after.max_concurrent_requests, before.max_concurrent_requests);
-    CHECK_STATUS(hystrix_remove_named("misuse.badconfig"), HYSTRIX_INVALID_ARGUMENT);
+    check_config_unchanged(f, &before, "misuse.badconfig");
 
     /* Zero minimums are valid. */
     hystrix_config cfg;
@@ -408,6 +424,56 @@ static void test_invalid_configs_name_the_key(void) {
     hystrix_status st = hystrix_config_validate(&cfg);
     CHECK(st == HYSTRIX_OK || st == HYSTRIX_INVALID_CONFIG);
     if (st == HYSTRIX_INVALID_CONFIG) CHECK_CONTAINS(last_error(), "_ms");
+    teardown(f);
+}
+
+/* A boolean field holding a byte other than 0 or 1 (garbage, an
+ * uninitialised struct) is refused naming the field, everywhere a config
+ * goes in; nothing changes. */
+typedef struct {
+    const char *key;
+    size_t offset;
+} bool_field;
+
+static const bool_field BOOL_FIELDS[] = {
+    {"timeout_enabled", offsetof(hystrix_config, timeout_enabled)},
+    {"fallback_enabled", offsetof(hystrix_config, fallback_enabled)},
+    {"circuit_breaker_enabled", offsetof(hystrix_config, circuit_breaker_enabled)},
+    {"force_open", offsetof(hystrix_config, force_open)},
+    {"force_closed", offsetof(hystrix_config, force_closed)},
+};
+
+static void test_garbage_bool_bytes_are_invalid_config(void) {
+    fixture f = setup();
+    hystrix_config before;
+    CHECK_STATUS(hystrix_command_config(f.cmd, &before), HYSTRIX_OK);
+    const unsigned char garbage[] = {2, 0x5a, 0x80, 0xff};
+    for (size_t i = 0; i < sizeof BOOL_FIELDS / sizeof BOOL_FIELDS[0]; i++) {
+        for (size_t g = 0; g < sizeof garbage; g++) {
+            hystrix_config cfg;
+            hystrix_config_default(&cfg);
+            memset((unsigned char *)&cfg + BOOL_FIELDS[i].offset, garbage[g], 1);
+            check_config_refused(f, &cfg, BOOL_FIELDS[i].key, "misuse.badbool");
+            CHECK_CONTAINS(last_error(), "0 (false) or 1 (true)");
+        }
+    }
+    /* A struct of nothing but garbage bytes. */
+    hystrix_config junk;
+    memset(&junk, 0xa5, sizeof junk);
+    CHECK_STATUS(hystrix_config_validate(&junk), HYSTRIX_INVALID_CONFIG);
+    CHECK_STATUS(hystrix_command_configure(f.cmd, &junk), HYSTRIX_INVALID_CONFIG);
+    check_config_unchanged(f, &before, "misuse.badbool");
+
+    /* C's true and false are the valid bytes, and come back as 0 and 1. */
+    hystrix_config cfg, after;
+    hystrix_config_default(&cfg);
+    cfg.force_open = true;
+    cfg.fallback_enabled = false;
+    CHECK_STATUS(hystrix_command_configure(f.cmd, &cfg), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_config(f.cmd, &after), HYSTRIX_OK);
+    CHECK_EQ(after.force_open, 1);
+    CHECK_EQ(after.fallback_enabled, 0);
+    CHECK_EQ(after.timeout_enabled, 1);
     teardown(f);
 }
 
@@ -705,6 +771,7 @@ int main(void) {
     RUN(test_double_free_opt_in);
     RUN(test_wrong_clock_kind_and_mode);
     RUN(test_invalid_configs_name_the_key);
+    RUN(test_garbage_bool_bytes_are_invalid_config);
     RUN(test_config_from_json);
     RUN(test_configure_json_misuse);
     RUN(test_invalid_utf8_names);
@@ -712,5 +779,6 @@ int main(void) {
     RUN(test_last_error_is_per_thread);
     RUN(test_status_names);
     RUN(test_unsubscribe_and_remove_misuse);
+    CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_misuse");
 }

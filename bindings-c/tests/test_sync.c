@@ -531,5 +531,6 @@ int main(void) {
     RUN(test_timeout_with_fn_clock);
     RUN(test_out_value_untouched_on_every_error);
     RUN(test_rolling_window_and_reshape);
+    CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_sync");
 }

@@ -324,6 +324,88 @@ static void test_sync_execute_from_many_threads(void) { run_sync_threads(SYNC_TH
 static void test_sync_bulkhead_under_contention(void) { run_sync_threads(2, true); }
 
 /* ---------------------------------------------------------------------
+ * Freeing a command while a synchronous execution of it runs on another
+ * thread: the execution keeps the command alive (valgrind: no read of
+ * freed memory) and is recorded normally.
+ * ------------------------------------------------------------------- */
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    hystrix_command *cmd;
+    bool running, freed, waited_out;
+    hystrix_status status;
+    void *value;
+    int successes, listener_frees;
+} free_race;
+
+static void fr_signal(free_race *r, bool *flag) {
+    pthread_mutex_lock(&r->mu);
+    *flag = true;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Waits (bounded) for *flag; returns whether it was set. */
+static bool fr_wait(free_race *r, bool *flag) {
+    struct timespec until = deadline_in(WAIT_BOUND_MS);
+    pthread_mutex_lock(&r->mu);
+    while (!*flag)
+        if (pthread_cond_timedwait(&r->cv, &r->mu, &until) != 0) break;
+    bool ok = *flag;
+    pthread_mutex_unlock(&r->mu);
+    return ok;
+}
+
+static int32_t fr_run(void *ud, void **out) {
+    free_race *r = ud;
+    fr_signal(r, &r->running);
+    if (!fr_wait(r, &r->freed)) r->waited_out = true; /* the handle is freed meanwhile */
+    *out = RUN_VALUE;
+    return HYSTRIX_OK;
+}
+
+static void fr_event(void *ud, const char *command, hystrix_event event, uint64_t at_ms) {
+    (void)command;
+    (void)at_ms;
+    if (event == HYSTRIX_EVENT_SUCCESS) ((free_race *)ud)->successes++;
+}
+
+static void fr_listener_free(void *ud) { ((free_race *)ud)->listener_frees++; }
+
+static void *fr_thread(void *arg) {
+    free_race *r = arg;
+    r->status = hystrix_command_execute(r->cmd, fr_run, NULL, r, &r->value);
+    return NULL;
+}
+
+static void test_free_command_during_sync_execute_elsewhere(void) {
+    free_race r;
+    memset(&r, 0, sizeof r);
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.cv, NULL);
+    r.status = HYSTRIX_PANIC;
+    hystrix_config cfg;
+    hystrix_config_default(&cfg);
+    cfg.timeout_ms = 600000; /* the run waits on this thread: never a timeout */
+    CHECK_STATUS(hystrix_command_new(&cfg, "freed-while-running", NULL, &r.cmd), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_on_event(r.cmd, fr_event, &r, fr_listener_free, NULL), HYSTRIX_OK);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, fr_thread, &r) == 0);
+    CHECK(fr_wait(&r, &r.running));
+    CHECK_STATUS(hystrix_command_free(r.cmd), HYSTRIX_OK);
+    fr_signal(&r, &r.freed);
+    pthread_join(t, NULL);
+    CHECK(!r.waited_out);
+    CHECK_STATUS(r.status, HYSTRIX_OK);
+    CHECK(r.value == RUN_VALUE);
+    CHECK_EQ(r.successes, 1);      /* recorded after the handle was freed */
+    CHECK_EQ(r.listener_frees, 1); /* and the command went with the execution */
+    pthread_mutex_destroy(&r.mu);
+    pthread_cond_destroy(&r.cv);
+}
+
+/* ---------------------------------------------------------------------
  * A real monotonic clock with its own timer thread.
  * ------------------------------------------------------------------- */
 
@@ -616,10 +698,119 @@ static void test_fn_clock_thread_mode_finalizer(void) {
 }
 
 /* ---------------------------------------------------------------------
+ * A virtual clock advanced from several threads at once: advances are
+ * serialised, so no advance is lost (the final time is the sum of them all)
+ * and nobody ever sees the clock go back, inside timer callbacks or out.
+ * ------------------------------------------------------------------- */
+
+enum { ADVANCERS_MAX = 8, ADVANCES = 300 };
+
+typedef struct {
+    hystrix_clock *clock;
+    atomic_bool stop;
+    atomic_int went_back; /* a reading lower than one before it */
+    atomic_int fired;
+    pthread_mutex_t mu;   /* orders the readings taken in timer callbacks */
+    uint64_t last_in_timer;
+} vclock_race;
+
+typedef struct {
+    vclock_race *r;
+    int id;
+    uint64_t advanced;
+} advancer;
+
+static void vr_timer(void *ud) {
+    vclock_race *r = ud;
+    uint64_t now = 0;
+    hystrix_clock_now(r->clock, &now);
+    pthread_mutex_lock(&r->mu);
+    if (now < r->last_in_timer) atomic_fetch_add(&r->went_back, 1);
+    r->last_in_timer = now;
+    pthread_mutex_unlock(&r->mu);
+    atomic_fetch_add(&r->fired, 1);
+    sched_yield(); /* let other threads try to advance meanwhile */
+}
+
+static void *advance_thread(void *arg) {
+    advancer *a = arg;
+    uint64_t last = 0;
+    for (int i = 0; i < ADVANCES; i++) {
+        uint64_t now = 0, ms = (uint64_t)(a->id + 1) * 1000 + (uint64_t)i;
+        if (hystrix_clock_now(a->r->clock, &now) != HYSTRIX_OK || now < last) atomic_fetch_add(&a->r->went_back, 1);
+        last = now;
+        /* A timer inside this thread's next step, fired by whoever gets there. */
+        if (hystrix_clock_schedule(a->r->clock, now + ms / 2, vr_timer, a->r, NULL) != HYSTRIX_OK ||
+            hystrix_clock_advance(a->r->clock, ms) != HYSTRIX_OK) {
+            atomic_fetch_add(&a->r->went_back, 1000000);
+            break;
+        }
+        a->advanced += ms;
+    }
+    return NULL;
+}
+
+static void *observe_thread(void *arg) {
+    vclock_race *r = arg;
+    uint64_t last = 0;
+    while (!atomic_load(&r->stop)) {
+        uint64_t now = 0;
+        hystrix_clock_now(r->clock, &now);
+        if (now < last) atomic_fetch_add(&r->went_back, 1);
+        last = now;
+        sched_yield();
+    }
+    return NULL;
+}
+
+static void advance_from_threads(int threads) {
+    vclock_race r;
+    memset(&r, 0, sizeof r);
+    pthread_mutex_init(&r.mu, NULL);
+    CHECK_STATUS(hystrix_clock_new_virtual(&r.clock), HYSTRIX_OK);
+    advancer a[ADVANCERS_MAX];
+    pthread_t t[ADVANCERS_MAX], observer;
+    CHECK(pthread_create(&observer, NULL, observe_thread, &r) == 0);
+    for (int i = 0; i < threads; i++) {
+        a[i] = (advancer){&r, i, 0};
+        CHECK(pthread_create(&t[i], NULL, advance_thread, &a[i]) == 0);
+    }
+    uint64_t total = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(t[i], NULL);
+        total += a[i].advanced;
+    }
+    atomic_store(&r.stop, true);
+    pthread_join(observer, NULL);
+    uint64_t now = 0;
+    CHECK_STATUS(hystrix_clock_now(r.clock, &now), HYSTRIX_OK);
+    CHECK_EQ(now, total);
+    CHECK_EQ(atomic_load(&r.went_back), 0);
+    CHECK_EQ(atomic_load(&r.fired), threads * ADVANCES); /* every timer was within an advance */
+    CHECK_STATUS(hystrix_clock_free(r.clock), HYSTRIX_OK);
+    pthread_mutex_destroy(&r.mu);
+}
+
+static void test_virtual_clock_advanced_by_two_threads(void) { advance_from_threads(2); }
+
+static void test_virtual_clock_advanced_by_eight_threads(void) { advance_from_threads(8); }
+
+/* ---------------------------------------------------------------------
  * HYSTRIX_TIMERS_CALLER clocks, driven by the program.
  * ------------------------------------------------------------------- */
 
 static uint64_t read_now(void *ud) { return *(uint64_t *)ud; }
+
+/* Queues `c` (held until cancelled) and checks its timeout is due at `due`. */
+static void queue_expecting_deadline(hystrix_clock *clock, hystrix_command *cmd, tcall *c, uint64_t due) {
+    tcall_init(c, false);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, c, t_free), HYSTRIX_OK);
+    bool has = false;
+    uint64_t deadline = 0;
+    CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
+    CHECK(has);
+    CHECK_EQ(deadline, due);
+}
 
 static void test_caller_mode_on_program_clock(void) {
     static uint64_t now = 500;
@@ -627,13 +818,7 @@ static void test_caller_mode_on_program_clock(void) {
     CHECK_STATUS(hystrix_clock_new_fn(read_now, &now, NULL, HYSTRIX_TIMERS_CALLER, &clock), HYSTRIX_OK);
     hystrix_command *cmd = short_timeout_command(clock, 20);
     tcall c;
-    tcall_init(&c, false);
-    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free), HYSTRIX_OK);
-    bool has = false;
-    uint64_t deadline = 0;
-    CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
-    CHECK(has);
-    CHECK_EQ(deadline, 520);
+    queue_expecting_deadline(clock, cmd, &c, 520);
     /* Not due yet: nothing fires, whatever real time passes. */
     now = 519;
     CHECK_STATUS(hystrix_clock_fire_due(clock), HYSTRIX_OK);
@@ -647,10 +832,64 @@ static void test_caller_mode_on_program_clock(void) {
     CHECK_STATUS(c.done_status, HYSTRIX_TIMEOUT);
     CHECK(!c.cancel_on_other_thread); /* fired on the calling thread */
     CHECK(!c.done_on_other_thread);
+    bool has = false;
+    uint64_t deadline = 0;
     CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
     CHECK(!has);
     CHECK_STATUS(hystrix_complete(c.handle, HYSTRIX_FAILURE, NULL), HYSTRIX_TIMEOUT);
     CHECK_EQ(c.frees, 1);
+    tcall_destroy(&c);
+    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
+}
+
+/* Issue 11.7 (PENDING the core fix; run with HYSTRIX_PENDING_CORE_11_7=1):
+ * a program event loop running 5 s late. The run completes long after its
+ * deadline, before the loop has fired the (late) timeout timer: the run
+ * still lost its race with the deadline, so the call is a TIMEOUT, exactly
+ * as the same run is through hystrix_command_execute. */
+typedef struct {
+    uint64_t *now;
+    uint64_t takes_ms;
+} late_sync_run;
+
+static int32_t ls_run(void *ud, void **out) {
+    late_sync_run *r = ud;
+    *r->now += r->takes_ms;
+    *out = RUN_VALUE;
+    return HYSTRIX_OK;
+}
+
+static void test_late_loop_run_past_deadline_is_timeout(void) {
+    static uint64_t now = 1000;
+    hystrix_clock *clock = NULL;
+    CHECK_STATUS(hystrix_clock_new_fn(read_now, &now, NULL, HYSTRIX_TIMERS_CALLER, &clock), HYSTRIX_OK);
+    hystrix_command *cmd = short_timeout_command(clock, 100);
+
+    /* The sync path, for reference: a 5 s run is a timeout. */
+    late_sync_run r = {&now, 5000};
+    void *value = NULL;
+    CHECK_STATUS(hystrix_command_execute(cmd, ls_run, NULL, &r, &value), HYSTRIX_TIMEOUT);
+    CHECK(value == NULL);
+
+    /* The async path: queued at 6000, deadline 6100. */
+    tcall c;
+    queue_expecting_deadline(clock, cmd, &c, 6100);
+    /* The loop wakes 5 s late and handles the run's completion first. */
+    now = 11000;
+    CHECK_STATUS(hystrix_complete(c.handle, HYSTRIX_OK, RUN_VALUE), HYSTRIX_TIMEOUT); /* value not used */
+    CHECK_EQ(c.dones, 1);
+    CHECK_STATUS(c.done_status, HYSTRIX_TIMEOUT);
+    CHECK(c.done_value == NULL);
+    CHECK_EQ(c.frees, 1);
+    /* Then its timers: the timeout has nothing left to do. */
+    CHECK_STATUS(hystrix_clock_fire_due(clock), HYSTRIX_OK);
+    CHECK_EQ(c.dones, 1);
+    CHECK_EQ(c.cancels, 0);
+    hystrix_snapshot s = snap(cmd);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_TIMEOUT], 2);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_SUCCESS], 0);
+    CHECK_EQ(s.concurrent, 0);
     tcall_destroy(&c);
     CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
     CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
@@ -780,12 +1019,22 @@ int main(void) {
     RUN(test_workers_complete_queued_handles);
     RUN(test_sync_execute_from_many_threads);
     RUN(test_sync_bulkhead_under_contention);
+    RUN(test_free_command_during_sync_execute_elsewhere);
     RUN(test_timer_thread_fires_timeout);
     RUN(test_timers_work_after_clock_handle_freed);
     RUN(test_timer_thread_never_cancels_before_run);
     RUN(test_fn_clock_thread_mode_finalizer);
+    RUN(test_virtual_clock_advanced_by_two_threads);
+    RUN(test_virtual_clock_advanced_by_eight_threads);
     RUN(test_caller_mode_on_program_clock);
     RUN(test_caller_mode_event_loop);
+    /* Pending the core's fix for issue 11.7: enable, then drop this gate. */
+    if (getenv("HYSTRIX_PENDING_CORE_11_7") != NULL)
+        RUN(test_late_loop_run_past_deadline_is_timeout);
+    else
+        fprintf(stderr, "test_threads: test_late_loop_run_past_deadline_is_timeout not run "
+                        "(pending the core fix for issue 11.7; HYSTRIX_PENDING_CORE_11_7=1 runs it)\n");
     RUN(test_timeout_during_run_callback_is_a_timeout);
+    CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_threads");
 }

@@ -77,5 +77,6 @@ int main(void) {
         hystrix_string_free(json);
     }
     hystrix_command_free(cmd);
+    hystrix_shutdown(); /* stops the timer thread, frees the library's global state */
     return snap.state == HYSTRIX_STATE_CLOSED && snap.cumulative[HYSTRIX_EVENT_SHORT_CIRCUITED] > 0 ? 0 : 1;
 }
