@@ -53,7 +53,7 @@ function specJson(options) {
   for (const key of Object.keys(options)) {
     if (OTHER_OPTIONS.has(key)) continue;
     const spec = KEYS[key];
-    if (spec === undefined) throw new InvalidConfigError(`invalid config: unknown option ${JSON.stringify(key)}`).withKey(key);
+    if (spec === undefined) throw keyed(new InvalidConfigError(`invalid config: unknown option ${JSON.stringify(key)}`), key);
     const v = options[key];
     if (v === undefined) continue; // an option left undefined takes its default
     out[spec] = typeof v === "number" || typeof v === "boolean" || typeof v === "string" || v === null ? v : `<${typeof v}>`;
@@ -61,10 +61,11 @@ function specJson(options) {
   return JSON.stringify(out);
 }
 
-InvalidConfigError.prototype.withKey = function withKey(key) {
-  this.key = key;
-  return this;
-};
+/** `error` with `.key` set to the option it names. */
+function keyed(error, key) {
+  error.key = key;
+  return error;
+}
 
 /** Turns the wasm side's "key\u0001message" into an InvalidConfigError. */
 function configError(e) {
@@ -72,7 +73,7 @@ function configError(e) {
     const [key, message] = e.split("\u0001");
     const camel = CAMEL[key] ?? key;
     const text = message.replace(/[a-z]+(?:_[a-z]+)+/g, (k) => CAMEL[k] ?? k);
-    return new InvalidConfigError(text).withKey(camel);
+    return keyed(new InvalidConfigError(text), camel);
   }
   return e instanceof Error ? e : new HystrixError(String(e));
 }
@@ -242,6 +243,9 @@ const registry = new Map();
 /** The shared state of a command (one per name). */
 class Circuit {
   constructor(name, options) {
+    if (slot.WasmCommand === null) {
+      throw new HystrixError('hystrix is not loaded yet: with "hystrix/init", await init() before creating a command');
+    }
     try {
       this.wasm = new slot.WasmCommand(name, specJson(options));
     } catch (e) {

@@ -6,6 +6,7 @@
 // called, so a Node that strips types and picks this file up under
 // `node --test bindings-wasm/test/` runs it as an empty module.
 import type * as hystrix from "hystrix";
+import type * as hystrixInit from "hystrix/init";
 import type {
   CircuitState,
   Clock,
@@ -18,6 +19,7 @@ import type {
 } from "hystrix";
 
 declare const h: typeof hystrix;
+declare const hi: typeof hystrixInit;
 
 type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
 function assertType<T extends true>(): T | void {}
@@ -263,4 +265,11 @@ export async function usage(): Promise<void> {
   assertType<Equal<Parameters<typeof noCtx.execute>, [string]>>();
   const len: number = await noCtx.execute("https://example.test");
   void got, len;
+
+  // hystrix/init: the same API plus init(source?).
+  await hi.init();
+  await hi.init(new URL("https://example.test/hystrix.wasm"));
+  await hi.init(new Uint8Array(8));
+  const viaInit: number = await new hi.Command(() => 1).execute();
+  void viaInit;
 }
