@@ -253,7 +253,38 @@ class Circuit {
     }
     this.name = name;
     this.listeners = new Map();
+    // on("error") callbacks: they hear what the other listeners throw.
+    this.errorListeners = [];
     this.clock = options.clock ?? defaultClock;
+  }
+}
+
+/** Reports `error` the way Node reports a throwing callback: in a microtask of its own. */
+function rethrowLater(error) {
+  queueMicrotask(() => {
+    throw error;
+  });
+}
+
+/**
+ * A listener of circuit `c` threw `error`: counted in `listener_panics`,
+ * then handed to the circuit's on("error") listeners, or, without any,
+ * rethrown in a microtask (an uncaught exception, as from a callback).
+ */
+function listenerFailed(c, error) {
+  c.wasm.noteListenerError();
+  const handlers = c.errorListeners;
+  if (handlers.length === 0) {
+    rethrowLater(error);
+    return;
+  }
+  for (const handler of handlers.slice()) {
+    try {
+      handler(error);
+    } catch (e) {
+      c.wasm.noteListenerError();
+      rethrowLater(e);
+    }
   }
 }
 
@@ -481,17 +512,30 @@ export class Command {
   }
 
   /**
-   * `on("event", (event, atMs) => ...)` or `on("stateChange", (from, to, atMs) => ...)`;
-   * returns a function that removes this registration. Errors it throws are swallowed.
+   * `on("event", (event, atMs) => ...)`, `on("stateChange", (from, to, atMs) => ...)`
+   * or `on("error", (error) => ...)`; returns a function that removes this
+   * registration. An exception from an event or stateChange listener never
+   * reaches the call: it is counted in the snapshot's `listener_panics` and
+   * handed to the "error" listeners or, without any, rethrown in a
+   * microtask (an uncaught exception, as a throwing callback is in Node).
    */
   on(type, callback) {
-    if (type !== "event" && type !== "stateChange") throw new TypeError('type must be "event" or "stateChange"');
+    if (type !== "event" && type !== "stateChange" && type !== "error") {
+      throw new TypeError('type must be "event", "stateChange" or "error"');
+    }
     if (typeof callback !== "function") throw new TypeError("callback must be a function");
+    const c = this._circuit;
+    if (type === "error") return onError(c, callback);
     const state = type === "stateChange";
-    const wasm = this._circuit.wasm;
+    const wasm = c.wasm;
+    // Caught here, in JS: an exception never unwinds through wasm frames.
     const id = wasm.subscribe(state, (_kind, a, b, at) => {
-      if (state) callback(a, b, at);
-      else callback(a, at);
+      try {
+        if (state) callback(a, b, at);
+        else callback(a, at);
+      } catch (e) {
+        listenerFailed(c, e);
+      }
     });
     const registrations = this._circuit.listeners;
     const key = `${type}`;
@@ -514,6 +558,7 @@ export class Command {
 
   /** Removes the latest registration of `callback` for `type`. */
   off(type, callback) {
+    if (type === "error") return removeLast(this._circuit.errorListeners, callback);
     const byCallback = this._circuit.listeners.get(type);
     const list = byCallback?.get(callback);
     if (list === undefined || list.length === 0) return false;
@@ -521,6 +566,25 @@ export class Command {
     if (list.length === 0) byCallback.delete(callback);
     return this._circuit.wasm.unsubscribe(id);
   }
+}
+
+/** Removes the last occurrence of `item` from `list`; whether it was there. */
+function removeLast(list, item) {
+  const at = list.lastIndexOf(item);
+  if (at < 0) return false;
+  list.splice(at, 1);
+  return true;
+}
+
+/** on("error", callback) for circuit `c`: returns the function that removes it. */
+function onError(c, callback) {
+  c.errorListeners.push(callback);
+  let removed = false;
+  return () => {
+    if (removed) return false;
+    removed = true;
+    return removeLast(c.errorListeners, callback);
+  };
 }
 
 /** Sets options of the named command (made if needed). */

@@ -143,8 +143,16 @@ export class Command<R extends (...args: any[]) => unknown = (...args: any[]) =>
   on(type: "event", callback: (event: EventType, atMs: number) => void): () => boolean;
   /** Listens to state transitions; returns a function that removes this registration. */
   on(type: "stateChange", callback: (from: CircuitState, to: CircuitState, atMs: number) => void): () => boolean;
+  /**
+   * Hears what "event" and "stateChange" listeners throw (each is also
+   * counted in the snapshot's `listener_panics`). Without an "error"
+   * listener such an exception is rethrown in a microtask: an uncaught
+   * exception, as a throwing callback is in Node. The call is never
+   * affected. One an "error" listener throws is counted and rethrown.
+   */
+  on(type: "error", callback: (error: unknown) => void): () => boolean;
   /** Removes the latest registration of `callback` for `type`. */
-  off(type: "event" | "stateChange", callback: (...args: never[]) => void): boolean;
+  off(type: "event" | "stateChange" | "error", callback: (...args: never[]) => void): boolean;
 }
 
 /** Sets options of the named command (made if needed). */

@@ -255,7 +255,7 @@ test("stateChange listeners get (from, to, atMs); removable", async () => {
   assert.equal(changes.length, 1);
 });
 
-test("a listener that throws does not break the call or other listeners", async () => {
+test("a listener that throws does not break the call or other listeners; on(\"error\") hears it and it is counted", async () => {
   const clock = new VirtualClock();
   const cmd = new Command(
     () => {
@@ -265,19 +265,84 @@ test("a listener that throws does not break the call or other listeners", async 
     { clock, requestVolumeThreshold: 1, healthSnapshotIntervalMs: 0 },
   );
   const after = [];
+  const heard = [];
+  const boom = new Error("listener boom");
   cmd.on("event", () => {
-    throw new Error("listener boom");
+    throw boom;
   });
   cmd.on("stateChange", () => {
     throw new Error("state listener boom");
   });
   cmd.on("event", (e) => after.push(e));
+  const offError = cmd.on("error", (e) => heard.push(e));
   assert.equal(await cmd.execute(), "fb");
   assert.deepEqual(after, ["FAILURE", "FALLBACK_SUCCESS"]);
   assert.equal(cmd.snapshot().state, "open");
+  // Two events and one transition, each with a throwing listener.
+  assert.equal(heard.length, 3);
+  assert.equal(heard[0], boom, "the listener's own exception, unchanged");
+  assert.deepEqual(heard.map((e) => e.message).sort(), ["listener boom", "listener boom", "state listener boom"]);
+  assert.equal(cmd.snapshot().listener_panics, 3);
   assert.equal(await cmd.execute(), "fb");
   assert.deepEqual(after, ["FAILURE", "FALLBACK_SUCCESS", "SHORT_CIRCUITED", "FALLBACK_SUCCESS"]);
   assert.equal(cmd.snapshot().concurrent, 0);
+  assert.equal(cmd.snapshot().listener_panics, 5);
+  assert.equal(heard.length, 5);
+  // Removed: no longer called (a fresh one takes over, so nothing is rethrown).
+  const later = [];
+  cmd.on("error", (e) => later.push(e));
+  assert.equal(offError(), true);
+  assert.equal(offError(), false);
+  assert.equal(await cmd.execute(), "fb");
+  assert.equal(heard.length, 5);
+  assert.equal(later.length, 2);
+});
+
+/**
+ * Runs `body` (module code with `Command` in scope) in a child Node, which
+ * prints the command `cmd`'s listener_panics when it exits; resolves with
+ * its exit code, stderr and that count.
+ */
+async function childWithListeners(body) {
+  const pkg = new URL("../../target/npm/hystrix/index.node.mjs", import.meta.url).href;
+  const script = `
+    const { Command } = await import(${JSON.stringify(pkg)});
+    const cmd = new Command(() => "value");
+    process.on("exit", () => console.log(JSON.stringify({ panics: cmd.snapshot().listener_panics })));
+    ${body}
+  `;
+  const { execFile } = await import("node:child_process");
+  const r = await new Promise((resolve) => {
+    execFile(process.execPath, ["--input-type=module", "-e", script], { timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? err.code : 0, stdout, stderr }),
+    );
+  });
+  return { ...r, lines: r.stdout.trim().split("\n").map((l) => JSON.parse(l)) };
+}
+
+test("without an on(\"error\") listener, a listener's exception is rethrown in a microtask: uncaught, as from a callback", async () => {
+  const r = await childWithListeners(`
+    cmd.on("event", () => { throw new Error("listener boom"); });
+    const p = cmd.execute();
+    console.log(JSON.stringify({ returned: p instanceof Promise }));
+    console.log(JSON.stringify({ value: await p }));
+  `);
+  assert.equal(r.code, 1, "the process ends with an uncaught exception");
+  assert.match(r.stderr, /Error: listener boom/);
+  // execute() returned normally; the rethrow, in its own microtask, ended the process before the caller went on.
+  assert.deepEqual(r.lines, [{ returned: true }, { panics: 1 }]);
+});
+
+test("an on(\"error\") listener that throws is counted and its exception rethrown", async () => {
+  const r = await childWithListeners(`
+    cmd.on("event", () => { throw new Error("first"); });
+    cmd.on("error", (e) => { console.log(JSON.stringify({ heard: e.message })); throw new Error("second"); });
+    await cmd.execute();
+  `);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /Error: second/);
+  assert.doesNotMatch(r.stderr, /Error: first/);
+  assert.deepEqual(r.lines, [{ heard: "first" }, { panics: 2 }]);
 });
 
 test("a listener may call cmd.snapshot() and sees the event recorded", async () => {
@@ -384,6 +449,7 @@ test("on() refuses unknown event types and non-function callbacks", () => {
   assert.throws(() => cmd.on("events", () => {}), TypeError);
   assert.throws(() => cmd.on("state", () => {}), TypeError);
   assert.throws(() => cmd.on("event", "nope"), TypeError);
+  assert.throws(() => cmd.on("error", "nope"), TypeError);
 });
 
 test("listeners may remove themselves or add listeners while being called", async () => {

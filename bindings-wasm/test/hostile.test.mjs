@@ -551,12 +551,18 @@ test("listeners throwing hostile values (revoked proxies, errors with throwing g
   cmd.on("event", () => { throw undefined; });
   cmd.on("stateChange", () => { throw proxy; });
   cmd.on("event", (e) => got.push(e));
+  const heard = [];
+  cmd.on("error", (e) => heard.push(e));
   assert.equal(await cmd.execute(false), "ok");
   assert.equal(await cmd.execute(true), "fb");
   cmd.configure({ forceOpen: true });
   assert.equal(await cmd.execute(false), "fb");
   assert.deepEqual(got, ["SUCCESS", "FAILURE", "FALLBACK_SUCCESS", "SHORT_CIRCUITED", "FALLBACK_SUCCESS"]);
-  assertIdle(cmd, 3);
+  // Three throwing event listeners on five events (forceOpen is no transition).
+  assert.equal(heard.length, 15);
+  assert.equal(heard.filter((e) => e === proxy).length, 5, "the thrown values are handed on unchanged");
+  assert.equal(heard.filter((e) => e === undefined).length, 5);
+  assert.equal(assertIdle(cmd, 3).listener_panics, 15);
 });
 
 test("listeners that re-enter (configure, snapshot, execute, subscribe, unsubscribe) keep the books straight", async () => {
