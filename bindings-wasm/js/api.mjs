@@ -312,7 +312,91 @@ function configureCircuit(c, options) {
   }
 }
 
-export class Command {
+/**
+ * A named or anonymous circuit seen from outside: its name, snapshots,
+ * settings and listeners, with no way to call through it. `getCommand`
+ * returns one; every `Command` is one too.
+ */
+export class CommandView {
+  /** (internal) A view of `circuit`. */
+  constructor(circuit) {
+    this._circuit = circuit;
+  }
+
+  /** The name ("" for an anonymous command). */
+  get name() {
+    return this._circuit.name;
+  }
+
+  /** State, health, rolling/cumulative counts, latency, concurrency, as a plain object. */
+  snapshot() {
+    return JSON.parse(this._circuit.wasm.snapshot(this._circuit.clock.now()));
+  }
+
+  /** Changes settings live (camelCase); throws InvalidConfigError and changes nothing on error. */
+  configure(options) {
+    if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
+    configureCircuit(this._circuit, options);
+  }
+
+  /**
+   * `on("event", (event, atMs) => ...)`, `on("stateChange", (from, to, atMs) => ...)`
+   * or `on("error", (error) => ...)`; returns a function that removes this
+   * registration. An exception from an event or stateChange listener never
+   * reaches the call: it is counted in the snapshot's `listener_panics` and
+   * handed to the "error" listeners or, without any, rethrown in a
+   * microtask (an uncaught exception, as a throwing callback is in Node).
+   */
+  on(type, callback) {
+    if (type !== "event" && type !== "stateChange" && type !== "error") {
+      throw new TypeError('type must be "event", "stateChange" or "error"');
+    }
+    if (typeof callback !== "function") throw new TypeError("callback must be a function");
+    const c = this._circuit;
+    if (type === "error") return onError(c, callback);
+    const state = type === "stateChange";
+    const wasm = c.wasm;
+    // Caught here, in JS: an exception never unwinds through wasm frames.
+    const id = wasm.subscribe(state, (_kind, a, b, at) => {
+      try {
+        if (state) callback(a, b, at);
+        else callback(a, at);
+      } catch (e) {
+        listenerFailed(c, e);
+      }
+    });
+    const registrations = this._circuit.listeners;
+    const key = `${type}`;
+    let byCallback = registrations.get(key);
+    if (byCallback === undefined) registrations.set(key, (byCallback = new Map()));
+    const ids = byCallback.get(callback) ?? [];
+    ids.push(id);
+    byCallback.set(callback, ids);
+    let removed = false;
+    return () => {
+      if (removed) return false;
+      removed = true;
+      const list = byCallback.get(callback) ?? [];
+      const at = list.indexOf(id);
+      if (at >= 0) list.splice(at, 1);
+      if (list.length === 0) byCallback.delete(callback);
+      return wasm.unsubscribe(id);
+    };
+  }
+
+  /** Removes the latest registration of `callback` for `type`. */
+  off(type, callback) {
+    if (type === "error") return removeLast(this._circuit.errorListeners, callback);
+    const byCallback = this._circuit.listeners.get(type);
+    const list = byCallback?.get(callback);
+    if (list === undefined || list.length === 0) return false;
+    const id = list.pop();
+    if (list.length === 0) byCallback.delete(callback);
+    return this._circuit.wasm.unsubscribe(id);
+  }
+}
+
+export class Command extends CommandView {
   /**
    * `new Command(run, fallback?, options?)`: `run(...args, { signal })` may
    * return a value, a promise or a thenable; `fallback(error, ...args)`
@@ -328,7 +412,7 @@ export class Command {
     if (options.isBadRequest !== undefined && typeof options.isBadRequest !== "function") {
       throw new TypeError("options.isBadRequest must be a function");
     }
-    this._circuit = circuitFor(options.name, options);
+    super(circuitFor(options.name, options));
     this._run = run;
     this._fallback = fallback ?? undefined;
     const isBad = options.isBadRequest;
@@ -345,11 +429,6 @@ export class Command {
               return false;
             }
           };
-  }
-
-  /** The name ("" for an anonymous command). */
-  get name() {
-    return this._circuit.name;
   }
 
   /** Runs through the command; resolves with the run's or the fallback's value. */
@@ -499,73 +578,6 @@ export class Command {
     err.original = original;
     throw err;
   }
-
-  /** State, health, rolling/cumulative counts, latency, concurrency, as a plain object. */
-  snapshot() {
-    return JSON.parse(this._circuit.wasm.snapshot(this._circuit.clock.now()));
-  }
-
-  /** Changes settings live (camelCase); throws InvalidConfigError and changes nothing on error. */
-  configure(options) {
-    if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
-    configureCircuit(this._circuit, options);
-  }
-
-  /**
-   * `on("event", (event, atMs) => ...)`, `on("stateChange", (from, to, atMs) => ...)`
-   * or `on("error", (error) => ...)`; returns a function that removes this
-   * registration. An exception from an event or stateChange listener never
-   * reaches the call: it is counted in the snapshot's `listener_panics` and
-   * handed to the "error" listeners or, without any, rethrown in a
-   * microtask (an uncaught exception, as a throwing callback is in Node).
-   */
-  on(type, callback) {
-    if (type !== "event" && type !== "stateChange" && type !== "error") {
-      throw new TypeError('type must be "event", "stateChange" or "error"');
-    }
-    if (typeof callback !== "function") throw new TypeError("callback must be a function");
-    const c = this._circuit;
-    if (type === "error") return onError(c, callback);
-    const state = type === "stateChange";
-    const wasm = c.wasm;
-    // Caught here, in JS: an exception never unwinds through wasm frames.
-    const id = wasm.subscribe(state, (_kind, a, b, at) => {
-      try {
-        if (state) callback(a, b, at);
-        else callback(a, at);
-      } catch (e) {
-        listenerFailed(c, e);
-      }
-    });
-    const registrations = this._circuit.listeners;
-    const key = `${type}`;
-    let byCallback = registrations.get(key);
-    if (byCallback === undefined) registrations.set(key, (byCallback = new Map()));
-    const ids = byCallback.get(callback) ?? [];
-    ids.push(id);
-    byCallback.set(callback, ids);
-    let removed = false;
-    return () => {
-      if (removed) return false;
-      removed = true;
-      const list = byCallback.get(callback) ?? [];
-      const at = list.indexOf(id);
-      if (at >= 0) list.splice(at, 1);
-      if (list.length === 0) byCallback.delete(callback);
-      return wasm.unsubscribe(id);
-    };
-  }
-
-  /** Removes the latest registration of `callback` for `type`. */
-  off(type, callback) {
-    if (type === "error") return removeLast(this._circuit.errorListeners, callback);
-    const byCallback = this._circuit.listeners.get(type);
-    const list = byCallback?.get(callback);
-    if (list === undefined || list.length === 0) return false;
-    const id = list.pop();
-    if (list.length === 0) byCallback.delete(callback);
-    return this._circuit.wasm.unsubscribe(id);
-  }
 }
 
 /** Removes the last occurrence of `item` from `list`; whether it was there. */
@@ -593,10 +605,14 @@ export function configure(name, options) {
   circuitFor(name, options ?? {});
 }
 
-/** A command object for the named circuit, for observing it (`snapshot`, `on`, `configure`). */
+/**
+ * A view of the named circuit for observing it (`snapshot`, `on`,
+ * `configure`), or undefined: it has no `execute`, so it cannot record a
+ * call that never ran.
+ */
 export function getCommand(name) {
-  if (!registry.has(name)) return undefined;
-  return new Command(() => undefined, undefined, { name });
+  const c = registry.get(name);
+  return c === undefined ? undefined : new CommandView(c);
 }
 
 /** Forgets a name; its state is freed once no command uses it. */

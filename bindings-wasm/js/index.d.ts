@@ -118,23 +118,14 @@ export type RunArgs<P extends unknown[]> = P extends [...infer A, infer Last]
 export type RunValue<R extends (...args: any[]) => unknown> = Awaited<ReturnType<R>>;
 
 /**
- * A run (and optional fallback) executed through one circuit breaker,
- * bulkhead and set of metrics. `run(...args, { signal })` may return a
- * value, a promise or a thenable (the context parameter may be left out);
- * `fallback(error, ...args)` likewise.
+ * A circuit seen from outside: its name, snapshots, settings and
+ * listeners, with no way to call through it (what `getCommand` returns).
+ * Every `Command` is one too.
  */
-export class Command<R extends (...args: any[]) => unknown = (...args: any[]) => unknown, F = RunValue<R>> {
-  constructor(
-    run: R,
-    fallback?: ((error: unknown, ...args: RunArgs<Parameters<R>>) => F | PromiseLike<F>) | null,
-    options?: CommandOptions,
-  );
+export class CommandView {
+  protected constructor();
   /** The name ("" for an anonymous command). */
   readonly name: string;
-  /** Runs through the command: the run's value, or the fallback's. */
-  execute(...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
-  /** The seed's Queue: starts now and returns the promise. */
-  queue(...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
   /** State, health, counts, latency, concurrency. */
   snapshot(): Snapshot;
   /** Changes settings live; throws InvalidConfigError (and changes nothing) on a bad one. */
@@ -155,10 +146,28 @@ export class Command<R extends (...args: any[]) => unknown = (...args: any[]) =>
   off(type: "event" | "stateChange" | "error", callback: (...args: never[]) => void): boolean;
 }
 
+/**
+ * A run (and optional fallback) executed through one circuit breaker,
+ * bulkhead and set of metrics. `run(...args, { signal })` may return a
+ * value, a promise or a thenable (the context parameter may be left out);
+ * `fallback(error, ...args)` likewise.
+ */
+export class Command<R extends (...args: any[]) => unknown = (...args: any[]) => unknown, F = RunValue<R>> extends CommandView {
+  constructor(
+    run: R,
+    fallback?: ((error: unknown, ...args: RunArgs<Parameters<R>>) => F | PromiseLike<F>) | null,
+    options?: CommandOptions,
+  );
+  /** Runs through the command: the run's value, or the fallback's. */
+  execute(...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
+  /** The seed's Queue: starts now and returns the promise. */
+  queue(...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
+}
+
 /** Sets options of the named command (made if needed). */
 export function configure(name: string, options?: CommandSettings & { clock?: Clock }): void;
-/** A command for observing the named circuit, or undefined if there is none. */
-export function getCommand(name: string): Command | undefined;
+/** A view for observing the named circuit (no `execute`), or undefined if there is none. */
+export function getCommand(name: string): CommandView | undefined;
 /** Forgets a name; its state is freed once no command uses it. */
 export function removeCommand(name: string): boolean;
 

@@ -223,7 +223,7 @@ test("named commands: configure(name, opts) then new Command(..., { name }) shar
     assert.equal(getCommand(name), undefined);
     configure(name, { forceOpen: true, clock });
     const observer = getCommand(name);
-    assert.ok(observer instanceof Command);
+    assert.ok(observer instanceof h.CommandView);
     assert.equal(observer.name, name);
     assert.equal(observer.snapshot().state, "open");
 
@@ -255,6 +255,34 @@ test("named commands: configure(name, opts) then new Command(..., { name }) shar
     // new Command(..., { name, ...settings }) reconfigures the shared circuit.
     new Command(() => 0, null, { name, forceOpen: false });
     assert.equal(await a.execute(), 2);
+  } finally {
+    removeCommand(name);
+  }
+});
+
+test("getCommand(name) returns a view that cannot fake a call: no execute, nothing recorded", async () => {
+  const name = uniqueName("view");
+  const clock = new VirtualClock();
+  try {
+    let runs = 0;
+    const real = new Command(() => ++runs, null, { name, clock });
+    const view = getCommand(name);
+    assert.ok(view instanceof h.CommandView);
+    assert.equal(view instanceof Command, false, "a view is not a command");
+    assert.equal(real instanceof h.CommandView, true, "every command is a view too");
+    assert.equal(view.execute, undefined);
+    assert.equal(view.queue, undefined);
+    assert.throws(() => view.execute(), TypeError);
+    const s = view.snapshot();
+    assert.equal(s.cumulative.SUCCESS, 0, "looking up a command records nothing");
+    assert.equal(s.health.total, 0);
+    // The view observes the real calls, on the circuit's clock.
+    const events = [];
+    view.on("event", (e) => events.push(e));
+    assert.equal(await real.execute(), 1);
+    assert.deepEqual(events, ["SUCCESS"]);
+    assert.equal(view.snapshot().cumulative.SUCCESS, 1);
+    assert.equal(runs, 1);
   } finally {
     removeCommand(name);
   }
