@@ -28,12 +28,20 @@ export function setContextBinder(binder) {
   bindContext = binder;
 }
 
-/** The real clock: milliseconds from `performance.now()`. */
+/**
+ * The real clock: milliseconds from `performance.now()`. One setTimeout
+ * for the earliest deadline; in Node it keeps the process alive exactly
+ * while a timer is armed (a pending call's timeout fires even if nothing
+ * else is left to do), and not after the last one is cancelled.
+ */
 export class RealClock {
   constructor() {
     this._timers = new TimerQueue();
     this._handle = null;
     this._handleDue = Infinity;
+    // Timers armed and not yet fired or cancelled, and whether the handle holds the event loop.
+    this._armed = 0;
+    this._holding = false;
     this._fire = () => this._onTimer();
   }
 
@@ -48,14 +56,31 @@ export class RealClock {
 
   /** Arms `timer.fire()` at `due` (the allocation-free form the commands use). */
   armTimer(due, timer) {
+    if (timer._bucket != null) this.cancelTimer(timer);
     this._timers.arm(due, timer);
+    this._armed++;
     if (due < this._handleDue) this._schedule(due);
+    else if (!this._holding) this._hold(true);
     return timer;
   }
 
   /** Disarms a timer armed with `armTimer`. */
   cancelTimer(timer) {
-    return this._timers.cancel(timer);
+    if (!this._timers.cancel(timer)) return false;
+    // The handle stays scheduled (cheaper than clearing it per call) but
+    // no longer holds the process once nothing is armed.
+    if (--this._armed === 0 && this._holding) this._hold(false);
+    return true;
+  }
+
+  /** Makes the Node timer handle keep the event loop alive, or not (browsers have no such notion). */
+  _hold(on) {
+    const h = this._handle;
+    this._holding = on;
+    if (h === null || typeof h !== "object") return;
+    if (on) {
+      if (typeof h.ref === "function") h.ref();
+    } else if (typeof h.unref === "function") h.unref();
   }
 
   _schedule(due) {
@@ -64,16 +89,19 @@ export class RealClock {
     // setTimeout takes at most 2^31 - 1 ms (larger fires at once): a later
     // deadline wakes early, finds nothing due and re-arms.
     this._handle = g.setTimeout(this._fire, Math.min(MAX_DELAY_MS, Math.max(0, due - perf.now())));
-    // Do not keep a Node process alive just for a timeout.
-    if (this._handle && typeof this._handle.unref === "function") this._handle.unref();
+    // A new handle holds the event loop (a timer is armed, or the caller re-holds it).
+    this._holding = true;
+    if (this._armed === 0) this._hold(false);
   }
 
   _onTimer() {
     this._handle = null;
     this._handleDue = Infinity;
+    this._holding = false;
     const now = this.now();
     try {
       for (let t = this._timers.popDue(now); t !== undefined; t = this._timers.popDue(now)) {
+        this._armed--;
         try {
           t.fire();
         } catch (e) {

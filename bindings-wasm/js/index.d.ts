@@ -20,7 +20,11 @@ export interface CommandOptions {
   isBadRequest?: (error: unknown) => boolean;
   /** Whether runs are timed out (default true). */
   timeoutEnabled?: boolean;
-  /** A run still going after this long is timed out (default 1000). */
+  /**
+   * A run still going after this long is timed out (default 1000). On the
+   * real clock a pending call's timeout keeps a Node process alive, like a
+   * setTimeout, until it fires or the run ends.
+   */
   timeoutMs?: number;
   /** Bulkhead: runs allowed in flight at once (default 10). */
   maxConcurrentRequests?: number;
