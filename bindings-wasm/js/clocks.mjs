@@ -118,6 +118,14 @@ export class RealClock {
   }
 }
 
+/** A short printable form of any value, for error messages. */
+function describe(v) {
+  if (typeof v === "number" || typeof v === "bigint") return `${v}${typeof v === "bigint" ? "n" : ""}`;
+  if (typeof v === "string") return JSON.stringify(v);
+  if (v === null || v === undefined || typeof v === "boolean") return String(v);
+  return typeof v;
+}
+
 /** Lets every pending reaction run: a macrotask boundary. */
 function tick() {
   if (typeof g.setImmediate === "function") return new Promise((r) => g.setImmediate(r));
@@ -137,13 +145,23 @@ function tick() {
 /**
  * A virtual clock: reads `start` until advanced; its timers fire only when
  * `await clock.advance(ms)` moves past them, in order, with every reaction
- * settled after each one.
+ * settled after each. Time never goes back. Overlapping advances are
+ * serialised: one started while another is under way (from a promise
+ * reaction, another async flow, or a timer's `.then`) waits for it and
+ * moves on from where it ended, so no time is lost. An advance called
+ * synchronously from inside a timer callback runs at once from that
+ * timer's instant; the advance that fired the timer then ends at the later
+ * of its own target and where the inner one got to.
  */
 export class VirtualClock {
   constructor(start = 0) {
     if (!Number.isInteger(start) || start < 0) throw new TypeError("VirtualClock start must be a non-negative integer");
     this._now = start;
     this._timers = new TimerQueue();
+    // The advances queued so far (each starts when the previous one ended).
+    this._queue = Promise.resolve();
+    // > 0 while a timer callback runs (synchronously, inside advance).
+    this._firing = 0;
   }
 
   now() {
@@ -184,17 +202,41 @@ export class VirtualClock {
     });
   }
 
-  /** Moves time forward, firing due timers in order and settling after each. */
-  async advance(ms) {
-    if (!Number.isInteger(ms) || ms < 0) throw new TypeError("advance(ms) needs a non-negative integer");
-    await tick();
+  /**
+   * Moves time forward by `ms` (a non-negative integer; anything else is a
+   * TypeError and changes nothing), firing due timers in order and
+   * settling after each. See the class comment for overlapping advances.
+   */
+  advance(ms) {
+    if (!Number.isInteger(ms) || ms < 0) {
+      return Promise.reject(new TypeError(`advance(ms) needs a non-negative integer, got ${describe(ms)}`));
+    }
+    if (this._firing > 0) return this._advance(ms);
+    const run = this._queue.then(() => this._advance(ms));
+    // The next advance waits for this one, whether it succeeds or a timer callback throws.
+    this._queue = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  }
+
+  async _advance(ms) {
+    // The target is fixed from the instant the advance starts.
     const target = this._now + ms;
+    await tick();
     for (let t = this._timers.popDue(target); t !== undefined; t = this._timers.popDue(target)) {
-      this._now = Math.max(this._now, t._due);
-      t.fire();
+      // Never back: a nested advance may already be past this timer's due time.
+      if (t._due > this._now) this._now = t._due;
+      this._firing++;
+      try {
+        t.fire();
+      } finally {
+        this._firing--;
+      }
       await tick();
     }
-    this._now = target;
+    if (target > this._now) this._now = target;
     await tick();
   }
 }

@@ -182,7 +182,14 @@ export class VirtualClock implements Clock {
   arm(due: number, fn: () => void): { cancel(): void };
   /** Resolves after `ms` virtual milliseconds; rejects with the signal's reason if aborted. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
-  /** Moves time forward, firing due timers in order and settling every reaction after each. */
+  /**
+   * Moves time forward by `ms` (a non-negative integer, else a TypeError),
+   * firing due timers in order and settling every reaction after each. Time
+   * never goes back. An advance started while another is under way waits
+   * for it and moves on from where it ended; one called synchronously from
+   * inside a timer callback runs at once from that timer's instant, and the
+   * outer advance ends at the later of its own target and where that got.
+   */
   advance(ms: number): Promise<void>;
 }
 
