@@ -1,7 +1,7 @@
 // The JS face of hystrix: Command, errors, clocks, named commands, over the
 // wasm `WasmCommand` that an entry point (Node, browser, bundler) loads
 // into `slot` before anything is constructed.
-import { RealClock, VirtualClock } from "./clocks.mjs";
+import { RealClock, VirtualClock, describe } from "./clocks.mjs";
 import { slot } from "./wasm-slot.mjs";
 import {
   BadRequestError,
@@ -67,15 +67,73 @@ function keyed(error, key) {
   return error;
 }
 
-/** Turns the wasm side's "key\u0001message" into an InvalidConfigError. */
-function configError(e) {
+/** SPEC integer key -> "must be an integer from A to B", asked of the core once. */
+const integerRules = new Map();
+
+/**
+ * The core's range rule for integer key `spec`: it is asked to accept
+ * 2^53, which is above every key's maximum, and its refusal states the
+ * rule. So the glue never restates the core's ranges.
+ */
+function integerRule(spec) {
+  let rule = integerRules.get(spec);
+  if (rule === undefined) {
+    rule = null;
+    try {
+      new slot.WasmCommand("", JSON.stringify({ [spec]: 2 ** 53 })).free();
+    } catch (e) {
+      const m = typeof e === "string" ? /(must be an integer from \d+ to \d+)/.exec(e) : null;
+      if (m !== null) rule = m[1];
+    }
+    integerRules.set(spec, rule);
+  }
+  return rule;
+}
+
+/**
+ * Turns the wasm side's "key\u0001message" into an InvalidConfigError
+ * naming the camelCase option. A value of the wrong type or out of range
+ * is described as the caller gave it (JSON turns NaN into null), with the
+ * key's whole rule, so -1 and 0 read alike.
+ */
+function configError(e, options) {
   if (typeof e === "string" && e.includes("\u0001")) {
     const [key, message] = e.split("\u0001");
     const camel = CAMEL[key] ?? key;
-    const text = message.replace(/[a-z]+(?:_[a-z]+)+/g, (k) => CAMEL[k] ?? k);
+    let text = message.replace(/[a-z]+(?:_[a-z]+)+/g, (k) => CAMEL[k] ?? k);
+    if (options !== undefined && Object.hasOwn(options, camel)) {
+      const got = describe(options[camel]);
+      if (/ must be a boolean, got /.test(text)) {
+        text = `invalid config: ${camel} must be a boolean (true or false), got ${got}`;
+      } else if (/ must be (a non-negative integer|an integer from)/.test(text)) {
+        const rule = integerRule(key) ?? "must be a non-negative integer";
+        text = `invalid config: ${camel} ${rule}, got ${got}`;
+      }
+    }
     return keyed(new InvalidConfigError(text), camel);
   }
   return e instanceof Error ? e : new HystrixError(String(e));
+}
+
+/**
+ * The snapshot's keys in camelCase, like the options: the core's snake_case
+ * key with the letter after each underscore capitalised (`error_percentage`
+ * -> `errorPercentage`). Event-type names (`FALLBACK_SUCCESS`) and
+ * percentile names (`p99_5`) have no lower-case letter after an underscore
+ * and stay as they are.
+ */
+function camelKeys(value) {
+  if (value === null || typeof value !== "object") return value;
+  const out = {};
+  for (const key of Object.keys(value)) out[key.replace(/_([a-z])/g, (_, ch) => ch.toUpperCase())] = camelKeys(value[key]);
+  return out;
+}
+
+/** What a method called without its command (`const e = cmd.execute; e()`) returns. */
+function detached(method) {
+  return Promise.reject(
+    new TypeError(`${method}() was called without its command: call cmd.${method}(...), or pass cmd.${method}.bind(cmd)`),
+  );
 }
 
 /** Whether `e` is a BadRequestError; `false` if even asking throws (a proxy trap). */
@@ -249,7 +307,7 @@ class Circuit {
     try {
       this.wasm = new slot.WasmCommand(name, specJson(options));
     } catch (e) {
-      throw configError(e);
+      throw configError(e, options);
     }
     this.name = name;
     this.listeners = new Map();
@@ -267,7 +325,7 @@ function rethrowLater(error) {
 }
 
 /**
- * A listener of circuit `c` threw `error`: counted in `listener_panics`,
+ * A listener of circuit `c` threw `error`: counted in the snapshot's `listenerPanics`,
  * then handed to the circuit's on("error") listeners, or, without any,
  * rethrown in a microtask (an uncaught exception, as from a callback).
  */
@@ -288,7 +346,21 @@ function listenerFailed(c, error) {
   }
 }
 
+/** Whether `clock` can drive a command: `now()` and `arm(due, fn)` (our own clocks also have `armTimer`). */
+function isClock(clock) {
+  return (
+    clock !== null &&
+    (typeof clock === "object" || typeof clock === "function") &&
+    typeof clock.now === "function" &&
+    (typeof clock.arm === "function" || typeof clock.armTimer === "function")
+  );
+}
+
 function circuitFor(name, options) {
+  // null or undefined: the real clock (or, for a known name, the clock it has).
+  if (options.clock != null && !isClock(options.clock)) {
+    throw new TypeError(`options.clock must have now() and arm(due, fn) methods (a VirtualClock, or an object like it), got ${describe(options.clock)}`);
+  }
   if (name === undefined) return new Circuit("", options);
   if (typeof name !== "string") throw new TypeError("options.name must be a string");
   let c = registry.get(name);
@@ -308,7 +380,7 @@ function configureCircuit(c, options) {
   try {
     c.wasm.configure(json);
   } catch (e) {
-    throw configError(e);
+    throw configError(e, options);
   }
 }
 
@@ -330,7 +402,7 @@ export class CommandView {
 
   /** State, health, rolling/cumulative counts, latency, concurrency, as a plain object. */
   snapshot() {
-    return JSON.parse(this._circuit.wasm.snapshot(this._circuit.clock.now()));
+    return camelKeys(JSON.parse(this._circuit.wasm.snapshot(this._circuit.clock.now())));
   }
 
   /** Changes settings live (camelCase); throws InvalidConfigError and changes nothing on error. */
@@ -343,7 +415,7 @@ export class CommandView {
    * `on("event", (event, atMs) => ...)`, `on("stateChange", (from, to, atMs) => ...)`
    * or `on("error", (error) => ...)`; returns a function that removes this
    * registration. An exception from an event or stateChange listener never
-   * reaches the call: it is counted in the snapshot's `listener_panics` and
+   * reaches the call: it is counted in the snapshot's `listenerPanics` and
    * handed to the "error" listeners or, without any, rethrown in a
    * microtask (an uncaught exception, as a throwing callback is in Node).
    */
@@ -433,7 +505,8 @@ export class Command extends CommandView {
 
   /** Runs through the command; resolves with the run's or the fallback's value. */
   execute(...args) {
-    const c = this._circuit;
+    const c = this?._circuit;
+    if (c === undefined) return detached("execute");
     const w = c.wasm;
     const r = w.start(c.clock.now(), this._fallback !== undefined);
     if ((r & 3) === RUN) return this._startRun(r >>> 2, w.stepArg(), args);
@@ -444,6 +517,7 @@ export class Command extends CommandView {
 
   /** The seed's Queue: starts now and returns the promise (same as execute). */
   queue(...args) {
+    if (this?._circuit === undefined) return detached("queue");
     return this.execute(...args);
   }
 

@@ -118,12 +118,31 @@ export class RealClock {
   }
 }
 
-/** A short printable form of any value, for error messages. */
-function describe(v) {
-  if (typeof v === "number" || typeof v === "bigint") return `${v}${typeof v === "bigint" ? "n" : ""}`;
-  if (typeof v === "string") return JSON.stringify(v);
-  if (v === null || v === undefined || typeof v === "boolean") return String(v);
-  return typeof v;
+/** A short printable form of any value, for error messages ("got ..."). */
+export function describe(v) {
+  switch (typeof v) {
+    case "number":
+      return Object.is(v, -0) ? "-0" : String(v);
+    case "bigint":
+      return `${v}n`;
+    case "string":
+      return JSON.stringify(v);
+    case "symbol":
+      return v.toString();
+    case "function":
+      return "a function";
+    case "object":
+      if (v === null) return "null";
+      try {
+        const json = JSON.stringify(v);
+        if (typeof json === "string" && json.length <= 80) return json;
+      } catch {
+        // A cycle, a throwing toJSON or a bigint inside: named by its kind.
+      }
+      return Array.isArray(v) ? "an array" : "an object";
+    default:
+      return String(v);
+  }
 }
 
 /** Lets every pending reaction run: a macrotask boundary. */

@@ -59,7 +59,9 @@ export type CommandSettings = Omit<CommandOptions, "name" | "clock" | "isBadRequ
 
 /** Anything with a millisecond `now()` and timers: `VirtualClock`, or the built-in real clock. */
 export interface Clock {
+  /** The current time in whole milliseconds; never decreasing. */
   now(): number;
+  /** Calls `fn` once the clock reaches `due`; the handle cancels it. */
   arm(due: number, fn: () => void): { cancel(): void };
 }
 
@@ -95,20 +97,29 @@ export interface Percentiles {
   p100: number;
 }
 
-/** A command observed at one instant. */
+/**
+ * A command observed at one instant. Keys are camelCase like the options:
+ * the SPEC's snake_case name with the letter after each underscore
+ * capitalised (`fallback_concurrent` -> `fallbackConcurrent`); event-type
+ * names and `p99_5` are unchanged.
+ */
 export interface Snapshot {
   name: string;
-  time_ms: number;
+  timeMs: number;
   state: CircuitState;
-  health: { total: number; errors: number; error_percentage: number };
+  health: { total: number; errors: number; errorPercentage: number };
   rolling: Record<EventType, number>;
   cumulative: Record<EventType, number>;
+  /** Run permits held now. */
   concurrent: number;
-  fallback_concurrent: number;
-  rolling_max_concurrent: number;
-  latency_run: Percentiles;
-  latency_total: Percentiles;
-  listener_panics: number;
+  /** Fallbacks in flight now. */
+  fallbackConcurrent: number;
+  /** Highest run concurrency in the rolling window. */
+  rollingMaxConcurrent: number;
+  latencyRun: Percentiles;
+  latencyTotal: Percentiles;
+  /** Listener calls that threw (JS exceptions) since the command was created. */
+  listenerPanics: number;
 }
 
 /** A run's own arguments: its parameters without a trailing `RunContext`. */
@@ -140,7 +151,7 @@ export class CommandView {
   on(type: "stateChange", callback: (from: CircuitState, to: CircuitState, atMs: number) => void): () => boolean;
   /**
    * Hears what "event" and "stateChange" listeners throw (each is also
-   * counted in the snapshot's `listener_panics`). Without an "error"
+   * counted in the snapshot's `listenerPanics`). Without an "error"
    * listener such an exception is rethrown in a microtask: an uncaught
    * exception, as a throwing callback is in Node. The call is never
    * affected. One an "error" listener throws is counted and rethrown.

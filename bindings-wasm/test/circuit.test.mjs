@@ -49,7 +49,7 @@ test("trip -> short-circuit -> half-open probe fails -> reopen -> probe succeeds
   await assert.rejects(cmd.execute(1), /fail 1/);
   await assert.rejects(cmd.execute(2), /fail 2/);
   assert.equal(cmd.snapshot().state, "closed");
-  assert.deepEqual(cmd.snapshot().health, { total: 2, errors: 2, error_percentage: 100 });
+  assert.deepEqual(cmd.snapshot().health, { total: 2, errors: 2, errorPercentage: 100 });
   // The third failure reaches the threshold: the circuit trips after its outcome.
   await clock.advance(10);
   await assert.rejects(cmd.execute(3), /fail 3/);
@@ -80,7 +80,7 @@ test("trip -> short-circuit -> half-open probe fails -> reopen -> probe succeeds
   assert.equal(await cmd.execute(8), "ok 8");
   const s = cmd.snapshot();
   assert.equal(s.state, "closed");
-  assert.deepEqual(s.health, { total: 0, errors: 0, error_percentage: 0 });
+  assert.deepEqual(s.health, { total: 0, errors: 0, errorPercentage: 0 });
   assert.equal(s.rolling.FAILURE, 4);
   assert.equal(s.rolling.SHORT_CIRCUITED, 3);
   assert.equal(s.rolling.SUCCESS, 1);
@@ -92,7 +92,7 @@ test("trip -> short-circuit -> half-open probe fails -> reopen -> probe succeeds
     "half_open->closed@2010",
   ]);
   assert.equal(await cmd.execute(9), "ok 9");
-  assert.deepEqual(cmd.snapshot().health, { total: 1, errors: 0, error_percentage: 0 });
+  assert.deepEqual(cmd.snapshot().health, { total: 1, errors: 0, errorPercentage: 0 });
 
   assert.deepEqual(events, [
     "FAILURE@0",
@@ -128,7 +128,7 @@ test("the error threshold: below it the circuit stays closed", async () => {
   for (let i = 0; i < 10; i++) await cmd.execute();
   const s = cmd.snapshot();
   assert.equal(s.state, "closed");
-  assert.deepEqual(s.health, { total: 10, errors: 5, error_percentage: 50 });
+  assert.deepEqual(s.health, { total: 10, errors: 5, errorPercentage: 50 });
   cmd.configure({ errorThresholdPercentage: 50 });
   // New thresholds apply from the next evaluation (a snapshot applies a pending trip).
   assert.equal(cmd.snapshot().state, "open");
@@ -282,11 +282,11 @@ test("a listener that throws does not break the call or other listeners; on(\"er
   assert.equal(heard.length, 3);
   assert.equal(heard[0], boom, "the listener's own exception, unchanged");
   assert.deepEqual(heard.map((e) => e.message).sort(), ["listener boom", "listener boom", "state listener boom"]);
-  assert.equal(cmd.snapshot().listener_panics, 3);
+  assert.equal(cmd.snapshot().listenerPanics, 3);
   assert.equal(await cmd.execute(), "fb");
   assert.deepEqual(after, ["FAILURE", "FALLBACK_SUCCESS", "SHORT_CIRCUITED", "FALLBACK_SUCCESS"]);
   assert.equal(cmd.snapshot().concurrent, 0);
-  assert.equal(cmd.snapshot().listener_panics, 5);
+  assert.equal(cmd.snapshot().listenerPanics, 5);
   assert.equal(heard.length, 5);
   // Removed: no longer called (a fresh one takes over, so nothing is rethrown).
   const later = [];
@@ -300,7 +300,7 @@ test("a listener that throws does not break the call or other listeners; on(\"er
 
 /**
  * Runs `body` (module code with `Command` in scope) in a child Node, which
- * prints the command `cmd`'s listener_panics when it exits; resolves with
+ * prints the command `cmd`'s listenerPanics when it exits; resolves with
  * its exit code, stderr and that count.
  */
 async function childWithListeners(body) {
@@ -308,7 +308,7 @@ async function childWithListeners(body) {
   const script = `
     const { Command } = await import(${JSON.stringify(pkg)});
     const cmd = new Command(() => "value");
-    process.on("exit", () => console.log(JSON.stringify({ panics: cmd.snapshot().listener_panics })));
+    process.on("exit", () => console.log(JSON.stringify({ panics: cmd.snapshot().listenerPanics })));
     ${body}
   `;
   const { execFile } = await import("node:child_process");
@@ -481,6 +481,34 @@ test("listeners may remove themselves or add listeners while being called", asyn
   assert.deepEqual(got.slice(-4), ["FAILURE", "late:FAILURE", "FALLBACK_SUCCESS", "late:FALLBACK_SUCCESS"]);
 });
 
+test("snapshot keys are camelCase like the options; event types keep their SPEC names", async () => {
+  const clock = new VirtualClock(3);
+  const cmd = new Command(() => "ok", null, { clock, name: "camel-keys", healthSnapshotIntervalMs: 0 });
+  await cmd.execute();
+  const s = cmd.snapshot();
+  h.removeCommand("camel-keys");
+  assert.deepEqual(Object.keys(s), [
+    "name",
+    "timeMs",
+    "state",
+    "health",
+    "rolling",
+    "cumulative",
+    "concurrent",
+    "fallbackConcurrent",
+    "rollingMaxConcurrent",
+    "latencyRun",
+    "latencyTotal",
+    "listenerPanics",
+  ]);
+  assert.deepEqual(s.health, { total: 1, errors: 0, errorPercentage: 0 });
+  assert.equal(s.timeMs, 3);
+  assert.equal(s.rolling.SUCCESS, 1);
+  assert.ok(Object.hasOwn(s.cumulative, "FALLBACK_SUCCESS"));
+  assert.deepEqual(Object.keys(s.latencyRun), ["count", "mean", "p0", "p25", "p50", "p75", "p90", "p95", "p99", "p99_5", "p100"]);
+  assert.equal(s.rollingMaxConcurrent, 1);
+});
+
 test("health is refreshed at most every healthSnapshotIntervalMs", async () => {
   const clock = new VirtualClock();
   const cmd = new Command(
@@ -492,12 +520,12 @@ test("health is refreshed at most every healthSnapshotIntervalMs", async () => {
   );
   for (let i = 0; i < 5; i++) await cmd.execute();
   // The snapshot taken at t = 0 (before any outcome) is still in use.
-  assert.deepEqual(cmd.snapshot().health, { total: 0, errors: 0, error_percentage: 0 });
+  assert.deepEqual(cmd.snapshot().health, { total: 0, errors: 0, errorPercentage: 0 });
   assert.equal(cmd.snapshot().state, "closed");
   await clock.advance(99);
   assert.equal(cmd.snapshot().health.total, 0);
   await clock.advance(1);
-  assert.deepEqual(cmd.snapshot().health, { total: 5, errors: 5, error_percentage: 100 });
+  assert.deepEqual(cmd.snapshot().health, { total: 5, errors: 5, errorPercentage: 100 });
   assert.equal(cmd.snapshot().state, "open", "the refreshed snapshot trips the circuit");
 });
 

@@ -82,6 +82,50 @@ test("zero, negative, huge, fractional and wrong-type values are refused naming 
   }
 });
 
+test("messages describe the value as given and state the key's whole rule", () => {
+  const message = (options) => configError(() => new Command(() => 1, null, options)).message;
+  const rule = "invalid config: timeoutMs must be an integer from 1 to 9007199254740991, got";
+  // Fixed: NaN was reported as "got null" (JSON), and -1 as "must be a non-negative integer" while 0 said "from 1".
+  assert.equal(message({ timeoutMs: NaN }), `${rule} NaN`);
+  assert.equal(message({ timeoutMs: -1 }), `${rule} -1`);
+  assert.equal(message({ timeoutMs: 0 }), `${rule} 0`);
+  assert.equal(message({ timeoutMs: 1.5 }), `${rule} 1.5`);
+  assert.equal(message({ timeoutMs: Infinity }), `${rule} Infinity`);
+  assert.equal(message({ timeoutMs: "10" }), `${rule} "10"`);
+  assert.equal(message({ timeoutMs: null }), `${rule} null`);
+  assert.equal(message({ timeoutMs: 10n }), `${rule} 10n`);
+  assert.equal(
+    message({ errorThresholdPercentage: -5 }),
+    "invalid config: errorThresholdPercentage must be an integer from 0 to 100, got -5",
+  );
+  assert.equal(message({ requestVolumeThreshold: -1 }), "invalid config: requestVolumeThreshold must be an integer from 0 to 9007199254740991, got -1");
+  assert.equal(message({ forceOpen: 1 }), "invalid config: forceOpen must be a boolean (true or false), got 1");
+  assert.equal(message({ forceOpen: undefined, forceClosed: "yes" }), 'invalid config: forceClosed must be a boolean (true or false), got "yes"');
+  // The same through configure().
+  const cmd = new Command(() => 1);
+  assert.equal(configError(() => cmd.configure({ sleepWindowMs: NaN })).message, "invalid config: sleepWindowMs must be an integer from 1 to 9007199254740991, got NaN");
+});
+
+test("a clock without now() and arm() is refused at once (it failed later, at the first call)", async () => {
+  for (const clock of [{}, { now: () => 0 }, { arm: () => ({ cancel() {} }) }, 5, "clock", true]) {
+    assert.throws(() => new Command(() => 1, null, { clock }), (e) => e instanceof TypeError && /options\.clock must have now\(\) and arm/.test(e.message), `clock ${String(clock)}`);
+    assert.throws(() => configure(uniqueName("bad-clock"), { clock }), TypeError);
+  }
+  const name = uniqueName("clock-kept");
+  const clock = new VirtualClock(7);
+  try {
+    configure(name, { clock });
+    assert.throws(() => new Command(() => 1, null, { name, clock: {} }), TypeError);
+    assert.equal(getCommand(name).snapshot().timeMs, 7, "a refused clock changes nothing");
+  } finally {
+    removeCommand(name);
+  }
+  // null and undefined mean the default; a minimal object with now() and arm() is a clock.
+  assert.equal(await new Command(() => "ok", null, { clock: null }).execute(), "ok");
+  const minimal = { now: () => 0, arm: () => ({ cancel() {} }) };
+  assert.equal(await new Command(() => "ok", null, { clock: minimal }).execute(), "ok");
+});
+
 test("boundary values are accepted", () => {
   const clock = new VirtualClock();
   const ok = [

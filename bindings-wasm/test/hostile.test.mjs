@@ -57,7 +57,7 @@ function settledOnce(t, what = "call") {
 function assertIdle(cmd, calls) {
   const s = cmd.snapshot();
   assert.equal(s.concurrent, 0, "every run permit is given back");
-  assert.equal(s.fallback_concurrent, 0, "every fallback slot is given back");
+  assert.equal(s.fallbackConcurrent, 0, "every fallback slot is given back");
   if (calls !== undefined) {
     const c = s.cumulative;
     const executions = EXECUTION_EVENTS.reduce((n, k) => n + c[k], 0);
@@ -149,7 +149,7 @@ test("a thenable that never calls back times out; its permit is held (it never s
   const snap = cmd.snapshot();
   assert.equal(snap.cumulative.TIMEOUT, 1);
   assert.equal(snap.concurrent, 1, "SPEC §4: a run that never stops keeps its permit");
-  assert.equal(snap.fallback_concurrent, 0);
+  assert.equal(snap.fallbackConcurrent, 0);
   // The bulkhead is honest: the next call is refused.
   const r = await cmd.execute();
   assert.ok(r instanceof RejectedError);
@@ -562,7 +562,7 @@ test("listeners throwing hostile values (revoked proxies, errors with throwing g
   assert.equal(heard.length, 15);
   assert.equal(heard.filter((e) => e === proxy).length, 5, "the thrown values are handed on unchanged");
   assert.equal(heard.filter((e) => e === undefined).length, 5);
-  assert.equal(assertIdle(cmd, 3).listener_panics, 15);
+  assert.equal(assertIdle(cmd, 3).listenerPanics, 15);
 });
 
 test("listeners that re-enter (configure, snapshot, execute, subscribe, unsubscribe) keep the books straight", async () => {
@@ -686,7 +686,7 @@ test("a run re-entering execute synchronously is bounded by the bulkhead; everyt
     assert.deepEqual(await Promise.all(inner), ["err:4", "ok:3", "ok:4"], mode);
     const s = assertIdle(cmd, 4);
     assert.equal(s.cumulative.SEMAPHORE_REJECTED, 1);
-    assert.equal(s.rolling_max_concurrent, 3);
+    assert.equal(s.rollingMaxConcurrent, 3);
   }
 });
 
@@ -731,13 +731,13 @@ test("configure while calls are in flight: smaller limits apply to new calls, in
   await clock.advance(0);
   // Refused by the new bulkhead of 1; its fallback takes the one fallback slot.
   assert.equal(cmd.snapshot().cumulative.SEMAPHORE_REJECTED, 1);
-  assert.equal(cmd.snapshot().fallback_concurrent, 1);
+  assert.equal(cmd.snapshot().fallbackConcurrent, 1);
   await clock.advance(20);
   await flush();
   const s = cmd.snapshot();
   assert.equal(s.concurrent, 0, "the in-flight runs kept their 100 ms deadline and failed at 20 ms");
   assert.equal(s.cumulative.TIMEOUT, 0);
-  assert.equal(s.fallback_concurrent, 1, "only one fallback slot now");
+  assert.equal(s.fallbackConcurrent, 1, "only one fallback slot now");
   assert.equal(s.cumulative.FALLBACK_REJECTION, 3);
   for (const r of releases) r("fb");
   const out = await Promise.all(ps);

@@ -127,21 +127,21 @@ export async function usage(): Promise<void> {
   const s: Snapshot = all.snapshot();
   const state: CircuitState = s.state;
   const counts: number[] = [
-    s.time_ms,
+    s.timeMs,
     s.health.total,
     s.health.errors,
-    s.health.error_percentage,
+    s.health.errorPercentage,
     s.rolling.SUCCESS,
     s.rolling.FALLBACK_DISABLED,
     s.cumulative.SEMAPHORE_REJECTED,
     s.concurrent,
-    s.fallback_concurrent,
-    s.rolling_max_concurrent,
-    s.listener_panics,
+    s.fallbackConcurrent,
+    s.rollingMaxConcurrent,
+    s.listenerPanics,
   ];
   const name: string = s.name;
-  const lat: Percentiles = s.latency_run;
-  const tot: Percentiles = s.latency_total;
+  const lat: Percentiles = s.latencyRun;
+  const tot: Percentiles = s.latencyTotal;
   const pct: number[] = [lat.count, lat.mean, lat.p0, lat.p25, lat.p50, lat.p75, lat.p90, lat.p95, lat.p99, lat.p99_5, tot.p100];
   void state, counts, name, pct;
 
