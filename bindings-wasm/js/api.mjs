@@ -18,6 +18,10 @@ const RUN = 0;
 const FALLBACK = 1;
 const DONE = 2;
 const NOTHING = 3;
+/** Call.late: the call's timeout has not fired, it fired, or the call was released early. */
+const LIVE = 0;
+const TIMED_OUT = 1;
+const RELEASED = 2;
 const SUCCESS = 0;
 const FAILURE = 1;
 const BAD_REQUEST = 2;
@@ -127,6 +131,17 @@ function camelKeys(value) {
   const out = {};
   for (const key of Object.keys(value)) out[key.replace(/_([a-z])/g, (_, ch) => ch.toUpperCase())] = camelKeys(value[key]);
   return out;
+}
+
+/**
+ * `settling` (the call's own settlement) followed by the clock's error of
+ * `state`: the call's books are kept, then its caller hears of the clock.
+ */
+function clockFailure(settling, state) {
+  const fail = () => {
+    throw state.clockError;
+  };
+  return promiseThen.call(settling, fail, fail);
 }
 
 /** What a method called without its command (`const e = cmd.execute; e()`) returns. */
@@ -247,7 +262,12 @@ class Call {
     this.args = args;
     this.clock = null;
     this.timer = null;
-    this.timedOut = false;
+    // LIVE until the timeout fires (TIMED_OUT) or the call is released early (RELEASED).
+    this.late = LIVE;
+    // The last instant the clock gave for this call, and its first failure (see `_now`).
+    this.at = 0;
+    this.clockFailed = false;
+    this.clockError = undefined;
     this.resolve = null;
     this.reject = null;
     // How a run that did not return a thenable ended (see `_callRun`).
@@ -266,7 +286,10 @@ class Call {
   arm(clock, due) {
     this.clock = clock;
     if (typeof clock.armTimer === "function") clock.armTimer(due, this);
-    else this.timer = clock.arm(due, () => this.fire());
+    else {
+      this._due = due;
+      this.timer = clock.arm(due, () => this.fire());
+    }
   }
 
   disarm() {
@@ -291,7 +314,8 @@ class Call {
   /** The timeout fired. */
   fire() {
     this.clock = null;
-    this.command._onTimeout(this);
+    // A host clock whose cancel failed may still fire after the call ended.
+    if (this.late === LIVE) this.command._onTimeout(this);
   }
 }
 
@@ -316,6 +340,11 @@ class Circuit {
     this.clock = options.clock ?? defaultClock;
   }
 }
+
+/** How deep listeners may re-enter commands (a listener starting a call whose events call it...). */
+const MAX_LISTENER_DEPTH = 32;
+/** Listener calls in progress on the stack. */
+let listenerDepth = 0;
 
 /** Reports `error` the way Node reports a throwing callback: in a microtask of its own. */
 function rethrowLater(error) {
@@ -430,11 +459,21 @@ export class CommandView {
     const wasm = c.wasm;
     // Caught here, in JS: an exception never unwinds through wasm frames.
     const id = wasm.subscribe(state, (_kind, a, b, at) => {
+      if (listenerDepth >= MAX_LISTENER_DEPTH) {
+        // A listener that keeps re-entering (execute() from every event)
+        // would overflow the stack inside wasm, where nothing can be given
+        // back: this notification is dropped and reported instead.
+        listenerFailed(c, new RangeError(`hystrix: listeners re-entered commands ${MAX_LISTENER_DEPTH} deep; a ${type} notification was dropped`));
+        return;
+      }
+      listenerDepth++;
       try {
         if (state) callback(a, b, at);
         else callback(a, at);
       } catch (e) {
         listenerFailed(c, e);
+      } finally {
+        listenerDepth--;
       }
     });
     const registrations = this._circuit.listeners;
@@ -508,11 +547,18 @@ export class Command extends CommandView {
     const c = this?._circuit;
     if (c === undefined) return detached("execute");
     const w = c.wasm;
-    const r = w.start(c.clock.now(), this._fallback !== undefined);
-    if ((r & 3) === RUN) return this._startRun(r >>> 2, w.stepArg(), args);
+    let now;
+    try {
+      now = c.clock.now();
+    } catch (e) {
+      // The clock failed before admission: nothing is held.
+      return Promise.reject(e);
+    }
+    const r = w.start(now, this._fallback !== undefined);
+    if ((r & 3) === RUN) return this._startRun(r >>> 2, w.stepArg(), args, now);
     // Refused at admission: there is no run to wait for.
     const original = w.lastCause() === 3 ? cheap(CircuitOpenError) : cheap(RejectedError);
-    return this._settle(r >>> 2, r, original, args);
+    return this._settle(r >>> 2, r, original, args, now, null);
   }
 
   /** The seed's Queue: starts now and returns the promise (same as execute). */
@@ -521,17 +567,27 @@ export class Command extends CommandView {
     return this.execute(...args);
   }
 
-  _startRun(id, deadline, args) {
+  _startRun(id, deadline, args, now) {
     const c = this._circuit;
     // The call's state; the run receives its `context` (`{ signal }`), not this.
     const state = new Call(this, id, args);
+    state.at = now;
     if (deadline < 0) return this._startUntimed(state, args);
     const promise = new Promise((resolve, reject) => {
       state.resolve = resolve;
       state.reject = reject;
     });
     // The timeout is armed before the run starts (SPEC §1).
-    state.arm(c.clock, deadline);
+    try {
+      state.arm(c.clock, deadline);
+    } catch (e) {
+      // The clock cannot time the run: it is never started; its permit (or
+      // probe slot) is given back unrecorded and the caller gets the error.
+      state.late = RELEASED;
+      c.wasm.release(id, now);
+      state.reject(e);
+      return promise;
+    }
     const pending = this._callRun(state, args);
     if (pending === null) this._runEnded(state, state.ok, state.value);
     else
@@ -584,43 +640,91 @@ export class Command extends CommandView {
   /** The untimed run ended: its value, or the fallback's or the error's promise. */
   _untimedEnded(state, ok, value) {
     const r = this._recordRun(state, ok, value);
-    return r === DONE ? value : this._settle(state.id, r, value, state.args);
+    if (r === DONE) {
+      if (state.clockFailed) throw state.clockError;
+      return value;
+    }
+    const out = this._settle(state.id, r, value, state.args, state.at, state);
+    return state.clockFailed ? clockFailure(out, state) : out;
   }
 
   _runEnded(state, ok, value) {
-    if (state.timedOut) {
+    if (state.late !== LIVE) {
       // A late outcome after a timeout: discarded; the permit is released.
-      this._circuit.wasm.runStopped(state.id);
+      if (state.late === TIMED_OUT) this._circuit.wasm.runStopped(state.id);
       return;
     }
-    state.disarm();
+    try {
+      state.disarm();
+    } catch (e) {
+      // A host clock's cancel failed: the call goes on (its timer, should
+      // it fire, is ignored), and ends with that error.
+      this._clockFailed(state, e);
+    }
     const r = this._recordRun(state, ok, value);
-    if (r === DONE) {
+    if (r === DONE && !state.clockFailed) {
       // Done, resolved from the run (code 0): the hot path.
       state.resolve(value);
       return;
     }
-    this._settle(state.id, r, value, state.args).then(state.resolve, state.reject);
+    const out = r === DONE ? Promise.resolve(value) : this._settle(state.id, r, value, state.args, state.at, state);
+    (state.clockFailed ? clockFailure(out, state) : out).then(state.resolve, state.reject);
+  }
+
+  /**
+   * The clock's time for call `state`. If the clock throws, the call goes
+   * on at the last instant it had (time never goes back) and will end with
+   * the clock's first error, once everything it holds is given back.
+   */
+  _now(state) {
+    try {
+      state.at = this._circuit.clock.now();
+    } catch (e) {
+      this._clockFailed(state, e);
+    }
+    return state.at;
+  }
+
+  _clockFailed(state, error) {
+    if (state.clockFailed) return;
+    state.clockFailed = true;
+    state.clockError = error;
+    // Nothing after this may fire the call's timer.
+    if (state.late === LIVE) state.late = RELEASED;
   }
 
   /** Tells the core how the run ended; returns its packed next step. */
   _recordRun(state, ok, value) {
-    const c = this._circuit;
-    return c.wasm.runFinished(state.id, c.clock.now(), ok ? SUCCESS : this._isBad(value) ? BAD_REQUEST : FAILURE);
+    const outcome = ok ? SUCCESS : this._isBad(value) ? BAD_REQUEST : FAILURE;
+    return this._circuit.wasm.runFinished(state.id, this._now(state), outcome);
   }
 
   _onTimeout(state) {
     const c = this._circuit;
-    const r = c.wasm.timerFired(state.id, c.clock.now());
+    let now;
+    try {
+      now = c.clock.now();
+    } catch (e) {
+      // The timer fired, so the deadline has passed: the timeout is
+      // recorded there, and the caller gets the clock's error.
+      now = Math.max(state.at, state._due);
+      this._clockFailed(state, e);
+    }
+    state.at = now;
+    const r = c.wasm.timerFired(state.id, now);
     if ((r & 3) === NOTHING) return;
-    state.timedOut = true;
+    state.late = TIMED_OUT;
     const err = new TimeoutError();
     state._abort(err);
-    this._settle(state.id, r, err, state.args).then(state.resolve, state.reject);
+    const out = this._settle(state.id, r, err, state.args, now, state);
+    (state.clockFailed ? clockFailure(out, state) : out).then(state.resolve, state.reject);
   }
 
-  /** After the run (or admission): the fallback or the error of step `r`. */
-  _settle(id, r, original, args) {
+  /**
+   * After the run (or admission at `at`): the fallback or the error of step
+   * `r`. `state` is the call's (null for a refused one), for its clock.
+   */
+  _settle(id, r, original, args, at, state) {
     if ((r & 3) === FALLBACK) {
       let out;
       let pending = null;
@@ -629,24 +733,35 @@ export class Command extends CommandView {
         // As for the run: a throwing `then` getter is the fallback failing.
         pending = pendingOf(out);
       } catch (e) {
-        return settled(() => this._fallbackEnded(id, false, e, original));
+        return settled(() => this._fallbackEnded(id, false, e, original, at, state));
       }
       if (pending !== null) {
         return promiseThen.call(
           pending,
-          (v) => this._fallbackEnded(id, true, v, original),
-          (e) => this._fallbackEnded(id, false, e, original),
+          (v) => this._fallbackEnded(id, true, v, original, at, state),
+          (e) => this._fallbackEnded(id, false, e, original, at, state),
         );
       }
-      return settled(() => this._fallbackEnded(id, true, out, original));
+      return settled(() => this._fallbackEnded(id, true, out, original, at, state));
     }
     if (r >>> 2 === 106) return Promise.reject(new FallbackRejectedError(undefined, { cause: original }));
     return Promise.reject(original);
   }
 
-  _fallbackEnded(id, ok, value, original) {
+  _fallbackEnded(id, ok, value, original, at, state) {
     const c = this._circuit;
-    c.wasm.fallbackFinished(id, c.clock.now(), ok);
+    let now;
+    if (state !== null) now = this._now(state);
+    else {
+      try {
+        now = c.clock.now();
+      } catch (e) {
+        // The slot is given back at the last known instant; the caller gets the clock's error.
+        c.wasm.fallbackFinished(id, at, ok);
+        throw e;
+      }
+    }
+    c.wasm.fallbackFinished(id, now, ok);
     if (ok) return value;
     const err = new FallbackFailedError(undefined, { cause: value });
     err.original = original;

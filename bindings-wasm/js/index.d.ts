@@ -57,7 +57,14 @@ export interface CommandOptions {
 /** The settings alone, for `configure`. */
 export type CommandSettings = Omit<CommandOptions, "name" | "clock" | "isBadRequest">;
 
-/** Anything with a millisecond `now()` and timers: `VirtualClock`, or the built-in real clock. */
+/**
+ * Anything with a millisecond `now()` and timers: `VirtualClock`, or the
+ * built-in real clock. If `now()` or `arm()` throws at admission the call
+ * rejects with that error, unrun and holding nothing; if `now()` or a
+ * timer's `cancel()` throws later, the call finishes at the last instant
+ * the clock gave (permits and fallback slots come back) and then rejects
+ * with the clock's error.
+ */
 export interface Clock {
   /** The current time in whole milliseconds; never decreasing. */
   now(): number;

@@ -889,3 +889,199 @@ test("fallbacks that throw odd values, return odd thenables, or re-enter: the sl
     assertIdle(cmd, calls);
   }
 });
+
+// ------------------------------------------------------- hostile host clocks
+
+/**
+ * A host clock over a VirtualClock whose now(), arm() or cancel() throw
+ * while `ctl` says so (one error object, so tests can check it is the one
+ * the caller gets).
+ */
+function hostileClock() {
+  const clock = new VirtualClock();
+  const ctl = { now: false, arm: false, cancel: false, error: new Error("the clock broke"), lateFires: [] };
+  const hostile = {
+    now() {
+      if (ctl.now) throw ctl.error;
+      return clock.now();
+    },
+    arm(due, fn) {
+      if (ctl.arm) throw ctl.error;
+      const t = clock.arm(due, fn);
+      return {
+        cancel() {
+          if (ctl.cancel) {
+            // The cancel failed: the timer stays armed and will fire.
+            ctl.lateFires.push(due);
+            throw ctl.error;
+          }
+          t.cancel();
+        },
+      };
+    },
+  };
+  return { clock, hostile, ctl };
+}
+
+test("a clock whose now() throws at admission: the call rejects with that error, nothing is held", async () => {
+  const { hostile, ctl } = hostileClock();
+  let runs = 0;
+  const cmd = new Command(() => ++runs, () => "fb", { clock: hostile, maxConcurrentRequests: 1 });
+  ctl.now = true;
+  const t = track(() => cmd.execute());
+  await flush();
+  assert.equal(settledOnce(t).value, ctl.error);
+  ctl.now = false;
+  assert.equal(runs, 0);
+  assert.equal(await cmd.execute(), 1);
+  assertIdle(cmd, 1);
+});
+
+test("a clock whose arm() throws: the run never starts, its permit comes back; a bulkhead of 1 keeps admitting", async () => {
+  // Fixed: the permit leaked (a bulkhead of N then rejected forever) and execute() threw synchronously.
+  const { hostile, ctl } = hostileClock();
+  let runs = 0;
+  const cmd = new Command(() => ++runs, () => "fb", { clock: hostile, maxConcurrentRequests: 1 });
+  ctl.arm = true;
+  for (let i = 0; i < 3; i++) {
+    const t = track(() => cmd.execute());
+    await flush();
+    assert.equal(settledOnce(t, `call ${i}`).value, ctl.error);
+  }
+  assert.equal(runs, 0);
+  assertIdle(cmd, 0);
+  ctl.arm = false;
+  assert.equal(await cmd.execute(), 1, "admitted, not RejectedError");
+  assertIdle(cmd, 1);
+});
+
+test("a half-open probe whose clock cannot arm frees its probe slot: the next probe closes the circuit", async () => {
+  // Fixed: the probe stayed admitted forever, so the circuit stayed half-open, short-circuiting everything.
+  const { clock, hostile, ctl } = hostileClock();
+  let fail = true;
+  const cmd = new Command(
+    () => {
+      if (fail) throw new Error("down");
+      return "up";
+    },
+    null,
+    { clock: hostile, requestVolumeThreshold: 1, healthSnapshotIntervalMs: 0, sleepWindowMs: 100 },
+  );
+  await assert.rejects(cmd.execute(), /down/);
+  assert.equal(cmd.snapshot().state, "open");
+  await clock.advance(100);
+  fail = false;
+  ctl.arm = true;
+  await assert.rejects(cmd.execute(), (e) => e === ctl.error);
+  assert.equal(cmd.snapshot().state, "half_open");
+  ctl.arm = false;
+  assert.equal(await cmd.execute(), "up");
+  assert.equal(cmd.snapshot().state, "closed");
+  assertIdle(cmd);
+});
+
+test("a clock whose now() throws when the run ends: the outcome is recorded, the permit comes back, the caller gets the error once", async () => {
+  // Fixed: the caller's promise never settled and an unhandled rejection crashed Node.
+  const { hostile, ctl } = hostileClock();
+  for (const timeoutEnabled of [true, false]) {
+    for (const shape of ["sync", "async", "fails"]) {
+      const cmd = new Command(
+        () => {
+          ctl.now = true;
+          if (shape === "fails") throw new Error("run failed");
+          return shape === "async" ? Promise.resolve("v") : "v";
+        },
+        shape === "fails" ? () => "fb" : null,
+        { clock: hostile, timeoutEnabled, maxConcurrentRequests: 1 },
+      );
+      const t = track(() => cmd.execute());
+      await flush();
+      ctl.now = false;
+      const what = `${shape}, timeoutEnabled ${timeoutEnabled}`;
+      assert.equal(settledOnce(t, what).value, ctl.error, what);
+      const s = assertIdle(cmd, 1);
+      assert.equal(s.cumulative[shape === "fails" ? "FALLBACK_SUCCESS" : "SUCCESS"], 1, what);
+    }
+  }
+});
+
+test("a clock whose now() throws when the timeout fires: TIMEOUT at the deadline, fallback, permit back when the run stops", async () => {
+  const { clock, hostile, ctl } = hostileClock();
+  let finish;
+  const cmd = new Command(() => new Promise((r) => (finish = r)), (e) => `fb:${e.kind}`, { clock: hostile, timeoutMs: 10 });
+  const t = track(() => cmd.execute());
+  ctl.now = true;
+  await clock.advance(10);
+  await flush();
+  ctl.now = false;
+  assert.equal(settledOnce(t).value, ctl.error);
+  const s = cmd.snapshot();
+  assert.equal(s.cumulative.TIMEOUT, 1);
+  assert.equal(s.cumulative.FALLBACK_SUCCESS, 1);
+  assert.equal(s.concurrent, 1, "the run has not stopped: it keeps its permit (SPEC §3.4)");
+  finish("late");
+  await flush();
+  assertIdle(cmd, 1);
+});
+
+test("a clock whose now() throws when a refused call's fallback ends: the fallback slot comes back", async () => {
+  const { hostile, ctl } = hostileClock();
+  let breakClock = true;
+  const cmd = new Command(() => "run", () => {
+    ctl.now = breakClock;
+    return "fb";
+  }, { clock: hostile, forceOpen: true, fallbackMaxConcurrentRequests: 1 });
+  const t = track(() => cmd.execute());
+  await flush();
+  ctl.now = breakClock = false;
+  assert.equal(settledOnce(t).value, ctl.error);
+  assertIdle(cmd, 1);
+  assert.equal(await cmd.execute(), "fb", "the one fallback slot is free again");
+  assertIdle(cmd, 2);
+});
+
+test("a timer whose cancel() throws: the call ends with that error, and the timer firing later changes nothing", async () => {
+  const { clock, hostile, ctl } = hostileClock();
+  const name = `hostile-cancel-${process.pid}`;
+  const cmd = new Command((x) => x, () => "fb", { name, clock: hostile, timeoutMs: 10 });
+  ctl.cancel = true;
+  const t = track(() => cmd.execute("v"));
+  await flush();
+  ctl.cancel = false;
+  assert.equal(settledOnce(t).value, ctl.error);
+  assert.deepEqual(ctl.lateFires, [10]);
+  // A slow call on the same circuit reuses the execution id; the stale timer (due 10) must not time it out.
+  let finish;
+  const slow = new Command(() => new Promise((r) => (finish = r)), () => "fb", { name, timeoutMs: 50 });
+  const again = track(() => slow.execute());
+  await clock.advance(10);
+  await flush();
+  assert.equal(again.settlements.length, 0, "still running after the stale timer fired");
+  finish("w");
+  await flush();
+  assert.equal(settledOnce(again).value, "w");
+  const s = assertIdle(cmd, 2);
+  assert.equal(s.cumulative.SUCCESS, 2);
+  assert.equal(s.cumulative.TIMEOUT, 0);
+  h.removeCommand(name);
+});
+
+test("a listener that re-enters execute() from every event is cut off before the stack overflows; nothing leaks", async () => {
+  // Fixed: the RangeError unwound through wasm frames and left `concurrent` leaked.
+  const clock = new VirtualClock();
+  const cmd = new Command(() => "ok", null, { clock, maxConcurrentRequests: 10_000 });
+  const calls = [];
+  const heard = [];
+  cmd.on("error", (e) => heard.push(e));
+  cmd.on("event", () => {
+    calls.push(track(() => cmd.execute()));
+  });
+  const first = track(() => cmd.execute());
+  await flush();
+  assert.equal(settledOnce(first).value, "ok");
+  for (const [i, t] of calls.entries()) assert.equal(settledOnce(t, `nested call ${i}`).value, "ok");
+  assert.ok(calls.length >= 10, `${calls.length} nested calls`);
+  assert.ok(heard.length >= 1 && heard.every((e) => e instanceof RangeError), "the dropped notification is reported");
+  assert.match(heard[0].message, /listeners re-entered commands \d+ deep/);
+  assertIdle(cmd, 1 + calls.length);
+});
