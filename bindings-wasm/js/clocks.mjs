@@ -39,10 +39,17 @@ export class RealClock {
     this._timers = new TimerQueue();
     this._handle = null;
     this._handleDue = Infinity;
-    // Timers armed and not yet fired or cancelled, and whether the handle holds the event loop.
+    // Timers armed and not yet fired or cancelled, and whether the handle
+    // holds the event loop (Node: setImmediate is how a release is deferred).
     this._armed = 0;
     this._holding = false;
+    this._canHold = typeof g.setImmediate === "function";
+    this._releasing = false;
     this._fire = () => this._onTimer();
+    this._release = () => {
+      this._releasing = false;
+      if (this._armed === 0 && this._holding) this._hold(false);
+    };
   }
 
   now() {
@@ -60,7 +67,7 @@ export class RealClock {
     this._timers.arm(due, timer);
     this._armed++;
     if (due < this._handleDue) this._schedule(due);
-    else if (!this._holding) this._hold(true);
+    else if (this._canHold && !this._holding) this._hold(true);
     return timer;
   }
 
@@ -68,16 +75,21 @@ export class RealClock {
   cancelTimer(timer) {
     if (!this._timers.cancel(timer)) return false;
     // The handle stays scheduled (cheaper than clearing it per call) but
-    // no longer holds the process once nothing is armed.
-    if (--this._armed === 0 && this._holding) this._hold(false);
+    // stops holding the process once nothing is armed. That release waits
+    // for the next turn of the event loop: back-to-back calls (each arms
+    // and cancels) then toggle nothing, and an idle process still exits.
+    if (--this._armed === 0 && this._holding && !this._releasing) {
+      this._releasing = true;
+      g.setImmediate(this._release);
+    }
     return true;
   }
 
   /** Makes the Node timer handle keep the event loop alive, or not (browsers have no such notion). */
   _hold(on) {
     const h = this._handle;
+    if (!this._canHold || h === null || typeof h !== "object") return;
     this._holding = on;
-    if (h === null || typeof h !== "object") return;
     if (on) {
       if (typeof h.ref === "function") h.ref();
     } else if (typeof h.unref === "function") h.unref();
@@ -89,9 +101,8 @@ export class RealClock {
     // setTimeout takes at most 2^31 - 1 ms (larger fires at once): a later
     // deadline wakes early, finds nothing due and re-arms.
     this._handle = g.setTimeout(this._fire, Math.min(MAX_DELAY_MS, Math.max(0, due - perf.now())));
-    // A new handle holds the event loop (a timer is armed, or the caller re-holds it).
-    this._holding = true;
-    if (this._armed === 0) this._hold(false);
+    // A new Node handle holds the event loop: a timer is armed.
+    this._holding = this._canHold;
   }
 
   _onTimer() {
