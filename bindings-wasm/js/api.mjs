@@ -751,12 +751,17 @@ export class Command extends CommandView {
   _fallbackEnded(id, ok, value, original, at, state) {
     const c = this._circuit;
     let now;
-    if (state !== null) now = this._now(state);
-    else {
+    if (state !== null) {
+      now = this._now(state);
+      if (state.clockFailed) {
+        // The slot is given back at the last known instant; the caller gets the clock's error.
+        c.wasm.fallbackFinished(id, now, ok);
+        throw state.clockError;
+      }
+    } else {
       try {
         now = c.clock.now();
       } catch (e) {
-        // The slot is given back at the last known instant; the caller gets the clock's error.
         c.wasm.fallbackFinished(id, at, ok);
         throw e;
       }

@@ -1024,20 +1024,31 @@ test("a clock whose now() throws when the timeout fires: TIMEOUT at the deadline
   assertIdle(cmd, 1);
 });
 
-test("a clock whose now() throws when a refused call's fallback ends: the fallback slot comes back", async () => {
+test("a clock whose now() throws when a fallback ends (refused or after a failure, sync or async): the slot comes back, the caller gets the error", async () => {
   const { hostile, ctl } = hostileClock();
-  let breakClock = true;
-  const cmd = new Command(() => "run", () => {
-    ctl.now = breakClock;
-    return "fb";
-  }, { clock: hostile, forceOpen: true, fallbackMaxConcurrentRequests: 1 });
-  const t = track(() => cmd.execute());
-  await flush();
-  ctl.now = breakClock = false;
-  assert.equal(settledOnce(t).value, ctl.error);
-  assertIdle(cmd, 1);
-  assert.equal(await cmd.execute(), "fb", "the one fallback slot is free again");
-  assertIdle(cmd, 2);
+  for (const refused of [true, false]) {
+    for (const asyncFallback of [false, true]) {
+      let breakClock = true;
+      const cmd = new Command(
+        () => {
+          throw new Error("run failed");
+        },
+        () => {
+          ctl.now = breakClock;
+          return asyncFallback ? Promise.resolve("fb") : "fb";
+        },
+        { clock: hostile, forceOpen: refused, fallbackMaxConcurrentRequests: 1 },
+      );
+      const what = `${refused ? "refused" : "after a failure"}, ${asyncFallback ? "async" : "sync"} fallback`;
+      const t = track(() => cmd.execute());
+      await flush();
+      ctl.now = breakClock = false;
+      assert.equal(settledOnce(t, what).value, ctl.error, what);
+      assertIdle(cmd, 1);
+      assert.equal(await cmd.execute(), "fb", `${what}: the one fallback slot is free again`);
+      assertIdle(cmd, 2);
+    }
+  }
 });
 
 test("a timer whose cancel() throws: the call ends with that error, and the timer firing later changes nothing", async () => {
