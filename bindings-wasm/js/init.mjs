@@ -12,7 +12,8 @@ let loading = null;
  * is where the wasm is: a URL or string to fetch, a `Response` (or a
  * promise of one), the file's bytes (`ArrayBuffer`, typed array) or a
  * compiled `WebAssembly.Module`. Without it, the package's own file is
- * fetched relative to this module (what the default entries do). Calling
+ * fetched relative to this module, as the browser entry does (Node's fetch
+ * reads no files: there, pass the bytes, or use the main entry). Calling
  * it again returns the same promise; after a failure it may be retried.
  */
 export function init(source) {

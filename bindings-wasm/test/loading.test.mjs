@@ -16,13 +16,14 @@ function node(script, args = ["--input-type=module", "-e", script]) {
   });
 }
 
-test("hystrix/init: a command made before init() is a clear error; init(bytes) loads the wasm once", async () => {
+test("hystrix/init: a command made before init() is a clear error; a failed init() may be retried; init(bytes) loads the wasm once", async () => {
   const r = await node(`
     import { readFileSync } from "node:fs";
     import { init, Command, HystrixError } from ${JSON.stringify(new URL("init.mjs", PKG).href)};
     const out = {};
     try { new Command(() => 1); out.before = "made"; } catch (e) { out.before = [e instanceof HystrixError, e.message]; }
     const bytes = readFileSync(new URL("web/hystrix_wasm_bg.wasm", ${JSON.stringify(PKG.href)}));
+    out.bad = await init(new Uint8Array([0, 1, 2, 3])).then(() => "loaded", (e) => e instanceof WebAssembly.CompileError);
     const first = init(bytes);
     out.same = first === init(bytes);
     await first;
@@ -33,6 +34,7 @@ test("hystrix/init: a command made before init() is a clear error; init(bytes) l
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), {
     before: [true, 'hystrix is not loaded yet: with "hystrix/init", await init() before creating a command'],
+    bad: true,
     same: true,
     value: 42,
     again: "ok",
