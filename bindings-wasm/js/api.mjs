@@ -341,10 +341,24 @@ class Circuit {
   }
 }
 
-/** How deep listeners may re-enter commands (a listener starting a call whose events call it...). */
-const MAX_LISTENER_DEPTH = 32;
-/** Listener calls in progress on the stack. */
-let listenerDepth = 0;
+/**
+ * How deep host callbacks (runs, fallbacks, classifiers, listeners) may
+ * re-enter execute() from inside themselves. Unbounded, the stack would
+ * overflow inside wasm, where nothing can be given back; a call refused
+ * here holds nothing. Far below the ~400 listener levels Node's stack holds.
+ */
+const MAX_DEPTH = 64;
+/** Host callbacks of commands in progress on the stack. */
+let depth = 0;
+
+/** What execute() returns when callbacks have re-entered it MAX_DEPTH deep. */
+function tooDeep() {
+  return Promise.reject(
+    new RangeError(
+      `hystrix: commands re-entered ${MAX_DEPTH} deep (a run, fallback or listener calling execute() from inside itself); this call was refused before admission`,
+    ),
+  );
+}
 
 /** Reports `error` the way Node reports a throwing callback: in a microtask of its own. */
 function rethrowLater(error) {
@@ -459,21 +473,14 @@ export class CommandView {
     const wasm = c.wasm;
     // Caught here, in JS: an exception never unwinds through wasm frames.
     const id = wasm.subscribe(state, (_kind, a, b, at) => {
-      if (listenerDepth >= MAX_LISTENER_DEPTH) {
-        // A listener that keeps re-entering (execute() from every event)
-        // would overflow the stack inside wasm, where nothing can be given
-        // back: this notification is dropped and reported instead.
-        listenerFailed(c, new RangeError(`hystrix: listeners re-entered commands ${MAX_LISTENER_DEPTH} deep; a ${type} notification was dropped`));
-        return;
-      }
-      listenerDepth++;
+      depth++;
       try {
         if (state) callback(a, b, at);
         else callback(a, at);
       } catch (e) {
         listenerFailed(c, e);
       } finally {
-        listenerDepth--;
+        depth--;
       }
     });
     const registrations = this._circuit.listeners;
@@ -534,10 +541,13 @@ export class Command extends CommandView {
         ? isBadRequestError
         : (e) => {
             if (isBadRequestError(e)) return true;
+            depth++;
             try {
               return Boolean(isBad(e));
             } catch {
               return false;
+            } finally {
+              depth--;
             }
           };
   }
@@ -546,6 +556,7 @@ export class Command extends CommandView {
   execute(...args) {
     const c = this?._circuit;
     if (c === undefined) return detached("execute");
+    if (depth >= MAX_DEPTH) return tooDeep();
     const w = c.wasm;
     let now;
     try {
@@ -606,6 +617,7 @@ export class Command extends CommandView {
    */
   _callRun(state, args) {
     let result;
+    depth++;
     try {
       result = callRun(this, this._run, args, state.context);
       // Inside the `try`: a `then` getter or a proxy trap that throws is the
@@ -616,6 +628,8 @@ export class Command extends CommandView {
       state.ok = false;
       state.value = e;
       return null;
+    } finally {
+      depth--;
     }
     state.ok = true;
     state.value = result;
@@ -728,12 +742,15 @@ export class Command extends CommandView {
     if ((r & 3) === FALLBACK) {
       let out;
       let pending = null;
+      depth++;
       try {
         out = callFallback(this, this._fallback, original, args);
         // As for the run: a throwing `then` getter is the fallback failing.
         pending = pendingOf(out);
       } catch (e) {
         return settled(() => this._fallbackEnded(id, false, e, original, at, state));
+      } finally {
+        depth--;
       }
       if (pending !== null) {
         return promiseThen.call(

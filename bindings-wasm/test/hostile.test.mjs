@@ -1082,17 +1082,53 @@ test("a listener that re-enters execute() from every event is cut off before the
   const clock = new VirtualClock();
   const cmd = new Command(() => "ok", null, { clock, maxConcurrentRequests: 10_000 });
   const calls = [];
-  const heard = [];
-  cmd.on("error", (e) => heard.push(e));
   cmd.on("event", () => {
     calls.push(track(() => cmd.execute()));
   });
   const first = track(() => cmd.execute());
   await flush();
   assert.equal(settledOnce(first).value, "ok");
-  for (const [i, t] of calls.entries()) assert.equal(settledOnce(t, `nested call ${i}`).value, "ok");
-  assert.ok(calls.length >= 10, `${calls.length} nested calls`);
-  assert.ok(heard.length >= 1 && heard.every((e) => e instanceof RangeError), "the dropped notification is reported");
-  assert.match(heard[0].message, /listeners re-entered commands \d+ deep/);
-  assertIdle(cmd, 1 + calls.length);
+  const ends = calls.map((t, i) => settledOnce(t, `nested call ${i}`));
+  const refused = ends.filter((e) => !e.ok);
+  assert.ok(calls.length >= 32, `${calls.length} nested calls`);
+  assert.equal(refused.length, 1, "only the deepest call is refused");
+  assert.ok(refused[0].value instanceof RangeError);
+  assert.match(refused[0].value.message, /commands re-entered \d+ deep .* refused before admission/);
+  assert.ok(ends.filter((e) => e.ok).every((e) => e.value === "ok"));
+  assertIdle(cmd, calls.length);
+});
+
+test("a run or fallback re-entering execute() without end is refused at a bounded depth; nothing leaks", async () => {
+  // Fixed: with a large bulkhead the stack overflowed inside wasm, leaving permits held.
+  const clock = new VirtualClock();
+  for (const timeoutEnabled of [true, false]) {
+    const settlements = [];
+    const runCmd = new Command(
+      () => {
+        const t = track(() => runCmd.execute());
+        settlements.push(t);
+        return "ran";
+      },
+      null,
+      { clock, timeoutEnabled, maxConcurrentRequests: 100_000 },
+    );
+    const outer = track(() => runCmd.execute());
+    await flush();
+    assert.equal(settledOnce(outer).value, "ran");
+    const ends = settlements.map((t, i) => settledOnce(t, `nested run call ${i}`));
+    assert.equal(ends.filter((e) => !e.ok && e.value instanceof RangeError).length, 1, `timeoutEnabled ${timeoutEnabled}`);
+    assertIdle(runCmd, settlements.length);
+  }
+  // A refused call's fallback that calls execute() again: each is refused, each falls back.
+  const fbCalls = [];
+  const fbCmd = new Command(() => "run", () => {
+    fbCalls.push(track(() => fbCmd.execute()));
+    return "fb";
+  }, { clock, forceOpen: true, fallbackMaxConcurrentRequests: 100_000 });
+  const outer = track(() => fbCmd.execute());
+  await flush();
+  assert.equal(settledOnce(outer).value, "fb");
+  const ends = fbCalls.map((t, i) => settledOnce(t, `nested fallback call ${i}`));
+  assert.equal(ends.filter((e) => !e.ok && e.value instanceof RangeError).length, 1);
+  assertIdle(fbCmd, fbCalls.length);
 });
