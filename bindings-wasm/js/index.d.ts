@@ -180,7 +180,12 @@ export class Command<R extends (...args: any[]) => unknown = (...args: any[]) =>
     fallback?: ((error: unknown, ...args: RunArgs<Parameters<R>>) => F | PromiseLike<F>) | null,
     options?: CommandOptions,
   );
-  /** Runs through the command: the run's value, or the fallback's. */
+  /**
+   * Runs through the command: the run's value, or the fallback's. Never
+   * throws; rejects with a RangeError, unadmitted, when runs, fallbacks or
+   * listeners have re-entered execute() 64 deep, and with a TypeError when
+   * called detached from its command.
+   */
   execute(...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
   /** The seed's Queue: starts now and returns the promise. */
   queue(...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
