@@ -107,7 +107,7 @@ python-test: python-env
 js-build:
 	scripts/build-npm.sh
 
-# node --test (unit + headless Chromium), the .d.ts check, and npm pack + install.
+# node --test (unit, headless Chromium, production bundles by esbuild/vite/webpack), the .d.ts check, and npm pack + install.
 js-test: js-build
 	node --test bindings-wasm/test/
 	target/js-tools/node_modules/.bin/tsc -p bindings-wasm/test/tsconfig.json

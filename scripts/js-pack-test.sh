@@ -6,6 +6,42 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 pkg="$root/target/npm/hystrix"
 scratch="$root/target/npm/scratch"
 rm -rf "$scratch" "$root"/target/npm/hystrix-*.tgz
+# Exactly these files are published: no more (stray build output), no less
+# (the README and LICENSE, each entry's wasm and glue).
+expected='LICENSE
+README.md
+api.mjs
+bundler/hystrix_wasm.d.ts
+bundler/hystrix_wasm.js
+bundler/hystrix_wasm_bg.js
+bundler/hystrix_wasm_bg.wasm
+bundler/hystrix_wasm_bg.wasm.d.ts
+clocks.mjs
+errors.mjs
+index.bundler.mjs
+index.d.ts
+index.node.mjs
+index.web.mjs
+init.d.ts
+init.mjs
+node/wasm.mjs
+package.json
+timers.mjs
+wasm-slot.mjs
+web/hystrix_wasm.d.ts
+web/hystrix_wasm.js
+web/hystrix_wasm_bg.wasm
+web/hystrix_wasm_bg.wasm.d.ts'
+packed="$(cd "$pkg" && npm pack --dry-run --json 2>/dev/null | node -e '
+  let s = "";
+  process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s)[0].files.map((f) => f.path).sort().join("\n")));
+')"
+if [ "$packed" != "$expected" ]; then
+  echo "js-pack-test: npm pack would publish a different file list:" >&2
+  diff <(echo "$expected") <(echo "$packed") >&2 || true
+  exit 1
+fi
+grep -q "Apache License" "$pkg/LICENSE"
 (cd "$pkg" && npm pack --silent --pack-destination "$root/target/npm" >/dev/null)
 tarball="$(ls "$root"/target/npm/hystrix-*.tgz)"
 mkdir -p "$scratch"
@@ -26,3 +62,11 @@ if ((await p) !== "fallback") throw new Error("timeout fallback");
 console.log("js-pack-test: the packed tarball installs and works:", JSON.stringify(cmd.snapshot().rolling.SUCCESS), "success");
 JS
 node check.mjs
+# require() (Node ^20.19 / >= 22.12 load the ES module synchronously; package.json says so in engines).
+node -e '
+  const { Command } = require("hystrix");
+  new Command((x) => x * 2).execute(21).then((v) => {
+    if (v !== 42) throw new Error("require: run value " + v);
+    console.log("js-pack-test: require(\"hystrix\") works");
+  });
+'

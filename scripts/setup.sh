@@ -37,6 +37,10 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 if [ ! -d "$root/bindings-wasm/test/browser/node_modules/playwright-core" ]; then
   (cd "$root/bindings-wasm/test/browser" && npm install --silent --no-audit --no-fund)
 fi
+# esbuild, vite and webpack (pinned in its package-lock.json) for the production-bundle test.
+if [ ! -d "$root/bindings-wasm/test/bundlers/node_modules/webpack" ]; then
+  (cd "$root/bindings-wasm/test/bundlers" && npm ci --silent --no-audit --no-fund)
+fi
 if [ ! -x "$root/target/js-tools/node_modules/.bin/tsc" ]; then
   npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" typescript@5
 fi

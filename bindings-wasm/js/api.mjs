@@ -1,7 +1,7 @@
 // The JS face of hystrix: Command, errors, clocks, named commands, over the
 // wasm `WasmCommand` that an entry point (Node, browser, bundler) loads
 // into `slot` before anything is constructed.
-import { RealClock, VirtualClock } from "./clocks.mjs";
+import { RealClock, VirtualClock, describe } from "./clocks.mjs";
 import { slot } from "./wasm-slot.mjs";
 import {
   BadRequestError,
@@ -18,6 +18,10 @@ const RUN = 0;
 const FALLBACK = 1;
 const DONE = 2;
 const NOTHING = 3;
+/** Call.late: the call's timeout has not fired, it fired, or the call was released early. */
+const LIVE = 0;
+const TIMED_OUT = 1;
+const RELEASED = 2;
 const SUCCESS = 0;
 const FAILURE = 1;
 const BAD_REQUEST = 2;
@@ -53,7 +57,7 @@ function specJson(options) {
   for (const key of Object.keys(options)) {
     if (OTHER_OPTIONS.has(key)) continue;
     const spec = KEYS[key];
-    if (spec === undefined) throw new InvalidConfigError(`invalid config: unknown option ${JSON.stringify(key)}`).withKey(key);
+    if (spec === undefined) throw keyed(new InvalidConfigError(`invalid config: unknown option ${JSON.stringify(key)}`), key);
     const v = options[key];
     if (v === undefined) continue; // an option left undefined takes its default
     out[spec] = typeof v === "number" || typeof v === "boolean" || typeof v === "string" || v === null ? v : `<${typeof v}>`;
@@ -61,20 +65,90 @@ function specJson(options) {
   return JSON.stringify(out);
 }
 
-InvalidConfigError.prototype.withKey = function withKey(key) {
-  this.key = key;
-  return this;
-};
+/** `error` with `.key` set to the option it names. */
+function keyed(error, key) {
+  error.key = key;
+  return error;
+}
 
-/** Turns the wasm side's "key\u0001message" into an InvalidConfigError. */
-function configError(e) {
+/** SPEC integer key -> "must be an integer from A to B", asked of the core once. */
+const integerRules = new Map();
+
+/**
+ * The core's range rule for integer key `spec`: it is asked to accept
+ * 2^53, which is above every key's maximum, and its refusal states the
+ * rule. So the glue never restates the core's ranges.
+ */
+function integerRule(spec) {
+  let rule = integerRules.get(spec);
+  if (rule === undefined) {
+    rule = null;
+    try {
+      new slot.WasmCommand("", JSON.stringify({ [spec]: 2 ** 53 })).free();
+    } catch (e) {
+      const m = typeof e === "string" ? /(must be an integer from \d+ to \d+)/.exec(e) : null;
+      if (m !== null) rule = m[1];
+    }
+    integerRules.set(spec, rule);
+  }
+  return rule;
+}
+
+/**
+ * Turns the wasm side's "key\u0001message" into an InvalidConfigError
+ * naming the camelCase option. A value of the wrong type or out of range
+ * is described as the caller gave it (JSON turns NaN into null), with the
+ * key's whole rule, so -1 and 0 read alike.
+ */
+function configError(e, options) {
   if (typeof e === "string" && e.includes("\u0001")) {
     const [key, message] = e.split("\u0001");
     const camel = CAMEL[key] ?? key;
-    const text = message.replace(/[a-z]+(?:_[a-z]+)+/g, (k) => CAMEL[k] ?? k);
-    return new InvalidConfigError(text).withKey(camel);
+    let text = message.replace(/[a-z]+(?:_[a-z]+)+/g, (k) => CAMEL[k] ?? k);
+    if (options !== undefined && Object.hasOwn(options, camel)) {
+      const got = describe(options[camel]);
+      if (/ must be a boolean, got /.test(text)) {
+        text = `invalid config: ${camel} must be a boolean (true or false), got ${got}`;
+      } else if (/ must be (a non-negative integer|an integer from)/.test(text)) {
+        const rule = integerRule(key) ?? "must be a non-negative integer";
+        text = `invalid config: ${camel} ${rule}, got ${got}`;
+      }
+    }
+    return keyed(new InvalidConfigError(text), camel);
   }
   return e instanceof Error ? e : new HystrixError(String(e));
+}
+
+/**
+ * The snapshot's keys in camelCase, like the options: the core's snake_case
+ * key with the letter after each underscore capitalised (`error_percentage`
+ * -> `errorPercentage`). Event-type names (`FALLBACK_SUCCESS`) and
+ * percentile names (`p99_5`) have no lower-case letter after an underscore
+ * and stay as they are.
+ */
+function camelKeys(value) {
+  if (value === null || typeof value !== "object") return value;
+  const out = {};
+  for (const key of Object.keys(value)) out[key.replace(/_([a-z])/g, (_, ch) => ch.toUpperCase())] = camelKeys(value[key]);
+  return out;
+}
+
+/**
+ * `settling` (the call's own settlement) followed by the clock's error of
+ * `state`: the call's books are kept, then its caller hears of the clock.
+ */
+function clockFailure(settling, state) {
+  const fail = () => {
+    throw state.clockError;
+  };
+  return promiseThen.call(settling, fail, fail);
+}
+
+/** What a method called without its command (`const e = cmd.execute; e()`) returns. */
+function detached(method) {
+  return Promise.reject(
+    new TypeError(`${method}() was called without its command: call cmd.${method}(...), or pass cmd.${method}.bind(cmd)`),
+  );
 }
 
 /** Whether `e` is a BadRequestError; `false` if even asking throws (a proxy trap). */
@@ -188,7 +262,12 @@ class Call {
     this.args = args;
     this.clock = null;
     this.timer = null;
-    this.timedOut = false;
+    // LIVE until the timeout fires (TIMED_OUT) or the call is released early (RELEASED).
+    this.late = LIVE;
+    // The last instant the clock gave for this call, and its first failure (see `_now`).
+    this.at = 0;
+    this.clockFailed = false;
+    this.clockError = undefined;
     this.resolve = null;
     this.reject = null;
     // How a run that did not return a thenable ended (see `_callRun`).
@@ -207,7 +286,10 @@ class Call {
   arm(clock, due) {
     this.clock = clock;
     if (typeof clock.armTimer === "function") clock.armTimer(due, this);
-    else this.timer = clock.arm(due, () => this.fire());
+    else {
+      this._due = due;
+      this.timer = clock.arm(due, () => this.fire());
+    }
   }
 
   disarm() {
@@ -232,7 +314,8 @@ class Call {
   /** The timeout fired. */
   fire() {
     this.clock = null;
-    this.command._onTimeout(this);
+    // A host clock whose cancel failed may still fire after the call ended.
+    if (this.late === LIVE) this.command._onTimeout(this);
   }
 }
 
@@ -242,18 +325,85 @@ const registry = new Map();
 /** The shared state of a command (one per name). */
 class Circuit {
   constructor(name, options) {
+    if (slot.WasmCommand === null) {
+      throw new HystrixError('hystrix is not loaded yet: with "hystrix/init", await init() before creating a command');
+    }
     try {
       this.wasm = new slot.WasmCommand(name, specJson(options));
     } catch (e) {
-      throw configError(e);
+      throw configError(e, options);
     }
     this.name = name;
     this.listeners = new Map();
+    // on("error") callbacks: they hear what the other listeners throw.
+    this.errorListeners = [];
     this.clock = options.clock ?? defaultClock;
   }
 }
 
+/**
+ * How deep host callbacks (runs, fallbacks, classifiers, listeners) may
+ * re-enter execute() from inside themselves. Unbounded, the stack would
+ * overflow inside wasm, where nothing can be given back; a call refused
+ * here holds nothing. Far below the ~400 listener levels Node's stack holds.
+ */
+const MAX_DEPTH = 64;
+/** Host callbacks of commands in progress on the stack. */
+let depth = 0;
+
+/** What execute() returns when callbacks have re-entered it MAX_DEPTH deep. */
+function tooDeep() {
+  return Promise.reject(
+    new RangeError(
+      `hystrix: commands re-entered ${MAX_DEPTH} deep (a run, fallback or listener calling execute() from inside itself); this call was refused before admission`,
+    ),
+  );
+}
+
+/** Reports `error` the way Node reports a throwing callback: in a microtask of its own. */
+function rethrowLater(error) {
+  queueMicrotask(() => {
+    throw error;
+  });
+}
+
+/**
+ * A listener of circuit `c` threw `error`: counted in the snapshot's `listenerPanics`,
+ * then handed to the circuit's on("error") listeners, or, without any,
+ * rethrown in a microtask (an uncaught exception, as from a callback).
+ */
+function listenerFailed(c, error) {
+  c.wasm.noteListenerError();
+  const handlers = c.errorListeners;
+  if (handlers.length === 0) {
+    rethrowLater(error);
+    return;
+  }
+  for (const handler of handlers.slice()) {
+    try {
+      handler(error);
+    } catch (e) {
+      c.wasm.noteListenerError();
+      rethrowLater(e);
+    }
+  }
+}
+
+/** Whether `clock` can drive a command: `now()` and `arm(due, fn)` (our own clocks also have `armTimer`). */
+function isClock(clock) {
+  return (
+    clock !== null &&
+    (typeof clock === "object" || typeof clock === "function") &&
+    typeof clock.now === "function" &&
+    (typeof clock.arm === "function" || typeof clock.armTimer === "function")
+  );
+}
+
 function circuitFor(name, options) {
+  // null or undefined: the real clock (or, for a known name, the clock it has).
+  if (options.clock != null && !isClock(options.clock)) {
+    throw new TypeError(`options.clock must have now() and arm(due, fn) methods (a VirtualClock, or an object like it), got ${describe(options.clock)}`);
+  }
   if (name === undefined) return new Circuit("", options);
   if (typeof name !== "string") throw new TypeError("options.name must be a string");
   let c = registry.get(name);
@@ -273,11 +423,98 @@ function configureCircuit(c, options) {
   try {
     c.wasm.configure(json);
   } catch (e) {
-    throw configError(e);
+    throw configError(e, options);
   }
 }
 
-export class Command {
+/**
+ * A named or anonymous circuit seen from outside: its name, snapshots,
+ * settings and listeners, with no way to call through it. `getCommand`
+ * returns one; every `Command` is one too.
+ */
+export class CommandView {
+  /** (internal) A view of `circuit`. */
+  constructor(circuit) {
+    this._circuit = circuit;
+  }
+
+  /** The name ("" for an anonymous command). */
+  get name() {
+    return this._circuit.name;
+  }
+
+  /** State, health, rolling/cumulative counts, latency, concurrency, as a plain object. */
+  snapshot() {
+    return camelKeys(JSON.parse(this._circuit.wasm.snapshot(this._circuit.clock.now())));
+  }
+
+  /** Changes settings live (camelCase); throws InvalidConfigError and changes nothing on error. */
+  configure(options) {
+    if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
+    configureCircuit(this._circuit, options);
+  }
+
+  /**
+   * `on("event", (event, atMs) => ...)`, `on("stateChange", (from, to, atMs) => ...)`
+   * or `on("error", (error) => ...)`; returns a function that removes this
+   * registration. An exception from an event or stateChange listener never
+   * reaches the call: it is counted in the snapshot's `listenerPanics` and
+   * handed to the "error" listeners or, without any, rethrown in a
+   * microtask (an uncaught exception, as a throwing callback is in Node).
+   */
+  on(type, callback) {
+    if (type !== "event" && type !== "stateChange" && type !== "error") {
+      throw new TypeError('type must be "event", "stateChange" or "error"');
+    }
+    if (typeof callback !== "function") throw new TypeError("callback must be a function");
+    const c = this._circuit;
+    if (type === "error") return onError(c, callback);
+    const state = type === "stateChange";
+    const wasm = c.wasm;
+    // Caught here, in JS: an exception never unwinds through wasm frames.
+    const id = wasm.subscribe(state, (_kind, a, b, at) => {
+      depth++;
+      try {
+        if (state) callback(a, b, at);
+        else callback(a, at);
+      } catch (e) {
+        listenerFailed(c, e);
+      } finally {
+        depth--;
+      }
+    });
+    const registrations = this._circuit.listeners;
+    const key = `${type}`;
+    let byCallback = registrations.get(key);
+    if (byCallback === undefined) registrations.set(key, (byCallback = new Map()));
+    const ids = byCallback.get(callback) ?? [];
+    ids.push(id);
+    byCallback.set(callback, ids);
+    let removed = false;
+    return () => {
+      if (removed) return false;
+      removed = true;
+      const list = byCallback.get(callback) ?? [];
+      const at = list.indexOf(id);
+      if (at >= 0) list.splice(at, 1);
+      if (list.length === 0) byCallback.delete(callback);
+      return wasm.unsubscribe(id);
+    };
+  }
+
+  /** Removes the latest registration of `callback` for `type`. */
+  off(type, callback) {
+    if (type === "error") return removeLast(this._circuit.errorListeners, callback);
+    const byCallback = this._circuit.listeners.get(type);
+    const list = byCallback?.get(callback);
+    if (list === undefined || list.length === 0) return false;
+    const id = list.pop();
+    if (list.length === 0) byCallback.delete(callback);
+    return this._circuit.wasm.unsubscribe(id);
+  }
+}
+
+export class Command extends CommandView {
   /**
    * `new Command(run, fallback?, options?)`: `run(...args, { signal })` may
    * return a value, a promise or a thenable; `fallback(error, ...args)`
@@ -293,7 +530,7 @@ export class Command {
     if (options.isBadRequest !== undefined && typeof options.isBadRequest !== "function") {
       throw new TypeError("options.isBadRequest must be a function");
     }
-    this._circuit = circuitFor(options.name, options);
+    super(circuitFor(options.name, options));
     this._run = run;
     this._fallback = fallback ?? undefined;
     const isBad = options.isBadRequest;
@@ -304,46 +541,64 @@ export class Command {
         ? isBadRequestError
         : (e) => {
             if (isBadRequestError(e)) return true;
+            depth++;
             try {
               return Boolean(isBad(e));
             } catch {
               return false;
+            } finally {
+              depth--;
             }
           };
   }
 
-  /** The name ("" for an anonymous command). */
-  get name() {
-    return this._circuit.name;
-  }
-
   /** Runs through the command; resolves with the run's or the fallback's value. */
   execute(...args) {
-    const c = this._circuit;
+    const c = this?._circuit;
+    if (c === undefined) return detached("execute");
+    if (depth >= MAX_DEPTH) return tooDeep();
     const w = c.wasm;
-    const r = w.start(c.clock.now(), this._fallback !== undefined);
-    if ((r & 3) === RUN) return this._startRun(r >>> 2, w.stepArg(), args);
+    let now;
+    try {
+      now = c.clock.now();
+    } catch (e) {
+      // The clock failed before admission: nothing is held.
+      return Promise.reject(e);
+    }
+    const r = w.start(now, this._fallback !== undefined);
+    if ((r & 3) === RUN) return this._startRun(r >>> 2, w.stepArg(), args, now);
     // Refused at admission: there is no run to wait for.
     const original = w.lastCause() === 3 ? cheap(CircuitOpenError) : cheap(RejectedError);
-    return this._settle(r >>> 2, r, original, args);
+    return this._settle(r >>> 2, r, original, args, now, null);
   }
 
   /** The seed's Queue: starts now and returns the promise (same as execute). */
   queue(...args) {
+    if (this?._circuit === undefined) return detached("queue");
     return this.execute(...args);
   }
 
-  _startRun(id, deadline, args) {
+  _startRun(id, deadline, args, now) {
     const c = this._circuit;
     // The call's state; the run receives its `context` (`{ signal }`), not this.
     const state = new Call(this, id, args);
+    state.at = now;
     if (deadline < 0) return this._startUntimed(state, args);
     const promise = new Promise((resolve, reject) => {
       state.resolve = resolve;
       state.reject = reject;
     });
     // The timeout is armed before the run starts (SPEC §1).
-    state.arm(c.clock, deadline);
+    try {
+      state.arm(c.clock, deadline);
+    } catch (e) {
+      // The clock cannot time the run: it is never started; its permit (or
+      // probe slot) is given back unrecorded and the caller gets the error.
+      state.late = RELEASED;
+      c.wasm.release(id, now);
+      state.reject(e);
+      return promise;
+    }
     const pending = this._callRun(state, args);
     if (pending === null) this._runEnded(state, state.ok, state.value);
     else
@@ -362,6 +617,7 @@ export class Command {
    */
   _callRun(state, args) {
     let result;
+    depth++;
     try {
       result = callRun(this, this._run, args, state.context);
       // Inside the `try`: a `then` getter or a proxy trap that throws is the
@@ -372,6 +628,8 @@ export class Command {
       state.ok = false;
       state.value = e;
       return null;
+    } finally {
+      depth--;
     }
     state.ok = true;
     state.value = result;
@@ -396,127 +654,160 @@ export class Command {
   /** The untimed run ended: its value, or the fallback's or the error's promise. */
   _untimedEnded(state, ok, value) {
     const r = this._recordRun(state, ok, value);
-    return r === DONE ? value : this._settle(state.id, r, value, state.args);
+    if (r === DONE) {
+      if (state.clockFailed) throw state.clockError;
+      return value;
+    }
+    const out = this._settle(state.id, r, value, state.args, state.at, state);
+    return state.clockFailed ? clockFailure(out, state) : out;
   }
 
   _runEnded(state, ok, value) {
-    if (state.timedOut) {
+    if (state.late !== LIVE) {
       // A late outcome after a timeout: discarded; the permit is released.
-      this._circuit.wasm.runStopped(state.id);
+      if (state.late === TIMED_OUT) this._circuit.wasm.runStopped(state.id);
       return;
     }
-    state.disarm();
+    try {
+      state.disarm();
+    } catch (e) {
+      // A host clock's cancel failed: the call goes on (its timer, should
+      // it fire, is ignored), and ends with that error.
+      this._clockFailed(state, e);
+    }
     const r = this._recordRun(state, ok, value);
-    if (r === DONE) {
+    if (r === DONE && !state.clockFailed) {
       // Done, resolved from the run (code 0): the hot path.
       state.resolve(value);
       return;
     }
-    this._settle(state.id, r, value, state.args).then(state.resolve, state.reject);
+    const out = r === DONE ? Promise.resolve(value) : this._settle(state.id, r, value, state.args, state.at, state);
+    (state.clockFailed ? clockFailure(out, state) : out).then(state.resolve, state.reject);
+  }
+
+  /**
+   * The clock's time for call `state`. If the clock throws, the call goes
+   * on at the last instant it had (time never goes back) and will end with
+   * the clock's first error, once everything it holds is given back.
+   */
+  _now(state) {
+    try {
+      state.at = this._circuit.clock.now();
+    } catch (e) {
+      this._clockFailed(state, e);
+    }
+    return state.at;
+  }
+
+  _clockFailed(state, error) {
+    if (state.clockFailed) return;
+    state.clockFailed = true;
+    state.clockError = error;
+    // Nothing after this may fire the call's timer.
+    if (state.late === LIVE) state.late = RELEASED;
   }
 
   /** Tells the core how the run ended; returns its packed next step. */
   _recordRun(state, ok, value) {
-    const c = this._circuit;
-    return c.wasm.runFinished(state.id, c.clock.now(), ok ? SUCCESS : this._isBad(value) ? BAD_REQUEST : FAILURE);
+    const outcome = ok ? SUCCESS : this._isBad(value) ? BAD_REQUEST : FAILURE;
+    return this._circuit.wasm.runFinished(state.id, this._now(state), outcome);
   }
 
   _onTimeout(state) {
     const c = this._circuit;
-    const r = c.wasm.timerFired(state.id, c.clock.now());
+    let now;
+    try {
+      now = c.clock.now();
+    } catch (e) {
+      // The timer fired, so the deadline has passed: the timeout is
+      // recorded there, and the caller gets the clock's error.
+      now = Math.max(state.at, state._due);
+      this._clockFailed(state, e);
+    }
+    state.at = now;
+    const r = c.wasm.timerFired(state.id, now);
     if ((r & 3) === NOTHING) return;
-    state.timedOut = true;
+    state.late = TIMED_OUT;
     const err = new TimeoutError();
     state._abort(err);
-    this._settle(state.id, r, err, state.args).then(state.resolve, state.reject);
+    const out = this._settle(state.id, r, err, state.args, now, state);
+    (state.clockFailed ? clockFailure(out, state) : out).then(state.resolve, state.reject);
   }
 
-  /** After the run (or admission): the fallback or the error of step `r`. */
-  _settle(id, r, original, args) {
+  /**
+   * After the run (or admission at `at`): the fallback or the error of step
+   * `r`. `state` is the call's (null for a refused one), for its clock.
+   */
+  _settle(id, r, original, args, at, state) {
     if ((r & 3) === FALLBACK) {
       let out;
       let pending = null;
+      depth++;
       try {
         out = callFallback(this, this._fallback, original, args);
         // As for the run: a throwing `then` getter is the fallback failing.
         pending = pendingOf(out);
       } catch (e) {
-        return settled(() => this._fallbackEnded(id, false, e, original));
+        return settled(() => this._fallbackEnded(id, false, e, original, at, state));
+      } finally {
+        depth--;
       }
       if (pending !== null) {
         return promiseThen.call(
           pending,
-          (v) => this._fallbackEnded(id, true, v, original),
-          (e) => this._fallbackEnded(id, false, e, original),
+          (v) => this._fallbackEnded(id, true, v, original, at, state),
+          (e) => this._fallbackEnded(id, false, e, original, at, state),
         );
       }
-      return settled(() => this._fallbackEnded(id, true, out, original));
+      return settled(() => this._fallbackEnded(id, true, out, original, at, state));
     }
     if (r >>> 2 === 106) return Promise.reject(new FallbackRejectedError(undefined, { cause: original }));
     return Promise.reject(original);
   }
 
-  _fallbackEnded(id, ok, value, original) {
+  _fallbackEnded(id, ok, value, original, at, state) {
     const c = this._circuit;
-    c.wasm.fallbackFinished(id, c.clock.now(), ok);
+    let now;
+    if (state !== null) {
+      now = this._now(state);
+      if (state.clockFailed) {
+        // The slot is given back at the last known instant; the caller gets the clock's error.
+        c.wasm.fallbackFinished(id, now, ok);
+        throw state.clockError;
+      }
+    } else {
+      try {
+        now = c.clock.now();
+      } catch (e) {
+        c.wasm.fallbackFinished(id, at, ok);
+        throw e;
+      }
+    }
+    c.wasm.fallbackFinished(id, now, ok);
     if (ok) return value;
     const err = new FallbackFailedError(undefined, { cause: value });
     err.original = original;
     throw err;
   }
+}
 
-  /** State, health, rolling/cumulative counts, latency, concurrency, as a plain object. */
-  snapshot() {
-    return JSON.parse(this._circuit.wasm.snapshot(this._circuit.clock.now()));
-  }
+/** Removes the last occurrence of `item` from `list`; whether it was there. */
+function removeLast(list, item) {
+  const at = list.lastIndexOf(item);
+  if (at < 0) return false;
+  list.splice(at, 1);
+  return true;
+}
 
-  /** Changes settings live (camelCase); throws InvalidConfigError and changes nothing on error. */
-  configure(options) {
-    if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
-    configureCircuit(this._circuit, options);
-  }
-
-  /**
-   * `on("event", (event, atMs) => ...)` or `on("stateChange", (from, to, atMs) => ...)`;
-   * returns a function that removes this registration. Errors it throws are swallowed.
-   */
-  on(type, callback) {
-    if (type !== "event" && type !== "stateChange") throw new TypeError('type must be "event" or "stateChange"');
-    if (typeof callback !== "function") throw new TypeError("callback must be a function");
-    const state = type === "stateChange";
-    const wasm = this._circuit.wasm;
-    const id = wasm.subscribe(state, (_kind, a, b, at) => {
-      if (state) callback(a, b, at);
-      else callback(a, at);
-    });
-    const registrations = this._circuit.listeners;
-    const key = `${type}`;
-    let byCallback = registrations.get(key);
-    if (byCallback === undefined) registrations.set(key, (byCallback = new Map()));
-    const ids = byCallback.get(callback) ?? [];
-    ids.push(id);
-    byCallback.set(callback, ids);
-    let removed = false;
-    return () => {
-      if (removed) return false;
-      removed = true;
-      const list = byCallback.get(callback) ?? [];
-      const at = list.indexOf(id);
-      if (at >= 0) list.splice(at, 1);
-      if (list.length === 0) byCallback.delete(callback);
-      return wasm.unsubscribe(id);
-    };
-  }
-
-  /** Removes the latest registration of `callback` for `type`. */
-  off(type, callback) {
-    const byCallback = this._circuit.listeners.get(type);
-    const list = byCallback?.get(callback);
-    if (list === undefined || list.length === 0) return false;
-    const id = list.pop();
-    if (list.length === 0) byCallback.delete(callback);
-    return this._circuit.wasm.unsubscribe(id);
-  }
+/** on("error", callback) for circuit `c`: returns the function that removes it. */
+function onError(c, callback) {
+  c.errorListeners.push(callback);
+  let removed = false;
+  return () => {
+    if (removed) return false;
+    removed = true;
+    return removeLast(c.errorListeners, callback);
+  };
 }
 
 /** Sets options of the named command (made if needed). */
@@ -525,10 +816,14 @@ export function configure(name, options) {
   circuitFor(name, options ?? {});
 }
 
-/** A command object for the named circuit, for observing it (`snapshot`, `on`, `configure`). */
+/**
+ * A view of the named circuit for observing it (`snapshot`, `on`,
+ * `configure`), or undefined: it has no `execute`, so it cannot record a
+ * call that never ran.
+ */
 export function getCommand(name) {
-  if (!registry.has(name)) return undefined;
-  return new Command(() => undefined, undefined, { name });
+  const c = registry.get(name);
+  return c === undefined ? undefined : new CommandView(c);
 }
 
 /** Forgets a name; its state is freed once no command uses it. */

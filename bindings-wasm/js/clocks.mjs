@@ -28,13 +28,28 @@ export function setContextBinder(binder) {
   bindContext = binder;
 }
 
-/** The real clock: milliseconds from `performance.now()`. */
+/**
+ * The real clock: milliseconds from `performance.now()`. One setTimeout
+ * for the earliest deadline; in Node it keeps the process alive exactly
+ * while a timer is armed (a pending call's timeout fires even if nothing
+ * else is left to do), and not after the last one is cancelled.
+ */
 export class RealClock {
   constructor() {
     this._timers = new TimerQueue();
     this._handle = null;
     this._handleDue = Infinity;
+    // Timers armed and not yet fired or cancelled, and whether the handle
+    // holds the event loop (Node: setImmediate is how a release is deferred).
+    this._armed = 0;
+    this._holding = false;
+    this._canHold = typeof g.setImmediate === "function";
+    this._releasing = false;
     this._fire = () => this._onTimer();
+    this._release = () => {
+      this._releasing = false;
+      if (this._armed === 0 && this._holding) this._hold(false);
+    };
   }
 
   now() {
@@ -48,14 +63,36 @@ export class RealClock {
 
   /** Arms `timer.fire()` at `due` (the allocation-free form the commands use). */
   armTimer(due, timer) {
+    if (timer._bucket != null) this.cancelTimer(timer);
     this._timers.arm(due, timer);
+    this._armed++;
     if (due < this._handleDue) this._schedule(due);
+    else if (this._canHold && !this._holding) this._hold(true);
     return timer;
   }
 
   /** Disarms a timer armed with `armTimer`. */
   cancelTimer(timer) {
-    return this._timers.cancel(timer);
+    if (!this._timers.cancel(timer)) return false;
+    // The handle stays scheduled (cheaper than clearing it per call) but
+    // stops holding the process once nothing is armed. That release waits
+    // for the next turn of the event loop: back-to-back calls (each arms
+    // and cancels) then toggle nothing, and an idle process still exits.
+    if (--this._armed === 0 && this._holding && !this._releasing) {
+      this._releasing = true;
+      g.setImmediate(this._release);
+    }
+    return true;
+  }
+
+  /** Makes the Node timer handle keep the event loop alive, or not (browsers have no such notion). */
+  _hold(on) {
+    const h = this._handle;
+    if (!this._canHold || h === null || typeof h !== "object") return;
+    this._holding = on;
+    if (on) {
+      if (typeof h.ref === "function") h.ref();
+    } else if (typeof h.unref === "function") h.unref();
   }
 
   _schedule(due) {
@@ -64,16 +101,18 @@ export class RealClock {
     // setTimeout takes at most 2^31 - 1 ms (larger fires at once): a later
     // deadline wakes early, finds nothing due and re-arms.
     this._handle = g.setTimeout(this._fire, Math.min(MAX_DELAY_MS, Math.max(0, due - perf.now())));
-    // Do not keep a Node process alive just for a timeout.
-    if (this._handle && typeof this._handle.unref === "function") this._handle.unref();
+    // A new Node handle holds the event loop: a timer is armed.
+    this._holding = this._canHold;
   }
 
   _onTimer() {
     this._handle = null;
     this._handleDue = Infinity;
+    this._holding = false;
     const now = this.now();
     try {
       for (let t = this._timers.popDue(now); t !== undefined; t = this._timers.popDue(now)) {
+        this._armed--;
         try {
           t.fire();
         } catch (e) {
@@ -87,6 +126,33 @@ export class RealClock {
       const next = this._timers.nextDue();
       if (next !== undefined) this._schedule(next);
     }
+  }
+}
+
+/** A short printable form of any value, for error messages ("got ..."). */
+export function describe(v) {
+  switch (typeof v) {
+    case "number":
+      return Object.is(v, -0) ? "-0" : String(v);
+    case "bigint":
+      return `${v}n`;
+    case "string":
+      return JSON.stringify(v);
+    case "symbol":
+      return v.toString();
+    case "function":
+      return "a function";
+    case "object":
+      if (v === null) return "null";
+      try {
+        const json = JSON.stringify(v);
+        if (typeof json === "string" && json.length <= 80) return json;
+      } catch {
+        // A cycle, a throwing toJSON or a bigint inside: named by its kind.
+      }
+      return Array.isArray(v) ? "an array" : "an object";
+    default:
+      return String(v);
   }
 }
 
@@ -109,13 +175,23 @@ function tick() {
 /**
  * A virtual clock: reads `start` until advanced; its timers fire only when
  * `await clock.advance(ms)` moves past them, in order, with every reaction
- * settled after each one.
+ * settled after each. Time never goes back. Overlapping advances are
+ * serialised: one started while another is under way (from a promise
+ * reaction, another async flow, or a timer's `.then`) waits for it and
+ * moves on from where it ended, so no time is lost. An advance called
+ * synchronously from inside a timer callback runs at once from that
+ * timer's instant; the advance that fired the timer then ends at the later
+ * of its own target and where the inner one got to.
  */
 export class VirtualClock {
   constructor(start = 0) {
     if (!Number.isInteger(start) || start < 0) throw new TypeError("VirtualClock start must be a non-negative integer");
     this._now = start;
     this._timers = new TimerQueue();
+    // The advances queued so far (each starts when the previous one ended).
+    this._queue = Promise.resolve();
+    // > 0 while a timer callback runs (synchronously, inside advance).
+    this._firing = 0;
   }
 
   now() {
@@ -156,17 +232,41 @@ export class VirtualClock {
     });
   }
 
-  /** Moves time forward, firing due timers in order and settling after each. */
-  async advance(ms) {
-    if (!Number.isInteger(ms) || ms < 0) throw new TypeError("advance(ms) needs a non-negative integer");
-    await tick();
+  /**
+   * Moves time forward by `ms` (a non-negative integer; anything else is a
+   * TypeError and changes nothing), firing due timers in order and
+   * settling after each. See the class comment for overlapping advances.
+   */
+  advance(ms) {
+    if (!Number.isInteger(ms) || ms < 0) {
+      return Promise.reject(new TypeError(`advance(ms) needs a non-negative integer, got ${describe(ms)}`));
+    }
+    if (this._firing > 0) return this._advance(ms);
+    const run = this._queue.then(() => this._advance(ms));
+    // The next advance waits for this one, whether it succeeds or a timer callback throws.
+    this._queue = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  }
+
+  async _advance(ms) {
+    // The target is fixed from the instant the advance starts.
     const target = this._now + ms;
+    await tick();
     for (let t = this._timers.popDue(target); t !== undefined; t = this._timers.popDue(target)) {
-      this._now = Math.max(this._now, t._due);
-      t.fire();
+      // Never back: a nested advance may already be past this timer's due time.
+      if (t._due > this._now) this._now = t._due;
+      this._firing++;
+      try {
+        t.fire();
+      } finally {
+        this._firing--;
+      }
       await tick();
     }
-    this._now = target;
+    if (target > this._now) this._now = target;
     await tick();
   }
 }

@@ -20,7 +20,11 @@ export interface CommandOptions {
   isBadRequest?: (error: unknown) => boolean;
   /** Whether runs are timed out (default true). */
   timeoutEnabled?: boolean;
-  /** A run still going after this long is timed out (default 1000). */
+  /**
+   * A run still going after this long is timed out (default 1000). On the
+   * real clock a pending call's timeout keeps a Node process alive, like a
+   * setTimeout, until it fires or the run ends.
+   */
   timeoutMs?: number;
   /** Bulkhead: runs allowed in flight at once (default 10). */
   maxConcurrentRequests?: number;
@@ -53,9 +57,18 @@ export interface CommandOptions {
 /** The settings alone, for `configure`. */
 export type CommandSettings = Omit<CommandOptions, "name" | "clock" | "isBadRequest">;
 
-/** Anything with a millisecond `now()` and timers: `VirtualClock`, or the built-in real clock. */
+/**
+ * Anything with a millisecond `now()` and timers: `VirtualClock`, or the
+ * built-in real clock. If `now()` or `arm()` throws at admission the call
+ * rejects with that error, unrun and holding nothing; if `now()` or a
+ * timer's `cancel()` throws later, the call finishes at the last instant
+ * the clock gave (permits and fallback slots come back) and then rejects
+ * with the clock's error.
+ */
 export interface Clock {
+  /** The current time in whole milliseconds; never decreasing. */
   now(): number;
+  /** Calls `fn` once the clock reaches `due`; the handle cancels it. */
   arm(due: number, fn: () => void): { cancel(): void };
 }
 
@@ -91,20 +104,29 @@ export interface Percentiles {
   p100: number;
 }
 
-/** A command observed at one instant. */
+/**
+ * A command observed at one instant. Keys are camelCase like the options:
+ * the SPEC's snake_case name with the letter after each underscore
+ * capitalised (`fallback_concurrent` -> `fallbackConcurrent`); event-type
+ * names and `p99_5` are unchanged.
+ */
 export interface Snapshot {
   name: string;
-  time_ms: number;
+  timeMs: number;
   state: CircuitState;
-  health: { total: number; errors: number; error_percentage: number };
+  health: { total: number; errors: number; errorPercentage: number };
   rolling: Record<EventType, number>;
   cumulative: Record<EventType, number>;
+  /** Run permits held now. */
   concurrent: number;
-  fallback_concurrent: number;
-  rolling_max_concurrent: number;
-  latency_run: Percentiles;
-  latency_total: Percentiles;
-  listener_panics: number;
+  /** Fallbacks in flight now. */
+  fallbackConcurrent: number;
+  /** Highest run concurrency in the rolling window. */
+  rollingMaxConcurrent: number;
+  latencyRun: Percentiles;
+  latencyTotal: Percentiles;
+  /** Listener calls that threw (JS exceptions) since the command was created. */
+  listenerPanics: number;
 }
 
 /** A run's own arguments: its parameters without a trailing `RunContext`. */
@@ -118,23 +140,14 @@ export type RunArgs<P extends unknown[]> = P extends [...infer A, infer Last]
 export type RunValue<R extends (...args: any[]) => unknown> = Awaited<ReturnType<R>>;
 
 /**
- * A run (and optional fallback) executed through one circuit breaker,
- * bulkhead and set of metrics. `run(...args, { signal })` may return a
- * value, a promise or a thenable (the context parameter may be left out);
- * `fallback(error, ...args)` likewise.
+ * A circuit seen from outside: its name, snapshots, settings and
+ * listeners, with no way to call through it (what `getCommand` returns).
+ * Every `Command` is one too.
  */
-export class Command<R extends (...args: any[]) => unknown = (...args: any[]) => unknown, F = RunValue<R>> {
-  constructor(
-    run: R,
-    fallback?: ((error: unknown, ...args: RunArgs<Parameters<R>>) => F | PromiseLike<F>) | null,
-    options?: CommandOptions,
-  );
+export class CommandView {
+  protected constructor();
   /** The name ("" for an anonymous command). */
   readonly name: string;
-  /** Runs through the command: the run's value, or the fallback's. */
-  execute(...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
-  /** The seed's Queue: starts now and returns the promise. */
-  queue(...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
   /** State, health, counts, latency, concurrency. */
   snapshot(): Snapshot;
   /** Changes settings live; throws InvalidConfigError (and changes nothing) on a bad one. */
@@ -143,14 +156,45 @@ export class Command<R extends (...args: any[]) => unknown = (...args: any[]) =>
   on(type: "event", callback: (event: EventType, atMs: number) => void): () => boolean;
   /** Listens to state transitions; returns a function that removes this registration. */
   on(type: "stateChange", callback: (from: CircuitState, to: CircuitState, atMs: number) => void): () => boolean;
+  /**
+   * Hears what "event" and "stateChange" listeners throw (each is also
+   * counted in the snapshot's `listenerPanics`). Without an "error"
+   * listener such an exception is rethrown in a microtask: an uncaught
+   * exception, as a throwing callback is in Node. The call is never
+   * affected. One an "error" listener throws is counted and rethrown.
+   */
+  on(type: "error", callback: (error: unknown) => void): () => boolean;
   /** Removes the latest registration of `callback` for `type`. */
-  off(type: "event" | "stateChange", callback: (...args: never[]) => void): boolean;
+  off(type: "event" | "stateChange" | "error", callback: (...args: never[]) => void): boolean;
+}
+
+/**
+ * A run (and optional fallback) executed through one circuit breaker,
+ * bulkhead and set of metrics. `run(...args, { signal })` may return a
+ * value, a promise or a thenable (the context parameter may be left out);
+ * `fallback(error, ...args)` likewise.
+ */
+export class Command<R extends (...args: any[]) => unknown = (...args: any[]) => unknown, F = RunValue<R>> extends CommandView {
+  constructor(
+    run: R,
+    fallback?: ((error: unknown, ...args: RunArgs<Parameters<R>>) => F | PromiseLike<F>) | null,
+    options?: CommandOptions,
+  );
+  /**
+   * Runs through the command: the run's value, or the fallback's. Never
+   * throws; rejects with a RangeError, unadmitted, when runs, fallbacks or
+   * listeners have re-entered execute() 64 deep, and with a TypeError when
+   * called detached from its command.
+   */
+  execute(...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
+  /** The seed's Queue: starts now and returns the promise. */
+  queue(...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
 }
 
 /** Sets options of the named command (made if needed). */
 export function configure(name: string, options?: CommandSettings & { clock?: Clock }): void;
-/** A command for observing the named circuit, or undefined if there is none. */
-export function getCommand(name: string): Command | undefined;
+/** A view for observing the named circuit (no `execute`), or undefined if there is none. */
+export function getCommand(name: string): CommandView | undefined;
 /** Forgets a name; its state is freed once no command uses it. */
 export function removeCommand(name: string): boolean;
 
@@ -161,7 +205,14 @@ export class VirtualClock implements Clock {
   arm(due: number, fn: () => void): { cancel(): void };
   /** Resolves after `ms` virtual milliseconds; rejects with the signal's reason if aborted. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
-  /** Moves time forward, firing due timers in order and settling every reaction after each. */
+  /**
+   * Moves time forward by `ms` (a non-negative integer, else a TypeError),
+   * firing due timers in order and settling every reaction after each. Time
+   * never goes back. An advance started while another is under way waits
+   * for it and moves on from where it ended; one called synchronously from
+   * inside a timer callback runs at once from that timer's instant, and the
+   * outer advance ends at the later of its own target and where that got.
+   */
   advance(ms: number): Promise<void>;
 }
 

@@ -269,8 +269,18 @@ impl WasmCommand {
         self.cmd.snapshot_at(now as u64).to_json()
     }
 
+    /// Counts one listener call that failed in JS in the snapshot's
+    /// `listener_panics` (the glue catches its listeners' exceptions before
+    /// they reach wasm, reports them, and calls this).
+    #[wasm_bindgen(js_name = noteListenerError)]
+    pub fn note_listener_error(&self) {
+        self.cmd.note_listener_error();
+    }
+
     /// Subscribes `callback(kind, a, b, atMs)`: kind "event" with (event, "")
-    /// or "state" with (from, to). Exceptions it throws are swallowed.
+    /// or "state" with (from, to). The glue's callbacks catch their own
+    /// exceptions; one that still escapes is dropped here, never unwound
+    /// through the core.
     pub fn subscribe(&self, state: bool, callback: js_sys_free::Function) -> f64 {
         let topic = if state { Topic::Transitions } else { Topic::Events };
         // JS is single-threaded: the callback is only ever called on this

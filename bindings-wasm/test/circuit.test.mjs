@@ -49,7 +49,7 @@ test("trip -> short-circuit -> half-open probe fails -> reopen -> probe succeeds
   await assert.rejects(cmd.execute(1), /fail 1/);
   await assert.rejects(cmd.execute(2), /fail 2/);
   assert.equal(cmd.snapshot().state, "closed");
-  assert.deepEqual(cmd.snapshot().health, { total: 2, errors: 2, error_percentage: 100 });
+  assert.deepEqual(cmd.snapshot().health, { total: 2, errors: 2, errorPercentage: 100 });
   // The third failure reaches the threshold: the circuit trips after its outcome.
   await clock.advance(10);
   await assert.rejects(cmd.execute(3), /fail 3/);
@@ -80,7 +80,7 @@ test("trip -> short-circuit -> half-open probe fails -> reopen -> probe succeeds
   assert.equal(await cmd.execute(8), "ok 8");
   const s = cmd.snapshot();
   assert.equal(s.state, "closed");
-  assert.deepEqual(s.health, { total: 0, errors: 0, error_percentage: 0 });
+  assert.deepEqual(s.health, { total: 0, errors: 0, errorPercentage: 0 });
   assert.equal(s.rolling.FAILURE, 4);
   assert.equal(s.rolling.SHORT_CIRCUITED, 3);
   assert.equal(s.rolling.SUCCESS, 1);
@@ -92,7 +92,7 @@ test("trip -> short-circuit -> half-open probe fails -> reopen -> probe succeeds
     "half_open->closed@2010",
   ]);
   assert.equal(await cmd.execute(9), "ok 9");
-  assert.deepEqual(cmd.snapshot().health, { total: 1, errors: 0, error_percentage: 0 });
+  assert.deepEqual(cmd.snapshot().health, { total: 1, errors: 0, errorPercentage: 0 });
 
   assert.deepEqual(events, [
     "FAILURE@0",
@@ -128,7 +128,7 @@ test("the error threshold: below it the circuit stays closed", async () => {
   for (let i = 0; i < 10; i++) await cmd.execute();
   const s = cmd.snapshot();
   assert.equal(s.state, "closed");
-  assert.deepEqual(s.health, { total: 10, errors: 5, error_percentage: 50 });
+  assert.deepEqual(s.health, { total: 10, errors: 5, errorPercentage: 50 });
   cmd.configure({ errorThresholdPercentage: 50 });
   // New thresholds apply from the next evaluation (a snapshot applies a pending trip).
   assert.equal(cmd.snapshot().state, "open");
@@ -255,7 +255,7 @@ test("stateChange listeners get (from, to, atMs); removable", async () => {
   assert.equal(changes.length, 1);
 });
 
-test("a listener that throws does not break the call or other listeners", async () => {
+test("a listener that throws does not break the call or other listeners; on(\"error\") hears it and it is counted", async () => {
   const clock = new VirtualClock();
   const cmd = new Command(
     () => {
@@ -265,19 +265,84 @@ test("a listener that throws does not break the call or other listeners", async 
     { clock, requestVolumeThreshold: 1, healthSnapshotIntervalMs: 0 },
   );
   const after = [];
+  const heard = [];
+  const boom = new Error("listener boom");
   cmd.on("event", () => {
-    throw new Error("listener boom");
+    throw boom;
   });
   cmd.on("stateChange", () => {
     throw new Error("state listener boom");
   });
   cmd.on("event", (e) => after.push(e));
+  const offError = cmd.on("error", (e) => heard.push(e));
   assert.equal(await cmd.execute(), "fb");
   assert.deepEqual(after, ["FAILURE", "FALLBACK_SUCCESS"]);
   assert.equal(cmd.snapshot().state, "open");
+  // Two events and one transition, each with a throwing listener.
+  assert.equal(heard.length, 3);
+  assert.equal(heard[0], boom, "the listener's own exception, unchanged");
+  assert.deepEqual(heard.map((e) => e.message).sort(), ["listener boom", "listener boom", "state listener boom"]);
+  assert.equal(cmd.snapshot().listenerPanics, 3);
   assert.equal(await cmd.execute(), "fb");
   assert.deepEqual(after, ["FAILURE", "FALLBACK_SUCCESS", "SHORT_CIRCUITED", "FALLBACK_SUCCESS"]);
   assert.equal(cmd.snapshot().concurrent, 0);
+  assert.equal(cmd.snapshot().listenerPanics, 5);
+  assert.equal(heard.length, 5);
+  // Removed: no longer called (a fresh one takes over, so nothing is rethrown).
+  const later = [];
+  cmd.on("error", (e) => later.push(e));
+  assert.equal(offError(), true);
+  assert.equal(offError(), false);
+  assert.equal(await cmd.execute(), "fb");
+  assert.equal(heard.length, 5);
+  assert.equal(later.length, 2);
+});
+
+/**
+ * Runs `body` (module code with `Command` in scope) in a child Node, which
+ * prints the command `cmd`'s listenerPanics when it exits; resolves with
+ * its exit code, stderr and that count.
+ */
+async function childWithListeners(body) {
+  const pkg = new URL("../../target/npm/hystrix/index.node.mjs", import.meta.url).href;
+  const script = `
+    const { Command } = await import(${JSON.stringify(pkg)});
+    const cmd = new Command(() => "value");
+    process.on("exit", () => console.log(JSON.stringify({ panics: cmd.snapshot().listenerPanics })));
+    ${body}
+  `;
+  const { execFile } = await import("node:child_process");
+  const r = await new Promise((resolve) => {
+    execFile(process.execPath, ["--input-type=module", "-e", script], { timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? err.code : 0, stdout, stderr }),
+    );
+  });
+  return { ...r, lines: r.stdout.trim().split("\n").map((l) => JSON.parse(l)) };
+}
+
+test("without an on(\"error\") listener, a listener's exception is rethrown in a microtask: uncaught, as from a callback", async () => {
+  const r = await childWithListeners(`
+    cmd.on("event", () => { throw new Error("listener boom"); });
+    const p = cmd.execute();
+    console.log(JSON.stringify({ returned: p instanceof Promise }));
+    console.log(JSON.stringify({ value: await p }));
+  `);
+  assert.equal(r.code, 1, "the process ends with an uncaught exception");
+  assert.match(r.stderr, /Error: listener boom/);
+  // execute() returned normally; the rethrow, in its own microtask, ended the process before the caller went on.
+  assert.deepEqual(r.lines, [{ returned: true }, { panics: 1 }]);
+});
+
+test("an on(\"error\") listener that throws is counted and its exception rethrown", async () => {
+  const r = await childWithListeners(`
+    cmd.on("event", () => { throw new Error("first"); });
+    cmd.on("error", (e) => { console.log(JSON.stringify({ heard: e.message })); throw new Error("second"); });
+    await cmd.execute();
+  `);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /Error: second/);
+  assert.doesNotMatch(r.stderr, /Error: first/);
+  assert.deepEqual(r.lines, [{ heard: "first" }, { panics: 2 }]);
 });
 
 test("a listener may call cmd.snapshot() and sees the event recorded", async () => {
@@ -384,6 +449,7 @@ test("on() refuses unknown event types and non-function callbacks", () => {
   assert.throws(() => cmd.on("events", () => {}), TypeError);
   assert.throws(() => cmd.on("state", () => {}), TypeError);
   assert.throws(() => cmd.on("event", "nope"), TypeError);
+  assert.throws(() => cmd.on("error", "nope"), TypeError);
 });
 
 test("listeners may remove themselves or add listeners while being called", async () => {
@@ -415,6 +481,34 @@ test("listeners may remove themselves or add listeners while being called", asyn
   assert.deepEqual(got.slice(-4), ["FAILURE", "late:FAILURE", "FALLBACK_SUCCESS", "late:FALLBACK_SUCCESS"]);
 });
 
+test("snapshot keys are camelCase like the options; event types keep their SPEC names", async () => {
+  const clock = new VirtualClock(3);
+  const cmd = new Command(() => "ok", null, { clock, name: "camel-keys", healthSnapshotIntervalMs: 0 });
+  await cmd.execute();
+  const s = cmd.snapshot();
+  h.removeCommand("camel-keys");
+  assert.deepEqual(Object.keys(s), [
+    "name",
+    "timeMs",
+    "state",
+    "health",
+    "rolling",
+    "cumulative",
+    "concurrent",
+    "fallbackConcurrent",
+    "rollingMaxConcurrent",
+    "latencyRun",
+    "latencyTotal",
+    "listenerPanics",
+  ]);
+  assert.deepEqual(s.health, { total: 1, errors: 0, errorPercentage: 0 });
+  assert.equal(s.timeMs, 3);
+  assert.equal(s.rolling.SUCCESS, 1);
+  assert.ok(Object.hasOwn(s.cumulative, "FALLBACK_SUCCESS"));
+  assert.deepEqual(Object.keys(s.latencyRun), ["count", "mean", "p0", "p25", "p50", "p75", "p90", "p95", "p99", "p99_5", "p100"]);
+  assert.equal(s.rollingMaxConcurrent, 1);
+});
+
 test("health is refreshed at most every healthSnapshotIntervalMs", async () => {
   const clock = new VirtualClock();
   const cmd = new Command(
@@ -426,12 +520,12 @@ test("health is refreshed at most every healthSnapshotIntervalMs", async () => {
   );
   for (let i = 0; i < 5; i++) await cmd.execute();
   // The snapshot taken at t = 0 (before any outcome) is still in use.
-  assert.deepEqual(cmd.snapshot().health, { total: 0, errors: 0, error_percentage: 0 });
+  assert.deepEqual(cmd.snapshot().health, { total: 0, errors: 0, errorPercentage: 0 });
   assert.equal(cmd.snapshot().state, "closed");
   await clock.advance(99);
   assert.equal(cmd.snapshot().health.total, 0);
   await clock.advance(1);
-  assert.deepEqual(cmd.snapshot().health, { total: 5, errors: 5, error_percentage: 100 });
+  assert.deepEqual(cmd.snapshot().health, { total: 5, errors: 5, errorPercentage: 100 });
   assert.equal(cmd.snapshot().state, "open", "the refreshed snapshot trips the circuit");
 });
 

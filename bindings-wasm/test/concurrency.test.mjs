@@ -34,8 +34,8 @@ test("1000 concurrent calls with maxConcurrentRequests 1000", async () => {
   assert.equal(s.cumulative.SEMAPHORE_REJECTED, 1);
   assert.equal(s.cumulative.FALLBACK_MISSING, 1);
   assert.equal(s.cumulative.TIMEOUT, 0);
-  assert.equal(s.rolling_max_concurrent, 1000);
-  assert.equal(s.latency_run.count, 1000);
+  assert.equal(s.rollingMaxConcurrent, 1000);
+  assert.equal(s.latencyRun.count, 1000);
   for (const sig of signals) assert.equal(sig.aborted, false);
 });
 
@@ -88,7 +88,7 @@ test("1000 concurrent mixed outcomes: the cumulative counts add up", async () =>
   assert.equal(c.FALLBACK_FAILURE, failed);
   assert.equal(c.FALLBACK_SUCCESS + c.FALLBACK_FAILURE, c.FAILURE + c.TIMEOUT);
   assert.equal(s.concurrent, 0, "timed-out runs honoured their signal");
-  assert.equal(s.fallback_concurrent, 0);
+  assert.equal(s.fallbackConcurrent, 0);
 });
 
 test("sequential calls reuse resources without leaking", async () => {
@@ -105,5 +105,5 @@ test("sequential calls reuse resources without leaking", async () => {
   assert.equal(s.cumulative.FAILURE, 1500);
   assert.equal(s.cumulative.FALLBACK_SUCCESS, 1500);
   assert.equal(s.concurrent, 0);
-  assert.equal(s.fallback_concurrent, 0);
+  assert.equal(s.fallbackConcurrent, 0);
 });

@@ -82,6 +82,50 @@ test("zero, negative, huge, fractional and wrong-type values are refused naming 
   }
 });
 
+test("messages describe the value as given and state the key's whole rule", () => {
+  const message = (options) => configError(() => new Command(() => 1, null, options)).message;
+  const rule = "invalid config: timeoutMs must be an integer from 1 to 9007199254740991, got";
+  // Fixed: NaN was reported as "got null" (JSON), and -1 as "must be a non-negative integer" while 0 said "from 1".
+  assert.equal(message({ timeoutMs: NaN }), `${rule} NaN`);
+  assert.equal(message({ timeoutMs: -1 }), `${rule} -1`);
+  assert.equal(message({ timeoutMs: 0 }), `${rule} 0`);
+  assert.equal(message({ timeoutMs: 1.5 }), `${rule} 1.5`);
+  assert.equal(message({ timeoutMs: Infinity }), `${rule} Infinity`);
+  assert.equal(message({ timeoutMs: "10" }), `${rule} "10"`);
+  assert.equal(message({ timeoutMs: null }), `${rule} null`);
+  assert.equal(message({ timeoutMs: 10n }), `${rule} 10n`);
+  assert.equal(
+    message({ errorThresholdPercentage: -5 }),
+    "invalid config: errorThresholdPercentage must be an integer from 0 to 100, got -5",
+  );
+  assert.equal(message({ requestVolumeThreshold: -1 }), "invalid config: requestVolumeThreshold must be an integer from 0 to 9007199254740991, got -1");
+  assert.equal(message({ forceOpen: 1 }), "invalid config: forceOpen must be a boolean (true or false), got 1");
+  assert.equal(message({ forceOpen: undefined, forceClosed: "yes" }), 'invalid config: forceClosed must be a boolean (true or false), got "yes"');
+  // The same through configure().
+  const cmd = new Command(() => 1);
+  assert.equal(configError(() => cmd.configure({ sleepWindowMs: NaN })).message, "invalid config: sleepWindowMs must be an integer from 1 to 9007199254740991, got NaN");
+});
+
+test("a clock without now() and arm() is refused at once (it failed later, at the first call)", async () => {
+  for (const clock of [{}, { now: () => 0 }, { arm: () => ({ cancel() {} }) }, 5, "clock", true]) {
+    assert.throws(() => new Command(() => 1, null, { clock }), (e) => e instanceof TypeError && /options\.clock must have now\(\) and arm/.test(e.message), `clock ${String(clock)}`);
+    assert.throws(() => configure(uniqueName("bad-clock"), { clock }), TypeError);
+  }
+  const name = uniqueName("clock-kept");
+  const clock = new VirtualClock(7);
+  try {
+    configure(name, { clock });
+    assert.throws(() => new Command(() => 1, null, { name, clock: {} }), TypeError);
+    assert.equal(getCommand(name).snapshot().timeMs, 7, "a refused clock changes nothing");
+  } finally {
+    removeCommand(name);
+  }
+  // null and undefined mean the default; a minimal object with now() and arm() is a clock.
+  assert.equal(await new Command(() => "ok", null, { clock: null }).execute(), "ok");
+  const minimal = { now: () => 0, arm: () => ({ cancel() {} }) };
+  assert.equal(await new Command(() => "ok", null, { clock: minimal }).execute(), "ok");
+});
+
 test("boundary values are accepted", () => {
   const clock = new VirtualClock();
   const ok = [
@@ -223,7 +267,7 @@ test("named commands: configure(name, opts) then new Command(..., { name }) shar
     assert.equal(getCommand(name), undefined);
     configure(name, { forceOpen: true, clock });
     const observer = getCommand(name);
-    assert.ok(observer instanceof Command);
+    assert.ok(observer instanceof h.CommandView);
     assert.equal(observer.name, name);
     assert.equal(observer.snapshot().state, "open");
 
@@ -255,6 +299,34 @@ test("named commands: configure(name, opts) then new Command(..., { name }) shar
     // new Command(..., { name, ...settings }) reconfigures the shared circuit.
     new Command(() => 0, null, { name, forceOpen: false });
     assert.equal(await a.execute(), 2);
+  } finally {
+    removeCommand(name);
+  }
+});
+
+test("getCommand(name) returns a view that cannot fake a call: no execute, nothing recorded", async () => {
+  const name = uniqueName("view");
+  const clock = new VirtualClock();
+  try {
+    let runs = 0;
+    const real = new Command(() => ++runs, null, { name, clock });
+    const view = getCommand(name);
+    assert.ok(view instanceof h.CommandView);
+    assert.equal(view instanceof Command, false, "a view is not a command");
+    assert.equal(real instanceof h.CommandView, true, "every command is a view too");
+    assert.equal(view.execute, undefined);
+    assert.equal(view.queue, undefined);
+    assert.throws(() => view.execute(), TypeError);
+    const s = view.snapshot();
+    assert.equal(s.cumulative.SUCCESS, 0, "looking up a command records nothing");
+    assert.equal(s.health.total, 0);
+    // The view observes the real calls, on the circuit's clock.
+    const events = [];
+    view.on("event", (e) => events.push(e));
+    assert.equal(await real.execute(), 1);
+    assert.deepEqual(events, ["SUCCESS"]);
+    assert.equal(view.snapshot().cumulative.SUCCESS, 1);
+    assert.equal(runs, 1);
   } finally {
     removeCommand(name);
   }

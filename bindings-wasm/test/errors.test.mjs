@@ -191,7 +191,7 @@ test("BadRequestError: not counted in health, fallback not called, handed back",
     const s = cmd.snapshot();
     assert.equal(s.cumulative.BAD_REQUEST, 1);
     assert.equal(s.cumulative.FAILURE, 0);
-    assert.deepEqual(s.health, { total: 0, errors: 0, error_percentage: 0 });
+    assert.deepEqual(s.health, { total: 0, errors: 0, errorPercentage: 0 });
     assert.equal(s.state, "closed", "a bad request never trips the circuit");
     assert.equal(s.concurrent, 0);
   }
@@ -227,13 +227,13 @@ test("isBadRequest classifies the run's own errors as bad requests", async () =>
   await assert.rejects(cmd.execute("bad"), (e) => e === verr);
   assert.equal(fallbackCalls, 0);
   assert.deepEqual(seen, ["BAD_REQUEST"]);
-  assert.deepEqual(cmd.snapshot().health, { total: 0, errors: 0, error_percentage: 0 });
+  assert.deepEqual(cmd.snapshot().health, { total: 0, errors: 0, errorPercentage: 0 });
   assert.ok(classified.includes(verr));
 
   assert.equal(await cmd.execute("other"), "fb");
   assert.equal(fallbackCalls, 1);
   assert.deepEqual(seen, ["BAD_REQUEST", "FAILURE", "FALLBACK_SUCCESS"]);
-  assert.deepEqual(cmd.snapshot().health, { total: 1, errors: 1, error_percentage: 100 });
+  assert.deepEqual(cmd.snapshot().health, { total: 1, errors: 1, errorPercentage: 100 });
 
   // Successful values are never classified.
   classified = [];
@@ -281,7 +281,7 @@ test("FallbackRejectedError: fallbackMaxConcurrentRequests full; .cause is the o
   const seen = record(cmd);
   const p0 = cmd.execute(0);
   await clock.advance(0);
-  assert.equal(cmd.snapshot().fallback_concurrent, 1);
+  assert.equal(cmd.snapshot().fallbackConcurrent, 1);
   const e1 = await cmd.execute(1).then(
     () => assert.fail("should reject"),
     (x) => x,
@@ -294,7 +294,7 @@ test("FallbackRejectedError: fallbackMaxConcurrentRequests full; .cause is the o
   await clock.advance(100);
   assert.equal(await p0, "fb 0");
   const s = cmd.snapshot();
-  assert.equal(s.fallback_concurrent, 0);
+  assert.equal(s.fallbackConcurrent, 0);
   assert.equal(s.cumulative.FALLBACK_REJECTION, 1);
   assert.equal(s.cumulative.FALLBACK_SUCCESS, 1);
   // The limiter is free again.
@@ -358,7 +358,7 @@ test("FallbackFailedError: .cause is the fallback's error, .original why it was 
     assert.equal(e.cause, fbErr);
     assert.equal(e.original, runErr);
     assert.deepEqual(seen, ["FAILURE", "FALLBACK_FAILURE"]);
-    assert.equal(cmd.snapshot().fallback_concurrent, 0);
+    assert.equal(cmd.snapshot().fallbackConcurrent, 0);
   }
 
   // A fallback wanted because of a timeout / short-circuit: .original is that error.
@@ -440,4 +440,18 @@ test("a fallback's rejection value is the FallbackFailedError's cause, unchanged
     assert.ok(e instanceof FallbackFailedError);
     assert.ok(Object.is(e.cause, v));
   }
+});
+
+test("execute or queue called without its command rejects with a TypeError saying so", async () => {
+  const cmd = new Command((x) => x);
+  const { execute, queue } = cmd;
+  for (const [name, fn] of [["execute", execute], ["queue", queue]]) {
+    const p = fn(1);
+    assert.ok(p instanceof Promise, `${name}() returns a promise even detached`);
+    await assert.rejects(p, (e) => e instanceof TypeError && e.message === `${name}() was called without its command: call cmd.${name}(...), or pass cmd.${name}.bind(cmd)`);
+    await assert.rejects(fn.call({}, 1), TypeError);
+  }
+  // Bound, it works; nothing was recorded by the detached calls.
+  assert.equal(await execute.bind(cmd)(5), 5);
+  assert.equal(cmd.snapshot().cumulative.SUCCESS, 1);
 });

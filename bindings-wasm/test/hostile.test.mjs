@@ -57,7 +57,7 @@ function settledOnce(t, what = "call") {
 function assertIdle(cmd, calls) {
   const s = cmd.snapshot();
   assert.equal(s.concurrent, 0, "every run permit is given back");
-  assert.equal(s.fallback_concurrent, 0, "every fallback slot is given back");
+  assert.equal(s.fallbackConcurrent, 0, "every fallback slot is given back");
   if (calls !== undefined) {
     const c = s.cumulative;
     const executions = EXECUTION_EVENTS.reduce((n, k) => n + c[k], 0);
@@ -149,7 +149,7 @@ test("a thenable that never calls back times out; its permit is held (it never s
   const snap = cmd.snapshot();
   assert.equal(snap.cumulative.TIMEOUT, 1);
   assert.equal(snap.concurrent, 1, "SPEC §4: a run that never stops keeps its permit");
-  assert.equal(snap.fallback_concurrent, 0);
+  assert.equal(snap.fallbackConcurrent, 0);
   // The bulkhead is honest: the next call is refused.
   const r = await cmd.execute();
   assert.ok(r instanceof RejectedError);
@@ -551,12 +551,18 @@ test("listeners throwing hostile values (revoked proxies, errors with throwing g
   cmd.on("event", () => { throw undefined; });
   cmd.on("stateChange", () => { throw proxy; });
   cmd.on("event", (e) => got.push(e));
+  const heard = [];
+  cmd.on("error", (e) => heard.push(e));
   assert.equal(await cmd.execute(false), "ok");
   assert.equal(await cmd.execute(true), "fb");
   cmd.configure({ forceOpen: true });
   assert.equal(await cmd.execute(false), "fb");
   assert.deepEqual(got, ["SUCCESS", "FAILURE", "FALLBACK_SUCCESS", "SHORT_CIRCUITED", "FALLBACK_SUCCESS"]);
-  assertIdle(cmd, 3);
+  // Three throwing event listeners on five events (forceOpen is no transition).
+  assert.equal(heard.length, 15);
+  assert.equal(heard.filter((e) => e === proxy).length, 5, "the thrown values are handed on unchanged");
+  assert.equal(heard.filter((e) => e === undefined).length, 5);
+  assert.equal(assertIdle(cmd, 3).listenerPanics, 15);
 });
 
 test("listeners that re-enter (configure, snapshot, execute, subscribe, unsubscribe) keep the books straight", async () => {
@@ -680,7 +686,7 @@ test("a run re-entering execute synchronously is bounded by the bulkhead; everyt
     assert.deepEqual(await Promise.all(inner), ["err:4", "ok:3", "ok:4"], mode);
     const s = assertIdle(cmd, 4);
     assert.equal(s.cumulative.SEMAPHORE_REJECTED, 1);
-    assert.equal(s.rolling_max_concurrent, 3);
+    assert.equal(s.rollingMaxConcurrent, 3);
   }
 });
 
@@ -725,13 +731,13 @@ test("configure while calls are in flight: smaller limits apply to new calls, in
   await clock.advance(0);
   // Refused by the new bulkhead of 1; its fallback takes the one fallback slot.
   assert.equal(cmd.snapshot().cumulative.SEMAPHORE_REJECTED, 1);
-  assert.equal(cmd.snapshot().fallback_concurrent, 1);
+  assert.equal(cmd.snapshot().fallbackConcurrent, 1);
   await clock.advance(20);
   await flush();
   const s = cmd.snapshot();
   assert.equal(s.concurrent, 0, "the in-flight runs kept their 100 ms deadline and failed at 20 ms");
   assert.equal(s.cumulative.TIMEOUT, 0);
-  assert.equal(s.fallback_concurrent, 1, "only one fallback slot now");
+  assert.equal(s.fallbackConcurrent, 1, "only one fallback slot now");
   assert.equal(s.cumulative.FALLBACK_REJECTION, 3);
   for (const r of releases) r("fb");
   const out = await Promise.all(ps);
@@ -882,4 +888,247 @@ test("fallbacks that throw odd values, return odd thenables, or re-enter: the sl
     }
     assertIdle(cmd, calls);
   }
+});
+
+// ------------------------------------------------------- hostile host clocks
+
+/**
+ * A host clock over a VirtualClock whose now(), arm() or cancel() throw
+ * while `ctl` says so (one error object, so tests can check it is the one
+ * the caller gets).
+ */
+function hostileClock() {
+  const clock = new VirtualClock();
+  const ctl = { now: false, arm: false, cancel: false, error: new Error("the clock broke"), lateFires: [] };
+  const hostile = {
+    now() {
+      if (ctl.now) throw ctl.error;
+      return clock.now();
+    },
+    arm(due, fn) {
+      if (ctl.arm) throw ctl.error;
+      const t = clock.arm(due, fn);
+      return {
+        cancel() {
+          if (ctl.cancel) {
+            // The cancel failed: the timer stays armed and will fire.
+            ctl.lateFires.push(due);
+            throw ctl.error;
+          }
+          t.cancel();
+        },
+      };
+    },
+  };
+  return { clock, hostile, ctl };
+}
+
+test("a clock whose now() throws at admission: the call rejects with that error, nothing is held", async () => {
+  const { hostile, ctl } = hostileClock();
+  let runs = 0;
+  const cmd = new Command(() => ++runs, () => "fb", { clock: hostile, maxConcurrentRequests: 1 });
+  ctl.now = true;
+  const t = track(() => cmd.execute());
+  await flush();
+  assert.equal(settledOnce(t).value, ctl.error);
+  ctl.now = false;
+  assert.equal(runs, 0);
+  assert.equal(await cmd.execute(), 1);
+  assertIdle(cmd, 1);
+});
+
+test("a clock whose arm() throws: the run never starts, its permit comes back; a bulkhead of 1 keeps admitting", async () => {
+  // Fixed: the permit leaked (a bulkhead of N then rejected forever) and execute() threw synchronously.
+  const { hostile, ctl } = hostileClock();
+  let runs = 0;
+  const cmd = new Command(() => ++runs, () => "fb", { clock: hostile, maxConcurrentRequests: 1 });
+  ctl.arm = true;
+  for (let i = 0; i < 3; i++) {
+    const t = track(() => cmd.execute());
+    await flush();
+    assert.equal(settledOnce(t, `call ${i}`).value, ctl.error);
+  }
+  assert.equal(runs, 0);
+  assertIdle(cmd, 0);
+  ctl.arm = false;
+  assert.equal(await cmd.execute(), 1, "admitted, not RejectedError");
+  assertIdle(cmd, 1);
+});
+
+test("a half-open probe whose clock cannot arm frees its probe slot: the next probe closes the circuit", async () => {
+  // Fixed: the probe stayed admitted forever, so the circuit stayed half-open, short-circuiting everything.
+  const { clock, hostile, ctl } = hostileClock();
+  let fail = true;
+  const cmd = new Command(
+    () => {
+      if (fail) throw new Error("down");
+      return "up";
+    },
+    null,
+    { clock: hostile, requestVolumeThreshold: 1, healthSnapshotIntervalMs: 0, sleepWindowMs: 100 },
+  );
+  await assert.rejects(cmd.execute(), /down/);
+  assert.equal(cmd.snapshot().state, "open");
+  await clock.advance(100);
+  fail = false;
+  ctl.arm = true;
+  await assert.rejects(cmd.execute(), (e) => e === ctl.error);
+  assert.equal(cmd.snapshot().state, "half_open");
+  ctl.arm = false;
+  assert.equal(await cmd.execute(), "up");
+  assert.equal(cmd.snapshot().state, "closed");
+  assertIdle(cmd);
+});
+
+test("a clock whose now() throws when the run ends: the outcome is recorded, the permit comes back, the caller gets the error once", async () => {
+  // Fixed: the caller's promise never settled and an unhandled rejection crashed Node.
+  const { hostile, ctl } = hostileClock();
+  for (const timeoutEnabled of [true, false]) {
+    for (const shape of ["sync", "async", "fails"]) {
+      const cmd = new Command(
+        () => {
+          ctl.now = true;
+          if (shape === "fails") throw new Error("run failed");
+          return shape === "async" ? Promise.resolve("v") : "v";
+        },
+        shape === "fails" ? () => "fb" : null,
+        { clock: hostile, timeoutEnabled, maxConcurrentRequests: 1 },
+      );
+      const t = track(() => cmd.execute());
+      await flush();
+      ctl.now = false;
+      const what = `${shape}, timeoutEnabled ${timeoutEnabled}`;
+      assert.equal(settledOnce(t, what).value, ctl.error, what);
+      const s = assertIdle(cmd, 1);
+      assert.equal(s.cumulative[shape === "fails" ? "FALLBACK_SUCCESS" : "SUCCESS"], 1, what);
+    }
+  }
+});
+
+test("a clock whose now() throws when the timeout fires: TIMEOUT at the deadline, fallback, permit back when the run stops", async () => {
+  const { clock, hostile, ctl } = hostileClock();
+  let finish;
+  const cmd = new Command(() => new Promise((r) => (finish = r)), (e) => `fb:${e.kind}`, { clock: hostile, timeoutMs: 10 });
+  const t = track(() => cmd.execute());
+  ctl.now = true;
+  await clock.advance(10);
+  await flush();
+  ctl.now = false;
+  assert.equal(settledOnce(t).value, ctl.error);
+  const s = cmd.snapshot();
+  assert.equal(s.cumulative.TIMEOUT, 1);
+  assert.equal(s.cumulative.FALLBACK_SUCCESS, 1);
+  assert.equal(s.concurrent, 1, "the run has not stopped: it keeps its permit (SPEC §3.4)");
+  finish("late");
+  await flush();
+  assertIdle(cmd, 1);
+});
+
+test("a clock whose now() throws when a fallback ends (refused or after a failure, sync or async): the slot comes back, the caller gets the error", async () => {
+  const { hostile, ctl } = hostileClock();
+  for (const refused of [true, false]) {
+    for (const asyncFallback of [false, true]) {
+      let breakClock = true;
+      const cmd = new Command(
+        () => {
+          throw new Error("run failed");
+        },
+        () => {
+          ctl.now = breakClock;
+          return asyncFallback ? Promise.resolve("fb") : "fb";
+        },
+        { clock: hostile, forceOpen: refused, fallbackMaxConcurrentRequests: 1 },
+      );
+      const what = `${refused ? "refused" : "after a failure"}, ${asyncFallback ? "async" : "sync"} fallback`;
+      const t = track(() => cmd.execute());
+      await flush();
+      ctl.now = breakClock = false;
+      assert.equal(settledOnce(t, what).value, ctl.error, what);
+      assertIdle(cmd, 1);
+      assert.equal(await cmd.execute(), "fb", `${what}: the one fallback slot is free again`);
+      assertIdle(cmd, 2);
+    }
+  }
+});
+
+test("a timer whose cancel() throws: the call ends with that error, and the timer firing later changes nothing", async () => {
+  const { clock, hostile, ctl } = hostileClock();
+  const name = `hostile-cancel-${process.pid}`;
+  const cmd = new Command((x) => x, () => "fb", { name, clock: hostile, timeoutMs: 10 });
+  ctl.cancel = true;
+  const t = track(() => cmd.execute("v"));
+  await flush();
+  ctl.cancel = false;
+  assert.equal(settledOnce(t).value, ctl.error);
+  assert.deepEqual(ctl.lateFires, [10]);
+  // A slow call on the same circuit reuses the execution id; the stale timer (due 10) must not time it out.
+  let finish;
+  const slow = new Command(() => new Promise((r) => (finish = r)), () => "fb", { name, timeoutMs: 50 });
+  const again = track(() => slow.execute());
+  await clock.advance(10);
+  await flush();
+  assert.equal(again.settlements.length, 0, "still running after the stale timer fired");
+  finish("w");
+  await flush();
+  assert.equal(settledOnce(again).value, "w");
+  const s = assertIdle(cmd, 2);
+  assert.equal(s.cumulative.SUCCESS, 2);
+  assert.equal(s.cumulative.TIMEOUT, 0);
+  h.removeCommand(name);
+});
+
+test("a listener that re-enters execute() from every event is cut off before the stack overflows; nothing leaks", async () => {
+  // Fixed: the RangeError unwound through wasm frames and left `concurrent` leaked.
+  const clock = new VirtualClock();
+  const cmd = new Command(() => "ok", null, { clock, maxConcurrentRequests: 10_000 });
+  const calls = [];
+  cmd.on("event", () => {
+    calls.push(track(() => cmd.execute()));
+  });
+  const first = track(() => cmd.execute());
+  await flush();
+  assert.equal(settledOnce(first).value, "ok");
+  const ends = calls.map((t, i) => settledOnce(t, `nested call ${i}`));
+  const refused = ends.filter((e) => !e.ok);
+  assert.ok(calls.length >= 32, `${calls.length} nested calls`);
+  assert.equal(refused.length, 1, "only the deepest call is refused");
+  assert.ok(refused[0].value instanceof RangeError);
+  assert.match(refused[0].value.message, /commands re-entered \d+ deep .* refused before admission/);
+  assert.ok(ends.filter((e) => e.ok).every((e) => e.value === "ok"));
+  assertIdle(cmd, calls.length);
+});
+
+test("a run or fallback re-entering execute() without end is refused at a bounded depth; nothing leaks", async () => {
+  // Fixed: with a large bulkhead the stack overflowed inside wasm, leaving permits held.
+  const clock = new VirtualClock();
+  for (const timeoutEnabled of [true, false]) {
+    const settlements = [];
+    const runCmd = new Command(
+      () => {
+        const t = track(() => runCmd.execute());
+        settlements.push(t);
+        return "ran";
+      },
+      null,
+      { clock, timeoutEnabled, maxConcurrentRequests: 100_000 },
+    );
+    const outer = track(() => runCmd.execute());
+    await flush();
+    assert.equal(settledOnce(outer).value, "ran");
+    const ends = settlements.map((t, i) => settledOnce(t, `nested run call ${i}`));
+    assert.equal(ends.filter((e) => !e.ok && e.value instanceof RangeError).length, 1, `timeoutEnabled ${timeoutEnabled}`);
+    assertIdle(runCmd, settlements.length);
+  }
+  // A refused call's fallback that calls execute() again: each is refused, each falls back.
+  const fbCalls = [];
+  const fbCmd = new Command(() => "run", () => {
+    fbCalls.push(track(() => fbCmd.execute()));
+    return "fb";
+  }, { clock, forceOpen: true, fallbackMaxConcurrentRequests: 100_000 });
+  const outer = track(() => fbCmd.execute());
+  await flush();
+  assert.equal(settledOnce(outer).value, "fb");
+  const ends = fbCalls.map((t, i) => settledOnce(t, `nested fallback call ${i}`));
+  assert.equal(ends.filter((e) => !e.ok && e.value instanceof RangeError).length, 1);
+  assertIdle(fbCmd, fbCalls.length);
 });

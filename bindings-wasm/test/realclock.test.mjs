@@ -1,5 +1,5 @@
-// The real clock (performance.now + setTimeout): timeouts fire, and pending
-// timeout timers never keep the process alive.
+// The real clock (performance.now + setTimeout): timeouts fire; a pending
+// call's timeout keeps Node alive, a cancelled one does not.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -8,16 +8,6 @@ import { fileURLToPath } from "node:url";
 const PKG = new URL("../../target/npm/hystrix/index.node.mjs", import.meta.url);
 const h = await import(PKG.href);
 const { Command, TimeoutError } = h;
-
-/** Keeps the event loop alive while awaiting timers that are unref'd by design. */
-async function keepingAlive(promise) {
-  const keep = setInterval(() => {}, 1000);
-  try {
-    return await promise;
-  } finally {
-    clearInterval(keep);
-  }
-}
 
 test("a 20 ms timeout on the real clock rejects with TimeoutError and aborts the run", async () => {
   let signal;
@@ -31,7 +21,7 @@ test("a 20 ms timeout on the real clock rejects with TimeoutError and aborts the
     { timeoutMs: 20 },
   );
   const started = performance.now();
-  const e = await keepingAlive(cmd.execute().then(assert.fail, (x) => x));
+  const e = await cmd.execute().then(assert.fail, (x) => x);
   const elapsed = performance.now() - started;
   assert.ok(e instanceof TimeoutError, `got ${e}`);
   assert.equal(signal.aborted, true);
@@ -53,31 +43,55 @@ test("real-clock runs that finish in time succeed; their timers are cancelled", 
   assert.equal(cmd.snapshot().cumulative.TIMEOUT, 0);
 });
 
-test("a pending timeout timer does not keep the process alive", async () => {
-  // A child process starts calls whose runs never settle, with a 60 s timeout,
-  // and then has nothing else to do: it must exit promptly on its own.
-  const script = `
-    const h = await import(${JSON.stringify(PKG.href)});
-    const cmd = new h.Command(() => new Promise(() => {}), null, { timeoutMs: 60000 });
-    cmd.execute().catch(() => {});
-    const quick = new h.Command(() => "quick", null, { timeoutMs: 30000 });
-    console.log(await quick.execute(), cmd.snapshot().concurrent);
-  `;
+/** Runs module code `script` in a child Node; resolves with `{ code, stdout, killed, elapsed }`. */
+async function child(script) {
   const started = Date.now();
-  const { code, stdout, killed } = await new Promise((resolve) => {
-    const child = execFile(
+  const r = await new Promise((resolve) => {
+    execFile(
       process.execPath,
       ["--input-type=module", "-e", script],
-      { timeout: 20_000, cwd: fileURLToPath(new URL(".", import.meta.url)) },
+      { timeout: 30_000, cwd: fileURLToPath(new URL(".", import.meta.url)) },
       (err, stdout, stderr) => resolve({ code: err ? err.code : 0, killed: err?.killed ?? false, stdout, stderr }),
     );
-    void child;
   });
-  const elapsed = Date.now() - started;
-  assert.equal(killed, false, "the child had to be killed: a timer kept it alive");
-  assert.equal(code, 0);
-  assert.equal(stdout.trim(), "quick 1");
-  assert.ok(elapsed < 20_000);
+  return { ...r, elapsed: Date.now() - started };
+}
+
+test("a pending call's timeout keeps Node alive: under top-level await the TimeoutError arrives (no exit 13)", async () => {
+  // The run never settles and nothing else is pending: only the timeout timer can end the call.
+  const r = await child(`
+    const { Command } = await import(${JSON.stringify(PKG.href)});
+    const cmd = new Command(() => new Promise(() => {}), null, { timeoutMs: 200 });
+    const e = await cmd.execute().catch((x) => x);
+    console.log(e.name, cmd.snapshot().cumulative.TIMEOUT);
+  `);
+  assert.equal(r.killed, false);
+  assert.equal(r.code, 0, `exit code ${r.code} (13: the process ended with the await unsettled); ${r.stderr}`);
+  assert.equal(r.stdout.trim(), "TimeoutError 1");
+});
+
+test("a pending call's timeout keeps Node alive: in .then style the fallback runs", async () => {
+  const r = await child(`
+    const { Command } = await import(${JSON.stringify(PKG.href)});
+    const cmd = new Command(() => new Promise(() => {}), (e) => "fallback after " + e.kind, { timeoutMs: 200 });
+    cmd.execute().then((v) => console.log(v));
+  `);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "fallback after timeout");
+});
+
+test("a timeout cancelled because the run finished does not keep Node alive", async () => {
+  // A 60 s timeout, cancelled at once: the process must end promptly on its own.
+  const r = await child(`
+    const { Command } = await import(${JSON.stringify(PKG.href)});
+    const quick = new Command((x) => x, null, { timeoutMs: 60000 });
+    const later = new Command(() => new Promise((r) => setTimeout(() => r("later"), 20)), null, { timeoutMs: 50000 });
+    console.log(await quick.execute("quick"), await later.execute(), quick.snapshot().concurrent);
+  `);
+  assert.equal(r.killed, false, "the child had to be killed: a cancelled timer kept it alive");
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "quick later 0");
+  assert.ok(r.elapsed < 25_000, `took ${r.elapsed} ms`);
 });
 
 test("a deadline beyond setTimeout's 2^31 - 1 ms neither fires early nor overflows the timer", async () => {

@@ -273,6 +273,6 @@ test("a run's abort listener may start another call on the same command", async 
   assert.equal(inner.value, "inner value");
   assert.deepEqual(seen, ["TIMEOUT@10", "FALLBACK_SUCCESS@10", "SUCCESS@15"]);
   const s = cmd.snapshot();
-  assert.equal(s.fallback_concurrent, 0);
+  assert.equal(s.fallbackConcurrent, 0);
   assert.equal(s.concurrent, 1, "the outer run never settled and still holds its permit");
 });

@@ -6,6 +6,7 @@
 // called, so a Node that strips types and picks this file up under
 // `node --test bindings-wasm/test/` runs it as an empty module.
 import type * as hystrix from "hystrix";
+import type * as hystrixInit from "hystrix/init";
 import type {
   CircuitState,
   Clock,
@@ -18,6 +19,7 @@ import type {
 } from "hystrix";
 
 declare const h: typeof hystrix;
+declare const hi: typeof hystrixInit;
 
 type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
 function assertType<T extends true>(): T | void {}
@@ -125,21 +127,21 @@ export async function usage(): Promise<void> {
   const s: Snapshot = all.snapshot();
   const state: CircuitState = s.state;
   const counts: number[] = [
-    s.time_ms,
+    s.timeMs,
     s.health.total,
     s.health.errors,
-    s.health.error_percentage,
+    s.health.errorPercentage,
     s.rolling.SUCCESS,
     s.rolling.FALLBACK_DISABLED,
     s.cumulative.SEMAPHORE_REJECTED,
     s.concurrent,
-    s.fallback_concurrent,
-    s.rolling_max_concurrent,
-    s.listener_panics,
+    s.fallbackConcurrent,
+    s.rollingMaxConcurrent,
+    s.listenerPanics,
   ];
   const name: string = s.name;
-  const lat: Percentiles = s.latency_run;
-  const tot: Percentiles = s.latency_total;
+  const lat: Percentiles = s.latencyRun;
+  const tot: Percentiles = s.latencyTotal;
   const pct: number[] = [lat.count, lat.mean, lat.p0, lat.p25, lat.p50, lat.p75, lat.p90, lat.p95, lat.p99, lat.p99_5, tot.p100];
   void state, counts, name, pct;
 
@@ -167,8 +169,10 @@ export async function usage(): Promise<void> {
   if (found !== undefined) {
     const fs: Snapshot = found.snapshot();
     found.configure({ forceClosed: true });
-    const unknownResult: unknown = await found.execute();
-    void fs, unknownResult;
+    const view: hystrix.CommandView = found;
+    // @ts-expect-error: a registry lookup cannot call through the circuit
+    await found.execute();
+    void fs, view;
   }
   const gone: boolean = removeCommand("svc");
   void gone;
@@ -263,4 +267,11 @@ export async function usage(): Promise<void> {
   assertType<Equal<Parameters<typeof noCtx.execute>, [string]>>();
   const len: number = await noCtx.execute("https://example.test");
   void got, len;
+
+  // hystrix/init: the same API plus init(source?).
+  await hi.init();
+  await hi.init(new URL("https://example.test/hystrix.wasm"));
+  await hi.init(new Uint8Array(8));
+  const viaInit: number = await new hi.Command(() => 1).execute();
+  void viaInit;
 }

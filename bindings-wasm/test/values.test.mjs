@@ -149,7 +149,7 @@ test("a run that throws synchronously counts as a failure and falls back", async
   const s = cmd.snapshot();
   assert.equal(s.cumulative.FAILURE, 1);
   assert.equal(s.cumulative.FALLBACK_SUCCESS, 1);
-  assert.deepEqual(s.health, { total: 1, errors: 1, error_percentage: 100 });
+  assert.deepEqual(s.health, { total: 1, errors: 1, errorPercentage: 100 });
   assert.equal(s.concurrent, 0);
 });
 
@@ -181,11 +181,11 @@ test("fallback may return a plain value, a promise or a thenable", async () => {
   const seen = record(slow);
   const p = slow.execute();
   await clock.advance(0);
-  assert.equal(slow.snapshot().fallback_concurrent, 1);
+  assert.equal(slow.snapshot().fallbackConcurrent, 1);
   await clock.advance(25);
   assert.equal(await p, "slow");
   assert.deepEqual(seen, ["FAILURE@0", "FALLBACK_SUCCESS@25"]);
-  assert.equal(slow.snapshot().fallback_concurrent, 0);
+  assert.equal(slow.snapshot().fallbackConcurrent, 0);
 });
 
 test("fallbackEnabled: false hands back the original error (FALLBACK_DISABLED)", async () => {
@@ -241,19 +241,19 @@ test("queue() returns a promise like execute()", async () => {
   assert.equal(await fb.queue("y"), "fb y");
 });
 
-test("latency and rolling_max_concurrent are recorded on the virtual clock", async () => {
+test("latency and rollingMaxConcurrent are recorded on the virtual clock", async () => {
   const clock = new VirtualClock();
   const cmd = new Command((ms) => clock.sleep(ms).then(() => ms), null, { clock });
   const ps = [cmd.execute(30), cmd.execute(70)];
   await clock.advance(100);
   assert.deepEqual(await Promise.all(ps), [30, 70]);
   const s = cmd.snapshot();
-  assert.equal(s.latency_run.count, 2);
-  assert.equal(s.latency_total.count, 2);
-  assert.equal(s.latency_run.p0, 30);
-  assert.ok(s.latency_run.p100 >= 30 && s.latency_run.p100 <= 70);
-  assert.equal(s.rolling_max_concurrent, 2);
-  assert.equal(s.time_ms, 100);
+  assert.equal(s.latencyRun.count, 2);
+  assert.equal(s.latencyTotal.count, 2);
+  assert.equal(s.latencyRun.p0, 30);
+  assert.ok(s.latencyRun.p100 >= 30 && s.latencyRun.p100 <= 70);
+  assert.equal(s.rollingMaxConcurrent, 2);
+  assert.equal(s.timeMs, 100);
 });
 
 test("with timeouts off, every way a run can end settles the call as with them on", async () => {
@@ -287,7 +287,7 @@ test("with timeouts off, every way a run can end settles the call as with them o
         events.push(seen);
         const s = cmd.snapshot();
         assert.equal(s.concurrent, 0, name);
-        assert.equal(s.fallback_concurrent, 0, name);
+        assert.equal(s.fallbackConcurrent, 0, name);
       }
       assert.deepEqual(results[1], results[0], `${name} with fallback ${fallback}`);
       assert.deepEqual(events[1], events[0], `${name} with fallback ${fallback}`);
@@ -348,7 +348,7 @@ test("a fallback returning a thenable whose `then` getter throws is the fallback
     assert.ok(p instanceof Promise);
     await assert.rejects(p, (e) => e instanceof h.FallbackFailedError && e.cause === boom);
     const s = cmd.snapshot();
-    assert.equal(s.fallback_concurrent, 0, `fallback slot given back (forceOpen ${forceOpen})`);
+    assert.equal(s.fallbackConcurrent, 0, `fallback slot given back (forceOpen ${forceOpen})`);
     assert.equal(s.rolling.FALLBACK_FAILURE, 1);
   }
 });

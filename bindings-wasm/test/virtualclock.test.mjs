@@ -82,9 +82,107 @@ test("sleep(ms, signal) rejects with the signal's reason when aborted", async ()
 test("advance() validates its argument and leaves the clock unchanged", async () => {
   const clock = new VirtualClock(7);
   for (const bad of [-1, 1.5, NaN, Infinity, "5", undefined, null, 2n, {}]) {
-    await assert.rejects(async () => clock.advance(bad), TypeError, `advance(${String(bad)})`);
+    await assert.rejects(clock.advance(bad), TypeError, `advance(${String(bad)})`);
     assert.equal(clock.now(), 7);
   }
+  await assert.rejects(clock.advance(-1), { message: "advance(ms) needs a non-negative integer, got -1" });
+  await assert.rejects(clock.advance(NaN), { message: "advance(ms) needs a non-negative integer, got NaN" });
+});
+
+test("an advance from inside a timer callback moves on from the callback's instant; the outer one never steps back", async () => {
+  // Fixed: the outer advance stored its own, smaller target last (105 -> 10).
+  const simple = new VirtualClock();
+  let nested;
+  simple.arm(5, () => {
+    nested = simple.advance(100);
+  });
+  await simple.advance(10);
+  await nested;
+  assert.equal(simple.now(), 105);
+
+  const clock = new VirtualClock();
+  const seen = [];
+  let inner;
+  clock.arm(5, () => {
+    seen.push(`cb@${clock.now()}`);
+    inner = clock.advance(100); // from 5: to 105
+  });
+  clock.arm(8, () => seen.push(`t8@${clock.now()}`));
+  clock.arm(50, () => seen.push(`t50@${clock.now()}`));
+  clock.arm(200, () => seen.push(`t200@${clock.now()}`));
+  await clock.advance(10);
+  const afterOuter = clock.now();
+  await inner;
+  assert.ok(afterOuter >= 10, `the outer advance ended at ${afterOuter}`);
+  assert.equal(clock.now(), 105, "the inner advance's time is kept, not undone by the outer target (10)");
+  assert.deepEqual(seen, ["cb@5", "t8@8", "t50@50"]);
+  await clock.advance(95);
+  assert.equal(clock.now(), 200);
+  assert.deepEqual(seen, ["cb@5", "t8@8", "t50@50", "t200@200"]);
+});
+
+test("overlapping advances are serialised: the second moves on from where the first ended, nothing lost", async () => {
+  const clock = new VirtualClock();
+  const seen = [];
+  for (const due of [3, 9, 12, 14, 16]) clock.arm(due, () => seen.push(`${due}@${clock.now()}`));
+  const order = [];
+  const a = clock.advance(10).then(() => order.push(`a@${clock.now()}`));
+  const b = clock.advance(5).then(() => order.push(`b@${clock.now()}`));
+  await Promise.all([a, b]);
+  assert.deepEqual(order, ["a@10", "b@15"]);
+  assert.equal(clock.now(), 15);
+  assert.deepEqual(seen, ["3@3", "9@9", "12@12", "14@14"]);
+  // One started from a timer's reaction (not synchronously inside it) queues behind the running one.
+  let fromReaction;
+  clock.sleep(2).then(() => {
+    fromReaction = clock.advance(3);
+  });
+  await clock.advance(4); // 15 -> 19, firing 16 and the sleep at 17
+  assert.equal(clock.now(), 19);
+  await fromReaction;
+  assert.equal(clock.now(), 22);
+  assert.deepEqual(seen, ["3@3", "9@9", "12@12", "14@14", "16@16"]);
+});
+
+test("time never decreases, whatever the interleaving of advances and callbacks", async () => {
+  const clock = new VirtualClock();
+  let last = 0;
+  let backwards = 0;
+  const sample = () => {
+    if (clock.now() < last) backwards++;
+    last = clock.now();
+  };
+  const pending = [];
+  for (let i = 1; i <= 30; i++) {
+    clock.arm(i * 3, () => {
+      sample();
+      if (i % 4 === 0) pending.push(clock.advance(i)); // nested
+    });
+    clock.sleep(i * 2).then(() => {
+      sample();
+      if (i % 5 === 0) pending.push(clock.advance(1)); // queued
+    });
+  }
+  const outer = [clock.advance(20), clock.advance(7), clock.advance(0)];
+  for (const p of outer) p.then(sample);
+  await Promise.all(outer);
+  while (pending.length > 0) await pending.shift();
+  sample();
+  assert.equal(backwards, 0);
+  assert.ok(clock.now() >= 27);
+});
+
+test("a timer callback that throws rejects its advance; later advances still run", async () => {
+  const clock = new VirtualClock();
+  const boom = new Error("timer boom");
+  clock.arm(2, () => {
+    throw boom;
+  });
+  const first = clock.advance(5);
+  const second = clock.advance(5);
+  await assert.rejects(first, (e) => e === boom);
+  await second;
+  assert.ok(clock.now() >= 5);
 });
 
 test("the constructor validates start", () => {

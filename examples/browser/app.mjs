@@ -66,7 +66,7 @@ function render() {
   st.textContent = snap.state;
   st.dataset.state = snap.state;
   const h = snap.health;
-  $("health").textContent = `health: ${h.errors}/${h.total} errors (${h.error_percentage}%)`;
+  $("health").textContent = `health: ${h.errors}/${h.total} errors (${h.errorPercentage}%)`;
   const rows = ORDER.map((k) => {
     const v = snap.rolling[k] ?? 0;
     return `<tr class="${v ? "" : "zero"}" data-event="${k}"><td>${k}</td><td class="n">${v}</td></tr>`;

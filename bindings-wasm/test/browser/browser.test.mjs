@@ -5,49 +5,24 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { chromiumMissing, withChromium } from "./chromium.mjs";
 import { startServer } from "./server.mjs";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const pkgEntry = fileURLToPath(new URL("../../../target/npm/hystrix/index.web.mjs", import.meta.url));
 
 test("browser build: live example and VirtualClock self-check in Chromium", { timeout: 90_000 }, async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`${CHROMIUM} is missing: apt-get install -y chromium chromium-driver`);
+  const missing = chromiumMissing();
+  if (missing) {
+    t.skip(missing);
     return;
   }
   assert.ok(existsSync(pkgEntry), `${pkgEntry} is missing: run scripts/build-npm.sh first`);
-  const { chromium } = await import("playwright-core");
-
   const srv = await startServer();
-  const profile = await mkdtemp(path.join(tmpdir(), "hystrix-chromium-"));
-  let context;
   try {
-    // A fresh profile (--user-data-dir) in a temp dir: playwright wants it
-    // through launchPersistentContext rather than in `args`.
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-    });
-    await checkPage(context, srv.url);
+    await withChromium((context) => checkPage(context, srv.url));
   } finally {
-    await context?.close();
     await srv.close();
-    await rm(profile, { recursive: true, force: true });
   }
 });
 

@@ -32,12 +32,12 @@ const TYPES = {
 /** A hanging /flaky request is answered after this long if the client is still there. */
 const HANG_LIMIT_MS = 30_000;
 
-function send(res, status, body, type = "text/plain; charset=utf-8") {
-  res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+function send(res, status, body, type = "text/plain; charset=utf-8", headers = {}) {
+  res.writeHead(status, { ...headers, "content-type": type, "cache-control": "no-store" });
   res.end(body);
 }
 
-async function serveFile(res, dir, rel) {
+async function serveFile(res, dir, rel, headers) {
   const file = path.join(dir, rel);
   // Refuse anything that escapes the mounted directory.
   if (file !== dir && !file.startsWith(dir + path.sep)) return send(res, 403, "forbidden\n");
@@ -45,14 +45,18 @@ async function serveFile(res, dir, rel) {
     const info = await stat(file);
     if (!info.isFile()) return send(res, 404, "not found\n");
     const body = await readFile(file);
-    send(res, 200, body, TYPES[path.extname(file)] ?? "application/octet-stream");
+    send(res, 200, body, TYPES[path.extname(file)] ?? "application/octet-stream", headers);
   } catch {
     send(res, 404, "not found\n");
   }
 }
 
-/** Starts the server; resolves with `{ server, url, close() }`. */
-export async function startServer({ port = 0, quiet = true } = {}) {
+/**
+ * Starts the server; resolves with `{ server, url, close() }`. `mounts`
+ * (URL prefix -> directory) replaces the default ones; `headers` are added
+ * to every file served (e.g. a Content-Security-Policy).
+ */
+export async function startServer({ port = 0, quiet = true, mounts = MOUNTS, headers = {} } = {}) {
   let hits = 0;
   const hanging = new Set();
 
@@ -80,7 +84,7 @@ export async function startServer({ port = 0, quiet = true } = {}) {
       res.writeHead(302, { location: "/example/index.html" });
       return res.end();
     }
-    for (const [prefix, dir] of Object.entries(MOUNTS)) {
+    for (const [prefix, dir] of Object.entries(mounts)) {
       if (u.pathname.startsWith(prefix)) {
         let rel;
         try {
@@ -88,7 +92,7 @@ export async function startServer({ port = 0, quiet = true } = {}) {
         } catch {
           return send(res, 400, "bad path\n");
         }
-        return serveFile(res, dir, rel);
+        return serveFile(res, dir, rel, headers);
       }
     }
     send(res, 404, "not found\n");

@@ -125,14 +125,21 @@ function compare(call, result, error) {
   return null;
 }
 
+/** A check's SPEC names (§7) -> the JS snapshot's camelCase keys; any other health name is unknown. */
+const HEALTH_KEYS = { total: "total", errors: "errors", error_percentage: "errorPercentage" };
+const COUNT_KEYS = { concurrent: "concurrent", fallback_concurrent: "fallbackConcurrent" };
+
 function check(i, clock, cmd, want) {
   const s = cmd.snapshot();
   const where = `step ${i} check at t=${clock.now()}`;
   if (want.state != null && s.state !== want.state) return `${where}: state is ${s.state}, expected ${want.state}`;
-  for (const [k, v] of Object.entries(table(want, "health"))) if (v != null && s.health[k] !== count(v)) return `${where}: health.${k} is ${s.health[k]}, expected ${v}`;
+  for (const [k, v] of Object.entries(table(want, "health"))) {
+    const got = Object.hasOwn(HEALTH_KEYS, k) ? s.health[HEALTH_KEYS[k]] : undefined;
+    if (v != null && got !== count(v)) return `${where}: health.${k} is ${got}, expected ${v}`;
+  }
   for (const [k, v] of Object.entries(table(want, "rolling"))) if (v != null && s.rolling[k] !== count(v)) return `${where}: rolling.${k} is ${s.rolling[k]}, expected ${v}`;
-  for (const k of ["concurrent", "fallback_concurrent"]) {
-    if (want[k] != null && s[k] !== count(want[k])) return `${where}: ${k} is ${s[k]}, expected ${want[k]}`;
+  for (const [k, js] of Object.entries(COUNT_KEYS)) {
+    if (want[k] != null && s[js] !== count(want[k])) return `${where}: ${k} is ${s[js]}, expected ${want[k]}`;
   }
   return null;
 }

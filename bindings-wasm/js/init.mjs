@@ -1,0 +1,35 @@
+// Entry without top-level await (`hystrix/init`): importing it loads
+// nothing; `await init()` (once) loads the wasm, then commands can be made.
+// For IIFE or es2020 bundles, and for apps that host the wasm file
+// themselves (it is exported as `hystrix/wasm`).
+import initWeb, { WasmCommand } from "./web/hystrix_wasm.js";
+import { slot } from "./wasm-slot.mjs";
+
+let loading = null;
+
+/**
+ * Loads the wasm module; resolves once commands can be created. `source`
+ * is where the wasm is: a URL or string to fetch, a `Response` (or a
+ * promise of one), the file's bytes (`ArrayBuffer`, typed array) or a
+ * compiled `WebAssembly.Module`. Without it, the package's own file is
+ * fetched relative to this module, as the browser entry does (Node's fetch
+ * reads no files: there, pass the bytes, or use the main entry). Calling
+ * it again returns the same promise; after a failure it may be retried.
+ */
+export function init(source) {
+  if (slot.WasmCommand !== null) return Promise.resolve();
+  if (loading === null) {
+    loading = initWeb(source === undefined ? undefined : { module_or_path: source }).then(
+      () => {
+        slot.WasmCommand = WasmCommand;
+      },
+      (e) => {
+        loading = null;
+        throw e;
+      },
+    );
+  }
+  return loading;
+}
+
+export * from "./api.mjs";

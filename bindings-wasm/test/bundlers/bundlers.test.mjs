@@ -1,0 +1,154 @@
+// Production builds of a small app (examples/bundlers/) that imports the package by name, with
+// the bundlers users use (versions pinned in package.json here), each run
+// for real: esbuild, vite and webpack browser builds in headless Chromium,
+// an es2020 IIFE build through the entry without top-level await, and an
+// esbuild --platform=node single-file bundle in Node.
+//   node --test bindings-wasm/test/bundlers/
+// Needs target/npm/hystrix (scripts/build-npm.sh), `npm install` in this
+// directory (scripts/setup.sh) and /usr/bin/chromium (the Node bundle runs
+// without it).
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { cp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromiumMissing, withChromium } from "../browser/chromium.mjs";
+import { startServer } from "../browser/server.mjs";
+import { EXPECTED } from "../../../examples/bundlers/check.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../../..");
+const pkg = path.join(root, "target/npm/hystrix");
+const work = path.join(root, "target/bundler-test");
+const app = path.join(work, "app");
+const out = (name) => path.join(work, "out", name);
+
+/** The Content-Security-Policy the README asks for: scripts from the page's origin, and wasm compilation. */
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src data:";
+
+before(async () => {
+  assert.ok(existsSync(path.join(pkg, "package.json")), `${pkg} is missing: run scripts/build-npm.sh first`);
+  await rm(work, { recursive: true, force: true });
+  await cp(path.join(root, "examples/bundlers"), app, { recursive: true });
+  // What `npm install hystrix` gives the app (a copy, not a link: bundlers treat links differently).
+  await cp(pkg, path.join(app, "node_modules/hystrix"), { recursive: true });
+});
+
+/** A page that loads `script` (a module or a classic script). */
+function page(script, module) {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>bundle</title></head>
+<body><script ${module ? 'type="module" ' : ""}src="./${script}"></script></body></html>\n`;
+}
+
+/** The package's wasm file, found through its `hystrix/wasm` export as a build script would. */
+function packageWasm() {
+  return createRequire(path.join(app, "index.html")).resolve("hystrix/wasm");
+}
+
+/** Serves `dir` at the root of 127.0.0.1:port with the README's CSP; returns what the page's check resolved to. */
+async function runInChromium(dir) {
+  const srv = await startServer({ mounts: { "/": dir }, headers: { "content-security-policy": CSP } });
+  try {
+    return await withChromium(async (context) => {
+      const tab = context.pages()[0] ?? (await context.newPage());
+      const problems = [];
+      tab.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+      tab.on("console", (m) => {
+        if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
+      });
+      tab.on("requestfailed", (r) => problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
+      tab.on("response", (r) => {
+        if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+      });
+      await tab.goto(`${srv.url}/index.html`);
+      await tab.waitForFunction(() => window.hystrixCheck !== undefined, null, { timeout: 30_000 }).catch((e) => {
+        throw new Error(`the app never started (${e.message}); page problems: ${problems.join(" | ") || "none"}`);
+      });
+      const r = await tab.evaluate(() => window.hystrixCheck);
+      assert.equal(r.error, undefined, `the app failed: ${r.error}; page problems: ${problems.join(" | ") || "none"}`);
+      assert.deepEqual(problems, [], "no page errors, console errors or failed requests");
+      return r.result;
+    });
+  } finally {
+    await srv.close();
+  }
+}
+
+/** A minified esbuild bundle of the app's `entry` into `outfile`. */
+async function esbuildApp(entry, outfile, options) {
+  const esbuild = await import("esbuild");
+  await esbuild.build({ absWorkingDir: app, entryPoints: [entry], bundle: true, minify: true, outfile, logLevel: "error", ...options });
+}
+
+function skipWithoutChromium(t) {
+  const missing = chromiumMissing();
+  if (missing) t.skip(missing);
+  return missing !== null;
+}
+
+test("esbuild: a minified production bundle for the browser runs in Chromium", { timeout: 120_000 }, async (t) => {
+  if (skipWithoutChromium(t)) return;
+  const dir = out("esbuild");
+  await esbuildApp("browser.mjs", path.join(dir, "app.js"), { format: "esm", platform: "browser" });
+  // What the README tells esbuild users: esbuild does not copy assets, so
+  // the wasm goes next to the bundle, where the package looks for it.
+  await cp(packageWasm(), path.join(dir, "hystrix_wasm_bg.wasm"));
+  await writeFile(path.join(dir, "index.html"), page("app.js", true));
+  assert.deepEqual(await runInChromium(dir), EXPECTED);
+});
+
+test("vite build: the production build runs in Chromium with nothing to configure", { timeout: 120_000 }, async (t) => {
+  if (skipWithoutChromium(t)) return;
+  const { build } = await import("vite");
+  const dir = out("vite");
+  await build({ root: app, configFile: false, logLevel: "error", build: { outDir: dir, emptyOutDir: true } });
+  assert.ok((await readdir(path.join(dir, "assets"))).some((f) => f.endsWith(".wasm")), "vite emitted the wasm");
+  assert.deepEqual(await runInChromium(dir), EXPECTED);
+});
+
+test("webpack 5: the production build runs in Chromium with nothing to configure", { timeout: 120_000 }, async (t) => {
+  if (skipWithoutChromium(t)) return;
+  const { default: webpack } = await import("webpack");
+  const dir = out("webpack");
+  const stats = await new Promise((resolve, reject) => {
+    webpack(
+      { mode: "production", context: app, entry: "./browser.mjs", output: { path: dir, filename: "app.js", clean: true } },
+      (err, s) => (err ? reject(err) : resolve(s)),
+    );
+  });
+  assert.equal(stats.hasErrors(), false, stats.toString("errors-only"));
+  await writeFile(path.join(dir, "index.html"), page("app.js", false));
+  assert.deepEqual(await runInChromium(dir), EXPECTED);
+});
+
+test("esbuild: an es2020 IIFE through hystrix/init (no top-level await) loads the wasm it is given", { timeout: 120_000 }, async (t) => {
+  if (skipWithoutChromium(t)) return;
+  const dir = out("iife");
+  await esbuildApp("manual.mjs", path.join(dir, "app.js"), {
+    format: "iife",
+    target: "es2020",
+    platform: "browser",
+    // import.meta is empty in an IIFE: the app passes init() its own URL.
+    logOverride: { "empty-import-meta": "silent" },
+  });
+  await cp(packageWasm(), path.join(dir, "hystrix.wasm"));
+  await writeFile(path.join(dir, "index.html"), page("app.js", false));
+  assert.deepEqual(await runInChromium(dir), EXPECTED);
+});
+
+test("esbuild --platform=node: a single-file bundle runs in Node", { timeout: 120_000 }, async () => {
+  const dir = out("node");
+  await mkdir(dir, { recursive: true });
+  await esbuildApp("node.mjs", path.join(dir, "app.mjs"), { format: "esm", platform: "node" });
+  assert.deepEqual(await readdir(dir), ["app.mjs"], "one file: the wasm is inside the bundle");
+  // Run from elsewhere: nothing may be found relative to the working directory.
+  const stdout = await new Promise((resolve, reject) => {
+    execFile(process.execPath, [path.join(dir, "app.mjs")], { cwd: work, timeout: 60_000 }, (err, so, se) =>
+      err ? reject(new Error(`the bundle failed: ${err.message}\n${se}`)) : resolve(so),
+    );
+  });
+  assert.deepEqual(JSON.parse(stdout), EXPECTED);
+});

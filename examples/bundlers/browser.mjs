@@ -1,0 +1,8 @@
+// Browser app: the page's result is `window.hystrixCheck` (a promise).
+import { Command, CircuitOpenError, TimeoutError, VirtualClock } from "hystrix";
+import { check } from "./check.mjs";
+
+window.hystrixCheck = check({ Command, CircuitOpenError, TimeoutError, VirtualClock }).then(
+  (result) => ({ result }),
+  (e) => ({ error: String(e?.stack ?? e) }),
+);
