@@ -84,7 +84,8 @@ export type EventType =
   | "FALLBACK_FAILURE"
   | "FALLBACK_REJECTION"
   | "FALLBACK_MISSING"
-  | "FALLBACK_DISABLED";
+  | "FALLBACK_DISABLED"
+  | "CANCELLED";
 
 /** Circuit states. */
 export type CircuitState = "closed" | "open" | "half_open";

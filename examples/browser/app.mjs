@@ -58,6 +58,7 @@ const ORDER = [
   "FALLBACK_REJECTION",
   "FALLBACK_MISSING",
   "FALLBACK_DISABLED",
+  "CANCELLED",
 ];
 
 function render() {
