@@ -843,8 +843,7 @@ static void test_caller_mode_on_program_clock(void) {
     CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
 }
 
-/* Issue 11.7 (PENDING the core fix; run with HYSTRIX_PENDING_CORE_11_7=1):
- * a program event loop running 5 s late. The run completes long after its
+/* Issue 11.7: a program event loop running 5 s late. The run completes long after its
  * deadline, before the loop has fired the (late) timeout timer: the run
  * still lost its race with the deadline, so the call is a TIMEOUT, exactly
  * as the same run is through hystrix_command_execute. */
@@ -1028,12 +1027,7 @@ int main(void) {
     RUN(test_virtual_clock_advanced_by_eight_threads);
     RUN(test_caller_mode_on_program_clock);
     RUN(test_caller_mode_event_loop);
-    /* Pending the core's fix for issue 11.7: enable, then drop this gate. */
-    if (getenv("HYSTRIX_PENDING_CORE_11_7") != NULL)
-        RUN(test_late_loop_run_past_deadline_is_timeout);
-    else
-        fprintf(stderr, "test_threads: test_late_loop_run_past_deadline_is_timeout not run "
-                        "(pending the core fix for issue 11.7; HYSTRIX_PENDING_CORE_11_7=1 runs it)\n");
+    RUN(test_late_loop_run_past_deadline_is_timeout);
     RUN(test_timeout_during_run_callback_is_a_timeout);
     CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_threads");

@@ -96,3 +96,20 @@ def pytest_configure(config):
     # An exception swallowed in a listener, a thread or a finalizer is a failure here.
     config.addinivalue_line("filterwarnings", "error::pytest.PytestUnraisableExceptionWarning")
     config.addinivalue_line("filterwarnings", "error::pytest.PytestUnhandledThreadExceptionWarning")
+
+
+class LateTimers:
+    """A clock whose timers never fire by themselves: an event loop (or a
+    waiting thread) held up past them. ``t`` is set by the test."""
+
+    def __init__(self):
+        self.t = 0
+
+    def now(self):
+        return self.t
+
+    def timer_future(self, deadline):
+        return asyncio.get_running_loop().create_future()
+
+    def waiter(self, deadline, done):
+        return lambda: (done.wait(), False)[1]

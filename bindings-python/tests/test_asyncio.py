@@ -6,7 +6,7 @@ import traceback
 import pytest
 
 import hystrix
-from conftest import Boom, FallbackBoom, counts, run_async
+from conftest import Boom, FallbackBoom, LateTimers, counts, run_async
 from hystrix.testing import VirtualClock
 
 
@@ -378,3 +378,21 @@ def test_real_clock_async_timeout():
         assert cmd.snapshot()["concurrent"] == 0
 
     run_async(main())
+
+
+def test_a_run_that_ends_past_its_deadline_before_its_late_timer_is_a_timeout():
+    # The run's end is compared with its deadline on every path: a late
+    # timer must not turn a timeout into a success (its value is discarded).
+    clock = LateTimers()
+
+    async def run():
+        clock.t = 300
+        return "stale"
+
+    seen = []
+    cmd = hystrix.Command(run, fallback=lambda e: seen.append(e) or "fallback", clock=clock, timeout_ms=100)
+    assert run_async(cmd.execute_async()) == "fallback"
+    assert isinstance(seen[0], hystrix.TimeoutError)
+    assert counts(cmd) == {"TIMEOUT": 1, "FALLBACK_SUCCESS": 1}
+    assert cmd.snapshot()["concurrent"] == 0
+

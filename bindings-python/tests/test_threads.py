@@ -13,7 +13,7 @@ import warnings
 import pytest
 
 import hystrix
-from conftest import WAIT_S, Boom, counts, in_thread, wait_until
+from conftest import WAIT_S, Boom, LateTimers, counts, in_thread, wait_until
 
 
 def test_many_threads_semaphore_counts_add_up(clock):
@@ -338,3 +338,17 @@ def test_current_call_is_none_outside_a_thread_isolated_run(clock):
     thr = hystrix.Command(lambda: hystrix.current_call().cancelled.is_set(), clock=clock, isolation="thread")
     assert thr.execute() is False  # a run that finished in time is never cancelled
     assert hystrix.current_call() is None  # the caller's context is untouched
+
+
+def test_a_thread_isolated_run_that_ends_past_its_deadline_before_the_wait_sees_it_is_a_timeout():
+    clock = LateTimers()
+
+    def run():
+        clock.t = 300
+        return "stale"
+
+    cmd = hystrix.Command(run, clock=clock, timeout_ms=100)
+    with pytest.raises(hystrix.TimeoutError):
+        cmd.execute()
+    assert counts(cmd) == {"TIMEOUT": 1, "FALLBACK_MISSING": 1}
+    assert cmd.snapshot()["concurrent"] == 0

@@ -18,6 +18,9 @@ const RUN = 0;
 const FALLBACK = 1;
 const DONE = 2;
 const NOTHING = 3;
+/** Packed steps of a run that ended past its deadline: its timeout's fallback, or error (code 100 + 2). */
+const LATE_FALLBACK = (2 << 2) | FALLBACK;
+const LATE_ERROR = (102 << 2) | DONE;
 /** Call.late: the call's timeout has not fired, it fired, or the call was released early. */
 const LIVE = 0;
 const TIMED_OUT = 1;
@@ -681,6 +684,10 @@ export class Command extends CommandView {
       state.resolve(value);
       return;
     }
+    // The run ended at or past its deadline before its timer fired (a
+    // blocked event loop): the core recorded a TIMEOUT, so what it gave is
+    // discarded and the fallback or the caller gets a timeout error.
+    if (r === LATE_FALLBACK || r === LATE_ERROR) value = new TimeoutError();
     const out = r === DONE ? Promise.resolve(value) : this._settle(state.id, r, value, state.args, state.at, state);
     (state.clockFailed ? clockFailure(out, state) : out).then(state.resolve, state.reject);
   }

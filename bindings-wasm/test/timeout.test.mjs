@@ -276,3 +276,36 @@ test("a run's abort listener may start another call on the same command", async 
   assert.equal(s.fallbackConcurrent, 0);
   assert.equal(s.concurrent, 1, "the outer run never settled and still holds its permit");
 });
+
+/** A clock whose timers never fire by themselves (an event loop blocked past them). */
+function lateClock() {
+  const clock = { t: 0, armed: [], now: () => clock.t, arm: (due, fn) => {
+    const entry = { due, fn };
+    clock.armed.push(entry);
+    return { cancel: () => clock.armed.splice(clock.armed.indexOf(entry), 1) };
+  } };
+  return clock;
+}
+
+test("a run that ends past its deadline before its late timer fires is a TIMEOUT, not a success", async () => {
+  const clock = lateClock();
+  const cmd = new Command(
+    async () => {
+      clock.t = 300; // the event loop was blocked past the 100 ms deadline
+      return "stale";
+    },
+    (err) => (err instanceof TimeoutError ? "fallback after timeout" : `wrong cause ${err}`),
+    { timeoutMs: 100, clock },
+  );
+  const seen = record(cmd);
+  assert.equal(await cmd.execute(), "fallback after timeout");
+  assert.deepEqual(seen, ["TIMEOUT@300", "FALLBACK_SUCCESS@300"]);
+  assert.equal(cmd.snapshot().concurrent, 0);
+  // Without a fallback the caller gets the TimeoutError.
+  clock.t = 1000;
+  const bare = new Command(async () => {
+    clock.t = 1100;
+    return "stale";
+  }, undefined, { timeoutMs: 100, clock });
+  await assert.rejects(bare.execute(), TimeoutError);
+});

@@ -103,12 +103,20 @@ where
                     run.set(None);
                     match classify_run(result) {
                         Ok(value) => {
-                            guard.ex.run_finished(cmd, now, RunOutcome::Success);
-                            return Ok(value);
+                            step = guard.ex.run_finished(cmd, now, RunOutcome::Success);
+                            if step == Step::Done(Resolution::Run) {
+                                return Ok(value);
+                            }
+                            // Read at or past its deadline: timed out.
+                            Error::Timeout
                         }
                         Err((outcome, error)) => {
                             step = guard.ex.run_finished(cmd, now, outcome);
-                            error
+                            if guard.ex.timed_out() {
+                                Error::Timeout
+                            } else {
+                                error
+                            }
                         }
                     }
                 }

@@ -225,3 +225,32 @@ fn a_clock_that_panics_mid_call_gives_the_permit_back() {
     let again = futures::executor::block_on(cmd.execute_async(&sleeper, async { Ok::<_, RunError<()>>(2) }));
     assert_eq!(again.unwrap(), 2);
 }
+
+/// The run's end read at or past its deadline is a timeout, even when the
+/// timer has not fired yet (a late timer): the value is discarded, as the
+/// sync driver does (issue: the async path returned it as a success).
+#[test]
+fn a_run_read_as_ending_at_its_deadline_times_out_though_the_timer_is_late() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let late_timers = VirtualClock::new(); // never advanced: its timers stay late
+    let now = Arc::new(AtomicU64::new(0));
+    let read = now.clone();
+    let cmd = Command::with_clock(
+        "late",
+        Config { timeout_ms: 100, ..Config::default() },
+        Arc::new(hystrix_core::FnClock(move || read.load(Ordering::SeqCst))),
+    )
+    .unwrap();
+    let run = async {
+        now.store(100, Ordering::SeqCst);
+        Ok::<_, RunError<()>>("late value")
+    };
+    let out = futures::executor::block_on(cmd.execute_async_or(&late_timers, run, |cause| {
+        assert_eq!(cause.kind(), ErrorKind::Timeout);
+        std::future::ready(Ok("fallback"))
+    }));
+    assert_eq!(out.unwrap(), "fallback");
+    let snap = cmd.snapshot_at(100);
+    assert_eq!((snap.cumulative.get(EventType::Success), snap.cumulative.get(EventType::Timeout)), (0, 1));
+    assert_eq!(snap.concurrent, 0);
+}

@@ -628,6 +628,10 @@ class Command:
             future.add_done_callback(lambda _f: ex.run_stopped())
             return self._settle(ex, step, self._timeout(start, deadline), args, kwargs)  # type: ignore[arg-type]
         ok, result = outcome[0]
+        if deadline is not None and now >= deadline:
+            # The run ended as the deadline passed, before the wait saw it:
+            # a timeout, as on every path (its result is discarded).
+            return self._timed_out(ex, start, now, deadline, args, kwargs)
         if ok:
             ex.run_finished(now, _SUCCESS)
             return result
@@ -759,6 +763,11 @@ class Command:
         if timer is not None:
             timer.cancel()
         now = _now_or_release(clock, label, ex)
+        if arg is not None and now >= arg and not task.cancelled():
+            # The run ended past its deadline before the timer fired (a
+            # blocked loop, a clock moved on): a timeout, as on every path.
+            task.exception()  # retrieved: the late outcome is discarded
+            return await self._timed_out_async(ex, start, now, arg, args, kwargs)
         if task.cancelled():
             # Nobody cancelled the run's task (a timeout and an abandoned call
             # are handled above): the run raised CancelledError itself. Like

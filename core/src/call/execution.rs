@@ -133,11 +133,22 @@ impl Execution {
 
     /// The run ended with `outcome` at `now`. After a timeout this only
     /// releases the permit (the result is discarded) and returns `Nothing`.
+    /// A run that ended at or after its deadline while its timer had not
+    /// fired yet (a late timer) timed out: `TIMEOUT` is recorded at `now`,
+    /// the outcome discarded and the permit released — the step is the
+    /// timeout's, so a host sends the fallback a timeout error, not the
+    /// run's result (semantics §3.3: every path compares the run's end with
+    /// its deadline).
     #[inline]
     pub fn run_finished(&mut self, cmd: &Command, now: u64, outcome: RunOutcome) -> Step {
         if self.phase != Phase::Running {
             self.run_stopped(cmd);
             return Step::Nothing;
+        }
+        if self.ticket.as_ref().and_then(|t| t.deadline).is_some_and(|d| now >= d) {
+            let step = self.timer_fired(cmd, now);
+            self.run_stopped(cmd);
+            return step;
         }
         let Some(ticket) = self.ticket.take() else { return Step::Nothing };
         self.run_latency = Some(now.saturating_sub(self.start));

@@ -284,17 +284,10 @@ impl Call {
             return;
         }
         self.attempt_out = false;
-        if self.ex.is_running() && self.deadline.is_some_and(|d| now >= d) {
-            // Ended at or after its deadline while the timer was late: a
-            // timeout, decided the way every path decides it (semantics
-            // §3.3: the run's end against its deadline); the outcome and
-            // any value are discarded, and the run has stopped.
-            self.deadline = None;
-            let step = self.ex.timer_fired(&self.cmd, now);
-            self.ex.run_stopped(&self.cmd);
-            self.follow(step);
-            return;
-        }
+        // Ended at or after its deadline while the timer was late: the
+        // execution decides it is a timeout, the way every path decides it
+        // (semantics §3.3: the run's end against its deadline); the outcome
+        // and any value are discarded.
         let step = self.ex.run_finished(&self.cmd, now, outcome);
         if !self.ex.is_running() {
             self.deadline = None;
