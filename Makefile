@@ -13,7 +13,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench header c-lib c-test c-install-test install
+.PHONY: doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench header c-lib c-test c-install-test install
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -30,7 +30,7 @@ demo: setup c-lib
 	scripts/build-npm.sh
 	node examples/node/flaky.mjs
 
-test: setup fmt-check clippy unit wasm-check c-test c-install-test python-test js-test conformance
+test: setup fmt-check clippy unit doc wasm-check c-test c-install-test python-test js-test conformance
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
@@ -46,6 +46,10 @@ clippy:
 # Unit, property, integration and doc tests of every crate.
 unit:
 	$(CARGO) test --workspace --quiet
+
+# API docs of every crate build without a warning (broken links, missing docs).
+doc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
 
 # The core must build for the browser: no system clock, no threads needed.
 wasm-check:
