@@ -422,5 +422,9 @@ fn _hystrix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("STEP_FALLBACK", STEP_FALLBACK)?;
     m.add("STEP_DONE", STEP_DONE)?;
     m.add("STEP_NOTHING", STEP_NOTHING)?;
+    // The core's error kinds with their stable codes, for the drift check
+    // of the Python exception classes.
+    let kinds: Vec<(&str, u32)> = hystrix_core::ErrorKind::ALL.iter().map(|k| (k.as_str(), k.code())).collect();
+    m.add("ERROR_KINDS", kinds)?;
     Ok(())
 }

@@ -5,6 +5,7 @@ import { RealClock, VirtualClock, describe } from "./clocks.mjs";
 import { slot } from "./wasm-slot.mjs";
 import {
   BadRequestError,
+  CancelledError,
   CircuitOpenError,
   FallbackFailedError,
   FallbackRejectedError,
@@ -851,4 +852,5 @@ export {
   FallbackRejectedError,
   FallbackFailedError,
   InvalidConfigError,
+  CancelledError,
 };

@@ -35,3 +35,5 @@ export const FallbackRejectedError = kind("FallbackRejectedError", 6, "fallback_
 export const FallbackFailedError = kind("FallbackFailedError", 7, "fallback_failure", "the fallback failed");
 /** An option broke a rule; `.key` names it. */
 export const InvalidConfigError = kind("InvalidConfigError", 8, "invalid_config", "invalid configuration");
+/** The caller cancelled the call before it settled (semantics §18); never passed to a fallback. */
+export const CancelledError = kind("CancelledError", 9, "cancelled", "the call was cancelled");

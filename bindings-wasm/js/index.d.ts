@@ -262,3 +262,8 @@ export class InvalidConfigError extends HystrixError {
   readonly kind: "invalid_config";
   readonly key: string;
 }
+/** The caller cancelled the call before it settled (code 9); never passed to a fallback. */
+export class CancelledError extends HystrixError {
+  readonly code: 9;
+  readonly kind: "cancelled";
+}

@@ -455,3 +455,18 @@ test("execute or queue called without its command rejects with a TypeError sayin
   assert.equal(await execute.bind(cmd)(5), 5);
   assert.equal(cmd.snapshot().cumulative.SUCCESS, 1);
 });
+
+test("every core error kind has its class with the core's code (one vocabulary, drift-checked)", async () => {
+  const wasm = await import(new URL("../../target/npm/hystrix/web/hystrix_wasm.js", import.meta.url).href);
+  const kinds = wasm.errorCodes().split(",").map((pair) => pair.split("="));
+  assert.ok(kinds.length >= 9, `the core lists ${kinds.length} kinds`);
+  const classes = Object.values(h).filter((v) => typeof v === "function" && v.prototype instanceof h.HystrixError);
+  for (const [name, code] of kinds) {
+    // A failure is the run's own error, not a class of ours.
+    if (name === "failure") continue;
+    const cls = classes.find((c) => c.prototype.kind === name);
+    assert.ok(cls, `no error class for the core kind ${name}`);
+    assert.equal(cls.prototype.code, Number(code), `${cls.name}.code`);
+  }
+  assert.equal(new h.CancelledError().kind, "cancelled");
+});

@@ -11,6 +11,7 @@ from . import testing
 from ._command import Call, Circuit, Command, command, configure, current_call, get, remove
 from ._errors import (
     BadRequest,
+    CancelledError,
     CircuitOpenError,
     FallbackFailedError,
     FallbackRejectedError,
@@ -23,6 +24,7 @@ from ._errors import (
 __all__ = [
     "BadRequest",
     "Call",
+    "CancelledError",
     "Circuit",
     "CircuitOpenError",
     "Command",

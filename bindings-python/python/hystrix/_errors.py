@@ -116,6 +116,13 @@ class InvalidConfigError(HystrixError, ValueError):
         self.key = key
 
 
+class CancelledError(HystrixError):
+    """The caller cancelled the call before it settled (semantics §18); it is
+    never passed to a fallback."""
+
+    kind, code = "cancelled", 9
+
+
 def _new_error(
     kind: str,
     command: str,

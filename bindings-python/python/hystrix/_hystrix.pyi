@@ -6,6 +6,7 @@ __all__ = [
     "NativeCommand",
     "NativeExecution",
     "SemaphoreCall",
+    "ERROR_KINDS",
     "STEP_DONE",
     "STEP_FALLBACK",
     "STEP_NOTHING",
@@ -24,6 +25,8 @@ STEP_RUN: int
 STEP_FALLBACK: int
 STEP_DONE: int
 STEP_NOTHING: int
+#: The core's error kinds with their stable codes: ``(name, code)`` pairs.
+ERROR_KINDS: List[Tuple[str, int]]
 
 _Step = Tuple[int, Any]
 
