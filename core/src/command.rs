@@ -10,16 +10,18 @@
 //! one load instead of the trip rule. Transitions and reconfiguration take
 //! the command's own small mutexes (never a global one).
 //!
-//! Time read from a host clock should never go back (SPEC §1), but one bad
-//! reading must not wedge a circuit for as long as it was wrong. So every
-//! stamp the command keeps counts only from the time it was taken on: an
-//! open circuit whose open instant is later than the current time restarts
-//! its sleep window now (it stays open at most `sleep_window_ms` after the
-//! clock is sane again), and a cached health snapshot or trip gate stamped
-//! later than the current time is due at once. (Counts recorded at a wrong
-//! time stay in their buckets; a bucket stamped far in the future keeps
-//! what lands in it out of the rolling counts until its time, but they are
-//! in the cumulative counts.)
+//! Time read from a host clock should never go back (semantics §1), but one
+//! bad reading must not wedge a circuit for as long as it was wrong. So a
+//! stamp the command keeps that lies further ahead of the current time than
+//! its own span is treated as such a reading: an open circuit opened more
+//! than `sleep_window_ms` after now restarts its sleep window now (it stays
+//! open at most a sleep window once the clock is sane again); a cached
+//! health snapshot or trip gate stamped more than
+//! `health_snapshot_interval_ms` after now is due at once; a window bucket
+//! far ahead is recycled by the next write to its slot (two windows or more
+//! ahead; its counts stay in the cumulative ones).
+//! Stamps only a little ahead are
+//! another thread's reading of the same moment and are used as they are.
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -305,8 +307,10 @@ impl Command {
     /// Every event ever recorded: the base plus every window's own counts.
     fn cumulative(&self) -> [u64; EventType::COUNT] {
         let inner = &self.inner;
-        let mut all = std::array::from_fn(|i| inner.cumulative_base[i].load(Ordering::Relaxed));
+        // The base is read under the lock a reshape drains windows into it
+        // with: never the base before a drain and the window after it.
         let windows = inner.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let mut all = std::array::from_fn(|i| inner.cumulative_base[i].load(Ordering::Relaxed));
         for w in windows.iter() {
             for (a, n) in all.iter_mut().zip(w.cumulative()) {
                 *a += n;
@@ -335,8 +339,11 @@ impl Command {
     fn health(&self, now: u64, cfg: &Config) -> HealthCounts {
         let inner = &self.inner;
         let at = inner.snap_at.load(Ordering::Acquire);
-        // A snapshot stamped after `now` (a clock that went back) is due.
-        if at != NEVER && at <= now && now < at.saturating_add(cfg.health_snapshot_interval_ms) {
+        let interval = cfg.health_snapshot_interval_ms;
+        // A snapshot stamped more than an interval after `now` (a clock
+        // reading far ahead) is due; a little after is another thread's
+        // reading of the same moment.
+        if at != NEVER && at.saturating_sub(interval) <= now && now < at.saturating_add(interval) {
             let packed = inner.snap.load(Ordering::Acquire);
             return HealthCounts { total: packed >> 32, errors: packed & 0xffff_ffff };
         }
@@ -351,6 +358,9 @@ impl Command {
         // read 2^32 errors of 2^33 as 100 %).
         let shift = 32u32.saturating_sub(h.total.leading_zeros());
         let cached = HealthCounts { total: h.total >> shift, errors: h.errors >> shift };
+        // Decide on what later callers will read, so a refresh and the
+        // cached copy never disagree about tripping.
+        let h = cached;
         inner.snap.store((cached.total << 32) | cached.errors, Ordering::Release);
         inner.snap_at.store(now, Ordering::Release);
         if serial.is_none() {
@@ -380,9 +390,15 @@ impl Command {
     #[inline(always)]
     fn check_trip(&self, now: u64) {
         let inner = &self.inner;
-        // The gate holds from its snapshot's time to its end, not before.
-        if now < inner.trip_ok_until.load(Ordering::Acquire) && now >= inner.snap_at.load(Ordering::Relaxed) {
-            return;
+        // The gate holds until its end, and not for a `now` more than an
+        // interval before its snapshot's time (a snapshot stamped by a
+        // reading far ahead). A little before is another thread's reading.
+        let until = inner.trip_ok_until.load(Ordering::Acquire);
+        if now < until {
+            let at = inner.snap_at.load(Ordering::Relaxed);
+            if now.saturating_add(until.saturating_sub(at)) >= at {
+                return;
+            }
         }
         self.check_trip_slow(now);
     }
@@ -493,8 +509,12 @@ impl Command {
             CircuitState::Closed => self.closed_admit(now),
             CircuitState::Open => {
                 let opened = self.inner.opened_at.load(Ordering::Acquire);
-                if now < opened.saturating_add(self.inner.config.sleep_window_ms.load(Ordering::Relaxed)) {
-                    if now < opened {
+                let sleep = self.inner.config.sleep_window_ms.load(Ordering::Relaxed);
+                if now < opened.saturating_add(sleep) {
+                    // Opened more than a sleep window after `now`: a clock
+                    // reading far ahead (a little after is another
+                    // thread's reading of the same moment).
+                    if opened.saturating_sub(now) > sleep {
                         self.restart_sleep_window(now);
                     }
                     return None;
@@ -511,7 +531,10 @@ impl Command {
     #[cold]
     fn restart_sleep_window(&self, now: u64) {
         let _ep = self.lock_episode();
-        if self.state() == CircuitState::Open && self.inner.opened_at.load(Ordering::Acquire) > now {
+        let sleep = self.inner.config.sleep_window_ms.load(Ordering::Relaxed);
+        if self.state() == CircuitState::Open
+            && self.inner.opened_at.load(Ordering::Acquire).saturating_sub(now) > sleep
+        {
             self.inner.opened_at.store(now, Ordering::Release);
         }
     }
@@ -775,6 +798,27 @@ mod tests {
         assert_eq!((all.get(EventType::Success), all.get(EventType::Failure)), (3, 1));
     }
 
+    /// One reading 100 years ahead must not blind the window: later writes
+    /// to the slot it stamped count in health again (a one-bucket window
+    /// never tripped again).
+    #[test]
+    fn a_bucket_stamped_far_in_the_future_does_not_blind_the_window() {
+        const CENTURY: u64 = 100 * 365 * 24 * 3600 * 1000;
+        let cfg = Config {
+            rolling_window_buckets: 1,
+            request_volume_threshold: 5,
+            health_snapshot_interval_ms: 0,
+            ..Config::default()
+        };
+        let cmd = command(cfg);
+        cmd.record(CENTURY, EventType::Success, 0);
+        for t in 0..5 {
+            cmd.record(1_000 + t, EventType::Failure, 0);
+        }
+        assert_eq!(cmd.state(), CircuitState::Open);
+        assert_eq!(cmd.snapshot_at(1_005).cumulative.total(), 6, "nothing is lost");
+    }
+
     /// One reading 100 years ahead opens the circuit; once the clock is
     /// back, the circuit probes a sleep window later, not in 100 years.
     #[test]
@@ -814,9 +858,10 @@ mod tests {
         let cmd = command(cfg);
         cmd.window().record_many(0, EventType::Failure, 1 << 32);
         cmd.window().record_many(0, EventType::Success, 1 << 32);
+        // Refreshed and cached alike: both halves scaled, the ratio kept.
         let fresh = cmd.health(0, &cfg);
-        assert_eq!(fresh, HealthCounts { total: 1 << 33, errors: 1 << 32 });
         let cached = cmd.health(1, &cfg);
+        assert_eq!(fresh, cached, "a refresh decides on what the cache holds");
         assert_eq!(cached.error_percentage(), 50);
         assert!(cached.total >= 1 << 31);
         assert_eq!(cmd.circuit_admit(2), Some(0), "50 % does not meet a 51 % threshold");

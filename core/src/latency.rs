@@ -50,7 +50,7 @@ impl Slot for Histogram {
         Histogram { bins: std::array::from_fn(|_| AtomicU32::new(0)) }
     }
 
-    fn clear(&self) {
+    fn recycle(&self) {
         for b in &self.bins {
             b.store(0, Ordering::Relaxed);
         }

@@ -10,20 +10,17 @@ const RESETTING: u64 = u64::MAX - 1;
 /// (only a clock at the very end of `u64`) all land in it.
 const LAST_INDEX: u64 = u64::MAX - 2;
 
-/// What a ring keeps per bucket: atomics that can be cleared in place.
+/// What a ring keeps per bucket: atomics that can be readied in place for
+/// a newer bucket.
 pub(crate) trait Slot {
     /// A fresh, empty slot.
     fn empty() -> Self;
-    /// Zeroes the slot for reuse (the default [`Slot::recycle`]).
-    fn clear(&self);
-    /// Readies a slot whose old bucket the ring's `retire` callback has just
-    /// seen, for a newer bucket. By default a [`Slot::clear`]; a slot whose
-    /// `retire` *takes* its counts (swaps them out) leaves them alone here,
-    /// so an increment from a writer still holding the slot lands in the new
-    /// bucket instead of being wiped.
-    fn recycle(&self) {
-        self.clear();
-    }
+    /// Readies a slot for a newer bucket, after the ring's `retire` callback
+    /// has seen (or taken) its old contents. A slot whose `retire` *takes*
+    /// its counts (swaps them out) leaves them alone here, so an increment
+    /// from a writer still holding the slot lands in the new bucket instead
+    /// of being wiped; one whose `retire` only looks zeroes them.
+    fn recycle(&self);
 }
 
 /// Bits of the hint that hold the slot number (`len` ≤ 100 000 < 2^17).
@@ -53,9 +50,12 @@ impl<S: Slot> Ring<S> {
 
     /// The slot of the bucket holding time `now`, recycled first if it held
     /// an older bucket (after `retire` has taken its old contents). If it
-    /// already holds a newer bucket (a writer that fell behind the ring, or
-    /// a clock that stepped back), that newer bucket's slot: what is
-    /// recorded may land in a later bucket than its time says, never vanish.
+    /// already holds a bucket less than two windows newer (a writer that fell
+    /// behind the ring), that newer bucket's slot: what is recorded may land
+    /// in a later bucket than its time says, never vanish. A bucket two
+    /// windows or more ahead (a clock reading far in the future) is recycled
+    /// like an older one. (A writer stalled for two whole windows then
+    /// retires a live bucket early: its counts stay in the cumulative ones.)
     #[inline]
     pub(crate) fn at(&self, now: u64, retire: impl FnOnce(&S)) -> &S {
         let hint = self.hint.load(Ordering::Relaxed);
@@ -81,7 +81,13 @@ impl<S: Slot> Ring<S> {
                 std::hint::spin_loop();
                 continue;
             }
-            if seen != EMPTY && seen > index {
+            // A newer bucket holds the slot. Less than two windows ahead of
+            // this write it is a writer that fell behind: its event lands in
+            // that newer bucket (never dropped). Further ahead it is a bucket
+            // stamped by a clock reading far in the future: recycled for this
+            // one (its counts retired), or it would keep every later write
+            // to the slot out of the window until that future time.
+            if seen != EMPTY && seen > index && seen - index < 2 * self.slots.len() as u64 {
                 return slot;
             }
             if tag.compare_exchange(seen, RESETTING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
@@ -119,7 +125,7 @@ impl<S: Slot> Ring<S> {
     /// newer bucket while `update` ran gets `recycled` instead, so nothing
     /// meant for the old bucket stays in the new one: either the re-read of
     /// the tag sees the recycling (then `recycled` undoes the update) or the
-    /// recycler's claim comes later and its `clear` wipes the update. The
+    /// recycler's claim comes later and its `recycle` wipes the update. The
     /// SeqCst fences here and after the claim in [`Ring::at`] make that
     /// "either/or" hold in the memory model, not only on x86.
     pub(crate) fn update_all(&self, update: impl Fn(&S), recycled: impl Fn(&S)) {
@@ -163,7 +169,7 @@ mod tests {
         fn empty() -> Count {
             Count(AtomicU32::new(0))
         }
-        fn clear(&self) {
+        fn recycle(&self) {
             self.0.store(0, Ordering::Relaxed);
         }
     }

@@ -20,6 +20,8 @@ use std::thread::ThreadId;
 /// the clock by `a + b`. An advance made from inside a timer's reaction (the
 /// same thread, while its advance is firing timers) moves on from that
 /// timer's instant; the outer advance then never sets the clock back.
+/// (So a `settle` callback must not wait for another thread that advances
+/// the same clock: that thread waits for this advance to finish.)
 #[derive(Clone, Default)]
 pub struct VirtualClock {
     inner: Arc<Mutex<State>>,

@@ -39,13 +39,6 @@ impl Slot for Bucket {
         }
     }
 
-    fn clear(&self) {
-        for c in &self.counts {
-            c.store(0, Ordering::Relaxed);
-        }
-        self.recycle();
-    }
-
     /// The counts were taken (swapped to zero) by [`Window::retire`] or
     /// [`Window::drain`], or are still zero; a late increment since then
     /// belongs to the new bucket and stays.
@@ -86,12 +79,22 @@ impl HealthCounts {
 pub(crate) struct Window {
     ring: Ring<Bucket>,
     retired: [AtomicU64; EventType::COUNT],
+    /// Recycles begun and finished: a count moving from a slot to `retired`
+    /// is in neither for a moment, so [`Window::cumulative`] reads again
+    /// while one is under way (recycles are rare: one per bucket length).
+    retires_begun: AtomicU64,
+    retires_done: AtomicU64,
 }
 
 impl Window {
     /// An empty window of `buckets` buckets of `bucket_ms` each.
     pub(crate) fn new(bucket_ms: u64, buckets: u64) -> Window {
-        Window { ring: Ring::new(bucket_ms, buckets), retired: Default::default() }
+        Window {
+            ring: Ring::new(bucket_ms, buckets),
+            retired: Default::default(),
+            retires_begun: AtomicU64::new(0),
+            retires_done: AtomicU64::new(0),
+        }
     }
 
     /// The bucket for `now`, folding a recycled bucket into the cumulative counts.
@@ -105,9 +108,11 @@ impl Window {
     /// is either taken here or left in the slot for the new bucket: every
     /// event lands in the cumulative counts exactly once.
     fn retire(&self, old: &Bucket) {
+        self.retires_begun.fetch_add(1, Ordering::SeqCst);
         for (acc, c) in self.retired.iter().zip(&old.counts) {
-            acc.fetch_add(c.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+            acc.fetch_add(c.swap(0, Ordering::SeqCst), Ordering::SeqCst);
         }
+        self.retires_done.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Counts one event at time `now`.
@@ -149,8 +154,20 @@ impl Window {
 
     /// Count of each event type ever recorded in this window.
     pub(crate) fn cumulative(&self) -> [u64; EventType::COUNT] {
-        let retired = std::array::from_fn(|i| self.retired[i].load(Ordering::Relaxed));
-        sum_counts(self.ring.every(), retired)
+        // Read while no recycle is moving counts, so no reader sees a count
+        // in neither place (the sum would dip, then rise again).
+        loop {
+            let done = self.retires_done.load(Ordering::SeqCst);
+            if self.retires_begun.load(Ordering::SeqCst) != done {
+                std::hint::spin_loop();
+                continue;
+            }
+            let retired = std::array::from_fn(|i| self.retired[i].load(Ordering::SeqCst));
+            let sum = sum_counts(self.ring.every(), retired);
+            if self.retires_begun.load(Ordering::SeqCst) == done {
+                return sum;
+            }
+        }
     }
 
     /// Highest run concurrency seen in the window at `now`.

@@ -2,8 +2,8 @@
 //! command with random outcomes, timeouts, snapshots and window reshapes,
 //! on a shared clock whose rolling window wraps every few hundred calls.
 //! Every event a call records must land in the cumulative counts exactly
-//! once, `concurrent` must never read above the bulkhead's limit, and every
-//! permit must come back.
+//! once (and they never go down between snapshots), `concurrent` must never
+//! read above the bulkhead's limit, and every permit must come back.
 //!
 //! Sized for `make test` (about a second); `HYSTRIX_STRESS_SCALE=N`
 //! multiplies the number of calls for longer soaks.
@@ -108,21 +108,30 @@ fn run(threads: usize, calls_per_thread: u64, reshape: bool) {
             start.wait();
             let mut worst = 0;
             let mut flip = false;
+            let (mut last_total, mut dips) = (0, 0);
             while !stop.load(Ordering::Relaxed) {
                 let snap = cmd.snapshot_at(now.load(Ordering::Relaxed));
                 worst = worst.max(snap.concurrent);
+                // Cumulative counts only ever grow, snapshot to snapshot,
+                // through bucket recycles and reshapes.
+                let total = snap.cumulative.total();
+                if total < last_total {
+                    dips += 1;
+                }
+                last_total = last_total.max(total);
                 if reshape {
                     flip = !flip;
                     cmd.set_config(config(if flip { 8 } else { 4 })).unwrap();
                 }
                 std::thread::yield_now();
             }
-            worst
+            (worst, dips)
         })
     };
     let recorded: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
     stop.store(true, Ordering::Relaxed);
-    let worst = observer.join().unwrap();
+    let (worst, dips) = observer.join().unwrap();
+    assert_eq!(dips, 0, "the cumulative total went down {dips} times between snapshots");
     let snap = cmd.snapshot_at(now.load(Ordering::Relaxed));
     let counted = snap.cumulative.total();
     assert_eq!(
@@ -166,4 +175,50 @@ fn every_event_is_counted_once_at_32_threads() {
 #[test]
 fn every_event_is_counted_once_through_reshapes() {
     run(8, 25_000 * scale(), true);
+}
+
+/// Snapshots taken back to back while another thread calls and reshapes
+/// (reusing windows) never see the cumulative total go down: a reshape's
+/// drain into the base and a recycle's move into the retired counts are
+/// never seen half done.
+#[test]
+fn cumulative_counts_never_go_down_between_snapshots() {
+    let a = Config {
+        circuit_breaker_enabled: false,
+        rolling_window_ms: 10,
+        rolling_window_buckets: 10,
+        ..Config::default()
+    };
+    let b = Config { rolling_window_ms: 20, ..a };
+    let now = Arc::new(AtomicU64::new(0));
+    let read = now.clone();
+    let cmd = Command::with_clock("monotonic", a, Arc::new(FnClock(move || read.load(Ordering::Relaxed)))).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (cmd, stop, now) = (cmd.clone(), stop.clone(), now.clone());
+        std::thread::spawn(move || {
+            let mut flip = false;
+            while !stop.load(Ordering::Relaxed) {
+                for _ in 0..50 {
+                    cmd.execute(|| Ok::<_, hystrix_core::RunError<()>>(())).unwrap();
+                    now.fetch_add(1, Ordering::Relaxed); // a recycle every call or so
+                }
+                flip = !flip;
+                cmd.set_config(if flip { b } else { a }).unwrap();
+            }
+        })
+    };
+    let (mut last, mut dips) = (0, 0);
+    let end = std::time::Instant::now() + std::time::Duration::from_millis(1000 * scale());
+    while std::time::Instant::now() < end {
+        let total = cmd.snapshot_at(now.load(Ordering::Relaxed)).cumulative.total();
+        if total < last {
+            dips += 1;
+        }
+        last = last.max(total);
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    assert!(last > 0);
+    assert_eq!(dips, 0, "the cumulative total went down {dips} times");
 }

@@ -190,8 +190,11 @@ pub enum Action {
 
 /// One call through a command, driven by its host (see the module docs).
 /// Holds a handle to its command, so it can never be paired with another.
-/// Dropping a call that has not finished gives back every permit it holds
-/// and records nothing more.
+/// A host keeps a call until [`Call::is_finished`]: dropping it earlier
+/// gives back every permit it holds at once and records nothing more —
+/// right where the run dies with the call (a Rust future), wrong for a run
+/// still going elsewhere, whose permit must be held until it stops
+/// (semantics §3.4).
 pub struct Call {
     cmd: Command,
     ex: Execution,
@@ -298,6 +301,13 @@ impl Call {
     /// Semantics §18.1: the waiting stops, the attempt is cancelled (its
     /// permit held until its run stops), and the caller is settled now.
     fn cancel(&mut self, now: u64) {
+        // A deadline already passed (the host's timer is late): the timeout
+        // came first — at the same instant only does the cancel win
+        // (semantics §18.2) — and the cancel then meets a fallback in
+        // flight, or a settled call.
+        if self.ex.is_running() && self.deadline.is_some_and(|d| d < now) {
+            self.handle(now, Input::TimerFired);
+        }
         if self.settled {
             return;
         }
@@ -541,6 +551,32 @@ mod tests {
         assert_eq!(drain(&mut call), vec![], "settled once");
         let snap = cmd.snapshot_at(9);
         assert_eq!((snap.fallback_concurrent, snap.rolling.get(EventType::FallbackSuccess)), (0, 1));
+    }
+
+    /// A cancel that arrives after the deadline, before the late timer:
+    /// the timeout came first (only at the same instant does the cancel
+    /// win), so TIMEOUT is recorded and the fallback runs; the caller is
+    /// still settled with `cancelled` at once.
+    #[test]
+    fn a_cancel_after_a_passed_deadline_meets_the_timeout_first() {
+        let cmd = command(Config { timeout_ms: 100, ..Config::default() });
+        let mut call = Call::start(&cmd, 0, true);
+        let _ = drain(&mut call);
+        call.handle(5_000, Input::Cancel);
+        assert_eq!(
+            drain(&mut call),
+            vec![
+                Action::AbortAttempt { attempt: FIRST, reason: ErrorKind::Timeout },
+                Action::InvokeFallback { original: Original::Kind(ErrorKind::Timeout) },
+                Action::Settle(Settlement::Error { kind: ErrorKind::Cancelled, original: None }),
+            ]
+        );
+        assert_eq!(call.events().collect::<Vec<_>>(), vec![EventType::Timeout]);
+        // At the deadline itself the cancel wins (semantics §18.2).
+        let mut call = Call::start(&cmd, 0, true);
+        let _ = drain(&mut call);
+        call.handle(100, Input::Cancel);
+        assert_eq!(call.events().collect::<Vec<_>>(), vec![EventType::Cancelled]);
     }
 
     #[test]

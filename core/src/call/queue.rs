@@ -1,6 +1,6 @@
 //! A small inline FIFO for a call's pending actions: no allocation, ever.
-//! One input produces at most three actions (abort, fallback or settle), and
-//! the host drains them before the next input.
+//! One input produces at most three actions (a late cancel: abort, fallback,
+//! settle), and the host drains them before the next input.
 
 /// Room for the actions of one input, with margin.
 const CAPACITY: usize = 4;

@@ -66,9 +66,9 @@ mod tests {
     }
 
     /// With one permit and several threads taking and returning it, the
-    /// count is never seen above 1, and a thread that holds nothing and
-    /// finds the permit free is never refused. (The add-then-undo counter
-    /// this replaced failed both: refused threads pushed the count to 2+.)
+    /// count is never seen above 1. (With the add-then-undo counter this
+    /// replaced, refused threads pushed it to 2 and more — and refused one
+    /// another while nobody held the permit.)
     #[test]
     fn never_reads_above_the_limit_under_contention() {
         let p = Arc::new(Permits::default());
