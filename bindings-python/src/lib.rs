@@ -171,6 +171,13 @@ impl NativeExecution {
         self.with(py, |cmd, ex| ex.abandon(cmd, now))
     }
 
+    /// The caller cancelled the call at `now` (semantics §18): a run in
+    /// flight records CANCELLED and keeps its permit until `run_stopped`;
+    /// a fallback in flight runs on. Whether the call had not settled.
+    fn cancel(&self, py: Python<'_>, now: u64) -> PyResult<bool> {
+        self.with(py, |cmd, ex| ex.cancel(cmd, now))
+    }
+
     /// The events this call recorded, in order.
     fn events(&self, py: Python<'_>) -> PyResult<Vec<&'static str>> {
         self.with(py, |_, ex| ex.events().map(|e| e.as_str()).collect())

@@ -283,7 +283,9 @@ def test_async_fallback_rejected():
     run_async(main())
 
 
-def test_cancelling_caller_abandons_the_call():
+def test_cancelling_the_callers_task_cancels_the_call():
+    # Semantics §18: the run records CANCELLED (not counted in health, no
+    # fallback), is cancelled, and keeps its permit until it has stopped.
     async def main():
         clock = VirtualClock()
         seen = []
@@ -306,10 +308,11 @@ def test_cancelling_caller_abandons_the_call():
         assert seen == ["cancelled"]
         snap = cmd.snapshot()
         assert snap["concurrent"] == 0
-        assert sum(snap["cumulative"].values()) == 0  # nothing recorded
-        # The timeout armed for the abandoned call never fires later.
+        assert counts(cmd) == {"CANCELLED": 1}
+        assert snap["health"]["total"] == 0
+        # The timeout armed for the cancelled call never fires later.
         await clock.advance_async(5000)
-        assert sum(cmd.snapshot()["cumulative"].values()) == 0
+        assert counts(cmd) == {"CANCELLED": 1}
         assert clock.next_deadline() is None
         # The command still works.
         cmd2 = hystrix.Command(lambda: "ok", clock=clock)
@@ -396,3 +399,29 @@ def test_a_run_that_ends_past_its_deadline_before_its_late_timer_is_a_timeout():
     assert counts(cmd) == {"TIMEOUT": 1, "FALLBACK_SUCCESS": 1}
     assert cmd.snapshot()["concurrent"] == 0
 
+
+
+def test_a_cancelled_run_that_ignores_cancellation_keeps_its_permit_until_it_ends():
+    async def main():
+        clock = VirtualClock()
+
+        async def stubborn():
+            try:
+                await clock.sleep(100)
+            except asyncio.CancelledError:
+                await clock.sleep(100)  # swallows the cancellation, ends later
+            return "late"
+
+        cmd = hystrix.Command(stubborn, lambda e: "fb", clock=clock, timeout_ms=1000, max_concurrent_requests=1)
+        task = asyncio.ensure_future(cmd.execute_async())
+        await clock.advance_async(10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await clock.advance_async(0)
+        assert cmd.snapshot()["concurrent"] == 1, "held until the run really stops"
+        await clock.advance_async(100)
+        assert cmd.snapshot()["concurrent"] == 0
+        assert counts(cmd) == {"CANCELLED": 1}, "its late value records nothing"
+
+    run_async(main())

@@ -18,7 +18,7 @@ from conftest import WAIT_S, Boom, counts, wait_until
 from hystrix.testing import VirtualClock
 
 MODES = ["semaphore", "thread", "async"]
-EXECUTION_EVENTS = ("SUCCESS", "FAILURE", "TIMEOUT", "BAD_REQUEST", "SHORT_CIRCUITED", "SEMAPHORE_REJECTED")
+EXECUTION_EVENTS = ("SUCCESS", "FAILURE", "TIMEOUT", "BAD_REQUEST", "SHORT_CIRCUITED", "SEMAPHORE_REJECTED", "CANCELLED")
 FALLBACK_EVENTS = ("FALLBACK_SUCCESS", "FALLBACK_FAILURE", "FALLBACK_REJECTION", "FALLBACK_MISSING", "FALLBACK_DISABLED")
 
 
@@ -527,8 +527,9 @@ def test_caller_cancelled_while_run_swallows_cancellation_keeps_permit_until_run
         release.set()
         for _ in range(20):
             await asyncio.sleep(0)
-        assert_settled(cmd, calls=0)
-        assert counts(cmd) == {}
+        # A caller cancellation (semantics §18): CANCELLED, nothing else.
+        assert_settled(cmd, calls=1)
+        assert counts(cmd) == {"CANCELLED": 1}
 
     asyncio.run(asyncio.wait_for(main(), WAIT_S))
 

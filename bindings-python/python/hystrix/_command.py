@@ -716,16 +716,28 @@ class Command:
         waiting = {task} if timer is None else {task, timer}
         try:
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        except BaseException:
+        except BaseException as exc:
             # The caller gave up: cancel the run; its permit is held until
-            # the run has really stopped (SPEC §3.4), then nothing is recorded.
+            # the run has really stopped (semantics §3.4). A cancellation of
+            # the caller's task is a caller cancellation (§18): the run
+            # records CANCELLED (nothing in health, no fallback); anything
+            # else (KeyboardInterrupt…) abandons the call unrecorded.
             if timer is not None:
                 timer.cancel()
+            cancelled = False
+            if isinstance(exc, asyncio.CancelledError):
+                try:
+                    cancelled = ex.cancel(_now(clock, label))
+                except BaseException:  # noqa: BLE001 - a broken clock: abandon instead
+                    cancelled = False
 
             def abandoned(t: "asyncio.Task[Any]") -> None:
                 if not t.cancelled():
                     t.exception()
-                ex.abandon(0)
+                if cancelled:
+                    ex.run_stopped()
+                else:
+                    ex.abandon(0)
 
             if task.done():
                 abandoned(task)
