@@ -27,9 +27,13 @@
  * - Timer callbacks (run timeouts and so the cancel callback, and
  *   hystrix_clock_schedule's): a HYSTRIX_TIMERS_THREAD clock's own thread;
  *   the caller of hystrix_clock_fire_due (HYSTRIX_TIMERS_CALLER); the caller
- *   of hystrix_clock_advance (virtual clocks). A timeout that fires while
- *   the run callback is still running is signalled by the thread that ran
- *   it, right after the run callback returns.
+ *   of hystrix_clock_advance (virtual clocks).
+ * - The callbacks of one queued call never overlap and keep their order
+ *   (run, cancel, fallback, done): what happens to the call while one of
+ *   its callbacks is running on another thread (its timeout fires, its run
+ *   is completed) is carried out by the thread running that callback,
+ *   right after it returns. So a callback must not wait for another
+ *   callback of its own call.
  * - Listeners: the thread that recorded the event or made the transition
  *   (any of the above), with no lock of the library held.
  * - now_ms (hystrix_clock_new_fn): any thread that uses the clock.

@@ -1014,6 +1014,92 @@ static void test_timeout_during_run_callback_is_a_timeout(void) {
     CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
 }
 
+/* ---------------------------------------------------------------------
+ * A call's callbacks never overlap: a worker completes the run while the
+ * run callback is still running on the main thread; `done` then runs on
+ * the main thread once the run callback has returned, never on the
+ * worker meanwhile.
+ * ------------------------------------------------------------------- */
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t handle;
+    bool started, completed;
+    hystrix_status complete_status;
+    int dones;
+    bool done_in_run, done_on_main;
+    bool in_run;
+    pthread_t main_thread;
+} overlap_call;
+
+static void *overlap_worker(void *arg) {
+    overlap_call *c = arg;
+    pthread_mutex_lock(&c->mu);
+    while (!c->started) pthread_cond_wait(&c->cv, &c->mu);
+    uint64_t handle = c->handle;
+    pthread_mutex_unlock(&c->mu);
+    hystrix_status st = hystrix_complete(handle, HYSTRIX_OK, RUN_VALUE);
+    pthread_mutex_lock(&c->mu);
+    c->complete_status = st;
+    c->completed = true;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+static void overlap_run(void *ud, uint64_t completion) {
+    overlap_call *c = ud;
+    pthread_mutex_lock(&c->mu);
+    c->in_run = true;
+    c->handle = completion;
+    c->started = true;
+    pthread_cond_broadcast(&c->cv);
+    /* Waits (bounded) until the worker's hystrix_complete has returned. */
+    struct timespec until = deadline_in(WAIT_BOUND_MS);
+    while (!c->completed && pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0) {
+    }
+    CHECK(c->completed);
+    CHECK_EQ(c->dones, 0); /* not delivered by the worker while the run runs */
+    c->in_run = false;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void overlap_done(void *ud, hystrix_status status, void *value) {
+    overlap_call *c = ud;
+    pthread_mutex_lock(&c->mu);
+    c->dones++;
+    c->done_in_run = c->in_run;
+    c->done_on_main = pthread_equal(pthread_self(), c->main_thread);
+    CHECK_STATUS(status, HYSTRIX_OK);
+    CHECK(value == RUN_VALUE);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void test_callbacks_of_a_call_never_overlap(void) {
+    hystrix_clock *clock = NULL;
+    CHECK_STATUS(hystrix_clock_new_virtual(&clock), HYSTRIX_OK);
+    hystrix_command *cmd = short_timeout_command(clock, 1000);
+    overlap_call c;
+    memset(&c, 0, sizeof c);
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.cv, NULL);
+    c.main_thread = pthread_self();
+    pthread_t worker;
+    CHECK(pthread_create(&worker, NULL, overlap_worker, &c) == 0);
+    CHECK_STATUS(hystrix_command_queue(cmd, overlap_run, NULL, NULL, overlap_done, &c, NULL), HYSTRIX_OK);
+    pthread_join(worker, NULL);
+    CHECK_STATUS(c.complete_status, HYSTRIX_OK);
+    CHECK_EQ(c.dones, 1);
+    CHECK(!c.done_in_run);
+    CHECK(c.done_on_main);
+    CHECK_EQ(snap(cmd).concurrent, 0);
+    pthread_cond_destroy(&c.cv);
+    pthread_mutex_destroy(&c.mu);
+    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
+}
+
 int main(void) {
     RUN(test_workers_complete_queued_handles);
     RUN(test_sync_execute_from_many_threads);
@@ -1029,6 +1115,7 @@ int main(void) {
     RUN(test_caller_mode_event_loop);
     RUN(test_late_loop_run_past_deadline_is_timeout);
     RUN(test_timeout_during_run_callback_is_a_timeout);
+    RUN(test_callbacks_of_a_call_never_overlap);
     CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_threads");
 }
