@@ -5,12 +5,12 @@
 //!
 //! Completion handles are numbers, not pointers: completing an unknown or
 //! already completed handle is refused with `HYSTRIX_INVALID_STATE`, never
-//! a crash.
+//! a crash. So are call handles (`hystrix_call_cancel`, semantics §18).
 
 use crate::clock::ClockInner;
 use crate::command::{command_ref, hystrix_command};
 use crate::shutdown::Alive;
-use crate::status::{boundary, hystrix_status, Fail};
+use crate::status::{boundary, hystrix_status, write_out, Fail};
 use crate::user_data::{hystrix_free_fn, UserData, Value};
 use hystrix_core::{Action, AttemptId, Call, Clock, EventType, Input, Original, RunOutcome, Settlement, TimerId};
 use std::collections::HashMap;
@@ -22,9 +22,10 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 /// `hystrix_complete(completion, status, value)` exactly once.
 pub type hystrix_async_run_fn = Option<extern "C" fn(user_data: *mut c_void, completion: u64)>;
 
-/// Tells the run to stop: its timeout fired. The run's completion handle
-/// stays valid: the program must still complete it once the work has
-/// really stopped (its bulkhead permit is held until then).
+/// Tells the run to stop: its timeout fired, or the caller cancelled the
+/// call (`hystrix_call_cancel`). The run's completion handle stays valid:
+/// the program must still complete it once the work has really stopped
+/// (its bulkhead permit is held until then).
 pub type hystrix_cancel_fn = Option<extern "C" fn(user_data: *mut c_void, completion: u64)>;
 
 /// Starts the fallback, told why (`cause`); the program completes
@@ -51,11 +52,27 @@ fn completions() -> MutexGuard<'static, Pending> {
     MAP.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Frees the table's memory if no handle is pending (`hystrix_shutdown`).
+/// Calls that may still be cancelled: those queued with a call handle and
+/// not settled yet.
+type Cancellable = HashMap<u64, Arc<AsyncCall>>;
+
+fn cancellable() -> MutexGuard<'static, Cancellable> {
+    static MAP: OnceLock<Mutex<Cancellable>> = OnceLock::new();
+    MAP.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The next call handle to give out (call handles are never 0).
+static NEXT_CALL: AtomicU64 = AtomicU64::new(1);
+
+/// Frees the tables' memory if no handle is pending (`hystrix_shutdown`).
 pub(crate) fn release_completions() {
     let mut map = completions();
     if map.is_empty() {
         *map = Pending::new();
+    }
+    let mut calls = cancellable();
+    if calls.is_empty() {
+        *calls = Cancellable::new();
     }
 }
 
@@ -92,6 +109,10 @@ struct CallState {
     now: u64,
     /// A thread is carrying out the call's actions (see `drive`).
     driving: bool,
+    /// `hystrix_call_cancel` was called while a callback of the call was
+    /// running: the cancellation is fed once the callbacks in progress
+    /// are done (semantics §18.1: it is a reaction of its own).
+    cancel_requested: bool,
     /// The run's completion handle, while it has not been completed.
     run_open: Option<u64>,
     run_value: Value,
@@ -106,6 +127,8 @@ struct CallState {
 /// for `free_user_data` and then calls `hystrix_shutdown` finds nothing of
 /// the call left.
 struct AsyncCall {
+    /// Its call handle, 0 if it was queued without one.
+    id: u64,
     state: Mutex<CallState>,
     clock: Arc<ClockInner>,
     cb: Callbacks,
@@ -215,6 +238,14 @@ impl AsyncCall {
         st.driving = true;
         loop {
             let Some(action) = st.call.poll_action() else {
+                if st.cancel_requested {
+                    st.cancel_requested = false;
+                    drop(st);
+                    let now = self.clock.now_ms();
+                    st = self.lock();
+                    self.feed(&mut st, now, Input::Cancel);
+                    continue;
+                }
                 st.driving = false;
                 return;
             };
@@ -239,13 +270,18 @@ impl AsyncCall {
                     };
                     Callback::Fallback(cause, register(self, Part::Fallback))
                 }
-                Action::Settle(settlement) => match settlement {
-                    Settlement::Attempt(_) => Callback::Done(hystrix_status::HYSTRIX_OK, st.run_value.0),
-                    Settlement::Fallback => Callback::Done(hystrix_status::HYSTRIX_OK, st.fallback_value.0),
-                    Settlement::Error { kind, .. } => {
-                        Callback::Done(hystrix_status::from_kind(kind), std::ptr::null_mut())
+                Action::Settle(settlement) => {
+                    if self.id != 0 {
+                        cancellable().remove(&self.id);
                     }
-                },
+                    match settlement {
+                        Settlement::Attempt(_) => Callback::Done(hystrix_status::HYSTRIX_OK, st.run_value.0),
+                        Settlement::Fallback => Callback::Done(hystrix_status::HYSTRIX_OK, st.fallback_value.0),
+                        Settlement::Error { kind, .. } => {
+                            Callback::Done(hystrix_status::from_kind(kind), std::ptr::null_mut())
+                        }
+                    }
+                }
             };
             drop(st);
             let user = self.user.ptr();
@@ -270,14 +306,19 @@ impl AsyncCall {
         let now = self.clock.now_ms();
         let mut st = self.lock();
         st.run_open = None;
-        // An attempt that timed out was aborted: this completion is its
-        // stop, and gives its permit back.
-        if st.call.events().any(|e| e == EventType::Timeout) {
+        // An attempt that timed out or was cancelled was aborted: this
+        // completion is its stop, and gives its permit back.
+        let aborted = st.call.events().find_map(|e| match e {
+            EventType::Timeout => Some((hystrix_status::HYSTRIX_TIMEOUT, "timed out")),
+            EventType::Cancelled => Some((hystrix_status::HYSTRIX_CANCELLED, "been cancelled")),
+            _ => None,
+        });
+        if let Some((status, why)) = aborted {
             self.feed(&mut st, now, Input::AttemptStopped { attempt });
             self.drive(st);
             return Err(Fail::new(
-                hystrix_status::HYSTRIX_TIMEOUT,
-                "the run had timed out: its permit is released and its value discarded (still yours)",
+                status,
+                format!("the run had {why}: its permit is released and its value discarded (still yours)"),
             ));
         }
         let outcome = match hystrix_status::from_i32(status) {
@@ -303,15 +344,42 @@ impl AsyncCall {
         Ok(())
     }
 
-    fn complete_fallback(self: &Arc<Self>, status: i32, value: *mut c_void) {
+    fn complete_fallback(self: &Arc<Self>, status: i32, value: *mut c_void) -> Result<(), Fail> {
         let now = self.clock.now_ms();
         let ok = status == hystrix_status::HYSTRIX_OK as i32;
         let mut st = self.lock();
-        if ok {
+        // Only a cancellation settles a call before its fallback ends.
+        let cancelled = st.call.is_settled();
+        if ok && !cancelled {
             st.fallback_value = Value(value);
         }
         self.feed(&mut st, now, Input::FallbackEnded { ok });
         self.drive(st);
+        if cancelled {
+            return Err(Fail::new(
+                hystrix_status::HYSTRIX_CANCELLED,
+                "the call was cancelled while its fallback ran: its outcome is recorded, its value discarded \
+                 (still yours)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `hystrix_call_cancel`: cancels now, or once the callbacks in
+    /// progress are done.
+    fn cancel(self: &Arc<Self>) -> Result<(), Fail> {
+        let now = self.clock.now_ms();
+        let mut st = self.lock();
+        if st.call.is_settled() || st.cancel_requested {
+            return Err(Fail::state(format!("call {} has already settled or been cancelled", self.id)));
+        }
+        if st.driving {
+            st.cancel_requested = true;
+            return Ok(());
+        }
+        self.feed(&mut st, now, Input::Cancel);
+        self.drive(st);
+        Ok(())
     }
 }
 
@@ -333,11 +401,17 @@ impl Drop for AsyncCall {
 /// may not. `free_user_data`, if not NULL, is called once every callback
 /// of this call has run and every handle has been completed.
 ///
+/// `out_call`, if not NULL, receives the call's handle for
+/// `hystrix_call_cancel` (never 0). It is written before any callback of
+/// the call runs, so `out_call` may point into `user_data` for the
+/// callbacks to read. With NULL the call cannot be cancelled.
+///
 /// Ownership: values passed to `hystrix_complete` stay the program's; the
 /// library hands the chosen one to `done` and never frees any. A handle
 /// never completed keeps its permit (and the call) forever.
 /// Returns `HYSTRIX_OK` once the call is started (its outcome goes to `done`).
 #[no_mangle]
+#[allow(clippy::too_many_arguments)] // the callbacks and their user data, as in every C API
 pub extern "C" fn hystrix_command_queue(
     cmd: *const hystrix_command,
     run: hystrix_async_run_fn,
@@ -346,6 +420,7 @@ pub extern "C" fn hystrix_command_queue(
     done: hystrix_done_fn,
     user_data: *mut c_void,
     free_user_data: hystrix_free_fn,
+    out_call: *mut u64,
 ) -> hystrix_status {
     boundary("hystrix_command_queue", || {
         let c = command_ref(cmd)?;
@@ -354,14 +429,17 @@ pub extern "C" fn hystrix_command_queue(
         let (command, clock) = (c.cmd.clone(), c.clock.clone());
         let Some(run) = run else { return Err(Fail::null("run")) };
         let Some(done) = done else { return Err(Fail::null("done")) };
+        let id = if out_call.is_null() { 0 } else { NEXT_CALL.fetch_add(1, Ordering::Relaxed) };
         let now = clock.now_ms();
         let call = Arc::new(AsyncCall {
+            id,
             state: Mutex::new(CallState {
                 call: Call::start(&command, now, fallback.is_some()),
                 timer: None,
                 timers_armed: 0,
                 now,
                 driving: false,
+                cancel_requested: false,
                 run_open: None,
                 run_value: Value(std::ptr::null_mut()),
                 fallback_value: Value(std::ptr::null_mut()),
@@ -371,6 +449,10 @@ pub extern "C" fn hystrix_command_queue(
             _alive: Alive::new(),
             user: UserData::new(user_data, free_user_data),
         });
+        if id != 0 {
+            cancellable().insert(id, call.clone());
+            write_out(out_call, id);
+        }
         let mut st = call.lock();
         call.sync_timer(&mut st);
         call.drive(st);
@@ -378,11 +460,48 @@ pub extern "C" fn hystrix_command_queue(
     })
 }
 
+/// Cancels a call queued by `hystrix_command_queue` (semantics §18), from
+/// any thread: `call` is the handle it wrote to `out_call`. The call
+/// settles at once with `HYSTRIX_CANCELLED` (`done` runs on the calling
+/// thread before this returns); a run in flight is told to stop (its
+/// `cancel` callback, right before `done`) and keeps its bulkhead permit
+/// until its completion handle is completed, which then returns
+/// `HYSTRIX_CANCELLED`. No fallback is started. A fallback already running
+/// is not stopped: the call still settles with `HYSTRIX_CANCELLED` now,
+/// and completing the fallback later records its outcome (and returns
+/// `HYSTRIX_CANCELLED`, its value unused).
+///
+/// Asked while one of the call's callbacks is running (from inside it, or
+/// on another thread), the cancellation waits until that callback has
+/// returned, and the callbacks that follow it run on its thread; if they
+/// settle the call first, the cancellation does nothing.
+///
+/// Returns `HYSTRIX_OK` if the call was cancelled (or will be, as above);
+/// `HYSTRIX_INVALID_STATE` if it had already settled or been cancelled
+/// (nothing changes); `HYSTRIX_INVALID_ARGUMENT` if `call` is 0 or was
+/// never given out.
+#[no_mangle]
+pub extern "C" fn hystrix_call_cancel(call: u64) -> hystrix_status {
+    boundary("hystrix_call_cancel", || {
+        let entry = cancellable().get(&call).cloned();
+        match entry {
+            Some(c) => c.cancel(),
+            None if call == 0 || call >= NEXT_CALL.load(Ordering::Relaxed) => {
+                Err(Fail::invalid(format!("{call} is not a call handle from hystrix_command_queue")))
+            }
+            None => Err(Fail::state(format!("call {call} has already settled or been cancelled"))),
+        }
+    })
+}
+
 /// Completes a run or fallback started by `hystrix_command_queue`, from any
 /// thread: `status` is `HYSTRIX_OK` with `value`, `HYSTRIX_BAD_REQUEST`
 /// (runs only), or any other value for a failure. Returns `HYSTRIX_OK`;
-/// `HYSTRIX_TIMEOUT` if the run had already timed out (its permit is now
-/// released, `value` was not used and is still the program's); or
+/// `HYSTRIX_TIMEOUT` if the run had already timed out, or
+/// `HYSTRIX_CANCELLED` if its call had been cancelled (its permit is now
+/// released, `value` was not used and is still the program's);
+/// `HYSTRIX_CANCELLED` too for a fallback whose call was cancelled while it
+/// ran (its outcome is recorded, `value` is not used); or
 /// `HYSTRIX_INVALID_STATE` if the handle is unknown or already completed.
 #[no_mangle]
 pub extern "C" fn hystrix_complete(completion: u64, status: i32, value: *mut c_void) -> hystrix_status {
@@ -393,10 +512,7 @@ pub extern "C" fn hystrix_complete(completion: u64, status: i32, value: *mut c_v
         };
         match part {
             Part::Run(attempt) => call.complete_run(attempt, status, value),
-            Part::Fallback => {
-                call.complete_fallback(status, value);
-                Ok(())
-            }
+            Part::Fallback => call.complete_fallback(status, value),
         }
     })
 }

@@ -175,7 +175,7 @@ static void test_workers_complete_queued_handles(void) {
         c->q = &q;
         c->index = i;
         atomic_store(&c->status, HYSTRIX_PANIC);
-        CHECK_STATUS(hystrix_command_queue(cmd, w_run, NULL, w_fallback, w_done, c, w_free), HYSTRIX_OK);
+        CHECK_STATUS(hystrix_command_queue(cmd, w_run, NULL, w_fallback, w_done, c, w_free, NULL), HYSTRIX_OK);
     }
     /* Wait (bounded) until every call has been finalized. */
     struct timespec until = deadline_in(60000);
@@ -533,7 +533,7 @@ static void test_timer_thread_fires_timeout(void) {
     /* The run acknowledges cancellation from the cancel callback. */
     tcall c;
     tcall_init(&c, true);
-    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free, NULL), HYSTRIX_OK);
     CHECK(tcall_wait(&c, &c.frees, 1));
     pthread_mutex_lock(&c.mu);
     CHECK_EQ(c.runs, 1);
@@ -554,7 +554,7 @@ static void test_timer_thread_fires_timeout(void) {
     /* The main thread acknowledges after the timer thread reported. */
     tcall d;
     tcall_init(&d, false);
-    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &d, t_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &d, t_free, NULL), HYSTRIX_OK);
     CHECK(tcall_wait(&d, &d.dones, 1));
     CHECK_STATUS(d.done_status, HYSTRIX_TIMEOUT);
     CHECK(d.done_on_other_thread);
@@ -579,7 +579,7 @@ static void test_timers_work_after_clock_handle_freed(void) {
     CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK); /* the command keeps what it needs */
     tcall c;
     tcall_init(&c, true);
-    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free, NULL), HYSTRIX_OK);
     CHECK(tcall_wait(&c, &c.frees, 1));
     CHECK_STATUS(c.done_status, HYSTRIX_TIMEOUT);
     CHECK(c.done_on_other_thread);
@@ -637,7 +637,7 @@ static void test_timer_thread_never_cancels_before_run(void) {
     hystrix_command *cmd = NULL;
     CHECK_STATUS(hystrix_command_new(&cfg, "race", clock, &cmd), HYSTRIX_OK);
     for (int i = 0; i < RACE_CALLS; i++)
-        CHECK_STATUS(hystrix_command_queue(cmd, r_run, r_cancel, NULL, r_done, &race_calls[i], r_free), HYSTRIX_OK);
+        CHECK_STATUS(hystrix_command_queue(cmd, r_run, r_cancel, NULL, r_done, &race_calls[i], r_free, NULL), HYSTRIX_OK);
     /* Every timeout fires; wait (bounded) for every done. */
     for (int waited = 0; waited < WAIT_BOUND_MS; waited += 5) {
         int dones = 0;
@@ -687,7 +687,7 @@ static void test_fn_clock_thread_mode_finalizer(void) {
     hystrix_command *cmd = short_timeout_command(clock, 20);
     tcall c;
     tcall_init(&c, true);
-    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free, NULL), HYSTRIX_OK);
     CHECK(tcall_wait(&c, &c.frees, 1));
     CHECK_STATUS(c.done_status, HYSTRIX_TIMEOUT);
     tcall_destroy(&c);
@@ -804,7 +804,7 @@ static uint64_t read_now(void *ud) { return *(uint64_t *)ud; }
 /* Queues `c` (held until cancelled) and checks its timeout is due at `due`. */
 static void queue_expecting_deadline(hystrix_clock *clock, hystrix_command *cmd, tcall *c, uint64_t due) {
     tcall_init(c, false);
-    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, c, t_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, c, t_free, NULL), HYSTRIX_OK);
     bool has = false;
     uint64_t deadline = 0;
     CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
@@ -938,8 +938,8 @@ static void test_caller_mode_event_loop(void) {
      * whenever this thread gets to run the calls. */
     uint64_t start = 0;
     CHECK_STATUS(hystrix_clock_now(clock, &start), HYSTRIX_OK);
-    CHECK_STATUS(hystrix_command_queue(cmd, l_run, l_late_ack, NULL, l_done, &slow, NULL), HYSTRIX_OK);
-    CHECK_STATUS(hystrix_command_queue(cmd, l_run, l_late_ack, NULL, l_done, &fast, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, l_run, l_late_ack, NULL, l_done, &slow, NULL, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, l_run, l_late_ack, NULL, l_done, &fast, NULL, NULL), HYSTRIX_OK);
     /* The fast run completes from a timer 10 ms in, long before its timeout.
      * Due timers fire in due order, so this holds even if the loop below
      * oversleeps past both deadlines. */
@@ -1001,7 +1001,7 @@ static void test_timeout_during_run_callback_is_a_timeout(void) {
     cfg.timeout_ms = 20;
     hystrix_command *cmd = NULL;
     CHECK_STATUS(hystrix_command_new(&cfg, "late", clock, &cmd), HYSTRIX_OK);
-    CHECK_STATUS(hystrix_command_queue(cmd, late_run, NULL, NULL, late_done, cmd, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, late_run, NULL, NULL, late_done, cmd, NULL, NULL), HYSTRIX_OK);
     for (int waited = 0; waited < WAIT_BOUND_MS && atomic_load(&late_dones) == 0; waited += 5) sleep_ms(5);
     CHECK_EQ(atomic_load(&late_dones), 1);
     CHECK_EQ(atomic_load(&late_done_status), HYSTRIX_TIMEOUT);
@@ -1015,10 +1015,10 @@ static void test_timeout_during_run_callback_is_a_timeout(void) {
 }
 
 /* ---------------------------------------------------------------------
- * A call's callbacks never overlap: a worker completes the run while the
- * run callback is still running on the main thread; `done` then runs on
- * the main thread once the run callback has returned, never on the
- * worker meanwhile.
+ * A call's callbacks never overlap: a worker completes the run, or cancels
+ * the call, while the run callback is still running on the main thread;
+ * `cancel` and `done` then run on the main thread once the run callback
+ * has returned, never on the worker meanwhile.
  * ------------------------------------------------------------------- */
 
 typedef struct {
@@ -1031,6 +1031,10 @@ typedef struct {
     bool done_in_run, done_on_main;
     bool in_run;
     pthread_t main_thread;
+    bool cancel;    /* the worker cancels the call instead of completing the run */
+    uint64_t id;
+    int cancels;
+    hystrix_status ack_status;
 } overlap_call;
 
 static void *overlap_worker(void *arg) {
@@ -1039,7 +1043,7 @@ static void *overlap_worker(void *arg) {
     while (!c->started) pthread_cond_wait(&c->cv, &c->mu);
     uint64_t handle = c->handle;
     pthread_mutex_unlock(&c->mu);
-    hystrix_status st = hystrix_complete(handle, HYSTRIX_OK, RUN_VALUE);
+    hystrix_status st = c->cancel ? hystrix_call_cancel(c->id) : hystrix_complete(handle, HYSTRIX_OK, RUN_VALUE);
     pthread_mutex_lock(&c->mu);
     c->complete_status = st;
     c->completed = true;
@@ -1071,12 +1075,22 @@ static void overlap_done(void *ud, hystrix_status status, void *value) {
     c->dones++;
     c->done_in_run = c->in_run;
     c->done_on_main = pthread_equal(pthread_self(), c->main_thread);
-    CHECK_STATUS(status, HYSTRIX_OK);
-    CHECK(value == RUN_VALUE);
+    CHECK_STATUS(status, c->cancel ? HYSTRIX_CANCELLED : HYSTRIX_OK);
+    CHECK(value == (c->cancel ? NULL : RUN_VALUE));
     pthread_mutex_unlock(&c->mu);
 }
 
-static void test_callbacks_of_a_call_never_overlap(void) {
+static void overlap_cancel(void *ud, uint64_t completion) {
+    overlap_call *c = ud;
+    pthread_mutex_lock(&c->mu);
+    c->cancels++;
+    CHECK(!c->in_run);
+    CHECK(pthread_equal(pthread_self(), c->main_thread));
+    pthread_mutex_unlock(&c->mu);
+    c->ack_status = hystrix_complete(completion, HYSTRIX_OK, NULL); /* stops at once */
+}
+
+static void overlap(bool cancel) {
     hystrix_clock *clock = NULL;
     CHECK_STATUS(hystrix_clock_new_virtual(&clock), HYSTRIX_OK);
     hystrix_command *cmd = short_timeout_command(clock, 1000);
@@ -1085,19 +1099,30 @@ static void test_callbacks_of_a_call_never_overlap(void) {
     pthread_mutex_init(&c.mu, NULL);
     pthread_cond_init(&c.cv, NULL);
     c.main_thread = pthread_self();
+    c.cancel = cancel;
     pthread_t worker;
     CHECK(pthread_create(&worker, NULL, overlap_worker, &c) == 0);
-    CHECK_STATUS(hystrix_command_queue(cmd, overlap_run, NULL, NULL, overlap_done, &c, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, overlap_run, overlap_cancel, NULL, overlap_done, &c, NULL, &c.id),
+                 HYSTRIX_OK);
     pthread_join(worker, NULL);
     CHECK_STATUS(c.complete_status, HYSTRIX_OK);
     CHECK_EQ(c.dones, 1);
+    CHECK_EQ(c.cancels, cancel ? 1 : 0);
+    if (cancel) CHECK_STATUS(c.ack_status, HYSTRIX_CANCELLED);
     CHECK(!c.done_in_run);
     CHECK(c.done_on_main);
-    CHECK_EQ(snap(cmd).concurrent, 0);
+    hystrix_snapshot s = snap(cmd);
+    CHECK_EQ(s.concurrent, 0);
+    CHECK_EQ(s.rolling[cancel ? HYSTRIX_EVENT_CANCELLED : HYSTRIX_EVENT_SUCCESS], 1);
     pthread_cond_destroy(&c.cv);
     pthread_mutex_destroy(&c.mu);
     CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
     CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
+}
+
+static void test_callbacks_of_a_call_never_overlap(void) {
+    overlap(false);
+    overlap(true);
 }
 
 int main(void) {

@@ -620,7 +620,7 @@ static bool start_call(replay *r, const step *st, size_t i, uint64_t k, char *er
     r->calls[r->n_calls++] = c;
     r->current = c;
     hystrix_status rc =
-        hystrix_command_queue(r->cmd, on_run, on_cancel, st->has_fallback ? on_fallback : NULL, on_done, c, on_release);
+        hystrix_command_queue(r->cmd, on_run, on_cancel, st->has_fallback ? on_fallback : NULL, on_done, c, on_release, NULL);
     r->current = NULL;
     if (rc != HYSTRIX_OK) {
         char msg[512];
