@@ -833,6 +833,15 @@ static void test_no_finalizer_no_optional_callbacks(void) {
     teardown(f);
 }
 
+/* One failure trips the circuit (threshold 1); then its 1000 ms sleep window passes. */
+static void trip_and_sleep(fixture f) {
+    call trip = new_call(f.clock, f.cmd);
+    trip.run = (behaviour){NOW, HYSTRIX_FAILURE, NULL, 0};
+    queue(&trip, false);
+    CHECK_EQ(snap(f).state, HYSTRIX_STATE_OPEN);
+    CHECK_STATUS(hystrix_clock_advance(f.clock, 1000), HYSTRIX_OK);
+}
+
 static void set_two_probes(hystrix_config *cfg) {
     cfg->request_volume_threshold = 1;
     cfg->sleep_window_ms = 1000;
@@ -842,11 +851,7 @@ static void set_two_probes(hystrix_config *cfg) {
 
 static void test_half_open_with_two_probes(void) {
     fixture f = setup(set_two_probes);
-    call trip = new_call(f.clock, f.cmd);
-    trip.run = (behaviour){NOW, HYSTRIX_FAILURE, NULL, 0};
-    queue(&trip, false);
-    CHECK_EQ(snap(f).state, HYSTRIX_STATE_OPEN);
-    CHECK_STATUS(hystrix_clock_advance(f.clock, 1000), HYSTRIX_OK);
+    trip_and_sleep(f);
     call p1 = new_call(f.clock, f.cmd), p2 = new_call(f.clock, f.cmd), p3 = new_call(f.clock, f.cmd);
     queue(&p1, false);
     queue(&p2, false);
@@ -1100,11 +1105,7 @@ static void set_one_probe(hystrix_config *cfg) {
 
 static void test_cancelled_probe_frees_its_slot(void) {
     fixture f = setup(set_one_probe);
-    call trip = new_call(f.clock, f.cmd);
-    trip.run = (behaviour){NOW, HYSTRIX_FAILURE, NULL, 0};
-    queue(&trip, false);
-    CHECK_EQ(snap(f).state, HYSTRIX_STATE_OPEN);
-    CHECK_STATUS(hystrix_clock_advance(f.clock, 1000), HYSTRIX_OK);
+    trip_and_sleep(f);
     call probe = new_call(f.clock, f.cmd);
     probe.ack_cancel = true;
     probe.ack_expect = HYSTRIX_CANCELLED;
