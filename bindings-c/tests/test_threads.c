@@ -147,6 +147,16 @@ static void *worker(void *arg) {
     }
 }
 
+/* Checks that every timeout was disarmed, then frees the command and clock. */
+static void free_with_no_timer_armed(hystrix_command *cmd, hystrix_clock *clock) {
+    bool has = true;
+    uint64_t deadline = 1;
+    CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
+    CHECK(!has);
+    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
+}
+
 static void test_workers_complete_queued_handles(void) {
     static work_queue q;
     memset(&q, 0, sizeof q);
@@ -217,13 +227,7 @@ static void test_workers_complete_queued_handles(void) {
     for (int e = 0; e < HYSTRIX_EVENT_COUNT; e++) total += s.cumulative[e];
     CHECK_EQ(total, CALLS + CALLS / 4);
     CHECK(s.rolling_max_concurrent >= 1);
-    bool has = true;
-    uint64_t deadline = 1;
-    CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
-    CHECK(!has); /* every timeout was disarmed */
-
-    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
-    CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
+    free_with_no_timer_armed(cmd, clock);
     pthread_mutex_destroy(&q.mu);
     pthread_cond_destroy(&q.cv);
 }
@@ -1125,6 +1129,141 @@ static void test_callbacks_of_a_call_never_overlap(void) {
     overlap(true);
 }
 
+/* ---------------------------------------------------------------------
+ * hystrix_call_cancel racing hystrix_complete: a completer thread
+ * completes every run while a canceller thread cancels every call. Each
+ * call settles exactly once, either with the run's value (the completion
+ * came first) or with HYSTRIX_CANCELLED (the cancellation did), and what
+ * hystrix_complete returned says which.
+ * ------------------------------------------------------------------- */
+
+enum { RACE_CANCEL_CALLS = 1000 };
+
+typedef struct {
+    work_queue *completer;
+    int index;
+    atomic_int dones, frees, cancels;
+    _Atomic(hystrix_status) status, complete_status, cancel_status;
+    uint64_t id;
+} ccall;
+
+static ccall ccalls[RACE_CANCEL_CALLS];
+static atomic_int ccalls_freed;
+
+static void c_run(void *ud, uint64_t completion) {
+    ccall *c = ud;
+    wq_push(c->completer, (item){completion, c->index, false});
+}
+
+static void c_cancel(void *ud, uint64_t completion) {
+    (void)completion; /* the completer completes it */
+    ccall *c = ud;
+    atomic_fetch_add(&c->cancels, 1);
+}
+
+static void c_done(void *ud, hystrix_status status, void *value) {
+    ccall *c = ud;
+    atomic_store(&c->status, status);
+    if (status == HYSTRIX_OK && value != c) atomic_store(&c->status, HYSTRIX_PANIC);
+    atomic_fetch_add(&c->dones, 1);
+}
+
+static void c_free(void *ud) {
+    ccall *c = ud;
+    atomic_fetch_add(&c->frees, 1);
+    atomic_fetch_add(&ccalls_freed, 1);
+}
+
+static void *completer(void *arg) {
+    work_queue *q = arg;
+    for (item it = wq_pop(q); it.index >= 0; it = wq_pop(q)) {
+        atomic_store(&ccalls[it.index].complete_status, hystrix_complete(it.handle, HYSTRIX_OK, &ccalls[it.index]));
+    }
+    return NULL;
+}
+
+static void *canceller(void *arg) {
+    work_queue *q = arg;
+    for (item it = wq_pop(q); it.index >= 0; it = wq_pop(q)) {
+        atomic_store(&ccalls[it.index].cancel_status, hystrix_call_cancel(it.handle));
+    }
+    return NULL;
+}
+
+static void test_cancel_races_completion(void) {
+    static work_queue completions, cancels;
+    memset(&completions, 0, sizeof completions);
+    memset(&cancels, 0, sizeof cancels);
+    pthread_mutex_init(&completions.mu, NULL);
+    pthread_cond_init(&completions.cv, NULL);
+    pthread_mutex_init(&cancels.mu, NULL);
+    pthread_cond_init(&cancels.cv, NULL);
+    atomic_store(&ccalls_freed, 0);
+    hystrix_config cfg;
+    hystrix_config_default(&cfg);
+    cfg.circuit_breaker_enabled = false;
+    cfg.max_concurrent_requests = RACE_CANCEL_CALLS;
+    cfg.timeout_ms = 60000;
+    hystrix_clock *clock = NULL;
+    hystrix_command *cmd = NULL;
+    CHECK_STATUS(hystrix_clock_new_virtual(&clock), HYSTRIX_OK); /* never moves: no timeout fires */
+    CHECK_STATUS(hystrix_command_new(&cfg, "cancel-race", clock, &cmd), HYSTRIX_OK);
+    pthread_t threads[2];
+    CHECK(pthread_create(&threads[0], NULL, completer, &completions) == 0);
+    CHECK(pthread_create(&threads[1], NULL, canceller, &cancels) == 0);
+    for (int i = 0; i < RACE_CANCEL_CALLS; i++) {
+        ccall *c = &ccalls[i];
+        memset(c, 0, sizeof *c);
+        c->completer = &completions;
+        c->index = i;
+        atomic_store(&c->status, HYSTRIX_PANIC);
+        CHECK_STATUS(hystrix_command_queue(cmd, c_run, c_cancel, NULL, c_done, c, c_free, &c->id), HYSTRIX_OK);
+        wq_push(&cancels, (item){c->id, i, false});
+    }
+    for (int waited = 0; waited < WAIT_BOUND_MS && atomic_load(&ccalls_freed) < RACE_CANCEL_CALLS; waited += 5) {
+        sleep_ms(5);
+    }
+    CHECK_EQ(atomic_load(&ccalls_freed), RACE_CANCEL_CALLS);
+    wq_push(&completions, (item){0, -1, false});
+    wq_push(&cancels, (item){0, -1, false});
+    pthread_join(threads[0], NULL);
+    pthread_join(threads[1], NULL);
+
+    int bad = 0, ok = 0, cancelled = 0, cancels_accepted = 0, cancel_callbacks = 0;
+    for (int i = 0; i < RACE_CANCEL_CALLS; i++) {
+        ccall *c = &ccalls[i];
+        hystrix_status st = atomic_load(&c->status), completed = atomic_load(&c->complete_status);
+        hystrix_status cancel = atomic_load(&c->cancel_status);
+        if (atomic_load(&c->dones) != 1 || atomic_load(&c->frees) != 1) bad++;
+        if (st == HYSTRIX_OK && completed == HYSTRIX_OK) {
+            ok++;
+        } else if (st == HYSTRIX_CANCELLED && completed == HYSTRIX_CANCELLED) {
+            cancelled++;
+        } else {
+            bad++;
+        }
+        if (cancel == HYSTRIX_OK) {
+            cancels_accepted++;
+        } else if (cancel != HYSTRIX_INVALID_STATE) {
+            bad++;
+        }
+        cancel_callbacks += atomic_load(&c->cancels);
+    }
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(ok + cancelled, RACE_CANCEL_CALLS);
+    CHECK(cancels_accepted >= cancelled);
+    CHECK(cancel_callbacks <= cancelled);
+    hystrix_snapshot s = snap(cmd);
+    CHECK_EQ(s.concurrent, 0);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_SUCCESS], ok);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_CANCELLED], cancelled);
+    free_with_no_timer_armed(cmd, clock);
+    pthread_mutex_destroy(&completions.mu);
+    pthread_cond_destroy(&completions.cv);
+    pthread_mutex_destroy(&cancels.mu);
+    pthread_cond_destroy(&cancels.cv);
+}
+
 int main(void) {
     RUN(test_workers_complete_queued_handles);
     RUN(test_sync_execute_from_many_threads);
@@ -1141,6 +1280,7 @@ int main(void) {
     RUN(test_late_loop_run_past_deadline_is_timeout);
     RUN(test_timeout_during_run_callback_is_a_timeout);
     RUN(test_callbacks_of_a_call_never_overlap);
+    RUN(test_cancel_races_completion);
     CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_threads");
 }
