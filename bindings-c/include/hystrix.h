@@ -757,8 +757,8 @@ hystrix_status hystrix_command_queue(const hystrix_command *cmd,
  *
  * Returns `HYSTRIX_OK` if the call was cancelled (or will be, as above);
  * `HYSTRIX_INVALID_STATE` if it had already settled or been cancelled
- * (nothing changes); `HYSTRIX_INVALID_ARGUMENT` if `call` is 0 or was
- * never given out.
+ * (nothing changes); `HYSTRIX_INVALID_ARGUMENT` if `call` is not a call
+ * handle `hystrix_command_queue` gave out (0, a completion handle...).
  */
 hystrix_status hystrix_call_cancel(uint64_t call);
 

@@ -3,9 +3,15 @@
 //! program completes from any thread, now or later; timeouts fire on the
 //! command's clock and are signalled with the `cancel` callback.
 //!
+//! Each call is the core's sans-IO `Call`, driven here: its inputs come
+//! from `hystrix_complete`, the clock's timer and `hystrix_call_cancel`, and
+//! its actions become the program's callbacks.
+//!
 //! Completion handles are numbers, not pointers: completing an unknown or
 //! already completed handle is refused with `HYSTRIX_INVALID_STATE`, never
-//! a crash. So are call handles (`hystrix_call_cancel`, semantics §18).
+//! a crash. So are call handles (`hystrix_call_cancel`, semantics §18),
+//! from a space of their own (their top bit set), so that neither kind of
+//! handle is ever taken for the other.
 
 use crate::clock::ClockInner;
 use crate::command::{command_ref, hystrix_command};
@@ -61,8 +67,17 @@ fn cancellable() -> MutexGuard<'static, Cancellable> {
     MAP.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The next call handle to give out (call handles are never 0).
+/// The bit every call handle has, and no completion handle.
+const CALL_TAG: u64 = 1 << 63;
+
+/// The number in the next call handle to give out (from 1).
 static NEXT_CALL: AtomicU64 = AtomicU64::new(1);
+
+/// Whether `call` is a handle `hystrix_command_queue` gave out.
+fn given_out(call: u64) -> bool {
+    let n = call & !CALL_TAG;
+    call & CALL_TAG != 0 && n != 0 && n < NEXT_CALL.load(Ordering::Relaxed)
+}
 
 /// Frees the tables' memory if no handle is pending (`hystrix_shutdown`).
 pub(crate) fn release_completions() {
@@ -429,7 +444,7 @@ pub extern "C" fn hystrix_command_queue(
         let (command, clock) = (c.cmd.clone(), c.clock.clone());
         let Some(run) = run else { return Err(Fail::null("run")) };
         let Some(done) = done else { return Err(Fail::null("done")) };
-        let id = if out_call.is_null() { 0 } else { NEXT_CALL.fetch_add(1, Ordering::Relaxed) };
+        let id = if out_call.is_null() { 0 } else { CALL_TAG | NEXT_CALL.fetch_add(1, Ordering::Relaxed) };
         let now = clock.now_ms();
         let call = Arc::new(AsyncCall {
             id,
@@ -478,18 +493,16 @@ pub extern "C" fn hystrix_command_queue(
 ///
 /// Returns `HYSTRIX_OK` if the call was cancelled (or will be, as above);
 /// `HYSTRIX_INVALID_STATE` if it had already settled or been cancelled
-/// (nothing changes); `HYSTRIX_INVALID_ARGUMENT` if `call` is 0 or was
-/// never given out.
+/// (nothing changes); `HYSTRIX_INVALID_ARGUMENT` if `call` is not a call
+/// handle `hystrix_command_queue` gave out (0, a completion handle...).
 #[no_mangle]
 pub extern "C" fn hystrix_call_cancel(call: u64) -> hystrix_status {
     boundary("hystrix_call_cancel", || {
         let entry = cancellable().get(&call).cloned();
         match entry {
             Some(c) => c.cancel(),
-            None if call == 0 || call >= NEXT_CALL.load(Ordering::Relaxed) => {
-                Err(Fail::invalid(format!("{call} is not a call handle from hystrix_command_queue")))
-            }
-            None => Err(Fail::state(format!("call {call} has already settled or been cancelled"))),
+            None if given_out(call) => Err(Fail::state(format!("call {call} has already settled or been cancelled"))),
+            None => Err(Fail::invalid(format!("{call} is not a call handle from hystrix_command_queue"))),
         }
     })
 }

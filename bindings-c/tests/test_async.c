@@ -1017,10 +1017,19 @@ static void test_cancel_after_settle_and_bad_handles(void) {
     /* Handles never given out; a completion handle is not a call handle. */
     CHECK_STATUS(hystrix_call_cancel(0), HYSTRIX_INVALID_ARGUMENT);
     CHECK_STATUS(hystrix_call_cancel(UINT64_MAX), HYSTRIX_INVALID_ARGUMENT);
+    CHECK_STATUS(hystrix_call_cancel(c.run_handle), HYSTRIX_INVALID_ARGUMENT);
     char msg[256] = "";
     size_t len = 0;
     CHECK_STATUS(hystrix_last_error_message(msg, sizeof msg, &len), HYSTRIX_OK);
     CHECK_CONTAINS(msg, "hystrix_call_cancel");
+    /* A live completion handle is no call handle, nor the other way round. */
+    call e = new_call(f.clock, f.cmd);
+    queue(&e, false);
+    CHECK_STATUS(hystrix_call_cancel(e.run_handle), HYSTRIX_INVALID_ARGUMENT); /* a live one too */
+    CHECK_STATUS(hystrix_complete(e.id, HYSTRIX_OK, RUN_VALUE), HYSTRIX_INVALID_STATE);
+    CHECK_EQ(e.dones, 0);
+    CHECK_STATUS(complete(&e, &e.run_handle, HYSTRIX_OK, RUN_VALUE), HYSTRIX_OK);
+    CHECK_STATUS(e.done_status, HYSTRIX_OK);
     teardown(f);
 }
 
