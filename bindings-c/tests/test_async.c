@@ -1136,6 +1136,47 @@ static void test_cancelled_probe_frees_its_slot(void) {
     teardown(f);
 }
 
+/* A listener that cancels the call whose FAILURE it hears. */
+static hystrix_status listener_cancel_status = HYSTRIX_PANIC;
+static void cancel_on_failure(void *ud, const char *command, hystrix_event event, uint64_t at_ms) {
+    (void)command;
+    (void)at_ms;
+    call *c = ud;
+    if (event == HYSTRIX_EVENT_FAILURE) listener_cancel_status = hystrix_call_cancel(c->id);
+}
+
+static void test_cancel_from_a_listener(void) {
+    fixture f = setup(NULL);
+    /* Asked in the middle of the reaction to the run's failure: the
+     * fallback that reaction starts is started, and the cancellation
+     * settles the call once that reaction is over (semantics §18.1). */
+    call c = new_call(f.clock, f.cmd);
+    c.run = (behaviour){NOW, HYSTRIX_FAILURE, NULL, 0};
+    uint64_t listener = 0;
+    CHECK_STATUS(hystrix_command_on_event(f.cmd, cancel_on_failure, &c, NULL, &listener), HYSTRIX_OK);
+    queue(&c, true);
+    CHECK_STATUS(listener_cancel_status, HYSTRIX_OK);
+    CHECK(strcmp(c.log, "RFD") == 0);
+    CHECK_STATUS(c.done_status, HYSTRIX_CANCELLED);
+    CHECK_STATUS(complete(&c, &c.fallback_handle, HYSTRIX_OK, FALLBACK_VALUE), HYSTRIX_CANCELLED);
+    CHECK(strcmp(c.log, "RFDX") == 0);
+    CHECK_STATUS(hystrix_command_unsubscribe(f.cmd, listener), HYSTRIX_OK);
+    /* A fallback that answers within that reaction settles the call first:
+     * the cancellation then does nothing. */
+    call d = new_call(f.clock, f.cmd);
+    d.run = (behaviour){NOW, HYSTRIX_FAILURE, NULL, 0};
+    d.fallback.how = NOW;
+    listener_cancel_status = HYSTRIX_PANIC;
+    CHECK_STATUS(hystrix_command_on_event(f.cmd, cancel_on_failure, &d, NULL, &listener), HYSTRIX_OK);
+    queue(&d, true);
+    CHECK_STATUS(listener_cancel_status, HYSTRIX_OK);
+    CHECK(strcmp(d.log, "RFDX") == 0);
+    CHECK_STATUS(d.done_status, HYSTRIX_OK);
+    CHECK(d.done_value == FALLBACK_VALUE);
+    CHECK_STATUS(hystrix_command_unsubscribe(f.cmd, listener), HYSTRIX_OK);
+    teardown(f);
+}
+
 int main(void) {
     RUN(test_immediate_completion);
     RUN(test_later_completion);
@@ -1163,6 +1204,7 @@ int main(void) {
     RUN(test_cancel_from_inside_the_run);
     RUN(test_cancel_during_fallback);
     RUN(test_cancelled_probe_frees_its_slot);
+    RUN(test_cancel_from_a_listener);
     CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_async");
 }
