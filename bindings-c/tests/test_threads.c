@@ -1131,10 +1131,12 @@ static void test_callbacks_of_a_call_never_overlap(void) {
 
 /* ---------------------------------------------------------------------
  * hystrix_call_cancel racing hystrix_complete: a completer thread
- * completes every run while a canceller thread cancels every call. Each
- * call settles exactly once, either with the run's value (the completion
- * came first) or with HYSTRIX_CANCELLED (the cancellation did), and what
- * hystrix_complete returned says which.
+ * completes every run while a canceller thread cancels every call (and,
+ * with 1 ms timeouts on a timer-thread clock, the timer thread times them
+ * out). Each call settles exactly once, with the run's value (the
+ * completion came first), HYSTRIX_CANCELLED (the cancellation did) or
+ * HYSTRIX_TIMEOUT (the timeout did), and what hystrix_complete returned
+ * says which.
  * ------------------------------------------------------------------- */
 
 enum { RACE_CANCEL_CALLS = 1000 };
@@ -1190,7 +1192,7 @@ static void *canceller(void *arg) {
     return NULL;
 }
 
-static void test_cancel_races_completion(void) {
+static void cancel_race(bool timeouts) {
     static work_queue completions, cancels;
     memset(&completions, 0, sizeof completions);
     memset(&cancels, 0, sizeof cancels);
@@ -1203,10 +1205,15 @@ static void test_cancel_races_completion(void) {
     hystrix_config_default(&cfg);
     cfg.circuit_breaker_enabled = false;
     cfg.max_concurrent_requests = RACE_CANCEL_CALLS;
-    cfg.timeout_ms = 60000;
+    cfg.timeout_ms = timeouts ? 1 : 60000;
     hystrix_clock *clock = NULL;
     hystrix_command *cmd = NULL;
-    CHECK_STATUS(hystrix_clock_new_virtual(&clock), HYSTRIX_OK); /* never moves: no timeout fires */
+    if (timeouts) {
+        CHECK_STATUS(hystrix_clock_new_monotonic(HYSTRIX_TIMERS_THREAD, &clock), HYSTRIX_OK);
+        warm_up_timer_thread(clock);
+    } else {
+        CHECK_STATUS(hystrix_clock_new_virtual(&clock), HYSTRIX_OK); /* never moves: no timeout fires */
+    }
     CHECK_STATUS(hystrix_command_new(&cfg, "cancel-race", clock, &cmd), HYSTRIX_OK);
     pthread_t threads[2];
     CHECK(pthread_create(&threads[0], NULL, completer, &completions) == 0);
@@ -1229,7 +1236,7 @@ static void test_cancel_races_completion(void) {
     pthread_join(threads[0], NULL);
     pthread_join(threads[1], NULL);
 
-    int bad = 0, ok = 0, cancelled = 0, cancels_accepted = 0, cancel_callbacks = 0;
+    int bad = 0, ok = 0, cancelled = 0, timed_out = 0, cancels_accepted = 0, cancel_callbacks = 0;
     for (int i = 0; i < RACE_CANCEL_CALLS; i++) {
         ccall *c = &ccalls[i];
         hystrix_status st = atomic_load(&c->status), completed = atomic_load(&c->complete_status);
@@ -1239,6 +1246,8 @@ static void test_cancel_races_completion(void) {
             ok++;
         } else if (st == HYSTRIX_CANCELLED && completed == HYSTRIX_CANCELLED) {
             cancelled++;
+        } else if (timeouts && st == HYSTRIX_TIMEOUT && completed == HYSTRIX_TIMEOUT) {
+            timed_out++;
         } else {
             bad++;
         }
@@ -1250,18 +1259,24 @@ static void test_cancel_races_completion(void) {
         cancel_callbacks += atomic_load(&c->cancels);
     }
     CHECK_EQ(bad, 0);
-    CHECK_EQ(ok + cancelled, RACE_CANCEL_CALLS);
+    CHECK_EQ(ok + cancelled + timed_out, RACE_CANCEL_CALLS);
     CHECK(cancels_accepted >= cancelled);
-    CHECK(cancel_callbacks <= cancelled);
+    CHECK(cancel_callbacks <= cancelled + timed_out);
     hystrix_snapshot s = snap(cmd);
     CHECK_EQ(s.concurrent, 0);
     CHECK_EQ(s.cumulative[HYSTRIX_EVENT_SUCCESS], ok);
     CHECK_EQ(s.cumulative[HYSTRIX_EVENT_CANCELLED], cancelled);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_TIMEOUT], timed_out);
     free_with_no_timer_armed(cmd, clock);
     pthread_mutex_destroy(&completions.mu);
     pthread_cond_destroy(&completions.cv);
     pthread_mutex_destroy(&cancels.mu);
     pthread_cond_destroy(&cancels.cv);
+}
+
+static void test_cancel_races_completion(void) {
+    cancel_race(false);
+    cancel_race(true);
 }
 
 int main(void) {
