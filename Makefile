@@ -58,6 +58,7 @@ wasm-check:
 conformance:
 	tests/conformance/run
 	tests/conformance/run --only rust tests/conformance/pending
+	tests/conformance/run --only c tests/conformance/pending
 	tests/conformance/check-must-fail
 
 # Not part of `make test`: benchmarks are noisy and slow; see BENCHMARKS.md.

@@ -23,13 +23,18 @@
  * - hystrix_command_queue's run: the calling thread, before it returns.
  *   Its fallback and done: the thread that settled the outcome - the
  *   caller of hystrix_command_queue (short-circuit, rejection), of
- *   hystrix_complete, or the thread that fired the timeout.
+ *   hystrix_complete, of hystrix_call_cancel (which runs the run's cancel
+ *   callback too), or the thread that fired the timeout.
  * - Timer callbacks (run timeouts and so the cancel callback, and
  *   hystrix_clock_schedule's): a HYSTRIX_TIMERS_THREAD clock's own thread;
  *   the caller of hystrix_clock_fire_due (HYSTRIX_TIMERS_CALLER); the caller
- *   of hystrix_clock_advance (virtual clocks). A timeout that fires while
- *   the run callback is still running is signalled by the thread that ran
- *   it, right after the run callback returns.
+ *   of hystrix_clock_advance (virtual clocks).
+ * - The callbacks of one queued call never overlap and keep their order
+ *   (run, cancel, fallback, done): what happens to the call while one of
+ *   its callbacks is running on another thread (its timeout fires, its run
+ *   is completed) is carried out by the thread running that callback,
+ *   right after it returns. So a callback must not wait for another
+ *   callback of its own call.
  * - Listeners: the thread that recorded the event or made the transition
  *   (any of the above), with no lock of the library held.
  * - now_ms (hystrix_clock_new_fn): any thread that uses the clock.
@@ -444,9 +449,10 @@ typedef void (*hystrix_transition_fn)(void *user_data,
 typedef void (*hystrix_async_run_fn)(void *user_data, uint64_t completion);
 
 /**
- * Tells the run to stop: its timeout fired. The run's completion handle
- * stays valid: the program must still complete it once the work has
- * really stopped (its bulkhead permit is held until then).
+ * Tells the run to stop: its timeout fired, or the caller cancelled the
+ * call (`hystrix_call_cancel`). The run's completion handle stays valid:
+ * the program must still complete it once the work has really stopped
+ * (its bulkhead permit is held until then).
  */
 typedef void (*hystrix_cancel_fn)(void *user_data, uint64_t completion);
 
@@ -713,6 +719,11 @@ hystrix_status hystrix_config_validate(const hystrix_config *config);
  * may not. `free_user_data`, if not NULL, is called once every callback
  * of this call has run and every handle has been completed.
  *
+ * `out_call`, if not NULL, receives the call's handle for
+ * `hystrix_call_cancel` (never 0). It is written before any callback of
+ * the call runs, so `out_call` may point into `user_data` for the
+ * callbacks to read. With NULL the call cannot be cancelled.
+ *
  * Ownership: values passed to `hystrix_complete` stay the program's; the
  * library hands the chosen one to `done` and never frees any. A handle
  * never completed keeps its permit (and the call) forever.
@@ -724,14 +735,42 @@ hystrix_status hystrix_command_queue(const hystrix_command *cmd,
                                      hystrix_async_fallback_fn fallback,
                                      hystrix_done_fn done,
                                      void *user_data,
-                                     hystrix_free_fn free_user_data);
+                                     hystrix_free_fn free_user_data,
+                                     uint64_t *out_call);
+
+/**
+ * Cancels a call queued by `hystrix_command_queue` (semantics §18), from
+ * any thread: `call` is the handle it wrote to `out_call`. The call
+ * settles at once with `HYSTRIX_CANCELLED` (`done` runs on the calling
+ * thread before this returns); a run in flight is told to stop (its
+ * `cancel` callback, right before `done`) and keeps its bulkhead permit
+ * until its completion handle is completed, which then returns
+ * `HYSTRIX_CANCELLED`. No fallback is started. A fallback already running
+ * is not stopped: the call still settles with `HYSTRIX_CANCELLED` now,
+ * and completing the fallback later records its outcome (and returns
+ * `HYSTRIX_CANCELLED`, its value unused).
+ *
+ * Asked while one of the call's callbacks is running (from inside it, or
+ * on another thread), the cancellation waits until that callback has
+ * returned, and the callbacks that follow it run on its thread; if they
+ * settle the call first, the cancellation does nothing.
+ *
+ * Returns `HYSTRIX_OK` if the call was cancelled (or will be, as above);
+ * `HYSTRIX_INVALID_STATE` if it had already settled or been cancelled
+ * (nothing changes); `HYSTRIX_INVALID_ARGUMENT` if `call` is not a call
+ * handle `hystrix_command_queue` gave out (0, a completion handle...).
+ */
+hystrix_status hystrix_call_cancel(uint64_t call);
 
 /**
  * Completes a run or fallback started by `hystrix_command_queue`, from any
  * thread: `status` is `HYSTRIX_OK` with `value`, `HYSTRIX_BAD_REQUEST`
  * (runs only), or any other value for a failure. Returns `HYSTRIX_OK`;
- * `HYSTRIX_TIMEOUT` if the run had already timed out (its permit is now
- * released, `value` was not used and is still the program's); or
+ * `HYSTRIX_TIMEOUT` if the run had already timed out, or
+ * `HYSTRIX_CANCELLED` if its call had been cancelled (its permit is now
+ * released, `value` was not used and is still the program's);
+ * `HYSTRIX_CANCELLED` too for a fallback whose call was cancelled while it
+ * ran (its outcome is recorded, `value` is not used); or
  * `HYSTRIX_INVALID_STATE` if the handle is unknown or already completed.
  */
 hystrix_status hystrix_complete(uint64_t completion, int32_t status, void *value);

@@ -39,7 +39,7 @@ int main(void) {
 
     /* Async: the run never completes by itself; the timeout fires at 100. */
     async_state s = {0};
-    CHECK(hystrix_command_queue(cmd, start_run, on_cancel, NULL, on_done, &s, NULL) == HYSTRIX_OK);
+    CHECK(hystrix_command_queue(cmd, start_run, on_cancel, NULL, on_done, &s, NULL, NULL) == HYSTRIX_OK);
     CHECK(s.run_handle != 0 && s.done == 0);
     hystrix_snapshot snap;
     CHECK(hystrix_command_snapshot(cmd, &snap) == HYSTRIX_OK && snap.concurrent == 1);

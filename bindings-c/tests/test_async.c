@@ -33,6 +33,10 @@ typedef struct {
     const hystrix_command *cmd;
     behaviour run, fallback;
     bool ack_cancel;          /* complete the run from its cancel callback */
+    hystrix_status ack_expect, ack_status; /* what that completion must return, and returned */
+    bool cancel_in_run;       /* the run cancels its own call, twice */
+    hystrix_status cancel_in_run_status[2];
+    uint64_t id;              /* the call handle (hystrix_call_cancel) */
     uint64_t run_handle, fallback_handle;
     int pending;              /* handles started but not completed */
     int runs, cancels, fallbacks, dones, frees;
@@ -52,7 +56,7 @@ static hystrix_status complete(call *c, uint64_t *handle, int32_t status, void *
     /* Counted as completed before the call: the finalizer may run inside it. */
     c->pending--;
     hystrix_status st = hystrix_complete(*handle, status, value);
-    if (st != HYSTRIX_OK && st != HYSTRIX_TIMEOUT) c->pending++;
+    if (st != HYSTRIX_OK && st != HYSTRIX_TIMEOUT && st != HYSTRIX_CANCELLED) c->pending++;
     return st;
 }
 
@@ -83,6 +87,12 @@ static void on_run(void *ud, uint64_t completion) {
     c->pending++;
     CHECK(completion != 0);
     c->run_handle = completion;
+    CHECK(c->id != 0); /* written before any callback */
+    if (c->cancel_in_run) {
+        c->cancel_in_run_status[0] = hystrix_call_cancel(c->id);
+        c->cancel_in_run_status[1] = hystrix_call_cancel(c->id);
+        CHECK_EQ(c->dones, 0); /* not while the run callback runs */
+    }
     start(c, &c->run, &c->run_handle, run_timer);
 }
 
@@ -91,7 +101,10 @@ static void on_cancel(void *ud, uint64_t completion) {
     note(c, 'C');
     c->cancels++;
     CHECK_EQ(completion, c->run_handle);
-    if (c->ack_cancel) CHECK_STATUS(complete(c, &c->run_handle, HYSTRIX_OK, LATE_VALUE), HYSTRIX_TIMEOUT);
+    if (c->ack_cancel) {
+        c->ack_status = complete(c, &c->run_handle, HYSTRIX_OK, LATE_VALUE);
+        CHECK_STATUS(c->ack_status, c->ack_expect);
+    }
 }
 
 static void on_fallback(void *ud, hystrix_status cause, uint64_t completion) {
@@ -135,6 +148,8 @@ static call new_call(hystrix_clock *clock, const hystrix_command *cmd) {
     c.cause = HYSTRIX_OK;
     c.done_status = HYSTRIX_PANIC;
     c.timed_complete = HYSTRIX_PANIC;
+    c.ack_expect = HYSTRIX_TIMEOUT;
+    c.ack_status = HYSTRIX_PANIC;
     c.run = (behaviour){HOLD, HYSTRIX_OK, RUN_VALUE, 0};
     c.fallback = (behaviour){HOLD, HYSTRIX_OK, FALLBACK_VALUE, 0};
     return c;
@@ -142,7 +157,7 @@ static call new_call(hystrix_clock *clock, const hystrix_command *cmd) {
 
 static void queue(call *c, bool with_fallback) {
     CHECK_STATUS(hystrix_command_queue(c->cmd, on_run, on_cancel, with_fallback ? on_fallback : NULL, on_done, c,
-                                       on_free),
+                                       on_free, &c->id),
                  HYSTRIX_OK);
 }
 
@@ -813,9 +828,18 @@ static void bare_done(void *ud, hystrix_status status, void *value) {
 
 static void test_no_finalizer_no_optional_callbacks(void) {
     fixture f = setup(NULL);
-    CHECK_STATUS(hystrix_command_queue(f.cmd, bare_run, NULL, NULL, bare_done, NULL, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(f.cmd, bare_run, NULL, NULL, bare_done, NULL, NULL, NULL), HYSTRIX_OK);
     CHECK_EQ(bare_dones, 1);
     teardown(f);
+}
+
+/* One failure trips the circuit (threshold 1); then its 1000 ms sleep window passes. */
+static void trip_and_sleep(fixture f) {
+    call trip = new_call(f.clock, f.cmd);
+    trip.run = (behaviour){NOW, HYSTRIX_FAILURE, NULL, 0};
+    queue(&trip, false);
+    CHECK_EQ(snap(f).state, HYSTRIX_STATE_OPEN);
+    CHECK_STATUS(hystrix_clock_advance(f.clock, 1000), HYSTRIX_OK);
 }
 
 static void set_two_probes(hystrix_config *cfg) {
@@ -827,11 +851,7 @@ static void set_two_probes(hystrix_config *cfg) {
 
 static void test_half_open_with_two_probes(void) {
     fixture f = setup(set_two_probes);
-    call trip = new_call(f.clock, f.cmd);
-    trip.run = (behaviour){NOW, HYSTRIX_FAILURE, NULL, 0};
-    queue(&trip, false);
-    CHECK_EQ(snap(f).state, HYSTRIX_STATE_OPEN);
-    CHECK_STATUS(hystrix_clock_advance(f.clock, 1000), HYSTRIX_OK);
+    trip_and_sleep(f);
     call p1 = new_call(f.clock, f.cmd), p2 = new_call(f.clock, f.cmd), p3 = new_call(f.clock, f.cmd);
     queue(&p1, false);
     queue(&p2, false);
@@ -897,6 +917,266 @@ static void test_pending_timers_dropped_with_clock(void) {
     CHECK_EQ(never_fired, 0);
 }
 
+/* ---------------------------------------------------------------------
+ * hystrix_call_cancel (semantics §18).
+ * ------------------------------------------------------------------- */
+
+static bool timer_armed(fixture f) {
+    bool has = true;
+    uint64_t deadline = 0;
+    CHECK_STATUS(hystrix_clock_next_deadline(f.clock, &has, &deadline), HYSTRIX_OK);
+    return has;
+}
+
+static void test_cancel_during_run_that_stops(void) {
+    fixture f = setup(NULL);
+    call c = new_call(f.clock, f.cmd);
+    c.ack_cancel = true; /* the run stops as soon as it is told */
+    c.ack_expect = HYSTRIX_CANCELLED;
+    queue(&c, true);
+    CHECK(c.id != 0);
+    CHECK_STATUS(hystrix_clock_advance(f.clock, 10), HYSTRIX_OK);
+    /* Settles now: cancel (which completes the run), then done; no fallback. */
+    CHECK_STATUS(hystrix_call_cancel(c.id), HYSTRIX_OK);
+    CHECK(strcmp(c.log, "RCDX") == 0);
+    CHECK_STATUS(c.done_status, HYSTRIX_CANCELLED);
+    CHECK(c.done_value == NULL);
+    CHECK_EQ(c.fallbacks, 0);
+    CHECK_EQ(c.concurrent_at_done, 0);
+    CHECK(!timer_armed(f)); /* its timeout is dropped */
+    hystrix_snapshot s = snap(f);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_CANCELLED], 1);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_SUCCESS], 0);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_FALLBACK_SUCCESS], 0);
+    CHECK_EQ(s.health_total, 0); /* not in health */
+    CHECK_EQ(s.latency_total.count, 0);
+    /* Twice: nothing more. */
+    CHECK_STATUS(hystrix_call_cancel(c.id), HYSTRIX_INVALID_STATE);
+    CHECK_STATUS(hystrix_clock_advance(f.clock, 1000), HYSTRIX_OK);
+    CHECK_EQ(c.cancels, 1);
+    CHECK_EQ(c.dones, 1);
+    s = snap(f);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_CANCELLED], 1);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_TIMEOUT], 0);
+    teardown(f);
+}
+
+static void test_cancel_during_run_that_ignores_it(void) {
+    fixture f = setup(set_one_permit);
+    call c = new_call(f.clock, f.cmd);
+    queue(&c, true);
+    CHECK_STATUS(hystrix_call_cancel(c.id), HYSTRIX_OK);
+    CHECK(strcmp(c.log, "RCD") == 0);
+    CHECK_STATUS(c.done_status, HYSTRIX_CANCELLED);
+    /* The run has not stopped: it keeps the only permit. */
+    CHECK_EQ(c.concurrent_at_done, 1);
+    CHECK_STATUS(hystrix_call_cancel(c.id), HYSTRIX_INVALID_STATE);
+    call d = new_call(f.clock, f.cmd);
+    d.fallback.how = NOW;
+    queue(&d, true);
+    CHECK_EQ(d.runs, 0);
+    CHECK_STATUS(d.cause, HYSTRIX_REJECTED);
+    CHECK(d.done_value == FALLBACK_VALUE);
+    CHECK_STATUS(hystrix_call_cancel(d.id), HYSTRIX_INVALID_STATE); /* settled inside queue */
+    /* The run finishes later: its value is discarded, the permit comes back. */
+    CHECK_STATUS(hystrix_clock_advance(f.clock, 500), HYSTRIX_OK);
+    CHECK_EQ(snap(f).concurrent, 1);
+    CHECK_STATUS(complete(&c, &c.run_handle, HYSTRIX_OK, LATE_VALUE), HYSTRIX_CANCELLED);
+    CHECK(strcmp(c.log, "RCDX") == 0);
+    CHECK(c.done_value == NULL);
+    hystrix_snapshot s = snap(f);
+    CHECK_EQ(s.concurrent, 0);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_SUCCESS], 0);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_TIMEOUT], 0);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_CANCELLED], 1);
+    CHECK_STATUS(hystrix_complete(c.run_handle, HYSTRIX_OK, NULL), HYSTRIX_INVALID_STATE);
+    teardown(f);
+}
+
+static void test_cancel_after_settle_and_bad_handles(void) {
+    fixture f = setup(NULL);
+    call c = new_call(f.clock, f.cmd);
+    c.run.how = NOW;
+    queue(&c, true);
+    CHECK(strcmp(c.log, "RDX") == 0);
+    CHECK_STATUS(hystrix_call_cancel(c.id), HYSTRIX_INVALID_STATE);
+    CHECK_STATUS(c.done_status, HYSTRIX_OK);
+    CHECK_EQ(c.dones, 1);
+    /* Settled by its timeout, run still going: no second cancel, no event. */
+    call d = new_call(f.clock, f.cmd);
+    queue(&d, false);
+    CHECK_STATUS(hystrix_clock_advance(f.clock, 100), HYSTRIX_OK);
+    CHECK(strcmp(d.log, "RCD") == 0);
+    CHECK_STATUS(hystrix_call_cancel(d.id), HYSTRIX_INVALID_STATE);
+    CHECK(strcmp(d.log, "RCD") == 0);
+    CHECK_STATUS(d.done_status, HYSTRIX_TIMEOUT);
+    CHECK_STATUS(complete(&d, &d.run_handle, HYSTRIX_OK, LATE_VALUE), HYSTRIX_TIMEOUT);
+    hystrix_snapshot s = snap(f);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_CANCELLED], 0);
+    CHECK_EQ(s.concurrent, 0);
+    /* Handles never given out; a completion handle is not a call handle. */
+    CHECK_STATUS(hystrix_call_cancel(0), HYSTRIX_INVALID_ARGUMENT);
+    CHECK_STATUS(hystrix_call_cancel(UINT64_MAX), HYSTRIX_INVALID_ARGUMENT);
+    CHECK_STATUS(hystrix_call_cancel(c.run_handle), HYSTRIX_INVALID_ARGUMENT);
+    char msg[256] = "";
+    size_t len = 0;
+    CHECK_STATUS(hystrix_last_error_message(msg, sizeof msg, &len), HYSTRIX_OK);
+    CHECK_CONTAINS(msg, "hystrix_call_cancel");
+    /* A live completion handle is no call handle, nor the other way round. */
+    call e = new_call(f.clock, f.cmd);
+    queue(&e, false);
+    CHECK_STATUS(hystrix_call_cancel(e.run_handle), HYSTRIX_INVALID_ARGUMENT); /* a live one too */
+    CHECK_STATUS(hystrix_complete(e.id, HYSTRIX_OK, RUN_VALUE), HYSTRIX_INVALID_STATE);
+    CHECK_EQ(e.dones, 0);
+    CHECK_STATUS(complete(&e, &e.run_handle, HYSTRIX_OK, RUN_VALUE), HYSTRIX_OK);
+    CHECK_STATUS(e.done_status, HYSTRIX_OK);
+    teardown(f);
+}
+
+static void test_cancel_from_inside_the_run(void) {
+    fixture f = setup(NULL);
+    call c = new_call(f.clock, f.cmd);
+    c.cancel_in_run = true;
+    c.ack_cancel = true;
+    c.ack_expect = HYSTRIX_CANCELLED;
+    queue(&c, true);
+    /* Asked inside the run callback: carried out once it returned, all
+     * before hystrix_command_queue returned. The second ask did nothing. */
+    CHECK_STATUS(c.cancel_in_run_status[0], HYSTRIX_OK);
+    CHECK_STATUS(c.cancel_in_run_status[1], HYSTRIX_INVALID_STATE);
+    CHECK(strcmp(c.log, "RCDX") == 0);
+    CHECK_STATUS(c.done_status, HYSTRIX_CANCELLED);
+    CHECK_EQ(c.fallbacks, 0);
+    /* A run that completes inside its callback settles first: the
+     * cancellation it asked for then does nothing. */
+    call d = new_call(f.clock, f.cmd);
+    d.cancel_in_run = true;
+    d.run.how = NOW;
+    queue(&d, true);
+    CHECK_STATUS(d.cancel_in_run_status[0], HYSTRIX_OK);
+    CHECK(strcmp(d.log, "RDX") == 0);
+    CHECK_STATUS(d.done_status, HYSTRIX_OK);
+    CHECK(d.done_value == RUN_VALUE);
+    hystrix_snapshot s = snap(f);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_CANCELLED], 1);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_SUCCESS], 1);
+    CHECK_EQ(s.concurrent, 0);
+    teardown(f);
+}
+
+static void test_cancel_during_fallback(void) {
+    fixture f = setup(set_one_fallback);
+    call c = new_call(f.clock, f.cmd);
+    c.run = (behaviour){NOW, HYSTRIX_FAILURE, NULL, 0};
+    queue(&c, true);
+    CHECK(strcmp(c.log, "RF") == 0);
+    CHECK_STATUS(hystrix_clock_advance(f.clock, 40), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_call_cancel(c.id), HYSTRIX_OK);
+    CHECK(strcmp(c.log, "RFD") == 0); /* the fallback is not told */
+    CHECK_STATUS(c.done_status, HYSTRIX_CANCELLED);
+    CHECK(c.done_value == NULL);
+    hystrix_snapshot s = snap(f);
+    CHECK_EQ(s.fallback_concurrent, 1); /* still running, still counted */
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_FALLBACK_SUCCESS], 0);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_CANCELLED], 0); /* no attempt was cancelled */
+    CHECK_STATUS(hystrix_call_cancel(c.id), HYSTRIX_INVALID_STATE);
+    /* Its slot is still taken. */
+    call d = new_call(f.clock, f.cmd);
+    d.run = (behaviour){NOW, HYSTRIX_FAILURE, NULL, 0};
+    queue(&d, true);
+    CHECK_STATUS(d.done_status, HYSTRIX_FALLBACK_REJECTED);
+    /* Its later end is recorded; its value is not used. */
+    CHECK_STATUS(complete(&c, &c.fallback_handle, HYSTRIX_OK, FALLBACK_VALUE), HYSTRIX_CANCELLED);
+    CHECK(strcmp(c.log, "RFDX") == 0);
+    CHECK_EQ(c.dones, 1);
+    CHECK(c.done_value == NULL);
+    s = snap(f);
+    CHECK_EQ(s.fallback_concurrent, 0);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_FALLBACK_SUCCESS], 1);
+    CHECK_EQ(s.rolling[HYSTRIX_EVENT_FALLBACK_REJECTION], 1);
+    /* A failing fallback likewise. */
+    call e = new_call(f.clock, f.cmd);
+    e.run = (behaviour){NOW, HYSTRIX_FAILURE, NULL, 0};
+    queue(&e, true);
+    CHECK_STATUS(hystrix_call_cancel(e.id), HYSTRIX_OK);
+    CHECK_STATUS(complete(&e, &e.fallback_handle, HYSTRIX_FAILURE, NULL), HYSTRIX_CANCELLED);
+    CHECK(strcmp(e.log, "RFDX") == 0);
+    CHECK_STATUS(e.done_status, HYSTRIX_CANCELLED);
+    CHECK_EQ(snap(f).rolling[HYSTRIX_EVENT_FALLBACK_FAILURE], 1);
+    teardown(f);
+}
+
+static void set_one_probe(hystrix_config *cfg) {
+    cfg->request_volume_threshold = 1;
+    cfg->sleep_window_ms = 1000;
+    cfg->half_open_max_calls = 1;
+}
+
+static void test_cancelled_probe_frees_its_slot(void) {
+    fixture f = setup(set_one_probe);
+    trip_and_sleep(f);
+    call probe = new_call(f.clock, f.cmd);
+    probe.ack_cancel = true;
+    probe.ack_expect = HYSTRIX_CANCELLED;
+    queue(&probe, false);
+    CHECK_EQ(probe.runs, 1);
+    call refused = new_call(f.clock, f.cmd);
+    queue(&refused, false);
+    CHECK_STATUS(refused.done_status, HYSTRIX_SHORT_CIRCUITED); /* the one slot is taken */
+    CHECK_STATUS(hystrix_call_cancel(probe.id), HYSTRIX_OK);
+    CHECK_STATUS(probe.done_status, HYSTRIX_CANCELLED);
+    /* No decision: still half open, and the freed slot admits the next probe. */
+    CHECK_EQ(snap(f).state, HYSTRIX_STATE_HALF_OPEN);
+    call next = new_call(f.clock, f.cmd);
+    queue(&next, false);
+    CHECK_EQ(next.runs, 1);
+    CHECK_STATUS(complete(&next, &next.run_handle, HYSTRIX_OK, RUN_VALUE), HYSTRIX_OK);
+    CHECK_EQ(snap(f).state, HYSTRIX_STATE_CLOSED);
+    CHECK_STATUS(next.done_status, HYSTRIX_OK);
+    teardown(f);
+}
+
+/* A listener that cancels the call whose FAILURE it hears. */
+static hystrix_status listener_cancel_status = HYSTRIX_PANIC;
+static void cancel_on_failure(void *ud, const char *command, hystrix_event event, uint64_t at_ms) {
+    (void)command;
+    (void)at_ms;
+    call *c = ud;
+    if (event == HYSTRIX_EVENT_FAILURE) listener_cancel_status = hystrix_call_cancel(c->id);
+}
+
+static void test_cancel_from_a_listener(void) {
+    fixture f = setup(NULL);
+    /* Asked in the middle of the reaction to the run's failure: the
+     * fallback that reaction starts is started, and the cancellation
+     * settles the call once that reaction is over (semantics §18.1). */
+    call c = new_call(f.clock, f.cmd);
+    c.run = (behaviour){NOW, HYSTRIX_FAILURE, NULL, 0};
+    uint64_t listener = 0;
+    CHECK_STATUS(hystrix_command_on_event(f.cmd, cancel_on_failure, &c, NULL, &listener), HYSTRIX_OK);
+    queue(&c, true);
+    CHECK_STATUS(listener_cancel_status, HYSTRIX_OK);
+    CHECK(strcmp(c.log, "RFD") == 0);
+    CHECK_STATUS(c.done_status, HYSTRIX_CANCELLED);
+    CHECK_STATUS(complete(&c, &c.fallback_handle, HYSTRIX_OK, FALLBACK_VALUE), HYSTRIX_CANCELLED);
+    CHECK(strcmp(c.log, "RFDX") == 0);
+    CHECK_STATUS(hystrix_command_unsubscribe(f.cmd, listener), HYSTRIX_OK);
+    /* A fallback that answers within that reaction settles the call first:
+     * the cancellation then does nothing. */
+    call d = new_call(f.clock, f.cmd);
+    d.run = (behaviour){NOW, HYSTRIX_FAILURE, NULL, 0};
+    d.fallback.how = NOW;
+    listener_cancel_status = HYSTRIX_PANIC;
+    CHECK_STATUS(hystrix_command_on_event(f.cmd, cancel_on_failure, &d, NULL, &listener), HYSTRIX_OK);
+    queue(&d, true);
+    CHECK_STATUS(listener_cancel_status, HYSTRIX_OK);
+    CHECK(strcmp(d.log, "RFDX") == 0);
+    CHECK_STATUS(d.done_status, HYSTRIX_OK);
+    CHECK(d.done_value == FALLBACK_VALUE);
+    CHECK_STATUS(hystrix_command_unsubscribe(f.cmd, listener), HYSTRIX_OK);
+    teardown(f);
+}
+
 int main(void) {
     RUN(test_immediate_completion);
     RUN(test_later_completion);
@@ -918,6 +1198,13 @@ int main(void) {
     RUN(test_half_open_with_two_probes);
     RUN(test_bulkhead_resized_live);
     RUN(test_pending_timers_dropped_with_clock);
+    RUN(test_cancel_during_run_that_stops);
+    RUN(test_cancel_during_run_that_ignores_it);
+    RUN(test_cancel_after_settle_and_bad_handles);
+    RUN(test_cancel_from_inside_the_run);
+    RUN(test_cancel_during_fallback);
+    RUN(test_cancelled_probe_frees_its_slot);
+    RUN(test_cancel_from_a_listener);
     CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_async");
 }

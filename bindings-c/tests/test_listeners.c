@@ -149,7 +149,7 @@ static void test_events_in_order_with_name(void) {
     CHECK_STATUS(exec(f.cmd, HYSTRIX_BAD_REQUEST, true), HYSTRIX_BAD_REQUEST); /* t = 15 */
     CHECK_STATUS(exec(f.cmd, HYSTRIX_FAILURE, false), HYSTRIX_FAILURE);        /* t = 15 */
     held h = {0, 0, HYSTRIX_PANIC};
-    CHECK_STATUS(hystrix_command_queue(f.cmd, held_run, NULL, NULL, held_done, &h, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(f.cmd, held_run, NULL, NULL, held_done, &h, NULL, NULL), HYSTRIX_OK);
     CHECK_EQ(l.n, 6); /* nothing for the call in flight yet */
     CHECK_STATUS(hystrix_clock_advance(f.clock, 100), HYSTRIX_OK); /* its timeout at 115 */
     CHECK_STATUS(h.status, HYSTRIX_TIMEOUT);
@@ -233,7 +233,7 @@ static void test_transitions_with_times(void) {
     CHECK_STATUS(exec(f.cmd, HYSTRIX_OK, false), HYSTRIX_SHORT_CIRCUITED);
     CHECK_STATUS(hystrix_clock_advance(f.clock, 1000), HYSTRIX_OK);
     held probe = {0, 0, HYSTRIX_PANIC};
-    CHECK_STATUS(hystrix_command_queue(f.cmd, held_run, NULL, NULL, held_done, &probe, NULL), HYSTRIX_OK); /* 1100 */
+    CHECK_STATUS(hystrix_command_queue(f.cmd, held_run, NULL, NULL, held_done, &probe, NULL, NULL), HYSTRIX_OK); /* 1100 */
     CHECK_STATUS(hystrix_clock_advance(f.clock, 50), HYSTRIX_OK);
     CHECK_STATUS(hystrix_complete(probe.handle, HYSTRIX_OK, RUN_VALUE), HYSTRIX_OK); /* closes at 1150 */
     CHECK_STATUS(probe.status, HYSTRIX_OK);
@@ -294,7 +294,7 @@ static void test_listeners_outlive_handle_while_call_in_flight(void) {
     log_init(&l, "inflight");
     CHECK_STATUS(hystrix_command_on_event(f.cmd, on_event, &l, on_free, NULL), HYSTRIX_OK);
     held h = {0, 0, HYSTRIX_PANIC};
-    CHECK_STATUS(hystrix_command_queue(f.cmd, held_run, NULL, NULL, held_done, &h, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(f.cmd, held_run, NULL, NULL, held_done, &h, NULL, NULL), HYSTRIX_OK);
     CHECK_STATUS(hystrix_command_free(f.cmd), HYSTRIX_OK);
     CHECK_EQ(l.frees, 0); /* the call keeps the command, and so its listeners */
     CHECK_STATUS(hystrix_clock_advance(f.clock, 10), HYSTRIX_OK);
@@ -612,7 +612,7 @@ static void *ack_thread(void *arg) {
     fixture f = setup("ack", 1000);
     CHECK_STATUS(hystrix_command_on_event(f.cmd, ack_listener, a, NULL, NULL), HYSTRIX_OK);
     CHECK_STATUS(hystrix_command_queue(f.cmd, ack_run, NULL, a->trigger == HYSTRIX_EVENT_TIMEOUT ? NULL : ack_fallback,
-                                       ack_done, a, NULL),
+                                       ack_done, a, NULL, NULL),
                  HYSTRIX_OK);
     CHECK_STATUS(hystrix_clock_advance(f.clock, 100), HYSTRIX_OK);
     hystrix_snapshot s;

@@ -196,9 +196,9 @@ static void test_null_execution_arguments(void) {
     acall c;
     memset(&c, 0, sizeof c);
     int freed = 0;
-    CHECK_NULL_ARG(hystrix_command_queue(NULL, a_run, a_cancel, a_fallback, a_done, &freed, count_free), "cmd");
-    CHECK_NULL_ARG(hystrix_command_queue(f.cmd, NULL, a_cancel, a_fallback, a_done, &freed, count_free), "run");
-    CHECK_NULL_ARG(hystrix_command_queue(f.cmd, a_run, a_cancel, a_fallback, NULL, &freed, count_free), "done");
+    CHECK_NULL_ARG(hystrix_command_queue(NULL, a_run, a_cancel, a_fallback, a_done, &freed, count_free, NULL), "cmd");
+    CHECK_NULL_ARG(hystrix_command_queue(f.cmd, NULL, a_cancel, a_fallback, a_done, &freed, count_free, NULL), "run");
+    CHECK_NULL_ARG(hystrix_command_queue(f.cmd, a_run, a_cancel, a_fallback, NULL, &freed, count_free, NULL), "done");
     CHECK_EQ(freed, 0);
     hystrix_snapshot s;
     CHECK_STATUS(hystrix_command_snapshot(f.cmd, &s), HYSTRIX_OK);
@@ -228,7 +228,7 @@ static void test_completion_misuse(void) {
 
     acall c;
     memset(&c, 0, sizeof c);
-    CHECK_STATUS(hystrix_command_queue(f.cmd, a_run, a_cancel, a_fallback, a_done, &c, a_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(f.cmd, a_run, a_cancel, a_fallback, a_done, &c, a_free, NULL), HYSTRIX_OK);
     CHECK_STATUS(hystrix_complete(c.handle, HYSTRIX_OK, RUN_VALUE), HYSTRIX_OK);
     CHECK_STATUS(hystrix_complete(c.handle, HYSTRIX_OK, RUN_VALUE), HYSTRIX_INVALID_STATE);
     CHECK_CONTAINS(last_error(), "already completed");
@@ -241,7 +241,7 @@ static void test_completion_misuse(void) {
     /* A status outside the enum is a failure. */
     acall d;
     memset(&d, 0, sizeof d);
-    CHECK_STATUS(hystrix_command_queue(f.cmd, a_run, a_cancel, a_fallback, a_done, &d, a_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(f.cmd, a_run, a_cancel, a_fallback, a_done, &d, a_free, NULL), HYSTRIX_OK);
     CHECK_STATUS(hystrix_complete(d.handle, 9999, RUN_VALUE), HYSTRIX_OK);
     CHECK_EQ(d.fallbacks, 1);
     CHECK_STATUS(d.cause, HYSTRIX_FAILURE);
@@ -259,8 +259,8 @@ static void test_complete_after_command_freed(void) {
     acall c, d;
     memset(&c, 0, sizeof c);
     memset(&d, 0, sizeof d);
-    CHECK_STATUS(hystrix_command_queue(f.cmd, a_run, a_cancel, a_fallback, a_done, &c, a_free), HYSTRIX_OK);
-    CHECK_STATUS(hystrix_command_queue(f.cmd, a_run, a_cancel, NULL, a_done, &d, a_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(f.cmd, a_run, a_cancel, a_fallback, a_done, &c, a_free, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(f.cmd, a_run, a_cancel, NULL, a_done, &d, a_free, NULL), HYSTRIX_OK);
     /* Freeing the handle with executions in flight is fine. */
     CHECK_STATUS(hystrix_command_free(f.cmd), HYSTRIX_OK);
     CHECK_EQ(c.dones + d.dones, 0);
@@ -287,7 +287,7 @@ static void test_complete_after_command_and_clock_freed(void) {
     fixture f = setup();
     acall c;
     memset(&c, 0, sizeof c);
-    CHECK_STATUS(hystrix_command_queue(f.cmd, a_run, a_cancel, NULL, a_done, &c, a_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(f.cmd, a_run, a_cancel, NULL, a_done, &c, a_free, NULL), HYSTRIX_OK);
     CHECK_STATUS(hystrix_command_free(f.cmd), HYSTRIX_OK);
     CHECK_STATUS(hystrix_clock_free(f.clock), HYSTRIX_OK);
     CHECK_STATUS(hystrix_complete(c.handle, HYSTRIX_OK, RUN_VALUE), HYSTRIX_OK);
@@ -729,7 +729,7 @@ static void test_free_handles_inside_done(void) {
     self_cleaning a = {0};
     CHECK_STATUS(hystrix_clock_new_virtual(&a.clock), HYSTRIX_OK);
     CHECK_STATUS(hystrix_command_new(NULL, "cleanup", a.clock, &a.cmd), HYSTRIX_OK);
-    CHECK_STATUS(hystrix_command_queue(a.cmd, sc_run_now, NULL, NULL, sc_done, &a, sc_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(a.cmd, sc_run_now, NULL, NULL, sc_done, &a, sc_free, NULL), HYSTRIX_OK);
     CHECK_EQ(a.dones, 1);
     CHECK_EQ(a.frees, 1);
     CHECK(a.cmd == NULL && a.clock == NULL);
@@ -738,7 +738,7 @@ static void test_free_handles_inside_done(void) {
     self_cleaning b = {0};
     CHECK_STATUS(hystrix_clock_new_virtual(&b.clock), HYSTRIX_OK);
     CHECK_STATUS(hystrix_command_new(NULL, "cleanup", b.clock, &b.cmd), HYSTRIX_OK);
-    CHECK_STATUS(hystrix_command_queue(b.cmd, sc_run_hold, NULL, NULL, sc_done, &b, sc_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(b.cmd, sc_run_hold, NULL, NULL, sc_done, &b, sc_free, NULL), HYSTRIX_OK);
     CHECK_STATUS(hystrix_complete(b.handle, HYSTRIX_FAILURE, NULL), HYSTRIX_OK);
     CHECK_EQ(b.dones, 1);
     CHECK_STATUS(b.status, HYSTRIX_FAILURE);
@@ -750,7 +750,7 @@ static void test_free_handles_inside_done(void) {
     hystrix_clock *clock = NULL;
     CHECK_STATUS(hystrix_clock_new_virtual(&clock), HYSTRIX_OK);
     CHECK_STATUS(hystrix_command_new(NULL, "cleanup", clock, &c.cmd), HYSTRIX_OK);
-    CHECK_STATUS(hystrix_command_queue(c.cmd, sc_run_hold, NULL, NULL, sc_done, &c, sc_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(c.cmd, sc_run_hold, NULL, NULL, sc_done, &c, sc_free, NULL), HYSTRIX_OK);
     CHECK_STATUS(hystrix_clock_advance(clock, 1000), HYSTRIX_OK);
     CHECK_EQ(c.dones, 1);
     CHECK_STATUS(c.status, HYSTRIX_TIMEOUT);

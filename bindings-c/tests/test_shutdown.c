@@ -97,7 +97,7 @@ static void time_out_on_default_clock(hystrix_command *cmd) {
     pthread_mutex_init(&c.mu, NULL);
     pthread_cond_init(&c.cv, NULL);
     c.status = HYSTRIX_PANIC;
-    CHECK_STATUS(hystrix_command_queue(cmd, tc_run, tc_cancel, NULL, tc_done, &c, tc_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, tc_run, tc_cancel, NULL, tc_done, &c, tc_free, NULL), HYSTRIX_OK);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += WAIT_BOUND_MS / 1000;
@@ -191,7 +191,7 @@ static void test_shutdown_refused_while_a_call_is_pending(void) {
     CHECK_STATUS(hystrix_clock_new_virtual(&clock), HYSTRIX_OK);
     CHECK_STATUS(hystrix_command_new(NULL, "shutdown.pending", clock, &cmd), HYSTRIX_OK);
     held h = {0, 0};
-    CHECK_STATUS(hystrix_command_queue(cmd, held_run, NULL, NULL, held_done, &h, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, held_run, NULL, NULL, held_done, &h, NULL, NULL), HYSTRIX_OK);
     CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
     CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
     CHECK_STATUS(hystrix_shutdown(), HYSTRIX_INVALID_STATE);

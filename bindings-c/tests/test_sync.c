@@ -220,7 +220,7 @@ static void test_rejected_while_async_call_holds_permit(void) {
     hystrix_clock *clock;
     hystrix_command *cmd = make_command(&cfg, &clock);
     uint64_t held = 0;
-    CHECK_STATUS(hystrix_command_queue(cmd, hold_run, NULL, NULL, count_done, &held, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, hold_run, NULL, NULL, count_done, &held, NULL, NULL), HYSTRIX_OK);
     CHECK(held != 0);
     CHECK_EQ(snap(cmd).concurrent, 1);
 

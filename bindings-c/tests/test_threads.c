@@ -147,6 +147,16 @@ static void *worker(void *arg) {
     }
 }
 
+/* Checks that every timeout was disarmed, then frees the command and clock. */
+static void free_with_no_timer_armed(hystrix_command *cmd, hystrix_clock *clock) {
+    bool has = true;
+    uint64_t deadline = 1;
+    CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
+    CHECK(!has);
+    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
+}
+
 static void test_workers_complete_queued_handles(void) {
     static work_queue q;
     memset(&q, 0, sizeof q);
@@ -175,7 +185,7 @@ static void test_workers_complete_queued_handles(void) {
         c->q = &q;
         c->index = i;
         atomic_store(&c->status, HYSTRIX_PANIC);
-        CHECK_STATUS(hystrix_command_queue(cmd, w_run, NULL, w_fallback, w_done, c, w_free), HYSTRIX_OK);
+        CHECK_STATUS(hystrix_command_queue(cmd, w_run, NULL, w_fallback, w_done, c, w_free, NULL), HYSTRIX_OK);
     }
     /* Wait (bounded) until every call has been finalized. */
     struct timespec until = deadline_in(60000);
@@ -217,13 +227,7 @@ static void test_workers_complete_queued_handles(void) {
     for (int e = 0; e < HYSTRIX_EVENT_COUNT; e++) total += s.cumulative[e];
     CHECK_EQ(total, CALLS + CALLS / 4);
     CHECK(s.rolling_max_concurrent >= 1);
-    bool has = true;
-    uint64_t deadline = 1;
-    CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
-    CHECK(!has); /* every timeout was disarmed */
-
-    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
-    CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
+    free_with_no_timer_armed(cmd, clock);
     pthread_mutex_destroy(&q.mu);
     pthread_cond_destroy(&q.cv);
 }
@@ -533,7 +537,7 @@ static void test_timer_thread_fires_timeout(void) {
     /* The run acknowledges cancellation from the cancel callback. */
     tcall c;
     tcall_init(&c, true);
-    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free, NULL), HYSTRIX_OK);
     CHECK(tcall_wait(&c, &c.frees, 1));
     pthread_mutex_lock(&c.mu);
     CHECK_EQ(c.runs, 1);
@@ -554,7 +558,7 @@ static void test_timer_thread_fires_timeout(void) {
     /* The main thread acknowledges after the timer thread reported. */
     tcall d;
     tcall_init(&d, false);
-    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &d, t_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &d, t_free, NULL), HYSTRIX_OK);
     CHECK(tcall_wait(&d, &d.dones, 1));
     CHECK_STATUS(d.done_status, HYSTRIX_TIMEOUT);
     CHECK(d.done_on_other_thread);
@@ -579,7 +583,7 @@ static void test_timers_work_after_clock_handle_freed(void) {
     CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK); /* the command keeps what it needs */
     tcall c;
     tcall_init(&c, true);
-    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free, NULL), HYSTRIX_OK);
     CHECK(tcall_wait(&c, &c.frees, 1));
     CHECK_STATUS(c.done_status, HYSTRIX_TIMEOUT);
     CHECK(c.done_on_other_thread);
@@ -637,7 +641,7 @@ static void test_timer_thread_never_cancels_before_run(void) {
     hystrix_command *cmd = NULL;
     CHECK_STATUS(hystrix_command_new(&cfg, "race", clock, &cmd), HYSTRIX_OK);
     for (int i = 0; i < RACE_CALLS; i++)
-        CHECK_STATUS(hystrix_command_queue(cmd, r_run, r_cancel, NULL, r_done, &race_calls[i], r_free), HYSTRIX_OK);
+        CHECK_STATUS(hystrix_command_queue(cmd, r_run, r_cancel, NULL, r_done, &race_calls[i], r_free, NULL), HYSTRIX_OK);
     /* Every timeout fires; wait (bounded) for every done. */
     for (int waited = 0; waited < WAIT_BOUND_MS; waited += 5) {
         int dones = 0;
@@ -687,7 +691,7 @@ static void test_fn_clock_thread_mode_finalizer(void) {
     hystrix_command *cmd = short_timeout_command(clock, 20);
     tcall c;
     tcall_init(&c, true);
-    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, &c, t_free, NULL), HYSTRIX_OK);
     CHECK(tcall_wait(&c, &c.frees, 1));
     CHECK_STATUS(c.done_status, HYSTRIX_TIMEOUT);
     tcall_destroy(&c);
@@ -804,7 +808,7 @@ static uint64_t read_now(void *ud) { return *(uint64_t *)ud; }
 /* Queues `c` (held until cancelled) and checks its timeout is due at `due`. */
 static void queue_expecting_deadline(hystrix_clock *clock, hystrix_command *cmd, tcall *c, uint64_t due) {
     tcall_init(c, false);
-    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, c, t_free), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, t_run, t_cancel, NULL, t_done, c, t_free, NULL), HYSTRIX_OK);
     bool has = false;
     uint64_t deadline = 0;
     CHECK_STATUS(hystrix_clock_next_deadline(clock, &has, &deadline), HYSTRIX_OK);
@@ -938,8 +942,8 @@ static void test_caller_mode_event_loop(void) {
      * whenever this thread gets to run the calls. */
     uint64_t start = 0;
     CHECK_STATUS(hystrix_clock_now(clock, &start), HYSTRIX_OK);
-    CHECK_STATUS(hystrix_command_queue(cmd, l_run, l_late_ack, NULL, l_done, &slow, NULL), HYSTRIX_OK);
-    CHECK_STATUS(hystrix_command_queue(cmd, l_run, l_late_ack, NULL, l_done, &fast, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, l_run, l_late_ack, NULL, l_done, &slow, NULL, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, l_run, l_late_ack, NULL, l_done, &fast, NULL, NULL), HYSTRIX_OK);
     /* The fast run completes from a timer 10 ms in, long before its timeout.
      * Due timers fire in due order, so this holds even if the loop below
      * oversleeps past both deadlines. */
@@ -1001,7 +1005,7 @@ static void test_timeout_during_run_callback_is_a_timeout(void) {
     cfg.timeout_ms = 20;
     hystrix_command *cmd = NULL;
     CHECK_STATUS(hystrix_command_new(&cfg, "late", clock, &cmd), HYSTRIX_OK);
-    CHECK_STATUS(hystrix_command_queue(cmd, late_run, NULL, NULL, late_done, cmd, NULL), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_queue(cmd, late_run, NULL, NULL, late_done, cmd, NULL, NULL), HYSTRIX_OK);
     for (int waited = 0; waited < WAIT_BOUND_MS && atomic_load(&late_dones) == 0; waited += 5) sleep_ms(5);
     CHECK_EQ(atomic_load(&late_dones), 1);
     CHECK_EQ(atomic_load(&late_done_status), HYSTRIX_TIMEOUT);
@@ -1012,6 +1016,267 @@ static void test_timeout_during_run_callback_is_a_timeout(void) {
     CHECK_EQ(s.concurrent, 0);
     CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
     CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
+}
+
+/* ---------------------------------------------------------------------
+ * A call's callbacks never overlap: a worker completes the run, or cancels
+ * the call, while the run callback is still running on the main thread;
+ * `cancel` and `done` then run on the main thread once the run callback
+ * has returned, never on the worker meanwhile.
+ * ------------------------------------------------------------------- */
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t handle;
+    bool started, completed;
+    hystrix_status complete_status;
+    int dones;
+    bool done_in_run, done_on_main;
+    bool in_run;
+    pthread_t main_thread;
+    bool cancel;    /* the worker cancels the call instead of completing the run */
+    uint64_t id;
+    int cancels;
+    hystrix_status ack_status;
+} overlap_call;
+
+static void *overlap_worker(void *arg) {
+    overlap_call *c = arg;
+    pthread_mutex_lock(&c->mu);
+    while (!c->started) pthread_cond_wait(&c->cv, &c->mu);
+    uint64_t handle = c->handle;
+    pthread_mutex_unlock(&c->mu);
+    hystrix_status st = c->cancel ? hystrix_call_cancel(c->id) : hystrix_complete(handle, HYSTRIX_OK, RUN_VALUE);
+    pthread_mutex_lock(&c->mu);
+    c->complete_status = st;
+    c->completed = true;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+static void overlap_run(void *ud, uint64_t completion) {
+    overlap_call *c = ud;
+    pthread_mutex_lock(&c->mu);
+    c->in_run = true;
+    c->handle = completion;
+    c->started = true;
+    pthread_cond_broadcast(&c->cv);
+    /* Waits (bounded) until the worker's hystrix_complete has returned. */
+    struct timespec until = deadline_in(WAIT_BOUND_MS);
+    while (!c->completed && pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0) {
+    }
+    CHECK(c->completed);
+    CHECK_EQ(c->dones, 0); /* not delivered by the worker while the run runs */
+    c->in_run = false;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void overlap_done(void *ud, hystrix_status status, void *value) {
+    overlap_call *c = ud;
+    pthread_mutex_lock(&c->mu);
+    c->dones++;
+    c->done_in_run = c->in_run;
+    c->done_on_main = pthread_equal(pthread_self(), c->main_thread);
+    CHECK_STATUS(status, c->cancel ? HYSTRIX_CANCELLED : HYSTRIX_OK);
+    CHECK(value == (c->cancel ? NULL : RUN_VALUE));
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void overlap_cancel(void *ud, uint64_t completion) {
+    overlap_call *c = ud;
+    pthread_mutex_lock(&c->mu);
+    c->cancels++;
+    CHECK(!c->in_run);
+    CHECK(pthread_equal(pthread_self(), c->main_thread));
+    pthread_mutex_unlock(&c->mu);
+    c->ack_status = hystrix_complete(completion, HYSTRIX_OK, NULL); /* stops at once */
+}
+
+static void overlap(bool cancel) {
+    hystrix_clock *clock = NULL;
+    CHECK_STATUS(hystrix_clock_new_virtual(&clock), HYSTRIX_OK);
+    hystrix_command *cmd = short_timeout_command(clock, 1000);
+    overlap_call c;
+    memset(&c, 0, sizeof c);
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.cv, NULL);
+    c.main_thread = pthread_self();
+    c.cancel = cancel;
+    pthread_t worker;
+    CHECK(pthread_create(&worker, NULL, overlap_worker, &c) == 0);
+    CHECK_STATUS(hystrix_command_queue(cmd, overlap_run, overlap_cancel, NULL, overlap_done, &c, NULL, &c.id),
+                 HYSTRIX_OK);
+    pthread_join(worker, NULL);
+    CHECK_STATUS(c.complete_status, HYSTRIX_OK);
+    CHECK_EQ(c.dones, 1);
+    CHECK_EQ(c.cancels, cancel ? 1 : 0);
+    if (cancel) CHECK_STATUS(c.ack_status, HYSTRIX_CANCELLED);
+    CHECK(!c.done_in_run);
+    CHECK(c.done_on_main);
+    hystrix_snapshot s = snap(cmd);
+    CHECK_EQ(s.concurrent, 0);
+    CHECK_EQ(s.rolling[cancel ? HYSTRIX_EVENT_CANCELLED : HYSTRIX_EVENT_SUCCESS], 1);
+    pthread_cond_destroy(&c.cv);
+    pthread_mutex_destroy(&c.mu);
+    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
+}
+
+static void test_callbacks_of_a_call_never_overlap(void) {
+    overlap(false);
+    overlap(true);
+}
+
+/* ---------------------------------------------------------------------
+ * hystrix_call_cancel racing hystrix_complete: a completer thread
+ * completes every run while a canceller thread cancels every call (and,
+ * with 1 ms timeouts on a timer-thread clock, the timer thread times them
+ * out). Each call settles exactly once, with the run's value (the
+ * completion came first), HYSTRIX_CANCELLED (the cancellation did) or
+ * HYSTRIX_TIMEOUT (the timeout did), and what hystrix_complete returned
+ * says which.
+ * ------------------------------------------------------------------- */
+
+enum { RACE_CANCEL_CALLS = 1000 };
+
+typedef struct {
+    work_queue *completer;
+    int index;
+    atomic_int dones, frees, cancels;
+    _Atomic(hystrix_status) status, complete_status, cancel_status;
+    uint64_t id;
+} ccall;
+
+static ccall ccalls[RACE_CANCEL_CALLS];
+static atomic_int ccalls_freed;
+
+static void c_run(void *ud, uint64_t completion) {
+    ccall *c = ud;
+    wq_push(c->completer, (item){completion, c->index, false});
+}
+
+static void c_cancel(void *ud, uint64_t completion) {
+    (void)completion; /* the completer completes it */
+    ccall *c = ud;
+    atomic_fetch_add(&c->cancels, 1);
+}
+
+static void c_done(void *ud, hystrix_status status, void *value) {
+    ccall *c = ud;
+    atomic_store(&c->status, status);
+    if (status == HYSTRIX_OK && value != c) atomic_store(&c->status, HYSTRIX_PANIC);
+    atomic_fetch_add(&c->dones, 1);
+}
+
+static void c_free(void *ud) {
+    ccall *c = ud;
+    atomic_fetch_add(&c->frees, 1);
+    atomic_fetch_add(&ccalls_freed, 1);
+}
+
+static void *completer(void *arg) {
+    work_queue *q = arg;
+    for (item it = wq_pop(q); it.index >= 0; it = wq_pop(q)) {
+        atomic_store(&ccalls[it.index].complete_status, hystrix_complete(it.handle, HYSTRIX_OK, &ccalls[it.index]));
+    }
+    return NULL;
+}
+
+static void *canceller(void *arg) {
+    work_queue *q = arg;
+    for (item it = wq_pop(q); it.index >= 0; it = wq_pop(q)) {
+        atomic_store(&ccalls[it.index].cancel_status, hystrix_call_cancel(it.handle));
+    }
+    return NULL;
+}
+
+static void cancel_race(bool timeouts) {
+    static work_queue completions, cancels;
+    memset(&completions, 0, sizeof completions);
+    memset(&cancels, 0, sizeof cancels);
+    pthread_mutex_init(&completions.mu, NULL);
+    pthread_cond_init(&completions.cv, NULL);
+    pthread_mutex_init(&cancels.mu, NULL);
+    pthread_cond_init(&cancels.cv, NULL);
+    atomic_store(&ccalls_freed, 0);
+    hystrix_config cfg;
+    hystrix_config_default(&cfg);
+    cfg.circuit_breaker_enabled = false;
+    cfg.max_concurrent_requests = RACE_CANCEL_CALLS;
+    cfg.timeout_ms = timeouts ? 1 : 60000;
+    hystrix_clock *clock = NULL;
+    hystrix_command *cmd = NULL;
+    if (timeouts) {
+        CHECK_STATUS(hystrix_clock_new_monotonic(HYSTRIX_TIMERS_THREAD, &clock), HYSTRIX_OK);
+        warm_up_timer_thread(clock);
+    } else {
+        CHECK_STATUS(hystrix_clock_new_virtual(&clock), HYSTRIX_OK); /* never moves: no timeout fires */
+    }
+    CHECK_STATUS(hystrix_command_new(&cfg, "cancel-race", clock, &cmd), HYSTRIX_OK);
+    pthread_t threads[2];
+    CHECK(pthread_create(&threads[0], NULL, completer, &completions) == 0);
+    CHECK(pthread_create(&threads[1], NULL, canceller, &cancels) == 0);
+    for (int i = 0; i < RACE_CANCEL_CALLS; i++) {
+        ccall *c = &ccalls[i];
+        memset(c, 0, sizeof *c);
+        c->completer = &completions;
+        c->index = i;
+        atomic_store(&c->status, HYSTRIX_PANIC);
+        CHECK_STATUS(hystrix_command_queue(cmd, c_run, c_cancel, NULL, c_done, c, c_free, &c->id), HYSTRIX_OK);
+        wq_push(&cancels, (item){c->id, i, false});
+    }
+    for (int waited = 0; waited < WAIT_BOUND_MS && atomic_load(&ccalls_freed) < RACE_CANCEL_CALLS; waited += 5) {
+        sleep_ms(5);
+    }
+    CHECK_EQ(atomic_load(&ccalls_freed), RACE_CANCEL_CALLS);
+    wq_push(&completions, (item){0, -1, false});
+    wq_push(&cancels, (item){0, -1, false});
+    pthread_join(threads[0], NULL);
+    pthread_join(threads[1], NULL);
+
+    int bad = 0, ok = 0, cancelled = 0, timed_out = 0, cancels_accepted = 0, cancel_callbacks = 0;
+    for (int i = 0; i < RACE_CANCEL_CALLS; i++) {
+        ccall *c = &ccalls[i];
+        hystrix_status st = atomic_load(&c->status), completed = atomic_load(&c->complete_status);
+        hystrix_status cancel = atomic_load(&c->cancel_status);
+        if (atomic_load(&c->dones) != 1 || atomic_load(&c->frees) != 1) bad++;
+        if (st == HYSTRIX_OK && completed == HYSTRIX_OK) {
+            ok++;
+        } else if (st == HYSTRIX_CANCELLED && completed == HYSTRIX_CANCELLED) {
+            cancelled++;
+        } else if (timeouts && st == HYSTRIX_TIMEOUT && completed == HYSTRIX_TIMEOUT) {
+            timed_out++;
+        } else {
+            bad++;
+        }
+        if (cancel == HYSTRIX_OK) {
+            cancels_accepted++;
+        } else if (cancel != HYSTRIX_INVALID_STATE) {
+            bad++;
+        }
+        cancel_callbacks += atomic_load(&c->cancels);
+    }
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(ok + cancelled + timed_out, RACE_CANCEL_CALLS);
+    CHECK(cancels_accepted >= cancelled);
+    CHECK(cancel_callbacks <= cancelled + timed_out);
+    hystrix_snapshot s = snap(cmd);
+    CHECK_EQ(s.concurrent, 0);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_SUCCESS], ok);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_CANCELLED], cancelled);
+    CHECK_EQ(s.cumulative[HYSTRIX_EVENT_TIMEOUT], timed_out);
+    free_with_no_timer_armed(cmd, clock);
+    pthread_mutex_destroy(&completions.mu);
+    pthread_cond_destroy(&completions.cv);
+    pthread_mutex_destroy(&cancels.mu);
+    pthread_cond_destroy(&cancels.cv);
+}
+
+static void test_cancel_races_completion(void) {
+    cancel_race(false);
+    cancel_race(true);
 }
 
 int main(void) {
@@ -1029,6 +1294,8 @@ int main(void) {
     RUN(test_caller_mode_event_loop);
     RUN(test_late_loop_run_past_deadline_is_timeout);
     RUN(test_timeout_during_run_callback_is_a_timeout);
+    RUN(test_callbacks_of_a_call_never_overlap);
+    RUN(test_cancel_races_completion);
     CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_threads");
 }

@@ -1,6 +1,7 @@
 /* The C conformance runner: replays SPEC §7 scenario files through the C
- * library's public async API (hystrix_command_queue + hystrix_complete) on
- * a virtual clock, mirroring tests/conformance/rust/src/replay.rs.
+ * library's public async API (hystrix_command_queue + hystrix_complete, and
+ * hystrix_call_cancel) on a virtual clock, mirroring
+ * tests/conformance/rust/src/replay.rs.
  *
  *   conformance-c PATH...   (files or directories, *.json, recursively)
  *
@@ -9,7 +10,11 @@
  *
  * Simulated latency: a run's or fallback's `after_ms` is a timer armed with
  * hystrix_clock_schedule on the command's virtual clock, so it fires in due
- * time, then arming order, together with the library's timeout timers.
+ * time, then arming order, together with the library's timeout timers. So
+ * is a call's `cancel_after_ms` (semantics §18.2): its timer is armed just
+ * before the call is queued, ahead of everything the call arms, and calls
+ * hystrix_call_cancel. After each call (each repetition) the timers due at
+ * the current time fire (§17 rule 7).
  *
  * Event attribution: events are delivered synchronously on the thread doing
  * the work. Every time the runner calls into the library on behalf of a call
@@ -97,6 +102,10 @@ typedef struct {
     bool has_events;
     size_t n_events;
     const char **events;
+    bool has_attempts, has_settled_at, has_run_starts; /* semantics §17 */
+    uint64_t attempts, settled_at;
+    size_t n_run_starts;
+    uint64_t *run_starts;
 } expectation;
 
 typedef enum { OP_CALL, OP_ADVANCE, OP_CHECK, OP_CONFIGURE } op_kind;
@@ -104,12 +113,15 @@ typedef enum { OP_CALL, OP_ADVANCE, OP_CHECK, OP_CONFIGURE } op_kind;
 typedef struct {
     op_kind kind;
     /* call */
-    behaviour run;
+    behaviour *runs; /* entry k for the k-th run invoked, the last beyond the end (§17) */
+    size_t n_runs;
     bool has_fallback;
     behaviour fallback;
     uint64_t repeat;
     bool has_expect;
     expectation expect;
+    bool has_cancel_after;
+    uint64_t cancel_after_ms;
     /* advance */
     uint64_t ms;
     /* check: the step object; configure: the patch (NULL: absent) */
@@ -127,7 +139,11 @@ typedef struct {
 } scenario;
 
 static void scenario_free(scenario *s) {
-    for (size_t i = 0; i < s->n_steps; i++) free(s->steps[i].expect.events);
+    for (size_t i = 0; i < s->n_steps; i++) {
+        free(s->steps[i].expect.events);
+        free(s->steps[i].expect.run_starts);
+        free(s->steps[i].runs);
+    }
     free(s->steps);
     json_free(s->root);
 }
@@ -184,7 +200,7 @@ static bool read_behaviour(const json_value *v, const char *text, const char *wh
     return true;
 }
 
-static bool read_expect(const json_value *v, expectation *e, char *err) {
+static bool read_expect(const json_value *v, const char *text, expectation *e, char *err) {
     const char *names[2] = {"result", "error"};
     const char **outs[2] = {&e->result, &e->error};
     for (int k = 0; k < 2; k++) {
@@ -194,6 +210,36 @@ static bool read_expect(const json_value *v, expectation *e, char *err) {
             return false;
         }
         *outs[k] = json_as_string(f);
+    }
+    const char *counts[2] = {"attempts", "settled_at"};
+    bool *has[2] = {&e->has_attempts, &e->has_settled_at};
+    uint64_t *vals[2] = {&e->attempts, &e->settled_at};
+    for (int k = 0; k < 2; k++) {
+        const json_value *f = json_field(v, counts[k]);
+        if (!f) continue;
+        char what[32];
+        snprintf(what, sizeof what, "expect.%s", counts[k]);
+        if (!read_uint(f, text, what, vals[k], err)) return false;
+        *has[k] = true;
+    }
+    const json_value *starts = json_field(v, "run_starts");
+    if (starts) {
+        if (starts->type != JSON_ARRAY) {
+            snprintf(err, ERR_LEN, "expect.run_starts must be an array");
+            return false;
+        }
+        e->has_run_starts = true;
+        e->n_run_starts = starts->count;
+        e->run_starts = calloc(starts->count ? starts->count : 1, sizeof *e->run_starts);
+        if (!e->run_starts) {
+            snprintf(err, ERR_LEN, "out of memory");
+            return false;
+        }
+        for (size_t i = 0; i < starts->count; i++) {
+            char what[48];
+            snprintf(what, sizeof what, "expect.run_starts[%zu]", i);
+            if (!read_uint(starts->items[i], text, what, &e->run_starts[i], err)) return false;
+        }
     }
     const json_value *events = json_field(v, "events");
     if (!events) return true;
@@ -233,7 +279,26 @@ static bool read_step(const json_value *v, const char *text, size_t i, step *st,
         }
         static const char *const run_outcomes[] = {"success", "failure", "bad_request", NULL};
         static const char *const fallback_outcomes[] = {"success", "failure", NULL};
-        if (!read_behaviour(run, text, "run", run_outcomes, &st->run, err)) return false;
+        bool many = run->type == JSON_ARRAY;
+        if (many && run->count == 0) {
+            snprintf(err, ERR_LEN, "step %zu: run must not be an empty array", i);
+            return false;
+        }
+        st->n_runs = many ? run->count : 1;
+        st->runs = calloc(st->n_runs, sizeof *st->runs);
+        if (!st->runs) {
+            snprintf(err, ERR_LEN, "out of memory");
+            return false;
+        }
+        for (size_t k = 0; k < st->n_runs; k++) {
+            char what[32];
+            if (many) {
+                snprintf(what, sizeof what, "run[%zu]", k);
+            } else {
+                snprintf(what, sizeof what, "run");
+            }
+            if (!read_behaviour(many ? run->items[k] : run, text, what, run_outcomes, &st->runs[k], err)) return false;
+        }
         const json_value *fb = json_get(v, "fallback");
         if (fb && fb->type != JSON_NULL) {
             st->has_fallback = true;
@@ -242,10 +307,15 @@ static bool read_step(const json_value *v, const char *text, size_t i, step *st,
         const json_value *repeat = json_field(v, "repeat");
         st->repeat = 1;
         if (repeat && !read_uint(repeat, text, "repeat", &st->repeat, err)) return false;
+        const json_value *cancel_after = json_field(v, "cancel_after_ms");
+        if (cancel_after) {
+            st->has_cancel_after = true;
+            if (!read_uint(cancel_after, text, "cancel_after_ms", &st->cancel_after_ms, err)) return false;
+        }
         const json_value *expect = json_field(v, "expect");
         if (expect) {
             st->has_expect = true;
-            if (!read_expect(expect, &st->expect, err)) return false;
+            if (!read_expect(expect, text, &st->expect, err)) return false;
         }
     } else if (strcmp(op, "advance") == 0) {
         st->kind = OP_ADVANCE;
@@ -325,8 +395,16 @@ typedef struct {
     replay *r;
     const step *st;
     char label[64];
+    uint64_t id; /* its call handle (hystrix_call_cancel) */
+    uint64_t cancel_timer;
+    bool cancel_timer_armed;
+    bool cancelling; /* inside our hystrix_call_cancel for it */
+    const behaviour *run; /* the run going, or last started */
+    size_t n_runs;
+    uint64_t run_starts[MAX_EVENTS];
     uint64_t run_handle;
-    bool run_started, run_open, timed_out;
+    bool run_open;
+    hystrix_status aborted; /* HYSTRIX_OK, or why the run was told to stop */
     uint64_t run_timer;
     bool run_timer_armed;
     uint64_t fallback_handle;
@@ -334,6 +412,7 @@ typedef struct {
     uint64_t fallback_timer;
     bool fallback_timer_armed;
     int done_count;
+    uint64_t settled_at;
     int events[MAX_EVENTS];
     size_t n_events; /* may exceed MAX_EVENTS: only the first are kept */
 } call;
@@ -381,6 +460,20 @@ static void format_names(const char *const *names, size_t n, char *out, size_t l
     if (used < len) snprintf(out + used, len - used, "]");
 }
 
+static void format_times(const uint64_t *times, size_t n, char *out, size_t len) {
+    size_t used = 0;
+    used += (size_t)snprintf(out, len, "[");
+    for (size_t i = 0; i < n && used < len; i++) {
+        if (i < MAX_EVENTS) {
+            used += (size_t)snprintf(out + used, len - used, "%s%" PRIu64, i ? ", " : "", times[i]);
+        } else {
+            used += (size_t)snprintf(out + used, len - used, ", ...");
+            break;
+        }
+    }
+    if (used < len) snprintf(out + used, len - used, "]");
+}
+
 static void add_event(int *list, size_t *n, int event) {
     if (*n < MAX_EVENTS) list[*n] = event;
     (*n)++;
@@ -414,7 +507,7 @@ static bool is_outcome(const behaviour *b, const char *outcome) { return strcmp(
 /* Completes the run's handle with its outcome on behalf of `c`. */
 static void complete_run(call *c) {
     replay *r = c->r;
-    const behaviour *b = &c->st->run;
+    const behaviour *b = c->run;
     int32_t status = HYSTRIX_FAILURE;
     void *value = NULL;
     if (is_outcome(b, "success")) {
@@ -428,8 +521,8 @@ static void complete_run(call *c) {
     r->current = c;
     hystrix_status rc = hystrix_complete(c->run_handle, status, value);
     r->current = prev;
-    /* A timed-out run's completion only releases its permit. */
-    hystrix_status want = c->timed_out ? HYSTRIX_TIMEOUT : HYSTRIX_OK;
+    /* A timed-out or cancelled run's completion only releases its permit. */
+    hystrix_status want = c->aborted;
     if (rc != want) {
         char msg[512];
         set_failure(r, "%s: hystrix_complete(run) returned %s, expected %s (%s)", c->label, hystrix_status_name(rc),
@@ -443,12 +536,14 @@ static void complete_fallback(call *c) {
     c->fallback_open = false;
     call *prev = r->current;
     r->current = c;
+    /* Only a cancellation settles a call before its fallback ends (§18.1). */
+    hystrix_status want = c->done_count > 0 ? HYSTRIX_CANCELLED : HYSTRIX_OK;
     hystrix_status rc = hystrix_complete(c->fallback_handle, ok ? HYSTRIX_OK : HYSTRIX_FAILURE, ok ? FALLBACK_VALUE : NULL);
     r->current = prev;
-    if (rc != HYSTRIX_OK) {
+    if (rc != want) {
         char msg[512];
-        set_failure(r, "%s: hystrix_complete(fallback) returned %s (%s)", c->label, hystrix_status_name(rc),
-                    last_error(msg, sizeof msg));
+        set_failure(r, "%s: hystrix_complete(fallback) returned %s, expected %s (%s)", c->label,
+                    hystrix_status_name(rc), hystrix_status_name(want), last_error(msg, sizeof msg));
     }
 }
 
@@ -475,6 +570,26 @@ static void run_timer_fired(void *user_data) {
     if (c->run_open) complete_run(c);
 }
 
+/* The caller cancels (semantics §18.2); a settled call is left as it is. */
+static void cancel_timer_fired(void *user_data) {
+    call *c = user_data;
+    replay *r = c->r;
+    no_pending(r, "a cancel timer");
+    c->cancel_timer_armed = false;
+    hystrix_status want = c->done_count > 0 ? HYSTRIX_INVALID_STATE : HYSTRIX_OK;
+    call *prev = r->current;
+    r->current = c;
+    c->cancelling = true;
+    hystrix_status rc = hystrix_call_cancel(c->id);
+    c->cancelling = false;
+    r->current = prev;
+    if (rc != want) {
+        char msg[512];
+        set_failure(r, "%s: hystrix_call_cancel returned %s, expected %s (%s)", c->label, hystrix_status_name(rc),
+                    hystrix_status_name(want), last_error(msg, sizeof msg));
+    }
+}
+
 static void fallback_timer_fired(void *user_data) {
     call *c = user_data;
     no_pending(c->r, "a fallback's completion timer");
@@ -486,15 +601,20 @@ static void on_run(void *user_data, uint64_t completion) {
     call *c = user_data;
     replay *r = c->r;
     claim_pending(c);
-    if (c->run_started) set_failure(r, "%s: run started twice", c->label);
-    c->run_started = true;
+    if (c->run_open) set_failure(r, "%s: a run started while another is going", c->label);
+    /* The k-th run invoked behaves as entry k, or the last (§17). */
+    c->run = &c->st->runs[c->n_runs < c->st->n_runs ? c->n_runs : c->st->n_runs - 1];
+    uint64_t now = clock_now(r);
+    if (c->n_runs < MAX_EVENTS) c->run_starts[c->n_runs] = now;
+    c->n_runs++;
     c->run_handle = completion;
     c->run_open = true;
-    if (c->st->run.after_ms == 0) {
+    c->aborted = HYSTRIX_OK;
+    if (c->run->after_ms == 0) {
         complete_run(c);
         return;
     }
-    hystrix_status rc = hystrix_clock_schedule(r->clock, saturating_add(clock_now(r), c->st->run.after_ms), run_timer_fired, c,
+    hystrix_status rc = hystrix_clock_schedule(r->clock, saturating_add(now, c->run->after_ms), run_timer_fired, c,
                                                &c->run_timer);
     if (rc != HYSTRIX_OK) {
         set_failure(r, "%s: hystrix_clock_schedule returned %s", c->label, hystrix_status_name(rc));
@@ -511,9 +631,9 @@ static void on_cancel(void *user_data, uint64_t completion) {
         set_failure(r, "%s: cancel for a run that is not going (handle %" PRIu64 ")", c->label, completion);
         return;
     }
-    if (c->timed_out) set_failure(r, "%s: cancelled twice", c->label);
-    c->timed_out = true;
-    if (c->st->run.ignores_cancel) return; /* it finishes when its timer fires */
+    if (c->aborted != HYSTRIX_OK) set_failure(r, "%s: cancelled twice", c->label);
+    c->aborted = c->cancelling ? HYSTRIX_CANCELLED : HYSTRIX_TIMEOUT;
+    if (c->run->ignores_cancel) return; /* it finishes when its timer fires */
     /* The run stops when cancelled: its simulated completion never comes. */
     if (c->run_timer_armed) {
         hystrix_status rc = hystrix_clock_cancel(r->clock, c->run_timer);
@@ -557,6 +677,7 @@ static void on_done(void *user_data, hystrix_status status, void *value) {
         set_failure(r, "%s: done called %d times", c->label, c->done_count);
         return;
     }
+    c->settled_at = clock_now(r);
     const char *result = "error";
     const char *error = NULL;
     if (status == HYSTRIX_OK) {
@@ -589,6 +710,32 @@ static void on_done(void *user_data, hystrix_status status, void *value) {
             format_events(c->events, c->n_events, got, sizeof got);
             format_names(want->events, want->n_events, exp, sizeof exp);
             set_failure(r, "%s: events %s, expected %s", c->label, got, exp);
+            return;
+        }
+    }
+    /* Attempt outcomes among the call's events (§17). */
+    static const int ATTEMPT_EVENTS[] = {HYSTRIX_EVENT_SUCCESS,         HYSTRIX_EVENT_FAILURE,
+                                         HYSTRIX_EVENT_TIMEOUT,         HYSTRIX_EVENT_BAD_REQUEST,
+                                         HYSTRIX_EVENT_SHORT_CIRCUITED, HYSTRIX_EVENT_SEMAPHORE_REJECTED,
+                                         HYSTRIX_EVENT_CANCELLED};
+    uint64_t attempts = 0;
+    for (size_t i = 0; i < c->n_events && i < MAX_EVENTS; i++) {
+        for (size_t k = 0; k < sizeof ATTEMPT_EVENTS / sizeof *ATTEMPT_EVENTS; k++) {
+            if (c->events[i] == ATTEMPT_EVENTS[k]) attempts++;
+        }
+    }
+    if (want->has_attempts && attempts != want->attempts) {
+        set_failure(r, "%s: attempts %" PRIu64 ", expected %" PRIu64, c->label, attempts, want->attempts);
+    } else if (want->has_settled_at && c->settled_at != want->settled_at) {
+        set_failure(r, "%s: settled at %" PRIu64 ", expected %" PRIu64, c->label, c->settled_at, want->settled_at);
+    } else if (want->has_run_starts) {
+        bool same = c->n_runs == want->n_run_starts;
+        for (size_t i = 0; same && i < c->n_runs; i++) same = i < MAX_EVENTS && c->run_starts[i] == want->run_starts[i];
+        if (!same) {
+            char got[512], exp[512];
+            format_times(c->run_starts, c->n_runs, got, sizeof got);
+            format_times(want->run_starts, want->n_run_starts, exp, sizeof exp);
+            set_failure(r, "%s: runs started at %s, expected %s", c->label, got, exp);
         }
     }
 }
@@ -618,9 +765,19 @@ static bool start_call(replay *r, const step *st, size_t i, uint64_t k, char *er
     c->st = st;
     snprintf(c->label, sizeof c->label, "step %zu call %" PRIu64, i, k + 1);
     r->calls[r->n_calls++] = c;
+    /* §18.2: the cancel timer is armed before anything the call arms. */
+    if (st->has_cancel_after) {
+        hystrix_status rc = hystrix_clock_schedule(r->clock, saturating_add(clock_now(r), st->cancel_after_ms),
+                                                   cancel_timer_fired, c, &c->cancel_timer);
+        if (rc != HYSTRIX_OK) {
+            snprintf(err, ERR_LEN, "%s: hystrix_clock_schedule returned %s", c->label, hystrix_status_name(rc));
+            return false;
+        }
+        c->cancel_timer_armed = true;
+    }
     r->current = c;
-    hystrix_status rc =
-        hystrix_command_queue(r->cmd, on_run, on_cancel, st->has_fallback ? on_fallback : NULL, on_done, c, on_release);
+    hystrix_status rc = hystrix_command_queue(r->cmd, on_run, on_cancel, st->has_fallback ? on_fallback : NULL, on_done,
+                                              c, on_release, &c->id);
     r->current = NULL;
     if (rc != HYSTRIX_OK) {
         char msg[512];
@@ -713,24 +870,29 @@ static bool check(replay *r, size_t i, const json_value *want, char *err) {
     return true;
 }
 
+/* Moves the clock by `ms`, firing every timer due up to then. */
+static bool advance(replay *r, size_t i, uint64_t ms, char *err) {
+    hystrix_status rc = hystrix_clock_advance(r->clock, ms);
+    if (rc != HYSTRIX_OK) {
+        char msg[512];
+        snprintf(err, ERR_LEN, "step %zu: hystrix_clock_advance returned %s (%s)", i, hystrix_status_name(rc),
+                 last_error(msg, sizeof msg));
+        return false;
+    }
+    return true;
+}
+
 static bool do_step(replay *r, size_t i, const step *st, char *err) {
     switch (st->kind) {
     case OP_CALL: {
         for (uint64_t k = 0; k < st->repeat; k++) {
             if (!start_call(r, st, i, k, err)) return false;
+            /* §17 rule 7: the timers due now fire before the next call. */
+            if (!advance(r, i, 0, err)) return false;
         }
         return true;
     }
-    case OP_ADVANCE: {
-        hystrix_status rc = hystrix_clock_advance(r->clock, st->ms);
-        if (rc != HYSTRIX_OK) {
-            char msg[512];
-            snprintf(err, ERR_LEN, "step %zu: hystrix_clock_advance returned %s (%s)", i, hystrix_status_name(rc),
-                     last_error(msg, sizeof msg));
-            return false;
-        }
-        return true;
-    }
+    case OP_ADVANCE: return advance(r, i, st->ms, err);
     case OP_CHECK: return check(r, i, st->value, err);
     case OP_CONFIGURE: {
         char *patch = st->value ? json_source(st->value, r->s->text) : strdup("null");
@@ -758,6 +920,10 @@ static void teardown(replay *r, uint64_t listener) {
     r->teardown = true;
     for (size_t i = 0; i < r->n_calls; i++) {
         call *c = r->calls[i];
+        if (c->cancel_timer_armed) {
+            hystrix_clock_cancel(r->clock, c->cancel_timer);
+            c->cancel_timer_armed = false;
+        }
         if (c->run_timer_armed) {
             hystrix_clock_cancel(r->clock, c->run_timer);
             c->run_timer_armed = false;
