@@ -37,7 +37,8 @@
  *   hystrix_command_unsubscribe, hystrix_complete, hystrix_shutdown...).
  *
  * No function is async-signal-safe (they take locks and allocate) except
- * hystrix_status_name: never call the others from a signal handler.
+ * hystrix_status_name and hystrix_version: never call the others from a
+ * signal handler.
  */
 
 #ifndef HYSTRIX_H
@@ -48,6 +49,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+
+/**
+ * The version of this header: the project's one version (semantic versioning).
+ * hystrix_version() returns the version of the library actually loaded; a
+ * program may compare the two (the same MAJOR is binary compatible, see
+ * "ABI evolution" at hystrix_config).
+ */
+#define HYSTRIX_VERSION_MAJOR 0
+#define HYSTRIX_VERSION_MINOR 1
+#define HYSTRIX_VERSION_PATCH 0
+#define HYSTRIX_VERSION_STRING "0.1.0"
+
 
 /**
  * Number of event types: the length of the count arrays in `hystrix_snapshot`.
@@ -794,6 +807,15 @@ hystrix_status hystrix_last_error_message(char *buf, size_t len, size_t *written
  * Unknown values give `"unknown"`.
  */
 const char *hystrix_status_name(int32_t status);
+
+/**
+ * The library's version, e.g. `"0.1.0"`: the project's one version, the
+ * same as `HYSTRIX_VERSION_STRING` in the header it was built with. A
+ * program built against one header and run against another library can
+ * compare the two. The string is static: never free it.
+ * Async-signal-safe.
+ */
+const char *hystrix_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"
