@@ -20,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: version-check uninstall c-abi-check doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench header c-lib c-test c-install-test install
+.PHONY: version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench header c-lib c-test c-install-test install
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -37,7 +37,7 @@ demo: setup c-lib
 	scripts/build-npm.sh
 	node examples/node/flaky.mjs
 
-test: setup version-check fmt-check clippy unit doc wasm-check c-test c-install-test python-test js-test conformance
+test: setup version-check fmt-check clippy unit doc wasm-check c-test c-install-test c-abi-check python-test js-test conformance
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
@@ -125,6 +125,18 @@ uninstall:
 # uninstalls and checks that nothing of hystrix is left.
 c-install-test: c-lib
 	bindings-c/tests/install-test.sh
+
+# The C ABI against the committed baseline bindings-c/abi/libhystrix.abi
+# (abidw/abidiff on the release library built with DWARF: cargo profile
+# `abi`); fails on a removed function or a changed type (bindings-c/README.md).
+c-abi-check:
+	scripts/c-abi-check.sh
+	scripts/c-abi-check-test.sh > /dev/null
+
+# Rewrites the ABI baseline from the current library: only deliberately, and
+# committed with the change (see bindings-c/README.md).
+c-abi-baseline:
+	scripts/c-abi-check.sh --update
 
 # A fresh venv with `pip install ./bindings-python`, then the stub check and pytest.
 python-env:
