@@ -27,6 +27,13 @@ fail() { echo "c-install-test: FAILED: $*" >&2; exit 1; }
 
 rm -rf "$dest"
 mkdir -p "$dest"
+# A relative PREFIX is refused with a message, before anything is installed.
+if (cd "$dest" && "$make" --no-print-directory -s -C "$root" install DESTDIR="$dest" PREFIX=relative/prefix >"$dest/.out" 2>&1); then
+    fail "make install accepted PREFIX=relative/prefix"
+fi
+grep -q "PREFIX must be an absolute path" "$dest/.out" || fail "make install PREFIX=relative/prefix said: $(cat "$dest/.out")"
+[ -z "$(find "$dest" -name '*hystrix*')" ] || fail "make install with a relative PREFIX installed files"
+rm -f "$dest/.out"
 "$make" --no-print-directory -s install DESTDIR="$dest" PREFIX="$prefix" >/dev/null
 
 # 1. Exactly these files, the .so symlinks pointing the usual way.
