@@ -4,6 +4,13 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 PREFIX ?= /usr/local
+# Staged installs (packaging): files go under $(DESTDIR)$(PREFIX), while
+# hystrix.pc and the library's rpath name $(PREFIX).
+DESTDIR ?=
+# The project's one version ([workspace.package] in Cargo.toml) and the
+# shared library's SONAME major.
+VERSION := $(shell sed -n '/^\[workspace.package\]/,/^\[/ s/^version *= *"\(.*\)"/\1/p' Cargo.toml)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
 CC ?= cc
 CFLAGS_STRICT := -std=c11 -Wall -Wextra -Werror
 ifeq ($(origin CXX),default)
@@ -13,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench header c-lib c-test c-install-test install
+.PHONY: version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench header c-lib c-test c-install-test install
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -30,12 +37,17 @@ demo: setup c-lib
 	scripts/build-npm.sh
 	node examples/node/flaky.mjs
 
-test: setup fmt-check clippy unit doc wasm-check c-test c-install-test python-test js-test conformance
+test: setup version-check fmt-check clippy unit doc wasm-check c-test c-install-test c-abi-check python-test js-test conformance
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
 setup:
 	@scripts/setup.sh
+
+# Every package carries the workspace version (and the check itself is tested).
+version-check:
+	scripts/version-check.sh
+	scripts/version-check-test.sh > /dev/null
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -82,21 +94,50 @@ c-test: c-lib
 	$(CXX) -std=c++17 -Wall -Wextra -Werror -Ibindings-c/include examples/c/noexcept_callbacks.cpp target/release/libhystrix.a -lpthread -ldl -lm -o target/examples/noexcept-callbacks-cpp
 	target/examples/noexcept-callbacks-cpp > /dev/null
 
-# Installs the header, both libraries and hystrix.pc under $(PREFIX).
+# Installs the header, both libraries (libhystrix.so.$(VERSION) with the
+# symlinks libhystrix.so.$(SOMAJOR) (the SONAME) and libhystrix.so) and
+# hystrix.pc under $(DESTDIR)$(PREFIX); `make uninstall` with the same
+# DESTDIR and PREFIX removes exactly these files. hystrix.pc's Libs.private
+# is what rustc says a program linking libhystrix.a needs.
+INSTALLED := include/hystrix.h lib/libhystrix.a lib/libhystrix.so.$(VERSION) lib/libhystrix.so.$(SOMAJOR) \
+	lib/libhystrix.so lib/pkgconfig/hystrix.pc
 install: c-lib
-	install -d "$(PREFIX)/include" "$(PREFIX)/lib/pkgconfig"
-	install -m 644 bindings-c/include/hystrix.h "$(PREFIX)/include/"
-	install -m 644 target/release/libhystrix.a "$(PREFIX)/lib/"
-	install -m 755 target/release/libhystrix.so "$(PREFIX)/lib/"
-	sed 's|@PREFIX@|$(abspath $(PREFIX))|' bindings-c/hystrix.pc.in > "$(PREFIX)/lib/pkgconfig/hystrix.pc"
+	@case "$(PREFIX)" in /*) ;; *) echo "make install: PREFIX must be an absolute path (got '$(PREFIX)')" >&2; exit 1;; esac
+	@[ -n "$(VERSION)" ] || { echo "make install: no [workspace.package] version in Cargo.toml" >&2; exit 1; }
+	libs_private="$$($(CARGO) rustc --quiet --release -p hystrix-c --crate-type staticlib -- --print native-static-libs 2>&1 \
+		| sed -n 's/^note: native-static-libs: //p')"; \
+	[ -n "$$libs_private" ] || { echo "make install: rustc printed no native-static-libs for libhystrix.a" >&2; exit 1; }; \
+	install -d "$(DESTDIR)$(PREFIX)/include" "$(DESTDIR)$(PREFIX)/lib/pkgconfig" && \
+	install -m 644 bindings-c/include/hystrix.h "$(DESTDIR)$(PREFIX)/include/hystrix.h" && \
+	install -m 644 target/release/libhystrix.a "$(DESTDIR)$(PREFIX)/lib/libhystrix.a" && \
+	install -m 755 target/release/libhystrix.so "$(DESTDIR)$(PREFIX)/lib/libhystrix.so.$(VERSION)" && \
+	ln -sfn libhystrix.so.$(VERSION) "$(DESTDIR)$(PREFIX)/lib/libhystrix.so.$(SOMAJOR)" && \
+	ln -sfn libhystrix.so.$(SOMAJOR) "$(DESTDIR)$(PREFIX)/lib/libhystrix.so" && \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e "s|@LIBS_PRIVATE@|$$libs_private|" \
+		bindings-c/hystrix.pc.in > "$(DESTDIR)$(PREFIX)/lib/pkgconfig/hystrix.pc"
 
-# Installs into a scratch prefix and builds the C example against it with pkg-config.
-c-install-test:
-	rm -rf target/prefix-test
-	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/target/prefix-test
-	PKG_CONFIG_PATH=$(CURDIR)/target/prefix-test/lib/pkgconfig bash -c '$(CC) $(CFLAGS_STRICT) examples/c/flaky.c $$(pkg-config --cflags --libs hystrix) -o target/prefix-test/flaky'
-	target/prefix-test/flaky > /dev/null
-	@echo "c-install-test: example built with pkg-config against target/prefix-test and ran"
+uninstall:
+	rm -f $(addprefix "$(DESTDIR)$(PREFIX)/,$(addsuffix ",$(INSTALLED)))
+
+# Installs with DESTDIR into a scratch dir, checks the installed files, the
+# SONAME and the exported symbols, builds the example against the install
+# with pkg-config both dynamically (run with LD_LIBRARY_PATH) and statically
+# (pkg-config --static, libhystrix.a; ldd must not list libhystrix.so), then
+# uninstalls and checks that nothing of hystrix is left.
+c-install-test: c-lib
+	bindings-c/tests/install-test.sh
+
+# The C ABI against the committed baseline bindings-c/abi/libhystrix.abi
+# (abidw/abidiff on the release library built with DWARF: cargo profile
+# `abi`); fails on a removed function or a changed type (bindings-c/README.md).
+c-abi-check:
+	scripts/c-abi-check.sh
+	scripts/c-abi-check-test.sh > /dev/null
+
+# Rewrites the ABI baseline from the current library: only deliberately, and
+# committed with the change (see bindings-c/README.md).
+c-abi-baseline:
+	scripts/c-abi-check.sh --update
 
 # A fresh venv with `pip install ./bindings-python`, then the stub check and pytest.
 python-env:

@@ -18,6 +18,8 @@ missing=()
 for tool in cc:gcc c++:g++ make:make valgrind:valgrind pkg-config:pkg-config python3:python3; do
   command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
 done
+# abidiff/abidw (libabigail) for the C ABI baseline check (bindings-c/abi/).
+command -v abidiff >/dev/null && command -v abidw >/dev/null || missing+=(abigail-tools)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${missing[@]}"
 fi

@@ -42,7 +42,8 @@
  *   hystrix_command_unsubscribe, hystrix_complete, hystrix_shutdown...).
  *
  * No function is async-signal-safe (they take locks and allocate) except
- * hystrix_status_name: never call the others from a signal handler.
+ * hystrix_status_name and hystrix_version: never call the others from a
+ * signal handler.
  */
 
 #ifndef HYSTRIX_H
@@ -53,6 +54,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+
+/**
+ * The version of this header: the project's one version (semantic versioning).
+ * hystrix_version() returns the version of the library actually loaded; a
+ * program may compare the two (the same MAJOR is binary compatible, see
+ * "ABI evolution" at hystrix_config).
+ */
+#define HYSTRIX_VERSION_MAJOR 0
+#define HYSTRIX_VERSION_MINOR 1
+#define HYSTRIX_VERSION_PATCH 0
+#define HYSTRIX_VERSION_STRING "0.1.0"
+
 
 /**
  * Number of event types: the length of the count arrays in `hystrix_snapshot`.
@@ -256,8 +269,38 @@ typedef uint8_t hystrix_bool;
  * `hystrix_config_default` (or `hystrix_config_from_json`), change fields,
  * and pass it by pointer; the library copies it and validates it. Its
  * booleans are `hystrix_bool` bytes: `true`/`false` (1/0), nothing else.
+ *
+ * ABI evolution. The struct only ever grows, by fields added at its end;
+ * its first field `struct_size` says which version of it the program was
+ * compiled with, so a program keeps working with any later library of the
+ * same major version:
+ * - Functions that read a config (`hystrix_config_validate`,
+ *   `hystrix_command_new`, `hystrix_command_configure`,
+ *   `hystrix_configure_named`) read `struct_size` bytes: fields a smaller,
+ *   older struct lacks take their defaults. A `struct_size` that is larger
+ *   than the library's `hystrix_config` (a program built against a newer
+ *   hystrix.h than the library it runs with) or that is not the size of a
+ *   `hystrix_config` cut after one of its fields (an unset or corrupted
+ *   struct) is `HYSTRIX_INVALID_ARGUMENT`, naming both sizes.
+ * - Functions that write a config take the size of the caller's struct and
+ *   write no more: `hystrix_config_default_sized`,
+ *   `hystrix_config_from_json_sized` and `hystrix_command_config_sized`.
+ *   The header makes `hystrix_config_default(out)`,
+ *   `hystrix_config_from_json(json, out)` and `hystrix_command_config(cmd,
+ *   out)` macros that pass this header's `sizeof(hystrix_config)`; the
+ *   functions of those names, for callers that cannot use the macros, write
+ *   the struct of hystrix 0.1 (120 bytes) in every later version.
+ *
+ * So: never fill a `hystrix_config` by hand from zero; start from
+ * `hystrix_config_default` (which sets `struct_size`), or set `struct_size
+ * = sizeof(hystrix_config)` first.
  */
 typedef struct {
+  /**
+   * `sizeof(hystrix_config)` of the hystrix.h the program was compiled
+   * with; set by `hystrix_config_default` (see "ABI evolution" above).
+   */
+  size_t struct_size;
   /**
    * Whether runs are timed out.
    */
@@ -628,7 +671,18 @@ hystrix_status hystrix_command_configure(const hystrix_command *cmd, const hystr
 hystrix_status hystrix_command_configure_json(const hystrix_command *cmd, const char *json);
 
 /**
- * Writes the configuration in force to `out`.
+ * Writes the configuration in force to `out`, a `hystrix_config` of
+ * `struct_size` bytes (the settings that fit; see "ABI evolution" at
+ * `hystrix_config`).
+ */
+hystrix_status hystrix_command_config_sized(const hystrix_command *cmd,
+                                            hystrix_config *out,
+                                            size_t struct_size);
+
+/**
+ * `hystrix_command_config_sized(cmd, out, <the size of hystrix 0.1's
+ * struct>)`; the header replaces calls to it by a macro, as for
+ * `hystrix_config_default`.
  */
 hystrix_status hystrix_command_config(const hystrix_command *cmd, hystrix_config *out);
 
@@ -693,16 +747,36 @@ hystrix_status hystrix_command_on_state_change(const hystrix_command *cmd,
 hystrix_status hystrix_command_unsubscribe(const hystrix_command *cmd, uint64_t id);
 
 /**
- * Writes the Hystrix defaults (SPEC §2) to `out`.
- * Returns `HYSTRIX_NULL_ARGUMENT` if `out` is NULL.
+ * Writes the Hystrix defaults (SPEC §2) to `out`, a `hystrix_config` of
+ * `struct_size` bytes (the program's `sizeof(hystrix_config)`), setting
+ * its `struct_size`. Returns `HYSTRIX_NULL_ARGUMENT` if `out` is NULL,
+ * `HYSTRIX_INVALID_ARGUMENT` for a size no `hystrix_config` has.
+ */
+hystrix_status hystrix_config_default_sized(hystrix_config *out, size_t struct_size);
+
+/**
+ * `hystrix_config_default_sized(out, <the size of hystrix 0.1's struct>)`.
+ * The header replaces calls to it by a macro passing the header's
+ * `sizeof(hystrix_config)`; the function is for callers that cannot use
+ * the macro (see "ABI evolution" at `hystrix_config`).
  */
 hystrix_status hystrix_config_default(hystrix_config *out);
 
 /**
  * Parses a JSON object of SPEC keys (snake_case, all optional, defaults for
- * the rest) into `out`, with the same validation as every binding.
+ * the rest) into `out`, a `hystrix_config` of `struct_size` bytes, with the
+ * same validation as every binding.
  * Returns `HYSTRIX_INVALID_CONFIG` naming the offending key (unknown key,
  * wrong type, out of range), or `HYSTRIX_NULL_ARGUMENT`/`HYSTRIX_INVALID_ARGUMENT`.
+ */
+hystrix_status hystrix_config_from_json_sized(const char *json,
+                                              hystrix_config *out,
+                                              size_t struct_size);
+
+/**
+ * `hystrix_config_from_json_sized(json, out, <the size of hystrix 0.1's
+ * struct>)`; the header replaces calls to it by a macro, as for
+ * `hystrix_config_default`.
  */
 hystrix_status hystrix_config_from_json(const char *json, hystrix_config *out);
 
@@ -834,8 +908,30 @@ hystrix_status hystrix_last_error_message(char *buf, size_t len, size_t *written
  */
 const char *hystrix_status_name(int32_t status);
 
+/**
+ * The library's version, e.g. `"0.1.0"`: the project's one version, the
+ * same as `HYSTRIX_VERSION_STRING` in the header it was built with. A
+ * program built against one header and run against another library can
+ * compare the two. The string is static: never free it.
+ * Async-signal-safe.
+ */
+const char *hystrix_version(void);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
 
 #endif  /* HYSTRIX_H */
+
+/*
+ * The functions that write a hystrix_config are given the size of the
+ * program's struct (see "ABI evolution" at hystrix_config): these macros
+ * pass this header's sizeof(hystrix_config). (After the include guard,
+ * where cbindgen puts a trailer; guarded by their own macro.)
+ */
+#ifndef HYSTRIX_SIZED_MACROS
+#define HYSTRIX_SIZED_MACROS
+#define hystrix_config_default(out) hystrix_config_default_sized((out), sizeof(hystrix_config))
+#define hystrix_config_from_json(json, out) hystrix_config_from_json_sized((json), (out), sizeof(hystrix_config))
+#define hystrix_command_config(cmd, out) hystrix_command_config_sized((cmd), (out), sizeof(hystrix_config))
+#endif

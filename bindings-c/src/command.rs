@@ -2,7 +2,7 @@
 //! commands, and their listeners.
 
 use crate::clock::{clock_or_default, hystrix_clock, ClockInner};
-use crate::config::{config_fail, hystrix_config, read_config, read_str};
+use crate::config::{config_fail, hystrix_config, read_config, read_str, write_config, CONFIG_SIZE_0_1};
 use crate::shutdown::Alive;
 use crate::status::{boundary, hystrix_status, write_out, Fail};
 use crate::user_data::{hystrix_free_fn, UserData};
@@ -326,17 +326,27 @@ pub extern "C" fn hystrix_command_configure_json(cmd: *const hystrix_command, js
     })
 }
 
-/// Writes the configuration in force to `out`.
+/// Writes the configuration in force to `out`, a `hystrix_config` of
+/// `struct_size` bytes (the settings that fit; see "ABI evolution" at
+/// `hystrix_config`).
 #[no_mangle]
-pub extern "C" fn hystrix_command_config(cmd: *const hystrix_command, out: *mut hystrix_config) -> hystrix_status {
+pub extern "C" fn hystrix_command_config_sized(
+    cmd: *const hystrix_command,
+    out: *mut hystrix_config,
+    struct_size: usize,
+) -> hystrix_status {
     boundary("hystrix_command_config", || {
         let c = command_ref(cmd)?;
-        if out.is_null() {
-            return Err(Fail::null("out"));
-        }
-        write_out(out, c.cmd.config().into());
-        Ok(())
+        write_config(out, struct_size, c.cmd.config())
     })
+}
+
+/// `hystrix_command_config_sized(cmd, out, <the size of hystrix 0.1's
+/// struct>)`; the header replaces calls to it by a macro, as for
+/// `hystrix_config_default`.
+#[no_mangle]
+pub extern "C" fn hystrix_command_config(cmd: *const hystrix_command, out: *mut hystrix_config) -> hystrix_status {
+    hystrix_command_config_sized(cmd, out, CONFIG_SIZE_0_1)
 }
 
 /// Writes a snapshot taken now to `out` (applies a pending trip, never

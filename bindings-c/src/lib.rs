@@ -20,6 +20,7 @@ pub mod execute_sync;
 pub mod shutdown;
 pub mod status;
 pub mod user_data;
+pub mod version;
 
 /// The generated header, for the drift test.
 #[cfg(test)]

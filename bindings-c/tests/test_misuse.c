@@ -457,9 +457,14 @@ static void test_garbage_bool_bytes_are_invalid_config(void) {
             CHECK_CONTAINS(last_error(), "0 (false) or 1 (true)");
         }
     }
-    /* A struct of nothing but garbage bytes. */
+    /* A struct of nothing but garbage bytes: its struct_size is refused first;
+     * with a right struct_size, its settings. */
     hystrix_config junk;
     memset(&junk, 0xa5, sizeof junk);
+    CHECK_STATUS(hystrix_config_validate(&junk), HYSTRIX_INVALID_ARGUMENT);
+    CHECK_CONTAINS(last_error(), "config->struct_size is");
+    CHECK_STATUS(hystrix_command_configure(f.cmd, &junk), HYSTRIX_INVALID_ARGUMENT);
+    junk.struct_size = sizeof junk;
     CHECK_STATUS(hystrix_config_validate(&junk), HYSTRIX_INVALID_CONFIG);
     CHECK_STATUS(hystrix_command_configure(f.cmd, &junk), HYSTRIX_INVALID_CONFIG);
     check_config_unchanged(f, &before, "misuse.badbool");

@@ -19,8 +19,14 @@ EVENTS = ["SUCCESS", "FAILURE", "TIMEOUT", "BAD_REQUEST", "SHORT_CIRCUITED", "SE
 
 
 class Config(C.Structure):
-    """hystrix_config, field for field (C layout)."""
+    """hystrix_config, field for field (C layout), as of the hystrix.h this mirrors.
+
+    Its first field is struct_size: hystrix_config_default_sized(cfg, sizeof(cfg))
+    fills it, and a newer library reads only that many bytes (defaults for
+    fields added since), the rule "ABI evolution" in hystrix.h states.
+    """
     _fields_ = [
+        ("struct_size", C.c_size_t),
         ("timeout_enabled", C.c_bool), ("timeout_ms", C.c_uint64), ("max_concurrent_requests", C.c_uint64),
         ("fallback_enabled", C.c_bool), ("fallback_max_concurrent_requests", C.c_uint64),
         ("circuit_breaker_enabled", C.c_bool), ("request_volume_threshold", C.c_uint64),
@@ -46,7 +52,10 @@ def check(status, what):
 
 def main():
     cfg = Config()
-    check(lib.hystrix_config_default(C.byref(cfg)), "hystrix_config_default")
+    # The header's hystrix_config_default(&cfg) is a macro passing sizeof(hystrix_config);
+    # from ctypes, pass the size of this mirror.
+    check(lib.hystrix_config_default_sized(C.byref(cfg), C.c_size_t(C.sizeof(cfg))), "hystrix_config_default_sized")
+    assert cfg.struct_size == C.sizeof(cfg) and cfg.timeout_ms == 1000, "the Config mirror does not match hystrix.h"
     cfg.request_volume_threshold, cfg.sleep_window_ms, cfg.health_snapshot_interval_ms = 2, 1000, 0
     clock, cmd = C.c_void_p(), C.c_void_p()
     check(lib.hystrix_clock_new_virtual(C.byref(clock)), "hystrix_clock_new_virtual")
