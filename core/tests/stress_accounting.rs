@@ -143,17 +143,7 @@ fn run(threads: usize, calls_per_thread: u64, reshape: bool) {
     assert!(worst <= LIMIT as u32, "concurrent read {worst} with a limit of {LIMIT}");
     assert_eq!((snap.concurrent, snap.fallback_concurrent), (0, 0), "every permit came back");
     let calls = threads as u64 * calls_per_thread;
-    let executions: u64 = [
-        EventType::Success,
-        EventType::Failure,
-        EventType::Timeout,
-        EventType::BadRequest,
-        EventType::ShortCircuited,
-        EventType::SemaphoreRejected,
-    ]
-    .iter()
-    .map(|&e| snap.cumulative.get(e))
-    .sum();
+    let executions: u64 = EventType::ALL.iter().filter(|e| e.is_execution()).map(|&e| snap.cumulative.get(e)).sum();
     assert_eq!(executions, calls, "exactly one execution event per call");
 }
 
