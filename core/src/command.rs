@@ -670,6 +670,14 @@ impl Command {
         self.inner.concurrent.release();
     }
 
+    /// Gives back the permit of a ticket whose holder is unwinding (a host
+    /// clock panicked while it was held); the ticket is dropped with the
+    /// unwinding frame, never used again.
+    #[cold]
+    pub(crate) fn release_while_unwinding(&self, _ticket: &Ticket) {
+        self.inner.concurrent.release();
+    }
+
     /// Frees a probe slot without deciding, for a call abandoned by its caller.
     pub(crate) fn forget_probe(&self, ticket: &Ticket) {
         if ticket.probe != 0 {
