@@ -321,7 +321,10 @@ def test_cancelling_the_callers_task_cancels_the_call():
     run_async(main())
 
 
-def test_cancelling_caller_during_async_fallback_releases_fallback_permit():
+def test_cancelling_the_caller_during_an_async_fallback_lets_it_run_on_and_records_it():
+    # Semantics §18.1: the caller stops waiting at once; the fallback is not
+    # cancelled, keeps its slot while it runs, and its outcome is recorded
+    # when it ends.
     async def main():
         clock = VirtualClock()
         started = asyncio.Event()
@@ -337,7 +340,10 @@ def test_cancelling_caller_during_async_fallback_releases_fallback_permit():
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        assert cmd.snapshot()["fallback_concurrent"] == 1, "the fallback runs on"
+        await clock.advance_async(10_000)
         assert cmd.snapshot()["fallback_concurrent"] == 0
+        assert counts(cmd) == {"SHORT_CIRCUITED": 1, "FALLBACK_SUCCESS": 1}
 
     run_async(main())
 

@@ -812,10 +812,43 @@ class Command:
     async def _settle_async(self, ex: Any, step: Tuple[int, Any], original: BaseException, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
         kind, arg = step
         if kind == _FALLBACK:
-            with _recording_fallback(ex, self, original):
+            try:
                 value = self._fallback(original, *args, **kwargs)  # type: ignore[misc]
-                return (await value) if inspect.isawaitable(value) else value
+            except BaseException:
+                with _recording_fallback(ex, self, original):
+                    raise  # recorded and converted as any failing fallback
+            if inspect.isawaitable(value):
+                return await self._await_fallback(ex, value, original)
+            with _recording_fallback(ex, self, original):
+                return value
         self._raise_for(arg, original)
+
+    async def _await_fallback(self, ex: Any, value: Any, original: BaseException) -> Any:
+        """Awaits an async fallback, shielded from the caller's cancellation
+        (semantics §18.1): a caller cancelled meanwhile stops waiting at once,
+        while the fallback runs on, keeps its slot, and has its outcome
+        recorded when it ends (its result is then discarded)."""
+        clock, label = self.circuit.clock, self._label
+        task = asyncio.ensure_future(value)
+
+        def recorded(t: "asyncio.Future[Any]") -> None:
+            ok = not t.cancelled() and t.exception() is None
+            try:
+                now = _now(clock, label)
+            except BaseException:  # noqa: BLE001 - a bad clock: release, record nothing
+                ex.abandon(0)
+                return
+            ex.fallback_finished(now, ok)
+
+        # Registered before shield's own callback: the outcome is recorded
+        # before the caller resumes.
+        task.add_done_callback(recorded)
+        # A CancelledError (the caller's, or the fallback's own, which the
+        # callback records as a failure) and other non-Exceptions pass on.
+        try:
+            return await asyncio.shield(task)
+        except Exception as fb_exc:  # noqa: BLE001 - every failure of the fallback
+            raise _new_error("fallback_failure", label, None, original, fb_exc) from fb_exc
 
 
 @contextlib.contextmanager
