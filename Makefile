@@ -71,6 +71,7 @@ conformance:
 	tests/conformance/run
 	tests/conformance/run --only rust tests/conformance/pending
 	tests/conformance/run --only c tests/conformance/pending
+	tests/conformance/run --only python tests/conformance/pending
 	tests/conformance/check-must-fail
 
 # Not part of `make test`: benchmarks are noisy and slow; see BENCHMARKS.md.

@@ -36,6 +36,22 @@ class Expect:
         if events is not None and not (isinstance(events, list) and all(isinstance(e, str) for e in events)):
             raise ScenarioError("expect.events must be an array of strings")
         self.events: Optional[List[str]] = events
+        # Semantics §17, read like counts.
+        count = lambda key: None if opt(want, key) is None else uint(want[key], f"expect.{key}")  # noqa: E731
+        self.attempts: Optional[int] = count("attempts")
+        self.settled_at: Optional[int] = count("settled_at")
+        starts = opt(want, "run_starts")
+        if starts is not None and not isinstance(starts, list):
+            raise ScenarioError("expect.run_starts must be an array")
+        self.run_starts: Optional[List[int]] = (
+            None if starts is None else [uint(t, f"expect.run_starts[{i}]") for i, t in enumerate(starts)]
+        )
+
+
+#: Attempt outcomes (semantics §17's `attempts` counts these).
+ATTEMPT_EVENTS = frozenset(
+    ("SUCCESS", "FAILURE", "TIMEOUT", "BAD_REQUEST", "SHORT_CIRCUITED", "SEMAPHORE_REJECTED", "CANCELLED")
+)
 
 
 class Call:
@@ -43,7 +59,10 @@ class Call:
         self.label = label
         self.expect = expect
         self.events: List[str] = []
+        self.run_starts: List[int] = []
         self.settled = False
+        self.settled_at: Optional[int] = None
+        self.cancel_asked = False
         self.diff: Optional[str] = None
 
 
@@ -118,11 +137,22 @@ class Closing:
 
 
 def make_run(clock: VirtualClock, spec: Any, closing: Closing):
+    if isinstance(spec, list):
+        # §17: the k-th invoked run behaves as entry k (the last beyond the
+        # end); with one attempt per call that is the first entry.
+        if not spec:
+            raise ScenarioError("run must not be an empty array")
+        for entry in spec[1:]:
+            make_run(clock, entry, closing)  # validated like the first
+        spec = spec[0]
     outcome = outcome_of(spec, "run", ("success", "failure", "bad_request"))
     after = uint(opt(spec, "after_ms", 0), "run.after_ms")
     ignores_cancel = flag(spec, "ignores_cancel", "run")
 
     async def run():
+        current = CURRENT.get()
+        if current is not None:
+            current.run_starts.append(clock.now())
         if after:
             done = clock.timer_future(clock.now() + after)
             while True:
@@ -174,7 +204,8 @@ def kind_of(exc: BaseException) -> str:
     return "failure" if isinstance(exc, Failure) else f"unexpected {exc!r}"
 
 
-def settle(call: Call, task: "asyncio.Task[Any]") -> None:
+def settle(clock: VirtualClock, call: Call, task: "asyncio.Task[Any]") -> None:
+    call.settled_at = clock.now()
     try:
         compare(call, task)
     except Exception as exc:  # noqa: BLE001 - asyncio would only log it
@@ -183,14 +214,17 @@ def settle(call: Call, task: "asyncio.Task[Any]") -> None:
 
 def compare(call: Call, task: "asyncio.Task[Any]") -> None:
     call.settled = True
+    events = list(call.events)  # those recorded up to the settlement (§18.2)
     if task.cancelled():
-        call.diff = "the call was cancelled"
-        return
-    exc = task.exception()
-    if exc is None:
+        if not call.cancel_asked:
+            call.diff = "the call was cancelled"
+            return
+        # §18: the caller cancelled it (its task's cancellation).
+        result, error = "error", "cancelled"
+    elif task.exception() is None:
         result, error = ("run" if task.result() is RUN_VALUE else "fallback"), None
     else:
-        result, error = "error", kind_of(exc)
+        result, error = "error", kind_of(task.exception())
     want = call.expect
     if want is None:
         return
@@ -198,8 +232,14 @@ def compare(call: Call, task: "asyncio.Task[Any]") -> None:
         call.diff = f"result {result!r}, expected {want.result!r}"
     elif want.error is not None and want.error != error:
         call.diff = f"error {error!r}, expected {want.error!r}"
-    elif want.events is not None and want.events != call.events:
-        call.diff = f"events {call.events}, expected {want.events}"
+    elif want.events is not None and want.events != events:
+        call.diff = f"events {events}, expected {want.events}"
+    elif want.attempts is not None and want.attempts != sum(e in ATTEMPT_EVENTS for e in events):
+        call.diff = f"attempts {sum(e in ATTEMPT_EVENTS for e in events)}, expected {want.attempts}"
+    elif want.settled_at is not None and want.settled_at != call.settled_at:
+        call.diff = f"settled at {call.settled_at}, expected {want.settled_at}"
+    elif want.run_starts is not None and want.run_starts != call.run_starts:
+        call.diff = f"runs started at {call.run_starts}, expected {want.run_starts}"
 
 
 def check(step_no: int, clock: VirtualClock, cmd: hystrix.Command, want: Dict[str, Any]) -> Optional[str]:
@@ -273,6 +313,8 @@ async def replay_steps(
             run, fallback = make_run(clock, step["run"], closing), make_fallback(clock, step.get("fallback"))
             repeat = uint(opt(step, "repeat", 1), "repeat")
             expect = None if opt(step, "expect") is None else Expect(step["expect"])
+            cancel_after = opt(step, "cancel_after_ms")
+            cancel_after = None if cancel_after is None else uint(cancel_after, "cancel_after_ms")
             for k in range(repeat):
                 call = Call(f"step {i} call {k + 1}", expect)
                 calls.append(call)
@@ -280,7 +322,16 @@ async def replay_steps(
                 ctx = contextvars.copy_context()
                 ctx.run(CURRENT.set, call)
                 task = asyncio.get_running_loop().create_task(command.execute_async(), context=ctx) if sys.version_info >= (3, 11) else ctx.run(asyncio.ensure_future, command.execute_async())
-                task.add_done_callback(lambda t, c=call: settle(c, t))
+                task.add_done_callback(lambda t, c=call: settle(clock, c, t))
+                if cancel_after is not None:
+                    # §18.2: the cancel timer is armed before anything the
+                    # call arms (the task has not run yet).
+                    def cancel(c: Call = call, t: "asyncio.Task[Any]" = task) -> None:
+                        if not t.done():
+                            c.cancel_asked = True
+                            t.cancel()
+
+                    clock.call_at(clock.now() + cancel_after, cancel)
                 await clock.advance_async(0)
         elif op == "advance":
             await clock.advance_async(uint(step.get("ms"), "advance.ms"))
