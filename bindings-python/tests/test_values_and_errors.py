@@ -812,3 +812,11 @@ def test_every_core_error_kind_has_its_exception_class_with_the_core_code():
             continue  # a failure is the run's own exception, not a class of ours
         assert name in classes, f"no exception class for the core kind {name}"
         assert classes[name].code == code, name
+
+
+def test_the_error_factory_makes_a_cancelled_error_of_its_kind():
+    from hystrix._errors import _new_error
+
+    err = _new_error("cancelled", "svc")
+    assert type(err) is hystrix.CancelledError and err.code == 9 and err.command == "svc"
+    assert "svc" in str(err)

@@ -19,9 +19,8 @@ const RUN = 0;
 const FALLBACK = 1;
 const DONE = 2;
 const NOTHING = 3;
-/** Packed steps of a run that ended past its deadline: its timeout's fallback, or error (code 100 + 2). */
-const LATE_FALLBACK = (2 << 2) | FALLBACK;
-const LATE_ERROR = (102 << 2) | DONE;
+/** The core's code of the timeout error kind (`lastCause()` after a run that ended past its deadline). */
+const TIMEOUT_CAUSE = 2;
 /** Call.late: the call's timeout has not fired, it fired, or the call was released early. */
 const LIVE = 0;
 const TIMED_OUT = 1;
@@ -679,6 +678,9 @@ export class Command extends CommandView {
       // it fire, is ignored), and ends with that error.
       this._clockFailed(state, e);
     }
+    // The run has ended: a timer that still fires (a host clock whose
+    // cancel did nothing) must not time out whichever call has this id now.
+    state.late = RELEASED;
     const r = this._recordRun(state, ok, value);
     if (r === DONE && !state.clockFailed) {
       // Done, resolved from the run (code 0): the hot path.
@@ -687,8 +689,9 @@ export class Command extends CommandView {
     }
     // The run ended at or past its deadline before its timer fired (a
     // blocked event loop): the core recorded a TIMEOUT, so what it gave is
-    // discarded and the fallback or the caller gets a timeout error.
-    if (r === LATE_FALLBACK || r === LATE_ERROR) value = new TimeoutError();
+    // discarded; the fallback, or the caller's error (a fallback refused
+    // included), gets a timeout error.
+    if (r !== DONE && this._circuit.wasm.lastCause() === TIMEOUT_CAUSE) value = new TimeoutError();
     const out = r === DONE ? Promise.resolve(value) : this._settle(state.id, r, value, state.args, state.at, state);
     (state.clockFailed ? clockFailure(out, state) : out).then(state.resolve, state.reject);
   }

@@ -178,7 +178,9 @@ impl WasmCommand {
     }
 
     /// The run ended: outcome 0 success, 1 failure, 2 bad request. Returns
-    /// `(code << 2) | kind` (see `set_step`).
+    /// `(code << 2) | kind` (see `set_step`). Unless the call settled with
+    /// the run's value, `lastCause()` then says why (2: the run ended past
+    /// its deadline, a timeout).
     #[wasm_bindgen(js_name = runFinished)]
     pub fn run_finished(&self, id: u32, now: f64, outcome: u32) -> u32 {
         let outcome = match outcome {
@@ -186,7 +188,14 @@ impl WasmCommand {
             2 => RunOutcome::BadRequest,
             _ => RunOutcome::Failure,
         };
-        self.with(id, |cmd, ex| ex.run_finished(cmd, now as u64, outcome))
+        let last_cause = &self.last_cause;
+        self.with(id, |cmd, ex| {
+            let step = ex.run_finished(cmd, now as u64, outcome);
+            if step != Step::Done(Resolution::Run) {
+                last_cause.set(ex.cause().map_or(0, ErrorKind::code));
+            }
+            step
+        })
     }
 
     /// The run's timeout fired. Returns `(code << 2) | kind` (kind 3: nothing to do).

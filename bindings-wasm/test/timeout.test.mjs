@@ -309,3 +309,47 @@ test("a run that ends past its deadline before its late timer fires is a TIMEOUT
   }, undefined, { timeoutMs: 100, clock });
   await assert.rejects(bare.execute(), TimeoutError);
 });
+
+test("a stale timer of a finished call (a host cancel that did nothing) never times out another call", async () => {
+  let t = 0;
+  const armed = [];
+  const clock = { now: () => t, arm: (due, fn) => { armed.push(fn); return { cancel() {} }; } };
+  let fallbacks = 0;
+  const cmd = new Command(
+    (x) => (x === "slow" ? new Promise((r) => setTimeout(() => r("slow ok"), 20)) : "fast ok"),
+    () => { fallbacks++; return "fallback"; },
+    { clock, timeoutMs: 1000 },
+  );
+  assert.equal(await cmd.execute("fast"), "fast ok"); // its timer is never really cancelled
+  const second = cmd.execute("slow"); // may reuse the first call's id
+  t = 5;
+  armed[0](); // the first call's stale timer fires
+  assert.equal(await second, "slow ok");
+  assert.equal(fallbacks, 0);
+  assert.equal(cmd.snapshot().rolling.TIMEOUT, 0);
+});
+
+test("a run ending past its deadline whose fallback is refused: the FallbackRejectedError's cause is a TimeoutError", async () => {
+  const { FallbackRejectedError } = h;
+  let t = 0;
+  const clock = { now: () => t, arm: () => ({ cancel() {} }) }; // late timers: never fire
+  let releaseFallback;
+  const name = `late-refused-${Math.random()}`;
+  const blocker = new Command(
+    () => Promise.reject(new Error("down")),
+    () => new Promise((r) => (releaseFallback = r)),
+    { name, clock, timeoutMs: 100, fallbackMaxConcurrentRequests: 1, requestVolumeThreshold: 1000 },
+  );
+  const first = blocker.execute(); // holds the only fallback slot
+  await new Promise((r) => setImmediate(r));
+  let finishRun;
+  const late = new Command(() => new Promise((r) => (finishRun = r)), () => "fallback", { name, clock });
+  const second = late.execute();
+  t = 500;
+  finishRun("discarded value");
+  const err = await second.then(() => null, (e) => e);
+  releaseFallback("ok");
+  await first;
+  assert.ok(err instanceof FallbackRejectedError);
+  assert.ok(err.cause instanceof TimeoutError, `cause is ${String(err.cause)}`);
+});

@@ -143,6 +143,8 @@ def _new_error(
         return RejectedError(
             f"{where} rejected: max_concurrent_requests={setting} runs already in flight", command=command
         )
+    if kind == "cancelled":
+        return CancelledError(f"{where}: the caller cancelled the call", command=command)
     if kind == "fallback_rejected" and original is not None:
         return FallbackRejectedError(
             original,
