@@ -53,7 +53,11 @@
 //!   reconfiguration and dropping a call record nothing;
 //! - admission: a `SEMAPHORE_REJECTED` only when the bulkhead is full, a
 //!   `SHORT_CIRCUITED` never with the breaker off or forced closed, always
-//!   when forced open; `FALLBACK_REJECTION` only when every fallback slot is
+//!   when forced open; an open circuit short-circuits exactly within its
+//!   sleep window; with `health_snapshot_interval_ms` 0 (health recomputed
+//!   whenever needed) a closed circuit short-circuits exactly when the trip
+//!   rule holds on the model's health, and stays closed after an outcome
+//!   counted in health only if the rule does not hold; `FALLBACK_REJECTION` only when every fallback slot is
 //!   taken, `FALLBACK_MISSING` only without a fallback, `FALLBACK_DISABLED`
 //!   only with fallbacks off;
 //! - transitions chain (each starts where the previous ended) and are
@@ -62,8 +66,12 @@
 //!   holds (so never above the largest limit in force during the run);
 //!   cumulative counts equal the events the calls reported (those of calls
 //!   already dropped included, and fallbacks that outlived a cancellation)
-//!   and the notices; rolling counts at most the cumulative ones; health
-//!   consistent; the state the one the transitions and force flags give;
+//!   and the notices; rolling counts exactly those of the events heard
+//!   since the window took its shape, in the buckets the window covers now
+//!   (SPEC §4); with `health_snapshot_interval_ms` 0, health exactly the
+//!   health events among them heard since the last close, and a closed
+//!   circuit trips exactly when the rule holds; health consistent; the
+//!   state the one the transitions and force flags give;
 //!   latency percentiles in order; the JSON serialises;
 //! - at the end, every call finished then dropped: nothing held.
 
@@ -130,11 +138,12 @@ impl Host {
     }
 }
 
-/// What the command's listeners heard.
+/// What the command's listeners heard; each transition with the number of
+/// events heard before it.
 #[derive(Default)]
 struct Log {
     events: Vec<(EventType, u64)>,
-    transitions: Vec<(CircuitState, CircuitState, u64)>,
+    transitions: Vec<(CircuitState, CircuitState, u64, usize)>,
 }
 
 struct Harness<'a> {
@@ -151,6 +160,13 @@ struct Harness<'a> {
     /// Transitions already checked, and the state they lead to.
     transitions_seen: usize,
     state: CircuitState,
+    /// The events in the window in force are those heard from this index
+    /// on (a new window shape starts empty), and those in health from
+    /// `closed_from` on (a close resets health).
+    window_from: usize,
+    closed_from: usize,
+    /// When the circuit last opened.
+    opened_at: u64,
     trace: bool,
 }
 
@@ -169,7 +185,9 @@ pub fn check(data: &[u8]) {
     let transitions = Arc::clone(&log);
     cmd.subscribe(Topic::Transitions, move |n| {
         if let Notice::Transition { from, to, at_ms, .. } = *n {
-            transitions.lock().unwrap().transitions.push((from, to, at_ms));
+            let mut log = transitions.lock().unwrap();
+            let heard = log.events.len();
+            log.transitions.push((from, to, at_ms, heard));
         }
     });
     let trace = std::env::var_os("HYSTRIX_FUZZ_TRACE").is_some();
@@ -188,6 +206,9 @@ pub fn check(data: &[u8]) {
         log,
         transitions_seen: 0,
         state: CircuitState::Closed,
+        window_from: 0,
+        closed_from: 0,
+        opened_at: 0,
         trace,
     };
     while !h.b.is_empty() {
@@ -262,8 +283,22 @@ impl Harness<'_> {
         if self.trace {
             eprintln!("#{} start at {} (fallback: {has_fallback}; {held} permits held)", self.calls.len(), self.now);
         }
+        // What the circuit must answer, where the model knows (SPEC §3.1):
+        // open, within its sleep window or not; closed, with health fresh.
+        let c = self.config;
+        let evaluates = c.circuit_breaker_enabled && !c.force_open && !c.force_closed;
+        let must_short_circuit = match self.state {
+            _ if !evaluates => None,
+            CircuitState::Open => Some(self.now < self.opened_at.saturating_add(c.sleep_window_ms)),
+            CircuitState::Closed if c.health_snapshot_interval_ms == 0 => Some(self.trips()),
+            _ => None,
+        };
         let call = Call::start(&self.cmd, self.now, has_fallback);
         let first = call.events().next();
+        if let Some(short) = must_short_circuit {
+            let state = self.state;
+            assert_eq!(first == Some(EventType::ShortCircuited), short, "admission while {state:?} under {c:?}");
+        }
         let c = &self.config;
         if first == Some(EventType::SemaphoreRejected) {
             assert!(held >= c.max_concurrent_requests, "rejected with {held} permits held of {c:?}");
@@ -415,12 +450,29 @@ impl Harness<'_> {
         assert_eq!(new, events[events_before..], "the notices of an input are the events its call added");
         assert!(log.events[logged..].iter().all(|&(_, at)| at == self.now), "an event stamped other than now");
         drop(log);
+        let before = self.state;
+        let counted = events[events_before..].iter().any(|e| e.counts_in_health());
         self.check_transitions();
+        // An outcome counted in health is followed by the trip rule (SPEC
+        // §5): a circuit still closed after one does not meet it.
+        let c = self.config;
+        let evaluates = c.circuit_breaker_enabled && !c.force_open && !c.force_closed;
+        if counted && evaluates && c.health_snapshot_interval_ms == 0 && before == CircuitState::Closed {
+            assert!(self.state != CircuitState::Closed || !self.trips(), "closed after an outcome, under {c:?}");
+        }
+    }
+
+    /// Whether the trip rule holds on the health the model gives now.
+    fn trips(&self) -> bool {
+        let (_, total, errors) = self.window_model();
+        let c = &self.config;
+        let percentage = (errors * 100).checked_div(total).unwrap_or(0);
+        total >= c.request_volume_threshold && percentage >= c.error_threshold_percentage
     }
 
     fn check_transitions(&mut self) {
         let log = self.log.lock().unwrap();
-        for &(from, to, at) in &log.transitions[self.transitions_seen..] {
+        for &(from, to, at, heard) in &log.transitions[self.transitions_seen..] {
             use CircuitState::*;
             assert_eq!(from, self.state, "a transition from {from:?} while {:?}", self.state);
             assert!(matches!((from, to), (Closed, Open) | (Open, HalfOpen) | (HalfOpen, Closed) | (HalfOpen, Open)));
@@ -429,6 +481,11 @@ impl Harness<'_> {
                 eprintln!("  transition {from:?} -> {to:?}");
             }
             self.state = to;
+            match to {
+                CircuitState::Closed => self.closed_from = heard,
+                CircuitState::Open => self.opened_at = at,
+                CircuitState::HalfOpen => {}
+            }
         }
         self.transitions_seen = log.transitions.len();
     }
@@ -553,6 +610,10 @@ impl Harness<'_> {
     }
 
     fn adopt(&mut self, config: Config) {
+        let shape = |c: &Config| (c.bucket_ms(), c.rolling_window_buckets);
+        if shape(&config) != shape(&self.config) {
+            self.window_from = self.log_events();
+        }
         self.config = config;
         self.max_limit = self.max_limit.max(config.max_concurrent_requests);
         self.max_fallback_limit = self.max_fallback_limit.max(config.fallback_max_concurrent_requests);
@@ -579,13 +640,49 @@ impl Harness<'_> {
         counts
     }
 
+    /// The rolling counts (SPEC §4) and health counts (§5, as recomputed
+    /// now) the events heard give at `now`.
+    fn window_model(&self) -> ([u64; EventType::COUNT], u64, u64) {
+        // As the ring does: bucket `floor(t / b)`, the last index two short
+        // of `u64::MAX` (its two tags).
+        let b = self.config.bucket_ms();
+        let index = |t: u64| (t / b).min(u64::MAX - 2);
+        let current = index(self.now);
+        let oldest = current.saturating_add(1).saturating_sub(self.config.rolling_window_buckets);
+        let (mut rolling, mut total, mut errors) = ([0; EventType::COUNT], 0, 0);
+        let log = self.log.lock().unwrap();
+        for (n, &(e, at)) in log.events.iter().enumerate().skip(self.window_from) {
+            if (oldest..=current).contains(&index(at)) {
+                rolling[e.index()] += 1;
+                if n >= self.closed_from && e.counts_in_health() {
+                    total += 1;
+                    errors += u64::from(e.is_health_error());
+                }
+            }
+        }
+        (rolling, total, errors)
+    }
+
     fn snapshot(&mut self) {
         let logged = self.log_events();
+        let state_before = self.state;
         let snap = self.cmd.snapshot_at(self.now);
         if self.trace {
             eprintln!("snapshot {}", snap.to_json());
         }
         self.check_transitions();
+        let (rolling, total, errors) = self.window_model();
+        assert_eq!(snap.rolling.0, rolling, "rolling counts against the events heard in the window");
+        let c = self.config;
+        let evaluates = c.circuit_breaker_enabled && !c.force_open && !c.force_closed;
+        if c.health_snapshot_interval_ms == 0 {
+            // Recomputed for this snapshot: exact, and the trip rule applied.
+            assert_eq!((snap.health.total, snap.health.errors), (total, errors), "health counts");
+            if evaluates && state_before == CircuitState::Closed {
+                let expected = if self.trips() { CircuitState::Open } else { CircuitState::Closed };
+                assert_eq!(self.state, expected, "the trip rule on health {total}/{errors} under {c:?}");
+            }
+        }
         assert_eq!(self.log_events(), logged, "a snapshot records nothing");
         assert_eq!(self.cmd.config(), self.config);
         assert_eq!(u64::from(snap.concurrent), self.permits_held(), "run permits held");
@@ -606,7 +703,6 @@ impl Harness<'_> {
         let health = snap.health;
         assert!(health.errors <= health.total);
         assert_eq!(health.error_percentage, (health.errors * 100).checked_div(health.total).unwrap_or(0));
-        let c = &self.config;
         let state = if !c.circuit_breaker_enabled {
             CircuitState::Closed
         } else if c.force_open {
