@@ -42,11 +42,14 @@ for target in "${targets[@]}"; do
   work="fuzz/work/$target"
   log="fuzz/work/$target.log"
   mkdir -p "$work" "fuzz/artifacts/$target"
+  # A dictionary of the target's tokens (fuzz/<target>.dict), if it has one.
+  dict=()
+  [ -f "fuzz/$target.dict" ] && dict=(-dict="fuzz/$target.dict")
   echo "fuzz: $target for $seconds s (seeds fuzz/corpus/$target, log $log)"
   # The first corpus directory receives what the fuzzer finds; the seeds
   # are read only. -timeout: an input running 10 s is a hang.
   if nice -n 10 cargo +nightly fuzz run "${flags[@]}" "$target" "$work" "fuzz/corpus/$target" -- \
-    -max_total_time="$seconds" -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
+    -max_total_time="$seconds" -timeout=10 -print_final_stats=1 "${dict[@]}" >"$log" 2>&1; then
     runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")"
     rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")"
     echo "fuzz: $target: no failure in ${runs:-?} runs (${rate:-?}/s)"
