@@ -72,10 +72,14 @@
 //!   health events among them heard since the last close, and a closed
 //!   circuit trips exactly when the rule holds; health consistent; the
 //!   state the one the transitions and force flags give;
-//!   latency percentiles in order; the last one serialises to JSON;
+//!   latency samples: one per call settled with a result of its run or
+//!   fallback, with a run latency if its run ended or timed out, counted in
+//!   the 60 s percentile window; percentiles in order; the last snapshot
+//!   serialises to JSON;
 //! - at the end, every call finished then dropped: nothing held.
 
 use crate::{small_config, Bytes};
+use hystrix_core::latency::{PERCENTILE_BUCKETS, PERCENTILE_WINDOW_MS};
 use hystrix_core::{
     Action, AttemptId, Call, CircuitState, Command, Config, ErrorKind, EventType, FnClock, Input, Notice, Original,
     RunOutcome, Settlement, Topic,
@@ -167,6 +171,9 @@ struct Harness<'a> {
     closed_from: usize,
     /// When the circuit last opened.
     opened_at: u64,
+    /// The latency samples the calls recorded: when, and whether with a
+    /// run latency (the run ended or timed out).
+    samples: Vec<(u64, bool)>,
     trace: bool,
 }
 
@@ -209,6 +216,7 @@ pub fn check(data: &[u8]) {
         window_from: 0,
         closed_from: 0,
         opened_at: 0,
+        samples: Vec::new(),
         trace,
     };
     while !h.b.is_empty() {
@@ -450,6 +458,18 @@ impl Harness<'_> {
         assert_eq!(new, events[events_before..], "the notices of an input are the events its call added");
         assert!(log.events[logged..].iter().all(|&(_, at)| at == self.now), "an event stamped other than now");
         drop(log);
+        // A call records its latencies when it settles with a result of its
+        // run or its fallback (not on a cancellation), or when a fallback
+        // that outlived one ends: at its SUCCESS, its BAD_REQUEST, or its
+        // fallback event.
+        let ends = |e: &EventType| matches!(e, EventType::Success | EventType::BadRequest) || !e.is_execution();
+        if events[events_before..].iter().any(ends) {
+            let ran = matches!(
+                events[0],
+                EventType::Success | EventType::Failure | EventType::Timeout | EventType::BadRequest
+            );
+            self.samples.push((self.now, ran));
+        }
         let before = self.state;
         let counted = events[events_before..].iter().any(|e| e.counts_in_health());
         self.check_transitions();
@@ -713,6 +733,13 @@ impl Harness<'_> {
             self.state
         };
         assert_eq!(snap.state, state, "the state the transitions lead to");
+        let bucket = PERCENTILE_WINDOW_MS / PERCENTILE_BUCKETS;
+        let current = (self.now / bucket).min(u64::MAX - 2);
+        let oldest = current.saturating_add(1).saturating_sub(PERCENTILE_BUCKETS);
+        let live = |&&(at, _): &&(u64, bool)| (oldest..=current).contains(&(at / bucket).min(u64::MAX - 2));
+        let total = self.samples.iter().filter(live).count() as u64;
+        let ran = self.samples.iter().filter(live).filter(|(_, ran)| *ran).count() as u64;
+        assert_eq!((snap.latency_total.count, snap.latency_run.count), (total, ran), "latency samples in the window");
         for p in [snap.latency_run, snap.latency_total] {
             let ordered = [p.p0, p.p25, p.p50, p.p75, p.p90, p.p95, p.p99, p.p99_5, p.p100];
             assert!(ordered.windows(2).all(|w| w[0] <= w[1]), "percentiles out of order: {p:?}");
