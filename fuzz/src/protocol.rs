@@ -57,7 +57,12 @@
 //!   sleep window; with `health_snapshot_interval_ms` 0 (health recomputed
 //!   whenever needed) a closed circuit short-circuits exactly when the trip
 //!   rule holds on the model's health, and stays closed after an outcome
-//!   counted in health only if the rule does not hold; `FALLBACK_REJECTION` only when every fallback slot is
+//!   counted in health only if the rule does not hold; half-open episodes
+//!   modelled (probes admitted, slots freed by a bad request, a
+//!   cancellation or an abandoned probe, successes): a half-open circuit
+//!   short-circuits exactly when its probes are used up, a probe's success
+//!   closes it exactly when enough succeeded, a probe's failure, timeout or
+//!   rejection by the bulkhead reopens it; `FALLBACK_REJECTION` only when every fallback slot is
 //!   taken, `FALLBACK_MISSING` only without a fallback, `FALLBACK_DISABLED`
 //!   only with fallbacks off;
 //! - transitions chain (each starts where the previous ended) and are
@@ -119,6 +124,9 @@ struct Host {
     /// The host's fallback ends as soon as it is invoked, with `instant_ok`.
     instant_fallback: bool,
     instant_ok: bool,
+    /// The half-open episode the call probes, if the circuit admitted it as
+    /// a probe.
+    probe: Option<u64>,
     run: Run,
     fallback: Fallback,
     /// The deadline `poll_timeout` must give while the run is running.
@@ -171,6 +179,11 @@ struct Harness<'a> {
     closed_from: usize,
     /// When the circuit last opened.
     opened_at: u64,
+    /// The half-open episode (counted from 1 as they open), the probes it
+    /// admitted (less those whose slot was freed) and those that succeeded.
+    episode: u64,
+    probes_admitted: u64,
+    probes_succeeded: u64,
     /// The latency samples the calls recorded: when, and whether with a
     /// run latency (the run ended or timed out).
     samples: Vec<(u64, bool)>,
@@ -216,6 +229,9 @@ pub fn check(data: &[u8]) {
         window_from: 0,
         closed_from: 0,
         opened_at: 0,
+        episode: 0,
+        probes_admitted: 0,
+        probes_succeeded: 0,
         samples: Vec::new(),
         trace,
     };
@@ -291,21 +307,35 @@ impl Harness<'_> {
         if self.trace {
             eprintln!("#{} start at {} (fallback: {has_fallback}; {held} permits held)", self.calls.len(), self.now);
         }
-        // What the circuit must answer, where the model knows (SPEC §3.1):
-        // open, within its sleep window or not; closed, with health fresh.
+        // What the circuit must answer, where the model knows (SPEC §3.1,
+        // §5): open, within its sleep window or not (past it: the probe of a
+        // new episode); half-open, probes left or not (a probe if so);
+        // closed, with health fresh.
         let c = self.config;
         let evaluates = c.circuit_breaker_enabled && !c.force_open && !c.force_closed;
-        let must_short_circuit = match self.state {
-            _ if !evaluates => None,
-            CircuitState::Open => Some(self.now < self.opened_at.saturating_add(c.sleep_window_ms)),
-            CircuitState::Closed if c.health_snapshot_interval_ms == 0 => Some(self.trips()),
-            _ => None,
+        let state = self.state;
+        let (must_short_circuit, probe) = match state {
+            _ if !evaluates => (None, None),
+            CircuitState::Open => {
+                let sleeping = self.now < self.opened_at.saturating_add(c.sleep_window_ms);
+                (Some(sleeping), (!sleeping).then_some(self.episode + 1))
+            }
+            CircuitState::HalfOpen if self.probes_succeeded < c.half_open_max_calls => {
+                let full = self.probes_admitted >= c.half_open_max_calls;
+                (Some(full), (!full).then_some(self.episode))
+            }
+            CircuitState::Closed if c.health_snapshot_interval_ms == 0 => (Some(self.trips()), None),
+            _ => (None, None),
         };
         let call = Call::start(&self.cmd, self.now, has_fallback);
         let first = call.events().next();
         if let Some(short) = must_short_circuit {
-            let state = self.state;
-            assert_eq!(first == Some(EventType::ShortCircuited), short, "admission while {state:?} under {c:?}");
+            let model = (self.probes_admitted, self.probes_succeeded);
+            assert_eq!(
+                first == Some(EventType::ShortCircuited),
+                short,
+                "admission while {state:?} (probes admitted, succeeded: {model:?}) under {c:?}"
+            );
         }
         let c = &self.config;
         if first == Some(EventType::SemaphoreRejected) {
@@ -322,6 +352,7 @@ impl Harness<'_> {
             stops_at_once: policy & 2 != 0,
             instant_fallback: policy & 4 != 0,
             instant_ok: policy & 8 != 0,
+            probe,
             run: Run::NotInvoked,
             fallback: Fallback::NotInvoked,
             deadline: None,
@@ -333,6 +364,16 @@ impl Harness<'_> {
         let i = self.calls.len() - 1;
         self.drain(i);
         self.after_input(i, 0, logged);
+        if probe.is_some() {
+            // A probe the bulkhead refuses reopens the circuit (SPEC §5).
+            if first == Some(EventType::SemaphoreRejected) {
+                assert_eq!(self.state, CircuitState::Open, "a probe refused by the bulkhead reopens");
+            } else {
+                assert_eq!(self.state, CircuitState::HalfOpen);
+                assert_eq!(probe, Some(self.episode));
+                self.probes_admitted += 1;
+            }
+        }
     }
 
     /// Feeds `input` to call `i`, then does what it asks.
@@ -342,9 +383,43 @@ impl Harness<'_> {
         }
         let before = self.calls[i].call.events().count();
         let logged = self.log_events();
+        let live_probe = self.live_probe(i);
         self.calls[i].call.handle(self.now, input);
         self.drain(i);
         self.after_input(i, before, logged);
+        if live_probe {
+            let events = self.calls[i].events();
+            self.probe_decides(&events[before..]);
+        }
+    }
+
+    /// Whether call `i` is a probe of the half-open episode in progress.
+    fn live_probe(&self, i: usize) -> bool {
+        self.state == CircuitState::HalfOpen && self.calls[i].probe == Some(self.episode)
+    }
+
+    /// What a live probe's new events do to its episode (SPEC §5, §18.1):
+    /// a success counts and closes the circuit once enough have; a failure,
+    /// timeout or rejection reopens it; a bad request or a cancellation
+    /// frees its slot.
+    fn probe_decides(&mut self, events: &[EventType]) {
+        let Some(&outcome) = events.first().filter(|e| e.is_execution()) else { return };
+        let expected = match outcome {
+            EventType::Success => {
+                self.probes_succeeded += 1;
+                if self.probes_succeeded >= self.config.half_open_max_calls {
+                    CircuitState::Closed
+                } else {
+                    CircuitState::HalfOpen
+                }
+            }
+            EventType::Failure | EventType::Timeout | EventType::SemaphoreRejected => CircuitState::Open,
+            _ => {
+                self.probes_admitted = self.probes_admitted.saturating_sub(1);
+                CircuitState::HalfOpen
+            }
+        };
+        assert_eq!(self.state, expected, "after a probe's {outcome:?} under {:?}", self.config);
     }
 
     /// Feeds an input that call `i` must ignore entirely.
@@ -504,7 +579,11 @@ impl Harness<'_> {
             match to {
                 CircuitState::Closed => self.closed_from = heard,
                 CircuitState::Open => self.opened_at = at,
-                CircuitState::HalfOpen => {}
+                CircuitState::HalfOpen => {
+                    self.episode += 1;
+                    self.probes_admitted = 0;
+                    self.probes_succeeded = 0;
+                }
             }
         }
         self.transitions_seen = log.transitions.len();
@@ -640,6 +719,10 @@ impl Harness<'_> {
     }
 
     fn drop_call(&mut self, i: usize) {
+        if self.live_probe(i) && self.calls[i].run == Run::Running {
+            // An abandoned probe frees its slot without deciding.
+            self.probes_admitted = self.probes_admitted.saturating_sub(1);
+        }
         let h = self.calls.remove(i);
         if self.trace {
             eprintln!("#{i} dropped (run {:?}, fallback {:?}, settled {:?})", h.run, h.fallback, h.settled);
