@@ -57,14 +57,14 @@
 //!   sleep window; with `health_snapshot_interval_ms` 0 (health recomputed
 //!   whenever needed) a closed circuit short-circuits exactly when the trip
 //!   rule holds on the model's health, and stays closed after an outcome
-//!   counted in health only if the rule does not hold; half-open episodes
-//!   modelled (probes admitted, slots freed by a bad request, a
-//!   cancellation or an abandoned probe, successes): a half-open circuit
-//!   short-circuits exactly when its probes are used up, a probe's success
-//!   closes it exactly when enough succeeded, a probe's failure, timeout or
-//!   rejection by the bulkhead reopens it; `FALLBACK_REJECTION` only when every fallback slot is
-//!   taken, `FALLBACK_MISSING` only without a fallback, `FALLBACK_DISABLED`
-//!   only with fallbacks off;
+//!   counted in health only if the rule does not hold; `FALLBACK_REJECTION`
+//!   only when every fallback slot is taken, `FALLBACK_MISSING` only
+//!   without a fallback, `FALLBACK_DISABLED` only with fallbacks off;
+//! - half-open episodes, modelled (probes admitted, slots freed by a bad
+//!   request, a cancellation or an abandoned probe, successes): a half-open
+//!   circuit short-circuits exactly when its probes are used up; a probe's
+//!   success closes it exactly when enough succeeded; a probe's failure,
+//!   timeout or refusal by the bulkhead reopens it;
 //! - transitions chain (each starts where the previous ended) and are
 //!   closed→open, open→half_open, half_open→closed or half_open→open;
 //! - snapshots: `concurrent` and `fallback_concurrent` equal what the host
@@ -77,10 +77,10 @@
 //!   health events among them heard since the last close, and a closed
 //!   circuit trips exactly when the rule holds; health consistent; the
 //!   state the one the transitions and force flags give;
-//!   latency samples: one per call settled with a result of its run or
-//!   fallback, with a run latency if its run ended or timed out, counted in
-//!   the 60 s percentile window; percentiles in order; the last snapshot
-//!   serialises to JSON;
+//! - latency: one sample per call settled with a result of its run or its
+//!   fallback (and per fallback ending after a cancellation), with a run
+//!   latency if its run ended or timed out, counted in the 60 s percentile
+//!   window; percentiles in order; the last snapshot serialises to JSON;
 //! - at the end, every call finished then dropped: nothing held.
 
 use crate::{small_config, Bytes};
