@@ -13,6 +13,12 @@ need_component clippy clippy
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
+# cargo-fuzz for `make fuzz-smoke`, only where a nightly toolchain exists
+# (without one the smoke run is skipped). A cold install builds it from
+# source: about 3 minutes on 2 cores.
+if cargo +nightly --version >/dev/null 2>&1 && ! cargo fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked
+fi
 # C toolchain and checkers (present on a fresh machine of this kind; installed if not).
 missing=()
 for tool in cc:gcc c++:g++ make:make valgrind:valgrind pkg-config:pkg-config python3:python3; do
