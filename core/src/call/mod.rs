@@ -203,6 +203,9 @@ pub struct Call {
     deadline: Option<u64>,
     settled: bool,
     actions: Queue<Action>,
+    /// A cancel that met a passed deadline: it takes effect once the
+    /// timeout's reaction has been carried out (the actions drained).
+    deferred_cancel: Option<u64>,
 }
 
 impl Call {
@@ -210,8 +213,15 @@ impl Call {
     #[inline]
     pub fn start(cmd: &Command, now: u64, has_fallback: bool) -> Call {
         let (ex, step) = Execution::start(cmd, now, has_fallback);
-        let mut call =
-            Call { cmd: cmd.clone(), ex, attempt_out: false, deadline: None, settled: false, actions: Queue::new() };
+        let mut call = Call {
+            cmd: cmd.clone(),
+            ex,
+            attempt_out: false,
+            deadline: None,
+            settled: false,
+            actions: Queue::new(),
+            deferred_cancel: None,
+        };
         call.follow(step);
         call
     }
@@ -250,6 +260,12 @@ impl Call {
     /// the next input.
     #[inline]
     pub fn poll_action(&mut self) -> Option<Action> {
+        if let Some(action) = self.actions.pop() {
+            return Some(action);
+        }
+        // The timeout's reaction is carried out: a deferred cancel now.
+        let at = self.deferred_cancel.take()?;
+        self.cancel_now(at);
         self.actions.pop()
     }
 
@@ -303,11 +319,19 @@ impl Call {
     fn cancel(&mut self, now: u64) {
         // A deadline already passed (the host's timer is late): the timeout
         // came first — at the same instant only does the cancel win
-        // (semantics §18.2) — and the cancel then meets a fallback in
-        // flight, or a settled call.
+        // (semantics §18.2). The cancel is a reaction of its own: it takes
+        // effect once the timeout's has been carried out (§18.1), and then
+        // meets a fallback in flight, or a call already settled (an instant
+        // fallback).
         if self.ex.is_running() && self.deadline.is_some_and(|d| d < now) {
             self.handle(now, Input::TimerFired);
+            self.deferred_cancel = Some(now);
+            return;
         }
+        self.cancel_now(now);
+    }
+
+    fn cancel_now(&mut self, now: u64) {
         if self.settled {
             return;
         }
@@ -572,6 +596,26 @@ mod tests {
             ]
         );
         assert_eq!(call.events().collect::<Vec<_>>(), vec![EventType::Timeout]);
+        // A fallback that ends within the timeout's reaction settles the
+        // call first: the cancel then finds it settled (found by fuzzing).
+        let mut call = Call::start(&cmd, 0, true);
+        let _ = drain(&mut call);
+        call.handle(5_000, Input::Cancel);
+        let mut settled = vec![];
+        while let Some(action) = call.poll_action() {
+            match action {
+                Action::InvokeFallback { .. } => call.handle(5_000, Input::FallbackEnded { ok: false }),
+                Action::Settle(s) => settled.push(s),
+                _ => {}
+            }
+        }
+        assert_eq!(
+            settled,
+            vec![Settlement::Error {
+                kind: ErrorKind::FallbackFailure,
+                original: Some(Original::Kind(ErrorKind::Timeout))
+            }]
+        );
         // At the deadline itself the cancel wins (semantics §18.2).
         let mut call = Call::start(&cmd, 0, true);
         let _ = drain(&mut call);
