@@ -72,6 +72,75 @@ impl Default for Config {
     }
 }
 
+/// How a retry's backoff delay is jittered (semantics §11.2, key
+/// `retry_jitter`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Jitter {
+    /// The capped delay itself; draws nothing.
+    None,
+    /// Uniform from 0 to the capped delay.
+    #[default]
+    Full,
+    /// Half the capped delay plus a uniform share of the other half.
+    Equal,
+    /// Uniform from the base delay to three times the previous delay, capped.
+    Decorrelated,
+}
+
+impl Jitter {
+    /// Every mode, in the order the semantics list them.
+    pub const ALL: [Jitter; 4] = [Jitter::None, Jitter::Full, Jitter::Equal, Jitter::Decorrelated];
+
+    /// The configuration name (`"none"`, `"full"`, `"equal"`, `"decorrelated"`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Jitter::None => "none",
+            Jitter::Full => "full",
+            Jitter::Equal => "equal",
+            Jitter::Decorrelated => "decorrelated",
+        }
+    }
+
+    /// Parses a configuration name; exact, lower case only.
+    pub fn parse(name: &str) -> Option<Jitter> {
+        Jitter::ALL.into_iter().find(|j| j.as_str() == name)
+    }
+}
+
+/// Which limit the bulkhead compares with (semantics §15, key
+/// `concurrency_limit_mode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitMode {
+    /// `max_concurrent_requests`.
+    #[default]
+    Fixed,
+    /// Additive increase, multiplicative decrease.
+    Aimd,
+    /// Netflix's Gradient2 estimate.
+    Gradient2,
+}
+
+impl LimitMode {
+    /// Every mode, in the order the semantics list them.
+    pub const ALL: [LimitMode; 3] = [LimitMode::Fixed, LimitMode::Aimd, LimitMode::Gradient2];
+
+    /// The configuration name (`"fixed"`, `"aimd"`, `"gradient2"`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LimitMode::Fixed => "fixed",
+            LimitMode::Aimd => "aimd",
+            LimitMode::Gradient2 => "gradient2",
+        }
+    }
+
+    /// Parses a configuration name; exact, lower case only.
+    pub fn parse(name: &str) -> Option<LimitMode> {
+        LimitMode::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+}
+
 /// Calls `$m!(field, ...)` with every [`Config`] field in SPEC order, so code
 /// that mirrors `Config` field by field (the core's live atomics, the C
 /// ABI's struct) names the fields in one place.
