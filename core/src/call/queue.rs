@@ -1,31 +1,35 @@
-//! A small inline FIFO for a call's pending actions: no allocation, ever.
-//! One input produces at most three actions (a late cancel: abort, fallback,
-//! settle), and the host drains them before the next input.
+//! A small FIFO for a call's pending actions. The actions of one input in a
+//! single-attempt call (at most four: clear a timer, abort, fallback,
+//! settle) fit inline, so the closed path never allocates; a hedging call
+//! that cancels many losers at once spills the rest into a heap queue.
 
-/// Room for the actions of one input, with margin.
+use std::collections::VecDeque;
+
+/// Room for the actions of one input of a single-attempt call.
 const CAPACITY: usize = 4;
 
-/// A fixed-capacity FIFO of `Copy` items.
+/// A FIFO of `Copy` items, inline up to [`CAPACITY`].
 pub(crate) struct Queue<T: Copy> {
     items: [Option<T>; CAPACITY],
     head: u8,
     len: u8,
+    /// Items pushed while the inline part was full, or while this already
+    /// held items (so order is kept): all younger than the inline ones.
+    spill: VecDeque<T>,
 }
 
 impl<T: Copy> Queue<T> {
     pub(crate) fn new() -> Queue<T> {
-        Queue { items: [None; CAPACITY], head: 0, len: 0 }
+        Queue { items: [None; CAPACITY], head: 0, len: 0, spill: VecDeque::new() }
     }
 
-    /// Appends an item. A host that never drains would overflow it: that is
-    /// a broken host, so it panics with a clear message rather than dropping
-    /// an action (a dropped action leaks permits or never settles a caller).
+    /// Appends an item.
     #[inline]
     pub(crate) fn push(&mut self, item: T) {
-        assert!(
-            usize::from(self.len) < CAPACITY,
-            "call actions not drained: poll_action() until None after every input"
-        );
+        if usize::from(self.len) == CAPACITY || !self.spill.is_empty() {
+            self.spill.push_back(item);
+            return;
+        }
         let at = (usize::from(self.head) + usize::from(self.len)) % CAPACITY;
         self.items[at] = Some(item);
         self.len += 1;
@@ -34,7 +38,7 @@ impl<T: Copy> Queue<T> {
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<T> {
         if self.len == 0 {
-            return None;
+            return self.spill.pop_front();
         }
         let item = self.items[usize::from(self.head)].take();
         self.head = ((usize::from(self.head) + 1) % CAPACITY) as u8;
@@ -60,11 +64,14 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "not drained")]
-    fn an_undrained_queue_refuses_to_drop_actions() {
+    fn past_the_inline_room_items_spill_in_order() {
         let mut q = Queue::new();
-        for i in 0..=CAPACITY {
+        for i in 0..10 {
             q.push(i);
         }
+        assert_eq!(q.pop(), Some(0));
+        q.push(10); // behind the spilled ones, though the inline part has room
+        let rest: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(rest, (1..=10).collect::<Vec<_>>());
     }
 }

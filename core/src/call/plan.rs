@@ -1,0 +1,83 @@
+//! The per-call keys (semantics §9.6): read once when a call starts and used
+//! to its end, whatever `configure` does meanwhile.
+
+use crate::config::Config;
+use crate::event::EventType;
+use crate::policy::backoff::Backoff;
+
+/// What one call does beyond a single attempt: its retry, hedging and
+/// deadline settings, fixed at its start.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Plan {
+    /// Attempts per call with retry, the first included; 1 = no retry.
+    pub(crate) retry_max_attempts: u64,
+    /// Whether a `TIMEOUT` may be retried (or start a hedge).
+    pub(crate) retry_on_timeout: bool,
+    /// Whether a `SEMAPHORE_REJECTED` may be retried (or start a hedge).
+    pub(crate) retry_on_rejected: bool,
+    /// The backoff between retries.
+    pub(crate) backoff: Backoff,
+    /// Overall deadline of the attempts from the first one's start; 0 = none.
+    pub(crate) deadline_ms: u64,
+    /// Attempts per call with hedging, the primary included; 1 = none.
+    pub(crate) hedge_max_attempts: u64,
+    /// From the latest attempt's start to the next hedge.
+    pub(crate) hedge_delay_ms: u64,
+    /// Whether a retryable failure starts the next hedge at once.
+    pub(crate) hedge_on_failure: bool,
+}
+
+impl Plan {
+    /// A plan of one attempt, no deadline: what a call with every per-call
+    /// v2 key at its default does (never read from the live configuration).
+    pub(crate) const SINGLE: Plan = Plan {
+        retry_max_attempts: 1,
+        retry_on_timeout: true,
+        retry_on_rejected: false,
+        backoff: Backoff { base: 0, multiplier_permille: 1000, max: 0, jitter: crate::config::Jitter::None },
+        deadline_ms: 0,
+        hedge_max_attempts: 1,
+        hedge_delay_ms: 0,
+        hedge_on_failure: true,
+    };
+
+    /// The per-call keys of `c`.
+    pub(crate) fn of(c: &Config) -> Plan {
+        Plan {
+            retry_max_attempts: c.retry_max_attempts,
+            retry_on_timeout: c.retry_on_timeout,
+            retry_on_rejected: c.retry_on_rejected,
+            backoff: Backoff {
+                base: c.retry_base_delay_ms,
+                multiplier_permille: c.retry_multiplier_permille,
+                max: c.retry_max_delay_ms,
+                jitter: c.retry_jitter,
+            },
+            deadline_ms: c.deadline_ms,
+            hedge_max_attempts: c.hedge_max_attempts,
+            hedge_delay_ms: c.hedge_delay_ms,
+            hedge_on_failure: c.hedge_on_failure,
+        }
+    }
+
+    /// Whether the call retries (semantics §11).
+    pub(crate) fn retries(&self) -> bool {
+        self.retry_max_attempts > 1
+    }
+
+    /// Whether the call hedges (semantics §14).
+    pub(crate) fn hedges(&self) -> bool {
+        self.hedge_max_attempts > 1
+    }
+
+    /// Semantics §9.4: whether an attempt outcome may be retried or start a
+    /// hedge on failure.
+    pub(crate) fn retryable(&self, outcome: EventType) -> bool {
+        match outcome {
+            EventType::Failure => true,
+            EventType::Timeout => self.retry_on_timeout,
+            EventType::SemaphoreRejected => self.retry_on_rejected,
+            _ => false,
+        }
+    }
+}
