@@ -48,6 +48,73 @@ pub struct Config {
     pub rolling_window_buckets: u64,
     /// How stale the health counts used for decisions may be; `0` = always fresh.
     pub health_snapshot_interval_ms: u64,
+    // v2 keys (SPEC §8); their defaults leave every v2 feature off.
+    /// Seed of the command's random generator (SPEC §10).
+    pub random_seed: u64,
+    /// Attempts per call, the first one included; `1` = no retry.
+    pub retry_max_attempts: u64,
+    /// A `TIMEOUT` attempt may be retried, or trigger a hedge.
+    pub retry_on_timeout: bool,
+    /// A `SEMAPHORE_REJECTED` attempt may be retried, or trigger a hedge.
+    pub retry_on_rejected: bool,
+    /// Backoff before the first retry, before jitter.
+    pub retry_base_delay_ms: u64,
+    /// Backoff growth per retry, in thousandths (`2000` = ×2).
+    pub retry_multiplier_permille: u64,
+    /// Cap on every backoff delay.
+    pub retry_max_delay_ms: u64,
+    /// How a backoff delay is jittered.
+    pub retry_jitter: Jitter,
+    /// Overall deadline of a call's attempts, from its first attempt's start; `0` = none.
+    pub deadline_ms: u64,
+    /// Budget units deposited per `SUCCESS` (a retry costs 100); `0` = no budget.
+    pub retry_budget_percent: u64,
+    /// Retries per second allowed on top of the deposits.
+    pub retry_budget_min_per_sec: u64,
+    /// How long budget deposits and withdrawals count.
+    pub retry_budget_window_ms: u64,
+    /// Buckets in the budget window; must divide `retry_budget_window_ms`.
+    pub retry_budget_window_buckets: u64,
+    /// Calls admitted per period; `0` = no rate limiter.
+    pub rate_limit_for_period: u64,
+    /// The rate limiter's period.
+    pub rate_limit_period_ms: u64,
+    /// Calls that may pass back to back; `0` = `rate_limit_for_period`.
+    pub rate_limit_burst: u64,
+    /// Longest wait a call accepts for its turn; `0` = never waits.
+    pub rate_limit_timeout_ms: u64,
+    /// Attempts per call, the primary included; `1` = no hedging.
+    pub hedge_max_attempts: u64,
+    /// From the latest attempt's start to the next hedge; `0` = all at once.
+    pub hedge_delay_ms: u64,
+    /// A retryable failure starts the next hedge at that instant.
+    pub hedge_on_failure: bool,
+    /// Which limit the bulkhead compares with.
+    pub concurrency_limit_mode: LimitMode,
+    /// Limit when the adaptive limiter starts.
+    pub adaptive_initial_limit: u64,
+    /// Lowest adaptive limit.
+    pub adaptive_min_limit: u64,
+    /// Highest adaptive limit.
+    pub adaptive_max_limit: u64,
+    /// Shortest adaptive sample window.
+    pub adaptive_window_ms: u64,
+    /// Fewest samples in an adaptive window.
+    pub adaptive_window_min_samples: u64,
+    /// A `FAILURE` counts as a drop (else it gives no sample).
+    pub adaptive_drop_on_failure: bool,
+    /// AIMD cut on a drop, in thousandths (Gradient2 uses it too).
+    pub aimd_backoff_permille: u64,
+    /// AIMD: a window whose average RTT exceeds this counts as a drop.
+    pub aimd_timeout_ms: u64,
+    /// Gradient2 smoothing, in thousandths.
+    pub gradient2_smoothing_permille: u64,
+    /// Gradient2 queue allowance.
+    pub gradient2_queue_size: u64,
+    /// Gradient2 long-RTT averaging window, in samples.
+    pub gradient2_long_window: u64,
+    /// Gradient2 RTT tolerance, in thousandths.
+    pub gradient2_rtt_tolerance_permille: u64,
 }
 
 impl Default for Config {
@@ -68,6 +135,39 @@ impl Default for Config {
             rolling_window_ms: 10_000,
             rolling_window_buckets: 10,
             health_snapshot_interval_ms: 500,
+            random_seed: 0,
+            retry_max_attempts: 1,
+            retry_on_timeout: true,
+            retry_on_rejected: false,
+            retry_base_delay_ms: 100,
+            retry_multiplier_permille: 2000,
+            retry_max_delay_ms: 5000,
+            retry_jitter: Jitter::Full,
+            deadline_ms: 0,
+            retry_budget_percent: 0,
+            retry_budget_min_per_sec: 10,
+            retry_budget_window_ms: 10_000,
+            retry_budget_window_buckets: 10,
+            rate_limit_for_period: 0,
+            rate_limit_period_ms: 1000,
+            rate_limit_burst: 0,
+            rate_limit_timeout_ms: 0,
+            hedge_max_attempts: 1,
+            hedge_delay_ms: 500,
+            hedge_on_failure: true,
+            concurrency_limit_mode: LimitMode::Fixed,
+            adaptive_initial_limit: 20,
+            adaptive_min_limit: 20,
+            adaptive_max_limit: 200,
+            adaptive_window_ms: 1000,
+            adaptive_window_min_samples: 10,
+            adaptive_drop_on_failure: false,
+            aimd_backoff_permille: 900,
+            aimd_timeout_ms: 5000,
+            gradient2_smoothing_permille: 200,
+            gradient2_queue_size: 4,
+            gradient2_long_window: 600,
+            gradient2_rtt_tolerance_permille: 1500,
         }
     }
 }
@@ -162,7 +262,40 @@ macro_rules! for_each_config_field {
             force_closed,
             rolling_window_ms,
             rolling_window_buckets,
-            health_snapshot_interval_ms
+            health_snapshot_interval_ms,
+            random_seed,
+            retry_max_attempts,
+            retry_on_timeout,
+            retry_on_rejected,
+            retry_base_delay_ms,
+            retry_multiplier_permille,
+            retry_max_delay_ms,
+            retry_jitter,
+            deadline_ms,
+            retry_budget_percent,
+            retry_budget_min_per_sec,
+            retry_budget_window_ms,
+            retry_budget_window_buckets,
+            rate_limit_for_period,
+            rate_limit_period_ms,
+            rate_limit_burst,
+            rate_limit_timeout_ms,
+            hedge_max_attempts,
+            hedge_delay_ms,
+            hedge_on_failure,
+            concurrency_limit_mode,
+            adaptive_initial_limit,
+            adaptive_min_limit,
+            adaptive_max_limit,
+            adaptive_window_ms,
+            adaptive_window_min_samples,
+            adaptive_drop_on_failure,
+            aimd_backoff_permille,
+            aimd_timeout_ms,
+            gradient2_smoothing_permille,
+            gradient2_queue_size,
+            gradient2_long_window,
+            gradient2_rtt_tolerance_permille
         }
     };
 }
@@ -173,10 +306,20 @@ enum KeyType {
     Bool,
     /// Integer with its inclusive minimum and maximum.
     Int(u64, u64),
+    /// One of a closed set of lower-case names.
+    Name(&'static [&'static str]),
 }
 
+/// The names `retry_jitter` takes, in SPEC order.
+const JITTER_NAMES: [&str; 4] =
+    [Jitter::None.as_str(), Jitter::Full.as_str(), Jitter::Equal.as_str(), Jitter::Decorrelated.as_str()];
+
+/// The names `concurrency_limit_mode` takes, in SPEC order.
+const LIMIT_MODE_NAMES: [&str; 3] =
+    [LimitMode::Fixed.as_str(), LimitMode::Aimd.as_str(), LimitMode::Gradient2.as_str()];
+
 /// Every key in SPEC order, with its type and range.
-const KEYS: [(&str, KeyType); 15] = [
+const KEYS: [(&str, KeyType); 48] = [
     ("timeout_enabled", KeyType::Bool),
     ("timeout_ms", KeyType::Int(1, MAX_SETTING)),
     ("max_concurrent_requests", KeyType::Int(1, MAX_SETTING)),
@@ -192,6 +335,39 @@ const KEYS: [(&str, KeyType); 15] = [
     ("rolling_window_ms", KeyType::Int(1, MAX_SETTING)),
     ("rolling_window_buckets", KeyType::Int(1, MAX_BUCKETS)),
     ("health_snapshot_interval_ms", KeyType::Int(0, MAX_SETTING)),
+    ("random_seed", KeyType::Int(0, MAX_SETTING)),
+    ("retry_max_attempts", KeyType::Int(1, MAX_SETTING)),
+    ("retry_on_timeout", KeyType::Bool),
+    ("retry_on_rejected", KeyType::Bool),
+    ("retry_base_delay_ms", KeyType::Int(0, MAX_SETTING)),
+    ("retry_multiplier_permille", KeyType::Int(1000, MAX_SETTING)),
+    ("retry_max_delay_ms", KeyType::Int(0, MAX_SETTING)),
+    ("retry_jitter", KeyType::Name(&JITTER_NAMES)),
+    ("deadline_ms", KeyType::Int(0, MAX_SETTING)),
+    ("retry_budget_percent", KeyType::Int(0, 1000)),
+    ("retry_budget_min_per_sec", KeyType::Int(0, 1_000_000)),
+    ("retry_budget_window_ms", KeyType::Int(1, 86_400_000)),
+    ("retry_budget_window_buckets", KeyType::Int(1, MAX_SETTING)),
+    ("rate_limit_for_period", KeyType::Int(0, MAX_SETTING)),
+    ("rate_limit_period_ms", KeyType::Int(1, MAX_SETTING)),
+    ("rate_limit_burst", KeyType::Int(0, MAX_SETTING)),
+    ("rate_limit_timeout_ms", KeyType::Int(0, MAX_SETTING)),
+    ("hedge_max_attempts", KeyType::Int(1, MAX_SETTING)),
+    ("hedge_delay_ms", KeyType::Int(0, MAX_SETTING)),
+    ("hedge_on_failure", KeyType::Bool),
+    ("concurrency_limit_mode", KeyType::Name(&LIMIT_MODE_NAMES)),
+    ("adaptive_initial_limit", KeyType::Int(0, MAX_SETTING)),
+    ("adaptive_min_limit", KeyType::Int(1, MAX_SETTING)),
+    ("adaptive_max_limit", KeyType::Int(0, MAX_SETTING)),
+    ("adaptive_window_ms", KeyType::Int(0, MAX_SETTING)),
+    ("adaptive_window_min_samples", KeyType::Int(1, MAX_SETTING)),
+    ("adaptive_drop_on_failure", KeyType::Bool),
+    ("aimd_backoff_permille", KeyType::Int(500, 999)),
+    ("aimd_timeout_ms", KeyType::Int(1, MAX_SETTING)),
+    ("gradient2_smoothing_permille", KeyType::Int(0, 1000)),
+    ("gradient2_queue_size", KeyType::Int(0, MAX_SETTING)),
+    ("gradient2_long_window", KeyType::Int(1, MAX_SETTING)),
+    ("gradient2_rtt_tolerance_permille", KeyType::Int(1000, MAX_SETTING)),
 ];
 
 /// A setting's value, as carried by [`Config::set`].
@@ -201,6 +377,26 @@ pub enum Setting {
     Bool(bool),
     /// An integer setting.
     Int(u64),
+    /// A named setting (`retry_jitter`, `concurrency_limit_mode`): one of
+    /// the key's lower-case names.
+    Name(&'static str),
+}
+
+/// Bits of [`Config::v2_features`]: which v2 features a configuration
+/// turns on, so the hot path can skip all of them with one load.
+pub mod feature {
+    /// `retry_max_attempts` > 1.
+    pub const RETRY: u32 = 1 << 0;
+    /// `hedge_max_attempts` > 1.
+    pub const HEDGE: u32 = 1 << 1;
+    /// `rate_limit_for_period` > 0.
+    pub const RATE_LIMIT: u32 = 1 << 2;
+    /// `retry_budget_percent` > 0.
+    pub const RETRY_BUDGET: u32 = 1 << 3;
+    /// `deadline_ms` > 0.
+    pub const DEADLINE: u32 = 1 << 4;
+    /// `concurrency_limit_mode` is not `"fixed"`.
+    pub const ADAPTIVE: u32 = 1 << 5;
 }
 
 impl Config {
@@ -209,9 +405,15 @@ impl Config {
         KEYS.iter().map(|(k, _)| *k)
     }
 
-    /// Checks every rule of SPEC §2; the error names the first offending key
-    /// in SPEC order, the divisibility rule (which names
-    /// `rolling_window_ms`) last.
+    /// Checks every rule of SPEC §2 and §8.1; the error names the first
+    /// offending key in SPEC order, then the cross-key rules in the order
+    /// §8.1 lists them: `rolling_window_ms` divisible by
+    /// `rolling_window_buckets` (names `rolling_window_ms`),
+    /// `retry_budget_window_ms` divisible by `retry_budget_window_buckets`
+    /// (names `retry_budget_window_ms`), retry and hedging not both on
+    /// (names `hedge_max_attempts`), `adaptive_max_limit` ≥
+    /// `adaptive_min_limit` (names `adaptive_max_limit`), then
+    /// `adaptive_initial_limit` between them (names `adaptive_initial_limit`).
     pub fn validate(&self) -> Result<(), ConfigError> {
         for (key, ty) in KEYS {
             if let KeyType::Int(..) = ty {
@@ -227,7 +429,102 @@ impl Config {
                 ),
             ));
         }
+        if self.retry_budget_window_ms % self.retry_budget_window_buckets != 0 {
+            return Err(ConfigError::new(
+                "retry_budget_window_ms",
+                format!(
+                    "{} is not divisible by retry_budget_window_buckets ({})",
+                    self.retry_budget_window_ms, self.retry_budget_window_buckets
+                ),
+            ));
+        }
+        if self.retry_max_attempts > 1 && self.hedge_max_attempts > 1 {
+            return Err(ConfigError::new(
+                "hedge_max_attempts",
+                format!(
+                    "must be 1 while retry_max_attempts is above 1 (retry and hedging cannot both be on), got {} with \
+                     retry_max_attempts {}",
+                    self.hedge_max_attempts, self.retry_max_attempts
+                ),
+            ));
+        }
+        if self.adaptive_max_limit < self.adaptive_min_limit {
+            return Err(ConfigError::new(
+                "adaptive_max_limit",
+                format!(
+                    "must be at least adaptive_min_limit ({}), got {}",
+                    self.adaptive_min_limit, self.adaptive_max_limit
+                ),
+            ));
+        }
+        if !(self.adaptive_min_limit..=self.adaptive_max_limit).contains(&self.adaptive_initial_limit) {
+            return Err(ConfigError::new(
+                "adaptive_initial_limit",
+                format!(
+                    "must be from adaptive_min_limit ({}) to adaptive_max_limit ({}), got {}",
+                    self.adaptive_min_limit, self.adaptive_max_limit, self.adaptive_initial_limit
+                ),
+            ));
+        }
         Ok(())
+    }
+
+    /// Which v2 features this configuration turns on, as [`feature`] bits
+    /// (`0`: it behaves exactly as a v1 configuration).
+    #[inline]
+    pub fn v2_features(&self) -> u32 {
+        let mut bits = 0;
+        if self.retry_max_attempts > 1 {
+            bits |= feature::RETRY;
+        }
+        if self.hedge_max_attempts > 1 {
+            bits |= feature::HEDGE;
+        }
+        if self.rate_limit_for_period > 0 {
+            bits |= feature::RATE_LIMIT;
+        }
+        if self.retry_budget_percent > 0 {
+            bits |= feature::RETRY_BUDGET;
+        }
+        if self.deadline_ms > 0 {
+            bits |= feature::DEADLINE;
+        }
+        if self.concurrency_limit_mode != LimitMode::Fixed {
+            bits |= feature::ADAPTIVE;
+        }
+        bits
+    }
+
+    /// Every key in SPEC order as a JSON array of objects: `name`, `type`
+    /// (`"bool"`, `"int"` or `"name"`), `default`, and `min` and `max` for
+    /// integers or `values` for named keys. The one description of the keys
+    /// the bindings' own lists are checked against.
+    pub fn schema_json() -> String {
+        let defaults = serde_json::to_value(Config::default()).expect("a Config always serialises");
+        let entries: Vec<Value> = KEYS
+            .iter()
+            .map(|&(name, ty)| {
+                let mut entry = Map::new();
+                entry.insert("name".into(), Value::from(name));
+                match ty {
+                    KeyType::Bool => {
+                        entry.insert("type".into(), Value::from("bool"));
+                    }
+                    KeyType::Int(min, max) => {
+                        entry.insert("type".into(), Value::from("int"));
+                        entry.insert("min".into(), Value::from(min));
+                        entry.insert("max".into(), Value::from(max));
+                    }
+                    KeyType::Name(values) => {
+                        entry.insert("type".into(), Value::from("name"));
+                        entry.insert("values".into(), Value::from(values.to_vec()));
+                    }
+                }
+                entry.insert("default".into(), defaults[name].clone());
+                Value::Object(entry)
+            })
+            .collect();
+        Value::Array(entries).to_string()
     }
 
     /// Parses a JSON object of SPEC keys (all optional) over the defaults.
@@ -246,7 +543,8 @@ impl Config {
     /// validated. `self` is untouched whatever happens. When several keys
     /// are wrong, the one named is, in this order: the first unknown key
     /// (by name), then the first key in SPEC order whose value has the
-    /// wrong type or is out of range, then the divisibility rule — one rule
+    /// wrong type or is out of range, then the cross-key rules in the order
+    /// [`Config::validate`] gives — one rule
     /// every binding follows, as they all parse through here.
     pub fn patched(&self, patch: &Value) -> Result<Config, ConfigError> {
         let map: &Map<String, Value> =
@@ -280,8 +578,10 @@ impl Config {
                 *self.int_mut(key) = i;
                 Ok(())
             }
+            (KeyType::Name(_), Setting::Name(name)) => self.set_name(key, name),
             (KeyType::Bool, _) => Err(ConfigError::new(key, "must be a boolean".into())),
             (KeyType::Int(..), _) => Err(ConfigError::new(key, "must be an integer".into())),
+            (KeyType::Name(values), _) => Err(ConfigError::new(key, one_of(values))),
         }
     }
 
@@ -293,6 +593,18 @@ impl Config {
     /// Bucket length in milliseconds.
     pub fn bucket_ms(&self) -> u64 {
         self.rolling_window_ms / self.rolling_window_buckets
+    }
+
+    fn set_name(&mut self, key: &str, name: &str) -> Result<(), ConfigError> {
+        let unknown = |values: &[&str]| ConfigError::new(key, format!("{}, got \"{name}\"", one_of(values)));
+        match key {
+            "retry_jitter" => self.retry_jitter = Jitter::parse(name).ok_or_else(|| unknown(&JITTER_NAMES))?,
+            "concurrency_limit_mode" => {
+                self.concurrency_limit_mode = LimitMode::parse(name).ok_or_else(|| unknown(&LIMIT_MODE_NAMES))?
+            }
+            _ => unreachable!("not a named key: {key}"),
+        }
+        Ok(())
     }
 
     fn get_int(&self, key: &str) -> u64 {
@@ -312,6 +624,33 @@ impl Config {
             "rolling_window_ms" => &mut self.rolling_window_ms,
             "rolling_window_buckets" => &mut self.rolling_window_buckets,
             "health_snapshot_interval_ms" => &mut self.health_snapshot_interval_ms,
+            "random_seed" => &mut self.random_seed,
+            "retry_max_attempts" => &mut self.retry_max_attempts,
+            "retry_base_delay_ms" => &mut self.retry_base_delay_ms,
+            "retry_multiplier_permille" => &mut self.retry_multiplier_permille,
+            "retry_max_delay_ms" => &mut self.retry_max_delay_ms,
+            "deadline_ms" => &mut self.deadline_ms,
+            "retry_budget_percent" => &mut self.retry_budget_percent,
+            "retry_budget_min_per_sec" => &mut self.retry_budget_min_per_sec,
+            "retry_budget_window_ms" => &mut self.retry_budget_window_ms,
+            "retry_budget_window_buckets" => &mut self.retry_budget_window_buckets,
+            "rate_limit_for_period" => &mut self.rate_limit_for_period,
+            "rate_limit_period_ms" => &mut self.rate_limit_period_ms,
+            "rate_limit_burst" => &mut self.rate_limit_burst,
+            "rate_limit_timeout_ms" => &mut self.rate_limit_timeout_ms,
+            "hedge_max_attempts" => &mut self.hedge_max_attempts,
+            "hedge_delay_ms" => &mut self.hedge_delay_ms,
+            "adaptive_initial_limit" => &mut self.adaptive_initial_limit,
+            "adaptive_min_limit" => &mut self.adaptive_min_limit,
+            "adaptive_max_limit" => &mut self.adaptive_max_limit,
+            "adaptive_window_ms" => &mut self.adaptive_window_ms,
+            "adaptive_window_min_samples" => &mut self.adaptive_window_min_samples,
+            "aimd_backoff_permille" => &mut self.aimd_backoff_permille,
+            "aimd_timeout_ms" => &mut self.aimd_timeout_ms,
+            "gradient2_smoothing_permille" => &mut self.gradient2_smoothing_permille,
+            "gradient2_queue_size" => &mut self.gradient2_queue_size,
+            "gradient2_long_window" => &mut self.gradient2_long_window,
+            "gradient2_rtt_tolerance_permille" => &mut self.gradient2_rtt_tolerance_permille,
             _ => unreachable!("not an integer key: {key}"),
         }
     }
@@ -323,8 +662,21 @@ impl Config {
             "circuit_breaker_enabled" => &mut self.circuit_breaker_enabled,
             "force_open" => &mut self.force_open,
             "force_closed" => &mut self.force_closed,
+            "retry_on_timeout" => &mut self.retry_on_timeout,
+            "retry_on_rejected" => &mut self.retry_on_rejected,
+            "hedge_on_failure" => &mut self.hedge_on_failure,
+            "adaptive_drop_on_failure" => &mut self.adaptive_drop_on_failure,
             _ => unreachable!("not a boolean key: {key}"),
         }
+    }
+}
+
+/// `must be one of "a", "b" or "c"`.
+fn one_of(values: &[&str]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("must be one of {} or {last}", rest.join(", ")),
+        _ => format!("must be {}", quoted.join("")),
     }
 }
 
@@ -357,6 +709,11 @@ fn parse_setting(key: &str, value: &Value) -> Result<Setting, ConfigError> {
         KeyType::Int(..) => whole_number(value)
             .map(Setting::Int)
             .ok_or_else(|| ConfigError::new(key, format!("must be a non-negative integer, got {value}"))),
+        KeyType::Name(values) => value
+            .as_str()
+            .and_then(|s| values.iter().find(|v| **v == s))
+            .map(|v| Setting::Name(v))
+            .ok_or_else(|| ConfigError::new(key, format!("{}, got {value}", one_of(values)))),
     }
 }
 
@@ -477,5 +834,265 @@ mod tests {
         assert_eq!(c, Config::default());
         let d = c.patched(&json!({"timeout_ms": 5})).unwrap();
         assert_eq!(d.timeout_ms, 5);
+    }
+
+    #[test]
+    fn v2_defaults_are_the_spec_defaults_and_turn_nothing_on() {
+        let c = Config::default();
+        assert_eq!((c.random_seed, c.retry_max_attempts, c.retry_base_delay_ms), (0, 1, 100));
+        assert_eq!((c.retry_multiplier_permille, c.retry_max_delay_ms, c.deadline_ms), (2000, 5000, 0));
+        assert!(c.retry_on_timeout && !c.retry_on_rejected && c.hedge_on_failure && !c.adaptive_drop_on_failure);
+        assert_eq!(c.retry_jitter, Jitter::Full);
+        assert_eq!(c.concurrency_limit_mode, LimitMode::Fixed);
+        assert_eq!((c.retry_budget_percent, c.retry_budget_min_per_sec), (0, 10));
+        assert_eq!((c.retry_budget_window_ms, c.retry_budget_window_buckets), (10_000, 10));
+        assert_eq!(
+            (c.rate_limit_for_period, c.rate_limit_period_ms, c.rate_limit_burst, c.rate_limit_timeout_ms),
+            (0, 1000, 0, 0)
+        );
+        assert_eq!((c.hedge_max_attempts, c.hedge_delay_ms), (1, 500));
+        assert_eq!((c.adaptive_initial_limit, c.adaptive_min_limit, c.adaptive_max_limit), (20, 20, 200));
+        assert_eq!((c.adaptive_window_ms, c.adaptive_window_min_samples), (1000, 10));
+        assert_eq!((c.aimd_backoff_permille, c.aimd_timeout_ms), (900, 5000));
+        assert_eq!((c.gradient2_smoothing_permille, c.gradient2_queue_size), (200, 4));
+        assert_eq!((c.gradient2_long_window, c.gradient2_rtt_tolerance_permille), (600, 1500));
+        assert_eq!(c.v2_features(), 0);
+        assert_eq!(Config::keys().count(), 48);
+    }
+
+    #[test]
+    fn to_json_writes_every_key_with_lowercase_names_and_reads_back() {
+        let c = Config::from_value(&json!({"retry_jitter": "decorrelated", "concurrency_limit_mode": "gradient2"}))
+            .unwrap();
+        let v: Value = serde_json::from_str(&c.to_json()).unwrap();
+        let obj = v.as_object().unwrap();
+        assert_eq!(obj.len(), 48);
+        assert!(Config::keys().all(|k| obj.contains_key(k)));
+        assert_eq!(v["retry_jitter"], "decorrelated");
+        assert_eq!(v["concurrency_limit_mode"], "gradient2");
+        assert_eq!(Config::from_json(&c.to_json()).unwrap(), c);
+    }
+
+    #[test]
+    fn named_keys_take_exactly_their_lower_case_names() {
+        for j in Jitter::ALL {
+            assert_eq!(Config::from_value(&json!({"retry_jitter": j.as_str()})).unwrap().retry_jitter, j);
+        }
+        for m in LimitMode::ALL {
+            let c = Config::from_value(&json!({"concurrency_limit_mode": m.as_str()})).unwrap();
+            assert_eq!(c.concurrency_limit_mode, m);
+        }
+        for (key, bad) in [
+            ("retry_jitter", json!("FULL")),
+            ("retry_jitter", json!("Full")),
+            ("retry_jitter", json!(" full")),
+            ("retry_jitter", json!(1)),
+            ("retry_jitter", json!(null)),
+            ("retry_jitter", json!(true)),
+            ("concurrency_limit_mode", json!("gradient")),
+            ("concurrency_limit_mode", json!("")),
+            ("concurrency_limit_mode", json!(["fixed"])),
+        ] {
+            let err = Config::from_value(&json!({ key: bad })).unwrap_err();
+            assert_eq!(err.key(), key, "{err}");
+            assert!(err.reason().starts_with("must be one of \""), "{err}");
+        }
+        let err = Config::from_value(&json!({"retry_jitter": "x"})).unwrap_err();
+        assert_eq!(err.reason(), r#"must be one of "none", "full", "equal" or "decorrelated", got "x""#);
+        let mut c = Config::default();
+        c.set("retry_jitter", Setting::Name("equal")).unwrap();
+        assert_eq!(c.retry_jitter, Jitter::Equal);
+        assert_eq!(c.set("retry_jitter", Setting::Name("fixed")).unwrap_err().key(), "retry_jitter");
+        assert_eq!(c.set("concurrency_limit_mode", Setting::Int(1)).unwrap_err().key(), "concurrency_limit_mode");
+        assert_eq!(c.set("retry_max_attempts", Setting::Name("full")).unwrap_err().key(), "retry_max_attempts");
+    }
+
+    #[test]
+    fn each_v2_range_rule_names_its_key_and_its_bounds_are_inclusive() {
+        for (key, bad, good) in [
+            ("retry_max_attempts", json!(0), json!(1)),
+            ("hedge_max_attempts", json!(0), json!(1)),
+            ("retry_budget_window_buckets", json!(0), json!(1)),
+            ("rate_limit_period_ms", json!(0), json!(1)),
+            ("adaptive_min_limit", json!(0), json!(1)),
+            ("adaptive_window_min_samples", json!(0), json!(1)),
+            ("aimd_timeout_ms", json!(0), json!(1)),
+            ("gradient2_long_window", json!(0), json!(1)),
+            ("retry_multiplier_permille", json!(999), json!(1000)),
+            ("gradient2_rtt_tolerance_permille", json!(999), json!(1000)),
+            ("retry_budget_percent", json!(1001), json!(1000)),
+            ("gradient2_smoothing_permille", json!(1001), json!(1000)),
+            ("aimd_backoff_permille", json!(499), json!(500)),
+            ("aimd_backoff_permille", json!(1000), json!(999)),
+            ("retry_budget_min_per_sec", json!(1_000_001), json!(1_000_000)),
+            ("retry_budget_window_ms", json!(0), json!(10)),
+            ("retry_budget_window_ms", json!(86_400_001), json!(86_400_000)),
+            ("random_seed", json!(MAX_SETTING + 1), json!(MAX_SETTING)),
+            ("deadline_ms", json!(MAX_SETTING + 1), json!(0)),
+            ("rate_limit_burst", json!(-1), json!(0)),
+            ("hedge_delay_ms", json!(1.5), json!(0.0)),
+            ("retry_on_timeout", json!(0), json!(false)),
+            ("adaptive_drop_on_failure", json!("true"), json!(true)),
+        ] {
+            let err = Config::from_value(&json!({ key: bad })).unwrap_err();
+            assert_eq!(err.key(), key, "{err}");
+            Config::from_value(&json!({ key: good })).unwrap_or_else(|e| panic!("{key}={good}: {e}"));
+        }
+        // The keys with no rule of their own take 0 and the largest integer.
+        for key in [
+            "random_seed",
+            "retry_base_delay_ms",
+            "retry_max_delay_ms",
+            "deadline_ms",
+            "rate_limit_for_period",
+            "rate_limit_burst",
+            "rate_limit_timeout_ms",
+            "hedge_delay_ms",
+            "adaptive_window_ms",
+            "gradient2_queue_size",
+        ] {
+            Config::from_value(&json!({ key: 0 })).unwrap();
+            Config::from_value(&json!({ key: MAX_SETTING })).unwrap();
+        }
+    }
+
+    #[test]
+    fn v2_cross_key_rules_name_the_spec_key() {
+        let named = |v: Value| Config::from_value(&v).unwrap_err().key().to_string();
+        assert_eq!(named(json!({"retry_budget_window_buckets": 3})), "retry_budget_window_ms");
+        assert_eq!(named(json!({"retry_budget_window_ms": 1001})), "retry_budget_window_ms");
+        Config::from_value(&json!({"retry_budget_window_ms": 9, "retry_budget_window_buckets": 3})).unwrap();
+        assert_eq!(named(json!({"retry_max_attempts": 2, "hedge_max_attempts": 2})), "hedge_max_attempts");
+        Config::from_value(&json!({"retry_max_attempts": 3})).unwrap();
+        Config::from_value(&json!({"hedge_max_attempts": 3})).unwrap();
+        // max ≥ min, in every mode, fixed included.
+        assert_eq!(named(json!({"adaptive_max_limit": 19})), "adaptive_max_limit");
+        assert_eq!(named(json!({"adaptive_min_limit": 201, "concurrency_limit_mode": "aimd"})), "adaptive_max_limit");
+        // initial within [min, max].
+        assert_eq!(named(json!({"adaptive_initial_limit": 19})), "adaptive_initial_limit");
+        assert_eq!(named(json!({"adaptive_initial_limit": 201})), "adaptive_initial_limit");
+        assert_eq!(named(json!({"adaptive_initial_limit": 0})), "adaptive_initial_limit");
+        Config::from_value(&json!({"adaptive_initial_limit": 200})).unwrap();
+        Config::from_value(&json!({"adaptive_min_limit": 1, "adaptive_initial_limit": 1, "adaptive_max_limit": 1}))
+            .unwrap();
+        // A live change is checked against the values in force.
+        let c = Config::from_value(&json!({"retry_max_attempts": 2})).unwrap();
+        assert_eq!(c.patched(&json!({"hedge_max_attempts": 2})).unwrap_err().key(), "hedge_max_attempts");
+        c.patched(&json!({"hedge_max_attempts": 2, "retry_max_attempts": 1})).unwrap();
+    }
+
+    #[test]
+    fn v2_error_order_unknown_then_per_key_in_spec_order_then_cross_key_in_spec_order() {
+        let named = |v: Value| Config::from_value(&v).unwrap_err().key().to_string();
+        // Unknown keys first.
+        assert_eq!(named(json!({"retry_max_attempts": 0, "retryMaxAttempts": 2})), "retryMaxAttempts");
+        // Per-key rules in SPEC order: a v1 key before every v2 key, v2 keys in table order.
+        assert_eq!(named(json!({"gradient2_long_window": 0, "timeout_ms": 0})), "timeout_ms");
+        assert_eq!(named(json!({"aimd_backoff_permille": 1, "retry_jitter": "x"})), "retry_jitter");
+        assert_eq!(named(json!({"concurrency_limit_mode": 1, "random_seed": -1})), "random_seed");
+        assert_eq!(named(json!({"hedge_on_failure": 1, "rate_limit_period_ms": 0})), "rate_limit_period_ms");
+        // Every per-key rule before any cross-key rule.
+        assert_eq!(
+            named(json!({"rolling_window_ms": 1001, "retry_max_attempts": 2, "hedge_max_attempts": 2,
+                "gradient2_rtt_tolerance_permille": 1})),
+            "gradient2_rtt_tolerance_permille"
+        );
+        // Cross-key rules in §8.1's order, v1's divisibility first.
+        let all_cross = json!({"rolling_window_ms": 1001, "retry_budget_window_ms": 1001, "retry_max_attempts": 2,
+            "hedge_max_attempts": 2, "adaptive_max_limit": 10, "adaptive_initial_limit": 300});
+        assert_eq!(named(all_cross.clone()), "rolling_window_ms");
+        let mut v = all_cross;
+        v["rolling_window_ms"] = json!(1000);
+        assert_eq!(named(v.clone()), "retry_budget_window_ms");
+        v["retry_budget_window_ms"] = json!(1000);
+        assert_eq!(named(v.clone()), "hedge_max_attempts");
+        v["hedge_max_attempts"] = json!(1);
+        assert_eq!(named(v.clone()), "adaptive_max_limit");
+        v["adaptive_max_limit"] = json!(250);
+        assert_eq!(named(v.clone()), "adaptive_initial_limit");
+        v["adaptive_initial_limit"] = json!(250);
+        Config::from_value(&v).unwrap();
+    }
+
+    #[test]
+    fn v2_features_has_one_bit_per_feature() {
+        let f = |v: Value| Config::from_value(&v).unwrap().v2_features();
+        assert_eq!(f(json!({"retry_max_attempts": 2})), feature::RETRY);
+        assert_eq!(f(json!({"hedge_max_attempts": 2})), feature::HEDGE);
+        assert_eq!(f(json!({"rate_limit_for_period": 1})), feature::RATE_LIMIT);
+        assert_eq!(f(json!({"retry_budget_percent": 1})), feature::RETRY_BUDGET);
+        assert_eq!(f(json!({"deadline_ms": 1})), feature::DEADLINE);
+        assert_eq!(f(json!({"concurrency_limit_mode": "aimd"})), feature::ADAPTIVE);
+        assert_eq!(f(json!({"concurrency_limit_mode": "gradient2"})), feature::ADAPTIVE);
+        // Keys that only tune a feature turn nothing on.
+        assert_eq!(f(json!({"random_seed": 7, "retry_jitter": "none", "hedge_delay_ms": 0, "rate_limit_burst": 5})), 0);
+        assert_eq!(
+            f(json!({"retry_max_attempts": 3, "rate_limit_for_period": 5, "retry_budget_percent": 10,
+                "deadline_ms": 100, "concurrency_limit_mode": "aimd"})),
+            feature::RETRY | feature::RATE_LIMIT | feature::RETRY_BUDGET | feature::DEADLINE | feature::ADAPTIVE
+        );
+    }
+
+    #[test]
+    fn live_config_mirrors_every_field_and_the_feature_bits() {
+        use crate::live_config::LiveConfig;
+        let a = Config::default();
+        let live = LiveConfig::new(&a);
+        assert_eq!(live.load(), a);
+        assert_eq!(live.v2_features(), 0);
+        let b = Config::from_value(&json!({"retry_jitter": "decorrelated", "concurrency_limit_mode": "gradient2",
+            "retry_max_attempts": 4, "deadline_ms": 9, "gradient2_queue_size": 3, "adaptive_drop_on_failure": true}))
+        .unwrap();
+        live.store(&b);
+        assert_eq!(live.load(), b);
+        assert_eq!(live.v2_features(), b.v2_features());
+        assert_eq!(live.v2_features(), feature::RETRY | feature::DEADLINE | feature::ADAPTIVE);
+        live.store(&a);
+        assert_eq!(live.v2_features(), 0);
+    }
+
+    #[test]
+    fn schema_lists_every_key_in_spec_order_with_defaults_and_bounds() {
+        let schema: Value = serde_json::from_str(&Config::schema_json()).unwrap();
+        let entries = schema.as_array().unwrap();
+        let names: Vec<&str> = entries.iter().map(|e| e["name"].as_str().unwrap()).collect();
+        assert_eq!(names, Config::keys().collect::<Vec<_>>());
+        let defaults: Value = serde_json::from_str(&Config::default().to_json()).unwrap();
+        for e in entries {
+            let name = e["name"].as_str().unwrap();
+            assert_eq!(e["default"], defaults[name], "{name}");
+            match e["type"].as_str().unwrap() {
+                "bool" => assert!(e["default"].is_boolean()),
+                "int" => {
+                    let (min, max) = (e["min"].as_u64().unwrap(), e["max"].as_u64().unwrap());
+                    Config::from_value(&json!({ name: min }))
+                        .map(|_| ())
+                        .or_else(|err| {
+                            // Only a cross-key rule may refuse a bound.
+                            assert!(
+                                err.key() != name || name.starts_with("adaptive") || name.ends_with("window_ms"),
+                                "{err}"
+                            );
+                            Ok::<(), ()>(())
+                        })
+                        .unwrap();
+                    if min > 0 {
+                        assert_eq!(Config::from_value(&json!({ name: min - 1 })).unwrap_err().key(), name);
+                    }
+                    assert_eq!(Config::from_value(&json!({ name: max + 1 })).unwrap_err().key(), name);
+                }
+                "name" => {
+                    for v in e["values"].as_array().unwrap() {
+                        Config::from_value(&json!({ name: v })).unwrap();
+                    }
+                }
+                other => panic!("type {other}"),
+            }
+        }
+        assert_eq!(entries[0]["name"], "timeout_enabled");
+        assert_eq!(entries[22]["values"], json!(["none", "full", "equal", "decorrelated"]));
+        assert_eq!(entries[22]["default"], "full");
+        assert_eq!(entries[35]["name"], "concurrency_limit_mode");
+        assert_eq!(entries[35]["values"], json!(["fixed", "aimd", "gradient2"]));
     }
 }

@@ -27,11 +27,14 @@ pub enum ErrorKind {
     /// The caller cancelled the call before it settled (SPEC §18). Never an
     /// original error: no fallback sees it.
     Cancelled = 9,
+    /// The rate limiter refused the call (SPEC §13, §16); an original
+    /// error, so a fallback sees it.
+    RateLimited = 10,
 }
 
 impl ErrorKind {
     /// Every kind, in code order.
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 10] = [
         ErrorKind::Failure,
         ErrorKind::Timeout,
         ErrorKind::ShortCircuited,
@@ -41,9 +44,10 @@ impl ErrorKind {
         ErrorKind::FallbackFailure,
         ErrorKind::InvalidConfig,
         ErrorKind::Cancelled,
+        ErrorKind::RateLimited,
     ];
 
-    /// The stable numeric code (1..=9).
+    /// The stable numeric code (1..=10).
     pub const fn code(self) -> u32 {
         self as u32
     }
@@ -60,6 +64,7 @@ impl ErrorKind {
             ErrorKind::FallbackFailure => "fallback_failure",
             ErrorKind::InvalidConfig => "invalid_config",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::RateLimited => "rate_limited",
         }
     }
 
@@ -80,6 +85,7 @@ impl ErrorKind {
             ErrorKind::FallbackFailure => "the fallback failed",
             ErrorKind::InvalidConfig => "invalid configuration",
             ErrorKind::Cancelled => "the caller cancelled the call",
+            ErrorKind::RateLimited => "the rate limiter refused the call",
         }
     }
 }

@@ -34,11 +34,22 @@ pub enum EventType {
     /// An outstanding attempt was cancelled (by its caller, SPEC §18). An
     /// attempt outcome, never counted in health.
     Cancelled = 11,
+    /// The rate limiter refused the call (SPEC §13, §16). Recorded instead
+    /// of any attempt; never counted in health.
+    RateLimited = 12,
+    /// A retry was scheduled (SPEC §11.3, §16). A marker, never counted in
+    /// health.
+    Retry = 13,
+    /// A hedge started (SPEC §14.1, §16). A marker, never counted in health.
+    Hedge = 14,
+    /// The retry budget refused a retry or a hedge (SPEC §12, §16). A
+    /// marker, never counted in health.
+    RetryBudgetExhausted = 15,
 }
 
 impl EventType {
     /// Number of event types.
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 16;
 
     /// All event types, in index order.
     pub const ALL: [EventType; EventType::COUNT] = [
@@ -54,6 +65,10 @@ impl EventType {
         EventType::FallbackMissing,
         EventType::FallbackDisabled,
         EventType::Cancelled,
+        EventType::RateLimited,
+        EventType::Retry,
+        EventType::Hedge,
+        EventType::RetryBudgetExhausted,
     ];
 
     /// Stable index of this type, `0..COUNT`.
@@ -76,6 +91,10 @@ impl EventType {
             EventType::FallbackMissing => "FALLBACK_MISSING",
             EventType::FallbackDisabled => "FALLBACK_DISABLED",
             EventType::Cancelled => "CANCELLED",
+            EventType::RateLimited => "RATE_LIMITED",
+            EventType::Retry => "RETRY",
+            EventType::Hedge => "HEDGE",
+            EventType::RetryBudgetExhausted => "RETRY_BUDGET_EXHAUSTED",
         }
     }
 
@@ -145,5 +164,25 @@ impl CircuitState {
 impl std::fmt::Display for CircuitState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_indices_and_health_rules_of_every_event() {
+        for (i, e) in EventType::ALL.into_iter().enumerate() {
+            assert_eq!(e.index(), i);
+            assert_eq!(EventType::parse(e.as_str()), Some(e));
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(json, format!("\"{}\"", e.as_str()));
+        }
+        for e in [EventType::RateLimited, EventType::Retry, EventType::Hedge, EventType::RetryBudgetExhausted] {
+            assert!(!e.counts_in_health() && !e.is_health_error() && !e.is_execution(), "{e}");
+        }
+        assert_eq!(EventType::parse("RETRY_BUDGET_EXHAUSTED"), Some(EventType::RetryBudgetExhausted));
+        assert_eq!(EventType::parse("retry"), None);
     }
 }
