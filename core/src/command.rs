@@ -31,6 +31,7 @@ use crate::latency::LatencyWindow;
 use crate::listener::{ListenerId, Listeners, Notice, Topic};
 use crate::live_config::LiveConfig;
 use crate::policy::permits::Permits;
+use crate::policy::strategies::Strategies;
 use crate::snapshot::{EventCounts, Health, Snapshot};
 use crate::window::{HealthCounts, Window};
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
@@ -88,6 +89,8 @@ pub(crate) struct Inner {
     /// Total latency of calls that did not settle at their run's outcome.
     latency_total_only: LatencyWindow,
     listeners: Listeners,
+    /// Random generator, retry budget, rate limiter, adaptive limiter.
+    pub(crate) strategies: Strategies,
 }
 
 /// A Hystrix command's shared state. Cheap to clone (one `Arc`); `Send +
@@ -107,6 +110,8 @@ pub(crate) struct Ticket {
     pub(crate) start: u64,
     /// When its timeout fires, if timeouts are enabled.
     pub(crate) deadline: Option<u64>,
+    /// Run permits held right after this one was taken (semantics §15.2).
+    pub(crate) inflight: u32,
 }
 
 /// The circuit's and the bulkhead's answer to a call.
@@ -159,6 +164,7 @@ impl Command {
                 latency_run_only: LatencyWindow::new(),
                 latency_total_only: LatencyWindow::new(),
                 listeners: Listeners::new(),
+                strategies: Strategies::new(&config),
             }),
         })
     }
@@ -232,7 +238,9 @@ impl Command {
             };
             self.inner.window.store(next, Ordering::Release);
         }
+        let old = self.inner.config.load();
         self.inner.config.store(&config);
+        self.inner.strategies.reconfigure(&old, &config);
         // New thresholds or interval: the trip rule must be evaluated afresh.
         let _ep = self.lock_episode();
         self.inner.trip_ok_until.store(0, Ordering::Release);
@@ -486,7 +494,7 @@ impl Command {
                 }
             }
         }
-        let Some(held) = inner.concurrent.try_acquire(live.max_concurrent_requests.load(Ordering::Relaxed)) else {
+        let Some(held) = inner.concurrent.try_acquire(self.limit()) else {
             self.record(now, EventType::SemaphoreRejected, probe);
             return Admission::Rejected;
         };
@@ -498,7 +506,7 @@ impl Command {
         } else {
             None
         };
-        Admission::Admitted(Ticket { probe, start: now, deadline })
+        Admission::Admitted(Ticket { probe, start: now, deadline, inflight: held })
     }
 
     /// The circuit's part of admission: `Some(probe episode or 0)` when
@@ -638,11 +646,20 @@ impl Command {
         true
     }
 
-    /// Records a run's outcome event (`SUCCESS`, `FAILURE`, `BAD_REQUEST` or
-    /// `TIMEOUT`); the permit stays held.
+    /// Records an admitted attempt's outcome event (`SUCCESS`, `FAILURE`,
+    /// `BAD_REQUEST` or `TIMEOUT`): counts, probe decision, trip rule, then
+    /// the retry budget's deposit and the adaptive limiter's sample
+    /// (semantics §9.3). The permit stays held.
     #[inline]
-    pub(crate) fn record_run(&self, ticket: &Ticket, now: u64, event: EventType) {
+    pub(crate) fn record_outcome(&self, ticket: &Ticket, now: u64, event: EventType) {
         self.record(now, event, ticket.probe);
+        self.after_outcome_v2(ticket, now, event);
+    }
+
+    /// Records an event that belongs to no attempt (a marker, a fallback's):
+    /// counts and listeners; the trip rule if it counts in health.
+    pub(crate) fn record_event(&self, now: u64, event: EventType) {
+        self.record(now, event, 0);
     }
 
     /// Records a caller's cancellation of an attempt (SPEC §18): rolling and
@@ -658,7 +675,7 @@ impl Command {
     /// which calls it without building an execution.
     #[inline]
     pub(crate) fn settle_success(&self, ticket: Ticket, now: u64) {
-        self.record(now, EventType::Success, ticket.probe);
+        self.record_outcome(&ticket, now, EventType::Success);
         let latency = now.saturating_sub(ticket.start);
         self.release(ticket);
         self.record_latency(now, Some(latency), latency);

@@ -163,7 +163,7 @@ impl Execution {
             RunOutcome::Failure => EventType::Failure,
             RunOutcome::BadRequest => EventType::BadRequest,
         };
-        cmd.record_run(&ticket, now, event);
+        cmd.record_outcome(&ticket, now, event);
         cmd.release(ticket);
         if event == EventType::BadRequest {
             self.events[0] = Some(event);
@@ -182,7 +182,7 @@ impl Execution {
         }
         let Some(ticket) = self.ticket.as_ref() else { return Step::Nothing };
         self.run_latency = Some(now.saturating_sub(self.start));
-        cmd.record_run(ticket, now, EventType::Timeout);
+        cmd.record_outcome(ticket, now, EventType::Timeout);
         self.enter_fallback(cmd, now, EventType::Timeout, ErrorKind::Timeout)
     }
 

@@ -1,0 +1,219 @@
+//! A command's SPEC v2 strategy state — its random generator, retry budget,
+//! rate limiter and adaptive limiter — and the command methods calls use to
+//! reach it (semantics §10, §12, §13, §15, §8.2 for reconfiguration).
+//!
+//! Each part sits behind its own lock, taken only while its feature is on:
+//! with every v2 key at its default, calls read one atomic word of feature
+//! bits and never touch this state.
+
+use super::adaptive::{AdaptiveLimiter, AdaptiveParams};
+use super::budget::{RetryBudget, RETRY_COST};
+use super::random::SplitMix64;
+use super::rate_limiter::{RateDecision, RateLimiter};
+use crate::call::plan::Plan;
+use crate::command::{Command, Ticket};
+use crate::config::{feature, Config, LimitMode};
+use crate::event::EventType;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, MutexGuard};
+
+/// The strategy state of one command.
+pub(crate) struct Strategies {
+    rng: Mutex<SplitMix64>,
+    budget: Mutex<RetryBudget>,
+    rate: Mutex<RateLimiter>,
+    adaptive: Mutex<AdaptiveLimiter>,
+    /// The adaptive limit, published for admission's lock-free read.
+    limit: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The adaptive limiter's settings in `c`.
+fn adaptive_params(c: &Config) -> AdaptiveParams {
+    AdaptiveParams {
+        mode: c.concurrency_limit_mode,
+        initial: c.adaptive_initial_limit,
+        min: c.adaptive_min_limit,
+        max: c.adaptive_max_limit,
+        window_ms: c.adaptive_window_ms,
+        window_min_samples: c.adaptive_window_min_samples,
+        drop_on_failure: c.adaptive_drop_on_failure,
+        backoff_permille: c.aimd_backoff_permille,
+        aimd_timeout_ms: c.aimd_timeout_ms,
+        smoothing_permille: c.gradient2_smoothing_permille,
+        queue_size: c.gradient2_queue_size,
+        long_window: c.gradient2_long_window,
+        rtt_tolerance_permille: c.gradient2_rtt_tolerance_permille,
+    }
+}
+
+impl Strategies {
+    /// Fresh state for a command created with `c` (semantics §10, §15.5).
+    pub(crate) fn new(c: &Config) -> Strategies {
+        let adaptive = AdaptiveLimiter::new(&adaptive_params(c));
+        Strategies {
+            rng: Mutex::new(SplitMix64::new(c.random_seed)),
+            budget: Mutex::new(RetryBudget::new()),
+            rate: Mutex::new(RateLimiter::new()),
+            limit: AtomicU64::new(adaptive.limit()),
+            adaptive: Mutex::new(adaptive),
+        }
+    }
+
+    /// Semantics §8.2: what a change from `old` to `new` restarts or empties.
+    pub(crate) fn reconfigure(&self, old: &Config, new: &Config) {
+        if old.random_seed != new.random_seed {
+            *lock(&self.rng) = SplitMix64::new(new.random_seed);
+        }
+        if old.retry_budget_window_ms != new.retry_budget_window_ms
+            || old.retry_budget_window_buckets != new.retry_budget_window_buckets
+            || new.retry_budget_percent == 0
+        {
+            lock(&self.budget).reset();
+        }
+        if (old.rate_limit_for_period, old.rate_limit_period_ms, old.rate_limit_burst)
+            != (new.rate_limit_for_period, new.rate_limit_period_ms, new.rate_limit_burst)
+        {
+            lock(&self.rate).restart();
+        }
+        let params = adaptive_params(new);
+        if adaptive_params(old) != params {
+            let mut adaptive = lock(&self.adaptive);
+            adaptive.restart(&params);
+            self.limit.store(adaptive.limit(), Relaxed);
+        }
+    }
+}
+
+impl Command {
+    #[inline]
+    fn features(&self) -> u32 {
+        self.inner.config.v2_features()
+    }
+
+    /// The per-call keys a call starting now uses (semantics §9.6).
+    #[inline]
+    pub(crate) fn call_plan(&self) -> Plan {
+        if self.features() & (feature::RETRY | feature::HEDGE | feature::DEADLINE) == 0 {
+            return Plan::SINGLE;
+        }
+        Plan::of(&self.config())
+    }
+
+    /// Stage 1 of a call at `now`: the rate limiter (semantics §13).
+    #[inline]
+    pub(crate) fn rate_admit(&self, now: u64) -> RateDecision {
+        if self.features() & feature::RATE_LIMIT == 0 {
+            return RateDecision::Now;
+        }
+        let c = self.config();
+        lock(&self.inner.strategies.rate).admit(
+            now,
+            c.rate_limit_for_period,
+            c.rate_limit_period_ms,
+            c.rate_limit_burst,
+            c.rate_limit_timeout_ms,
+        )
+    }
+
+    /// Whether the retry budget lets a retry or hedge go ahead at `now`
+    /// (always, while the budget is off).
+    pub(crate) fn budget_allows(&self, now: u64) -> bool {
+        if self.features() & feature::RETRY_BUDGET == 0 {
+            return true;
+        }
+        let c = self.config();
+        lock(&self.inner.strategies.budget).allows(
+            now,
+            c.retry_budget_min_per_sec,
+            c.retry_budget_window_ms,
+            c.retry_budget_window_buckets,
+        )
+    }
+
+    /// A retry or hedge goes ahead at `now`: 100 units out of the budget,
+    /// if it is on.
+    pub(crate) fn budget_withdraw(&self, now: u64) {
+        if self.features() & feature::RETRY_BUDGET == 0 {
+            return;
+        }
+        let c = self.config();
+        lock(&self.inner.strategies.budget).withdraw(
+            now,
+            RETRY_COST,
+            c.retry_budget_window_ms,
+            c.retry_budget_window_buckets,
+        );
+    }
+
+    /// The budget's balance at `now`; `0` while it is off (semantics §16).
+    pub(crate) fn budget_balance(&self, now: u64) -> i64 {
+        if self.features() & feature::RETRY_BUDGET == 0 {
+            return 0;
+        }
+        let c = self.config();
+        lock(&self.inner.strategies.budget).balance(
+            now,
+            c.retry_budget_min_per_sec,
+            c.retry_budget_window_ms,
+            c.retry_budget_window_buckets,
+        )
+    }
+
+    /// One draw of the command's generator (semantics §10).
+    pub(crate) fn draw(&self) -> u64 {
+        lock(&self.inner.strategies.rng).next_u64()
+    }
+
+    /// The bulkhead's limit in force (semantics §15.1).
+    #[inline]
+    pub(crate) fn limit(&self) -> u64 {
+        if self.features() & feature::ADAPTIVE == 0 {
+            return self.inner.config.max_concurrent_requests.load(Relaxed);
+        }
+        self.inner.strategies.limit.load(Relaxed)
+    }
+
+    /// Records a call-level marker (`RETRY`, `HEDGE`,
+    /// `RETRY_BUDGET_EXHAUSTED`, `RATE_LIMITED`): counts and listeners only.
+    pub(crate) fn record_marker(&self, now: u64, event: EventType) {
+        self.record_event(now, event);
+    }
+
+    /// Semantics §9.3 steps 5–6 for an admitted attempt's outcome `event` at
+    /// `now`: the budget deposit of a `SUCCESS`, the adaptive sample.
+    #[inline]
+    pub(crate) fn after_outcome_v2(&self, ticket: &Ticket, now: u64, event: EventType) {
+        let features = self.features();
+        if features & (feature::RETRY_BUDGET | feature::ADAPTIVE) == 0 {
+            return;
+        }
+        self.after_outcome_slow(features, ticket, now, event);
+    }
+
+    #[cold]
+    fn after_outcome_slow(&self, features: u32, ticket: &Ticket, now: u64, event: EventType) {
+        let c = self.config();
+        let strategies = &self.inner.strategies;
+        if features & feature::RETRY_BUDGET != 0 && event == EventType::Success {
+            let units = i64::try_from(c.retry_budget_percent).unwrap_or(i64::MAX);
+            lock(&strategies.budget).deposit(now, units, c.retry_budget_window_ms, c.retry_budget_window_buckets);
+        }
+        if c.concurrency_limit_mode == LimitMode::Fixed {
+            return;
+        }
+        let dropped = match event {
+            EventType::Success => false,
+            EventType::Timeout => true,
+            EventType::Failure if c.adaptive_drop_on_failure => true,
+            _ => return,
+        };
+        let mut adaptive = lock(&strategies.adaptive);
+        let rtt = now.saturating_sub(ticket.start);
+        adaptive.sample(now, rtt, u64::from(ticket.inflight), dropped, &adaptive_params(&c));
+        strategies.limit.store(adaptive.limit(), Relaxed);
+    }
+}
