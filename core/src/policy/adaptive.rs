@@ -197,7 +197,7 @@ impl AdaptiveLimiter {
         // 4
         if self.long_count < 10 {
             self.long_count += 1;
-            self.long_sum = self.long_sum + short;
+            self.long_sum += short;
             self.long_rtt = self.long_sum / self.long_count as f64;
         } else {
             let keep = 1.0 - factor;
@@ -210,7 +210,7 @@ impl AdaptiveLimiter {
         // 6
         let ratio = long / short;
         if ratio > 2.0 {
-            self.long_rtt = self.long_rtt * 0.95;
+            self.long_rtt *= 0.95;
         }
         // 7
         let half = self.estimate / 2.0;
