@@ -217,7 +217,7 @@ mod tests {
             // GCRA slot rounded up to a whole ms, so it may come up to
             // (N − 1) / N ms after the slot; the bound widens by that much.
             let excess = worst_excess(&all_starts, n, p, b);
-            assert!(excess <= i128::from(n) - 1, "config {k}: start bound, excess {excess}");
+            assert!(excess < i128::from(n), "config {k}: start bound, excess {excess}");
             if n == 1 {
                 assert!(excess <= 0);
             }
