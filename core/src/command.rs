@@ -51,7 +51,7 @@ struct Episode {
 pub(crate) struct Inner {
     name: String,
     clock: Arc<dyn Clock>,
-    config: LiveConfig,
+    pub(crate) config: LiveConfig,
     /// The window in force; points into `windows`, which owns every window
     /// this command has used (reused by shape) behind an `Arc` (whose
     /// contents never move), so the pointer stays valid for the command's
@@ -309,6 +309,8 @@ impl Command {
             latency_run: inner.latency_direct.percentiles(&inner.latency_run_only, now),
             latency_total: inner.latency_direct.percentiles(&inner.latency_total_only, now),
             listener_panics: inner.listeners.panics(),
+            limit: self.limit(),
+            budget: self.budget_balance(now),
         }
     }
 

@@ -71,6 +71,12 @@ pub struct Snapshot {
     pub latency_total: Percentiles,
     /// Listener calls that panicked since creation.
     pub listener_panics: u64,
+    /// The bulkhead's limit in force (semantics §15.1): `max_concurrent_requests`
+    /// in mode `"fixed"`, the adaptive limit otherwise.
+    pub limit: u64,
+    /// The retry budget's balance at `time_ms` (semantics §12); `0` while it
+    /// is off. May be negative.
+    pub budget: i64,
 }
 
 impl Snapshot {
