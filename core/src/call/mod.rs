@@ -219,3 +219,5 @@ pub enum Action {
     Settle(Settlement),
 }
 
+#[cfg(test)]
+mod tests;

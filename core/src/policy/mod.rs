@@ -16,5 +16,5 @@ pub(crate) mod backoff;
 pub(crate) mod budget;
 pub(crate) mod permits;
 pub(crate) mod random;
-pub(crate) mod strategies;
 pub(crate) mod rate_limiter;
+pub(crate) mod strategies;

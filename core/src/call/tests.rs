@@ -1,0 +1,257 @@
+//! Protocol tests of [`Call`]: the actions each input gives, in order.
+
+use super::*;
+use crate::clock::FnClock;
+use crate::command::Command;
+use crate::config::Config;
+use crate::event::EventType;
+use std::sync::Arc;
+
+fn command(config: Config) -> Command {
+    Command::with_clock("call", config, Arc::new(FnClock(|| 0))).unwrap()
+}
+
+fn drain(call: &mut Call) -> Vec<Action> {
+    std::iter::from_fn(|| call.poll_action()).collect()
+}
+
+const FIRST: AttemptId = AttemptId(1);
+const RUN: Action = Action::InvokeAttempt { attempt: FIRST };
+const T1: CallTimer = CallTimer(1);
+
+fn set(at: u64) -> Action {
+    Action::SetTimer { timer: T1, at }
+}
+
+const CLEAR: Action = Action::ClearTimer { timer: T1 };
+
+#[test]
+fn a_success_in_time_settles_with_the_attempts_value() {
+    let cmd = command(Config { timeout_ms: 100, ..Config::default() });
+    let mut call = Call::start(&cmd, 0, true);
+    assert_eq!(drain(&mut call), vec![set(100), RUN]);
+    call.handle(99, Input::AttemptEnded { attempt: FIRST, outcome: RunOutcome::Success });
+    assert_eq!(drain(&mut call), vec![CLEAR, Action::Settle(Settlement::Attempt(FIRST))]);
+    assert!(call.is_finished());
+    assert_eq!(cmd.snapshot_at(99).concurrent, 0);
+}
+
+/// A host whose timer fires late (a blocked event loop) reports a run
+/// that ended after its deadline: that is a TIMEOUT, as on the sync
+/// path, never a success (issue: late timers turned timeouts into
+/// successes on the async paths).
+#[test]
+fn a_run_that_ends_after_its_deadline_times_out_even_when_the_timer_is_late() {
+    let cmd = command(Config { timeout_ms: 100, ..Config::default() });
+    let mut call = Call::start(&cmd, 0, true);
+    let _ = drain(&mut call);
+    call.handle(5_000, Input::AttemptEnded { attempt: FIRST, outcome: RunOutcome::Success });
+    assert_eq!(drain(&mut call), vec![CLEAR, Action::InvokeFallback { original: Original::Kind(ErrorKind::Timeout) }]);
+    assert_eq!(cmd.snapshot_at(5_000).concurrent, 0, "the run has ended: its permit is back");
+    // The late timer then fires: nothing more happens.
+    call.handle(5_001, Input::TimerFired { timer: T1 });
+    assert_eq!(drain(&mut call), vec![]);
+    call.handle(5_002, Input::FallbackEnded { ok: true });
+    assert_eq!(drain(&mut call), vec![Action::Settle(Settlement::Fallback)]);
+    assert_eq!(call.events().collect::<Vec<_>>(), vec![EventType::Timeout, EventType::FallbackSuccess]);
+    // Exactly at the deadline is late too (the timer is armed first).
+    let mut call = Call::start(&cmd, 0, false);
+    let _ = drain(&mut call);
+    call.handle(100, Input::AttemptEnded { attempt: FIRST, outcome: RunOutcome::Failure });
+    assert_eq!(
+        drain(&mut call),
+        vec![
+            CLEAR,
+            Action::Settle(Settlement::Error {
+                kind: ErrorKind::Timeout,
+                original: Some(Original::Kind(ErrorKind::Timeout))
+            })
+        ]
+    );
+}
+
+#[test]
+fn a_timeout_aborts_the_attempt_which_keeps_its_permit_until_it_stops() {
+    let cmd = command(Config { timeout_ms: 10, ..Config::default() });
+    let mut call = Call::start(&cmd, 0, false);
+    let _ = drain(&mut call);
+    call.handle(9, Input::TimerFired { timer: T1 }); // early: armed again
+    assert_eq!(drain(&mut call), vec![set(10)]);
+    call.handle(10, Input::TimerFired { timer: T1 });
+    assert_eq!(
+        drain(&mut call),
+        vec![
+            Action::AbortAttempt { attempt: FIRST, reason: ErrorKind::Timeout },
+            Action::Settle(Settlement::Error {
+                kind: ErrorKind::Timeout,
+                original: Some(Original::Kind(ErrorKind::Timeout))
+            }),
+        ]
+    );
+    assert_eq!(cmd.snapshot_at(10).concurrent, 1);
+    assert!(!call.is_finished());
+    call.handle(30, Input::AttemptEnded { attempt: FIRST, outcome: RunOutcome::Success });
+    assert_eq!(drain(&mut call), vec![], "a late value is discarded");
+    assert_eq!(cmd.snapshot_at(30).concurrent, 0);
+    assert_eq!(cmd.snapshot_at(30).cumulative.get(EventType::Success), 0);
+    assert!(call.is_finished());
+}
+
+#[test]
+fn a_failure_hands_the_fallback_the_runs_own_error() {
+    let cmd = command(Config::default());
+    let mut call = Call::start(&cmd, 0, true);
+    let _ = drain(&mut call);
+    call.handle(1, Input::AttemptEnded { attempt: FIRST, outcome: RunOutcome::Failure });
+    assert_eq!(drain(&mut call), vec![CLEAR, Action::InvokeFallback { original: Original::Attempt(FIRST) }]);
+    call.handle(2, Input::FallbackEnded { ok: false });
+    assert_eq!(
+        drain(&mut call),
+        vec![Action::Settle(Settlement::Error {
+            kind: ErrorKind::FallbackFailure,
+            original: Some(Original::Attempt(FIRST))
+        })]
+    );
+}
+
+/// Semantics §18.1 with a run that ignores the abort: CANCELLED now, the
+/// caller settled now, the permit held until the run finishes, whose
+/// value is discarded; nothing in health, no fallback.
+#[test]
+fn a_cancelled_call_settles_at_once_and_keeps_its_permit_until_the_run_stops() {
+    let cmd = command(Config { max_concurrent_requests: 1, health_snapshot_interval_ms: 0, ..Config::default() });
+    let mut call = Call::start(&cmd, 0, true);
+    let _ = drain(&mut call);
+    call.handle(5, Input::Cancel);
+    assert_eq!(
+        drain(&mut call),
+        vec![
+            CLEAR,
+            Action::AbortAttempt { attempt: FIRST, reason: ErrorKind::Cancelled },
+            Action::Settle(Settlement::Error { kind: ErrorKind::Cancelled, original: None }),
+        ]
+    );
+    call.handle(6, Input::Cancel);
+    assert_eq!(drain(&mut call), vec![], "cancelling twice does nothing");
+    let snap = cmd.snapshot_at(6);
+    assert_eq!((snap.concurrent, snap.health.total, snap.rolling.get(EventType::Cancelled)), (1, 0, 1));
+    call.handle(50, Input::AttemptEnded { attempt: FIRST, outcome: RunOutcome::Success });
+    assert_eq!(drain(&mut call), vec![]);
+    let snap = cmd.snapshot_at(50);
+    assert_eq!((snap.concurrent, snap.rolling.get(EventType::Success)), (0, 0));
+    assert_eq!(call.events().collect::<Vec<_>>(), vec![EventType::Cancelled]);
+    assert!(call.is_finished());
+}
+
+/// A cancelled probe frees its slot without deciding (semantics §18.1).
+#[test]
+fn a_cancelled_probe_frees_its_slot() {
+    let cmd = command(Config { request_volume_threshold: 1, sleep_window_ms: 10, ..Config::default() });
+    cmd.execute(|| Err::<(), _>(crate::RunError::Failure(()))).unwrap_err();
+    let mut probe = Call::start(&cmd, 10, false);
+    assert_eq!(drain(&mut probe), vec![set(1010), RUN]);
+    probe.handle(11, Input::Cancel);
+    let _ = drain(&mut probe);
+    probe.handle(11, Input::AttemptStopped { attempt: FIRST });
+    assert!(probe.is_finished());
+    let mut next = Call::start(&cmd, 12, false);
+    assert_eq!(drain(&mut next), vec![set(1012), RUN], "the freed slot admits the next probe");
+}
+
+#[test]
+fn a_call_cancelled_during_its_fallback_settles_and_the_fallback_is_recorded_when_it_ends() {
+    let cmd = command(Config::default());
+    let mut call = Call::start(&cmd, 0, true);
+    let _ = drain(&mut call);
+    call.handle(1, Input::AttemptEnded { attempt: FIRST, outcome: RunOutcome::Failure });
+    let _ = drain(&mut call);
+    call.handle(2, Input::Cancel);
+    assert_eq!(
+        drain(&mut call),
+        vec![Action::Settle(Settlement::Error { kind: ErrorKind::Cancelled, original: None })]
+    );
+    assert_eq!(cmd.snapshot_at(2).fallback_concurrent, 1);
+    call.handle(9, Input::FallbackEnded { ok: true });
+    assert_eq!(drain(&mut call), vec![], "settled once");
+    let snap = cmd.snapshot_at(9);
+    assert_eq!((snap.fallback_concurrent, snap.rolling.get(EventType::FallbackSuccess)), (0, 1));
+}
+
+/// A cancel that arrives after the deadline, before the late timer:
+/// the timeout came first (only at the same instant does the cancel
+/// win), so TIMEOUT is recorded and the fallback runs; the caller is
+/// still settled with `cancelled` at once.
+#[test]
+fn a_cancel_after_a_passed_deadline_meets_the_timeout_first() {
+    let cmd = command(Config { timeout_ms: 100, ..Config::default() });
+    let mut call = Call::start(&cmd, 0, true);
+    let _ = drain(&mut call);
+    call.handle(5_000, Input::Cancel);
+    assert_eq!(
+        drain(&mut call),
+        vec![
+            CLEAR,
+            Action::AbortAttempt { attempt: FIRST, reason: ErrorKind::Timeout },
+            Action::InvokeFallback { original: Original::Kind(ErrorKind::Timeout) },
+            Action::Settle(Settlement::Error { kind: ErrorKind::Cancelled, original: None }),
+        ]
+    );
+    assert_eq!(call.events().collect::<Vec<_>>(), vec![EventType::Timeout]);
+    // A fallback that ends within the timeout's reaction settles the
+    // call first: the cancel then finds it settled (found by fuzzing).
+    let mut call = Call::start(&cmd, 0, true);
+    let _ = drain(&mut call);
+    call.handle(5_000, Input::Cancel);
+    let mut settled = vec![];
+    while let Some(action) = call.poll_action() {
+        match action {
+            Action::InvokeFallback { .. } => call.handle(5_000, Input::FallbackEnded { ok: false }),
+            Action::Settle(s) => settled.push(s),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        settled,
+        vec![Settlement::Error {
+            kind: ErrorKind::FallbackFailure,
+            original: Some(Original::Kind(ErrorKind::Timeout))
+        }]
+    );
+    // At the deadline itself the cancel wins (semantics §18.2).
+    let mut call = Call::start(&cmd, 0, true);
+    let _ = drain(&mut call);
+    call.handle(100, Input::Cancel);
+    assert_eq!(call.events().collect::<Vec<_>>(), vec![EventType::Cancelled]);
+}
+
+#[test]
+fn dropping_an_unfinished_call_gives_every_permit_back() {
+    let cmd = command(Config { max_concurrent_requests: 1, ..Config::default() });
+    let mut running = Call::start(&cmd, 0, false);
+    let _ = drain(&mut running);
+    assert_eq!(cmd.snapshot_at(0).concurrent, 1);
+    drop(running);
+    assert_eq!(cmd.snapshot_at(0).concurrent, 0);
+    let mut in_fallback = Call::start(&cmd, 0, true);
+    let _ = drain(&mut in_fallback);
+    in_fallback.handle(1, Input::AttemptEnded { attempt: FIRST, outcome: RunOutcome::Failure });
+    let _ = drain(&mut in_fallback);
+    drop(in_fallback);
+    let snap = cmd.snapshot_at(1);
+    assert_eq!((snap.concurrent, snap.fallback_concurrent), (0, 0));
+}
+
+#[test]
+fn inputs_for_an_attempt_that_is_not_out_change_nothing() {
+    let cmd = command(Config::default());
+    let mut call = Call::start(&cmd, 0, false);
+    let _ = drain(&mut call);
+    call.handle(1, Input::AttemptEnded { attempt: AttemptId(2), outcome: RunOutcome::Success });
+    call.handle(1, Input::AttemptStopped { attempt: FIRST }); // not aborted: ignored
+    assert_eq!(drain(&mut call), vec![]);
+    assert_eq!(cmd.snapshot_at(1).concurrent, 1);
+    call.handle(2, Input::AttemptEnded { attempt: FIRST, outcome: RunOutcome::Success });
+    call.handle(3, Input::AttemptEnded { attempt: FIRST, outcome: RunOutcome::Failure });
+    assert_eq!(drain(&mut call), vec![CLEAR, Action::Settle(Settlement::Attempt(FIRST))]);
+    assert_eq!(cmd.snapshot_at(3).cumulative.total(), 1);
+}
