@@ -39,7 +39,7 @@ pub mod virtual_clock;
 mod window;
 
 pub use call::execution::{Execution, Resolution, RunOutcome, Step};
-pub use call::{Action, AttemptId, Call, Input, Original, Settlement};
+pub use call::{Action, AttemptId, Call, CallTimer, Input, Original, Settlement};
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub use clock::MonotonicClock;
 pub use clock::{Clock, FnClock, Sleeper};

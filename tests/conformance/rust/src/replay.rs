@@ -1,10 +1,11 @@
 //! Replays one scenario through the core's call protocol ([`Call`]: inputs
-//! in, actions and one deadline out) with a [`TimerQueue`] as the virtual
+//! in, actions out, timers included) with a [`TimerQueue`] as the virtual
 //! timer wheel — the way every host drives the core.
 
 use crate::scenario::{whole, Behaviour, CallStep, Expect, Op, Scenario};
 use hystrix_core::{
-    Action, AttemptId, Call, Command, Config, EventType, FnClock, Input, RunOutcome, Settlement, TimerId, TimerQueue,
+    Action, AttemptId, Call, CallTimer, Command, Config, EventType, FnClock, Input, RunOutcome, Settlement, TimerId,
+    TimerQueue,
 };
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,8 +13,8 @@ use std::sync::Arc;
 
 #[derive(Clone, Copy)]
 enum Timer {
-    /// The call's own deadline (its `poll_timeout`).
-    Deadline(usize),
+    /// A timer the call armed.
+    Call(usize, CallTimer),
     RunDone(usize, AttemptId),
     FallbackDone(usize),
     /// §18.2: the caller's cancellation.
@@ -31,13 +32,34 @@ struct Settled {
 struct Pending {
     call: Call,
     step: CallStep,
-    /// The deadline timer armed for the call's `poll_timeout`, if any.
-    deadline: Option<(u64, TimerId)>,
+    /// The call's own timers, armed in the queue.
+    armed: Vec<(CallTimer, TimerId)>,
+    /// Each invoked attempt's entry of the scenario's `run` array (§17: the
+    /// k-th run invoked behaves as entry k).
+    runs: Vec<(AttemptId, usize)>,
     /// Run timers by attempt, to drop when an attempt stops on an abort.
     run_timers: Vec<(AttemptId, TimerId)>,
     run_starts: Vec<u64>,
     settled: Option<Settled>,
     label: String,
+}
+
+impl Pending {
+    /// The scenario entry the attempt's run behaves as.
+    fn run_of(&self, attempt: AttemptId) -> &crate::scenario::Behaviour {
+        let k = self.runs.iter().find(|(a, _)| *a == attempt).map_or(0, |(_, k)| *k);
+        self.step.run_at(k)
+    }
+}
+
+/// A `budget` value: a whole number of magnitude at most 2^53 − 1 (§17).
+fn whole_signed(v: &Value) -> Option<i64> {
+    const MAX: u64 = (1 << 53) - 1;
+    if let Some(n) = v.as_i64() {
+        return (n.unsigned_abs() <= MAX).then_some(n);
+    }
+    let f = v.as_f64()?;
+    (f.fract() == 0.0 && f.abs() <= MAX as f64).then_some(f as i64)
 }
 
 struct Replay {
@@ -133,7 +155,8 @@ impl Replay {
         self.calls.push(Pending {
             call,
             step: step.clone(),
-            deadline: None,
+            armed: vec![],
+            runs: vec![],
             run_timers: vec![],
             run_starts: vec![],
             settled: None,
@@ -148,17 +171,26 @@ impl Replay {
         self.drain(id)
     }
 
-    /// Carries out every action the call asks for, in order, then keeps its
-    /// deadline timer in step with `poll_timeout`.
+    /// Carries out every action the call asks for, in order.
     fn drain(&mut self, id: usize) -> Result<(), String> {
         while let Some(action) = self.calls[id].call.poll_action() {
             let now = self.now();
             match action {
-                Action::InvokeAttempt { attempt } => {
-                    // The timeout is armed before the run starts (§1).
-                    self.sync_deadline(id);
+                Action::SetTimer { timer, at } => {
+                    let t = self.timers.arm(at, Timer::Call(id, timer));
+                    self.calls[id].armed.push((timer, t));
+                }
+                Action::ClearTimer { timer } => {
                     let c = &mut self.calls[id];
-                    let run = c.step.run_of(attempt).clone();
+                    if let Some(at) = c.armed.iter().position(|(k, _)| *k == timer) {
+                        let (_, t) = c.armed.swap_remove(at);
+                        self.timers.cancel(t);
+                    }
+                }
+                Action::InvokeAttempt { attempt } => {
+                    let c = &mut self.calls[id];
+                    c.runs.push((attempt, c.run_starts.len()));
+                    let run = c.step.run_at(c.run_starts.len()).clone();
                     c.run_starts.push(now);
                     if run.after_ms == 0 {
                         c.call.handle(now, Input::AttemptEnded { attempt, outcome: outcome_of(&run) });
@@ -170,7 +202,7 @@ impl Replay {
                 Action::AbortAttempt { attempt, .. } => {
                     let c = &mut self.calls[id];
                     // Unless it ignores cancellation the run stops now.
-                    if !c.step.run_of(attempt).ignores_cancel {
+                    if !c.run_of(attempt).ignores_cancel {
                         if let Some(at) = c.run_timers.iter().position(|(a, _)| *a == attempt) {
                             let (_, t) = c.run_timers.swap_remove(at);
                             self.timers.cancel(t);
@@ -189,36 +221,19 @@ impl Replay {
                 Action::Settle(s) => self.settle(id, s),
             }
         }
-        self.sync_deadline(id);
         Ok(())
-    }
-
-    /// Arms, moves or drops the call's deadline timer to match `poll_timeout`.
-    fn sync_deadline(&mut self, id: usize) {
-        let c = &mut self.calls[id];
-        let want = c.call.poll_timeout();
-        if c.deadline.map(|(due, _)| due) == want {
-            return;
-        }
-        if let Some((_, t)) = c.deadline.take() {
-            self.timers.cancel(t);
-        }
-        if let Some(due) = want {
-            let t = self.timers.arm(due, Timer::Deadline(id));
-            self.calls[id].deadline = Some((due, t));
-        }
     }
 
     fn fire(&mut self, timer: Timer) -> Result<(), String> {
         match timer {
-            Timer::Deadline(id) => {
-                self.calls[id].deadline = None;
-                self.input(id, Input::TimerFired)
+            Timer::Call(id, timer) => {
+                self.calls[id].armed.retain(|(k, _)| *k != timer);
+                self.input(id, Input::TimerFired { timer })
             }
             Timer::RunDone(id, attempt) => {
                 let c = &mut self.calls[id];
                 c.run_timers.retain(|(a, _)| *a != attempt);
-                let outcome = outcome_of(c.step.run_of(attempt));
+                let outcome = outcome_of(c.run_of(attempt));
                 self.input(id, Input::AttemptEnded { attempt, outcome })
             }
             Timer::FallbackDone(id) => {
@@ -284,11 +299,20 @@ impl Replay {
                 }
             }
         }
-        for (k, got) in [("concurrent", snap.concurrent), ("fallback_concurrent", snap.fallback_concurrent)] {
+        for (k, got) in [
+            ("concurrent", u64::from(snap.concurrent)),
+            ("fallback_concurrent", u64::from(snap.fallback_concurrent)),
+            ("limit", snap.limit),
+        ] {
             if let Some(exp) = want_field(k) {
-                if whole(exp) != Some(u64::from(got)) {
+                if whole(exp) != Some(got) {
                     return fail(k, &got, exp);
                 }
+            }
+        }
+        if let Some(exp) = want_field("budget") {
+            if whole_signed(exp) != Some(snap.budget) {
+                return fail("budget", &snap.budget, exp);
             }
         }
         Ok(())

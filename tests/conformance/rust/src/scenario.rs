@@ -39,10 +39,9 @@ pub struct CallStep {
 }
 
 impl CallStep {
-    /// How the run invoked for `attempt` (the k-th invocation, from 1)
-    /// behaves: entry k, or the last one past the end.
-    pub fn run_of(&self, attempt: hystrix_core::AttemptId) -> &Behaviour {
-        let k = (attempt.0 as usize).max(1) - 1;
+    /// How the `k`-th run the call invokes (from 0) behaves: entry `k`, or
+    /// the last one past the end (§17).
+    pub fn run_at(&self, k: usize) -> &Behaviour {
         &self.runs[k.min(self.runs.len() - 1)]
     }
 }
