@@ -97,6 +97,10 @@ pub fn small_config(b: &mut Bytes<'_>) -> Config {
         rolling_window_ms: buckets * if huge { MAX_SETTING / 5 } else { bucket_ms },
         rolling_window_buckets: buckets,
         health_snapshot_interval_ms: if huge { MAX_SETTING } else { health_snapshot_interval_ms },
+        // The call_protocol model is of a v1 call: every v2 key at its
+        // default (the v2 strategies are checked by the conformance vectors
+        // and the core's property tests).
+        ..Config::default()
     };
     config.validate().expect("the decoder makes valid configurations");
     config

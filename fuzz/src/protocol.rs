@@ -37,9 +37,10 @@
 //! Invariants checked (a failed one panics, which the fuzzer reports):
 //! - nothing in the core panics;
 //! - actions: one `InvokeAttempt` (attempt 1) per call, only when fewer
-//!   permits than `max_concurrent_requests` are held, with `poll_timeout`
-//!   then at `start + timeout_ms` (none when timeouts are off) and none once
-//!   the run is no longer running; `AbortAttempt` only of a running attempt,
+//!   permits than `max_concurrent_requests` are held, with one timer armed
+//!   (`SetTimer`) just before it at `start + timeout_ms` (none when timeouts
+//!   are off), cleared (`ClearTimer`) or fired once the run is no longer
+//!   running, and never another; `AbortAttempt` only of a running attempt,
 //!   for `timeout` at or after its deadline or `cancelled` after a cancel;
 //!   `InvokeFallback` once, before settling, only with a fallback, fallbacks
 //!   enabled and a free slot, and with the original error of the call's
@@ -78,7 +79,7 @@
 //!   circuit trips exactly when the rule holds; health consistent; the
 //!   state the one the transitions and force flags give;
 //! - latency: one sample per call settled with a result of its run or its
-//!   fallback (and per fallback ending after a cancellation), with a run
+//!   fallback (none for a cancelled call), with a run
 //!   latency if its run ended or timed out, counted in the 60 s percentile
 //!   window; percentiles in order; the last snapshot serialises to JSON;
 //! - at the end, every call finished then dropped: nothing held.
@@ -86,8 +87,8 @@
 use crate::{small_config, Bytes};
 use hystrix_core::latency::{PERCENTILE_BUCKETS, PERCENTILE_WINDOW_MS};
 use hystrix_core::{
-    Action, AttemptId, Call, CircuitState, Command, Config, ErrorKind, EventType, FnClock, Input, Notice, Original,
-    RunOutcome, Settlement, Topic,
+    Action, AttemptId, Call, CallTimer, CircuitState, Command, Config, ErrorKind, EventType, FnClock, Input, Notice,
+    Original, RunOutcome, Settlement, Topic,
 };
 use serde_json::{Map, Value};
 use std::sync::{Arc, Mutex};
@@ -129,8 +130,10 @@ struct Host {
     probe: Option<u64>,
     run: Run,
     fallback: Fallback,
-    /// The deadline `poll_timeout` must give while the run is running.
+    /// The run's deadline, while it runs.
     deadline: Option<u64>,
+    /// The timer the call has armed and not cleared (as the host sees it).
+    timer: Option<(CallTimer, u64)>,
     /// How the run ended, if it ended before any abort.
     outcome: Option<RunOutcome>,
     /// How the fallback ended.
@@ -356,6 +359,7 @@ impl Harness<'_> {
             run: Run::NotInvoked,
             fallback: Fallback::NotInvoked,
             deadline: None,
+            timer: None,
             outcome: None,
             fallback_ok: None,
             cancelled: false,
@@ -446,6 +450,17 @@ impl Harness<'_> {
                 eprintln!("  -> {action:?}");
             }
             match action {
+                Action::SetTimer { timer, at } => {
+                    let h = &mut self.calls[i];
+                    assert!(h.timer.is_none(), "a second timer {timer:?} while {:?} is armed", h.timer);
+                    assert!(h.run == Run::NotInvoked && h.settled.is_none(), "a timer armed after the run started");
+                    h.timer = Some((timer, at));
+                }
+                Action::ClearTimer { timer } => {
+                    let h = &mut self.calls[i];
+                    assert_eq!(h.timer.map(|t| t.0), Some(timer), "cleared a timer that is not armed");
+                    h.timer = None;
+                }
                 Action::InvokeAttempt { attempt } => {
                     assert_eq!(attempt, FIRST);
                     let held = self.permits_held();
@@ -458,6 +473,7 @@ impl Harness<'_> {
                     assert!(h.settled.is_none() && h.fallback == Fallback::NotInvoked);
                     h.run = Run::Running;
                     h.deadline = deadline;
+                    assert_eq!(h.timer.map(|t| t.1), deadline, "the timeout is armed before the run");
                 }
                 Action::AbortAttempt { attempt, reason } => {
                     assert_eq!(attempt, FIRST);
@@ -527,18 +543,19 @@ impl Harness<'_> {
         let finished = h.settled.is_some() && !h.holds_permit() && h.fallback != Fallback::Running;
         assert_eq!(h.call.is_finished(), finished, "is_finished, host's view: {:?} {:?}", h.run, h.fallback);
         let expected_timeout = if h.run == Run::Running { h.deadline } else { None };
-        assert_eq!(h.call.poll_timeout(), expected_timeout, "poll_timeout with the run {:?}", h.run);
+        assert_eq!(h.timer.map(|t| t.1), expected_timeout, "the timer armed with the run {:?}", h.run);
         let log = self.log.lock().unwrap();
         let new: Vec<EventType> = log.events[logged..].iter().map(|&(e, _)| e).collect();
         assert_eq!(new, events[events_before..], "the notices of an input are the events its call added");
         assert!(log.events[logged..].iter().all(|&(_, at)| at == self.now), "an event stamped other than now");
         drop(log);
         // A call records its latencies when it settles with a result of its
-        // run or its fallback (not on a cancellation), or when a fallback
-        // that outlived one ends: at its SUCCESS, its BAD_REQUEST, or its
-        // fallback event.
+        // run or its fallback: at its SUCCESS, its BAD_REQUEST, or its
+        // fallback event — never for a call its caller cancelled, not even
+        // when a fallback that outlived the cancellation ends.
         let ends = |e: &EventType| matches!(e, EventType::Success | EventType::BadRequest) || !e.is_execution();
-        if events[events_before..].iter().any(ends) {
+        let cancelled = matches!(h.settled, Some(Settlement::Error { kind: ErrorKind::Cancelled, .. }));
+        if !cancelled && events[events_before..].iter().any(ends) {
             let ran = matches!(
                 events[0],
                 EventType::Success | EventType::Failure | EventType::Timeout | EventType::BadRequest
@@ -628,12 +645,12 @@ impl Harness<'_> {
 
     fn fire(&mut self, i: usize) {
         let late = self.b.below(3);
-        match self.calls[i].call.poll_timeout() {
-            Some(due) => {
+        match self.calls[i].timer.take() {
+            Some((timer, due)) => {
                 self.now = self.now.max(due).saturating_add(late);
-                self.feed(i, Input::TimerFired);
+                self.feed(i, Input::TimerFired { timer });
             }
-            None => self.feed_ignored(i, Input::TimerFired),
+            None => self.feed_ignored(i, Input::TimerFired { timer: CallTimer(u64::MAX) }),
         }
     }
 
@@ -649,7 +666,7 @@ impl Harness<'_> {
 
     /// An input call `i` must ignore: another attempt's end or stop, a stop
     /// of a run that was not aborted, an end of a fallback not running, an
-    /// early wake-up.
+    /// wake-up of a timer it never armed.
     fn stale_input(&mut self, i: usize) {
         let other = AttemptId(2 + u32::from(self.b.u8()));
         let h = &self.calls[i];
@@ -658,7 +675,8 @@ impl Harness<'_> {
             1 => Input::AttemptStopped { attempt: other },
             2 if h.run != Run::Aborted => Input::AttemptStopped { attempt: FIRST },
             3 if h.fallback != Fallback::Running => Input::FallbackEnded { ok: true },
-            4 if h.call.poll_timeout().is_none_or(|d| self.now < d) => Input::TimerFired,
+            // A timer the call never armed (or already cleared).
+            4 if h.timer.is_none() => Input::TimerFired { timer: CallTimer(u64::MAX) },
             _ => Input::AttemptEnded { attempt: AttemptId(0), outcome: RunOutcome::Failure },
         };
         self.feed_ignored(i, input);
