@@ -68,12 +68,22 @@
 
 
 /**
- * Number of event types: the length of the count arrays in `hystrix_snapshot`.
+ * The length of the count arrays in `hystrix_snapshot`: the event types
+ * `HYSTRIX_EVENT_SUCCESS` to `HYSTRIX_EVENT_CANCELLED` (0 to 11). Fixed by
+ * the ABI: the SPEC v2 events (12 and up) are read with
+ * `hystrix_command_event_counts`.
  */
 #define HYSTRIX_EVENT_COUNT 12
 
 /**
- * What every function returns. Values 1–9 are the SPEC error kinds with
+ * Number of event types, SPEC v2's included: the `hystrix_event` values are
+ * `0..HYSTRIX_EVENT_TYPE_COUNT`, the length `hystrix_command_event_counts`
+ * fills.
+ */
+#define HYSTRIX_EVENT_TYPE_COUNT 16
+
+/**
+ * What every function returns. Values 1–10 are the SPEC error kinds with
  * the same stable codes as in every other binding.
  */
 typedef enum {
@@ -118,6 +128,10 @@ typedef enum {
    * The caller cancelled the call before it settled.
    */
   HYSTRIX_CANCELLED = 9,
+  /**
+   * The rate limiter refused the call (and no fallback answered).
+   */
+  HYSTRIX_RATE_LIMITED = 10,
   /**
    * A required pointer argument was NULL.
    */
@@ -206,6 +220,23 @@ typedef enum {
    * The caller cancelled the call while its run was in flight.
    */
   HYSTRIX_EVENT_CANCELLED = 11,
+  /**
+   * The rate limiter refused the call (SPEC v2). Not in
+   * `hystrix_snapshot`'s arrays: see `hystrix_command_event_counts`.
+   */
+  HYSTRIX_EVENT_RATE_LIMITED = 12,
+  /**
+   * A retry was scheduled (SPEC v2).
+   */
+  HYSTRIX_EVENT_RETRY = 13,
+  /**
+   * A hedge started (SPEC v2).
+   */
+  HYSTRIX_EVENT_HEDGE = 14,
+  /**
+   * The retry budget refused a retry or a hedge (SPEC v2).
+   */
+  HYSTRIX_EVENT_RETRY_BUDGET_EXHAUSTED = 15,
 } hystrix_event;
 
 /**
@@ -265,7 +296,25 @@ typedef void (*hystrix_timer_fn)(void *user_data);
 typedef uint8_t hystrix_bool;
 
 /**
- * Every SPEC §2 setting. Get one filled with the Hystrix defaults from
+ * How a retry's backoff delay is jittered (`hystrix_config.retry_jitter`,
+ * SPEC key `retry_jitter`): one of the `HYSTRIX_JITTER_*` values. A
+ * `uint32_t` rather than a C enum, so that any other value is refused with
+ * `HYSTRIX_INVALID_CONFIG` naming the field.
+ */
+typedef uint32_t hystrix_jitter;
+
+/**
+ * Which limit the bulkhead compares with
+ * (`hystrix_config.concurrency_limit_mode`, SPEC key
+ * `concurrency_limit_mode`): one of the `HYSTRIX_LIMIT_*` values, a
+ * `uint32_t` for the same reason as `hystrix_jitter`.
+ */
+typedef uint32_t hystrix_limit_mode;
+
+/**
+ * Every SPEC setting: §2's, then the v2 keys of §8 (appended in hystrix
+ * 0.1's development: a program built with the 120-byte struct of §2 alone
+ * keeps working, its v2 keys taking their defaults). Get one filled with the Hystrix defaults from
  * `hystrix_config_default` (or `hystrix_config_from_json`), change fields,
  * and pass it by pointer; the library copies it and validates it. Its
  * booleans are `hystrix_bool` bytes: `true`/`false` (1/0), nothing else.
@@ -361,6 +410,138 @@ typedef struct {
    * How stale the health counts used for decisions may be; 0 = always fresh.
    */
   uint64_t health_snapshot_interval_ms;
+  /**
+   * Seed of the command's random generator.
+   */
+  uint64_t random_seed;
+  /**
+   * Attempts per call, the first one included; 1 = no retry (≥ 1).
+   */
+  uint64_t retry_max_attempts;
+  /**
+   * A `TIMEOUT` attempt may be retried, or trigger a hedge.
+   */
+  hystrix_bool retry_on_timeout;
+  /**
+   * A `SEMAPHORE_REJECTED` attempt may be retried, or trigger a hedge.
+   */
+  hystrix_bool retry_on_rejected;
+  /**
+   * Backoff before the first retry, before jitter.
+   */
+  uint64_t retry_base_delay_ms;
+  /**
+   * Backoff growth per retry, in thousandths (≥ 1000).
+   */
+  uint64_t retry_multiplier_permille;
+  /**
+   * Cap on every backoff delay.
+   */
+  uint64_t retry_max_delay_ms;
+  /**
+   * How a backoff delay is jittered (`HYSTRIX_JITTER_*`).
+   */
+  hystrix_jitter retry_jitter;
+  /**
+   * Overall deadline of a call's attempts; 0 = none.
+   */
+  uint64_t deadline_ms;
+  /**
+   * Budget units deposited per `SUCCESS` (a retry costs 100); 0 = no budget (≤ 1000).
+   */
+  uint64_t retry_budget_percent;
+  /**
+   * Retries per second allowed on top of the deposits (≤ 1000000).
+   */
+  uint64_t retry_budget_min_per_sec;
+  /**
+   * How long budget entries count (1 to 86400000).
+   */
+  uint64_t retry_budget_window_ms;
+  /**
+   * Buckets in that window; must divide `retry_budget_window_ms` (≥ 1).
+   */
+  uint64_t retry_budget_window_buckets;
+  /**
+   * Calls admitted per period; 0 = no rate limiter.
+   */
+  uint64_t rate_limit_for_period;
+  /**
+   * The rate limiter's period (≥ 1).
+   */
+  uint64_t rate_limit_period_ms;
+  /**
+   * Calls that may pass back to back; 0 = `rate_limit_for_period`.
+   */
+  uint64_t rate_limit_burst;
+  /**
+   * Longest wait a call accepts for its turn; 0 = never waits.
+   */
+  uint64_t rate_limit_timeout_ms;
+  /**
+   * Attempts per call, the primary included; 1 = no hedging (≥ 1; not above 1 with retries).
+   */
+  uint64_t hedge_max_attempts;
+  /**
+   * From the latest attempt's start to the next hedge.
+   */
+  uint64_t hedge_delay_ms;
+  /**
+   * A retryable failure starts the next hedge at once.
+   */
+  hystrix_bool hedge_on_failure;
+  /**
+   * Which limit the bulkhead compares with (`HYSTRIX_LIMIT_*`).
+   */
+  hystrix_limit_mode concurrency_limit_mode;
+  /**
+   * Limit when the adaptive limiter starts (from `adaptive_min_limit` to `adaptive_max_limit`).
+   */
+  uint64_t adaptive_initial_limit;
+  /**
+   * Lowest adaptive limit (≥ 1).
+   */
+  uint64_t adaptive_min_limit;
+  /**
+   * Highest adaptive limit (≥ `adaptive_min_limit`).
+   */
+  uint64_t adaptive_max_limit;
+  /**
+   * Shortest adaptive sample window.
+   */
+  uint64_t adaptive_window_ms;
+  /**
+   * Fewest samples in an adaptive window (≥ 1).
+   */
+  uint64_t adaptive_window_min_samples;
+  /**
+   * A `FAILURE` counts as a drop.
+   */
+  hystrix_bool adaptive_drop_on_failure;
+  /**
+   * AIMD cut on a drop, in thousandths (500 to 999).
+   */
+  uint64_t aimd_backoff_permille;
+  /**
+   * AIMD: a window whose average RTT exceeds this counts as a drop (≥ 1).
+   */
+  uint64_t aimd_timeout_ms;
+  /**
+   * Gradient2 smoothing, in thousandths (≤ 1000).
+   */
+  uint64_t gradient2_smoothing_permille;
+  /**
+   * Gradient2 queue allowance.
+   */
+  uint64_t gradient2_queue_size;
+  /**
+   * Gradient2 long-RTT averaging window, in samples (≥ 1).
+   */
+  uint64_t gradient2_long_window;
+  /**
+   * Gradient2 RTT tolerance, in thousandths (≥ 1000).
+   */
+  uint64_t gradient2_rtt_tolerance_permille;
 } hystrix_config;
 
 /**
@@ -526,6 +707,41 @@ typedef int32_t (*hystrix_run_fn)(void *user_data, void **out_value);
  * else for a failure.
  */
 typedef int32_t (*hystrix_fallback_fn)(void *user_data, hystrix_status cause, void **out_value);
+
+/**
+ * `"none"`: the capped delay itself.
+ */
+#define HYSTRIX_JITTER_NONE 0
+
+/**
+ * `"full"` (the default): uniform from 0 to the capped delay.
+ */
+#define HYSTRIX_JITTER_FULL 1
+
+/**
+ * `"equal"`: half the capped delay plus a uniform share of the other half.
+ */
+#define HYSTRIX_JITTER_EQUAL 2
+
+/**
+ * `"decorrelated"`: uniform from the base delay to three times the previous delay, capped.
+ */
+#define HYSTRIX_JITTER_DECORRELATED 3
+
+/**
+ * `"fixed"` (the default): the limit is `max_concurrent_requests`.
+ */
+#define HYSTRIX_LIMIT_FIXED 0
+
+/**
+ * `"aimd"`: additive increase, multiplicative decrease.
+ */
+#define HYSTRIX_LIMIT_AIMD 1
+
+/**
+ * `"gradient2"`: Netflix's Gradient2 estimate.
+ */
+#define HYSTRIX_LIMIT_GRADIENT2 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -693,6 +909,19 @@ hystrix_status hystrix_command_config(const hystrix_command *cmd, hystrix_config
 hystrix_status hystrix_command_snapshot(const hystrix_command *cmd, hystrix_snapshot *out);
 
 /**
+ * Writes the rolling and cumulative count of every event type, SPEC v2's
+ * included, from one snapshot taken now: `rolling[e]` and `cumulative[e]`
+ * for each `hystrix_event` `e` below `len` (arrays of `len` entries; pass
+ * `HYSTRIX_EVENT_TYPE_COUNT`). Entries from `HYSTRIX_EVENT_TYPE_COUNT` on
+ * (a program built against a newer hystrix.h) are set to 0. Either array
+ * may be NULL when not wanted.
+ */
+hystrix_status hystrix_command_event_counts(const hystrix_command *cmd,
+                                            uint64_t *rolling,
+                                            uint64_t *cumulative,
+                                            size_t len);
+
+/**
  * Writes a snapshot as a JSON object (stable field names) to `*out`; the
  * caller frees it with `hystrix_string_free`.
  */
@@ -785,6 +1014,16 @@ hystrix_status hystrix_config_from_json(const char *json, hystrix_config *out);
  * `HYSTRIX_INVALID_CONFIG` naming the first offending key.
  */
 hystrix_status hystrix_config_validate(const hystrix_config *config);
+
+/**
+ * Writes the description of every configuration key, in SPEC order, to
+ * `*out` as a JSON array of objects: `name` (the `hystrix_config` field
+ * and JSON key), `type` (`"bool"`, `"int"` or `"name"`), `default`, and
+ * `min`/`max` (integers) or `values` (named keys: the JSON strings, whose
+ * index is the `HYSTRIX_JITTER_*`/`HYSTRIX_LIMIT_*` value). The caller
+ * frees it with `hystrix_string_free`.
+ */
+hystrix_status hystrix_config_schema(char **out);
 
 /**
  * Starts a call: admission now; then, on the calling thread, `run` (or the

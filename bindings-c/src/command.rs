@@ -10,11 +10,19 @@ use hystrix_core::{CircuitState, Command, EventType, ListenerId, Notice, Registr
 use std::ffi::{c_char, c_void, CString};
 use std::sync::{Arc, Mutex};
 
-/// Number of event types: the length of the count arrays in `hystrix_snapshot`.
+/// The length of the count arrays in `hystrix_snapshot`: the event types
+/// `HYSTRIX_EVENT_SUCCESS` to `HYSTRIX_EVENT_CANCELLED` (0 to 11). Fixed by
+/// the ABI: the SPEC v2 events (12 and up) are read with
+/// `hystrix_command_event_counts`.
 pub const HYSTRIX_EVENT_COUNT: usize = 12;
 
+/// Number of event types, SPEC v2's included: the `hystrix_event` values are
+/// `0..HYSTRIX_EVENT_TYPE_COUNT`, the length `hystrix_command_event_counts`
+/// fills.
+pub const HYSTRIX_EVENT_TYPE_COUNT: usize = 16;
+
 // The header needs a literal; the core's vocabulary is the source.
-const _: () = assert!(HYSTRIX_EVENT_COUNT == EventType::COUNT, "hystrix_event must list every core EventType");
+const _: () = assert!(HYSTRIX_EVENT_TYPE_COUNT == EventType::COUNT, "hystrix_event must list every core EventType");
 
 /// Event types, in the index order of `hystrix_snapshot.rolling`.
 #[repr(C)]
@@ -44,6 +52,15 @@ pub enum hystrix_event {
     HYSTRIX_EVENT_FALLBACK_DISABLED = 10,
     /// The caller cancelled the call while its run was in flight.
     HYSTRIX_EVENT_CANCELLED = 11,
+    /// The rate limiter refused the call (SPEC v2). Not in
+    /// `hystrix_snapshot`'s arrays: see `hystrix_command_event_counts`.
+    HYSTRIX_EVENT_RATE_LIMITED = 12,
+    /// A retry was scheduled (SPEC v2).
+    HYSTRIX_EVENT_RETRY = 13,
+    /// A hedge started (SPEC v2).
+    HYSTRIX_EVENT_HEDGE = 14,
+    /// The retry budget refused a retry or a hedge (SPEC v2).
+    HYSTRIX_EVENT_RETRY_BUDGET_EXHAUSTED = 15,
 }
 
 impl From<EventType> for hystrix_event {
@@ -64,6 +81,10 @@ impl From<EventType> for hystrix_event {
             EventType::FallbackMissing => HYSTRIX_EVENT_FALLBACK_MISSING,
             EventType::FallbackDisabled => HYSTRIX_EVENT_FALLBACK_DISABLED,
             EventType::Cancelled => HYSTRIX_EVENT_CANCELLED,
+            EventType::RateLimited => HYSTRIX_EVENT_RATE_LIMITED,
+            EventType::Retry => HYSTRIX_EVENT_RETRY,
+            EventType::Hedge => HYSTRIX_EVENT_HEDGE,
+            EventType::RetryBudgetExhausted => HYSTRIX_EVENT_RETRY_BUDGET_EXHAUSTED,
         }
     }
 }
@@ -148,6 +169,11 @@ pub struct hystrix_snapshot {
     pub latency_total: hystrix_percentiles,
 }
 
+/// The counts of events `0..HYSTRIX_EVENT_COUNT`.
+fn first_events(all: &[u64; EventType::COUNT]) -> [u64; HYSTRIX_EVENT_COUNT] {
+    std::array::from_fn(|i| all[i])
+}
+
 fn percentiles(p: &hystrix_core::latency::Percentiles) -> hystrix_percentiles {
     hystrix_percentiles {
         count: p.count,
@@ -172,8 +198,8 @@ impl From<&Snapshot> for hystrix_snapshot {
             health_total: s.health.total,
             health_errors: s.health.errors,
             health_error_percentage: s.health.error_percentage,
-            rolling: s.rolling.0,
-            cumulative: s.cumulative.0,
+            rolling: first_events(&s.rolling.0),
+            cumulative: first_events(&s.cumulative.0),
             concurrent: s.concurrent,
             fallback_concurrent: s.fallback_concurrent,
             rolling_max_concurrent: s.rolling_max_concurrent,
@@ -359,6 +385,35 @@ pub extern "C" fn hystrix_command_snapshot(cmd: *const hystrix_command, out: *mu
             return Err(Fail::null("out"));
         }
         write_out(out, (&command.snapshot()).into());
+        Ok(())
+    })
+}
+
+/// Writes the rolling and cumulative count of every event type, SPEC v2's
+/// included, from one snapshot taken now: `rolling[e]` and `cumulative[e]`
+/// for each `hystrix_event` `e` below `len` (arrays of `len` entries; pass
+/// `HYSTRIX_EVENT_TYPE_COUNT`). Entries from `HYSTRIX_EVENT_TYPE_COUNT` on
+/// (a program built against a newer hystrix.h) are set to 0. Either array
+/// may be NULL when not wanted.
+#[no_mangle]
+pub extern "C" fn hystrix_command_event_counts(
+    cmd: *const hystrix_command,
+    rolling: *mut u64,
+    cumulative: *mut u64,
+    len: usize,
+) -> hystrix_status {
+    boundary("hystrix_command_event_counts", || {
+        let command = command_owned(cmd)?;
+        let snap = command.snapshot();
+        for (out, counts) in [(rolling, &snap.rolling.0), (cumulative, &snap.cumulative.0)] {
+            if out.is_null() {
+                continue;
+            }
+            for i in 0..len {
+                // SAFETY: non-NULL; the caller promises `len` writable entries.
+                unsafe { out.add(i).write(counts.get(i).copied().unwrap_or(0)) };
+            }
+        }
         Ok(())
     })
 }

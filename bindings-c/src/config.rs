@@ -2,7 +2,7 @@
 //! JSON parsing, and conversion to the core's validated `Config`.
 
 use crate::status::{boundary, hystrix_status, Fail};
-use hystrix_core::{Config, ConfigError};
+use hystrix_core::{Config, ConfigError, Jitter, LimitMode};
 use std::ffi::{c_char, CStr};
 
 /// A boolean field of a struct the program fills in: `0` (false) or `1`
@@ -12,7 +12,46 @@ use std::ffi::{c_char, CStr};
 /// naming the field.
 pub type hystrix_bool = u8;
 
-/// Every SPEC §2 setting. Get one filled with the Hystrix defaults from
+/// How a retry's backoff delay is jittered (`hystrix_config.retry_jitter`,
+/// SPEC key `retry_jitter`): one of the `HYSTRIX_JITTER_*` values. A
+/// `uint32_t` rather than a C enum, so that any other value is refused with
+/// `HYSTRIX_INVALID_CONFIG` naming the field.
+pub type hystrix_jitter = u32;
+/// `"none"`: the capped delay itself.
+pub const HYSTRIX_JITTER_NONE: hystrix_jitter = 0;
+/// `"full"` (the default): uniform from 0 to the capped delay.
+pub const HYSTRIX_JITTER_FULL: hystrix_jitter = 1;
+/// `"equal"`: half the capped delay plus a uniform share of the other half.
+pub const HYSTRIX_JITTER_EQUAL: hystrix_jitter = 2;
+/// `"decorrelated"`: uniform from the base delay to three times the previous delay, capped.
+pub const HYSTRIX_JITTER_DECORRELATED: hystrix_jitter = 3;
+
+/// Which limit the bulkhead compares with
+/// (`hystrix_config.concurrency_limit_mode`, SPEC key
+/// `concurrency_limit_mode`): one of the `HYSTRIX_LIMIT_*` values, a
+/// `uint32_t` for the same reason as `hystrix_jitter`.
+pub type hystrix_limit_mode = u32;
+/// `"fixed"` (the default): the limit is `max_concurrent_requests`.
+pub const HYSTRIX_LIMIT_FIXED: hystrix_limit_mode = 0;
+/// `"aimd"`: additive increase, multiplicative decrease.
+pub const HYSTRIX_LIMIT_AIMD: hystrix_limit_mode = 1;
+/// `"gradient2"`: Netflix's Gradient2 estimate.
+pub const HYSTRIX_LIMIT_GRADIENT2: hystrix_limit_mode = 2;
+
+// The constants are the index of each name in the core's `ALL` lists.
+const _: () = {
+    assert!(Jitter::ALL[HYSTRIX_JITTER_NONE as usize] as u8 == Jitter::None as u8);
+    assert!(Jitter::ALL[HYSTRIX_JITTER_FULL as usize] as u8 == Jitter::Full as u8);
+    assert!(Jitter::ALL[HYSTRIX_JITTER_EQUAL as usize] as u8 == Jitter::Equal as u8);
+    assert!(Jitter::ALL[HYSTRIX_JITTER_DECORRELATED as usize] as u8 == Jitter::Decorrelated as u8);
+    assert!(LimitMode::ALL[HYSTRIX_LIMIT_FIXED as usize] as u8 == LimitMode::Fixed as u8);
+    assert!(LimitMode::ALL[HYSTRIX_LIMIT_AIMD as usize] as u8 == LimitMode::Aimd as u8);
+    assert!(LimitMode::ALL[HYSTRIX_LIMIT_GRADIENT2 as usize] as u8 == LimitMode::Gradient2 as u8);
+};
+
+/// Every SPEC setting: §2's, then the v2 keys of §8 (appended in hystrix
+/// 0.1's development: a program built with the 120-byte struct of §2 alone
+/// keeps working, its v2 keys taking their defaults). Get one filled with the Hystrix defaults from
 /// `hystrix_config_default` (or `hystrix_config_from_json`), change fields,
 /// and pass it by pointer; the library copies it and validates it. Its
 /// booleans are `hystrix_bool` bytes: `true`/`false` (1/0), nothing else.
@@ -77,6 +116,73 @@ pub struct hystrix_config {
     pub rolling_window_buckets: u64,
     /// How stale the health counts used for decisions may be; 0 = always fresh.
     pub health_snapshot_interval_ms: u64,
+    // SPEC v2 (§8), appended: see "ABI evolution".
+    /// Seed of the command's random generator.
+    pub random_seed: u64,
+    /// Attempts per call, the first one included; 1 = no retry (≥ 1).
+    pub retry_max_attempts: u64,
+    /// A `TIMEOUT` attempt may be retried, or trigger a hedge.
+    pub retry_on_timeout: hystrix_bool,
+    /// A `SEMAPHORE_REJECTED` attempt may be retried, or trigger a hedge.
+    pub retry_on_rejected: hystrix_bool,
+    /// Backoff before the first retry, before jitter.
+    pub retry_base_delay_ms: u64,
+    /// Backoff growth per retry, in thousandths (≥ 1000).
+    pub retry_multiplier_permille: u64,
+    /// Cap on every backoff delay.
+    pub retry_max_delay_ms: u64,
+    /// How a backoff delay is jittered (`HYSTRIX_JITTER_*`).
+    pub retry_jitter: hystrix_jitter,
+    /// Overall deadline of a call's attempts; 0 = none.
+    pub deadline_ms: u64,
+    /// Budget units deposited per `SUCCESS` (a retry costs 100); 0 = no budget (≤ 1000).
+    pub retry_budget_percent: u64,
+    /// Retries per second allowed on top of the deposits (≤ 1000000).
+    pub retry_budget_min_per_sec: u64,
+    /// How long budget entries count (1 to 86400000).
+    pub retry_budget_window_ms: u64,
+    /// Buckets in that window; must divide `retry_budget_window_ms` (≥ 1).
+    pub retry_budget_window_buckets: u64,
+    /// Calls admitted per period; 0 = no rate limiter.
+    pub rate_limit_for_period: u64,
+    /// The rate limiter's period (≥ 1).
+    pub rate_limit_period_ms: u64,
+    /// Calls that may pass back to back; 0 = `rate_limit_for_period`.
+    pub rate_limit_burst: u64,
+    /// Longest wait a call accepts for its turn; 0 = never waits.
+    pub rate_limit_timeout_ms: u64,
+    /// Attempts per call, the primary included; 1 = no hedging (≥ 1; not above 1 with retries).
+    pub hedge_max_attempts: u64,
+    /// From the latest attempt's start to the next hedge.
+    pub hedge_delay_ms: u64,
+    /// A retryable failure starts the next hedge at once.
+    pub hedge_on_failure: hystrix_bool,
+    /// Which limit the bulkhead compares with (`HYSTRIX_LIMIT_*`).
+    pub concurrency_limit_mode: hystrix_limit_mode,
+    /// Limit when the adaptive limiter starts (from `adaptive_min_limit` to `adaptive_max_limit`).
+    pub adaptive_initial_limit: u64,
+    /// Lowest adaptive limit (≥ 1).
+    pub adaptive_min_limit: u64,
+    /// Highest adaptive limit (≥ `adaptive_min_limit`).
+    pub adaptive_max_limit: u64,
+    /// Shortest adaptive sample window.
+    pub adaptive_window_ms: u64,
+    /// Fewest samples in an adaptive window (≥ 1).
+    pub adaptive_window_min_samples: u64,
+    /// A `FAILURE` counts as a drop.
+    pub adaptive_drop_on_failure: hystrix_bool,
+    /// AIMD cut on a drop, in thousandths (500 to 999).
+    pub aimd_backoff_permille: u64,
+    /// AIMD: a window whose average RTT exceeds this counts as a drop (≥ 1).
+    pub aimd_timeout_ms: u64,
+    /// Gradient2 smoothing, in thousandths (≤ 1000).
+    pub gradient2_smoothing_permille: u64,
+    /// Gradient2 queue allowance.
+    pub gradient2_queue_size: u64,
+    /// Gradient2 long-RTT averaging window, in samples (≥ 1).
+    pub gradient2_long_window: u64,
+    /// Gradient2 RTT tolerance, in thousandths (≥ 1000).
+    pub gradient2_rtt_tolerance_permille: u64,
 }
 
 /// How one field crosses between the core's `Config` and `hystrix_config`:
@@ -96,6 +202,32 @@ impl CField for u64 {
         Ok(c)
     }
 }
+
+/// A named setting crosses as its index in the core's `ALL` list.
+macro_rules! named_field {
+    ($t:ty, $c:ty, $what:literal) => {
+        impl CField for $t {
+            type C = $c;
+            fn to_c(self) -> $c {
+                <$t>::ALL.iter().position(|v| *v == self).expect("every value is in ALL") as $c
+            }
+            fn from_c(c: $c, field: &str) -> Result<$t, ConfigError> {
+                usize::try_from(c).ok().and_then(|i| <$t>::ALL.get(i).copied()).ok_or_else(|| {
+                    ConfigError::new(
+                        field,
+                        format!(
+                            concat!("must be one of the ", $what, " values (0 to {}), got {}"),
+                            <$t>::ALL.len() - 1,
+                            c
+                        ),
+                    )
+                })
+            }
+        }
+    };
+}
+named_field!(Jitter, hystrix_jitter, "HYSTRIX_JITTER_*");
+named_field!(LimitMode, hystrix_limit_mode, "HYSTRIX_LIMIT_*");
 
 impl CField for bool {
     type C = hystrix_bool;
@@ -300,13 +432,15 @@ mod tests {
     /// (only fields added at the end are allowed).
     #[test]
     fn the_struct_is_the_0_1_layout_and_its_cuts_are_the_field_ends() {
-        assert_eq!(CONFIG_SIZE, CONFIG_SIZE_0_1);
+        assert_eq!(std::mem::offset_of!(hystrix_config, random_seed), CONFIG_SIZE_0_1);
+        assert_eq!(CONFIG_SIZE, 368);
+        assert!(config_sizes().contains(&CONFIG_SIZE_0_1));
         assert_eq!(std::mem::offset_of!(hystrix_config, struct_size), 0);
         let sizes = config_sizes();
         assert_eq!(sizes.first(), Some(&16));
         assert_eq!(sizes.last(), Some(&CONFIG_SIZE));
         assert!(sizes.windows(2).all(|w| w[0] <= w[1]));
-        for bad in [0, 1, 8, 17, CONFIG_SIZE - 1, CONFIG_SIZE + 8, usize::MAX] {
+        for bad in [0, 1, 8, 17, CONFIG_SIZE_0_1 + 1, CONFIG_SIZE - 1, CONFIG_SIZE + 8, usize::MAX] {
             assert!(check_size(bad, "struct_size").is_err(), "{bad}");
         }
     }
@@ -318,5 +452,64 @@ mod tests {
         let Ok(read) = read_config(&c) else { panic!("the older struct was refused") };
         assert_eq!(read.timeout_ms, 7);
         assert_eq!(read.request_volume_threshold, Config::default().request_volume_threshold);
+    }
+}
+
+/// Writes the description of every configuration key, in SPEC order, to
+/// `*out` as a JSON array of objects: `name` (the `hystrix_config` field
+/// and JSON key), `type` (`"bool"`, `"int"` or `"name"`), `default`, and
+/// `min`/`max` (integers) or `values` (named keys: the JSON strings, whose
+/// index is the `HYSTRIX_JITTER_*`/`HYSTRIX_LIMIT_*` value). The caller
+/// frees it with `hystrix_string_free`.
+#[no_mangle]
+pub extern "C" fn hystrix_config_schema(out: *mut *mut c_char) -> hystrix_status {
+    boundary("hystrix_config_schema", || {
+        if out.is_null() {
+            return Err(Fail::null("out"));
+        }
+        let json =
+            std::ffi::CString::new(Config::schema_json()).map_err(|_| Fail::invalid("schema JSON holds a NUL"))?;
+        crate::status::write_out(out, json.into_raw());
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod v2_tests {
+    use super::*;
+
+    #[test]
+    fn every_v2_field_crosses_both_ways_and_named_values_are_checked() {
+        let core = Config::from_json(
+            r#"{"retry_jitter": "decorrelated", "concurrency_limit_mode": "gradient2", "retry_max_attempts": 3,
+                "retry_on_rejected": true, "gradient2_queue_size": 9}"#,
+        )
+        .unwrap();
+        let c = hystrix_config::from(core);
+        assert_eq!(c.retry_jitter, HYSTRIX_JITTER_DECORRELATED);
+        assert_eq!(c.concurrency_limit_mode, HYSTRIX_LIMIT_GRADIENT2);
+        assert_eq!(c.retry_on_rejected, 1);
+        let Ok(back) = read_config(&c) else { panic!("refused") };
+        assert_eq!(back, core);
+        let mut bad = c;
+        bad.retry_jitter = 4;
+        let Err(fail) = read_config(&bad) else { panic!("accepted") };
+        assert!(fail.message.contains("retry_jitter"), "{}", fail.message);
+        let mut bad = c;
+        bad.concurrency_limit_mode = u32::MAX;
+        let Err(fail) = read_config(&bad) else { panic!("accepted") };
+        assert!(fail.message.contains("concurrency_limit_mode"), "{}", fail.message);
+        let mut bad = c;
+        bad.hedge_on_failure = 2;
+        let Err(fail) = read_config(&bad) else { panic!("accepted") };
+        assert!(fail.message.contains("hedge_on_failure"), "{}", fail.message);
+    }
+
+    #[test]
+    fn a_0_1_struct_reads_with_v2_defaults() {
+        let mut c = hystrix_config::from(Config { retry_max_attempts: 5, ..Config::default() });
+        c.struct_size = CONFIG_SIZE_0_1;
+        let Ok(read) = read_config(&c) else { panic!("the 0.1 struct was refused") };
+        assert_eq!(read, Config::default());
     }
 }

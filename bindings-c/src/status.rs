@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::ffi::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// What every function returns. Values 1–9 are the SPEC error kinds with
+/// What every function returns. Values 1–10 are the SPEC error kinds with
 /// the same stable codes as in every other binding.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +32,8 @@ pub enum hystrix_status {
     HYSTRIX_INVALID_CONFIG = 8,
     /// The caller cancelled the call before it settled.
     HYSTRIX_CANCELLED = 9,
+    /// The rate limiter refused the call (and no fallback answered).
+    HYSTRIX_RATE_LIMITED = 10,
     /// A required pointer argument was NULL.
     HYSTRIX_NULL_ARGUMENT = 100,
     /// An argument was not valid (bad handle, bad UTF-8, wrong clock kind…).
@@ -44,7 +46,7 @@ pub enum hystrix_status {
 
 impl hystrix_status {
     /// Every status, for converting integers that come from C.
-    const ALL: [hystrix_status; 14] = [
+    const ALL: [hystrix_status; 15] = [
         hystrix_status::HYSTRIX_OK,
         hystrix_status::HYSTRIX_FAILURE,
         hystrix_status::HYSTRIX_TIMEOUT,
@@ -55,6 +57,7 @@ impl hystrix_status {
         hystrix_status::HYSTRIX_FALLBACK_FAILURE,
         hystrix_status::HYSTRIX_INVALID_CONFIG,
         hystrix_status::HYSTRIX_CANCELLED,
+        hystrix_status::HYSTRIX_RATE_LIMITED,
         hystrix_status::HYSTRIX_NULL_ARGUMENT,
         hystrix_status::HYSTRIX_INVALID_ARGUMENT,
         hystrix_status::HYSTRIX_INVALID_STATE,
@@ -178,6 +181,7 @@ pub extern "C" fn hystrix_status_name(status: i32) -> *const c_char {
         HYSTRIX_FALLBACK_FAILURE => c"fallback_failure",
         HYSTRIX_INVALID_CONFIG => c"invalid_config",
         HYSTRIX_CANCELLED => c"cancelled",
+        HYSTRIX_RATE_LIMITED => c"rate_limited",
         HYSTRIX_NULL_ARGUMENT => c"null_argument",
         HYSTRIX_INVALID_ARGUMENT => c"invalid_argument",
         HYSTRIX_INVALID_STATE => c"invalid_state",

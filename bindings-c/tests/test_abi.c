@@ -6,6 +6,7 @@
  * write past them is a valgrind/AddressSanitizer error. */
 #include "hystrix.h"
 #include "check.h"
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -43,7 +44,10 @@ static void test_default_sets_struct_size(void) {
     memset(&cfg, 0xa5, sizeof cfg);
     CHECK_STATUS((hystrix_config_default)(&cfg), HYSTRIX_OK);
     CHECK_EQ(cfg.struct_size, 120);
-    CHECK_EQ(sizeof(hystrix_config), 120);
+    CHECK_EQ((unsigned char)cfg.retry_on_timeout, 0xa5); /* the v2 fields beyond 120 bytes are untouched */
+    /* 120 bytes of SPEC §2 settings, then the v2 keys appended (SPEC §8). */
+    CHECK_EQ(offsetof(hystrix_config, random_seed), 120);
+    CHECK_EQ(sizeof(hystrix_config), 368);
     /* NULL through the macro is still NULL_ARGUMENT. */
     CHECK_STATUS(hystrix_config_default(NULL), HYSTRIX_NULL_ARGUMENT);
 }
