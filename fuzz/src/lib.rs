@@ -97,6 +97,8 @@ pub fn small_config(b: &mut Bytes<'_>) -> Config {
         rolling_window_ms: buckets * if huge { MAX_SETTING / 5 } else { bucket_ms },
         rolling_window_buckets: buckets,
         health_snapshot_interval_ms: if huge { MAX_SETTING } else { health_snapshot_interval_ms },
+        // The v2 keys (SPEC §8) have no behaviour yet: their defaults.
+        ..Config::default()
     };
     config.validate().expect("the decoder makes valid configurations");
     config
