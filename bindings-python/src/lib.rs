@@ -433,5 +433,8 @@ fn _hystrix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // of the Python exception classes.
     let kinds: Vec<(&str, u32)> = hystrix_core::ErrorKind::ALL.iter().map(|k| (k.as_str(), k.code())).collect();
     m.add("ERROR_KINDS", kinds)?;
+    // Every configuration key in SPEC order (`Config::schema_json`): what
+    // `hystrix.config_schema()` returns and the drift tests check against.
+    m.add("CONFIG_SCHEMA", Config::schema_json())?;
     Ok(())
 }

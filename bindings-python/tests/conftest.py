@@ -22,6 +22,10 @@ EVENT_NAMES = (
     "FALLBACK_MISSING",
     "FALLBACK_DISABLED",
     "CANCELLED",
+    "RATE_LIMITED",
+    "RETRY",
+    "HEDGE",
+    "RETRY_BUDGET_EXHAUSTED",
 )
 
 # Generous bound for anything that waits on real threads: a test that needs

@@ -780,6 +780,7 @@ def test_every_error_pickles_and_deep_copies_with_its_attributes(mode, unique_na
         hystrix.HystrixError("plain"),
         hystrix.BadRequest("caller's fault", 42),
         hystrix.CancelledError("the caller gave up"),
+        hystrix.RateLimitedError("too many calls", command="svc"),
     ]
     errors = list(got.values()) + made_here
     # Every exception class of the package is covered.

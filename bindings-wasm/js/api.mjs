@@ -11,6 +11,7 @@ import {
   FallbackRejectedError,
   HystrixError,
   InvalidConfigError,
+  RateLimitedError,
   RejectedError,
   TimeoutError,
 } from "./errors.mjs";
@@ -46,6 +47,40 @@ const KEYS = {
   rollingWindowMs: "rolling_window_ms",
   rollingWindowBuckets: "rolling_window_buckets",
   healthSnapshotIntervalMs: "health_snapshot_interval_ms",
+  // SPEC v2 (§8)
+  randomSeed: "random_seed",
+  retryMaxAttempts: "retry_max_attempts",
+  retryOnTimeout: "retry_on_timeout",
+  retryOnRejected: "retry_on_rejected",
+  retryBaseDelayMs: "retry_base_delay_ms",
+  retryMultiplierPermille: "retry_multiplier_permille",
+  retryMaxDelayMs: "retry_max_delay_ms",
+  retryJitter: "retry_jitter",
+  deadlineMs: "deadline_ms",
+  retryBudgetPercent: "retry_budget_percent",
+  retryBudgetMinPerSec: "retry_budget_min_per_sec",
+  retryBudgetWindowMs: "retry_budget_window_ms",
+  retryBudgetWindowBuckets: "retry_budget_window_buckets",
+  rateLimitForPeriod: "rate_limit_for_period",
+  rateLimitPeriodMs: "rate_limit_period_ms",
+  rateLimitBurst: "rate_limit_burst",
+  rateLimitTimeoutMs: "rate_limit_timeout_ms",
+  hedgeMaxAttempts: "hedge_max_attempts",
+  hedgeDelayMs: "hedge_delay_ms",
+  hedgeOnFailure: "hedge_on_failure",
+  concurrencyLimitMode: "concurrency_limit_mode",
+  adaptiveInitialLimit: "adaptive_initial_limit",
+  adaptiveMinLimit: "adaptive_min_limit",
+  adaptiveMaxLimit: "adaptive_max_limit",
+  adaptiveWindowMs: "adaptive_window_ms",
+  adaptiveWindowMinSamples: "adaptive_window_min_samples",
+  adaptiveDropOnFailure: "adaptive_drop_on_failure",
+  aimdBackoffPermille: "aimd_backoff_permille",
+  aimdTimeoutMs: "aimd_timeout_ms",
+  gradient2SmoothingPermille: "gradient2_smoothing_permille",
+  gradient2QueueSize: "gradient2_queue_size",
+  gradient2LongWindow: "gradient2_long_window",
+  gradient2RttTolerancePermille: "gradient2_rtt_tolerance_permille",
 };
 const CAMEL = Object.fromEntries(Object.entries(KEYS).map(([c, s]) => [s, c]));
 const OTHER_OPTIONS = new Set(["name", "clock", "isBadRequest"]);
@@ -107,7 +142,7 @@ function configError(e, options) {
   if (typeof e === "string" && e.includes("\u0001")) {
     const [key, message] = e.split("\u0001");
     const camel = CAMEL[key] ?? key;
-    let text = message.replace(/[a-z]+(?:_[a-z]+)+/g, (k) => CAMEL[k] ?? k);
+    let text = message.replace(/[a-z][a-z0-9]*(?:_[a-z0-9]+)+/g, (k) => CAMEL[k] ?? k);
     if (options !== undefined && Object.hasOwn(options, camel)) {
       const got = describe(options[camel]);
       if (/ must be a boolean, got /.test(text)) {
@@ -115,6 +150,8 @@ function configError(e, options) {
       } else if (/ must be (a non-negative integer|an integer from)/.test(text)) {
         const rule = integerRule(key) ?? "must be a non-negative integer";
         text = `invalid config: ${camel} ${rule}, got ${got}`;
+      } else if (/ must be one of /.test(text)) {
+        text = text.replace(/, got .*$/s, `, got ${got}`);
       }
     }
     return keyed(new InvalidConfigError(text), camel);
@@ -821,6 +858,16 @@ function onError(c, callback) {
   };
 }
 
+/**
+ * Every setting in SPEC order, as the core describes it: `option` (the
+ * camelCase option), `key` (the SPEC name), `type` ("bool", "int" or
+ * "name"), `default`, and `min`/`max` (integers) or `values` (named
+ * settings, such as `retryJitter`).
+ */
+export function configSchema() {
+  return JSON.parse(slot.configSchema()).map(({ name, ...rest }) => ({ option: CAMEL[name] ?? null, key: name, ...rest }));
+}
+
 /** Sets options of the named command (made if needed). */
 export function configure(name, options) {
   if (typeof name !== "string") throw new TypeError("name must be a string");
@@ -856,4 +903,5 @@ export {
   FallbackFailedError,
   InvalidConfigError,
   CancelledError,
+  RateLimitedError,
 };

@@ -37,3 +37,5 @@ export const FallbackFailedError = kind("FallbackFailedError", 7, "fallback_fail
 export const InvalidConfigError = kind("InvalidConfigError", 8, "invalid_config", "invalid configuration");
 /** The caller cancelled the call before it settled (semantics §18); never passed to a fallback. */
 export const CancelledError = kind("CancelledError", 9, "cancelled", "the call was cancelled");
+/** The rate limiter refused the call and no fallback answered (semantics §13). */
+export const RateLimitedError = kind("RateLimitedError", 10, "rate_limited", "the rate limiter refused the call");

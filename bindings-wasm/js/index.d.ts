@@ -52,7 +52,98 @@ export interface CommandOptions {
   rollingWindowBuckets?: number;
   /** How stale the health counts used for decisions may be; 0 = always fresh (default 500). */
   healthSnapshotIntervalMs?: number;
+  /** Seed of the command's random generator (default 0). */
+  randomSeed?: number;
+  /** Attempts per call, the first one included; 1 = no retry (default 1). */
+  retryMaxAttempts?: number;
+  /** A TIMEOUT attempt may be retried, or trigger a hedge (default true). */
+  retryOnTimeout?: boolean;
+  /** A SEMAPHORE_REJECTED attempt may be retried, or trigger a hedge (default false). */
+  retryOnRejected?: boolean;
+  /** Backoff before the first retry, before jitter (default 100). */
+  retryBaseDelayMs?: number;
+  /** Backoff growth per retry, in thousandths; at least 1000 (default 2000 = ×2). */
+  retryMultiplierPermille?: number;
+  /** Cap on every backoff delay (default 5000). */
+  retryMaxDelayMs?: number;
+  /** How a backoff delay is jittered (default "full"). */
+  retryJitter?: RetryJitter;
+  /** Overall deadline of a call's attempts, from its first attempt's start; 0 = none (default 0). */
+  deadlineMs?: number;
+  /** Budget units deposited per SUCCESS (a retry costs 100), at most 1000; 0 = no budget (default 0). */
+  retryBudgetPercent?: number;
+  /** Retries per second allowed on top of the deposits, at most 1000000 (default 10). */
+  retryBudgetMinPerSec?: number;
+  /** How long budget entries count, 1 to 86400000 (default 10000). */
+  retryBudgetWindowMs?: number;
+  /** Buckets in that window; must divide retryBudgetWindowMs (default 10). */
+  retryBudgetWindowBuckets?: number;
+  /** Calls admitted per period; 0 = no rate limiter (default 0). */
+  rateLimitForPeriod?: number;
+  /** The rate limiter's period (default 1000). */
+  rateLimitPeriodMs?: number;
+  /** Calls that may pass back to back; 0 = rateLimitForPeriod (default 0). */
+  rateLimitBurst?: number;
+  /** Longest wait a call accepts for its turn; 0 = never waits (default 0). */
+  rateLimitTimeoutMs?: number;
+  /** Attempts per call, the primary included; 1 = no hedging; not above 1 with retryMaxAttempts above 1 (default 1). */
+  hedgeMaxAttempts?: number;
+  /** From the latest attempt's start to the next hedge; 0 = all at once (default 500). */
+  hedgeDelayMs?: number;
+  /** A retryable failure starts the next hedge at that instant (default true). */
+  hedgeOnFailure?: boolean;
+  /** Which limit the bulkhead compares with: maxConcurrentRequests ("fixed", the default) or an adaptive one. */
+  concurrencyLimitMode?: ConcurrencyLimitMode;
+  /** Limit when the adaptive limiter starts, from adaptiveMinLimit to adaptiveMaxLimit (default 20). */
+  adaptiveInitialLimit?: number;
+  /** Lowest adaptive limit (default 20). */
+  adaptiveMinLimit?: number;
+  /** Highest adaptive limit; at least adaptiveMinLimit (default 200). */
+  adaptiveMaxLimit?: number;
+  /** Shortest adaptive sample window (default 1000). */
+  adaptiveWindowMs?: number;
+  /** Fewest samples in an adaptive window (default 10). */
+  adaptiveWindowMinSamples?: number;
+  /** A FAILURE counts as a drop (default false). */
+  adaptiveDropOnFailure?: boolean;
+  /** AIMD cut on a drop, in thousandths, 500 to 999 (default 900). */
+  aimdBackoffPermille?: number;
+  /** AIMD: a window whose average RTT exceeds this counts as a drop (default 5000). */
+  aimdTimeoutMs?: number;
+  /** Gradient2 smoothing, in thousandths, at most 1000 (default 200). */
+  gradient2SmoothingPermille?: number;
+  /** Gradient2 queue allowance (default 4). */
+  gradient2QueueSize?: number;
+  /** Gradient2 long-RTT averaging window, in samples (default 600). */
+  gradient2LongWindow?: number;
+  /** Gradient2 RTT tolerance, in thousandths; at least 1000 (default 1500). */
+  gradient2RttTolerancePermille?: number;
 }
+
+/** How a retry's backoff delay is jittered (`retryJitter`). */
+export type RetryJitter = "none" | "full" | "equal" | "decorrelated";
+
+/** Which limit the bulkhead compares with (`concurrencyLimitMode`). */
+export type ConcurrencyLimitMode = "fixed" | "aimd" | "gradient2";
+
+/** One setting as the core describes it (`configSchema()`). */
+export interface ConfigSchemaEntry {
+  /** The camelCase option. */
+  option: keyof CommandSettings;
+  /** The SPEC (snake_case) key. */
+  key: string;
+  type: "bool" | "int" | "name";
+  default: boolean | number | string;
+  /** Integers: the smallest value accepted on its own. */
+  min?: number;
+  /** Integers: the largest value accepted on its own. */
+  max?: number;
+  /** Named settings: every value accepted. */
+  values?: string[];
+}
+
+/** Every setting in SPEC order, as the core describes it. */
+export function configSchema(): ConfigSchemaEntry[];
 
 /** The settings alone, for `configure`. */
 export type CommandSettings = Omit<CommandOptions, "name" | "clock" | "isBadRequest">;
@@ -85,7 +176,11 @@ export type EventType =
   | "FALLBACK_REJECTION"
   | "FALLBACK_MISSING"
   | "FALLBACK_DISABLED"
-  | "CANCELLED";
+  | "CANCELLED"
+  | "RATE_LIMITED"
+  | "RETRY"
+  | "HEDGE"
+  | "RETRY_BUDGET_EXHAUSTED";
 
 /** Circuit states. */
 export type CircuitState = "closed" | "open" | "half_open";
@@ -266,4 +361,9 @@ export class InvalidConfigError extends HystrixError {
 export class CancelledError extends HystrixError {
   readonly code: 9;
   readonly kind: "cancelled";
+}
+/** The rate limiter refused the call and no fallback answered (code 10). */
+export class RateLimitedError extends HystrixError {
+  readonly code: 10;
+  readonly kind: "rate_limited";
 }

@@ -1,8 +1,9 @@
 // Browser entry point (wasm-bindgen --target web): fetches and instantiates the wasm with top-level await.
-import init, { WasmCommand } from "./web/hystrix_wasm.js";
+import init, { WasmCommand, configSchema } from "./web/hystrix_wasm.js";
 import { slot } from "./wasm-slot.mjs";
 
 await init();
 slot.WasmCommand = WasmCommand;
+slot.configSchema = configSchema;
 
 export * from "./api.mjs";

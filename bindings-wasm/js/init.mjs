@@ -2,7 +2,7 @@
 // nothing; `await init()` (once) loads the wasm, then commands can be made.
 // For IIFE or es2020 bundles, and for apps that host the wasm file
 // themselves (it is exported as `hystrix/wasm`).
-import initWeb, { WasmCommand } from "./web/hystrix_wasm.js";
+import initWeb, { WasmCommand, configSchema } from "./web/hystrix_wasm.js";
 import { slot } from "./wasm-slot.mjs";
 
 let loading = null;
@@ -21,6 +21,7 @@ export function init(source) {
   if (loading === null) {
     loading = initWeb(source === undefined ? undefined : { module_or_path: source }).then(
       () => {
+        slot.configSchema = configSchema;
         slot.WasmCommand = WasmCommand;
       },
       (e) => {

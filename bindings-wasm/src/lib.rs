@@ -364,6 +364,13 @@ unsafe impl Send for SendFunction {}
 // SAFETY: as above.
 unsafe impl Sync for SendFunction {}
 
+/// Every configuration key in SPEC order (`Config::schema_json`): the
+/// source the glue's `configSchema()` and its drift tests read.
+#[wasm_bindgen(js_name = configSchema)]
+pub fn config_schema() -> String {
+    Config::schema_json()
+}
+
 /// The stable code of each error kind, by name (for the glue's error classes).
 #[wasm_bindgen(js_name = errorCodes)]
 pub fn error_codes() -> String {

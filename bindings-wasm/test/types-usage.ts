@@ -115,6 +115,39 @@ export async function usage(): Promise<void> {
     rollingWindowMs: 10000,
     rollingWindowBuckets: 10,
     healthSnapshotIntervalMs: 500,
+    randomSeed: 0,
+    retryMaxAttempts: 1,
+    retryOnTimeout: true,
+    retryOnRejected: false,
+    retryBaseDelayMs: 100,
+    retryMultiplierPermille: 2000,
+    retryMaxDelayMs: 5000,
+    retryJitter: "full",
+    deadlineMs: 0,
+    retryBudgetPercent: 0,
+    retryBudgetMinPerSec: 10,
+    retryBudgetWindowMs: 10000,
+    retryBudgetWindowBuckets: 10,
+    rateLimitForPeriod: 0,
+    rateLimitPeriodMs: 1000,
+    rateLimitBurst: 0,
+    rateLimitTimeoutMs: 0,
+    hedgeMaxAttempts: 1,
+    hedgeDelayMs: 500,
+    hedgeOnFailure: true,
+    concurrencyLimitMode: "fixed",
+    adaptiveInitialLimit: 20,
+    adaptiveMinLimit: 20,
+    adaptiveMaxLimit: 200,
+    adaptiveWindowMs: 1000,
+    adaptiveWindowMinSamples: 10,
+    adaptiveDropOnFailure: false,
+    aimdBackoffPermille: 900,
+    aimdTimeoutMs: 5000,
+    gradient2SmoothingPermille: 200,
+    gradient2QueueSize: 4,
+    gradient2LongWindow: 600,
+    gradient2RttTolerancePermille: 1500,
   };
   const all = new Command((x: string, _ctx: RunContext) => x, null, everything);
 
@@ -122,6 +155,16 @@ export async function usage(): Promise<void> {
   const settings: CommandSettings = { timeoutMs: 50, forceOpen: true, healthSnapshotIntervalMs: 0 };
   all.configure(settings);
   all.configure({});
+  all.configure({ retryJitter: "decorrelated", concurrencyLimitMode: "gradient2" });
+  // @ts-expect-error: not one of the jitter names
+  all.configure({ retryJitter: "FULL" });
+  const schema: hystrix.ConfigSchemaEntry[] = h.configSchema();
+  const option: keyof CommandSettings = schema[0].option;
+  void option;
+  const limited: 10 = new h.RateLimitedError().code;
+  void limited;
+  const v2: EventType[] = ["RATE_LIMITED", "RETRY", "HEDGE", "RETRY_BUDGET_EXHAUSTED"];
+  void v2;
 
   // --- Snapshots --------------------------------------------------------
   const s: Snapshot = all.snapshot();

@@ -104,6 +104,7 @@ fn config_strategy() -> impl Strategy<Value = Config> {
             rolling_window_ms: buckets * bucket_ms,
             rolling_window_buckets: buckets,
             health_snapshot_interval_ms: interval_ms,
+            ..Config::default()
         },
     )
 }
@@ -618,6 +619,9 @@ impl Harness {
                 }
                 EventType::Cancelled => {
                     return Err(TestCaseError::fail(format!("{ctx}: CANCELLED although nobody cancelled")));
+                }
+                EventType::RateLimited | EventType::Retry | EventType::Hedge | EventType::RetryBudgetExhausted => {
+                    return Err(TestCaseError::fail(format!("{ctx}: {e} with every v2 feature off")));
                 }
                 EventType::FallbackSuccess | EventType::FallbackFailure => {
                     let fb = c.fallback;

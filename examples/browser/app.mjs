@@ -59,6 +59,10 @@ const ORDER = [
   "FALLBACK_MISSING",
   "FALLBACK_DISABLED",
   "CANCELLED",
+  "RATE_LIMITED",
+  "RETRY",
+  "HEDGE",
+  "RETRY_BUDGET_EXHAUSTED",
 ];
 
 function render() {

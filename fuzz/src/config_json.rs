@@ -9,7 +9,7 @@
 //! - a refused one names `config` (not JSON, not an object), else the
 //!   first unknown key by name, else a SPEC key: one whose value, patched
 //!   alone onto the defaults, is refused too (the error is that key's own),
-//!   or `rolling_window_ms` for the divisibility rule; no key earlier in
+//!   or a key a cross-key rule names (`CROSS_KEY_NAMED`); no key earlier in
 //!   SPEC order is refused alone (the first offending key is named);
 //! - `Command::configure_json` with the same object agrees (same value or
 //!   the same key named) and leaves the configuration unchanged on error.
@@ -56,6 +56,7 @@ fn accepted(config: &Config, object: &Map<String, Value>) {
 fn same_value(given: &Value, kept: &Value) -> bool {
     match (given, kept) {
         (Value::Bool(a), Value::Bool(b)) => a == b,
+        (Value::String(a), Value::String(b)) => a == b,
         (Value::Number(a), Value::Number(b)) => {
             let b = b.as_u64().expect("integer keys serialise as integers");
             a.as_u64() == Some(b) || a.as_f64() == Some(b as f64) && b <= hystrix_core::config::MAX_SETTING
@@ -63,6 +64,16 @@ fn same_value(given: &Value, kept: &Value) -> bool {
         _ => false,
     }
 }
+
+/// The keys a cross-key rule names (SPEC §2 and §8.1): such a key may be
+/// named although its value alone is accepted.
+const CROSS_KEY_NAMED: [&str; 5] = [
+    "rolling_window_ms",
+    "retry_budget_window_ms",
+    "hedge_max_attempts",
+    "adaptive_max_limit",
+    "adaptive_initial_limit",
+];
 
 fn refused(key: &str, object: Option<&Map<String, Value>>) {
     let Some(object) = object else {
@@ -76,7 +87,7 @@ fn refused(key: &str, object: Option<&Map<String, Value>>) {
     }
     assert!(is_spec(key), "a refused configuration names a SPEC key or `config`, got {key:?}");
     // Every key before the one named, patched alone, is accepted (or only
-    // breaks the divisibility rule, named by `rolling_window_ms`).
+    // breaks a cross-key rule).
     let alone = |k: &str| {
         let mut one = Map::new();
         one.insert(k.to_string(), object[k].clone());
@@ -85,12 +96,12 @@ fn refused(key: &str, object: Option<&Map<String, Value>>) {
     for earlier in Config::keys().take_while(|k| *k != key).filter(|k| object.contains_key(*k)) {
         if let Err(e) = alone(earlier) {
             assert!(
-                e.key() != earlier || earlier == "rolling_window_ms",
+                e.key() != earlier || CROSS_KEY_NAMED.contains(&earlier),
                 "{earlier} is refused alone ({e}) and comes before {key} in SPEC order"
             );
         }
     }
-    if key != "rolling_window_ms" {
+    if !CROSS_KEY_NAMED.contains(&key) {
         let e = alone(key).expect_err("the key named is refused on its own");
         assert_eq!(e.key(), key);
     }

@@ -8,7 +8,7 @@ JavaScript and C bindings, with identical semantics.
     user = users.execute(42)
 """
 from . import testing
-from ._command import Call, Circuit, Command, command, configure, current_call, get, remove
+from ._command import Call, Circuit, Command, command, config_schema, configure, current_call, get, remove
 from ._errors import (
     BadRequest,
     CancelledError,
@@ -17,6 +17,7 @@ from ._errors import (
     FallbackRejectedError,
     HystrixError,
     InvalidConfigError,
+    RateLimitedError,
     RejectedError,
     TimeoutError,
 )
@@ -32,9 +33,11 @@ __all__ = [
     "FallbackRejectedError",
     "HystrixError",
     "InvalidConfigError",
+    "RateLimitedError",
     "RejectedError",
     "TimeoutError",
     "command",
+    "config_schema",
     "configure",
     "current_call",
     "get",

@@ -8,6 +8,7 @@ import contextlib
 import contextvars
 import functools
 import inspect
+import json
 import logging
 import os
 import sys
@@ -330,6 +331,14 @@ class Circuit:
 
 _registry: Dict[str, Circuit] = {}
 _registry_lock = threading.Lock()
+
+
+def config_schema() -> List[Dict[str, Any]]:
+    """Every setting, in SPEC order, as the core describes it: ``name`` (the
+    keyword argument), ``type`` (``"bool"``, ``"int"`` or ``"name"``),
+    ``default``, and ``min``/``max`` (integers) or ``values`` (named
+    settings such as ``retry_jitter``). A new list each call."""
+    return json.loads(_hystrix.CONFIG_SCHEMA)  # type: ignore[no-any-return]
 
 
 def configure(name: str, **config: Any) -> Circuit:

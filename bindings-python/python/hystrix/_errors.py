@@ -123,6 +123,13 @@ class CancelledError(HystrixError):
     kind, code = "cancelled", 9
 
 
+class RateLimitedError(HystrixError):
+    """The rate limiter refused the call (semantics §13) and no fallback
+    answered."""
+
+    kind, code = "rate_limited", 10
+
+
 def _new_error(
     kind: str,
     command: str,
@@ -145,6 +152,9 @@ def _new_error(
         )
     if kind == "cancelled":
         return CancelledError(f"{where}: the caller cancelled the call", command=command)
+    if kind == "rate_limited":
+        detail = f": rate_limit_for_period={setting} calls already admitted this period" if setting is not None else ""
+        return RateLimitedError(f"{where} rate limited{detail}", command=command)
     if kind == "fallback_rejected" and original is not None:
         return FallbackRejectedError(
             original,

@@ -6,6 +6,7 @@ __all__ = [
     "NativeCommand",
     "NativeExecution",
     "SemaphoreCall",
+    "CONFIG_SCHEMA",
     "ERROR_KINDS",
     "STEP_DONE",
     "STEP_FALLBACK",
@@ -27,6 +28,8 @@ STEP_DONE: int
 STEP_NOTHING: int
 #: The core's error kinds with their stable codes: ``(name, code)`` pairs.
 ERROR_KINDS: List[Tuple[str, int]]
+#: Every configuration key in SPEC order, as a JSON array (``Config::schema_json``).
+CONFIG_SCHEMA: str
 
 _Step = Tuple[int, Any]
 

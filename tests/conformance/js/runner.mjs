@@ -15,12 +15,21 @@ const RUN = Symbol("run");
 const FALLBACK = Symbol("fallback");
 
 const camel = (k) => k.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
-/** The SPEC's keys (§2); the JS API takes them in camelCase. */
+/** The SPEC's keys (§2, §8); the JS API takes them in camelCase. */
 const SPEC_KEYS = new Set([
   "timeout_enabled", "timeout_ms", "max_concurrent_requests", "fallback_enabled",
   "fallback_max_concurrent_requests", "circuit_breaker_enabled", "request_volume_threshold",
   "error_threshold_percentage", "sleep_window_ms", "half_open_max_calls", "force_open", "force_closed",
   "rolling_window_ms", "rolling_window_buckets", "health_snapshot_interval_ms",
+  // v2 (§8)
+  "random_seed", "retry_max_attempts", "retry_on_timeout", "retry_on_rejected", "retry_base_delay_ms",
+  "retry_multiplier_permille", "retry_max_delay_ms", "retry_jitter", "deadline_ms", "retry_budget_percent",
+  "retry_budget_min_per_sec", "retry_budget_window_ms", "retry_budget_window_buckets", "rate_limit_for_period",
+  "rate_limit_period_ms", "rate_limit_burst", "rate_limit_timeout_ms", "hedge_max_attempts", "hedge_delay_ms",
+  "hedge_on_failure", "concurrency_limit_mode", "adaptive_initial_limit", "adaptive_min_limit",
+  "adaptive_max_limit", "adaptive_window_ms", "adaptive_window_min_samples", "adaptive_drop_on_failure",
+  "aimd_backoff_permille", "aimd_timeout_ms", "gradient2_smoothing_permille", "gradient2_queue_size",
+  "gradient2_long_window", "gradient2_rtt_tolerance_permille",
 ]);
 /** Names the JS API itself gives meaning to: a scenario's unknown key must not become one of them. */
 const JS_NAMES = new Set([...[...SPEC_KEYS].map(camel), "name", "clock", "isBadRequest"]);
