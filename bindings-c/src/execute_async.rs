@@ -476,7 +476,9 @@ impl Drop for AsyncCall {
 /// `out_call`, if not NULL, receives the call's handle for
 /// `hystrix_call_cancel` (never 0). It is written before any callback of
 /// the call runs, so `out_call` may point into `user_data` for the
-/// callbacks to read. With NULL the call cannot be cancelled.
+/// callbacks to read; it names the call for `hystrix_call_events` too,
+/// until its `done` has returned. With NULL the call cannot be cancelled
+/// nor its events read.
 ///
 /// Ownership: values passed to `hystrix_complete` stay the program's; the
 /// library hands the chosen one to `done` and never frees any. A handle
@@ -535,10 +537,11 @@ pub extern "C" fn hystrix_command_queue(
 /// Cancels a call queued by `hystrix_command_queue` (semantics §18), from
 /// any thread: `call` is the handle it wrote to `out_call`. The call
 /// settles at once with `HYSTRIX_CANCELLED` (`done` runs on the calling
-/// thread before this returns); a run in flight is told to stop (its
+/// thread before this returns); each run in flight is told to stop (its
 /// `cancel` callback, right before `done`) and keeps its bulkhead permit
 /// until its completion handle is completed, which then returns
-/// `HYSTRIX_CANCELLED`. No fallback is started. A fallback already running
+/// `HYSTRIX_CANCELLED`. A call waiting (a retry's backoff, the rate
+/// limiter) makes no further attempt. No fallback is started. A fallback already running
 /// is not stopped: the call still settles with `HYSTRIX_CANCELLED` now,
 /// and completing the fallback later records its outcome (and returns
 /// `HYSTRIX_CANCELLED`, its value unused).

@@ -294,7 +294,14 @@ impl Call {
                     (t, d) => t.or(d),
                 };
                 let timer = deadline.map(|at| self.arm(at));
-                self.attempts.push(Attempt { id, ticket: Some(ticket), outstanding: true, outcome: None, deadline, timer });
+                self.attempts.push(Attempt {
+                    id,
+                    ticket: Some(ticket),
+                    outstanding: true,
+                    outcome: None,
+                    deadline,
+                    timer,
+                });
                 self.actions.push(Action::InvokeAttempt { attempt: id });
             }
             Admission::ShortCircuited => self.after_outcome(now, EventType::ShortCircuited, id),
