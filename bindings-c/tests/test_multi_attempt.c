@@ -3,10 +3,12 @@
  * once, the winner's value delivered, the loser told to stop and its
  * completion answered with the "still yours" status; which attempt a
  * completion handle is (hystrix_completion_attempt); a call's own events
- * (hystrix_call_events); the limit and budget (hystrix_command_limit_budget). */
+ * (hystrix_call_events); the limit and budget (hystrix_command_limit_budget);
+ * two threads completing both runs of a hedged call at once. */
 #include "hystrix.h"
 #include "check.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -24,6 +26,7 @@ typedef struct {
     uint64_t cancelled[MAX_RUNS];
     int n_cancels;
     bool fail_runs; /* complete each run at once with a failure */
+    bool racing;    /* its handles are being completed from other threads */
     uint64_t fallback;
     int fallbacks;
     int dones, frees;
@@ -56,9 +59,10 @@ static void on_run(void *ud, uint64_t completion) {
 static void on_cancel(void *ud, uint64_t completion) {
     call *c = ud;
     note(c, 'C');
-    /* The handle stays valid until completed: it still names its attempt. */
+    /* The handle stays valid until completed: it still names its attempt
+     * (unless another thread is completing it right now). */
     uint32_t attempt = 0;
-    CHECK_STATUS(hystrix_completion_attempt(completion, &attempt), HYSTRIX_OK);
+    if (!c->racing) CHECK_STATUS(hystrix_completion_attempt(completion, &attempt), HYSTRIX_OK);
     if (c->n_cancels < MAX_RUNS) c->cancelled[c->n_cancels++] = completion;
 }
 
@@ -285,6 +289,55 @@ static void test_call_events_count(void) {
     teardown(f);
 }
 
+static void set_hedge_at_once(hystrix_config *cfg) {
+    cfg->hedge_max_attempts = 2;
+    cfg->hedge_delay_ms = 0;
+}
+
+typedef struct {
+    uint64_t handle;
+    void *value;
+    hystrix_status rc;
+} racer;
+
+static void *race(void *arg) {
+    racer *r = arg;
+    r->rc = hystrix_complete(r->handle, HYSTRIX_OK, r->value);
+    return NULL;
+}
+
+/* Both runs of a hedged call complete at once from two threads: exactly
+ * one wins (HYSTRIX_OK, its value goes to done), the other's completion is
+ * still yours (HYSTRIX_CANCELLED), whichever thread drives the call. */
+static void test_hedge_completions_race(void) {
+    fixture f = setup(set_hedge_at_once);
+    for (int i = 0; i < 200; i++) {
+        call c;
+        memset(&c, 0, sizeof c);
+        CHECK_STATUS(hystrix_command_queue(f.cmd, on_run, on_cancel, NULL, on_done, &c, on_free, &c.id),
+                     HYSTRIX_OK);
+        CHECK_STATUS(hystrix_clock_advance(f.clock, 0), HYSTRIX_OK); /* the hedge, at once */
+        CHECK_EQ(c.n_runs, 2);
+        if (c.n_runs != 2) break;
+        c.racing = true;
+        racer a = {c.runs[0], WINNER, HYSTRIX_PANIC}, b = {c.runs[1], LOSER, HYSTRIX_PANIC};
+        pthread_t ta, tb;
+        CHECK_EQ(pthread_create(&ta, NULL, race, &a), 0);
+        CHECK_EQ(pthread_create(&tb, NULL, race, &b), 0);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        bool a_won = a.rc == HYSTRIX_OK;
+        CHECK(a_won != (b.rc == HYSTRIX_OK));
+        CHECK_STATUS(a_won ? b.rc : a.rc, HYSTRIX_CANCELLED);
+        CHECK_EQ(c.dones, 1);
+        CHECK_STATUS(c.done_status, HYSTRIX_OK);
+        CHECK(c.done_value == (a_won ? WINNER : LOSER));
+        CHECK_EQ(c.frees, 1);
+        CHECK_EQ(concurrent(f), 0);
+    }
+    teardown(f);
+}
+
 static void set_limit(hystrix_config *cfg) { cfg->max_concurrent_requests = 7; }
 
 static void test_limit_and_budget(void) {
@@ -306,6 +359,7 @@ int main(void) {
     RUN(test_retries_then_fallback);
     RUN(test_call_events_count);
     RUN(test_limit_and_budget);
+    RUN(test_hedge_completions_race);
     CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_multi_attempt");
 }
