@@ -667,14 +667,18 @@ typedef void (*hystrix_transition_fn)(void *user_data,
                                       uint64_t at_ms);
 
 /**
- * Starts the run: the program does its work and, from any thread, calls
- * `hystrix_complete(completion, status, value)` exactly once.
+ * Starts a run: the program does its work and, from any thread, calls
+ * `hystrix_complete(completion, status, value)` exactly once. A call with
+ * retries or hedging may start several runs, each with its own
+ * completion handle (`hystrix_completion_attempt` tells which attempt);
+ * with hedging several may be going at once.
  */
 typedef void (*hystrix_async_run_fn)(void *user_data, uint64_t completion);
 
 /**
- * Tells the run to stop: its timeout fired, or the caller cancelled the
- * call (`hystrix_call_cancel`). The run's completion handle stays valid:
+ * Tells the run of `completion` to stop: its timeout fired, the caller
+ * cancelled the call (`hystrix_call_cancel`), or another attempt of the
+ * call won (hedging). The run's completion handle stays valid:
  * the program must still complete it once the work has really stopped
  * (its bulkhead permit is held until then).
  */
@@ -922,6 +926,18 @@ hystrix_status hystrix_command_event_counts(const hystrix_command *cmd,
                                             size_t len);
 
 /**
+ * Writes, from one snapshot taken now, the bulkhead's limit in force
+ * (semantics §15.1: `max_concurrent_requests` in limit mode `fixed`, the
+ * adaptive limit otherwise) to `*out_limit` and the retry budget's
+ * balance (semantics §12: 0 while it is off; may be negative) to
+ * `*out_budget`. Either may be NULL when not wanted. (SPEC v2 fields that
+ * `hystrix_snapshot`, fixed by the ABI, does not have.)
+ */
+hystrix_status hystrix_command_limit_budget(const hystrix_command *cmd,
+                                            uint64_t *out_limit,
+                                            int64_t *out_budget);
+
+/**
  * Writes a snapshot as a JSON object (stable field names) to `*out`; the
  * caller frees it with `hystrix_string_free`.
  */
@@ -1035,7 +1051,9 @@ hystrix_status hystrix_config_schema(char **out);
  * `out_call`, if not NULL, receives the call's handle for
  * `hystrix_call_cancel` (never 0). It is written before any callback of
  * the call runs, so `out_call` may point into `user_data` for the
- * callbacks to read. With NULL the call cannot be cancelled.
+ * callbacks to read; it names the call for `hystrix_call_events` too,
+ * until its `done` has returned. With NULL the call cannot be cancelled
+ * nor its events read.
  *
  * Ownership: values passed to `hystrix_complete` stay the program's; the
  * library hands the chosen one to `done` and never frees any. A handle
@@ -1055,10 +1073,11 @@ hystrix_status hystrix_command_queue(const hystrix_command *cmd,
  * Cancels a call queued by `hystrix_command_queue` (semantics §18), from
  * any thread: `call` is the handle it wrote to `out_call`. The call
  * settles at once with `HYSTRIX_CANCELLED` (`done` runs on the calling
- * thread before this returns); a run in flight is told to stop (its
+ * thread before this returns); each run in flight is told to stop (its
  * `cancel` callback, right before `done`) and keeps its bulkhead permit
  * until its completion handle is completed, which then returns
- * `HYSTRIX_CANCELLED`. No fallback is started. A fallback already running
+ * `HYSTRIX_CANCELLED`. A call waiting (a retry's backoff, the rate
+ * limiter) makes no further attempt. No fallback is started. A fallback already running
  * is not stopped: the call still settles with `HYSTRIX_CANCELLED` now,
  * and completing the fallback later records its outcome (and returns
  * `HYSTRIX_CANCELLED`, its value unused).
@@ -1079,14 +1098,48 @@ hystrix_status hystrix_call_cancel(uint64_t call);
  * Completes a run or fallback started by `hystrix_command_queue`, from any
  * thread: `status` is `HYSTRIX_OK` with `value`, `HYSTRIX_BAD_REQUEST`
  * (runs only), or any other value for a failure. Returns `HYSTRIX_OK`;
- * `HYSTRIX_TIMEOUT` if the run had already timed out, or
- * `HYSTRIX_CANCELLED` if its call had been cancelled (its permit is now
- * released, `value` was not used and is still the program's);
+ * `HYSTRIX_TIMEOUT` if the run had already timed out (or ended at or
+ * after its deadline), or `HYSTRIX_CANCELLED` if it had been cancelled —
+ * its call was cancelled, or another attempt of the call won (its permit
+ * is now released, `value` was not used and is still the program's);
  * `HYSTRIX_CANCELLED` too for a fallback whose call was cancelled while it
  * ran (its outcome is recorded, `value` is not used); or
  * `HYSTRIX_INVALID_STATE` if the handle is unknown or already completed.
  */
 hystrix_status hystrix_complete(uint64_t completion, int32_t status, void *value);
+
+/**
+ * Writes which attempt of its call a run's completion handle belongs to
+ * (from 1, in the order the call's attempts start: retries and hedges
+ * included, and attempts refused at admission take a number too) to
+ * `*out_attempt`, from any thread, while the handle is not completed yet
+ * (a run's `cancel` callback may ask too). Returns `HYSTRIX_OK`;
+ * `HYSTRIX_INVALID_ARGUMENT` for a fallback's completion handle;
+ * `HYSTRIX_INVALID_STATE` if the handle is unknown or already completed.
+ * `*out_attempt` is written only on success.
+ */
+hystrix_status hystrix_completion_attempt(uint64_t completion, uint32_t *out_attempt);
+
+/**
+ * Reads the events a call queued with a call handle recorded (semantics
+ * §16: attempt outcomes, `RETRY`/`HEDGE`/`RATE_LIMITED` markers, fallback
+ * events), in order: so far while it has not settled, and as they were
+ * when it settled from then on. `call` is the handle
+ * `hystrix_command_queue` wrote to `out_call`; it can be read until the
+ * call's `done` has returned (from inside `done` too), from any thread.
+ *
+ * Writes the first `min(count, capacity)` events to `out_events` (which
+ * may be NULL when `capacity` is 0) and the number of events, `count`, to
+ * `*out_count`: a program that finds `*out_count > capacity` asks again
+ * with a larger array. Returns `HYSTRIX_OK`; `HYSTRIX_INVALID_STATE` once
+ * the call's `done` has returned; `HYSTRIX_INVALID_ARGUMENT` if `call` is
+ * not a call handle `hystrix_command_queue` gave out. Outputs are written
+ * only on success.
+ */
+hystrix_status hystrix_call_events(uint64_t call,
+                                   hystrix_event *out_events,
+                                   size_t capacity,
+                                   size_t *out_count);
 
 /**
  * Runs `run(user_data, &value)` through the command on the calling thread

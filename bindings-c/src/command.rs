@@ -418,6 +418,31 @@ pub extern "C" fn hystrix_command_event_counts(
     })
 }
 
+/// Writes, from one snapshot taken now, the bulkhead's limit in force
+/// (semantics §15.1: `max_concurrent_requests` in limit mode `fixed`, the
+/// adaptive limit otherwise) to `*out_limit` and the retry budget's
+/// balance (semantics §12: 0 while it is off; may be negative) to
+/// `*out_budget`. Either may be NULL when not wanted. (SPEC v2 fields that
+/// `hystrix_snapshot`, fixed by the ABI, does not have.)
+#[no_mangle]
+pub extern "C" fn hystrix_command_limit_budget(
+    cmd: *const hystrix_command,
+    out_limit: *mut u64,
+    out_budget: *mut i64,
+) -> hystrix_status {
+    boundary("hystrix_command_limit_budget", || {
+        let command = command_owned(cmd)?;
+        let snap = command.snapshot();
+        if !out_limit.is_null() {
+            write_out(out_limit, snap.limit);
+        }
+        if !out_budget.is_null() {
+            write_out(out_budget, snap.budget);
+        }
+        Ok(())
+    })
+}
+
 /// Writes a snapshot as a JSON object (stable field names) to `*out`; the
 /// caller frees it with `hystrix_string_free`.
 #[no_mangle]

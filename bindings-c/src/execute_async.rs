@@ -4,8 +4,12 @@
 //! command's clock and are signalled with the `cancel` callback.
 //!
 //! Each call is the core's sans-IO `Call`, driven here: its inputs come
-//! from `hystrix_complete`, the clock's timer and `hystrix_call_cancel`, and
-//! its actions become the program's callbacks.
+//! from `hystrix_complete`, the clock's timers and `hystrix_call_cancel`,
+//! and its actions become the program's callbacks. A call may make several
+//! attempts (retries, hedges: SPEC v2): each run gets a completion handle
+//! of its own, several may be open at once, and the call's timers (run
+//! timeouts, backoffs, hedge delays, rate-limit waits) are host timers on
+//! the command's clock, kept in a table per call.
 //!
 //! Completion handles are numbers, not pointers: completing an unknown or
 //! already completed handle is refused with `HYSTRIX_INVALID_STATE`, never
@@ -14,22 +18,28 @@
 //! handle is ever taken for the other.
 
 use crate::clock::ClockInner;
-use crate::command::{command_ref, hystrix_command};
+use crate::command::{command_ref, hystrix_command, hystrix_event};
 use crate::shutdown::Alive;
 use crate::status::{boundary, hystrix_status, write_out, Fail};
 use crate::user_data::{hystrix_free_fn, UserData, Value};
-use hystrix_core::{Action, AttemptId, Call, Clock, EventType, Input, Original, RunOutcome, Settlement, TimerId};
+use hystrix_core::{
+    Action, AttemptId, Call, CallTimer, Clock, EventType, Input, Original, RunOutcome, Settlement, TimerId,
+};
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
-/// Starts the run: the program does its work and, from any thread, calls
-/// `hystrix_complete(completion, status, value)` exactly once.
+/// Starts a run: the program does its work and, from any thread, calls
+/// `hystrix_complete(completion, status, value)` exactly once. A call with
+/// retries or hedging may start several runs, each with its own
+/// completion handle (`hystrix_completion_attempt` tells which attempt);
+/// with hedging several may be going at once.
 pub type hystrix_async_run_fn = Option<extern "C" fn(user_data: *mut c_void, completion: u64)>;
 
-/// Tells the run to stop: its timeout fired, or the caller cancelled the
-/// call (`hystrix_call_cancel`). The run's completion handle stays valid:
+/// Tells the run of `completion` to stop: its timeout fired, the caller
+/// cancelled the call (`hystrix_call_cancel`), or another attempt of the
+/// call won (hedging). The run's completion handle stays valid:
 /// the program must still complete it once the work has really stopped
 /// (its bulkhead permit is held until then).
 pub type hystrix_cancel_fn = Option<extern "C" fn(user_data: *mut c_void, completion: u64)>;
@@ -58,12 +68,13 @@ fn completions() -> MutexGuard<'static, Pending> {
     MAP.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Calls that may still be cancelled: those queued with a call handle and
-/// not settled yet.
-type Cancellable = HashMap<u64, Arc<AsyncCall>>;
+/// Calls whose handle is known (`hystrix_call_cancel`,
+/// `hystrix_call_events`): those queued with a call handle, until their
+/// `done` has returned.
+type Calls = HashMap<u64, Arc<AsyncCall>>;
 
-fn cancellable() -> MutexGuard<'static, Cancellable> {
-    static MAP: OnceLock<Mutex<Cancellable>> = OnceLock::new();
+fn calls() -> MutexGuard<'static, Calls> {
+    static MAP: OnceLock<Mutex<Calls>> = OnceLock::new();
     MAP.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -85,9 +96,9 @@ pub(crate) fn release_completions() {
     if map.is_empty() {
         *map = Pending::new();
     }
-    let mut calls = cancellable();
-    if calls.is_empty() {
-        *calls = Cancellable::new();
+    let mut known = calls();
+    if known.is_empty() {
+        *known = Calls::new();
     }
 }
 
@@ -105,19 +116,21 @@ struct Callbacks {
     done: extern "C" fn(*mut c_void, hystrix_status, *mut c_void),
 }
 
-/// The host timer armed for the call's deadline.
+/// A host timer armed for one of the call's timers.
 #[derive(Clone, Copy)]
 struct Armed {
-    due: u64,
+    timer: CallTimer,
     id: TimerId,
-    /// Which arming this is, so a timer that fires after being replaced is
-    /// recognised.
+    /// Which arming this is, so a host timer that fires after its call
+    /// timer was cleared or armed again is recognised.
     seq: u64,
 }
 
 struct CallState {
     call: Call,
-    timer: Option<Armed>,
+    /// The call's timers armed on the clock (`Action::SetTimer`), until
+    /// they fire or are cleared.
+    timers: Vec<Armed>,
     timers_armed: u64,
     /// The latest time fed to the call: inputs from different threads
     /// never take it back.
@@ -128,10 +141,16 @@ struct CallState {
     /// running: the cancellation is fed once the callbacks in progress
     /// are done (semantics §18.1: it is a reaction of its own).
     cancel_requested: bool,
-    /// The run's completion handle, while it has not been completed.
-    run_open: Option<u64>,
-    run_value: Value,
+    /// The runs' completion handles not completed yet, by attempt (several
+    /// when hedging).
+    runs_open: Vec<(AttemptId, u64)>,
+    /// The values of runs that ended with `SUCCESS`, by attempt: the
+    /// winner's goes to `done`.
+    run_values: Vec<(AttemptId, Value)>,
     fallback_value: Value,
+    /// The call's events as they were when it settled
+    /// (`hystrix_call_events`), kept for calls with a handle.
+    settled_events: Option<Vec<EventType>>,
 }
 
 /// One queued call: the core's sans-IO `Call` plus the program's callbacks.
@@ -185,6 +204,16 @@ enum Callback {
     Done(hystrix_status, *mut c_void),
 }
 
+/// The "still yours" error of a completion for an attempt that was
+/// aborted (`outcome` `TIMEOUT` or `CANCELLED`).
+fn aborted(outcome: EventType) -> Fail {
+    let (status, why) = match outcome {
+        EventType::Cancelled => (hystrix_status::HYSTRIX_CANCELLED, "been cancelled"),
+        _ => (hystrix_status::HYSTRIX_TIMEOUT, "timed out"),
+    };
+    Fail::new(status, format!("the run had {why}: its permit is released and its value discarded (still yours)"))
+}
+
 impl AsyncCall {
     /// The call's state. While it is held, listener notices are deferred
     /// (see `crate::deferred`) so that a listener may call back into this
@@ -194,58 +223,59 @@ impl AsyncCall {
         Locked { guard: Some(self.state.lock().unwrap_or_else(|p| p.into_inner())), _depth: depth }
     }
 
-    /// Feeds one input at `now`, then keeps the host timer in step with
-    /// the call's one deadline (armed before any action that follows, so a
-    /// run's timeout is armed before the run starts, SPEC §1).
-    fn feed(self: &Arc<Self>, st: &mut CallState, now: u64, input: Input) {
+    /// Feeds one input at `now`; its actions are left to `drive`.
+    fn feed(st: &mut CallState, now: u64, input: Input) {
         st.now = st.now.max(now);
         st.call.handle(st.now, input);
-        self.sync_timer(st);
     }
 
-    fn sync_timer(self: &Arc<Self>, st: &mut CallState) {
-        let want = st.call.poll_timeout();
-        if st.timer.map(|t| t.due) == want {
-            return;
-        }
-        if let Some(t) = st.timer.take() {
-            self.clock.cancel(t.id);
-        }
-        if let Some(due) = want {
-            st.timers_armed += 1;
-            let seq = st.timers_armed;
-            let weak: Weak<AsyncCall> = Arc::downgrade(self);
-            let id = self.clock.arm(
-                due,
-                Box::new(move || {
-                    if let Some(call) = weak.upgrade() {
-                        call.on_timer(seq);
-                    }
-                }),
-            );
-            st.timer = Some(Armed { due, id, seq });
+    /// `Action::SetTimer`: arms a host timer on the command's clock (one
+    /// armed before for the same call timer is replaced).
+    fn set_timer(self: &Arc<Self>, st: &mut CallState, timer: CallTimer, due: u64) {
+        self.clear_timer(st, timer);
+        st.timers_armed += 1;
+        let seq = st.timers_armed;
+        let weak: Weak<AsyncCall> = Arc::downgrade(self);
+        let id = self.clock.arm(
+            due,
+            Box::new(move || {
+                if let Some(call) = weak.upgrade() {
+                    call.on_timer(timer, seq);
+                }
+            }),
+        );
+        st.timers.push(Armed { timer, id, seq });
+    }
+
+    /// `Action::ClearTimer`: disarms the host timer, if still armed.
+    fn clear_timer(&self, st: &mut CallState, timer: CallTimer) {
+        if let Some(i) = st.timers.iter().position(|a| a.timer == timer) {
+            let armed = st.timers.swap_remove(i);
+            self.clock.cancel(armed.id);
         }
     }
 
-    /// The call's timer fired (on whatever thread fires the clock's timers).
-    fn on_timer(self: &Arc<Self>, seq: u64) {
+    /// A host timer fired (on whatever thread fires the clock's timers).
+    fn on_timer(self: &Arc<Self>, timer: CallTimer, seq: u64) {
         let now = self.clock.now_ms();
         let mut st = self.lock();
-        if st.timer.map(|t| t.seq) != Some(seq) {
-            return; // replaced or disarmed meanwhile
-        }
-        st.timer = None;
-        self.feed(&mut st, now, Input::TimerFired);
+        let Some(i) = st.timers.iter().position(|a| a.timer == timer && a.seq == seq) else {
+            return; // cleared or armed again meanwhile
+        };
+        st.timers.swap_remove(i);
+        Self::feed(&mut st, now, Input::TimerFired { timer });
         self.drive(st);
     }
 
-    /// Carries out the call's actions in order, one at a time, with no
-    /// lock held while the program's callbacks run. One thread drives a
-    /// call at a time: an input fed by another thread meanwhile (a
-    /// completion, a timeout) leaves its actions to the driving thread,
-    /// which carries them out once the callback it is running returns. So
-    /// the callbacks of one call never overlap and keep their order (the
-    /// run before its `cancel`, `cancel` before the fallback or `done`).
+    /// Carries out the call's actions in order, one at a time. Timers are
+    /// armed and cleared inline, under the lock (so a run's timeout is
+    /// armed before its run starts); the program's callbacks run with no
+    /// lock held. One thread drives a call at a time: an input fed by
+    /// another thread meanwhile (a completion, a timer) leaves its actions
+    /// to the driving thread, which carries them out once the callback it
+    /// is running returns. So the callbacks of one call never overlap and
+    /// keep their order (a run before its `cancel`, `cancel` before the
+    /// fallback or `done`).
     fn drive<'a>(self: &'a Arc<Self>, mut st: Locked<'a>) {
         if st.driving {
             return;
@@ -258,26 +288,37 @@ impl AsyncCall {
                     drop(st);
                     let now = self.clock.now_ms();
                     st = self.lock();
-                    self.feed(&mut st, now, Input::Cancel);
+                    Self::feed(&mut st, now, Input::Cancel);
                     continue;
                 }
                 st.driving = false;
                 return;
             };
             let callback = match action {
+                Action::SetTimer { timer, at } => {
+                    self.set_timer(&mut st, timer, at);
+                    continue;
+                }
+                Action::ClearTimer { timer } => {
+                    self.clear_timer(&mut st, timer);
+                    continue;
+                }
                 Action::InvokeAttempt { attempt } => {
                     // The handle exists before the run starts (a timer
                     // thread may fire the timeout at once).
                     let handle = register(self, Part::Run(attempt));
-                    st.run_open = Some(handle);
+                    st.runs_open.push((attempt, handle));
                     Callback::Run(handle)
                 }
-                Action::AbortAttempt { .. } => match (st.run_open, self.cb.cancel) {
-                    // A run already completed (from another thread, or
-                    // its own callback) is not told to stop.
-                    (Some(handle), Some(_)) => Callback::Cancel(handle),
-                    _ => continue,
-                },
+                Action::AbortAttempt { attempt, .. } => {
+                    let open = st.runs_open.iter().find(|(a, _)| *a == attempt).map(|(_, h)| *h);
+                    match (open, self.cb.cancel) {
+                        // A run already completed (from another thread, or
+                        // its own callback) is not told to stop.
+                        (Some(handle), Some(_)) => Callback::Cancel(handle),
+                        _ => continue,
+                    }
+                }
                 Action::InvokeFallback { original } => {
                     let cause = match original {
                         Original::Attempt(_) => hystrix_status::HYSTRIX_FAILURE,
@@ -287,10 +328,14 @@ impl AsyncCall {
                 }
                 Action::Settle(settlement) => {
                     if self.id != 0 {
-                        cancellable().remove(&self.id);
+                        st.settled_events = Some(st.call.events().collect());
                     }
+                    let values = std::mem::take(&mut st.run_values);
                     match settlement {
-                        Settlement::Attempt(_) => Callback::Done(hystrix_status::HYSTRIX_OK, st.run_value.0),
+                        Settlement::Attempt(winner) => {
+                            let value = values.iter().find(|(a, _)| *a == winner).map(|(_, v)| v.0);
+                            Callback::Done(hystrix_status::HYSTRIX_OK, value.unwrap_or(std::ptr::null_mut()))
+                        }
                         Settlement::Fallback => Callback::Done(hystrix_status::HYSTRIX_OK, st.fallback_value.0),
                         Settlement::Error { kind, .. } => {
                             Callback::Done(hystrix_status::from_kind(kind), std::ptr::null_mut())
@@ -311,7 +356,14 @@ impl AsyncCall {
                     let fallback = self.cb.fallback.expect("a fallback action implies a fallback");
                     fallback(user, cause, handle);
                 }
-                Callback::Done(status, value) => (self.cb.done)(user, status, value),
+                Callback::Done(status, value) => {
+                    (self.cb.done)(user, status, value);
+                    // Its handle is known (cancel, events) until `done` has
+                    // returned.
+                    if self.id != 0 {
+                        calls().remove(&self.id);
+                    }
+                }
             }
             st = self.lock();
         }
@@ -320,35 +372,31 @@ impl AsyncCall {
     fn complete_run(self: &Arc<Self>, attempt: AttemptId, status: i32, value: *mut c_void) -> Result<(), Fail> {
         let now = self.clock.now_ms();
         let mut st = self.lock();
-        st.run_open = None;
-        // An attempt that timed out or was cancelled was aborted: this
-        // completion is its stop, and gives its permit back.
-        let aborted = st.call.events().find_map(|e| match e {
-            EventType::Timeout => Some((hystrix_status::HYSTRIX_TIMEOUT, "timed out")),
-            EventType::Cancelled => Some((hystrix_status::HYSTRIX_CANCELLED, "been cancelled")),
-            _ => None,
-        });
-        if let Some((status, why)) = aborted {
-            self.feed(&mut st, now, Input::AttemptStopped { attempt });
+        st.runs_open.retain(|(a, _)| *a != attempt);
+        // An attempt with an outcome already was aborted (it timed out, or
+        // was cancelled: by the caller, or by another attempt's win), even
+        // if the driving thread has not told its run yet: this completion
+        // is its stop, and gives its permit back.
+        if let Some(outcome) = st.call.attempt_outcome(attempt) {
+            Self::feed(&mut st, now, Input::AttemptStopped { attempt });
             self.drive(st);
-            return Err(Fail::new(
-                status,
-                format!("the run had {why}: its permit is released and its value discarded (still yours)"),
-            ));
+            return Err(aborted(outcome));
         }
         let outcome = match hystrix_status::from_i32(status) {
             Some(hystrix_status::HYSTRIX_OK) => RunOutcome::Success,
             Some(hystrix_status::HYSTRIX_BAD_REQUEST) => RunOutcome::BadRequest,
             _ => RunOutcome::Failure,
         };
-        if outcome == RunOutcome::Success {
-            st.run_value = Value(value);
-        }
-        self.feed(&mut st, now, Input::AttemptEnded { attempt, outcome });
+        Self::feed(&mut st, now, Input::AttemptEnded { attempt, outcome });
         // A run that ends at or after its deadline is a timeout even if
         // its timer has not fired yet (a late event loop): the core judges
         // it so (issue 11.7), and its value is then not used.
-        let late = st.call.events().any(|e| e == EventType::Timeout);
+        let recorded = st.call.attempt_outcome(attempt);
+        let late = recorded == Some(EventType::Timeout);
+        if outcome == RunOutcome::Success && !late {
+            // Before anyone can drive the `Settle` that may hand it out.
+            st.run_values.push((attempt, Value(value)));
+        }
         self.drive(st);
         if late {
             return Err(Fail::new(
@@ -368,7 +416,7 @@ impl AsyncCall {
         if ok && !cancelled {
             st.fallback_value = Value(value);
         }
-        self.feed(&mut st, now, Input::FallbackEnded { ok });
+        Self::feed(&mut st, now, Input::FallbackEnded { ok });
         self.drive(st);
         if cancelled {
             return Err(Fail::new(
@@ -392,20 +440,29 @@ impl AsyncCall {
             st.cancel_requested = true;
             return Ok(());
         }
-        self.feed(&mut st, now, Input::Cancel);
+        Self::feed(&mut st, now, Input::Cancel);
         self.drive(st);
         Ok(())
+    }
+
+    /// The call's events: as they were when it settled, or so far.
+    fn events(&self) -> Vec<EventType> {
+        let st = self.lock();
+        match &st.settled_events {
+            Some(events) => events.clone(),
+            None => st.call.events().collect(),
+        }
     }
 }
 
 impl Drop for AsyncCall {
     fn drop(&mut self) {
-        // Disarms a timer still armed (unreachable in correct use: every
-        // handle is completed first). Dropping the core's call then gives
-        // back whatever an abandoned call still holds.
+        // Disarms the timers still armed (a cleared timer the call no
+        // longer needs, or an abandoned call). Dropping the core's call
+        // then gives back whatever an abandoned call still holds.
         let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
-        if let Some(t) = st.timer.take() {
-            self.clock.cancel(t.id);
+        for armed in st.timers.drain(..) {
+            self.clock.cancel(armed.id);
         }
     }
 }
@@ -419,7 +476,9 @@ impl Drop for AsyncCall {
 /// `out_call`, if not NULL, receives the call's handle for
 /// `hystrix_call_cancel` (never 0). It is written before any callback of
 /// the call runs, so `out_call` may point into `user_data` for the
-/// callbacks to read. With NULL the call cannot be cancelled.
+/// callbacks to read; it names the call for `hystrix_call_events` too,
+/// until its `done` has returned. With NULL the call cannot be cancelled
+/// nor its events read.
 ///
 /// Ownership: values passed to `hystrix_complete` stay the program's; the
 /// library hands the chosen one to `done` and never frees any. A handle
@@ -450,14 +509,15 @@ pub extern "C" fn hystrix_command_queue(
             id,
             state: Mutex::new(CallState {
                 call: Call::start(&command, now, fallback.is_some()),
-                timer: None,
+                timers: Vec::new(),
                 timers_armed: 0,
                 now,
                 driving: false,
                 cancel_requested: false,
-                run_open: None,
-                run_value: Value(std::ptr::null_mut()),
+                runs_open: Vec::new(),
+                run_values: Vec::new(),
                 fallback_value: Value(std::ptr::null_mut()),
+                settled_events: None,
             }),
             clock,
             cb: Callbacks { run, cancel, fallback, done },
@@ -465,11 +525,10 @@ pub extern "C" fn hystrix_command_queue(
             user: UserData::new(user_data, free_user_data),
         });
         if id != 0 {
-            cancellable().insert(id, call.clone());
+            calls().insert(id, call.clone());
             write_out(out_call, id);
         }
-        let mut st = call.lock();
-        call.sync_timer(&mut st);
+        let st = call.lock();
         call.drive(st);
         Ok(())
     })
@@ -478,10 +537,11 @@ pub extern "C" fn hystrix_command_queue(
 /// Cancels a call queued by `hystrix_command_queue` (semantics §18), from
 /// any thread: `call` is the handle it wrote to `out_call`. The call
 /// settles at once with `HYSTRIX_CANCELLED` (`done` runs on the calling
-/// thread before this returns); a run in flight is told to stop (its
+/// thread before this returns); each run in flight is told to stop (its
 /// `cancel` callback, right before `done`) and keeps its bulkhead permit
 /// until its completion handle is completed, which then returns
-/// `HYSTRIX_CANCELLED`. No fallback is started. A fallback already running
+/// `HYSTRIX_CANCELLED`. A call waiting (a retry's backoff, the rate
+/// limiter) makes no further attempt. No fallback is started. A fallback already running
 /// is not stopped: the call still settles with `HYSTRIX_CANCELLED` now,
 /// and completing the fallback later records its outcome (and returns
 /// `HYSTRIX_CANCELLED`, its value unused).
@@ -498,7 +558,7 @@ pub extern "C" fn hystrix_command_queue(
 #[no_mangle]
 pub extern "C" fn hystrix_call_cancel(call: u64) -> hystrix_status {
     boundary("hystrix_call_cancel", || {
-        let entry = cancellable().get(&call).cloned();
+        let entry = calls().get(&call).cloned();
         match entry {
             Some(c) => c.cancel(),
             None if given_out(call) => Err(Fail::state(format!("call {call} has already settled or been cancelled"))),
@@ -510,9 +570,10 @@ pub extern "C" fn hystrix_call_cancel(call: u64) -> hystrix_status {
 /// Completes a run or fallback started by `hystrix_command_queue`, from any
 /// thread: `status` is `HYSTRIX_OK` with `value`, `HYSTRIX_BAD_REQUEST`
 /// (runs only), or any other value for a failure. Returns `HYSTRIX_OK`;
-/// `HYSTRIX_TIMEOUT` if the run had already timed out, or
-/// `HYSTRIX_CANCELLED` if its call had been cancelled (its permit is now
-/// released, `value` was not used and is still the program's);
+/// `HYSTRIX_TIMEOUT` if the run had already timed out (or ended at or
+/// after its deadline), or `HYSTRIX_CANCELLED` if it had been cancelled —
+/// its call was cancelled, or another attempt of the call won (its permit
+/// is now released, `value` was not used and is still the program's);
 /// `HYSTRIX_CANCELLED` too for a fallback whose call was cancelled while it
 /// ran (its outcome is recorded, `value` is not used); or
 /// `HYSTRIX_INVALID_STATE` if the handle is unknown or already completed.
@@ -527,5 +588,76 @@ pub extern "C" fn hystrix_complete(completion: u64, status: i32, value: *mut c_v
             Part::Run(attempt) => call.complete_run(attempt, status, value),
             Part::Fallback => call.complete_fallback(status, value),
         }
+    })
+}
+
+/// Writes which attempt of its call a run's completion handle belongs to
+/// (from 1, in the order the call's attempts start: retries and hedges
+/// included, and attempts refused at admission take a number too) to
+/// `*out_attempt`, from any thread, while the handle is not completed yet
+/// (a run's `cancel` callback may ask too). Returns `HYSTRIX_OK`;
+/// `HYSTRIX_INVALID_ARGUMENT` for a fallback's completion handle;
+/// `HYSTRIX_INVALID_STATE` if the handle is unknown or already completed.
+/// `*out_attempt` is written only on success.
+#[no_mangle]
+pub extern "C" fn hystrix_completion_attempt(completion: u64, out_attempt: *mut u32) -> hystrix_status {
+    boundary("hystrix_completion_attempt", || {
+        if out_attempt.is_null() {
+            return Err(Fail::null("out_attempt"));
+        }
+        let part = completions().get(&completion).map(|(_, part)| *part);
+        match part {
+            Some(Part::Run(attempt)) => {
+                write_out(out_attempt, attempt.0);
+                Ok(())
+            }
+            Some(Part::Fallback) => Err(Fail::invalid(format!("completion {completion} is a fallback's"))),
+            None => Err(Fail::state(format!("completion {completion} is unknown or already completed"))),
+        }
+    })
+}
+
+/// Reads the events a call queued with a call handle recorded (semantics
+/// §16: attempt outcomes, `RETRY`/`HEDGE`/`RATE_LIMITED` markers, fallback
+/// events), in order: so far while it has not settled, and as they were
+/// when it settled from then on. `call` is the handle
+/// `hystrix_command_queue` wrote to `out_call`; it can be read until the
+/// call's `done` has returned (from inside `done` too), from any thread.
+///
+/// Writes the first `min(count, capacity)` events to `out_events` (which
+/// may be NULL when `capacity` is 0) and the number of events, `count`, to
+/// `*out_count`: a program that finds `*out_count > capacity` asks again
+/// with a larger array. Returns `HYSTRIX_OK`; `HYSTRIX_INVALID_STATE` once
+/// the call's `done` has returned; `HYSTRIX_INVALID_ARGUMENT` if `call` is
+/// not a call handle `hystrix_command_queue` gave out. Outputs are written
+/// only on success.
+#[no_mangle]
+pub extern "C" fn hystrix_call_events(
+    call: u64,
+    out_events: *mut hystrix_event,
+    capacity: usize,
+    out_count: *mut usize,
+) -> hystrix_status {
+    boundary("hystrix_call_events", || {
+        if out_count.is_null() {
+            return Err(Fail::null("out_count"));
+        }
+        if out_events.is_null() && capacity > 0 {
+            return Err(Fail::null("out_events"));
+        }
+        let entry = calls().get(&call).cloned();
+        let c = match entry {
+            Some(c) => c,
+            None if given_out(call) => return Err(Fail::state(format!("call {call} is over: its done has returned"))),
+            None => return Err(Fail::invalid(format!("{call} is not a call handle from hystrix_command_queue"))),
+        };
+        let events = c.events();
+        for (i, e) in events.iter().take(capacity).enumerate() {
+            // SAFETY: non-NULL (capacity > 0); the caller promises
+            // `capacity` writable entries.
+            unsafe { out_events.add(i).write(hystrix_event::from(*e)) };
+        }
+        write_out(out_count, events.len());
+        Ok(())
     })
 }

@@ -43,6 +43,9 @@ struct Attempt {
     ticket: Option<Ticket>,
     /// Admitted and no outcome recorded yet.
     outstanding: bool,
+    /// The outcome recorded for it, once it has one (see
+    /// [`Call::attempt_outcome`]).
+    outcome: Option<EventType>,
     /// When the attempt times out, if ever.
     deadline: Option<u64>,
     /// Its timeout timer, while armed.
@@ -179,6 +182,20 @@ impl Call {
         self.started
     }
 
+    /// The outcome recorded for an admitted attempt still known to the
+    /// call: `None` while it is outstanding (or once the call has
+    /// forgotten it); `SUCCESS`, `FAILURE` or `BAD_REQUEST` once its run
+    /// ended in time; `TIMEOUT` once it timed out (its timer fired, or its
+    /// run ended at or after its deadline); `CANCELLED` once it was
+    /// cancelled (by the caller, or because another attempt won). An
+    /// attempt that was aborted holds its permit, and so stays known, until
+    /// its run has stopped: a host receiving a run's completion can ask
+    /// here whether that run was aborted, whatever actions it has not
+    /// carried out yet. A pure query: it changes nothing.
+    pub fn attempt_outcome(&self, attempt: AttemptId) -> Option<EventType> {
+        self.attempts.iter().find(|a| a.id == attempt).and_then(|a| a.outcome)
+    }
+
     /// The command this call goes through.
     pub fn command(&self) -> &Command {
         &self.cmd
@@ -277,7 +294,14 @@ impl Call {
                     (t, d) => t.or(d),
                 };
                 let timer = deadline.map(|at| self.arm(at));
-                self.attempts.push(Attempt { id, ticket: Some(ticket), outstanding: true, deadline, timer });
+                self.attempts.push(Attempt {
+                    id,
+                    ticket: Some(ticket),
+                    outstanding: true,
+                    outcome: None,
+                    deadline,
+                    timer,
+                });
                 self.actions.push(Action::InvokeAttempt { attempt: id });
             }
             Admission::ShortCircuited => self.after_outcome(now, EventType::ShortCircuited, id),
@@ -299,17 +323,18 @@ impl Call {
             self.clear(timer);
             return self.time_out(now, i, true);
         }
-        let a = &mut self.attempts[i];
-        a.outstanding = false;
-        let timer = a.timer.take();
-        let ticket = a.ticket.take().expect("an outstanding attempt holds its permit");
-        self.clear(timer);
-        self.run_latency = Some(now.saturating_sub(ticket.start));
         let event = match outcome {
             RunOutcome::Success => EventType::Success,
             RunOutcome::Failure => EventType::Failure,
             RunOutcome::BadRequest => EventType::BadRequest,
         };
+        let a = &mut self.attempts[i];
+        a.outstanding = false;
+        a.outcome = Some(event);
+        let timer = a.timer.take();
+        let ticket = a.ticket.take().expect("an outstanding attempt holds its permit");
+        self.clear(timer);
+        self.run_latency = Some(now.saturating_sub(ticket.start));
         self.cmd.record_outcome(&ticket, now, event);
         self.cmd.release(ticket);
         self.after_outcome(now, event, attempt);
@@ -334,6 +359,7 @@ impl Call {
     fn time_out(&mut self, now: u64, i: usize, stopped: bool) {
         let a = &mut self.attempts[i];
         a.outstanding = false;
+        a.outcome = Some(EventType::Timeout);
         let id = a.id;
         let ticket = a.ticket.as_ref().expect("an outstanding attempt holds its permit");
         self.run_latency = Some(now.saturating_sub(ticket.start));
@@ -352,6 +378,7 @@ impl Call {
     fn cancel_attempt(&mut self, now: u64, i: usize) {
         let a = &mut self.attempts[i];
         a.outstanding = false;
+        a.outcome = Some(EventType::Cancelled);
         let id = a.id;
         let timer = a.timer.take();
         if let Some(ticket) = &a.ticket {

@@ -255,3 +255,47 @@ fn inputs_for_an_attempt_that_is_not_out_change_nothing() {
     assert_eq!(drain(&mut call), vec![CLEAR, Action::Settle(Settlement::Attempt(FIRST))]);
     assert_eq!(cmd.snapshot_at(3).cumulative.total(), 1);
 }
+
+/// `attempt_outcome` tells a host what became of an attempt — the winner,
+/// a loser cancelled by the winner's `SUCCESS`, one that timed out — for as
+/// long as the call knows it, whatever actions are still to be drained.
+#[test]
+fn attempt_outcome_reports_each_attempts_recorded_outcome() {
+    let second = AttemptId(2);
+    let cmd = command(Config { hedge_max_attempts: 2, hedge_delay_ms: 10, ..Config::default() });
+    let mut call = Call::start(&cmd, 0, false);
+    let _ = drain(&mut call);
+    assert_eq!(call.attempt_outcome(FIRST), None, "outstanding: no outcome yet");
+    call.handle(10, Input::TimerFired { timer: T1 }); // the hedge
+    let _ = drain(&mut call);
+    assert_eq!(cmd.snapshot_at(10).concurrent, 2);
+    call.handle(12, Input::AttemptEnded { attempt: second, outcome: RunOutcome::Success });
+    // Asked before the actions are carried out: already decided.
+    assert_eq!(call.attempt_outcome(second), Some(EventType::Success));
+    assert_eq!(call.attempt_outcome(FIRST), Some(EventType::Cancelled));
+    assert_eq!(call.attempt_outcome(AttemptId(3)), None, "never started");
+    let untimed: Vec<_> = drain(&mut call)
+        .into_iter()
+        .filter(|a| !matches!(a, Action::SetTimer { .. } | Action::ClearTimer { .. }))
+        .collect();
+    assert_eq!(
+        untimed,
+        vec![
+            Action::AbortAttempt { attempt: FIRST, reason: ErrorKind::Cancelled },
+            Action::Settle(Settlement::Attempt(second)),
+        ]
+    );
+    call.handle(13, Input::AttemptStopped { attempt: FIRST });
+    assert_eq!(call.attempt_outcome(FIRST), Some(EventType::Cancelled), "asking changes nothing");
+    assert!(call.is_finished());
+
+    let cmd = command(Config { timeout_ms: 10, ..Config::default() });
+    let mut call = Call::start(&cmd, 0, false);
+    let _ = drain(&mut call);
+    call.handle(10, Input::TimerFired { timer: T1 });
+    assert_eq!(call.attempt_outcome(FIRST), Some(EventType::Timeout));
+    let _ = drain(&mut call);
+    call.handle(20, Input::AttemptEnded { attempt: FIRST, outcome: RunOutcome::Success });
+    assert_eq!(call.attempt_outcome(FIRST), Some(EventType::Timeout), "a late value changes nothing");
+    assert!(call.is_finished());
+}
