@@ -88,6 +88,9 @@ pub(crate) struct Inner {
     /// Total latency of calls that did not settle at their run's outcome.
     latency_total_only: LatencyWindow,
     listeners: Listeners,
+    /// Observation only (issue #12): transitions per (from, to) and time
+    /// in each state, written under the episode lock by `move_to`.
+    states: crate::observe::StateClock,
 }
 
 /// A Hystrix command's shared state. Cheap to clone (one `Arc`); `Send +
@@ -138,6 +141,8 @@ impl Command {
         config.validate()?;
         let window = Arc::new(Window::new(config.bucket_ms(), config.rolling_window_buckets));
         let current = Arc::as_ptr(&window) as *mut Window;
+        // When the first state (closed) was entered, for time-in-state.
+        let created_at = clock.now_ms();
         Ok(Command {
             inner: Arc::new(Inner {
                 name: name.to_string(),
@@ -159,6 +164,7 @@ impl Command {
                 latency_run_only: LatencyWindow::new(),
                 latency_total_only: LatencyWindow::new(),
                 listeners: Listeners::new(),
+                states: crate::observe::StateClock::new(created_at),
             }),
         })
     }
@@ -277,6 +283,19 @@ impl Command {
     pub fn snapshot_at(&self, now: u64) -> Snapshot {
         let cfg = &self.config();
         let health = if self.evaluates_trips(cfg) { self.trip_if_unhealthy(now, cfg) } else { self.health(now, cfg) };
+        self.snapshot_with(now, cfg, health)
+    }
+
+    /// A snapshot at `now` for observers (the stream, Prometheus): like
+    /// [`Command::snapshot_at`] but read-only — it never trips, never
+    /// refreshes the cached health snapshot decisions use (health is read
+    /// fresh from the window) and takes no lock a call waits on.
+    pub fn observe_at(&self, now: u64) -> Snapshot {
+        let cfg = &self.config();
+        self.snapshot_with(now, cfg, self.window().health(now))
+    }
+
+    fn snapshot_with(&self, now: u64, cfg: &Config, health: HealthCounts) -> Snapshot {
         let window = self.window();
         let state = if !cfg.circuit_breaker_enabled {
             CircuitState::Closed
@@ -301,6 +320,9 @@ impl Command {
             latency_run: inner.latency_direct.percentiles(&inner.latency_run_only, now),
             latency_total: inner.latency_direct.percentiles(&inner.latency_total_only, now),
             listener_panics: inner.listeners.panics(),
+            states: inner.states.read(now),
+            latency_run_histogram: inner.latency_direct.cumulative(&inner.latency_run_only),
+            latency_total_histogram: inner.latency_direct.cumulative(&inner.latency_total_only),
         }
     }
 
@@ -456,6 +478,7 @@ impl Command {
             }
             CircuitState::HalfOpen => {}
         }
+        inner.states.moved(self.state(), to, now);
         inner.state.store(to.to_u8(), Ordering::Release);
     }
 

@@ -2,7 +2,8 @@
 //! JSON with stable field names.
 
 use crate::event::{CircuitState, EventType};
-use crate::latency::Percentiles;
+use crate::latency::{LatencyHistogram, Percentiles};
+use crate::observe::StateStats;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -71,6 +72,17 @@ pub struct Snapshot {
     pub latency_total: Percentiles,
     /// Listener calls that panicked since creation.
     pub listener_panics: u64,
+    /// Transitions per `(from, to)` and time spent in each state since
+    /// creation (the underlying state, force flags aside). Not in
+    /// [`Snapshot::to_json`] (yet): the renderers of [`crate::observe`] read it.
+    #[serde(skip)]
+    pub states: StateStats,
+    /// Run latency of every call since creation, in fixed buckets.
+    #[serde(skip)]
+    pub latency_run_histogram: LatencyHistogram,
+    /// Total latency of every call since creation, in fixed buckets.
+    #[serde(skip)]
+    pub latency_total_histogram: LatencyHistogram,
 }
 
 impl Snapshot {
