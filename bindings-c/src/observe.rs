@@ -44,7 +44,12 @@ fn deliver(text: &str, buf: *mut c_char, len: usize, needed: *mut usize) -> Resu
 /// text/event-stream;charset=UTF-8`, `Cache-Control: no-cache, no-store,
 /// max-age=0, must-revalidate`, `Pragma: no-cache`, and write `ping: \n\n`
 /// every interval. Read-only: never trips a circuit.
-/// Buffer rules in the section comment; `needed` must not be NULL.
+/// The buffer: `*needed` always receives the size the text needs, NUL
+/// included (`needed` must not be NULL). `buf` NULL with `len` 0 is a size
+/// query (`HYSTRIX_OK`). Otherwise text and NUL are written only if `len >=
+/// *needed` (`HYSTRIX_OK`); a smaller buffer is left untouched
+/// (`HYSTRIX_INVALID_ARGUMENT`). Counts move between calls: leave room, or
+/// retry with the new `*needed`.
 #[no_mangle]
 pub extern "C" fn hystrix_registry_render_stream(
     wall_clock_ms: u64,
