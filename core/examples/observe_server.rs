@@ -7,9 +7,14 @@
 //! ```sh
 //! cargo run -p hystrix-core --example observe_server -- 127.0.0.1:8080 \
 //!     [--interval-ms 500] [--max-connections 5] [--cors '*'] [--no-demo]
+//! cargo run -p hystrix-core --example observe_server -- --dump-metrics
 //! curl -N http://127.0.0.1:8080/hystrix.stream
 //! curl http://127.0.0.1:8080/metrics
 //! ```
+//!
+//! `--dump-metrics` prints the exposition of a fixed sample (a tripped
+//! command, a healthy one, one whose name needs escaping) and exits, for
+//! `scripts/promtool-check.sh`.
 //!
 //! Stream rules (issue #12): Hystrix 1.5's headers; every interval one
 //! `data: {json}\n\n` per command, then `ping: \n\n` (also with no
@@ -62,6 +67,10 @@ fn main() -> std::io::Result<()> {
             "--max-connections" => opts.max_connections = value(&a).parse().expect("--max-connections: a number"),
             "--cors" => opts.cors = Some(value(&a)),
             "--no-demo" => demo = false,
+            "--dump-metrics" => {
+                print!("{}", sample_registry().render_prometheus());
+                return Ok(());
+            }
             _ => addr = a,
         }
     }
@@ -178,6 +187,31 @@ fn serve_stream(
         conn.flush()?;
     }
     Ok(())
+}
+
+/// A registry on a virtual clock with a tripped command, a healthy one
+/// with latencies across the histogram's buckets, and a name that needs
+/// escaping.
+fn sample_registry() -> Registry {
+    let clock = Arc::new(hystrix_core::VirtualClock::new());
+    let reg = Registry::new(clock.clone());
+    reg.configure("tripped", Config { request_volume_threshold: 2, health_snapshot_interval_ms: 0, ..Config::default() })
+        .expect("valid");
+    let bad = reg.get_or_create("tripped");
+    for _ in 0..3 {
+        let _ = bad.execute_or(|| Err::<u32, _>(RunError::Failure(())), |_| Ok(0));
+    }
+    let good = reg.get_or_create("healthy");
+    for ms in [1u64, 3, 8, 20, 40, 70, 90, 200, 400, 700, 900, 2_000] {
+        let c = clock.clone();
+        let _ = good.execute(move || {
+            c.advance(ms);
+            Ok::<u64, RunError<()>>(ms)
+        });
+    }
+    let _ = reg.get_or_create("odd \"name\"\n\\ é").execute(|| Ok::<u32, RunError<()>>(1));
+    clock.advance(1_000);
+    reg
 }
 
 /// Two commands with traffic: `flaky` fails every other call and keeps
