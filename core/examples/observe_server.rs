@@ -63,7 +63,9 @@ fn main() -> std::io::Result<()> {
     while let Some(a) = args.next() {
         let mut value = |what: &str| args.next().unwrap_or_else(|| panic!("{what} needs a value"));
         match a.as_str() {
-            "--interval-ms" => opts.interval = Duration::from_millis(value(&a).parse().expect("--interval-ms: a number")),
+            "--interval-ms" => {
+                opts.interval = Duration::from_millis(value(&a).parse().expect("--interval-ms: a number"))
+            }
             "--max-connections" => opts.max_connections = value(&a).parse().expect("--max-connections: a number"),
             "--cors" => opts.cors = Some(value(&a)),
             "--no-demo" => demo = false,
@@ -195,8 +197,11 @@ fn serve_stream(
 fn sample_registry() -> Registry {
     let clock = Arc::new(hystrix_core::VirtualClock::new());
     let reg = Registry::new(clock.clone());
-    reg.configure("tripped", Config { request_volume_threshold: 2, health_snapshot_interval_ms: 0, ..Config::default() })
-        .expect("valid");
+    reg.configure(
+        "tripped",
+        Config { request_volume_threshold: 2, health_snapshot_interval_ms: 0, ..Config::default() },
+    )
+    .expect("valid");
     let bad = reg.get_or_create("tripped");
     for _ in 0..3 {
         let _ = bad.execute_or(|| Err::<u32, _>(RunError::Failure(())), |_| Ok(0));
@@ -223,10 +228,7 @@ fn start_demo_traffic() {
     thread::spawn(move || {
         let (flaky, steady) = (reg.get_or_create("flaky"), reg.get_or_create("steady"));
         for i in 0u64.. {
-            let _ = flaky.execute_or(
-                || if i % 2 == 0 { Err(RunError::Failure("down")) } else { Ok(i) },
-                |_| Ok(0),
-            );
+            let _ = flaky.execute_or(|| if i % 2 == 0 { Err(RunError::Failure("down")) } else { Ok(i) }, |_| Ok(0));
             let _ = steady.execute(|| {
                 thread::sleep(Duration::from_millis(i % 7));
                 Ok::<u64, RunError<()>>(i)

@@ -150,11 +150,7 @@ impl Registry {
     /// Read-only snapshots (with configurations) of the registry's named
     /// commands at `now`, sorted by name. Anonymous commands are left out.
     fn observed(&self, now: u64) -> Vec<(crate::Snapshot, crate::Config)> {
-        self.commands()
-            .into_iter()
-            .filter(|c| !c.name().is_empty())
-            .map(|c| (c.observe_at(now), c.config()))
-            .collect()
+        self.commands().into_iter().filter(|c| !c.name().is_empty()).map(|c| (c.observe_at(now), c.config())).collect()
     }
 
     /// One tick of `hystrix.stream`: `data: {json}\n\n` for every named

@@ -133,7 +133,12 @@ pub fn render(commands: &[(Snapshot, Config)]) -> String {
     for (snap, _) in commands {
         for (from, to) in TRANSITIONS {
             let n = snap.states.transitions(from, to).to_string();
-            w.sample("hystrix_circuitbreaker_transitions_total", snap, &[("from", from.as_str()), ("to", to.as_str())], &n);
+            w.sample(
+                "hystrix_circuitbreaker_transitions_total",
+                snap,
+                &[("from", from.as_str()), ("to", to.as_str())],
+                &n,
+            );
         }
     }
 
@@ -217,24 +222,18 @@ pub fn render(commands: &[(Snapshot, Config)]) -> String {
         "The bulkhead's limit (max_concurrent_requests).",
         |_, c| c.max_concurrent_requests.to_string(),
     );
-    w.gauge_each(
-        "hystrix_bulkhead_available_concurrent_calls",
-        "gauge",
-        "Bulkhead permits free now.",
-        |s, c| c.max_concurrent_requests.saturating_sub(u64::from(s.concurrent)).to_string(),
-    );
+    w.gauge_each("hystrix_bulkhead_available_concurrent_calls", "gauge", "Bulkhead permits free now.", |s, c| {
+        c.max_concurrent_requests.saturating_sub(u64::from(s.concurrent)).to_string()
+    });
     w.gauge_each(
         "hystrix_bulkhead_rolling_max_concurrent_calls",
         "gauge",
         "Highest run concurrency seen in the rolling window.",
         |s, _| s.rolling_max_concurrent.to_string(),
     );
-    w.gauge_each(
-        "hystrix_fallback_concurrent_calls",
-        "gauge",
-        "Fallbacks in flight now.",
-        |s, _| s.fallback_concurrent.to_string(),
-    );
+    w.gauge_each("hystrix_fallback_concurrent_calls", "gauge", "Fallbacks in flight now.", |s, _| {
+        s.fallback_concurrent.to_string()
+    });
     w.gauge_each(
         "hystrix_fallback_max_allowed_concurrent_calls",
         "gauge",

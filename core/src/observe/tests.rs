@@ -102,8 +102,11 @@ fn keys_in_order(json: &str) -> Vec<String> {
 fn tripped_and_healthy() -> (Arc<VirtualClock>, Registry) {
     let clock = Arc::new(VirtualClock::new());
     let reg = Registry::new(clock.clone());
-    reg.configure("tripped", Config { request_volume_threshold: 2, health_snapshot_interval_ms: 0, ..Config::default() })
-        .unwrap();
+    reg.configure(
+        "tripped",
+        Config { request_volume_threshold: 2, health_snapshot_interval_ms: 0, ..Config::default() },
+    )
+    .unwrap();
     let bad = reg.get_or_create("tripped");
     let good = reg.get_or_create("healthy");
     for _ in 0..3 {
@@ -193,9 +196,7 @@ fn a_tripped_and_a_healthy_command() {
         "hystrix_circuitbreaker_state_seconds_total{name=\"tripped\",group=\"tripped\",state=\"open\"} 0.007\n"
     ));
     assert!(text.contains("hystrix_execution_total{name=\"healthy\",group=\"healthy\",event=\"success\"} 4\n"));
-    assert!(text.contains(
-        "hystrix_execution_total{name=\"tripped\",group=\"tripped\",event=\"short_circuited\"} 1\n"
-    ));
+    assert!(text.contains("hystrix_execution_total{name=\"tripped\",group=\"tripped\",event=\"short_circuited\"} 1\n"));
 }
 
 #[test]
@@ -203,7 +204,10 @@ fn every_event_type_is_exported() {
     let (clock, reg) = tripped_and_healthy();
     let text = reg.render_prometheus_at(clock.now_ms());
     for e in EventType::ALL {
-        let needle = format!("hystrix_execution_total{{name=\"healthy\",group=\"healthy\",event=\"{}\"}}", e.as_str().to_ascii_lowercase());
+        let needle = format!(
+            "hystrix_execution_total{{name=\"healthy\",group=\"healthy\",event=\"{}\"}}",
+            e.as_str().to_ascii_lowercase()
+        );
         assert!(text.contains(&needle), "{needle}");
     }
 }
@@ -241,7 +245,12 @@ fn observing_never_trips_or_refreshes_health() {
 fn a_trip_and_recovery_is_counted_with_time_in_each_state() {
     let clock = Arc::new(VirtualClock::new());
     clock.advance(1_000);
-    let cfg = Config { request_volume_threshold: 1, health_snapshot_interval_ms: 0, sleep_window_ms: 100, ..Config::default() };
+    let cfg = Config {
+        request_volume_threshold: 1,
+        health_snapshot_interval_ms: 0,
+        sleep_window_ms: 100,
+        ..Config::default()
+    };
     let cmd = crate::Command::with_clock("c", cfg, clock.clone()).unwrap();
     clock.advance(50);
     let _ = cmd.execute(|| Err::<u32, _>(RunError::Failure(())));
