@@ -111,24 +111,12 @@ pub struct LatencyHistogram {
     pub sum_ms: u64,
 }
 
-impl LatencyHistogram {
-    fn from_bins(bins: &[u64; BINS]) -> LatencyHistogram {
-        let mut h = LatencyHistogram::default();
-        for (i, &n) in bins.iter().enumerate() {
-            if n == 0 {
-                continue;
-            }
-            let v = value_of(i);
-            h.count += n;
-            h.sum_ms = h.sum_ms.saturating_add(v.saturating_mul(n));
-            for (c, &bound) in h.cumulative_counts.iter_mut().zip(&HISTOGRAM_BOUNDS_MS) {
-                if v <= bound {
-                    *c += n;
-                }
-            }
-        }
-        h
-    }
+/// Fixed buckets: one per bound, then `+Inf`.
+const FIXED: usize = HISTOGRAM_BOUNDS_MS.len() + 1;
+
+/// The fixed bucket of a (bin) value: the first bound at or above it.
+fn fixed_of(v: u64) -> usize {
+    HISTOGRAM_BOUNDS_MS.iter().position(|&b| v <= b).unwrap_or(HISTOGRAM_BOUNDS_MS.len())
 }
 
 /// A rolling window of latency histograms. Its buckets (about 6.5 KiB) are
@@ -143,7 +131,10 @@ pub(crate) struct LatencyWindow {
 /// is in exactly one of them (the cumulative histogram, for Prometheus).
 struct Rolling {
     ring: Ring<Histogram>,
-    retired: Box<[AtomicU64; BINS]>,
+    /// Samples of recycled buckets per fixed bucket (not cumulative; the
+    /// last is `+Inf`), and their sum in milliseconds.
+    retired: [AtomicU64; FIXED],
+    retired_sum_ms: AtomicU64,
     /// Recycles begun and finished: a count moving from a slot to `retired`
     /// is in neither for a moment, so [`LatencyWindow::cumulative_bins`]
     /// reads again while one is under way (one recycle per bucket length,
@@ -156,7 +147,8 @@ impl Rolling {
     fn new() -> Rolling {
         Rolling {
             ring: Ring::new(PERCENTILE_WINDOW_MS / PERCENTILE_BUCKETS, PERCENTILE_BUCKETS),
-            retired: Box::new(std::array::from_fn(|_| AtomicU64::new(0))),
+            retired: Default::default(),
+            retired_sum_ms: AtomicU64::new(0),
             retires_begun: AtomicU64::new(0),
             retires_done: AtomicU64::new(0),
         }
@@ -168,9 +160,12 @@ impl Rolling {
     #[cold]
     fn retire(&self, old: &Histogram) {
         self.retires_begun.fetch_add(1, Ordering::SeqCst);
-        for (acc, b) in self.retired.iter().zip(&old.bins) {
+        for (i, b) in old.bins.iter().enumerate() {
             if b.load(Ordering::Relaxed) != 0 {
-                acc.fetch_add(u64::from(b.swap(0, Ordering::SeqCst)), Ordering::SeqCst);
+                let n = u64::from(b.swap(0, Ordering::SeqCst));
+                let v = value_of(i);
+                self.retired[fixed_of(v)].fetch_add(n, Ordering::SeqCst);
+                self.retired_sum_ms.fetch_add(v.saturating_mul(n), Ordering::SeqCst);
             }
         }
         self.retires_done.fetch_add(1, Ordering::SeqCst);
@@ -196,9 +191,10 @@ impl LatencyWindow {
         self.ring.get().into_iter().flat_map(move |r| r.ring.live(now))
     }
 
-    /// Adds every sample ever recorded here to `acc`, bin by bin (for the
-    /// cumulative histogram; reads only, never recycles).
-    fn add_cumulative_bins(&self, acc: &mut [u64; BINS]) {
+    /// Adds every sample ever recorded here to `acc` (per fixed bucket)
+    /// and `sum_ms` (for the cumulative histogram; reads only, never
+    /// recycles).
+    fn add_cumulative(&self, acc: &mut [u64; FIXED], sum_ms: &mut u64) {
         let Some(r) = self.ring.get() else { return };
         loop {
             let done = r.retires_done.load(Ordering::SeqCst);
@@ -206,16 +202,23 @@ impl LatencyWindow {
                 std::hint::spin_loop();
                 continue;
             }
-            let mut bins: [u64; BINS] = std::array::from_fn(|i| r.retired[i].load(Ordering::SeqCst));
+            let mut fixed: [u64; FIXED] = std::array::from_fn(|i| r.retired[i].load(Ordering::SeqCst));
+            let mut sum = r.retired_sum_ms.load(Ordering::SeqCst);
             for h in r.ring.every() {
-                for (a, b) in bins.iter_mut().zip(&h.bins) {
-                    *a += u64::from(b.load(Ordering::Relaxed));
+                for (i, b) in h.bins.iter().enumerate() {
+                    let n = u64::from(b.load(Ordering::Relaxed));
+                    if n != 0 {
+                        let v = value_of(i);
+                        fixed[fixed_of(v)] += n;
+                        sum = sum.saturating_add(v.saturating_mul(n));
+                    }
                 }
             }
             if r.retires_begun.load(Ordering::SeqCst) == done {
-                for (a, b) in acc.iter_mut().zip(bins) {
-                    *a += b;
+                for (a, f) in acc.iter_mut().zip(fixed) {
+                    *a += f;
                 }
+                *sum_ms = sum_ms.saturating_add(sum);
                 return;
             }
         }
@@ -224,10 +227,17 @@ impl LatencyWindow {
     /// The cumulative histogram (every sample since creation) of this
     /// window and `other` together.
     pub(crate) fn cumulative(&self, other: &LatencyWindow) -> LatencyHistogram {
-        let mut bins = [0u64; BINS];
-        self.add_cumulative_bins(&mut bins);
-        other.add_cumulative_bins(&mut bins);
-        LatencyHistogram::from_bins(&bins)
+        let (mut fixed, mut sum_ms) = ([0u64; FIXED], 0);
+        self.add_cumulative(&mut fixed, &mut sum_ms);
+        other.add_cumulative(&mut fixed, &mut sum_ms);
+        let mut h = LatencyHistogram { sum_ms, ..LatencyHistogram::default() };
+        let mut running = 0;
+        for (c, f) in h.cumulative_counts.iter_mut().zip(fixed) {
+            running += f;
+            *c = running;
+        }
+        h.count = fixed.iter().sum();
+        h
     }
 
     /// Percentiles over this window and `other` together at `now`.
