@@ -141,8 +141,6 @@ impl Command {
         config.validate()?;
         let window = Arc::new(Window::new(config.bucket_ms(), config.rolling_window_buckets));
         let current = Arc::as_ptr(&window) as *mut Window;
-        // When the first state (closed) was entered, for time-in-state.
-        let created_at = clock.now_ms();
         Ok(Command {
             inner: Arc::new(Inner {
                 name: name.to_string(),
@@ -164,7 +162,7 @@ impl Command {
                 latency_run_only: LatencyWindow::new(),
                 latency_total_only: LatencyWindow::new(),
                 listeners: Listeners::new(),
-                states: crate::observe::StateClock::new(created_at),
+                states: crate::observe::StateClock::new(),
             }),
         })
     }

@@ -34,9 +34,16 @@ pub const TRANSITIONS: [(CircuitState, CircuitState); 4] = [
     (CircuitState::HalfOpen, CircuitState::Open),
 ];
 
-/// Transitions and time in each state since a command was created, as of
+/// Transitions since a command was created and time in each state, as of
 /// a snapshot's time. Counts the underlying state (force flags and a
 /// disabled breaker aside: those are configuration, not transitions).
+///
+/// The core reads no clock when a command is made (a host clock may not be
+/// ready, and the browser build passes time in with each call), so time is
+/// counted from the first instant the command was seen: its first snapshot
+/// or its first transition, whichever came first. A closed period before
+/// either is not counted. For Prometheus this changes nothing, as it works
+/// on increases between scrapes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StateStats {
     /// `transitions[from][to]`, indexed like [`STATES`].
@@ -60,6 +67,9 @@ impl StateStats {
     }
 }
 
+/// Entry time not known yet.
+const UNSEEN: u64 = u64::MAX;
+
 /// A command's transition counts and state entry time. Written only by
 /// transitions (under the command's episode lock, so one writer at a time,
 /// never on the closed path); read lock-free by observers through a
@@ -67,20 +77,33 @@ impl StateStats {
 pub(crate) struct StateClock {
     seq: AtomicU64,
     current: AtomicU8,
+    /// When the current state was entered; `UNSEEN` before the first
+    /// transition (then `first_seen` stands in).
     entered_at: AtomicU64,
+    /// The first snapshot's time, while no transition has happened.
+    first_seen: AtomicU64,
     transitions: [AtomicU64; 9],
     spent_ms: [AtomicU64; 3],
 }
 
 impl StateClock {
-    /// Closed since `created_at`.
-    pub(crate) fn new(created_at: u64) -> StateClock {
+    /// Closed, not seen yet.
+    pub(crate) fn new() -> StateClock {
         StateClock {
             seq: AtomicU64::new(0),
             current: AtomicU8::new(CircuitState::Closed.to_u8()),
-            entered_at: AtomicU64::new(created_at),
+            entered_at: AtomicU64::new(UNSEEN),
+            first_seen: AtomicU64::new(UNSEEN),
             transitions: Default::default(),
             spent_ms: Default::default(),
+        }
+    }
+
+    /// When the current state was entered, if known.
+    fn entered(&self) -> u64 {
+        match self.entered_at.load(Ordering::Relaxed) {
+            UNSEEN => self.first_seen.load(Ordering::Relaxed),
+            at => at,
         }
     }
 
@@ -90,18 +113,24 @@ impl StateClock {
         self.seq.store(s.wrapping_add(1), Ordering::Relaxed);
         fence(Ordering::Release);
         let (f, t) = (from.to_u8() as usize, to.to_u8() as usize);
-        let entered = self.entered_at.load(Ordering::Relaxed);
-        self.spent_ms[f].fetch_add(now.saturating_sub(entered), Ordering::Relaxed);
+        let entered = self.entered();
+        if entered != UNSEEN {
+            self.spent_ms[f].fetch_add(now.saturating_sub(entered), Ordering::Relaxed);
+        }
         self.transitions[f * 3 + t].fetch_add(1, Ordering::Relaxed);
         // A reading behind the entry time (another thread's clock) never
         // moves the entry time back.
-        self.entered_at.store(entered.max(now), Ordering::Relaxed);
+        self.entered_at.store(if entered == UNSEEN { now } else { entered.max(now) }, Ordering::Relaxed);
         self.current.store(to.to_u8(), Ordering::Relaxed);
         self.seq.store(s.wrapping_add(2), Ordering::Release);
     }
 
-    /// The counts and times as of `now`.
+    /// The counts and times as of `now` (the first read also marks when
+    /// the command was first seen).
     pub(crate) fn read(&self, now: u64) -> StateStats {
+        if self.first_seen.load(Ordering::Relaxed) == UNSEEN {
+            let _ = self.first_seen.compare_exchange(UNSEEN, now, Ordering::Relaxed, Ordering::Relaxed);
+        }
         loop {
             let before = self.seq.load(Ordering::Acquire);
             if before % 2 == 1 {
@@ -118,7 +147,7 @@ impl StateClock {
                 *t = s.load(Ordering::Relaxed);
             }
             let current = CircuitState::from_u8(self.current.load(Ordering::Relaxed));
-            let entered = self.entered_at.load(Ordering::Relaxed);
+            let entered = self.entered();
             fence(Ordering::Acquire);
             if self.seq.load(Ordering::Relaxed) == before {
                 let i = current.to_u8() as usize;

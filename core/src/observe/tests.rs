@@ -252,6 +252,8 @@ fn a_trip_and_recovery_is_counted_with_time_in_each_state() {
         ..Config::default()
     };
     let cmd = crate::Command::with_clock("c", cfg, clock.clone()).unwrap();
+    // Time in state counts from the first instant the command is seen.
+    assert_eq!(cmd.observe_at(clock.now_ms()).states.time_in_ms(CircuitState::Closed), 0);
     clock.advance(50);
     let _ = cmd.execute(|| Err::<u32, _>(RunError::Failure(())));
     clock.advance(100);
@@ -266,6 +268,19 @@ fn a_trip_and_recovery_is_counted_with_time_in_each_state() {
     assert_eq!(s.time_in_ms(CircuitState::HalfOpen), 0);
     assert_eq!(s.time_in_ms(CircuitState::Closed), 50 + 30);
     assert_eq!(s.current, Some(CircuitState::Closed));
+}
+
+#[test]
+fn a_command_never_seen_before_its_first_trip_counts_from_the_trip() {
+    let clock = Arc::new(VirtualClock::new());
+    let cfg = Config { request_volume_threshold: 1, health_snapshot_interval_ms: 0, ..Config::default() };
+    let cmd = crate::Command::with_clock("c", cfg, clock.clone()).unwrap();
+    clock.advance(40);
+    let _ = cmd.execute(|| Err::<u32, _>(RunError::Failure(())));
+    clock.advance(25);
+    let s = cmd.observe_at(clock.now_ms()).states;
+    assert_eq!(s.time_in_ms(CircuitState::Closed), 0, "the closed period before anyone looked is unknown");
+    assert_eq!(s.time_in_ms(CircuitState::Open), 25);
 }
 
 #[test]
