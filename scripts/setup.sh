@@ -26,6 +26,8 @@ for tool in cc:gcc c++:g++ make:make valgrind:valgrind pkg-config:pkg-config pyt
 done
 # abidiff/abidw (libabigail) for the C ABI baseline check (bindings-c/abi/).
 command -v abidiff >/dev/null && command -v abidw >/dev/null || missing+=(abigail-tools)
+# promtool (Debian's prometheus package) for scripts/promtool-check.sh.
+command -v promtool >/dev/null || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${missing[@]}"
 fi

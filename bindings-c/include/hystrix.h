@@ -1162,6 +1162,34 @@ hystrix_status hystrix_command_execute(const hystrix_command *cmd,
                                        void **out_value);
 
 /**
+ * One tick of `hystrix.stream` for every named command, sorted by name:
+ * `data: {json}\n\n` per command (the Hystrix 1.5 `HystrixCommand`
+ * object), `currentTime` = `wall_clock_ms` (epoch milliseconds: the host's
+ * wall clock, the only one involved). An empty string when no named
+ * command exists. Serve it with the headers `Content-Type:
+ * text/event-stream;charset=UTF-8`, `Cache-Control: no-cache, no-store,
+ * max-age=0, must-revalidate`, `Pragma: no-cache`, and write `ping: \n\n`
+ * every interval. Read-only: never trips a circuit.
+ * The buffer: `*needed` always receives the size the text needs, NUL
+ * included (`needed` must not be NULL). `buf` NULL with `len` 0 is a size
+ * query (`HYSTRIX_OK`). Otherwise text and NUL are written only if `len >=
+ * *needed` (`HYSTRIX_OK`); a smaller buffer is left untouched
+ * (`HYSTRIX_INVALID_ARGUMENT`). Counts move between calls: leave room, or
+ * retry with the new `*needed`.
+ */
+hystrix_status hystrix_registry_render_stream(uint64_t wall_clock_ms,
+                                              char *buf,
+                                              size_t len,
+                                              size_t *needed);
+
+/**
+ * The Prometheus text exposition (format 0.0.4; serve it as `text/plain;
+ * version=0.0.4; charset=utf-8`) of every named command. Read-only.
+ * Buffer rules as for `hystrix_registry_render_stream`.
+ */
+hystrix_status hystrix_registry_render_prometheus(char *buf, size_t len, size_t *needed);
+
+/**
  * Stops the default clock's timer thread (joined before this returns) and
  * frees the library's global state: the named commands with their
  * settings (listeners still subscribed to them are removed, their

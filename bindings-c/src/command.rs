@@ -251,7 +251,7 @@ fn publish(out: *mut *mut hystrix_command, cmd: Command, clock: Arc<ClockInner>)
 /// on first use, and again after `hystrix_shutdown`.
 static REGISTRY: Mutex<Option<Arc<Registry>>> = Mutex::new(None);
 
-fn registry() -> Arc<Registry> {
+pub(crate) fn registry() -> Arc<Registry> {
     let mut registry = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
     registry.get_or_insert_with(|| Arc::new(Registry::new(ClockInner::default_clock()))).clone()
 }

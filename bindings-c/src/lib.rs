@@ -17,6 +17,7 @@ pub mod config;
 mod deferred;
 pub mod execute_async;
 pub mod execute_sync;
+pub mod observe;
 pub mod shutdown;
 pub mod status;
 pub mod user_data;

@@ -91,6 +91,9 @@ pub(crate) struct Inner {
     listeners: Listeners,
     /// Random generator, retry budget, rate limiter, adaptive limiter.
     pub(crate) strategies: Strategies,
+    /// Observation only (issue #12): transitions per (from, to) and time
+    /// in each state, written under the episode lock by `move_to`.
+    states: crate::observe::StateClock,
 }
 
 /// A Hystrix command's shared state. Cheap to clone (one `Arc`); `Send +
@@ -165,6 +168,7 @@ impl Command {
                 latency_total_only: LatencyWindow::new(),
                 listeners: Listeners::new(),
                 strategies: Strategies::new(&config),
+                states: crate::observe::StateClock::new(),
             }),
         })
     }
@@ -285,6 +289,19 @@ impl Command {
     pub fn snapshot_at(&self, now: u64) -> Snapshot {
         let cfg = &self.config();
         let health = if self.evaluates_trips(cfg) { self.trip_if_unhealthy(now, cfg) } else { self.health(now, cfg) };
+        self.snapshot_with(now, cfg, health)
+    }
+
+    /// A snapshot at `now` for observers (the stream, Prometheus): like
+    /// [`Command::snapshot_at`] but read-only — it never trips, never
+    /// refreshes the cached health snapshot decisions use (health is read
+    /// fresh from the window) and takes no lock a call waits on.
+    pub fn observe_at(&self, now: u64) -> Snapshot {
+        let cfg = &self.config();
+        self.snapshot_with(now, cfg, self.window().health(now))
+    }
+
+    fn snapshot_with(&self, now: u64, cfg: &Config, health: HealthCounts) -> Snapshot {
         let window = self.window();
         let state = if !cfg.circuit_breaker_enabled {
             CircuitState::Closed
@@ -311,6 +328,9 @@ impl Command {
             listener_panics: inner.listeners.panics(),
             limit: self.limit(),
             budget: self.budget_balance(now),
+            states: inner.states.read(now),
+            latency_run_histogram: inner.latency_direct.cumulative(&inner.latency_run_only),
+            latency_total_histogram: inner.latency_direct.cumulative(&inner.latency_total_only),
         }
     }
 
@@ -466,6 +486,7 @@ impl Command {
             }
             CircuitState::HalfOpen => {}
         }
+        inner.states.moved(self.state(), to, now);
         inner.state.store(to.to_u8(), Ordering::Release);
     }
 

@@ -6,7 +6,7 @@
 
 use crate::ring::{Ring, Slot};
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// Length of the percentile window (Hystrix `metrics.rollingPercentile`).
@@ -50,11 +50,11 @@ impl Slot for Histogram {
         Histogram { bins: std::array::from_fn(|_| AtomicU32::new(0)) }
     }
 
-    fn recycle(&self) {
-        for b in &self.bins {
-            b.store(0, Ordering::Relaxed);
-        }
-    }
+    /// Nothing to do: [`LatencyWindow`]'s `retire` has *taken* every bin
+    /// (swapped it with zero) into the cumulative histogram, so a sample a
+    /// writer still holding the slot adds lands in the new bucket, never
+    /// lost to the cumulative counts.
+    fn recycle(&self) {}
 }
 
 /// Latency percentiles in milliseconds, as in Hystrix's metrics stream.
@@ -84,12 +84,92 @@ pub struct Percentiles {
     pub p100: u64,
 }
 
+/// Upper bounds (inclusive, in milliseconds) of the buckets of
+/// [`LatencyHistogram`], the last bucket (`+Inf`) not included: the old
+/// resilience4j-prometheus defaults, 5 ms to 10 s.
+pub const HISTOGRAM_BOUNDS_MS: [u64; 14] = [5, 10, 25, 50, 75, 100, 250, 500, 750, 1_000, 2_500, 5_000, 7_500, 10_000];
+
+/// A cumulative latency histogram: every sample since the command was
+/// created, in the fixed buckets [`HISTOGRAM_BOUNDS_MS`] (plus `+Inf`),
+/// as Prometheus wants one.
+///
+/// Derived from the same log-linear bins as the percentiles, folded into a
+/// running total as the rolling buckets are recycled, so recording a
+/// latency costs nothing more than before. Below 64 ms a sample is counted
+/// exactly (`le` 5, 10, 25 and 50 ms are exact); above, a sample is placed by
+/// its bin's middle value, so a sample within 6.25 % of a bound may fall on
+/// either side of it. `sum_ms` adds the samples' bin values likewise (exact
+/// below 64 ms).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LatencyHistogram {
+    /// Samples at or below each bound of [`HISTOGRAM_BOUNDS_MS`]
+    /// (cumulative: each count includes the ones before it).
+    pub cumulative_counts: [u64; HISTOGRAM_BOUNDS_MS.len()],
+    /// Every sample (the `+Inf` bucket).
+    pub count: u64,
+    /// Sum of the samples, in milliseconds.
+    pub sum_ms: u64,
+}
+
+/// Fixed buckets: one per bound, then `+Inf`.
+const FIXED: usize = HISTOGRAM_BOUNDS_MS.len() + 1;
+
+/// The fixed bucket of a (bin) value: the first bound at or above it.
+fn fixed_of(v: u64) -> usize {
+    HISTOGRAM_BOUNDS_MS.iter().position(|&b| v <= b).unwrap_or(HISTOGRAM_BOUNDS_MS.len())
+}
+
 /// A rolling window of latency histograms. Its buckets (about 6.5 KiB) are
 /// allocated when the first latency is recorded, once for the command's
 /// life: a command that is created and never called, or whose calls never
 /// take a path, costs a few bytes here.
 pub(crate) struct LatencyWindow {
-    ring: OnceLock<Ring<Histogram>>,
+    ring: OnceLock<Rolling>,
+}
+
+/// The ring and what its recycled buckets held: every sample ever recorded
+/// is in exactly one of them (the cumulative histogram, for Prometheus).
+struct Rolling {
+    ring: Ring<Histogram>,
+    /// Samples of recycled buckets per fixed bucket (not cumulative; the
+    /// last is `+Inf`), and their sum in milliseconds.
+    retired: [AtomicU64; FIXED],
+    retired_sum_ms: AtomicU64,
+    /// Recycles begun and finished: a count moving from a slot to `retired`
+    /// is in neither for a moment, so [`LatencyWindow::cumulative_bins`]
+    /// reads again while one is under way (one recycle per bucket length,
+    /// 10 s: never on a call's hot path otherwise).
+    retires_begun: AtomicU64,
+    retires_done: AtomicU64,
+}
+
+impl Rolling {
+    fn new() -> Rolling {
+        Rolling {
+            ring: Ring::new(PERCENTILE_WINDOW_MS / PERCENTILE_BUCKETS, PERCENTILE_BUCKETS),
+            retired: Default::default(),
+            retired_sum_ms: AtomicU64::new(0),
+            retires_begun: AtomicU64::new(0),
+            retires_done: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes a recycled bucket's bins into `retired` (only the bins that
+    /// hold something: a bin read as zero that a writer fills meanwhile
+    /// simply keeps its sample for the new bucket).
+    #[cold]
+    fn retire(&self, old: &Histogram) {
+        self.retires_begun.fetch_add(1, Ordering::SeqCst);
+        for (i, b) in old.bins.iter().enumerate() {
+            if b.load(Ordering::Relaxed) != 0 {
+                let n = u64::from(b.swap(0, Ordering::SeqCst));
+                let v = value_of(i);
+                self.retired[fixed_of(v)].fetch_add(n, Ordering::SeqCst);
+                self.retired_sum_ms.fetch_add(v.saturating_mul(n), Ordering::SeqCst);
+            }
+        }
+        self.retires_done.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 impl LatencyWindow {
@@ -101,14 +181,63 @@ impl LatencyWindow {
     /// Records one latency observed at `now`.
     #[inline]
     pub(crate) fn record(&self, now: u64, latency_ms: u64) {
-        let ring = self.ring.get_or_init(|| Ring::new(PERCENTILE_WINDOW_MS / PERCENTILE_BUCKETS, PERCENTILE_BUCKETS));
-        ring.at(now, |_| {}).bins[bin_of(latency_ms)].fetch_add(1, Ordering::Relaxed);
+        let rolling = self.ring.get_or_init(Rolling::new);
+        rolling.ring.at(now, |old| rolling.retire(old)).bins[bin_of(latency_ms)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The histograms inside the window at `now` (none before the first
     /// recording).
     fn live(&self, now: u64) -> impl Iterator<Item = &Histogram> {
-        self.ring.get().into_iter().flat_map(move |r| r.live(now))
+        self.ring.get().into_iter().flat_map(move |r| r.ring.live(now))
+    }
+
+    /// Adds every sample ever recorded here to `acc` (per fixed bucket)
+    /// and `sum_ms` (for the cumulative histogram; reads only, never
+    /// recycles).
+    fn add_cumulative(&self, acc: &mut [u64; FIXED], sum_ms: &mut u64) {
+        let Some(r) = self.ring.get() else { return };
+        loop {
+            let done = r.retires_done.load(Ordering::SeqCst);
+            if r.retires_begun.load(Ordering::SeqCst) != done {
+                std::hint::spin_loop();
+                continue;
+            }
+            let mut fixed: [u64; FIXED] = std::array::from_fn(|i| r.retired[i].load(Ordering::SeqCst));
+            let mut sum = r.retired_sum_ms.load(Ordering::SeqCst);
+            for h in r.ring.every() {
+                for (i, b) in h.bins.iter().enumerate() {
+                    let n = u64::from(b.load(Ordering::Relaxed));
+                    if n != 0 {
+                        let v = value_of(i);
+                        fixed[fixed_of(v)] += n;
+                        sum = sum.saturating_add(v.saturating_mul(n));
+                    }
+                }
+            }
+            if r.retires_begun.load(Ordering::SeqCst) == done {
+                for (a, f) in acc.iter_mut().zip(fixed) {
+                    *a += f;
+                }
+                *sum_ms = sum_ms.saturating_add(sum);
+                return;
+            }
+        }
+    }
+
+    /// The cumulative histogram (every sample since creation) of this
+    /// window and `other` together.
+    pub(crate) fn cumulative(&self, other: &LatencyWindow) -> LatencyHistogram {
+        let (mut fixed, mut sum_ms) = ([0u64; FIXED], 0);
+        self.add_cumulative(&mut fixed, &mut sum_ms);
+        other.add_cumulative(&mut fixed, &mut sum_ms);
+        let mut h = LatencyHistogram { sum_ms, ..LatencyHistogram::default() };
+        let mut running = 0;
+        for (c, f) in h.cumulative_counts.iter_mut().zip(fixed) {
+            running += f;
+            *c = running;
+        }
+        h.count = fixed.iter().sum();
+        h
     }
 
     /// Percentiles over this window and `other` together at `now`.
@@ -188,5 +317,29 @@ mod tests {
         let both = w.percentiles(&none, 59_999);
         assert_eq!((both.count, both.p0), (61, 1));
         assert!((both.p100 as i64 - 1000).abs() <= 63, "{}", both.p100);
+    }
+
+    /// Recycled buckets fold into the cumulative histogram: nothing is lost
+    /// as the rolling window moves on, and the buckets are cumulative.
+    #[test]
+    fn the_cumulative_histogram_keeps_every_sample() {
+        let w = LatencyWindow::new();
+        let other = LatencyWindow::new();
+        let mut expected_sum = 0;
+        for i in 0..1_000u64 {
+            let v = i % 60;
+            // 1000 samples spread over 10 minutes: every bucket recycled many times.
+            w.record(i * 600, v);
+            expected_sum += v;
+        }
+        other.record(0, 20_000);
+        let h = w.cumulative(&other);
+        assert_eq!(h.count, 1_001);
+        assert_eq!(h.sum_ms, expected_sum + value_of(bin_of(20_000)));
+        assert!(h.cumulative_counts.windows(2).all(|p| p[0] <= p[1]), "{h:?}");
+        assert_eq!(h.cumulative_counts[0], (0..1_000u64).filter(|i| i % 60 <= 5).count() as u64);
+        assert_eq!(*h.cumulative_counts.last().unwrap(), 1_000, "20 s is above the last bound");
+        // The rolling window only sees the last minute.
+        assert!(w.percentiles(&other, 599_400).count < 1_000);
     }
 }

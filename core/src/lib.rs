@@ -30,6 +30,7 @@ pub mod event;
 pub mod latency;
 pub mod listener;
 mod live_config;
+pub mod observe;
 mod policy;
 mod registry;
 mod ring;

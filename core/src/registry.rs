@@ -87,6 +87,19 @@ impl Registry {
         names
     }
 
+    /// The existing commands, sorted by name (clones: holding the list
+    /// keeps them alive only as long as the list).
+    pub(crate) fn commands(&self) -> Vec<Command> {
+        let mut all: Vec<Command> = self.lock().commands.values().cloned().collect();
+        all.sort_by(|a, b| a.name().cmp(b.name()));
+        all
+    }
+
+    /// The current time on the registry's clock.
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
     /// Number of existing commands.
     pub fn len(&self) -> usize {
         self.lock().commands.len()

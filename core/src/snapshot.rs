@@ -2,7 +2,8 @@
 //! JSON with stable field names.
 
 use crate::event::{CircuitState, EventType};
-use crate::latency::Percentiles;
+use crate::latency::{LatencyHistogram, Percentiles};
+use crate::observe::StateStats;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -77,6 +78,17 @@ pub struct Snapshot {
     /// The retry budget's balance at `time_ms` (semantics §12); `0` while it
     /// is off. May be negative.
     pub budget: i64,
+    /// Transitions per `(from, to)` and time spent in each state since
+    /// creation (the underlying state, force flags aside). Not in
+    /// [`Snapshot::to_json`] (yet): the renderers of [`crate::observe`] read it.
+    #[serde(skip)]
+    pub states: StateStats,
+    /// Run latency of every call since creation, in fixed buckets.
+    #[serde(skip)]
+    pub latency_run_histogram: LatencyHistogram,
+    /// Total latency of every call since creation, in fixed buckets.
+    #[serde(skip)]
+    pub latency_total_histogram: LatencyHistogram,
 }
 
 impl Snapshot {

@@ -1,0 +1,85 @@
+//! Observing the named commands (issue #12): the `hystrix.stream` frames
+//! and the Prometheus exposition of the registry behind
+//! `hystrix_command_named`, rendered by the core into a caller-owned buffer.
+//!
+//! Buffer convention of these functions: `*needed` always receives the
+//! size the text needs, terminating NUL included. With `buf` NULL and
+//! `len` 0 that is all (a size query, `HYSTRIX_OK`). Otherwise the text and
+//! its NUL are written only if `len >= *needed` (`HYSTRIX_OK`); a smaller
+//! buffer is left untouched and gives `HYSTRIX_INVALID_ARGUMENT`. Counts
+//! move between two calls, so a caller that sized its buffer with a query
+//! should leave some room or retry with the new `*needed`.
+
+use crate::command::registry;
+use crate::status::{boundary, hystrix_status, write_out, Fail};
+use hystrix_core::observe::StreamOptions;
+use std::ffi::c_char;
+
+/// Copies `text` and a NUL into `buf` if it fits (see the module rules).
+fn deliver(text: &str, buf: *mut c_char, len: usize, needed: *mut usize) -> Result<(), Fail> {
+    if text.as_bytes().contains(&0) {
+        return Err(Fail::invalid("the text holds a NUL byte"));
+    }
+    let size = text.len() + 1;
+    write_out(needed, size);
+    if buf.is_null() {
+        return if len == 0 { Ok(()) } else { Err(Fail::null("buf")) };
+    }
+    if len < size {
+        return Err(Fail::invalid(format!("buf too small: {len} bytes given, {size} needed")));
+    }
+    // SAFETY: the caller gives `len >= size` writable bytes at `buf`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), text.len());
+        *buf.add(text.len()) = 0;
+    }
+    Ok(())
+}
+
+/// One tick of `hystrix.stream` for every named command, sorted by name:
+/// `data: {json}\n\n` per command (the Hystrix 1.5 `HystrixCommand`
+/// object), `currentTime` = `wall_clock_ms` (epoch milliseconds: the host's
+/// wall clock, the only one involved). An empty string when no named
+/// command exists. Serve it with the headers `Content-Type:
+/// text/event-stream;charset=UTF-8`, `Cache-Control: no-cache, no-store,
+/// max-age=0, must-revalidate`, `Pragma: no-cache`, and write `ping: \n\n`
+/// every interval. Read-only: never trips a circuit.
+/// The buffer: `*needed` always receives the size the text needs, NUL
+/// included (`needed` must not be NULL). `buf` NULL with `len` 0 is a size
+/// query (`HYSTRIX_OK`). Otherwise text and NUL are written only if `len >=
+/// *needed` (`HYSTRIX_OK`); a smaller buffer is left untouched
+/// (`HYSTRIX_INVALID_ARGUMENT`). Counts move between calls: leave room, or
+/// retry with the new `*needed`.
+#[no_mangle]
+pub extern "C" fn hystrix_registry_render_stream(
+    wall_clock_ms: u64,
+    buf: *mut c_char,
+    len: usize,
+    needed: *mut usize,
+) -> hystrix_status {
+    boundary("hystrix_registry_render_stream", || {
+        if needed.is_null() {
+            return Err(Fail::null("needed"));
+        }
+        let reg = registry();
+        let text = reg.render_stream_frames(reg.now_ms(), wall_clock_ms, &StreamOptions::default());
+        deliver(&text, buf, len, needed)
+    })
+}
+
+/// The Prometheus text exposition (format 0.0.4; serve it as `text/plain;
+/// version=0.0.4; charset=utf-8`) of every named command. Read-only.
+/// Buffer rules as for `hystrix_registry_render_stream`.
+#[no_mangle]
+pub extern "C" fn hystrix_registry_render_prometheus(
+    buf: *mut c_char,
+    len: usize,
+    needed: *mut usize,
+) -> hystrix_status {
+    boundary("hystrix_registry_render_prometheus", || {
+        if needed.is_null() {
+            return Err(Fail::null("needed"));
+        }
+        deliver(&registry().render_prometheus(), buf, len, needed)
+    })
+}

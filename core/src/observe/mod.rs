@@ -1,0 +1,212 @@
+//! Observing commands (issue #12): the core renders, hosts serve.
+//!
+//! - [`stream`]: the Hystrix 1.5 `hystrix.stream` frame of a command (the
+//!   `"type":"HystrixCommand"` object the Netflix dashboard and Turbine read).
+//! - [`prometheus`]: the Prometheus text exposition (format 0.0.4) of a set
+//!   of commands.
+//!
+//! Rendering is read-only: it works on [`Command::observe_at`] snapshots,
+//! which never trip a circuit, never refresh the health snapshot decisions
+//! use and take no lock a call waits on. The only wall-clock time involved
+//! (the stream's `currentTime`) is passed in by the host. A registry is
+//! rendered from the commands it holds at that moment; nothing here keeps a
+//! command alive afterwards.
+
+mod json;
+pub mod prometheus;
+pub mod stream;
+
+use crate::command::Command;
+use crate::event::CircuitState;
+use crate::registry::Registry;
+use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
+
+pub use stream::{Isolation, StreamOptions};
+
+/// The three circuit states, in index order (closed, open, half-open).
+pub const STATES: [CircuitState; 3] = [CircuitState::Closed, CircuitState::Open, CircuitState::HalfOpen];
+
+/// The transitions a circuit can make, as `(from, to)`.
+pub const TRANSITIONS: [(CircuitState, CircuitState); 4] = [
+    (CircuitState::Closed, CircuitState::Open),
+    (CircuitState::Open, CircuitState::HalfOpen),
+    (CircuitState::HalfOpen, CircuitState::Closed),
+    (CircuitState::HalfOpen, CircuitState::Open),
+];
+
+/// Transitions since a command was created and time in each state, as of
+/// a snapshot's time. Counts the underlying state (force flags and a
+/// disabled breaker aside: those are configuration, not transitions).
+///
+/// The core reads no clock when a command is made (a host clock may not be
+/// ready, and the browser build passes time in with each call), so time is
+/// counted from the first instant the command was seen: its first snapshot
+/// or its first transition, whichever came first. A closed period before
+/// either is not counted. For Prometheus this changes nothing, as it works
+/// on increases between scrapes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StateStats {
+    /// `transitions[from][to]`, indexed like [`STATES`].
+    pub transitions: [[u64; 3]; 3],
+    /// Milliseconds spent in each state, indexed like [`STATES`]; the
+    /// current state's time runs up to the snapshot's time.
+    pub time_in_state_ms: [u64; 3],
+    /// The underlying state at the snapshot's time.
+    pub current: Option<CircuitState>,
+}
+
+impl StateStats {
+    /// How many times the circuit went from `from` to `to`.
+    pub fn transitions(&self, from: CircuitState, to: CircuitState) -> u64 {
+        self.transitions[from.to_u8() as usize][to.to_u8() as usize]
+    }
+
+    /// Milliseconds spent in `state`.
+    pub fn time_in_ms(&self, state: CircuitState) -> u64 {
+        self.time_in_state_ms[state.to_u8() as usize]
+    }
+}
+
+/// Entry time not known yet.
+const UNSEEN: u64 = u64::MAX;
+
+/// A command's transition counts and state entry time. Written only by
+/// transitions (under the command's episode lock, so one writer at a time,
+/// never on the closed path); read lock-free by observers through a
+/// sequence number (a reader that overlaps a transition reads again).
+pub(crate) struct StateClock {
+    seq: AtomicU64,
+    current: AtomicU8,
+    /// When the current state was entered; `UNSEEN` before the first
+    /// transition (then `first_seen` stands in).
+    entered_at: AtomicU64,
+    /// The first snapshot's time, while no transition has happened.
+    first_seen: AtomicU64,
+    transitions: [AtomicU64; 9],
+    spent_ms: [AtomicU64; 3],
+}
+
+impl StateClock {
+    /// Closed, not seen yet.
+    pub(crate) fn new() -> StateClock {
+        StateClock {
+            seq: AtomicU64::new(0),
+            current: AtomicU8::new(CircuitState::Closed.to_u8()),
+            entered_at: AtomicU64::new(UNSEEN),
+            first_seen: AtomicU64::new(UNSEEN),
+            transitions: Default::default(),
+            spent_ms: Default::default(),
+        }
+    }
+
+    /// When the current state was entered, if known.
+    fn entered(&self) -> u64 {
+        match self.entered_at.load(Ordering::Relaxed) {
+            UNSEEN => self.first_seen.load(Ordering::Relaxed),
+            at => at,
+        }
+    }
+
+    /// Notes a transition at `now`. The caller holds the episode lock.
+    pub(crate) fn moved(&self, from: CircuitState, to: CircuitState, now: u64) {
+        let s = self.seq.load(Ordering::Relaxed);
+        self.seq.store(s.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+        let (f, t) = (from.to_u8() as usize, to.to_u8() as usize);
+        let entered = self.entered();
+        if entered != UNSEEN {
+            self.spent_ms[f].fetch_add(now.saturating_sub(entered), Ordering::Relaxed);
+        }
+        self.transitions[f * 3 + t].fetch_add(1, Ordering::Relaxed);
+        // A reading behind the entry time (another thread's clock) never
+        // moves the entry time back.
+        self.entered_at.store(if entered == UNSEEN { now } else { entered.max(now) }, Ordering::Relaxed);
+        self.current.store(to.to_u8(), Ordering::Relaxed);
+        self.seq.store(s.wrapping_add(2), Ordering::Release);
+    }
+
+    /// The counts and times as of `now` (the first read also marks when
+    /// the command was first seen).
+    pub(crate) fn read(&self, now: u64) -> StateStats {
+        if self.first_seen.load(Ordering::Relaxed) == UNSEEN {
+            let _ = self.first_seen.compare_exchange(UNSEEN, now, Ordering::Relaxed, Ordering::Relaxed);
+        }
+        loop {
+            let before = self.seq.load(Ordering::Acquire);
+            if before % 2 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let mut stats = StateStats::default();
+            for (i, row) in stats.transitions.iter_mut().enumerate() {
+                for (j, n) in row.iter_mut().enumerate() {
+                    *n = self.transitions[i * 3 + j].load(Ordering::Relaxed);
+                }
+            }
+            for (t, s) in stats.time_in_state_ms.iter_mut().zip(&self.spent_ms) {
+                *t = s.load(Ordering::Relaxed);
+            }
+            let current = CircuitState::from_u8(self.current.load(Ordering::Relaxed));
+            let entered = self.entered();
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) == before {
+                let i = current.to_u8() as usize;
+                stats.time_in_state_ms[i] = stats.time_in_state_ms[i].saturating_add(now.saturating_sub(entered));
+                stats.current = Some(current);
+                return stats;
+            }
+        }
+    }
+}
+
+impl Command {
+    /// This command's `hystrix.stream` frame (the JSON object alone, one
+    /// line) with its snapshot taken at `now` on its clock and `currentTime`
+    /// = `wall_clock_ms` (epoch milliseconds, supplied by the host).
+    pub fn render_stream_frame(&self, now: u64, wall_clock_ms: u64, options: &StreamOptions) -> String {
+        let mut out = String::new();
+        stream::write_frame(&mut out, &self.observe_at(now), &self.config(), wall_clock_ms, options);
+        out
+    }
+
+    /// This command's Prometheus exposition with its snapshot taken at `now`.
+    pub fn render_prometheus_at(&self, now: u64) -> String {
+        prometheus::render(&[(self.observe_at(now), self.config())])
+    }
+}
+
+impl Registry {
+    /// Read-only snapshots (with configurations) of the registry's named
+    /// commands at `now`, sorted by name. Anonymous commands are left out.
+    fn observed(&self, now: u64) -> Vec<(crate::Snapshot, crate::Config)> {
+        self.commands().into_iter().filter(|c| !c.name().is_empty()).map(|c| (c.observe_at(now), c.config())).collect()
+    }
+
+    /// One tick of `hystrix.stream`: `data: {json}\n\n` for every named
+    /// command, sorted by name, snapshots taken at `now` on the registry's
+    /// clock, `currentTime` = `wall_clock_ms`. Empty when there is no
+    /// command (the host still sends its `ping: \n\n`).
+    pub fn render_stream_frames(&self, now: u64, wall_clock_ms: u64, options: &StreamOptions) -> String {
+        let mut out = String::new();
+        for (snap, cfg) in self.observed(now) {
+            out.push_str("data: ");
+            stream::write_frame(&mut out, &snap, &cfg, wall_clock_ms, options);
+            out.push_str("\n\n");
+        }
+        out
+    }
+
+    /// The Prometheus text exposition of every named command, snapshots
+    /// taken now on the registry's clock.
+    pub fn render_prometheus(&self) -> String {
+        self.render_prometheus_at(self.now_ms())
+    }
+
+    /// [`Registry::render_prometheus`] with snapshots taken at `now`.
+    pub fn render_prometheus_at(&self, now: u64) -> String {
+        prometheus::render(&self.observed(now))
+    }
+}
+
+#[cfg(test)]
+mod tests;
