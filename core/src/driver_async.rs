@@ -113,6 +113,7 @@ impl Command {
     ///
     /// ```
     /// use hystrix_core::{Command, Config, Error, Jitter, RunError, VirtualClock};
+    /// use std::future::Future;
     /// use std::sync::Arc;
     ///
     /// let clock = VirtualClock::new();
