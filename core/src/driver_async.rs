@@ -73,10 +73,6 @@ impl Command {
         S: Sleeper,
         R: Future<Output = Result<T, RunError<E>>>,
     {
-        if self.per_call_strategies() {
-            // Boxed, so the common path's future stays as small as it was.
-            return Box::pin(drive_single(self, sleeper, run, None::<NoFallback<T, E>>)).await;
-        }
         drive(self, sleeper, run, None::<NoFallback<T, E>>).await
     }
 
@@ -92,9 +88,6 @@ impl Command {
         F: FnOnce(&Error<E>) -> FF,
         FF: Future<Output = Result<T, E>>,
     {
-        if self.per_call_strategies() {
-            return Box::pin(drive_single(self, sleeper, run, Some(fallback))).await;
-        }
         drive(self, sleeper, run, Some(fallback)).await
     }
 
@@ -324,6 +317,10 @@ where
     F: FnOnce(&Error<E>) -> FF,
     FF: Future<Output = Result<T, E>>,
 {
+    if cmd.per_call_strategies() {
+        // Boxed, so the common path's future stays as small as it was.
+        return Box::pin(drive_single(cmd, sleeper, run, fallback)).await;
+    }
     let (ex, mut step) = Execution::start(cmd, cmd.now_ms(), fallback.is_some());
     let mut guard = Abandon { cmd, ex };
     let original = match step {

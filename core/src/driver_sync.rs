@@ -41,6 +41,9 @@ impl Command {
     /// [`Command::run`] retries. The rate limiter (a wait blocks the
     /// thread) and `deadline_ms` apply.
     pub fn execute<T, E>(&self, run: impl FnOnce() -> Result<T, RunError<E>>) -> Result<T, Error<E>> {
+        if self.per_call_strategies() {
+            return execute_single(self, run, None::<fn(&Error<E>) -> Result<T, E>>);
+        }
         execute_sync(self, run, None::<fn(&Error<E>) -> Result<T, E>>)
     }
 
@@ -52,6 +55,9 @@ impl Command {
         run: impl FnOnce() -> Result<T, RunError<E>>,
         fallback: impl FnOnce(&Error<E>) -> Result<T, E>,
     ) -> Result<T, Error<E>> {
+        if self.per_call_strategies() {
+            return execute_single(self, run, Some(fallback));
+        }
         execute_sync(self, run, Some(fallback))
     }
 
@@ -74,7 +80,7 @@ impl Command {
     /// ```
     pub fn run<T, E>(&self, mut run: impl FnMut(AttemptId) -> Result<T, RunError<E>>) -> Result<T, Error<E>> {
         if !self.per_call_strategies() {
-            return execute_closed(self, || run(AttemptId(1)), None::<fn(&Error<E>) -> Result<T, E>>);
+            return execute_sync(self, || run(AttemptId(1)), None::<fn(&Error<E>) -> Result<T, E>>);
         }
         drive_blocking(self, Call::start_unhedged, run, None::<fn(&Error<E>) -> Result<T, E>>)
     }
@@ -88,22 +94,10 @@ impl Command {
         fallback: impl FnOnce(&Error<E>) -> Result<T, E>,
     ) -> Result<T, Error<E>> {
         if !self.per_call_strategies() {
-            return execute_closed(self, || run(AttemptId(1)), Some(fallback));
+            return execute_sync(self, || run(AttemptId(1)), Some(fallback));
         }
         drive_blocking(self, Call::start_unhedged, run, Some(fallback))
     }
-}
-
-#[inline]
-fn execute_sync<T, E, R, F>(cmd: &Command, run: R, fallback: Option<F>) -> Result<T, Error<E>>
-where
-    R: FnOnce() -> Result<T, RunError<E>>,
-    F: FnOnce(&Error<E>) -> Result<T, E>,
-{
-    if cmd.per_call_strategies() {
-        return execute_single(cmd, run, fallback);
-    }
-    execute_closed(cmd, run, fallback)
 }
 
 /// A `FnOnce` run through the call machine, as a call of one attempt.
@@ -192,9 +186,9 @@ fn wait_until(clock: &dyn Clock, at: u64) -> u64 {
     }
 }
 
-/// The closed fast path: one attempt, no waits, allocation-free.
-#[inline]
-fn execute_closed<T, E, R, F>(cmd: &Command, run: R, fallback: Option<F>) -> Result<T, Error<E>>
+/// The fast path (every call with no per-call v2 strategy): one attempt,
+/// no waits, allocation-free when it succeeds.
+fn execute_sync<T, E, R, F>(cmd: &Command, run: R, fallback: Option<F>) -> Result<T, Error<E>>
 where
     R: FnOnce() -> Result<T, RunError<E>>,
     F: FnOnce(&Error<E>) -> Result<T, E>,
