@@ -18,6 +18,9 @@
 //! reads the command's clock and sleeps (`std::thread::sleep`, at most
 //! 10 ms at a time) until the time is reached — so with a virtual clock,
 //! another thread must advance it.
+//! A run's timeout works there as above: it is judged when the run returns
+//! (the call makes a run that returned at or after its deadline a
+//! `TIMEOUT`, and a retryable one).
 
 use crate::call::execution::{Execution, Step};
 use crate::call::{Action, AttemptId, Call, CallTimer, Input, Settlement};
