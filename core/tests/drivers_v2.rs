@@ -460,3 +460,29 @@ fn blocking_run_with_hedging_makes_one_attempt() {
     assert_eq!(runs, 1);
     assert_eq!(snap(&cmd, &clock).rolling.get(EventType::Hedge), 0);
 }
+
+#[test]
+fn blocking_run_judges_a_timeout_when_the_run_returns_and_retries_it() {
+    let clock = VirtualClock::new();
+    let config = Config {
+        timeout_ms: 50,
+        retry_max_attempts: 2,
+        retry_base_delay_ms: 0,
+        retry_jitter: Jitter::None,
+        ..Config::default()
+    };
+    let cmd = command(&clock, config);
+    let events = recorder(&cmd);
+    let r: Result<u32, Error<&str>> = cmd.run(|attempt| {
+        if attempt.0 == 1 {
+            clock.advance(60); // too slow: its value is discarded
+            Ok(1)
+        } else {
+            Ok(2)
+        }
+    });
+    assert_eq!(r.unwrap(), 2);
+    use EventType::*;
+    assert_eq!(*events.lock().unwrap(), [(Timeout, 60), (Retry, 60), (Success, 60)]);
+    assert_eq!(snap(&cmd, &clock).concurrent, 0);
+}
