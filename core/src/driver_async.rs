@@ -1,14 +1,27 @@
-//! The async driver: a run future raced against a timer from a
-//! caller-supplied [`Sleeper`], with no runtime of its own, no spawned
-//! tasks and no `Send` bound. At the deadline the run future is dropped —
-//! that is its cancellation — and its permit released at once. Dropping
-//! the whole `execute_async` future abandons the call (permits released,
-//! nothing recorded). Panics in the run or fallback count as failures.
+//! The async drivers, with no runtime of their own, no spawned tasks and
+//! no `Send` bound; timers come from a caller-supplied [`Sleeper`].
+//!
+//! - [`Command::run_async`] / [`Command::run_async_or`], the general driver:
+//!   it carries out a [`Call`]'s actions, so every strategy of the command
+//!   applies (retry with backoff, hedging, the rate limiter, the deadline).
+//!   The run is a function of the attempt, called once per attempt.
+//! - [`Command::execute_async`] / [`Command::execute_async_or`]: one run
+//!   future raced against its timeout. A future can be awaited once, so
+//!   these make one attempt: with retry or hedging configured, the call is
+//!   limited to one attempt ([`Call::start_single`]); the rate limiter and
+//!   the deadline still apply.
+//!
+//! A run future is dropped at its timeout (or when another attempt wins) —
+//! that is its cancellation — and its permit released at once. Dropping the
+//! future a driver returns is the caller's cancellation: the run futures die
+//! with it, every permit is given back at once and nothing more is recorded.
+//! Panics in a run or a fallback count as failures.
 
 use crate::call::execution::{Execution, Resolution, RunOutcome, Step};
+use crate::call::{Action, AttemptId, Call, CallTimer, Input, Settlement};
 use crate::clock::Sleeper;
 use crate::command::Command;
-use crate::driver_common::{after_fallback, classify_run, panic_message, refusal, settle_error};
+use crate::driver_common::{after_fallback, classify_run, panic_message, refusal, settle_error, Results};
 use crate::error::{Error, ErrorKind, RunError};
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -35,7 +48,7 @@ impl Drop for Abandon<'_> {
 }
 
 /// Polls `fut`, turning a panic into `Err(message)`.
-fn poll_caught<F: Future>(fut: Pin<&mut F>, cx: &mut Context<'_>) -> Poll<Result<F::Output, String>> {
+pub(crate) fn poll_caught<F: Future>(fut: Pin<&mut F>, cx: &mut Context<'_>) -> Poll<Result<F::Output, String>> {
     match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
         Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
         Ok(Poll::Pending) => Poll::Pending,
@@ -43,19 +56,31 @@ fn poll_caught<F: Future>(fut: Pin<&mut F>, cx: &mut Context<'_>) -> Poll<Result
     }
 }
 
+/// No fallback, as a type.
+type NoFallback<T, E> = fn(&Error<E>) -> std::future::Ready<Result<T, E>>;
+
 impl Command {
     /// Runs the future `run` through the command with no fallback, timing it
     /// out with `sleeper` (whose clock must be this command's clock).
+    ///
+    /// One future, one attempt: with `retry_max_attempts` or
+    /// `hedge_max_attempts` above 1 this call still makes a single attempt
+    /// (no `RETRY`, no `HEDGE`) — retry and hedging need
+    /// [`Command::run_async`], which can make a run future per attempt. The
+    /// rate limiter (a wait sleeps on `sleeper`) and `deadline_ms` apply.
     pub async fn execute_async<T, E, S, R>(&self, sleeper: &S, run: R) -> Result<T, Error<E>>
     where
         S: Sleeper,
         R: Future<Output = Result<T, RunError<E>>>,
     {
-        drive(self, sleeper, run, None::<fn(&Error<E>) -> std::future::Ready<Result<T, E>>>).await
+        drive(self, sleeper, run, None::<NoFallback<T, E>>).await
     }
 
     /// Runs the future `run` through the command; on failure, timeout,
-    /// short-circuit or rejection awaits `fallback(&original_error)`.
+    /// short-circuit, rejection or rate limiting awaits
+    /// `fallback(&original_error)`. One attempt, as
+    /// [`Command::execute_async`] explains; retry and hedging need
+    /// [`Command::run_async_or`].
     pub async fn execute_async_or<T, E, S, R, F, FF>(&self, sleeper: &S, run: R, fallback: F) -> Result<T, Error<E>>
     where
         S: Sleeper,
@@ -64,6 +89,224 @@ impl Command {
         FF: Future<Output = Result<T, E>>,
     {
         drive(self, sleeper, run, Some(fallback)).await
+    }
+
+    /// Runs the call through the command with no fallback, every strategy
+    /// applying: `run(attempt)` makes the run future of each attempt (once
+    /// per attempt: a retry, a hedge), and the driver carries out the
+    /// call's actions — timers on `sleeper` (whose clock must be this
+    /// command's clock), polled in arming order so that timers due at the
+    /// same instant fire in the order they were armed; several run futures
+    /// at once while hedging; an attempt that times out or loses to another
+    /// is dropped, which is its cancellation.
+    ///
+    /// Dropping the returned future is the caller's cancellation: the run
+    /// futures are dropped with it, every permit is given back at once and
+    /// nothing more is recorded (no `CANCELLED`, no latency).
+    ///
+    /// ```
+    /// use hystrix_core::{Command, Config, Error, Jitter, RunError, VirtualClock};
+    /// use std::future::Future;
+    /// use std::sync::Arc;
+    ///
+    /// let clock = VirtualClock::new();
+    /// let config = Config { retry_max_attempts: 3, retry_jitter: Jitter::None, ..Config::default() };
+    /// let cmd = Command::with_clock("flaky", config, Arc::new(clock.clone())).unwrap();
+    /// let call = cmd.run_async(&clock, |attempt| async move {
+    ///     if attempt.0 < 3 { Err(RunError::Failure("blip")) } else { Ok(attempt.0) }
+    /// });
+    /// let mut call = std::pin::pin!(call);
+    /// let mut cx = std::task::Context::from_waker(futures::task::noop_waker_ref());
+    /// assert!(call.as_mut().poll(&mut cx).is_pending()); // backing off
+    /// clock.advance(100); // retry 1
+    /// assert!(call.as_mut().poll(&mut cx).is_pending());
+    /// clock.advance(200); // retry 2 succeeds
+    /// let result: Result<u32, Error<&str>> = match call.as_mut().poll(&mut cx) {
+    ///     std::task::Poll::Ready(r) => r,
+    ///     std::task::Poll::Pending => unreachable!(),
+    /// };
+    /// assert_eq!(result.unwrap(), 3);
+    /// ```
+    pub async fn run_async<T, E, S, R>(&self, sleeper: &S, run: impl FnMut(AttemptId) -> R) -> Result<T, Error<E>>
+    where
+        S: Sleeper,
+        R: Future<Output = Result<T, RunError<E>>>,
+    {
+        drive_call(self, Call::start, sleeper, run, None::<NoFallback<T, E>>).await
+    }
+
+    /// [`Command::run_async`] with a fallback: once the call's attempts are
+    /// over without a value (failure, timeout, short-circuit, rejection,
+    /// rate limiting), awaits `fallback(&original_error)` — the failing
+    /// attempt's own error, or an error of the cause's kind.
+    pub async fn run_async_or<T, E, S, R, F, FF>(
+        &self,
+        sleeper: &S,
+        run: impl FnMut(AttemptId) -> R,
+        fallback: F,
+    ) -> Result<T, Error<E>>
+    where
+        S: Sleeper,
+        R: Future<Output = Result<T, RunError<E>>>,
+        F: FnOnce(&Error<E>) -> FF,
+        FF: Future<Output = Result<T, E>>,
+    {
+        drive_call(self, Call::start, sleeper, run, Some(fallback)).await
+    }
+}
+
+/// One run future through the general driver, as a call of one attempt.
+async fn drive_single<T, E, S, R, F, FF>(cmd: &Command, sleeper: &S, run: R, fallback: Option<F>) -> Result<T, Error<E>>
+where
+    S: Sleeper,
+    R: Future<Output = Result<T, RunError<E>>>,
+    F: FnOnce(&Error<E>) -> FF,
+    FF: Future<Output = Result<T, E>>,
+{
+    let mut run = Some(run);
+    let once = move |_| run.take().expect("a call of one attempt invokes one run");
+    drive_call(cmd, Call::start_single, sleeper, once, fallback).await
+}
+
+/// The general driver: carries out `start`'s call to its settlement.
+async fn drive_call<T, E, S, R, Run, F, FF>(
+    cmd: &Command,
+    start: fn(&Command, u64, bool) -> Call,
+    sleeper: &S,
+    run: Run,
+    fallback: Option<F>,
+) -> Result<T, Error<E>>
+where
+    S: Sleeper,
+    R: Future<Output = Result<T, RunError<E>>>,
+    Run: FnMut(AttemptId) -> R,
+    F: FnOnce(&Error<E>) -> FF,
+    FF: Future<Output = Result<T, E>>,
+{
+    let call = start(cmd, cmd.now_ms(), fallback.is_some());
+    let mut d = CallDriver {
+        runs: Vec::new(),
+        fallback_run: None,
+        timers: Vec::new(),
+        call,
+        results: Results::new(),
+        settled: None,
+        sleeper,
+        run,
+        fallback,
+    };
+    let settlement = poll_fn(|cx| d.poll(cx)).await;
+    let CallDriver { results, .. } = d;
+    results.settle(settlement)
+}
+
+/// A call in the general driver. Fields drop in order: the run futures,
+/// the fallback's and the sleeps go before the call gives their permits
+/// back (when the caller drops the driver's future mid-call).
+struct CallDriver<'a, T, E, S: Sleeper, R, Run, F, FF> {
+    /// Running attempts, in start order.
+    runs: Vec<(AttemptId, Pin<Box<R>>)>,
+    fallback_run: Option<Pin<Box<FF>>>,
+    /// The call's armed timers, in arming order.
+    timers: Vec<(CallTimer, Pin<Box<S::Sleep>>)>,
+    call: Call,
+    results: Results<T, E>,
+    settled: Option<Settlement>,
+    sleeper: &'a S,
+    run: Run,
+    fallback: Option<F>,
+}
+
+impl<T, E, S, R, Run, F, FF> CallDriver<'_, T, E, S, R, Run, F, FF>
+where
+    S: Sleeper,
+    R: Future<Output = Result<T, RunError<E>>>,
+    Run: FnMut(AttemptId) -> R,
+    F: FnOnce(&Error<E>) -> FF,
+    FF: Future<Output = Result<T, E>>,
+{
+    fn input(&mut self, input: Input) {
+        let now = self.call.command().now_ms();
+        self.call.handle(now, input);
+    }
+
+    /// Carries out the call's actions, in order.
+    fn carry_out(&mut self) {
+        while let Some(action) = self.call.poll_action() {
+            match action {
+                Action::SetTimer { timer, at } => {
+                    // Armed now (a timer fed early is armed again: last).
+                    self.timers.retain(|(t, _)| *t != timer);
+                    self.timers.push((timer, Box::pin(self.sleeper.sleep_until(at))));
+                }
+                Action::ClearTimer { timer } => self.timers.retain(|(t, _)| *t != timer),
+                Action::InvokeAttempt { attempt } => match catch_unwind(AssertUnwindSafe(|| (self.run)(attempt))) {
+                    Ok(fut) => self.runs.push((attempt, Box::pin(fut))),
+                    Err(panic) => {
+                        let outcome = self.results.attempt_ended(attempt, Err(panic_message(&*panic)));
+                        self.input(Input::AttemptEnded { attempt, outcome });
+                    }
+                },
+                Action::AbortAttempt { attempt, .. } => {
+                    // Dropping its future stops the run at once.
+                    self.runs.retain(|(a, _)| *a != attempt);
+                    self.input(Input::AttemptStopped { attempt });
+                }
+                Action::InvokeFallback { original } => {
+                    let original = self.results.take_original(original);
+                    let fallback = self.fallback.take().expect("a fallback is invoked only when there is one");
+                    let started = catch_unwind(AssertUnwindSafe(|| fallback(&original)));
+                    self.results.fallback_invoked(original);
+                    match started {
+                        Ok(fut) => self.fallback_run = Some(Box::pin(fut)),
+                        Err(panic) => {
+                            self.results.fallback_ended(Err(panic_message(&*panic)));
+                            self.input(Input::FallbackEnded { ok: false });
+                        }
+                    }
+                }
+                Action::Settle(settlement) => self.settled = Some(settlement),
+            }
+        }
+    }
+
+    /// Moves the call on until it settles or everything it waits for is
+    /// pending.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Settlement> {
+        loop {
+            self.carry_out();
+            if let Some(settlement) = self.settled {
+                return Poll::Ready(settlement);
+            }
+            // Timers first, in arming order: of those due at one instant,
+            // the first armed fires first.
+            if let Some(i) = self.timers.iter_mut().position(|(_, sleep)| sleep.as_mut().poll(cx).is_ready()) {
+                let (timer, _) = self.timers.remove(i);
+                self.input(Input::TimerFired { timer });
+                continue;
+            }
+            let ended =
+                self.runs.iter_mut().enumerate().find_map(|(i, (_, fut))| match poll_caught(fut.as_mut(), cx) {
+                    Poll::Ready(result) => Some((i, result)),
+                    Poll::Pending => None,
+                });
+            if let Some((i, result)) = ended {
+                let (attempt, fut) = self.runs.remove(i);
+                drop(fut);
+                let outcome = self.results.attempt_ended(attempt, result);
+                self.input(Input::AttemptEnded { attempt, outcome });
+                continue;
+            }
+            if let Some(fut) = &mut self.fallback_run {
+                if let Poll::Ready(result) = poll_caught(fut.as_mut(), cx) {
+                    self.fallback_run = None;
+                    let ok = self.results.fallback_ended(result);
+                    self.input(Input::FallbackEnded { ok });
+                    continue;
+                }
+            }
+            return Poll::Pending;
+        }
     }
 }
 
@@ -74,6 +317,10 @@ where
     F: FnOnce(&Error<E>) -> FF,
     FF: Future<Output = Result<T, E>>,
 {
+    if cmd.per_call_strategies() {
+        // Boxed, so the common path's future stays as small as it was.
+        return Box::pin(drive_single(cmd, sleeper, run, fallback)).await;
+    }
     let (ex, mut step) = Execution::start(cmd, cmd.now_ms(), fallback.is_some());
     let mut guard = Abandon { cmd, ex };
     let original = match step {

@@ -3,6 +3,7 @@
 //! error values.
 
 use crate::call::execution::{Resolution, RunOutcome};
+use crate::call::{AttemptId, Original, Settlement};
 use crate::error::{Error, ErrorKind, Fault, RunError};
 
 /// A run's result: its value, or the outcome to record and the original
@@ -31,6 +32,98 @@ pub(crate) fn refusal<E>(kind: ErrorKind) -> Error<E> {
     match kind {
         ErrorKind::ShortCircuited => Error::ShortCircuited,
         _ => Error::Rejected,
+    }
+}
+
+/// The error of a kind the host makes (an [`Original::Kind`]).
+fn kind_error<E>(kind: ErrorKind) -> Error<E> {
+    match kind {
+        ErrorKind::Timeout => Error::Timeout,
+        ErrorKind::RateLimited => Error::RateLimited,
+        other => refusal(other),
+    }
+}
+
+/// What the drivers over a [`Call`](crate::Call) keep of its attempts and
+/// fallback, to hand the caller the values and errors a settlement names.
+pub(crate) struct Results<T, E> {
+    /// Values of attempts that ended with one (the winner's is taken).
+    values: Vec<(AttemptId, T)>,
+    /// Errors of attempts that failed (or panicked), for `Original::Attempt`.
+    errors: Vec<(AttemptId, Error<E>)>,
+    /// The original error the fallback was invoked with.
+    original: Option<Error<E>>,
+    /// The fallback's result, once it ended.
+    fallback: Option<Result<Result<T, E>, String>>,
+}
+
+impl<T, E> Results<T, E> {
+    pub(crate) fn new() -> Self {
+        Results { values: Vec::new(), errors: Vec::new(), original: None, fallback: None }
+    }
+
+    /// Keeps what an attempt's run ended with; the outcome to feed in.
+    pub(crate) fn attempt_ended(
+        &mut self,
+        attempt: AttemptId,
+        result: Result<Result<T, RunError<E>>, String>,
+    ) -> RunOutcome {
+        match classify_run(result) {
+            Ok(value) => {
+                self.values.push((attempt, value));
+                RunOutcome::Success
+            }
+            Err((outcome, error)) => {
+                self.errors.push((attempt, error));
+                outcome
+            }
+        }
+    }
+
+    /// The original error `original` names, taken out of the results.
+    pub(crate) fn take_original(&mut self, original: Original) -> Error<E> {
+        match original {
+            Original::Attempt(id) => match self.errors.iter().position(|(a, _)| *a == id) {
+                Some(i) => self.errors.swap_remove(i).1,
+                // Only failed attempts are named; kept for safety.
+                None => Error::Failure(Fault::Panic("the attempt's error is gone".to_string())),
+            },
+            Original::Kind(kind) => kind_error(kind),
+        }
+    }
+
+    /// Keeps the error the fallback was invoked with.
+    pub(crate) fn fallback_invoked(&mut self, original: Error<E>) {
+        self.original = Some(original);
+    }
+
+    /// Keeps the fallback's result; whether it is a value.
+    pub(crate) fn fallback_ended(&mut self, result: Result<Result<T, E>, String>) -> bool {
+        let ok = matches!(result, Ok(Ok(_)));
+        self.fallback = Some(result);
+        ok
+    }
+
+    /// The caller's result for the call's settlement.
+    pub(crate) fn settle(mut self, settlement: Settlement) -> Result<T, Error<E>> {
+        match settlement {
+            Settlement::Attempt(id) => {
+                let i = self.values.iter().position(|(a, _)| *a == id).expect("the winner's value is kept");
+                Ok(self.values.swap_remove(i).1)
+            }
+            Settlement::Fallback | Settlement::Error { kind: ErrorKind::FallbackFailure, .. } => {
+                let original = self.original.take().expect("a fallback ran with its original error");
+                after_fallback(original, self.fallback.take().expect("the fallback ended"))
+            }
+            Settlement::Error { kind: ErrorKind::FallbackRejected, original } => {
+                let original = original.expect("a refused fallback has an original error");
+                Err(Error::FallbackRejected { original: Box::new(self.take_original(original)) })
+            }
+            Settlement::Error { original: Some(original), .. } => Err(self.take_original(original)),
+            Settlement::Error { original: None, .. } => {
+                unreachable!("the drivers never cancel a call: dropping the call is cancellation")
+            }
+        }
     }
 }
 

@@ -7,32 +7,190 @@
 //! `TIMEOUT` is recorded at the time it returned, its permit is released,
 //! and the fallback runs — as if the timeout had fired while the run
 //! ignored cancellation. A closed-state success costs two clock reads.
+//!
+//! With retry, hedging, the rate limiter or a deadline configured, calls go
+//! through the call machine ([`Call`]) driven on this thread:
+//! [`Command::run`] / [`Command::run_or`] retry, calling the run once per
+//! attempt; [`Command::execute`] / [`Command::execute_or`] (a `FnOnce`) make
+//! one attempt ([`Call::start_single`]). One thread cannot overlap attempts,
+//! so hedging is limited to one attempt here (use the async driver to
+//! hedge). A rate-limiter wait or a retry backoff blocks the thread: it
+//! reads the command's clock and sleeps (`std::thread::sleep`, at most
+//! 10 ms at a time) until the time is reached — so with a virtual clock,
+//! another thread must advance it.
+//! A run's timeout works there as above: it is judged when the run returns
+//! (the call makes a run that returned at or after its deadline a
+//! `TIMEOUT`, and a retryable one).
 
 use crate::call::execution::{Execution, Step};
+use crate::call::{Action, AttemptId, Call, CallTimer, Input, Settlement};
+use crate::clock::Clock;
 use crate::command::{Admission, Command, Ticket};
-use crate::driver_common::{after_fallback, classify_run, panic_message, refusal, settle_error};
+use crate::driver_common::{after_fallback, classify_run, panic_message, refusal, settle_error, Results};
 use crate::error::{Error, ErrorKind, RunError};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+/// The longest a blocked wait sleeps before it reads the clock again.
+const MAX_NAP_MS: u64 = 10;
 
 impl Command {
     /// Runs `run` through the command with no fallback. A run that fails
     /// returns [`Error::Failure`] with its own error; see the module docs
     /// for how timeouts behave.
+    ///
+    /// One closure, one attempt: with `retry_max_attempts` or
+    /// `hedge_max_attempts` above 1 this call still makes a single attempt;
+    /// [`Command::run`] retries. The rate limiter (a wait blocks the
+    /// thread) and `deadline_ms` apply.
     pub fn execute<T, E>(&self, run: impl FnOnce() -> Result<T, RunError<E>>) -> Result<T, Error<E>> {
+        if self.per_call_strategies() {
+            return execute_single(self, run, None::<fn(&Error<E>) -> Result<T, E>>);
+        }
         execute_sync(self, run, None::<fn(&Error<E>) -> Result<T, E>>)
     }
 
-    /// Runs `run` through the command; on failure, timeout, short-circuit or
-    /// rejection calls `fallback` with the original error.
+    /// Runs `run` through the command; on failure, timeout, short-circuit,
+    /// rejection or rate limiting calls `fallback` with the original error.
+    /// One attempt, as [`Command::execute`] explains.
     pub fn execute_or<T, E>(
         &self,
         run: impl FnOnce() -> Result<T, RunError<E>>,
         fallback: impl FnOnce(&Error<E>) -> Result<T, E>,
     ) -> Result<T, Error<E>> {
+        if self.per_call_strategies() {
+            return execute_single(self, run, Some(fallback));
+        }
         execute_sync(self, run, Some(fallback))
+    }
+
+    /// Runs the call through the command on this thread with no fallback,
+    /// retrying as configured: `run(attempt)` is called once per attempt.
+    /// Backoffs and rate-limiter waits block the thread (see the module
+    /// docs: a virtual clock must be advanced by another thread); hedging
+    /// is limited to one attempt, since one thread cannot overlap attempts.
+    /// A run's timeout is checked when it returns, as for
+    /// [`Command::execute`].
+    ///
+    /// ```
+    /// use hystrix_core::{Command, Config, Error, Jitter, RunError};
+    ///
+    /// let config = Config { retry_max_attempts: 3, retry_base_delay_ms: 1, retry_jitter: Jitter::None, ..Config::default() };
+    /// let cmd = Command::new(config).unwrap();
+    /// let value: Result<u32, Error<&str>> =
+    ///     cmd.run(|attempt| if attempt.0 < 3 { Err(RunError::Failure("blip")) } else { Ok(attempt.0) });
+    /// assert_eq!(value.unwrap(), 3);
+    /// ```
+    pub fn run<T, E>(&self, mut run: impl FnMut(AttemptId) -> Result<T, RunError<E>>) -> Result<T, Error<E>> {
+        if !self.per_call_strategies() {
+            return execute_sync(self, || run(AttemptId(1)), None::<fn(&Error<E>) -> Result<T, E>>);
+        }
+        drive_blocking(self, Call::start_unhedged, run, None::<fn(&Error<E>) -> Result<T, E>>)
+    }
+
+    /// [`Command::run`] with a fallback: once the attempts are over without
+    /// a value, calls `fallback` with the original error (the failing
+    /// attempt's own error, or an error of the cause's kind).
+    pub fn run_or<T, E>(
+        &self,
+        mut run: impl FnMut(AttemptId) -> Result<T, RunError<E>>,
+        fallback: impl FnOnce(&Error<E>) -> Result<T, E>,
+    ) -> Result<T, Error<E>> {
+        if !self.per_call_strategies() {
+            return execute_sync(self, || run(AttemptId(1)), Some(fallback));
+        }
+        drive_blocking(self, Call::start_unhedged, run, Some(fallback))
     }
 }
 
+/// A `FnOnce` run through the call machine, as a call of one attempt.
+#[cold]
+#[inline(never)]
+fn execute_single<T, E, R, F>(cmd: &Command, run: R, fallback: Option<F>) -> Result<T, Error<E>>
+where
+    R: FnOnce() -> Result<T, RunError<E>>,
+    F: FnOnce(&Error<E>) -> Result<T, E>,
+{
+    let mut run = Some(run);
+    let once = move |_| run.take().expect("a call of one attempt invokes one run")();
+    drive_blocking(cmd, Call::start_single, once, fallback)
+}
+
+/// Carries out `start`'s call on this thread, to its settlement.
+fn drive_blocking<T, E, R, F>(
+    cmd: &Command,
+    start: fn(&Command, u64, bool) -> Call,
+    mut run: R,
+    mut fallback: Option<F>,
+) -> Result<T, Error<E>>
+where
+    R: FnMut(AttemptId) -> Result<T, RunError<E>>,
+    F: FnOnce(&Error<E>) -> Result<T, E>,
+{
+    let clock = &**cmd.clock();
+    // If the clock (or a `Drop`) panics, dropping the call gives back every
+    // permit it holds.
+    let mut call = start(cmd, clock.now_ms(), fallback.is_some());
+    let mut results = Results::new();
+    // The call's armed timers and their due times, in arming order.
+    let mut timers: Vec<(CallTimer, u64)> = Vec::new();
+    loop {
+        let mut settled: Option<Settlement> = None;
+        while let Some(action) = call.poll_action() {
+            match action {
+                Action::SetTimer { timer, at } => {
+                    timers.retain(|(t, _)| *t != timer);
+                    timers.push((timer, at));
+                }
+                Action::ClearTimer { timer } => timers.retain(|(t, _)| *t != timer),
+                Action::InvokeAttempt { attempt } => {
+                    let result = catch_unwind(AssertUnwindSafe(|| run(attempt))).map_err(|p| panic_message(&*p));
+                    let end = clock.now_ms();
+                    // Ended at or after its deadline: the call makes it a
+                    // timeout (its value is dropped with the results).
+                    let outcome = results.attempt_ended(attempt, result);
+                    call.handle(end, Input::AttemptEnded { attempt, outcome });
+                }
+                // The run has returned already (it ran on this thread).
+                Action::AbortAttempt { attempt, .. } => call.handle(clock.now_ms(), Input::AttemptStopped { attempt }),
+                Action::InvokeFallback { original } => {
+                    let original = results.take_original(original);
+                    let fallback = fallback.take().expect("a fallback is invoked only when there is one");
+                    let result = catch_unwind(AssertUnwindSafe(|| fallback(&original))).map_err(|p| panic_message(&*p));
+                    let end = clock.now_ms();
+                    results.fallback_invoked(original);
+                    let ok = results.fallback_ended(result);
+                    call.handle(end, Input::FallbackEnded { ok });
+                }
+                Action::Settle(settlement) => settled = Some(settlement),
+            }
+        }
+        if let Some(settlement) = settled {
+            drop(call);
+            return results.settle(settlement);
+        }
+        // The next timer: the earliest, the first armed among equals.
+        let (i, &(timer, at)) =
+            timers.iter().enumerate().min_by_key(|(_, (_, at))| *at).expect("a pending call waits for a timer");
+        timers.remove(i);
+        let now = wait_until(clock, at);
+        call.handle(now, Input::TimerFired { timer });
+    }
+}
+
+/// Blocks the thread until `clock` reads at least `at`; its reading then.
+fn wait_until(clock: &dyn Clock, at: u64) -> u64 {
+    loop {
+        let now = clock.now_ms();
+        if now >= at {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis((at - now).min(MAX_NAP_MS)));
+    }
+}
+
+/// The fast path (every call with no per-call v2 strategy): one attempt,
+/// no waits, allocation-free when it succeeds.
 fn execute_sync<T, E, R, F>(cmd: &Command, run: R, fallback: Option<F>) -> Result<T, Error<E>>
 where
     R: FnOnce() -> Result<T, RunError<E>>,

@@ -178,6 +178,8 @@ pub enum Error<E> {
     Rejected,
     /// The run refused a bad request; no fallback was tried.
     BadRequest(E),
+    /// The rate limiter refused the call (and no fallback answered).
+    RateLimited,
     /// The fallback was refused by its own concurrency limit.
     FallbackRejected {
         /// Why the fallback was wanted.
@@ -203,6 +205,7 @@ impl<E> Error<E> {
             Error::ShortCircuited => ErrorKind::ShortCircuited,
             Error::Rejected => ErrorKind::Rejected,
             Error::BadRequest(_) => ErrorKind::BadRequest,
+            Error::RateLimited => ErrorKind::RateLimited,
             Error::FallbackRejected { .. } => ErrorKind::FallbackRejected,
             Error::FallbackFailure { .. } => ErrorKind::FallbackFailure,
             Error::InvalidConfig(_) => ErrorKind::InvalidConfig,

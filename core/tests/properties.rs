@@ -104,6 +104,7 @@ fn config_strategy() -> impl Strategy<Value = Config> {
             rolling_window_ms: buckets * bucket_ms,
             rolling_window_buckets: buckets,
             health_snapshot_interval_ms: interval_ms,
+            // Every SPEC v2 key at its default: one attempt, no waits.
             ..Config::default()
         },
     )
@@ -621,7 +622,7 @@ impl Harness {
                     return Err(TestCaseError::fail(format!("{ctx}: CANCELLED although nobody cancelled")));
                 }
                 EventType::RateLimited | EventType::Retry | EventType::Hedge | EventType::RetryBudgetExhausted => {
-                    return Err(TestCaseError::fail(format!("{ctx}: {e} with every v2 feature off")));
+                    return Err(TestCaseError::fail(format!("{ctx}: {e} with every v2 key at its default")));
                 }
                 EventType::FallbackSuccess | EventType::FallbackFailure => {
                     let fb = c.fallback;

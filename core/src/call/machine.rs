@@ -97,7 +97,30 @@ impl Call {
     /// admission, and the first actions to carry out.
     #[inline]
     pub fn start(cmd: &Command, now: u64, has_fallback: bool) -> Call {
-        let plan = cmd.call_plan();
+        Call::start_with(cmd, now, has_fallback, cmd.call_plan())
+    }
+
+    /// Starts a call at `now` like [`Call::start`], but limited to **one
+    /// attempt**, for a host that can run the call's work only once (a
+    /// future can be awaited once): `retry_max_attempts` and
+    /// `hedge_max_attempts` count as 1 for this call, so it never retries
+    /// or hedges (no `RETRY`, `HEDGE` or budget withdrawal). Everything
+    /// else applies as configured: the rate limiter, the deadline (which
+    /// caps the attempt's timeout), the adaptive limit and the budget's
+    /// deposits.
+    pub fn start_single(cmd: &Command, now: u64, has_fallback: bool) -> Call {
+        Call::start_with(cmd, now, has_fallback, cmd.call_plan().single_attempt())
+    }
+
+    /// Starts a call at `now` like [`Call::start`], with hedging limited to
+    /// one attempt (retries stay): for a host that runs attempts one after
+    /// another and cannot overlap them (the blocking driver).
+    pub(crate) fn start_unhedged(cmd: &Command, now: u64, has_fallback: bool) -> Call {
+        Call::start_with(cmd, now, has_fallback, cmd.call_plan().unhedged())
+    }
+
+    #[inline]
+    fn start_with(cmd: &Command, now: u64, has_fallback: bool, plan: Plan) -> Call {
         let mut call = Call {
             cmd: cmd.clone(),
             plan,

@@ -60,6 +60,20 @@ impl Plan {
         }
     }
 
+    /// This plan limited to one attempt (no retry, no hedge); its deadline
+    /// stays.
+    pub(crate) fn single_attempt(mut self) -> Plan {
+        self.retry_max_attempts = 1;
+        self.hedge_max_attempts = 1;
+        self
+    }
+
+    /// This plan without hedging (its retries stay).
+    pub(crate) fn unhedged(mut self) -> Plan {
+        self.hedge_max_attempts = 1;
+        self
+    }
+
     /// Whether the call retries (semantics §11).
     pub(crate) fn retries(&self) -> bool {
         self.retry_max_attempts > 1

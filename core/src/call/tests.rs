@@ -299,3 +299,40 @@ fn attempt_outcome_reports_each_attempts_recorded_outcome() {
     assert_eq!(call.attempt_outcome(FIRST), Some(EventType::Timeout), "a late value changes nothing");
     assert!(call.is_finished());
 }
+
+/// `start_single`: retry and hedging count as one attempt; the deadline
+/// and the rate limiter still apply.
+#[test]
+fn a_single_attempt_call_keeps_the_deadline_and_rate_limiter_but_never_retries() {
+    let config = Config {
+        timeout_ms: 100,
+        deadline_ms: 60,
+        retry_max_attempts: 3,
+        rate_limit_for_period: 1,
+        ..Config::default()
+    };
+    let cmd = command(config);
+    let mut call = Call::start_single(&cmd, 0, true);
+    assert_eq!(drain(&mut call), vec![set(60), RUN], "the deadline caps the timeout");
+    call.handle(10, Input::AttemptEnded { attempt: FIRST, outcome: RunOutcome::Failure });
+    assert_eq!(drain(&mut call), vec![CLEAR, Action::InvokeFallback { original: Original::Attempt(FIRST) }]);
+    call.handle(10, Input::FallbackEnded { ok: true });
+    assert_eq!(drain(&mut call), vec![Action::Settle(Settlement::Fallback)]);
+    assert_eq!(call.events().collect::<Vec<_>>(), vec![EventType::Failure, EventType::FallbackSuccess]);
+    // The limiter's one turn per period is gone.
+    let mut call = Call::start_single(&cmd, 10, false);
+    let original = Some(Original::Kind(ErrorKind::RateLimited));
+    assert_eq!(drain(&mut call), vec![Action::Settle(Settlement::Error { kind: ErrorKind::RateLimited, original })]);
+    // The same command with `start` retries.
+    let config = Config {
+        rate_limit_for_period: 0,
+        retry_base_delay_ms: 10,
+        retry_jitter: crate::config::Jitter::None,
+        ..config
+    };
+    let cmd = command(config);
+    let mut call = Call::start(&cmd, 0, false);
+    let _ = drain(&mut call);
+    call.handle(10, Input::AttemptEnded { attempt: FIRST, outcome: RunOutcome::Failure });
+    assert!(call.events().any(|e| e == EventType::Retry));
+}

@@ -94,6 +94,14 @@ impl Command {
         self.inner.config.v2_features()
     }
 
+    /// Whether a call starting now needs the call machine's stages: retry,
+    /// hedging, the rate limiter or a deadline is on. The drivers' fast
+    /// paths (one attempt, no waits) serve every other call.
+    #[inline]
+    pub(crate) fn per_call_strategies(&self) -> bool {
+        self.features() & (feature::RETRY | feature::HEDGE | feature::RATE_LIMIT | feature::DEADLINE) != 0
+    }
+
     /// The per-call keys a call starting now uses (semantics §9.6).
     #[inline]
     pub(crate) fn call_plan(&self) -> Plan {
