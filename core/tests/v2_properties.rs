@@ -91,6 +91,9 @@ enum Op {
     Advance(u64),
     Call(CallSpec),
     Configure(Vec<(&'static str, Value)>),
+    /// The host drops a call that is not finished (as dropping a Rust
+    /// future does), killing its runs and its fallback.
+    Drop(usize),
 }
 
 fn jitter_of(i: usize) -> Jitter {
@@ -221,6 +224,7 @@ fn patch_strategy() -> impl Strategy<Value = Vec<(&'static str, Value)>> {
         any::<bool>().prop_map(|v| ("fallback_enabled", json!(v))),
         any::<bool>().prop_map(|v| ("retry_on_timeout", json!(v))),
         any::<bool>().prop_map(|v| ("retry_on_rejected", json!(v))),
+        (0u64..3).prop_map(|v| ("random_seed", json!(v))),
     ];
     prop::collection::vec(one, 1..4)
 }
@@ -236,6 +240,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         6 => call,
         4 => (0u64..40).prop_map(Op::Advance),
         1 => patch_strategy().prop_map(Op::Configure),
+        1 => any::<usize>().prop_map(Op::Drop),
     ]
 }
 
@@ -280,7 +285,10 @@ impl AttemptRec {
 }
 
 struct CallRec {
-    call: Call,
+    /// `None` once the host dropped it.
+    call: Option<Call>,
+    fb_timer: Option<TimerId>,
+    cancel_timer: Option<TimerId>,
     spec: CallSpec,
     /// The configuration in force at the call's start (per-call keys, §9.6).
     cfg: Config,
@@ -300,9 +308,33 @@ struct CallRec {
     first_start: Option<u64>,
     aborts_timeout: u64,
     aborts_cancel: u64,
+    /// Attempts started so far (invoked or refused at admission).
+    started: u64,
+    /// I5b: what the GCRA model says about this call (admit now, wait ms, refuse).
+    rl_verdict: RlVerdict,
+    /// I9: when the retry announced by the last RETRY must start.
+    pending_retry: Option<u64>,
+    /// I9: the previous decorrelated delay (`base` before the first retry).
+    prev_delay: Option<u64>,
+    /// I10: when the pending hedge timer is due, per the §14.2/§14.3 model.
+    pending_hedge: Option<u64>,
+    hedging_stopped: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RlVerdict {
+    Now,
+    Wait(u64),
+    Refused,
 }
 
 impl CallRec {
+    fn call(&self) -> &Call {
+        self.call.as_ref().expect("a live call")
+    }
+    fn call_mut(&mut self) -> &mut Call {
+        self.call.as_mut().expect("a live call")
+    }
     fn max_attempts(&self) -> u64 {
         self.cfg.retry_max_attempts.max(self.cfg.hedge_max_attempts)
     }
@@ -429,6 +461,10 @@ struct Harness {
     budget: BudgetModel,
     segments: Vec<RlSegment>,
     max_limit_seen: u64,
+    /// I5b: the GCRA state of §13 (`tat`, in 1/N ms).
+    tat: i128,
+    /// I9: the SplitMix64 state of §10.
+    rng: u64,
     /// Limit in force just before the current reaction.
     limit_before: u64,
     /// The call whose reaction is in progress and the input that began it.
@@ -487,6 +523,8 @@ impl Harness {
             heard,
             heard_consumed: 0,
             max_limit_seen: limit,
+            tat: 0,
+            rng: config.random_seed,
             limit_before: limit,
             log: vec![],
         })
@@ -521,9 +559,13 @@ impl Harness {
                     if let Ok(new) = self.cmd.configure_json(&Value::Object(obj)) {
                         self.log.push(format!("t={} configure {patch:?}", self.now()));
                         self.budget.reconfigure(&new);
+                        if new.random_seed != old.random_seed {
+                            self.rng = new.random_seed;
+                        }
                         if (new.rate_limit_for_period, new.rate_limit_period_ms, new.rate_limit_burst)
                             != (old.rate_limit_for_period, old.rate_limit_period_ms, old.rate_limit_burst)
                         {
+                            self.tat = 0;
                             self.segments.push(RlSegment {
                                 n: new.rate_limit_for_period,
                                 p: new.rate_limit_period_ms,
@@ -533,6 +575,7 @@ impl Harness {
                         }
                     }
                 }
+                Op::Drop(k) => self.drop_call(*k)?,
                 Op::Call(spec) => {
                     self.start_call(spec.clone())?;
                     let now = self.now();
@@ -542,6 +585,32 @@ impl Harness {
         }
         self.fire_due(u64::MAX)?;
         self.finish()
+    }
+
+    fn drop_call(&mut self, k: usize) -> Result<(), String> {
+        let alive: Vec<usize> =
+            (0..self.calls.len()).filter(|&i| self.calls[i].call.as_ref().is_some_and(|c| !c.is_finished())).collect();
+        if alive.is_empty() {
+            return Ok(());
+        }
+        let id = alive[k % alive.len()];
+        self.log.push(format!("t={} drop call {id}", self.now()));
+        let c = &mut self.calls[id];
+        let mut dead: Vec<TimerId> = c.armed.drain().map(|(_, t)| t).collect();
+        dead.extend(c.fb_timer.take());
+        dead.extend(c.cancel_timer.take());
+        for a in &mut c.attempts {
+            dead.extend(a.run_timer.take());
+            if a.live() {
+                a.stopped = true;
+            }
+        }
+        c.fb_live = false;
+        c.call = None;
+        for t in dead {
+            self.timers.cancel(t);
+        }
+        self.after_reaction()
     }
 
     fn fire_due(&mut self, target: u64) -> Result<(), String> {
@@ -563,13 +632,14 @@ impl Harness {
         let id = self.calls.len();
         let now = self.now();
         // §18.2: the cancel timer is armed before anything the call arms.
-        if let Some(d) = spec.cancel_after {
-            self.timers.arm(now + d, Timer::Cancel(id));
-        }
+        let cancel_timer = spec.cancel_after.map(|d| self.timers.arm(now + d, Timer::Cancel(id)));
         self.log.push(format!("t={now} call {id} start {spec:?}"));
+        let rl_verdict = self.gcra(now);
         let call = Call::start(&self.cmd, now, spec.fallback.is_some());
         self.calls.push(CallRec {
-            call,
+            call: Some(call),
+            fb_timer: None,
+            cancel_timer,
             cfg: self.cmd.config(),
             spec,
             started_at: now,
@@ -585,17 +655,185 @@ impl Harness {
             first_start: None,
             aborts_timeout: 0,
             aborts_cancel: 0,
+            started: 0,
+            rl_verdict,
+            pending_retry: None,
+            prev_delay: None,
+            pending_hedge: None,
+            hedging_stopped: false,
         });
         self.after_handle(id, None)?;
         self.drain(id)?;
+        let c = &self.calls[id];
+        match c.rl_verdict {
+            RlVerdict::Now => ensure!(
+                c.first_start == Some(now),
+                "I5b call {id}: admitted at once by the model, yet no attempt started at {now}: {:?}",
+                c.events
+            ),
+            RlVerdict::Wait(_) => {
+                ensure!(c.events.is_empty() && c.first_start.is_none(), "I5b call {id}: should wait, got {:?}", c.events)
+            }
+            RlVerdict::Refused => ensure!(
+                c.events.iter().map(|(e, _)| *e).filter(|e| !is_fallback_event(*e)).eq([EventType::RateLimited]),
+                "I5b call {id}: should be rate limited, got {:?}",
+                c.events
+            ),
+        }
         self.after_reaction()
+    }
+
+    /// §13 GCRA, exact, on the configuration in force.
+    fn gcra(&mut self, now: u64) -> RlVerdict {
+        let cfg = self.cmd.config();
+        if cfg.rate_limit_for_period == 0 {
+            return RlVerdict::Now;
+        }
+        let n = i128::from(cfg.rate_limit_for_period);
+        let p = i128::from(cfg.rate_limit_period_ms);
+        let b = if cfg.rate_limit_burst == 0 { n } else { i128::from(cfg.rate_limit_burst) };
+        let tau = (b - 1) * p;
+        let t = i128::from(now) * n;
+        if t + tau >= self.tat {
+            self.tat = self.tat.max(t) + p;
+            return RlVerdict::Now;
+        }
+        let wait = ((self.tat - tau - t) + n - 1) / n;
+        let wait = wait.max(1) as u64;
+        if wait <= cfg.rate_limit_timeout_ms {
+            self.tat += p;
+            RlVerdict::Wait(wait)
+        } else {
+            RlVerdict::Refused
+        }
+    }
+
+    /// §10: one SplitMix64 draw.
+    fn draw(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Bookkeeping and checks when an attempt of call `id` starts at `now`
+    /// (invoked, or refused at admission).
+    fn attempt_started(&mut self, id: usize) -> Result<(), String> {
+        let now = self.now();
+        let c = &mut self.calls[id];
+        ensure!(c.settles.is_empty(), "I3 call {id}: an attempt started after Settle");
+        c.started += 1;
+        if c.first_start.is_none() {
+            c.first_start = Some(now);
+            self.segments[c.rl_segment].starts.push(now);
+            if let RlVerdict::Wait(w) = c.rl_verdict {
+                ensure!(
+                    now == c.started_at + w,
+                    "I5b call {id}: first attempt at {now}, model says {} + wait {w}",
+                    c.started_at
+                );
+            }
+        }
+        if let Some(d) = c.deadline() {
+            ensure!(now < d, "I7 call {id}: an attempt started at {now}, at/after its deadline {d}");
+        }
+        if c.retrying() && c.started > 1 {
+            ensure!(
+                c.pending_retry == Some(now),
+                "I9 call {id}: retry attempt {} started at {now}, backoff model says {:?}",
+                c.started,
+                c.pending_retry
+            );
+            c.pending_retry = None;
+        }
+        if c.hedging() {
+            c.pending_hedge =
+                (!c.hedging_stopped && c.started < c.cfg.hedge_max_attempts).then_some(now + c.cfg.hedge_delay_ms);
+        }
+        Ok(())
+    }
+
+    /// I9/I10: the retry decision (§11.3) and the hedging decision (§14.3)
+    /// after an attempt outcome `e` at `now`; `next` is the event recorded
+    /// right after it, if any.
+    fn attempt_outcome(&mut self, id: usize, e: EventType, next: Option<EventType>) -> Result<(), String> {
+        let now = self.now();
+        let c = &self.calls[id];
+        let cfg = c.cfg;
+        let retryable = match e {
+            EventType::Failure => true,
+            EventType::Timeout => cfg.retry_on_timeout,
+            EventType::SemaphoreRejected => cfg.retry_on_rejected,
+            _ => false,
+        };
+        if matches!(e, EventType::Success | EventType::BadRequest | EventType::Cancelled) {
+            return Ok(());
+        }
+        if c.retrying() {
+            let k = c.started;
+            if !retryable || k >= cfg.retry_max_attempts || next == Some(EventType::RetryBudgetExhausted) {
+                ensure!(
+                    next != Some(EventType::Retry),
+                    "I9 call {id}: RETRY after {e} (attempt {k} of {})",
+                    cfg.retry_max_attempts
+                );
+                return Ok(());
+            }
+            // Step 3: the delay of retry k (a jittered delay draws now).
+            let (base, max, mult) = (cfg.retry_base_delay_ms, cfg.retry_max_delay_ms, cfg.retry_multiplier_permille);
+            let mut cap = u128::from(base.min(max));
+            for _ in 1..k {
+                cap = (u128::from(max)).min(cap * u128::from(mult) / 1000);
+            }
+            let cap = cap as u64;
+            let prev = c.prev_delay.unwrap_or(base);
+            let delay = match cfg.retry_jitter {
+                Jitter::None => cap,
+                Jitter::Full => self.draw() % (cap + 1),
+                Jitter::Equal => {
+                    let h = cap / 2;
+                    h + self.draw() % (cap - h + 1)
+                }
+                Jitter::Decorrelated => {
+                    let hi = base.max(prev.saturating_mul(3));
+                    let r = self.draw();
+                    max.min(base + r % (hi - base + 1))
+                }
+            };
+            let c = &mut self.calls[id];
+            if let Some(d) = c.deadline() {
+                if now + delay >= d {
+                    ensure!(
+                        next != Some(EventType::Retry),
+                        "I9 call {id}: RETRY at {now} with delay {delay} past the deadline {d}"
+                    );
+                    return Ok(());
+                }
+            }
+            ensure!(
+                next == Some(EventType::Retry),
+                "I9 call {id}: no RETRY after {e} at {now} (attempt {k}, delay {delay}); next {next:?}"
+            );
+            c.prev_delay = Some(delay);
+            c.pending_retry = Some(now + delay);
+        } else if c.hedging() {
+            let c = &mut self.calls[id];
+            if e == EventType::ShortCircuited {
+                c.hedging_stopped = true;
+                c.pending_hedge = None;
+            } else if retryable && cfg.hedge_on_failure && !c.hedging_stopped && c.started < cfg.hedge_max_attempts {
+                c.pending_hedge = Some(now);
+            }
+        }
+        Ok(())
     }
 
     /// Feeds one input (part of a reaction) and records what it recorded.
     fn handle(&mut self, id: usize, input: Input) -> Result<(), String> {
         let now = self.now();
         self.log.push(format!("t={now} call {id} <- {input:?}"));
-        self.calls[id].call.handle(now, input);
+        self.calls[id].call_mut().handle(now, input);
         let ended = match input {
             Input::AttemptEnded { attempt, outcome } => Some((attempt, outcome)),
             _ => None,
@@ -605,10 +843,10 @@ impl Harness {
 
     fn after_handle(&mut self, id: usize, ended: Option<(AttemptId, RunOutcome)>) -> Result<(), String> {
         let now = self.now();
-        let c = &mut self.calls[id];
-        let all: Vec<EventType> = c.call.events().collect();
-        ensure!(all.len() >= c.events.len(), "call {id}: its event list shrank");
+        let all: Vec<EventType> = self.calls[id].call().events().collect();
+        ensure!(all.len() >= self.calls[id].events.len(), "call {id}: its event list shrank");
         for (i, e) in all.iter().enumerate() {
+            let c = &mut self.calls[id];
             if i < c.events.len() {
                 ensure!(c.events[i].0 == *e, "call {id}: recorded event {i} changed");
                 continue;
@@ -631,15 +869,26 @@ impl Harness {
             if let Some(cause) = cause {
                 c.last_cause = Some(cause);
             }
-            if matches!(e, EventType::ShortCircuited | EventType::SemaphoreRejected) {
-                ensure!(!c.settles.iter().any(|_| true), "call {id}: an attempt refused after Settle");
-                if c.first_start.is_none() {
-                    c.first_start = Some(now);
-                    self.segments[c.rl_segment].starts.push(now);
-                }
+            if *e == EventType::Hedge {
+                ensure!(
+                    c.pending_hedge == Some(now),
+                    "I10 call {id}: HEDGE at {now}, hedge timer model says {:?}",
+                    c.pending_hedge
+                );
                 if let Some(d) = c.deadline() {
-                    ensure!(now < d, "I7 call {id}: an attempt started at {now}, at/after its deadline {d}");
+                    ensure!(now < d, "I10 call {id}: HEDGE at {now}, at/after the deadline {d}");
                 }
+                c.pending_hedge = None;
+            }
+            if *e == EventType::RetryBudgetExhausted && c.hedging() {
+                c.hedging_stopped = true;
+                c.pending_hedge = None;
+            }
+            if matches!(e, EventType::ShortCircuited | EventType::SemaphoreRejected) {
+                self.attempt_started(id)?;
+            }
+            if e.is_execution() {
+                self.attempt_outcome(id, *e, all.get(i + 1).copied())?;
             }
         }
         Ok(())
@@ -650,7 +899,7 @@ impl Harness {
     }
 
     fn drain(&mut self, id: usize) -> Result<(), String> {
-        while let Some(action) = self.calls[id].call.poll_action() {
+        while let Some(action) = self.calls[id].call_mut().poll_action() {
             let now = self.now();
             self.log.push(format!("t={now} call {id} -> {action:?}"));
             match action {
@@ -688,7 +937,8 @@ impl Harness {
                         c.fb_live = false;
                         self.handle(id, Input::FallbackEnded { ok: fb.ok })?;
                     } else {
-                        self.timers.arm(now + fb.after, Timer::FbDone(id));
+                        let t = self.timers.arm(now + fb.after, Timer::FbDone(id));
+                        self.calls[id].fb_timer = Some(t);
                     }
                 }
                 Action::Settle(s) => {
@@ -720,14 +970,9 @@ impl Harness {
             live < limit_before,
             "I2 call {id}: {attempt:?} admitted with {live} runs holding permits, limit {limit_before}"
         );
-        if c.first_start.is_none() {
-            c.first_start = Some(now);
-            self.segments[c.rl_segment].starts.push(now);
-        }
+        self.attempt_started(id)?;
+        let c = &mut self.calls[id];
         let deadline = c.deadline();
-        if let Some(d) = deadline {
-            ensure!(now < d, "I7 call {id}: {attempt:?} started at {now}, at/after its deadline {d}");
-        }
         let timeout_at = match (cfg_now.timeout_enabled, deadline) {
             (true, Some(d)) => Some((now + cfg_now.timeout_ms).min(d)),
             (true, None) => Some(now + cfg_now.timeout_ms),
@@ -795,13 +1040,13 @@ impl Harness {
         ensure!(!a.ended, "I3 call {id}: AbortAttempt for {attempt:?} whose run has ended");
         ensure!(a.aborted.is_none(), "I3 call {id}: AbortAttempt for {attempt:?} twice");
         a.aborted = Some(reason);
-        let (ignores, timer, timeout_at) = (a.spec.ignores, a.run_timer, a.timeout_at);
+        let (ignores, timer, timeout_at, a_start) = (a.spec.ignores, a.run_timer, a.timeout_at, a.start);
         match reason {
             ErrorKind::Timeout => {
                 c.aborts_timeout += 1;
                 ensure!(
                     timeout_at == Some(now),
-                    "I7 call {id}: {attempt:?} timed out at {now}, its timeout was {timeout_at:?}"
+                    "I7 call {id}: {attempt:?} (started {}) timed out at {now}, its timeout was {timeout_at:?}", a_start
                 );
             }
             ErrorKind::Cancelled => c.aborts_cancel += 1,
@@ -834,10 +1079,12 @@ impl Harness {
             Timer::FbDone(id) => {
                 let ok = self.calls[id].spec.fallback.unwrap().ok;
                 self.calls[id].fb_live = false;
+                self.calls[id].fb_timer = None;
                 self.handle(id, Input::FallbackEnded { ok })?;
                 self.drain(id)?;
             }
             Timer::Cancel(id) => {
+                self.calls[id].cancel_timer = None;
                 let now = self.now();
                 let settled = !self.calls[id].settles.is_empty();
                 let n_events = self.calls[id].events.len();
@@ -848,7 +1095,7 @@ impl Harness {
                 if settled {
                     let c = &mut self.calls[id];
                     ensure!(c.events.len() == n_events, "I3 call {id}: cancelling a settled call recorded events");
-                    let a = c.call.poll_action();
+                    let a = c.call_mut().poll_action();
                     ensure!(a.is_none(), "I3 call {id}: cancelling a settled call asked for {a:?}");
                 } else {
                     self.drain(id)?;
@@ -969,13 +1216,19 @@ impl Harness {
         ensure!(self.timers.is_empty(), "timers left after draining");
         let mut sum = [0u64; EventType::COUNT];
         for id in 0..self.calls.len() {
-            ensure!(self.calls[id].call.poll_action().is_none(), "call {id}: actions left");
+            if self.calls[id].call.is_none() {
+                for (e, _) in &self.calls[id].events {
+                    sum[e.index()] += 1;
+                }
+                continue;
+            }
+            ensure!(self.calls[id].call_mut().poll_action().is_none(), "call {id}: actions left");
             let c = &self.calls[id];
             ensure!(c.settles.len() == 1, "I1 call {id}: settled {} times", c.settles.len());
-            ensure!(c.call.is_settled(), "I1 call {id}: is_settled() false");
-            ensure!(c.call.is_finished(), "I1 call {id}: not finished once all runs and its fallback ended");
+            ensure!(c.call().is_settled(), "I1 call {id}: is_settled() false");
+            ensure!(c.call().is_finished(), "I1 call {id}: not finished once all runs and its fallback ended");
             let evs: Vec<EventType> = c.events.iter().map(|(e, _)| *e).collect();
-            let final_evs: Vec<EventType> = c.call.events().collect();
+            let final_evs: Vec<EventType> = c.call().events().collect();
             ensure!(evs == final_evs, "call {id}: events changed");
             for e in &evs {
                 sum[e.index()] += 1;
@@ -1037,7 +1290,7 @@ impl Harness {
         let body: Vec<EventType> = evs.iter().copied().filter(|e| !is_fallback_event(*e)).collect();
         if body.contains(&EventType::RateLimited) {
             ensure!(body == [EventType::RateLimited], "I6 call {id}: RATE_LIMITED with other events {evs:?}");
-            ensure!(c.attempts.is_empty() && c.call.attempts_started() == 0, "I6 call {id}: rate limited, yet attempted");
+            ensure!(c.attempts.is_empty() && c.call().attempts_started() == 0, "I6 call {id}: rate limited, yet attempted");
             return Ok(());
         }
         let outcomes = body.iter().filter(|e| e.is_execution()).count() as u64;
@@ -1062,10 +1315,10 @@ impl Harness {
             c.attempts.len()
         );
         ensure!(
-            outcomes == (c.attempts.len() + refusals) as u64 && outcomes == c.call.attempts_started(),
+            outcomes == (c.attempts.len() + refusals) as u64 && outcomes == c.call().attempts_started(),
             "I6 call {id}: attempts {outcomes}, invoked {} + refused {refusals}, attempts_started {}",
             c.attempts.len(),
-            c.call.attempts_started()
+            c.call().attempts_started()
         );
         ensure!(outcomes <= c.max_attempts(), "I3 call {id}: {outcomes} attempts > {}: {evs:?}", c.max_attempts());
         let n = |e: EventType| body.iter().filter(|x| **x == e).count() as u64;
@@ -1164,13 +1417,14 @@ fn generated_workloads_exercise_v2_features() {
     use proptest::test_runner::{Config as RunnerConfig, TestRng, TestRunner};
     let mut runner = TestRunner::new_with_rng(RunnerConfig::default(), TestRng::deterministic_rng(RunnerConfig::default().rng_algorithm));
     let mut seen = [0u64; EventType::COUNT];
-    let (mut ignored_aborts, mut waits, mut post_cancel_fallbacks, mut reconfigs) = (0, 0, 0, 0);
+    let (mut ignored_aborts, mut waits, mut post_cancel_fallbacks, mut reconfigs, mut drops) = (0, 0, 0, 0, 0);
     for _ in 0..300 {
         let config = config_strategy().new_tree(&mut runner).unwrap().current();
         let ops = workload_strategy().new_tree(&mut runner).unwrap().current();
         let mut h = Harness::new(config).unwrap();
         h.run(&ops).unwrap_or_else(|e| panic!("{e}"));
         reconfigs += h.log.iter().filter(|l| l.contains("configure")).count();
+        drops += h.log.iter().filter(|l| l.contains("drop call")).count();
         for c in &h.calls_done {
             for (e, _) in &c.events {
                 seen[e.index()] += 1;
@@ -1185,9 +1439,9 @@ fn generated_workloads_exercise_v2_features() {
         }
     }
     eprintln!("events seen: {:?}", EventType::ALL.iter().map(|e| (e.as_str(), seen[e.index()])).collect::<Vec<_>>());
-    eprintln!("ignored aborts {ignored_aborts}, rate-limiter waits {waits}, cancels during fallback {post_cancel_fallbacks}, reconfigurations {reconfigs}");
+    eprintln!("ignored aborts {ignored_aborts}, rate-limiter waits {waits}, cancels during fallback {post_cancel_fallbacks}, reconfigurations {reconfigs}, drops {drops}");
     for e in EventType::ALL {
         assert!(seen[e.index()] > 0, "no {e} in 300 generated cases");
     }
-    assert!(ignored_aborts > 0 && waits > 0 && post_cancel_fallbacks > 0 && reconfigs > 0);
+    assert!(ignored_aborts > 0 && waits > 0 && post_cancel_fallbacks > 0 && reconfigs > 0 && drops > 0);
 }
