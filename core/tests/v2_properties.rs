@@ -267,6 +267,8 @@ struct AttemptRec {
     spec: RunSpec,
     /// The attempt's timeout, as §9.2 computes it at admission.
     timeout_at: Option<u64>,
+    /// §15.2: the run permits held right after this attempt took its own.
+    inflight: u64,
     /// The host fed `AttemptEnded` (the run finished by itself).
     ended: bool,
     aborted: Option<ErrorKind>,
@@ -419,6 +421,114 @@ impl BudgetModel {
     }
 }
 
+/// §15 model: windows of samples, AIMD and Gradient2.
+#[derive(Debug)]
+struct LimiterModel {
+    limit: u64,
+    estimate: f64,
+    long_rtt: f64,
+    long_sum: f64,
+    long_count: u64,
+    /// Open window: (opened at, count, rtt sum, max inflight, dropped).
+    window: Option<(u64, u64, u64, u64, bool)>,
+}
+
+impl LimiterModel {
+    fn new(c: &Config) -> Self {
+        LimiterModel {
+            limit: c.adaptive_initial_limit,
+            estimate: c.adaptive_initial_limit as f64,
+            long_rtt: 0.0,
+            long_sum: 0.0,
+            long_count: 0,
+            window: None,
+        }
+    }
+
+    /// The keys whose change of value restarts the limiter (§8.2).
+    #[allow(clippy::type_complexity)]
+    fn keys(c: &Config) -> (LimitMode, [u64; 5], bool, [u64; 6]) {
+        (
+            c.concurrency_limit_mode,
+            [c.adaptive_initial_limit, c.adaptive_min_limit, c.adaptive_max_limit, c.adaptive_window_ms, c.adaptive_window_min_samples],
+            c.adaptive_drop_on_failure,
+            [
+                c.aimd_backoff_permille,
+                c.aimd_timeout_ms,
+                c.gradient2_smoothing_permille,
+                c.gradient2_queue_size,
+                c.gradient2_long_window,
+                c.gradient2_rtt_tolerance_permille,
+            ],
+        )
+    }
+
+    fn sample(&mut self, c: &Config, t: u64, rtt: u64, inflight: u64, drop: bool) {
+        if c.concurrency_limit_mode == LimitMode::Fixed {
+            return;
+        }
+        let w = self.window.get_or_insert((t, 0, 0, 0, false));
+        w.1 += 1;
+        w.2 += rtt;
+        w.3 = w.3.max(inflight);
+        w.4 |= drop;
+        let (open, count, sum, max_inflight, dropped) = *w;
+        if t >= open + c.adaptive_window_ms && count >= c.adaptive_window_min_samples {
+            self.window = None;
+            self.update(c, sum / count, max_inflight, dropped);
+        }
+    }
+
+    fn update(&mut self, c: &Config, avg: u64, max_inflight: u64, dropped: bool) {
+        let (min, max) = (c.adaptive_min_limit, c.adaptive_max_limit);
+        match c.concurrency_limit_mode {
+            LimitMode::Fixed => {}
+            LimitMode::Aimd => {
+                let mut limit = self.limit;
+                if dropped || avg > c.aimd_timeout_ms {
+                    limit = limit * c.aimd_backoff_permille / 1000;
+                } else if max_inflight * 2 >= limit {
+                    limit += 1;
+                }
+                self.limit = limit.max(min).min(max);
+            }
+            LimitMode::Gradient2 => {
+                let (lo, hi) = (min as f64, max as f64);
+                let backoff = c.aimd_backoff_permille as f64 / 1000.0;
+                let tolerance = c.gradient2_rtt_tolerance_permille as f64 / 1000.0;
+                let smoothing = c.gradient2_smoothing_permille as f64 / 1000.0;
+                let factor = 2.0 / (c.gradient2_long_window as f64 + 1.0);
+                if dropped {
+                    self.estimate = lo.max(hi.min(self.estimate * backoff));
+                    return;
+                }
+                if avg == 0 {
+                    return;
+                }
+                let short = avg as f64;
+                if self.long_count < 10 {
+                    self.long_count += 1;
+                    self.long_sum += short;
+                    self.long_rtt = self.long_sum / self.long_count as f64;
+                } else {
+                    self.long_rtt = self.long_rtt * (1.0 - factor) + short * factor;
+                }
+                let long = self.long_rtt;
+                if long / short > 2.0 {
+                    self.long_rtt *= 0.95;
+                }
+                if (max_inflight as f64) < self.estimate / 2.0 {
+                    return;
+                }
+                let gradient = 0.5f64.max(1.0f64.min((tolerance * long) / short));
+                let new = self.estimate * gradient + c.gradient2_queue_size as f64;
+                let new = self.estimate * (1.0 - smoothing) + new * smoothing;
+                self.estimate = lo.max(hi.min(new));
+            }
+        }
+    }
+}
+
 /// One rate-limiter parameter set in force between restarts.
 #[derive(Debug)]
 struct RlSegment {
@@ -465,6 +575,8 @@ struct Harness {
     tat: i128,
     /// I9: the SplitMix64 state of §10.
     rng: u64,
+    /// I11: the adaptive limiter of §15.
+    limiter: LimiterModel,
     /// Limit in force just before the current reaction.
     limit_before: u64,
     /// The call whose reaction is in progress and the input that began it.
@@ -525,6 +637,7 @@ impl Harness {
             max_limit_seen: limit,
             tat: 0,
             rng: config.random_seed,
+            limiter: LimiterModel::new(&config),
             limit_before: limit,
             log: vec![],
         })
@@ -559,6 +672,9 @@ impl Harness {
                     if let Ok(new) = self.cmd.configure_json(&Value::Object(obj)) {
                         self.log.push(format!("t={} configure {patch:?}", self.now()));
                         self.budget.reconfigure(&new);
+                        if LimiterModel::keys(&new) != LimiterModel::keys(&old) {
+                            self.limiter = LimiterModel::new(&new);
+                        }
                         if new.random_seed != old.random_seed {
                             self.rng = new.random_seed;
                         }
@@ -866,6 +982,18 @@ impl Harness {
                 EventType::RateLimited => Some(Original::Kind(ErrorKind::RateLimited)),
                 _ => None,
             };
+            if matches!(e, EventType::Success | EventType::Failure) {
+                let Some((a, _)) = ended else {
+                    return Err(format!("call {id}: {e} at {now} without a run ending"));
+                };
+                let a = c.attempt(a).unwrap();
+                let (rtt, inflight) = (now - a.start, a.inflight);
+                let cfg = self.cmd.config();
+                if *e == EventType::Success || cfg.adaptive_drop_on_failure {
+                    self.limiter.sample(&cfg, now, rtt, inflight, *e != EventType::Success);
+                }
+            }
+            let c = &mut self.calls[id];
             if let Some(cause) = cause {
                 c.last_cause = Some(cause);
             }
@@ -880,6 +1008,24 @@ impl Harness {
                 }
                 c.pending_hedge = None;
             }
+            if matches!(e, EventType::FallbackDisabled | EventType::FallbackMissing | EventType::FallbackRejection) {
+                let cfg = self.cmd.config();
+                let in_flight = self.calls.iter().filter(|c| c.fb_live).count() as u64;
+                let want = if !cfg.fallback_enabled {
+                    EventType::FallbackDisabled
+                } else if self.calls[id].spec.fallback.is_none() {
+                    EventType::FallbackMissing
+                } else {
+                    ensure!(
+                        in_flight >= cfg.fallback_max_concurrent_requests,
+                        "I6 call {id}: {e} with {in_flight} fallbacks in flight, max {}",
+                        cfg.fallback_max_concurrent_requests
+                    );
+                    EventType::FallbackRejection
+                };
+                ensure!(*e == want, "I6 call {id}: {e}, §3 step 5 says {want}");
+            }
+            let c = &mut self.calls[id];
             if *e == EventType::RetryBudgetExhausted && c.hedging() {
                 c.hedging_stopped = true;
                 c.pending_hedge = None;
@@ -918,6 +1064,14 @@ impl Harness {
                 Action::InvokeAttempt { attempt } => self.invoke(id, attempt)?,
                 Action::AbortAttempt { attempt, reason } => self.abort(id, attempt, reason)?,
                 Action::InvokeFallback { original } => {
+                    let cfg = self.cmd.config();
+                    let in_flight = self.calls.iter().filter(|c| c.fb_live).count() as u64;
+                    ensure!(
+                        cfg.fallback_enabled && in_flight < cfg.fallback_max_concurrent_requests,
+                        "I6 call {id}: fallback invoked with enabled={} and {in_flight} in flight, max {}",
+                        cfg.fallback_enabled,
+                        cfg.fallback_max_concurrent_requests
+                    );
                     let c = &mut self.calls[id];
                     ensure!(c.settles.is_empty(), "I3 call {id}: InvokeFallback after Settle");
                     ensure!(c.fallback_invoked.is_none(), "call {id}: fallback invoked twice");
@@ -985,6 +1139,7 @@ impl Harness {
             start: now,
             spec,
             timeout_at,
+            inflight: live + 1,
             ended: false,
             aborted: None,
             stopped: false,
@@ -1044,6 +1199,8 @@ impl Harness {
         match reason {
             ErrorKind::Timeout => {
                 c.aborts_timeout += 1;
+                let cfg = self.cmd.config();
+                self.limiter.sample(&cfg, now, now - a_start, c.attempt(attempt).unwrap().inflight, true);
                 ensure!(
                     timeout_at == Some(now),
                     "I7 call {id}: {attempt:?} (started {}) timed out at {now}, its timeout was {timeout_at:?}", a_start
@@ -1140,6 +1297,17 @@ impl Harness {
                 cfg.adaptive_max_limit
             ),
         }
+        let want_limit = match cfg.concurrency_limit_mode {
+            LimitMode::Fixed => cfg.max_concurrent_requests,
+            LimitMode::Aimd => self.limiter.limit,
+            LimitMode::Gradient2 => self.limiter.estimate.floor() as u64,
+        };
+        ensure!(
+            snap.limit == want_limit,
+            "I11 t={now}: snapshot limit {}, §15 model {want_limit} ({:?})",
+            snap.limit,
+            self.limiter
+        );
         let want_budget = if self.budget.percent > 0 { self.budget.balance(now) } else { 0 };
         ensure!(snap.budget == want_budget, "I4 t={now}: snapshot budget {}, model {want_budget}", snap.budget);
         let heard = self.heard.lock().unwrap();
