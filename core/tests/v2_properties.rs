@@ -62,6 +62,14 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)*) => {
+        if !$cond {
+            return Err(format!($($fmt)*));
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------
 // Generated input
 // ---------------------------------------------------------------------------
@@ -352,6 +360,21 @@ impl CallRec {
             (d, Some(s)) => Some(s + d),
         }
     }
+    /// I9/I10 liveness: when a call's attempts end without a winner or a
+    /// cancel, no announced retry is pending (§11.3) and no hedge timer that
+    /// should still fire is pending (§14.1 step 5, §14.3 step 2).
+    fn attempts_ended(&self, id: usize, now: u64) -> Result<(), String> {
+        ensure!(self.pending_retry.is_none(), "I9 call {id}: attempts ended at {now} with a retry due at {:?}", self.pending_retry);
+        if let Some(p) = self.pending_hedge {
+            let past_deadline = self.deadline().is_some_and(|d| p >= d);
+            ensure!(
+                self.hedging_stopped || p > now || past_deadline,
+                "I10 call {id}: attempts ended at {now} with a hedge timer due at {p}"
+            );
+        }
+        Ok(())
+    }
+
     fn attempt(&mut self, id: AttemptId) -> Option<&mut AttemptRec> {
         self.attempts.iter_mut().find(|a| a.id == id)
     }
@@ -551,13 +574,6 @@ fn rate_bound(seg: &RlSegment, span: u64) -> u64 {
     seg.b + ((span + 1) * seg.n).div_ceil(seg.p) - 1
 }
 
-macro_rules! ensure {
-    ($cond:expr, $($fmt:tt)*) => {
-        if !$cond {
-            return Err(format!($($fmt)*));
-        }
-    };
-}
 
 struct Harness {
     now: Arc<AtomicU64>,
@@ -1082,6 +1098,7 @@ impl Harness {
                         c.last_cause
                     );
                     ensure!(!c.attempts.iter().any(|a| a.outstanding()), "call {id}: fallback with attempts outstanding");
+                    c.attempts_ended(id, now)?;
                     let Some(fb) = c.spec.fallback else {
                         return Err(format!("call {id}: fallback invoked without one"));
                     };
@@ -1099,6 +1116,12 @@ impl Harness {
                     let c = &mut self.calls[id];
                     ensure!(c.settles.is_empty(), "I1 call {id}: settled twice ({:?}, then {s:?})", c.settles);
                     c.settles.push((s, now));
+                    if c.fallback_invoked.is_none()
+                        && c.cancel_fed_at.is_none()
+                        && !matches!(s, Settlement::Attempt(_) | Settlement::Error { kind: ErrorKind::BadRequest, .. })
+                    {
+                        c.attempts_ended(id, now)?;
+                    }
                     self.check_settlement(id)?;
                 }
             }
