@@ -53,7 +53,7 @@
 //!       equal the sum of every call's own events.
 
 use hystrix_core::{
-    Action, AttemptId, Call, CallTimer, Command, Config, ErrorKind, EventType, FnClock, Input, Jitter, LimitMode,
+    Action, AttemptId, Call, CallTimer, CircuitState, Command, Config, ErrorKind, EventType, FnClock, Input, Jitter, LimitMode,
     Notice, Original, RunOutcome, Settlement, TimerId, TimerQueue, Topic,
 };
 use proptest::prelude::*;
@@ -277,6 +277,8 @@ struct AttemptRec {
     timeout_at: Option<u64>,
     /// §15.2: the run permits held right after this attempt took its own.
     inflight: u64,
+    /// I12: the half-open episode this attempt is a probe of, if any.
+    probe: Option<u64>,
     /// The host fed `AttemptEnded` (the run finished by itself).
     ended: bool,
     aborted: Option<ErrorKind>,
@@ -444,6 +446,140 @@ impl BudgetModel {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CState {
+    Closed,
+    Open(u64),
+    HalfOpen,
+}
+
+/// §3 step 1 and §5 with `health_snapshot_interval_ms` 0 (always fresh),
+/// for keys the workload never reconfigures.
+#[derive(Debug)]
+struct CircuitModel {
+    enabled: bool,
+    threshold: u64,
+    error_pct: u64,
+    sleep: u64,
+    half_max: u64,
+    bucket: u64,
+    buckets: u64,
+    state: CState,
+    episode: u64,
+    probes: u64,
+    succeeded: u64,
+    /// Outcomes counted in health since the last reset.
+    health: Vec<(u64, EventType)>,
+}
+
+impl CircuitModel {
+    fn new(c: &Config) -> Self {
+        assert_eq!(c.health_snapshot_interval_ms, 0);
+        CircuitModel {
+            enabled: c.circuit_breaker_enabled,
+            threshold: c.request_volume_threshold,
+            error_pct: c.error_threshold_percentage,
+            sleep: c.sleep_window_ms,
+            half_max: c.half_open_max_calls,
+            bucket: c.rolling_window_ms / c.rolling_window_buckets,
+            buckets: c.rolling_window_buckets,
+            state: CState::Closed,
+            episode: 0,
+            probes: 0,
+            succeeded: 0,
+            health: vec![],
+        }
+    }
+
+    fn health(&self, now: u64) -> (u64, u64) {
+        let cur = (now / self.bucket) as i64;
+        let inw = self.health.iter().filter(|(t, _)| (t / self.bucket) as i64 > cur - self.buckets as i64);
+        let (mut total, mut errors) = (0, 0);
+        for (_, e) in inw {
+            total += 1;
+            if e.is_health_error() {
+                errors += 1;
+            }
+        }
+        (total, errors)
+    }
+
+    fn trips(&self, now: u64) -> bool {
+        let (total, errors) = self.health(now);
+        let pct = if total == 0 { 0 } else { errors * 100 / total };
+        total >= self.threshold && pct >= self.error_pct
+    }
+
+    /// `None`: short-circuited; `Some(probe)`: admitted (a probe of that episode).
+    fn admit(&mut self, t: u64) -> Option<Option<u64>> {
+        if !self.enabled {
+            return Some(None);
+        }
+        match self.state {
+            CState::Closed => {
+                if self.trips(t) {
+                    self.state = CState::Open(t);
+                    None
+                } else {
+                    Some(None)
+                }
+            }
+            CState::Open(at) => {
+                if t >= at + self.sleep {
+                    self.state = CState::HalfOpen;
+                    self.episode += 1;
+                    self.probes = 1;
+                    self.succeeded = 0;
+                    Some(Some(self.episode))
+                } else {
+                    None
+                }
+            }
+            CState::HalfOpen => {
+                if self.probes < self.half_max {
+                    self.probes += 1;
+                    Some(Some(self.episode))
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    fn outcome(&mut self, t: u64, e: EventType, probe: Option<u64>) {
+        if e.counts_in_health() {
+            self.health.push((t, e));
+        }
+        if !self.enabled {
+            return;
+        }
+        let mut just_closed = false;
+        if probe.is_some() && probe == Some(self.episode) && self.state == CState::HalfOpen {
+            match e {
+                EventType::Failure | EventType::Timeout | EventType::SemaphoreRejected => self.state = CState::Open(t),
+                EventType::Success => {
+                    self.succeeded += 1;
+                    if self.succeeded >= self.half_max {
+                        self.state = CState::Closed;
+                        self.health.clear();
+                        just_closed = true;
+                    }
+                }
+                _ => self.probes -= 1,
+            }
+        }
+        if e.counts_in_health() && self.state == CState::Closed && !just_closed && self.trips(t) {
+            self.state = CState::Open(t);
+        }
+    }
+
+    fn snapshot(&mut self, now: u64) {
+        if self.enabled && self.state == CState::Closed && self.trips(now) {
+            self.state = CState::Open(now);
+        }
+    }
+}
+
 /// §15 model: windows of samples, AIMD and Gradient2.
 #[derive(Debug)]
 struct LimiterModel {
@@ -593,6 +729,8 @@ struct Harness {
     rng: u64,
     /// I11: the adaptive limiter of §15.
     limiter: LimiterModel,
+    /// I12: the circuit of §3 step 1 and §5.
+    circuit: CircuitModel,
     /// Limit in force just before the current reaction.
     limit_before: u64,
     /// The call whose reaction is in progress and the input that began it.
@@ -654,6 +792,7 @@ impl Harness {
             tat: 0,
             rng: config.random_seed,
             limiter: LimiterModel::new(&config),
+            circuit: CircuitModel::new(&config),
             limit_before: limit,
             log: vec![],
         })
@@ -732,6 +871,10 @@ impl Harness {
         dead.extend(c.fb_timer.take());
         dead.extend(c.cancel_timer.take());
         for a in &mut c.attempts {
+            if a.outstanding() {
+                // Dropping frees a probe's slot without deciding, as CANCELLED does.
+                self.circuit.outcome(self.now.load(Ordering::SeqCst), EventType::Cancelled, a.probe);
+            }
             dead.extend(a.run_timer.take());
             if a.live() {
                 a.stopped = true;
@@ -754,6 +897,7 @@ impl Harness {
     }
 
     fn before_reaction(&mut self) {
+        self.circuit.snapshot(self.now());
         let snap = self.cmd.snapshot_at(self.now());
         self.limit_before = snap.limit;
         self.max_limit_seen = self.max_limit_seen.max(snap.limit);
@@ -851,8 +995,24 @@ impl Harness {
 
     /// Bookkeeping and checks when an attempt of call `id` starts at `now`
     /// (invoked, or refused at admission).
-    fn attempt_started(&mut self, id: usize) -> Result<(), String> {
+    fn attempt_started(&mut self, id: usize, refused: Option<EventType>) -> Result<Option<u64>, String> {
         let now = self.now();
+        // I12: §3 step 1 (then the bulkhead, step 2).
+        let adm = self.circuit.admit(now);
+        let probe = match (adm, refused) {
+            (None, Some(EventType::ShortCircuited)) => None,
+            (None, _) => {
+                return Err(format!("I12 call {id}: the circuit model short-circuits at {now}, got {refused:?} ({:?})", self.circuit))
+            }
+            (Some(_), Some(EventType::ShortCircuited)) => {
+                return Err(format!("I12 call {id}: SHORT_CIRCUITED at {now}, the circuit model admits ({:?})", self.circuit))
+            }
+            (Some(p), Some(e)) => {
+                self.circuit.outcome(now, e, p);
+                None
+            }
+            (Some(p), None) => p,
+        };
         let c = &mut self.calls[id];
         ensure!(c.settles.is_empty(), "I3 call {id}: an attempt started after Settle");
         c.started += 1;
@@ -883,7 +1043,7 @@ impl Harness {
             c.pending_hedge =
                 (!c.hedging_stopped && c.started < c.cfg.hedge_max_attempts).then_some(now + c.cfg.hedge_delay_ms);
         }
-        Ok(())
+        Ok(probe)
     }
 
     /// I9/I10: the retry decision (§11.3) and the hedging decision (§14.3)
@@ -998,12 +1158,21 @@ impl Harness {
                 EventType::RateLimited => Some(Original::Kind(ErrorKind::RateLimited)),
                 _ => None,
             };
+            if *e == EventType::BadRequest {
+                let Some((a, _)) = ended else {
+                    return Err(format!("call {id}: {e} at {now} without a run ending"));
+                };
+                let probe = c.attempt(a).unwrap().probe;
+                self.circuit.outcome(now, *e, probe);
+            }
+            let c = &mut self.calls[id];
             if matches!(e, EventType::Success | EventType::Failure) {
                 let Some((a, _)) = ended else {
                     return Err(format!("call {id}: {e} at {now} without a run ending"));
                 };
                 let a = c.attempt(a).unwrap();
                 let (rtt, inflight) = (now - a.start, a.inflight);
+                self.circuit.outcome(now, *e, a.probe);
                 let cfg = self.cmd.config();
                 if *e == EventType::Success || cfg.adaptive_drop_on_failure {
                     self.limiter.sample(&cfg, now, rtt, inflight, *e != EventType::Success);
@@ -1047,7 +1216,7 @@ impl Harness {
                 c.pending_hedge = None;
             }
             if matches!(e, EventType::ShortCircuited | EventType::SemaphoreRejected) {
-                self.attempt_started(id)?;
+                self.attempt_started(id, Some(*e))?;
             }
             if e.is_execution() {
                 self.attempt_outcome(id, *e, all.get(i + 1).copied())?;
@@ -1147,7 +1316,7 @@ impl Harness {
             live < limit_before,
             "I2 call {id}: {attempt:?} admitted with {live} runs holding permits, limit {limit_before}"
         );
-        self.attempt_started(id)?;
+        let probe = self.attempt_started(id, None)?;
         let c = &mut self.calls[id];
         let deadline = c.deadline();
         let timeout_at = match (cfg_now.timeout_enabled, deadline) {
@@ -1163,6 +1332,7 @@ impl Harness {
             spec,
             timeout_at,
             inflight: live + 1,
+            probe,
             ended: false,
             aborted: None,
             stopped: false,
@@ -1219,6 +1389,12 @@ impl Harness {
         ensure!(a.aborted.is_none(), "I3 call {id}: AbortAttempt for {attempt:?} twice");
         a.aborted = Some(reason);
         let (ignores, timer, timeout_at, a_start) = (a.spec.ignores, a.run_timer, a.timeout_at, a.start);
+        let probe = a.probe;
+        self.circuit.outcome(
+            now,
+            if reason == ErrorKind::Timeout { EventType::Timeout } else { EventType::Cancelled },
+            probe,
+        );
         match reason {
             ErrorKind::Timeout => {
                 c.aborts_timeout += 1;
@@ -1294,7 +1470,20 @@ impl Harness {
     fn after_reaction(&mut self) -> Result<(), String> {
         let now = self.now();
         self.consume_notices()?;
+        self.circuit.snapshot(now);
         let snap = self.cmd.snapshot_at(now);
+        let want_state = match (self.circuit.enabled, self.circuit.state) {
+            (false, _) | (true, CState::Closed) => CircuitState::Closed,
+            (true, CState::Open(_)) => CircuitState::Open,
+            (true, CState::HalfOpen) => CircuitState::HalfOpen,
+        };
+        ensure!(snap.state == want_state, "I12 t={now}: state {:?}, circuit model {:?}", snap.state, self.circuit);
+        let (total, errors) = self.circuit.health(now);
+        ensure!(
+            (snap.health.total, snap.health.errors) == (total, errors),
+            "I12 t={now}: health {:?}, model total {total} errors {errors}",
+            snap.health
+        );
         let live = self.live_runs();
         ensure!(
             u64::from(snap.concurrent) == live,
