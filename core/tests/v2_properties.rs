@@ -233,6 +233,10 @@ fn patch_strategy() -> impl Strategy<Value = Vec<(&'static str, Value)>> {
         any::<bool>().prop_map(|v| ("retry_on_timeout", json!(v))),
         any::<bool>().prop_map(|v| ("retry_on_rejected", json!(v))),
         (0u64..3).prop_map(|v| ("random_seed", json!(v))),
+        (1u64..4).prop_map(|v| ("half_open_max_calls", json!(v))),
+        (20u64..300).prop_map(|v| ("sleep_window_ms", json!(v))),
+        (0u64..8).prop_map(|v| ("request_volume_threshold", json!(v))),
+        (20u64..=100).prop_map(|v| ("error_threshold_percentage", json!(v))),
     ];
     prop::collection::vec(one, 1..4)
 }
@@ -491,6 +495,13 @@ impl CircuitModel {
         }
     }
 
+    fn reconfigure(&mut self, c: &Config) {
+        self.threshold = c.request_volume_threshold;
+        self.error_pct = c.error_threshold_percentage;
+        self.sleep = c.sleep_window_ms;
+        self.half_max = c.half_open_max_calls;
+    }
+
     fn health(&self, now: u64) -> (u64, u64) {
         let cur = (now / self.bucket) as i64;
         let inw = self.health.iter().filter(|(t, _)| (t / self.bucket) as i64 > cur - self.buckets as i64);
@@ -533,6 +544,18 @@ impl CircuitModel {
                     Some(Some(self.episode))
                 } else {
                     None
+                }
+            }
+            CState::HalfOpen if self.succeeded >= self.half_max => {
+                // §5: `configure` removed the remaining probe slots: close first
+                // (health reset, no trip rule at the close), then admit as closed.
+                self.state = CState::Closed;
+                self.health.clear();
+                if self.trips(t) {
+                    self.state = CState::Open(t);
+                    None
+                } else {
+                    Some(None)
                 }
             }
             CState::HalfOpen => {
@@ -827,6 +850,7 @@ impl Harness {
                     if let Ok(new) = self.cmd.configure_json(&Value::Object(obj)) {
                         self.log.push(format!("t={} configure {patch:?}", self.now()));
                         self.budget.reconfigure(&new);
+                        self.circuit.reconfigure(&new);
                         if LimiterModel::keys(&new) != LimiterModel::keys(&old) {
                             self.limiter = LimiterModel::new(&new);
                         }
