@@ -257,7 +257,8 @@ fn op_strategy() -> impl Strategy<Value = Op> {
 }
 
 fn workload_strategy() -> impl Strategy<Value = Vec<Op>> {
-    prop::collection::vec(op_strategy(), 1..30)
+    let max_ops = std::env::var("V2_PROPS_OPS").ok().and_then(|v| v.parse().ok()).unwrap_or(30usize);
+    prop::collection::vec(op_strategy(), 1..max_ops)
 }
 
 // ---------------------------------------------------------------------------
@@ -754,6 +755,9 @@ struct Harness {
     limiter: LimiterModel,
     /// I12: the circuit of §3 step 1 and §5.
     circuit: CircuitModel,
+    /// Every event the calls recorded, in the order the host saw them, with
+    /// the time it saw them.
+    observed: Vec<(EventType, u64)>,
     /// Limit in force just before the current reaction.
     limit_before: u64,
     /// The call whose reaction is in progress and the input that began it.
@@ -816,6 +820,7 @@ impl Harness {
             rng: config.random_seed,
             limiter: LimiterModel::new(&config),
             circuit: CircuitModel::new(&config),
+            observed: vec![],
             limit_before: limit,
             log: vec![],
         })
@@ -1168,6 +1173,7 @@ impl Harness {
                 continue;
             }
             c.events.push((*e, now));
+            self.observed.push((*e, now));
             self.log.push(format!("t={now} call {id} event {e}"));
             let cause = match e {
                 EventType::Failure => {
@@ -1547,6 +1553,18 @@ impl Harness {
         let want_budget = if self.budget.percent > 0 { self.budget.balance(now) } else { 0 };
         ensure!(snap.budget == want_budget, "I4 t={now}: snapshot budget {}, model {want_budget}", snap.budget);
         let heard = self.heard.lock().unwrap();
+        ensure!(
+            *heard == self.observed,
+            "I8 t={now}: the listener heard {:?}, the calls recorded {:?}",
+            &heard[heard.len().saturating_sub(8)..],
+            &self.observed[self.observed.len().saturating_sub(8)..]
+        );
+        // §4 rolling counts, window 1000 ms in 10 buckets.
+        let cur = (now / 100) as i64;
+        for e in EventType::ALL {
+            let n = self.observed.iter().filter(|(x, t)| *x == e && (t / 100) as i64 > cur - 10).count() as u64;
+            ensure!(snap.rolling.get(e) == n, "I8 t={now}: rolling {e} {}, expected {n}", snap.rolling.get(e));
+        }
         for e in EventType::ALL {
             let n = heard.iter().filter(|(x, _)| *x == e).count() as u64;
             ensure!(snap.cumulative.get(e) == n, "I8 t={now}: cumulative {e} {} but heard {n}", snap.cumulative.get(e));
