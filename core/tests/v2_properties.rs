@@ -50,11 +50,36 @@
 //!       timeout abort comes exactly at `min(s + timeout_ms, D)` (§9.2); a
 //!       run never ends naturally at or after its timeout.
 //! * I8  snapshot `cumulative` equals the events heard by a listener, which
-//!       equal the sum of every call's own events.
+//!       equal the sum of every call's own events; the listener hears them in
+//!       the order and at the times the calls record them; `rolling` counts
+//!       are those events in the §4 window.
+//!
+//! Beyond the list, exact models written from the SPEC:
+//! * I5b the rate limiter's GCRA (§13, restarts of §8.2): each call is
+//!       admitted at once, waits exactly the predicted time, or is refused.
+//! * I9  the retry decision (§11.3) with backoff caps (§11.1), jitter (§11.2)
+//!       and the shared SplitMix64 generator (§10, reseeded by `configure`):
+//!       RETRY exactly when due, and the retry starts at `t + delay`.
+//! * I10 the hedge timer (§14.1–14.3): every HEDGE at the time the model's
+//!       timer is due, before the deadline; no call ends its attempts while a
+//!       hedge or retry is still due.
+//! * I11 the adaptive limit (§15: windows, AIMD, Gradient2 in binary64,
+//!       restarts) equals the snapshot's `limit` after every reaction.
+//! * I12 the circuit per attempt (§3 step 1, §5, §9.2: probes, CANCELLED and
+//!       BAD_REQUEST freeing slots, health reset at the close, the trip rule
+//!       after every counted outcome and at snapshots, the lowering rule),
+//!       checked through SHORT_CIRCUITED at admission, `state` and `health`;
+//!       SEMAPHORE_REJECTED only when the permits held reach the limit; the
+//!       fallback decision of §3 step 5 (disabled / missing / rejected).
+//!
+//! Cases: `V2_PROPS_CASES` (default 400), workload length `V2_PROPS_OPS`
+//! (default 30 ops); `V2_PROPS_TRACE=1` prints the host's log of a failure.
+//! Assumption beyond the SPEC: a host dropping an unfinished call frees its
+//! probe slots without deciding (as CANCELLED does) and records nothing.
 
 use hystrix_core::{
-    Action, AttemptId, Call, CallTimer, CircuitState, Command, Config, ErrorKind, EventType, FnClock, Input, Jitter, LimitMode,
-    Notice, Original, RunOutcome, Settlement, TimerId, TimerQueue, Topic,
+    Action, AttemptId, Call, CallTimer, CircuitState, Command, Config, ErrorKind, EventType, FnClock, Input, Jitter,
+    LimitMode, Notice, Original, RunOutcome, Settlement, TimerId, TimerQueue, Topic,
 };
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -371,7 +396,11 @@ impl CallRec {
     /// cancel, no announced retry is pending (§11.3) and no hedge timer that
     /// should still fire is pending (§14.1 step 5, §14.3 step 2).
     fn attempts_ended(&self, id: usize, now: u64) -> Result<(), String> {
-        ensure!(self.pending_retry.is_none(), "I9 call {id}: attempts ended at {now} with a retry due at {:?}", self.pending_retry);
+        ensure!(
+            self.pending_retry.is_none(),
+            "I9 call {id}: attempts ended at {now} with a retry due at {:?}",
+            self.pending_retry
+        );
         if let Some(p) = self.pending_hedge {
             let past_deadline = self.deadline().is_some_and(|d| p >= d);
             ensure!(
@@ -412,7 +441,12 @@ impl BudgetModel {
         let reserve = (self.min_per_sec * self.window_ms / 10) as i64;
         let cur = (now / b) as i64;
         reserve
-            + self.entries.iter().filter(|(t, _)| (t / b) as i64 > cur - self.buckets as i64).map(|(_, a)| a).sum::<i64>()
+            + self
+                .entries
+                .iter()
+                .filter(|(t, _)| (t / b) as i64 > cur - self.buckets as i64)
+                .map(|(_, a)| a)
+                .sum::<i64>()
     }
     fn reconfigure(&mut self, c: &Config) {
         if c.retry_budget_window_ms != self.window_ms
@@ -442,7 +476,9 @@ impl BudgetModel {
                 }
                 let bal = self.balance(at);
                 if bal >= 100 {
-                    return Err(format!("I4: RETRY_BUDGET_EXHAUSTED at {at} with model balance {bal} ≥ 100 ({self:?})"));
+                    return Err(format!(
+                        "I4: RETRY_BUDGET_EXHAUSTED at {at} with model balance {bal} ≥ 100 ({self:?})"
+                    ));
                 }
             }
             _ => {}
@@ -633,7 +669,13 @@ impl LimiterModel {
     fn keys(c: &Config) -> (LimitMode, [u64; 5], bool, [u64; 6]) {
         (
             c.concurrency_limit_mode,
-            [c.adaptive_initial_limit, c.adaptive_min_limit, c.adaptive_max_limit, c.adaptive_window_ms, c.adaptive_window_min_samples],
+            [
+                c.adaptive_initial_limit,
+                c.adaptive_min_limit,
+                c.adaptive_max_limit,
+                c.adaptive_window_ms,
+                c.adaptive_window_min_samples,
+            ],
             c.adaptive_drop_on_failure,
             [
                 c.aimd_backoff_permille,
@@ -733,7 +775,6 @@ struct RlSegment {
 fn rate_bound(seg: &RlSegment, span: u64) -> u64 {
     seg.b + ((span + 1) * seg.n).div_ceil(seg.p) - 1
 }
-
 
 struct Harness {
     now: Arc<AtomicU64>,
@@ -869,7 +910,11 @@ impl Harness {
                             self.segments.push(RlSegment {
                                 n: new.rate_limit_for_period,
                                 p: new.rate_limit_period_ms,
-                                b: if new.rate_limit_burst == 0 { new.rate_limit_for_period } else { new.rate_limit_burst },
+                                b: if new.rate_limit_burst == 0 {
+                                    new.rate_limit_for_period
+                                } else {
+                                    new.rate_limit_burst
+                                },
                                 starts: vec![],
                             });
                         }
@@ -977,7 +1022,11 @@ impl Harness {
                 c.events
             ),
             RlVerdict::Wait(_) => {
-                ensure!(c.events.is_empty() && c.first_start.is_none(), "I5b call {id}: should wait, got {:?}", c.events)
+                ensure!(
+                    c.events.is_empty() && c.first_start.is_none(),
+                    "I5b call {id}: should wait, got {:?}",
+                    c.events
+                )
             }
             RlVerdict::Refused => ensure!(
                 c.events.iter().map(|(e, _)| *e).filter(|e| !is_fallback_event(*e)).eq([EventType::RateLimited]),
@@ -1031,12 +1080,24 @@ impl Harness {
         let probe = match (adm, refused) {
             (None, Some(EventType::ShortCircuited)) => None,
             (None, _) => {
-                return Err(format!("I12 call {id}: the circuit model short-circuits at {now}, got {refused:?} ({:?})", self.circuit))
+                return Err(format!(
+                    "I12 call {id}: the circuit model short-circuits at {now}, got {refused:?} ({:?})",
+                    self.circuit
+                ))
             }
             (Some(_), Some(EventType::ShortCircuited)) => {
-                return Err(format!("I12 call {id}: SHORT_CIRCUITED at {now}, the circuit model admits ({:?})", self.circuit))
+                return Err(format!(
+                    "I12 call {id}: SHORT_CIRCUITED at {now}, the circuit model admits ({:?})",
+                    self.circuit
+                ))
             }
             (Some(p), Some(e)) => {
+                let live = self.live_runs();
+                ensure!(
+                    live >= self.limit_before,
+                    "I2 call {id}: SEMAPHORE_REJECTED at {now} with {live} permits held, limit {}",
+                    self.limit_before
+                );
                 self.circuit.outcome(now, e, p);
                 None
             }
@@ -1296,7 +1357,10 @@ impl Harness {
                         "I6 call {id}: fallback given {original:?}, last cause was {:?}",
                         c.last_cause
                     );
-                    ensure!(!c.attempts.iter().any(|a| a.outstanding()), "call {id}: fallback with attempts outstanding");
+                    ensure!(
+                        !c.attempts.iter().any(|a| a.outstanding()),
+                        "call {id}: fallback with attempts outstanding"
+                    );
                     c.attempts_ended(id, now)?;
                     let Some(fb) = c.spec.fallback else {
                         return Err(format!("call {id}: fallback invoked without one"));
@@ -1432,7 +1496,8 @@ impl Harness {
                 self.limiter.sample(&cfg, now, now - a_start, c.attempt(attempt).unwrap().inflight, true);
                 ensure!(
                     timeout_at == Some(now),
-                    "I7 call {id}: {attempt:?} (started {}) timed out at {now}, its timeout was {timeout_at:?}", a_start
+                    "I7 call {id}: {attempt:?} (started {}) timed out at {now}, its timeout was {timeout_at:?}",
+                    a_start
                 );
             }
             ErrorKind::Cancelled => c.aborts_cancel += 1,
@@ -1520,6 +1585,20 @@ impl Harness {
             "I2 t={now}: snapshot concurrent {} but {live} runs invoked and not stopped",
             snap.concurrent
         );
+        for (id, c) in self.calls.iter().enumerate() {
+            if let Some(call) = &c.call {
+                let want = !c.settles.is_empty() && !c.fb_live && !c.attempts.iter().any(|a| a.live());
+                ensure!(
+                    call.is_finished() == want && call.is_settled() == !c.settles.is_empty(),
+                    "I1 t={now} call {id}: is_finished {} is_settled {}, host: settled {} fallback running {} runs live {}",
+                    call.is_finished(),
+                    call.is_settled(),
+                    !c.settles.is_empty(),
+                    c.fb_live,
+                    c.attempts.iter().filter(|a| a.live()).count()
+                );
+            }
+        }
         let fb_live = self.calls.iter().filter(|c| c.fb_live).count() as u64;
         ensure!(
             u64::from(snap.fallback_concurrent) == fb_live,
@@ -1527,10 +1606,16 @@ impl Harness {
             snap.fallback_concurrent
         );
         self.max_limit_seen = self.max_limit_seen.max(snap.limit);
-        ensure!(live <= self.max_limit_seen, "I2 t={now}: {live} permits held, largest limit seen {}", self.max_limit_seen);
+        ensure!(
+            live <= self.max_limit_seen,
+            "I2 t={now}: {live} permits held, largest limit seen {}",
+            self.max_limit_seen
+        );
         let cfg = self.cmd.config();
         match cfg.concurrency_limit_mode {
-            LimitMode::Fixed => ensure!(snap.limit == cfg.max_concurrent_requests, "t={now}: fixed limit {}", snap.limit),
+            LimitMode::Fixed => {
+                ensure!(snap.limit == cfg.max_concurrent_requests, "t={now}: fixed limit {}", snap.limit)
+            }
             _ => ensure!(
                 (cfg.adaptive_min_limit..=cfg.adaptive_max_limit).contains(&snap.limit),
                 "t={now}: adaptive limit {} outside [{}, {}]",
@@ -1595,7 +1680,9 @@ impl Harness {
                 ensure!(has(EventType::Success), "I6 call {id}: settled with {a:?}'s value but no SUCCESS: {evs:?}");
                 let rec = c.attempts.iter().find(|x| x.id == a);
                 ensure!(
-                    rec.is_some_and(|r| r.ended && r.aborted.is_none() && matches!(r.spec.outcome, RunOutcome::Success)),
+                    rec.is_some_and(|r| r.ended
+                        && r.aborted.is_none()
+                        && matches!(r.spec.outcome, RunOutcome::Success)),
                     "I6 call {id}: settled with {a:?}, which did not succeed"
                 );
             }
@@ -1712,7 +1799,10 @@ impl Harness {
         let body: Vec<EventType> = evs.iter().copied().filter(|e| !is_fallback_event(*e)).collect();
         if body.contains(&EventType::RateLimited) {
             ensure!(body == [EventType::RateLimited], "I6 call {id}: RATE_LIMITED with other events {evs:?}");
-            ensure!(c.attempts.is_empty() && c.call().attempts_started() == 0, "I6 call {id}: rate limited, yet attempted");
+            ensure!(
+                c.attempts.is_empty() && c.call().attempts_started() == 0,
+                "I6 call {id}: rate limited, yet attempted"
+            );
             return Ok(());
         }
         let outcomes = body.iter().filter(|e| e.is_execution()).count() as u64;
@@ -1744,8 +1834,18 @@ impl Harness {
         );
         ensure!(outcomes <= c.max_attempts(), "I3 call {id}: {outcomes} attempts > {}: {evs:?}", c.max_attempts());
         let n = |e: EventType| body.iter().filter(|x| **x == e).count() as u64;
-        ensure!(n(EventType::Timeout) == c.aborts_timeout, "I6 call {id}: TIMEOUTs {} vs timeout aborts {}", n(EventType::Timeout), c.aborts_timeout);
-        ensure!(n(EventType::Cancelled) == c.aborts_cancel, "I6 call {id}: CANCELLEDs {} vs cancel aborts {}", n(EventType::Cancelled), c.aborts_cancel);
+        ensure!(
+            n(EventType::Timeout) == c.aborts_timeout,
+            "I6 call {id}: TIMEOUTs {} vs timeout aborts {}",
+            n(EventType::Timeout),
+            c.aborts_timeout
+        );
+        ensure!(
+            n(EventType::Cancelled) == c.aborts_cancel,
+            "I6 call {id}: CANCELLEDs {} vs cancel aborts {}",
+            n(EventType::Cancelled),
+            c.aborts_cancel
+        );
         ensure!(n(EventType::RetryBudgetExhausted) <= 1, "I6 call {id}: several RETRY_BUDGET_EXHAUSTED {evs:?}");
         ensure!(n(EventType::Success) + n(EventType::BadRequest) <= 1, "I6 call {id}: two winners {evs:?}");
         if let Some(w) = body.iter().position(|e| matches!(e, EventType::Success | EventType::BadRequest)) {
@@ -1837,7 +1937,10 @@ proptest! {
 fn generated_workloads_exercise_v2_features() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::{Config as RunnerConfig, TestRng, TestRunner};
-    let mut runner = TestRunner::new_with_rng(RunnerConfig::default(), TestRng::deterministic_rng(RunnerConfig::default().rng_algorithm));
+    let mut runner = TestRunner::new_with_rng(
+        RunnerConfig::default(),
+        TestRng::deterministic_rng(RunnerConfig::default().rng_algorithm),
+    );
     let mut seen = [0u64; EventType::COUNT];
     let (mut ignored_aborts, mut waits, mut post_cancel_fallbacks, mut reconfigs, mut drops) = (0, 0, 0, 0, 0);
     for _ in 0..300 {
