@@ -361,6 +361,8 @@ struct CallRec {
     /// I10: when the pending hedge timer is due, per the §14.2/§14.3 model.
     pending_hedge: Option<u64>,
     hedging_stopped: bool,
+    /// Due times of the timers the call armed in the current reaction.
+    armed_now: Vec<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1011,6 +1013,7 @@ impl Harness {
             prev_delay: None,
             pending_hedge: None,
             hedging_stopped: false,
+            armed_now: vec![],
         });
         self.after_handle(id, None)?;
         self.drain(id)?;
@@ -1327,6 +1330,7 @@ impl Harness {
             match action {
                 Action::SetTimer { timer, at } => {
                     ensure!(at >= now, "call {id}: timer armed in the past ({at} < {now})");
+                    self.calls[id].armed_now.push(at);
                     let t = self.timers.arm(at, Timer::Call(id, timer));
                     if let Some(old) = self.calls[id].armed.insert(timer, t) {
                         self.timers.cancel(old);
@@ -1418,6 +1422,19 @@ impl Harness {
             (true, None) => Some(now + cfg_now.timeout_ms),
             (false, d) => d,
         };
+        // I10/I7: §14.2 arms the hedge timer at the start, before the
+        // admission; §9.2/§1 arm the timeout after it, before the run.
+        let mut want_armed = vec![];
+        if let Some(p) = c.pending_hedge.filter(|_| c.hedging()) {
+            want_armed.push(p);
+        }
+        want_armed.extend(timeout_at);
+        ensure!(
+            c.armed_now == want_armed,
+            "I10 call {id}: timers armed before invoking {attempt:?} at {now}: {:?}, expected {want_armed:?}",
+            c.armed_now
+        );
+        c.armed_now.clear();
         let k = c.attempts.len();
         let spec = c.spec.runs[k.min(c.spec.runs.len() - 1)];
         c.attempts.push(AttemptRec {
@@ -1520,6 +1537,7 @@ impl Harness {
         match timer {
             Timer::Call(id, t) => {
                 self.calls[id].armed.remove(&t);
+                self.calls[id].armed_now.clear();
                 self.handle(id, Input::TimerFired { timer: t })?;
                 self.drain(id)?;
             }
