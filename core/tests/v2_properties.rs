@@ -13,64 +13,64 @@
 //! timers due at the current instant fire.
 //!
 //! Invariants checked (see `Harness` for where):
-//! * I1  every call settles exactly once, ends `is_finished()` once all its
-//!       runs and fallback have ended; at the end `concurrent` and
-//!       `fallback_concurrent` are 0.
-//! * I2  after every reaction the snapshot's `concurrent` equals the host's
-//!       own count of runs invoked and not yet stopped/ended (so a cancelled or
-//!       timed-out run that ignores the abort keeps its permit until it ends),
-//!       `fallback_concurrent` equals the fallbacks invoked and not yet ended;
-//!       every admission happens with fewer live runs than the limit in force
-//!       just before the reaction (§15.1), and the live runs never exceed the
-//!       largest limit seen.
-//! * I3  `AbortAttempt` only for an invoked attempt whose run has not ended
-//!       and that was not aborted before; `InvokeAttempt` and
-//!       `InvokeFallback` never after `Settle`; a retrying call never has two
-//!       outstanding attempts; attempts per call ≤ `retry_max_attempts` /
-//!       `hedge_max_attempts` (as read at the call's start, §9.6); a run that
-//!       ends after its abort records nothing; cancelling a settled call does
-//!       nothing.
-//! * I4  retry budget (§12): an independent model fed by the event notices
-//!       (deposits at SUCCESS, withdrawals at RETRY/HEDGE, buckets as §12,
-//!       emptied / re-parameterised on `configure` as §8.2) agrees with every
-//!       RETRY/HEDGE (balance ≥ 100 before it) and every
-//!       RETRY_BUDGET_EXHAUSTED (balance < 100), and with the snapshot's
-//!       `budget` after every reaction.
-//! * I5  rate limiter (§13): between restarts, the calls that started their
-//!       first attempt in any [t0, t1] number at most
-//!       `B + ceil((t1 − t0 + 1) × N / P) − 1` (derivation at `rate_bound`).
-//! * I6  events follow §16's shape; §17 `attempts` = attempt outcomes =
-//!       `attempts_started()` = invoked runs + refusals; each invoked run
-//!       records exactly one of SUCCESS/FAILURE/BAD_REQUEST/TIMEOUT/CANCELLED;
-//!       aborts for `timeout` match TIMEOUT events and aborts for `cancelled`
-//!       match CANCELLED events; the settlement (and the original error given
-//!       to the fallback) matches the cause of the last attempt outcome and
-//!       the fallback event.
-//! * I7  timing: no attempt starts at or after the deadline (§9.5); a
-//!       timeout abort comes exactly at `min(s + timeout_ms, D)` (§9.2); a
-//!       run never ends naturally at or after its timeout.
-//! * I8  snapshot `cumulative` equals the events heard by a listener, which
-//!       equal the sum of every call's own events; the listener hears them in
-//!       the order and at the times the calls record them; `rolling` counts
-//!       are those events in the §4 window.
+//! * **I1** every call settles exactly once, ends `is_finished()` once all its
+//!   runs and fallback have ended; at the end `concurrent` and
+//!   `fallback_concurrent` are 0.
+//! * **I2** after every reaction the snapshot's `concurrent` equals the host's
+//!   own count of runs invoked and not yet stopped/ended (so a cancelled or
+//!   timed-out run that ignores the abort keeps its permit until it ends),
+//!   `fallback_concurrent` equals the fallbacks invoked and not yet ended;
+//!   every admission happens with fewer live runs than the limit in force
+//!   just before the reaction (§15.1), and the live runs never exceed the
+//!   largest limit seen.
+//! * **I3** `AbortAttempt` only for an invoked attempt whose run has not ended
+//!   and that was not aborted before; `InvokeAttempt` and
+//!   `InvokeFallback` never after `Settle`; a retrying call never has two
+//!   outstanding attempts; attempts per call ≤ `retry_max_attempts` /
+//!   `hedge_max_attempts` (as read at the call's start, §9.6); a run that
+//!   ends after its abort records nothing; cancelling a settled call does
+//!   nothing.
+//! * **I4** retry budget (§12): an independent model fed by the event notices
+//!   (deposits at SUCCESS, withdrawals at RETRY/HEDGE, buckets as §12,
+//!   emptied / re-parameterised on `configure` as §8.2) agrees with every
+//!   RETRY/HEDGE (balance ≥ 100 before it) and every
+//!   RETRY_BUDGET_EXHAUSTED (balance < 100), and with the snapshot's
+//!   `budget` after every reaction.
+//! * **I5** rate limiter (§13): between restarts, the calls that started their
+//!   first attempt in any [t0, t1] number at most
+//!   `B + ceil((t1 − t0 + 1) × N / P) − 1` (derivation at `rate_bound`).
+//! * **I6** events follow §16's shape; §17 `attempts` = attempt outcomes =
+//!   `attempts_started()` = invoked runs + refusals; each invoked run
+//!   records exactly one of SUCCESS/FAILURE/BAD_REQUEST/TIMEOUT/CANCELLED;
+//!   aborts for `timeout` match TIMEOUT events and aborts for `cancelled`
+//!   match CANCELLED events; the settlement (and the original error given
+//!   to the fallback) matches the cause of the last attempt outcome and
+//!   the fallback event.
+//! * **I7** timing: no attempt starts at or after the deadline (§9.5); a
+//!   timeout abort comes exactly at `min(s + timeout_ms, D)` (§9.2); a
+//!   run never ends naturally at or after its timeout.
+//! * **I8** snapshot `cumulative` equals the events heard by a listener, which
+//!   equal the sum of every call's own events; the listener hears them in
+//!   the order and at the times the calls record them; `rolling` counts
+//!   are those events in the §4 window.
 //!
 //! Beyond the list, exact models written from the SPEC:
-//! * I5b the rate limiter's GCRA (§13, restarts of §8.2): each call is
-//!       admitted at once, waits exactly the predicted time, or is refused.
-//! * I9  the retry decision (§11.3) with backoff caps (§11.1), jitter (§11.2)
-//!       and the shared SplitMix64 generator (§10, reseeded by `configure`):
-//!       RETRY exactly when due, and the retry starts at `t + delay`.
-//! * I10 the hedge timer (§14.1–14.3): every HEDGE at the time the model's
-//!       timer is due, before the deadline; no call ends its attempts while a
-//!       hedge or retry is still due.
-//! * I11 the adaptive limit (§15: windows, AIMD, Gradient2 in binary64,
-//!       restarts) equals the snapshot's `limit` after every reaction.
-//! * I12 the circuit per attempt (§3 step 1, §5, §9.2: probes, CANCELLED and
-//!       BAD_REQUEST freeing slots, health reset at the close, the trip rule
-//!       after every counted outcome and at snapshots, the lowering rule),
-//!       checked through SHORT_CIRCUITED at admission, `state` and `health`;
-//!       SEMAPHORE_REJECTED only when the permits held reach the limit; the
-//!       fallback decision of §3 step 5 (disabled / missing / rejected).
+//! * **I5b** the rate limiter's GCRA (§13, restarts of §8.2): each call is
+//!   admitted at once, waits exactly the predicted time, or is refused.
+//! * **I9** the retry decision (§11.3) with backoff caps (§11.1), jitter (§11.2)
+//!   and the shared SplitMix64 generator (§10, reseeded by `configure`):
+//!   RETRY exactly when due, and the retry starts at `t + delay`.
+//! * **I10** the hedge timer (§14.1–14.3): every HEDGE at the time the model's
+//!   timer is due, before the deadline; no call ends its attempts while a
+//!   hedge or retry is still due.
+//! * **I11** the adaptive limit (§15: windows, AIMD, Gradient2 in binary64,
+//!   restarts) equals the snapshot's `limit` after every reaction.
+//! * **I12** the circuit per attempt (§3 step 1, §5, §9.2: probes, CANCELLED and
+//!   BAD_REQUEST freeing slots, health reset at the close, the trip rule
+//!   after every counted outcome and at snapshots, the lowering rule),
+//!   checked through SHORT_CIRCUITED at admission, `state` and `health`;
+//!   SEMAPHORE_REJECTED only when the permits held reach the limit; the
+//!   fallback decision of §3 step 5 (disabled / missing / rejected).
 //!
 //! Cases: `V2_PROPS_CASES` (default 400), workload length `V2_PROPS_OPS`
 //! (default 30 ops); `V2_PROPS_TRACE=1` prints the host's log of a failure.
