@@ -556,7 +556,7 @@ impl CircuitModel {
 
     fn trips(&self, now: u64) -> bool {
         let (total, errors) = self.health(now);
-        let pct = if total == 0 { 0 } else { errors * 100 / total };
+        let pct = (errors * 100).checked_div(total).unwrap_or(0);
         total >= self.threshold && pct >= self.error_pct
     }
 
@@ -1607,7 +1607,7 @@ impl Harness {
             if let Some(call) = &c.call {
                 let want = !c.settles.is_empty() && !c.fb_live && !c.attempts.iter().any(|a| a.live());
                 ensure!(
-                    call.is_finished() == want && call.is_settled() == !c.settles.is_empty(),
+                    call.is_finished() == want && call.is_settled() != c.settles.is_empty(),
                     "I1 t={now} call {id}: is_finished {} is_settled {}, host: settled {} fallback running {} runs live {}",
                     call.is_finished(),
                     call.is_settled(),
