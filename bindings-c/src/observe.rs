@@ -13,7 +13,8 @@
 use crate::command::registry;
 use crate::status::{boundary, hystrix_status, write_out, Fail};
 use hystrix_core::observe::StreamOptions;
-use std::ffi::c_char;
+use std::ffi::{c_char, CString};
+use std::sync::OnceLock;
 
 /// Copies `text` and a NUL into `buf` if it fits (see the module rules).
 fn deliver(text: &str, buf: *mut c_char, len: usize, needed: *mut usize) -> Result<(), Fail> {
@@ -83,3 +84,34 @@ pub extern "C" fn hystrix_registry_render_prometheus(
         deliver(&registry().render_prometheus(), buf, len, needed)
     })
 }
+
+/// The built-in live dashboard page: one self-contained HTML document
+/// (inline CSS and JS, no network but its stream) with a tile per command
+/// (circuit state including half-open, error %, request rate, rolling
+/// counts, latency percentiles, a sparkline). It reads `hystrix.stream`
+/// relative to its own URL, or the URL in its `?stream=` query parameter;
+/// serve it (e.g. at `/hystrix`) as `text/html; charset=utf-8`.
+/// `*out` receives a static, NUL-terminated string that lives as long as
+/// the library: never free or modify it. `*len` receives its length
+/// without the NUL. `out` and `len` must not be NULL.
+#[no_mangle]
+pub extern "C" fn hystrix_dashboard_html(out: *mut *const c_char, len: *mut usize) -> hystrix_status {
+    boundary("hystrix_dashboard_html", || {
+        if out.is_null() {
+            return Err(Fail::null("out"));
+        }
+        if len.is_null() {
+            return Err(Fail::null("len"));
+        }
+        let page = DASHBOARD.get_or_init(|| {
+            CString::new(hystrix_core::observe::DASHBOARD_HTML).expect("the dashboard page holds no NUL byte")
+        });
+        write_out(out, page.as_ptr());
+        write_out(len, page.as_bytes().len());
+        Ok(())
+    })
+}
+
+/// The page with its terminating NUL, made once and kept for the life of
+/// the library.
+static DASHBOARD: OnceLock<CString> = OnceLock::new();

@@ -4,6 +4,9 @@
 //!   `"type":"HystrixCommand"` object the Netflix dashboard and Turbine read).
 //! - [`prometheus`]: the Prometheus text exposition (format 0.0.4) of a set
 //!   of commands.
+//! - [`DASHBOARD_HTML`]: a self-contained live dashboard page that reads
+//!   a `hystrix.stream` (every host serves these same bytes, e.g. at
+//!   `/hystrix`).
 //!
 //! Rendering is read-only: it works on [`Command::observe_at`] snapshots,
 //! which never trip a circuit, never refresh the health snapshot decisions
@@ -22,6 +25,18 @@ use crate::registry::Registry;
 use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
 
 pub use stream::{Isolation, StreamOptions};
+
+/// The built-in live dashboard: one self-contained HTML page (inline CSS
+/// and JS, no CDN, no framework) with a tile per command (circuit state
+/// from `circuitState`, including half-open; error %; request rate;
+/// rolling counts; latency percentiles; a sparkline of the recent rate and
+/// error %), fed by an `EventSource` on `hystrix.stream` relative to the
+/// page, or on the URL of its `?stream=` query parameter. Serve it with
+/// [`DASHBOARD_CONTENT_TYPE`].
+pub const DASHBOARD_HTML: &str = include_str!("dashboard.html");
+
+/// The content type of [`DASHBOARD_HTML`].
+pub const DASHBOARD_CONTENT_TYPE: &str = "text/html; charset=utf-8";
 
 /// The three circuit states, in index order (closed, open, half-open).
 pub const STATES: [CircuitState; 3] = [CircuitState::Closed, CircuitState::Open, CircuitState::HalfOpen];
