@@ -69,13 +69,22 @@ export function rawGet(port, target, method = "GET") {
   state.ended = new Promise((r) => sock.on("close", r));
   sock.write(`${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
   state.text = () => state.received;
-  state.until = async (pattern, ms = 5000) => {
-    const end = Date.now() + ms;
-    while (!pattern.test(state.received)) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${pattern} in ${JSON.stringify(state.received.slice(0, 400))}`);
-      await sleep(10);
-    }
-    return state.received;
+  state.until = (pattern, ms = 5000) => {
+    if (pattern.test(state.received)) return Promise.resolve(state.received);
+    return new Promise((resolve, reject) => {
+      const done = (err) => {
+        clearTimeout(timer);
+        sock.off("data", check);
+        sock.off("close", closed);
+        err ? reject(err) : resolve(state.received);
+      };
+      const check = () => pattern.test(state.received) && done();
+      const closed = () => setImmediate(() => (pattern.test(state.received) ? done() : done(fail("closed"))));
+      const fail = (why) => new Error(`${why} waiting for ${pattern} in ${JSON.stringify(state.received.slice(0, 400))}`);
+      const timer = setTimeout(() => done(fail("timed out")), ms);
+      sock.on("data", check);
+      sock.on("close", closed);
+    });
   };
   state.close = () => sock.destroy();
   return state;
