@@ -13,8 +13,7 @@
 use crate::command::registry;
 use crate::status::{boundary, hystrix_status, write_out, Fail};
 use hystrix_core::observe::StreamOptions;
-use std::ffi::{c_char, CString};
-use std::sync::OnceLock;
+use std::ffi::c_char;
 
 /// Copies `text` and a NUL into `buf` if it fits (see the module rules).
 fn deliver(text: &str, buf: *mut c_char, len: usize, needed: *mut usize) -> Result<(), Fail> {
@@ -103,15 +102,10 @@ pub extern "C" fn hystrix_dashboard_html(out: *mut *const c_char, len: *mut usiz
         if len.is_null() {
             return Err(Fail::null("len"));
         }
-        let page = DASHBOARD.get_or_init(|| {
-            CString::new(hystrix_core::observe::DASHBOARD_HTML).expect("the dashboard page holds no NUL byte")
-        });
-        write_out(out, page.as_ptr());
-        write_out(len, page.as_bytes().len());
+        // A static string (no allocation): the page and its NUL.
+        let page = hystrix_core::observe::DASHBOARD_HTML_NUL;
+        write_out(out, page.as_ptr().cast::<c_char>());
+        write_out(len, page.len() - 1);
         Ok(())
     })
 }
-
-/// The page with its terminating NUL, made once and kept for the life of
-/// the library.
-static DASHBOARD: OnceLock<CString> = OnceLock::new();

@@ -33,7 +33,22 @@ pub use stream::{Isolation, StreamOptions};
 /// error %), fed by an `EventSource` on `hystrix.stream` relative to the
 /// page, or on the URL of its `?stream=` query parameter. Serve it with
 /// [`DASHBOARD_CONTENT_TYPE`].
-pub const DASHBOARD_HTML: &str = include_str!("dashboard.html");
+pub const DASHBOARD_HTML: &str = without_nul(DASHBOARD_HTML_NUL);
+
+/// [`DASHBOARD_HTML`] followed by one NUL byte: the same bytes for hosts
+/// that hand the page out as a static C string (the C binding).
+pub const DASHBOARD_HTML_NUL: &str = concat!(include_str!("dashboard.html"), "\0");
+
+/// `s` without its final NUL byte (at compile time).
+const fn without_nul(s: &'static str) -> &'static str {
+    match s.as_bytes().split_last() {
+        Some((&0, rest)) => match std::str::from_utf8(rest) {
+            Ok(text) => text,
+            Err(_) => panic!("the page is UTF-8"),
+        },
+        _ => panic!("the page ends with a NUL"),
+    }
+}
 
 /// The content type of [`DASHBOARD_HTML`].
 pub const DASHBOARD_CONTENT_TYPE: &str = "text/html; charset=utf-8";
