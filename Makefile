@@ -20,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench header c-lib c-test c-install-test install
+.PHONY: observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench header c-lib c-test c-install-test install
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -37,7 +37,7 @@ demo: setup c-lib
 	scripts/build-npm.sh
 	node examples/node/flaky.mjs
 
-test: setup version-check fmt-check clippy unit doc wasm-check c-test c-install-test c-abi-check promtool-check python-test js-test conformance fuzz-smoke
+test: setup version-check fmt-check clippy unit doc wasm-check c-test c-install-test c-abi-check promtool-check observe-test python-test js-test conformance fuzz-smoke
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
@@ -92,6 +92,14 @@ bench:
 # `promtool check metrics` on a sample Prometheus exposition (skipped without promtool).
 promtool-check:
 	scripts/promtool-check.sh
+
+# Real tools against core/examples/observe_server.rs (tests/observe/, about
+# 40 s): the Netflix Hystrix dashboard (npm hystrix-dashboard) and our own
+# page in headless Chromium, a real Prometheus scraping /metrics, and the
+# stream's behaviour over raw sockets.
+observe-test:
+	$(CARGO) build --quiet -p hystrix-core --example observe_server
+	node --test tests/observe/
 
 # Regenerates bindings-c/include/hystrix.h (the unit tests fail while it is stale).
 header:

@@ -26,8 +26,9 @@ for tool in cc:gcc c++:g++ make:make valgrind:valgrind pkg-config:pkg-config pyt
 done
 # abidiff/abidw (libabigail) for the C ABI baseline check (bindings-c/abi/).
 command -v abidiff >/dev/null && command -v abidw >/dev/null || missing+=(abigail-tools)
-# promtool (Debian's prometheus package) for scripts/promtool-check.sh.
-command -v promtool >/dev/null || missing+=(prometheus)
+# promtool and prometheus (Debian's prometheus package) for
+# scripts/promtool-check.sh and tests/observe/prometheus.test.mjs.
+command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${missing[@]}"
 fi
@@ -53,4 +54,10 @@ if [ ! -d "$root/bindings-wasm/test/bundlers/node_modules/webpack" ]; then
 fi
 if [ ! -x "$root/target/js-tools/node_modules/.bin/tsc" ]; then
   npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" typescript@5
+fi
+# The observe tests (tests/observe/, pinned in its package-lock.json): the
+# Netflix Hystrix dashboard's webapp/ (npm hystrix-dashboard), the
+# underscore it loads, and playwright-core.
+if [ ! -d "$root/tests/observe/node_modules/hystrix-dashboard/webapp" ]; then
+  (cd "$root/tests/observe" && npm ci --silent --no-audit --no-fund --ignore-scripts)
 fi

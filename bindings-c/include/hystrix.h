@@ -1190,6 +1190,19 @@ hystrix_status hystrix_registry_render_stream(uint64_t wall_clock_ms,
 hystrix_status hystrix_registry_render_prometheus(char *buf, size_t len, size_t *needed);
 
 /**
+ * The built-in live dashboard page: one self-contained HTML document
+ * (inline CSS and JS, no network but its stream) with a tile per command
+ * (circuit state including half-open, error %, request rate, rolling
+ * counts, latency percentiles, a sparkline). It reads `hystrix.stream`
+ * relative to its own URL, or the URL in its `?stream=` query parameter;
+ * serve it (e.g. at `/hystrix`) as `text/html; charset=utf-8`.
+ * `*out` receives a static, NUL-terminated string that lives as long as
+ * the library: never free or modify it. `*len` receives its length
+ * without the NUL. `out` and `len` must not be NULL.
+ */
+hystrix_status hystrix_dashboard_html(const char **out, size_t *len);
+
+/**
  * Stops the default clock's timer thread (joined before this returns) and
  * frees the library's global state: the named commands with their
  * settings (listeners still subscribed to them are removed, their

@@ -83,3 +83,29 @@ pub extern "C" fn hystrix_registry_render_prometheus(
         deliver(&registry().render_prometheus(), buf, len, needed)
     })
 }
+
+/// The built-in live dashboard page: one self-contained HTML document
+/// (inline CSS and JS, no network but its stream) with a tile per command
+/// (circuit state including half-open, error %, request rate, rolling
+/// counts, latency percentiles, a sparkline). It reads `hystrix.stream`
+/// relative to its own URL, or the URL in its `?stream=` query parameter;
+/// serve it (e.g. at `/hystrix`) as `text/html; charset=utf-8`.
+/// `*out` receives a static, NUL-terminated string that lives as long as
+/// the library: never free or modify it. `*len` receives its length
+/// without the NUL. `out` and `len` must not be NULL.
+#[no_mangle]
+pub extern "C" fn hystrix_dashboard_html(out: *mut *const c_char, len: *mut usize) -> hystrix_status {
+    boundary("hystrix_dashboard_html", || {
+        if out.is_null() {
+            return Err(Fail::null("out"));
+        }
+        if len.is_null() {
+            return Err(Fail::null("len"));
+        }
+        // A static string (no allocation): the page and its NUL.
+        let page = hystrix_core::observe::DASHBOARD_HTML_NUL;
+        write_out(out, page.as_ptr().cast::<c_char>());
+        write_out(len, page.len() - 1);
+        Ok(())
+    })
+}

@@ -1,10 +1,11 @@
 /* Observing the named commands: hystrix_registry_render_stream and
  * hystrix_registry_render_prometheus into caller-owned buffers (size
  * query, write only on success, NULL checks), on a tripped and a healthy
- * command. */
+ * command; hystrix_dashboard_html hands out the built-in page. */
 #include "hystrix.h"
 #include "check.h"
 #include <stdlib.h>
+#include <string.h>
 
 static int32_t ok_run(void *user_data, void **out_value) {
     (void)user_data;
@@ -104,11 +105,27 @@ static void test_null_arguments(void) {
     CHECK_STATUS(hystrix_registry_render_stream(0, NULL, 10, &needed), HYSTRIX_NULL_ARGUMENT);
 }
 
+static void test_the_dashboard_page_is_a_static_string(void) {
+    const char *page = NULL;
+    size_t len = 0;
+    CHECK_STATUS(hystrix_dashboard_html(&page, &len), HYSTRIX_OK);
+    CHECK(page != NULL);
+    CHECK_EQ(strlen(page), len);
+    CHECK(strncmp(page, "<!doctype html>", 15) == 0);
+    CHECK(strstr(page, "EventSource") != NULL);
+    const char *again = NULL;
+    CHECK_STATUS(hystrix_dashboard_html(&again, &len), HYSTRIX_OK);
+    CHECK(again == page);
+    CHECK_STATUS(hystrix_dashboard_html(NULL, &len), HYSTRIX_NULL_ARGUMENT);
+    CHECK_STATUS(hystrix_dashboard_html(&page, NULL), HYSTRIX_NULL_ARGUMENT);
+}
+
 int main(void) {
     RUN(test_an_empty_registry_renders_no_frame);
     RUN(test_a_tripped_and_a_healthy_command);
     RUN(test_a_small_buffer_is_left_untouched);
     RUN(test_null_arguments);
+    RUN(test_the_dashboard_page_is_a_static_string);
     hystrix_shutdown();
     return check_summary("test_observe");
 }

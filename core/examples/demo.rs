@@ -1,10 +1,13 @@
 //! `make demo`: a command on the real clock that succeeds, fails, times
 //! out, trips, short-circuits to its fallback and recovers, printed as a
-//! timeline.
+//! timeline, then its `hystrix.stream` frame and how to watch commands
+//! live on the built-in dashboard.
 
-use hystrix_core::{Command, Config, Error, Notice, RunError, Topic};
+use hystrix_core::observe::StreamOptions;
+use hystrix_core::{Command, Config, Error, MonotonicClock, Notice, RunError, Topic};
+use std::sync::Arc;
 use std::thread::sleep;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What the pretend dependency does on a given call.
 #[derive(Clone, Copy)]
@@ -37,7 +40,8 @@ fn main() {
         health_snapshot_interval_ms: 0,
         ..Config::default()
     };
-    let cmd = Command::new(config).expect("a valid configuration");
+    let clock = Arc::new(MonotonicClock::new());
+    let cmd = Command::with_clock("demo", config, clock).expect("a valid configuration");
     cmd.subscribe(Topic::Transitions, |n| {
         if let Notice::Transition { from, to, at_ms, .. } = n {
             println!("t={at_ms:>5} ms   ** circuit {from} -> {to} **");
@@ -72,4 +76,14 @@ fn main() {
     }
     let snap = cmd.snapshot();
     println!("\nfinal snapshot:\n{}", serde_json::to_string_pretty(&snap).expect("serialisable"));
+    // The same command as the Hystrix dashboard and Turbine see it.
+    let wall_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    println!(
+        "\nits hystrix.stream frame (docs/observability.md):\ndata: {}",
+        cmd.render_stream_frame(cmd.now_ms(), wall_ms, &StreamOptions::default())
+    );
+    println!(
+        "\nlive dashboard: cargo run -p hystrix-core --example observe_server -- 127.0.0.1:8080\n\
+         then open http://127.0.0.1:8080/hystrix (stream: /hystrix.stream, Prometheus: /metrics)"
+    );
 }

@@ -4,6 +4,9 @@
 //!   `"type":"HystrixCommand"` object the Netflix dashboard and Turbine read).
 //! - [`prometheus`]: the Prometheus text exposition (format 0.0.4) of a set
 //!   of commands.
+//! - [`DASHBOARD_HTML`]: a self-contained live dashboard page that reads
+//!   a `hystrix.stream` (every host serves these same bytes, e.g. at
+//!   `/hystrix`).
 //!
 //! Rendering is read-only: it works on [`Command::observe_at`] snapshots,
 //! which never trip a circuit, never refresh the health snapshot decisions
@@ -22,6 +25,33 @@ use crate::registry::Registry;
 use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
 
 pub use stream::{Isolation, StreamOptions};
+
+/// The built-in live dashboard: one self-contained HTML page (inline CSS
+/// and JS, no CDN, no framework) with a tile per command (circuit state
+/// from `circuitState`, including half-open; error %; request rate;
+/// rolling counts; latency percentiles; a sparkline of the recent rate and
+/// error %), fed by an `EventSource` on `hystrix.stream` relative to the
+/// page, or on the URL of its `?stream=` query parameter. Serve it with
+/// [`DASHBOARD_CONTENT_TYPE`].
+pub const DASHBOARD_HTML: &str = without_nul(DASHBOARD_HTML_NUL);
+
+/// [`DASHBOARD_HTML`] followed by one NUL byte: the same bytes for hosts
+/// that hand the page out as a static C string (the C binding).
+pub const DASHBOARD_HTML_NUL: &str = concat!(include_str!("dashboard.html"), "\0");
+
+/// `s` without its final NUL byte (at compile time).
+const fn without_nul(s: &'static str) -> &'static str {
+    match s.as_bytes().split_last() {
+        Some((&0, rest)) => match std::str::from_utf8(rest) {
+            Ok(text) => text,
+            Err(_) => panic!("the page is UTF-8"),
+        },
+        _ => panic!("the page ends with a NUL"),
+    }
+}
+
+/// The content type of [`DASHBOARD_HTML`].
+pub const DASHBOARD_CONTENT_TYPE: &str = "text/html; charset=utf-8";
 
 /// The three circuit states, in index order (closed, open, half-open).
 pub const STATES: [CircuitState; 3] = [CircuitState::Closed, CircuitState::Open, CircuitState::HalfOpen];

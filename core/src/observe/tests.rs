@@ -356,3 +356,154 @@ fn exposition_is_well_formed() {
     }
     assert!(text.ends_with('\n'));
 }
+
+/// Calls of one host: `ok` successes taking `ms` each, then `bad` failures.
+fn host_traffic(reg: &Registry, clock: &VirtualClock, ok: u64, ms: u64, bad: u64) {
+    let cmd = reg.get_or_create("svc");
+    for _ in 0..ok {
+        let _ = cmd.execute(|| {
+            clock.advance(ms);
+            Ok::<u64, RunError<()>>(ms)
+        });
+    }
+    for _ in 0..bad {
+        let _ = cmd.execute(|| Err::<u64, _>(RunError::Failure(())));
+    }
+}
+
+/// The numeric fields a Turbine sum makes cluster totals of.
+const ADDITIVE: [&str; 20] = [
+    "errorCount",
+    "requestCount",
+    "rollingCountBadRequests",
+    "rollingCountCollapsedRequests",
+    "rollingCountEmit",
+    "rollingCountExceptionsThrown",
+    "rollingCountFailure",
+    "rollingCountFallbackEmit",
+    "rollingCountFallbackFailure",
+    "rollingCountFallbackMissing",
+    "rollingCountFallbackRejection",
+    "rollingCountFallbackSuccess",
+    "rollingCountResponsesFromCache",
+    "rollingCountSemaphoreRejected",
+    "rollingCountShortCircuited",
+    "rollingCountSuccess",
+    "rollingCountThreadPoolRejected",
+    "rollingCountTimeout",
+    "currentConcurrentExecutionCount",
+    "reportingHosts",
+];
+
+/// Sums two frames field by field the way Turbine does: numbers (and maps
+/// of numbers) add up as integers; strings must agree across hosts.
+fn turbine_sum(a: &Value, b: &Value) -> Value {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_u64().expect("an integer"), y.as_u64().expect("an integer"));
+            Value::from(x.checked_add(y).expect("no overflow"))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            assert_eq!(x.keys().collect::<Vec<_>>(), y.keys().collect::<Vec<_>>(), "same fields on both hosts");
+            Value::Object(x.iter().map(|(k, v)| (k.clone(), turbine_sum(v, &y[k]))).collect())
+        }
+        (Value::String(x), Value::String(y)) => {
+            assert_eq!(x, y, "a string field differs between hosts");
+            a.clone()
+        }
+        // Booleans and nulls: Turbine counts them per value; not summed.
+        _ => a.clone(),
+    }
+}
+
+#[test]
+fn turbine_sums_two_hosts_into_the_aggregate() {
+    let (clock_a, clock_b, clock_all) =
+        (Arc::new(VirtualClock::new()), Arc::new(VirtualClock::new()), Arc::new(VirtualClock::new()));
+    let (host_a, host_b, all) =
+        (Registry::new(clock_a.clone()), Registry::new(clock_b.clone()), Registry::new(clock_all.clone()));
+    host_traffic(&host_a, &clock_a, 5, 10, 2);
+    host_traffic(&host_b, &clock_b, 3, 30, 1);
+    // One host that saw both hosts' calls.
+    host_traffic(&all, &clock_all, 5, 10, 2);
+    host_traffic(&all, &clock_all, 3, 30, 1);
+    let parse = |reg: &Registry, clock: &VirtualClock| -> Value {
+        let frames = frames(reg, clock.now_ms());
+        assert_eq!(frames.len(), 1);
+        let v: Value = serde_json::from_str(&frames[0]).unwrap();
+        all_numbers_are_integers(&v);
+        v
+    };
+    let (a, b, whole) = (parse(&host_a, &clock_a), parse(&host_b, &clock_b), parse(&all, &clock_all));
+    let sum = turbine_sum(&a, &b);
+
+    let mut checked = 0;
+    for (key, value) in sum.as_object().unwrap() {
+        match value {
+            Value::Number(n) if ADDITIVE.contains(&key.as_str()) => {
+                let expected = if key == "reportingHosts" { 2 } else { whole[key].as_u64().unwrap() };
+                assert_eq!(n.as_u64(), Some(expected), "{key}: the sum is the cluster total");
+                checked += 1;
+            }
+            Value::Number(n) if key.starts_with("propertyValue_") => {
+                assert_eq!(n.as_u64().unwrap(), 2 * a[key].as_u64().unwrap(), "{key}: same configuration, doubled");
+                checked += 1;
+            }
+            Value::Number(n) if key == "currentTime" => assert!(n.is_u64()),
+            Value::Number(n) => {
+                // Per-host values (error %, latencies): the dashboard divides
+                // the sum by reportingHosts to show the hosts' average. The
+                // sum of the hosts' rolling max concurrency bounds the
+                // cluster's from above.
+                let per_host = [
+                    "errorPercentage",
+                    "latencyExecute_mean",
+                    "latencyTotal_mean",
+                    "rollingMaxConcurrentExecutionCount",
+                ];
+                assert!(per_host.contains(&key.as_str()), "{key}: a numeric field no rule covers");
+                assert_eq!(n.as_u64().unwrap(), a[key].as_u64().unwrap() + b[key].as_u64().unwrap());
+                checked += 1;
+            }
+            Value::Object(m) => {
+                for (p, v) in m {
+                    assert_eq!(v.as_u64().unwrap(), a[key][p].as_u64().unwrap() + b[key][p].as_u64().unwrap());
+                }
+                checked += 1;
+            }
+            _ => {}
+        }
+    }
+    // 8 numeric properties, 4 per-host values, 2 percentile maps.
+    assert_eq!(checked, ADDITIVE.len() + 8 + 4 + 2, "every numeric field was checked");
+    // What the dashboard shows for the cluster.
+    assert_eq!(sum["requestCount"], 11);
+    assert_eq!(sum["errorCount"], 3);
+    assert_eq!(sum["rollingCountSuccess"], 8);
+    assert_eq!(sum["errorPercentage"].as_u64().unwrap() / 2, (28 + 25) / 2, "the hosts' mean error %");
+    assert_eq!(
+        whole["errorPercentage"].as_u64(),
+        Some(sum["errorCount"].as_u64().unwrap() * 100 / sum["requestCount"].as_u64().unwrap()),
+        "the totals give the cluster's error %"
+    );
+    assert_eq!(
+        sum["latencyExecute_mean"].as_u64().unwrap() / 2,
+        (a["latencyExecute_mean"].as_u64().unwrap() + b["latencyExecute_mean"].as_u64().unwrap()) / 2
+    );
+}
+
+#[test]
+fn the_dashboard_page_is_self_contained_and_small() {
+    let page = DASHBOARD_HTML;
+    assert!(page.starts_with("<!doctype html>"));
+    assert!(page.len() < 16 * 1024, "a few KB: {} bytes", page.len());
+    assert!(!page.contains('\0'), "the C binding hands it out as a C string");
+    // No CDN, no external script, style or font: the one URL is the SVG namespace.
+    let urls: Vec<&str> = page.match_indices("://").map(|(i, _)| &page[page[..i].rfind('"').unwrap() + 1..i]).collect();
+    assert_eq!(urls, ["http"]);
+    assert!(page.contains("http://www.w3.org/2000/svg"));
+    assert!(!page.contains("<script src") && !page.contains("<link"));
+    for needle in ["new EventSource(url)", "params.get(\"stream\")", "circuitState", "HALF_OPEN", "\"99.5\""] {
+        assert!(page.contains(needle), "{needle}");
+    }
+}

@@ -1,0 +1,92 @@
+// A real Prometheus server (Debian's `prometheus` package) scrapes the
+// Rust example server's /metrics every second for a few seconds; its HTTP
+// API then answers for a counter, the circuit state, the histogram's count
+// and a quantile. Skipped, with the reason, when the binary is missing.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { freePort, sleep, startServer } from "./harness.mjs";
+
+const PROMETHEUS = spawnSync("sh", ["-c", "command -v prometheus"], { encoding: "utf8" }).stdout.trim();
+const skip = PROMETHEUS ? false : "prometheus not found (apt-get install prometheus, or run scripts/setup.sh)";
+
+test("a real Prometheus scrapes /metrics and answers queries on it", { skip, timeout: 90_000 }, async (t) => {
+  const rust = await startServer(["--demo", "states"], t);
+  const dir = await mkdtemp(path.join(tmpdir(), "hystrix-prometheus-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const config = path.join(dir, "prometheus.yml");
+  await writeFile(
+    config,
+    [
+      "global:",
+      "  scrape_interval: 1s",
+      "  evaluation_interval: 1s",
+      "scrape_configs:",
+      "  - job_name: hystrix",
+      "    metrics_path: /metrics",
+      "    static_configs:",
+      `      - targets: ["127.0.0.1:${rust.port}"]`,
+      "",
+    ].join("\n"),
+  );
+  const port = await freePort();
+  const api = `http://127.0.0.1:${port}/api/v1`;
+  let log = "";
+  const prom = spawn(
+    PROMETHEUS,
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${path.join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--log.level=warn",
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  prom.stderr.on("data", (d) => (log += d));
+  t.after(() => prom.kill("SIGKILL"));
+
+  /** The instant vector of `q`, as [{ metric, value }]. */
+  const query = async (q) => {
+    const res = await fetch(`${api}/query?query=${encodeURIComponent(q)}`);
+    const body = await res.json();
+    assert.equal(body.status, "success", JSON.stringify(body));
+    return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+  };
+  /** Polls until `q` has a sample that satisfies `ok`. */
+  const eventually = async (q, ok, ms = 20_000) => {
+    const end = Date.now() + ms;
+    let last;
+    for (;;) {
+      try {
+        last = await query(q);
+        if (last.length > 0 && last.every((r) => ok(r.value))) return last;
+      } catch (e) {
+        last = e.message; // Not up yet.
+      }
+      if (Date.now() > end || prom.exitCode !== null) {
+        throw new Error(`${q}: ${JSON.stringify(last)}\nprometheus log:\n${log}`);
+      }
+      await sleep(250);
+    }
+  };
+
+  await eventually('up{job="hystrix"}', (v) => v === 1);
+  // Four more scrapes, so that rate() has samples to work on.
+  await sleep(4_000);
+  const success = await eventually('hystrix_execution_total{name="healthy",event="success"}', (v) => v > 0);
+  assert.equal(success[0].metric.group, "healthy");
+  await eventually('hystrix_execution_total{name="tripped",event="short_circuited"}', (v) => v > 0);
+  await eventually('hystrix_circuitbreaker_state{name="tripped",state="open"}', (v) => v === 1);
+  await eventually('hystrix_circuitbreaker_state{name="healthy",state="closed"}', (v) => v === 1);
+  await eventually('increase(hystrix_execution_total{name="healthy",event="success"}[10s])', (v) => v > 0);
+  const count = await eventually('hystrix_latency_seconds_count{name="healthy",kind="run"}', (v) => v > 0);
+  // The demo's `healthy` sleeps 0–4 ms a call: the median is in the first bucket (≤ 5 ms).
+  const median = await eventually(
+    'histogram_quantile(0.5, sum by (le) (rate(hystrix_latency_seconds_bucket{name="healthy",kind="run"}[5s])))',
+    (v) => Number.isFinite(v) && v > 0 && v <= 0.005,
+  );
+  t.diagnostic(`healthy: ${count[0].value} calls, median run latency ${(median[0].value * 1000).toFixed(2)} ms`);
+});
