@@ -13,8 +13,11 @@
 //!
 //! A run future is dropped at its timeout (or when another attempt wins) —
 //! that is its cancellation — and its permit released at once. Dropping the
-//! future a driver returns is the caller's cancellation: the run futures die
-//! with it, every permit is given back at once and nothing more is recorded.
+//! future a driver returns is the caller's cancellation (semantics §18.1):
+//! each attempt still in flight records `CANCELLED` (a probe's slot is freed
+//! without deciding), the run futures die with it, every permit is given
+//! back at once; a fallback dropped that way gave no outcome and records
+//! nothing.
 //! Panics in a run or a fallback count as failures.
 
 use crate::call::execution::{Execution, Resolution, RunOutcome, Step};
@@ -37,9 +40,17 @@ struct Abandon<'a> {
 impl Drop for Abandon<'_> {
     fn drop(&mut self) {
         // The run future is dropped with this frame: whatever it held is free.
-        // No clock is read here: this also runs while a panicking clock
-        // unwinds (a second panic would abort), and abandoning records
-        // nothing, so it needs no time.
+        // Dropped while the run is in flight, the call is cancelled by its
+        // caller (semantics §18.1): `CANCELLED` at the clock's time. Not
+        // while a panic unwinds (a panicking clock would abort), nor if the
+        // clock panics now; a fallback dropped with the future gave no
+        // outcome and records nothing.
+        if self.ex.is_running() && !std::thread::panicking() {
+            let cmd = self.cmd;
+            if let Ok(now) = catch_unwind(AssertUnwindSafe(|| cmd.now_ms())) {
+                self.ex.cancel(cmd, now);
+            }
+        }
         if !self.ex.is_done() || self.ex.holds_permit() {
             self.ex.abandon(self.cmd, self.ex.start_ms());
             self.ex.run_stopped(self.cmd);
@@ -95,14 +106,15 @@ impl Command {
     /// applying: `run(attempt)` makes the run future of each attempt (once
     /// per attempt: a retry, a hedge), and the driver carries out the
     /// call's actions — timers on `sleeper` (whose clock must be this
-    /// command's clock), polled in arming order so that timers due at the
-    /// same instant fire in the order they were armed; several run futures
+    /// command's clock), the earliest due first and, at the same instant,
+    /// the first armed; several run futures
     /// at once while hedging; an attempt that times out or loses to another
     /// is dropped, which is its cancellation.
     ///
-    /// Dropping the returned future is the caller's cancellation: the run
-    /// futures are dropped with it, every permit is given back at once and
-    /// nothing more is recorded (no `CANCELLED`, no latency).
+    /// Dropping the returned future is the caller's cancellation (semantics
+    /// §18.1): every attempt still in flight records `CANCELLED`, the run
+    /// futures are dropped with it and every permit is given back at once
+    /// (no latency is recorded).
     ///
     /// ```
     /// use hystrix_core::{Command, Config, Error, Jitter, RunError, VirtualClock};
@@ -155,6 +167,40 @@ impl Command {
     }
 }
 
+/// The general driver's call. Dropped before it settled — the caller
+/// dropped the driver's future — it is cancelled first (semantics §18.1:
+/// `CANCELLED` per outstanding attempt, at the command clock's time), then
+/// gives every permit back (its runs were dropped with the future, so they
+/// have stopped). Nothing is recorded while a panic unwinds, nor if the
+/// clock panics.
+struct CancelOnDrop(Call);
+
+impl std::ops::Deref for CancelOnDrop {
+    type Target = Call;
+    fn deref(&self) -> &Call {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for CancelOnDrop {
+    fn deref_mut(&mut self) -> &mut Call {
+        &mut self.0
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if self.0.is_settled() || std::thread::panicking() {
+            return;
+        }
+        let cmd = self.0.command().clone();
+        if let Ok(now) = catch_unwind(AssertUnwindSafe(|| cmd.now_ms())) {
+            self.0.handle(now, Input::Cancel);
+            while self.0.poll_action().is_some() {}
+        }
+    }
+}
+
 /// One run future through the general driver, as a call of one attempt.
 async fn drive_single<T, E, S, R, F, FF>(cmd: &Command, sleeper: &S, run: R, fallback: Option<F>) -> Result<T, Error<E>>
 where
@@ -183,7 +229,7 @@ where
     F: FnOnce(&Error<E>) -> FF,
     FF: Future<Output = Result<T, E>>,
 {
-    let call = start(cmd, cmd.now_ms(), fallback.is_some());
+    let call = CancelOnDrop(start(cmd, cmd.now_ms(), fallback.is_some()));
     let mut d = CallDriver {
         runs: Vec::new(),
         fallback_run: None,
@@ -204,12 +250,12 @@ where
 /// the fallback's and the sleeps go before the call gives their permits
 /// back (when the caller drops the driver's future mid-call).
 struct CallDriver<'a, T, E, S: Sleeper, R, Run, F, FF> {
-    /// Running attempts, in start order.
-    runs: Vec<(AttemptId, Pin<Box<R>>)>,
+    /// Running attempts, in start order, and whether each was polled yet.
+    runs: Vec<(AttemptId, Pin<Box<R>>, bool)>,
     fallback_run: Option<Pin<Box<FF>>>,
-    /// The call's armed timers, in arming order.
-    timers: Vec<(CallTimer, Pin<Box<S::Sleep>>)>,
-    call: Call,
+    /// The call's armed timers with their due times, in arming order.
+    timers: Vec<(CallTimer, u64, Pin<Box<S::Sleep>>)>,
+    call: CancelOnDrop,
     results: Results<T, E>,
     settled: Option<Settlement>,
     sleeper: &'a S,
@@ -236,12 +282,12 @@ where
             match action {
                 Action::SetTimer { timer, at } => {
                     // Armed now (a timer fed early is armed again: last).
-                    self.timers.retain(|(t, _)| *t != timer);
-                    self.timers.push((timer, Box::pin(self.sleeper.sleep_until(at))));
+                    self.timers.retain(|(t, ..)| *t != timer);
+                    self.timers.push((timer, at, Box::pin(self.sleeper.sleep_until(at))));
                 }
-                Action::ClearTimer { timer } => self.timers.retain(|(t, _)| *t != timer),
+                Action::ClearTimer { timer } => self.timers.retain(|(t, ..)| *t != timer),
                 Action::InvokeAttempt { attempt } => match catch_unwind(AssertUnwindSafe(|| (self.run)(attempt))) {
-                    Ok(fut) => self.runs.push((attempt, Box::pin(fut))),
+                    Ok(fut) => self.runs.push((attempt, Box::pin(fut), false)),
                     Err(panic) => {
                         let outcome = self.results.attempt_ended(attempt, Err(panic_message(&*panic)));
                         self.input(Input::AttemptEnded { attempt, outcome });
@@ -249,7 +295,7 @@ where
                 },
                 Action::AbortAttempt { attempt, .. } => {
                     // Dropping its future stops the run at once.
-                    self.runs.retain(|(a, _)| *a != attempt);
+                    self.runs.retain(|(a, ..)| *a != attempt);
                     self.input(Input::AttemptStopped { attempt });
                 }
                 Action::InvokeFallback { original } => {
@@ -278,20 +324,35 @@ where
             if let Some(settlement) = self.settled {
                 return Poll::Ready(settlement);
             }
-            // Timers first, in arming order: of those due at one instant,
-            // the first armed fires first.
-            if let Some(i) = self.timers.iter_mut().position(|(_, sleep)| sleep.as_mut().poll(cx).is_ready()) {
-                let (timer, _) = self.timers.remove(i);
-                self.input(Input::TimerFired { timer });
-                continue;
-            }
-            let ended =
-                self.runs.iter_mut().enumerate().find_map(|(i, (_, fut))| match poll_caught(fut.as_mut(), cx) {
+            // A run invoked in this reaction is polled once before any
+            // timer: one that is ready at once ends within the reaction, as
+            // semantics §9.7 wants (a 0 ms hedge timer must not start a
+            // hedge before the primary's immediate outcome is handled).
+            // Then the timers: of those due, the earliest, then the first
+            // armed (§1); then the runs.
+            let mut ended = self.runs.iter_mut().enumerate().find_map(|(i, (_, fut, polled))| {
+                if *polled {
+                    return None;
+                }
+                *polled = true;
+                match poll_caught(fut.as_mut(), cx) {
                     Poll::Ready(result) => Some((i, result)),
                     Poll::Pending => None,
-                });
+                }
+            });
+            if ended.is_none() {
+                if let Some(timer) = self.due_timer(cx) {
+                    self.input(Input::TimerFired { timer });
+                    continue;
+                }
+                ended =
+                    self.runs.iter_mut().enumerate().find_map(|(i, (_, fut, _))| match poll_caught(fut.as_mut(), cx) {
+                        Poll::Ready(result) => Some((i, result)),
+                        Poll::Pending => None,
+                    });
+            }
             if let Some((i, result)) = ended {
-                let (attempt, fut) = self.runs.remove(i);
+                let (attempt, fut, _) = self.runs.remove(i);
                 drop(fut);
                 let outcome = self.results.attempt_ended(attempt, result);
                 self.input(Input::AttemptEnded { attempt, outcome });
@@ -307,6 +368,23 @@ where
             }
             return Poll::Pending;
         }
+    }
+
+    /// The timer to fire next, removed from the armed ones: of those due by
+    /// the command's clock (which is the sleeper's), the earliest, then the
+    /// first armed. Polls the others so they wake the task when due.
+    fn due_timer(&mut self, cx: &mut Context<'_>) -> Option<CallTimer> {
+        let now = self.call.command().now_ms();
+        let mut due = self.timers.iter().enumerate().filter(|(_, t)| t.1 <= now).min_by_key(|(i, t)| (t.1, *i));
+        if due.is_none() {
+            // Not due by the clock: poll the sleeps so they wake the task
+            // (one that is ready anyway fires, the earliest first).
+            let ready: Vec<usize> =
+                (0..self.timers.len()).filter(|&i| self.timers[i].2.as_mut().poll(cx).is_ready()).collect();
+            due = ready.into_iter().map(|i| (i, &self.timers[i])).min_by_key(|(i, t)| (t.1, *i));
+        }
+        let i = due.map(|(i, _)| i)?;
+        Some(self.timers.remove(i).0)
     }
 }
 

@@ -301,7 +301,13 @@ fn dropping_the_future_while_hedging_drops_every_run() {
     assert_eq!(dropped.get(), 3);
     assert_eq!(snap(&cmd, &clock).concurrent, 0);
     clock.advance_with(1000, || exec.settle());
-    assert_eq!(events.lock().unwrap().iter().map(|e| e.0).collect::<Vec<_>>(), [EventType::Hedge, EventType::Hedge]);
+    // Semantics §18.1: dropping the future cancels the call, so each of the
+    // three outstanding attempts records CANCELLED, in start order.
+    use EventType::*;
+    assert_eq!(
+        events.lock().unwrap().iter().map(|e| e.0).collect::<Vec<_>>(),
+        [Hedge, Hedge, Cancelled, Cancelled, Cancelled]
+    );
 }
 
 #[test]
@@ -485,4 +491,65 @@ fn blocking_run_judges_a_timeout_when_the_run_returns_and_retries_it() {
     use EventType::*;
     assert_eq!(*events.lock().unwrap(), [(Timeout, 60), (Retry, 60), (Success, 60)]);
     assert_eq!(snap(&cmd, &clock).concurrent, 0);
+}
+
+/// Semantics §14.2 and §9.7 with `hedge_delay_ms` 0: the hedge timer is due
+/// at the primary's start but fires only once that reaction has settled, so
+/// a primary that is ready at once wins alone — no hedge, no extra permit
+/// (found by review: the driver used to poll timers before a fresh run).
+#[test]
+fn a_zero_delay_hedge_waits_for_the_primarys_immediate_outcome() {
+    let clock = VirtualClock::new();
+    let config = Config { hedge_max_attempts: 3, hedge_delay_ms: 0, ..Config::default() };
+    let cmd = command(&clock, config);
+    let events = recorder(&cmd);
+    let exec = Executor::default();
+    let (c, k) = (cmd.clone(), clock.clone());
+    let out = exec.spawn(async move { c.run_async(&k, |a| async move { Ok::<u32, RunError<String>>(a.0) }).await });
+    assert_eq!(out.borrow_mut().take().unwrap().unwrap(), 1);
+    assert_eq!(*events.lock().unwrap(), [(EventType::Success, 0)]);
+    // A primary that fails at once: its FAILURE comes before the hedge
+    // (hedge_on_failure re-arms the timer now), then the hedges follow.
+    let events = recorder(&cmd);
+    let (c, k) = (cmd.clone(), clock.clone());
+    let out = exec.spawn(async move {
+        c.run_async(&k, |a| async move {
+            if a.0 < 3 {
+                Err(RunError::Failure("down".to_string()))
+            } else {
+                Ok::<u32, RunError<String>>(a.0)
+            }
+        })
+        .await
+    });
+    assert_eq!(out.borrow_mut().take().unwrap().unwrap(), 3);
+    use EventType::*;
+    assert_eq!(
+        events.lock().unwrap().iter().map(|e| e.0).collect::<Vec<_>>(),
+        [Failure, Hedge, Failure, Hedge, Success]
+    );
+}
+
+/// Semantics §18.1: dropping an `execute_async` future while its run is in
+/// flight is the caller's cancellation — `CANCELLED`, the permit back.
+#[test]
+fn dropping_an_execute_async_future_mid_run_records_cancelled() {
+    let clock = VirtualClock::new();
+    let cmd = command(&clock, Config::default());
+    let events = recorder(&cmd);
+    let exec = Executor::default();
+    let (c, k) = (cmd.clone(), clock.clone());
+    exec.spawn(async move {
+        let k2 = k.clone();
+        c.execute_async(&k, async move {
+            k2.sleep_until(500).await;
+            Ok::<u32, RunError<String>>(1)
+        })
+        .await
+    });
+    clock.advance_with(20, || exec.settle());
+    assert_eq!(snap(&cmd, &clock).concurrent, 1);
+    exec.cancel(0);
+    assert_eq!(snap(&cmd, &clock).concurrent, 0);
+    assert_eq!(*events.lock().unwrap(), [(EventType::Cancelled, 20)]);
 }

@@ -462,19 +462,26 @@ impl Call {
         if !self.plan.retryable(event) || self.started >= self.plan.retry_max_attempts {
             return self.end_attempts(now);
         }
-        if !self.cmd.budget_allows(now) {
+        // Steps 2–5 under the budget's lock (if it is on), so that threads
+        // sharing the command never overspend it.
+        let cmd = self.cmd.clone();
+        let mut budget = cmd.budget_at(now);
+        if budget.as_mut().is_some_and(|b| !b.allows()) {
+            drop(budget);
             self.marker(now, EventType::RetryBudgetExhausted);
             return self.end_attempts(now);
         }
         let n = u32::try_from(self.started).unwrap_or(u32::MAX);
-        let cmd = &self.cmd;
         let delay = self.plan.backoff.delay(n, self.prev_delay, || cmd.draw());
         self.prev_delay = delay;
         let at = now.saturating_add(delay);
         if self.deadline.is_some_and(|d| at >= d) {
+            drop(budget);
             return self.end_attempts(now);
         }
-        self.cmd.budget_withdraw(now);
+        if let Some(b) = budget {
+            b.withdraw();
+        }
         self.marker(now, EventType::Retry);
         let timer = self.arm(at);
         self.wait = Some((timer, at, Wait::Backoff));
@@ -510,13 +517,21 @@ impl Call {
         }
         if self.deadline.is_some_and(|d| now >= d) {
             self.hedging_stopped = true;
-        } else if !self.cmd.budget_allows(now) {
-            self.marker(now, EventType::RetryBudgetExhausted);
-            self.hedging_stopped = true;
         } else {
-            self.cmd.budget_withdraw(now);
-            self.marker(now, EventType::Hedge);
-            self.start_attempt(now);
+            // Checked and withdrawn under one lock (see `retry_decision`).
+            let cmd = self.cmd.clone();
+            let mut budget = cmd.budget_at(now);
+            if budget.as_mut().is_some_and(|b| !b.allows()) {
+                drop(budget);
+                self.marker(now, EventType::RetryBudgetExhausted);
+                self.hedging_stopped = true;
+            } else {
+                if let Some(b) = budget {
+                    b.withdraw();
+                }
+                self.marker(now, EventType::Hedge);
+                self.start_attempt(now);
+            }
         }
         if !self.settled && self.stage == Stage::Attempts && !self.outstanding() && self.hedge.is_none() {
             self.end_attempts(now);

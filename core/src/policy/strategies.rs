@@ -88,6 +88,27 @@ impl Strategies {
     }
 }
 
+/// The locked retry budget of one decision (see [`Command::budget_at`]).
+pub(crate) struct BudgetGuard<'a> {
+    budget: MutexGuard<'a, RetryBudget>,
+    now: u64,
+    min_per_sec: u64,
+    window_ms: u64,
+    buckets: u64,
+}
+
+impl BudgetGuard<'_> {
+    /// Whether the balance allows a retry or hedge (at least 100 units).
+    pub(crate) fn allows(&mut self) -> bool {
+        self.budget.allows(self.now, self.min_per_sec, self.window_ms, self.buckets)
+    }
+
+    /// A retry or hedge goes ahead: 100 units out.
+    pub(crate) fn withdraw(mut self) {
+        self.budget.withdraw(self.now, RETRY_COST, self.window_ms, self.buckets);
+    }
+}
+
 impl Command {
     #[inline]
     fn features(&self) -> u32 {
@@ -127,34 +148,22 @@ impl Command {
         )
     }
 
-    /// Whether the retry budget lets a retry or hedge go ahead at `now`
-    /// (always, while the budget is off).
-    pub(crate) fn budget_allows(&self, now: u64) -> bool {
+    /// The retry budget at `now`, locked, if it is on: a retry or hedge
+    /// decision checks and withdraws under one lock (semantics §12), so
+    /// calls racing on several threads never overspend it. Drop the guard
+    /// before recording anything (listeners must not run under it).
+    pub(crate) fn budget_at(&self, now: u64) -> Option<BudgetGuard<'_>> {
         if self.features() & feature::RETRY_BUDGET == 0 {
-            return true;
+            return None;
         }
         let c = self.config();
-        lock(&self.inner.strategies.budget).allows(
+        Some(BudgetGuard {
+            budget: lock(&self.inner.strategies.budget),
             now,
-            c.retry_budget_min_per_sec,
-            c.retry_budget_window_ms,
-            c.retry_budget_window_buckets,
-        )
-    }
-
-    /// A retry or hedge goes ahead at `now`: 100 units out of the budget,
-    /// if it is on.
-    pub(crate) fn budget_withdraw(&self, now: u64) {
-        if self.features() & feature::RETRY_BUDGET == 0 {
-            return;
-        }
-        let c = self.config();
-        lock(&self.inner.strategies.budget).withdraw(
-            now,
-            RETRY_COST,
-            c.retry_budget_window_ms,
-            c.retry_budget_window_buckets,
-        );
+            min_per_sec: c.retry_budget_min_per_sec,
+            window_ms: c.retry_budget_window_ms,
+            buckets: c.retry_budget_window_buckets,
+        })
     }
 
     /// The budget's balance at `now`; `0` while it is off (semantics §16).
