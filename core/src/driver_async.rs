@@ -167,6 +167,10 @@ impl Command {
     }
 }
 
+/// A timer the driver armed: the call's name for it, when it is due, and
+/// the sleeper's future.
+type Armed<Sleep> = (CallTimer, u64, Pin<Box<Sleep>>);
+
 /// The general driver's call. Dropped before it settled — the caller
 /// dropped the driver's future — it is cancelled first (semantics §18.1:
 /// `CANCELLED` per outstanding attempt, at the command clock's time), then
@@ -254,7 +258,7 @@ struct CallDriver<'a, T, E, S: Sleeper, R, Run, F, FF> {
     runs: Vec<(AttemptId, Pin<Box<R>>, bool)>,
     fallback_run: Option<Pin<Box<FF>>>,
     /// The call's armed timers with their due times, in arming order.
-    timers: Vec<(CallTimer, u64, Pin<Box<S::Sleep>>)>,
+    timers: Vec<Armed<S::Sleep>>,
     call: CancelOnDrop,
     results: Results<T, E>,
     settled: Option<Settlement>,
