@@ -57,9 +57,10 @@ def test_retry_with_backoff_on_a_virtual_clock_sync(isolation):
     cmd = hystrix.Command(run, lambda e: f"fb after {e}", isolation=isolation, clock=clock, **RETRY)
     events = recorder(cmd)
     t, out = in_thread(cmd.execute)
-    assert wait_until(lambda: len(starts) == 1)
+    # Each advance once the backoff timer is armed (the failure observed).
+    assert wait_until(lambda: len(starts) == 1 and clock.next_deadline() == 100)
     clock.advance(100)
-    assert wait_until(lambda: len(starts) == 2)
+    assert wait_until(lambda: len(starts) == 2 and clock.next_deadline() == 300)
     clock.advance(200)
     t.join(WAIT_S)
     assert out == {"value": "fb after down"}

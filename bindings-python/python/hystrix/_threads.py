@@ -71,6 +71,10 @@ class ThreadCall(Settling):
         pending: Deque[int] = collections.deque(actions)
         timers: Dict[int, int] = {}
         waits: Dict[int, Tuple[Any, threading.Event]] = {}
+        # Timers armed after the start (see below), and whether the actions
+        # being carried out are the start's.
+        unread: Set[int] = set()
+        first = True
         settled = None
         try:
             while True:
@@ -82,6 +86,8 @@ class ThreadCall(Settling):
                         # Armed now (before a run starts that may see the
                         # clock move), waited for later.
                         waits[x] = _arm(clock, y)
+                        if not first:
+                            unread.add(x)
                     elif code == CLEAR_TIMER:
                         timers.pop(x, None)
                         waits.pop(x, None)
@@ -95,6 +101,7 @@ class ThreadCall(Settling):
                         settled = (code, x, y)
                 if settled is not None:
                     break
+                first = False
                 with self.lock:
                     items = list(self.inbox)
                     self.inbox.clear()
@@ -115,6 +122,12 @@ class ThreadCall(Settling):
                     self.wake.wait()
                     continue
                 timer, due = min(timers.items(), key=lambda kv: kv[1])
+                if timer in unread:
+                    # Armed after the clock was last read, while a run or
+                    # another thread may have moved it past the due time
+                    # (a virtual clock then never fires it): read it again.
+                    now = _now(clock, label)
+                    unread.clear()
                 if now < due:
                     # (The clock is read only after waiting: a closed call
                     # reads it twice, at its start and when its run ended.)
