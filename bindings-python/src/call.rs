@@ -74,43 +74,49 @@ pub(crate) struct NativeCall {
 }
 
 impl NativeCall {
-    /// Starts a call at `now` (the core runs with the GIL released, as
-    /// every input below: a listener needing the GIL on one thread can
-    /// never deadlock with another thread waiting here).
+    /// Starts a call at `now`, with the GIL held: the call is not shared
+    /// yet, so no other thread can wait for it (listeners run no lock held,
+    /// as on the native semaphore path).
     pub(crate) fn start<'py>(
         py: Python<'py>,
         cmd: &hystrix_core::Command,
         now: u64,
         has_fallback: bool,
     ) -> PyResult<(NativeCall, Bound<'py, PyTuple>)> {
-        let (call, out) = py.detach(|| {
-            let _inside = fork::enter();
-            let mut call = Call::start(cmd, now, has_fallback);
-            let mut out = Vec::with_capacity(6);
-            drain(&mut call, &mut out);
-            (call, out)
-        });
+        let mut call = Call::start(cmd, now, has_fallback);
+        let mut out = Vec::with_capacity(6);
+        drain(&mut call, &mut out);
         let native = NativeCall { call: Mutex::new(Some(call)) };
         // A listener's KeyboardInterrupt: `native` is released as it drops.
         pending::check()?;
         Ok((native, PyTuple::new(py, out)?))
     }
 
-    /// Feeds `input` at `now` with the GIL released; the actions it caused.
-    /// A `KeyboardInterrupt` or `SystemExit` a listener raised meanwhile is
-    /// raised here, after the input was applied; a call not settled yet is
-    /// then released at once (the caller will not go on with it).
+    /// Feeds `input` at `now`; the actions it caused. The common case takes
+    /// the call's lock at once and keeps the GIL (one crossing, no thread
+    /// switch). If another thread holds the lock (it may be inside the core
+    /// running a listener that needs the GIL), the GIL is released while
+    /// waiting for it, so the two can never deadlock. A `KeyboardInterrupt`
+    /// or `SystemExit` a listener raised meanwhile is raised here, after the
+    /// input was applied; a call not settled yet is then released at once
+    /// (the caller will not go on with it).
     fn feed<'py>(&self, py: Python<'py>, now: u64, input: Input) -> PyResult<Bound<'py, PyTuple>> {
-        let out = py.detach(|| {
-            let _inside = fork::enter();
-            let mut guard = self.call.lock().unwrap_or_else(|p| p.into_inner());
+        let apply = |guard: &mut Option<Call>| {
             let mut out = Vec::new();
             if let Some(call) = guard.as_mut() {
                 call.handle(now, input);
                 drain(call, &mut out);
             }
             out
-        });
+        };
+        let out = match self.call.try_lock() {
+            Ok(mut guard) => apply(&mut guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => apply(&mut p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => py.detach(|| {
+                let _inside = fork::enter();
+                apply(&mut self.call.lock().unwrap_or_else(|p| p.into_inner()))
+            }),
+        };
         if let Some(interrupt) = pending::take() {
             py.detach(|| {
                 let _inside = fork::enter();

@@ -19,7 +19,9 @@ from ._protocol import (
     CLEAR_TIMER,
     FALLBACK,
     INVOKE,
+    CANCELLED_CODE,
     SET_TIMER,
+    SETTLE_ERROR,
     Call,
     Settling,
     Target,
@@ -39,7 +41,7 @@ class CallCancelled(Exception):
 class ThreadCall(Settling):
     """One thread-isolated call (see the module docs)."""
 
-    __slots__ = ("native", "lock", "inbox", "wake", "waiting", "active", "abandoned", "running", "aborted", "context")
+    __slots__ = ("native", "lock", "inbox", "waiting", "active", "abandoned", "running", "aborted", "context")
 
     def __init__(self, target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]):
         super().__init__(target, args, kwargs)
@@ -48,9 +50,8 @@ class ThreadCall(Settling):
         # (attempt, ok, value) for runs that ended; (_ACTIONS, actions, None)
         # for what a cancel from another thread caused.
         self.inbox: Deque[Tuple[int, Any, Any]] = collections.deque()
-        self.wake = threading.Event()
-        # The event the caller's thread waits on with a timer armed (set by
-        # that timer, or by whatever else wakes the caller).
+        # The event the caller's thread waits on (set by the timer it waits
+        # for, or by whatever else wakes the caller).
         self.waiting: Optional[threading.Event] = None
         # Whether the caller's thread still interprets (else runs that end
         # are reported from their own thread).
@@ -68,18 +69,23 @@ class ThreadCall(Settling):
         now = _now(clock, label)
         native, actions = t.circuit._native.call(now, t.fallback is not None)
         self.native = native
-        pending: Deque[int] = collections.deque(actions)
+        pending = list(actions)
+        i = 0
         timers: Dict[int, int] = {}
         waits: Dict[int, Tuple[Any, threading.Event]] = {}
-        # Timers armed after the start (see below), and whether the actions
-        # being carried out are the start's.
+        # Timers armed since the clock was last read: before waiting for one
+        # the clock is read again, as a run or another thread may have moved
+        # it past the due time meanwhile (a virtual clock would then never
+        # fire it). The start's own timers need no such read: no run of
+        # this call has started yet.
         unread: Set[int] = set()
         first = True
         settled = None
         try:
             while True:
-                while pending:
-                    code, x, y = pending.popleft(), pending.popleft(), pending.popleft()
+                while i < len(pending):
+                    code, x, y = pending[i], pending[i + 1], pending[i + 2]
+                    i += 3
                     if code == SET_TIMER:
                         timers.pop(x, None)
                         timers[x] = y
@@ -96,7 +102,7 @@ class ThreadCall(Settling):
                     elif code == ABORT:
                         self._abort(x)
                     elif code == FALLBACK:
-                        pending.extend(self._fallback(x))
+                        pending += self._fallback(x)
                     else:
                         settled = (code, x, y)
                 if settled is not None:
@@ -105,52 +111,54 @@ class ThreadCall(Settling):
                 with self.lock:
                     items = list(self.inbox)
                     self.inbox.clear()
-                    self.wake.clear()
                 if items:
                     for attempt, _ok, _value in items:
                         self.running.pop(attempt, None)  # ended: nothing to wait for
                     now = _now(clock, label)
                     for attempt, ok, value in items:
                         if attempt == _ACTIONS:
-                            pending.extend(ok)
+                            pending += ok
                             continue
                         self.outcomes[attempt] = value
                         outcome = SUCCESS if ok else _outcome_of(t.is_bad, value)
-                        pending.extend(native.ended(now, attempt, outcome))
+                        pending += native.ended(now, attempt, outcome)
                     continue
                 if not timers:
-                    self.wake.wait()
+                    event = threading.Event()
+                    with self.lock:
+                        if self.inbox:
+                            continue
+                        self.waiting = event
+                    event.wait()
                     continue
-                timer, due = min(timers.items(), key=lambda kv: kv[1])
+                if len(timers) == 1:
+                    timer, due = next(iter(timers.items()))
+                else:
+                    timer, due = min(timers.items(), key=lambda kv: kv[1])
+                entry = waits.get(timer)
+                if entry is None:
+                    entry = waits[timer] = _arm(clock, due)
+                    unread.add(timer)
                 if timer in unread:
-                    # Armed after the clock was last read, while a run or
-                    # another thread may have moved it past the due time
-                    # (a virtual clock then never fires it): read it again.
                     now = _now(clock, label)
                     unread.clear()
                 if now < due:
                     # (The clock is read only after waiting: a closed call
                     # reads it twice, at its start and when its run ended.)
-                    wait, relay = waits.pop(timer, None) or _arm(clock, due)
+                    wait, relay = entry
                     with self.lock:
                         if self.inbox:
-                            waits[timer] = (wait, relay)
                             continue
                         self.waiting = relay
-                    try:
-                        won = wait()
-                    finally:
-                        with self.lock:
-                            self.waiting = None
+                    won = wait()  # a wait is used once (armed again if needed)
+                    self.waiting = None
+                    del waits[timer]
                     if not won:
-                        # Something else came first (a run ended, a cancel):
-                        # the timer is armed again for the next round.
-                        waits[timer] = _arm(clock, due)
-                        continue
+                        continue  # something else came first: a run ended, a cancel
                     now = _now(clock, label)
                 del timers[timer]
                 waits.pop(timer, None)
-                pending.extend(native.fired(now, timer))
+                pending += native.fired(now, timer)
         except BaseException:
             # The caller was interrupted (KeyboardInterrupt…) or the clock is
             # broken: nothing more is recorded, and what the call holds is
@@ -158,7 +166,7 @@ class ThreadCall(Settling):
             self._abandon()
             raise
         self._leave()
-        if settles(settled):
+        if settled[0] == SETTLE_ERROR and settled[1] == CANCELLED_CODE:
             raise CallCancelled()
         return self.result(*settled)
 
@@ -181,7 +189,6 @@ class ThreadCall(Settling):
 
     def _wake(self) -> None:
         """(Under the lock.) Wakes the caller's thread, whatever it waits on."""
-        self.wake.set()
         if self.waiting is not None:
             self.waiting.set()
 
