@@ -27,12 +27,13 @@ from ._protocol import (
     CLEAR_TIMER,
     FALLBACK,
     INVOKE,
+    CANCELLED_CODE,
     SET_TIMER,
+    SETTLE_ERROR,
     _CURRENT_CALL,
     Call,
     Settling,
     Target,
-    settles,
 )
 
 # Inbox entries: (_TIMER, timer, None), (_ENDED, attempt, task), (_FALLBACK_DONE, 0, task).
@@ -77,13 +78,15 @@ class AsyncCall(Settling):
         loop = asyncio.get_running_loop()
         native, actions = t.circuit._native.call(_now(clock, label), t.fallback is not None)
         self.native = native
-        pending: Deque[int] = collections.deque(actions)
+        pending = list(actions)
+        i = 0
         settled = None
         caller_cancel: Optional[BaseException] = None
         try:
             while True:
-                while pending:
-                    code, x, y = pending.popleft(), pending.popleft(), pending.popleft()
+                while i < len(pending):
+                    code, x, y = pending[i], pending[i + 1], pending[i + 2]
+                    i += 3
                     if code == SET_TIMER:
                         self._arm(clock, x, y)
                     elif code == CLEAR_TIMER:
@@ -91,11 +94,11 @@ class AsyncCall(Settling):
                         if fut is not None:
                             fut.cancel()
                     elif code == INVOKE:
-                        pending.extend(self._invoke(x))
+                        pending += self._invoke(x)
                     elif code == ABORT:
-                        pending.extend(self._abort(x))
+                        pending += self._abort(x)
                     elif code == FALLBACK:
-                        pending.extend(self._fallback(x))
+                        pending += self._fallback(x)
                     else:
                         settled = (code, x, y)
                 if settled is not None:
@@ -103,7 +106,7 @@ class AsyncCall(Settling):
                 if self.inbox:
                     now = _now(clock, label)
                     while self.inbox:
-                        pending.extend(self._feed(now, self.inbox.popleft()))
+                        pending += self._feed(now, self.inbox.popleft())
                     continue
                 self.wake = loop.create_future()
                 try:
@@ -111,7 +114,7 @@ class AsyncCall(Settling):
                 except asyncio.CancelledError as exc:
                     # The caller gave up (semantics §18).
                     caller_cancel = exc
-                    pending.extend(native.cancel(_now(clock, label)))
+                    pending += native.cancel(_now(clock, label))
                 finally:
                     self.wake = None
         except BaseException:
@@ -120,7 +123,7 @@ class AsyncCall(Settling):
             self._abandon()
             raise
         self._leave()
-        if caller_cancel is not None and settles(settled):
+        if caller_cancel is not None and settled[0] == SETTLE_ERROR and settled[1] == CANCELLED_CODE:
             raise caller_cancel
         return self.result(*settled)
 

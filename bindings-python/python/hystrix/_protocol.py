@@ -40,7 +40,7 @@ _SETTING_OF = {
 class Call:
     """The call attempt a run is executing for; see :func:`current_call`."""
 
-    __slots__ = ("command", "cancelled", "attempt")
+    __slots__ = ("command", "attempt", "_cancelled")
 
     def __init__(self, command: str, attempt: int = 1):
         #: The command's name (as errors give it).
@@ -48,16 +48,29 @@ class Call:
         #: Which attempt of the call this run is, from 1 (retries and hedges
         #: count on; an attempt refused at admission takes a number too).
         self.attempt = attempt
-        #: Set when nobody waits for this run any more: at its timeout, when
-        #: another (hedged) attempt won, when the caller cancelled the call
-        #: or was interrupted. A run that can stop early polls
-        #: ``cancelled.is_set()`` or waits on it (``cancelled.wait(t)``)
-        #: instead of sleeping; what it returns after that is discarded.
-        self.cancelled = threading.Event()
+        self._cancelled: Optional[threading.Event] = None
+
+    @property
+    def cancelled(self) -> threading.Event:
+        """Set when nobody waits for this run any more: at its timeout, when
+        another (hedged) attempt won, when the caller cancelled the call or
+        was interrupted. A run that can stop early polls
+        ``cancelled.is_set()`` or waits on it (``cancelled.wait(t)``)
+        instead of sleeping; what it returns after that is discarded. (Made
+        on first use: most runs never look.)"""
+        event = self._cancelled
+        if event is None:
+            with _LAZY:
+                event = self._cancelled
+                if event is None:
+                    event = self._cancelled = threading.Event()
+        return event
 
     def __repr__(self) -> str:
         return f"<hystrix.Call {self.command!r} attempt={self.attempt} cancelled={self.cancelled.is_set()}>"
 
+
+_LAZY = threading.Lock()
 
 _CURRENT_CALL: "contextvars.ContextVar[Optional[Call]]" = contextvars.ContextVar("hystrix_current_call", default=None)
 
