@@ -94,7 +94,7 @@ impl NativeCall {
 
     /// Feeds `input` at `now`; the actions it caused. The common case takes
     /// the call's lock at once and keeps the GIL (one crossing, no thread
-    /// switch). If another thread holds the lock (it may be inside the core
+    /// switch), counted as inside the core for `fork()` (see `fork`). If another thread holds the lock (it may be inside the core
     /// running a listener that needs the GIL), the GIL is released while
     /// waiting for it, so the two can never deadlock. A `KeyboardInterrupt`
     /// or `SystemExit` a listener raised meanwhile is raised here, after the
@@ -109,10 +109,15 @@ impl NativeCall {
             }
             out
         };
-        let out = match self.call.try_lock() {
-            Ok(mut guard) => apply(&mut guard),
-            Err(std::sync::TryLockError::Poisoned(p)) => apply(&mut p.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => py.detach(|| {
+        let fast = fork::try_enter().and_then(|inside| match self.call.try_lock() {
+            Ok(mut guard) => Some((apply(&mut guard), inside)),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some((apply(&mut p.into_inner()), inside)),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        });
+        let out = match fast {
+            Some((out, _inside)) => out,
+            // Contended, or a fork under way: wait with the GIL released.
+            None => py.detach(|| {
                 let _inside = fork::enter();
                 apply(&mut self.call.lock().unwrap_or_else(|p| p.into_inner()))
             }),
