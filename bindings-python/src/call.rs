@@ -55,7 +55,9 @@ fn drain(call: &mut Call, out: &mut Vec<u64>) {
             Action::InvokeFallback { original: o } => (FALLBACK, original(Some(o)), 0),
             Action::Settle(Settlement::Attempt(a)) => (SETTLE_RUN, u64::from(a.0), 0),
             Action::Settle(Settlement::Fallback) => (SETTLE_FALLBACK, 0, 0),
-            Action::Settle(Settlement::Error { kind, original: o }) => (SETTLE_ERROR, u64::from(kind.code()), original(o)),
+            Action::Settle(Settlement::Error { kind, original: o }) => {
+                (SETTLE_ERROR, u64::from(kind.code()), original(o))
+            }
         };
         out.extend_from_slice(&[code, x, y]);
     }

@@ -12,6 +12,7 @@ mod fork;
 mod pending;
 mod semaphore;
 
+use call::NativeCall;
 use clock::PyClock;
 use convert::{dict_to_json, json_to_py};
 use hystrix_core::{Clock, Command, Config, ConfigError, ListenerId, Notice, Topic};
@@ -19,7 +20,6 @@ use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
-use call::NativeCall;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
