@@ -41,7 +41,7 @@ class CallCancelled(Exception):
 class ThreadCall(Settling):
     """One thread-isolated call (see the module docs)."""
 
-    __slots__ = ("native", "lock", "inbox", "waiting", "active", "abandoned", "running", "aborted", "context")
+    __slots__ = ("native", "lock", "inbox", "waiting", "active", "abandoned", "running", "context")
 
     def __init__(self, target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]):
         super().__init__(target, args, kwargs)
@@ -58,7 +58,6 @@ class ThreadCall(Settling):
         self.active = True
         self.abandoned = False
         self.running: Dict[int, Call] = {}
-        self.aborted: Set[int] = set()
         # The run sees the caller's context variables (request ids, spans…).
         self.context = contextvars.copy_context()
 
@@ -70,7 +69,7 @@ class ThreadCall(Settling):
         native, actions = t.circuit._native.call(now, t.fallback is not None)
         self.native = native
         pending = list(actions)
-        i = 0
+        i, n = 0, len(pending)
         timers: Dict[int, int] = {}
         waits: Dict[int, Tuple[Any, threading.Event]] = {}
         # Timers armed since the clock was last read: before waiting for one
@@ -83,11 +82,12 @@ class ThreadCall(Settling):
         settled = None
         try:
             while True:
-                while i < len(pending):
+                while i < n:
                     code, x, y = pending[i], pending[i + 1], pending[i + 2]
                     i += 3
                     if code == SET_TIMER:
-                        timers.pop(x, None)
+                        if x in timers:
+                            del timers[x]
                         timers[x] = y
                         # Armed now (before a run starts that may see the
                         # clock move), waited for later.
@@ -103,6 +103,7 @@ class ThreadCall(Settling):
                         self._abort(x)
                     elif code == FALLBACK:
                         pending += self._fallback(x)
+                        n = len(pending)
                     else:
                         settled = (code, x, y)
                 if settled is not None:
@@ -118,10 +119,12 @@ class ThreadCall(Settling):
                     for attempt, ok, value in items:
                         if attempt == _ACTIONS:
                             pending += ok
+                            n = len(pending)
                             continue
                         self.outcomes[attempt] = value
                         outcome = SUCCESS if ok else _outcome_of(t.is_bad, value)
                         pending += native.ended(now, attempt, outcome)
+                    n = len(pending)
                     continue
                 if not timers:
                     event = threading.Event()
@@ -159,6 +162,7 @@ class ThreadCall(Settling):
                 del timers[timer]
                 waits.pop(timer, None)
                 pending += native.fired(now, timer)
+                n = len(pending)
         except BaseException:
             # The caller was interrupted (KeyboardInterrupt…) or the clock is
             # broken: nothing more is recorded, and what the call holds is
@@ -238,11 +242,13 @@ class ThreadCall(Settling):
         if call is None:
             self.native.stopped(attempt)
             return
-        self.aborted.add(attempt)
         call.cancelled.set()
 
     def _leave(self) -> None:
         """The caller settled: runs still going report their stop themselves."""
+        if not self.running and not self.inbox:
+            self.active = False  # no run can report any more: no lock needed
+            return
         with self.lock:
             self.active = False
             late = list(self.inbox)
