@@ -11,7 +11,7 @@ import collections
 import concurrent.futures
 import contextvars
 import threading
-from typing import Any, Deque, Dict, List, Optional, Set, Tuple
+from typing import Any, Deque, Dict, Optional, Set, Tuple
 
 from ._options import SUCCESS, _now, _outcome_of
 from ._protocol import (
