@@ -1,5 +1,5 @@
-//! `fork()` safety: a thread that works on a call with the GIL released
-//! (`NativeExecution` methods) may hold the core's locks. A fork at that
+//! `fork()` safety: a thread that works on a call (`NativeCall` inputs)
+//! may hold the call's lock. A fork at that
 //! instant would copy them locked into the child, whose first call would
 //! then deadlock. The package's `os.register_at_fork` hooks call
 //! `_before_fork` (waits, GIL released, until no other thread is inside
@@ -39,6 +39,26 @@ pub(crate) fn enter() -> Inside {
     }
     DEPTH.with(|d| d.set(d.get() + 1));
     Inside(())
+}
+
+/// Enters the core without waiting (for a thread holding the GIL, which
+/// must not wait for a fork: a thread inside may need the GIL to leave);
+/// `None` while a fork is under way.
+pub(crate) fn try_enter() -> Option<Inside> {
+    if DEPTH.with(Cell::get) == 0 {
+        if FORKING.load(Ordering::SeqCst) {
+            return None;
+        }
+        INSIDE.fetch_add(1, Ordering::SeqCst);
+        if FORKING.load(Ordering::SeqCst) {
+            INSIDE.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+    } else {
+        INSIDE.fetch_add(1, Ordering::SeqCst);
+    }
+    DEPTH.with(|d| d.set(d.get() + 1));
+    Some(Inside(()))
 }
 
 impl Drop for Inside {

@@ -1,9 +1,10 @@
 //! `hystrix._hystrix`: the thin native layer of the Python binding. It
-//! exposes the core's sans-IO command and per-call execution; the Python
+//! exposes the core's sans-IO command and its call protocol (`NativeCall`); the Python
 //! package (`python/hystrix/`) drives them with threads or asyncio and
 //! turns outcomes into Python values and exceptions. Rust never waits here,
 //! so no call holds the GIL for long.
 
+mod call;
 mod clock;
 mod convert;
 mod errors;
@@ -11,23 +12,23 @@ mod fork;
 mod pending;
 mod semaphore;
 
+use call::NativeCall;
 use clock::PyClock;
 use convert::{dict_to_json, json_to_py};
-use hystrix_core::{
-    Clock, Command, Config, ConfigError, Execution, ListenerId, Notice, Resolution, RunOutcome, Step, Topic,
-};
+use hystrix_core::{Clock, Command, Config, ConfigError, ListenerId, Notice, Topic};
 use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-/// Step kinds returned to Python as `(kind, argument)`.
-const STEP_RUN: u8 = 0;
-const STEP_FALLBACK: u8 = 1;
-const STEP_DONE: u8 = 2;
-const STEP_NOTHING: u8 = 3;
+/// The v2 features that need the call interpreter: more than one attempt,
+/// a deadline, or a rate limiter's wait or refusal before the first.
+const CALL_FEATURES: u32 = hystrix_core::config::feature::RETRY
+    | hystrix_core::config::feature::HEDGE
+    | hystrix_core::config::feature::DEADLINE
+    | hystrix_core::config::feature::RATE_LIMIT;
 
 /// The Python class raised for invalid configurations (set by the package).
 static INVALID_CONFIG: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -67,139 +68,6 @@ fn parse_patch(py: Python<'_>, base: Config, patch: &Bound<'_, PyDict>, command:
     match dict_to_json(patch)? {
         Ok(value) => base.patched(&value).map_err(|e| config_error(py, e, command)),
         Err(msg) => Err(PyTypeError::new_err(msg)),
-    }
-}
-
-fn step_tuple<'py>(py: Python<'py>, step: Step) -> PyResult<Bound<'py, PyTuple>> {
-    match step {
-        Step::Run { deadline } => (STEP_RUN, deadline).into_pyobject(py),
-        Step::Fallback { cause } => {
-            (STEP_FALLBACK, Some(cause.as_str())).into_pyobject(py).map(|t| t.into_any().cast_into().expect("tuple"))
-        }
-        Step::Done(r) => {
-            let what = match r {
-                Resolution::Run => "run",
-                Resolution::Fallback => "fallback",
-                Resolution::Error(kind) => kind.as_str(),
-            };
-            (STEP_DONE, Some(what)).into_pyobject(py).map(|t| t.into_any().cast_into().expect("tuple"))
-        }
-        Step::Nothing => (STEP_NOTHING, None::<u64>).into_pyobject(py),
-    }
-}
-
-/// One call through a command (see `hystrix_core::Execution`).
-#[pyclass(frozen, module = "hystrix._hystrix")]
-struct NativeExecution {
-    cmd: Command,
-    ex: Mutex<Execution>,
-}
-
-impl NativeExecution {
-    /// Runs `f` on the execution with the GIL released while the lock is
-    /// taken and the core runs: a listener (which needs the GIL) on one
-    /// thread can then never deadlock with another thread waiting here.
-    /// No `fork()` happens meanwhile (see `fork`). A `KeyboardInterrupt`
-    /// or `SystemExit` a listener raised meanwhile is raised here, after
-    /// the step was applied; a call left waiting for its fallback is then
-    /// abandoned at once (its fallback slot given back).
-    fn with<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&Command, &mut Execution) -> T + Send) -> PyResult<T> {
-        let out = py.detach(|| {
-            let _inside = fork::enter();
-            f(&self.cmd, &mut self.ex.lock().unwrap_or_else(|p| p.into_inner()))
-        });
-        if let Some(interrupt) = pending::take() {
-            // The caller will not go on with this call: release its fallback
-            // slot now (a run's permit stays until the run stops).
-            py.detach(|| {
-                let _inside = fork::enter();
-                let mut ex = self.ex.lock().unwrap_or_else(|p| p.into_inner());
-                if !ex.is_done() {
-                    ex.abandon(&self.cmd, 0);
-                }
-            });
-            return Err(interrupt);
-        }
-        Ok(out)
-    }
-}
-
-impl Drop for NativeExecution {
-    /// Nobody can report on this call any more: release what it still holds
-    /// (nothing is recorded, so the time given is irrelevant).
-    fn drop(&mut self) {
-        let ex = self.ex.get_mut().unwrap_or_else(|p| p.into_inner());
-        if !ex.is_done() || ex.holds_permit() {
-            ex.abandon(&self.cmd, 0);
-            ex.run_stopped(&self.cmd);
-        }
-    }
-}
-
-#[pymethods]
-impl NativeExecution {
-    /// The run ended: outcome 0 = success, 1 = failure, 2 = bad request.
-    fn run_finished<'py>(&self, py: Python<'py>, now: u64, outcome: u8) -> PyResult<Bound<'py, PyTuple>> {
-        let outcome = match outcome {
-            0 => RunOutcome::Success,
-            2 => RunOutcome::BadRequest,
-            _ => RunOutcome::Failure,
-        };
-        let step = self.with(py, |cmd, ex| ex.run_finished(cmd, now, outcome))?;
-        step_tuple(py, step)
-    }
-
-    /// The run's timeout fired at `now`.
-    fn timer_fired<'py>(&self, py: Python<'py>, now: u64) -> PyResult<Bound<'py, PyTuple>> {
-        let step = self.with(py, |cmd, ex| ex.timer_fired(cmd, now))?;
-        step_tuple(py, step)
-    }
-
-    /// The run really stopped after a timeout: release its permit.
-    fn run_stopped(&self, py: Python<'_>) -> PyResult<()> {
-        self.with(py, |cmd, ex| ex.run_stopped(cmd))
-    }
-
-    /// The fallback settled.
-    fn fallback_finished<'py>(&self, py: Python<'py>, now: u64, ok: bool) -> PyResult<Bound<'py, PyTuple>> {
-        let step = self.with(py, |cmd, ex| ex.fallback_finished(cmd, now, ok))?;
-        step_tuple(py, step)
-    }
-
-    /// The caller gave up: release everything without recording an outcome.
-    fn abandon(&self, py: Python<'_>, now: u64) -> PyResult<()> {
-        self.with(py, |cmd, ex| ex.abandon(cmd, now))
-    }
-
-    /// The caller cancelled the call at `now` (semantics §18): a run in
-    /// flight records CANCELLED and keeps its permit until `run_stopped`;
-    /// a fallback in flight runs on. Whether the call had not settled.
-    fn cancel(&self, py: Python<'_>, now: u64) -> PyResult<bool> {
-        self.with(py, |cmd, ex| ex.cancel(cmd, now))
-    }
-
-    /// The events this call recorded, in order.
-    fn events(&self, py: Python<'_>) -> PyResult<Vec<&'static str>> {
-        self.with(py, |_, ex| ex.events().map(|e| e.as_str()).collect())
-    }
-
-    /// Whether the run still holds its bulkhead permit.
-    #[getter]
-    fn holds_permit(&self, py: Python<'_>) -> PyResult<bool> {
-        self.with(py, |_, ex| ex.holds_permit())
-    }
-
-    /// Whether the call has settled.
-    #[getter]
-    fn is_done(&self, py: Python<'_>) -> PyResult<bool> {
-        self.with(py, |_, ex| ex.is_done())
-    }
-
-    /// Why the fallback was wanted (`failure`, `timeout`, `short_circuited`,
-    /// `rejected`), once it was.
-    #[getter]
-    fn cause(&self, py: Python<'_>) -> PyResult<Option<&'static str>> {
-        self.with(py, |_, ex| ex.cause().map(|k| k.as_str()))
     }
 }
 
@@ -275,22 +143,21 @@ impl NativeCommand {
             "timeout_ms" => c.timeout_ms,
             "max_concurrent_requests" => c.max_concurrent_requests,
             "fallback_max_concurrent_requests" => c.fallback_max_concurrent_requests,
+            "rate_limit_for_period" => c.rate_limit_for_period,
             other => return Err(PyValueError::new_err(format!("no numeric setting {other:?} here"))),
         })
     }
 
-    /// Starts a call at `now`: returns `(execution, step)`.
-    fn start<'py>(
-        &self,
-        py: Python<'py>,
-        now: u64,
-        has_fallback: bool,
-    ) -> PyResult<(NativeExecution, Bound<'py, PyTuple>)> {
-        let (ex, step) = Execution::start(&self.cmd, now, has_fallback);
-        let ex = NativeExecution { cmd: self.cmd.clone(), ex: Mutex::new(ex) };
-        // An interrupt from a listener: `ex` is released as it drops.
-        pending::check()?;
-        Ok((ex, step_tuple(py, step)?))
+    /// Starts a call at `now`: returns `(call, actions)` (see `NativeCall`).
+    fn call<'py>(&self, py: Python<'py>, now: u64, has_fallback: bool) -> PyResult<(NativeCall, Bound<'py, PyTuple>)> {
+        NativeCall::start(py, &self.cmd, now, has_fallback)
+    }
+
+    /// Whether a call starting now needs the call interpreter: retry,
+    /// hedging, a deadline or a rate limiter is on (one atomic load).
+    #[getter]
+    fn strategies(&self) -> bool {
+        self.cmd.v2_features() & CALL_FEATURES != 0
     }
 
     /// The configuration in force, as a dict of SPEC keys.
@@ -415,7 +282,7 @@ fn _set_invalid_config_error(py: Python<'_>, cls: Py<PyAny>) {
 #[pymodule]
 fn _hystrix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeCommand>()?;
-    m.add_class::<NativeExecution>()?;
+    m.add_class::<NativeCall>()?;
     m.add_class::<semaphore::SemaphoreCall>()?;
     m.add_function(wrap_pyfunction!(validate_config, m)?)?;
     m.add_function(wrap_pyfunction!(monotonic_ms, m)?)?;
@@ -425,10 +292,16 @@ fn _hystrix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fork::_before_fork, m)?)?;
     m.add_function(wrap_pyfunction!(fork::_after_fork, m)?)?;
     m.add_function(wrap_pyfunction!(_set_invalid_config_error, m)?)?;
-    m.add("STEP_RUN", STEP_RUN)?;
-    m.add("STEP_FALLBACK", STEP_FALLBACK)?;
-    m.add("STEP_DONE", STEP_DONE)?;
-    m.add("STEP_NOTHING", STEP_NOTHING)?;
+    // The action codes of `NativeCall` (see `call.rs`).
+    m.add("SET_TIMER", call::SET_TIMER)?;
+    m.add("CLEAR_TIMER", call::CLEAR_TIMER)?;
+    m.add("INVOKE", call::INVOKE)?;
+    m.add("ABORT", call::ABORT)?;
+    m.add("FALLBACK", call::FALLBACK)?;
+    m.add("SETTLE_RUN", call::SETTLE_RUN)?;
+    m.add("SETTLE_FALLBACK", call::SETTLE_FALLBACK)?;
+    m.add("SETTLE_ERROR", call::SETTLE_ERROR)?;
+    m.add("KIND_BASE", call::KIND_BASE)?;
     // The core's error kinds with their stable codes, for the drift check
     // of the Python exception classes.
     let kinds: Vec<(&str, u32)> = hystrix_core::ErrorKind::ALL.iter().map(|k| (k.as_str(), k.code())).collect();

@@ -21,6 +21,10 @@ pub(crate) struct SemaphoreCall {
     pub(crate) run: Option<Py<PyAny>>,
     pub(crate) fallback: Option<Py<PyAny>>,
     pub(crate) is_bad_request: Option<Py<PyAny>>,
+    /// The package's call interpreter for this command (`_sync.py`), used
+    /// instead while retry, hedging, a deadline or a rate limiter is on:
+    /// the core's single-attempt driver here knows none of them.
+    pub(crate) general: Option<Py<PyAny>>,
     /// The command's clock (checked before the call when it is a Python one).
     clock: Arc<PyClock>,
     /// What errors call the command.
@@ -95,12 +99,13 @@ impl SemaphoreCall {
 #[pymethods]
 impl SemaphoreCall {
     #[new]
-    #[pyo3(signature = (command, run, fallback, is_bad_request))]
+    #[pyo3(signature = (command, run, fallback, is_bad_request, general=None))]
     fn new(
         command: &Bound<'_, crate::NativeCommand>,
         run: Py<PyAny>,
         fallback: Option<Py<PyAny>>,
         is_bad_request: Py<PyAny>,
+        general: Option<Py<PyAny>>,
     ) -> Self {
         let native = command.get();
         SemaphoreCall {
@@ -108,6 +113,7 @@ impl SemaphoreCall {
             run: Some(run),
             fallback,
             is_bad_request: Some(is_bad_request),
+            general,
             clock: native.clock.clone(),
             label: native.label.clone(),
             short_circuited: pyo3::sync::PyOnceLock::new(),
@@ -116,7 +122,7 @@ impl SemaphoreCall {
     }
 
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
-        for obj in [&self.run, &self.fallback, &self.is_bad_request].into_iter().flatten() {
+        for obj in [&self.run, &self.fallback, &self.is_bad_request, &self.general].into_iter().flatten() {
             visit.call(obj)?;
         }
         Ok(())
@@ -132,6 +138,11 @@ impl SemaphoreCall {
         let Some(run) = &self.run else {
             return Err(pyo3::exceptions::PyRuntimeError::new_err("this command was garbage-collected"));
         };
+        if self.cmd.v2_features() & crate::CALL_FEATURES != 0 {
+            if let Some(general) = &self.general {
+                return general.call(py, args, kwargs);
+            }
+        }
         let run = run.bind(py);
         // A Python clock is read (and checked) before the call: a bad one
         // refuses it before admission, nothing recorded. The core's first

@@ -8,7 +8,11 @@ JavaScript and C bindings, with identical semantics.
     user = users.execute(42)
 """
 from . import testing
-from ._command import Call, Circuit, Command, command, config_schema, configure, current_call, get, remove
+from ._circuit import Circuit
+from ._command import Command
+from ._decorator import command
+from ._protocol import Call, current_call
+from ._registry import config_schema, configure, get, remove
 from ._errors import (
     BadRequest,
     CancelledError,

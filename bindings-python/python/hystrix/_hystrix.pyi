@@ -3,15 +3,20 @@ the built module by ``mypy.stubtest`` in ``make test``)."""
 from typing import Any, Callable, Dict, List, Optional, Tuple, final
 
 __all__ = [
+    "NativeCall",
     "NativeCommand",
-    "NativeExecution",
     "SemaphoreCall",
     "CONFIG_SCHEMA",
     "ERROR_KINDS",
-    "STEP_DONE",
-    "STEP_FALLBACK",
-    "STEP_NOTHING",
-    "STEP_RUN",
+    "ABORT",
+    "CLEAR_TIMER",
+    "FALLBACK",
+    "INVOKE",
+    "KIND_BASE",
+    "SET_TIMER",
+    "SETTLE_ERROR",
+    "SETTLE_FALLBACK",
+    "SETTLE_RUN",
     "_after_fork",
     "_before_fork",
     "_set_bad_clock_error",
@@ -22,32 +27,37 @@ __all__ = [
     "validate_config",
 ]
 
-STEP_RUN: int
-STEP_FALLBACK: int
-STEP_DONE: int
-STEP_NOTHING: int
+#: The action codes of ``NativeCall``: actions come as flat ``(code, x, y)`` triples.
+SET_TIMER: int
+CLEAR_TIMER: int
+INVOKE: int
+ABORT: int
+FALLBACK: int
+SETTLE_RUN: int
+SETTLE_FALLBACK: int
+SETTLE_ERROR: int
+#: An original error ``KIND_BASE + code`` is one of that kind; ``1 <= k < KIND_BASE`` is attempt ``k``'s.
+KIND_BASE: int
 #: The core's error kinds with their stable codes: ``(name, code)`` pairs.
 ERROR_KINDS: List[Tuple[str, int]]
 #: Every configuration key in SPEC order, as a JSON array (``Config::schema_json``).
 CONFIG_SCHEMA: str
 
-_Step = Tuple[int, Any]
+_Actions = Tuple[int, ...]
 
 @final
-class NativeExecution:
-    def run_finished(self, now: int, outcome: int) -> _Step: ...
-    def timer_fired(self, now: int) -> _Step: ...
-    def run_stopped(self) -> None: ...
-    def fallback_finished(self, now: int, ok: bool) -> _Step: ...
-    def abandon(self, now: int) -> None: ...
-    def cancel(self, now: int) -> bool: ...
+class NativeCall:
+    def ended(self, now: int, attempt: int, outcome: int) -> _Actions: ...
+    def stopped(self, attempt: int) -> _Actions: ...
+    def fallback_ended(self, now: int, ok: bool) -> _Actions: ...
+    def fired(self, now: int, timer: int) -> _Actions: ...
+    def cancel(self, now: int) -> _Actions: ...
+    def release(self) -> None: ...
     def events(self) -> List[str]: ...
     @property
-    def holds_permit(self) -> bool: ...
+    def is_settled(self) -> bool: ...
     @property
-    def is_done(self) -> bool: ...
-    @property
-    def cause(self) -> Optional[str]: ...
+    def is_finished(self) -> bool: ...
 
 @final
 class NativeCommand:
@@ -62,7 +72,9 @@ class NativeCommand:
     def now(self) -> int: ...
     def setting(self, key: str) -> int: ...
     def state(self, now: int) -> str: ...
-    def start(self, now: int, has_fallback: bool) -> Tuple[NativeExecution, _Step]: ...
+    def call(self, now: int, has_fallback: bool) -> Tuple[NativeCall, _Actions]: ...
+    @property
+    def strategies(self) -> bool: ...
     def config(self) -> Dict[str, Any]: ...
     def configure(self, patch: Dict[str, Any]) -> Dict[str, Any]: ...
     def snapshot(self, now: int) -> Dict[str, Any]: ...
@@ -77,6 +89,7 @@ class SemaphoreCall:
         run: Callable[..., Any],
         fallback: Optional[Callable[..., Any]],
         is_bad_request: Callable[[BaseException], bool],
+        general: Optional[Callable[..., Any]] = None,
     ) -> "SemaphoreCall": ...
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
 

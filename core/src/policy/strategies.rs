@@ -123,6 +123,15 @@ impl Command {
         self.features() & (feature::RETRY | feature::HEDGE | feature::RATE_LIMIT | feature::DEADLINE) != 0
     }
 
+    /// Which SPEC v2 features the configuration in force turns on (bits of
+    /// [`crate::config::feature`]), read with one atomic load: a host can
+    /// keep a cheaper single-attempt path for calls that need no
+    /// [`crate::Call`] machinery (no retry, hedge, deadline or rate limit).
+    #[inline]
+    pub fn v2_features(&self) -> u32 {
+        self.features()
+    }
+
     /// The per-call keys a call starting now uses (semantics §9.6).
     #[inline]
     pub(crate) fn call_plan(&self) -> Plan {

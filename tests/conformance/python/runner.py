@@ -1,6 +1,7 @@
-"""Replays SPEC scenario files through the Python binding's public API:
-``hystrix.Command.execute_async`` with coroutine runs and fallbacks on a
-``hystrix.testing.VirtualClock``. Events are attributed to calls with a
+"""Replays SPEC scenario files (v1 and v2: retry, hedging, deadline, rate
+limiter, adaptive limits, caller cancellation) through the Python binding's
+public API: ``hystrix.Command.execute_async`` with coroutine runs and
+fallbacks on a ``hystrix.testing.VirtualClock``. Events are attributed to calls with a
 context variable (each call runs in its own task, and a command records an
 event synchronously inside the task of the call it belongs to).
 
@@ -137,22 +138,32 @@ class Closing:
 
 
 def make_run(clock: VirtualClock, spec: Any, closing: Closing):
-    if isinstance(spec, list):
-        # §17: the k-th invoked run behaves as entry k (the last beyond the
-        # end); with one attempt per call that is the first entry.
-        if not spec:
-            raise ScenarioError("run must not be an empty array")
-        for entry in spec[1:]:
-            make_run(clock, entry, closing)  # validated like the first
-        spec = spec[0]
+    """The run of a call step. §17: the k-th run a call invokes behaves as
+    entry k of a ``run`` array (the last one beyond its end); each attempt
+    runs as a task in a copy of its call's context, so ``CURRENT`` names
+    the call and the entry is picked by how many runs it started."""
+    specs = spec if isinstance(spec, list) else [spec]
+    if not specs:
+        raise ScenarioError("run must not be an empty array")
+    behaviours = [behaviour(clock, entry, closing) for entry in specs]
+
+    async def run():
+        current = CURRENT.get()
+        k = 0
+        if current is not None:
+            k = len(current.run_starts)
+            current.run_starts.append(clock.now())
+        return await behaviours[min(k, len(behaviours) - 1)]()
+
+    return run
+
+
+def behaviour(clock: VirtualClock, spec: Any, closing: Closing):
     outcome = outcome_of(spec, "run", ("success", "failure", "bad_request"))
     after = uint(opt(spec, "after_ms", 0), "run.after_ms")
     ignores_cancel = flag(spec, "ignores_cancel", "run")
 
     async def run():
-        current = CURRENT.get()
-        if current is not None:
-            current.run_starts.append(clock.now())
         if after:
             done = clock.timer_future(clock.now() + after)
             while True:
@@ -194,6 +205,8 @@ ERROR_KINDS = {
     hystrix.BadRequest: "bad_request",
     hystrix.FallbackRejectedError: "fallback_rejected",
     hystrix.FallbackFailedError: "fallback_failure",
+    hystrix.RateLimitedError: "rate_limited",
+    hystrix.CancelledError: "cancelled",
 }
 
 
@@ -254,9 +267,13 @@ def check(step_no: int, clock: VirtualClock, cmd: hystrix.Command, want: Dict[st
     for event, exp in table(want, "rolling").items():
         if exp is not None and snap["rolling"][event] != whole(exp):
             return f"{where}: rolling.{event} is {snap['rolling'][event]}, expected {exp}"
-    for key in ("concurrent", "fallback_concurrent"):
+    for key in ("concurrent", "fallback_concurrent", "limit"):
         if opt(want, key) is not None and snap[key] != whole(want[key]):
             return f"{where}: {key} is {snap[key]}, expected {want[key]}"
+    # §17: the retry budget's balance may be negative.
+    budget = opt(want, "budget")
+    if budget is not None and (isinstance(budget, bool) or snap["budget"] != budget):
+        return f"{where}: budget is {snap['budget']}, expected {budget}"
     return None
 
 

@@ -1,0 +1,229 @@
+"""``Circuit``: the shared state behind one or more commands (circuit
+breaker, bulkhead, fallback limiter, rolling metrics, v2 strategies), and
+the worker threads of its thread isolation."""
+import collections
+import concurrent.futures
+import contextlib
+import functools
+import threading
+import weakref
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+
+from . import _hystrix
+from ._clock import DEFAULT_CLOCK
+from ._options import _check_callable, _log_transition, _now
+
+
+class _Pool:
+    """The worker threads of one circuit's thread isolation: at most
+    ``size``, started on demand, idle ones reused. They are daemon threads,
+    so a run that never returns cannot keep the interpreter from exiting
+    (``concurrent.futures`` joins its workers at exit). After ``fork()`` the
+    child starts afresh (see :func:`_after_fork_in_child`)."""
+
+    def __init__(self, size: int, prefix: str):
+        self.size = size
+        self._prefix = prefix
+        self._reset()
+        _POOLS.add(self)
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._work: Deque[Tuple[Callable[[], None], Callable[[], None], "concurrent.futures.Future[None]"]] = (
+            collections.deque()
+        )
+        # Thread id -> the item it runs (what a fork leaves without a thread).
+        self._running: Dict[int, Any] = {}
+        self._idle = 0
+        self._threads = 0
+        self._closed = False
+
+    def submit(self, work: Callable[[], None], lost: Callable[[], None]) -> "concurrent.futures.Future[None]":
+        """Runs ``work`` (which must not raise) on a worker; the future
+        completes when it has. ``lost()`` is called instead in a forked
+        child for work whose thread did not survive the fork."""
+        future: "concurrent.futures.Future[None]" = concurrent.futures.Future()
+        with self._cond:
+            self._work.append((work, lost, future))
+            if self._idle:
+                self._idle -= 1
+                self._cond.notify()
+                return future
+            if self._threads >= self.size:
+                return future  # a busy worker takes it next
+            self._threads += 1
+            n = self._threads
+        try:
+            threading.Thread(target=self._worker, name=f"{self._prefix}-{n}", daemon=True).start()
+        except BaseException:
+            with self._cond:
+                self._threads -= 1
+                with contextlib.suppress(ValueError):
+                    self._work.remove((work, lost, future))
+            raise
+        return future
+
+    def shutdown(self) -> None:
+        """Idle workers exit; queued work still runs."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _worker(self) -> None:
+        me = threading.get_ident()
+        while True:
+            with self._cond:
+                while not self._work:
+                    if self._closed:
+                        self._threads -= 1
+                        return
+                    self._idle += 1
+                    self._cond.wait()
+                item = self._work.popleft()
+                self._running[me] = item
+            try:
+                item[0]()
+            finally:
+                with self._cond:
+                    self._running.pop(me, None)
+                future = item[2]
+                # An idle worker must not keep the last run's arguments alive.
+                del item
+                future.set_result(None)
+                del future
+
+    def _after_fork(self) -> List[Callable[[], None]]:
+        """In a forked child: forgets the parent's threads; returns the
+        ``lost`` callbacks of the work they had (queued or running), except
+        the work of the thread that forked, which goes on here."""
+        me = threading.get_ident()
+        lost = [item[1] for item in self._work]
+        lost += [item[1] for ident, item in self._running.items() if ident != me]
+        mine = self._running.get(me)
+        self._reset()
+        if mine is not None:
+            self._running[me] = mine
+            self._threads = 1
+        return lost
+
+
+_POOLS: "weakref.WeakSet[_Pool]" = weakref.WeakSet()
+_CIRCUITS: "weakref.WeakSet[Circuit]" = weakref.WeakSet()
+
+
+class Circuit:
+    """The shared state behind one or more commands: circuit breaker,
+    bulkhead, fallback limiter and rolling metrics. ``label`` is what errors
+    and logs call it (default: ``name``; an anonymous command passes its
+    run's name). Every circuit logs its transitions to the ``hystrix``
+    logger."""
+
+    def __init__(self, name: str, config: Dict[str, Any], clock: Any = None, *, label: Optional[str] = None):
+        self._native = _hystrix.NativeCommand(
+            name, config, None if clock is None or clock is DEFAULT_CLOCK else clock, label or None
+        )
+        self._clock = clock if clock is not None else DEFAULT_CLOCK
+        self._pool: Optional[_Pool] = None
+        self._pool_lock = threading.Lock()
+        self._native.subscribe("state", functools.partial(_log_transition, self._native.label))
+        _CIRCUITS.add(self)
+
+    @property
+    def name(self) -> str:
+        """The name ("" for an anonymous command)."""
+        return self._native.name
+
+    @property
+    def label(self) -> str:
+        """What errors and logs call this circuit: its name, or for an
+        anonymous command its run's name."""
+        return self._native.label
+
+    @property
+    def state(self) -> str:
+        """The circuit's state now: ``closed``, ``open`` or ``half_open`` (as
+        :meth:`snapshot` reports it)."""
+        return self._native.state(self.now())
+
+    def now(self) -> int:
+        """The circuit's clock, read and checked (whole milliseconds)."""
+        clock = self._clock
+        return _now(clock, self._native.label) if clock is not DEFAULT_CLOCK else _hystrix.monotonic_ms()
+
+    def __repr__(self) -> str:
+        try:
+            c = self._native.config()
+            state = self.state
+        except Exception as exc:  # noqa: BLE001 - a repr must not raise (e.g. a broken clock)
+            return f"<hystrix.Circuit {self.label!r} ({type(exc).__name__} reading it)>"
+        return (
+            f"<hystrix.Circuit {self.label!r} state={state} timeout_ms={c['timeout_ms']}"
+            f" max_concurrent_requests={c['max_concurrent_requests']}>"
+        )
+
+    @property
+    def clock(self) -> Any:
+        """Where the circuit reads time (anything with ``now()`` in ms;
+        :class:`hystrix.testing.VirtualClock` for tests)."""
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Any) -> None:
+        self._clock = clock if clock is not None else DEFAULT_CLOCK
+        self._native.set_clock(None if self._clock is DEFAULT_CLOCK else self._clock)
+
+    def snapshot(self) -> Dict[str, Any]:
+        """State, health, rolling and cumulative counts, latency percentiles,
+        concurrency, the bulkhead ``limit`` in force (the adaptive limit when
+        one is on) and the retry ``budget`` balance — as a dict with the same
+        field names as every binding."""
+        return self._native.snapshot(self.now())
+
+    def config(self) -> Dict[str, Any]:
+        """The configuration in force."""
+        return self._native.config()
+
+    def configure(self, **config: Any) -> Dict[str, Any]:
+        """Changes settings live (SPEC names); raises InvalidConfigError naming
+        the key, and then nothing changes."""
+        return self._native.configure(config)
+
+    def on_event(self, callback: Callable[[str, str, int], None]) -> int:
+        """Calls ``callback(command_name, event, at_ms)`` for every recorded
+        event; returns an id for :meth:`unsubscribe`. An ``Exception`` it
+        raises is logged (the ``hystrix`` logger, ERROR, with the traceback)
+        and counted in the snapshot's ``listener_panics``, never propagated;
+        ``KeyboardInterrupt`` and ``SystemExit`` reach the caller of the
+        call that notified it (that call has been recorded)."""
+        _check_callable(callback)
+        return self._native.subscribe("event", callback)
+
+    def on_state_change(self, callback: Callable[[str, str, str, int], None]) -> int:
+        """Calls ``callback(command_name, from_state, to_state, at_ms)`` on
+        every transition; exceptions as for :meth:`on_event`."""
+        _check_callable(callback)
+        return self._native.subscribe("state", callback)
+
+    def unsubscribe(self, listener_id: int) -> bool:
+        """Removes a listener; whether it was subscribed (``False`` for an
+        id that never was, whatever its value)."""
+        if not isinstance(listener_id, int) or not 0 <= listener_id < 2**64:
+            return False
+        return self._native.unsubscribe(listener_id)
+
+    def _submit(self, work: Callable[[], None], lost: Callable[[], None]) -> "concurrent.futures.Future[None]":
+        """Runs ``work`` on this circuit's pool, sized to the bulkhead (see
+        :meth:`_Pool.submit`). The pool is replaced when the bulkhead grows;
+        the check, the replacement and the submit happen under one lock, so
+        no call is handed a pool that was just shut down."""
+        size = self._native.setting("max_concurrent_requests")
+        with self._pool_lock:
+            pool = self._pool
+            if pool is None or size > pool.size:
+                self._pool = _Pool(size, f"hystrix-{self.name or 'command'}")
+                if pool is not None:
+                    pool.shutdown()
+                pool = self._pool
+            return pool.submit(work, lost)
+
+

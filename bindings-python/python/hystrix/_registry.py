@@ -1,0 +1,72 @@
+"""The registry of named circuits (``configure``, ``get``, ``remove``),
+``config_schema``, and what a ``fork()`` child must redo."""
+import json
+import os
+import threading
+from typing import Any, Callable, Dict, List
+
+from . import _hystrix
+from ._circuit import _CIRCUITS, _POOLS, Circuit
+
+_registry: Dict[str, Circuit] = {}
+_registry_lock = threading.Lock()
+
+
+def config_schema() -> List[Dict[str, Any]]:
+    """Every setting, in SPEC order, as the core describes it: ``name`` (the
+    keyword argument), ``type`` (``"bool"``, ``"int"`` or ``"name"``),
+    ``default``, and ``min``/``max`` (integers) or ``values`` (named
+    settings such as ``retry_jitter``). A new list each call."""
+    return json.loads(_hystrix.CONFIG_SCHEMA)  # type: ignore[no-any-return]
+
+
+def configure(name: str, **config: Any) -> Circuit:
+    """Sets the configuration of the named circuit (made if needed)."""
+    with _registry_lock:
+        circuit = _registry.get(name)
+        if circuit is None:
+            circuit = _registry[name] = Circuit(name, config)
+            return circuit
+    circuit.configure(**config)
+    return circuit
+
+
+def get(name: str) -> Circuit:
+    """The named circuit (made with the defaults on first use)."""
+    with _registry_lock:
+        circuit = _registry.get(name)
+        if circuit is None:
+            circuit = _registry[name] = Circuit(name, {})
+        return circuit
+
+
+def remove(name: str) -> bool:
+    """Forgets a name; its circuit is freed once no command uses it."""
+    with _registry_lock:
+        return _registry.pop(name, None) is not None
+
+
+def _after_fork_in_child() -> None:
+    """In a child made by ``fork()`` (gunicorn ``--preload``, multiprocessing,
+    Celery prefork): the parent's worker threads do not exist here. Every
+    pool starts afresh, the locks another thread may have held are new, and
+    the calls whose runs were on those threads are released (nothing is
+    recorded for them), so no permit stays taken for a run that cannot end."""
+    global _registry_lock
+    _hystrix._after_fork()
+    _registry_lock = threading.Lock()
+    for circuit in list(_CIRCUITS):
+        circuit._pool_lock = threading.Lock()
+    lost: List[Callable[[], None]] = []
+    for pool in list(_POOLS):
+        lost += pool._after_fork()
+    for release in lost:
+        release()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_hystrix._before_fork, after_in_parent=_hystrix._after_fork, after_in_child=_after_fork_in_child
+    )
+
+
