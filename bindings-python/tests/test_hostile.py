@@ -1050,12 +1050,14 @@ def test_many_event_loops_in_threads_share_one_command():
 
     cmd = make(run, lambda e, i: -i, max_concurrent_requests=limit, circuit_breaker_enabled=False, timeout_enabled=False)
     out = collections.Counter()
+    counting = threading.Lock()  # `+=` on a Counter is not atomic across threads
 
     def worker(b):
         async def main():
             for i in range(b * 50, b * 50 + 50):
                 v = await cmd.execute_async(i)
-                out["ok" if abs(v) == i else "wrong"] += 1
+                with counting:
+                    out["ok" if abs(v) == i else "wrong"] += 1
 
         asyncio.run(asyncio.wait_for(main(), 60))
 
