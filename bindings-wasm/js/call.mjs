@@ -238,10 +238,9 @@ export class CallState {
     this.result = undefined;
     this.settled = false;
     this.finished = false;
+    this.abandoned = false;
     this.busy = false;
-    // Actions to carry out (four numbers each) and inputs waiting for the reaction in progress.
-    this.q = [];
-    this.qi = 0;
+    // Inputs waiting for the reaction in progress (kind, arg pairs).
     this.inq = null;
     // The call timer this object carries itself (-1: none), and the others.
     this.timer = -1;
@@ -266,23 +265,13 @@ export class CallState {
     this._wrapper = undefined;
   }
 
-  /** Copies the actions of wasm result `r` into the queue (the buffer is shared by every call). */
-  take(r) {
-    const n = r & COUNT;
-    if ((r & FINISHED) !== 0) this.finished = true;
-    if (n === 0) return;
-    const v = actionView(r);
-    const q = this.q;
-    for (let i = 0; i < 4 * n; i++) q.push(v[i]);
-  }
-
-  /** Starts the call in the general way: returns the caller's promise. */
-  start() {
+  /** Starts the call in the general way with the actions of `begin` (`r`): returns the caller's promise. */
+  start(r) {
     const promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
-    this.react();
+    this.drive(r);
     return promise;
   }
 
@@ -311,33 +300,51 @@ export class CallState {
       this.inq.push(kind, arg);
       return;
     }
-    this.take(this.circuit.wasm.input(this.id, this.now(), kind, arg));
-    this.react();
+    this.drive(this.circuit.wasm.input(this.id, this.now(), kind, arg));
   }
 
-  /** Carries out the queued actions, then the inputs that came meanwhile, one reaction at a time. */
-  react() {
-    if (this.busy) return;
+  /**
+   * Carries out the actions of wasm result `r`, then feeds the inputs that
+   * came meanwhile, one reaction at a time.
+   */
+  drive(r) {
     this.busy = true;
     try {
       for (;;) {
-        const q = this.q;
-        while (this.qi < q.length) {
-          const i = this.qi;
-          this.qi = i + 4;
-          this.act(q[i], q[i + 1], q[i + 2], q[i + 3]);
-        }
-        q.length = 0;
-        this.qi = 0;
+        this.perform(r);
         const inq = this.inq;
         if (inq === null || inq.length === 0 || this.finished) break;
         const kind = inq.shift();
         const arg = inq.shift();
-        this.take(this.circuit.wasm.input(this.id, this.now(), kind, arg));
+        r = this.circuit.wasm.input(this.id, this.now(), kind, arg);
       }
     } finally {
       this.busy = false;
     }
+  }
+
+  /**
+   * Carries out the actions of wasm result `r` in order. The buffer is
+   * shared by every call and user code (a run, a clock) may start another
+   * call: every action is read before the first one is carried out.
+   */
+  perform(r) {
+    if ((r & FINISHED) !== 0) this.finished = true;
+    const n = r & COUNT;
+    if (n === 0) return;
+    const v = actionView(r);
+    if (n === 1) return this.act(v[0], v[1], v[2], v[3]);
+    if (n === 2) {
+      const c = v[4];
+      const x = v[5];
+      const y = v[6];
+      const z = v[7];
+      this.act(v[0], v[1], v[2], v[3]);
+      if (!this.abandoned) this.act(c, x, y, z);
+      return;
+    }
+    const q = Array.from(v.subarray(0, 4 * n));
+    for (let i = 0; i < q.length && !this.abandoned; i += 4) this.act(q[i], q[i + 1], q[i + 2], q[i + 3]);
   }
 
   act(code, x, y, z) {
@@ -424,12 +431,11 @@ export class CallState {
   /** Gives the call up (its clock failed it): everything it holds goes back unrecorded. */
   abandon(error) {
     this._clockFailed(error);
+    this.abandoned = true;
     if (!this.finished) {
       this.finished = true;
-      this.circuit.wasm.release(this.id);
+      this.circuit.wasm.release(this.id, this.at);
     }
-    this.q.length = 0;
-    this.qi = 0;
     for (const att of [this, ...(this.attempts?.values() ?? [])]) {
       if (att.ac !== null && !att.aborted) att.ac.abort(error);
     }
@@ -599,20 +605,13 @@ export class CallState {
   untimedEnded(ok, value) {
     this.ok = ok;
     this.value = value;
-    this.busy = true;
-    try {
-      this.take(this.circuit.wasm.input(this.id, this.now(), ok ? ENDED : this.command._isBad(value) ? ENDED + 2 : ENDED + 1, 1));
-    } finally {
-      this.busy = false;
-    }
-    const q = this.q;
-    if (q.length === 4 && q[0] === SETTLE_RUN && !this.clockFailed) {
-      q.length = 0;
+    const r = this.circuit.wasm.input(this.id, this.now(), ok ? ENDED : this.command._isBad(value) ? ENDED + 2 : ENDED + 1, 1);
+    if ((r & (COUNT | FINISHED)) === (1 | FINISHED) && actionView(r)[0] === SETTLE_RUN && !this.clockFailed) {
+      this.finished = true;
       this.settled = true;
       return value;
     }
-    if (this.inq === null && q.length === 0 && this.settled) return this._result();
-    this.react();
+    this.drive(r);
     if (this.settled) return this._result();
     return new Promise((resolve, reject) => {
       this.resolve = resolve;
@@ -628,15 +627,11 @@ export class CallState {
 
 /** Starts a call of `command` (through `circuit`) at `now`; returns the caller's promise. */
 export function startCall(command, circuit, args, now, signal) {
-  const w = circuit.wasm;
-  const r = w.begin(now, command._fallback !== undefined);
+  const r = circuit.wasm.begin(now, command._fallback !== undefined, signal !== undefined);
   const st = new CallState(command, circuit, args, now);
   st.id = r >>> ID_SHIFT;
-  st.take(r);
-  const q = st.q;
-  if (signal === undefined && q.length === 4 && q[0] === INVOKE) {
+  if (signal === undefined && (r & COUNT) === 1 && actionView(r)[0] === INVOKE) {
     // Untimed: nothing can settle the call before its run ends.
-    q.length = 0;
     let pending;
     guard.depth++;
     try {
@@ -655,5 +650,5 @@ export function startCall(command, circuit, args, now, signal) {
     );
   }
   if (signal !== undefined) st.watch(signal);
-  return st.start();
+  return st.start(r);
 }

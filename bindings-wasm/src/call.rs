@@ -22,8 +22,8 @@
 //! by `ID_SHIFT`.
 
 use crate::WasmCommand;
-use hystrix_core::{Action, AttemptId, Call, CallTimer, Input, Original, RunOutcome, Settlement};
-use std::cell::RefCell;
+use hystrix_core::{Action, AttemptId, Call, CallTimer, ErrorKind, Execution, Input, Original, Resolution, RunOutcome, Settlement, Step};
+use std::cell::UnsafeCell;
 use wasm_bindgen::prelude::*;
 
 /// Set in a return value once the call is over and its id freed.
@@ -35,16 +35,29 @@ const ID_SHIFT: u32 = 18;
 /// The most actions one input may return (more are left for `more`).
 const MAX_ACTIONS: usize = 0xffff;
 
-thread_local! {
-    /// The drained actions of the last input, read by the glue.
-    static OUT: RefCell<Vec<f64>> = RefCell::new(Vec::with_capacity(64));
+/// The drained actions of the last input, read by the glue.
+struct Out(UnsafeCell<Vec<f64>>);
+// SAFETY: wasm32-unknown-unknown without atomics has exactly one thread,
+// and `out` below never lets two borrows live at once.
+unsafe impl Sync for Out {}
+static OUT: Out = Out(UnsafeCell::new(Vec::new()));
+
+/// The action buffer. Only called for short, non-nested uses (no JS runs
+/// while the borrow lives), on wasm's one thread.
+#[allow(clippy::mut_from_ref)]
+fn out() -> &'static mut Vec<f64> {
+    // SAFETY: see `Out`; every use below ends before any other begins.
+    unsafe { &mut *OUT.0.get() }
 }
 
-/// The calls in flight, by id; ids of finished ones are reused.
+/// The calls in flight, by id; ids of finished ones are reused. An id's
+/// low bit says which slab: 1 a `Call`, 0 a single-attempt `Execution`.
 #[derive(Default)]
 pub(crate) struct Calls {
     entries: Vec<Option<Call>>,
     free: Vec<u32>,
+    execs: Vec<Option<(Execution, bool)>>,
+    free_execs: Vec<u32>,
 }
 
 fn original(o: Option<Original>) -> (f64, f64) {
@@ -80,7 +93,11 @@ impl WasmCommand {
     /// Where the action buffer starts in the wasm memory (bytes).
     #[wasm_bindgen(js_name = actionsPtr)]
     pub fn actions_ptr() -> u32 {
-        OUT.with(|o| o.borrow().as_ptr() as u32)
+        let o = out();
+        if o.capacity() == 0 {
+            o.reserve(64);
+        }
+        o.as_ptr() as u32
     }
 
     /// The wasm memory (for the glue's view of the action buffer).
@@ -90,32 +107,36 @@ impl WasmCommand {
     }
 
     /// Starts a call at `now`: returns its id << `ID_SHIFT`, the number of
-    /// actions and the flags (see the module docs).
-    pub fn begin(&self, now: f64, has_fallback: bool) -> u32 {
-        let mut call = Call::start(&self.cmd, now as u64, has_fallback);
-        let mut id = 0;
+    /// actions and the flags (see the module docs). Unless `general`, a
+    /// call of a command with every v2 strategy off is driven by the core's
+    /// single-attempt `Execution` (its sync fast path, half the cost),
+    /// packed into the same actions a `Call` would give (timer 1, attempt 1).
+    pub fn begin(&self, now: f64, has_fallback: bool, general: bool) -> u32 {
+        if !general && self.simple.get() {
+            return self.begin_single(now as u64, has_fallback);
+        }
         let n = {
             let mut calls = self.calls.borrow_mut();
-            let n = self.drain(&mut call);
-            if !call.is_finished() {
-                id = match calls.free.pop() {
-                    Some(id) => {
-                        calls.entries[id as usize] = Some(call);
-                        id
-                    }
-                    None => {
-                        calls.entries.push(Some(call));
-                        (calls.entries.len() - 1) as u32
-                    }
-                };
-                n
-            } else {
-                drop(calls);
-                drop(call);
+            let calls = &mut *calls;
+            let id = match calls.free.pop() {
+                Some(id) => id,
+                None => {
+                    calls.entries.push(None);
+                    (calls.entries.len() - 1) as u32
+                }
+            };
+            let slot = &mut calls.entries[id as usize];
+            let call = slot.insert(Call::start(&self.cmd, now as u64, has_fallback));
+            let n = drain(call);
+            if call.is_finished() {
+                *slot = None;
+                calls.free.push(id);
                 n | FINISHED
+            } else {
+                n | (((id << 1) | 1) << ID_SHIFT)
             }
         };
-        self.flush_and_publish(n) | (id << ID_SHIFT)
+        self.flush_and_publish(n)
     }
 
     /// Feeds call `id` one input at `now`: kind 0/1/2 attempt `arg` ended
@@ -139,6 +160,10 @@ impl WasmCommand {
             6 => Input::TimerFired { timer: CallTimer(arg as u64) },
             _ => Input::Cancel,
         };
+        if id & 1 == 0 {
+            return self.input_single(id >> 1, now as u64, input);
+        }
+        let id = id >> 1;
         let n = {
             let mut calls = self.calls.borrow_mut();
             let Some(Some(call)) = calls.entries.get_mut(id as usize) else {
@@ -146,7 +171,7 @@ impl WasmCommand {
                 return self.flush_and_publish(FINISHED);
             };
             call.handle(now as u64, input);
-            let n = self.drain(call);
+            let n = drain(call);
             if call.is_finished() {
                 calls.entries[id as usize] = None;
                 calls.free.push(id);
@@ -161,7 +186,17 @@ impl WasmCommand {
     /// Forgets call `id` at once: everything it holds is given back
     /// unrecorded (a call whose host cannot drive it any more: a clock that
     /// cannot arm its timers).
-    pub fn release(&self, id: u32) {
+    pub fn release(&self, id: u32, now: f64) {
+        if id & 1 == 0 {
+            let ex = self.calls.borrow_mut().execs.get_mut((id >> 1) as usize).and_then(Option::take);
+            if let Some((mut ex, _)) = ex {
+                ex.abandon(&self.cmd, now as u64);
+                self.calls.borrow_mut().free_execs.push(id >> 1);
+            }
+            self.flush();
+            return;
+        }
+        let id = id >> 1;
         let call = self.calls.borrow_mut().entries.get_mut(id as usize).and_then(Option::take);
         if call.is_some() {
             self.calls.borrow_mut().free.push(id);
@@ -173,35 +208,39 @@ impl WasmCommand {
     /// The events call `id` recorded so far, comma-separated.
     pub fn events(&self, id: u32) -> String {
         let calls = self.calls.borrow();
-        match calls.entries.get(id as usize) {
+        if id & 1 == 0 {
+            return match calls.execs.get((id >> 1) as usize) {
+                Some(Some((ex, _))) => ex.events().map(|e| e.as_str()).collect::<Vec<_>>().join(","),
+                _ => String::new(),
+            };
+        }
+        match calls.entries.get((id >> 1) as usize) {
             Some(Some(call)) => call.events().map(|e| e.as_str()).collect::<Vec<_>>().join(","),
             _ => String::new(),
         }
     }
 }
 
-impl WasmCommand {
-    /// Drains the call's actions into `OUT`; returns how many, with `MOVED`
-    /// if `OUT` moved.
-    fn drain(&self, call: &mut Call) -> u32 {
-        OUT.with(|o| {
-            let mut o = o.borrow_mut();
-            let before = o.as_ptr();
-            o.clear();
-            let mut n = 0;
-            while n < MAX_ACTIONS {
-                let Some(action) = call.poll_action() else { break };
-                o.extend_from_slice(&pack(action));
-                n += 1;
-            }
-            if o.as_ptr() == before {
-                n as u32
-            } else {
-                n as u32 | MOVED
-            }
-        })
+/// Drains the call's actions into `OUT`; returns how many, with `MOVED`
+/// if `OUT` moved.
+fn drain(call: &mut Call) -> u32 {
+    let o = out();
+    let before = o.as_ptr();
+    o.clear();
+    let mut n = 0;
+    while n < MAX_ACTIONS {
+        let Some(action) = call.poll_action() else { break };
+        o.extend_from_slice(&pack(action));
+        n += 1;
     }
+    if o.as_ptr() == before {
+        n as u32
+    } else {
+        n as u32 | MOVED
+    }
+}
 
+impl WasmCommand {
     /// Flushes the listener notices, if any, before the glue reads the
     /// actions: JS may re-enter here and overwrite `OUT` with actions of its
     /// own (read by then), so this call's are saved and put back.
@@ -209,18 +248,145 @@ impl WasmCommand {
         if self.listeners.get() == 0 || self.notices.borrow().is_empty() {
             return n;
         }
-        let saved: Vec<f64> = OUT.with(|o| o.borrow().clone());
+        let saved: Vec<f64> = out().clone();
         self.flush();
-        OUT.with(|o| {
-            let mut o = o.borrow_mut();
+        let o = out();
+        let before = o.as_ptr();
+        o.clear();
+        o.extend_from_slice(&saved);
+        if o.as_ptr() == before {
+            n
+        } else {
+            n | MOVED
+        }
+    }
+}
+
+/// The one timer and the one attempt of a single-attempt call.
+const TIMER_1: f64 = 1.0;
+const ATTEMPT_1: f64 = 1.0;
+
+/// The original error of a single-attempt call whose cause is `cause`.
+fn single_original(cause: Option<ErrorKind>) -> (f64, f64) {
+    match cause {
+        Some(ErrorKind::Failure | ErrorKind::BadRequest) => (ATTEMPT_1, 0.0),
+        Some(k) => (0.0, f64::from(k.code())),
+        None => (0.0, 0.0),
+    }
+}
+
+/// Packs an `Execution` step as the actions a `Call` gives for it.
+fn pack_step(o: &mut Vec<f64>, ex: &Execution, step: Step) {
+    match step {
+        Step::Run { deadline } => {
+            if let Some(at) = deadline {
+                o.extend_from_slice(&[0.0, TIMER_1, at as f64, 0.0]);
+            }
+            o.extend_from_slice(&[2.0, ATTEMPT_1, 0.0, 0.0]);
+        }
+        Step::Fallback { cause } => {
+            let (x, y) = single_original(Some(cause));
+            o.extend_from_slice(&[4.0, x, y, 0.0]);
+        }
+        Step::Done(Resolution::Run) => o.extend_from_slice(&[5.0, ATTEMPT_1, 0.0, 0.0]),
+        Step::Done(Resolution::Fallback) => o.extend_from_slice(&[6.0, 0.0, 0.0, 0.0]),
+        Step::Done(Resolution::Error(kind)) => {
+            let cause = match kind {
+                ErrorKind::FallbackRejected | ErrorKind::FallbackFailure => ex.cause(),
+                k => Some(k),
+            };
+            let (x, y) = single_original(cause);
+            o.extend_from_slice(&[7.0, x, y, f64::from(kind.code())]);
+        }
+        Step::Nothing => {}
+    }
+}
+
+impl WasmCommand {
+    /// Whether calls of this command may take the single-attempt path:
+    /// every v2 strategy off (kept up to date by `configure`).
+    pub(crate) fn simple_config(cmd: &hystrix_core::Command) -> bool {
+        cmd.config().v2_features() == 0
+    }
+
+    fn begin_single(&self, now: u64, has_fallback: bool) -> u32 {
+        let (ex, step) = Execution::start(&self.cmd, now, has_fallback);
+        let o = out();
+        let before = o.as_ptr();
+        o.clear();
+        pack_step(o, &ex, step);
+        let mut n = (o.len() / 4) as u32;
+        if o.as_ptr() != before {
+            n |= MOVED;
+        }
+        if ex.is_done() && !ex.holds_permit() {
+            return self.flush_and_publish(n | FINISHED);
+        }
+        let timed = matches!(step, Step::Run { deadline: Some(_) });
+        let id = {
+            let mut calls = self.calls.borrow_mut();
+            match calls.free_execs.pop() {
+                Some(id) => {
+                    calls.execs[id as usize] = Some((ex, timed));
+                    id
+                }
+                None => {
+                    calls.execs.push(Some((ex, timed)));
+                    (calls.execs.len() - 1) as u32
+                }
+            }
+        };
+        self.flush_and_publish(n | ((id << 1) << ID_SHIFT))
+    }
+
+    fn input_single(&self, id: u32, now: u64, input: Input) -> u32 {
+        let n = {
+            let mut calls = self.calls.borrow_mut();
+            let Some(Some((ex, timed))) = calls.execs.get_mut(id as usize) else {
+                drop(calls);
+                return self.flush_and_publish(FINISHED);
+            };
+            let o = out();
             let before = o.as_ptr();
             o.clear();
-            o.extend_from_slice(&saved);
-            if o.as_ptr() == before {
-                n
-            } else {
-                n | MOVED
+            let cmd = &self.cmd;
+            match input {
+                Input::AttemptEnded { outcome, .. } => {
+                    let running = ex.is_running();
+                    let step = ex.run_finished(cmd, now, outcome);
+                    if running && *timed {
+                        *timed = false;
+                        o.extend_from_slice(&[1.0, TIMER_1, 0.0, 0.0]);
+                    }
+                    pack_step(o, ex, step);
+                }
+                Input::AttemptStopped { .. } => ex.run_stopped(cmd),
+                Input::TimerFired { .. } => {
+                    let step = ex.timer_fired(cmd, now);
+                    if step != Step::Nothing {
+                        *timed = false;
+                        o.extend_from_slice(&[3.0, ATTEMPT_1, f64::from(ErrorKind::Timeout.code()), 0.0]);
+                        pack_step(o, ex, step);
+                    }
+                }
+                Input::FallbackEnded { ok } => {
+                    let step = ex.fallback_finished(cmd, now, ok);
+                    pack_step(o, ex, step);
+                }
+                // Calls that may be cancelled take the general path.
+                Input::Cancel => {}
             }
-        })
+            let mut n = (o.len() / 4) as u32;
+            if o.as_ptr() != before {
+                n |= MOVED;
+            }
+            if ex.is_done() && !ex.holds_permit() {
+                calls.execs[id as usize] = None;
+                calls.free_execs.push(id);
+                n |= FINISHED;
+            }
+            n
+        };
+        self.flush_and_publish(n)
     }
 }

@@ -38,6 +38,8 @@ pub struct WasmCommand {
     notices: Rc<RefCell<Vec<Queued>>>,
     /// Listeners subscribed: while there are none, nothing is ever queued.
     listeners: Cell<u32>,
+    /// Every v2 strategy is off: calls may take the single-attempt path.
+    simple: Cell<bool>,
 }
 
 /// A listener notice waiting for `flush`: the JS callback and its arguments.
@@ -79,10 +81,12 @@ impl WasmCommand {
     pub fn new(name: &str, config: &str) -> Result<WasmCommand, JsValue> {
         let config = Config::from_json(config).map_err(config_error)?;
         let cmd = Command::with_clock(name, config, Arc::new(FnClock(|| 0))).map_err(config_error)?;
+        let simple = Cell::new(WasmCommand::simple_config(&cmd));
         Ok(WasmCommand {
             cmd,
             calls: RefCell::new(call::Calls::default()),
             notices: Rc::new(RefCell::new(Vec::new())),
+            simple,
             listeners: Cell::new(0),
         })
     }
@@ -99,6 +103,7 @@ impl WasmCommand {
         let value: serde_json::Value = serde_json::from_str(patch)
             .map_err(|e| config_error(hystrix_core::ConfigError::new("config", format!("is not valid JSON: {e}"))))?;
         let next = self.cmd.configure_json(&value).map_err(config_error);
+        self.simple.set(WasmCommand::simple_config(&self.cmd));
         self.flush();
         Ok(next?.to_json())
     }
