@@ -49,7 +49,9 @@ const K_RATE_LIMITED = 10;
 let view = null;
 
 function actionView(r) {
-  if ((r & MOVED) !== 0 || view === null || view.byteLength === 0) {
+  // The wasm side sets MOVED whenever the buffer moved or the memory grew
+  // (a new ArrayBuffer) since the last result: every result is checked.
+  if ((r & MOVED) !== 0 || view === null) {
     const W = slot.WasmCommand;
     view = new Float64Array(W.wasmMemory().buffer, W.actionsPtr());
   }
@@ -330,9 +332,9 @@ export class CallState {
    */
   perform(r) {
     if ((r & FINISHED) !== 0) this.finished = true;
+    const v = actionView(r);
     const n = r & COUNT;
     if (n === 0) return;
-    const v = actionView(r);
     if (n === 1) return this.act(v[0], v[1], v[2], v[3]);
     if (n === 2) {
       const c = v[4];

@@ -42,6 +42,30 @@ struct Out(UnsafeCell<Vec<f64>>);
 unsafe impl Sync for Out {}
 static OUT: Out = Out(UnsafeCell::new(Vec::new()));
 
+/// The wasm memory's size in pages when the glue last heard of it: a grown
+/// memory has a new `ArrayBuffer`, so the glue's view must be made again.
+struct Pages(UnsafeCell<usize>);
+// SAFETY: as for `Out`.
+unsafe impl Sync for Pages {}
+static PAGES: Pages = Pages(UnsafeCell::new(0));
+
+/// `MOVED` if the buffer moved from `before` or the memory grew since the
+/// glue last heard of it.
+fn moved(before: *const f64) -> u32 {
+    #[cfg(target_arch = "wasm32")]
+    let pages = core::arch::wasm32::memory_size(0);
+    #[cfg(not(target_arch = "wasm32"))]
+    let pages = 0;
+    // SAFETY: see `Out`.
+    let last = unsafe { &mut *PAGES.0.get() };
+    if out().as_ptr() != before || pages != *last {
+        *last = pages;
+        MOVED
+    } else {
+        0
+    }
+}
+
 /// The action buffer. Only called for short, non-nested uses (no JS runs
 /// while the borrow lives), on wasm's one thread.
 #[allow(clippy::mut_from_ref)]
@@ -90,7 +114,8 @@ fn pack(action: Action) -> [f64; 4] {
 
 #[wasm_bindgen]
 impl WasmCommand {
-    /// Where the action buffer starts in the wasm memory (bytes).
+    /// Where the action buffer starts in the wasm memory (bytes). The glue
+    /// makes its view after a result with `MOVED` (the first one has it).
     #[wasm_bindgen(js_name = actionsPtr)]
     pub fn actions_ptr() -> u32 {
         let o = out();
@@ -233,11 +258,7 @@ fn drain(call: &mut Call) -> u32 {
         o.extend_from_slice(&pack(action));
         n += 1;
     }
-    if o.as_ptr() == before {
-        n as u32
-    } else {
-        n as u32 | MOVED
-    }
+    n as u32 | moved(before)
 }
 
 impl WasmCommand {
@@ -254,11 +275,7 @@ impl WasmCommand {
         let before = o.as_ptr();
         o.clear();
         o.extend_from_slice(&saved);
-        if o.as_ptr() == before {
-            n
-        } else {
-            n | MOVED
-        }
+        n | moved(before)
     }
 }
 
@@ -315,10 +332,7 @@ impl WasmCommand {
         let before = o.as_ptr();
         o.clear();
         pack_step(o, &ex, step);
-        let mut n = (o.len() / 4) as u32;
-        if o.as_ptr() != before {
-            n |= MOVED;
-        }
+        let n = (o.len() / 4) as u32 | moved(before);
         if ex.is_done() && !ex.holds_permit() {
             return self.flush_and_publish(n | FINISHED);
         }
@@ -376,10 +390,7 @@ impl WasmCommand {
                 // Calls that may be cancelled take the general path.
                 Input::Cancel => {}
             }
-            let mut n = (o.len() / 4) as u32;
-            if o.as_ptr() != before {
-                n |= MOVED;
-            }
+            let mut n = (o.len() / 4) as u32 | moved(before);
             if ex.is_done() && !ex.holds_permit() {
                 calls.execs[id as usize] = None;
                 calls.free_execs.push(id);
