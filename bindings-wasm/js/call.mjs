@@ -195,7 +195,7 @@ class CallTimer {
   }
 
   fire() {
-    this.call._timers?.delete(this.tid);
+    this.call.x?.timers?.delete(this.tid);
     this.call.input(TIMER, this.tid);
   }
 }
@@ -221,6 +221,29 @@ function disarmOn(clock, timer) {
   } else clock.cancelTimer(timer);
 }
 
+/** What few calls need: kept off the hot path's object. */
+class Extras {
+  constructor() {
+    // The clock's first failure (see `_clockFailed`).
+    this.clockError = undefined;
+    // How the call settled when nobody waits on a promise of ours yet (the untimed path): 1 value, 2 error.
+    this.outcome = 0;
+    this.result = undefined;
+    // Given up (a clock that cannot arm its timers).
+    this.abandoned = false;
+    // Inputs waiting for the reaction in progress (kind, arg pairs).
+    this.inq = null;
+    // Call timers beyond the one the call object carries, attempts beyond the first.
+    this.timers = null;
+    this.attempts = null;
+    this.timeoutError = null;
+    this.fallbackValue = undefined;
+    // The caller's signal and its abort listener.
+    this.signal = undefined;
+    this.onCancel = null;
+  }
+}
+
 /** One call in flight: the core call's id, its timers and attempts, and the caller's promise. */
 export class CallState {
   constructor(command, circuit, args, now) {
@@ -229,42 +252,37 @@ export class CallState {
     this.clock = circuit.clock;
     this.id = 0;
     this.args = args;
-    // The last instant the clock gave for this call, and its first failure (see `now`).
+    // The last instant the clock gave for this call (see `now`).
     this.at = now;
     this.clockFailed = false;
-    this.clockError = undefined;
     this.resolve = null;
     this.reject = null;
-    // How the call settled when nobody waits on a promise of ours yet (the untimed path).
-    this.outcome = 0;
-    this.result = undefined;
     this.settled = false;
     this.finished = false;
-    this.abandoned = false;
     this.busy = false;
-    // Inputs waiting for the reaction in progress (kind, arg pairs).
-    this.inq = null;
-    // The call timer this object carries itself (-1: none), and the others.
+    // The call timer this object carries itself (-1: none).
     this.timer = -1;
-    this.handle = null;
-    this._timers = null;
-    // Attempt 1 (this object is its record), and the later ones.
+    // Attempt 1 (this object is its record).
     this.n = 1;
     this.ac = null;
     this.aborted = false;
     this.ok = false;
     this.value = undefined;
-    this.attempts = null;
-    this.timeoutError = null;
-    this.fallbackValue = undefined;
-    this.signal = undefined;
-    this.onCancel = null;
+    // What few calls need (see `Extras`), made on first use.
+    this.x = null;
     // Timer-queue links (see timers.mjs), declared here to keep one shape.
     this._bucket = null;
     this._due = 0;
     this._prev = null;
     this._next = null;
     this._wrapper = undefined;
+    this.handle = null;
+  }
+
+  /** The call's rarely needed state. */
+  get more() {
+    if (this.x === null) this.x = new Extras();
+    return this.x;
   }
 
   /** Starts the call in the general way with the actions of `begin` (`r`): returns the caller's promise. */
@@ -291,15 +309,16 @@ export class CallState {
   _clockFailed(error) {
     if (this.clockFailed) return;
     this.clockFailed = true;
-    this.clockError = error;
+    this.more.clockError = error;
   }
 
   /** An input from outside (a run's end, a timer, the caller): fed at once, or after the reaction in progress. */
   input(kind, arg) {
     if (this.finished) return;
     if (this.busy) {
-      if (this.inq === null) this.inq = [];
-      this.inq.push(kind, arg);
+      const x = this.more;
+      if (x.inq === null) x.inq = [];
+      x.inq.push(kind, arg);
       return;
     }
     this.drive(this.circuit.wasm.input(this.id, this.now(), kind, arg));
@@ -314,7 +333,9 @@ export class CallState {
     try {
       for (;;) {
         this.perform(r);
-        const inq = this.inq;
+        const x = this.x;
+        if (x === null) break;
+        const inq = x.inq;
         if (inq === null || inq.length === 0 || this.finished) break;
         const kind = inq.shift();
         const arg = inq.shift();
@@ -342,11 +363,11 @@ export class CallState {
       const y = v[6];
       const z = v[7];
       this.act(v[0], v[1], v[2], v[3]);
-      if (!this.abandoned) this.act(c, x, y, z);
+      if (this.x === null || !this.x.abandoned) this.act(c, x, y, z);
       return;
     }
     const q = Array.from(v.subarray(0, 4 * n));
-    for (let i = 0; i < q.length && !this.abandoned; i += 4) this.act(q[i], q[i + 1], q[i + 2], q[i + 3]);
+    for (let i = 0; i < q.length && !(this.x !== null && this.x.abandoned); i += 4) this.act(q[i], q[i + 1], q[i + 2], q[i + 3]);
   }
 
   act(code, x, y, z) {
@@ -364,7 +385,7 @@ export class CallState {
       case SETTLE_RUN:
         return this.done(true, x === 1 ? this.value : this.attempt(x).value);
       case SETTLE_FALLBACK:
-        return this.done(true, this.fallbackValue);
+        return this.done(true, this.more.fallbackValue);
       case SETTLE_ERROR:
         return this.done(false, this.error(z, x, y));
     }
@@ -372,9 +393,10 @@ export class CallState {
 
   attempt(n) {
     if (n === 1) return this;
-    if (this.attempts === null) this.attempts = new Map();
-    let att = this.attempts.get(n);
-    if (att === undefined) this.attempts.set(n, (att = new Attempt(n)));
+    const x = this.more;
+    if (x.attempts === null) x.attempts = new Map();
+    let att = x.attempts.get(n);
+    if (att === undefined) x.attempts.set(n, (att = new Attempt(n)));
     return att;
   }
 
@@ -383,14 +405,15 @@ export class CallState {
     if (this.timer === -1) this.timer = tid;
     else {
       t = new CallTimer(this, tid);
-      if (this._timers === null) this._timers = new Map();
-      this._timers.set(tid, t);
+      const x = this.more;
+      if (x.timers === null) x.timers = new Map();
+      x.timers.set(tid, t);
     }
     try {
       armOn(this.clock, due, t);
     } catch (e) {
       if (t === this) this.timer = -1;
-      else this._timers.delete(tid);
+      else this.x.timers.delete(tid);
       // The clock cannot time the call: it is given up, what it holds
       // given back unrecorded, and the caller gets the clock's error.
       this.abandon(e);
@@ -403,9 +426,9 @@ export class CallState {
       t = this;
       this.timer = -1;
     } else {
-      t = this._timers?.get(tid);
+      t = this.x?.timers?.get(tid);
       if (t === undefined) return;
-      this._timers.delete(tid);
+      this.x.timers.delete(tid);
     }
     try {
       disarmOn(this.clock, t);
@@ -426,19 +449,19 @@ export class CallState {
   /** A host clock fired timer `tid`. */
   _hostFired(tid) {
     if (this.timer === tid) this.timer = -1;
-    else this._timers?.delete(tid);
+    else this.x?.timers?.delete(tid);
     this.input(TIMER, tid);
   }
 
   /** Gives the call up (its clock failed it): everything it holds goes back unrecorded. */
   abandon(error) {
     this._clockFailed(error);
-    this.abandoned = true;
+    this.more.abandoned = true;
     if (!this.finished) {
       this.finished = true;
       this.circuit.wasm.release(this.id, this.at);
     }
-    for (const att of [this, ...(this.attempts?.values() ?? [])]) {
+    for (const att of [this, ...(this.x.attempts?.values() ?? [])]) {
       if (att.ac !== null && !att.aborted) att.ac.abort(error);
     }
     this.done(false, error);
@@ -494,7 +517,7 @@ export class CallState {
     const att = this.attempt(n);
     if (att.aborted) return;
     att.aborted = true;
-    const err = reason === K_TIMEOUT ? (this.timeoutError ??= new TimeoutError()) : new CancelledError();
+    const err = reason === K_TIMEOUT ? (this.more.timeoutError ??= new TimeoutError()) : new CancelledError();
     // Nobody asked for the signal yet: it is handed out aborted.
     if (att.ac === null) att.ac = new AbortController();
     guard.depth++;
@@ -510,7 +533,7 @@ export class CallState {
     if (a > 0) return this.attempt(a).value;
     switch (k) {
       case K_TIMEOUT:
-        return (this.timeoutError ??= new TimeoutError());
+        return (this.more.timeoutError ??= new TimeoutError());
       case K_SHORT_CIRCUITED:
         return cheap(CircuitOpenError);
       case K_REJECTED:
@@ -526,11 +549,11 @@ export class CallState {
   error(kind, a, k) {
     switch (kind) {
       case K_CANCELLED:
-        return new CancelledError(undefined, this.signal === undefined ? undefined : { cause: this.signal.reason });
+        return new CancelledError(undefined, this.x?.signal === undefined ? undefined : { cause: this.x.signal.reason });
       case K_FALLBACK_REJECTED:
         return new FallbackRejectedError(undefined, { cause: this.original(a, k) });
       case K_FALLBACK_FAILURE: {
-        const err = new FallbackFailedError(undefined, { cause: this.fallbackValue });
+        const err = new FallbackFailedError(undefined, { cause: this.more.fallbackValue });
         err.original = this.original(a, k);
         return err;
       }
@@ -549,24 +572,24 @@ export class CallState {
       // As for the run: a throwing `then` getter is the fallback failing.
       pending = pendingOf(out);
     } catch (e) {
-      this.fallbackValue = e;
+      this.more.fallbackValue = e;
       this.input(FALLBACK_FAILED, 0);
       return;
     } finally {
       guard.depth--;
     }
     if (pending === null) {
-      this.fallbackValue = out;
+      this.more.fallbackValue = out;
       this.input(FALLBACK_OK, 0);
     } else
       promiseThen.call(
         pending,
         (v) => {
-          this.fallbackValue = v;
+          this.more.fallbackValue = v;
           this.input(FALLBACK_OK, 0);
         },
         (e) => {
-          this.fallbackValue = e;
+          this.more.fallbackValue = e;
           this.input(FALLBACK_FAILED, 0);
         },
       );
@@ -576,26 +599,29 @@ export class CallState {
   done(ok, value) {
     if (this.settled) return;
     this.settled = true;
-    if (this.onCancel !== null) {
-      this.signal.removeEventListener("abort", this.onCancel);
-      this.onCancel = null;
+    const x = this.x;
+    if (x !== null && x.onCancel !== null) {
+      x.signal.removeEventListener("abort", x.onCancel);
+      x.onCancel = null;
     }
     if (this.clockFailed) {
       ok = false;
-      value = this.clockError;
+      value = x.clockError;
     }
     if (this.resolve === null) {
-      this.outcome = ok ? 1 : 2;
-      this.result = value;
+      const m = this.more;
+      m.outcome = ok ? 1 : 2;
+      m.result = value;
     } else if (ok) this.resolve(value);
     else this.reject(value);
   }
 
   /** The caller's `signal` (an AbortSignal): its abort cancels the call (semantics §18). */
   watch(signal) {
-    this.signal = signal;
-    this.onCancel = () => this.input(CANCEL, 0);
-    signal.addEventListener("abort", this.onCancel, { once: true });
+    const x = this.more;
+    x.signal = signal;
+    x.onCancel = () => this.input(CANCEL, 0);
+    signal.addEventListener("abort", x.onCancel, { once: true });
   }
 
   /**
@@ -622,8 +648,9 @@ export class CallState {
   }
 
   _result() {
-    if (this.outcome === 1) return this.result;
-    throw this.result;
+    const x = this.x;
+    if (x.outcome === 1) return x.result;
+    throw x.result;
   }
 }
 
