@@ -260,6 +260,9 @@ export class CallState {
     this.settled = false;
     this.finished = false;
     this.busy = false;
+    // The first input that came during the reaction in progress (kind -1: none); more wait in `x.inq`.
+    this.pk = -1;
+    this.pa = 0;
     // The call timer this object carries itself (-1: none).
     this.timer = -1;
     // Attempt 1 (this object is its record).
@@ -316,9 +319,15 @@ export class CallState {
   input(kind, arg) {
     if (this.finished) return;
     if (this.busy) {
-      const x = this.more;
-      if (x.inq === null) x.inq = [];
-      x.inq.push(kind, arg);
+      const x = this.x;
+      if (this.pk === -1 && (x === null || x.inq === null || x.inq.length === 0)) {
+        this.pk = kind;
+        this.pa = arg;
+        return;
+      }
+      const m = this.more;
+      if (m.inq === null) m.inq = [];
+      m.inq.push(kind, arg);
       return;
     }
     this.drive(this.circuit.wasm.input(this.id, this.now(), kind, arg));
@@ -333,12 +342,16 @@ export class CallState {
     try {
       for (;;) {
         this.perform(r);
-        const x = this.x;
-        if (x === null) break;
-        const inq = x.inq;
-        if (inq === null || inq.length === 0 || this.finished) break;
-        const kind = inq.shift();
-        const arg = inq.shift();
+        if (this.finished) break;
+        let kind = this.pk;
+        let arg = this.pa;
+        if (kind !== -1) this.pk = -1;
+        else {
+          const x = this.x;
+          if (x === null || x.inq === null || x.inq.length === 0) break;
+          kind = x.inq.shift();
+          arg = x.inq.shift();
+        }
         r = this.circuit.wasm.input(this.id, this.now(), kind, arg);
       }
     } finally {
@@ -509,6 +522,26 @@ export class CallState {
   /** Attempt `att`'s run ended (`att.ok`, `att.value`): an outcome, or, once aborted, its stop. */
   ended(att) {
     if (att.aborted) return this.input(STOPPED, att.n);
+    if (att === this && att.ok && !this.busy && !this.finished) {
+      // The hot path: attempt 1 succeeded; usually [clear its timer, settle with its value].
+      const r = this.circuit.wasm.input(this.id, this.now(), ENDED, 1);
+      if ((r & (COUNT | FINISHED)) === (2 | FINISHED) && this.x === null) {
+        const v = actionView(r);
+        if (v[0] === CLEAR_TIMER && v[1] === this.timer && v[4] === SETTLE_RUN) {
+          this.finished = true;
+          this.busy = true;
+          try {
+            this.clear(v[1]);
+          } finally {
+            this.busy = false;
+          }
+          this.done(true, this.value);
+          if (this.pk !== -1) this.drive(0);
+          return;
+        }
+      }
+      return this.drive(r);
+    }
     this.input(att.ok ? ENDED : this.command._isBad(att.value) ? ENDED + 2 : ENDED + 1, att.n);
   }
 
@@ -679,5 +712,26 @@ export function startCall(command, circuit, args, now, signal) {
     );
   }
   if (signal !== undefined) st.watch(signal);
+  else if ((r & COUNT) === 2) {
+    const v = actionView(r);
+    if (v[0] === SET_TIMER && v[4] === INVOKE && v[5] === 1) {
+      // Timed (the default): arm the timeout, then run attempt 1.
+      const tid = v[1];
+      const due = v[2];
+      const promise = new Promise((resolve, reject) => {
+        st.resolve = resolve;
+        st.reject = reject;
+      });
+      st.busy = true;
+      try {
+        st.arm(tid, due);
+        if (!st.settled) st.invoke(st);
+      } finally {
+        st.busy = false;
+      }
+      if (st.pk !== -1 || st.x !== null) st.drive(0);
+      return promise;
+    }
+  }
   return st.start(r);
 }
