@@ -42,24 +42,27 @@ struct Out(UnsafeCell<Vec<f64>>);
 unsafe impl Sync for Out {}
 static OUT: Out = Out(UnsafeCell::new(Vec::new()));
 
-/// The wasm memory's size in pages when the glue last heard of it: a grown
-/// memory has a new `ArrayBuffer`, so the glue's view must be made again.
-struct Pages(UnsafeCell<usize>);
+/// Where the buffer was and the wasm memory's size in pages when the glue
+/// last heard of them: a moved buffer, or a grown memory (a new
+/// `ArrayBuffer`), needs a new view in the glue.
+struct Last(UnsafeCell<(usize, usize)>);
 // SAFETY: as for `Out`.
-unsafe impl Sync for Pages {}
-static PAGES: Pages = Pages(UnsafeCell::new(0));
+unsafe impl Sync for Last {}
+static LAST: Last = Last(UnsafeCell::new((0, 0)));
 
-/// `MOVED` if the buffer moved from `before` or the memory grew since the
-/// glue last heard of it.
-fn moved(before: *const f64) -> u32 {
+/// `MOVED` if the buffer moved or the memory grew since the glue last heard
+/// of them. Called last in every method that returns actions, after
+/// anything that may allocate.
+fn moved() -> u32 {
     #[cfg(target_arch = "wasm32")]
     let pages = core::arch::wasm32::memory_size(0);
     #[cfg(not(target_arch = "wasm32"))]
     let pages = 0;
+    let now = (out().as_ptr() as usize, pages);
     // SAFETY: see `Out`.
-    let last = unsafe { &mut *PAGES.0.get() };
-    if out().as_ptr() != before || pages != *last {
-        *last = pages;
+    let last = unsafe { &mut *LAST.0.get() };
+    if *last != now {
+        *last = now;
         MOVED
     } else {
         0
@@ -250,7 +253,6 @@ impl WasmCommand {
 /// if `OUT` moved.
 fn drain(call: &mut Call) -> u32 {
     let o = out();
-    let before = o.as_ptr();
     o.clear();
     let mut n = 0;
     while n < MAX_ACTIONS {
@@ -258,7 +260,7 @@ fn drain(call: &mut Call) -> u32 {
         o.extend_from_slice(&pack(action));
         n += 1;
     }
-    n as u32 | moved(before)
+    n as u32
 }
 
 impl WasmCommand {
@@ -267,15 +269,14 @@ impl WasmCommand {
     /// own (read by then), so this call's are saved and put back.
     fn flush_and_publish(&self, n: u32) -> u32 {
         if self.listeners.get() == 0 || self.notices.borrow().is_empty() {
-            return n;
+            return n | moved();
         }
         let saved: Vec<f64> = out().clone();
         self.flush();
         let o = out();
-        let before = o.as_ptr();
         o.clear();
         o.extend_from_slice(&saved);
-        n | moved(before)
+        n | moved()
     }
 }
 
@@ -329,10 +330,9 @@ impl WasmCommand {
     fn begin_single(&self, now: u64, has_fallback: bool) -> u32 {
         let (ex, step) = Execution::start(&self.cmd, now, has_fallback);
         let o = out();
-        let before = o.as_ptr();
         o.clear();
         pack_step(o, &ex, step);
-        let n = (o.len() / 4) as u32 | moved(before);
+        let n = (o.len() / 4) as u32;
         if ex.is_done() && !ex.holds_permit() {
             return self.flush_and_publish(n | FINISHED);
         }
@@ -361,7 +361,6 @@ impl WasmCommand {
                 return self.flush_and_publish(FINISHED);
             };
             let o = out();
-            let before = o.as_ptr();
             o.clear();
             let cmd = &self.cmd;
             match input {
@@ -390,7 +389,7 @@ impl WasmCommand {
                 // Calls that may be cancelled take the general path.
                 Input::Cancel => {}
             }
-            let mut n = (o.len() / 4) as u32 | moved(before);
+            let mut n = (o.len() / 4) as u32;
             if ex.is_done() && !ex.holds_permit() {
                 calls.execs[id as usize] = None;
                 calls.free_execs.push(id);
