@@ -22,7 +22,9 @@
 //! by `ID_SHIFT`.
 
 use crate::WasmCommand;
-use hystrix_core::{Action, AttemptId, Call, CallTimer, ErrorKind, Execution, Input, Original, Resolution, RunOutcome, Settlement, Step};
+use hystrix_core::{
+    Action, AttemptId, Call, CallTimer, ErrorKind, Execution, Input, Original, Resolution, RunOutcome, Settlement, Step,
+};
 use std::cell::UnsafeCell;
 use wasm_bindgen::prelude::*;
 
