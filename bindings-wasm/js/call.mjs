@@ -237,7 +237,6 @@ class Extras {
     this.timers = null;
     this.attempts = null;
     this.timeoutError = null;
-    this.fallbackValue = undefined;
     // The caller's signal and its abort listener.
     this.signal = undefined;
     this.onCancel = null;
@@ -271,6 +270,8 @@ export class CallState {
     this.aborted = false;
     this.ok = false;
     this.value = undefined;
+    // The fallback's value or error.
+    this.fb = undefined;
     // What few calls need (see `Extras`), made on first use.
     this.x = null;
     // Timer-queue links (see timers.mjs), declared here to keep one shape.
@@ -398,7 +399,7 @@ export class CallState {
       case SETTLE_RUN:
         return this.done(true, x === 1 ? this.value : this.attempt(x).value);
       case SETTLE_FALLBACK:
-        return this.done(true, this.more.fallbackValue);
+        return this.done(true, this.fb);
       case SETTLE_ERROR:
         return this.done(false, this.error(z, x, y));
     }
@@ -586,7 +587,7 @@ export class CallState {
       case K_FALLBACK_REJECTED:
         return new FallbackRejectedError(undefined, { cause: this.original(a, k) });
       case K_FALLBACK_FAILURE: {
-        const err = new FallbackFailedError(undefined, { cause: this.more.fallbackValue });
+        const err = new FallbackFailedError(undefined, { cause: this.fb });
         err.original = this.original(a, k);
         return err;
       }
@@ -605,24 +606,24 @@ export class CallState {
       // As for the run: a throwing `then` getter is the fallback failing.
       pending = pendingOf(out);
     } catch (e) {
-      this.more.fallbackValue = e;
+      this.fb = e;
       this.input(FALLBACK_FAILED, 0);
       return;
     } finally {
       guard.depth--;
     }
     if (pending === null) {
-      this.more.fallbackValue = out;
+      this.fb = out;
       this.input(FALLBACK_OK, 0);
     } else
       promiseThen.call(
         pending,
         (v) => {
-          this.more.fallbackValue = v;
+          this.fb = v;
           this.input(FALLBACK_OK, 0);
         },
         (e) => {
-          this.more.fallbackValue = e;
+          this.fb = e;
           this.input(FALLBACK_FAILED, 0);
         },
       );
@@ -680,6 +681,49 @@ export class CallState {
     });
   }
 
+  /**
+   * The open path: the call's first action is its fallback, invoked here
+   * with no promise of ours yet; a fallback that returns a value settles
+   * the call with it at once (usually).
+   */
+  fallbackFirst(original) {
+    const cmd = this.command;
+    let out;
+    let pending;
+    guard.depth++;
+    try {
+      out = callFallback(cmd, cmd._fallback, original, this.args);
+      pending = pendingOf(out);
+    } catch (e) {
+      return settled(() => this.fallbackEnded(false, e));
+    } finally {
+      guard.depth--;
+    }
+    if (pending === null) return settled(() => this.fallbackEnded(true, out));
+    return promiseThen.call(
+      pending,
+      (v) => this.fallbackEnded(true, v),
+      (e) => this.fallbackEnded(false, e),
+    );
+  }
+
+  /** The fallback invoked by `fallbackFirst` ended: its value, or what the call settles with, or a promise of it. */
+  fallbackEnded(ok, value) {
+    this.fb = value;
+    const r = this.circuit.wasm.input(this.id, this.now(), ok ? FALLBACK_OK : FALLBACK_FAILED, 0);
+    if (ok && (r & (COUNT | FINISHED)) === (1 | FINISHED) && actionView(r)[0] === SETTLE_FALLBACK && !this.clockFailed) {
+      this.finished = true;
+      this.settled = true;
+      return value;
+    }
+    this.drive(r);
+    if (this.settled) return this._result();
+    return new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
   _result() {
     const x = this.x;
     if (x.outcome === 1) return x.result;
@@ -692,6 +736,11 @@ export function startCall(command, circuit, args, now, signal) {
   const r = circuit.wasm.begin(now, command._fallback !== undefined, signal !== undefined);
   const st = new CallState(command, circuit, args, now);
   st.id = r >>> ID_SHIFT;
+  if (signal === undefined && (r & COUNT) === 1 && actionView(r)[0] === FALLBACK) {
+    // Refused at admission (or by the rate limiter), with a fallback.
+    const v = view;
+    return st.fallbackFirst(st.original(v[1], v[2]));
+  }
   if (signal === undefined && (r & COUNT) === 1 && actionView(r)[0] === INVOKE) {
     // Untimed: nothing can settle the call before its run ends.
     let pending;
