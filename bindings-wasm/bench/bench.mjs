@@ -105,7 +105,7 @@ const floorCore = (x) => {
   // begin(now, hasFallback, general) and input(id, now, ENDED_SUCCESS, attempt 1): see bindings-wasm/src/call.rs.
   const r = floorWasm.begin(Math.floor(perf.now()), false, false);
   return op(x).then((v) => {
-    floorWasm.input(r >>> 18, Math.floor(perf.now()), 0, 1);
+    floorWasm.input((r - (r & 16383)) / 16384, Math.floor(perf.now()), 0, 1);
     return v;
   });
 };

@@ -31,11 +31,23 @@ const FALLBACK_OK = 4;
 const FALLBACK_FAILED = 5;
 const TIMER = 6;
 const CANCEL = 7;
-// Return value of begin/input.
-const COUNT = 0xffff;
-const FINISHED = 1 << 16;
-const MOVED = 1 << 17;
-const ID_SHIFT = 18;
+const POLL = 8;
+// Result of begin/input (a number below 2^53; `&` reads its low bits):
+// count, first action's code, flags; begin's id in units of ID_UNIT.
+const COUNT = 0xff;
+const FIRST = 0x700;
+const FINISHED = 1 << 11;
+const MOVED = 1 << 12;
+const MORE = 1 << 13;
+const ID_UNIT = 16384;
+/** `(r & FIRST) === ONLY(code)`: the first action is `code`. */
+const ONLY = (code) => code << 8;
+const FIRST_INVOKE = ONLY(INVOKE);
+const FIRST_FALLBACK = ONLY(FALLBACK);
+const FIRST_SET_TIMER = ONLY(SET_TIMER);
+const FIRST_CLEAR = ONLY(CLEAR_TIMER);
+const FIRST_SETTLE_RUN = ONLY(SETTLE_RUN);
+const FIRST_SETTLE_FALLBACK = ONLY(SETTLE_FALLBACK);
 // Error kind codes (errors.mjs).
 const K_TIMEOUT = 2;
 const K_SHORT_CIRCUITED = 3;
@@ -343,6 +355,11 @@ export class CallState {
     try {
       for (;;) {
         this.perform(r);
+        if ((r & MORE) !== 0 && !this.finished) {
+          // The rest of this reaction's actions, before any other input.
+          r = this.circuit.wasm.input(this.id, this.at, POLL, 0);
+          continue;
+        }
         if (this.finished) break;
         let kind = this.pk;
         let arg = this.pa;
@@ -526,9 +543,9 @@ export class CallState {
     if (att === this && att.ok && !this.busy && !this.finished) {
       // The hot path: attempt 1 succeeded; usually [clear its timer, settle with its value].
       const r = this.circuit.wasm.input(this.id, this.now(), ENDED, 1);
-      if ((r & (COUNT | FINISHED)) === (2 | FINISHED) && this.x === null) {
+      if ((r & (COUNT | FIRST | FINISHED)) === (2 | FIRST_CLEAR | FINISHED) && this.x === null) {
         const v = actionView(r);
-        if (v[0] === CLEAR_TIMER && v[1] === this.timer && v[4] === SETTLE_RUN) {
+        if (v[1] === this.timer && v[4] === SETTLE_RUN) {
           this.finished = true;
           this.busy = true;
           try {
@@ -668,7 +685,7 @@ export class CallState {
     this.ok = ok;
     this.value = value;
     const r = this.circuit.wasm.input(this.id, this.now(), ok ? ENDED : this.command._isBad(value) ? ENDED + 2 : ENDED + 1, 1);
-    if ((r & (COUNT | FINISHED)) === (1 | FINISHED) && actionView(r)[0] === SETTLE_RUN && !this.clockFailed) {
+    if ((r & (COUNT | FIRST | FINISHED | MOVED)) === (1 | FIRST_SETTLE_RUN | FINISHED) && !this.clockFailed) {
       this.finished = true;
       this.settled = true;
       return value;
@@ -711,7 +728,7 @@ export class CallState {
   fallbackEnded(ok, value) {
     this.fb = value;
     const r = this.circuit.wasm.input(this.id, this.now(), ok ? FALLBACK_OK : FALLBACK_FAILED, 0);
-    if (ok && (r & (COUNT | FINISHED)) === (1 | FINISHED) && actionView(r)[0] === SETTLE_FALLBACK && !this.clockFailed) {
+    if (ok && (r & (COUNT | FIRST | FINISHED | MOVED)) === (1 | FIRST_SETTLE_FALLBACK | FINISHED) && !this.clockFailed) {
       this.finished = true;
       this.settled = true;
       return value;
@@ -735,13 +752,15 @@ export class CallState {
 export function startCall(command, circuit, args, now, signal) {
   const r = circuit.wasm.begin(now, command._fallback !== undefined, signal !== undefined);
   const st = new CallState(command, circuit, args, now);
-  st.id = r >>> ID_SHIFT;
-  if (signal === undefined && (r & COUNT) === 1 && actionView(r)[0] === FALLBACK) {
+  const low = r & (ID_UNIT - 1);
+  st.id = (r - low) / ID_UNIT;
+  const first = signal === undefined && (low & COUNT) === 1 ? low & (FIRST | MOVED) : -1;
+  if (first === FIRST_FALLBACK) {
     // Refused at admission (or by the rate limiter), with a fallback.
-    const v = view;
+    const v = actionView(r);
     return st.fallbackFirst(st.original(v[1], v[2]));
   }
-  if (signal === undefined && (r & COUNT) === 1 && actionView(r)[0] === INVOKE) {
+  if (first === FIRST_INVOKE) {
     // Untimed: nothing can settle the call before its run ends.
     let pending;
     guard.depth++;
@@ -761,9 +780,9 @@ export function startCall(command, circuit, args, now, signal) {
     );
   }
   if (signal !== undefined) st.watch(signal);
-  else if ((r & COUNT) === 2) {
+  else if ((low & (COUNT | FIRST)) === (2 | FIRST_SET_TIMER)) {
     const v = actionView(r);
-    if (v[0] === SET_TIMER && v[4] === INVOKE && v[5] === 1) {
+    if (v[4] === INVOKE && v[5] === 1) {
       // Timed (the default): arm the timeout, then run attempt 1.
       const tid = v[1];
       const due = v[2];

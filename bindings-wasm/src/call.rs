@@ -15,11 +15,12 @@
 //! | 7    | settle: error     | original attempt  | original kind code  | kind code  |
 //!
 //! An original error is either an attempt's own error (x > 0) or one of a
-//! kind the glue makes (y > 0); both 0: none. The return value is the
-//! number of actions, with `FINISHED` set once the call is over (its id is
-//! then free: the glue never feeds it again) and `MOVED` when the buffer
-//! moved (the glue makes a new view). `begin` also returns the id, shifted
-//! by `ID_SHIFT`.
+//! kind the glue makes (y > 0); both 0: none. The result (an f64) is the
+//! number of actions (bits 0–7) and the first one's code (bits 8–10), with
+//! `FINISHED` set once the call is over (its id is then free: the glue
+//! never feeds it again), `MOVED` when the buffer moved or the memory grew
+//! (the glue makes a new view) and `MORE` when more actions wait (input
+//! kind 8 fetches them); `begin` adds the id × `ID_UNIT`.
 
 use crate::WasmCommand;
 use hystrix_core::{
@@ -29,13 +30,18 @@ use std::cell::UnsafeCell;
 use wasm_bindgen::prelude::*;
 
 /// Set in a return value once the call is over and its id freed.
-const FINISHED: u32 = 1 << 16;
+const FINISHED: u32 = 1 << 11;
 /// Set in a return value when the action buffer moved.
-const MOVED: u32 = 1 << 17;
+const MOVED: u32 = 1 << 12;
 /// `begin` returns the call's id shifted left by this many bits.
-const ID_SHIFT: u32 = 18;
+const ID_UNIT: f64 = 16384.0;
+/// Set when more actions wait in the call than one result carries: the
+/// glue asks for them with input kind 8 before anything else.
+const MORE: u32 = 1 << 13;
+/// The first action's code is in bits 8–10 of a result.
+const FIRST_SHIFT: u32 = 8;
 /// The most actions one input may return (more are left for `more`).
-const MAX_ACTIONS: usize = 0xffff;
+const MAX_ACTIONS: usize = 0xff;
 
 /// The drained actions of the last input, read by the glue.
 struct Out(UnsafeCell<Vec<f64>>);
@@ -141,11 +147,11 @@ impl WasmCommand {
     /// call of a command with every v2 strategy off is driven by the core's
     /// single-attempt `Execution` (its sync fast path, half the cost),
     /// packed into the same actions a `Call` would give (timer 1, attempt 1).
-    pub fn begin(&self, now: f64, has_fallback: bool, general: bool) -> u32 {
+    pub fn begin(&self, now: f64, has_fallback: bool, general: bool) -> f64 {
         if !general && self.simple.get() {
             return self.begin_single(now as u64, has_fallback);
         }
-        let n = {
+        let (n, id) = {
             let mut calls = self.calls.borrow_mut();
             let calls = &mut *calls;
             let id = match calls.free.pop() {
@@ -161,12 +167,12 @@ impl WasmCommand {
             if call.is_finished() {
                 *slot = None;
                 calls.free.push(id);
-                n | FINISHED
+                (n | FINISHED, 0)
             } else {
-                n | (((id << 1) | 1) << ID_SHIFT)
+                (n, (id << 1) | 1)
             }
         };
-        self.flush_and_publish(n)
+        self.flush_and_publish(n, id)
     }
 
     /// Feeds call `id` one input at `now`: kind 0/1/2 attempt `arg` ended
@@ -174,7 +180,7 @@ impl WasmCommand {
     /// abort, 4/5 the fallback ended with a value/an error, 6 timer `arg`
     /// fired, 7 the caller cancelled. Returns the number of actions and the
     /// flags (see the module docs); 0 with `FINISHED` for an unknown id.
-    pub fn input(&self, id: u32, now: f64, kind: u32, arg: f64) -> u32 {
+    pub fn input(&self, id: u32, now: f64, kind: u32, arg: f64) -> f64 {
         let input = match kind {
             0..=2 => Input::AttemptEnded {
                 attempt: AttemptId(arg as u32),
@@ -188,9 +194,15 @@ impl WasmCommand {
             4 => Input::FallbackEnded { ok: true },
             5 => Input::FallbackEnded { ok: false },
             6 => Input::TimerFired { timer: CallTimer(arg as u64) },
-            _ => Input::Cancel,
+            7 => Input::Cancel,
+            // 8: no input, only the actions left over (`MORE`).
+            _ => Input::AttemptStopped { attempt: AttemptId(0) },
         };
+        let poll = kind == 8;
         if id & 1 == 0 {
+            if poll {
+                return self.flush_and_publish(0, 0);
+            }
             return self.input_single(id >> 1, now as u64, input);
         }
         let id = id >> 1;
@@ -198,9 +210,11 @@ impl WasmCommand {
             let mut calls = self.calls.borrow_mut();
             let Some(Some(call)) = calls.entries.get_mut(id as usize) else {
                 drop(calls);
-                return self.flush_and_publish(FINISHED);
+                return self.flush_and_publish(FINISHED, 0);
             };
-            call.handle(now as u64, input);
+            if !poll {
+                call.handle(now as u64, input);
+            }
             let n = drain(call);
             if call.is_finished() {
                 calls.entries[id as usize] = None;
@@ -210,7 +224,7 @@ impl WasmCommand {
                 n
             }
         };
-        self.flush_and_publish(n)
+        self.flush_and_publish(n, 0)
     }
 
     /// Forgets call `id` at once: everything it holds is given back
@@ -262,23 +276,29 @@ fn drain(call: &mut Call) -> u32 {
         o.extend_from_slice(&pack(action));
         n += 1;
     }
-    n as u32
+    if n == MAX_ACTIONS {
+        n as u32 | MORE
+    } else {
+        n as u32
+    }
 }
 
 impl WasmCommand {
     /// Flushes the listener notices, if any, before the glue reads the
     /// actions: JS may re-enter here and overwrite `OUT` with actions of its
     /// own (read by then), so this call's are saved and put back.
-    fn flush_and_publish(&self, n: u32) -> u32 {
-        if self.listeners.get() == 0 || self.notices.borrow().is_empty() {
-            return n | moved();
+    /// Returns the result: `id` × `ID_UNIT` + the flags, the count and the
+    /// first action's code.
+    fn flush_and_publish(&self, n: u32, id: u32) -> f64 {
+        if self.listeners.get() != 0 && !self.notices.borrow().is_empty() {
+            let saved: Vec<f64> = out().clone();
+            self.flush();
+            let o = out();
+            o.clear();
+            o.extend_from_slice(&saved);
         }
-        let saved: Vec<f64> = out().clone();
-        self.flush();
-        let o = out();
-        o.clear();
-        o.extend_from_slice(&saved);
-        n | moved()
+        let first = if n & 0xff == 0 { 0 } else { (out()[0] as u32) << FIRST_SHIFT };
+        f64::from(id) * ID_UNIT + f64::from(n | first | moved())
     }
 }
 
@@ -329,14 +349,14 @@ impl WasmCommand {
         cmd.config().v2_features() == 0
     }
 
-    fn begin_single(&self, now: u64, has_fallback: bool) -> u32 {
+    fn begin_single(&self, now: u64, has_fallback: bool) -> f64 {
         let (ex, step) = Execution::start(&self.cmd, now, has_fallback);
         let o = out();
         o.clear();
         pack_step(o, &ex, step);
         let n = (o.len() / 4) as u32;
         if ex.is_done() && !ex.holds_permit() {
-            return self.flush_and_publish(n | FINISHED);
+            return self.flush_and_publish(n | FINISHED, 0);
         }
         let timed = matches!(step, Step::Run { deadline: Some(_) });
         let id = {
@@ -352,15 +372,15 @@ impl WasmCommand {
                 }
             }
         };
-        self.flush_and_publish(n | ((id << 1) << ID_SHIFT))
+        self.flush_and_publish(n, id << 1)
     }
 
-    fn input_single(&self, id: u32, now: u64, input: Input) -> u32 {
+    fn input_single(&self, id: u32, now: u64, input: Input) -> f64 {
         let n = {
             let mut calls = self.calls.borrow_mut();
             let Some(Some((ex, timed))) = calls.execs.get_mut(id as usize) else {
                 drop(calls);
-                return self.flush_and_publish(FINISHED);
+                return self.flush_and_publish(FINISHED, 0);
             };
             let o = out();
             o.clear();
@@ -399,6 +419,6 @@ impl WasmCommand {
             }
             n
         };
-        self.flush_and_publish(n)
+        self.flush_and_publish(n, 0)
     }
 }
