@@ -61,6 +61,7 @@ static LAST: Last = Last(UnsafeCell::new((0, 0)));
 /// `MOVED` if the buffer moved or the memory grew since the glue last heard
 /// of them. Called last in every method that returns actions, after
 /// anything that may allocate.
+#[inline(always)]
 fn moved() -> u32 {
     #[cfg(target_arch = "wasm32")]
     let pages = core::arch::wasm32::memory_size(0);
@@ -284,18 +285,26 @@ fn drain(call: &mut Call) -> u32 {
 }
 
 impl WasmCommand {
+    /// Flushes the listener notices with this call's actions saved: JS may
+    /// re-enter and overwrite `OUT` with its own (read by then).
+    #[inline(never)]
+    fn flush_keeping_actions(&self) {
+        let saved: Vec<f64> = out().clone();
+        self.flush();
+        let o = out();
+        o.clear();
+        o.extend_from_slice(&saved);
+    }
+
     /// Flushes the listener notices, if any, before the glue reads the
     /// actions: JS may re-enter here and overwrite `OUT` with actions of its
     /// own (read by then), so this call's are saved and put back.
     /// Returns the result: `id` × `ID_UNIT` + the flags, the count and the
     /// first action's code.
+    #[inline(always)]
     fn flush_and_publish(&self, n: u32, id: u32) -> f64 {
         if self.listeners.get() != 0 && !self.notices.borrow().is_empty() {
-            let saved: Vec<f64> = out().clone();
-            self.flush();
-            let o = out();
-            o.clear();
-            o.extend_from_slice(&saved);
+            self.flush_keeping_actions();
         }
         let first = if n & 0xff == 0 { 0 } else { (out()[0] as u32) << FIRST_SHIFT };
         f64::from(id) * ID_UNIT + f64::from(n | first | moved())
@@ -316,6 +325,7 @@ fn single_original(cause: Option<ErrorKind>) -> (f64, f64) {
 }
 
 /// Packs an `Execution` step as the actions a `Call` gives for it.
+#[inline]
 fn pack_step(o: &mut Vec<f64>, ex: &Execution, step: Step) {
     match step {
         Step::Run { deadline } => {
