@@ -16,7 +16,9 @@ bundler/hystrix_wasm.js
 bundler/hystrix_wasm_bg.js
 bundler/hystrix_wasm_bg.wasm
 bundler/hystrix_wasm_bg.wasm.d.ts
+call.mjs
 clocks.mjs
+command.mjs
 errors.mjs
 index.bundler.mjs
 index.d.ts
@@ -25,7 +27,9 @@ index.web.mjs
 init.d.ts
 init.mjs
 node/wasm.mjs
+options.mjs
 package.json
+registry.mjs
 timers.mjs
 wasm-slot.mjs
 web/hystrix_wasm.d.ts

@@ -102,9 +102,10 @@ const floorTimed = (x) => {
 };
 const floorWasm = new slot.WasmCommand("", '{"timeout_enabled":false}');
 const floorCore = (x) => {
-  const r = floorWasm.start(Math.floor(perf.now()), false);
+  // begin(now, hasFallback, general) and input(id, now, ENDED_SUCCESS, attempt 1): see bindings-wasm/src/call.rs.
+  const r = floorWasm.begin(Math.floor(perf.now()), false, false);
   return op(x).then((v) => {
-    floorWasm.runFinished(r >>> 2, Math.floor(perf.now()), 0);
+    floorWasm.input((r - (r & 16383)) / 16384, Math.floor(perf.now()), 0, 1);
     return v;
   });
 };

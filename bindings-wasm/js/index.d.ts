@@ -1,13 +1,32 @@
 // Types for the `hystrix` npm package.
 
 /**
- * What a run receives after its own arguments. `signal` is a getter (the
- * AbortController is made only if asked for): destructure it (`{ signal }`)
- * or read it; spreading the context (`{ ...ctx }`) does not copy it.
+ * What a run receives after its own arguments: one context per attempt.
+ * `attempt` and `signal` are getters (the AbortController is made only if
+ * asked for): destructure them (`{ attempt, signal }`) or read them;
+ * spreading the context (`{ ...ctx }`) does not copy them.
  */
 export interface RunContext {
-  /** Aborted when the call times out (one per call, never shared). */
+  /** Which attempt of the call this run is, from 1 (retries and hedges count; so do attempts refused at admission). */
+  readonly attempt: number;
+  /**
+   * Aborted when this attempt is stopped: it timed out, another attempt
+   * won a hedge race, or the caller cancelled the call (one per attempt,
+   * never shared). The attempt's permit is held until the run settles.
+   */
   readonly signal: AbortSignal;
+}
+
+/** Per-call options of `executeWith`. */
+export interface CallOptions {
+  /**
+   * The caller's cancellation: aborting it settles the call at once with a
+   * `CancelledError` (no fallback, nothing counted in health); the
+   * attempts in flight are aborted. A fallback already running is not
+   * cancelled (it runs to its end and is recorded). Already aborted: the
+   * call is refused before it starts.
+   */
+  signal?: AbortSignal;
 }
 
 /** Command options: the SPEC settings in camelCase, plus `name`, `clock`, `isBadRequest`. */
@@ -223,6 +242,10 @@ export interface Snapshot {
   latencyTotal: Percentiles;
   /** Listener calls that threw (JS exceptions) since the command was created. */
   listenerPanics: number;
+  /** The bulkhead's limit in force: `maxConcurrentRequests`, or the adaptive limit (SPEC §15.1). */
+  limit: number;
+  /** The retry budget's balance (SPEC §12); 0 while the budget is off. May be negative. */
+  budget: number;
 }
 
 /** A run's own arguments: its parameters without a trailing `RunContext`. */
@@ -283,6 +306,11 @@ export class Command<R extends (...args: any[]) => unknown = (...args: any[]) =>
    * called detached from its command.
    */
   execute(...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
+  /**
+   * As `execute(...args)`, with per-call options: `signal` lets the caller
+   * give up (rejects with `CancelledError`).
+   */
+  executeWith(options: CallOptions, ...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
   /** The seed's Queue: starts now and returns the promise. */
   queue(...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
 }

@@ -500,6 +500,8 @@ test("snapshot keys are camelCase like the options; event types keep their SPEC 
     "latencyRun",
     "latencyTotal",
     "listenerPanics",
+    "limit",
+    "budget",
   ]);
   assert.deepEqual(s.health, { total: 1, errors: 0, errorPercentage: 0 });
   assert.equal(s.timeMs, 3);

@@ -107,3 +107,16 @@ test("sequential calls reuse resources without leaking", async () => {
   assert.equal(s.concurrent, 0);
   assert.equal(s.fallbackConcurrent, 0);
 });
+
+test("20000 calls in flight on one command (call ids beyond 2^13), on both call paths", async () => {
+  const clock = new VirtualClock();
+  for (const options of [{}, { retryMaxAttempts: 2 }]) {
+    const cmd = new Command((i) => clock.sleep(5).then(() => i), null, { clock, maxConcurrentRequests: 20000, timeoutMs: 100, ...options });
+    const calls = Array.from({ length: 20000 }, (_, i) => cmd.execute(i));
+    assert.equal(cmd.snapshot().concurrent, 20000);
+    await clock.advance(5);
+    const values = await Promise.all(calls);
+    assert.ok(values.every((v, i) => v === i));
+    assert.equal(cmd.snapshot().concurrent, 0);
+  }
+});

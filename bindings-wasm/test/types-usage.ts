@@ -311,6 +311,19 @@ export async function usage(): Promise<void> {
   const len: number = await noCtx.execute("https://example.test");
   void got, len;
 
+  // v2: the run's context knows its attempt; a call may take the caller's signal.
+  const attempts = new Command(async (id: number, { attempt, signal }: RunContext) => ({ id, attempt, aborted: signal.aborted }), null, {
+    retryMaxAttempts: 3,
+    hedgeMaxAttempts: 1,
+  });
+  const ac = new AbortController();
+  const withSignal: { id: number; attempt: number; aborted: boolean } | null = await attempts.executeWith({ signal: ac.signal }, 1);
+  const noOptions: unknown = await attempts.executeWith({}, 2);
+  const snap: Snapshot = attempts.snapshot();
+  const limitAndBudget: number = snap.limit + snap.budget;
+  const cancelled: InstanceType<typeof h.CancelledError> = new h.CancelledError();
+  void withSignal, noOptions, limitAndBudget, cancelled;
+
   // hystrix/init: the same API plus init(source?).
   await hi.init();
   await hi.init(new URL("https://example.test/hystrix.wasm"));

@@ -80,8 +80,20 @@ function readExpect(spec) {
   if (events !== undefined && !(Array.isArray(events) && events.every((e) => typeof e === "string"))) {
     throw new ScenarioError("expect.events must be an array of strings");
   }
-  return { result: text("result"), error: text("error"), events };
+  const whole = (k) => {
+    const v = opt(want, k);
+    return v === undefined ? undefined : uint(v, `expect.${k}`);
+  };
+  let runStarts = opt(want, "run_starts");
+  if (runStarts !== undefined) {
+    if (!Array.isArray(runStarts)) throw new ScenarioError("expect.run_starts must be an array");
+    runStarts = runStarts.map((t) => uint(t, "expect.run_starts[]"));
+  }
+  return { result: text("result"), error: text("error"), events, attempts: whole("attempts"), settledAt: whole("settled_at"), runStarts };
 }
+
+/** §17: the events that are attempt outcomes. */
+const ATTEMPT_EVENTS = new Set(["SUCCESS", "FAILURE", "TIMEOUT", "BAD_REQUEST", "SHORT_CIRCUITED", "SEMAPHORE_REJECTED", "CANCELLED"]);
 
 function table(want, key) {
   const v = opt(want, key, {});
@@ -91,6 +103,18 @@ function table(want, key) {
 
 /** A check's expected count: never matches unless it is a whole number. */
 const count = (v) => (typeof v === "number" ? v : NaN);
+
+/** §17: `run` is one RUN or a non-empty array of them; the k-th run a call invokes behaves as entry k (or the last). */
+function makeRuns(clock, spec) {
+  const list = Array.isArray(spec) ? spec : [spec];
+  if (list.length === 0) throw new ScenarioError("run must not be an empty array");
+  const runs = list.map((r) => makeRun(clock, r));
+  return (call) => (ctx) => {
+    const k = call.runStarts.length;
+    call.runStarts.push(clock.now());
+    return runs[Math.min(k, runs.length - 1)](ctx);
+  };
+}
 
 function makeRun(clock, spec) {
   const outcome = outcomeOf(spec, "run", ["success", "failure", "bad_request"]);
@@ -131,12 +155,18 @@ function compare(call, result, error) {
   if (want.events != null && JSON.stringify(want.events) !== JSON.stringify(call.events)) {
     return `events ${JSON.stringify(call.events)}, expected ${JSON.stringify(want.events)}`;
   }
+  const attempts = call.events.filter((e) => ATTEMPT_EVENTS.has(e)).length;
+  if (want.attempts != null && want.attempts !== attempts) return `attempts ${attempts}, expected ${want.attempts}`;
+  if (want.settledAt != null && want.settledAt !== call.settledAt) return `settled at ${call.settledAt}, expected ${want.settledAt}`;
+  if (want.runStarts != null && JSON.stringify(want.runStarts) !== JSON.stringify(call.runStarts)) {
+    return `runs started at ${JSON.stringify(call.runStarts)}, expected ${JSON.stringify(want.runStarts)}`;
+  }
   return null;
 }
 
 /** A check's SPEC names (§7) -> the JS snapshot's camelCase keys; any other health name is unknown. */
 const HEALTH_KEYS = { total: "total", errors: "errors", error_percentage: "errorPercentage" };
-const COUNT_KEYS = { concurrent: "concurrent", fallback_concurrent: "fallbackConcurrent" };
+const COUNT_KEYS = { concurrent: "concurrent", fallback_concurrent: "fallbackConcurrent", limit: "limit" };
 
 function check(i, clock, cmd, want) {
   const s = cmd.snapshot();
@@ -150,6 +180,10 @@ function check(i, clock, cmd, want) {
   for (const [k, js] of Object.entries(COUNT_KEYS)) {
     if (want[k] != null && s[js] !== count(want[k])) return `${where}: ${k} is ${s[js]}, expected ${want[k]}`;
   }
+  // §17: the budget may be negative (magnitude at most 2^53 - 1).
+  const b = want.budget;
+  const budget = typeof b === "number" && Number.isInteger(b) && Math.abs(b) <= Number.MAX_SAFE_INTEGER ? b : NaN;
+  if (b != null && s.budget !== budget) return `${where}: budget is ${s.budget}, expected ${b}`;
   return null;
 }
 
@@ -181,24 +215,37 @@ async function replay(sc) {
       if (!isObject(step) || typeof step.op !== "string") throw new ScenarioError(`step ${i}: missing op`);
       if (step.op === "call") {
         if (!("run" in step)) throw new ScenarioError(`step ${i}: call without run`);
-        const command = new h.Command(makeRun(clock, step.run), makeFallback(clock, step.fallback), { name, clock });
+        const run = makeRuns(clock, step.run);
+        const fallback = makeFallback(clock, step.fallback);
         const repeat = uint(opt(step, "repeat", 1), "repeat");
+        const cancelAfter = opt(step, "cancel_after_ms") === undefined ? undefined : uint(step.cancel_after_ms, "cancel_after_ms");
         const expect = opt(step, "expect") === undefined ? undefined : readExpect(step.expect);
         for (let k = 0; k < repeat; k++) {
-          const call = { label: `step ${i} call ${k + 1}`, expect, events: [], settled: false, diff: null };
+          const call = { label: `step ${i} call ${k + 1}`, expect, events: [], runStarts: [], settled: false, settledAt: -1, diff: null };
           calls.push(call);
-          als.run(call, () =>
-            command.execute().then(
-              (v) => {
-                call.settled = true;
-                call.diff = compare(call, v === RUN ? "run" : "fallback", undefined);
-              },
-              (e) => {
-                call.settled = true;
-                call.diff = compare(call, "error", kindOf(e));
-              },
-            ),
-          );
+          // One Command per call (the same named circuit): its run counts this call's invocations.
+          const command = new h.Command(run(call), fallback, { name, clock });
+          als.run(call, () => {
+            let signal;
+            if (cancelAfter !== undefined) {
+              // §18.2: the cancel timer is armed at the very start of the call, before anything the call arms.
+              const ac = new AbortController();
+              clock.arm(clock.now() + cancelAfter, () => ac.abort());
+              signal = ac.signal;
+            }
+            const settle = (result, error) => {
+              call.settled = true;
+              call.settledAt = clock.now();
+              call.events = call.events.slice();
+              call.diff = compare(call, result, error);
+              // Events recorded after settling (a fallback outliving a cancellation) are not the call's.
+              call.events = [];
+            };
+            (signal === undefined ? command.execute() : command.executeWith({ signal })).then(
+              (v) => settle(v === RUN ? "run" : "fallback", undefined),
+              (e) => settle("error", kindOf(e)),
+            );
+          });
           await clock.advance(0);
         }
       } else if (step.op === "advance") {

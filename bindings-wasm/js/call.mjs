@@ -1,0 +1,805 @@
+// The call interpreter: drives one core `Call` (wasm `begin`/`input`) by
+// carrying out the actions it returns, in order — arm or clear a timer on
+// the command's clock, invoke attempt k's run with its context
+// `{ attempt, signal }`, abort attempt k, invoke the fallback, settle the
+// caller. No rule of a call lives here: retries, hedges, deadlines,
+// rate-limit waits and cancellation are all the core's (semantics §9, §18).
+import {
+  CancelledError,
+  CircuitOpenError,
+  FallbackFailedError,
+  FallbackRejectedError,
+  RateLimitedError,
+  RejectedError,
+  TimeoutError,
+} from "./errors.mjs";
+import { slot } from "./wasm-slot.mjs";
+
+// Action codes (bindings-wasm/src/call.rs), four numbers each: code, x, y, z.
+const SET_TIMER = 0;
+const CLEAR_TIMER = 1;
+const INVOKE = 2;
+const ABORT = 3;
+const FALLBACK = 4;
+const SETTLE_RUN = 5;
+const SETTLE_FALLBACK = 6;
+const SETTLE_ERROR = 7;
+// Input kinds.
+const ENDED = 0; // + 0 success, 1 failure, 2 bad request
+const STOPPED = 3;
+const FALLBACK_OK = 4;
+const FALLBACK_FAILED = 5;
+const TIMER = 6;
+const CANCEL = 7;
+const POLL = 8;
+// Result of begin/input (a number below 2^53; `&` reads its low bits):
+// count, first action's code, flags; begin's id in units of ID_UNIT.
+const COUNT = 0xff;
+const FIRST = 0x700;
+const FINISHED = 1 << 11;
+const MOVED = 1 << 12;
+const MORE = 1 << 13;
+const ID_UNIT = 16384;
+/** `(r & FIRST) === ONLY(code)`: the first action is `code`. */
+const ONLY = (code) => code << 8;
+const FIRST_INVOKE = ONLY(INVOKE);
+const FIRST_FALLBACK = ONLY(FALLBACK);
+const FIRST_SET_TIMER = ONLY(SET_TIMER);
+const FIRST_CLEAR = ONLY(CLEAR_TIMER);
+const FIRST_SETTLE_RUN = ONLY(SETTLE_RUN);
+const FIRST_SETTLE_FALLBACK = ONLY(SETTLE_FALLBACK);
+// Error kind codes (errors.mjs).
+const K_TIMEOUT = 2;
+const K_SHORT_CIRCUITED = 3;
+const K_REJECTED = 4;
+const K_FALLBACK_REJECTED = 6;
+const K_FALLBACK_FAILURE = 7;
+const K_CANCELLED = 9;
+const K_RATE_LIMITED = 10;
+
+/** The view of the wasm action buffer (remade when it moved or the memory grew). */
+let view = null;
+
+function actionView(r) {
+  // The wasm side sets MOVED whenever the buffer moved or the memory grew
+  // (a new ArrayBuffer) since the last result: every result is checked.
+  if ((r & MOVED) !== 0 || view === null) {
+    const W = slot.WasmCommand;
+    view = new Float64Array(W.wasmMemory().buffer, W.actionsPtr());
+  }
+  return view;
+}
+
+/**
+ * How deep host callbacks (runs, fallbacks, classifiers, listeners) may
+ * re-enter execute() from inside themselves. Unbounded, the stack would
+ * overflow inside wasm, where nothing can be given back; a call refused
+ * here holds nothing. Far below the ~400 listener levels Node's stack holds.
+ */
+export const MAX_DEPTH = 64;
+/** Host callbacks of commands in progress on the stack (`guard.depth`). */
+export const guard = { depth: 0 };
+
+/** An error without a captured stack: refusals are frequent and their stack says nothing. */
+export function cheap(Cls) {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new Cls();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** `fn()` as a promise: its value, or its exception as a rejection. */
+function settled(fn) {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+// A spread call (`fn(...args, x)`) costs V8 tens of nanoseconds, a tenth of
+// a closed-path call: up to three arguments are passed without one.
+
+/** `fn.call(self, ...args, last)`. */
+function callRun(self, fn, args, last) {
+  switch (args.length) {
+    case 0:
+      return fn.call(self, last);
+    case 1:
+      return fn.call(self, args[0], last);
+    case 2:
+      return fn.call(self, args[0], args[1], last);
+    case 3:
+      return fn.call(self, args[0], args[1], args[2], last);
+    default:
+      return fn.call(self, ...args, last);
+  }
+}
+
+/** `fn.call(self, first, ...args)`. */
+function callFallback(self, fn, first, args) {
+  switch (args.length) {
+    case 0:
+      return fn.call(self, first);
+    case 1:
+      return fn.call(self, first, args[0]);
+    case 2:
+      return fn.call(self, first, args[0], args[1]);
+    default:
+      return fn.call(self, first, ...args);
+  }
+}
+
+/** The intrinsic `then`: called on promises we hold, never a user's own. */
+const promiseThen = Promise.prototype.then;
+
+/**
+ * What to wait for when a run or fallback returned `value`: `null` if it is
+ * not a thenable; a plain native promise as it is; anything else (a foreign
+ * thenable, a subclass, a promise with its own `then`) adopted by a fresh
+ * native promise, so callbacks count once. `then` is read exactly once
+ * (Promises/A+ 2.3.3.1). It may throw (a getter or proxy trap): callers
+ * call it inside their `try`, so that is the run or fallback failing.
+ */
+function pendingOf(value) {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return null;
+  const then = value.then;
+  if (typeof then !== "function") return null;
+  if (then === promiseThen && value instanceof Promise && value.constructor === Promise) return value;
+  return new Promise((resolve, reject) => {
+    then.call(value, resolve, reject);
+  });
+}
+
+/** Attempt k > 1 of a call (attempt 1's record is the call itself, to save an object on the hot path). */
+class Attempt {
+  constructor(n) {
+    this.n = n;
+    this.ac = null;
+    this.aborted = false;
+    this.ok = false;
+    this.value = undefined;
+  }
+}
+
+/**
+ * What a run receives after its arguments: `{ attempt, signal }`. `signal`
+ * is read through a getter so the AbortController is created only if the
+ * run asks for it (or at an abort). It holds its attempt privately: whatever
+ * the run does to this object (writes, `Object.freeze`) cannot reach the
+ * call's own state.
+ */
+class RunContext {
+  #att;
+
+  constructor(att) {
+    this.#att = att;
+  }
+
+  /** Which attempt of the call this run is, from 1 (retries and hedges count). */
+  get attempt() {
+    return this.#att.n;
+  }
+
+  /** Aborted when this attempt times out, loses a hedge race, or the caller cancels (one per attempt). */
+  get signal() {
+    const att = this.#att;
+    if (att.ac === null) att.ac = new AbortController();
+    return att.ac.signal;
+  }
+}
+
+/** A timer of a call beyond the one the call object itself carries. */
+class CallTimer {
+  constructor(call, tid) {
+    this.call = call;
+    this.tid = tid;
+    this.handle = null;
+    // Timer-queue links (see timers.mjs), declared here to keep one shape.
+    this._bucket = null;
+    this._due = 0;
+    this._prev = null;
+    this._next = null;
+    this._wrapper = undefined;
+  }
+
+  fire() {
+    this.call.x?.timers?.delete(this.tid);
+    this.call.input(TIMER, this.tid);
+  }
+}
+
+/** Arms `timer` (an object with `fire()`) at `due` on `clock`; throws what the clock throws. */
+function armOn(clock, due, timer) {
+  if (typeof clock.armTimer === "function") clock.armTimer(due, timer);
+  else {
+    timer._due = due;
+    const tid = timer instanceof CallTimer ? timer.tid : timer.timer;
+    const call = timer instanceof CallTimer ? timer.call : timer;
+    // A host clock's callback names its timer: one that fires after a
+    // failed cancel is ignored by the core (a cleared timer).
+    timer.handle = clock.arm(due, () => call._hostFired(tid));
+  }
+}
+
+function disarmOn(clock, timer) {
+  if (timer.handle !== null) {
+    const h = timer.handle;
+    timer.handle = null;
+    h.cancel();
+  } else clock.cancelTimer(timer);
+}
+
+/** What few calls need: kept off the hot path's object. */
+class Extras {
+  constructor() {
+    // The clock's first failure (see `_clockFailed`).
+    this.clockError = undefined;
+    // How the call settled when nobody waits on a promise of ours yet (the untimed path): 1 value, 2 error.
+    this.outcome = 0;
+    this.result = undefined;
+    // Given up (a clock that cannot arm its timers).
+    this.abandoned = false;
+    // Inputs waiting for the reaction in progress (kind, arg pairs).
+    this.inq = null;
+    // Call timers beyond the one the call object carries, attempts beyond the first.
+    this.timers = null;
+    this.attempts = null;
+    this.timeoutError = null;
+    // The caller's signal and its abort listener.
+    this.signal = undefined;
+    this.onCancel = null;
+  }
+}
+
+/** One call in flight: the core call's id, its timers and attempts, and the caller's promise. */
+export class CallState {
+  constructor(command, circuit, args, now) {
+    this.command = command;
+    this.circuit = circuit;
+    this.clock = circuit.clock;
+    this.id = 0;
+    this.args = args;
+    // The last instant the clock gave for this call (see `now`).
+    this.at = now;
+    this.clockFailed = false;
+    this.resolve = null;
+    this.reject = null;
+    this.settled = false;
+    this.finished = false;
+    this.busy = false;
+    // The first input that came during the reaction in progress (kind -1: none); more wait in `x.inq`.
+    this.pk = -1;
+    this.pa = 0;
+    // The call timer this object carries itself (-1: none).
+    this.timer = -1;
+    // Attempt 1 (this object is its record).
+    this.n = 1;
+    this.ac = null;
+    this.aborted = false;
+    this.ok = false;
+    this.value = undefined;
+    // The fallback's value or error.
+    this.fb = undefined;
+    // What few calls need (see `Extras`), made on first use.
+    this.x = null;
+    // Timer-queue links (see timers.mjs), declared here to keep one shape.
+    this._bucket = null;
+    this._due = 0;
+    this._prev = null;
+    this._next = null;
+    this._wrapper = undefined;
+    this.handle = null;
+  }
+
+  /** The call's rarely needed state. */
+  get more() {
+    if (this.x === null) this.x = new Extras();
+    return this.x;
+  }
+
+  /** Starts the call in the general way with the actions of `begin` (`r`): returns the caller's promise. */
+  start(r) {
+    const promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.drive(r);
+    return promise;
+  }
+
+  /** The clock's time, never going back; a clock that throws ends the call with its error (see `_clockFailed`). */
+  now() {
+    try {
+      const t = this.clock.now();
+      if (typeof t === "number" && t > this.at) this.at = t;
+    } catch (e) {
+      this._clockFailed(e);
+    }
+    return this.at;
+  }
+
+  _clockFailed(error) {
+    if (this.clockFailed) return;
+    this.clockFailed = true;
+    this.more.clockError = error;
+  }
+
+  /** An input from outside (a run's end, a timer, the caller): fed at once, or after the reaction in progress. */
+  input(kind, arg) {
+    if (this.finished) return;
+    if (this.busy) {
+      const x = this.x;
+      if (this.pk === -1 && (x === null || x.inq === null || x.inq.length === 0)) {
+        this.pk = kind;
+        this.pa = arg;
+        return;
+      }
+      const m = this.more;
+      if (m.inq === null) m.inq = [];
+      m.inq.push(kind, arg);
+      return;
+    }
+    this.drive(this.circuit.wasm.input(this.id, this.now(), kind, arg));
+  }
+
+  /**
+   * Carries out the actions of wasm result `r`, then feeds the inputs that
+   * came meanwhile, one reaction at a time.
+   */
+  drive(r) {
+    this.busy = true;
+    try {
+      for (;;) {
+        this.perform(r);
+        if ((r & MORE) !== 0 && !this.finished) {
+          // The rest of this reaction's actions, before any other input.
+          r = this.circuit.wasm.input(this.id, this.at, POLL, 0);
+          continue;
+        }
+        if (this.finished) break;
+        let kind = this.pk;
+        let arg = this.pa;
+        if (kind !== -1) this.pk = -1;
+        else {
+          const x = this.x;
+          if (x === null || x.inq === null || x.inq.length === 0) break;
+          kind = x.inq.shift();
+          arg = x.inq.shift();
+        }
+        r = this.circuit.wasm.input(this.id, this.now(), kind, arg);
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * Carries out the actions of wasm result `r` in order. The buffer is
+   * shared by every call and user code (a run, a clock) may start another
+   * call: every action is read before the first one is carried out.
+   */
+  perform(r) {
+    if ((r & FINISHED) !== 0) this.finished = true;
+    const v = actionView(r);
+    const n = r & COUNT;
+    if (n === 0) return;
+    if (n === 1) return this.act(v[0], v[1], v[2], v[3]);
+    if (n === 2) {
+      const c = v[4];
+      const x = v[5];
+      const y = v[6];
+      const z = v[7];
+      this.act(v[0], v[1], v[2], v[3]);
+      if (this.x === null || !this.x.abandoned) this.act(c, x, y, z);
+      return;
+    }
+    const q = Array.from(v.subarray(0, 4 * n));
+    for (let i = 0; i < q.length && !(this.x !== null && this.x.abandoned); i += 4) this.act(q[i], q[i + 1], q[i + 2], q[i + 3]);
+  }
+
+  act(code, x, y, z) {
+    switch (code) {
+      case SET_TIMER:
+        return this.arm(x, y);
+      case CLEAR_TIMER:
+        return this.clear(x);
+      case INVOKE:
+        return this.invoke(x === 1 ? this : this.attempt(x));
+      case ABORT:
+        return this.abort(x, y);
+      case FALLBACK:
+        return this.fallback(this.original(x, y));
+      case SETTLE_RUN:
+        return this.done(true, x === 1 ? this.value : this.attempt(x).value);
+      case SETTLE_FALLBACK:
+        return this.done(true, this.fb);
+      case SETTLE_ERROR:
+        return this.done(false, this.error(z, x, y));
+    }
+  }
+
+  attempt(n) {
+    if (n === 1) return this;
+    const x = this.more;
+    if (x.attempts === null) x.attempts = new Map();
+    let att = x.attempts.get(n);
+    if (att === undefined) x.attempts.set(n, (att = new Attempt(n)));
+    return att;
+  }
+
+  arm(tid, due) {
+    let t = this;
+    if (this.timer === -1) this.timer = tid;
+    else {
+      t = new CallTimer(this, tid);
+      const x = this.more;
+      if (x.timers === null) x.timers = new Map();
+      x.timers.set(tid, t);
+    }
+    try {
+      armOn(this.clock, due, t);
+    } catch (e) {
+      if (t === this) this.timer = -1;
+      else this.x.timers.delete(tid);
+      // The clock cannot time the call: it is given up, what it holds
+      // given back unrecorded, and the caller gets the clock's error.
+      this.abandon(e);
+    }
+  }
+
+  clear(tid) {
+    let t;
+    if (this.timer === tid) {
+      t = this;
+      this.timer = -1;
+    } else {
+      t = this.x?.timers?.get(tid);
+      if (t === undefined) return;
+      this.x.timers.delete(tid);
+    }
+    try {
+      disarmOn(this.clock, t);
+    } catch (e) {
+      // A host clock's cancel failed: the call goes on (its timer, should
+      // it fire, is ignored by the core), and ends with that error.
+      this._clockFailed(e);
+    }
+  }
+
+  /** Our clocks fire the call object itself: the timer it carries. */
+  fire() {
+    const tid = this.timer;
+    this.timer = -1;
+    if (tid !== -1) this.input(TIMER, tid);
+  }
+
+  /** A host clock fired timer `tid`. */
+  _hostFired(tid) {
+    if (this.timer === tid) this.timer = -1;
+    else this.x?.timers?.delete(tid);
+    this.input(TIMER, tid);
+  }
+
+  /** Gives the call up (its clock failed it): everything it holds goes back unrecorded. */
+  abandon(error) {
+    this._clockFailed(error);
+    this.more.abandoned = true;
+    if (!this.finished) {
+      this.finished = true;
+      this.circuit.wasm.release(this.id, this.at);
+    }
+    for (const att of [this, ...(this.x.attempts?.values() ?? [])]) {
+      if (att.ac !== null && !att.aborted) att.ac.abort(error);
+    }
+    this.done(false, error);
+  }
+
+  /** Runs attempt `att` (its context is `{ attempt, signal }`). */
+  invoke(att) {
+    const ctx = new RunContext(att);
+    const cmd = this.command;
+    let pending;
+    guard.depth++;
+    try {
+      const result = callRun(cmd, cmd._run, this.args, ctx);
+      // Inside the `try`: a `then` getter or a proxy trap that throws is the
+      // run failing, like a throw from `run` itself.
+      pending = pendingOf(result);
+      if (pending === null) {
+        att.ok = true;
+        att.value = result;
+      }
+    } catch (e) {
+      pending = null;
+      att.ok = false;
+      att.value = e;
+    } finally {
+      guard.depth--;
+    }
+    if (pending === null) this.ended(att);
+    else
+      promiseThen.call(
+        pending,
+        (v) => {
+          att.ok = true;
+          att.value = v;
+          this.ended(att);
+        },
+        (e) => {
+          att.ok = false;
+          att.value = e;
+          this.ended(att);
+        },
+      );
+  }
+
+  /** Attempt `att`'s run ended (`att.ok`, `att.value`): an outcome, or, once aborted, its stop. */
+  ended(att) {
+    if (att.aborted) return this.input(STOPPED, att.n);
+    if (att === this && att.ok && !this.busy && !this.finished) {
+      // The hot path: attempt 1 succeeded; usually [clear its timer, settle with its value].
+      const r = this.circuit.wasm.input(this.id, this.now(), ENDED, 1);
+      if ((r & (COUNT | FIRST | FINISHED)) === (2 | FIRST_CLEAR | FINISHED) && this.x === null) {
+        const v = actionView(r);
+        if (v[1] === this.timer && v[4] === SETTLE_RUN) {
+          this.finished = true;
+          this.busy = true;
+          try {
+            this.clear(v[1]);
+          } finally {
+            this.busy = false;
+          }
+          this.done(true, this.value);
+          if (this.pk !== -1) this.drive(0);
+          return;
+        }
+      }
+      return this.drive(r);
+    }
+    this.input(att.ok ? ENDED : this.command._isBad(att.value) ? ENDED + 2 : ENDED + 1, att.n);
+  }
+
+  /** Signals attempt `n`'s run to stop (`reason`: timeout or cancelled); it reports when it has. */
+  abort(n, reason) {
+    const att = this.attempt(n);
+    if (att.aborted) return;
+    att.aborted = true;
+    const err = reason === K_TIMEOUT ? (this.more.timeoutError ??= new TimeoutError()) : new CancelledError();
+    // Nobody asked for the signal yet: it is handed out aborted.
+    if (att.ac === null) att.ac = new AbortController();
+    guard.depth++;
+    try {
+      att.ac.abort(err);
+    } finally {
+      guard.depth--;
+    }
+  }
+
+  /** The original error: attempt `a`'s own, or one of kind `k` made here. */
+  original(a, k) {
+    if (a > 0) return this.attempt(a).value;
+    switch (k) {
+      case K_TIMEOUT:
+        return (this.more.timeoutError ??= new TimeoutError());
+      case K_SHORT_CIRCUITED:
+        return cheap(CircuitOpenError);
+      case K_REJECTED:
+        return cheap(RejectedError);
+      case K_RATE_LIMITED:
+        return cheap(RateLimitedError);
+      default:
+        return undefined;
+    }
+  }
+
+  /** The caller's error of kind `kind`, whose original is `a`/`k`. */
+  error(kind, a, k) {
+    switch (kind) {
+      case K_CANCELLED:
+        return new CancelledError(undefined, this.x?.signal === undefined ? undefined : { cause: this.x.signal.reason });
+      case K_FALLBACK_REJECTED:
+        return new FallbackRejectedError(undefined, { cause: this.original(a, k) });
+      case K_FALLBACK_FAILURE: {
+        const err = new FallbackFailedError(undefined, { cause: this.fb });
+        err.original = this.original(a, k);
+        return err;
+      }
+      default:
+        return this.original(a, k);
+    }
+  }
+
+  fallback(original) {
+    const cmd = this.command;
+    let out;
+    let pending;
+    guard.depth++;
+    try {
+      out = callFallback(cmd, cmd._fallback, original, this.args);
+      // As for the run: a throwing `then` getter is the fallback failing.
+      pending = pendingOf(out);
+    } catch (e) {
+      this.fb = e;
+      this.input(FALLBACK_FAILED, 0);
+      return;
+    } finally {
+      guard.depth--;
+    }
+    if (pending === null) {
+      this.fb = out;
+      this.input(FALLBACK_OK, 0);
+    } else
+      promiseThen.call(
+        pending,
+        (v) => {
+          this.fb = v;
+          this.input(FALLBACK_OK, 0);
+        },
+        (e) => {
+          this.fb = e;
+          this.input(FALLBACK_FAILED, 0);
+        },
+      );
+  }
+
+  /** Settles the caller (once). A clock that failed the call gives its error instead. */
+  done(ok, value) {
+    if (this.settled) return;
+    this.settled = true;
+    const x = this.x;
+    if (x !== null && x.onCancel !== null) {
+      x.signal.removeEventListener("abort", x.onCancel);
+      x.onCancel = null;
+    }
+    if (this.clockFailed) {
+      ok = false;
+      value = x.clockError;
+    }
+    if (this.resolve === null) {
+      const m = this.more;
+      m.outcome = ok ? 1 : 2;
+      m.result = value;
+    } else if (ok) this.resolve(value);
+    else this.reject(value);
+  }
+
+  /** The caller's `signal` (an AbortSignal): its abort cancels the call (semantics §18). */
+  watch(signal) {
+    const x = this.more;
+    x.signal = signal;
+    x.onCancel = () => this.input(CANCEL, 0);
+    signal.addEventListener("abort", x.onCancel, { once: true });
+  }
+
+  /**
+   * The untimed path: the run of attempt 1 was invoked by `execute` itself
+   * and nothing else was asked (no timer, no signal), so the caller's
+   * promise is the run's own, chained. The run ended: its value, or
+   * whatever the call goes on to (a fallback, retries) as a promise.
+   */
+  untimedEnded(ok, value) {
+    this.ok = ok;
+    this.value = value;
+    const r = this.circuit.wasm.input(this.id, this.now(), ok ? ENDED : this.command._isBad(value) ? ENDED + 2 : ENDED + 1, 1);
+    if ((r & (COUNT | FIRST | FINISHED | MOVED)) === (1 | FIRST_SETTLE_RUN | FINISHED) && !this.clockFailed) {
+      this.finished = true;
+      this.settled = true;
+      return value;
+    }
+    this.drive(r);
+    if (this.settled) return this._result();
+    return new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  /**
+   * The open path: the call's first action is its fallback, invoked here
+   * with no promise of ours yet; a fallback that returns a value settles
+   * the call with it at once (usually).
+   */
+  fallbackFirst(original) {
+    const cmd = this.command;
+    let out;
+    let pending;
+    guard.depth++;
+    try {
+      out = callFallback(cmd, cmd._fallback, original, this.args);
+      pending = pendingOf(out);
+    } catch (e) {
+      return settled(() => this.fallbackEnded(false, e));
+    } finally {
+      guard.depth--;
+    }
+    if (pending === null) return settled(() => this.fallbackEnded(true, out));
+    return promiseThen.call(
+      pending,
+      (v) => this.fallbackEnded(true, v),
+      (e) => this.fallbackEnded(false, e),
+    );
+  }
+
+  /** The fallback invoked by `fallbackFirst` ended: its value, or what the call settles with, or a promise of it. */
+  fallbackEnded(ok, value) {
+    this.fb = value;
+    const r = this.circuit.wasm.input(this.id, this.now(), ok ? FALLBACK_OK : FALLBACK_FAILED, 0);
+    if (ok && (r & (COUNT | FIRST | FINISHED | MOVED)) === (1 | FIRST_SETTLE_FALLBACK | FINISHED) && !this.clockFailed) {
+      this.finished = true;
+      this.settled = true;
+      return value;
+    }
+    this.drive(r);
+    if (this.settled) return this._result();
+    return new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  _result() {
+    const x = this.x;
+    if (x.outcome === 1) return x.result;
+    throw x.result;
+  }
+}
+
+/** Starts a call of `command` (through `circuit`) at `now`; returns the caller's promise. */
+export function startCall(command, circuit, args, now, signal) {
+  const r = circuit.wasm.begin(now, command._fallback !== undefined, signal !== undefined);
+  const st = new CallState(command, circuit, args, now);
+  const low = r & (ID_UNIT - 1);
+  st.id = (r - low) / ID_UNIT;
+  const first = signal === undefined && (low & COUNT) === 1 ? low & (FIRST | MOVED) : -1;
+  if (first === FIRST_FALLBACK) {
+    // Refused at admission (or by the rate limiter), with a fallback.
+    const v = actionView(r);
+    return st.fallbackFirst(st.original(v[1], v[2]));
+  }
+  if (first === FIRST_INVOKE) {
+    // Untimed: nothing can settle the call before its run ends.
+    let pending;
+    guard.depth++;
+    try {
+      const result = callRun(command, command._run, args, new RunContext(st));
+      pending = pendingOf(result);
+      if (pending === null) return settled(() => st.untimedEnded(true, result));
+    } catch (e) {
+      return settled(() => st.untimedEnded(false, e));
+    } finally {
+      guard.depth--;
+    }
+    return promiseThen.call(
+      pending,
+      (v) => st.untimedEnded(true, v),
+      (e) => st.untimedEnded(false, e),
+    );
+  }
+  if (signal !== undefined) st.watch(signal);
+  else if ((low & (COUNT | FIRST)) === (2 | FIRST_SET_TIMER)) {
+    const v = actionView(r);
+    if (v[4] === INVOKE && v[5] === 1) {
+      // Timed (the default): arm the timeout, then run attempt 1.
+      const tid = v[1];
+      const due = v[2];
+      const promise = new Promise((resolve, reject) => {
+        st.resolve = resolve;
+        st.reject = reject;
+      });
+      st.busy = true;
+      try {
+        st.arm(tid, due);
+        if (!st.settled) st.invoke(st);
+      } finally {
+        st.busy = false;
+      }
+      if (st.pk !== -1 || st.x !== null) st.drive(0);
+      return promise;
+    }
+  }
+  return st.start(r);
+}

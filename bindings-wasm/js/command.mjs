@@ -1,0 +1,265 @@
+// Commands: a run (and optional fallback) through a circuit, and views of
+// circuits for observing them (snapshots, settings, listeners).
+import { BadRequestError, CancelledError } from "./errors.mjs";
+import { camelKeys } from "./options.mjs";
+import { circuitFor, circuitNamed, configureCircuit } from "./registry.mjs";
+import { MAX_DEPTH, guard, startCall } from "./call.mjs";
+
+/** What a method called without its command (`const e = cmd.execute; e()`) returns. */
+function detached(method) {
+  return Promise.reject(
+    new TypeError(`${method}() was called without its command: call cmd.${method}(...), or pass cmd.${method}.bind(cmd)`),
+  );
+}
+
+/** Whether `e` is a BadRequestError; `false` if even asking throws (a proxy trap). */
+function isBadRequestError(e) {
+  try {
+    return e instanceof BadRequestError;
+  } catch {
+    return false;
+  }
+}
+
+/** What execute() returns when callbacks have re-entered it MAX_DEPTH deep. */
+function tooDeep() {
+  return Promise.reject(
+    new RangeError(
+      `hystrix: commands re-entered ${MAX_DEPTH} deep (a run, fallback or listener calling execute() from inside itself); this call was refused before admission`,
+    ),
+  );
+}
+
+/** Reports `error` the way Node reports a throwing callback: in a microtask of its own. */
+function rethrowLater(error) {
+  queueMicrotask(() => {
+    throw error;
+  });
+}
+
+/**
+ * A listener of circuit `c` threw `error`: counted in the snapshot's `listenerPanics`,
+ * then handed to the circuit's on("error") listeners, or, without any,
+ * rethrown in a microtask (an uncaught exception, as from a callback).
+ */
+function listenerFailed(c, error) {
+  c.wasm.noteListenerError();
+  const handlers = c.errorListeners;
+  if (handlers.length === 0) {
+    rethrowLater(error);
+    return;
+  }
+  for (const handler of handlers.slice()) {
+    try {
+      handler(error);
+    } catch (e) {
+      c.wasm.noteListenerError();
+      rethrowLater(e);
+    }
+  }
+}
+
+/**
+ * A named or anonymous circuit seen from outside: its name, snapshots,
+ * settings and listeners, with no way to call through it. `getCommand`
+ * returns one; every `Command` is one too.
+ */
+export class CommandView {
+  /** (internal) A view of `circuit`. */
+  constructor(circuit) {
+    this._circuit = circuit;
+  }
+
+  /** The name ("" for an anonymous command). */
+  get name() {
+    return this._circuit.name;
+  }
+
+  /** State, health, rolling/cumulative counts, latency, concurrency, as a plain object. */
+  snapshot() {
+    return camelKeys(JSON.parse(this._circuit.wasm.snapshot(this._circuit.clock.now())));
+  }
+
+  /** Changes settings live (camelCase); throws InvalidConfigError and changes nothing on error. */
+  configure(options) {
+    if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
+    configureCircuit(this._circuit, options);
+  }
+
+  /**
+   * `on("event", (event, atMs) => ...)`, `on("stateChange", (from, to, atMs) => ...)`
+   * or `on("error", (error) => ...)`; returns a function that removes this
+   * registration. An exception from an event or stateChange listener never
+   * reaches the call: it is counted in the snapshot's `listenerPanics` and
+   * handed to the "error" listeners or, without any, rethrown in a
+   * microtask (an uncaught exception, as a throwing callback is in Node).
+   */
+  on(type, callback) {
+    if (type !== "event" && type !== "stateChange" && type !== "error") {
+      throw new TypeError('type must be "event", "stateChange" or "error"');
+    }
+    if (typeof callback !== "function") throw new TypeError("callback must be a function");
+    const c = this._circuit;
+    if (type === "error") return onError(c, callback);
+    const state = type === "stateChange";
+    const wasm = c.wasm;
+    // Caught here, in JS: an exception never unwinds through wasm frames.
+    const id = wasm.subscribe(state, (_kind, a, b, at) => {
+      guard.depth++;
+      try {
+        if (state) callback(a, b, at);
+        else callback(a, at);
+      } catch (e) {
+        listenerFailed(c, e);
+      } finally {
+        guard.depth--;
+      }
+    });
+    const registrations = this._circuit.listeners;
+    const key = `${type}`;
+    let byCallback = registrations.get(key);
+    if (byCallback === undefined) registrations.set(key, (byCallback = new Map()));
+    const ids = byCallback.get(callback) ?? [];
+    ids.push(id);
+    byCallback.set(callback, ids);
+    let removed = false;
+    return () => {
+      if (removed) return false;
+      removed = true;
+      const list = byCallback.get(callback) ?? [];
+      const at = list.indexOf(id);
+      if (at >= 0) list.splice(at, 1);
+      if (list.length === 0) byCallback.delete(callback);
+      return wasm.unsubscribe(id);
+    };
+  }
+
+  /** Removes the latest registration of `callback` for `type`. */
+  off(type, callback) {
+    if (type === "error") return removeLast(this._circuit.errorListeners, callback);
+    const byCallback = this._circuit.listeners.get(type);
+    const list = byCallback?.get(callback);
+    if (list === undefined || list.length === 0) return false;
+    const id = list.pop();
+    if (list.length === 0) byCallback.delete(callback);
+    return this._circuit.wasm.unsubscribe(id);
+  }
+}
+
+export class Command extends CommandView {
+  /**
+   * `new Command(run, fallback?, options?)`: `run(...args, { signal })` may
+   * return a value, a promise or a thenable; `fallback(error, ...args)`
+   * likewise. Options: the SPEC settings in camelCase, `name` (share one
+   * circuit), `clock` (e.g. a VirtualClock), `isBadRequest(error)`.
+   */
+  constructor(run, fallback, options = {}) {
+    if (typeof run !== "function") throw new TypeError("run must be a function");
+    if (fallback !== undefined && fallback !== null && typeof fallback !== "function") {
+      throw new TypeError("fallback must be a function, null or undefined");
+    }
+    if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
+    if (options.isBadRequest !== undefined && typeof options.isBadRequest !== "function") {
+      throw new TypeError("options.isBadRequest must be a function");
+    }
+    super(circuitFor(options.name, options));
+    this._run = run;
+    this._fallback = fallback ?? undefined;
+    const isBad = options.isBadRequest;
+    // BadRequestError always counts; isBadRequest adds more.
+    // A classifier that throws cannot stop the call: the error is a failure.
+    this._isBad =
+      isBad === undefined
+        ? isBadRequestError
+        : (e) => {
+            if (isBadRequestError(e)) return true;
+            guard.depth++;
+            try {
+              return Boolean(isBad(e));
+            } catch {
+              return false;
+            } finally {
+              guard.depth--;
+            }
+          };
+  }
+
+  /** Runs through the command; resolves with the run's or the fallback's value. */
+  execute(...args) {
+    const c = this?._circuit;
+    if (c === undefined) return detached("execute");
+    return this._call(c, args, undefined);
+  }
+
+  /**
+   * `executeWith({ signal }, ...args)`: as `execute(...args)`, and the
+   * caller may give up: aborting `signal` cancels the call (its promise
+   * rejects with CancelledError at once; its runs' signals abort; nothing
+   * is counted in health; a fallback already running is not cancelled).
+   */
+  executeWith(options, ...args) {
+    const c = this?._circuit;
+    if (c === undefined) return detached("executeWith");
+    if (options === null || typeof options !== "object") return Promise.reject(new TypeError("options must be an object"));
+    const signal = options.signal ?? undefined;
+    if (signal !== undefined && !isSignal(signal)) {
+      return Promise.reject(new TypeError("options.signal must be an AbortSignal"));
+    }
+    return this._call(c, args, signal);
+  }
+
+  /** The seed's Queue: starts now and returns the promise (same as execute). */
+  queue(...args) {
+    if (this?._circuit === undefined) return detached("queue");
+    return this.execute(...args);
+  }
+
+  _call(c, args, signal) {
+    if (guard.depth >= MAX_DEPTH) return tooDeep();
+    // A caller that gave up already: nothing is started, nothing recorded.
+    if (signal !== undefined && signal.aborted) return Promise.reject(new CancelledError(undefined, { cause: signal.reason }));
+    let now;
+    try {
+      now = c.clock.now();
+    } catch (e) {
+      // The clock failed before admission: nothing is held.
+      return Promise.reject(e);
+    }
+    return startCall(this, c, args, now, signal);
+  }
+}
+
+/** Whether `s` looks like an AbortSignal (`aborted`, `addEventListener`). */
+function isSignal(s) {
+  return s !== null && typeof s === "object" && typeof s.aborted === "boolean" && typeof s.addEventListener === "function";
+}
+
+/** Removes the last occurrence of `item` from `list`; whether it was there. */
+function removeLast(list, item) {
+  const at = list.lastIndexOf(item);
+  if (at < 0) return false;
+  list.splice(at, 1);
+  return true;
+}
+
+/** on("error", callback) for circuit `c`: returns the function that removes it. */
+function onError(c, callback) {
+  c.errorListeners.push(callback);
+  let removed = false;
+  return () => {
+    if (removed) return false;
+    removed = true;
+    return removeLast(c.errorListeners, callback);
+  };
+}
+
+
+/**
+ * A view of the named circuit for observing it (`snapshot`, `on`,
+ * `configure`), or undefined: it has no `execute`, so it cannot record a
+ * call that never ran.
+ */
+export function getCommand(name) {
+  const c = circuitNamed(name);
+  return c === undefined ? undefined : new CommandView(c);
+}

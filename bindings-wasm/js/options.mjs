@@ -1,0 +1,168 @@
+// Options: camelCase options <-> SPEC keys, the core's config errors as
+// InvalidConfigError naming the option, the schema, snapshots in camelCase.
+import { describe } from "./clocks.mjs";
+import { HystrixError, InvalidConfigError } from "./errors.mjs";
+import { slot } from "./wasm-slot.mjs";
+
+/** camelCase option -> SPEC key. */
+const KEYS = {
+  timeoutEnabled: "timeout_enabled",
+  timeoutMs: "timeout_ms",
+  maxConcurrentRequests: "max_concurrent_requests",
+  fallbackEnabled: "fallback_enabled",
+  fallbackMaxConcurrentRequests: "fallback_max_concurrent_requests",
+  circuitBreakerEnabled: "circuit_breaker_enabled",
+  requestVolumeThreshold: "request_volume_threshold",
+  errorThresholdPercentage: "error_threshold_percentage",
+  sleepWindowMs: "sleep_window_ms",
+  halfOpenMaxCalls: "half_open_max_calls",
+  forceOpen: "force_open",
+  forceClosed: "force_closed",
+  rollingWindowMs: "rolling_window_ms",
+  rollingWindowBuckets: "rolling_window_buckets",
+  healthSnapshotIntervalMs: "health_snapshot_interval_ms",
+  // SPEC v2 (§8)
+  randomSeed: "random_seed",
+  retryMaxAttempts: "retry_max_attempts",
+  retryOnTimeout: "retry_on_timeout",
+  retryOnRejected: "retry_on_rejected",
+  retryBaseDelayMs: "retry_base_delay_ms",
+  retryMultiplierPermille: "retry_multiplier_permille",
+  retryMaxDelayMs: "retry_max_delay_ms",
+  retryJitter: "retry_jitter",
+  deadlineMs: "deadline_ms",
+  retryBudgetPercent: "retry_budget_percent",
+  retryBudgetMinPerSec: "retry_budget_min_per_sec",
+  retryBudgetWindowMs: "retry_budget_window_ms",
+  retryBudgetWindowBuckets: "retry_budget_window_buckets",
+  rateLimitForPeriod: "rate_limit_for_period",
+  rateLimitPeriodMs: "rate_limit_period_ms",
+  rateLimitBurst: "rate_limit_burst",
+  rateLimitTimeoutMs: "rate_limit_timeout_ms",
+  hedgeMaxAttempts: "hedge_max_attempts",
+  hedgeDelayMs: "hedge_delay_ms",
+  hedgeOnFailure: "hedge_on_failure",
+  concurrencyLimitMode: "concurrency_limit_mode",
+  adaptiveInitialLimit: "adaptive_initial_limit",
+  adaptiveMinLimit: "adaptive_min_limit",
+  adaptiveMaxLimit: "adaptive_max_limit",
+  adaptiveWindowMs: "adaptive_window_ms",
+  adaptiveWindowMinSamples: "adaptive_window_min_samples",
+  adaptiveDropOnFailure: "adaptive_drop_on_failure",
+  aimdBackoffPermille: "aimd_backoff_permille",
+  aimdTimeoutMs: "aimd_timeout_ms",
+  gradient2SmoothingPermille: "gradient2_smoothing_permille",
+  gradient2QueueSize: "gradient2_queue_size",
+  gradient2LongWindow: "gradient2_long_window",
+  gradient2RttTolerancePermille: "gradient2_rtt_tolerance_permille",
+};
+export const CAMEL = Object.fromEntries(Object.entries(KEYS).map(([c, s]) => [s, c]));
+const OTHER_OPTIONS = new Set(["name", "clock", "isBadRequest"]);
+
+/**
+ * Option object -> SPEC JSON; unknown option -> InvalidConfigError naming it.
+ * `undefined` means absent. Values JSON cannot carry (functions, symbols, bigints) are sent
+ * as a description the core refuses, so the error names the key too.
+ */
+export function specJson(options) {
+  const out = {};
+  for (const key of Object.keys(options)) {
+    if (OTHER_OPTIONS.has(key)) continue;
+    const spec = KEYS[key];
+    if (spec === undefined) throw keyed(new InvalidConfigError(`invalid config: unknown option ${JSON.stringify(key)}`), key);
+    const v = options[key];
+    if (v === undefined) continue; // an option left undefined takes its default
+    out[spec] = typeof v === "number" || typeof v === "boolean" || typeof v === "string" || v === null ? v : `<${typeof v}>`;
+  }
+  return JSON.stringify(out);
+}
+
+/** `error` with `.key` set to the option it names. */
+export function keyed(error, key) {
+  error.key = key;
+  return error;
+}
+
+/** SPEC integer key -> "must be an integer from A to B", asked of the core once. */
+const integerRules = new Map();
+
+/**
+ * The core's range rule for integer key `spec`: it is asked to accept
+ * 2^53, which is above every key's maximum, and its refusal states the
+ * rule. So the glue never restates the core's ranges.
+ */
+function integerRule(spec) {
+  let rule = integerRules.get(spec);
+  if (rule === undefined) {
+    rule = null;
+    try {
+      new slot.WasmCommand("", JSON.stringify({ [spec]: 2 ** 53 })).free();
+    } catch (e) {
+      const m = typeof e === "string" ? /(must be an integer from \d+ to \d+)/.exec(e) : null;
+      if (m !== null) rule = m[1];
+    }
+    integerRules.set(spec, rule);
+  }
+  return rule;
+}
+
+/**
+ * Turns the wasm side's "key\u0001message" into an InvalidConfigError
+ * naming the camelCase option. A value of the wrong type or out of range
+ * is described as the caller gave it (JSON turns NaN into null), with the
+ * key's whole rule, so -1 and 0 read alike.
+ */
+export function configError(e, options) {
+  if (typeof e === "string" && e.includes("\u0001")) {
+    const [key, message] = e.split("\u0001");
+    const camel = CAMEL[key] ?? key;
+    let text = message.replace(/[a-z][a-z0-9]*(?:_[a-z0-9]+)+/g, (k) => CAMEL[k] ?? k);
+    if (options !== undefined && Object.hasOwn(options, camel)) {
+      const got = describe(options[camel]);
+      if (/ must be a boolean, got /.test(text)) {
+        text = `invalid config: ${camel} must be a boolean (true or false), got ${got}`;
+      } else if (/ must be (a non-negative integer|an integer from)/.test(text)) {
+        const rule = integerRule(key) ?? "must be a non-negative integer";
+        text = `invalid config: ${camel} ${rule}, got ${got}`;
+      } else if (/ must be one of /.test(text)) {
+        text = text.replace(/, got .*$/s, `, got ${got}`);
+      }
+    }
+    return keyed(new InvalidConfigError(text), camel);
+  }
+  return e instanceof Error ? e : new HystrixError(String(e));
+}
+
+/**
+ * The snapshot's keys in camelCase, like the options: the core's snake_case
+ * key with the letter after each underscore capitalised (`error_percentage`
+ * -> `errorPercentage`). Event-type names (`FALLBACK_SUCCESS`) and
+ * percentile names (`p99_5`) have no lower-case letter after an underscore
+ * and stay as they are.
+ */
+export function camelKeys(value) {
+  if (value === null || typeof value !== "object") return value;
+  const out = {};
+  for (const key of Object.keys(value)) out[key.replace(/_([a-z])/g, (_, ch) => ch.toUpperCase())] = camelKeys(value[key]);
+  return out;
+}
+
+/** Whether `clock` can drive a command: `now()` and `arm(due, fn)` (our own clocks also have `armTimer`). */
+export function isClock(clock) {
+  return (
+    clock !== null &&
+    (typeof clock === "object" || typeof clock === "function") &&
+    typeof clock.now === "function" &&
+    (typeof clock.arm === "function" || typeof clock.armTimer === "function")
+  );
+}
+
+/**
+ * Every setting in SPEC order, as the core describes it: `option` (the
+ * camelCase option), `key` (the SPEC name), `type` ("bool", "int" or
+ * "name"), `default`, and `min`/`max` (integers) or `values` (named
+ * settings, such as `retryJitter`).
+ */
+export function configSchema() {
+  return JSON.parse(slot.configSchema()).map(({ name, ...rest }) => ({ option: CAMEL[name] ?? null, key: name, ...rest }));
+}
