@@ -70,9 +70,6 @@ wasm-check:
 
 conformance:
 	tests/conformance/run
-	tests/conformance/run --only rust tests/conformance/pending
-	tests/conformance/run --only c tests/conformance/pending
-	tests/conformance/run --only python tests/conformance/pending
 	tests/conformance/check-must-fail
 
 # A bounded cargo-fuzz run: builds the fuzz/ targets, then 20 s of each from
