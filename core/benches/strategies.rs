@@ -420,7 +420,13 @@ fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
 
 /// Runs `contenders` interleaved for `rounds` rounds of about `slot` each
 /// and prints ns per call and `ratios` (per round: from adjacent slots).
-fn interleaved(title: &str, rounds: usize, slot: Duration, contenders: &mut [(&'static str, Timed<'_>)], ratios: &[RatioSpec]) {
+fn interleaved(
+    title: &str,
+    rounds: usize,
+    slot: Duration,
+    contenders: &mut [(&'static str, Timed<'_>)],
+    ratios: &[RatioSpec],
+) {
     // Calls per slot, from a short calibration of each contender.
     let iters: Vec<u64> = contenders
         .iter_mut()
