@@ -108,7 +108,7 @@ impl Command {
         if self.features() & (feature::RETRY | feature::HEDGE | feature::DEADLINE) == 0 {
             return Plan::SINGLE;
         }
-        Plan::of(&self.config())
+        Plan::live(&self.inner.config)
     }
 
     /// Stage 1 of a call at `now`: the rate limiter (semantics §13).
@@ -117,13 +117,14 @@ impl Command {
         if self.features() & feature::RATE_LIMIT == 0 {
             return RateDecision::Now;
         }
-        let c = self.config();
+        // Only the keys it uses, a relaxed load each (not the whole config).
+        let c = &self.inner.config;
         lock(&self.inner.strategies.rate).admit(
             now,
-            c.rate_limit_for_period,
-            c.rate_limit_period_ms,
-            c.rate_limit_burst,
-            c.rate_limit_timeout_ms,
+            c.rate_limit_for_period.load(Relaxed),
+            c.rate_limit_period_ms.load(Relaxed),
+            c.rate_limit_burst.load(Relaxed),
+            c.rate_limit_timeout_ms.load(Relaxed),
         )
     }
 
@@ -133,12 +134,12 @@ impl Command {
         if self.features() & feature::RETRY_BUDGET == 0 {
             return true;
         }
-        let c = self.config();
+        let c = &self.inner.config;
         lock(&self.inner.strategies.budget).allows(
             now,
-            c.retry_budget_min_per_sec,
-            c.retry_budget_window_ms,
-            c.retry_budget_window_buckets,
+            c.retry_budget_min_per_sec.load(Relaxed),
+            c.retry_budget_window_ms.load(Relaxed),
+            c.retry_budget_window_buckets.load(Relaxed),
         )
     }
 
@@ -148,12 +149,12 @@ impl Command {
         if self.features() & feature::RETRY_BUDGET == 0 {
             return;
         }
-        let c = self.config();
+        let c = &self.inner.config;
         lock(&self.inner.strategies.budget).withdraw(
             now,
             RETRY_COST,
-            c.retry_budget_window_ms,
-            c.retry_budget_window_buckets,
+            c.retry_budget_window_ms.load(Relaxed),
+            c.retry_budget_window_buckets.load(Relaxed),
         );
     }
 
@@ -204,15 +205,18 @@ impl Command {
 
     #[cold]
     fn after_outcome_slow(&self, features: u32, ticket: &Ticket, now: u64, event: EventType) {
-        let c = self.config();
+        let live = &self.inner.config;
         let strategies = &self.inner.strategies;
         if features & feature::RETRY_BUDGET != 0 && event == EventType::Success {
-            let units = i64::try_from(c.retry_budget_percent).unwrap_or(i64::MAX);
-            lock(&strategies.budget).deposit(now, units, c.retry_budget_window_ms, c.retry_budget_window_buckets);
+            let units = i64::try_from(live.retry_budget_percent.load(Relaxed)).unwrap_or(i64::MAX);
+            let (window_ms, buckets) =
+                (live.retry_budget_window_ms.load(Relaxed), live.retry_budget_window_buckets.load(Relaxed));
+            lock(&strategies.budget).deposit(now, units, window_ms, buckets);
         }
-        if c.concurrency_limit_mode == LimitMode::Fixed {
+        if live.concurrency_limit_mode.load(Relaxed) == LimitMode::Fixed {
             return;
         }
+        let c = self.config();
         let dropped = match event {
             EventType::Success => false,
             EventType::Timeout => true,
