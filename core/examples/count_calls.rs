@@ -9,7 +9,8 @@
 //! and the `strategies` bench's hystrix contenders through the sans-IO
 //! `Call`: `retry` (3 attempts, 2 failures, 0 ms backoff), `rate_limited` /
 //! `rate_unlimited` (`Call::start` with and without the rate limiter),
-//! `hedged` / `unhedged` (a hedge armed and never fired).
+//! `hedged` / `unhedged` (a hedge armed and never fired), and `governor`
+//! (the bench's `governor_check`).
 //!
 //! `cargo run --release -p hystrix-core --example count_calls -- KIND N`
 
@@ -157,8 +158,15 @@ fn main() {
                 ok += u64::from(settled == Settlement::Attempt(AttemptId(1)));
             }
         }
+        "governor" => {
+            let per_sec = std::num::NonZeroU32::new(1_000_000_000).unwrap();
+            let limiter = governor::RateLimiter::direct(governor::Quota::per_second(per_sec));
+            for _ in 0..n {
+                ok += u64::from(limiter.check().is_ok());
+            }
+        }
         other => {
-            panic!("unknown kind {other}: sync, async, floor, retry, rate_limited, rate_unlimited, hedged, unhedged")
+            panic!("unknown kind {other}: sync, async, floor, retry, rate_limited, rate_unlimited, hedged, unhedged, governor")
         }
     }
     assert_eq!(ok, n);
