@@ -20,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench header c-lib c-test c-install-test install
+.PHONY: observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -85,6 +85,13 @@ fuzz:
 # Not part of `make test`: benchmarks are noisy and slow; see BENCHMARKS.md.
 bench:
 	$(CARGO) bench -p hystrix-core --bench closed_path
+
+# The SPEC v2 strategies against tower::retry and governor (criterion, then an
+# interleaved pass that prints ratios; HYSTRIX_BENCH_ROUNDS sets its rounds).
+# Not part of `make test` either. The adaptive-limit simulation:
+# `cargo run --release -p hystrix-core --example adaptive_sim`.
+bench-strategies:
+	$(CARGO) bench -p hystrix-core --bench strategies -- --warm-up-time 1 --measurement-time 3
 
 # `promtool check metrics` on a sample Prometheus exposition (skipped without promtool).
 promtool-check:

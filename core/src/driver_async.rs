@@ -139,11 +139,17 @@ impl Command {
     /// };
     /// assert_eq!(result.unwrap(), 3);
     /// ```
-    pub async fn run_async<T, E, S, R>(&self, sleeper: &S, run: impl FnMut(AttemptId) -> R) -> Result<T, Error<E>>
+    pub async fn run_async<T, E, S, R>(&self, sleeper: &S, mut run: impl FnMut(AttemptId) -> R) -> Result<T, Error<E>>
     where
         S: Sleeper,
         R: Future<Output = Result<T, RunError<E>>>,
     {
+        if !self.per_call_strategies() {
+            // One attempt and no waits: the single-attempt path, as
+            // `Command::run` does (the run is made at its first poll, i.e.
+            // once admitted).
+            return drive(self, sleeper, async move { run(AttemptId(1)).await }, None::<NoFallback<T, E>>).await;
+        }
         drive_call(self, Call::start, sleeper, run, None::<NoFallback<T, E>>).await
     }
 
@@ -154,7 +160,7 @@ impl Command {
     pub async fn run_async_or<T, E, S, R, F, FF>(
         &self,
         sleeper: &S,
-        run: impl FnMut(AttemptId) -> R,
+        mut run: impl FnMut(AttemptId) -> R,
         fallback: F,
     ) -> Result<T, Error<E>>
     where
@@ -163,6 +169,9 @@ impl Command {
         F: FnOnce(&Error<E>) -> FF,
         FF: Future<Output = Result<T, E>>,
     {
+        if !self.per_call_strategies() {
+            return drive(self, sleeper, async move { run(AttemptId(1)).await }, Some(fallback)).await;
+        }
         drive_call(self, Call::start, sleeper, run, Some(fallback)).await
     }
 }

@@ -85,7 +85,9 @@ pub struct Call {
     /// The previous decorrelated backoff delay (semantics §11.2).
     prev_delay: u64,
     next_timer: u64,
-    events: SmallVec<[EventType; 2]>,
+    /// Inline room for a retried or hedged call's events (a call of three
+    /// attempts records five), so that one does not allocate either.
+    events: SmallVec<[EventType; 8]>,
     actions: Queue<Action>,
     /// A cancel that met a passed deadline: it takes effect once the
     /// timeout's reaction has been carried out (the actions drained).

@@ -1,8 +1,10 @@
 //! The per-call keys (semantics §9.6): read once when a call starts and used
 //! to its end, whatever `configure` does meanwhile.
 
+#[cfg(test)]
 use crate::config::Config;
 use crate::event::EventType;
+use crate::live_config::LiveConfig;
 use crate::policy::backoff::Backoff;
 
 /// What one call does beyond a single attempt: its retry, hedging and
@@ -41,7 +43,8 @@ impl Plan {
         hedge_on_failure: true,
     };
 
-    /// The per-call keys of `c`.
+    /// The per-call keys of `c` (what [`Plan::live`] must read).
+    #[cfg(test)]
     pub(crate) fn of(c: &Config) -> Plan {
         Plan {
             retry_max_attempts: c.retry_max_attempts,
@@ -57,6 +60,30 @@ impl Plan {
             hedge_max_attempts: c.hedge_max_attempts,
             hedge_delay_ms: c.hedge_delay_ms,
             hedge_on_failure: c.hedge_on_failure,
+        }
+    }
+
+    /// The per-call keys in force in `live`: those of the configuration in
+    /// force, with one relaxed load per key it uses instead of a load of
+    /// every key (a call racing with a reconfiguration may see a mix of old
+    /// and new values either way).
+    #[inline]
+    pub(crate) fn live(live: &LiveConfig) -> Plan {
+        use std::sync::atomic::Ordering::Relaxed;
+        Plan {
+            retry_max_attempts: live.retry_max_attempts.load(Relaxed),
+            retry_on_timeout: live.retry_on_timeout.load(Relaxed),
+            retry_on_rejected: live.retry_on_rejected.load(Relaxed),
+            backoff: Backoff {
+                base: live.retry_base_delay_ms.load(Relaxed),
+                multiplier_permille: live.retry_multiplier_permille.load(Relaxed),
+                max: live.retry_max_delay_ms.load(Relaxed),
+                jitter: live.retry_jitter.load(Relaxed),
+            },
+            deadline_ms: live.deadline_ms.load(Relaxed),
+            hedge_max_attempts: live.hedge_max_attempts.load(Relaxed),
+            hedge_delay_ms: live.hedge_delay_ms.load(Relaxed),
+            hedge_on_failure: live.hedge_on_failure.load(Relaxed),
         }
     }
 
@@ -92,6 +119,35 @@ impl Plan {
             EventType::Timeout => self.retry_on_timeout,
             EventType::SemaphoreRejected => self.retry_on_rejected,
             _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Jitter;
+
+    #[test]
+    fn the_live_plan_reads_the_same_keys_as_the_plan_of_a_config() {
+        let configs = [
+            Config::default(),
+            Config {
+                retry_max_attempts: 4,
+                retry_on_timeout: false,
+                retry_on_rejected: true,
+                retry_base_delay_ms: 7,
+                retry_multiplier_permille: 1500,
+                retry_max_delay_ms: 90,
+                retry_jitter: Jitter::Decorrelated,
+                deadline_ms: 300,
+                ..Config::default()
+            },
+            Config { hedge_max_attempts: 3, hedge_delay_ms: 12, hedge_on_failure: false, ..Config::default() },
+        ];
+        for c in configs {
+            let live = Plan::live(&LiveConfig::new(&c));
+            assert_eq!(format!("{live:?}"), format!("{:?}", Plan::of(&c)));
         }
     }
 }

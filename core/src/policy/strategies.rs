@@ -138,7 +138,7 @@ impl Command {
         if self.features() & (feature::RETRY | feature::HEDGE | feature::DEADLINE) == 0 {
             return Plan::SINGLE;
         }
-        Plan::of(&self.config())
+        Plan::live(&self.inner.config)
     }
 
     /// Stage 1 of a call at `now`: the rate limiter (semantics §13).
@@ -147,13 +147,14 @@ impl Command {
         if self.features() & feature::RATE_LIMIT == 0 {
             return RateDecision::Now;
         }
-        let c = self.config();
+        // Only the keys it uses, a relaxed load each (not the whole config).
+        let c = &self.inner.config;
         lock(&self.inner.strategies.rate).admit(
             now,
-            c.rate_limit_for_period,
-            c.rate_limit_period_ms,
-            c.rate_limit_burst,
-            c.rate_limit_timeout_ms,
+            c.rate_limit_for_period.load(Relaxed),
+            c.rate_limit_period_ms.load(Relaxed),
+            c.rate_limit_burst.load(Relaxed),
+            c.rate_limit_timeout_ms.load(Relaxed),
         )
     }
 
@@ -165,13 +166,13 @@ impl Command {
         if self.features() & feature::RETRY_BUDGET == 0 {
             return None;
         }
-        let c = self.config();
+        let c = &self.inner.config;
         Some(BudgetGuard {
             budget: lock(&self.inner.strategies.budget),
             now,
-            min_per_sec: c.retry_budget_min_per_sec,
-            window_ms: c.retry_budget_window_ms,
-            buckets: c.retry_budget_window_buckets,
+            min_per_sec: c.retry_budget_min_per_sec.load(Relaxed),
+            window_ms: c.retry_budget_window_ms.load(Relaxed),
+            buckets: c.retry_budget_window_buckets.load(Relaxed),
         })
     }
 
@@ -222,15 +223,18 @@ impl Command {
 
     #[cold]
     fn after_outcome_slow(&self, features: u32, ticket: &Ticket, now: u64, event: EventType) {
-        let c = self.config();
+        let live = &self.inner.config;
         let strategies = &self.inner.strategies;
         if features & feature::RETRY_BUDGET != 0 && event == EventType::Success {
-            let units = i64::try_from(c.retry_budget_percent).unwrap_or(i64::MAX);
-            lock(&strategies.budget).deposit(now, units, c.retry_budget_window_ms, c.retry_budget_window_buckets);
+            let units = i64::try_from(live.retry_budget_percent.load(Relaxed)).unwrap_or(i64::MAX);
+            let (window_ms, buckets) =
+                (live.retry_budget_window_ms.load(Relaxed), live.retry_budget_window_buckets.load(Relaxed));
+            lock(&strategies.budget).deposit(now, units, window_ms, buckets);
         }
-        if c.concurrency_limit_mode == LimitMode::Fixed {
+        if live.concurrency_limit_mode.load(Relaxed) == LimitMode::Fixed {
             return;
         }
+        let c = self.config();
         let dropped = match event {
             EventType::Success => false,
             EventType::Timeout => true,
