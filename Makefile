@@ -33,9 +33,13 @@ demo: setup c-lib
 	@echo; echo "== Python: examples/python/flaky_service.py"
 	[ -x $(PY) ] && $(PY) -c "import hystrix" 2>/dev/null || scripts/python-env.sh
 	$(PY) examples/python/flaky_service.py
+	@echo; echo "== Python: examples/python/strategies.py (retry and hedging)"
+	$(PY) examples/python/strategies.py
 	@echo; echo "== JavaScript (Node): examples/node/flaky.mjs"
 	scripts/build-npm.sh
 	node examples/node/flaky.mjs
+	@echo; echo "== JavaScript (Node): examples/node/strategies.mjs (retry and hedging)"
+	node examples/node/strategies.mjs
 
 test: setup version-check fmt-check clippy unit doc wasm-check c-test c-install-test c-abi-check promtool-check observe-test python-test js-test conformance fuzz-smoke
 	@echo "make test: all checks passed"
@@ -175,6 +179,7 @@ python-test: python-env
 	cd target && ../$(PY) -m mypy.stubtest hystrix._hystrix
 	$(PY) -m pytest -q -p no:cacheprovider bindings-python/tests
 	$(PY) examples/python/flaky_service.py > /dev/null
+	$(PY) examples/python/strategies.py > /dev/null
 	scripts/python-abi3-test.sh
 
 # The npm package directory target/npm/hystrix (Node, web and bundler builds).
@@ -187,3 +192,4 @@ js-test: js-build
 	target/js-tools/node_modules/.bin/tsc -p bindings-wasm/test/tsconfig.json
 	scripts/js-pack-test.sh
 	node examples/node/flaky.mjs > /dev/null
+	node examples/node/strategies.mjs > /dev/null
