@@ -153,7 +153,7 @@ impl Call {
                 call.wait = Some((timer, at, Wait::RateLimit));
             }
             RateDecision::Refused => {
-                call.cmd.record_marker(now, EventType::RateLimited);
+                call.cmd.record_event(now, EventType::RateLimited);
                 call.events.push(EventType::RateLimited);
                 call.cause = Some((ErrorKind::RateLimited, Original::Kind(ErrorKind::RateLimited)));
                 call.end_attempts(now);
@@ -541,7 +541,7 @@ impl Call {
     }
 
     fn marker(&mut self, now: u64, event: EventType) {
-        self.cmd.record_marker(now, event);
+        self.cmd.record_event(now, event);
         self.events.push(event);
     }
 

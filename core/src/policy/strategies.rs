@@ -204,12 +204,6 @@ impl Command {
         self.inner.strategies.limit.load(Relaxed)
     }
 
-    /// Records a call-level marker (`RETRY`, `HEDGE`,
-    /// `RETRY_BUDGET_EXHAUSTED`, `RATE_LIMITED`): counts and listeners only.
-    pub(crate) fn record_marker(&self, now: u64, event: EventType) {
-        self.record_event(now, event);
-    }
-
     /// Semantics §9.3 steps 5–6 for an admitted attempt's outcome `event` at
     /// `now`: the budget deposit of a `SUCCESS`, the adaptive sample.
     #[inline]
