@@ -12,6 +12,7 @@ mod fork;
 mod listeners;
 mod pending;
 mod semaphore;
+mod stack;
 
 use call::NativeCall;
 use clock::PyClock;
