@@ -131,6 +131,7 @@ c-test: c-lib
 	@mkdir -p target/examples
 	$(CXX) -std=c++17 -Wall -Wextra -Werror -Ibindings-c/include examples/c/noexcept_callbacks.cpp target/release/libhystrix.a -lpthread -ldl -lm -o target/examples/noexcept-callbacks-cpp
 	target/examples/noexcept-callbacks-cpp > /dev/null
+	bindings-c/tests/observe-example.sh
 
 # Installs the header, both libraries (libhystrix.so.$(VERSION) with the
 # symlinks libhystrix.so.$(SOMAJOR) (the SONAME) and libhystrix.so) and
