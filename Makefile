@@ -28,6 +28,9 @@ demo: setup c-lib
 	@mkdir -p target/examples
 	$(CC) $(CFLAGS_STRICT) -Ibindings-c/include examples/c/flaky.c target/release/libhystrix.a -lpthread -ldl -lm -o target/examples/flaky-c
 	target/examples/flaky-c
+	@echo; echo "== C: examples/c/strategies.c (retry and hedging, asynchronous runs)"
+	$(CC) $(CFLAGS_STRICT) -pthread -Ibindings-c/include examples/c/strategies.c target/release/libhystrix.a -lpthread -ldl -lm -o target/examples/strategies-c
+	target/examples/strategies-c
 	@echo; echo "== Python via ctypes: examples/python-ctypes/flaky.py"
 	python3 examples/python-ctypes/flaky.py
 	@echo; echo "== Python: examples/python/flaky_service.py"
@@ -124,7 +127,8 @@ header:
 c-lib:
 	$(CARGO) build --quiet --release -p hystrix-c
 
-# C test suite under valgrind (bindings-c/tests/run.sh), plus the ctypes and C++ examples.
+# C test suite under valgrind (bindings-c/tests/run.sh), plus the ctypes, C++,
+# observability-server and strategies examples.
 c-test: c-lib
 	bindings-c/tests/run.sh
 	python3 examples/python-ctypes/flaky.py > /dev/null
@@ -132,6 +136,8 @@ c-test: c-lib
 	$(CXX) -std=c++17 -Wall -Wextra -Werror -Ibindings-c/include examples/c/noexcept_callbacks.cpp target/release/libhystrix.a -lpthread -ldl -lm -o target/examples/noexcept-callbacks-cpp
 	target/examples/noexcept-callbacks-cpp > /dev/null
 	bindings-c/tests/observe-example.sh
+	$(CC) $(CFLAGS_STRICT) -pthread -Ibindings-c/include examples/c/strategies.c target/release/libhystrix.a -lpthread -ldl -lm -o target/examples/strategies-c
+	target/examples/strategies-c > /dev/null
 
 # Installs the header, both libraries (libhystrix.so.$(VERSION) with the
 # symlinks libhystrix.so.$(SOMAJOR) (the SONAME) and libhystrix.so) and
