@@ -30,6 +30,7 @@ mod metrics;
 pub mod observe;
 mod policy;
 mod registry;
+mod sync;
 pub mod time;
 
 // The public module paths of earlier releases, and the crate-internal

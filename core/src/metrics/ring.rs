@@ -2,7 +2,7 @@
 //! slot `index % len`, and whoever first writes into a slot with a newer
 //! bucket index clears it. Shared by the event window and the latency window.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::{fence, spin, AtomicU64, Ordering};
 
 const EMPTY: u64 = u64::MAX;
 const RESETTING: u64 = u64::MAX - 1;
@@ -78,7 +78,7 @@ impl<S: Slot> Ring<S> {
                 return slot;
             }
             if seen == RESETTING {
-                std::hint::spin_loop();
+                spin();
                 continue;
             }
             // A newer bucket holds the slot. Less than two windows ahead of
@@ -93,7 +93,7 @@ impl<S: Slot> Ring<S> {
             if tag.compare_exchange(seen, RESETTING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                 // Orders the claim before `clear`'s stores for `update_all`:
                 // it either sees this claim or has its writes cleared after.
-                std::sync::atomic::fence(Ordering::SeqCst);
+                fence(Ordering::SeqCst);
                 if seen != EMPTY {
                     retire(slot);
                 }
@@ -135,7 +135,7 @@ impl<S: Slot> Ring<S> {
                 continue;
             }
             update(slot);
-            std::sync::atomic::fence(Ordering::SeqCst);
+            fence(Ordering::SeqCst);
             if tag.load(Ordering::SeqCst) != before {
                 recycled(slot);
             }

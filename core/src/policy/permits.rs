@@ -7,7 +7,7 @@
 //! add-then-undo counter refuses calls while nobody but other refused calls
 //! holds the count up, and shows those transient overshoots to snapshots.)
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use crate::sync::{AtomicU32, Ordering};
 
 /// Permits held, at most a limit given at each acquisition.
 #[derive(Default)]
@@ -98,5 +98,65 @@ mod tests {
         assert!(admitted > 0);
         assert_eq!(above, 0, "the count read above its limit {above} times");
         assert_eq!(p.held(), 0);
+    }
+}
+
+/// Model checks of the permit count under every interleaving loom explores
+/// (`scripts/loom.sh`).
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// Two threads, two permits: neither may be refused (a refusal only
+    /// when the limit is really held), and the count never reads above it.
+    #[test]
+    fn loom_no_refusal_below_the_limit() {
+        loom::model(|| {
+            let p = Arc::new(Permits::default());
+            let workers: Vec<_> = (0..2)
+                .map(|_| {
+                    let p = p.clone();
+                    thread::spawn(move || {
+                        let held = p.try_acquire(2).expect("refused below the limit");
+                        assert!(held <= 2);
+                        p.release();
+                    })
+                })
+                .collect();
+            for w in workers {
+                w.join().unwrap();
+            }
+            assert_eq!(p.held(), 0);
+        });
+    }
+
+    /// One permit, two contenders and an observer: the observer never reads
+    /// the count above 1 (an add-then-undo counter shows 2), at most one
+    /// contender holds it at a time, and it ends at 0.
+    #[test]
+    fn loom_never_above_the_limit() {
+        loom::model(|| {
+            let p = Arc::new(Permits::default());
+            let inside = Arc::new(AtomicU32::new(0));
+            let workers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (p, inside) = (p.clone(), inside.clone());
+                    thread::spawn(move || {
+                        if p.try_acquire(1).is_some() {
+                            assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two holders of one permit");
+                            inside.fetch_sub(1, Ordering::SeqCst);
+                            p.release();
+                        }
+                    })
+                })
+                .collect();
+            assert!(p.held() <= 1, "the count read above its limit");
+            for w in workers {
+                w.join().unwrap();
+            }
+            assert_eq!(p.held(), 0);
+        });
     }
 }
