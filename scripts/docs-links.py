@@ -99,7 +99,7 @@ def links_of(lines: list):
             yield path, n, m.group(1)
 
 
-def check_markdown() -> list:
+def check_markdown(guide: Path) -> list:
     problems, cache = [], {}
 
     def anchors(page: Path) -> set:
@@ -107,13 +107,13 @@ def check_markdown() -> list:
             cache[page] = anchors_of(expanded(page))
         return cache[page]
 
-    pages = sorted(GUIDE.rglob("*.md"))
+    pages = sorted(guide.rglob("*.md"))
     if not pages:
-        return [f"no markdown pages under {GUIDE.relative_to(ROOT)}"]
+        return [f"no markdown pages under {guide}"]
     for page in pages:
         lines = expanded(page)
         for src, n, target in links_of(lines):
-            where = f"{src.relative_to(ROOT)}:{n}"
+            where = f"{src}:{n}"
             if EXTERNAL.match(target):
                 continue
             path_part, _, frag = target.partition("#")
@@ -125,8 +125,7 @@ def check_markdown() -> list:
                 problems.append(f"{where}: link to {target!r}: no file {dest}")
                 continue
             if frag and dest.suffix == ".md" and frag not in anchors(dest):
-                problems.append(f"{where}: link to {target!r}: no heading with id {frag!r} in "
-                                f"{dest.relative_to(ROOT)}")
+                problems.append(f"{where}: link to {target!r}: no heading with id {frag!r} in {dest}")
     return problems
 
 
@@ -188,8 +187,9 @@ def check_html(site: Path) -> list:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--html", type=Path, metavar="DIR", help="check the built site in DIR instead")
+    ap.add_argument("--guide", type=Path, default=GUIDE, metavar="DIR", help="markdown sources (default docs/guide/src)")
     args = ap.parse_args()
-    problems = check_html(args.html.resolve()) if args.html else check_markdown()
+    problems = check_html(args.html.resolve()) if args.html else check_markdown(args.guide.resolve())
     what = f"built site {args.html}" if args.html else "guide sources"
     if problems:
         print("\n".join(problems), file=sys.stderr)
