@@ -92,11 +92,13 @@ docs: mdbook js-build c-lib
 mdbook:
 	@command -v mdbook > /dev/null || $(CARGO) install --locked mdbook
 
-# Every code sample of the guide runs (Python, Node, C, Rust doctests) and
-# every internal link of its markdown resolves; needs no mdbook.
+# Every code sample of the guide runs (Python, Node, C, Rust doctests),
+# every internal link of its markdown resolves and its settings tables
+# match the code's schema; needs no mdbook.
 docs-check: js-build c-lib
 	[ -x $(PY) ] && $(PY) -c "import hystrix" 2>/dev/null || scripts/python-env.sh
 	python3 scripts/docs-links.py
+	python3 scripts/docs-settings-check.py
 	python3 scripts/docs-samples.py
 	scripts/docs-check-test.sh > /dev/null
 

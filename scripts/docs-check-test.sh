@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Shows that the guide's checkers can fail: scripts/docs-links.py must
-# refuse a missing page and a missing #anchor, and scripts/docs-samples.py a
+# refuse a missing page and a missing #anchor; scripts/docs-samples.py a
 # Python sample that raises, a Node sample that throws, a C sample that
-# does not compile, and a code block without a language. Each must also
+# does not compile, and a code block without a language;
+# scripts/docs-settings-check.py a wrong default and a missing setting. Each must also
 # pass the same page once it is fixed. Run by `make docs-check`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -51,4 +52,11 @@ sample '' 'plain text'
 must_fail "a block without a language"
 sample 'python,ignore' 'this is not Python'
 must_pass "an ignored block"
-echo "docs-check-test: the link and sample checkers fail on broken input"
+# --- settings ----------------------------------------------------------
+settings="$root/docs/guide/src/operating/settings.md"
+sed 's/^| `timeout_ms` | `timeoutMs` | `1000` |/| `timeout_ms` | `timeoutMs` | `2000` |/' "$settings" > "$scratch/settings.md"
+cmp -s "$settings" "$scratch/settings.md" && fail "settings: the test could not change timeout_ms's default"
+python3 "$root/scripts/docs-settings-check.py" "$scratch/settings.md" > /dev/null 2>&1 && fail "settings: a wrong default passed"
+grep -v '^| `hedge_delay_ms` ' "$settings" > "$scratch/settings.md"
+python3 "$root/scripts/docs-settings-check.py" "$scratch/settings.md" > /dev/null 2>&1 && fail "settings: a missing setting passed"
+echo "docs-check-test: the link, sample and settings checkers fail on broken input"
