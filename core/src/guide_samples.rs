@@ -6,3 +6,7 @@
 /// docs/guide/src/getting-started/rust.md
 #[doc = include_str!("../../docs/guide/src/getting-started/rust.md")]
 pub struct GettingStarted;
+
+/// docs/guide/src/testing.md
+#[doc = include_str!("../../docs/guide/src/testing.md")]
+pub struct Testing;
