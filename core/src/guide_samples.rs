@@ -10,3 +10,7 @@ pub struct GettingStarted;
 /// docs/guide/src/testing.md
 #[doc = include_str!("../../docs/guide/src/testing.md")]
 pub struct Testing;
+
+/// docs/guide/src/migrating.md
+#[doc = include_str!("../../docs/guide/src/migrating.md")]
+pub struct Migrating;
