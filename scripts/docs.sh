@@ -45,7 +45,7 @@ if [ ! -x "$tools/py/bin/pdoc" ]; then
   "$tools/py/bin/pip" install --quiet pdoc
 fi
 site="$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-PYTHONPATH="$site" "$tools/py/bin/pdoc" --no-show-source -o "$out/api/python" hystrix hystrix.testing
+PYTHONPATH="$site" "$tools/py/bin/pdoc" --no-show-source -o "$out/api/python" hystrix
 
 echo "docs: C API (hystrix.h)"
 python3 scripts/c-header-html.py bindings-c/include/hystrix.h "$out/api/c/index.html" > /dev/null
