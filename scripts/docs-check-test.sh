@@ -24,6 +24,16 @@ printf 'And [a missing anchor](sub/other.md#no-such-heading).\n' >> "$scratch/gu
 out="$(python3 "$root/scripts/docs-links.py" --guide "$scratch/guide" 2>&1)" && fail "links: a missing anchor passed"
 grep -q "no-such-heading" <<< "$out" || fail "links: the error does not name the anchor: $out"
 
+# --- links of a built site ----------------------------------------------
+mkdir -p "$scratch/site/book/sub" "$scratch/site/api/c"
+printf '<a href="sub/page.html#here">x</a> <a href="../api/c/index.html#fn">y</a>' > "$scratch/site/book/index.html"
+printf '<h2 id="here">Here</h2>' > "$scratch/site/book/sub/page.html"
+printf '<section id="fn"></section>' > "$scratch/site/api/c/index.html"
+python3 "$root/scripts/docs-links.py" --html "$scratch/site" > /dev/null || fail "html: a good site was refused"
+printf '<a href="sub/page.html#gone">z</a>' >> "$scratch/site/book/index.html"
+out="$(python3 "$root/scripts/docs-links.py" --html "$scratch/site" 2>&1)" && fail "html: a missing id passed"
+grep -q "gone" <<< "$out" || fail "html: the error does not name the id: $out"
+
 # --- samples -----------------------------------------------------------
 page="$scratch/page.md"
 sample() { printf '# Samples\n\n```%s\n%s\n```\n' "$1" "$2" > "$page"; }
