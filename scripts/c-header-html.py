@@ -81,17 +81,26 @@ def declaration_after(text: str, pos: int):
 
 
 def paragraphs(text: str) -> str:
-    """Comment text as HTML: blank lines separate paragraphs, `- ` lines are
-    list items, `code` spans are kept as code."""
+    """Comment text as HTML: blank lines separate paragraphs, lines starting
+    with `- ` begin list items (continued by the lines under them), `code`
+    spans are kept as code."""
+    def inline(t: str) -> str:
+        return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(t))
+
     out = []
     for para in re.split(r"\n\s*\n", text):
-        esc = html.escape(para)
-        esc = re.sub(r"`([^`]+)`", r"<code>\1</code>", esc)
-        if re.match(r"\s*- ", esc):
-            items = re.split(r"\n\s*- ", "\n" + esc)[1:]
-            out.append("<ul>" + "".join(f"<li>{it}</li>" for it in items) + "</ul>")
-        else:
-            out.append(f"<p>{esc}</p>")
+        lead, items = [], []
+        for line in para.splitlines():
+            if re.match(r"\s*- ", line):
+                items.append(re.sub(r"^\s*- ", "", line))
+            elif items:
+                items[-1] += " " + line.strip()
+            else:
+                lead.append(line)
+        if lead:
+            out.append(f"<p>{inline(chr(10).join(lead))}</p>")
+        if items:
+            out.append("<ul>" + "".join(f"<li>{inline(it)}</li>" for it in items) + "</ul>")
     return "\n".join(out)
 
 
