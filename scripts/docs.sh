@@ -8,7 +8,7 @@
 #   target/docs/api/c/       the C header's comments (scripts/c-header-html.py)
 #   target/docs/index.html   points at the book
 # then checks every internal link of the result (scripts/docs-links.py --html).
-# The tools TypeDoc and pdoc are installed once into target/docs-tools.
+# TypeDoc, pdoc and rustdoc's build dir live in target/docs-tools (made once).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -28,8 +28,10 @@ echo "docs: the guide (mdbook)"
 mdbook build docs/guide
 
 echo "docs: Rust API (rustdoc)"
-cargo doc --quiet --no-deps -p hystrix-core
-cp -r target/doc "$out/api/rust"
+# Its own target dir (about 80 MB, built once): target/doc also holds the
+# other workspace crates after `make doc`, and only hystrix-core is public.
+cargo doc --quiet --no-deps -p hystrix-core --target-dir "$tools/rustdoc"
+cp -r "$tools/rustdoc/doc" "$out/api/rust"
 
 echo "docs: JavaScript API (TypeDoc)"
 if [ ! -x "$tools/js/node_modules/.bin/typedoc" ]; then
