@@ -20,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: loom config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install
+.PHONY: loom config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install docs docs-check mdbook
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -44,7 +44,7 @@ demo: setup c-lib
 	@echo; echo "== JavaScript (Node): examples/node/strategies.mjs (retry and hedging)"
 	node examples/node/strategies.mjs
 
-test: setup version-check fmt-check clippy unit loom doc wasm-check c-test c-install-test c-abi-check promtool-check observe-test python-test js-test conformance config-diff fuzz-smoke
+test: setup version-check fmt-check clippy unit loom doc wasm-check c-test c-install-test c-abi-check promtool-check observe-test python-test js-test docs-check conformance config-diff fuzz-smoke
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
@@ -95,6 +95,26 @@ conformance:
 # and why, and succeeds.
 fuzz-smoke:
 	FUZZ_SEED=1 scripts/fuzz.sh 20
+
+# The browsable documentation in target/docs: the guide (mdBook,
+# docs/guide), rustdoc, TypeDoc, pdoc and the C header's page, links checked.
+# Not part of `make test` (mdbook is installed only here).
+docs: mdbook js-build c-lib
+	[ -x $(PY) ] && $(PY) -c "import hystrix" 2>/dev/null || scripts/python-env.sh
+	scripts/docs.sh
+
+mdbook:
+	@command -v mdbook > /dev/null || $(CARGO) install --locked mdbook
+
+# Every code sample of the guide runs (Python, Node, C, Rust doctests),
+# every internal link of its markdown resolves and its settings tables
+# match the code's schema; needs no mdbook.
+docs-check: js-build c-lib
+	[ -x $(PY) ] && $(PY) -c "import hystrix" 2>/dev/null || scripts/python-env.sh
+	python3 scripts/docs-links.py
+	python3 scripts/docs-settings-check.py
+	python3 scripts/docs-samples.py
+	scripts/docs-check-test.sh > /dev/null
 
 # Not part of `make test`: every fuzz target for FUZZ_SECONDS (default 60) each.
 fuzz:

@@ -55,6 +55,9 @@ pub use timers::{TimerId, TimerQueue};
 pub use virtual_clock::VirtualClock;
 pub use window::HealthCounts;
 
+#[cfg(doctest)]
+mod guide_samples;
+
 /// The README's Rust examples, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
