@@ -20,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install
+.PHONY: python-wheel-test observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -41,7 +41,7 @@ demo: setup c-lib
 	@echo; echo "== JavaScript (Node): examples/node/strategies.mjs (retry and hedging)"
 	node examples/node/strategies.mjs
 
-test: setup version-check fmt-check clippy unit doc wasm-check c-test c-install-test c-abi-check promtool-check observe-test python-test js-test conformance fuzz-smoke
+test: setup version-check fmt-check clippy unit doc wasm-check c-test c-install-test c-abi-check promtool-check observe-test python-test python-wheel-test js-test conformance fuzz-smoke
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
@@ -180,7 +180,15 @@ python-test: python-env
 	$(PY) -m pytest -q -p no:cacheprovider bindings-python/tests
 	$(PY) examples/python/flaky_service.py > /dev/null
 	$(PY) examples/python/strategies.py > /dev/null
-	scripts/python-abi3-test.sh
+
+# The x86_64 manylinux2014 abi3 wheel (maturin + zig), checked by auditwheel,
+# installed with no Rust on PATH into fresh CPython 3.9 and 3.13 venvs: a
+# smoke test, the flaky_service example and the pytest suite; and
+# `pip install ./bindings-python` without Rust fails with a clear message
+# (scripts/python-wheel-test.sh). `make dist` builds the aarch64 wheel and
+# the sdist too (scripts/dist-python.sh).
+python-wheel-test:
+	scripts/python-wheel-test.sh
 
 # The npm package directory target/npm/hystrix (Node, web and bundler builds).
 js-build:

@@ -19,8 +19,9 @@ import maturin  # noqa: E402  (after the variable above)
 
 NO_RUST = """
 hystrix: building this package from source needs Rust, and no `cargo` was found on PATH.
-  - A prebuilt wheel needs no Rust: CPython >= 3.9 on Linux x86_64 or aarch64 (glibc >= 2.17)
-    can install one (`pip install --only-binary hystrix hystrix`, or the .whl from `make dist`).
+  - A prebuilt wheel needs no Rust: on Linux x86_64 or aarch64 (glibc >= 2.17), CPython >= 3.9
+    installs the manylinux2014 abi3 wheel (scripts/dist-python.sh builds them; see
+    bindings-python/README.md).
   - Or install Rust (https://rustup.rs, or your system's `cargo` package), make sure `cargo`
     is on PATH, and retry.
   - Or set HYSTRIX_INSTALL_RUST=1 to let maturin download a temporary Rust toolchain
