@@ -20,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: python-wheel-test observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install
+.PHONY: observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -187,6 +187,7 @@ python-test: python-env
 # `pip install ./bindings-python` without Rust fails with a clear message
 # (scripts/python-wheel-test.sh). `make dist` builds the aarch64 wheel and
 # the sdist too (scripts/dist-python.sh).
+.PHONY: python-wheel-test
 python-wheel-test:
 	scripts/python-wheel-test.sh
 
