@@ -44,7 +44,7 @@ demo: setup c-lib
 	@echo; echo "== JavaScript (Node): examples/node/strategies.mjs (retry and hedging)"
 	node examples/node/strategies.mjs
 
-test: setup version-check fmt-check clippy unit loom doc wasm-check c-test c-install-test c-abi-check promtool-check observe-test python-test js-test docs-check conformance config-diff fuzz-smoke
+test: setup version-check fmt-check clippy unit loom doc wasm-check c-test c-install-test c-abi-check promtool-check observe-test python-test python-wheel-test js-test docs-check conformance config-diff fuzz-smoke
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
@@ -218,7 +218,16 @@ python-test: python-env
 	$(PY) -m pytest -q -p no:cacheprovider bindings-python/tests
 	$(PY) examples/python/flaky_service.py > /dev/null
 	$(PY) examples/python/strategies.py > /dev/null
-	scripts/python-abi3-test.sh
+
+# The x86_64 manylinux2014 abi3 wheel (maturin + zig), checked by auditwheel,
+# installed with no Rust on PATH into fresh CPython 3.9 and 3.13 venvs: a
+# smoke test, the flaky_service example and the pytest suite; and
+# `pip install ./bindings-python` without Rust fails with a clear message
+# (scripts/python-wheel-test.sh). `make dist` builds the aarch64 wheel and
+# the sdist too (scripts/dist-python.sh).
+.PHONY: python-wheel-test
+python-wheel-test:
+	scripts/python-wheel-test.sh
 
 # The npm package directory target/npm/hystrix (Node, web and bundler builds).
 js-build:

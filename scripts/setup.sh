@@ -13,6 +13,13 @@ need_component clippy clippy
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
+# The aarch64 Python wheel of `make dist` (scripts/dist-python.sh), linked by
+# zig: only the target's standard library is needed, no cross toolchain.
+# Not fatal: without it `make dist` skips that wheel, saying so.
+if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+  rustup target add aarch64-unknown-linux-gnu ||
+    echo "setup: rustup could not add aarch64-unknown-linux-gnu; make dist will skip the aarch64 wheel" >&2
+fi
 # cargo-fuzz for `make fuzz-smoke`, only where a nightly toolchain exists
 # (without one the smoke run is skipped). A cold install builds it from
 # source: about 3 minutes on 2 cores.
@@ -45,6 +52,9 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && apt-get install -y -qq chromium chromium-driver
 fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# maturin, ziglang and auditwheel (pinned) in target/py-tools for the Python
+# wheels (`make python-wheel-test`, `make dist`).
+"$root/scripts/py-tools.sh"
 if [ ! -d "$root/bindings-wasm/test/browser/node_modules/playwright-core" ]; then
   (cd "$root/bindings-wasm/test/browser" && npm install --silent --no-audit --no-fund)
 fi

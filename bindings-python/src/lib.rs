@@ -309,6 +309,8 @@ fn _set_invalid_config_error(py: Python<'_>, cls: Py<PyAny>) {
 
 #[pymodule]
 fn _hystrix(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The workspace version this module was built from (`hystrix.__version__`).
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<NativeCommand>()?;
     m.add_class::<NativeCall>()?;
     m.add_class::<semaphore::SemaphoreCall>()?;

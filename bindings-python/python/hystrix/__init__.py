@@ -8,6 +8,7 @@ JavaScript and C bindings, with identical semantics.
     user = users.execute(42)
 """
 from . import testing
+from ._hystrix import __version__
 from ._circuit import Circuit
 from ._command import Command
 from ._decorator import command

@@ -25,8 +25,11 @@ __all__ = [
     "_set_listener_error_hook",
     "monotonic_ms",
     "validate_config",
+    "__version__",
 ]
 
+#: The workspace version the module was built from (``hystrix.__version__``).
+__version__: str
 #: The action codes of ``NativeCall``: actions come as flat ``(code, x, y)`` triples.
 SET_TIMER: int
 CLEAR_TIMER: int
