@@ -186,10 +186,12 @@ python-test: python-env
 js-build:
 	scripts/build-npm.sh
 
-# node --test (unit, headless Chromium, production bundles by esbuild/vite/webpack), the .d.ts check, and npm pack + install.
+# node --test (unit, headless Chromium, production bundles by esbuild/vite/webpack), the .d.ts check,
+# npm pack + publint + attw + install (and a check that the lint catches broken packages).
 js-test: js-build
 	node --test bindings-wasm/test/
 	target/js-tools/node_modules/.bin/tsc -p bindings-wasm/test/tsconfig.json
 	scripts/js-pack-test.sh
+	scripts/js-package-lint-test.sh > /dev/null
 	node examples/node/flaky.mjs > /dev/null
 	node examples/node/strategies.mjs > /dev/null

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm pack` of the package directory, installed into a scratch project that
 # imports it by name and runs a command: what a user of the tarball does.
+# The tarball is linted first (scripts/js-package-lint.sh: publint, attw).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 pkg="$root/target/npm/hystrix"
@@ -48,6 +49,8 @@ fi
 grep -q "Apache License" "$pkg/LICENSE"
 (cd "$pkg" && npm pack --silent --pack-destination "$root/target/npm" >/dev/null)
 tarball="$(ls "$root"/target/npm/hystrix-resilience-*.tgz)"
+# publint and @arethetypeswrong/cli on the tarball itself.
+"$root/scripts/js-package-lint.sh" "$tarball"
 mkdir -p "$scratch"
 cd "$scratch"
 printf '{"name":"scratch","private":true,"type":"module"}\n' > package.json

@@ -55,6 +55,10 @@ fi
 if [ ! -x "$root/target/js-tools/node_modules/.bin/tsc" ]; then
   npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" typescript@5
 fi
+# publint and @arethetypeswrong/cli lint the packed npm tarball (scripts/js-package-lint.sh).
+if [ ! -x "$root/target/js-tools/node_modules/.bin/publint" ] || [ ! -x "$root/target/js-tools/node_modules/.bin/attw" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" publint@0.3 @arethetypeswrong/cli@0.18
+fi
 # The observe tests (tests/observe/, pinned in its package-lock.json): the
 # Netflix Hystrix dashboard's webapp/ (npm hystrix-dashboard), the
 # underscore it loads, and playwright-core.
