@@ -20,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install
+.PHONY: crate-check deny dist observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -41,7 +41,7 @@ demo: setup c-lib
 	@echo; echo "== JavaScript (Node): examples/node/strategies.mjs (retry and hedging)"
 	node examples/node/strategies.mjs
 
-test: setup version-check fmt-check clippy unit doc wasm-check c-test c-install-test c-abi-check promtool-check observe-test python-test js-test conformance fuzz-smoke
+test: setup version-check fmt-check clippy unit doc wasm-check crate-check deny c-test c-install-test c-abi-check promtool-check observe-test python-test js-test conformance fuzz-smoke
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
@@ -71,6 +71,19 @@ doc:
 # The core must build for the browser: no system clock, no threads needed.
 wasm-check:
 	$(CARGO) check --quiet -p hystrix-core --target wasm32-unknown-unknown
+
+# hystrix-core as crates.io would get it: `cargo publish --dry-run` packages
+# the crate (the metadata checked, the file list from core/Cargo.toml's
+# `include`) and builds the packaged sources on their own (about 40 s with
+# the dependencies already built). The binding crates are publish = false.
+# --allow-dirty: a working tree with uncommitted changes is checked as it is.
+crate-check:
+	$(CARGO) publish --dry-run --allow-dirty --quiet -p hystrix-core
+
+# cargo-deny on the dependency tree: only the licenses deny.toml allows, and
+# its bans (scripts/setup.sh installs cargo-deny).
+deny:
+	$(CARGO) deny --log-level error check licenses bans
 
 conformance:
 	tests/conformance/run
