@@ -72,13 +72,13 @@ doc:
 wasm-check:
 	$(CARGO) check --quiet -p hystrix-core --target wasm32-unknown-unknown
 
-# hystrix-core as crates.io would get it: `cargo publish --dry-run` packages
-# the crate (the metadata checked, the file list from core/Cargo.toml's
-# `include`) and builds the packaged sources on their own (about 40 s with
-# the dependencies already built). The binding crates are publish = false.
-# --allow-dirty: a working tree with uncommitted changes is checked as it is.
+# hystrix-core as crates.io would get it (scripts/crate-check.sh): its
+# crates.io metadata is complete, and `cargo publish --dry-run` packages it
+# (the file list from core/Cargo.toml's `include`) and builds the packaged
+# sources on their own (about 40 s with the dependencies already built).
+# The binding crates are publish = false.
 crate-check:
-	$(CARGO) publish --dry-run --allow-dirty --quiet -p hystrix-core
+	CARGO=$(CARGO) scripts/crate-check.sh
 
 # cargo-deny on the dependency tree: only the licenses deny.toml allows, and
 # its bans (scripts/setup.sh installs cargo-deny).
