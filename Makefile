@@ -20,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: crate-check deny dist observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install
+.PHONY: crate-check deny dist c-release-test observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -41,7 +41,7 @@ demo: setup c-lib
 	@echo; echo "== JavaScript (Node): examples/node/strategies.mjs (retry and hedging)"
 	node examples/node/strategies.mjs
 
-test: setup version-check fmt-check clippy unit doc wasm-check crate-check deny c-test c-install-test c-abi-check promtool-check observe-test python-test js-test conformance fuzz-smoke
+test: setup version-check fmt-check clippy unit doc wasm-check crate-check deny c-test c-install-test c-release-test c-abi-check promtool-check observe-test python-test js-test conformance fuzz-smoke
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
@@ -171,6 +171,12 @@ uninstall:
 # uninstalls and checks that nothing of hystrix is left.
 c-install-test: c-lib
 	bindings-c/tests/install-test.sh
+
+# The C release tarball (scripts/dist-c.sh) unpacked into a scratch dir:
+# exact contents, then examples/flaky.c built with only cc and pkg-config
+# (cargo and rustc off PATH), dynamic and static, and run.
+c-release-test: c-lib
+	bindings-c/tests/release-test.sh
 
 # The C ABI against the committed baseline bindings-c/abi/libhystrix.abi
 # (abidw/abidiff on the release library built with DWARF: cargo profile
