@@ -172,6 +172,12 @@ uninstall:
 c-install-test: c-lib
 	bindings-c/tests/install-test.sh
 
+# Not part of `make test`: the release artifacts in target/dist (npm
+# tarball, .crate, C tarball, Python wheels and sdist) and their SHA256SUMS;
+# see scripts/dist.sh. Needs scripts/dist-python.sh.
+dist: setup
+	scripts/dist.sh
+
 # The C release tarball (scripts/dist-c.sh) unpacked into a scratch dir:
 # exact contents, then examples/flaky.c built with only cc and pkg-config
 # (cargo and rustc off PATH), dynamic and static, and run.
