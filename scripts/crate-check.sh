@@ -5,7 +5,7 @@
 #    keywords, categories, [package.metadata.docs.rs]); a missing field is
 #    named with its crate;
 # 2. `cargo publish --dry-run` packages each of them and builds the packaged
-#    sources on their own (a file left out of `include` fails here).
+#    sources on their own (a file left out of `include` fails here);
 # --allow-dirty: a working tree with uncommitted changes is checked as it is.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -31,7 +31,15 @@ if not publishable:
     sys.exit("crate-check: no workspace crate is publishable (all are publish = false)")
 print(" ".join(sorted(publishable)))
 ')"
+# 3. the packaged crate's doc tests pass outside the workspace (nothing they
+#    read may lie outside the package), built in the workspace's target dir.
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
 for crate in $crates; do
   "$cargo" publish --dry-run --allow-dirty --quiet -p "$crate"
+  version="$("$cargo" pkgid -p "$crate" | sed 's/.*[@#]//')"
+  tar xzf "target/package/$crate-$version.crate" -C "$scratch"
+  (cd "$scratch/$crate-$version" && CARGO_TARGET_DIR="$root/target" "$cargo" test --quiet --locked --doc >/dev/null) \
+    || { echo "crate-check: the doc tests of the packaged $crate fail outside the workspace (above)" >&2; exit 1; }
 done
-echo "crate-check: $crates: metadata complete, packaged and built from the package"
+echo "crate-check: $crates: metadata complete, packaged, built and doc-tested from the package"
