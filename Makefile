@@ -20,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: loom config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install docs docs-check mdbook
+.PHONY: loom config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install docs docs-check mdbook crate-check deny dist c-release-test
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -44,7 +44,7 @@ demo: setup c-lib
 	@echo; echo "== JavaScript (Node): examples/node/strategies.mjs (retry and hedging)"
 	node examples/node/strategies.mjs
 
-test: setup version-check fmt-check clippy unit loom doc wasm-check c-test c-install-test c-abi-check promtool-check observe-test python-test python-wheel-test js-test docs-check conformance config-diff fuzz-smoke
+test: setup version-check fmt-check clippy unit loom doc wasm-check crate-check deny c-test c-install-test c-release-test c-abi-check promtool-check observe-test python-test python-wheel-test js-test docs-check conformance config-diff fuzz-smoke
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
@@ -85,6 +85,19 @@ wasm-check:
 # Python and JavaScript (tests/config-diff/run, about 10 s).
 config-diff: c-lib python-env js-build
 	tests/config-diff/run
+
+# hystrix-core as crates.io would get it (scripts/crate-check.sh): its
+# crates.io metadata is complete, and `cargo publish --dry-run` packages it
+# (the file list from core/Cargo.toml's `include`) and builds the packaged
+# sources on their own (about 40 s with the dependencies already built).
+# The binding crates are publish = false.
+crate-check:
+	CARGO=$(CARGO) scripts/crate-check.sh
+
+# cargo-deny on the dependency tree: only the licenses deny.toml allows, and
+# its bans (scripts/setup.sh installs cargo-deny).
+deny:
+	$(CARGO) deny --log-level error check licenses bans
 
 conformance:
 	tests/conformance/run
@@ -197,6 +210,18 @@ uninstall:
 c-install-test: c-lib
 	bindings-c/tests/install-test.sh
 
+# Not part of `make test`: the release artifacts in target/dist (npm
+# tarball, .crate, C tarball, Python wheels and sdist) and their SHA256SUMS;
+# see scripts/dist.sh. Needs scripts/dist-python.sh.
+dist: setup
+	scripts/dist.sh
+
+# The C release tarball (scripts/dist-c.sh) unpacked into a scratch dir:
+# exact contents, then examples/flaky.c built with only cc and pkg-config
+# (cargo and rustc off PATH), dynamic and static, and run.
+c-release-test: c-lib
+	bindings-c/tests/release-test.sh
+
 # The C ABI against the committed baseline bindings-c/abi/libhystrix.abi
 # (abidw/abidiff on the release library built with DWARF: cargo profile
 # `abi`); fails on a removed function or a changed type (bindings-c/README.md).
@@ -233,10 +258,12 @@ python-wheel-test:
 js-build:
 	scripts/build-npm.sh
 
-# node --test (unit, headless Chromium, production bundles by esbuild/vite/webpack), the .d.ts check, and npm pack + install.
+# node --test (unit, headless Chromium, production bundles by esbuild/vite/webpack), the .d.ts check,
+# npm pack + publint + attw + install (and a check that the lint catches broken packages).
 js-test: js-build
 	node --test bindings-wasm/test/
 	target/js-tools/node_modules/.bin/tsc -p bindings-wasm/test/tsconfig.json
 	scripts/js-pack-test.sh
+	scripts/js-package-lint-test.sh > /dev/null
 	node examples/node/flaky.mjs > /dev/null
 	node examples/node/strategies.mjs > /dev/null

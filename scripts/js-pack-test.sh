@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `npm pack` of the package directory, installed into a scratch project that
 # imports it by name and runs a command: what a user of the tarball does.
+# The tarball is linted first (scripts/js-package-lint.sh: publint, attw).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 pkg="$root/target/npm/hystrix"
 scratch="$root/target/npm/scratch"
-rm -rf "$scratch" "$root"/target/npm/hystrix-*.tgz
+rm -rf "$scratch" "$root"/target/npm/hystrix-resilience-*.tgz
 # Exactly these files are published: no more (stray build output), no less
 # (the README and LICENSE, each entry's wasm and glue).
 expected='LICENSE
@@ -47,13 +48,15 @@ if [ "$packed" != "$expected" ]; then
 fi
 grep -q "Apache License" "$pkg/LICENSE"
 (cd "$pkg" && npm pack --silent --pack-destination "$root/target/npm" >/dev/null)
-tarball="$(ls "$root"/target/npm/hystrix-*.tgz)"
+tarball="$(ls "$root"/target/npm/hystrix-resilience-*.tgz)"
+# publint and @arethetypeswrong/cli on the tarball itself.
+"$root/scripts/js-package-lint.sh" "$tarball"
 mkdir -p "$scratch"
 cd "$scratch"
 printf '{"name":"scratch","private":true,"type":"module"}\n' > package.json
 npm install --silent --no-audit --no-fund "$tarball"
 cat > check.mjs <<'JS'
-import { Command, CircuitOpenError, VirtualClock } from "hystrix";
+import { Command, CircuitOpenError, VirtualClock } from "hystrix-resilience";
 const cmd = new Command(async (x, { signal }) => x * 2, (err) => -1, { timeoutMs: 50 });
 if ((await cmd.execute(21)) !== 42) throw new Error("run value");
 const open = new Command(async () => 1, null, { forceOpen: true });
@@ -68,9 +71,9 @@ JS
 node check.mjs
 # require() (Node ^20.19 / >= 22.12 load the ES module synchronously; package.json says so in engines).
 node -e '
-  const { Command } = require("hystrix");
+  const { Command } = require("hystrix-resilience");
   new Command((x) => x * 2).execute(21).then((v) => {
     if (v !== 42) throw new Error("require: run value " + v);
-    console.log("js-pack-test: require(\"hystrix\") works");
+    console.log("js-pack-test: require(\"hystrix-resilience\") works");
   });
 '

@@ -26,6 +26,11 @@ fi
 if cargo +nightly --version >/dev/null 2>&1 && ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
+# cargo-deny for `make deny` (licenses and bans, deny.toml). A cold install
+# builds it from source: about 26 minutes on 2 shared, busy cores.
+if ! cargo deny --version >/dev/null 2>&1; then
+  cargo install --locked cargo-deny --version '^0.20'
+fi
 # C toolchain and checkers (present on a fresh machine of this kind; installed if not).
 missing=()
 for tool in cc:gcc c++:g++ make:make valgrind:valgrind pkg-config:pkg-config python3:python3; do
@@ -64,6 +69,10 @@ if [ ! -d "$root/bindings-wasm/test/bundlers/node_modules/webpack" ]; then
 fi
 if [ ! -x "$root/target/js-tools/node_modules/.bin/tsc" ]; then
   npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" typescript@5
+fi
+# publint and @arethetypeswrong/cli lint the packed npm tarball (scripts/js-package-lint.sh).
+if [ ! -x "$root/target/js-tools/node_modules/.bin/publint" ] || [ ! -x "$root/target/js-tools/node_modules/.bin/attw" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" publint@0.3 @arethetypeswrong/cli@0.18
 fi
 # The observe tests (tests/observe/, pinned in its package-lock.json): the
 # Netflix Hystrix dashboard's webapp/ (npm hystrix-dashboard), the

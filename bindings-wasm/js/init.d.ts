@@ -1,4 +1,4 @@
-// Types for `hystrix/init`: the same API as `hystrix`, loaded explicitly.
+// Types for `hystrix-resilience/init`: the same API as `hystrix-resilience`, loaded explicitly.
 export * from "./index.js";
 
 /**

@@ -1,7 +1,7 @@
-// Entry without top-level await (`hystrix/init`): importing it loads
+// Entry without top-level await (`hystrix-resilience/init`): importing it loads
 // nothing; `await init()` (once) loads the wasm, then commands can be made.
 // For IIFE or es2020 bundles, and for apps that host the wasm file
-// themselves (it is exported as `hystrix/wasm`).
+// themselves (it is exported as `hystrix-resilience/wasm`).
 import initWeb, { WasmCommand, configSchema } from "./web/hystrix_wasm.js";
 import { slot } from "./wasm-slot.mjs";
 

@@ -12,7 +12,7 @@ const registry = new Map();
 export class Circuit {
   constructor(name, options) {
     if (slot.WasmCommand === null) {
-      throw new HystrixError('hystrix is not loaded yet: with "hystrix/init", await init() before creating a command');
+      throw new HystrixError('hystrix is not loaded yet: with "hystrix-resilience/init", await init() before creating a command');
     }
     try {
       this.wasm = new slot.WasmCommand(name, specJson(options));

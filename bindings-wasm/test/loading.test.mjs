@@ -1,4 +1,4 @@
-// Loading the package: the entry without top-level await (`hystrix/init`),
+// Loading the package: the entry without top-level await (`hystrix-resilience/init`),
 // each in a fresh Node process (the loaded wasm is per process).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -33,7 +33,7 @@ test("hystrix/init: a command made before init() is a clear error; a failed init
   `);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), {
-    before: [true, 'hystrix is not loaded yet: with "hystrix/init", await init() before creating a command'],
+    before: [true, 'hystrix is not loaded yet: with "hystrix-resilience/init", await init() before creating a command'],
     bad: true,
     same: true,
     value: 42,

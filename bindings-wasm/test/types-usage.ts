@@ -5,8 +5,8 @@
 // The import is type-only and the code sits in a function that is never
 // called, so a Node that strips types and picks this file up under
 // `node --test bindings-wasm/test/` runs it as an empty module.
-import type * as hystrix from "hystrix";
-import type * as hystrixInit from "hystrix/init";
+import type * as hystrix from "hystrix-resilience";
+import type * as hystrixInit from "hystrix-resilience/init";
 import type {
   CircuitState,
   Clock,
@@ -16,7 +16,7 @@ import type {
   Percentiles,
   RunContext,
   Snapshot,
-} from "hystrix";
+} from "hystrix-resilience";
 
 declare const h: typeof hystrix;
 declare const hi: typeof hystrixInit;

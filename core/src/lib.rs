@@ -55,10 +55,18 @@ pub use timers::{TimerId, TimerQueue};
 pub use virtual_clock::VirtualClock;
 pub use window::HealthCounts;
 
-#[cfg(doctest)]
+/// The user guide's Rust samples (docs/guide), run as doc tests in the
+/// workspace only, like the README's.
+#[cfg(all(doctest, hystrix_repo_readme))]
 mod guide_samples;
 
-/// The README's Rust examples, compiled and run as doc tests.
-#[cfg(doctest)]
+/// The repository README's Rust examples, compiled and run as doc tests
+/// (only in the workspace: the published crate does not carry that file).
+#[cfg(all(doctest, hystrix_repo_readme))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The crate README's example (the page crates.io shows), run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;

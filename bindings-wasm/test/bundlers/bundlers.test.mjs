@@ -33,8 +33,8 @@ before(async () => {
   assert.ok(existsSync(path.join(pkg, "package.json")), `${pkg} is missing: run scripts/build-npm.sh first`);
   await rm(work, { recursive: true, force: true });
   await cp(path.join(root, "examples/bundlers"), app, { recursive: true });
-  // What `npm install hystrix` gives the app (a copy, not a link: bundlers treat links differently).
-  await cp(pkg, path.join(app, "node_modules/hystrix"), { recursive: true });
+  // What `npm install hystrix-resilience` gives the app (a copy, not a link: bundlers treat links differently).
+  await cp(pkg, path.join(app, "node_modules/hystrix-resilience"), { recursive: true });
 });
 
 /** A page that loads `script` (a module or a classic script). */
@@ -43,9 +43,9 @@ function page(script, module) {
 <body><script ${module ? 'type="module" ' : ""}src="./${script}"></script></body></html>\n`;
 }
 
-/** The package's wasm file, found through its `hystrix/wasm` export as a build script would. */
+/** The package's wasm file, found through its `hystrix-resilience/wasm` export as a build script would. */
 function packageWasm() {
-  return createRequire(path.join(app, "index.html")).resolve("hystrix/wasm");
+  return createRequire(path.join(app, "index.html")).resolve("hystrix-resilience/wasm");
 }
 
 /** Serves `dir` at the root of 127.0.0.1:port with the README's CSP; returns what the page's check resolved to. */

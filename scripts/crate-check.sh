@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The crates meant for crates.io, as crates.io would get them (`make crate-check`):
+# 1. every workspace crate that is not `publish = false` has the metadata
+#    crates.io and docs.rs show (description, license, repository, readme,
+#    keywords, categories, [package.metadata.docs.rs]); a missing field is
+#    named with its crate;
+# 2. `cargo publish --dry-run` packages each of them and builds the packaged
+#    sources on their own (a file left out of `include` fails here);
+# --allow-dirty: a working tree with uncommitted changes is checked as it is.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+cargo="${CARGO:-cargo}"
+crates="$("$cargo" metadata --no-deps --format-version 1 | python3 -c '
+import json, sys
+meta = json.load(sys.stdin)
+problems, publishable = [], []
+for p in meta["packages"]:
+    if p["publish"] == []:  # publish = false
+        continue
+    name, manifest = p["name"], p["manifest_path"]
+    publishable.append(name)
+    for field in ("description", "license", "repository", "readme", "keywords", "categories"):
+        if not p.get(field):
+            problems.append(f"{name}: no {field} in {manifest}")
+    if not (p.get("metadata") or {}).get("docs", {}).get("rs"):
+        problems.append(f"{name}: no [package.metadata.docs.rs] in {manifest}")
+if problems:
+    sys.exit("crate-check: crates.io metadata missing:\n  " + "\n  ".join(problems))
+if not publishable:
+    sys.exit("crate-check: no workspace crate is publishable (all are publish = false)")
+print(" ".join(sorted(publishable)))
+')"
+# 3. the packaged crate's doc tests pass outside the workspace (nothing they
+#    read may lie outside the package), built in the workspace's target dir.
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+for crate in $crates; do
+  "$cargo" publish --dry-run --allow-dirty --quiet -p "$crate"
+  version="$("$cargo" pkgid -p "$crate" | sed 's/.*[@#]//')"
+  tar xzf "target/package/$crate-$version.crate" -C "$scratch"
+  (cd "$scratch/$crate-$version" && CARGO_TARGET_DIR="$root/target" "$cargo" test --quiet --locked --doc >/dev/null) \
+    || { echo "crate-check: the doc tests of the packaged $crate fail outside the workspace (above)" >&2; exit 1; }
+done
+echo "crate-check: $crates: metadata complete, packaged, built and doc-tested from the package"
