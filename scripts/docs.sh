@@ -19,6 +19,7 @@ py="$root/target/py-test/bin/python"
 for need in target/npm/hystrix/index.d.ts "$py"; do
   [ -e "$need" ] || { echo "docs.sh: $need is missing (make js-build python-env)" >&2; exit 1; }
 done
+export PATH="$root/target/py-tools/bin:$PATH" # mdbook (scripts/py-tools.sh)
 command -v mdbook > /dev/null || { echo "docs.sh: mdbook is not installed (make docs installs it)" >&2; exit 1; }
 
 rm -rf "$out"

