@@ -1,7 +1,7 @@
 // The call interpreter: drives one core `Call` (wasm `begin`/`input`) by
 // carrying out the actions it returns, in order — arm or clear a timer on
-// the command's clock, invoke attempt k's run with its context
-// `{ attempt, signal }`, abort attempt k, invoke the fallback, settle the
+// the command's clock, invoke attempt k's run (a `withContext` command's
+// with its context `{ attempt, signal }` first), abort attempt k, invoke the fallback, settle the
 // caller. No rule of a call lives here: retries, hedges, deadlines,
 // rate-limit waits and cancellation are all the core's (semantics §9, §18).
 import {
@@ -103,20 +103,29 @@ function settled(fn) {
 // A spread call (`fn(...args, x)`) costs V8 tens of nanoseconds, a tenth of
 // a closed-path call: up to three arguments are passed without one.
 
-/** `fn.call(self, ...args, last)`. */
-function callRun(self, fn, args, last) {
+/** `fn.call(self, ...args)`. */
+function callWith(self, fn, args) {
   switch (args.length) {
     case 0:
-      return fn.call(self, last);
+      return fn.call(self);
     case 1:
-      return fn.call(self, args[0], last);
+      return fn.call(self, args[0]);
     case 2:
-      return fn.call(self, args[0], args[1], last);
+      return fn.call(self, args[0], args[1]);
     case 3:
-      return fn.call(self, args[0], args[1], args[2], last);
+      return fn.call(self, args[0], args[1], args[2]);
     default:
-      return fn.call(self, ...args, last);
+      return fn.apply(self, args);
   }
+}
+
+/**
+ * Calls attempt `att`'s run: with exactly the caller's arguments, or, for
+ * a command made `withContext: true`, with the attempt's context first.
+ */
+function callRun(cmd, args, att) {
+  if (cmd._withContext) return callFallback(cmd, cmd._run, new RunContext(att), args);
+  return callWith(cmd, cmd._run, args);
 }
 
 /** `fn.call(self, first, ...args)`. */
@@ -166,7 +175,7 @@ class Attempt {
 }
 
 /**
- * What a run receives after its arguments: `{ attempt, signal }`. `signal`
+ * What a `withContext` run receives before its arguments: `{ attempt, signal }`. `signal`
  * is read through a getter so the AbortController is created only if the
  * run asks for it (or at an abort). It holds its attempt privately: whatever
  * the run does to this object (writes, `Object.freeze`) cannot reach the
@@ -498,14 +507,12 @@ export class CallState {
     this.done(false, error);
   }
 
-  /** Runs attempt `att` (its context is `{ attempt, signal }`). */
+  /** Runs attempt `att` (a `withContext` run gets `{ attempt, signal }` first). */
   invoke(att) {
-    const ctx = new RunContext(att);
-    const cmd = this.command;
     let pending;
     guard.depth++;
     try {
-      const result = callRun(cmd, cmd._run, this.args, ctx);
+      const result = callRun(this.command, this.args, att);
       // Inside the `try`: a `then` getter or a proxy trap that throws is the
       // run failing, like a throw from `run` itself.
       pending = pendingOf(result);
@@ -568,8 +575,9 @@ export class CallState {
     const att = this.attempt(n);
     if (att.aborted) return;
     att.aborted = true;
+    // Only a `withContext` run can see a signal; nobody asked for it yet: it is handed out aborted.
+    if (att.ac === null && !this.command._withContext) return;
     const err = reason === K_TIMEOUT ? (this.more.timeoutError ??= new TimeoutError()) : new CancelledError();
-    // Nobody asked for the signal yet: it is handed out aborted.
     if (att.ac === null) att.ac = new AbortController();
     guard.depth++;
     try {
@@ -765,7 +773,7 @@ export function startCall(command, circuit, args, now, signal) {
     let pending;
     guard.depth++;
     try {
-      const result = callRun(command, command._run, args, new RunContext(st));
+      const result = callRun(command, args, st);
       pending = pendingOf(result);
       if (pending === null) return settled(() => st.untimedEnded(true, result));
     } catch (e) {
