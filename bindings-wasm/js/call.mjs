@@ -14,6 +14,7 @@ import {
   TimeoutError,
 } from "./errors.mjs";
 import { slot } from "./wasm-slot.mjs";
+import { asyncContext, gate } from "./context.mjs";
 
 // Action codes (bindings-wasm/src/call.rs), four numbers each: code, x, y, z.
 const SET_TIMER = 0;
@@ -203,20 +204,33 @@ class RunContext {
 
 /** A timer of a call beyond the one the call object itself carries. */
 class CallTimer {
-  constructor(call, tid) {
+  constructor(call, tid, open) {
     this.call = call;
     this.tid = tid;
     this.handle = null;
+    // The gate back into the call's async context (context.mjs), or null.
+    this._open = open;
     // Timer-queue links (see timers.mjs), declared here to keep one shape.
     this._bucket = null;
     this._due = 0;
     this._prev = null;
     this._next = null;
-    this._wrapper = undefined;
   }
 
   fire() {
     this.call.x?.timers?.delete(this.tid);
+    this.call._fired(this.tid, this._open);
+  }
+}
+
+/** Timer `tid` of `call` fired: fed to the call through a gate (in the call's async context). */
+class TimerFired {
+  constructor(call, tid) {
+    this.call = call;
+    this.tid = tid;
+  }
+
+  run() {
     this.call.input(TIMER, this.tid);
   }
 }
@@ -228,9 +242,10 @@ function armOn(clock, due, timer) {
     timer._due = due;
     const tid = timer instanceof CallTimer ? timer.tid : timer.timer;
     const call = timer instanceof CallTimer ? timer.call : timer;
+    const open = timer._open;
     // A host clock's callback names its timer: one that fires after a
     // failed cancel is ignored by the core (a cleared timer).
-    timer.handle = clock.arm(due, () => call._hostFired(tid));
+    timer.handle = clock.arm(due, () => call._hostFired(tid, open));
   }
 }
 
@@ -283,8 +298,10 @@ export class CallState {
     // The first input that came during the reaction in progress (kind -1: none); more wait in `x.inq`.
     this.pk = -1;
     this.pa = 0;
-    // The call timer this object carries itself (-1: none).
+    // The call timer this object carries itself (-1: none), and its gate
+    // back into the call's async context (context.mjs), or null.
     this.timer = -1;
+    this._open = null;
     // Attempt 1 (this object is its record).
     this.n = 1;
     this.ac = null;
@@ -300,7 +317,6 @@ export class CallState {
     this._due = 0;
     this._prev = null;
     this._next = null;
-    this._wrapper = undefined;
     this.handle = null;
   }
 
@@ -441,10 +457,15 @@ export class CallState {
   }
 
   arm(tid, due) {
+    // Arming happens in the call's own async context (its start, or work
+    // that came through a gate or a reaction of its own): captured here.
+    const open = asyncContext.follow ? gate() : null;
     let t = this;
-    if (this.timer === -1) this.timer = tid;
-    else {
-      t = new CallTimer(this, tid);
+    if (this.timer === -1) {
+      this.timer = tid;
+      this._open = open;
+    } else {
+      t = new CallTimer(this, tid, open);
       const x = this.more;
       if (x.timers === null) x.timers = new Map();
       x.timers.set(tid, t);
@@ -452,8 +473,10 @@ export class CallState {
     try {
       armOn(this.clock, due, t);
     } catch (e) {
-      if (t === this) this.timer = -1;
-      else this.x.timers.delete(tid);
+      if (t === this) {
+        this.timer = -1;
+        this._open = null;
+      } else this.x.timers.delete(tid);
       // The clock cannot time the call: it is given up, what it holds
       // given back unrecorded, and the caller gets the clock's error.
       this.abandon(e);
@@ -465,6 +488,7 @@ export class CallState {
     if (this.timer === tid) {
       t = this;
       this.timer = -1;
+      this._open = null;
     } else {
       t = this.x?.timers?.get(tid);
       if (t === undefined) return;
@@ -482,15 +506,29 @@ export class CallState {
   /** Our clocks fire the call object itself: the timer it carries. */
   fire() {
     const tid = this.timer;
+    const open = this._open;
     this.timer = -1;
-    if (tid !== -1) this.input(TIMER, tid);
+    this._open = null;
+    if (tid !== -1) this._fired(tid, open);
   }
 
-  /** A host clock fired timer `tid`. */
-  _hostFired(tid) {
-    if (this.timer === tid) this.timer = -1;
-    else this.x?.timers?.delete(tid);
-    this.input(TIMER, tid);
+  /** A host clock fired timer `tid` (armed with gate `open`). */
+  _hostFired(tid, open) {
+    if (this.timer === tid) {
+      this.timer = -1;
+      this._open = null;
+    } else this.x?.timers?.delete(tid);
+    this._fired(tid, open);
+  }
+
+  /**
+   * Timer `tid` fired: fed to the core now, or, through its gate, in a
+   * microtask in the call's own async context. A timer cleared meanwhile
+   * is ignored by the core.
+   */
+  _fired(tid, open) {
+    if (open === null) this.input(TIMER, tid);
+    else open(new TimerFired(this, tid));
   }
 
   /** Gives the call up (its clock failed it): everything it holds goes back unrecorded. */

@@ -1,0 +1,50 @@
+// Async context per call. A clock fires every call's timers from one place
+// (the real clock: one setTimeout for all of them), so a timeout, the
+// fallback it leads to, a retry after its backoff or a hedge would run in
+// the async context (Node's AsyncLocalStorage) of whichever call armed that
+// setTimeout. A gate brings the work back: made when a timer is armed —
+// always from inside the call's own context — it is a promise whose one
+// reaction is registered there, and a promise reaction runs in the context
+// it was registered in, whatever mechanism the runtime uses
+// (async_hooks, AsyncContextFrame, an APM's hooks). Opening the gate when
+// the timer fires runs the call's work in a microtask, in the call's
+// context. No node:async_hooks import: only the Node entry turns it on.
+//
+// Cost: one promise and one reaction per armed timer (~30 ns in Node 20
+// with no AsyncLocalStorage in use), against ~180 ns for an AsyncResource
+// per call and ~20 µs for AsyncResource.bind.
+
+/** Whether calls bring their timer work back into their caller's async context (the Node entry turns it on). */
+export const asyncContext = { follow: false };
+
+const NativePromise = Promise;
+const promiseThen = Promise.prototype.then;
+
+/** The resolver of the promise made last (one shared executor: no closure per gate). */
+let grabbed = null;
+function grab(resolve) {
+  grabbed = resolve;
+}
+
+function runJob(job) {
+  try {
+    job.run();
+  } catch (e) {
+    // Reported like a throwing timer callback (an uncaught exception), not as a rejection nobody handles.
+    queueMicrotask(() => {
+      throw e;
+    });
+  }
+}
+
+/**
+ * Captures the current async context: returns `open(job)`, which may be
+ * called once from any context and then runs `job.run()` in a microtask,
+ * in the context that was current when the gate was made. A gate never
+ * opened holds nothing but itself (garbage once dropped).
+ */
+export function gate() {
+  const p = new NativePromise(grab);
+  promiseThen.call(p, runJob);
+  return grabbed;
+}
