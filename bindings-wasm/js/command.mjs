@@ -155,6 +155,7 @@ export class Command extends CommandView {
    * receives its attempt's context first: `run({ attempt, signal }, ...args)`.
    * Options: the SPEC settings in camelCase, `name` (share one circuit),
    * `clock` (e.g. a VirtualClock), `isBadRequest(error)`, `withContext`.
+   * A call's later work runs in its caller's async context (context.mjs).
    */
   constructor(run, fallback, options = {}) {
     if (typeof run !== "function") throw new TypeError("run must be a function");

@@ -8,14 +8,16 @@
 // it was registered in, whatever mechanism the runtime uses
 // (async_hooks, AsyncContextFrame, an APM's hooks). Opening the gate when
 // the timer fires runs the call's work in a microtask, in the call's
-// context. No node:async_hooks import: only the Node entry turns it on.
+// context. No node:async_hooks import: it is on wherever Node's APIs are
+// (Node, Deno, Bun; through any entry point, `hystrix/init` and bundles
+// included), off in browsers, which have no async context to keep.
 //
 // Cost: one promise and one reaction per armed timer (~30 ns in Node 20
 // with no AsyncLocalStorage in use), against ~180 ns for an AsyncResource
 // per call and ~20 µs for AsyncResource.bind.
 
-/** Whether calls bring their timer work back into their caller's async context (the Node entry turns it on). */
-export const asyncContext = { follow: false };
+/** Whether calls bring their timer work back into their caller's async context: where Node's APIs are. */
+export const asyncContext = { follow: typeof globalThis.process?.versions?.node === "string" };
 
 const NativePromise = Promise;
 const promiseThen = Promise.prototype.then;

@@ -295,6 +295,11 @@ export class CommandView {
  *
  * With `withContext: true` the run receives its attempt's `RunContext`
  * first: `run({ attempt, signal }, ...args)` (the fallback is unchanged).
+ *
+ * Where Node's APIs are, everything a call does later — its timeout, the
+ * fallback, retries after a backoff, hedges, rate-limit waits, aborting
+ * its runs' signals, settling — runs in the async context
+ * (`AsyncLocalStorage`) of the caller who started it.
  */
 export class Command<A extends unknown[] = any[], T = unknown, F = T> extends CommandView {
   /** A run that receives its attempt's context first, then the caller's arguments. */

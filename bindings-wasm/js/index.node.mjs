@@ -7,16 +7,14 @@ import { Buffer } from "node:buffer";
 import { initSync, WasmCommand, configSchema } from "./web/hystrix_wasm.js";
 import wasmBase64 from "./node/wasm.mjs";
 import { setContextBinder } from "./clocks.mjs";
-import { asyncContext } from "./context.mjs";
 import { slot } from "./wasm-slot.mjs";
 
 initSync({ module: Buffer.from(wasmBase64, "base64") });
 slot.WasmCommand = WasmCommand;
 slot.configSchema = configSchema;
 // Calls bring their timer work back into their caller's async context
-// (context.mjs); a VirtualClock's own arm() callbacks keep theirs through an
-// AsyncResource (~0.2 µs; AsyncResource.bind costs ~20 µs in Node 20).
-asyncContext.follow = true;
+// themselves (context.mjs); a VirtualClock's own arm() callbacks keep theirs
+// through an AsyncResource (~0.2 µs; AsyncResource.bind costs ~20 µs in Node 20).
 setContextBinder((fn) => {
   const scope = new AsyncResource("hystrix.VirtualClock");
   return () => scope.runInAsyncScope(fn);

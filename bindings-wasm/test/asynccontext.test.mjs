@@ -188,3 +188,23 @@ test("a host clock's timer callbacks run the call's work in the call's context",
     [2, 2],
   ]);
 });
+
+test("the browser, bundler and init entries import nothing from node: (browsers have no async_hooks)", async () => {
+  const { readFileSync } = await import("node:fs");
+  const dir = new URL("../../target/npm/hystrix/", import.meta.url);
+  const seen = new Set();
+  const visit = (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(new URL(file, dir), "utf8");
+    for (const m of text.matchAll(/(?:import|export)\s[^;]*?from\s+"([^"]+)"|import\s+"([^"]+)"/g)) {
+      const spec = m[1] ?? m[2];
+      assert.ok(!spec.startsWith("node:"), `${file} imports ${spec}`);
+      if (spec.startsWith("./") && spec.endsWith(".mjs")) visit(spec.slice(2));
+    }
+  };
+  for (const entry of ["index.web.mjs", "index.bundler.mjs", "init.mjs"]) visit(entry);
+  assert.ok(seen.has("context.mjs") && seen.has("call.mjs"), `visited ${[...seen]}`);
+  // The Node entry is the one that does.
+  assert.match(readFileSync(new URL("index.node.mjs", dir), "utf8"), /from "node:async_hooks"/);
+});
