@@ -1,8 +1,8 @@
 // The call interpreter: drives one core `Call` (wasm `begin`/`input`) by
 // carrying out the actions it returns, in order — arm or clear a timer on
 // the command's clock, invoke attempt k's run (a `withContext` command's
-// with its context `{ attempt, signal }` first), abort attempt k, invoke the fallback, settle the
-// caller. No rule of a call lives here: retries, hedges, deadlines,
+// with its context `{ attempt, signal }` first), abort attempt k, invoke
+// the fallback, settle the caller. No rule of a call lives here: retries, hedges, deadlines,
 // rate-limit waits and cancellation are all the core's (semantics §9, §18).
 import {
   CancelledError,
@@ -176,9 +176,9 @@ class Attempt {
 }
 
 /**
- * What a `withContext` run receives before its arguments: `{ attempt, signal }`. `signal`
- * is read through a getter so the AbortController is created only if the
- * run asks for it (or at an abort). It holds its attempt privately: whatever
+ * What a `withContext` run receives before its arguments: `{ attempt,
+ * signal }`. `signal` is read through a getter so the AbortController is
+ * created only if the run asks for it (or at an abort). It holds its attempt privately: whatever
  * the run does to this object (writes, `Object.freeze`) cannot reach the
  * call's own state.
  */
