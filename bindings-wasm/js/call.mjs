@@ -143,6 +143,14 @@ function callFallback(self, fn, first, args) {
   }
 }
 
+/** The resolvers of the promise made last by `CallState.caller` (one shared executor). */
+let grabbedResolve = null;
+let grabbedReject = null;
+function grabResolvers(resolve, reject) {
+  grabbedResolve = resolve;
+  grabbedReject = reject;
+}
+
 /** The intrinsic `then`: called on promises we hold, never a user's own. */
 const promiseThen = Promise.prototype.then;
 
@@ -326,12 +334,17 @@ export class CallState {
     return this.x;
   }
 
+  /** The caller's promise, its resolvers kept in `resolve`/`reject` (no closure made per call). */
+  caller() {
+    const promise = new Promise(grabResolvers);
+    this.resolve = grabbedResolve;
+    this.reject = grabbedReject;
+    return promise;
+  }
+
   /** Starts the call in the general way with the actions of `begin` (`r`): returns the caller's promise. */
   start(r) {
-    const promise = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    const promise = this.caller();
     this.drive(r);
     return promise;
   }
@@ -738,10 +751,7 @@ export class CallState {
     }
     this.drive(r);
     if (this.settled) return this._result();
-    return new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    return this.caller();
   }
 
   /**
@@ -781,10 +791,7 @@ export class CallState {
     }
     this.drive(r);
     if (this.settled) return this._result();
-    return new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    return this.caller();
   }
 
   _result() {
@@ -832,10 +839,7 @@ export function startCall(command, circuit, args, now, signal) {
       // Timed (the default): arm the timeout, then run attempt 1.
       const tid = v[1];
       const due = v[2];
-      const promise = new Promise((resolve, reject) => {
-        st.resolve = resolve;
-        st.reject = reject;
-      });
+      const promise = st.caller();
       st.busy = true;
       try {
         st.arm(tid, due);
