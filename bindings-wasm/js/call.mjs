@@ -143,14 +143,6 @@ function callFallback(self, fn, first, args) {
   }
 }
 
-/** The resolvers of the promise made last by `CallState.caller` (one shared executor). */
-let grabbedResolve = null;
-let grabbedReject = null;
-function grabResolvers(resolve, reject) {
-  grabbedResolve = resolve;
-  grabbedReject = reject;
-}
-
 /** The intrinsic `then`: called on promises we hold, never a user's own. */
 const promiseThen = Promise.prototype.then;
 
@@ -334,17 +326,12 @@ export class CallState {
     return this.x;
   }
 
-  /** The caller's promise, its resolvers kept in `resolve`/`reject` (no closure made per call). */
-  caller() {
-    const promise = new Promise(grabResolvers);
-    this.resolve = grabbedResolve;
-    this.reject = grabbedReject;
-    return promise;
-  }
-
   /** Starts the call in the general way with the actions of `begin` (`r`): returns the caller's promise. */
   start(r) {
-    const promise = this.caller();
+    const promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
     this.drive(r);
     return promise;
   }
@@ -751,7 +738,10 @@ export class CallState {
     }
     this.drive(r);
     if (this.settled) return this._result();
-    return this.caller();
+    return new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
   }
 
   /**
@@ -791,7 +781,10 @@ export class CallState {
     }
     this.drive(r);
     if (this.settled) return this._result();
-    return this.caller();
+    return new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
   }
 
   _result() {
@@ -839,7 +832,10 @@ export function startCall(command, circuit, args, now, signal) {
       // Timed (the default): arm the timeout, then run attempt 1.
       const tid = v[1];
       const due = v[2];
-      const promise = st.caller();
+      const promise = new Promise((resolve, reject) => {
+        st.resolve = resolve;
+        st.reject = reject;
+      });
       st.busy = true;
       try {
         st.arm(tid, due);
