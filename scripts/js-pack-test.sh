@@ -19,6 +19,7 @@ bundler/hystrix_wasm_bg.wasm.d.ts
 call.mjs
 clocks.mjs
 command.mjs
+context.mjs
 errors.mjs
 index.bundler.mjs
 index.d.ts
