@@ -20,6 +20,7 @@ bundler/hystrix_wasm_bg.wasm.d.ts
 call.mjs
 clocks.mjs
 command.mjs
+context.mjs
 errors.mjs
 index.bundler.mjs
 index.d.ts
@@ -57,12 +58,12 @@ printf '{"name":"scratch","private":true,"type":"module"}\n' > package.json
 npm install --silent --no-audit --no-fund "$tarball"
 cat > check.mjs <<'JS'
 import { Command, CircuitOpenError, VirtualClock } from "hystrix-resilience";
-const cmd = new Command(async (x, { signal }) => x * 2, (err) => -1, { timeoutMs: 50 });
+const cmd = new Command(async ({ signal }, x) => x * 2, (err) => -1, { timeoutMs: 50, withContext: true });
 if ((await cmd.execute(21)) !== 42) throw new Error("run value");
 const open = new Command(async () => 1, null, { forceOpen: true });
 await open.execute().then(() => { throw new Error("should short-circuit"); }, (e) => { if (!(e instanceof CircuitOpenError)) throw e; });
 const clock = new VirtualClock();
-const slow = new Command((ctx) => clock.sleep(100, ctx.signal), () => "fallback", { clock, timeoutMs: 10 });
+const slow = new Command((ctx) => clock.sleep(100, ctx.signal), () => "fallback", { clock, timeoutMs: 10, withContext: true });
 const p = slow.execute();
 await clock.advance(10);
 if ((await p) !== "fallback") throw new Error("timeout fallback");

@@ -1,12 +1,16 @@
 // JS benchmark: hystrix beside opossum and cockatiel in one Node process, on
 // the same trivial async function. Prints medians (ns per call) and ratios.
 //   node bindings-wasm/bench/bench.mjs   (after scripts/build-npm.sh and npm install here)
+// HYSTRIX_PKG=/path/to/package/dir measures another build of the package
+// (e.g. a copy of target/npm/hystrix with other glue) for before/after runs.
 import { gzipSync } from "node:zlib";
 import { readFileSync } from "node:fs";
 import CircuitBreaker from "opossum";
 import { circuitBreaker, ConsecutiveBreaker, handleAll, timeout, TimeoutStrategy, wrap } from "cockatiel";
 
-const pkg = new URL("../../target/npm/hystrix/", import.meta.url);
+const pkg = process.env.HYSTRIX_PKG
+  ? new URL(`file://${process.env.HYSTRIX_PKG.replace(/\/?$/, "/")}`)
+  : new URL("../../target/npm/hystrix/", import.meta.url);
 const h = await import(new URL("index.node.mjs", pkg).href);
 // The loaded wasm class, for the floor rows below (internal, not the API).
 const { slot } = await import(new URL("wasm-slot.mjs", pkg).href);

@@ -1,8 +1,8 @@
 // The call interpreter: drives one core `Call` (wasm `begin`/`input`) by
 // carrying out the actions it returns, in order — arm or clear a timer on
-// the command's clock, invoke attempt k's run with its context
-// `{ attempt, signal }`, abort attempt k, invoke the fallback, settle the
-// caller. No rule of a call lives here: retries, hedges, deadlines,
+// the command's clock, invoke attempt k's run (a `withContext` command's
+// with its context `{ attempt, signal }` first), abort attempt k, invoke
+// the fallback, settle the caller. No rule of a call lives here: retries, hedges, deadlines,
 // rate-limit waits and cancellation are all the core's (semantics §9, §18).
 import {
   CancelledError,
@@ -14,6 +14,7 @@ import {
   TimeoutError,
 } from "./errors.mjs";
 import { slot } from "./wasm-slot.mjs";
+import { asyncContext, gate } from "./context.mjs";
 
 // Action codes (bindings-wasm/src/call.rs), four numbers each: code, x, y, z.
 const SET_TIMER = 0;
@@ -103,20 +104,29 @@ function settled(fn) {
 // A spread call (`fn(...args, x)`) costs V8 tens of nanoseconds, a tenth of
 // a closed-path call: up to three arguments are passed without one.
 
-/** `fn.call(self, ...args, last)`. */
-function callRun(self, fn, args, last) {
+/** `fn.call(self, ...args)`. */
+function callWith(self, fn, args) {
   switch (args.length) {
     case 0:
-      return fn.call(self, last);
+      return fn.call(self);
     case 1:
-      return fn.call(self, args[0], last);
+      return fn.call(self, args[0]);
     case 2:
-      return fn.call(self, args[0], args[1], last);
+      return fn.call(self, args[0], args[1]);
     case 3:
-      return fn.call(self, args[0], args[1], args[2], last);
+      return fn.call(self, args[0], args[1], args[2]);
     default:
-      return fn.call(self, ...args, last);
+      return fn.apply(self, args);
   }
+}
+
+/**
+ * Calls attempt `att`'s run: with exactly the caller's arguments, or, for
+ * a command made `withContext: true`, with the attempt's context first.
+ */
+function callRun(cmd, args, att) {
+  if (cmd._withContext) return callFallback(cmd, cmd._run, new RunContext(att), args);
+  return callWith(cmd, cmd._run, args);
 }
 
 /** `fn.call(self, first, ...args)`. */
@@ -166,9 +176,9 @@ class Attempt {
 }
 
 /**
- * What a run receives after its arguments: `{ attempt, signal }`. `signal`
- * is read through a getter so the AbortController is created only if the
- * run asks for it (or at an abort). It holds its attempt privately: whatever
+ * What a `withContext` run receives before its arguments: `{ attempt,
+ * signal }`. `signal` is read through a getter so the AbortController is
+ * created only if the run asks for it (or at an abort). It holds its attempt privately: whatever
  * the run does to this object (writes, `Object.freeze`) cannot reach the
  * call's own state.
  */
@@ -194,20 +204,33 @@ class RunContext {
 
 /** A timer of a call beyond the one the call object itself carries. */
 class CallTimer {
-  constructor(call, tid) {
+  constructor(call, tid, open) {
     this.call = call;
     this.tid = tid;
     this.handle = null;
+    // The gate back into the call's async context (context.mjs), or null.
+    this._open = open;
     // Timer-queue links (see timers.mjs), declared here to keep one shape.
     this._bucket = null;
     this._due = 0;
     this._prev = null;
     this._next = null;
-    this._wrapper = undefined;
   }
 
   fire() {
     this.call.x?.timers?.delete(this.tid);
+    this.call._fired(this.tid, this._open);
+  }
+}
+
+/** Timer `tid` of `call` fired: fed to the call through a gate (in the call's async context). */
+class TimerFired {
+  constructor(call, tid) {
+    this.call = call;
+    this.tid = tid;
+  }
+
+  run() {
     this.call.input(TIMER, this.tid);
   }
 }
@@ -219,9 +242,10 @@ function armOn(clock, due, timer) {
     timer._due = due;
     const tid = timer instanceof CallTimer ? timer.tid : timer.timer;
     const call = timer instanceof CallTimer ? timer.call : timer;
+    const open = timer._open;
     // A host clock's callback names its timer: one that fires after a
     // failed cancel is ignored by the core (a cleared timer).
-    timer.handle = clock.arm(due, () => call._hostFired(tid));
+    timer.handle = clock.arm(due, () => call._hostFired(tid, open));
   }
 }
 
@@ -274,8 +298,10 @@ export class CallState {
     // The first input that came during the reaction in progress (kind -1: none); more wait in `x.inq`.
     this.pk = -1;
     this.pa = 0;
-    // The call timer this object carries itself (-1: none).
+    // The call timer this object carries itself (-1: none), and its gate
+    // back into the call's async context (context.mjs), or null.
     this.timer = -1;
+    this._open = null;
     // Attempt 1 (this object is its record).
     this.n = 1;
     this.ac = null;
@@ -291,7 +317,6 @@ export class CallState {
     this._due = 0;
     this._prev = null;
     this._next = null;
-    this._wrapper = undefined;
     this.handle = null;
   }
 
@@ -432,10 +457,15 @@ export class CallState {
   }
 
   arm(tid, due) {
+    // Arming happens in the call's own async context (its start, or work
+    // that came through a gate or a reaction of its own): captured here.
+    const open = asyncContext.follow ? gate() : null;
     let t = this;
-    if (this.timer === -1) this.timer = tid;
-    else {
-      t = new CallTimer(this, tid);
+    if (this.timer === -1) {
+      this.timer = tid;
+      this._open = open;
+    } else {
+      t = new CallTimer(this, tid, open);
       const x = this.more;
       if (x.timers === null) x.timers = new Map();
       x.timers.set(tid, t);
@@ -443,8 +473,10 @@ export class CallState {
     try {
       armOn(this.clock, due, t);
     } catch (e) {
-      if (t === this) this.timer = -1;
-      else this.x.timers.delete(tid);
+      if (t === this) {
+        this.timer = -1;
+        this._open = null;
+      } else this.x.timers.delete(tid);
       // The clock cannot time the call: it is given up, what it holds
       // given back unrecorded, and the caller gets the clock's error.
       this.abandon(e);
@@ -456,6 +488,7 @@ export class CallState {
     if (this.timer === tid) {
       t = this;
       this.timer = -1;
+      this._open = null;
     } else {
       t = this.x?.timers?.get(tid);
       if (t === undefined) return;
@@ -473,15 +506,29 @@ export class CallState {
   /** Our clocks fire the call object itself: the timer it carries. */
   fire() {
     const tid = this.timer;
+    const open = this._open;
     this.timer = -1;
-    if (tid !== -1) this.input(TIMER, tid);
+    this._open = null;
+    if (tid !== -1) this._fired(tid, open);
   }
 
-  /** A host clock fired timer `tid`. */
-  _hostFired(tid) {
-    if (this.timer === tid) this.timer = -1;
-    else this.x?.timers?.delete(tid);
-    this.input(TIMER, tid);
+  /** A host clock fired timer `tid` (armed with gate `open`). */
+  _hostFired(tid, open) {
+    if (this.timer === tid) {
+      this.timer = -1;
+      this._open = null;
+    } else this.x?.timers?.delete(tid);
+    this._fired(tid, open);
+  }
+
+  /**
+   * Timer `tid` fired: fed to the core now, or, through its gate, in a
+   * microtask in the call's own async context. A timer cleared meanwhile
+   * is ignored by the core.
+   */
+  _fired(tid, open) {
+    if (open === null) this.input(TIMER, tid);
+    else open(new TimerFired(this, tid));
   }
 
   /** Gives the call up (its clock failed it): everything it holds goes back unrecorded. */
@@ -498,14 +545,12 @@ export class CallState {
     this.done(false, error);
   }
 
-  /** Runs attempt `att` (its context is `{ attempt, signal }`). */
+  /** Runs attempt `att` (a `withContext` run gets `{ attempt, signal }` first). */
   invoke(att) {
-    const ctx = new RunContext(att);
-    const cmd = this.command;
     let pending;
     guard.depth++;
     try {
-      const result = callRun(cmd, cmd._run, this.args, ctx);
+      const result = callRun(this.command, this.args, att);
       // Inside the `try`: a `then` getter or a proxy trap that throws is the
       // run failing, like a throw from `run` itself.
       pending = pendingOf(result);
@@ -568,8 +613,9 @@ export class CallState {
     const att = this.attempt(n);
     if (att.aborted) return;
     att.aborted = true;
+    // Only a `withContext` run can see a signal; nobody asked for it yet: it is handed out aborted.
+    if (att.ac === null && !this.command._withContext) return;
     const err = reason === K_TIMEOUT ? (this.more.timeoutError ??= new TimeoutError()) : new CancelledError();
-    // Nobody asked for the signal yet: it is handed out aborted.
     if (att.ac === null) att.ac = new AbortController();
     guard.depth++;
     try {
@@ -765,7 +811,7 @@ export function startCall(command, circuit, args, now, signal) {
     let pending;
     guard.depth++;
     try {
-      const result = callRun(command, command._run, args, new RunContext(st));
+      const result = callRun(command, args, st);
       pending = pendingOf(result);
       if (pending === null) return settled(() => st.untimedEnded(true, result));
     } catch (e) {

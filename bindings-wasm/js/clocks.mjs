@@ -11,7 +11,7 @@ const identity = (fn) => fn;
 /** The longest delay setTimeout honours. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
 
-/** Binds a timer callback to the async context it was armed in (Node sets this). */
+/** Binds a user's timer callback to the async context it was armed in (Node sets this). */
 let bindContext = identity;
 
 /** A `{ cancel() }` handle for a timer. */
@@ -20,9 +20,10 @@ function handle(clock, timer) {
 }
 
 /**
- * Makes VirtualClock timers keep the async context of whoever armed them, as
- * setTimeout does in Node (AsyncLocalStorage works across `advance`). The
- * real clock does not bind: that costs microseconds per call in Node.
+ * Makes the callbacks given to `VirtualClock.arm` keep the async context of
+ * whoever armed them, as setTimeout does in Node (AsyncLocalStorage works
+ * across `advance`). Commands' own timers (`armTimer`) need no binding: a
+ * call brings its timer work back into its own context (context.mjs).
  */
 export function setContextBinder(binder) {
   bindContext = binder;
@@ -198,23 +199,19 @@ export class VirtualClock {
     return this._now;
   }
 
-  /** Arms `fn` at `due` (ms on this clock); returns `{ cancel() }`. */
+  /** Arms `fn` at `due` (ms on this clock), keeping the arming async context (Node); returns `{ cancel() }`. */
   arm(due, fn) {
-    return handle(this, this.armTimer(due, { fire: fn }));
+    return handle(this, this.armTimer(due, { fire: bindContext(fn) }));
   }
 
-  /** Arms `timer.fire()` at `due`, keeping the arming async context (Node). */
+  /** Arms `timer.fire()` at `due` (the allocation-free form the commands use). */
   armTimer(due, timer) {
-    if (bindContext === identity) return this._timers.arm(due, timer);
-    const wrapper = { fire: bindContext(() => timer.fire()) };
-    timer._wrapper = wrapper;
-    this._timers.arm(due, wrapper);
-    return timer;
+    return this._timers.arm(due, timer);
   }
 
   /** Disarms a timer armed with `armTimer`. */
   cancelTimer(timer) {
-    return this._timers.cancel(timer._wrapper ?? timer);
+    return this._timers.cancel(timer);
   }
 
   /** A promise resolved when the clock reaches now + ms (for fakes of slow work). */

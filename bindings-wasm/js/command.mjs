@@ -2,6 +2,7 @@
 // circuits for observing them (snapshots, settings, listeners).
 import { BadRequestError, CancelledError } from "./errors.mjs";
 import { camelKeys } from "./options.mjs";
+import { describe } from "./clocks.mjs";
 import { circuitFor, circuitNamed, configureCircuit } from "./registry.mjs";
 import { MAX_DEPTH, guard, startCall } from "./call.mjs";
 
@@ -148,10 +149,13 @@ export class CommandView {
 
 export class Command extends CommandView {
   /**
-   * `new Command(run, fallback?, options?)`: `run(...args, { signal })` may
-   * return a value, a promise or a thenable; `fallback(error, ...args)`
-   * likewise. Options: the SPEC settings in camelCase, `name` (share one
-   * circuit), `clock` (e.g. a VirtualClock), `isBadRequest(error)`.
+   * `new Command(run, fallback?, options?)`: `run(...args)` receives exactly
+   * the caller's arguments and may return a value, a promise or a thenable;
+   * `fallback(error, ...args)` likewise. With `withContext: true` the run
+   * receives its attempt's context first: `run({ attempt, signal }, ...args)`.
+   * Options: the SPEC settings in camelCase, `name` (share one circuit),
+   * `clock` (e.g. a VirtualClock), `isBadRequest(error)`, `withContext`.
+   * A call's later work runs in its caller's async context (context.mjs).
    */
   constructor(run, fallback, options = {}) {
     if (typeof run !== "function") throw new TypeError("run must be a function");
@@ -162,8 +166,13 @@ export class Command extends CommandView {
     if (options.isBadRequest !== undefined && typeof options.isBadRequest !== "function") {
       throw new TypeError("options.isBadRequest must be a function");
     }
-    super(circuitFor(options.name, options));
+    const withContext = options.withContext;
+    if (withContext !== undefined && typeof withContext !== "boolean") {
+      throw new TypeError(`options.withContext must be true or false, got ${describe(withContext)}`);
+    }
+    super(circuitFor(options.name, withContext === undefined ? options : withoutKey(options, "withContext")));
     this._run = run;
+    this._withContext = withContext === true;
     this._fallback = fallback ?? undefined;
     const isBad = options.isBadRequest;
     // BadRequestError always counts; isBadRequest adds more.
@@ -227,6 +236,13 @@ export class Command extends CommandView {
     }
     return startCall(this, c, args, now, signal);
   }
+}
+
+/** A copy of `options` without `key` (a Command option the circuit's settings do not take). */
+function withoutKey(options, key) {
+  const rest = { ...options };
+  delete rest[key];
+  return rest;
 }
 
 /** Whether `s` looks like an AbortSignal (`aborted`, `addEventListener`). */

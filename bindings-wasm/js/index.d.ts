@@ -1,10 +1,11 @@
 // Types for the `hystrix` npm package.
 
 /**
- * What a run receives after its own arguments: one context per attempt.
- * `attempt` and `signal` are getters (the AbortController is made only if
- * asked for): destructure them (`{ attempt, signal }`) or read them;
- * spreading the context (`{ ...ctx }`) does not copy them.
+ * What the run of a command made with `withContext: true` receives first,
+ * before the caller's arguments: one context per attempt. `attempt` and
+ * `signal` are getters (the AbortController is made only if asked for):
+ * destructure them (`{ attempt, signal }`) or read them; spreading the
+ * context (`{ ...ctx }`) does not copy them.
  */
 export interface RunContext {
   /** Which attempt of the call this run is, from 1 (retries and hedges count; so do attempts refused at admission). */
@@ -29,7 +30,11 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** Command options: the SPEC settings in camelCase, plus `name`, `clock`, `isBadRequest`. */
+/**
+ * Command options: the SPEC settings in camelCase, plus `name`, `clock`,
+ * `isBadRequest`. The constructor also takes `withContext` (see
+ * `Command`), which is not a setting of the circuit.
+ */
 export interface CommandOptions {
   /** Share one circuit (and its metrics) between every command of this name. */
   name?: string;
@@ -248,15 +253,8 @@ export interface Snapshot {
   budget: number;
 }
 
-/** A run's own arguments: its parameters without a trailing `RunContext`. */
-export type RunArgs<P extends unknown[]> = P extends [...infer A, infer Last]
-  ? [Last] extends [RunContext]
-    ? A
-    : P
-  : P;
-
-/** What a run resolves to. */
-export type RunValue<R extends (...args: any[]) => unknown> = Awaited<ReturnType<R>>;
+/** A fallback of a command whose caller passes `A`: `(error, ...args)`, a value, a promise or a thenable. */
+export type Fallback<A extends unknown[], F> = (error: unknown, ...args: A) => F | PromiseLike<F>;
 
 /**
  * A circuit seen from outside: its name, snapshots, settings and
@@ -289,30 +287,43 @@ export class CommandView {
 
 /**
  * A run (and optional fallback) executed through one circuit breaker,
- * bulkhead and set of metrics. `run(...args, { signal })` may return a
- * value, a promise or a thenable (the context parameter may be left out);
- * `fallback(error, ...args)` likewise.
+ * bulkhead and set of metrics: `execute(...args)` calls `run(...args)`
+ * with exactly the caller's arguments (`A`), so any function can be
+ * wrapped, default and optional parameters included; it may return a
+ * value (`T`), a promise or a thenable. `fallback(error, ...args)`
+ * likewise (`F`).
+ *
+ * With `withContext: true` the run receives its attempt's `RunContext`
+ * first: `run({ attempt, signal }, ...args)` (the fallback is unchanged).
+ *
+ * Where Node's APIs are, everything a call does later — its timeout, the
+ * fallback, retries after a backoff, hedges, rate-limit waits, aborting
+ * its runs' signals, settling — runs in the async context
+ * (`AsyncLocalStorage`) of the caller who started it.
  */
-export class Command<R extends (...args: any[]) => unknown = (...args: any[]) => unknown, F = RunValue<R>> extends CommandView {
+export class Command<A extends unknown[] = any[], T = unknown, F = T> extends CommandView {
+  /** A run that receives its attempt's context first, then the caller's arguments. */
   constructor(
-    run: R,
-    fallback?: ((error: unknown, ...args: RunArgs<Parameters<R>>) => F | PromiseLike<F>) | null,
-    options?: CommandOptions,
+    run: (context: RunContext, ...args: A) => T | PromiseLike<T>,
+    fallback: Fallback<A, F> | null | undefined,
+    options: CommandOptions & { withContext: true },
   );
+  /** A run that receives exactly the caller's arguments. */
+  constructor(run: (...args: A) => T | PromiseLike<T>, fallback?: Fallback<A, F> | null, options?: CommandOptions & { withContext?: false });
   /**
    * Runs through the command: the run's value, or the fallback's. Never
    * throws; rejects with a RangeError, unadmitted, when runs, fallbacks or
    * listeners have re-entered execute() 64 deep, and with a TypeError when
    * called detached from its command.
    */
-  execute(...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
+  execute(...args: A): Promise<T | F>;
   /**
    * As `execute(...args)`, with per-call options: `signal` lets the caller
    * give up (rejects with `CancelledError`).
    */
-  executeWith(options: CallOptions, ...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
+  executeWith(options: CallOptions, ...args: A): Promise<T | F>;
   /** The seed's Queue: starts now and returns the promise. */
-  queue(...args: RunArgs<Parameters<R>>): Promise<RunValue<R> | F>;
+  queue(...args: A): Promise<T | F>;
 }
 
 /** Sets options of the named command (made if needed). */

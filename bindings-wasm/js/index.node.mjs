@@ -12,6 +12,12 @@ import { slot } from "./wasm-slot.mjs";
 initSync({ module: Buffer.from(wasmBase64, "base64") });
 slot.WasmCommand = WasmCommand;
 slot.configSchema = configSchema;
-setContextBinder((fn) => AsyncResource.bind(fn));
+// Calls bring their timer work back into their caller's async context
+// themselves (context.mjs); a VirtualClock's own arm() callbacks keep theirs
+// through an AsyncResource (~0.2 µs; AsyncResource.bind costs ~20 µs in Node 20).
+setContextBinder((fn) => {
+  const scope = new AsyncResource("hystrix.VirtualClock");
+  return () => scope.runInAsyncScope(fn);
+});
 
 export * from "./api.mjs";

@@ -158,7 +158,8 @@ test("half-open admits halfOpenMaxCalls probes; others are short-circuited while
 
 test("a timed-out probe reopens the circuit", async () => {
   const clock = new VirtualClock();
-  const cmd = new Command((ms, { signal }) => clock.sleep(ms, signal).then(() => "ok"), null, {
+  const cmd = new Command(({ signal }, ms) => clock.sleep(ms, signal).then(() => "ok"), null, {
+    withContext: true,
     clock,
     requestVolumeThreshold: 1,
     healthSnapshotIntervalMs: 0,

@@ -10,12 +10,12 @@ test("1000 concurrent calls with maxConcurrentRequests 1000", async () => {
   const clock = new VirtualClock();
   const signals = new Set();
   const cmd = new Command(
-    (i, { signal }) => {
+    ({ signal }, i) => {
       signals.add(signal);
       return clock.sleep(1 + (i % 50), signal).then(() => i * 2);
     },
     null,
-    { clock, maxConcurrentRequests: 1000, timeoutMs: 100 },
+    { clock, maxConcurrentRequests: 1000, timeoutMs: 100, withContext: true },
   );
   const calls = [];
   for (let i = 0; i < 1000; i++) calls.push(cmd.execute(i));
@@ -42,7 +42,7 @@ test("1000 concurrent calls with maxConcurrentRequests 1000", async () => {
 test("1000 concurrent mixed outcomes: the cumulative counts add up", async () => {
   const clock = new VirtualClock();
   const cmd = new Command(
-    (i, { signal }) => {
+    ({ signal }, i) => {
       if (i % 4 === 1) throw new Error(`sync ${i}`);
       return clock.sleep(i % 4 === 3 ? 500 : 10, signal).then(() => {
         if (i % 4 === 2) throw new Error(`async ${i}`);
@@ -50,7 +50,7 @@ test("1000 concurrent mixed outcomes: the cumulative counts add up", async () =>
       });
     },
     (e, i) => (i % 8 === 2 ? Promise.reject(new Error("fb")) : `fb ${i}`),
-    { clock, maxConcurrentRequests: 1000, fallbackMaxConcurrentRequests: 1000, timeoutMs: 100, circuitBreakerEnabled: false },
+    { clock, maxConcurrentRequests: 1000, fallbackMaxConcurrentRequests: 1000, timeoutMs: 100, circuitBreakerEnabled: false, withContext: true },
   );
   const results = Array.from({ length: 1000 }, (_, i) =>
     cmd.execute(i).then(

@@ -201,7 +201,8 @@ test("run, fallback and options of the wrong type are TypeErrors", () => {
 
 test("configure() with a bad value changes nothing", async () => {
   const clock = new VirtualClock();
-  const cmd = new Command((ms, { signal }) => clock.sleep(ms, signal).then(() => ms), null, {
+  const cmd = new Command(({ signal }, ms) => clock.sleep(ms, signal).then(() => ms), null, {
+    withContext: true,
     clock,
     timeoutMs: 200,
     maxConcurrentRequests: 2,

@@ -26,10 +26,10 @@ function record(cmd) {
 /** A run that settles only when told (or rejects with the signal's reason when aborted). */
 function controlled() {
   const pending = [];
-  const run = (...args) => {
-    const { signal } = args[args.length - 1];
+  // For a command made `withContext: true`.
+  const run = ({ signal }, ...args) => {
     return new Promise((resolve, reject) => {
-      pending.push({ resolve, reject, args: args.slice(0, -1) });
+      pending.push({ resolve, reject, args });
       signal.addEventListener("abort", () => reject(signal.reason), { once: true });
     });
   };
@@ -109,7 +109,7 @@ test("CircuitOpenError: forceOpen short-circuits without calling run", async () 
 test("RejectedError: the bulkhead is full while runs are pending", async () => {
   const clock = new VirtualClock();
   const { run, pending } = controlled();
-  const cmd = new Command(run, null, { clock, maxConcurrentRequests: 2, timeoutEnabled: false });
+  const cmd = new Command(run, null, { clock, maxConcurrentRequests: 2, timeoutEnabled: false, withContext: true });
   const seen = record(cmd);
   const p1 = cmd.execute(1);
   const p2 = cmd.execute(2);
@@ -151,7 +151,7 @@ test("RejectedError: the bulkhead is full while runs are pending", async () => {
 test("TimeoutError: a run still going at timeoutMs", async () => {
   const clock = new VirtualClock();
   const { run } = controlled();
-  const cmd = new Command(run, null, { clock, timeoutMs: 50 });
+  const cmd = new Command(run, null, { clock, timeoutMs: 50, withContext: true });
   const seen = record(cmd);
   let outcome = "pending";
   const p = cmd.execute().then(
@@ -365,7 +365,7 @@ test("FallbackFailedError: .cause is the fallback's error, .original why it was 
   const t = new Command(
     (ctx) => new Promise((_, rej) => ctx.signal.addEventListener("abort", () => rej(ctx.signal.reason))),
     () => Promise.reject("fallback says no"),
-    { clock, timeoutMs: 20 },
+    { clock, timeoutMs: 20, withContext: true },
   );
   const pt = t.execute().then(
     () => assert.fail("should reject"),

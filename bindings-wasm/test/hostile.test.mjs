@@ -631,9 +631,11 @@ test("a listener removing itself, or all others, mid-notification leaves later c
 
 // ------------------------------------------------------ calls and arguments
 
-test("execute with 0..6 arguments: run gets them in order then the context; fallback gets the error then them", async () => {
-  for (const [mode, opts] of MODES) {
-    for (let n = 0; n <= 6; n++) {
+test("execute with 0..6 arguments: run gets them in order (after its context with withContext); fallback gets the error then them", async () => {
+  for (const [mode, modeOpts] of MODES) {
+    for (const withContext of [false, true]) for (let n = 0; n <= 6; n++) {
+      const opts = { ...modeOpts, withContext };
+      const c = withContext ? 1 : 0;
       const clock = new VirtualClock();
       const args = Array.from({ length: n }, (_, i) => (i % 2 ? { i } : i === 2 ? undefined : `a${i}`));
       let runGot;
@@ -653,9 +655,9 @@ test("execute with 0..6 arguments: run gets them in order then the context; fall
         { clock, ...opts },
       );
       assert.equal(await cmd.execute(...args), "fb");
-      assert.equal(runGot.length, n + 1, `${mode} n=${n}: run arity`);
-      for (let i = 0; i < n; i++) assert.equal(runGot[i], args[i], `${mode} n=${n}: run arg ${i}`);
-      assert.ok(runGot[n].signal instanceof AbortSignal, `${mode} n=${n}: context last`);
+      assert.equal(runGot.length, n + c, `${mode} n=${n}: run arity`);
+      for (let i = 0; i < n; i++) assert.equal(runGot[i + c], args[i], `${mode} n=${n}: run arg ${i}`);
+      if (withContext) assert.ok(runGot[0].signal instanceof AbortSignal, `${mode} n=${n}: context first`);
       assert.equal(runThis, cmd);
       assert.equal(fbGot.length, n + 1, `${mode} n=${n}: fallback arity`);
       assert.equal(fbGot[0], err);
@@ -663,8 +665,8 @@ test("execute with 0..6 arguments: run gets them in order then the context; fall
       // An explicit trailing undefined is an argument too.
       let got;
       const u = new Command((...a) => (got = a).length, undefined, { clock, ...opts });
-      assert.equal(await u.execute(...args, undefined), n + 2);
-      assert.equal(got[n], undefined);
+      assert.equal(await u.execute(...args, undefined), n + 1 + c);
+      assert.equal(got[n + c], undefined);
       assertIdle(cmd, 1);
     }
   }
@@ -748,7 +750,7 @@ test("configure while calls are in flight: smaller limits apply to new calls, in
 
 test("timeoutEnabled switched off while a timed call is in flight: the call still settles once", async () => {
   const clock = new VirtualClock();
-  const cmd = new Command((ms, { signal }) => clock.sleep(ms, signal), (e) => e.code, { clock, timeoutMs: 50 });
+  const cmd = new Command(({ signal }, ms) => clock.sleep(ms, signal), (e) => e.code, { clock, timeoutMs: 50, withContext: true });
   const t = track(() => cmd.execute(200));
   cmd.configure({ timeoutEnabled: false });
   await clock.advance(300);
@@ -771,7 +773,7 @@ test("a run that reads its signal only after the timeout gets it aborted; one th
         return clock.sleep(100);
       },
       (e) => e,
-      { clock, timeoutMs: 10, maxConcurrentRequests: 1 },
+      { clock, timeoutMs: 10, maxConcurrentRequests: 1, withContext: true },
     );
     const t = track(() => cmd.execute());
     await clock.advance(10);
@@ -808,7 +810,7 @@ test("the run's context shows nothing internal, and its signal is read through i
       return clock.sleep(50);
     },
     () => "fb",
-    { clock, timeoutMs: 10 },
+    { clock, timeoutMs: 10, withContext: true },
   );
   const p = cmd.execute();
   await clock.advance(10);
@@ -825,13 +827,13 @@ test("a run writing to its context cannot touch another call", async () => {
   const clock = new VirtualClock();
   let resolveB;
   const cmd = new Command(
-    (which, ctx) => {
+    (ctx, which) => {
       if (which === "b") return new Promise((r) => (resolveB = r));
       ctx.id = 0;
       return clock.sleep(5).then(() => "a");
     },
     undefined,
-    { clock, timeoutMs: 1000 },
+    { clock, timeoutMs: 1000, withContext: true },
   );
   const b = track(() => cmd.execute("b"));
   const a = cmd.execute("a");
@@ -847,7 +849,7 @@ test("a run writing to its context cannot touch another call", async () => {
 
 test("a run freezing its context does not stop its timeout", async () => {
   const clock = new VirtualClock();
-  const cmd = new Command((ctx) => (Object.freeze(ctx), clock.sleep(50)), (e) => e.code, { clock, timeoutMs: 10 });
+  const cmd = new Command((ctx) => (Object.freeze(ctx), clock.sleep(50)), (e) => e.code, { clock, timeoutMs: 10, withContext: true });
   const t = track(() => cmd.execute());
   let advanceError;
   await clock.advance(10).catch((e) => (advanceError = e));

@@ -18,7 +18,7 @@ test("a 20 ms timeout on the real clock rejects with TimeoutError and aborts the
       return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
     },
     null,
-    { timeoutMs: 20 },
+    { timeoutMs: 20, withContext: true },
   );
   const started = performance.now();
   const e = await cmd.execute().then(assert.fail, (x) => x);

@@ -1,7 +1,7 @@
 // SPEC v2 strategies through the JS API, driven by the core's call
 // protocol: retry with backoff, hedging, the rate limiter, the retry
 // budget, caller cancellation (`executeWith({ signal })`) and the run's
-// context (`{ attempt, signal }`), on a VirtualClock.
+// context (`{ attempt, signal }`, first with `withContext: true`), on a VirtualClock.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
@@ -26,7 +26,7 @@ test("retry with exponential backoff (SPEC §11.3 example): attempts at 0, 100, 
       throw new Error("down");
     },
     (err) => `fallback after ${err.message}`,
-    { clock, retryMaxAttempts: 3, retryBaseDelayMs: 100, retryMultiplierPermille: 2000, retryJitter: "none" },
+    { clock, retryMaxAttempts: 3, retryBaseDelayMs: 100, retryMultiplierPermille: 2000, retryJitter: "none", withContext: true },
   );
   const seen = events(cmd);
   let result;
@@ -48,12 +48,12 @@ test("retry with exponential backoff (SPEC §11.3 example): attempts at 0, 100, 
 test("a retry that succeeds resolves with its value; context.attempt counts", async () => {
   const clock = new VirtualClock();
   const cmd = new Command(
-    async (x, { attempt }) => {
+    async ({ attempt }, x) => {
       if (attempt < 2) throw new Error("flaky");
       return `${x}@${attempt}`;
     },
     null,
-    { clock, retryMaxAttempts: 3, retryBaseDelayMs: 0 },
+    { clock, retryMaxAttempts: 3, retryBaseDelayMs: 0, withContext: true },
   );
   const p = cmd.execute("v");
   await clock.advance(0);
@@ -64,13 +64,13 @@ test("hedging: the winner's value resolves, the loser's signal aborts and its pe
   const clock = new VirtualClock();
   const signals = [];
   const cmd = new Command(
-    (n, { attempt, signal }) => {
+    ({ attempt, signal }, n) => {
       signals.push(signal);
       // Attempt 1 is slow (300 ms) and ignores nothing; attempt 2 takes 50.
       return clock.sleep(attempt === 1 ? 300 : 50, signal).then(() => `${n}:${attempt}`);
     },
     null,
-    { clock, hedgeMaxAttempts: 2, hedgeDelayMs: 100 },
+    { clock, hedgeMaxAttempts: 2, hedgeDelayMs: 100, withContext: true },
   );
   const seen = events(cmd);
   let result;
@@ -90,6 +90,7 @@ test("hedging: the winner's value resolves, the loser's signal aborts and its pe
 test("hedging: a loser that ignores its signal keeps its permit until it settles; its value is discarded", async () => {
   const clock = new VirtualClock();
   const cmd = new Command((ctx) => clock.sleep(ctx.attempt === 1 ? 300 : 50).then(() => ctx.attempt), null, {
+    withContext: true,
     clock,
     hedgeMaxAttempts: 2,
     hedgeDelayMs: 100,
@@ -127,7 +128,7 @@ test("the retry budget runs dry: RETRY_BUDGET_EXHAUSTED, no retry", async () => 
       return "ok";
     },
     () => "fb",
-    { clock, retryMaxAttempts: 2, retryBaseDelayMs: 0, retryJitter: "none", retryBudgetPercent: 20, retryBudgetMinPerSec: 0 },
+    { clock, retryMaxAttempts: 2, retryBaseDelayMs: 0, retryJitter: "none", retryBudgetPercent: 20, retryBudgetMinPerSec: 0, withContext: true },
   );
   const seen = events(cmd);
   assert.equal(cmd.snapshot().budget, 0);
@@ -143,13 +144,13 @@ test("caller cancellation: the signal's abort rejects with CancelledError at onc
   const clock = new VirtualClock();
   let runSignal;
   const cmd = new Command(
-    (x, ctx) => {
+    (ctx, x) => {
       assert.equal(x, "arg");
       runSignal = ctx.signal;
       return clock.sleep(1000, ctx.signal);
     },
     () => "fallback never runs",
-    { clock, healthSnapshotIntervalMs: 0 },
+    { clock, healthSnapshotIntervalMs: 0, withContext: true },
   );
   const seen = events(cmd);
   const ac = new AbortController();
@@ -223,7 +224,7 @@ test("cancelling from inside the run takes effect after the reaction in progress
       return clock.sleep(50, ctx.signal);
     },
     null,
-    { clock },
+    { clock, withContext: true },
   );
   await assert.rejects(cmd.executeWith({ signal: ac.signal }), CancelledError);
   assert.equal(cmd.snapshot().concurrent, 0);
@@ -238,7 +239,7 @@ test("a timeout aborts the attempt's signal with the TimeoutError the fallback g
       return clock.sleep(100, ctx.signal);
     },
     (err) => err,
-    { clock, timeoutMs: 10, retryMaxAttempts: 2, retryBaseDelayMs: 5, retryJitter: "none" },
+    { clock, timeoutMs: 10, retryMaxAttempts: 2, retryBaseDelayMs: 5, retryJitter: "none", withContext: true },
   );
   const p = cmd.execute();
   await clock.advance(10);

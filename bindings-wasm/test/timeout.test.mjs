@@ -36,7 +36,7 @@ test("on timeout the run's signal is aborted with the TimeoutError as reason", a
       return new Promise((_, reject) => signal.addEventListener("abort", () => reject(new Error("stopped"))));
     },
     null,
-    { clock, timeoutMs: 100 },
+    { clock, timeoutMs: 100, withContext: true },
   );
   const seen = record(cmd);
   const o = outcome(cmd.execute());
@@ -63,12 +63,12 @@ test("the fallback after a timeout receives the same TimeoutError and the argume
   let signal;
   let fbArgs;
   const cmd = new Command(
-    (a, b, ctx) => {
+    (ctx, a, b) => {
       signal = ctx.signal;
       return clock.sleep(500, ctx.signal);
     },
     (...args) => ((fbArgs = args), "fallback"),
-    { clock, timeoutMs: 30 },
+    { clock, timeoutMs: 30, withContext: true },
   );
   const seen = record(cmd);
   const o = outcome(cmd.execute("a", "b"));
@@ -90,7 +90,7 @@ test("a signal first read after the timeout is already aborted", async () => {
       return clock.sleep(100);
     },
     null,
-    { clock, timeoutMs: 10 },
+    { clock, timeoutMs: 10, withContext: true },
   );
   const o = outcome(cmd.execute());
   await clock.advance(10);
@@ -105,12 +105,12 @@ test("each call gets its own signal; only the timed-out one is aborted", async (
   const clock = new VirtualClock();
   const signals = [];
   const cmd = new Command(
-    (ms, ctx) => {
+    (ctx, ms) => {
       signals.push(ctx.signal);
       return clock.sleep(ms, ctx.signal).then(() => ms);
     },
     null,
-    { clock, timeoutMs: 50 },
+    { clock, timeoutMs: 50, withContext: true },
   );
   const slow = outcome(cmd.execute(80)); // times out at 50
   await clock.advance(30);
@@ -146,7 +146,7 @@ test("a run that ignores its signal keeps its permit until it settles; its late 
       return clock.sleep(100).then(() => "late value"); // ignores the signal
     },
     null,
-    { clock, timeoutMs: 40, maxConcurrentRequests: 1, healthSnapshotIntervalMs: 0 },
+    { clock, timeoutMs: 40, maxConcurrentRequests: 1, healthSnapshotIntervalMs: 0, withContext: true },
   );
   const seen = record(cmd);
   const o = outcome(cmd.execute());
@@ -199,13 +199,13 @@ test("a late failure after a timeout is discarded too", async () => {
 
 test("a run finishing exactly at its deadline loses (timeout armed before run)", async () => {
   const clock = new VirtualClock();
-  const cmd = new Command(honouring(clock, 50, "made it"), null, { clock, timeoutMs: 50 });
+  const cmd = new Command(honouring(clock, 50, "made it"), null, { clock, timeoutMs: 50, withContext: true });
   const o = outcome(cmd.execute());
   await clock.advance(50);
   await o.done;
   assert.ok(o.value instanceof TimeoutError);
   // One ms earlier wins.
-  const cmd2 = new Command(honouring(clock, 49, "made it"), null, { clock, timeoutMs: 50 });
+  const cmd2 = new Command(honouring(clock, 49, "made it"), null, { clock, timeoutMs: 50, withContext: true });
   const o2 = outcome(cmd2.execute());
   await clock.advance(50);
   await o2.done;
@@ -222,7 +222,7 @@ test("timeoutEnabled: false never times out and never aborts", async () => {
       return clock.sleep(10_000).then(() => "done");
     },
     null,
-    { clock, timeoutMs: 10, timeoutEnabled: false },
+    { clock, timeoutMs: 10, timeoutEnabled: false, withContext: true },
   );
   const o = outcome(cmd.execute());
   await clock.advance(10_000);
@@ -233,7 +233,7 @@ test("timeoutEnabled: false never times out and never aborts", async () => {
 
 test("a configured timeout applies to later calls", async () => {
   const clock = new VirtualClock();
-  const cmd = new Command(honouring(clock, 100, "ok"), null, { clock, timeoutMs: 50 });
+  const cmd = new Command(honouring(clock, 100, "ok"), null, { clock, timeoutMs: 50, withContext: true });
   const a = outcome(cmd.execute());
   await clock.advance(50);
   await a.done;
@@ -249,7 +249,7 @@ test("a run's abort listener may start another call on the same command", async 
   const clock = new VirtualClock();
   let inner = null;
   const cmd = new Command(
-    (x, { signal }) => {
+    ({ signal }, x) => {
       if (x === "outer") {
         signal.addEventListener("abort", () => {
           inner = outcome(cmd.execute("inner"));
@@ -259,7 +259,7 @@ test("a run's abort listener may start another call on the same command", async 
       return clock.sleep(5, signal).then(() => "inner value");
     },
     (e, x) => `fallback ${x} ${e.kind}`,
-    { clock, timeoutMs: 10 },
+    { clock, timeoutMs: 10, withContext: true },
   );
   const seen = record(cmd);
   const outer = outcome(cmd.execute("outer"));

@@ -47,9 +47,10 @@ export async function usage(): Promise<void> {
   void now;
 
   // --- Commands with generics -------------------------------------------
-  // Args and T inferred from a run whose parameters are all annotated.
+  // Args and T inferred from a run whose parameters are all annotated; with
+  // withContext: true its context comes first and is not an argument of execute().
   const byId = new Command(
-    async (id: number, ctx: RunContext) => {
+    async (ctx: RunContext, id: number) => {
       await clock.sleep(10, ctx.signal);
       return { id };
     },
@@ -59,35 +60,37 @@ export async function usage(): Promise<void> {
       const n: number = id;
       return { id: -n };
     },
-    { timeoutMs: 100, clock },
+    { timeoutMs: 100, clock, withContext: true },
   );
   const v: { id: number } = await byId.execute(1);
   const q: { id: number } = await byId.queue(2);
   void v, q;
   assertType<Equal<Parameters<typeof byId.execute>, [number]>>();
 
-  // Explicit type arguments; the fallback's type may differ from the run's.
-  const named = new Command<(s: string, n: number, ctx: RunContext) => string, null>(
-    (s, n, { signal }) => (signal.aborted ? "aborted" : s.repeat(n)),
+  // Explicit type arguments (the caller's arguments, the run's value, the
+  // fallback's value); the fallback's type may differ from the run's.
+  const named = new Command<[string, number], string, null>(
+    ({ signal }, s, n) => (signal.aborted ? "aborted" : s.repeat(n)),
     (error, s, n) => {
       if (error instanceof TimeoutError) return null;
       return s.length + n > 0 ? null : null;
     },
-    { name: "typed-usage", maxConcurrentRequests: 5 },
+    { name: "typed-usage", maxConcurrentRequests: 5, withContext: true },
   );
   const r: string | null = await named.execute("ab", 2);
   void r;
   const nm: string = named.name;
   void nm;
 
-  // No arguments: the run gets only the context; values, promises, thenables.
+  // No arguments; values, promises, thenables.
   const plain = new Command(() => 42);
   const p42: number = await plain.execute();
   const promised = new Command(async () => "x");
   const px: string = await promised.execute();
   const thenable = new Command(() => ({ then: (ok: (v: boolean) => void) => ok(true) }) as PromiseLike<boolean>);
   const pb: boolean = await thenable.execute();
-  const ctxOnly = new Command((ctx: RunContext) => ctx.signal.aborted);
+  const ctxOnly = new Command((ctx) => ctx.signal.aborted, null, { withContext: true });
+  assertType<Equal<Parameters<typeof ctxOnly.execute>, []>>();
   const ca: boolean = await ctxOnly.execute();
   void p42, px, pb, ca;
 
@@ -149,7 +152,7 @@ export async function usage(): Promise<void> {
     gradient2LongWindow: 600,
     gradient2RttTolerancePermille: 1500,
   };
-  const all = new Command((x: string, _ctx: RunContext) => x, null, everything);
+  const all = new Command((x: string) => x, null, everything);
 
   // configure() takes settings only.
   const settings: CommandSettings = { timeoutMs: 50, forceOpen: true, healthSnapshotIntervalMs: 0 };
@@ -292,7 +295,15 @@ export async function usage(): Promise<void> {
   // @ts-expect-error: the run must be a function
   new Command(42);
   // @ts-expect-error: the fallback receives the run's arguments
-  new Command((n: number, _ctx: RunContext) => n, (_e, n: string) => n.length);
+  new Command((n: number) => n, (_e, n: string) => n.length);
+  // @ts-expect-error: the fallback receives the caller's arguments, not the context
+  new Command((_ctx: RunContext, n: number) => n, (_e, n: RunContext) => n.attempt, { withContext: true });
+  // @ts-expect-error: withContext is true or false
+  new Command(() => 1, null, { withContext: 1 });
+  // @ts-expect-error: without withContext the run gets no context: its first parameter is the caller's
+  new Command((ctx: RunContext) => ctx.attempt).execute();
+  // @ts-expect-error: configure() does not take withContext (it is not a circuit setting)
+  all.configure({ withContext: true });
   // @ts-expect-error: a snapshot has no such field
   void all.snapshot().errors;
   // @ts-expect-error: InvalidConfigError.key is read-only
@@ -302,9 +313,27 @@ export async function usage(): Promise<void> {
   // @ts-expect-error: advance takes a number
   await clock.advance("5");
 
-  // The context parameter may be left unannotated, or left out entirely.
-  const inferred = new Command(async (id: number, ctx) => ({ id, aborted: ctx.signal.aborted }), (_err, id) => ({ id: -id, aborted: false }), { timeoutMs: 100 });
+  // The context parameter may be left unannotated (it is a RunContext), or left out entirely.
+  const inferred = new Command(async (ctx, id: number) => ({ id, aborted: ctx.signal.aborted }), (_err, id) => ({ id: -id, aborted: false }), {
+    timeoutMs: 100,
+    withContext: true,
+  });
   assertType<Equal<Parameters<typeof inferred.execute>, [number]>>();
+  // @ts-expect-error: a RunContext has no such field
+  new Command((ctx, id: number) => ctx.attemptt + id, null, { withContext: true });
+  // Default and optional trailing parameters are the caller's to give or leave out.
+  // (An unannotated default is typed by inference as `any`; annotate it to have it checked.)
+  const scaled = new Command((b: number, m: number = 10) => b * m);
+  assertType<Equal<Parameters<typeof scaled.execute>, [b: number, m?: number | undefined]>>();
+  // @ts-expect-error: the optional parameter is still checked
+  await scaled.execute(2, "3");
+  const loose: number = await new Command((b: number, m = 10) => b * m).execute(2);
+  const s1: number = (await scaled.execute(2)) + (await scaled.execute(2, 3));
+  const optional = new Command((url: string, init?: { method: string }) => `${init?.method ?? "GET"} ${url}`);
+  const o1: string = (await optional.execute("/a")) + (await optional.execute("/b", { method: "PUT" }));
+  const scaledCtx = new Command((_ctx, b: number, m = 10) => b * m, null, { withContext: true });
+  const s2: number = await scaledCtx.execute(2);
+  void s1, o1, s2, loose;
   const got: { id: number; aborted: boolean } = await inferred.execute(7);
   const noCtx = new Command(async (url: string) => url.length);
   assertType<Equal<Parameters<typeof noCtx.execute>, [string]>>();
@@ -312,9 +341,10 @@ export async function usage(): Promise<void> {
   void got, len;
 
   // v2: the run's context knows its attempt; a call may take the caller's signal.
-  const attempts = new Command(async (id: number, { attempt, signal }: RunContext) => ({ id, attempt, aborted: signal.aborted }), null, {
+  const attempts = new Command(async ({ attempt, signal }: RunContext, id: number) => ({ id, attempt, aborted: signal.aborted }), null, {
     retryMaxAttempts: 3,
     hedgeMaxAttempts: 1,
+    withContext: true,
   });
   const ac = new AbortController();
   const withSignal: { id: number; attempt: number; aborted: boolean } | null = await attempts.executeWith({ signal: ac.signal }, 1);

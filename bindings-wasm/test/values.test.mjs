@@ -87,7 +87,7 @@ test("a thenable whose then throws counts as a failure", async () => {
   assert.equal(cmd.snapshot().cumulative.FAILURE, 1);
 });
 
-test("run receives (...args, { signal }) and fallback receives (error, ...args)", async () => {
+test("run receives exactly the caller's arguments and fallback receives (error, ...args)", async () => {
   const clock = new VirtualClock();
   let runArgs;
   let fbArgs;
@@ -105,12 +105,9 @@ test("run receives (...args, { signal }) and fallback receives (error, ...args)"
   );
   const obj = { k: 1 };
   assert.equal(await cmd.execute(1, "two", obj), "fb");
-  assert.equal(runArgs.length, 4);
-  assert.deepEqual(runArgs.slice(0, 3), [1, "two", obj]);
+  assert.equal(runArgs.length, 3);
+  assert.deepEqual(runArgs, [1, "two", obj]);
   assert.equal(runArgs[2], obj);
-  const ctx = runArgs[3];
-  assert.ok(ctx.signal instanceof AbortSignal);
-  assert.equal(ctx.signal.aborted, false);
   // The fallback gets no context, only the error and the arguments.
   assert.equal(fbArgs.length, 4);
   assert.equal(fbArgs[0], err);
@@ -118,12 +115,77 @@ test("run receives (...args, { signal }) and fallback receives (error, ...args)"
   assert.equal(fbArgs[3], obj);
 });
 
-test("run with no arguments receives only the context", async () => {
+test("a run with default or optional trailing parameters gets exactly what the caller passed", async () => {
+  const clock = new VirtualClock();
+  const scale = new Command((b, m = 10) => b * m, null, { clock });
+  assert.equal(await scale.execute(2), 20);
+  assert.equal(await scale.execute(2, 3), 6);
+  // `arguments.length` and rest parameters see the caller's count, on every path.
+  const count = new Command(function () {
+    return arguments.length;
+  }, null, { clock, timeoutEnabled: false });
+  assert.deepEqual(await Promise.all([count.execute(), count.execute(1), count.execute(1, 2, 3, 4, 5)]), [0, 1, 5]);
+  const timed = new Command((...rest) => Promise.resolve(rest), null, { clock, timeoutMs: 100 });
+  assert.deepEqual(await timed.execute("a", undefined), ["a", undefined]);
+  const options = new Command((url, { method = "GET" } = {}) => `${method} ${url}`, null, { clock });
+  assert.equal(await options.execute("/x"), "GET /x");
+});
+
+test("withContext: true: the run receives its attempt's ({ attempt, signal }) first, then the caller's arguments", async () => {
+  const clock = new VirtualClock();
+  let runArgs;
+  let fbArgs;
+  const cmd = new Command(
+    (...a) => {
+      runArgs = a;
+      throw new Error("nope");
+    },
+    (...a) => {
+      fbArgs = a;
+      return "fb";
+    },
+    { clock, withContext: true },
+  );
+  assert.equal(await cmd.execute(1, "two"), "fb");
+  assert.equal(runArgs.length, 3);
+  const [ctx, ...rest] = runArgs;
+  assert.equal(ctx.attempt, 1);
+  assert.ok(ctx.signal instanceof AbortSignal);
+  assert.equal(ctx.signal.aborted, false);
+  assert.deepEqual(rest, [1, "two"]);
+  // The fallback never gets the context.
+  assert.equal(fbArgs.length, 3);
+  assert.deepEqual(fbArgs.slice(1), [1, "two"]);
+  // Defaults after the context work as well.
+  const scale = new Command((_ctx, b, m = 10) => b * m, null, { clock, withContext: true });
+  assert.equal(await scale.execute(2), 20);
+});
+
+test("run with no arguments receives none; with withContext, only its context", async () => {
   const clock = new VirtualClock();
   let n;
-  const cmd = new Command((...a) => ((n = a.length), a[0].signal.aborted), null, { clock });
+  const plain = new Command((...a) => ((n = a.length), "plain"), null, { clock });
+  assert.equal(await plain.execute(), "plain");
+  assert.equal(n, 0);
+  const cmd = new Command((...a) => ((n = a.length), a[0].signal.aborted), null, { clock, withContext: true });
   assert.equal(await cmd.execute(), false);
   assert.equal(n, 1);
+});
+
+test("withContext must be a boolean, and is a command option only (not a circuit setting)", async () => {
+  for (const bad of [1, "true", null, {}]) {
+    assert.throws(
+      () => new Command(() => 1, null, { withContext: bad }),
+      (e) => e instanceof TypeError && /options\.withContext must be true or false/.test(e.message),
+      `withContext: ${String(bad)}`,
+    );
+  }
+  assert.deepEqual(await new Command((...a) => a, null, { withContext: false }).execute(7), [7]);
+  const named = new Command(() => 1, null, { name: "values-withContext", withContext: true });
+  // The circuit's settings never see it: configure() refuses it like any unknown option.
+  assert.throws(() => named.configure({ withContext: true }), (e) => e.key === "withContext");
+  assert.throws(() => h.configure("values-withContext", { withContext: true }), (e) => e.key === "withContext");
+  h.removeCommand("values-withContext");
 });
 
 test("a run that throws synchronously counts as a failure and falls back", async () => {

@@ -237,7 +237,7 @@ test("any object with now() and arm() works as a command's clock", async () => {
       return new Promise(() => {});
     },
     (e) => e.kind,
-    { clock, timeoutMs: 50 },
+    { clock, timeoutMs: 50, withContext: true },
   );
   slow.on("event", (e, at) => events.push(`${e}@${at}`));
   const p = slow.execute();

@@ -34,6 +34,8 @@ const live = new Command(
     healthSnapshotIntervalMs: 0,
     rollingWindowMs: 10000,
     rollingWindowBuckets: 10,
+    // The run gets its attempt's context ({ attempt, signal }) first.
+    withContext: true,
   },
 );
 
@@ -131,6 +133,7 @@ async function hystrixSelfCheck() {
   const SLEEP_WINDOW = 1000;
   const options = {
     clock,
+    withContext: true,
     timeoutMs: 100,
     requestVolumeThreshold: 2,
     errorThresholdPercentage: 50,
@@ -140,7 +143,7 @@ async function hystrixSelfCheck() {
   let behaviour = "hang";
   let runs = 0;
   let abortReason = null;
-  const run = (label, { signal }) => {
+  const run = ({ signal }, label) => {
     runs += 1;
     if (behaviour === "hang") {
       return new Promise((_, reject) => {
@@ -174,7 +177,7 @@ async function hystrixSelfCheck() {
   const t = await pending;
   out.timeout = { ...t.error, servedByFallback: t.fallback === true, isTimeoutError: t.isTimeout, signalAbortedWith: abortReason, state: state() };
   // The same without a fallback: the caller gets the TimeoutError itself.
-  const bare = new Command(run, null, { clock, timeoutMs: 100 });
+  const bare = new Command(run, null, { clock, timeoutMs: 100, withContext: true });
   const bareCall = bare.execute("bare").then(
     () => ({ rejected: false }),
     (e) => ({ rejected: true, ...describe(e), isTimeoutError: e instanceof TimeoutError }),

@@ -7,9 +7,9 @@
 export async function check({ Command, CircuitOpenError, TimeoutError, VirtualClock }) {
   const clock = new VirtualClock();
   const cmd = new Command(
-    (ms, { signal }) => clock.sleep(ms, signal).then(() => `ok:${ms}`),
+    ({ signal }, ms) => clock.sleep(ms, signal).then(() => `ok:${ms}`),
     (error, ms) => `fallback:${error instanceof TimeoutError ? "timeout" : error.kind}:${ms}`,
-    { clock, timeoutMs: 50 },
+    { clock, timeoutMs: 50, withContext: true },
   );
   const fast = cmd.execute(10);
   await clock.advance(10);

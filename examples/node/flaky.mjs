@@ -78,6 +78,9 @@ const getPrice = new Command(
   // The fallback: a stale, cached price.
   (error) => ({ price: 40, stale: true, why: error.kind ?? error.message }),
   {
+    // The run receives its attempt's context ({ attempt, signal }) first,
+    // then execute()'s own arguments (none here).
+    withContext: true,
     timeoutMs: 200,
     requestVolumeThreshold: 4,
     errorThresholdPercentage: 50,

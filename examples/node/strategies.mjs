@@ -109,8 +109,9 @@ async function tail(cmd) {
 const pct = (sorted, p) => sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1];
 const fmt = (sorted) => `p50 ${pct(sorted, 50).toFixed(1).padStart(5)} ms, p99 ${pct(sorted, 99).toFixed(1).padStart(5)} ms`;
 
-const unhedged = new Command(slowTailUpstream, null, base);
-const hedged = new Command(slowTailUpstream, null, { ...base, hedgeMaxAttempts: 2, hedgeDelayMs: 8 });
+// `withContext: true`: the run receives its attempt's `{ attempt, signal }` first.
+const unhedged = new Command(slowTailUpstream, null, { ...base, withContext: true });
+const hedged = new Command(slowTailUpstream, null, { ...base, withContext: true, hedgeMaxAttempts: 2, hedgeDelayMs: 8 });
 const slow = await tail(unhedged);
 const fast = await tail(hedged);
 await sleep(20); // let the last losers notice their abort

