@@ -312,6 +312,35 @@ pub extern "C" fn hystrix_command_named(name: *const c_char, out: *mut *mut hyst
     })
 }
 
+/// A new handle to the command called `name`, made with `config` on first
+/// use. One name has one set of settings: if the command exists (or the
+/// name was configured) with a different value for any setting of
+/// `config`, this returns `HYSTRIX_SETTINGS_CONFLICT`, the message naming
+/// the command, the first differing key and both values, and nothing
+/// changes (change settings with `hystrix_configure_named`). The same
+/// settings give a handle to the existing command. `HYSTRIX_INVALID_CONFIG`
+/// names the offending key of an invalid `config`.
+#[no_mangle]
+pub extern "C" fn hystrix_command_named_with(
+    name: *const c_char,
+    config: *const hystrix_config,
+    out: *mut *mut hystrix_command,
+) -> hystrix_status {
+    boundary("hystrix_command_named_with", || {
+        let name = read_str(name, "name")?;
+        let config = read_config(config)?;
+        if out.is_null() {
+            return Err(Fail::null("out"));
+        }
+        let cmd = registry().get_or_create_with(name, &config).map_err(|e| match e {
+            hystrix_core::SettingsError::Invalid(e) => config_fail(e),
+            conflict => Fail::new(hystrix_status::HYSTRIX_SETTINGS_CONFLICT, conflict.to_string()),
+        })?;
+        publish(out, cmd, ClockInner::default_clock());
+        Ok(())
+    })
+}
+
 /// Forgets the name and its settings; the command itself is freed once no
 /// handle or execution uses it. Returns `HYSTRIX_INVALID_ARGUMENT` if the
 /// name was not registered.

@@ -49,7 +49,7 @@ struct Episode {
 }
 
 pub(crate) struct Inner {
-    name: String,
+    pub(crate) name: Arc<str>,
     clock: Arc<dyn Clock>,
     pub(crate) config: LiveConfig,
     /// The window in force; points into `windows`, which owns every window
@@ -148,7 +148,7 @@ impl Command {
         let current = Arc::as_ptr(&window) as *mut Window;
         Ok(Command {
             inner: Arc::new(Inner {
-                name: name.to_string(),
+                name: Arc::from(name),
                 clock,
                 config: LiveConfig::new(&config),
                 window: AtomicPtr::new(current),
@@ -314,7 +314,7 @@ impl Command {
         };
         let inner = &self.inner;
         Snapshot {
-            name: inner.name.clone(),
+            name: inner.name.to_string(),
             time_ms: now,
             state,
             health: Health { total: health.total, errors: health.errors, error_percentage: health.error_percentage() },
