@@ -33,14 +33,22 @@ fn build<'py>(
     original: Option<Bound<'py, PyAny>>,
     fallback_error: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (setting, value) = if ctx.setting().is_empty() { (None, None) } else { (Some(ctx.setting()), Some(ctx.value())) };
+    let (setting, value) =
+        if ctx.setting().is_empty() { (None, None) } else { (Some(ctx.setting()), Some(ctx.value())) };
     factory(py)?.call1((ctx.kind().as_str(), src.label, setting, value, original, fallback_error))
 }
 
 /// The `SettingsConflictError` for a second construction with other settings.
 pub(crate) fn settings_conflict(py: Python<'_>, c: &SettingsConflict) -> PyErr {
     let built = factory(py).and_then(|f| {
-        f.call1(("settings_conflict", c.command(), c.key(), (c.existing(), c.given()), None::<Py<PyAny>>, None::<Py<PyAny>>))
+        f.call1((
+            "settings_conflict",
+            c.command(),
+            c.key(),
+            (c.existing(), c.given()),
+            None::<Py<PyAny>>,
+            None::<Py<PyAny>>,
+        ))
     });
     match built {
         Ok(exc) => PyErr::from_value(exc),
@@ -81,12 +89,14 @@ pub(crate) fn raise_for(py: Python<'_>, e: Error<PyErr>, src: &Source<'_>) -> Py
         Error::FallbackFailure { fallback: Fault::Error(err), .. } if !err.is_instance_of::<PyException>(py) => {
             return err;
         }
-        Error::FallbackFailure { original, fallback, context, .. } => error_object(py, &original, src).and_then(|orig| {
-            let fb = fault_object(py, &fallback);
-            let exc = build(py, &context, src, Some(orig), Some(fb.clone()))?;
-            exc.setattr("__cause__", fb)?;
-            Ok(exc)
-        }),
+        Error::FallbackFailure { original, fallback, context, .. } => {
+            error_object(py, &original, src).and_then(|orig| {
+                let fb = fault_object(py, &fallback);
+                let exc = build(py, &context, src, Some(orig), Some(fb.clone()))?;
+                exc.setattr("__cause__", fb)?;
+                Ok(exc)
+            })
+        }
         other => error_object(py, &other, src),
     };
     match built {

@@ -144,10 +144,9 @@ impl<T, E> Results<T, E> {
 /// fallback value, given the original error.
 pub(crate) fn settle_error<E>(cmd: &Command, resolution: Resolution, original: Error<E>) -> Error<E> {
     match resolution {
-        Resolution::Error(ErrorKind::FallbackRejected) => Error::FallbackRejected {
-            original: Box::new(original),
-            context: cmd.context(ErrorKind::FallbackRejected),
-        },
+        Resolution::Error(ErrorKind::FallbackRejected) => {
+            Error::FallbackRejected { original: Box::new(original), context: cmd.context(ErrorKind::FallbackRejected) }
+        }
         _ => original,
     }
 }

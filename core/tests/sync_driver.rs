@@ -65,9 +65,9 @@ fn refusals_without_fallback_and_error_codes() {
     let err = r.unwrap_err();
     assert!(matches!(err, Error::ShortCircuited(_)));
     assert_eq!((err.code(), err.kind().as_str()), (3, "short_circuited"));
-    assert_eq!(err.to_string(), "the circuit is open");
+    assert_eq!(err.to_string(), "command 'sync': circuit open (force_open)");
     let codes: Vec<u32> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
-    assert_eq!(codes, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert_eq!(codes, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     for k in ErrorKind::ALL {
         assert_eq!(ErrorKind::parse(k.as_str()), Some(k));
     }
