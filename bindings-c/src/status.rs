@@ -205,11 +205,11 @@ pub(crate) fn write_out<T>(out: *mut T, value: T) {
 }
 
 /// The message of a call's error (semantics §3, "Error messages"): the
-/// command and the setting behind an error hystrix made, or the kind's
-/// description for the run's own failure. Built only on the error path.
-pub(crate) fn describe<E>(e: &hystrix_core::Error<E>) -> String {
+/// command and the setting behind an error hystrix made, or the command
+/// and the kind for the run's own failure. Built only on the error path.
+pub(crate) fn describe<E>(cmd: &hystrix_core::Command, e: &hystrix_core::Error<E>) -> String {
     match e.context() {
         Some(ctx) => ctx.to_string(),
-        None => e.kind().description().to_string(),
+        None => cmd.context(e.kind()).to_string(),
     }
 }
