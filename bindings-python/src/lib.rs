@@ -135,6 +135,17 @@ impl NativeCommand {
         &self.label
     }
 
+    /// One numeric setting in force, read without building the config dict
+    /// (`max_concurrent_requests`, for the thread pool's size).
+    fn setting(&self, key: &str) -> PyResult<u64> {
+        let c = self.cmd.config();
+        Ok(match key {
+            "timeout_ms" => c.timeout_ms,
+            "max_concurrent_requests" => c.max_concurrent_requests,
+            other => return Err(PyValueError::new_err(format!("no numeric setting {other:?} here"))),
+        })
+    }
+
     /// The setting behind an error of `kind` (a SPEC kind name) made now,
     /// and its value in force, as the core chooses them for every binding:
     /// `(setting, value)`, `setting` empty when none is involved.

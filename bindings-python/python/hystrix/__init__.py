@@ -23,6 +23,7 @@ from ._errors import (
     InvalidConfigError,
     RateLimitedError,
     RejectedError,
+    SettingsConflictError,
     TimeoutError,
 )
 
@@ -39,6 +40,7 @@ __all__ = [
     "InvalidConfigError",
     "RateLimitedError",
     "RejectedError",
+    "SettingsConflictError",
     "TimeoutError",
     "command",
     "config_schema",
