@@ -2,7 +2,7 @@
 //! commands, and their listeners.
 
 use crate::clock::{clock_or_default, hystrix_clock, ClockInner};
-use crate::config::{config_fail, hystrix_config, read_config, read_str, write_config, CONFIG_SIZE_0_1};
+use crate::config::{config_fail, config_fail_for, hystrix_config, read_config, read_str, write_config, CONFIG_SIZE_0_1};
 use crate::shutdown::Alive;
 use crate::status::{boundary, hystrix_status, write_out, Fail};
 use crate::user_data::{hystrix_free_fn, UserData};
@@ -275,13 +275,17 @@ pub extern "C" fn hystrix_command_new(
     out: *mut *mut hystrix_command,
 ) -> hystrix_status {
     boundary("hystrix_command_new", || {
-        let config = if config.is_null() { hystrix_core::Config::default() } else { read_config(config)? };
         let name = if name.is_null() { "" } else { read_str(name, "name")? };
+        let config = if config.is_null() {
+            hystrix_core::Config::default()
+        } else {
+            read_config(config).map_err(|f| f.for_command(name))?
+        };
         let clock = clock_or_default(clock)?;
         if out.is_null() {
             return Err(Fail::null("out"));
         }
-        let cmd = Command::with_clock(name, config, clock.clone()).map_err(config_fail)?;
+        let cmd = Command::with_clock(name, config, clock.clone()).map_err(config_fail_for(name))?;
         publish(out, cmd, clock);
         Ok(())
     })
@@ -294,7 +298,8 @@ pub extern "C" fn hystrix_command_new(
 pub extern "C" fn hystrix_configure_named(name: *const c_char, config: *const hystrix_config) -> hystrix_status {
     boundary("hystrix_configure_named", || {
         let name = read_str(name, "name")?;
-        registry().configure(name, read_config(config)?).map_err(config_fail)
+        let config = read_config(config).map_err(|f| f.for_command(name))?;
+        registry().configure(name, config).map_err(config_fail_for(name))
     })
 }
 
@@ -328,12 +333,12 @@ pub extern "C" fn hystrix_command_named_with(
 ) -> hystrix_status {
     boundary("hystrix_command_named_with", || {
         let name = read_str(name, "name")?;
-        let config = read_config(config)?;
+        let config = read_config(config).map_err(|f| f.for_command(name))?;
         if out.is_null() {
             return Err(Fail::null("out"));
         }
         let cmd = registry().get_or_create_with(name, &config).map_err(|e| match e {
-            hystrix_core::SettingsError::Invalid(e) => config_fail(e),
+            hystrix_core::SettingsError::Invalid(e) => config_fail_for(name)(e),
             conflict => Fail::new(hystrix_status::HYSTRIX_SETTINGS_CONFLICT, conflict.to_string()),
         })?;
         publish(out, cmd, ClockInner::default_clock());

@@ -106,6 +106,16 @@ impl Fail {
     pub(crate) fn state(message: impl Into<String>) -> Fail {
         Fail::new(hystrix_status::HYSTRIX_INVALID_STATE, message)
     }
+
+    /// An invalid configuration of the command called `name` says so
+    /// (`command 'users': invalid config: ...`); other failures, and an
+    /// anonymous command's, are unchanged.
+    pub(crate) fn for_command(mut self, name: &str) -> Fail {
+        if self.status == hystrix_status::HYSTRIX_INVALID_CONFIG && !name.is_empty() {
+            self.message = format!("command '{name}': {}", self.message);
+        }
+        self
+    }
 }
 
 thread_local! {

@@ -1,7 +1,7 @@
 // Circuits (the shared state behind commands: the wasm command, its
 // listeners and clock) and the registry of named ones.
 import { RealClock, describe } from "./clocks.mjs";
-import { HystrixError, SettingsConflictError } from "./errors.mjs";
+import { HystrixError, InvalidConfigError, SettingsConflictError } from "./errors.mjs";
 import { CAMEL, configError, isClock, specJson } from "./options.mjs";
 import { slot } from "./wasm-slot.mjs";
 
@@ -17,7 +17,7 @@ export class Circuit {
     try {
       this.wasm = new slot.WasmCommand(name, specJson(options));
     } catch (e) {
-      throw configError(e, options);
+      throw named(configError(e, options), name);
     }
     this.name = name;
     this.listeners = new Map();
@@ -70,7 +70,7 @@ function checkSameSettings(c, options) {
       err.given = given;
       throw err;
     }
-    throw configError(e, options);
+    throw named(configError(e, options), c.name);
   }
 }
 
@@ -81,8 +81,17 @@ export function configureCircuit(c, options) {
   try {
     c.wasm.configure(json);
   } catch (e) {
-    throw configError(e, options);
+    throw named(configError(e, options), c.name);
   }
+}
+
+/** An InvalidConfigError about the command called `name` names it (`.command`, message); anonymous: unchanged. */
+function named(err, name) {
+  if (name && err instanceof InvalidConfigError) {
+    err.message = `command '${name}': ${err.message}`;
+    err.command = name;
+  }
+  return err;
 }
 
 /** Sets options of the named command (made if needed). */

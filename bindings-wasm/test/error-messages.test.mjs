@@ -119,7 +119,14 @@ test("a second construction with other options is a SettingsConflictError and ch
   configure("msg-s", { timeoutMs: 5000 });
   new Command(() => 5, null, { name: "msg-s", timeoutMs: 5000 });
   assert.throws(() => new Command(() => 6, null, { name: "msg-s", timeoutMs: 100 }), h.SettingsConflictError);
-  // Invalid options are still an InvalidConfigError.
-  assert.throws(() => new Command(() => 7, null, { name: "msg-s", timeoutMs: 0 }), h.InvalidConfigError);
+  // Invalid options are still an InvalidConfigError, naming the command.
+  assert.throws(
+    () => new Command(() => 7, null, { name: "msg-s", timeoutMs: 0 }),
+    (e) => e instanceof h.InvalidConfigError && e.command === "msg-s" && /^command 'msg-s': invalid config: timeoutMs/.test(e.message),
+  );
+  assert.throws(
+    () => new Command(() => 7, null, { name: "msg-new", timeoutMs: 0 }),
+    (e) => e instanceof h.InvalidConfigError && /^command 'msg-new': invalid config: timeoutMs/.test(e.message),
+  );
   removeCommand("msg-s");
 });
