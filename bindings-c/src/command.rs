@@ -2,7 +2,9 @@
 //! commands, and their listeners.
 
 use crate::clock::{clock_or_default, hystrix_clock, ClockInner};
-use crate::config::{config_fail, config_fail_for, hystrix_config, read_config, read_str, write_config, CONFIG_SIZE_0_1};
+use crate::config::{
+    config_fail, config_fail_for, hystrix_config, read_config, read_str, write_config, CONFIG_SIZE_0_1,
+};
 use crate::shutdown::Alive;
 use crate::status::{boundary, hystrix_status, write_out, Fail};
 use crate::user_data::{hystrix_free_fn, UserData};
@@ -370,7 +372,8 @@ pub extern "C" fn hystrix_command_configure(
 ) -> hystrix_status {
     boundary("hystrix_command_configure", || {
         let command = command_owned(cmd)?;
-        command.set_config(read_config(config)?).map_err(config_fail)
+        let config = read_config(config).map_err(|f| f.for_command(command.name()))?;
+        command.set_config(config).map_err(config_fail_for(command.name()))
     })
 }
 
@@ -382,7 +385,7 @@ pub extern "C" fn hystrix_command_configure_json(cmd: *const hystrix_command, js
         let text = read_str(json, "json")?;
         let patch: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| config_fail(hystrix_core::ConfigError::new("config", format!("is not valid JSON: {e}"))))?;
-        command.configure_json(&patch).map(|_| ()).map_err(config_fail)
+        command.configure_json(&patch).map(|_| ()).map_err(config_fail_for(command.name()))
     })
 }
 

@@ -142,6 +142,8 @@ static void test_named_with_refuses_other_settings(void) {
     hystrix_command *bad = NULL;
     CHECK_STATUS(hystrix_command_new(&b, "payments", NULL, &bad), HYSTRIX_INVALID_CONFIG);
     CHECK_CONTAINS(last_error(), "command 'payments': invalid config: timeout_ms");
+    CHECK_STATUS(hystrix_command_configure(first, &b), HYSTRIX_INVALID_CONFIG);
+    CHECK_CONTAINS(last_error(), "command 's': invalid config: timeout_ms");
     hystrix_command *handles[] = {first, same, other, plain};
     for (size_t i = 0; i < 4; i++) CHECK_STATUS(hystrix_command_free(handles[i]), HYSTRIX_OK);
     CHECK_STATUS(hystrix_remove_named("s"), HYSTRIX_OK);
