@@ -110,3 +110,28 @@ def test_the_decorator_follows_the_same_rule(unique_name):
         @hystrix.command(name=name, timeout_ms=200)
         def g():
             return 2
+
+
+@pytest.mark.parametrize("isolation", ["semaphore", "thread"])
+def test_a_timeout_the_deadline_decided_names_deadline_ms(isolation, unique_name):
+    import threading
+
+    clock = VirtualClock()
+    late = threading.Event()
+
+    def slow():
+        clock.advance(50)  # past the 40 ms deadline, well within timeout_ms
+        if isolation == "thread":
+            late.wait(10)
+        return "late"
+
+    cmd = hystrix.Command(
+        slow, name=unique_name("deadline"), clock=clock, isolation=isolation, timeout_ms=1000, deadline_ms=40
+    )
+    try:
+        with pytest.raises(hystrix.TimeoutError) as info:
+            cmd.execute()
+    finally:
+        late.set()
+    assert (info.value.setting, info.value.value) == ("deadline_ms", 40)
+    assert str(info.value).endswith("timed out after 40 ms (deadline_ms)")

@@ -106,7 +106,7 @@ class Settling:
     """What one call's interpreter keeps to settle the caller: each attempt's
     value or exception, the errors made for kinds, the fallback's outcome."""
 
-    __slots__ = ("target", "args", "kwargs", "outcomes", "made", "fb_value", "fb_error")
+    __slots__ = ("target", "args", "kwargs", "outcomes", "made", "fb_value", "fb_error", "t0", "at")
 
     def __init__(self, target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]):
         self.target = target
@@ -119,6 +119,10 @@ class Settling:
         self.made: Dict[str, BaseException] = {}
         self.fb_value: Any = None
         self.fb_error: Optional[BaseException] = None
+        #: When the call started, and the latest time its driver fed it a
+        #: timer or a run's end (so a timeout can name ``deadline_ms``).
+        self.t0 = 0
+        self.at = 0
 
     def kind_error(self, kind: str) -> BaseException:
         err = self.made.get(kind)
@@ -131,7 +135,7 @@ class Settling:
     ) -> BaseException:
         """A new error of ``kind`` naming the command and the setting the
         core chooses for it (with its value now)."""
-        setting, value = self.target.circuit._native.context(kind)
+        setting, value = self.target.circuit._native.context(kind, max(0, self.at - self.t0))
         return _new_error(kind, self.target.label, setting or None, value, original, fallback_error)
 
     def original(self, enc: int) -> Optional[BaseException]:
