@@ -130,3 +130,21 @@ test("a second construction with other options is a SettingsConflictError and ch
   );
   removeCommand("msg-s");
 });
+
+test("a refused fallback names fallbackMaxConcurrentRequests and its original", async () => {
+  const clock = new VirtualClock();
+  let release;
+  const cmd = new Command(() => Promise.reject(new Error("down")), () => new Promise((r) => (release = r)), {
+    clock,
+    name: "msg-fbfull",
+    fallbackMaxConcurrentRequests: 1,
+  });
+  const first = cmd.execute();
+  const e = await cmd.execute().catch((x) => x);
+  assert.ok(e instanceof h.FallbackRejectedError);
+  assert.deepEqual([e.command, e.setting, e.value], ["msg-fbfull", "fallbackMaxConcurrentRequests", 1]);
+  assert.equal(e.message, "command 'msg-fbfull': fallback rejected (fallbackMaxConcurrentRequests 1) (after: Error: down)");
+  release("fb");
+  assert.equal(await first, "fb");
+  removeCommand("msg-fbfull");
+});
