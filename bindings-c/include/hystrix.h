@@ -83,7 +83,7 @@
 #define HYSTRIX_EVENT_TYPE_COUNT 16
 
 /**
- * What every function returns. Values 1–10 are the SPEC error kinds with
+ * What every function returns. Values 1–11 are the SPEC error kinds with
  * the same stable codes as in every other binding.
  */
 typedef enum {
@@ -132,6 +132,13 @@ typedef enum {
    * The rate limiter refused the call (and no fallback answered).
    */
   HYSTRIX_RATE_LIMITED = 10,
+  /**
+   * A command of that name already exists with a different value for a
+   * setting given again (`hystrix_command_named_with`); the message names
+   * the command, the key and both values. Change settings with
+   * `hystrix_configure_named`.
+   */
+  HYSTRIX_SETTINGS_CONFLICT = 11,
   /**
    * A required pointer argument was NULL.
    */
@@ -871,6 +878,20 @@ hystrix_status hystrix_configure_named(const char *name, const hystrix_config *c
  * configured (or default) settings. Every handle is freed on its own.
  */
 hystrix_status hystrix_command_named(const char *name, hystrix_command **out);
+
+/**
+ * A new handle to the command called `name`, made with `config` on first
+ * use. One name has one set of settings: if the command exists (or the
+ * name was configured) with a different value for any setting of
+ * `config`, this returns `HYSTRIX_SETTINGS_CONFLICT`, the message naming
+ * the command, the first differing key and both values, and nothing
+ * changes (change settings with `hystrix_configure_named`). The same
+ * settings give a handle to the existing command. `HYSTRIX_INVALID_CONFIG`
+ * names the offending key of an invalid `config`.
+ */
+hystrix_status hystrix_command_named_with(const char *name,
+                                          const hystrix_config *config,
+                                          hystrix_command **out);
 
 /**
  * Forgets the name and its settings; the command itself is freed once no

@@ -2,7 +2,9 @@
 //! commands, and their listeners.
 
 use crate::clock::{clock_or_default, hystrix_clock, ClockInner};
-use crate::config::{config_fail, hystrix_config, read_config, read_str, write_config, CONFIG_SIZE_0_1};
+use crate::config::{
+    config_fail, config_fail_for, hystrix_config, read_config, read_str, write_config, CONFIG_SIZE_0_1,
+};
 use crate::shutdown::Alive;
 use crate::status::{boundary, hystrix_status, write_out, Fail};
 use crate::user_data::{hystrix_free_fn, UserData};
@@ -275,13 +277,17 @@ pub extern "C" fn hystrix_command_new(
     out: *mut *mut hystrix_command,
 ) -> hystrix_status {
     boundary("hystrix_command_new", || {
-        let config = if config.is_null() { hystrix_core::Config::default() } else { read_config(config)? };
         let name = if name.is_null() { "" } else { read_str(name, "name")? };
+        let config = if config.is_null() {
+            hystrix_core::Config::default()
+        } else {
+            read_config(config).map_err(|f| f.for_command(name))?
+        };
         let clock = clock_or_default(clock)?;
         if out.is_null() {
             return Err(Fail::null("out"));
         }
-        let cmd = Command::with_clock(name, config, clock.clone()).map_err(config_fail)?;
+        let cmd = Command::with_clock(name, config, clock.clone()).map_err(config_fail_for(name))?;
         publish(out, cmd, clock);
         Ok(())
     })
@@ -294,7 +300,8 @@ pub extern "C" fn hystrix_command_new(
 pub extern "C" fn hystrix_configure_named(name: *const c_char, config: *const hystrix_config) -> hystrix_status {
     boundary("hystrix_configure_named", || {
         let name = read_str(name, "name")?;
-        registry().configure(name, read_config(config)?).map_err(config_fail)
+        let config = read_config(config).map_err(|f| f.for_command(name))?;
+        registry().configure(name, config).map_err(config_fail_for(name))
     })
 }
 
@@ -308,6 +315,35 @@ pub extern "C" fn hystrix_command_named(name: *const c_char, out: *mut *mut hyst
             return Err(Fail::null("out"));
         }
         publish(out, registry().get_or_create(name), ClockInner::default_clock());
+        Ok(())
+    })
+}
+
+/// A new handle to the command called `name`, made with `config` on first
+/// use. One name has one set of settings: if the command exists (or the
+/// name was configured) with a different value for any setting of
+/// `config`, this returns `HYSTRIX_SETTINGS_CONFLICT`, the message naming
+/// the command, the first differing key and both values, and nothing
+/// changes (change settings with `hystrix_configure_named`). The same
+/// settings give a handle to the existing command. `HYSTRIX_INVALID_CONFIG`
+/// names the offending key of an invalid `config`.
+#[no_mangle]
+pub extern "C" fn hystrix_command_named_with(
+    name: *const c_char,
+    config: *const hystrix_config,
+    out: *mut *mut hystrix_command,
+) -> hystrix_status {
+    boundary("hystrix_command_named_with", || {
+        let name = read_str(name, "name")?;
+        let config = read_config(config).map_err(|f| f.for_command(name))?;
+        if out.is_null() {
+            return Err(Fail::null("out"));
+        }
+        let cmd = registry().get_or_create_with(name, &config).map_err(|e| match e {
+            hystrix_core::SettingsError::Invalid(e) => config_fail_for(name)(e),
+            conflict => Fail::new(hystrix_status::HYSTRIX_SETTINGS_CONFLICT, conflict.to_string()),
+        })?;
+        publish(out, cmd, ClockInner::default_clock());
         Ok(())
     })
 }
@@ -336,7 +372,8 @@ pub extern "C" fn hystrix_command_configure(
 ) -> hystrix_status {
     boundary("hystrix_command_configure", || {
         let command = command_owned(cmd)?;
-        command.set_config(read_config(config)?).map_err(config_fail)
+        let config = read_config(config).map_err(|f| f.for_command(command.name()))?;
+        command.set_config(config).map_err(config_fail_for(command.name()))
     })
 }
 
@@ -348,7 +385,7 @@ pub extern "C" fn hystrix_command_configure_json(cmd: *const hystrix_command, js
         let text = read_str(json, "json")?;
         let patch: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| config_fail(hystrix_core::ConfigError::new("config", format!("is not valid JSON: {e}"))))?;
-        command.configure_json(&patch).map(|_| ()).map_err(config_fail)
+        command.configure_json(&patch).map(|_| ()).map_err(config_fail_for(command.name()))
     })
 }
 

@@ -342,6 +342,12 @@ pub(crate) fn config_fail(e: ConfigError) -> Fail {
     Fail::new(hystrix_status::HYSTRIX_INVALID_CONFIG, e.to_string())
 }
 
+/// `config_fail` for the command called `name`: the message names it too
+/// (`command 'users': invalid config: timeout_ms ...`).
+pub(crate) fn config_fail_for(name: &str) -> impl Fn(ConfigError) -> Fail + '_ {
+    move |e| config_fail(e).for_command(name)
+}
+
 /// Reads and validates a `hystrix_config` the caller passed (its first
 /// `struct_size` bytes; defaults for the settings beyond).
 pub(crate) fn read_config(config: *const hystrix_config) -> Result<Config, Fail> {

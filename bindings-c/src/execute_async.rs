@@ -23,7 +23,7 @@ use crate::shutdown::Alive;
 use crate::status::{boundary, hystrix_status, write_out, Fail};
 use crate::user_data::{hystrix_free_fn, UserData, Value};
 use hystrix_core::{
-    Action, AttemptId, Call, CallTimer, Clock, EventType, Input, Original, RunOutcome, Settlement, TimerId,
+    Action, AttemptId, Call, CallTimer, Clock, ErrorKind, EventType, Input, Original, RunOutcome, Settlement, TimerId,
 };
 use std::collections::HashMap;
 use std::ffi::c_void;
@@ -151,6 +151,9 @@ struct CallState {
     /// The call's events as they were when it settled
     /// (`hystrix_call_events`), kept for calls with a handle.
     settled_events: Option<Vec<EventType>>,
+    /// When the call started (a timeout at or past `deadline_ms` from here
+    /// is the deadline's, and its message names `deadline_ms`).
+    started_at: u64,
 }
 
 /// One queued call: the core's sans-IO `Call` plus the program's callbacks.
@@ -337,7 +340,21 @@ impl AsyncCall {
                             Callback::Done(hystrix_status::HYSTRIX_OK, value.unwrap_or(std::ptr::null_mut()))
                         }
                         Settlement::Fallback => Callback::Done(hystrix_status::HYSTRIX_OK, st.fallback_value.0),
-                        Settlement::Error { kind, .. } => {
+                        Settlement::Error { kind, original } => {
+                            let cmd = st.call.command();
+                            let ctx = match (kind, original) {
+                                (
+                                    ErrorKind::FallbackRejected | ErrorKind::FallbackFailure | ErrorKind::Cancelled,
+                                    _,
+                                ) => cmd.context(kind),
+                                (_, Some(Original::Kind(ErrorKind::Timeout))) => {
+                                    cmd.timeout_context(st.now.saturating_sub(st.started_at))
+                                }
+                                (_, Some(Original::Kind(k))) => cmd.context(k),
+                                _ => cmd.context(kind),
+                            };
+                            // What `hystrix_last_error_message` says inside `done`.
+                            crate::status::set_last_error(ctx.to_string());
                             Callback::Done(hystrix_status::from_kind(kind), std::ptr::null_mut())
                         }
                     }
@@ -518,6 +535,7 @@ pub extern "C" fn hystrix_command_queue(
                 run_values: Vec::new(),
                 fallback_value: Value(std::ptr::null_mut()),
                 settled_events: None,
+                started_at: now,
             }),
             clock,
             cb: Callbacks { run, cancel, fallback, done },

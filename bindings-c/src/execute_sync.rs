@@ -70,7 +70,7 @@ pub extern "C" fn hystrix_command_execute(
                 write_out(out_value, v);
                 Ok(())
             }
-            Err(e) => Err(Fail::new(hystrix_status::from_kind(e.kind()), e.kind().description())),
+            Err(e) => Err(Fail::new(hystrix_status::from_kind(e.kind()), crate::status::describe(&command, &e))),
         }
     })
 }

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::ffi::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// What every function returns. Values 1–10 are the SPEC error kinds with
+/// What every function returns. Values 1–11 are the SPEC error kinds with
 /// the same stable codes as in every other binding.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +34,11 @@ pub enum hystrix_status {
     HYSTRIX_CANCELLED = 9,
     /// The rate limiter refused the call (and no fallback answered).
     HYSTRIX_RATE_LIMITED = 10,
+    /// A command of that name already exists with a different value for a
+    /// setting given again (`hystrix_command_named_with`); the message names
+    /// the command, the key and both values. Change settings with
+    /// `hystrix_configure_named`.
+    HYSTRIX_SETTINGS_CONFLICT = 11,
     /// A required pointer argument was NULL.
     HYSTRIX_NULL_ARGUMENT = 100,
     /// An argument was not valid (bad handle, bad UTF-8, wrong clock kind…).
@@ -46,7 +51,7 @@ pub enum hystrix_status {
 
 impl hystrix_status {
     /// Every status, for converting integers that come from C.
-    const ALL: [hystrix_status; 15] = [
+    const ALL: [hystrix_status; 16] = [
         hystrix_status::HYSTRIX_OK,
         hystrix_status::HYSTRIX_FAILURE,
         hystrix_status::HYSTRIX_TIMEOUT,
@@ -58,6 +63,7 @@ impl hystrix_status {
         hystrix_status::HYSTRIX_INVALID_CONFIG,
         hystrix_status::HYSTRIX_CANCELLED,
         hystrix_status::HYSTRIX_RATE_LIMITED,
+        hystrix_status::HYSTRIX_SETTINGS_CONFLICT,
         hystrix_status::HYSTRIX_NULL_ARGUMENT,
         hystrix_status::HYSTRIX_INVALID_ARGUMENT,
         hystrix_status::HYSTRIX_INVALID_STATE,
@@ -100,13 +106,23 @@ impl Fail {
     pub(crate) fn state(message: impl Into<String>) -> Fail {
         Fail::new(hystrix_status::HYSTRIX_INVALID_STATE, message)
     }
+
+    /// An invalid configuration of the command called `name` says so
+    /// (`command 'users': invalid config: ...`); other failures, and an
+    /// anonymous command's, are unchanged.
+    pub(crate) fn for_command(mut self, name: &str) -> Fail {
+        if self.status == hystrix_status::HYSTRIX_INVALID_CONFIG && !name.is_empty() {
+            self.message = format!("command '{name}': {}", self.message);
+        }
+        self
+    }
 }
 
 thread_local! {
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-fn set_last_error(message: String) {
+pub(crate) fn set_last_error(message: String) {
     LAST_ERROR.with(|e| *e.borrow_mut() = message);
 }
 
@@ -182,6 +198,7 @@ pub extern "C" fn hystrix_status_name(status: i32) -> *const c_char {
         HYSTRIX_INVALID_CONFIG => c"invalid_config",
         HYSTRIX_CANCELLED => c"cancelled",
         HYSTRIX_RATE_LIMITED => c"rate_limited",
+        HYSTRIX_SETTINGS_CONFLICT => c"settings_conflict",
         HYSTRIX_NULL_ARGUMENT => c"null_argument",
         HYSTRIX_INVALID_ARGUMENT => c"invalid_argument",
         HYSTRIX_INVALID_STATE => c"invalid_state",
@@ -195,4 +212,14 @@ pub(crate) fn write_out<T>(out: *mut T, value: T) {
     // SAFETY: every caller has checked `out` is non-NULL; the C caller
     // promises it points at writable storage for a `T`.
     unsafe { out.write(value) }
+}
+
+/// The message of a call's error (semantics §3, "Error messages"): the
+/// command and the setting behind an error hystrix made, or the command
+/// and the kind for the run's own failure. Built only on the error path.
+pub(crate) fn describe<E>(cmd: &hystrix_core::Command, e: &hystrix_core::Error<E>) -> String {
+    match e.context() {
+        Some(ctx) => ctx.to_string(),
+        None => cmd.context(e.kind()).to_string(),
+    }
 }

@@ -3,12 +3,12 @@
 //! Python drivers and this native layer word every error alike: naming the
 //! command and the setting involved.
 
-use hystrix_core::{Command, Error, Fault};
+use hystrix_core::{Context, Error, Fault, SettingsConflict};
 use pyo3::exceptions::{PyException, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
-/// `_new_error(kind, command, setting, original, fallback_error)`, registered by the package.
+/// `_new_error(kind, command, setting, value, original, fallback_error)`, registered by the package.
 static FACTORY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Registers the package's error factory.
@@ -17,25 +17,43 @@ pub(crate) fn _set_error_factory(py: Python<'_>, factory: Py<PyAny>) {
     let _ = FACTORY.set(py, factory);
 }
 
-/// The command an error is about: its name for messages, its settings.
+/// The command an error is about: what messages call it.
 pub(crate) struct Source<'a> {
     pub(crate) label: &'a str,
-    pub(crate) cmd: &'a Command,
+}
+
+fn factory(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    Ok(FACTORY.get(py).ok_or_else(|| PyRuntimeError::new_err("hystrix: the error factory is not registered"))?.bind(py))
 }
 
 fn build<'py>(
     py: Python<'py>,
-    kind: &str,
+    ctx: &Context,
     src: &Source<'_>,
-    setting: Option<u64>,
     original: Option<Bound<'py, PyAny>>,
     fallback_error: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let factory = FACTORY
-        .get(py)
-        .ok_or_else(|| PyRuntimeError::new_err("hystrix: the error factory is not registered"))?
-        .bind(py);
-    factory.call1((kind, src.label, setting, original, fallback_error))
+    let (setting, value) =
+        if ctx.setting().is_empty() { (None, None) } else { (Some(ctx.setting()), Some(ctx.value())) };
+    factory(py)?.call1((ctx.kind().as_str(), src.label, setting, value, original, fallback_error))
+}
+
+/// The `SettingsConflictError` for a second construction with other settings.
+pub(crate) fn settings_conflict(py: Python<'_>, c: &SettingsConflict) -> PyErr {
+    let built = factory(py).and_then(|f| {
+        f.call1((
+            "settings_conflict",
+            c.command(),
+            c.key(),
+            (c.existing(), c.given()),
+            None::<Py<PyAny>>,
+            None::<Py<PyAny>>,
+        ))
+    });
+    match built {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(err) => err,
+    }
 }
 
 fn fault_object<'py>(py: Python<'py>, fault: &Fault<PyErr>) -> Bound<'py, PyAny> {
@@ -50,9 +68,11 @@ pub(crate) fn error_object<'py>(py: Python<'py>, e: &Error<PyErr>, src: &Source<
     match e {
         Error::Failure(fault) => Ok(fault_object(py, fault)),
         Error::BadRequest(err) => Ok(err.value(py).clone().into_any()),
-        Error::Timeout => build(py, "timeout", src, Some(src.cmd.config().timeout_ms), None, None),
-        Error::Rejected => build(py, "rejected", src, Some(src.cmd.config().max_concurrent_requests), None, None),
-        other => build(py, other.kind().as_str(), src, None, None, None),
+        Error::InvalidConfig(e) => Err(PyRuntimeError::new_err(e.to_string())),
+        other => match other.context() {
+            Some(ctx) => build(py, ctx, src, None, None),
+            None => Err(PyRuntimeError::new_err(format!("hystrix: no context for {}", other.kind()))),
+        },
     }
 }
 
@@ -60,9 +80,8 @@ pub(crate) fn error_object<'py>(py: Python<'py>, e: &Error<PyErr>, src: &Source<
 pub(crate) fn raise_for(py: Python<'_>, e: Error<PyErr>, src: &Source<'_>) -> PyErr {
     let built = match e {
         Error::Failure(Fault::Error(err)) | Error::BadRequest(err) => return err,
-        Error::FallbackRejected { original } => error_object(py, &original, src).and_then(|orig| {
-            let limit = src.cmd.config().fallback_max_concurrent_requests;
-            let exc = build(py, "fallback_rejected", src, Some(limit), Some(orig.clone()), None)?;
+        Error::FallbackRejected { original, context, .. } => error_object(py, &original, src).and_then(|orig| {
+            let exc = build(py, &context, src, Some(orig.clone()), None)?;
             exc.setattr("__cause__", orig)?;
             Ok(exc)
         }),
@@ -70,12 +89,14 @@ pub(crate) fn raise_for(py: Python<'_>, e: Error<PyErr>, src: &Source<'_>) -> Py
         Error::FallbackFailure { fallback: Fault::Error(err), .. } if !err.is_instance_of::<PyException>(py) => {
             return err;
         }
-        Error::FallbackFailure { original, fallback } => error_object(py, &original, src).and_then(|orig| {
-            let fb = fault_object(py, &fallback);
-            let exc = build(py, "fallback_failure", src, None, Some(orig), Some(fb.clone()))?;
-            exc.setattr("__cause__", fb)?;
-            Ok(exc)
-        }),
+        Error::FallbackFailure { original, fallback, context, .. } => {
+            error_object(py, &original, src).and_then(|orig| {
+                let fb = fault_object(py, &fallback);
+                let exc = build(py, &context, src, Some(orig), Some(fb.clone()))?;
+                exc.setattr("__cause__", fb)?;
+                Ok(exc)
+            })
+        }
         other => error_object(py, &other, src),
     };
     match built {

@@ -146,15 +146,41 @@ impl NativeCommand {
     }
 
     /// One numeric setting in force, read without building the config dict
-    /// (`timeout_ms`, `max_concurrent_requests`, `fallback_max_concurrent_requests`).
+    /// (`max_concurrent_requests`, for the thread pool's size).
     fn setting(&self, key: &str) -> PyResult<u64> {
         let c = self.cmd.config();
         Ok(match key {
             "timeout_ms" => c.timeout_ms,
             "max_concurrent_requests" => c.max_concurrent_requests,
-            "fallback_max_concurrent_requests" => c.fallback_max_concurrent_requests,
-            "rate_limit_for_period" => c.rate_limit_for_period,
             other => return Err(PyValueError::new_err(format!("no numeric setting {other:?} here"))),
+        })
+    }
+
+    /// The setting behind an error of `kind` (a SPEC kind name) made now,
+    /// and its value in force, as the core chooses them for every binding:
+    /// `(setting, value)`, `setting` empty when none is involved.
+    /// `elapsed_ms` (time since the call started) lets a timeout name
+    /// `deadline_ms` when the call's deadline decided it.
+    #[pyo3(signature = (kind, elapsed_ms=0))]
+    fn context(&self, kind: &str, elapsed_ms: u64) -> PyResult<(&'static str, u64)> {
+        let kind = hystrix_core::ErrorKind::parse(kind)
+            .ok_or_else(|| PyValueError::new_err(format!("no error kind {kind:?}")))?;
+        let ctx = match kind {
+            hystrix_core::ErrorKind::Timeout => self.cmd.timeout_context(elapsed_ms),
+            other => self.cmd.context(other),
+        };
+        Ok((ctx.setting(), ctx.value()))
+    }
+
+    /// Checks the settings of a second construction with this name (a
+    /// dict of SPEC settings) against the command's: raises
+    /// `InvalidConfigError` for invalid ones, `SettingsConflictError`
+    /// naming the first differing key and both values; changes nothing.
+    fn check_same_settings(&self, py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<()> {
+        let patch = dict_to_json(config)?.map_err(PyTypeError::new_err)?;
+        self.cmd.check_same_settings(&patch).map_err(|e| match e {
+            hystrix_core::SettingsError::Invalid(e) => config_error(py, e, Some(&self.label)),
+            hystrix_core::SettingsError::Conflict(c) => crate::errors::settings_conflict(py, &c),
         })
     }
 

@@ -39,7 +39,7 @@ pub(crate) struct SemaphoreCall {
 
 impl SemaphoreCall {
     fn source(&self) -> Source<'_> {
-        Source { label: &self.label, cmd: &self.cmd }
+        Source { label: &self.label }
     }
 
     /// The exception a fallback receives for `cause`.

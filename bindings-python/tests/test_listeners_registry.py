@@ -271,10 +271,16 @@ def test_registry_configure_get_and_commands_share_state(clock, unique_name):
     assert hystrix.get(name).snapshot()["cumulative"]["SHORT_CIRCUITED"] == 1
 
 
-def test_command_with_name_and_config_configures_shared_circuit(unique_name):
+def test_command_with_name_and_other_config_is_refused_configure_changes_it(unique_name):
+    # One command per name (semantics §2): other settings are a conflict,
+    # not a silent reconfiguration of the shared circuit.
     name = unique_name("reg2")
     a = hystrix.Command(lambda: 1, name=name, isolation="semaphore")
     assert a.circuit.config()["force_open"] is False
+    with pytest.raises(hystrix.SettingsConflictError, match="force_open=false; got force_open=true"):
+        hystrix.Command(lambda: 2, name=name, isolation="semaphore", force_open=True)
+    assert a.circuit.config()["force_open"] is False
+    hystrix.configure(name, force_open=True)
     b = hystrix.Command(lambda: 2, name=name, isolation="semaphore", force_open=True)
     assert a.circuit is b.circuit
     with pytest.raises(hystrix.CircuitOpenError):

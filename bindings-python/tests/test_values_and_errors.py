@@ -720,12 +720,11 @@ def test_every_error_names_its_command_and_the_setting_involved(mode, unique_nam
     name = unique_name("named")
     got = _errors_of_every_kind(mode, name)
     expected = {
-        "timeout": "timed out: the run was still going after timeout_ms=250",
-        "short_circuited": "short-circuited: its circuit is open",
-        "rejected": "rejected: max_concurrent_requests=1 runs already in flight",
-        "fallback_failure": "the fallback failed: FallbackBoom('fb down') (after: Boom('down'))",
-        "fallback_rejected": "fallback rejected, fallback_max_concurrent_requests=1 fallbacks already in flight"
-        " (after: Boom('down'))",
+        "timeout": "timed out after 250 ms (timeout_ms)",
+        "short_circuited": ": circuit open (force_open)",
+        "rejected": "rejected: bulkhead full (max_concurrent_requests 1)",
+        "fallback_failure": ": the fallback failed: FallbackBoom('fb down') (after: Boom('down'))",
+        "fallback_rejected": ": fallback rejected (fallback_max_concurrent_requests 1) (after: Boom('down'))",
     }
     for kind, text in expected.items():
         err = got[kind]
@@ -741,7 +740,7 @@ def test_an_anonymous_commands_errors_name_its_run(mode):
     def fetch_user():
         raise Boom("down")
 
-    with pytest.raises(hystrix.CircuitOpenError, match="command '.*fetch_user' short-circuited") as info:
+    with pytest.raises(hystrix.CircuitOpenError, match="command '.*fetch_user': circuit open") as info:
         _call(_make(mode, fetch_user, force_open=True), mode)
     assert info.value.command.endswith("fetch_user")
 
@@ -757,6 +756,8 @@ def _same_error(a, b):
             assert type(x) is type(y) and x.args == y.args
     if hasattr(a, "key"):
         assert a.key == b.key
+    for attr in ("setting", "value", "existing", "given"):
+        assert getattr(a, attr, None) == getattr(b, attr, None), attr
 
 
 def _all_error_classes():
@@ -781,6 +782,7 @@ def test_every_error_pickles_and_deep_copies_with_its_attributes(mode, unique_na
         hystrix.BadRequest("caller's fault", 42),
         hystrix.CancelledError("the caller gave up"),
         hystrix.RateLimitedError("too many calls", command="svc"),
+        _settings_conflict(unique_name("pickled-conflict")),
     ]
     errors = list(got.values()) + made_here
     # Every exception class of the package is covered.
@@ -789,6 +791,18 @@ def test_every_error_pickles_and_deep_copies_with_its_attributes(mode, unique_na
         for copy_ in (pickle.loads(pickle.dumps(err)), copy.deepcopy(err), copy.copy(err)):
             _same_error(err, copy_)
     assert pickle.loads(pickle.dumps(got["fallback_rejected"])).original.args == ("down",)
+
+
+def _settings_conflict(name):
+    hystrix.Command(lambda: 1, name=name, timeout_ms=100)
+    try:
+        with pytest.raises(hystrix.SettingsConflictError) as info:
+            hystrix.Command(lambda: 1, name=name, timeout_ms=5000)
+    finally:
+        hystrix.remove(name)
+    err = info.value
+    assert (err.key, err.existing, err.given) == ("timeout_ms", "100", "5000")
+    return err
 
 
 def test_a_subclass_of_bad_request_pickles_with_its_own_attributes():

@@ -15,6 +15,7 @@ export {
   InvalidConfigError,
   CancelledError,
   RateLimitedError,
+  SettingsConflictError,
 } from "./errors.mjs";
 export { configSchema } from "./options.mjs";
 export { Command, CommandView, getCommand } from "./command.mjs";

@@ -12,7 +12,9 @@ import {
   RateLimitedError,
   RejectedError,
   TimeoutError,
+  located,
 } from "./errors.mjs";
+import { CAMEL } from "./options.mjs";
 import { slot } from "./wasm-slot.mjs";
 import { asyncContext, gate } from "./context.mjs";
 
@@ -90,6 +92,24 @@ export function cheap(Cls) {
   } finally {
     Error.stackTraceLimit = limit;
   }
+}
+
+/** The options an error's context can name, camelCase, by the wasm side's index. */
+let settingNames = null;
+
+/**
+ * `err` with where it came from: `circuit`'s name, and the option behind an
+ * error of kind `code` with its value now, as the core chooses them (one
+ * crossing into wasm, no string work; the message is built when read).
+ * `elapsedMs` since the call started lets a timeout name `deadlineMs`.
+ */
+export function locate(err, circuit, code, elapsedMs = 0) {
+  settingNames ??= slot.WasmCommand.contextSettings()
+    .split(",")
+    .map((k) => CAMEL[k] ?? k);
+  const c = circuit.wasm.context(code, elapsedMs);
+  const i = c % 16;
+  return located(err, circuit.name, settingNames[i], (c - i) / 16);
 }
 
 /** `fn()` as a promise: its value, or its exception as a rejection. */
@@ -287,8 +307,9 @@ export class CallState {
     this.clock = circuit.clock;
     this.id = 0;
     this.args = args;
-    // The last instant the clock gave for this call (see `now`).
+    // The last instant the clock gave for this call (see `now`), and its start.
     this.at = now;
+    this.t0 = now;
     this.clockFailed = false;
     this.resolve = null;
     this.reject = null;
@@ -615,7 +636,7 @@ export class CallState {
     att.aborted = true;
     // Only a `withContext` run can see a signal; nobody asked for it yet: it is handed out aborted.
     if (att.ac === null && !this.command._withContext) return;
-    const err = reason === K_TIMEOUT ? (this.more.timeoutError ??= new TimeoutError()) : new CancelledError();
+    const err = reason === K_TIMEOUT ? this.timeoutError() : this.made(new CancelledError(), K_CANCELLED);
     if (att.ac === null) att.ac = new AbortController();
     guard.depth++;
     try {
@@ -630,27 +651,44 @@ export class CallState {
     if (a > 0) return this.attempt(a).value;
     switch (k) {
       case K_TIMEOUT:
-        return (this.more.timeoutError ??= new TimeoutError());
+        return this.timeoutError();
       case K_SHORT_CIRCUITED:
-        return cheap(CircuitOpenError);
+        return this.made(cheap(CircuitOpenError), k);
       case K_REJECTED:
-        return cheap(RejectedError);
+        return this.made(cheap(RejectedError), k);
       case K_RATE_LIMITED:
-        return cheap(RateLimitedError);
+        return this.made(cheap(RateLimitedError), k);
       default:
         return undefined;
     }
+  }
+
+  /** `err`, made for this call's command (kind `code`): names the command and the option behind it. */
+  made(err, code) {
+    return locate(err, this.circuit, code);
+  }
+
+  /** The call's one TimeoutError (its attempts' signals and the caller see the same object). */
+  timeoutError() {
+    const more = this.more;
+    if (more.timeoutError === null) {
+      more.timeoutError = locate(new TimeoutError(), this.circuit, K_TIMEOUT, Math.max(0, this.at - this.t0));
+    }
+    return more.timeoutError;
   }
 
   /** The caller's error of kind `kind`, whose original is `a`/`k`. */
   error(kind, a, k) {
     switch (kind) {
       case K_CANCELLED:
-        return new CancelledError(undefined, this.x?.signal === undefined ? undefined : { cause: this.x.signal.reason });
+        return this.made(
+          new CancelledError(undefined, this.x?.signal === undefined ? undefined : { cause: this.x.signal.reason }),
+          K_CANCELLED,
+        );
       case K_FALLBACK_REJECTED:
-        return new FallbackRejectedError(undefined, { cause: this.original(a, k) });
+        return this.made(new FallbackRejectedError(undefined, { cause: this.original(a, k) }), K_FALLBACK_REJECTED);
       case K_FALLBACK_FAILURE: {
-        const err = new FallbackFailedError(undefined, { cause: this.fb });
+        const err = this.made(new FallbackFailedError(undefined, { cause: this.fb }), K_FALLBACK_FAILURE);
         err.original = this.original(a, k);
         return err;
       }

@@ -4,7 +4,7 @@ import { BadRequestError, CancelledError } from "./errors.mjs";
 import { camelKeys } from "./options.mjs";
 import { describe } from "./clocks.mjs";
 import { circuitFor, circuitNamed, configureCircuit } from "./registry.mjs";
-import { MAX_DEPTH, guard, startCall } from "./call.mjs";
+import { MAX_DEPTH, guard, locate, startCall } from "./call.mjs";
 
 /** What a method called without its command (`const e = cmd.execute; e()`) returns. */
 function detached(method) {
@@ -226,7 +226,9 @@ export class Command extends CommandView {
   _call(c, args, signal) {
     if (guard.depth >= MAX_DEPTH) return tooDeep();
     // A caller that gave up already: nothing is started, nothing recorded.
-    if (signal !== undefined && signal.aborted) return Promise.reject(new CancelledError(undefined, { cause: signal.reason }));
+    if (signal !== undefined && signal.aborted) {
+      return Promise.reject(locate(new CancelledError(undefined, { cause: signal.reason }), c, 9));
+    }
     let now;
     try {
       now = c.clock.now();

@@ -357,6 +357,12 @@ export class HystrixError extends Error {
   readonly code: number | undefined;
   /** The SPEC error kind (undefined on the base class). */
   readonly kind: string | undefined;
+  /** The name of the command the error comes from ("" for an anonymous one; undefined for an error made by your own code). */
+  command?: string;
+  /** The option behind the error, camelCase (`timeoutMs`, `sleepWindowMs`, ...; "" when none). */
+  setting?: string;
+  /** That option's value when the error was made. */
+  value?: number;
 }
 /** The circuit was open and no fallback answered (code 3). */
 export class CircuitOpenError extends HystrixError {
@@ -405,4 +411,18 @@ export class CancelledError extends HystrixError {
 export class RateLimitedError extends HystrixError {
   readonly code: 10;
   readonly kind: "rate_limited";
+}
+/**
+ * A command of that name already exists with a different value for an
+ * option given again (code 11); change settings with `configure()`.
+ */
+export class SettingsConflictError extends HystrixError {
+  readonly code: 11;
+  readonly kind: "settings_conflict";
+  /** The first differing option, camelCase. */
+  readonly key: string;
+  /** The existing command's value, as JSON. */
+  readonly existing: string;
+  /** The value given, as JSON. */
+  readonly given: string;
 }

@@ -108,6 +108,45 @@ impl WasmCommand {
         Ok(next?.to_json())
     }
 
+    /// Where an error of kind `code` made now comes from, as the core
+    /// chooses for every binding (`Command::context`): the setting's index
+    /// in [`WasmCommand::context_settings`] plus 16 times its value (one
+    /// number, so the refusal path crosses once and allocates nothing).
+    /// `elapsed_ms` (since the call started) lets a timeout name
+    /// `deadline_ms` when the call's deadline decided it.
+    pub fn context(&self, code: u32, elapsed_ms: f64) -> f64 {
+        let Some(kind) = ErrorKind::ALL.into_iter().find(|k| k.code() == code) else { return 0.0 };
+        let ctx = match kind {
+            ErrorKind::Timeout => self.cmd.timeout_context(elapsed_ms as u64),
+            other => self.cmd.context(other),
+        };
+        let index = CONTEXT_SETTINGS.iter().position(|s| *s == ctx.setting()).unwrap_or(0);
+        ctx.value() as f64 * 16.0 + index as f64
+    }
+
+    /// The settings [`WasmCommand::context`] can name, by index,
+    /// comma-separated (index 0: none).
+    #[wasm_bindgen(js_name = contextSettings)]
+    pub fn context_settings() -> String {
+        CONTEXT_SETTINGS.join(",")
+    }
+
+    /// Checks the options of a second construction with this command's
+    /// name (a JSON object of SPEC keys) against its settings; throws
+    /// `"key\u{1}message"` for an invalid one (as `configure` does), or
+    /// `"\u{2}key\u{2}existing\u{2}given"` for a conflict. Changes nothing.
+    #[wasm_bindgen(js_name = checkSameSettings)]
+    pub fn check_same_settings(&self, given: &str) -> Result<(), JsValue> {
+        let value: serde_json::Value = serde_json::from_str(given)
+            .map_err(|e| config_error(hystrix_core::ConfigError::new("config", format!("is not valid JSON: {e}"))))?;
+        self.cmd.check_same_settings(&value).map_err(|e| match e {
+            hystrix_core::SettingsError::Invalid(e) => config_error(e),
+            hystrix_core::SettingsError::Conflict(c) => {
+                JsValue::from_str(&format!("\u{2}{}\u{2}{}\u{2}{}", c.key(), c.existing(), c.given()))
+            }
+        })
+    }
+
     /// The configuration in force, as JSON.
     pub fn config(&self) -> String {
         self.cmd.config().to_json()
@@ -209,6 +248,20 @@ unsafe impl Sync for SendQueue {}
 pub fn config_schema() -> String {
     Config::schema_json()
 }
+
+/// The settings an error's context can name (index 0: none); an error
+/// of the glue carries the index and the value.
+const CONTEXT_SETTINGS: [&str; 9] = [
+    "",
+    "timeout_ms",
+    "deadline_ms",
+    "sleep_window_ms",
+    "force_open",
+    "max_concurrent_requests",
+    "limit",
+    "rate_limit_for_period",
+    "fallback_max_concurrent_requests",
+];
 
 /// The stable code of each error kind, by name (for the glue's error classes).
 #[wasm_bindgen(js_name = errorCodes)]

@@ -297,7 +297,11 @@ test("named commands: configure(name, opts) then new Command(..., { name }) shar
     b.configure({ forceOpen: true });
     assert.equal(a.snapshot().state, "open");
     await assert.rejects(a.execute(), CircuitOpenError);
-    // new Command(..., { name, ...settings }) reconfigures the shared circuit.
+    // new Command(..., { name, ...other settings }) is refused (semantics §2,
+    // one command per name) and changes nothing; configure() changes them.
+    assert.throws(() => new Command(() => 0, null, { name, forceOpen: false }), h.SettingsConflictError);
+    assert.equal(a.snapshot().state, "open");
+    configure(name, { forceOpen: false });
     new Command(() => 0, null, { name, forceOpen: false });
     assert.equal(await a.execute(), 2);
   } finally {

@@ -1065,7 +1065,8 @@ test("a timer whose cancel() throws: the call ends with that error, and the time
   assert.deepEqual(ctl.lateFires, [10]);
   // A slow call on the same circuit reuses the execution id; the stale timer (due 10) must not time it out.
   let finish;
-  const slow = new Command(() => new Promise((r) => (finish = r)), () => "fb", { name, timeoutMs: 50 });
+  h.configure(name, { timeoutMs: 50 });
+  const slow = new Command(() => new Promise((r) => (finish = r)), () => "fb", { name });
   const again = track(() => slow.execute());
   await clock.advance(10);
   await flush();

@@ -1,6 +1,8 @@
 //! The one error taxonomy (SPEC §3): kinds with stable codes, and the error
 //! values that carry the host's own errors back to the caller.
 
+pub use crate::error_context::Context;
+pub use crate::settings_conflict::{SettingsConflict, SettingsError};
 use std::fmt;
 
 /// The closed set of error kinds, each with a stable numeric code that every
@@ -30,11 +32,15 @@ pub enum ErrorKind {
     /// The rate limiter refused the call (SPEC §13, §16); an original
     /// error, so a fallback sees it.
     RateLimited = 10,
+    /// A command of that name already exists with a different value for a
+    /// setting the new construction gave (semantics §2, "One command per
+    /// name"); names the command, the key and both values.
+    SettingsConflict = 11,
 }
 
 impl ErrorKind {
     /// Every kind, in code order.
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::Failure,
         ErrorKind::Timeout,
         ErrorKind::ShortCircuited,
@@ -45,9 +51,10 @@ impl ErrorKind {
         ErrorKind::InvalidConfig,
         ErrorKind::Cancelled,
         ErrorKind::RateLimited,
+        ErrorKind::SettingsConflict,
     ];
 
-    /// The stable numeric code (1..=10).
+    /// The stable numeric code (1..=11).
     pub const fn code(self) -> u32 {
         self as u32
     }
@@ -65,6 +72,7 @@ impl ErrorKind {
             ErrorKind::InvalidConfig => "invalid_config",
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::SettingsConflict => "settings_conflict",
         }
     }
 
@@ -86,6 +94,7 @@ impl ErrorKind {
             ErrorKind::InvalidConfig => "invalid configuration",
             ErrorKind::Cancelled => "the caller cancelled the call",
             ErrorKind::RateLimited => "the rate limiter refused the call",
+            ErrorKind::SettingsConflict => "a command of that name exists with other settings",
         }
     }
 }
@@ -165,25 +174,33 @@ impl<E> From<E> for RunError<E> {
 }
 
 /// The error a caller gets from a command, carrying the host's own values.
+/// Every error hystrix makes itself carries a [`Context`]: the command's
+/// name and the setting that decided it, so its message names both.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error<E> {
-    /// The run failed (and no fallback answered).
+    /// The run failed (and no fallback answered): the run's own error.
     Failure(Fault<E>),
-    /// The run timed out (and no fallback answered).
-    Timeout,
-    /// The circuit was open (and no fallback answered).
-    ShortCircuited,
-    /// The bulkhead was full (and no fallback answered).
-    Rejected,
+    /// The run timed out (and no fallback answered); the context names
+    /// `timeout_ms` and its value.
+    Timeout(Context),
+    /// The circuit was open (and no fallback answered); the context names
+    /// `sleep_window_ms` (or `force_open`).
+    ShortCircuited(Context),
+    /// The bulkhead was full (and no fallback answered); the context names
+    /// `max_concurrent_requests` (or `limit`, the adaptive limit in force).
+    Rejected(Context),
     /// The run refused a bad request; no fallback was tried.
     BadRequest(E),
-    /// The rate limiter refused the call (and no fallback answered).
-    RateLimited,
+    /// The rate limiter refused the call (and no fallback answered); the
+    /// context names `rate_limit_for_period`.
+    RateLimited(Context),
     /// The fallback was refused by its own concurrency limit.
     FallbackRejected {
         /// Why the fallback was wanted.
         original: Box<Error<E>>,
+        /// The command and `fallback_max_concurrent_requests`.
+        context: Context,
     },
     /// The fallback failed too.
     FallbackFailure {
@@ -191,6 +208,8 @@ pub enum Error<E> {
         original: Box<Error<E>>,
         /// What the fallback failed with.
         fallback: Fault<E>,
+        /// The command (no setting).
+        context: Context,
     },
     /// The configuration was refused.
     InvalidConfig(ConfigError),
@@ -201,11 +220,11 @@ impl<E> Error<E> {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Failure(_) => ErrorKind::Failure,
-            Error::Timeout => ErrorKind::Timeout,
-            Error::ShortCircuited => ErrorKind::ShortCircuited,
-            Error::Rejected => ErrorKind::Rejected,
+            Error::Timeout(_) => ErrorKind::Timeout,
+            Error::ShortCircuited(_) => ErrorKind::ShortCircuited,
+            Error::Rejected(_) => ErrorKind::Rejected,
             Error::BadRequest(_) => ErrorKind::BadRequest,
-            Error::RateLimited => ErrorKind::RateLimited,
+            Error::RateLimited(_) => ErrorKind::RateLimited,
             Error::FallbackRejected { .. } => ErrorKind::FallbackRejected,
             Error::FallbackFailure { .. } => ErrorKind::FallbackFailure,
             Error::InvalidConfig(_) => ErrorKind::InvalidConfig,
@@ -216,6 +235,16 @@ impl<E> Error<E> {
     pub fn code(&self) -> u32 {
         self.kind().code()
     }
+
+    /// The command and setting behind an error hystrix made (`None` for the
+    /// run's own failure or bad request, and for a refused configuration).
+    pub fn context(&self) -> Option<&Context> {
+        match self {
+            Error::Timeout(c) | Error::ShortCircuited(c) | Error::Rejected(c) | Error::RateLimited(c) => Some(c),
+            Error::FallbackRejected { context, .. } | Error::FallbackFailure { context, .. } => Some(context),
+            Error::Failure(_) | Error::BadRequest(_) | Error::InvalidConfig(_) => None,
+        }
+    }
 }
 
 impl<E: fmt::Display> fmt::Display for Error<E> {
@@ -223,14 +252,12 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
         match self {
             Error::Failure(fault) => write!(f, "{}: {fault}", self.kind().description()),
             Error::BadRequest(e) => write!(f, "{}: {e}", self.kind().description()),
-            Error::FallbackRejected { original } => {
-                write!(f, "{} (after: {original})", self.kind().description())
-            }
-            Error::FallbackFailure { original, fallback } => {
-                write!(f, "{}: {fallback} (after: {original})", self.kind().description())
+            Error::FallbackRejected { original, context } => write!(f, "{context} (after: {original})"),
+            Error::FallbackFailure { original, fallback, context } => {
+                write!(f, "{context}: {fallback} (after: {original})")
             }
             Error::InvalidConfig(e) => e.fmt(f),
-            other => f.write_str(other.kind().description()),
+            Error::Timeout(c) | Error::ShortCircuited(c) | Error::Rejected(c) | Error::RateLimited(c) => c.fmt(f),
         }
     }
 }

@@ -20,9 +20,11 @@
 
 mod call;
 mod command;
+mod command_context;
 pub mod config;
 mod drivers;
 pub mod error;
+mod error_context;
 pub mod event;
 pub mod listener;
 mod live_config;
@@ -30,6 +32,7 @@ mod metrics;
 pub mod observe;
 mod policy;
 mod registry;
+mod settings_conflict;
 mod sync;
 pub mod time;
 
@@ -46,7 +49,7 @@ pub use clock::MonotonicClock;
 pub use clock::{Clock, FnClock, Sleeper};
 pub use command::Command;
 pub use config::{Config, Jitter, LimitMode, Setting};
-pub use error::{ConfigError, Error, ErrorKind, Fault, RunError};
+pub use error::{ConfigError, Context, Error, ErrorKind, Fault, RunError, SettingsConflict, SettingsError};
 pub use event::{CircuitState, EventType};
 pub use listener::{ListenerId, Notice, Topic};
 pub use registry::Registry;

@@ -5,7 +5,8 @@
 use crate::clock::Clock;
 use crate::command::Command;
 use crate::config::Config;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, SettingsError};
+use crate::settings_conflict::first_conflict;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -63,6 +64,29 @@ impl Registry {
             .expect("configurations are validated before they are stored");
         entries.commands.insert(name.to_string(), cmd.clone());
         cmd
+    }
+
+    /// The command called `name`, made with `config` on first use. A name
+    /// has one set of settings (semantics §2, "One command per name"): if
+    /// the command exists (or the name was configured) with a different
+    /// configuration, this is a [`SettingsError::Conflict`] naming the
+    /// first differing key and both values, and nothing changes; settings
+    /// are changed through [`Registry::configure`]. The same configuration
+    /// shares the existing command.
+    pub fn get_or_create_with(&self, name: &str, config: &Config) -> Result<Command, SettingsError> {
+        config.validate()?;
+        let mut entries = self.lock();
+        if let Some(cmd) = entries.commands.get(name) {
+            cmd.check_same_config(config)?;
+            return Ok(cmd.clone());
+        }
+        if let Some(configured) = entries.configs.get(name) {
+            first_conflict(name, configured, config, |_| true)?;
+        }
+        let cmd = Command::with_clock(name, *config, self.clock.clone())?;
+        entries.configs.insert(name.to_string(), *config);
+        entries.commands.insert(name.to_string(), cmd.clone());
+        Ok(cmd)
     }
 
     /// The command called `name`, if it exists.

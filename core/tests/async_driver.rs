@@ -95,7 +95,7 @@ fn a_timeout_without_fallback_is_a_timeout_error() {
     let (c, k) = (cmd.clone(), clock.clone());
     let out = exec.spawn(async move { c.execute_async(&k, std::future::pending::<Result<(), RunError<()>>>()).await });
     clock.advance_with(100, || exec.settle());
-    assert!(matches!(out.borrow_mut().take().unwrap(), Err(Error::Timeout)));
+    assert!(matches!(out.borrow_mut().take().unwrap(), Err(Error::Timeout(_))));
     assert_eq!(snap(&cmd, &clock).rolling.get(EventType::FallbackMissing), 1);
 }
 
@@ -130,7 +130,7 @@ fn failures_panics_and_bad_requests() {
     assert_eq!(panicked.unwrap(), "the run failed: panicked: boom");
     assert!(matches!(bad, Err(Error::BadRequest("no id"))));
     match fb_fail {
-        Err(Error::FallbackFailure { original, fallback: Fault::Error("b") }) => {
+        Err(Error::FallbackFailure { original, fallback: Fault::Error("b"), .. }) => {
             assert!(matches!(*original, Error::Failure(Fault::Error("a"))))
         }
         other => panic!("unexpected {other:?}"),
@@ -187,7 +187,7 @@ fn a_full_fallback_limit_is_fallback_rejected() {
         c.execute_async_or(&k, async { Err::<u8, _>(RunError::Failure(2)) }, |_: &Error<i32>| async { Ok(2) }).await
     });
     match refused.borrow_mut().take().unwrap() {
-        Err(Error::FallbackRejected { original }) => assert!(matches!(*original, Error::Failure(Fault::Error(2)))),
+        Err(Error::FallbackRejected { original, .. }) => assert!(matches!(*original, Error::Failure(Fault::Error(2)))),
         other => panic!("unexpected {other:?}"),
     }
     clock.advance_with(30, || exec.settle());

@@ -199,7 +199,7 @@ fn a_rate_limited_call_is_refused() {
     };
     assert_eq!(call(false).borrow_mut().take().unwrap().unwrap(), 1);
     let refused = call(false).borrow_mut().take().unwrap();
-    assert!(matches!(refused, Err(Error::RateLimited)), "{refused:?}");
+    assert!(matches!(refused, Err(Error::RateLimited(_))), "{refused:?}");
     assert_eq!(refused.unwrap_err().kind(), ErrorKind::RateLimited);
     assert_eq!(call(true).borrow_mut().take().unwrap().unwrap(), 42, "the fallback sees rate_limited");
     assert_eq!(runs.get(), 1);
@@ -208,7 +208,7 @@ fn a_rate_limited_call_is_refused() {
     // `execute_async` goes through the rate limiter too.
     let (c, k) = (cmd.clone(), clock.clone());
     let out = exec.spawn(async move { c.execute_async(&k, async { Ok::<u32, RunError<String>>(1) }).await });
-    assert!(matches!(out.borrow_mut().take().unwrap(), Err(Error::RateLimited)));
+    assert!(matches!(out.borrow_mut().take().unwrap(), Err(Error::RateLimited(_))));
 }
 
 #[test]
@@ -339,7 +339,7 @@ fn execute_async_with_retry_makes_exactly_one_attempt() {
         .await
     });
     clock.advance_with(cmd.config().timeout_ms, || exec.settle());
-    assert!(matches!(out.borrow_mut().take().unwrap(), Err(Error::Timeout)));
+    assert!(matches!(out.borrow_mut().take().unwrap(), Err(Error::Timeout(_))));
     let s = snap(&cmd, &clock);
     assert_eq!((s.rolling.get(EventType::Timeout), s.rolling.get(EventType::Retry), s.concurrent), (1, 0, 0));
 }
@@ -360,7 +360,7 @@ fn a_deadline_caps_execute_async() {
         .await
     });
     clock.advance_with(50, || exec.settle());
-    assert!(matches!(out.borrow_mut().take().unwrap(), Err(Error::Timeout)));
+    assert!(matches!(out.borrow_mut().take().unwrap(), Err(Error::Timeout(_))));
 }
 
 #[test]

@@ -43,7 +43,7 @@ fn panics_count_as_failures_and_fallback_failures() {
     let cmd = Command::with_clock("sync", Config::default(), clock).unwrap();
     let r: Result<(), Error<String>> = cmd.execute_or(|| panic!("run exploded"), |_| panic!("fallback exploded"));
     match r {
-        Err(Error::FallbackFailure { original, fallback: Fault::Panic(fb) }) => {
+        Err(Error::FallbackFailure { original, fallback: Fault::Panic(fb), .. }) => {
             assert!(matches!(*original, Error::Failure(Fault::Panic(ref m)) if m == "run exploded"));
             assert_eq!(fb, "fallback exploded");
         }
@@ -63,11 +63,11 @@ fn refusals_without_fallback_and_error_codes() {
     let cmd = Command::with_clock("sync", Config { force_open: true, ..Config::default() }, clock).unwrap();
     let r = cmd.execute(|| Ok::<_, RunError<String>>(()));
     let err = r.unwrap_err();
-    assert!(matches!(err, Error::ShortCircuited));
+    assert!(matches!(err, Error::ShortCircuited(_)));
     assert_eq!((err.code(), err.kind().as_str()), (3, "short_circuited"));
-    assert_eq!(err.to_string(), "the circuit is open");
+    assert_eq!(err.to_string(), "command 'sync': circuit open (force_open)");
     let codes: Vec<u32> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
-    assert_eq!(codes, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert_eq!(codes, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     for k in ErrorKind::ALL {
         assert_eq!(ErrorKind::parse(k.as_str()), Some(k));
     }
@@ -113,8 +113,8 @@ fn a_rejected_fallback_keeps_the_short_circuit_as_its_original() {
         move |_| {
             let nested: Result<u8, Error<String>> = inner.execute_or(|| Ok(0), |_| Ok(2));
             match nested {
-                Err(Error::FallbackRejected { original }) => {
-                    assert!(matches!(*original, Error::ShortCircuited), "original was {original:?}")
+                Err(Error::FallbackRejected { original, .. }) => {
+                    assert!(matches!(*original, Error::ShortCircuited(_)), "original was {original:?}")
                 }
                 other => panic!("expected FallbackRejected, got {other:?}"),
             }
@@ -143,7 +143,7 @@ fn new_thresholds_apply_to_a_still_cached_snapshot() {
     assert_eq!(cmd.execute(|| Ok::<_, RunError<String>>(2)).unwrap(), 2);
     cmd.configure_json(&serde_json::json!({ "request_volume_threshold": 2 })).unwrap();
     // Same cached snapshot (2 of 2 errors), new threshold: it trips now.
-    assert!(matches!(cmd.execute(|| Ok::<_, RunError<String>>(3)), Err(Error::ShortCircuited)));
+    assert!(matches!(cmd.execute(|| Ok::<_, RunError<String>>(3)), Err(Error::ShortCircuited(_))));
     assert_eq!(cmd.snapshot().state, hystrix_core::CircuitState::Open);
 }
 

@@ -24,6 +24,7 @@ from ._errors import (
     InvalidConfigError,
     RateLimitedError,
     RejectedError,
+    SettingsConflictError,
     TimeoutError,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "InvalidConfigError",
     "RateLimitedError",
     "RejectedError",
+    "SettingsConflictError",
     "TimeoutError",
     "command",
     "config_schema",

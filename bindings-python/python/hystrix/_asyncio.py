@@ -76,7 +76,8 @@ class AsyncCall(Settling):
         clock = t.circuit.clock
         label = t.label
         loop = asyncio.get_running_loop()
-        native, actions = t.circuit._native.call(_now(clock, label), t.fallback is not None)
+        self.t0 = self.at = _now(clock, label)
+        native, actions = t.circuit._native.call(self.t0, t.fallback is not None)
         self.native = native
         pending = list(actions)
         i = 0
@@ -206,6 +207,7 @@ class AsyncCall(Settling):
         what, n, task = item
         native = self.native
         if what == _TIMER:
+            self.at = now
             return native.fired(now, n) if self.timers.pop(n, None) is not None else ()  # type: ignore[no-any-return]
         if what == _FALLBACK_DONE:
             self.fb_task = None

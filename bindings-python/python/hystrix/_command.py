@@ -14,7 +14,7 @@ from ._circuit import Circuit
 from ._options import _check_not_generator, _is_bad_request_default, _label_of
 from ._errors import BadRequest
 from ._protocol import Target
-from ._registry import configure, get
+from ._registry import _construct
 
 
 class Command:
@@ -25,7 +25,10 @@ class Command:
     arguments (``timeout_ms=250, request_volume_threshold=10, ...``),
     validated at once (:class:`InvalidConfigError`, also a ``ValueError``,
     naming the key). ``name`` shares one circuit between every command of that
-    name. ``fallback(error, *args, **kwargs)`` gets the original error first.
+    name; one name has one set of settings: settings given that differ from
+    the existing circuit's raise :class:`SettingsConflictError` (naming the
+    command, the setting and both values) and change nothing — change them
+    with :func:`hystrix.configure`. ``fallback(error, *args, **kwargs)`` gets the original error first.
     ``isolation``: ``"thread"`` (Hystrix's default: the run executes on a
     bounded per-circuit pool of daemon threads, in a copy of the caller's
     ``contextvars`` context, and ``execute`` returns at the timeout; a run
@@ -77,7 +80,7 @@ class Command:
         else:
             if not isinstance(name, str):
                 raise TypeError(f"name must be a str, got {type(name).__name__}")
-            self.circuit = configure(name, **config) if config else get(name)
+            self.circuit = _construct(name, config)
             if clock is not None:
                 self.circuit.clock = clock
         self._run = run

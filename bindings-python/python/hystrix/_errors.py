@@ -1,9 +1,12 @@
 """The error taxonomy (SPEC §3) as Python exceptions, with stable codes.
 
 Every error hystrix creates names its command (``command`` attribute and the
-message) and the setting involved. Every class pickles and deep-copies with
-its attributes, so errors cross process boundaries (multiprocessing, Celery)
-intact.
+message) and the setting involved (``setting`` and ``value``: the SPEC key
+and its value when the error was made, as the core chooses them). The
+message is built from those attributes only when ``str()`` is called, so
+making an error on a refusal path does no string work (semantics §3,
+"Error messages"). Every class pickles and deep-copies with its attributes,
+so errors cross process boundaries (multiprocessing, Celery) intact.
 """
 import builtins
 from typing import Any, Dict, Optional, Tuple
@@ -39,14 +42,32 @@ class HystrixError(Exception):
     code: int = 0
     #: The name of the command that raised it.
     command: Optional[str] = None
+    #: The setting behind the error (a SPEC key such as ``"timeout_ms"``), if any.
+    setting: Optional[str] = None
+    #: That setting's value when the error was made.
+    value: Optional[int] = None
 
     def __init__(self, *args: Any, command: Optional[str] = None):
         super().__init__(*args)
         if command is not None:
             self.command = command
 
+    def __str__(self) -> str:
+        if self.args or self.command is None:
+            return super().__str__()
+        return self._describe()
+
+    def _describe(self) -> str:
+        """The message of an error hystrix made (no ``args``): built from its attributes."""
+        return f"{_who(self.command)}: {self.kind}"
+
     def __reduce__(self) -> Tuple[Any, ...]:
         return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _who(command: Optional[str]) -> str:
+    """``command 'NAME'``, or ``an anonymous command``."""
+    return f"command {command!r}" if command else "an anonymous command"
 
 
 class CircuitOpenError(HystrixError):
@@ -54,17 +75,28 @@ class CircuitOpenError(HystrixError):
 
     kind, code = "short_circuited", 3
 
+    def _describe(self) -> str:
+        if self.setting == "force_open":
+            return f"{_who(self.command)}: circuit open (force_open)"
+        return f"{_who(self.command)}: circuit open ({self.setting} {self.value})"
+
 
 class RejectedError(HystrixError):
     """The bulkhead was full and no fallback answered."""
 
     kind, code = "rejected", 4
 
+    def _describe(self) -> str:
+        return f"{_who(self.command)} rejected: bulkhead full ({self.setting} {self.value})"
+
 
 class TimeoutError(HystrixError, builtins.TimeoutError):  # noqa: A001 - deliberate, also a builtin TimeoutError
     """The run was still going when its timeout fired, and no fallback answered."""
 
     kind, code = "timeout", 2
+
+    def _describe(self) -> str:
+        return f"{_who(self.command)} timed out after {self.value} ms ({self.setting})"
 
 
 class BadRequest(HystrixError):
@@ -81,8 +113,16 @@ class FallbackRejectedError(HystrixError):
     kind, code = "fallback_rejected", 6
 
     def __init__(self, original: BaseException, message: Optional[str] = None, *, command: Optional[str] = None):
-        super().__init__(message or f"fallback rejected (after: {_describe(original)})", command=command)
+        if message is None and command is None:
+            message = f"fallback rejected (after: {_describe(original)})"
+        super().__init__(*(() if message is None else (message,)), command=command)
         self.original = original
+
+    def _describe(self) -> str:
+        where = f"{_who(self.command)}: fallback rejected"
+        if self.setting:
+            where += f" ({self.setting} {self.value})"
+        return f"{where} (after: {_describe(self.original)})"
 
 
 class FallbackFailedError(HystrixError):
@@ -99,11 +139,17 @@ class FallbackFailedError(HystrixError):
         *,
         command: Optional[str] = None,
     ):
-        super().__init__(
-            message or f"fallback failed: {_describe(fallback_error)} (after: {_describe(original)})", command=command
-        )
+        if message is None and command is None:
+            message = f"fallback failed: {_describe(fallback_error)} (after: {_describe(original)})"
+        super().__init__(*(() if message is None else (message,)), command=command)
         self.original = original
         self.fallback_error = fallback_error
+
+    def _describe(self) -> str:
+        return (
+            f"{_who(self.command)}: the fallback failed: {_describe(self.fallback_error)}"
+            f" (after: {_describe(self.original)})"
+        )
 
 
 class InvalidConfigError(HystrixError, ValueError):
@@ -122,6 +168,9 @@ class CancelledError(HystrixError):
 
     kind, code = "cancelled", 9
 
+    def _describe(self) -> str:
+        return f"{_who(self.command)}: cancelled by the caller"
+
 
 class RateLimitedError(HystrixError):
     """The rate limiter refused the call (semantics §13) and no fallback
@@ -129,47 +178,73 @@ class RateLimitedError(HystrixError):
 
     kind, code = "rate_limited", 10
 
+    def _describe(self) -> str:
+        if not self.setting:
+            return f"{_who(self.command)} rate limited"
+        return f"{_who(self.command)} rate limited ({self.setting} {self.value})"
+
+
+class SettingsConflictError(HystrixError, ValueError):
+    """A command of that name already exists with a different value for a
+    setting given again (semantics §2, "One command per name"): ``key`` is
+    the first differing setting, ``existing`` and ``given`` its two values
+    (as JSON text). Change settings with :func:`hystrix.configure`."""
+
+    kind, code = "settings_conflict", 11
+    #: The first setting, in SPEC order, whose values differ.
+    key: str = ""
+    #: The existing command's value, as JSON text (``"100"``, ``"true"``, ``'"full"'``).
+    existing: str = ""
+    #: The value given, as JSON text.
+    given: str = ""
+
+    def _describe(self) -> str:
+        return (
+            f"{_who(self.command)} already exists with {self.key}={self.existing}; got {self.key}={self.given}"
+            " — use configure() to change settings"
+        )
+
 
 def _new_error(
     kind: str,
     command: str,
-    setting: Optional[int] = None,
+    setting: Optional[str] = None,
+    value: Any = None,
     original: Optional[BaseException] = None,
     fallback_error: Optional[BaseException] = None,
 ) -> HystrixError:
-    """The error hystrix raises for ``kind``, its message naming the command
-    and the setting involved (``setting`` is that setting's value). Used by
-    the Python drivers and, through ``_hystrix._set_error_factory``, by the
-    native semaphore path, so both word errors alike."""
-    where = f"command {command!r}"
-    if kind == "timeout":
-        return TimeoutError(f"{where} timed out: the run was still going after timeout_ms={setting}", command=command)
-    if kind == "short_circuited":
-        return CircuitOpenError(f"{where} short-circuited: its circuit is open", command=command)
-    if kind == "rejected":
-        return RejectedError(
-            f"{where} rejected: max_concurrent_requests={setting} runs already in flight", command=command
-        )
-    if kind == "cancelled":
-        return CancelledError(f"{where}: the caller cancelled the call", command=command)
-    if kind == "rate_limited":
-        detail = f": rate_limit_for_period={setting} calls already admitted this period" if setting is not None else ""
-        return RateLimitedError(f"{where} rate limited{detail}", command=command)
+    """The error hystrix raises for ``kind``: it carries the command, the
+    setting involved and its ``value`` (for ``settings_conflict``: the
+    key and the pair ``(existing, given)``), and words its message from them
+    when it is read. Used by the Python drivers and, through
+    ``_hystrix._set_error_factory``, by the native layer, so both word errors
+    alike."""
+    err: HystrixError
+    if kind == "settings_conflict":
+        conflict = SettingsConflictError(command=command)
+        conflict.key = setting or ""
+        conflict.existing, conflict.given = value
+        return conflict
     if kind == "fallback_rejected" and original is not None:
-        return FallbackRejectedError(
-            original,
-            f"{where}: fallback rejected, fallback_max_concurrent_requests={setting} fallbacks already in flight"
-            f" (after: {_describe(original)})",
-            command=command,
-        )
-    if kind != "fallback_failure" or original is None or fallback_error is None:
-        return HystrixError(f"{where}: {kind}", command=command)
-    return FallbackFailedError(
-        original,
-        fallback_error,
-        f"{where}: the fallback failed: {_describe(fallback_error)} (after: {_describe(original)})",
-        command=command,
-    )
+        err = FallbackRejectedError(original, command=command)
+    elif kind == "fallback_failure" and original is not None and fallback_error is not None:
+        err = FallbackFailedError(original, fallback_error, command=command)
+    else:
+        cls = _KINDS.get(kind)
+        err = cls(command=command) if cls is not None else HystrixError(f"{_who(command)}: {kind}", command=command)
+    if setting:
+        err.setting = setting
+        err.value = value
+    return err
+
+
+_KINDS = {
+    "timeout": TimeoutError,
+    "short_circuited": CircuitOpenError,
+    "rejected": RejectedError,
+    "cancelled": CancelledError,
+    "rate_limited": RateLimitedError,
+}
 
 
 def _bad_clock(command: str, clock: Any, value: Any) -> Exception:

@@ -30,13 +30,6 @@ KIND_NAMES: Dict[int, str] = {code: name for name, code in _hystrix.ERROR_KINDS}
 CANCELLED_CODE = next(code for name, code in _hystrix.ERROR_KINDS if name == "cancelled")
 
 #: The setting an error of each kind names in its message.
-_SETTING_OF = {
-    "timeout": "timeout_ms",
-    "rejected": "max_concurrent_requests",
-    "rate_limited": "rate_limit_for_period",
-}
-
-
 class Call:
     """The call attempt a run is executing for; see :func:`current_call`."""
 
@@ -113,7 +106,7 @@ class Settling:
     """What one call's interpreter keeps to settle the caller: each attempt's
     value or exception, the errors made for kinds, the fallback's outcome."""
 
-    __slots__ = ("target", "args", "kwargs", "outcomes", "made", "fb_value", "fb_error")
+    __slots__ = ("target", "args", "kwargs", "outcomes", "made", "fb_value", "fb_error", "t0", "at")
 
     def __init__(self, target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]):
         self.target = target
@@ -126,14 +119,24 @@ class Settling:
         self.made: Dict[str, BaseException] = {}
         self.fb_value: Any = None
         self.fb_error: Optional[BaseException] = None
+        #: When the call started, and the latest time its driver fed it a
+        #: timer or a run's end (so a timeout can name ``deadline_ms``).
+        self.t0 = 0
+        self.at = 0
 
     def kind_error(self, kind: str) -> BaseException:
         err = self.made.get(kind)
         if err is None:
-            key = _SETTING_OF.get(kind)
-            setting = self.target.circuit._native.setting(key) if key is not None else None
-            err = self.made[kind] = _new_error(kind, self.target.label, setting)
+            err = self.made[kind] = self.new_error(kind)
         return err
+
+    def new_error(
+        self, kind: str, original: Optional[BaseException] = None, fallback_error: Optional[BaseException] = None
+    ) -> BaseException:
+        """A new error of ``kind`` naming the command and the setting the
+        core chooses for it (with its value now)."""
+        setting, value = self.target.circuit._native.context(kind, max(0, self.at - self.t0))
+        return _new_error(kind, self.target.label, setting or None, value, original, fallback_error)
 
     def original(self, enc: int) -> Optional[BaseException]:
         """The original error an action names (see ``NativeCall``)."""
@@ -148,7 +151,7 @@ class Settling:
         :class:`FallbackFailedError`; anything else (KeyboardInterrupt,
         SystemExit, a CancelledError) reaches the caller unchanged."""
         if isinstance(exc, Exception) and original is not None:
-            err = _new_error("fallback_failure", self.target.label, None, original, exc)
+            err = self.new_error("fallback_failure", original, exc)
             err.__cause__ = exc
             self.fb_error = err
         else:
@@ -168,8 +171,7 @@ class Settling:
             return self.fb_error
         original = self.original(enc)
         if kind == "fallback_rejected":
-            limit = self.target.circuit._native.setting("fallback_max_concurrent_requests")
-            err = _new_error(kind, self.target.label, limit, original)
+            err = self.new_error(kind, original)
             err.__cause__ = original
             return err
         if original is not None:

@@ -31,6 +31,23 @@ def configure(name: str, **config: Any) -> Circuit:
     return circuit
 
 
+def _construct(name: str, config: Dict[str, Any]) -> Circuit:
+    """The circuit a ``Command(..., name=name, **config)`` uses: made with
+    ``config`` on first use. One name has one set of settings (semantics §2,
+    "One command per name"): if the circuit exists with a different value
+    for a setting given, the core's check raises
+    :class:`SettingsConflictError` naming the command, the setting and both
+    values, and nothing changes; :func:`configure` changes settings."""
+    with _registry_lock:
+        circuit = _registry.get(name)
+        if circuit is None:
+            circuit = _registry[name] = Circuit(name, config)
+            return circuit
+    if config:
+        circuit._native.check_same_settings(config)
+    return circuit
+
+
 def get(name: str) -> Circuit:
     """The named circuit (made with the defaults on first use)."""
     with _registry_lock:

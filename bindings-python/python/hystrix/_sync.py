@@ -53,7 +53,8 @@ def execute(target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> An
     s = Settling(target, args, kwargs)
     clock = target.circuit.clock
     label = target.label
-    native, actions = target.circuit._native.call(_now(clock, label), target.fallback is not None)
+    s.t0 = s.at = _now(clock, label)
+    native, actions = target.circuit._native.call(s.t0, target.fallback is not None)
     pending: Deque[int] = collections.deque(actions)
     timers: Dict[int, int] = {}  # timer -> due, in arming order
     waits: Dict[int, Any] = {}  # timer -> its clock.waiter
@@ -87,6 +88,7 @@ def execute(target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> An
                 wait()
                 now = _now(clock, label)
             del timers[timer]
+            s.at = now
             pending.extend(native.fired(now, timer))
     except BaseException:
         native.release()
@@ -105,7 +107,8 @@ def _invoke(s: Settling, native: Any, attempt: int) -> Tuple[int, ...]:
         outcome = _outcome_of(t.is_bad, exc)
     finally:
         _CURRENT_CALL.reset(token)
-    return native.ended(_now(t.circuit.clock, t.label), attempt, outcome)  # type: ignore[no-any-return]
+    s.at = _now(t.circuit.clock, t.label)
+    return native.ended(s.at, attempt, outcome)  # type: ignore[no-any-return]
 
 
 def _fallback(s: Settling, native: Any, enc: int) -> Tuple[int, ...]:

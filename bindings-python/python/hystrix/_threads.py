@@ -66,6 +66,7 @@ class ThreadCall(Settling):
         clock = t.circuit.clock
         label = t.label
         now = _now(clock, label)
+        self.t0 = self.at = now
         native, actions = t.circuit._native.call(now, t.fallback is not None)
         self.native = native
         pending = list(actions)
@@ -161,6 +162,7 @@ class ThreadCall(Settling):
                     now = _now(clock, label)
                 del timers[timer]
                 waits.pop(timer, None)
+                self.at = now
                 pending += native.fired(now, timer)
                 n = len(pending)
         except BaseException:

@@ -47,7 +47,7 @@ use circuit::Episode;
 const NEVER: u64 = u64::MAX;
 
 pub(crate) struct Inner {
-    name: String,
+    pub(crate) name: Arc<str>,
     clock: Arc<dyn Clock>,
     pub(crate) config: LiveConfig,
     /// The window in force; points into `windows`, which owns every window
@@ -146,7 +146,7 @@ impl Command {
         let current = Arc::as_ptr(&window) as *mut Window;
         Ok(Command {
             inner: Arc::new(Inner {
-                name: name.to_string(),
+                name: Arc::from(name),
                 clock,
                 config: LiveConfig::new(&config),
                 window: AtomicPtr::new(current),

@@ -44,7 +44,7 @@ impl Command {
         };
         let inner = &self.inner;
         Snapshot {
-            name: inner.name.clone(),
+            name: inner.name.to_string(),
             time_ms: now,
             state,
             health: Health { total: health.total, errors: health.errors, error_percentage: health.error_percentage() },

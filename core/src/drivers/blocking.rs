@@ -130,8 +130,9 @@ where
     let clock = &**cmd.clock();
     // If the clock (or a `Drop`) panics, dropping the call gives back every
     // permit it holds.
-    let mut call = start(cmd, clock.now_ms(), fallback.is_some());
-    let mut results = Results::new();
+    let started_at = clock.now_ms();
+    let mut call = start(cmd, started_at, fallback.is_some());
+    let mut results = Results::new(started_at);
     // The call's armed timers and their due times, in arming order.
     let mut timers: Vec<(CallTimer, u64)> = Vec::new();
     loop {
@@ -154,7 +155,7 @@ where
                 // The run has returned already (it ran on this thread).
                 Action::AbortAttempt { attempt, .. } => call.handle(clock.now_ms(), Input::AttemptStopped { attempt }),
                 Action::InvokeFallback { original } => {
-                    let original = results.take_original(original);
+                    let original = results.take_original(cmd, original);
                     let fallback = fallback.take().expect("a fallback is invoked only when there is one");
                     let result = catch_unwind(AssertUnwindSafe(|| fallback(&original))).map_err(|p| panic_message(&*p));
                     let end = clock.now_ms();
@@ -167,7 +168,7 @@ where
         }
         if let Some(settlement) = settled {
             drop(call);
-            return results.settle(settlement);
+            return results.settle(cmd, settlement);
         }
         // The next timer: the earliest, the first armed among equals.
         let (i, &(timer, at)) =
@@ -210,7 +211,7 @@ where
                 // Too late: whatever it returned is dropped, only now, so a
                 // panicking `Drop` cannot skip the bookkeeping above.
                 drop(result);
-                (ex, step, Error::Timeout)
+                (ex, step, Error::Timeout(cmd.timeout_context(end.saturating_sub(start))))
             } else {
                 match classify_run(result) {
                     Ok(value) => {
@@ -230,7 +231,7 @@ where
             let (ex, step) = Execution::after_admission(cmd, start, has_fallback, refused);
             // The original error is why it was refused (not what the
             // fallback step then decided, e.g. `fallback_rejected`).
-            let original = refusal(ex.cause().unwrap_or(ErrorKind::Rejected));
+            let original = refusal(cmd, ex.cause().unwrap_or(ErrorKind::Rejected));
             (ex, step, original)
         }
     };
@@ -247,9 +248,9 @@ where
                 }
             };
             ex.fallback_finished(cmd, end, matches!(result, Ok(Ok(_))));
-            after_fallback(original, result)
+            after_fallback(cmd, original, result)
         }
-        Step::Done(resolution) => Err(settle_error(resolution, original)),
+        Step::Done(resolution) => Err(settle_error(cmd, resolution, original)),
         Step::Run { .. } | Step::Nothing => unreachable!("a run outcome or a refusal ends in a fallback or a result"),
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::call::execution::{Resolution, RunOutcome};
 use crate::call::{AttemptId, Original, Settlement};
+use crate::command::Command;
 use crate::error::{Error, ErrorKind, Fault, RunError};
 
 /// A run's result: its value, or the outcome to record and the original
@@ -18,29 +19,37 @@ pub(crate) fn classify_run<T, E>(result: Result<Result<T, RunError<E>>, String>)
 }
 
 /// The caller's result once the fallback settled.
-pub(crate) fn after_fallback<T, E>(original: Error<E>, result: Result<Result<T, E>, String>) -> Result<T, Error<E>> {
+pub(crate) fn after_fallback<T, E>(
+    cmd: &Command,
+    original: Error<E>,
+    result: Result<Result<T, E>, String>,
+) -> Result<T, Error<E>> {
     let fallback = match result {
         Ok(Ok(value)) => return Ok(value),
         Ok(Err(e)) => Fault::Error(e),
         Err(msg) => Fault::Panic(msg),
     };
-    Err(Error::FallbackFailure { original: Box::new(original), fallback })
+    Err(Error::FallbackFailure {
+        original: Box::new(original),
+        fallback,
+        context: cmd.context(ErrorKind::FallbackFailure),
+    })
 }
 
 /// The error for a refusal at admission.
-pub(crate) fn refusal<E>(kind: ErrorKind) -> Error<E> {
+pub(crate) fn refusal<E>(cmd: &Command, kind: ErrorKind) -> Error<E> {
     match kind {
-        ErrorKind::ShortCircuited => Error::ShortCircuited,
-        _ => Error::Rejected,
+        ErrorKind::ShortCircuited => Error::ShortCircuited(cmd.context(kind)),
+        _ => Error::Rejected(cmd.context(ErrorKind::Rejected)),
     }
 }
 
 /// The error of a kind the host makes (an [`Original::Kind`]).
-fn kind_error<E>(kind: ErrorKind) -> Error<E> {
+fn kind_error<E>(cmd: &Command, kind: ErrorKind, elapsed_ms: u64) -> Error<E> {
     match kind {
-        ErrorKind::Timeout => Error::Timeout,
-        ErrorKind::RateLimited => Error::RateLimited,
-        other => refusal(other),
+        ErrorKind::Timeout => Error::Timeout(cmd.timeout_context(elapsed_ms)),
+        ErrorKind::RateLimited => Error::RateLimited(cmd.context(kind)),
+        other => refusal(cmd, other),
     }
 }
 
@@ -55,11 +64,14 @@ pub(crate) struct Results<T, E> {
     original: Option<Error<E>>,
     /// The fallback's result, once it ended.
     fallback: Option<Result<Result<T, E>, String>>,
+    /// When the call started (a timeout at or past `deadline_ms` from here
+    /// names `deadline_ms`).
+    started_at: u64,
 }
 
 impl<T, E> Results<T, E> {
-    pub(crate) fn new() -> Self {
-        Results { values: Vec::new(), errors: Vec::new(), original: None, fallback: None }
+    pub(crate) fn new(started_at: u64) -> Self {
+        Results { values: Vec::new(), errors: Vec::new(), original: None, fallback: None, started_at }
     }
 
     /// Keeps what an attempt's run ended with; the outcome to feed in.
@@ -81,14 +93,14 @@ impl<T, E> Results<T, E> {
     }
 
     /// The original error `original` names, taken out of the results.
-    pub(crate) fn take_original(&mut self, original: Original) -> Error<E> {
+    pub(crate) fn take_original(&mut self, cmd: &Command, original: Original) -> Error<E> {
         match original {
             Original::Attempt(id) => match self.errors.iter().position(|(a, _)| *a == id) {
                 Some(i) => self.errors.swap_remove(i).1,
                 // Only failed attempts are named; kept for safety.
                 None => Error::Failure(Fault::Panic("the attempt's error is gone".to_string())),
             },
-            Original::Kind(kind) => kind_error(kind),
+            Original::Kind(kind) => kind_error(cmd, kind, cmd.now_ms().saturating_sub(self.started_at)),
         }
     }
 
@@ -105,7 +117,7 @@ impl<T, E> Results<T, E> {
     }
 
     /// The caller's result for the call's settlement.
-    pub(crate) fn settle(mut self, settlement: Settlement) -> Result<T, Error<E>> {
+    pub(crate) fn settle(mut self, cmd: &Command, settlement: Settlement) -> Result<T, Error<E>> {
         match settlement {
             Settlement::Attempt(id) => {
                 let i = self.values.iter().position(|(a, _)| *a == id).expect("the winner's value is kept");
@@ -113,13 +125,14 @@ impl<T, E> Results<T, E> {
             }
             Settlement::Fallback | Settlement::Error { kind: ErrorKind::FallbackFailure, .. } => {
                 let original = self.original.take().expect("a fallback ran with its original error");
-                after_fallback(original, self.fallback.take().expect("the fallback ended"))
+                after_fallback(cmd, original, self.fallback.take().expect("the fallback ended"))
             }
             Settlement::Error { kind: ErrorKind::FallbackRejected, original } => {
                 let original = original.expect("a refused fallback has an original error");
-                Err(Error::FallbackRejected { original: Box::new(self.take_original(original)) })
+                let original = Box::new(self.take_original(cmd, original));
+                Err(Error::FallbackRejected { original, context: cmd.context(ErrorKind::FallbackRejected) })
             }
-            Settlement::Error { original: Some(original), .. } => Err(self.take_original(original)),
+            Settlement::Error { original: Some(original), .. } => Err(self.take_original(cmd, original)),
             Settlement::Error { original: None, .. } => {
                 unreachable!("the drivers never cancel a call: dropping the call is cancellation")
             }
@@ -129,9 +142,11 @@ impl<T, E> Results<T, E> {
 
 /// The caller's error for a call settled with `resolution` without a
 /// fallback value, given the original error.
-pub(crate) fn settle_error<E>(resolution: Resolution, original: Error<E>) -> Error<E> {
+pub(crate) fn settle_error<E>(cmd: &Command, resolution: Resolution, original: Error<E>) -> Error<E> {
     match resolution {
-        Resolution::Error(ErrorKind::FallbackRejected) => Error::FallbackRejected { original: Box::new(original) },
+        Resolution::Error(ErrorKind::FallbackRejected) => {
+            Error::FallbackRejected { original: Box::new(original), context: cmd.context(ErrorKind::FallbackRejected) }
+        }
         _ => original,
     }
 }

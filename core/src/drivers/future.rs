@@ -242,13 +242,14 @@ where
     F: FnOnce(&Error<E>) -> FF,
     FF: Future<Output = Result<T, E>>,
 {
-    let call = CancelOnDrop(start(cmd, cmd.now_ms(), fallback.is_some()));
+    let started_at = cmd.now_ms();
+    let call = CancelOnDrop(start(cmd, started_at, fallback.is_some()));
     let mut d = CallDriver {
         runs: Vec::new(),
         fallback_run: None,
         timers: Vec::new(),
         call,
-        results: Results::new(),
+        results: Results::new(started_at),
         settled: None,
         sleeper,
         run,
@@ -256,7 +257,7 @@ where
     };
     let settlement = poll_fn(|cx| d.poll(cx)).await;
     let CallDriver { results, .. } = d;
-    results.settle(settlement)
+    results.settle(cmd, settlement)
 }
 
 /// A call in the general driver. Fields drop in order: the run futures,
@@ -312,7 +313,7 @@ where
                     self.input(Input::AttemptStopped { attempt });
                 }
                 Action::InvokeFallback { original } => {
-                    let original = self.results.take_original(original);
+                    let original = self.results.take_original(self.call.command(), original);
                     let fallback = self.fallback.take().expect("a fallback is invoked only when there is one");
                     let started = catch_unwind(AssertUnwindSafe(|| fallback(&original)));
                     self.results.fallback_invoked(original);
@@ -435,7 +436,7 @@ where
                     step = guard.ex.timer_fired(cmd, now);
                     run.set(None);
                     guard.ex.run_stopped(cmd);
-                    Error::Timeout
+                    Error::Timeout(cmd.context(ErrorKind::Timeout))
                 }
                 Some(result) => {
                     run.set(None);
@@ -446,12 +447,12 @@ where
                                 return Ok(value);
                             }
                             // Read at or past its deadline: timed out.
-                            Error::Timeout
+                            Error::Timeout(cmd.context(ErrorKind::Timeout))
                         }
                         Err((outcome, error)) => {
                             step = guard.ex.run_finished(cmd, now, outcome);
                             if guard.ex.timed_out() {
-                                Error::Timeout
+                                Error::Timeout(cmd.context(ErrorKind::Timeout))
                             } else {
                                 error
                             }
@@ -463,7 +464,7 @@ where
         // Refused at admission: the original error is why (not what the
         // fallback step then decided, e.g. `fallback_rejected`).
         Step::Fallback { .. } | Step::Done(Resolution::Error(_)) => {
-            refusal(guard.ex.cause().unwrap_or(ErrorKind::Rejected))
+            refusal(cmd, guard.ex.cause().unwrap_or(ErrorKind::Rejected))
         }
         Step::Done(_) | Step::Nothing => unreachable!("admission ends in a run, a fallback or an error"),
     };
@@ -479,9 +480,9 @@ where
                 Err(panic) => Err(panic_message(&*panic)),
             };
             guard.ex.fallback_finished(cmd, cmd.now_ms(), matches!(result, Ok(Ok(_))));
-            after_fallback(original, result)
+            after_fallback(cmd, original, result)
         }
-        Step::Done(resolution) => Err(settle_error(resolution, original)),
+        Step::Done(resolution) => Err(settle_error(cmd, resolution, original)),
         Step::Run { .. } | Step::Nothing => unreachable!("a run outcome ends in a fallback or a result"),
     }
 }

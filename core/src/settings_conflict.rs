@@ -1,0 +1,138 @@
+//! Two constructions of one named command that disagree on a setting
+//! (semantics §2, "One command per name"): the comparison every binding
+//! uses, and the error it gives.
+
+use crate::config::Config;
+use crate::error::{ConfigError, ErrorKind};
+use crate::error_context::CommandName;
+use serde_json::Value;
+use std::fmt;
+
+/// A command of this name already exists with a different value for a
+/// setting the new construction gave explicitly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingsConflict {
+    command: String,
+    key: &'static str,
+    existing: String,
+    given: String,
+}
+
+impl SettingsConflict {
+    /// The name of the command.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
+    /// The first setting (in SPEC order) whose values differ.
+    pub fn key(&self) -> &'static str {
+        self.key
+    }
+
+    /// The existing command's value, as JSON (`100`, `true`, `"aimd"`).
+    pub fn existing(&self) -> &str {
+        &self.existing
+    }
+
+    /// The value the new construction gave, as JSON.
+    pub fn given(&self) -> &str {
+        &self.given
+    }
+}
+
+impl fmt::Display for SettingsConflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (key, existing, given) = (self.key, &self.existing, &self.given);
+        write!(
+            f,
+            "{} already exists with {key}={existing}; got {key}={given} — use configure() to change settings",
+            CommandName(&self.command)
+        )
+    }
+}
+
+impl std::error::Error for SettingsConflict {}
+
+/// Why settings given for an existing name were refused: they are not a
+/// valid configuration, or they differ from the command's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SettingsError {
+    /// The settings broke a rule of semantics §2 or §8.1.
+    Invalid(ConfigError),
+    /// The settings are valid but differ from the existing command's.
+    Conflict(SettingsConflict),
+}
+
+impl SettingsError {
+    /// `invalid_config` or `settings_conflict`.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SettingsError::Invalid(_) => ErrorKind::InvalidConfig,
+            SettingsError::Conflict(_) => ErrorKind::SettingsConflict,
+        }
+    }
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SettingsError::Invalid(e) => e.fmt(f),
+            SettingsError::Conflict(c) => c.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+impl From<ConfigError> for SettingsError {
+    fn from(e: ConfigError) -> Self {
+        SettingsError::Invalid(e)
+    }
+}
+
+impl From<SettingsConflict> for SettingsError {
+    fn from(c: SettingsConflict) -> Self {
+        SettingsError::Conflict(c)
+    }
+}
+
+/// The first key of `keys` (taken in SPEC order) on which `existing` and
+/// `given` differ, as a conflict for the command `command`.
+pub(crate) fn first_conflict(
+    command: &str,
+    existing: &Config,
+    given: &Config,
+    mut keys: impl FnMut(&str) -> bool,
+) -> Result<(), SettingsConflict> {
+    if existing == given {
+        return Ok(());
+    }
+    let (old, new) = (as_object(existing), as_object(given));
+    for key in Config::keys().filter(|k| keys(k)) {
+        if old[key] != new[key] {
+            return Err(SettingsConflict {
+                command: command.to_string(),
+                key,
+                existing: old[key].to_string(),
+                given: new[key].to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks the settings of a JSON object `patch` (SPEC names, as a binding
+/// passes them) against `existing`: valid, and equal for every key given.
+pub(crate) fn check_patch(command: &str, existing: &Config, patch: &Value) -> Result<(), SettingsError> {
+    let given = existing.patched(patch)?;
+    let map = patch.as_object().expect("patched() accepts only objects");
+    first_conflict(command, existing, &given, |k| map.contains_key(k))?;
+    Ok(())
+}
+
+fn as_object(config: &Config) -> serde_json::Map<String, Value> {
+    match serde_json::to_value(config).expect("a Config always serialises") {
+        Value::Object(map) => map,
+        _ => unreachable!("a Config serialises as an object"),
+    }
+}
