@@ -10,9 +10,10 @@ JavaScript and C bindings, with identical semantics.
 from . import testing
 from ._circuit import Circuit
 from ._command import Command
-from ._decorator import command
+from ._decorator import AsyncCommandFunction, CommandDecorator, CommandFunction, command
 from ._protocol import Call, current_call
 from ._registry import config_schema, configure, get, remove
+from ._types import Clock, EventCounts, Health, Isolation, Latency, Settings, Snapshot, State
 from ._errors import (
     BadRequest,
     CancelledError,
@@ -27,18 +28,29 @@ from ._errors import (
 )
 
 __all__ = [
+    "AsyncCommandFunction",
     "BadRequest",
     "Call",
     "CancelledError",
     "Circuit",
     "CircuitOpenError",
+    "Clock",
     "Command",
+    "CommandDecorator",
+    "CommandFunction",
+    "EventCounts",
     "FallbackFailedError",
     "FallbackRejectedError",
+    "Health",
     "HystrixError",
     "InvalidConfigError",
+    "Isolation",
+    "Latency",
     "RateLimitedError",
     "RejectedError",
+    "Settings",
+    "Snapshot",
+    "State",
     "TimeoutError",
     "command",
     "config_schema",

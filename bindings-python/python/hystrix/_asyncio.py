@@ -206,7 +206,7 @@ class AsyncCall(Settling):
         what, n, task = item
         native = self.native
         if what == _TIMER:
-            return native.fired(now, n) if self.timers.pop(n, None) is not None else ()  # type: ignore[no-any-return]
+            return native.fired(now, n) if self.timers.pop(n, None) is not None else ()
         if what == _FALLBACK_DONE:
             self.fb_task = None
             ok = self._fallback_outcome(task)

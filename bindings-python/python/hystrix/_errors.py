@@ -21,7 +21,7 @@ def _rebuild(cls: type, args: Tuple[Any, ...], state: Dict[str, Any]) -> BaseExc
     """Unpickles a hystrix error without calling its ``__init__`` (whose
     signature need not match ``args``): the message arguments and the
     attributes come back as they were."""
-    exc: BaseException = cls.__new__(cls, *args)  # type: ignore[call-overload]
+    exc: BaseException = cls.__new__(cls, *args)
     exc.args = args
     exc.__dict__.update(state)
     return exc

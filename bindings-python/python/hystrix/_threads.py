@@ -311,8 +311,8 @@ class CallFuture(concurrent.futures.Future):  # type: ignore[type-arg]
         call = self._hystrix_call
         if call is not None and not self.done() and call.cancel():
             with self._condition:
-                if self._state == concurrent.futures._base.RUNNING:  # type: ignore[attr-defined]
-                    self._state = concurrent.futures._base.PENDING  # type: ignore[attr-defined]
+                if self._state == concurrent.futures._base.RUNNING:
+                    self._state = concurrent.futures._base.PENDING
         return super().cancel()
 
 
