@@ -11,9 +11,6 @@ from . import testing
 from ._circuit import Circuit
 from ._command import Command
 from ._decorator import AsyncCommandFunction, CommandDecorator, CommandFunction, command
-from ._protocol import Call, current_call
-from ._registry import config_schema, configure, get, remove
-from ._types import Clock, EventCounts, Health, Isolation, Latency, Settings, Snapshot, State
 from ._errors import (
     BadRequest,
     CancelledError,
@@ -26,6 +23,9 @@ from ._errors import (
     RejectedError,
     TimeoutError,
 )
+from ._protocol import Call, current_call
+from ._registry import config_schema, configure, get, remove
+from ._types import Clock, EventCounts, Health, Isolation, Latency, Settings, Snapshot, State
 
 __all__ = [
     "AsyncCommandFunction",

@@ -23,14 +23,14 @@ from typing import Any, Deque, Dict, Optional, Set, Tuple
 
 from ._options import BAD_REQUEST, SUCCESS, _now, _outcome_of
 from ._protocol import (
+    _CURRENT_CALL,
     ABORT,
+    CANCELLED_CODE,
     CLEAR_TIMER,
     FALLBACK,
     INVOKE,
-    CANCELLED_CODE,
     SET_TIMER,
     SETTLE_ERROR,
-    _CURRENT_CALL,
     Call,
     Settling,
     Target,

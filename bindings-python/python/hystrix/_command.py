@@ -13,8 +13,8 @@ from typing import Any, Awaitable, Callable, Generic, NoReturn, Optional, TypeVa
 
 from . import _asyncio, _hystrix, _sync, _threads
 from ._circuit import Circuit
-from ._options import _check_not_generator, _is_bad_request_default, _label_of
 from ._errors import BadRequest
+from ._options import _check_not_generator, _is_bad_request_default, _label_of
 from ._protocol import Target
 from ._registry import _hold, _release
 from ._types import Clock, Isolation, Settings, Snapshot, State

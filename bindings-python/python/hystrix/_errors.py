@@ -61,7 +61,8 @@ class RejectedError(HystrixError):
     kind, code = "rejected", 4
 
 
-class TimeoutError(HystrixError, builtins.TimeoutError):  # noqa: A001 - deliberate, also a builtin TimeoutError
+# Deliberately named like the builtin, and also a builtins.TimeoutError.
+class TimeoutError(HystrixError, builtins.TimeoutError):
     """The run was still going when its timeout fired, and no fallback answered."""
 
     kind, code = "timeout", 2

@@ -16,10 +16,10 @@ from typing import Any, Deque, Dict, Optional, Set, Tuple
 from ._options import SUCCESS, _now, _outcome_of
 from ._protocol import (
     ABORT,
+    CANCELLED_CODE,
     CLEAR_TIMER,
     FALLBACK,
     INVOKE,
-    CANCELLED_CODE,
     SET_TIMER,
     SETTLE_ERROR,
     Call,

@@ -6,11 +6,10 @@ plain dicts and any object with ``now()``; ``tests/test_typing.py`` checks
 :class:`Snapshot` against a real snapshot, so neither can drift."""
 import asyncio
 import threading
-from typing import Callable, Literal
 
 # TypedDict and Protocol: from typing (3.8+); the functional form of
 # TypedDict is used where keys are not identifiers (event names).
-from typing import Protocol, TypedDict
+from typing import Callable, Literal, Protocol, TypedDict
 
 #: How a command's runs execute: on a bounded pool of worker threads, or on
 #: the caller's thread.
