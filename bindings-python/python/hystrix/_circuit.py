@@ -68,9 +68,13 @@ class _Pool:
         return future
 
     def shutdown(self) -> None:
-        """Idle workers exit; queued work still runs."""
+        """Idle workers exit; queued work still runs, and work submitted
+        later still runs too (on a worker started for it, which then exits)."""
         with self._cond:
             self._closed = True
+            # Every idle worker is woken here: none may be counted on by a
+            # later submit (it would notify nobody and its work would wait).
+            self._idle = 0
             self._cond.notify_all()
 
     def _worker(self) -> None:
