@@ -68,7 +68,7 @@ SCENARIOS: Dict[str, Tuple[str, Callable[[], Any], Callable[[Any], None]]] = {
 }
 
 
-def per_call_us(fn) -> float:
+def per_call_us(fn: Callable[[], Any]) -> float:
     """Median over ``ROUNDS`` of the µs ``fn`` takes, timed over ``N`` calls."""
     times = []
     for _ in range(ROUNDS):
@@ -95,8 +95,8 @@ def main() -> None:
         out = subprocess.run([sys.executable, __file__, key], check=True, capture_output=True, text=True).stdout
         traced, rss = (float(x) for x in out.split())
         print(f"  {what:<34} {traced:8.0f} B traced (Python)  {rss:8.0f} B RSS (all) per command")
-    make = per_call_us(lambda: hystrix.Command(run))
-    print(f"  {'create (median of ' + str(ROUNDS) + ' x ' + str(N) + ')':<34} {make:8.2f} µs per command")
+    create_us = per_call_us(lambda: hystrix.Command(run))
+    print(f"  {'create (median of ' + str(ROUNDS) + ' x ' + str(N) + ')':<34} {create_us:8.2f} µs per command")
 
     def cycle() -> None:
         hystrix.Command(run).close()
