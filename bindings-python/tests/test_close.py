@@ -5,6 +5,7 @@ calls in flight finish, and create/close cycles leave memory flat."""
 import asyncio
 import gc
 import threading
+import time
 import tracemalloc
 import uuid
 import weakref
@@ -124,7 +125,7 @@ def _pool_threads(prefix):
 
 def test_close_lets_idle_worker_threads_exit():
     name = unique("pool")
-    cmd = hystrix.Command(double, name=name, isolation="thread", max_concurrent_requests=4)
+    cmd = hystrix.Command(double, name=name, isolation="thread", max_concurrent_requests=8)
     futures = [cmd.queue(i) for i in range(8)]
     assert [f.result(WAIT_S) for f in futures] == [2 * i for i in range(8)]
     assert _pool_threads(f"hystrix-{name}-")
@@ -230,3 +231,39 @@ def test_a_shut_down_pool_still_runs_work_submitted_later():
     assert wait_until(lambda: pool._threads == 0)  # the idle worker exited
     pool.submit(ran.set, lambda: None)
     assert ran.wait(WAIT_S), "work submitted after shutdown never ran"
+
+
+class SlowToRead(hystrix.Command):
+    """A command whose ``_circuit`` takes a while to read: widens the window
+    between two closing threads' check and clear."""
+
+    @property
+    def _circuit(self):
+        value = self.__dict__["_slow_circuit"]
+        time.sleep(0.002)
+        return value
+
+    @_circuit.setter
+    def _circuit(self, value):
+        self.__dict__["_slow_circuit"] = value
+
+
+def test_closing_from_many_threads_releases_once():
+    name = unique("racing")
+    keep = hystrix.Command(double, name=name, isolation="semaphore")
+    for _ in range(5):
+        cmd = SlowToRead(double, name=name, isolation="semaphore")
+        barrier = threading.Barrier(4)
+
+        def close(c=cmd, b=barrier):
+            b.wait(WAIT_S)
+            c.close()
+
+        threads = [threading.Thread(target=close) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(WAIT_S)
+        assert keep.circuit._holders == 1, "a racing close released another command's hold"
+        assert hystrix.get(name) is keep.circuit
+    keep.close()

@@ -24,6 +24,9 @@ P = ParamSpec("P")
 R = TypeVar("R", covariant=True)
 T = TypeVar("T")
 
+#: Serialises the check-and-clear in :meth:`Command.close`.
+_CLOSING = threading.Lock()
+
 
 class Command(Generic[P, R]):
     """A run, an optional fallback and the circuit they execute through.
@@ -142,10 +145,11 @@ class Command(Generic[P, R]):
     def close(self) -> None:
         """Releases the command (see the class docs); calls in flight finish
         normally. A second call does nothing."""
-        circuit = self._circuit
-        if circuit is None:
-            return
-        self._circuit = None
+        with _CLOSING:  # two threads closing at once release it once
+            circuit = self._circuit
+            if circuit is None:
+                return
+            self._circuit = None
         # Instance attributes shadow the methods: the calling paths stay as
         # they are until now, and cost nothing extra.
         self.execute = self.queue = self._closed  # type: ignore[method-assign]
