@@ -267,3 +267,17 @@ def test_closing_from_many_threads_releases_once():
         assert keep.circuit._holders == 1, "a racing close released another command's hold"
         assert hystrix.get(name) is keep.circuit
     keep.close()
+
+
+@pytest.mark.parametrize("isolation", ["semaphore", "thread"])
+def test_a_closed_command_is_freed_without_the_cycle_collector(isolation):
+    cmd = hystrix.Command(double, isolation=isolation)
+    cmd(1)
+    cmd.close()
+    ref = weakref.ref(cmd)
+    gc.disable()
+    try:
+        del cmd
+        assert ref() is None, "a closed command refers to itself (only the cycle collector frees it)"
+    finally:
+        gc.enable()

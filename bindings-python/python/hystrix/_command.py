@@ -9,7 +9,7 @@ import concurrent.futures
 import contextvars
 import functools
 import threading
-from typing import Any, Awaitable, Callable, Generic, NoReturn, Optional, TypeVar, overload
+from typing import Any, Awaitable, Callable, Coroutine, Generic, NoReturn, Optional, TypeVar, overload
 
 from . import _asyncio, _hystrix, _sync, _threads
 from ._circuit import Circuit
@@ -150,10 +150,10 @@ class Command(Generic[P, R]):
             if circuit is None:
                 return
             self._circuit = None
-        # Instance attributes shadow the methods: the calling paths stay as
-        # they are until now, and cost nothing extra.
-        self.execute = self.queue = self._closed  # type: ignore[method-assign]
-        self.execute_async = self._closed_async  # type: ignore[method-assign]
+        # Methods that raise shadow the calling methods, so those need no
+        # check; a call already past that lookup finds no `_target`.
+        self.execute = self.queue = _closed_call(self._label)  # type: ignore[method-assign]
+        self.execute_async = _closed_async(self._label)  # type: ignore[method-assign]
         del self._target
         if _release(circuit):
             circuit._close()
@@ -165,11 +165,8 @@ class Command(Generic[P, R]):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _closed(self, /, *_args: object, **_kwargs: object) -> NoReturn:
-        raise RuntimeError(f"command {self._label!r} is closed: make a new Command to call it again")
-
-    async def _closed_async(self, /, *_args: object, **_kwargs: object) -> NoReturn:
-        self._closed()
+    def _closed(self) -> NoReturn:
+        raise _closed_error(self._label)
 
     @property
     def state(self) -> State:
@@ -202,7 +199,11 @@ class Command(Generic[P, R]):
         """Runs through the command and returns the run's or the fallback's
         value; raises the run's own exception (failure without fallback), a
         :class:`HystrixError`, or the bad request the run raised."""
-        result: R = _threads.execute(self._target, args, kwargs)
+        try:
+            target = self._target
+        except AttributeError:
+            self._closed()
+        result: R = _threads.execute(target, args, kwargs)
         return result
 
     def queue(self, /, *args: P.args, **kwargs: P.kwargs) -> concurrent.futures.Future[R]:
@@ -216,7 +217,11 @@ class Command(Generic[P, R]):
         worker thread and only a call that has not started can be
         cancelled."""
         if self._isolation == "thread":
-            return _threads.queue(self._target, args, kwargs)
+            try:
+                target = self._target
+            except AttributeError:
+                self._closed()
+            return _threads.queue(target, args, kwargs)
         future: concurrent.futures.Future[R] = concurrent.futures.Future()
         context = contextvars.copy_context()
 
@@ -252,4 +257,33 @@ class Command(Generic[P, R]):
         judged a timeout once it returns. Give blocking code to
         :meth:`execute` (thread isolation) or wrap it in
         ``asyncio.to_thread`` yourself."""
-        return await _asyncio.execute(self._target, args, kwargs)
+        try:
+            target = self._target
+        except AttributeError:
+            self._closed()
+        return await _asyncio.execute(target, args, kwargs)
+
+
+def _closed_error(label: str) -> RuntimeError:
+    """What any use of a closed command raises."""
+    return RuntimeError(f"command {label!r} is closed: make a new Command to call it again")
+
+
+# Closures over the label, not bound methods: a closed command holds no
+# reference to itself (no cycle for the collector to find).
+def _closed_call(label: str) -> Callable[..., NoReturn]:
+    """``execute``/``queue`` of a closed command."""
+
+    def closed(*_args: object, **_kwargs: object) -> NoReturn:
+        raise _closed_error(label)
+
+    return closed
+
+
+def _closed_async(label: str) -> Callable[..., Coroutine[Any, Any, NoReturn]]:
+    """``execute_async`` of a closed command."""
+
+    async def closed(*_args: object, **_kwargs: object) -> NoReturn:
+        raise _closed_error(label)
+
+    return closed
