@@ -235,12 +235,18 @@ c-abi-check:
 c-abi-baseline:
 	scripts/c-abi-check.sh --update
 
-# A fresh venv with `pip install ./bindings-python`, then the stub check and pytest.
+# A fresh venv with `pip install ./bindings-python` and the test tools (pytest, mypy, ruff).
 python-env:
 	scripts/python-env.sh
 
+# Also: mypy --strict on the package and on a user-style example (which
+# then runs), and ruff (bindings-python/pyproject.toml) over package and tests.
 python-test: python-env
 	cd target && ../$(PY) -m mypy.stubtest hystrix._hystrix
+	cd bindings-python/python && ../../$(PY) -m mypy --strict --cache-dir ../../target/mypy-cache -p hystrix
+	$(PY) -m mypy --strict --cache-dir target/mypy-cache bindings-python/tests/typing/user_example.py
+	$(PY) bindings-python/tests/typing/user_example.py > /dev/null
+	target/py-test/bin/ruff check bindings-python/python bindings-python/tests
 	$(PY) -m pytest -q -p no:cacheprovider bindings-python/tests
 	$(PY) examples/python/flaky_service.py > /dev/null
 	$(PY) examples/python/strategies.py > /dev/null

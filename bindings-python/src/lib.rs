@@ -74,7 +74,8 @@ fn parse_patch(py: Python<'_>, base: Config, patch: &Bound<'_, PyDict>, command:
 }
 
 /// A command's shared state: circuit, bulkhead, metrics. Time is passed in.
-#[pyclass(frozen, module = "hystrix._hystrix")]
+/// Weakly referenceable, so tests can see it freed (`Command.close()`).
+#[pyclass(frozen, weakref, module = "hystrix._hystrix")]
 struct NativeCommand {
     cmd: Command,
     clock: Arc<PyClock>,

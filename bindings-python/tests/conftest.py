@@ -4,9 +4,8 @@ import threading
 import time
 import uuid
 
-import pytest
-
 import hystrix
+import pytest
 from hystrix.testing import VirtualClock
 
 EVENT_NAMES = (

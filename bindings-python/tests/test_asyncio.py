@@ -3,9 +3,8 @@ fallbacks, caller cancellation, all on a VirtualClock."""
 import asyncio
 import traceback
 
-import pytest
-
 import hystrix
+import pytest
 from conftest import Boom, FallbackBoom, LateTimers, counts, run_async
 from hystrix.testing import VirtualClock
 

@@ -3,9 +3,8 @@ whole milliseconds, whatever the isolation (SPEC §1)."""
 import asyncio
 import threading
 
-import pytest
-
 import hystrix
+import pytest
 from conftest import WAIT_S, Boom, counts, in_thread, run_async
 from hystrix.testing import VirtualClock
 

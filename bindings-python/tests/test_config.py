@@ -2,9 +2,8 @@
 import threading
 import time
 
-import pytest
-
 import hystrix
+import pytest
 from conftest import WAIT_S, in_thread
 
 DEFAULTS = {

@@ -5,9 +5,8 @@ import copy
 import json
 import pickle
 
-import pytest
-
 import hystrix
+import pytest
 from conftest import EVENT_NAMES
 from hystrix import _hystrix
 from hystrix._errors import _new_error

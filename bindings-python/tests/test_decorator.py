@@ -2,9 +2,8 @@
 import asyncio
 import inspect
 
-import pytest
-
 import hystrix
+import pytest
 from conftest import Boom, counts, run_async
 from hystrix.testing import VirtualClock
 

@@ -3,9 +3,8 @@ import asyncio
 import gc
 import weakref
 
-import pytest
-
 import hystrix
+import pytest
 from conftest import Boom, run_async, wait_until
 from hystrix.testing import VirtualClock
 

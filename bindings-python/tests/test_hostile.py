@@ -11,15 +11,28 @@ import sys
 import threading
 import time
 
-import pytest
-
 import hystrix
+import pytest
 from conftest import WAIT_S, Boom, counts, wait_until
 from hystrix.testing import VirtualClock
 
 MODES = ["semaphore", "thread", "async"]
-EXECUTION_EVENTS = ("SUCCESS", "FAILURE", "TIMEOUT", "BAD_REQUEST", "SHORT_CIRCUITED", "SEMAPHORE_REJECTED", "CANCELLED")
-FALLBACK_EVENTS = ("FALLBACK_SUCCESS", "FALLBACK_FAILURE", "FALLBACK_REJECTION", "FALLBACK_MISSING", "FALLBACK_DISABLED")
+EXECUTION_EVENTS = (
+    "SUCCESS",
+    "FAILURE",
+    "TIMEOUT",
+    "BAD_REQUEST",
+    "SHORT_CIRCUITED",
+    "SEMAPHORE_REJECTED",
+    "CANCELLED",
+)
+FALLBACK_EVENTS = (
+    "FALLBACK_SUCCESS",
+    "FALLBACK_FAILURE",
+    "FALLBACK_REJECTION",
+    "FALLBACK_MISSING",
+    "FALLBACK_DISABLED",
+)
 
 
 class Stop(BaseException):
@@ -1048,7 +1061,9 @@ def test_many_event_loops_in_threads_share_one_command():
             raise Boom(i)
         return i
 
-    cmd = make(run, lambda e, i: -i, max_concurrent_requests=limit, circuit_breaker_enabled=False, timeout_enabled=False)
+    cmd = make(
+        run, lambda e, i: -i, max_concurrent_requests=limit, circuit_breaker_enabled=False, timeout_enabled=False
+    )
     out = collections.Counter()
     counting = threading.Lock()  # `+=` on a Counter is not atomic across threads
 

@@ -3,9 +3,8 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 import hystrix
+import pytest
 from conftest import EVENT_NAMES, Boom, counts
 
 

@@ -6,15 +6,16 @@ import textwrap
 import threading
 import time
 
-import pytest
-
 import hystrix
+import pytest
 
 
 def run_script(code: str, timeout: float = 60.0) -> str:
     # The timeout only ends a deadlocked child: a passing script takes well
     # under a second, even on a loaded machine.
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 

@@ -5,12 +5,10 @@ returned), the rate limiter, the retry budget, caller cancellation of a
 import asyncio
 import threading
 
-import pytest
-
 import hystrix
-from hystrix.testing import VirtualClock
-
+import pytest
 from conftest import WAIT_S, Boom, run_async
+from hystrix.testing import VirtualClock
 
 RETRY = dict(retry_max_attempts=3, retry_base_delay_ms=100, retry_jitter="none")
 

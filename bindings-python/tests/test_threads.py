@@ -10,9 +10,8 @@ import time
 import traceback
 import warnings
 
-import pytest
-
 import hystrix
+import pytest
 from conftest import WAIT_S, Boom, LateTimers, counts, in_thread, wait_until
 
 
@@ -81,7 +80,9 @@ def test_many_threads_thread_isolation(clock):
 @pytest.mark.parametrize("inner_iso", ["semaphore", "thread"])
 def test_run_calling_another_command_does_not_deadlock(clock, outer_iso, inner_iso):
     inner = hystrix.Command(lambda x: x + 1, clock=clock, isolation=inner_iso, max_concurrent_requests=1)
-    outer = hystrix.Command(lambda x: inner.execute(x) * 10, clock=clock, isolation=outer_iso, max_concurrent_requests=1)
+    outer = hystrix.Command(
+        lambda x: inner.execute(x) * 10, clock=clock, isolation=outer_iso, max_concurrent_requests=1
+    )
     t, out = in_thread(lambda: [outer.execute(i) for i in range(20)])
     t.join(WAIT_S)
     assert not t.is_alive(), "nested execute deadlocked"

@@ -7,9 +7,8 @@ import threading
 import time
 import traceback
 
-import pytest
-
 import hystrix
+import pytest
 from conftest import WAIT_S, Boom, FallbackBoom, counts, in_thread, run_async, wait_until
 
 SEM = {"isolation": "semaphore"}
@@ -401,7 +400,12 @@ def test_fallback_rejected_while_slow_fallback_held(clock, isolation):
         return ("fb", hold)
 
     cmd = hystrix.Command(
-        lambda hold: "run", fallback, clock=clock, force_open=True, fallback_max_concurrent_requests=1, isolation=isolation
+        lambda hold: "run",
+        fallback,
+        clock=clock,
+        force_open=True,
+        fallback_max_concurrent_requests=1,
+        isolation=isolation,
     )
     t, out = in_thread(cmd.execute, True)
     try:
@@ -729,7 +733,14 @@ def test_every_error_names_its_command_and_the_setting_involved(mode, unique_nam
     for kind, text in expected.items():
         err = got[kind]
         assert err.kind == kind
-        assert err.command == f"{name}-{ {'timeout': 'timeout', 'short_circuited': 'open', 'rejected': 'full', 'fallback_failure': 'fbfail', 'fallback_rejected': 'fbfull'}[kind]}"
+        suffix = {
+            "timeout": "timeout",
+            "short_circuited": "open",
+            "rejected": "full",
+            "fallback_failure": "fbfail",
+            "fallback_rejected": "fbfull",
+        }[kind]
+        assert err.command == f"{name}-{suffix}"
         assert str(err).startswith(f"command {err.command!r}"), str(err)
         assert text in str(err), (kind, str(err))
     assert got["invalid_config"].key == "timeout_ms" and "timeout_ms" in str(got["invalid_config"])

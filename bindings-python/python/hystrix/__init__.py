@@ -11,9 +11,7 @@ from . import testing
 from ._hystrix import __version__
 from ._circuit import Circuit
 from ._command import Command
-from ._decorator import command
-from ._protocol import Call, current_call
-from ._registry import config_schema, configure, get, remove
+from ._decorator import AsyncCommandFunction, CommandDecorator, CommandFunction, command
 from ._errors import (
     BadRequest,
     CancelledError,
@@ -27,21 +25,35 @@ from ._errors import (
     SettingsConflictError,
     TimeoutError,
 )
+from ._protocol import Call, current_call
+from ._registry import config_schema, configure, get, remove
+from ._types import Clock, EventCounts, Health, Isolation, Latency, Settings, Snapshot, State
 
 __all__ = [
+    "AsyncCommandFunction",
     "BadRequest",
     "Call",
     "CancelledError",
     "Circuit",
     "CircuitOpenError",
+    "Clock",
     "Command",
+    "CommandDecorator",
+    "CommandFunction",
+    "EventCounts",
     "FallbackFailedError",
     "FallbackRejectedError",
+    "Health",
     "HystrixError",
     "InvalidConfigError",
+    "Isolation",
+    "Latency",
     "RateLimitedError",
     "RejectedError",
+    "Settings",
     "SettingsConflictError",
+    "Snapshot",
+    "State",
     "TimeoutError",
     "command",
     "config_schema",

@@ -23,14 +23,14 @@ from typing import Any, Deque, Dict, Optional, Set, Tuple
 
 from ._options import BAD_REQUEST, SUCCESS, _now, _outcome_of
 from ._protocol import (
+    _CURRENT_CALL,
     ABORT,
+    CANCELLED_CODE,
     CLEAR_TIMER,
     FALLBACK,
     INVOKE,
-    CANCELLED_CODE,
     SET_TIMER,
     SETTLE_ERROR,
-    _CURRENT_CALL,
     Call,
     Settling,
     Target,
@@ -208,7 +208,7 @@ class AsyncCall(Settling):
         native = self.native
         if what == _TIMER:
             self.at = now
-            return native.fired(now, n) if self.timers.pop(n, None) is not None else ()  # type: ignore[no-any-return]
+            return native.fired(now, n) if self.timers.pop(n, None) is not None else ()
         if what == _FALLBACK_DONE:
             self.fb_task = None
             ok = self._fallback_outcome(task)

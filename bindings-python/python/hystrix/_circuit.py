@@ -1,17 +1,21 @@
 """``Circuit``: the shared state behind one or more commands (circuit
 breaker, bulkhead, fallback limiter, rolling metrics, v2 strategies), and
 the worker threads of its thread isolation."""
+from __future__ import annotations
+
 import collections
 import concurrent.futures
 import contextlib
 import functools
 import threading
 import weakref
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, cast
 
 from . import _hystrix
 from ._clock import DEFAULT_CLOCK
 from ._options import _check_callable, _log_transition, _now
+from ._types import Settings, Snapshot, State
+from ._typing import Unpack
 
 
 class _Pool:
@@ -64,9 +68,13 @@ class _Pool:
         return future
 
     def shutdown(self) -> None:
-        """Idle workers exit; queued work still runs."""
+        """Idle workers exit; queued work still runs, and work submitted
+        later still runs too (on a worker started for it, which then exits)."""
         with self._cond:
             self._closed = True
+            # Every idle worker is woken here: none may be counted on by a
+            # later submit (it would notify nobody and its work would wait).
+            self._idle = 0
             self._cond.notify_all()
 
     def _worker(self) -> None:
@@ -126,7 +134,16 @@ class Circuit:
         self._pool: Optional[_Pool] = None
         self._pool_lock = threading.Lock()
         self._native.subscribe("state", functools.partial(_log_transition, self._native.label))
+        #: How many open commands execute through this circuit.
+        self._holders = 0
         _CIRCUITS.add(self)
+
+    def _close(self) -> None:
+        """Its last command closed: idle workers exit (queued and running
+        work still completes)."""
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown()
 
     @property
     def name(self) -> str:
@@ -140,10 +157,10 @@ class Circuit:
         return self._native.label
 
     @property
-    def state(self) -> str:
+    def state(self) -> State:
         """The circuit's state now: ``closed``, ``open`` or ``half_open`` (as
         :meth:`snapshot` reports it)."""
-        return self._native.state(self.now())
+        return cast(State, self._native.state(self.now()))
 
     def now(self) -> int:
         """The circuit's clock, read and checked (whole milliseconds)."""
@@ -172,21 +189,21 @@ class Circuit:
         self._clock = clock if clock is not None else DEFAULT_CLOCK
         self._native.set_clock(None if self._clock is DEFAULT_CLOCK else self._clock)
 
-    def snapshot(self) -> Dict[str, Any]:
+    def snapshot(self) -> Snapshot:
         """State, health, rolling and cumulative counts, latency percentiles,
         concurrency, the bulkhead ``limit`` in force (the adaptive limit when
         one is on) and the retry ``budget`` balance — as a dict with the same
         field names as every binding."""
-        return self._native.snapshot(self.now())
+        return cast(Snapshot, self._native.snapshot(self.now()))
 
-    def config(self) -> Dict[str, Any]:
-        """The configuration in force."""
-        return self._native.config()
+    def config(self) -> Settings:
+        """The configuration in force (every key)."""
+        return cast(Settings, self._native.config())
 
-    def configure(self, **config: Any) -> Dict[str, Any]:
+    def configure(self, **config: Unpack[Settings]) -> Settings:
         """Changes settings live (SPEC names); raises InvalidConfigError naming
         the key, and then nothing changes."""
-        return self._native.configure(config)
+        return cast(Settings, self._native.configure(dict(config)))
 
     def on_event(self, callback: Callable[[str, str, int], None]) -> int:
         """Calls ``callback(command_name, event, at_ms)`` for every recorded

@@ -3,21 +3,32 @@ synchronously (semaphore or thread isolation), as a
 ``concurrent.futures.Future``, or under asyncio. Each way of running is one
 small interpreter of the core's call protocol (``_sync``, ``_threads``,
 ``_asyncio``); this module only assembles them."""
+from __future__ import annotations
+
 import concurrent.futures
 import contextvars
 import functools
 import threading
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Coroutine, Generic, NoReturn, Optional, TypeVar, overload
 
 from . import _asyncio, _hystrix, _sync, _threads
 from ._circuit import Circuit
-from ._options import _check_not_generator, _is_bad_request_default, _label_of
 from ._errors import BadRequest
+from ._options import _check_not_generator, _is_bad_request_default, _label_of
 from ._protocol import Target
-from ._registry import _construct
+from ._registry import _hold, _release
+from ._types import Clock, Isolation, Settings, Snapshot, State
+from ._typing import Concatenate, ParamSpec, Unpack
+
+P = ParamSpec("P")
+R = TypeVar("R", covariant=True)
+T = TypeVar("T")
+
+#: Serialises the check-and-clear in :meth:`Command.close`.
+_CLOSING = threading.Lock()
 
 
-class Command:
+class Command(Generic[P, R]):
     """A run, an optional fallback and the circuit they execute through.
 
     ``Command(run, fallback=None, *, name=None, isolation="thread", is_bad_request=None,
@@ -57,15 +68,15 @@ class Command:
 
     def __init__(
         self,
-        run: Callable[..., Any],
-        fallback: Optional[Callable[..., Any]] = None,
+        run: Callable[P, R],
+        fallback: Optional[Callable[Concatenate[Exception, P], object]] = None,
         *,
         name: Optional[str] = None,
-        isolation: str = "thread",
+        isolation: Isolation = "thread",
         is_bad_request: Optional[Callable[[BaseException], bool]] = None,
-        clock: Any = None,
-        **config: Any,
-    ):
+        clock: Optional[Clock] = None,
+        **config: Unpack[Settings],
+    ) -> None:
         if not callable(run):
             raise TypeError(f"run must be callable, got {type(run).__name__}")
         if fallback is not None and not callable(fallback):
@@ -75,37 +86,43 @@ class Command:
             raise ValueError(f"isolation must be 'thread' or 'semaphore', got {isolation!r}")
         if is_bad_request is not None and not callable(is_bad_request):
             raise TypeError("is_bad_request must be callable or None")
+        circuit: Circuit
         if name is None:
-            self.circuit = Circuit("", config, clock, label=_label_of(run))
+            circuit = Circuit("", dict(config), clock, label=_label_of(run))
+            circuit._holders = 1
         else:
             if not isinstance(name, str):
                 raise TypeError(f"name must be a str, got {type(name).__name__}")
-            self.circuit = _construct(name, config)
+            circuit = _hold(name, dict(config))
             if clock is not None:
-                self.circuit.clock = clock
+                circuit.clock = clock
+        self._circuit: Optional[Circuit] = circuit
         self._run = run
         self._fallback = fallback
         self._isolation = isolation
-        self._label = self.circuit.label
+        self._label = circuit.label
         if is_bad_request is None:
             self._is_bad = _is_bad_request_default
         else:
             # BadRequest always counts; the predicate adds more.
             self._is_bad = lambda exc: isinstance(exc, BadRequest) or bool(is_bad_request(exc))
-        self._target = Target(self.circuit, run, fallback, self._is_bad)
+        self._target = Target(circuit, run, fallback, self._is_bad)
         if isolation == "semaphore":
             # The whole call in one crossing into the native layer; with a
             # call strategy on (retry, hedging, deadline, rate limiter) the
             # native layer hands it to the sync interpreter (`_sync`).
             self.execute = _hystrix.SemaphoreCall(  # type: ignore[method-assign]
-                self.circuit._native, run, fallback, self._is_bad, _sync.SyncCalls(self._target)
+                circuit._native, run, fallback, self._is_bad, _sync.SyncCalls(self._target)
             )
         functools.update_wrapper(self, run, updated=())
 
     def __repr__(self) -> str:
+        circuit = self._circuit
+        if circuit is None:
+            return f"<hystrix.Command {self._label!r} closed>"
         try:
-            c = self.circuit._native.config()
-            state = self.circuit.state
+            c = circuit._native.config()
+            state = circuit.state
         except Exception as exc:  # noqa: BLE001 - a repr must not raise (e.g. a broken clock)
             return f"<hystrix.Command {self._label!r} {self._isolation} ({type(exc).__name__} reading it)>"
         timeout = f"{c['timeout_ms']}" if c["timeout_enabled"] else "off"
@@ -115,12 +132,52 @@ class Command:
         )
 
     @property
-    def state(self) -> str:
+    def circuit(self) -> Circuit:
+        """The circuit this command executes through (shared by every
+        command of its name); a ``RuntimeError`` once the command is closed."""
+        circuit = self._circuit
+        if circuit is None:
+            self._closed()
+        return circuit
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._circuit is None
+
+    def close(self) -> None:
+        """Releases the command (see the class docs); calls in flight finish
+        normally. A second call does nothing."""
+        with _CLOSING:  # two threads closing at once release it once
+            circuit = self._circuit
+            if circuit is None:
+                return
+            self._circuit = None
+        # Methods that raise shadow the calling methods, so those need no
+        # check; a call already past that lookup finds no `_target`.
+        self.execute = self.queue = _closed_call(self._label)  # type: ignore[method-assign]
+        self.execute_async = _closed_async(self._label)  # type: ignore[method-assign]
+        del self._target
+        if _release(circuit):
+            circuit._close()
+
+    def __enter__(self) -> Command[P, R]:
+        self.circuit  # noqa: B018 - refuses a closed command
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _closed(self) -> NoReturn:
+        raise _closed_error(self._label)
+
+    @property
+    def state(self) -> State:
         """See :attr:`Circuit.state`."""
         return self.circuit.state
 
     # Observing (delegated to the circuit).
-    def snapshot(self) -> Dict[str, Any]:
+    def snapshot(self) -> Snapshot:
         """See :meth:`Circuit.snapshot`."""
         return self.circuit.snapshot()
 
@@ -132,21 +189,27 @@ class Command:
         """See :meth:`Circuit.on_state_change`."""
         return self.circuit.on_state_change(callback)
 
-    def configure(self, **config: Any) -> Dict[str, Any]:
+    def configure(self, **config: Unpack[Settings]) -> Settings:
         """See :meth:`Circuit.configure`."""
         return self.circuit.configure(**config)
 
     # Synchronous execution.
-    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Same as :meth:`execute`."""
         return self.execute(*args, **kwargs)
 
-    def execute(self, /, *args: Any, **kwargs: Any) -> Any:
+    def execute(self, /, *args: P.args, **kwargs: P.kwargs) -> R:
         """Runs through the command and returns the run's or the fallback's
         value; raises the run's own exception (failure without fallback), a
         :class:`HystrixError`, or the bad request the run raised."""
-        return _threads.execute(self._target, args, kwargs)
+        try:
+            target = self._target
+        except AttributeError:
+            self._closed()
+        result: R = _threads.execute(target, args, kwargs)
+        return result
 
-    def queue(self, /, *args: Any, **kwargs: Any) -> "concurrent.futures.Future[Any]":
+    def queue(self, /, *args: P.args, **kwargs: P.kwargs) -> concurrent.futures.Future[R]:
         """Starts :meth:`execute` on a worker thread now, in a copy of the
         caller's ``contextvars`` context (the run and the fallback see it);
         returns its future. With thread isolation the future's ``cancel()``
@@ -157,8 +220,12 @@ class Command:
         worker thread and only a call that has not started can be
         cancelled."""
         if self._isolation == "thread":
-            return _threads.queue(self._target, args, kwargs)
-        future: "concurrent.futures.Future[Any]" = concurrent.futures.Future()
+            try:
+                target = self._target
+            except AttributeError:
+                self._closed()
+            return _threads.queue(target, args, kwargs)
+        future: concurrent.futures.Future[R] = concurrent.futures.Future()
         context = contextvars.copy_context()
 
         def work() -> None:
@@ -173,6 +240,12 @@ class Command:
         return future
 
     # asyncio.
+    @overload
+    async def execute_async(self: Command[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+    @overload
+    async def execute_async(self: Command[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
+
     async def execute_async(self, /, *args: Any, **kwargs: Any) -> Any:
         """Awaits the run (a coroutine function, or any callable returning an
         awaitable or a value) through the command; each attempt is a task,
@@ -187,4 +260,33 @@ class Command:
         judged a timeout once it returns. Give blocking code to
         :meth:`execute` (thread isolation) or wrap it in
         ``asyncio.to_thread`` yourself."""
-        return await _asyncio.execute(self._target, args, kwargs)
+        try:
+            target = self._target
+        except AttributeError:
+            self._closed()
+        return await _asyncio.execute(target, args, kwargs)
+
+
+def _closed_error(label: str) -> RuntimeError:
+    """What any use of a closed command raises."""
+    return RuntimeError(f"command {label!r} is closed: make a new Command to call it again")
+
+
+# Closures over the label, not bound methods: a closed command holds no
+# reference to itself (no cycle for the collector to find).
+def _closed_call(label: str) -> Callable[..., NoReturn]:
+    """``execute``/``queue`` of a closed command."""
+
+    def closed(*_args: object, **_kwargs: object) -> NoReturn:
+        raise _closed_error(label)
+
+    return closed
+
+
+def _closed_async(label: str) -> Callable[..., Coroutine[Any, Any, NoReturn]]:
+    """``execute_async`` of a closed command."""
+
+    async def closed(*_args: object, **_kwargs: object) -> NoReturn:
+        raise _closed_error(label)
+
+    return closed

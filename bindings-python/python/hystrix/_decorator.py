@@ -1,31 +1,110 @@
-"""``@hystrix.command``: a decorator making a :class:`Command` of a function."""
+"""``@hystrix.command``: a decorator making a :class:`Command` of a
+function, typed so that the decorated function keeps its signature."""
+from __future__ import annotations
+
 import functools
 import inspect
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Coroutine, Optional, Protocol, TypeVar, overload
 
 from ._command import Command
 from ._options import _check_not_generator
+from ._types import Clock, Isolation, Settings
+from ._typing import ParamSpec, Unpack
+
+P = ParamSpec("P")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class CommandFunction(Protocol[P, R_co]):
+    """What ``@hystrix.command`` makes of a function: called like it (same
+    parameters, same result type), each call going through ``.command``."""
+
+    @property
+    def command(self) -> Command[P, R_co]:
+        """The :class:`Command` the calls go through (``.command.close()``,
+        ``.command.snapshot()``, ...)."""
+        ...
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co:
+        """Runs the function through :meth:`Command.execute`."""
+        ...
+
+
+class AsyncCommandFunction(Protocol[P, R_co]):
+    """What ``@hystrix.command`` makes of an ``async def`` function: a
+    coroutine function with its parameters, awaiting to its result type,
+    each call going through ``.command``."""
+
+    @property
+    def command(self) -> Command[P, Coroutine[Any, Any, R_co]]:
+        """The :class:`Command` the calls go through."""
+        ...
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R_co]:
+        """Awaits the function through :meth:`Command.execute_async`."""
+        ...
+
+
+class CommandDecorator(Protocol):
+    """What ``@hystrix.command(...)`` with settings returns: applied to a
+    function, the decorated function."""
+
+    @overload
+    def __call__(self, fn: Callable[P, Coroutine[Any, Any, R]], /) -> AsyncCommandFunction[P, R]: ...
+
+    @overload
+    def __call__(self, fn: Callable[P, R], /) -> CommandFunction[P, R]: ...
+
+
+@overload
+def command(fn: Callable[P, Coroutine[Any, Any, R]], /) -> AsyncCommandFunction[P, R]: ...
+
+
+@overload
+def command(fn: Callable[P, R], /) -> CommandFunction[P, R]: ...
+
+
+@overload
+def command(
+    *,
+    fallback: Optional[Callable[..., object]] = None,
+    name: Optional[str] = None,
+    isolation: Isolation = "thread",
+    is_bad_request: Optional[Callable[[BaseException], bool]] = None,
+    clock: Optional[Clock] = None,
+    **config: Unpack[Settings],
+) -> CommandDecorator: ...
 
 
 def command(
     fn: Optional[Callable[..., Any]] = None,
+    /,
     *,
-    fallback: Optional[Callable[..., Any]] = None,
+    fallback: Optional[Callable[..., object]] = None,
     name: Optional[str] = None,
-    isolation: str = "thread",
+    isolation: Isolation = "thread",
     is_bad_request: Optional[Callable[[BaseException], bool]] = None,
-    clock: Any = None,
+    clock: Optional[Clock] = None,
     **config: Any,
 ) -> Any:
     """Decorator: ``@hystrix.command(name="users", fallback=..., timeout_ms=200)``
     wraps a function (sync → :meth:`Command.execute`, ``async def`` →
-    :meth:`Command.execute_async`). Works on methods too (one circuit per
-    decorated function, shared by every instance). Generator and async
-    generator functions are refused with a ``TypeError`` at decoration."""
+    :meth:`Command.execute_async`); bare ``@hystrix.command`` uses the
+    defaults. Works on methods too (one circuit per decorated function,
+    shared by every instance). Generator and async generator functions are
+    refused with a ``TypeError`` at decoration.
+
+    Type checkers see the decorated function with its own parameters and
+    result type (:class:`CommandFunction`, :class:`AsyncCommandFunction`),
+    its command as ``.command``, and the settings as typed keywords
+    (:class:`hystrix.Settings`)."""
 
     def wrap(f: Callable[..., Any]) -> Any:
         _check_not_generator(f, "@hystrix.command")
-        cmd = Command(f, fallback, name=name, isolation=isolation, is_bad_request=is_bad_request, clock=clock, **config)
+        cmd: Command[..., Any] = Command(
+            f, fallback, name=name, isolation=isolation, is_bad_request=is_bad_request, clock=clock, **config
+        )
         if inspect.iscoroutinefunction(f):
 
             @functools.wraps(f)

@@ -24,7 +24,7 @@ def _rebuild(cls: type, args: Tuple[Any, ...], state: Dict[str, Any]) -> BaseExc
     """Unpickles a hystrix error without calling its ``__init__`` (whose
     signature need not match ``args``): the message arguments and the
     attributes come back as they were."""
-    exc: BaseException = cls.__new__(cls, *args)  # type: ignore[call-overload]
+    exc: BaseException = cls.__new__(cls, *args)
     exc.args = args
     exc.__dict__.update(state)
     return exc
@@ -90,7 +90,8 @@ class RejectedError(HystrixError):
         return f"{_who(self.command)} rejected: bulkhead full ({self.setting} {self.value})"
 
 
-class TimeoutError(HystrixError, builtins.TimeoutError):  # noqa: A001 - deliberate, also a builtin TimeoutError
+# Deliberately named like the builtin, and also a builtins.TimeoutError.
+class TimeoutError(HystrixError, builtins.TimeoutError):
     """The run was still going when its timeout fired, and no fallback answered."""
 
     kind, code = "timeout", 2

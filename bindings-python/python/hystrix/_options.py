@@ -48,7 +48,7 @@ def _now(clock: Any, label: str) -> int:
     0 to 2**64 - 1; anything else is a ``TypeError``/``ValueError`` naming
     the command and the clock (as on the native semaphore path)."""
     t = clock.now()
-    if type(t) is int and 0 <= t < 1 << 64:  # noqa: E721 - exact type: the fast path
+    if type(t) is int and 0 <= t < 1 << 64:  # exact type: the fast path
         return t
     if isinstance(t, int) and not isinstance(t, bool) and 0 <= t < 1 << 64:
         return int(t)
@@ -101,7 +101,7 @@ def _check_not_generator(run: Any, what: str) -> None:
     only protect the call that creates the generator, never its body."""
     target = run
     if not (inspect.isfunction(run) or inspect.ismethod(run) or isinstance(run, functools.partial)):
-        target = getattr(type(run), "__call__", run)
+        target = getattr(type(run), "__call__", run)  # noqa: B004 - the method itself, to inspect it
     if inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target):
         kind = "an async generator" if inspect.isasyncgenfunction(target) else "a generator"
         raise TypeError(

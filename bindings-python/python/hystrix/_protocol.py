@@ -143,7 +143,7 @@ class Settling:
         if enc == 0:
             return None
         if enc < KIND_BASE:
-            return self.outcomes.get(enc)  # type: ignore[no-any-return]
+            return self.outcomes.get(enc)
         return self.kind_error(KIND_NAMES[enc - KIND_BASE])
 
     def fallback_failed(self, original: Optional[BaseException], exc: BaseException) -> None:

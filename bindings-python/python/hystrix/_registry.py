@@ -1,5 +1,8 @@
 """The registry of named circuits (``configure``, ``get``, ``remove``),
-``config_schema``, and what a ``fork()`` child must redo."""
+``config_schema``, the commands holding a named circuit, and what a
+``fork()`` child must redo."""
+from __future__ import annotations
+
 import json
 import os
 import threading
@@ -7,6 +10,8 @@ from typing import Any, Callable, Dict, List
 
 from . import _hystrix
 from ._circuit import _CIRCUITS, _POOLS, Circuit
+from ._types import Settings
+from ._typing import Unpack
 
 _registry: Dict[str, Circuit] = {}
 _registry_lock = threading.Lock()
@@ -20,14 +25,18 @@ def config_schema() -> List[Dict[str, Any]]:
     return json.loads(_hystrix.CONFIG_SCHEMA)  # type: ignore[no-any-return]
 
 
-def configure(name: str, **config: Any) -> Circuit:
+def configure(name: str, **config: Unpack[Settings]) -> Circuit:
     """Sets the configuration of the named circuit (made if needed)."""
+    return _configure(name, dict(config))
+
+
+def _configure(name: str, config: Dict[str, Any]) -> Circuit:
     with _registry_lock:
         circuit = _registry.get(name)
         if circuit is None:
             circuit = _registry[name] = Circuit(name, config)
             return circuit
-    circuit.configure(**config)
+    circuit._native.configure(config)
     return circuit
 
 
@@ -46,6 +55,31 @@ def _construct(name: str, config: Dict[str, Any]) -> Circuit:
     if config:
         circuit._native.check_same_settings(config)
     return circuit
+
+
+def _hold(name: str, config: Dict[str, Any]) -> Circuit:
+    """The named circuit a new command uses (see :func:`_construct`),
+    counted as held by one more command (see :func:`_release`)."""
+    while True:
+        circuit = _construct(name, config)
+        with _registry_lock:
+            # A last holder may have closed meanwhile and removed it.
+            if _registry.get(name) is circuit:
+                circuit._holders += 1
+                return circuit
+
+
+def _release(circuit: Circuit) -> bool:
+    """One command holding ``circuit`` closed; whether it was the last.
+    The last one takes a named circuit out of the registry (if it is still
+    the one registered under its name)."""
+    with _registry_lock:
+        circuit._holders -= 1
+        if circuit._holders > 0:
+            return False
+        if circuit.name and _registry.get(circuit.name) is circuit:
+            del _registry[circuit.name]
+        return True
 
 
 def get(name: str) -> Circuit:

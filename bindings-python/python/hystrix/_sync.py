@@ -23,12 +23,12 @@ from typing import Any, Deque, Dict, Tuple
 
 from ._options import SUCCESS, _now, _outcome_of
 from ._protocol import (
+    _CURRENT_CALL,
     ABORT,
     CLEAR_TIMER,
     FALLBACK,
     INVOKE,
     SET_TIMER,
-    _CURRENT_CALL,
     Call,
     Settling,
     Target,

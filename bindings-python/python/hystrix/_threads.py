@@ -16,10 +16,10 @@ from typing import Any, Deque, Dict, Optional, Set, Tuple
 from ._options import SUCCESS, _now, _outcome_of
 from ._protocol import (
     ABORT,
+    CANCELLED_CODE,
     CLEAR_TIMER,
     FALLBACK,
     INVOKE,
-    CANCELLED_CODE,
     SET_TIMER,
     SETTLE_ERROR,
     Call,
@@ -313,8 +313,8 @@ class CallFuture(concurrent.futures.Future):  # type: ignore[type-arg]
         call = self._hystrix_call
         if call is not None and not self.done() and call.cancel():
             with self._condition:
-                if self._state == concurrent.futures._base.RUNNING:  # type: ignore[attr-defined]
-                    self._state = concurrent.futures._base.PENDING  # type: ignore[attr-defined]
+                if self._state == concurrent.futures._base.RUNNING:
+                    self._state = concurrent.futures._base.PENDING
         return super().cancel()
 
 
