@@ -75,3 +75,8 @@ export function removeCommand(name) {
   registry.delete(name);
   return true;
 }
+
+/** The circuits of every registered name (for `hystrix/observe`). */
+export function namedCircuits() {
+  return [...registry.values()];
+}
