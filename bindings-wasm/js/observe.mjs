@@ -86,10 +86,15 @@ export function dashboardHtml() {
   return PAGE;
 }
 
+/** Answers `status` with the one-line reason `body` (plain text). */
+function plain(res, status, body, headers = {}) {
+  res.writeHead(status, { ...headers, "Content-Type": "text/plain", "Content-Length": Buffer.byteLength(body) }).end(body);
+}
+
 /** Answers 405 to anything but GET and HEAD; whether it did. */
 function refuseMethod(req, res) {
   if (req.method === "GET" || req.method === "HEAD") return false;
-  res.writeHead(405, { "Content-Type": "text/plain", Allow: "GET, HEAD" }).end("only GET\n");
+  plain(res, 405, "only GET\n", { Allow: "GET, HEAD" });
   return true;
 }
 
@@ -102,7 +107,7 @@ function send(req, res, type, body) {
 /** A 500 with the reason (a broken clock, a command gone…). */
 function fail(res, e) {
   if (res.headersSent) return res.destroy(e);
-  res.writeHead(500, { "Content-Type": "text/plain" }).end(`hystrix: rendering failed: ${e?.message ?? e}\n`);
+  plain(res, 500, `hystrix: rendering failed: ${e?.message ?? e}\n`);
 }
 
 /** `(req, res)` serving `metricsText(options)` as Prometheus text (format 0.0.4). */
@@ -194,10 +199,10 @@ export function streamHandler(options = {}) {
   const handler = (req, res) => {
     if (refuseMethod(req, res)) return;
     const bad = badDelay(req);
-    if (bad !== null) return res.writeHead(400, { ...extra, "Content-Type": "text/plain" }).end(bad);
+    if (bad !== null) return plain(res, 400, bad, extra);
     if (clients.size >= maxConnections) {
       stats.refused += 1;
-      res.writeHead(503, { ...extra, "Content-Type": "text/plain" }).end(`MaxConcurrentConnections reached: ${maxConnections}\n`);
+      plain(res, 503, `MaxConcurrentConnections reached: ${maxConnections}\n`, extra);
       return;
     }
     stats.served += 1;
