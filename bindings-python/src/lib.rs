@@ -9,6 +9,7 @@ mod clock;
 mod convert;
 mod errors;
 mod fork;
+mod observe;
 mod pending;
 mod semaphore;
 
@@ -282,6 +283,7 @@ fn _set_invalid_config_error(py: Python<'_>, cls: Py<PyAny>) {
 #[pymodule]
 fn _hystrix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeCommand>()?;
+    observe::register(m)?;
     m.add_class::<NativeCall>()?;
     m.add_class::<semaphore::SemaphoreCall>()?;
     m.add_function(wrap_pyfunction!(validate_config, m)?)?;
