@@ -29,15 +29,18 @@ fn main() {
             }
         }
     };
-    let fallback = |_| Ok(0u32);
     let _ = alpha.execute(takes(5, true));
     let _ = alpha.execute(takes(40, true));
-    let _ = alpha.execute_or(takes(2, false), fallback);
+    let _ = alpha.execute_or(takes(2, false), |_| Ok(0));
     clock.advance(100);
     let _ = beta.execute(takes(1, false));
     let _ = beta.execute(takes(1, false));
-    let _ = beta.execute_or(takes(1, true), fallback);
+    let _ = beta.execute_or(takes(1, true), |_| Ok(0));
     clock.advance(1_000);
     let now = reg.now_ms();
-    print!("{}#--stream--\n{}", reg.render_prometheus_at(now), reg.render_stream_frames(now, 1_700_000_000_000, &StreamOptions::default()));
+    print!(
+        "{}#--stream--\n{}",
+        reg.render_prometheus_at(now),
+        reg.render_stream_frames(now, 1_700_000_000_000, &StreamOptions::default())
+    );
 }
