@@ -1,6 +1,24 @@
 // Types for `hystrix/observe` (Node): the core renders, these serve.
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CommandView } from "./index.js";
+
+/** What the handlers read of a request: node:http's `IncomingMessage` (Express's `req`) fits. */
+export interface ObserveRequest {
+  method?: string;
+  url?: string;
+  socket?: { destroyed?: boolean } | null;
+  on(event: "close", listener: () => void): unknown;
+}
+
+/** What the handlers use of a response: node:http's `ServerResponse` (Express's `res`) fits. */
+export interface ObserveResponse {
+  readonly headersSent: boolean;
+  writeHead(status: number, headers?: Record<string, string | number>): unknown;
+  write(chunk: string): boolean;
+  end(chunk?: string): unknown;
+  destroy(error?: Error): unknown;
+  flushHeaders?(): void;
+  on(event: "close" | "drain", listener: () => void): unknown;
+}
 
 /** Which commands to render: the registry's named commands by default. */
 export interface RenderOptions {
@@ -27,7 +45,7 @@ export interface StreamHandlerOptions extends RenderOptions {
 }
 
 /** A node:http (or Express) request handler. */
-export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+export type Handler = (req: ObserveRequest, res: ObserveResponse) => void;
 
 /** What a stream handler has done so far. */
 export interface StreamStats {
