@@ -213,6 +213,7 @@ export function streamHandler(options = {}) {
     clients.add(c);
     res.on("drain", () => (c.stalledSince = null));
     res.on("close", () => leave(c));
+    res.on("error", () => leave(c)); // a write to a client that is gone: it leaves, the process lives on
     req.on("close", () => {
       // The client hung up (an IncomingMessage also closes after its body
       // has been read: only a destroyed socket means gone).
