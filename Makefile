@@ -41,7 +41,7 @@ demo: setup c-lib
 	@echo; echo "== JavaScript (Node): examples/node/strategies.mjs (retry and hedging)"
 	node examples/node/strategies.mjs
 
-test: setup version-check fmt-check clippy unit doc wasm-check c-test c-install-test c-abi-check promtool-check observe-test python-test js-test conformance fuzz-smoke
+test: setup version-check fmt-check clippy unit doc wasm-check c-test c-install-test c-abi-check promtool-check python-test js-test observe-test conformance fuzz-smoke
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
@@ -106,7 +106,8 @@ promtool-check:
 # (npm hystrix-dashboard) on each host's stream and our own page in
 # headless Chromium, a real Prometheus scraping each host's /metrics, the
 # stream's behaviour over raw sockets, and one scenario rendered alike by
-# Rust, C, Node and Python. scenario/build.sh builds what is missing or stale.
+# Rust, C, Node and Python. scenario/build.sh builds what is missing or stale
+# (in `make test` it runs after python-test and js-test, so nothing is).
 observe-test:
 	tests/observe/scenario/build.sh
 	node --test tests/observe/
