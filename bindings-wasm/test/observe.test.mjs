@@ -193,3 +193,26 @@ test("the stream's ticker does not keep the process alive", () => {
   assert.equal(r.stdout.trim(), "streaming");
   assert.ok(Date.now() - started < 5000, "the process exited with a stream open");
 });
+
+test("a clock that throws: /metrics answers 500 with the reason, streams end, the process lives on", async (t) => {
+  let broken = false;
+  const clock = {
+    now: () => {
+      if (broken) throw new Error("clock unplugged");
+      return 0;
+    },
+    arm: () => ({ cancel() {} }),
+  };
+  await commands(t, ["obs-broken"], clock);
+  const stream = obs.streamHandler({ intervalMs: 10, commands: ["obs-broken"] });
+  t.after(() => stream.close());
+  const port = await serve(t, { "/metrics": obs.metricsHandler({ commands: ["obs-broken"] }), "/hystrix.stream": stream });
+  const s = rawGet(port, "/hystrix.stream");
+  await s.until(/ping: \n\n/);
+  broken = true;
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  assert.equal(res.status, 500);
+  assert.equal(await res.text(), "hystrix: rendering failed: clock unplugged\n");
+  await eventually(() => stream.stats().clients === 0, "the stream ended");
+  s.sock.destroy();
+});
