@@ -230,3 +230,22 @@ def test_asgi_serves_metrics_the_page_and_a_stream_that_ends_on_disconnect(clock
         assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
     run_async(scenario())
+
+
+def test_a_clock_that_raises_gives_metrics_a_500_naming_it(unique_name, wsgi_server):
+    class Unplugged:
+        broken = False
+
+        def now(self):
+            if self.broken:
+                raise RuntimeError("clock unplugged")
+            return 0
+
+    clock = Unplugged()
+    name = unique_name("obs-broken")
+    hystrix.configure(name).clock = clock
+    port = wsgi_server(observe.wsgi_app(commands=[name]))
+    clock.broken = True
+    status, _, body = get(port, "/metrics")
+    assert status == 500
+    assert body.startswith("hystrix: rendering failed: ") and "clock unplugged" in body
