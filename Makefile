@@ -149,12 +149,15 @@ bench-strategies:
 promtool-check:
 	scripts/promtool-check.sh
 
-# Real tools against core/examples/observe_server.rs (tests/observe/, about
-# 40 s): the Netflix Hystrix dashboard (npm hystrix-dashboard) and our own
-# page in headless Chromium, a real Prometheus scraping /metrics, and the
-# stream's behaviour over raw sockets.
+# Real tools against core/examples/observe_server.rs and the Node and
+# Python hosts (tests/observe/, about 70 s): the Netflix Hystrix dashboard
+# (npm hystrix-dashboard) on each host's stream and our own page in
+# headless Chromium, a real Prometheus scraping each host's /metrics, the
+# stream's behaviour over raw sockets, and one scenario rendered alike by
+# Rust, C, Node and Python. scenario/build.sh builds what is missing or stale
+# (in `make test` it runs after python-test and js-test, so nothing is).
 observe-test:
-	$(CARGO) build --quiet -p hystrix-core --example observe_server
+	tests/observe/scenario/build.sh
 	node --test tests/observe/
 
 # Regenerates bindings-c/include/hystrix.h (the unit tests fail while it is stale).

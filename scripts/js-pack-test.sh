@@ -29,6 +29,9 @@ index.web.mjs
 init.d.ts
 init.mjs
 node/wasm.mjs
+observe-unsupported.mjs
+observe.d.ts
+observe.mjs
 options.mjs
 package.json
 registry.mjs
@@ -67,6 +70,9 @@ const slow = new Command((ctx) => clock.sleep(100, ctx.signal), () => "fallback"
 const p = slow.execute();
 await clock.advance(10);
 if ((await p) !== "fallback") throw new Error("timeout fallback");
+const { metricsText } = await import("hystrix-resilience/observe");
+await new Command(async () => 1, null, { name: "packed" }).execute();
+if (!/^hystrix_execution_total\{name="packed",group="packed",event="success"\} [1-9]/m.test(metricsText())) throw new Error("hystrix-resilience/observe metrics");
 console.log("js-pack-test: the packed tarball installs and works:", JSON.stringify(cmd.snapshot().rolling.SUCCESS), "success");
 JS
 node check.mjs

@@ -1211,6 +1211,33 @@ hystrix_status hystrix_registry_render_stream(uint64_t wall_clock_ms,
 hystrix_status hystrix_registry_render_prometheus(char *buf, size_t len, size_t *needed);
 
 /**
+ * `hystrix_registry_render_stream` for the commands `commands[0..count]`
+ * (handles from `hystrix_command_new` or `hystrix_command_named`), each
+ * observed at its own clock's time, so commands on a virtual clock render
+ * deterministically. Anonymous commands are left out; frames are sorted
+ * by name. `commands` may be NULL when `count` is 0. A NULL or freed
+ * handle is `HYSTRIX_NULL_ARGUMENT` / `HYSTRIX_INVALID_ARGUMENT` naming
+ * its index. Buffer rules as for `hystrix_registry_render_stream`.
+ */
+hystrix_status hystrix_render_stream(const hystrix_command *const *commands,
+                                     size_t count,
+                                     uint64_t wall_clock_ms,
+                                     char *buf,
+                                     size_t len,
+                                     size_t *needed);
+
+/**
+ * `hystrix_registry_render_prometheus` for the commands
+ * `commands[0..count]`, each observed at its own clock's time (rules as
+ * for `hystrix_render_stream`).
+ */
+hystrix_status hystrix_render_prometheus(const hystrix_command *const *commands,
+                                         size_t count,
+                                         char *buf,
+                                         size_t len,
+                                         size_t *needed);
+
+/**
  * The built-in live dashboard page: one self-contained HTML document
  * (inline CSS and JS, no network but its stream) with a tile per command
  * (circuit state including half-open, error %, request rate, rolling

@@ -10,9 +10,9 @@
 //! move between two calls, so a caller that sized its buffer with a query
 //! should leave some room or retry with the new `*needed`.
 
-use crate::command::registry;
+use crate::command::{command_ref, hystrix_command, registry};
 use crate::status::{boundary, hystrix_status, write_out, Fail};
-use hystrix_core::observe::StreamOptions;
+use hystrix_core::observe::{Observation, StreamOptions};
 use std::ffi::c_char;
 
 /// Copies `text` and a NUL into `buf` if it fits (see the module rules).
@@ -81,6 +81,65 @@ pub extern "C" fn hystrix_registry_render_prometheus(
             return Err(Fail::null("needed"));
         }
         deliver(&registry().render_prometheus(), buf, len, needed)
+    })
+}
+
+/// The named commands among `commands[0..count]`, each observed now on its
+/// own clock (a virtual clock's reading, in tests).
+fn observe_list(commands: *const *const hystrix_command, count: usize) -> Result<Observation, Fail> {
+    if commands.is_null() && count > 0 {
+        return Err(Fail::null("commands"));
+    }
+    let mut observation = Observation::new();
+    for i in 0..count {
+        // SAFETY: the caller gives `count` readable pointers at `commands`.
+        let cmd = unsafe { *commands.add(i) };
+        let c = command_ref(cmd).map_err(|e| Fail::new(e.status, format!("commands[{i}]: {}", e.message)))?;
+        observation.add(&c.cmd, c.cmd.now_ms(), StreamOptions::default());
+    }
+    Ok(observation)
+}
+
+/// `hystrix_registry_render_stream` for the commands `commands[0..count]`
+/// (handles from `hystrix_command_new` or `hystrix_command_named`), each
+/// observed at its own clock's time, so commands on a virtual clock render
+/// deterministically. Anonymous commands are left out; frames are sorted
+/// by name. `commands` may be NULL when `count` is 0. A NULL or freed
+/// handle is `HYSTRIX_NULL_ARGUMENT` / `HYSTRIX_INVALID_ARGUMENT` naming
+/// its index. Buffer rules as for `hystrix_registry_render_stream`.
+#[no_mangle]
+pub extern "C" fn hystrix_render_stream(
+    commands: *const *const hystrix_command,
+    count: usize,
+    wall_clock_ms: u64,
+    buf: *mut c_char,
+    len: usize,
+    needed: *mut usize,
+) -> hystrix_status {
+    boundary("hystrix_render_stream", || {
+        if needed.is_null() {
+            return Err(Fail::null("needed"));
+        }
+        deliver(&observe_list(commands, count)?.stream_frames(wall_clock_ms), buf, len, needed)
+    })
+}
+
+/// `hystrix_registry_render_prometheus` for the commands
+/// `commands[0..count]`, each observed at its own clock's time (rules as
+/// for `hystrix_render_stream`).
+#[no_mangle]
+pub extern "C" fn hystrix_render_prometheus(
+    commands: *const *const hystrix_command,
+    count: usize,
+    buf: *mut c_char,
+    len: usize,
+    needed: *mut usize,
+) -> hystrix_status {
+    boundary("hystrix_render_prometheus", || {
+        if needed.is_null() {
+            return Err(Fail::null("needed"));
+        }
+        deliver(&observe_list(commands, count)?.prometheus(), buf, len, needed)
     })
 }
 

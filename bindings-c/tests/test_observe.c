@@ -1,7 +1,9 @@
 /* Observing the named commands: hystrix_registry_render_stream and
  * hystrix_registry_render_prometheus into caller-owned buffers (size
  * query, write only on success, NULL checks), on a tripped and a healthy
- * command; hystrix_dashboard_html hands out the built-in page. */
+ * command; hystrix_render_stream and hystrix_render_prometheus over a list
+ * of handles on a virtual clock; hystrix_dashboard_html hands out the
+ * built-in page. */
 #include "hystrix.h"
 #include "check.h"
 #include <stdlib.h>
@@ -83,6 +85,63 @@ static void test_a_tripped_and_a_healthy_command(void) {
     CHECK_STATUS(hystrix_command_free(good), HYSTRIX_OK);
 }
 
+/* A run that takes `*(uint64_t *)user_data[1]` ms on the virtual clock `user_data[0]`. */
+static int32_t slow_run(void *user_data, void **out_value) {
+    void **args = user_data;
+    CHECK_STATUS(hystrix_clock_advance(args[0], *(uint64_t *)args[1]), HYSTRIX_OK);
+    *out_value = NULL;
+    return HYSTRIX_OK;
+}
+
+static void test_a_list_of_commands_on_a_virtual_clock(void) {
+    hystrix_clock *clock = NULL;
+    CHECK_STATUS(hystrix_clock_new_virtual(&clock), HYSTRIX_OK);
+    hystrix_command *b = NULL, *a = NULL, *anonymous = NULL;
+    CHECK_STATUS(hystrix_command_new(NULL, "list-b", clock, &b), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_new(NULL, "list-a", clock, &a), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_new(NULL, NULL, clock, &anonymous), HYSTRIX_OK);
+    uint64_t ms = 30;
+    void *args[2] = {clock, &ms};
+    void *value = NULL;
+    CHECK_STATUS(hystrix_command_execute(a, slow_run, NULL, args, &value), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_execute(anonymous, ok_run, NULL, NULL, &value), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_advance(clock, 1000), HYSTRIX_OK);
+
+    const hystrix_command *list[3] = {b, anonymous, a};
+    char buf[16384];
+    size_t needed = 0;
+    CHECK_STATUS(hystrix_render_stream(list, 3, 42, buf, sizeof buf, &needed), HYSTRIX_OK);
+    CHECK_EQ(strlen(buf) + 1, needed);
+    /* Sorted by name, the anonymous command left out. */
+    const char *first = strstr(buf, "\"name\":\"list-a\""), *second = strstr(buf, "\"name\":\"list-b\"");
+    CHECK(first != NULL && second != NULL && first < second);
+    CHECK_CONTAINS(buf, "\"currentTime\":42,");
+    /* The virtual clock's 30 ms, not a wall-clock reading. */
+    CHECK_CONTAINS(buf, "\"latencyExecute_mean\":30,");
+
+    CHECK_STATUS(hystrix_render_prometheus(list, 3, buf, sizeof buf, &needed), HYSTRIX_OK);
+    CHECK_CONTAINS(buf, "hystrix_latency_seconds_sum{name=\"list-a\",group=\"list-a\",kind=\"run\"} 0.03\n");
+    CHECK_CONTAINS(buf, "hystrix_circuitbreaker_state_seconds_total{name=\"list-a\",group=\"list-a\",state=\"closed\"} 0\n");
+    CHECK(strstr(buf, "name=\"\"") == NULL);
+
+    /* An empty list renders nothing; a NULL handle or list is named. */
+    CHECK_STATUS(hystrix_render_stream(NULL, 0, 1, buf, sizeof buf, &needed), HYSTRIX_OK);
+    CHECK_EQ(needed, 1);
+    CHECK_STATUS(hystrix_render_prometheus(NULL, 2, buf, sizeof buf, &needed), HYSTRIX_NULL_ARGUMENT);
+    const hystrix_command *holes[2] = {a, NULL};
+    CHECK_STATUS(hystrix_render_prometheus(holes, 2, buf, sizeof buf, &needed), HYSTRIX_NULL_ARGUMENT);
+    char why[128];
+    size_t written = 0;
+    CHECK_STATUS(hystrix_last_error_message(why, sizeof why, &written), HYSTRIX_OK);
+    CHECK_CONTAINS(why, "commands[1]: cmd is NULL");
+    CHECK_STATUS(hystrix_render_stream(list, 3, 0, buf, sizeof buf, NULL), HYSTRIX_NULL_ARGUMENT);
+
+    CHECK_STATUS(hystrix_command_free(a), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_free(b), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_command_free(anonymous), HYSTRIX_OK);
+    CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
+}
+
 static void test_a_small_buffer_is_left_untouched(void) {
     char buf[16];
     memset(buf, 'z', sizeof buf);
@@ -123,6 +182,7 @@ static void test_the_dashboard_page_is_a_static_string(void) {
 int main(void) {
     RUN(test_an_empty_registry_renders_no_frame);
     RUN(test_a_tripped_and_a_healthy_command);
+    RUN(test_a_list_of_commands_on_a_virtual_clock);
     RUN(test_a_small_buffer_is_left_untouched);
     RUN(test_null_arguments);
     RUN(test_the_dashboard_page_is_a_static_string);

@@ -10,6 +10,7 @@ mod convert;
 mod errors;
 mod fork;
 mod listeners;
+mod observe;
 mod pending;
 mod semaphore;
 mod stack;
@@ -339,6 +340,7 @@ fn _hystrix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The workspace version this module was built from (`hystrix.__version__`).
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<NativeCommand>()?;
+    observe::register(m)?;
     m.add_class::<NativeCall>()?;
     m.add_class::<semaphore::SemaphoreCall>()?;
     m.add_function(wrap_pyfunction!(validate_config, m)?)?;

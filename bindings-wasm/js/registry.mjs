@@ -112,3 +112,8 @@ export function removeCommand(name) {
   registry.delete(name);
   return true;
 }
+
+/** The circuits of every registered name (for `hystrix-resilience/observe`). */
+export function namedCircuits() {
+  return [...registry.values()];
+}

@@ -12,6 +12,7 @@
 //! returned and no borrow is held (`flush`), before it writes its actions.
 
 mod call;
+mod observe;
 
 use hystrix_core::{Command, Config, ErrorKind, FnClock, ListenerId, Notice, Topic};
 use std::cell::{Cell, RefCell};

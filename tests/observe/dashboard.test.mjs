@@ -3,7 +3,9 @@
 // goes closed → open → half-open → closed):
 // 1. the original Netflix Hystrix dashboard (npm hystrix-dashboard@1.0.4,
 //    its webapp/ served here from Node, `/proxy.stream` piped to our
-//    stream, underscore served from node_modules: no network);
+//    stream, underscore served from node_modules: no network), on the
+//    stream of the Rust example and of the Node and Python hosts (hosts/:
+//    each binding's observe module, the same `tripped` and `healthy`);
 // 2. our built-in page at /hystrix, and the same bytes pointed at the
 //    stream of another origin with `?stream=`.
 import assert from "node:assert/strict";
@@ -11,7 +13,7 @@ import { createReadStream, existsSync, statSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { test } from "node:test";
-import { HERE, chromiumMissing, get, sleep, startServer, withChromium } from "./harness.mjs";
+import { HERE, chromiumMissing, get, sleep, startHost, startServer, withChromium } from "./harness.mjs";
 
 const WEBAPP = path.join(HERE, "node_modules/hystrix-dashboard/webapp");
 const UNDERSCORE = path.join(HERE, "node_modules/underscore/underscore-min.js");
@@ -78,16 +80,17 @@ async function localPage(context) {
   return { page, logs };
 }
 
-test("the Netflix Hystrix dashboard renders our stream", { skip, timeout: 60_000 }, async (t) => {
-  const rust = await startServer(["--demo", "states", "--interval-ms", "250"], t);
+for (const kind of ["rust", "node", "python"]) {
+test(`the Netflix Hystrix dashboard renders the ${kind} host's stream`, { skip, timeout: 60_000 }, async (t) => {
+  const rust = await startHost(kind, ["--demo", "states", "--interval-ms", "250"], t);
   const host = await nodeHost(t, rust);
   await withChromium(async (context) => {
     const { page, logs } = await localPage(context);
     const stream = encodeURIComponent(`${rust.base}/hystrix.stream`);
-    await page.goto(`${host}/monitor/monitor.html?stream=${stream}&title=rust`);
+    await page.goto(`${host}/monitor/monitor.html?stream=${stream}&title=${kind}`);
     await page.waitForSelector("#CIRCUIT_tripped_0 .circuitStatus", { timeout: 20_000 });
     await page.waitForSelector("#CIRCUIT_healthy_0 .circuitStatus", { timeout: 20_000 });
-    await page.waitForSelector("#CIRCUIT_cycling_0", { timeout: 20_000 });
+    if (kind === "rust") await page.waitForSelector("#CIRCUIT_cycling_0", { timeout: 20_000 });
     // A few more ticks, so every tile has been redrawn from live frames.
     await sleep(1_000);
     const tile = async (name) => ({
@@ -108,6 +111,7 @@ test("the Netflix Hystrix dashboard renders our stream", { skip, timeout: 60_000
     assert.deepEqual(failed, [], `console: ${logs.join("\n")}`);
   });
 });
+}
 
 /** Waits until `states()` goes through `want` in a row (repeats collapsed). */
 async function seeSequence(states, want, ms) {

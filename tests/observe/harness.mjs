@@ -17,20 +17,40 @@ export const CHROMIUM = "/usr/bin/chromium";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The Python of the venv `make observe-test` prepares (target/py-test). */
+export const PYTHON = process.env.OBSERVE_PYTHON || path.join(ROOT, "target/py-test/bin/python");
+
+/**
+ * The hosts that serve the same routes: the Rust example, and the Node and
+ * Python servers of tests/observe/hosts/ built on each binding's observe
+ * module (`--demo states` traffic in each).
+ */
+export const HOSTS = {
+  rust: (args) => [SERVER, args],
+  node: (args) => [process.execPath, [path.join(HERE, "hosts/node-server.mjs"), ...args]],
+  python: (args) => [PYTHON, [path.join(HERE, "hosts/python-server.py"), ...args]],
+};
+
 /**
  * Starts the example server on 127.0.0.1:0 with `args`; resolves to
  * { base, host, port, pid, stop } once it prints its address.
  */
 export function startServer(args = [], t) {
   if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: cargo build -p hystrix-core --example observe_server`);
-  const child = spawn(SERVER, ["127.0.0.1:0", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  return startHost("rust", args, t);
+}
+
+/** `startServer` for any of `HOSTS` (`rust`, `node`, `python`). */
+export function startHost(kind, args = [], t) {
+  const [cmd, argv] = HOSTS[kind](["127.0.0.1:0", ...args]);
+  const child = spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"] });
   const stop = () => {
     if (child.exitCode === null) child.kill("SIGKILL");
   };
   t?.after(stop);
   return new Promise((resolve, reject) => {
     let err = "";
-    const timer = setTimeout(() => reject(new Error(`observe_server did not start: ${err}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`${kind} host did not start: ${err}`)), 15_000);
     child.stderr.on("data", (chunk) => {
       err += chunk;
       const m = /http:\/\/(127\.0\.0\.1):(\d+)\//.exec(err);
@@ -40,7 +60,8 @@ export function startServer(args = [], t) {
         resolve({ base: `http://127.0.0.1:${port}`, host: m[1], port, pid: child.pid, stop });
       }
     });
-    child.on("exit", (code) => reject(new Error(`observe_server exited (${code}): ${err}`)));
+    child.on("error", (e) => reject(new Error(`${kind} host: ${e.message}`)));
+    child.on("exit", (code) => reject(new Error(`${kind} host exited (${code}): ${err}`)));
   });
 }
 

@@ -1,20 +1,29 @@
 // A real Prometheus server (Debian's `prometheus` package) scrapes the
-// Rust example server's /metrics every second for a few seconds; its HTTP
-// API then answers for a counter, the circuit state, the histogram's count
-// and a quantile. Skipped, with the reason, when the binary is missing.
+// /metrics of three hosts every second for a few seconds: the Rust example
+// server and the Node and Python servers of hosts/ (each binding's observe
+// module, the same `--demo states` traffic); its HTTP API then answers, per
+// host, for a counter, the circuit state, the histogram's count and a
+// quantile. Skipped, with the reason, when the binary is missing.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { freePort, sleep, startServer } from "./harness.mjs";
+import { freePort, sleep, startHost, startServer } from "./harness.mjs";
 
 const PROMETHEUS = spawnSync("sh", ["-c", "command -v prometheus"], { encoding: "utf8" }).stdout.trim();
 const skip = PROMETHEUS ? false : "prometheus not found (apt-get install prometheus, or run scripts/setup.sh)";
 
-test("a real Prometheus scrapes /metrics and answers queries on it", { skip, timeout: 90_000 }, async (t) => {
-  const rust = await startServer(["--demo", "states"], t);
+/** Each host, and the median run latency its `healthy` stays under (s). */
+const HOSTS = { rust: 0.005, node: 0.025, python: 0.025 };
+
+test("a real Prometheus scrapes /metrics of the Rust, Node and Python hosts and answers queries on them", { skip, timeout: 90_000 }, async (t) => {
+  const servers = {
+    rust: await startServer(["--demo", "states"], t),
+    node: await startHost("node", ["--demo", "states"], t),
+    python: await startHost("python", ["--demo", "states"], t),
+  };
   const dir = await mkdtemp(path.join(tmpdir(), "hystrix-prometheus-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const config = path.join(dir, "prometheus.yml");
@@ -25,10 +34,12 @@ test("a real Prometheus scrapes /metrics and answers queries on it", { skip, tim
       "  scrape_interval: 1s",
       "  evaluation_interval: 1s",
       "scrape_configs:",
-      "  - job_name: hystrix",
-      "    metrics_path: /metrics",
-      "    static_configs:",
-      `      - targets: ["127.0.0.1:${rust.port}"]`,
+      ...Object.entries(servers).flatMap(([job, s]) => [
+        `  - job_name: ${job}`,
+        "    metrics_path: /metrics",
+        "    static_configs:",
+        `      - targets: ["127.0.0.1:${s.port}"]`,
+      ]),
       "",
     ].join("\n"),
   );
@@ -73,20 +84,23 @@ test("a real Prometheus scrapes /metrics and answers queries on it", { skip, tim
     }
   };
 
-  await eventually('up{job="hystrix"}', (v) => v === 1);
+  for (const job of Object.keys(servers)) await eventually(`up{job="${job}"}`, (v) => v === 1);
   // Four more scrapes, so that rate() has samples to work on.
   await sleep(4_000);
-  const success = await eventually('hystrix_execution_total{name="healthy",event="success"}', (v) => v > 0);
-  assert.equal(success[0].metric.group, "healthy");
-  await eventually('hystrix_execution_total{name="tripped",event="short_circuited"}', (v) => v > 0);
-  await eventually('hystrix_circuitbreaker_state{name="tripped",state="open"}', (v) => v === 1);
-  await eventually('hystrix_circuitbreaker_state{name="healthy",state="closed"}', (v) => v === 1);
-  await eventually('increase(hystrix_execution_total{name="healthy",event="success"}[10s])', (v) => v > 0);
-  const count = await eventually('hystrix_latency_seconds_count{name="healthy",kind="run"}', (v) => v > 0);
-  // The demo's `healthy` sleeps 0–4 ms a call: the median is in the first bucket (≤ 5 ms).
-  const median = await eventually(
-    'histogram_quantile(0.5, sum by (le) (rate(hystrix_latency_seconds_bucket{name="healthy",kind="run"}[5s])))',
-    (v) => Number.isFinite(v) && v > 0 && v <= 0.005,
-  );
-  t.diagnostic(`healthy: ${count[0].value} calls, median run latency ${(median[0].value * 1000).toFixed(2)} ms`);
+  for (const [job, bound] of Object.entries(HOSTS)) {
+    const q = (expr) => expr.replaceAll("{", `{job="${job}",`);
+    const success = await eventually(q('hystrix_execution_total{name="healthy",event="success"}'), (v) => v > 0);
+    assert.equal(success[0].metric.group, "healthy");
+    await eventually(q('hystrix_execution_total{name="tripped",event="short_circuited"}'), (v) => v > 0);
+    await eventually(q('hystrix_circuitbreaker_state{name="tripped",state="open"}'), (v) => v === 1);
+    await eventually(q('hystrix_circuitbreaker_state{name="healthy",state="closed"}'), (v) => v === 1);
+    await eventually(q('increase(hystrix_execution_total{name="healthy",event="success"}[10s])'), (v) => v > 0);
+    const count = await eventually(q('hystrix_latency_seconds_count{name="healthy",kind="run"}'), (v) => v > 0);
+    // `healthy` takes 0–4 ms a call: the median is in the first buckets.
+    const median = await eventually(
+      q('histogram_quantile(0.5, sum by (le) (rate(hystrix_latency_seconds_bucket{name="healthy",kind="run"}[5s])))'),
+      (v) => Number.isFinite(v) && v > 0 && v <= bound,
+    );
+    t.diagnostic(`${job}: healthy: ${count[0].value} calls, median run latency ${(median[0].value * 1000).toFixed(2)} ms`);
+  }
 });

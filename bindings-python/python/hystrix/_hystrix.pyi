@@ -7,6 +7,13 @@ __all__ = [
     "NativeCommand",
     "SemaphoreCall",
     "CONFIG_SCHEMA",
+    "DASHBOARD_CONTENT_TYPE",
+    "DASHBOARD_HTML",
+    "PROMETHEUS_CONTENT_TYPE",
+    "STREAM_HEADERS",
+    "STREAM_INTERVAL_MS",
+    "STREAM_MAX_CONNECTIONS",
+    "STREAM_PING",
     "ERROR_KINDS",
     "ABORT",
     "CLEAR_TIMER",
@@ -24,6 +31,8 @@ __all__ = [
     "_set_invalid_config_error",
     "_set_listener_error_hook",
     "monotonic_ms",
+    "render_prometheus",
+    "render_stream",
     "validate_config",
     "__version__",
 ]
@@ -45,6 +54,18 @@ KIND_BASE: int
 ERROR_KINDS: List[Tuple[str, int]]
 #: Every configuration key in SPEC order, as a JSON array (``Config::schema_json``).
 CONFIG_SCHEMA: str
+#: The built-in dashboard page and its content type.
+DASHBOARD_HTML: str
+DASHBOARD_CONTENT_TYPE: str
+#: ``text/plain; version=0.0.4; charset=utf-8``.
+PROMETHEUS_CONTENT_TYPE: str
+#: The ``hystrix.stream`` response headers (Hystrix 1.5), ``(name, value)`` pairs.
+STREAM_HEADERS: List[Tuple[str, str]]
+#: ``ping: \n\n``, written after every tick.
+STREAM_PING: str
+#: Hystrix's default interval between ticks (ms) and limit of stream connections.
+STREAM_INTERVAL_MS: int
+STREAM_MAX_CONNECTIONS: int
 
 _Actions = Tuple[int, ...]
 
@@ -106,3 +127,6 @@ def _set_listener_error_hook(hook: Callable[[str, Any, BaseException], None]) ->
 def _before_fork() -> None: ...
 def _after_fork() -> None: ...
 def _set_invalid_config_error(cls: Any) -> None: ...
+
+def render_prometheus(items: List[Tuple[NativeCommand, int, bool]]) -> str: ...
+def render_stream(items: List[Tuple[NativeCommand, int, bool]], wall_clock_ms: int) -> str: ...

@@ -16,6 +16,7 @@
 //! command alive afterwards.
 
 mod json;
+mod observation;
 pub mod prometheus;
 pub mod stream;
 
@@ -24,6 +25,7 @@ use crate::event::CircuitState;
 use crate::registry::Registry;
 use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
 
+pub use observation::Observation;
 pub use stream::{Isolation, StreamOptions};
 
 /// The built-in live dashboard: one self-contained HTML page (inline CSS
@@ -206,10 +208,13 @@ impl Command {
 }
 
 impl Registry {
-    /// Read-only snapshots (with configurations) of the registry's named
-    /// commands at `now`, sorted by name. Anonymous commands are left out.
-    fn observed(&self, now: u64) -> Vec<(crate::Snapshot, crate::Config)> {
-        self.commands().into_iter().filter(|c| !c.name().is_empty()).map(|c| (c.observe_at(now), c.config())).collect()
+    /// The registry's named commands observed at `now`, with `options`.
+    fn observed(&self, now: u64, options: &StreamOptions) -> Observation {
+        let mut observation = Observation::new();
+        for command in self.commands() {
+            observation.add(&command, now, *options);
+        }
+        observation
     }
 
     /// One tick of `hystrix.stream`: `data: {json}\n\n` for every named
@@ -217,13 +222,7 @@ impl Registry {
     /// clock, `currentTime` = `wall_clock_ms`. Empty when there is no
     /// command (the host still sends its `ping: \n\n`).
     pub fn render_stream_frames(&self, now: u64, wall_clock_ms: u64, options: &StreamOptions) -> String {
-        let mut out = String::new();
-        for (snap, cfg) in self.observed(now) {
-            out.push_str("data: ");
-            stream::write_frame(&mut out, &snap, &cfg, wall_clock_ms, options);
-            out.push_str("\n\n");
-        }
-        out
+        self.observed(now, options).stream_frames(wall_clock_ms)
     }
 
     /// The Prometheus text exposition of every named command, snapshots
@@ -234,7 +233,7 @@ impl Registry {
 
     /// [`Registry::render_prometheus`] with snapshots taken at `now`.
     pub fn render_prometheus_at(&self, now: u64) -> String {
-        prometheus::render(&self.observed(now))
+        self.observed(now, &StreamOptions::default()).prometheus()
     }
 }
 

@@ -507,3 +507,38 @@ fn the_dashboard_page_is_self_contained_and_small() {
         assert!(page.contains(needle), "{needle}");
     }
 }
+
+#[test]
+fn an_observation_renders_like_the_registry_in_any_order_without_anonymous_commands() {
+    let (clock, reg) = tripped_and_healthy();
+    let now = clock.now_ms();
+    let anonymous = Command::with_clock("", Config::default(), clock.clone()).unwrap();
+    let _ = anonymous.execute(|| Ok::<u32, RunError<()>>(1));
+    let mut observation = Observation::new();
+    // Added out of order, with an anonymous command among them.
+    observation.add(&reg.get("tripped").unwrap(), now, StreamOptions::default());
+    observation.add(&anonymous, now, StreamOptions::default());
+    observation.add(&reg.get("healthy").unwrap(), now, StreamOptions::default());
+    assert_eq!(observation.len(), 2);
+    assert_eq!(observation.prometheus(), reg.render_prometheus_at(now));
+    let wall = 1_700_000_000_123;
+    assert_eq!(observation.stream_frames(wall), reg.render_stream_frames(now, wall, &StreamOptions::default()));
+    assert!(Observation::new().is_empty());
+    assert_eq!(Observation::new().stream_frames(wall), "");
+}
+
+#[test]
+fn an_observation_keeps_each_commands_isolation() {
+    let (clock, reg) = tripped_and_healthy();
+    let now = clock.now_ms();
+    let mut observation = Observation::new();
+    observation.add(&reg.get("healthy").unwrap(), now, StreamOptions { isolation: Isolation::Thread });
+    observation.add(&reg.get("tripped").unwrap(), now, StreamOptions::default());
+    let text = observation.stream_frames(1);
+    let strategies: Vec<String> = text
+        .split_terminator("\n\n")
+        .map(|f| serde_json::from_str::<Value>(&f["data: ".len()..]).unwrap())
+        .map(|v| format!("{}={}", v["name"], v["propertyValue_executionIsolationStrategy"]))
+        .collect();
+    assert_eq!(strategies, ["\"healthy\"=\"THREAD\"", "\"tripped\"=\"SEMAPHORE\""]);
+}

@@ -1,0 +1,28 @@
+// Typed usage of bindings-wasm/js/observe.d.ts (`hystrix-resilience/observe`).
+// Checked, never run: tsc -p bindings-wasm/test/tsconfig.json. Type-only
+// imports in a function never called, as in types-usage.ts.
+import type * as observe from "hystrix-resilience/observe";
+import type { Command } from "hystrix-resilience";
+import type { ObserveRequest, ObserveResponse, StreamHandler, StreamStats } from "hystrix-resilience/observe";
+
+export function observeUsage(o: typeof observe, cmd: Command, req: ObserveRequest, res: ObserveResponse): void {
+  const text: string = o.metricsText();
+  const some: string = o.metricsText({ commands: [cmd, "users"] });
+  const tick: string = o.streamFrames({ wallClockMs: 1, commands: ["users"] });
+  const page: string = o.dashboardHtml();
+  const ct: string = o.PROMETHEUS_CONTENT_TYPE + o.DASHBOARD_CONTENT_TYPE + o.PING;
+  const headers: Readonly<Record<string, string>> = o.STREAM_HEADERS;
+  const n: number = o.DEFAULT_INTERVAL_MS + o.DEFAULT_MAX_CONNECTIONS;
+  o.metricsHandler()(req, res);
+  o.dashboardHandler()(req, res);
+  const stream: StreamHandler = o.streamHandler({ intervalMs: 250, maxConnections: 10, writeTimeoutMs: 5000, headers: { "Access-Control-Allow-Origin": "*" } });
+  stream(req, res);
+  const stats: StreamStats = stream.stats();
+  const clients: number = stats.clients + stats.served + stats.refused + stats.dropped;
+  stream.close();
+  // @ts-expect-error intervalMs is a number
+  o.streamHandler({ intervalMs: "fast" });
+  // @ts-expect-error commands are commands or names
+  o.metricsText({ commands: [42] });
+  void [text, some, tick, page, ct, headers, n, clients];
+}

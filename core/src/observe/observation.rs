@@ -1,0 +1,70 @@
+//! [`Observation`]: the snapshots of one render, gathered by a host that
+//! keeps its own list of commands (the JS and Python registries, a C
+//! program's handles), rendered as one `hystrix.stream` tick or one
+//! Prometheus exposition exactly as [`Registry`](crate::Registry) renders
+//! its own commands.
+
+use super::{prometheus, stream, StreamOptions};
+use crate::command::Command;
+use crate::config::Config;
+use crate::snapshot::Snapshot;
+
+/// Read-only snapshots of a set of commands, each taken at a time the host
+/// gives (its command's clock), with the stream options of each command.
+/// Anonymous commands (empty name) are left out; the render is sorted by
+/// name, whatever the order of [`Observation::add`].
+#[derive(Default)]
+pub struct Observation {
+    /// Snapshots and configurations, sorted by name.
+    items: Vec<(Snapshot, Config)>,
+    /// The stream options of `items[i]`.
+    options: Vec<StreamOptions>,
+}
+
+impl Observation {
+    /// An empty observation.
+    pub fn new() -> Observation {
+        Observation::default()
+    }
+
+    /// Adds `command`'s observer snapshot taken at `now` (never trips a
+    /// circuit, never refreshes the decision snapshot). An anonymous
+    /// command is ignored.
+    pub fn add(&mut self, command: &Command, now: u64, options: StreamOptions) {
+        if command.name().is_empty() {
+            return;
+        }
+        let snap = command.observe_at(now);
+        let at = self.items.partition_point(|(s, _)| s.name <= snap.name);
+        self.items.insert(at, (snap, command.config()));
+        self.options.insert(at, options);
+    }
+
+    /// How many commands were added (anonymous ones aside).
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether no named command was added.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// One tick of `hystrix.stream`: `data: {json}\n\n` per command, sorted
+    /// by name, `currentTime` = `wall_clock_ms`. Empty without commands
+    /// (the host still writes its [`stream::PING`]).
+    pub fn stream_frames(&self, wall_clock_ms: u64) -> String {
+        let mut out = String::new();
+        for ((snap, cfg), options) in self.items.iter().zip(&self.options) {
+            out.push_str("data: ");
+            stream::write_frame(&mut out, snap, cfg, wall_clock_ms, options);
+            out.push_str("\n\n");
+        }
+        out
+    }
+
+    /// The Prometheus text exposition of the commands, sorted by name.
+    pub fn prometheus(&self) -> String {
+        prometheus::render(&self.items)
+    }
+}
