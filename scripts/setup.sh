@@ -55,6 +55,10 @@ fi
 if [ ! -x "$root/target/js-tools/node_modules/.bin/tsc" ]; then
   npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" typescript@5
 fi
+# Binaryen's wasm-opt (npm binaryen, pinned), which scripts/build-npm.sh runs on the package's wasm.
+if [ ! -x "$root/target/js-tools/node_modules/.bin/wasm-opt" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" binaryen@132.0.0
+fi
 # The observe tests (tests/observe/, pinned in its package-lock.json): the
 # Netflix Hystrix dashboard's webapp/ (npm hystrix-dashboard), the
 # underscore it loads, and playwright-core.
