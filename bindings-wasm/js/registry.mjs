@@ -14,12 +14,15 @@ export class Circuit {
     if (slot.WasmCommand === null) {
       throw new HystrixError('hystrix is not loaded yet: with "hystrix/init", await init() before creating a command');
     }
+    const json = specJson(options);
     try {
-      this.wasm = new slot.WasmCommand(name, specJson(options));
+      this.wasm = new slot.WasmCommand(name, json);
     } catch (e) {
-      throw configError(e, options);
+      throw isMemoryExhausted(e) ? memoryExhausted() : configError(e, options);
     }
     this.name = name;
+    // Set by dispose(): the circuit takes no more calls.
+    this.disposed = false;
     this.listeners = new Map();
     // on("error") callbacks: they hear what the other listeners throw.
     this.errorListeners = [];
@@ -73,5 +76,51 @@ export function removeCommand(name) {
   const c = registry.get(name);
   if (c === undefined) return false;
   registry.delete(name);
+  return true;
+}
+
+/** What the wasm constructor throws when the wasm memory is exhausted (see bindings-wasm/src/lib.rs). */
+const MEMORY_EXHAUSTED = "\u0002memory exhausted";
+
+/**
+ * Whether `e`, thrown by wasm, means the wasm memory is exhausted: the
+ * constructor's own refusal, or a trap (`unreachable`), which is what an
+ * allocation that cannot be satisfied ends in.
+ */
+export function isMemoryExhausted(e) {
+  return e === MEMORY_EXHAUSTED || (typeof WebAssembly === "object" && e instanceof WebAssembly.RuntimeError);
+}
+
+/** The error for an exhausted wasm memory: its size and how many commands hold it. */
+export function memoryExhausted() {
+  const W = slot.WasmCommand;
+  const bytes = W.wasmMemory().buffer.byteLength;
+  return new HystrixError(
+    `hystrix: the wasm memory is exhausted (${bytes} bytes, ${W.liveCommands()} commands live): ` +
+      "call dispose() on commands no longer needed (their memory is reused)",
+  );
+}
+
+/** The name of circuit `c` as error messages give it. */
+export function describeCircuit(c) {
+  return c.name === "" ? "an anonymous command" : `command ${JSON.stringify(c.name)}`;
+}
+
+/** The error for using circuit `c` after dispose(). */
+export function disposedError(c) {
+  return new HystrixError(`hystrix: ${describeCircuit(c)} was disposed: create a new Command to use it again`);
+}
+
+/**
+ * Ends circuit `c`: no more calls, snapshots or settings; removed from the
+ * registry if it is the one registered under its name. Its wasm memory is
+ * freed now, or, with calls still in flight, by the garbage collector once
+ * they have ended. Whether it was live until now.
+ */
+export function disposeCircuit(c) {
+  if (c.disposed) return false;
+  c.disposed = true;
+  if (registry.get(c.name) === c) registry.delete(c.name);
+  if (!c.wasm.busy()) c.wasm.free();
   return true;
 }

@@ -11,6 +11,8 @@
 //! only queue them here, and each method hands them to JS once the core has
 //! returned and no borrow is held (`flush`), before it writes its actions.
 
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod alloc;
 mod call;
 
 use hystrix_core::{Command, Config, ErrorKind, FnClock, ListenerId, Notice, Topic};
@@ -18,6 +20,22 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
+
+/// Commands created and not yet freed (by `free()`, from `dispose()` or
+/// the garbage collector): named in the error for an exhausted memory.
+struct LiveCommands(Cell<u32>);
+// SAFETY: wasm32-unknown-unknown without atomics has exactly one thread.
+unsafe impl Sync for LiveCommands {}
+static LIVE_COMMANDS: LiveCommands = LiveCommands(Cell::new(0));
+
+/// The bytes a new command must be able to allocate, or its creation is
+/// refused as memory exhausted (the glue's error), before an allocation
+/// half-way through it could trap.
+const CREATE_HEADROOM: usize = 64 << 10;
+
+/// What the constructor throws when the wasm memory is exhausted: the glue
+/// turns it into an error naming the live commands and the memory's size.
+const MEMORY_EXHAUSTED: &str = "\u{2}memory exhausted";
 
 fn config_error(e: hystrix_core::ConfigError) -> JsValue {
     // An internal protocol with the glue, which throws InvalidConfigError.
@@ -79,9 +97,15 @@ impl WasmCommand {
     /// A command named `name` with the JSON object of SPEC keys `config`.
     #[wasm_bindgen(constructor)]
     pub fn new(name: &str, config: &str) -> Result<WasmCommand, JsValue> {
-        let config = Config::from_json(config).map_err(config_error)?;
+        if !alloc::has_headroom(CREATE_HEADROOM) {
+            return Err(JsValue::from_str(MEMORY_EXHAUSTED));
+        }
+        // Most commands take the defaults: no JSON to parse.
+        let config =
+            if config == "{}" { Config::default() } else { Config::from_json(config).map_err(config_error)? };
         let cmd = Command::with_clock(name, config, Arc::new(FnClock(|| 0))).map_err(config_error)?;
         let simple = Cell::new(WasmCommand::simple_config(&cmd));
+        LIVE_COMMANDS.0.set(LIVE_COMMANDS.0.get() + 1);
         Ok(WasmCommand {
             cmd,
             calls: RefCell::new(call::Calls::default()),
@@ -89,6 +113,24 @@ impl WasmCommand {
             simple,
             listeners: Cell::new(0),
         })
+    }
+
+    /// Commands created and not yet freed.
+    #[wasm_bindgen(js_name = liveCommands)]
+    pub fn live_commands() -> u32 {
+        LIVE_COMMANDS.0.get()
+    }
+
+    /// Bytes allocated in the wasm memory and not yet freed.
+    #[wasm_bindgen(js_name = heapBytes)]
+    pub fn heap_bytes() -> f64 {
+        alloc::heap_bytes() as f64
+    }
+
+    /// Whether calls of this command are in flight (`dispose()` then leaves
+    /// the freeing to the garbage collector, once they have ended).
+    pub fn busy(&self) -> bool {
+        self.calls.borrow().busy()
     }
 
     /// The command's name.
@@ -183,6 +225,12 @@ impl WasmCommand {
                 );
             }
         }
+    }
+}
+
+impl Drop for WasmCommand {
+    fn drop(&mut self) {
+        LIVE_COMMANDS.0.set(LIVE_COMMANDS.0.get() - 1);
     }
 }
 
