@@ -2,7 +2,7 @@
 // listeners and clock) and the registry of named ones.
 import { RealClock, describe } from "./clocks.mjs";
 import { HystrixError } from "./errors.mjs";
-import { configError, isClock, specJson } from "./options.mjs";
+import { configError, isClock, specPatch } from "./options.mjs";
 import { slot } from "./wasm-slot.mjs";
 
 const defaultClock = new RealClock();
@@ -14,9 +14,9 @@ export class Circuit {
     if (slot.WasmCommand === null) {
       throw new HystrixError('hystrix is not loaded yet: with "hystrix/init", await init() before creating a command');
     }
-    const json = specJson(options);
+    const p = specPatch(options);
     try {
-      this.wasm = new slot.WasmCommand(name, json);
+      this.wasm = new slot.WasmCommand(name, p.keys, p.values, p.nums);
     } catch (e) {
       throw isMemoryExhausted(e) ? memoryExhausted() : configError(e, options);
     }
@@ -51,10 +51,10 @@ export function circuitFor(name, options) {
 
 /** Applies the SPEC settings among `options` to circuit `c`, or throws InvalidConfigError and changes nothing. */
 export function configureCircuit(c, options) {
-  const json = specJson(options);
-  if (json === "{}") return;
+  const p = specPatch(options);
+  if (p.size === 0) return;
   try {
-    c.wasm.configure(json);
+    c.wasm.configure(p.keys, p.values, p.nums);
   } catch (e) {
     throw configError(e, options);
   }

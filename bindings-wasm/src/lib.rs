@@ -15,7 +15,7 @@
 mod alloc;
 mod call;
 
-use hystrix_core::{Command, Config, ErrorKind, FnClock, ListenerId, Notice, Topic};
+use hystrix_core::{Command, Config, ErrorKind, FnClock, Given, ListenerId, Notice, Topic};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -36,6 +36,34 @@ const CREATE_HEADROOM: usize = 64 << 10;
 /// What the constructor throws when the wasm memory is exhausted: the glue
 /// turns it into an error naming the live commands and the memory's size.
 const MEMORY_EXHAUSTED: &str = "\u{2}memory exhausted";
+
+/// The settings the glue sends (`specPatch` in js/options.mjs; the wasm
+/// has no JSON parser): keys joined by U+0001; values likewise, each a kind
+/// letter (`b` boolean, `n` number, `s` string, `o` anything else) and how
+/// the glue shows it (a string: its text); `nums` holds each boolean (1/0)
+/// and number.
+fn given<'a>(keys: &'a str, values: &'a str, nums: &[f64]) -> Result<Vec<(&'a str, Given<'a>)>, JsValue> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::with_capacity(nums.len());
+    let mut values = values.split('\u{1}');
+    for (key, &num) in keys.split('\u{1}').zip(nums) {
+        let text = values.next().unwrap_or("");
+        let shown = text.get(1..).unwrap_or("");
+        let value = match text.as_bytes().first() {
+            Some(b'b') => Given::Bool(num != 0.0),
+            Some(b'n') => Given::Number(num, shown),
+            Some(b's') => Given::Text(shown),
+            _ => Given::Other(shown),
+        };
+        out.push((key, value));
+    }
+    if out.len() != nums.len() || values.next().is_some() {
+        return Err(JsValue::from_str("config\u{1}config: the settings sent to wasm are malformed"));
+    }
+    Ok(out)
+}
 
 fn config_error(e: hystrix_core::ConfigError) -> JsValue {
     // An internal protocol with the glue, which throws InvalidConfigError.
@@ -94,15 +122,20 @@ mod js_sys_free {
 
 #[wasm_bindgen]
 impl WasmCommand {
-    /// A command named `name` with the JSON object of SPEC keys `config`.
+    /// A command named `name` with the SPEC settings `keys`, `values`,
+    /// `nums` (see `given`) over the defaults.
     #[wasm_bindgen(constructor)]
-    pub fn new(name: &str, config: &str) -> Result<WasmCommand, JsValue> {
+    pub fn new(name: &str, keys: &str, values: &str, nums: &[f64]) -> Result<WasmCommand, JsValue> {
         if !alloc::has_headroom(CREATE_HEADROOM) {
             return Err(JsValue::from_str(MEMORY_EXHAUSTED));
         }
-        // Most commands take the defaults: no JSON to parse.
-        let config =
-            if config == "{}" { Config::default() } else { Config::from_json(config).map_err(config_error)? };
+        let patch = given(keys, values, nums)?;
+        // Most commands take the defaults: nothing to check.
+        let config = if patch.is_empty() {
+            Config::default()
+        } else {
+            Config::default().patched_given(&patch).map_err(config_error)?
+        };
         let cmd = Command::with_clock(name, config, Arc::new(FnClock(|| 0))).map_err(config_error)?;
         let simple = Cell::new(WasmCommand::simple_config(&cmd));
         LIVE_COMMANDS.0.set(LIVE_COMMANDS.0.get() + 1);
@@ -139,15 +172,14 @@ impl WasmCommand {
         self.cmd.name().to_string()
     }
 
-    /// Changes the keys of a JSON object of SPEC settings; returns the full
-    /// configuration as JSON.
-    pub fn configure(&self, patch: &str) -> Result<String, JsValue> {
-        let value: serde_json::Value = serde_json::from_str(patch)
-            .map_err(|e| config_error(hystrix_core::ConfigError::new("config", format!("is not valid JSON: {e}"))))?;
-        let next = self.cmd.configure_json(&value).map_err(config_error);
+    /// Changes the SPEC settings `keys`, `values`, `nums` (see `given`),
+    /// all or none.
+    pub fn configure(&self, keys: &str, values: &str, nums: &[f64]) -> Result<(), JsValue> {
+        let patch = given(keys, values, nums)?;
+        let next = self.cmd.configure_given(&patch).map_err(config_error);
         self.simple.set(WasmCommand::simple_config(&self.cmd));
         self.flush();
-        Ok(next?.to_json())
+        next.map(|_| ())
     }
 
     /// The configuration in force, as JSON.
