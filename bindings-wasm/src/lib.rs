@@ -182,11 +182,6 @@ impl WasmCommand {
         next.map(|_| ())
     }
 
-    /// The configuration in force, as JSON.
-    pub fn config(&self) -> String {
-        self.cmd.config().to_json()
-    }
-
     /// A snapshot at `now`, as JSON.
     pub fn snapshot(&self, now: f64) -> String {
         let json = self.cmd.snapshot_at(now as u64).to_json();
@@ -283,11 +278,12 @@ unsafe impl Send for SendQueue {}
 // SAFETY: as above.
 unsafe impl Sync for SendQueue {}
 
-/// Every configuration key in SPEC order (`Config::schema_json`): the
-/// source the glue's `configSchema()` and its drift tests read.
+/// Every configuration key in SPEC order (`Config::schema_json`, written
+/// by build.rs): the source the glue's `configSchema()` and its drift
+/// tests read.
 #[wasm_bindgen(js_name = configSchema)]
 pub fn config_schema() -> String {
-    Config::schema_json()
+    include_str!(concat!(env!("OUT_DIR"), "/schema.json")).to_string()
 }
 
 /// The stable code of each error kind, by name (for the glue's error classes).
