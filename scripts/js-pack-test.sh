@@ -30,6 +30,7 @@ node/wasm.mjs
 options.mjs
 package.json
 registry.mjs
+snapshot.mjs
 timers.mjs
 wasm-slot.mjs
 web/hystrix_wasm.d.ts

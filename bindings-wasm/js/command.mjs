@@ -1,7 +1,7 @@
 // Commands: a run (and optional fallback) through a circuit, and views of
 // circuits for observing them (snapshots, settings, listeners).
 import { BadRequestError, CancelledError } from "./errors.mjs";
-import { camelKeys } from "./options.mjs";
+import { snapshotObject } from "./snapshot.mjs";
 import {
   circuitFor,
   circuitNamed,
@@ -91,7 +91,7 @@ export class CommandView {
   /** State, health, rolling/cumulative counts, latency, concurrency, as a plain object. */
   snapshot() {
     const c = live(this._circuit);
-    return camelKeys(JSON.parse(c.wasm.snapshot(c.clock.now())));
+    return snapshotObject(c.name, c.wasm.snapshot(c.clock.now()));
   }
 
   /** Changes settings live (camelCase); throws InvalidConfigError and changes nothing on error. */

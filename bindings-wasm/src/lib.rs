@@ -15,7 +15,7 @@
 mod alloc;
 mod call;
 
-use hystrix_core::{Command, Config, ErrorKind, FnClock, Given, ListenerId, Notice, Topic};
+use hystrix_core::{CircuitState, Command, Config, ErrorKind, EventType, FnClock, Given, ListenerId, Notice, Topic};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -182,11 +182,39 @@ impl WasmCommand {
         next.map(|_| ())
     }
 
-    /// A snapshot at `now`, as JSON.
-    pub fn snapshot(&self, now: f64) -> String {
-        let json = self.cmd.snapshot_at(now as u64).to_json();
+    /// A snapshot at `now` as numbers (the wasm has no JSON serialiser;
+    /// js/snapshot.mjs builds the object): time, state (0 closed, 1 open,
+    /// 2 half-open), the health counts (total, errors, percentage), the
+    /// rolling then the cumulative count of each event type (in the order
+    /// of `eventNames`), concurrent, fallback concurrent, rolling max
+    /// concurrent, the run then the total latency (count, mean, p0, p25,
+    /// p50, p75, p90, p95, p99, p99.5, p100), listener panics, limit, budget.
+    pub fn snapshot(&self, now: f64) -> Vec<f64> {
+        let s = self.cmd.snapshot_at(now as u64);
         self.flush();
-        json
+        let state = match s.state {
+            CircuitState::Closed => 0.0,
+            CircuitState::Open => 1.0,
+            CircuitState::HalfOpen => 2.0,
+        };
+        let mut out = Vec::with_capacity(64);
+        out.extend([s.time_ms as f64, state]);
+        out.extend([s.health.total, s.health.errors, s.health.error_percentage].map(|n| n as f64));
+        out.extend(s.rolling.0.iter().chain(&s.cumulative.0).map(|&n| n as f64));
+        out.extend([s.concurrent, s.fallback_concurrent, s.rolling_max_concurrent].map(f64::from));
+        for p in [s.latency_run, s.latency_total] {
+            out.extend([p.count as f64, p.mean]);
+            out.extend([p.p0, p.p25, p.p50, p.p75, p.p90, p.p95, p.p99, p.p99_5, p.p100].map(|n| n as f64));
+        }
+        out.extend([s.listener_panics as f64, s.limit as f64, s.budget as f64]);
+        out
+    }
+
+    /// The event types' names, comma-separated, in the order of the
+    /// snapshot's counts.
+    #[wasm_bindgen(js_name = eventNames)]
+    pub fn event_names() -> String {
+        EventType::ALL.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(",")
     }
 
     /// Counts one listener call that failed in JS in the snapshot's
