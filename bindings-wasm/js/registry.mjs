@@ -84,11 +84,12 @@ const MEMORY_EXHAUSTED = "\u0002memory exhausted";
 
 /**
  * Whether `e`, thrown by wasm, means the wasm memory is exhausted: the
- * constructor's own refusal, or a trap (`unreachable`), which is what an
- * allocation that cannot be satisfied ends in.
+ * constructor's own refusal, or a trap (`unreachable`, what an allocation
+ * that cannot be satisfied ends in) after the allocator reported a failure.
  */
 export function isMemoryExhausted(e) {
-  return e === MEMORY_EXHAUSTED || (typeof WebAssembly === "object" && e instanceof WebAssembly.RuntimeError);
+  if (e === MEMORY_EXHAUSTED) return true;
+  return typeof WebAssembly === "object" && e instanceof WebAssembly.RuntimeError && slot.WasmCommand.takeAllocFailure();
 }
 
 /** The error for an exhausted wasm memory: its size and how many commands hold it. */

@@ -53,6 +53,7 @@ mod wasm {
                 TIGHT.with(|t| t.set(true));
             }
             if old == usize::MAX {
+                FAILED.with(|f| f.set(true));
                 return Err(());
             }
             let base = (old * PAGE) as *mut u8;
@@ -77,6 +78,9 @@ mod wasm {
         /// Set once the memory refused to grow by a full step: from then
         /// on `has_headroom` tries its allocation (before, it need not).
         pub(super) static TIGHT: Cell<bool> = const { Cell::new(false) };
+        /// Set when an allocation could not be satisfied (the memory would
+        /// not grow): what tells the trap that follows from any other.
+        pub(super) static FAILED: Cell<bool> = const { Cell::new(false) };
     }
 
     /// talc behind a no-op lock (one thread), counting live bytes.
@@ -128,6 +132,16 @@ pub(crate) fn heap_bytes() -> usize {
     return 0;
 }
 
+/// Whether an allocation failed for want of memory since the last call
+/// (then clears it): the glue asks after a trap, to tell an exhausted
+/// memory from any other fault.
+pub(crate) fn take_failed() -> bool {
+    #[cfg(target_arch = "wasm32")]
+    return wasm::FAILED.with(|f| f.replace(false));
+    #[cfg(not(target_arch = "wasm32"))]
+    return false;
+}
+
 /// Whether `size` more bytes can be allocated now: tried and given back,
 /// once the memory has refused to grow by a full step (until then it can).
 pub(crate) fn has_headroom(size: usize) -> bool {
@@ -141,6 +155,8 @@ pub(crate) fn has_headroom(size: usize) -> bool {
     unsafe {
         let p = alloc(layout);
         if p.is_null() {
+            // Refused here, without a trap: not a failure to report later.
+            take_failed();
             return false;
         }
         dealloc(p, layout);

@@ -160,6 +160,13 @@ impl WasmCommand {
         alloc::heap_bytes() as f64
     }
 
+    /// Whether an allocation failed for want of memory since the last
+    /// call (then clears it): after a trap, whether it was that.
+    #[wasm_bindgen(js_name = takeAllocFailure)]
+    pub fn take_alloc_failure() -> bool {
+        alloc::take_failed()
+    }
+
     /// Whether calls of this command are in flight (`dispose()` then leaves
     /// the freeing to the garbage collector, once they have ended).
     pub fn busy(&self) -> bool {
