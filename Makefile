@@ -20,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install
+.PHONY: config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -28,6 +28,9 @@ demo: setup c-lib
 	@mkdir -p target/examples
 	$(CC) $(CFLAGS_STRICT) -Ibindings-c/include examples/c/flaky.c target/release/libhystrix.a -lpthread -ldl -lm -o target/examples/flaky-c
 	target/examples/flaky-c
+	@echo; echo "== C: examples/c/strategies.c (retry and hedging, asynchronous runs)"
+	$(CC) $(CFLAGS_STRICT) -pthread -Ibindings-c/include examples/c/strategies.c target/release/libhystrix.a -lpthread -ldl -lm -o target/examples/strategies-c
+	target/examples/strategies-c
 	@echo; echo "== Python via ctypes: examples/python-ctypes/flaky.py"
 	python3 examples/python-ctypes/flaky.py
 	@echo; echo "== Python: examples/python/flaky_service.py"
@@ -41,7 +44,7 @@ demo: setup c-lib
 	@echo; echo "== JavaScript (Node): examples/node/strategies.mjs (retry and hedging)"
 	node examples/node/strategies.mjs
 
-test: setup version-check fmt-check clippy unit doc wasm-check c-test c-install-test c-abi-check promtool-check observe-test python-test js-test conformance fuzz-smoke
+test: setup version-check fmt-check clippy unit doc wasm-check c-test c-install-test c-abi-check promtool-check observe-test python-test js-test conformance config-diff fuzz-smoke
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
@@ -71,6 +74,12 @@ doc:
 # The core must build for the browser: no system clock, no threads needed.
 wasm-check:
 	$(CARGO) check --quiet -p hystrix-core --target wasm32-unknown-unknown
+
+# The same configurations (from the core's schema: bounds, wrong types,
+# mixtures) accepted or refused alike, naming the same key, by Rust, C,
+# Python and JavaScript (tests/config-diff/run, about 10 s).
+config-diff: c-lib python-env js-build
+	tests/config-diff/run
 
 conformance:
 	tests/conformance/run
@@ -118,13 +127,17 @@ header:
 c-lib:
 	$(CARGO) build --quiet --release -p hystrix-c
 
-# C test suite under valgrind (bindings-c/tests/run.sh), plus the ctypes and C++ examples.
+# C test suite under valgrind (bindings-c/tests/run.sh), plus the ctypes, C++,
+# observability-server and strategies examples.
 c-test: c-lib
 	bindings-c/tests/run.sh
 	python3 examples/python-ctypes/flaky.py > /dev/null
 	@mkdir -p target/examples
 	$(CXX) -std=c++17 -Wall -Wextra -Werror -Ibindings-c/include examples/c/noexcept_callbacks.cpp target/release/libhystrix.a -lpthread -ldl -lm -o target/examples/noexcept-callbacks-cpp
 	target/examples/noexcept-callbacks-cpp > /dev/null
+	bindings-c/tests/observe-example.sh
+	$(CC) $(CFLAGS_STRICT) -pthread -Ibindings-c/include examples/c/strategies.c target/release/libhystrix.a -lpthread -ldl -lm -o target/examples/strategies-c
+	target/examples/strategies-c > /dev/null
 
 # Installs the header, both libraries (libhystrix.so.$(VERSION) with the
 # symlinks libhystrix.so.$(SOMAJOR) (the SONAME) and libhystrix.so) and

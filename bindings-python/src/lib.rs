@@ -9,8 +9,10 @@ mod clock;
 mod convert;
 mod errors;
 mod fork;
+mod listeners;
 mod pending;
 mod semaphore;
+mod stack;
 
 use call::NativeCall;
 use clock::PyClock;
@@ -82,6 +84,8 @@ struct NativeCommand {
     /// `listener_panics` (a listener cannot hold the command: that would
     /// be a reference cycle). Handed over at every snapshot.
     listener_errors: Arc<AtomicU64>,
+    /// The callables subscribed as listeners, visible to the collector.
+    listeners: listeners::SharedListeners,
 }
 
 impl NativeCommand {
@@ -109,7 +113,13 @@ impl NativeCommand {
         let py_clock = Arc::new(PyClock::new(label.clone()));
         py_clock.set(clock);
         let cmd = Command::with_clock(name, config, py_clock.clone()).map_err(|e| config_error(py, e, Some(&label)))?;
-        Ok(NativeCommand { cmd, clock: py_clock, label, listener_errors: Arc::new(AtomicU64::new(0)) })
+        Ok(NativeCommand {
+            cmd,
+            clock: py_clock,
+            label,
+            listener_errors: Arc::new(AtomicU64::new(0)),
+            listeners: Default::default(),
+        })
     }
 
     /// Reads time from `clock.now()` from now on (`None`: the native monotonic clock).
@@ -204,9 +214,12 @@ impl NativeCommand {
         };
         let errors = self.listener_errors.clone();
         let label = self.label.clone();
+        let store = self.listeners.clone();
+        let key = store.insert(callback);
         let id = self.cmd.subscribe(topic, move |n| {
             Python::attach(|py| {
-                let f = callback.bind(py);
+                let Some(f) = store.get(py, key) else { return };
+                let f = f.bind(py);
                 let result = match n {
                     Notice::Event { command, event, at_ms } => f.call1((*command, event.as_str(), *at_ms)),
                     Notice::Transition { command, from, to, at_ms } => {
@@ -222,12 +235,27 @@ impl NativeCommand {
                 report_listener_error(py, &label, f, e);
             })
         });
+        self.listeners.subscribed(key, id);
         Ok(id.raw())
     }
 
     /// Removes a listener; whether it was subscribed.
     fn unsubscribe(&self, id: u64) -> bool {
-        self.cmd.unsubscribe(ListenerId::from_raw(id))
+        let id = ListenerId::from_raw(id);
+        let removed = self.cmd.unsubscribe(id);
+        self.listeners.remove(id);
+        removed
+    }
+
+    /// The collector's view of the listeners: a listener that refers to its
+    /// own command must not keep it alive (see `listeners.rs`).
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        self.listeners.traverse(&visit)
+    }
+
+    /// Breaks a cycle through the listeners: unsubscribes them all.
+    fn __clear__(&self) {
+        self.listeners.clear(&self.cmd);
     }
 }
 

@@ -143,6 +143,8 @@ impl SemaphoreCall {
                 return general.call(py, args, kwargs);
             }
         }
+        // Runs nest native frames here: refuse before the stack runs out.
+        crate::stack::check()?;
         let run = run.bind(py);
         // A Python clock is read (and checked) before the call: a bad one
         // refuses it before admission, nothing recorded. The core's first

@@ -69,13 +69,22 @@ const OTHER_OPTIONS = new Set(["name", "clock", "isBadRequest"]);
  * as a description the core refuses, so the error names the key too.
  */
 export function specPatch(options) {
+  let unknown;
+  for (const key of Object.keys(options)) {
+    if (OTHER_OPTIONS.has(key) || KEYS[key] !== undefined) continue;
+    // Several unknown options: the first by code point is named, the rule
+    // the core applies to SPEC keys in every other binding.
+    if (unknown === undefined || codePointBefore(key, unknown)) unknown = key;
+  }
+  if (unknown !== undefined) {
+    throw keyed(new InvalidConfigError(`invalid config: unknown option ${JSON.stringify(unknown)}`), unknown);
+  }
   const keys = [];
   const values = [];
   const nums = [];
   for (const key of Object.keys(options)) {
     if (OTHER_OPTIONS.has(key)) continue;
     const spec = KEYS[key];
-    if (spec === undefined) throw keyed(new InvalidConfigError(`invalid config: unknown option ${JSON.stringify(key)}`), key);
     const v = options[key];
     if (v === undefined) continue; // an option left undefined takes its default
     keys.push(spec);
@@ -92,6 +101,17 @@ export function specPatch(options) {
     }
   }
   return { keys: keys.join("\u0001"), values: values.join("\u0001"), nums: Float64Array.from(nums), size: keys.length };
+}
+
+/** Whether `a` sorts before `b` by code point (the order of UTF-8 bytes). */
+function codePointBefore(a, b) {
+  const x = [...a];
+  const y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i].codePointAt(0) - y[i].codePointAt(0);
+    if (d !== 0) return d < 0;
+  }
+  return x.length < y.length;
 }
 
 /** `error` with `.key` set to the option it names. */

@@ -19,25 +19,24 @@
 #![warn(missing_docs)]
 
 mod call;
-pub mod clock;
 mod command;
 pub mod config;
-mod driver_async;
-mod driver_common;
-mod driver_sync;
+mod drivers;
 pub mod error;
 pub mod event;
-pub mod latency;
 pub mod listener;
 mod live_config;
+mod metrics;
 pub mod observe;
 mod policy;
 mod registry;
-mod ring;
-pub mod snapshot;
-pub mod timers;
-pub mod virtual_clock;
-mod window;
+pub mod time;
+
+// The public module paths of earlier releases, and the crate-internal
+// paths the rest of the core uses, over the folders above.
+pub use metrics::{latency, snapshot};
+use metrics::{ring, window};
+pub use time::{clock, timers, virtual_clock};
 
 pub use call::execution::{Execution, Resolution, RunOutcome, Step};
 pub use call::{Action, AttemptId, Call, CallTimer, Input, Original, Settlement};

@@ -136,7 +136,7 @@ struct Rolling {
     retired: [AtomicU64; FIXED],
     retired_sum_ms: AtomicU64,
     /// Recycles begun and finished: a count moving from a slot to `retired`
-    /// is in neither for a moment, so [`LatencyWindow::cumulative_bins`]
+    /// is in neither for a moment, so [`LatencyWindow::cumulative`]
     /// reads again while one is under way (one recycle per bucket length,
     /// 10 s: never on a call's hot path otherwise).
     retires_begun: AtomicU64,

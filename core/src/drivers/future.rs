@@ -24,7 +24,7 @@ use crate::call::execution::{Execution, Resolution, RunOutcome, Step};
 use crate::call::{Action, AttemptId, Call, CallTimer, Input, Settlement};
 use crate::clock::Sleeper;
 use crate::command::Command;
-use crate::driver_common::{after_fallback, classify_run, panic_message, refusal, settle_error, Results};
+use crate::drivers::common::{after_fallback, classify_run, panic_message, refusal, settle_error, Results};
 use crate::error::{Error, ErrorKind, RunError};
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -26,7 +26,7 @@ use crate::call::execution::{Execution, Step};
 use crate::call::{Action, AttemptId, Call, CallTimer, Input, Settlement};
 use crate::clock::Clock;
 use crate::command::{Admission, Command, Ticket};
-use crate::driver_common::{after_fallback, classify_run, panic_message, refusal, settle_error, Results};
+use crate::drivers::common::{after_fallback, classify_run, panic_message, refusal, settle_error, Results};
 use crate::error::{Error, ErrorKind, RunError};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::Duration;

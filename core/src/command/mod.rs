@@ -1,0 +1,296 @@
+//! The command: one circuit breaker, bulkhead, fallback limiter and set of
+//! rolling metrics, shared by every call through it (SPEC §3–§6).
+//!
+//! Everything here takes the current time as an argument; [`Command`] only
+//! keeps a [`Clock`] so that the drivers and [`Command::snapshot`] have one
+//! to read. In the closed state admission and recording are lock-free and
+//! allocation-free: relaxed loads of just the settings each step needs, four
+//! atomic adds for a successful call (permit, release, event, latency), and
+//! while the cached health snapshot is known not to trip (`trip_ok_until`)
+//! one load instead of the trip rule. Transitions and reconfiguration take
+//! the command's own small mutexes (never a global one).
+//!
+//! Time read from a host clock should never go back (semantics §1), but one
+//! bad reading must not wedge a circuit for as long as it was wrong. So a
+//! stamp the command keeps that lies further ahead of the current time than
+//! its own span is treated as such a reading: an open circuit opened more
+//! than `sleep_window_ms` after now restarts its sleep window now (it stays
+//! open at most a sleep window once the clock is sane again); a cached
+//! health snapshot or trip gate stamped more than
+//! `health_snapshot_interval_ms` after now is due at once; a window bucket
+//! far ahead is recycled by the next write to its slot (two windows or more
+//! ahead; its counts stay in the cumulative ones).
+//! Stamps only a little ahead are
+//! another thread's reading of the same moment and are used as they are.
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::ConfigError;
+use crate::event::{CircuitState, EventType};
+use crate::latency::LatencyWindow;
+use crate::listener::{ListenerId, Listeners, Notice, Topic};
+use crate::live_config::LiveConfig;
+use crate::policy::permits::Permits;
+use crate::policy::strategies::Strategies;
+use crate::window::Window;
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+mod admission;
+mod circuit;
+mod fallback;
+mod report;
+
+use circuit::Episode;
+
+/// A stamp that was never set.
+const NEVER: u64 = u64::MAX;
+
+pub(crate) struct Inner {
+    name: String,
+    clock: Arc<dyn Clock>,
+    pub(crate) config: LiveConfig,
+    /// The window in force; points into `windows`, which owns every window
+    /// this command has used (reused by shape) behind an `Arc` (whose
+    /// contents never move), so the pointer stays valid for the command's
+    /// whole life. Only ever read through shared references.
+    window: AtomicPtr<Window>,
+    windows: Mutex<Vec<Arc<Window>>>,
+    /// Cumulative counts of windows emptied for reuse by a later reshape.
+    /// Every other window in `windows` (the current one and those replaced)
+    /// keeps its own counts, so a writer still holding a replaced window
+    /// adds to the cumulative counts too.
+    cumulative_base: [AtomicU64; EventType::COUNT],
+    state: AtomicU8,
+    opened_at: AtomicU64,
+    /// Run permits (the bulkhead, SPEC §3 step 2).
+    concurrent: Permits,
+    /// Fallback slots (SPEC §3 step 5).
+    fallback_concurrent: Permits,
+    snap: AtomicU64,
+    snap_at: AtomicU64,
+    /// Until this time the cached health snapshot does not meet the trip
+    /// rule under the thresholds in force, so the hot path skips the rule
+    /// (one load instead of a snapshot read and a comparison). 0 = unknown.
+    /// Set under the episode lock by a snapshot refresh; cleared under it
+    /// by every transition and every reconfiguration.
+    trip_ok_until: AtomicU64,
+    episode: Mutex<Episode>,
+    /// State transitions so far, bumped under the episode lock by each: a
+    /// trip decided on health read before a transition is stale (the
+    /// counts it saw may predate a close that reset health) and is dropped.
+    transitions: AtomicU64,
+    /// Latency of calls settled at their run's outcome (run == total).
+    latency_direct: LatencyWindow,
+    /// Run latency of calls that went on to a fallback or timed out.
+    latency_run_only: LatencyWindow,
+    /// Total latency of calls that did not settle at their run's outcome.
+    latency_total_only: LatencyWindow,
+    listeners: Listeners,
+    /// Random generator, retry budget, rate limiter, adaptive limiter.
+    pub(crate) strategies: Strategies,
+    /// Observation only (issue #12): transitions per (from, to) and time
+    /// in each state, written under the episode lock by `move_to`.
+    states: crate::observe::StateClock,
+}
+
+/// A Hystrix command's shared state. Cheap to clone (one `Arc`); `Send +
+/// Sync`; every call through any clone shares one circuit and bulkhead.
+#[derive(Clone)]
+pub struct Command {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// A run permit granted by [`Command::admit`]. Whoever holds it must hand it
+/// back exactly once ([`Command::release`]); [`crate::Execution`] does this.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Ticket {
+    /// The half-open episode this call probes, 0 for a normal call.
+    pub(crate) probe: u64,
+    /// When the call was admitted.
+    pub(crate) start: u64,
+    /// When its timeout fires, if timeouts are enabled.
+    pub(crate) deadline: Option<u64>,
+    /// Run permits held right after this one was taken (semantics §15.2).
+    pub(crate) inflight: u32,
+}
+
+/// The circuit's and the bulkhead's answer to a call.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Admission {
+    Admitted(Ticket),
+    ShortCircuited,
+    Rejected,
+}
+
+/// The fallback limiter's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FallbackAdmission {
+    Disabled,
+    Missing,
+    Rejected,
+    Admitted,
+}
+
+impl Command {
+    /// A command with the given configuration on the real monotonic clock.
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    pub fn new(config: Config) -> Result<Command, ConfigError> {
+        Command::with_clock("", config, Arc::new(crate::clock::MonotonicClock::new()))
+    }
+
+    /// A named command reading time from `clock`.
+    pub fn with_clock(name: &str, config: Config, clock: Arc<dyn Clock>) -> Result<Command, ConfigError> {
+        config.validate()?;
+        let window = Arc::new(Window::new(config.bucket_ms(), config.rolling_window_buckets));
+        let current = Arc::as_ptr(&window) as *mut Window;
+        Ok(Command {
+            inner: Arc::new(Inner {
+                name: name.to_string(),
+                clock,
+                config: LiveConfig::new(&config),
+                window: AtomicPtr::new(current),
+                windows: Mutex::new(vec![window]),
+                cumulative_base: Default::default(),
+                state: AtomicU8::new(CircuitState::Closed.to_u8()),
+                opened_at: AtomicU64::new(0),
+                concurrent: Permits::default(),
+                fallback_concurrent: Permits::default(),
+                snap: AtomicU64::new(0),
+                snap_at: AtomicU64::new(NEVER),
+                trip_ok_until: AtomicU64::new(0),
+                episode: Mutex::new(Episode::default()),
+                transitions: AtomicU64::new(0),
+                latency_direct: LatencyWindow::new(),
+                latency_run_only: LatencyWindow::new(),
+                latency_total_only: LatencyWindow::new(),
+                listeners: Listeners::new(),
+                strategies: Strategies::new(&config),
+                states: crate::observe::StateClock::new(),
+            }),
+        })
+    }
+
+    /// The command's name (empty for an anonymous command).
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The clock this command reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// The current time on this command's clock.
+    pub fn now_ms(&self) -> u64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Config {
+        self.inner.config.load()
+    }
+
+    /// The window in force.
+    #[inline]
+    fn window(&self) -> &Window {
+        // SAFETY: the pointer always comes from `Arc::as_ptr` of a window
+        // owned by `inner.windows`, never dropped before `Inner`, and is
+        // only used for shared access.
+        unsafe { &*self.inner.window.load(Ordering::Acquire) }
+    }
+
+    /// Replaces the configuration (SPEC §7 `configure`): validated first,
+    /// nothing changes on error. A new bulkhead size applies to later
+    /// admissions, new thresholds from the next evaluation; a new window
+    /// shape starts a fresh, empty window.
+    pub fn set_config(&self, config: Config) -> Result<(), ConfigError> {
+        config.validate()?;
+        let mut windows = self.inner.windows.lock().unwrap_or_else(|p| p.into_inner());
+        self.set_config_locked(&mut windows, config);
+        Ok(())
+    }
+
+    fn set_config_locked(&self, windows: &mut MutexGuard<'_, Vec<Arc<Window>>>, config: Config) {
+        let shape = (config.bucket_ms(), config.rolling_window_buckets);
+        let old = self.window();
+        if old.shape() != shape {
+            // A new shape starts a fresh, empty window; the old one keeps its
+            // counts (they stay in the cumulative ones, with whatever a
+            // writer that loaded it before the swap still adds). Windows are
+            // reused by shape, so memory is bounded by the number of
+            // distinct shapes ever used; a reused window's counts move into
+            // the base first.
+            let reuse = windows.iter_mut().position(|w| w.shape() == shape);
+            // Only ever read through shared references: the `*mut` is what
+            // `AtomicPtr` stores, never used to write.
+            let next = match reuse {
+                Some(i) => {
+                    for (base, n) in self.inner.cumulative_base.iter().zip(windows[i].drain()) {
+                        base.fetch_add(n, Ordering::Relaxed);
+                    }
+                    Arc::as_ptr(&windows[i]) as *mut Window
+                }
+                None => {
+                    let fresh = Arc::new(Window::new(shape.0, shape.1));
+                    let ptr = Arc::as_ptr(&fresh) as *mut Window;
+                    windows.push(fresh);
+                    ptr
+                }
+            };
+            self.inner.window.store(next, Ordering::Release);
+        }
+        let old = self.inner.config.load();
+        self.inner.config.store(&config);
+        self.inner.strategies.reconfigure(&old, &config);
+        // New thresholds or interval: the trip rule must be evaluated afresh.
+        let _ep = self.lock_episode();
+        self.inner.trip_ok_until.store(0, Ordering::Release);
+    }
+
+    /// Changes the keys given in a JSON object (SPEC key names), validated
+    /// as a whole; returns the configuration now in force. Read, patch and
+    /// write happen under one lock, so concurrent patches never lose keys.
+    pub fn configure_json(&self, patch: &serde_json::Value) -> Result<Config, ConfigError> {
+        let mut windows = self.inner.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let next = self.config().patched(patch)?;
+        self.set_config_locked(&mut windows, next);
+        Ok(next)
+    }
+
+    /// `configure_json` for a host that parses no JSON: the keys of
+    /// `patch` changed as [`Config::patched_given`] reads them.
+    pub fn configure_given(&self, patch: &[(&str, crate::Given<'_>)]) -> Result<Config, ConfigError> {
+        let mut windows = self.inner.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let next = self.config().patched_given(patch)?;
+        self.set_config_locked(&mut windows, next);
+        Ok(next)
+    }
+
+    /// Subscribes `listener` to events or transitions.
+    pub fn subscribe(&self, topic: Topic, listener: impl Fn(&Notice<'_>) + Send + Sync + 'static) -> ListenerId {
+        self.inner.listeners.subscribe(topic, Arc::new(listener))
+    }
+
+    /// Removes a listener; `false` if it was not subscribed.
+    pub fn unsubscribe(&self, id: ListenerId) -> bool {
+        self.inner.listeners.unsubscribe(id)
+    }
+
+    /// Counts one listener call that failed in the host (a JS exception, a
+    /// Python exception, a C++ callback that reported an error) in the
+    /// snapshot's `listener_panics`, beside the Rust panics the core catches
+    /// itself. For hosts that catch their listeners' errors before they
+    /// cross back into the core.
+    pub fn note_listener_error(&self) {
+        self.inner.listeners.note_error();
+    }
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Command").field("name", &self.inner.name).field("state", &self.state()).finish()
+    }
+}
+#[cfg(test)]
+mod tests;
