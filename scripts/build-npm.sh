@@ -15,12 +15,13 @@ mkdir -p "$out/node"
 wasm_opt="target/js-tools/node_modules/.bin/wasm-opt"
 [ -x "$wasm_opt" ] || { echo "build-npm: $wasm_opt is missing: run scripts/setup.sh" >&2; exit 1; }
 # No `name` (function names) or `producers` (toolchain) sections: nothing
-# reads them at run time. Then wasm-opt -Oz on each build's module (the two
-# differ in their import module names), both at once.
+# reads them at run time. Then wasm-opt -O3 on each build's module (the two
+# differ in their import module names), both at once (-Oz: see the
+# wasm-release profile in Cargo.toml).
 pids=()
 for target in web bundler; do
   wasm-bindgen --target "$target" --weak-refs --remove-name-section --remove-producers-section --out-dir "$out/$target" "$wasm"
-  "$wasm_opt" -Oz --strip-target-features "$out/$target/hystrix_wasm_bg.wasm" -o "$out/$target/hystrix_wasm_bg.wasm" &
+  "$wasm_opt" -O3 --strip-target-features "$out/$target/hystrix_wasm_bg.wasm" -o "$out/$target/hystrix_wasm_bg.wasm" &
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
