@@ -6,14 +6,25 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-cargo build --quiet --release -p hystrix-wasm --target wasm32-unknown-unknown
-wasm="target/wasm32-unknown-unknown/release/hystrix_wasm.wasm"
+cargo build --quiet --profile wasm-release -p hystrix-wasm --target wasm32-unknown-unknown
+wasm="target/wasm32-unknown-unknown/wasm-release/hystrix_wasm.wasm"
 out="target/npm/hystrix"
 rm -rf "$out"
 mkdir -p "$out/node"
+# Binaryen's wasm-opt (npm `binaryen`, installed by scripts/setup.sh).
+wasm_opt="target/js-tools/node_modules/.bin/wasm-opt"
+[ -x "$wasm_opt" ] || { echo "build-npm: $wasm_opt is missing: run scripts/setup.sh" >&2; exit 1; }
+# No `name` (function names) or `producers` (toolchain) sections: nothing
+# reads them at run time. Then wasm-opt -O3 on each build's module (the two
+# differ in their import module names), both at once (-Oz: see the
+# wasm-release profile in Cargo.toml).
+pids=()
 for target in web bundler; do
-  wasm-bindgen --target "$target" --weak-refs --out-dir "$out/$target" "$wasm"
+  wasm-bindgen --target "$target" --weak-refs --remove-name-section --remove-producers-section --out-dir "$out/$target" "$wasm"
+  "$wasm_opt" -O3 --strip-target-features "$out/$target/hystrix_wasm_bg.wasm" -o "$out/$target/hystrix_wasm_bg.wasm" &
+  pids+=($!)
 done
+for pid in "${pids[@]}"; do wait "$pid"; done
 # Node loads the web build's glue synchronously from these bytes: no file
 # to find at run time, so single-file bundles for Node need nothing copied.
 node -e '
@@ -24,4 +35,7 @@ node -e '
 ' "$out/web/hystrix_wasm_bg.wasm" "$out/node/wasm.mjs"
 cp bindings-wasm/js/*.mjs bindings-wasm/js/package.json bindings-wasm/js/index.d.ts bindings-wasm/js/init.d.ts bindings-wasm/js/observe.d.ts \
   bindings-wasm/js/README.md LICENSE "$out/"
-echo "build-npm: $out ($(gzip -9 -c "$out/web/hystrix_wasm_bg.wasm" | wc -c) bytes of gzipped wasm)"
+# What a browser fetches for the web entry, gzipped: the wasm, and the JS
+# glue (every module index.web.mjs loads, one stream: as a bundle ships).
+glue=(index.web.mjs api.mjs call.mjs clocks.mjs command.mjs errors.mjs options.mjs registry.mjs snapshot.mjs timers.mjs wasm-slot.mjs web/hystrix_wasm.js)
+echo "build-npm: $out ($(gzip -9 -c "$out/web/hystrix_wasm_bg.wasm" | wc -c) bytes of gzipped wasm, $(cd "$out" && cat "${glue[@]}" | gzip -9 | wc -c) of gzipped JS glue)"

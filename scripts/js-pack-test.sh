@@ -35,6 +35,7 @@ observe.mjs
 options.mjs
 package.json
 registry.mjs
+snapshot.mjs
 timers.mjs
 wasm-slot.mjs
 web/hystrix_wasm.d.ts

@@ -70,6 +70,10 @@ fi
 if [ ! -x "$root/target/js-tools/node_modules/.bin/publint" ] || [ ! -x "$root/target/js-tools/node_modules/.bin/attw" ]; then
   npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" publint@0.3 @arethetypeswrong/cli@0.18
 fi
+# Binaryen's wasm-opt (npm binaryen, pinned), which scripts/build-npm.sh runs on the package's wasm.
+if [ ! -x "$root/target/js-tools/node_modules/.bin/wasm-opt" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" binaryen@132.0.0
+fi
 # The observe tests (tests/observe/, pinned in its package-lock.json): the
 # Netflix Hystrix dashboard's webapp/ (npm hystrix-dashboard), the
 # underscore it loads, and playwright-core.

@@ -1,9 +1,17 @@
 // Commands: a run (and optional fallback) through a circuit, and views of
 // circuits for observing them (snapshots, settings, listeners).
 import { BadRequestError, CancelledError } from "./errors.mjs";
-import { camelKeys } from "./options.mjs";
 import { describe } from "./clocks.mjs";
-import { circuitFor, circuitNamed, configureCircuit } from "./registry.mjs";
+import { snapshotObject } from "./snapshot.mjs";
+import {
+  circuitFor,
+  circuitNamed,
+  configureCircuit,
+  disposeCircuit,
+  disposedError,
+  isMemoryExhausted,
+  memoryExhausted,
+} from "./registry.mjs";
 import { MAX_DEPTH, guard, locate, startCall } from "./call.mjs";
 
 /** What a method called without its command (`const e = cmd.execute; e()`) returns. */
@@ -76,15 +84,21 @@ export class CommandView {
     return this._circuit.name;
   }
 
+  /** Whether the command was disposed (see `Command.dispose`). */
+  get disposed() {
+    return this._circuit.disposed;
+  }
+
   /** State, health, rolling/cumulative counts, latency, concurrency, as a plain object. */
   snapshot() {
-    return camelKeys(JSON.parse(this._circuit.wasm.snapshot(this._circuit.clock.now())));
+    const c = live(this._circuit);
+    return snapshotObject(c.name, c.wasm.snapshot(c.clock.now()));
   }
 
   /** Changes settings live (camelCase); throws InvalidConfigError and changes nothing on error. */
   configure(options) {
     if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
-    configureCircuit(this._circuit, options);
+    configureCircuit(live(this._circuit), options);
   }
 
   /**
@@ -100,7 +114,7 @@ export class CommandView {
       throw new TypeError('type must be "event", "stateChange" or "error"');
     }
     if (typeof callback !== "function") throw new TypeError("callback must be a function");
-    const c = this._circuit;
+    const c = live(this._circuit);
     if (type === "error") return onError(c, callback);
     const state = type === "stateChange";
     const wasm = c.wasm;
@@ -131,13 +145,14 @@ export class CommandView {
       const at = list.indexOf(id);
       if (at >= 0) list.splice(at, 1);
       if (list.length === 0) byCallback.delete(callback);
-      return wasm.unsubscribe(id);
+      return !c.disposed && wasm.unsubscribe(id);
     };
   }
 
   /** Removes the latest registration of `callback` for `type`. */
   off(type, callback) {
     if (type === "error") return removeLast(this._circuit.errorListeners, callback);
+    if (this._circuit.disposed) return false;
     const byCallback = this._circuit.listeners.get(type);
     const list = byCallback?.get(callback);
     if (list === undefined || list.length === 0) return false;
@@ -223,7 +238,20 @@ export class Command extends CommandView {
     return this.execute(...args);
   }
 
+  /**
+   * Ends the command's circuit, shared by every Command of its name: its
+   * wasm memory is freed (now, or once the calls in flight have ended) and
+   * reused by commands made later; the name is removed from the registry
+   * if this circuit is the one registered. Afterwards every call, snapshot,
+   * setting or listener change of it throws (calls reject) an error naming
+   * it. Returns whether it was live until now; calling it again does nothing.
+   */
+  dispose() {
+    return disposeCircuit(this._circuit);
+  }
+
   _call(c, args, signal) {
+    if (c.disposed) return Promise.reject(disposedError(c));
     if (guard.depth >= MAX_DEPTH) return tooDeep();
     // A caller that gave up already: nothing is started, nothing recorded.
     if (signal !== undefined && signal.aborted) {
@@ -236,8 +264,31 @@ export class Command extends CommandView {
       // The clock failed before admission: nothing is held.
       return Promise.reject(e);
     }
-    return startCall(this, c, args, now, signal);
+    try {
+      return startCall(this, c, args, now, signal);
+    } catch (e) {
+      if (isMemoryExhausted(e)) return Promise.reject(memoryExhausted());
+      throw e;
+    }
   }
+}
+
+// `using cmd = new Command(...)`: dispose() at the end of the scope, where
+// the runtime has explicit resource management (Symbol.dispose).
+if (typeof Symbol.dispose === "symbol") {
+  Object.defineProperty(Command.prototype, Symbol.dispose, {
+    value: function dispose() {
+      this.dispose();
+    },
+    writable: true,
+    configurable: true,
+  });
+}
+
+/** `c`, or, once disposed, throws the error naming it. */
+function live(c) {
+  if (c.disposed) throw disposedError(c);
+  return c;
 }
 
 /** A copy of `options` without `key` (a Command option the circuit's settings do not take). */

@@ -265,6 +265,8 @@ export class CommandView {
   protected constructor();
   /** The name ("" for an anonymous command). */
   readonly name: string;
+  /** Whether the circuit was disposed (`Command.dispose`): every other method then throws. */
+  readonly disposed: boolean;
   /** State, health, counts, latency, concurrency. */
   snapshot(): Snapshot;
   /** Changes settings live; throws InvalidConfigError (and changes nothing) on a bad one. */
@@ -324,6 +326,16 @@ export class Command<A extends unknown[] = any[], T = unknown, F = T> extends Co
   executeWith(options: CallOptions, ...args: A): Promise<T | F>;
   /** The seed's Queue: starts now and returns the promise. */
   queue(...args: A): Promise<T | F>;
+  /**
+   * Ends the circuit (shared by every Command of this name): its wasm
+   * memory is freed now, or once the calls in flight have ended, and
+   * reused; the name leaves the registry if this circuit is the one
+   * registered. Later calls reject, and snapshot/configure/on throw, a
+   * HystrixError naming the command. Returns whether it was live until
+   * now. Where the runtime has `Symbol.dispose`, `[Symbol.dispose]()` does
+   * the same (for `using`).
+   */
+  dispose(): boolean;
 }
 
 /** Sets options of the named command (made if needed). */

@@ -60,12 +60,15 @@ export const CAMEL = Object.fromEntries(Object.entries(KEYS).map(([c, s]) => [s,
 const OTHER_OPTIONS = new Set(["name", "clock", "isBadRequest"]);
 
 /**
- * Option object -> SPEC JSON; unknown option -> InvalidConfigError naming it.
- * `undefined` means absent. Values JSON cannot carry (functions, symbols, bigints) are sent
+ * Option object -> the SPEC settings as the wasm constructor and `configure`
+ * take them (it has no JSON parser): `keys` joined by U+0001, `values`
+ * likewise, each a kind letter (b, n, s, o) and the value as a string or
+ * its JSON text, and `nums` (each boolean as 1/0, each number). `size` is
+ * how many. Unknown option -> InvalidConfigError naming it; `undefined`
+ * means absent. Values JSON cannot carry (functions, symbols, bigints) go
  * as a description the core refuses, so the error names the key too.
  */
-export function specJson(options) {
-  const out = {};
+export function specPatch(options) {
   let unknown;
   for (const key of Object.keys(options)) {
     if (OTHER_OPTIONS.has(key) || KEYS[key] !== undefined) continue;
@@ -76,14 +79,28 @@ export function specJson(options) {
   if (unknown !== undefined) {
     throw keyed(new InvalidConfigError(`invalid config: unknown option ${JSON.stringify(unknown)}`), unknown);
   }
+  const keys = [];
+  const values = [];
+  const nums = [];
   for (const key of Object.keys(options)) {
     if (OTHER_OPTIONS.has(key)) continue;
     const spec = KEYS[key];
     const v = options[key];
     if (v === undefined) continue; // an option left undefined takes its default
-    out[spec] = typeof v === "number" || typeof v === "boolean" || typeof v === "string" || v === null ? v : `<${typeof v}>`;
+    keys.push(spec);
+    if (typeof v === "boolean") {
+      values.push("b");
+      nums.push(v ? 1 : 0);
+    } else if (typeof v === "number") {
+      values.push(`n${JSON.stringify(v)}`);
+      nums.push(v);
+    } else {
+      const text = typeof v === "string" || v === null ? v : `<${typeof v}>`;
+      values.push(typeof text === "string" && !text.includes("\u0001") ? `s${text}` : `o${JSON.stringify(text)}`);
+      nums.push(0);
+    }
   }
-  return JSON.stringify(out);
+  return { keys: keys.join("\u0001"), values: values.join("\u0001"), nums: Float64Array.from(nums), size: keys.length };
 }
 
 /** Whether `a` sorts before `b` by code point (the order of UTF-8 bytes). */
@@ -116,7 +133,7 @@ function integerRule(spec) {
   if (rule === undefined) {
     rule = null;
     try {
-      new slot.WasmCommand("", JSON.stringify({ [spec]: 2 ** 53 })).free();
+      new slot.WasmCommand("", spec, `n${2 ** 53}`, Float64Array.of(2 ** 53)).free();
     } catch (e) {
       const m = typeof e === "string" ? /(must be an integer from \d+ to \d+)/.exec(e) : null;
       if (m !== null) rule = m[1];

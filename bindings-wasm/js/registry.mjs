@@ -2,7 +2,7 @@
 // listeners and clock) and the registry of named ones.
 import { RealClock, describe } from "./clocks.mjs";
 import { HystrixError, InvalidConfigError, SettingsConflictError } from "./errors.mjs";
-import { CAMEL, configError, isClock, specJson } from "./options.mjs";
+import { CAMEL, configError, isClock, specPatch } from "./options.mjs";
 import { slot } from "./wasm-slot.mjs";
 
 const defaultClock = new RealClock();
@@ -14,12 +14,15 @@ export class Circuit {
     if (slot.WasmCommand === null) {
       throw new HystrixError('hystrix is not loaded yet: with "hystrix-resilience/init", await init() before creating a command');
     }
+    const p = specPatch(options);
     try {
-      this.wasm = new slot.WasmCommand(name, specJson(options));
+      this.wasm = new slot.WasmCommand(name, p.keys, p.values, p.nums);
     } catch (e) {
-      throw named(configError(e, options), name);
+      throw isMemoryExhausted(e) ? memoryExhausted() : named(configError(e, options), name);
     }
     this.name = name;
+    // Set by dispose(): the circuit takes no more calls.
+    this.disposed = false;
     this.listeners = new Map();
     // on("error") callbacks: they hear what the other listeners throw.
     this.errorListeners = [];
@@ -56,10 +59,10 @@ export function circuitFor(name, options, reconfigure = false) {
 
 /** Throws SettingsConflictError if `options` give a setting other than circuit `c`'s (the core compares). */
 function checkSameSettings(c, options) {
-  const json = specJson(options);
-  if (json === "{}") return;
+  const p = specPatch(options);
+  if (p.size === 0) return;
   try {
-    c.wasm.checkSameSettings(json);
+    c.wasm.checkSameSettings(p.keys, p.values, p.nums);
   } catch (e) {
     if (typeof e === "string" && e.startsWith("\u0002")) {
       const [, key, existing, given] = e.split("\u0002");
@@ -76,10 +79,10 @@ function checkSameSettings(c, options) {
 
 /** Applies the SPEC settings among `options` to circuit `c`, or throws InvalidConfigError and changes nothing. */
 export function configureCircuit(c, options) {
-  const json = specJson(options);
-  if (json === "{}") return;
+  const p = specPatch(options);
+  if (p.size === 0) return;
   try {
-    c.wasm.configure(json);
+    c.wasm.configure(p.keys, p.values, p.nums);
   } catch (e) {
     throw named(configError(e, options), c.name);
   }
@@ -116,4 +119,51 @@ export function removeCommand(name) {
 /** The circuits of every registered name (for `hystrix-resilience/observe`). */
 export function namedCircuits() {
   return [...registry.values()];
+}
+
+/** What the wasm constructor throws when the wasm memory is exhausted (see bindings-wasm/src/lib.rs). */
+const MEMORY_EXHAUSTED = "\u0002memory exhausted";
+
+/**
+ * Whether `e`, thrown by wasm, means the wasm memory is exhausted: the
+ * constructor's own refusal, or a trap (`unreachable`, what an allocation
+ * that cannot be satisfied ends in) after the allocator reported a failure.
+ */
+export function isMemoryExhausted(e) {
+  if (e === MEMORY_EXHAUSTED) return true;
+  return typeof WebAssembly === "object" && e instanceof WebAssembly.RuntimeError && slot.WasmCommand.takeAllocFailure();
+}
+
+/** The error for an exhausted wasm memory: its size and how many commands hold it. */
+export function memoryExhausted() {
+  const W = slot.WasmCommand;
+  const bytes = W.wasmMemory().buffer.byteLength;
+  return new HystrixError(
+    `hystrix: the wasm memory is exhausted (${bytes} bytes, ${W.liveCommands()} commands live): ` +
+      "call dispose() on commands no longer needed (their memory is reused)",
+  );
+}
+
+/** The name of circuit `c` as error messages give it. */
+export function describeCircuit(c) {
+  return c.name === "" ? "an anonymous command" : `command ${JSON.stringify(c.name)}`;
+}
+
+/** The error for using circuit `c` after dispose(). */
+export function disposedError(c) {
+  return new HystrixError(`hystrix: ${describeCircuit(c)} was disposed: create a new Command to use it again`);
+}
+
+/**
+ * Ends circuit `c`: no more calls, snapshots or settings; removed from the
+ * registry if it is the one registered under its name. Its wasm memory is
+ * freed now, or, with calls still in flight, by the garbage collector once
+ * they have ended. Whether it was live until now.
+ */
+export function disposeCircuit(c) {
+  if (c.disposed) return false;
+  c.disposed = true;
+  if (registry.get(c.name) === c) registry.delete(c.name);
+  if (!c.wasm.busy()) c.wasm.free();
+  return true;
 }

@@ -96,6 +96,13 @@ pub(crate) struct Calls {
     free_execs: Vec<u32>,
 }
 
+impl Calls {
+    /// Whether any call is in flight.
+    pub(crate) fn busy(&self) -> bool {
+        self.entries.iter().any(Option::is_some) || self.execs.iter().any(Option::is_some)
+    }
+}
+
 fn original(o: Option<Original>) -> (f64, f64) {
     match o {
         Some(Original::Attempt(AttemptId(a))) => (f64::from(a), 0.0),

@@ -11,14 +11,60 @@
 //! only queue them here, and each method hands them to JS once the core has
 //! returned and no borrow is held (`flush`), before it writes its actions.
 
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod alloc;
 mod call;
 mod observe;
 
-use hystrix_core::{Command, Config, ErrorKind, FnClock, ListenerId, Notice, Topic};
+use hystrix_core::{CircuitState, Command, Config, ErrorKind, EventType, FnClock, Given, ListenerId, Notice, Topic};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
+
+/// Commands created and not yet freed (by `free()`, from `dispose()` or
+/// the garbage collector): named in the error for an exhausted memory.
+struct LiveCommands(Cell<u32>);
+// SAFETY: wasm32-unknown-unknown without atomics has exactly one thread.
+unsafe impl Sync for LiveCommands {}
+static LIVE_COMMANDS: LiveCommands = LiveCommands(Cell::new(0));
+
+/// The bytes a new command must be able to allocate, or its creation is
+/// refused as memory exhausted (the glue's error), before an allocation
+/// half-way through it could trap.
+const CREATE_HEADROOM: usize = 64 << 10;
+
+/// What the constructor throws when the wasm memory is exhausted: the glue
+/// turns it into an error naming the live commands and the memory's size.
+const MEMORY_EXHAUSTED: &str = "\u{2}memory exhausted";
+
+/// The settings the glue sends (`specPatch` in js/options.mjs; the wasm
+/// has no JSON parser): keys joined by U+0001; values likewise, each a kind
+/// letter (`b` boolean, `n` number, `s` string, `o` anything else) and how
+/// the glue shows it (a string: its text); `nums` holds each boolean (1/0)
+/// and number.
+fn given<'a>(keys: &'a str, values: &'a str, nums: &[f64]) -> Result<Vec<(&'a str, Given<'a>)>, JsValue> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::with_capacity(nums.len());
+    let mut values = values.split('\u{1}');
+    for (key, &num) in keys.split('\u{1}').zip(nums) {
+        let text = values.next().unwrap_or("");
+        let shown = text.get(1..).unwrap_or("");
+        let value = match text.as_bytes().first() {
+            Some(b'b') => Given::Bool(num != 0.0),
+            Some(b'n') => Given::Number(num, shown),
+            Some(b's') => Given::Text(shown),
+            _ => Given::Other(shown),
+        };
+        out.push((key, value));
+    }
+    if out.len() != nums.len() || values.next().is_some() {
+        return Err(JsValue::from_str("config\u{1}config: the settings sent to wasm are malformed"));
+    }
+    Ok(out)
+}
 
 fn config_error(e: hystrix_core::ConfigError) -> JsValue {
     // An internal protocol with the glue, which throws InvalidConfigError.
@@ -77,12 +123,23 @@ mod js_sys_free {
 
 #[wasm_bindgen]
 impl WasmCommand {
-    /// A command named `name` with the JSON object of SPEC keys `config`.
+    /// A command named `name` with the SPEC settings `keys`, `values`,
+    /// `nums` (see `given`) over the defaults.
     #[wasm_bindgen(constructor)]
-    pub fn new(name: &str, config: &str) -> Result<WasmCommand, JsValue> {
-        let config = Config::from_json(config).map_err(config_error)?;
+    pub fn new(name: &str, keys: &str, values: &str, nums: &[f64]) -> Result<WasmCommand, JsValue> {
+        if !alloc::has_headroom(CREATE_HEADROOM) {
+            return Err(JsValue::from_str(MEMORY_EXHAUSTED));
+        }
+        let patch = given(keys, values, nums)?;
+        // Most commands take the defaults: nothing to check.
+        let config = if patch.is_empty() {
+            Config::default()
+        } else {
+            Config::default().patched_given(&patch).map_err(config_error)?
+        };
         let cmd = Command::with_clock(name, config, Arc::new(FnClock(|| 0))).map_err(config_error)?;
         let simple = Cell::new(WasmCommand::simple_config(&cmd));
+        LIVE_COMMANDS.0.set(LIVE_COMMANDS.0.get() + 1);
         Ok(WasmCommand {
             cmd,
             calls: RefCell::new(call::Calls::default()),
@@ -92,21 +149,45 @@ impl WasmCommand {
         })
     }
 
+    /// Commands created and not yet freed.
+    #[wasm_bindgen(js_name = liveCommands)]
+    pub fn live_commands() -> u32 {
+        LIVE_COMMANDS.0.get()
+    }
+
+    /// Bytes allocated in the wasm memory and not yet freed.
+    #[wasm_bindgen(js_name = heapBytes)]
+    pub fn heap_bytes() -> f64 {
+        alloc::heap_bytes() as f64
+    }
+
+    /// Whether an allocation failed for want of memory since the last
+    /// call (then clears it): after a trap, whether it was that.
+    #[wasm_bindgen(js_name = takeAllocFailure)]
+    pub fn take_alloc_failure() -> bool {
+        alloc::take_failed()
+    }
+
+    /// Whether calls of this command are in flight (`dispose()` then leaves
+    /// the freeing to the garbage collector, once they have ended).
+    pub fn busy(&self) -> bool {
+        self.calls.borrow().busy()
+    }
+
     /// The command's name.
     #[wasm_bindgen(getter)]
     pub fn name(&self) -> String {
         self.cmd.name().to_string()
     }
 
-    /// Changes the keys of a JSON object of SPEC settings; returns the full
-    /// configuration as JSON.
-    pub fn configure(&self, patch: &str) -> Result<String, JsValue> {
-        let value: serde_json::Value = serde_json::from_str(patch)
-            .map_err(|e| config_error(hystrix_core::ConfigError::new("config", format!("is not valid JSON: {e}"))))?;
-        let next = self.cmd.configure_json(&value).map_err(config_error);
+    /// Changes the SPEC settings `keys`, `values`, `nums` (see `given`),
+    /// all or none.
+    pub fn configure(&self, keys: &str, values: &str, nums: &[f64]) -> Result<(), JsValue> {
+        let patch = given(keys, values, nums)?;
+        let next = self.cmd.configure_given(&patch).map_err(config_error);
         self.simple.set(WasmCommand::simple_config(&self.cmd));
         self.flush();
-        Ok(next?.to_json())
+        next.map(|_| ())
     }
 
     /// Where an error of kind `code` made now comes from, as the core
@@ -133,14 +214,14 @@ impl WasmCommand {
     }
 
     /// Checks the options of a second construction with this command's
-    /// name (a JSON object of SPEC keys) against its settings; throws
-    /// `"key\u{1}message"` for an invalid one (as `configure` does), or
-    /// `"\u{2}key\u{2}existing\u{2}given"` for a conflict. Changes nothing.
+    /// name (SPEC settings as `keys`, `values`, `nums`, see `given`)
+    /// against its settings; throws `"key\u{1}message"` for an invalid one
+    /// (as `configure` does), or `"\u{2}key\u{2}existing\u{2}given"` for a
+    /// conflict. Changes nothing.
     #[wasm_bindgen(js_name = checkSameSettings)]
-    pub fn check_same_settings(&self, given: &str) -> Result<(), JsValue> {
-        let value: serde_json::Value = serde_json::from_str(given)
-            .map_err(|e| config_error(hystrix_core::ConfigError::new("config", format!("is not valid JSON: {e}"))))?;
-        self.cmd.check_same_settings(&value).map_err(|e| match e {
+    pub fn check_same_settings(&self, keys: &str, values: &str, nums: &[f64]) -> Result<(), JsValue> {
+        let patch = given(keys, values, nums)?;
+        self.cmd.check_same_settings_given(&patch).map_err(|e| match e {
             hystrix_core::SettingsError::Invalid(e) => config_error(e),
             hystrix_core::SettingsError::Conflict(c) => {
                 JsValue::from_str(&format!("\u{2}{}\u{2}{}\u{2}{}", c.key(), c.existing(), c.given()))
@@ -148,16 +229,39 @@ impl WasmCommand {
         })
     }
 
-    /// The configuration in force, as JSON.
-    pub fn config(&self) -> String {
-        self.cmd.config().to_json()
+    /// A snapshot at `now` as numbers (the wasm has no JSON serialiser;
+    /// js/snapshot.mjs builds the object): time, state (0 closed, 1 open,
+    /// 2 half-open), the health counts (total, errors, percentage), the
+    /// rolling then the cumulative count of each event type (in the order
+    /// of `eventNames`), concurrent, fallback concurrent, rolling max
+    /// concurrent, the run then the total latency (count, mean, p0, p25,
+    /// p50, p75, p90, p95, p99, p99.5, p100), listener panics, limit, budget.
+    pub fn snapshot(&self, now: f64) -> Vec<f64> {
+        let s = self.cmd.snapshot_at(now as u64);
+        self.flush();
+        let state = match s.state {
+            CircuitState::Closed => 0.0,
+            CircuitState::Open => 1.0,
+            CircuitState::HalfOpen => 2.0,
+        };
+        let mut out = Vec::with_capacity(64);
+        out.extend([s.time_ms as f64, state]);
+        out.extend([s.health.total, s.health.errors, s.health.error_percentage].map(|n| n as f64));
+        out.extend(s.rolling.0.iter().chain(&s.cumulative.0).map(|&n| n as f64));
+        out.extend([s.concurrent, s.fallback_concurrent, s.rolling_max_concurrent].map(f64::from));
+        for p in [s.latency_run, s.latency_total] {
+            out.extend([p.count as f64, p.mean]);
+            out.extend([p.p0, p.p25, p.p50, p.p75, p.p90, p.p95, p.p99, p.p99_5, p.p100].map(|n| n as f64));
+        }
+        out.extend([s.listener_panics as f64, s.limit as f64, s.budget as f64]);
+        out
     }
 
-    /// A snapshot at `now`, as JSON.
-    pub fn snapshot(&self, now: f64) -> String {
-        let json = self.cmd.snapshot_at(now as u64).to_json();
-        self.flush();
-        json
+    /// The event types' names, comma-separated, in the order of the
+    /// snapshot's counts.
+    #[wasm_bindgen(js_name = eventNames)]
+    pub fn event_names() -> String {
+        EventType::ALL.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(",")
     }
 
     /// Counts one listener call that failed in JS in the snapshot's
@@ -226,6 +330,12 @@ impl WasmCommand {
     }
 }
 
+impl Drop for WasmCommand {
+    fn drop(&mut self) {
+        LIVE_COMMANDS.0.set(LIVE_COMMANDS.0.get() - 1);
+    }
+}
+
 /// The notice queue and a JS function moved into a `Send + Sync` listener.
 /// Sound because wasm32 here is single-threaded: nothing ever crosses a
 /// thread.
@@ -243,11 +353,12 @@ unsafe impl Send for SendQueue {}
 // SAFETY: as above.
 unsafe impl Sync for SendQueue {}
 
-/// Every configuration key in SPEC order (`Config::schema_json`): the
-/// source the glue's `configSchema()` and its drift tests read.
+/// Every configuration key in SPEC order (`Config::schema_json`, written
+/// by build.rs): the source the glue's `configSchema()` and its drift
+/// tests read.
 #[wasm_bindgen(js_name = configSchema)]
 pub fn config_schema() -> String {
-    Config::schema_json()
+    include_str!(concat!(env!("OUT_DIR"), "/schema.json")).to_string()
 }
 
 /// The settings an error's context can name (index 0: none); an error

@@ -55,13 +55,32 @@ pub fn dashboard_html() -> String {
 /// exposition and of the page.
 #[wasm_bindgen(js_name = observeConstants)]
 pub fn observe_constants() -> String {
-    serde_json::json!({
-        "streamHeaders": observe::stream::HEADERS.iter().map(|(k, v)| [k, v]).collect::<Vec<_>>(),
-        "ping": observe::stream::PING,
-        "intervalMs": observe::stream::DEFAULT_INTERVAL_MS,
-        "maxConnections": observe::stream::DEFAULT_MAX_CONNECTIONS,
-        "prometheusContentType": observe::prometheus::CONTENT_TYPE,
-        "dashboardContentType": observe::DASHBOARD_CONTENT_TYPE,
-    })
-    .to_string()
+    // Written by hand: the package's wasm carries no JSON serialiser.
+    let headers: Vec<String> =
+        observe::stream::HEADERS.iter().map(|(k, v)| format!("[{},{}]", json_str(k), json_str(v))).collect();
+    format!(
+        "{{\"streamHeaders\":[{}],\"ping\":{},\"intervalMs\":{},\"maxConnections\":{},\"prometheusContentType\":{},\"dashboardContentType\":{}}}",
+        headers.join(","),
+        json_str(observe::stream::PING),
+        observe::stream::DEFAULT_INTERVAL_MS,
+        observe::stream::DEFAULT_MAX_CONNECTIONS,
+        json_str(observe::prometheus::CONTENT_TYPE),
+        json_str(observe::DASHBOARD_CONTENT_TYPE),
+    )
+}
+
+/// `s` as a JSON string literal.
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }

@@ -361,3 +361,12 @@ export async function usage(): Promise<void> {
   const viaInit: number = await new hi.Command(() => 1).execute();
   void viaInit;
 }
+
+// dispose(): whether the circuit was live; `disposed` afterwards.
+{
+  const short = new h.Command(() => 1);
+  const wasLive: boolean = short.dispose();
+  const gone: boolean = short.disposed;
+  void wasLive;
+  void gone;
+}

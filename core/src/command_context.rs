@@ -5,7 +5,7 @@
 use crate::command::Command;
 use crate::config::{feature, Config, LimitMode};
 use crate::error::{Context, ErrorKind, SettingsConflict, SettingsError};
-use crate::settings_conflict::{check_patch, first_conflict};
+use crate::settings_conflict::{check_given, check_patch, first_conflict};
 use std::sync::atomic::Ordering::Relaxed;
 
 impl Command {
@@ -49,6 +49,12 @@ impl Command {
     /// changes anything.
     pub fn check_same_settings(&self, given: &serde_json::Value) -> Result<(), SettingsError> {
         check_patch(self.name(), &self.config(), given)
+    }
+
+    /// [`Command::check_same_settings`] for settings a host gives without
+    /// JSON (the npm package), as [`Command::configure_given`] takes them.
+    pub fn check_same_settings_given(&self, given: &[(&str, crate::Given<'_>)]) -> Result<(), SettingsError> {
+        check_given(self.name(), &self.config(), given)
     }
 
     /// Checks a whole configuration given again for this command: every

@@ -382,6 +382,31 @@ pub enum Setting {
     Name(&'static str),
 }
 
+impl std::fmt::Display for Setting {
+    /// As JSON writes it: `true`, `100`, `"aimd"`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Setting::Bool(b) => write!(f, "{b}"),
+            Setting::Int(i) => write!(f, "{i}"),
+            Setting::Name(n) => write!(f, "\"{n}\""),
+        }
+    }
+}
+
+/// A value a host gives for a key without JSON (the npm package: no JSON
+/// parser in its wasm), for [`Config::patched_given`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Given<'a> {
+    /// A boolean.
+    Bool(bool),
+    /// A number, with how the host shows it in an error (its JSON text).
+    Number(f64, &'a str),
+    /// A string.
+    Text(&'a str),
+    /// Anything else (null, an object...), as the host shows it.
+    Other(&'a str),
+}
+
 /// Bits of [`Config::v2_features`]: which v2 features a configuration
 /// turns on, so the hot path can skip all of them with one load.
 pub mod feature {
@@ -405,6 +430,19 @@ impl Config {
         KEYS.iter().map(|(k, _)| *k)
     }
 
+    /// The value of SPEC key `key`, or `None` if it is not a key.
+    pub fn setting(&self, key: &str) -> Option<Setting> {
+        let mut copy = *self;
+        Some(match key_type(key).ok()? {
+            KeyType::Bool => Setting::Bool(*copy.bool_mut(key)),
+            KeyType::Int(..) => Setting::Int(*copy.int_mut(key)),
+            KeyType::Name(_) => Setting::Name(match key {
+                "retry_jitter" => self.retry_jitter.as_str(),
+                _ => self.concurrency_limit_mode.as_str(),
+            }),
+        })
+    }
+
     /// Checks every rule of SPEC §2 and §8.1; the error names the first
     /// offending key in SPEC order, then the cross-key rules in the order
     /// §8.1 lists them: `rolling_window_ms` divisible by
@@ -415,6 +453,17 @@ impl Config {
     /// `adaptive_min_limit` (names `adaptive_max_limit`), then
     /// `adaptive_initial_limit` between them (names `adaptive_initial_limit`).
     pub fn validate(&self) -> Result<(), ConfigError> {
+        // The defaults break no rule (`defaults_pass_every_rule` checks them
+        // the long way): most commands take them, and the checks by key
+        // name cost tens of µs per command in wasm.
+        if *self == Config::default() {
+            return Ok(());
+        }
+        self.check_rules()
+    }
+
+    /// Every rule of `validate`, checked one by one.
+    fn check_rules(&self) -> Result<(), ConfigError> {
         for (key, ty) in KEYS {
             if let KeyType::Int(..) = ty {
                 check_range(key, ty, self.get_int(key))?;
@@ -556,6 +605,29 @@ impl Config {
         for (key, ty) in KEYS {
             let Some(value) = map.get(key) else { continue };
             let setting = parse_setting(key, value)?;
+            if let Setting::Int(v) = setting {
+                check_range(key, ty, v)?;
+            }
+            next.set(key, setting)?;
+        }
+        next.validate()?;
+        Ok(next)
+    }
+
+    /// [`Config::patched`] for a host that parses no JSON: the same rules
+    /// and the same key named when several are wrong (the first unknown
+    /// key by name, then SPEC order, then the cross-key rules), with each
+    /// value as the host gives it. A number is an integer setting if it is
+    /// whole and non-negative, as a JSON number is.
+    pub fn patched_given(&self, patch: &[(&str, Given<'_>)]) -> Result<Config, ConfigError> {
+        if let Some(unknown) = patch.iter().map(|(k, _)| *k).filter(|k| key_type(k).is_err()).min() {
+            return Err(ConfigError::new(unknown, "is not a configuration key".into()));
+        }
+        let mut next = *self;
+        for (key, ty) in KEYS {
+            // The last of a repeated key wins, as in a JSON object.
+            let Some((_, value)) = patch.iter().rev().find(|(k, _)| *k == key) else { continue };
+            let setting = given_setting(key, ty, *value)?;
             if let Setting::Int(v) = setting {
                 check_range(key, ty, v)?;
             }
@@ -717,6 +789,27 @@ fn parse_setting(key: &str, value: &Value) -> Result<Setting, ConfigError> {
     }
 }
 
+/// `parse_setting` for a [`Given`] value: the same errors, shown as the host shows the value.
+fn given_setting(key: &str, ty: KeyType, value: Given<'_>) -> Result<Setting, ConfigError> {
+    let shown = || match value {
+        Given::Bool(b) => b.to_string(),
+        Given::Number(_, shown) | Given::Other(shown) => shown.to_string(),
+        Given::Text(t) => format!("\"{t}\""),
+    };
+    match (ty, value) {
+        (KeyType::Bool, Given::Bool(b)) => Ok(Setting::Bool(b)),
+        (KeyType::Bool, _) => Err(ConfigError::new(key, format!("must be a boolean, got {}", shown()))),
+        (KeyType::Int(..), Given::Number(f, _)) if f >= 0.0 && f.fract() == 0.0 && f <= u64::MAX as f64 => {
+            Ok(Setting::Int(f as u64))
+        }
+        (KeyType::Int(..), _) => Err(ConfigError::new(key, format!("must be a non-negative integer, got {}", shown()))),
+        (KeyType::Name(values), Given::Text(t)) if values.contains(&t) => {
+            Ok(Setting::Name(values.iter().find(|v| **v == t).copied().unwrap_or_default()))
+        }
+        (KeyType::Name(values), _) => Err(ConfigError::new(key, format!("{}, got {}", one_of(values), shown()))),
+    }
+}
+
 fn whole_number(value: &Value) -> Option<u64> {
     if let Some(u) = value.as_u64() {
         return Some(u);
@@ -733,6 +826,57 @@ fn whole_number(value: &Value) -> Option<u64> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn patched_given_agrees_with_patched() {
+        let base = Config::default();
+        let cases: Vec<(Value, Vec<(&str, Given)>)> = vec![
+            (
+                json!({"timeout_ms": 250, "force_open": true}),
+                vec![("timeout_ms", Given::Number(250.0, "250")), ("force_open", Given::Bool(true))],
+            ),
+            (
+                json!({"retry_jitter": "full", "retry_max_attempts": 3}),
+                vec![("retry_jitter", Given::Text("full")), ("retry_max_attempts", Given::Number(3.0, "3"))],
+            ),
+            (json!({"timeout_ms": 5.0}), vec![("timeout_ms", Given::Number(5.0, "5"))]),
+            (
+                json!({"zzz": 1, "aaa": 2, "timeout_ms": -1}),
+                vec![
+                    ("zzz", Given::Number(1.0, "1")),
+                    ("aaa", Given::Number(2.0, "2")),
+                    ("timeout_ms", Given::Number(-1.0, "-1")),
+                ],
+            ),
+            (json!({"timeout_ms": -1}), vec![("timeout_ms", Given::Number(-1.0, "-1"))]),
+            (json!({"timeout_ms": 5.5}), vec![("timeout_ms", Given::Number(5.5, "5.5"))]),
+            (
+                json!({"timeout_ms": 9007199254740992u64}),
+                vec![("timeout_ms", Given::Number(9007199254740992.0, "9007199254740992"))],
+            ),
+            (json!({"sleep_window_ms": null}), vec![("sleep_window_ms", Given::Other("null"))]),
+            (json!({"force_open": 1}), vec![("force_open", Given::Number(1.0, "1"))]),
+            (json!({"retry_jitter": "fast"}), vec![("retry_jitter", Given::Text("fast"))]),
+            (json!({"retry_jitter": 3}), vec![("retry_jitter", Given::Number(3.0, "3"))]),
+            (json!({"rolling_window_buckets": 7}), vec![("rolling_window_buckets", Given::Number(7.0, "7"))]),
+            (
+                json!({"hedge_max_attempts": 2, "retry_max_attempts": 2}),
+                vec![("hedge_max_attempts", Given::Number(2.0, "2")), ("retry_max_attempts", Given::Number(2.0, "2"))],
+            ),
+        ];
+        for (value, given) in cases {
+            let want = base.patched(&value).map_err(|e| (e.key().to_string(), e.to_string()));
+            let got = base.patched_given(&given).map_err(|e| (e.key().to_string(), e.to_string()));
+            assert_eq!(got, want, "{value}");
+        }
+    }
+
+    #[test]
+    fn defaults_pass_every_rule() {
+        // `validate` takes the defaults on trust; here every rule sees them.
+        Config::default().check_rules().unwrap();
+        assert!(Config { rolling_window_buckets: 7, ..Config::default() }.validate().is_err());
+    }
 
     #[test]
     fn whole_numbers_in_float_form_parse_exactly_up_to_the_bound() {

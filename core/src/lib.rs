@@ -48,7 +48,7 @@ pub use call::{Action, AttemptId, Call, CallTimer, Input, Original, Settlement};
 pub use clock::MonotonicClock;
 pub use clock::{Clock, FnClock, Sleeper};
 pub use command::Command;
-pub use config::{Config, Jitter, LimitMode, Setting};
+pub use config::{Config, Given, Jitter, LimitMode, Setting};
 pub use error::{ConfigError, Context, Error, ErrorKind, Fault, RunError, SettingsConflict, SettingsError};
 pub use event::{CircuitState, EventType};
 pub use listener::{ListenerId, Notice, Topic};

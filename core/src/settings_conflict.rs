@@ -2,7 +2,7 @@
 //! (semantics §2, "One command per name"): the comparison every binding
 //! uses, and the error it gives.
 
-use crate::config::Config;
+use crate::config::{Config, Given};
 use crate::error::{ConfigError, ErrorKind};
 use crate::error_context::CommandName;
 use serde_json::Value;
@@ -107,15 +107,11 @@ pub(crate) fn first_conflict(
     if existing == given {
         return Ok(());
     }
-    let (old, new) = (as_object(existing), as_object(given));
     for key in Config::keys().filter(|k| keys(k)) {
-        if old[key] != new[key] {
-            return Err(SettingsConflict {
-                command: command.to_string(),
-                key,
-                existing: old[key].to_string(),
-                given: new[key].to_string(),
-            });
+        let (old, new) = (existing.setting(key), given.setting(key));
+        if old != new {
+            let text = |s: Option<crate::config::Setting>| s.map(|s| s.to_string()).unwrap_or_default();
+            return Err(SettingsConflict { command: command.to_string(), key, existing: text(old), given: text(new) });
         }
     }
     Ok(())
@@ -130,9 +126,10 @@ pub(crate) fn check_patch(command: &str, existing: &Config, patch: &Value) -> Re
     Ok(())
 }
 
-fn as_object(config: &Config) -> serde_json::Map<String, Value> {
-    match serde_json::to_value(config).expect("a Config always serialises") {
-        Value::Object(map) => map,
-        _ => unreachable!("a Config serialises as an object"),
-    }
+/// [`check_patch`] for settings a host gives without JSON
+/// ([`Config::patched_given`]).
+pub(crate) fn check_given(command: &str, existing: &Config, patch: &[(&str, Given<'_>)]) -> Result<(), SettingsError> {
+    let given = existing.patched_given(patch)?;
+    first_conflict(command, existing, &given, |k| patch.iter().any(|(g, _)| *g == k))?;
+    Ok(())
 }

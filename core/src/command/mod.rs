@@ -258,6 +258,15 @@ impl Command {
         Ok(next)
     }
 
+    /// `configure_json` for a host that parses no JSON: the keys of
+    /// `patch` changed as [`Config::patched_given`] reads them.
+    pub fn configure_given(&self, patch: &[(&str, crate::Given<'_>)]) -> Result<Config, ConfigError> {
+        let mut windows = self.inner.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let next = self.config().patched_given(patch)?;
+        self.set_config_locked(&mut windows, next);
+        Ok(next)
+    }
+
     /// Subscribes `listener` to events or transitions.
     pub fn subscribe(&self, topic: Topic, listener: impl Fn(&Notice<'_>) + Send + Sync + 'static) -> ListenerId {
         self.inner.listeners.subscribe(topic, Arc::new(listener))
