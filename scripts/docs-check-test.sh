@@ -46,10 +46,10 @@ must_pass "a working Python sample"
 sample python 'import hystrix
 assert hystrix.Command(lambda: 1).execute() == 2'
 must_fail "a Python sample whose assertion fails"
-sample js 'import { Command } from "hystrix";
+sample js 'import { Command } from "hystrix-resilience";
 if ((await new Command(async () => 1).execute()) !== 1) process.exit(1);'
 must_pass "a working Node sample"
-sample js 'import { Command } from "hystrix";
+sample js 'import { Command } from "hystrix-resilience";
 if ((await new Command(async () => 1).execute()) !== 2) throw new Error("wrong");'
 must_fail "a Node sample that throws"
 sample c '#include <hystrix.h>

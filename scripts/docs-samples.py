@@ -6,7 +6,7 @@
 Each fenced block is one whole program, run on its own:
 
 - ```python  with target/py-test/bin/python (the venv of `make python-env`);
-- ```js / ```mjs  as an ES module with node, `import ... from "hystrix"`
+- ```js / ```mjs  as an ES module with node, `import ... from "hystrix-resilience"`
   resolving to the built npm package target/npm/hystrix;
 - ```c  compiled with -std=c11 -Wall -Wextra -Werror against
   bindings-c/include and target/release/libhystrix.a, then run;
@@ -94,8 +94,8 @@ def run_python(block: Block, scratch: Path) -> str:
 def run_js(block: Block, scratch: Path) -> str:
     modules = scratch / "node_modules"
     modules.mkdir(exist_ok=True)
-    if not (modules / "hystrix").exists():
-        (modules / "hystrix").symlink_to(NPM_PKG)
+    if not (modules / "hystrix-resilience").exists():
+        (modules / "hystrix-resilience").symlink_to(NPM_PKG)
     src = scratch / "sample.mjs"
     src.write_text(block.text)
     return run(["node", str(src)], scratch, block)
