@@ -2,9 +2,8 @@
 worded lazily from its attributes (semantics §3, "Error messages"); and one
 command per name (semantics §2): a second ``Command`` with other settings is
 a ``SettingsConflictError``, ``configure`` changes settings."""
-import pytest
-
 import hystrix
+import pytest
 from hystrix._errors import _new_error
 from hystrix.testing import VirtualClock
 

@@ -9,11 +9,10 @@ import time
 import urllib.request
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-import pytest
-
 import hystrix
-from hystrix import observe
+import pytest
 from conftest import WAIT_S, run_async, wait_until
+from hystrix import observe
 
 
 def frames_of(text):

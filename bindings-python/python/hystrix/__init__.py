@@ -8,7 +8,6 @@ JavaScript and C bindings, with identical semantics.
     user = users.execute(42)
 """
 from . import testing
-from ._hystrix import __version__
 from ._circuit import Circuit
 from ._command import Command
 from ._decorator import AsyncCommandFunction, CommandDecorator, CommandFunction, command
@@ -25,11 +24,13 @@ from ._errors import (
     SettingsConflictError,
     TimeoutError,
 )
+from ._hystrix import __version__
 from ._protocol import Call, current_call
 from ._registry import config_schema, configure, get, remove
 from ._types import Clock, EventCounts, Health, Isolation, Latency, Settings, Snapshot, State
 
 __all__ = [
+    "__version__",
     "AsyncCommandFunction",
     "BadRequest",
     "Call",

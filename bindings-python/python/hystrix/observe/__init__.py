@@ -11,6 +11,10 @@ events) and ``/dashboard``::
     from hystrix.observe import asgi_app, wsgi_app
     app = asgi_app()            # uvicorn module:app, or mount it in Starlette/FastAPI
     app = wsgi_app()            # gunicorn module:app, or mount it in Flask/Django
+
+For scripts, ``serve(port)`` runs those routes on the standard library's
+HTTP server in a daemon thread; ``PrometheusCollector`` joins the metrics
+to a ``prometheus_client`` registry.
 """
 from ._render import (
     DASHBOARD_CONTENT_TYPE,
@@ -24,6 +28,8 @@ from ._render import (
     stream_frames,
 )
 from .asgi import asgi_app
+from .collector import PrometheusCollector
+from .server import Server, serve
 from .wsgi import wsgi_app
 
 __all__ = [
@@ -33,9 +39,12 @@ __all__ = [
     "PING",
     "PROMETHEUS_CONTENT_TYPE",
     "STREAM_HEADERS",
+    "PrometheusCollector",
+    "Server",
     "asgi_app",
     "dashboard_html",
     "metrics_text",
+    "serve",
     "stream_frames",
     "wsgi_app",
 ]

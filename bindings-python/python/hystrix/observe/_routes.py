@@ -94,7 +94,8 @@ def answer(path: str, method: str, query: str, options: Options) -> Tuple[int, H
             body = metrics_text(options.commands).encode()
         except Exception as exc:  # noqa: BLE001 - a broken clock, a name removed: a 500 naming it
             return _plain(500, f"hystrix: rendering failed: {exc}\n", options)
-        return 200, [("Content-Type", PROMETHEUS_CONTENT_TYPE), ("Content-Length", str(len(body)))] + options.extra, body
+        headers = [("Content-Type", PROMETHEUS_CONTENT_TYPE), ("Content-Length", str(len(body)))]
+        return 200, headers + options.extra, body
     if path in DASHBOARD:
         page = dashboard_html().encode()
         return 200, [("Content-Type", DASHBOARD_CONTENT_TYPE), ("Content-Length", str(len(page)))] + options.extra, page
