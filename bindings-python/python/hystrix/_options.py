@@ -96,9 +96,17 @@ def _outcome_of(is_bad: Callable[[BaseException], bool], exc: BaseException) -> 
         return FAILURE
 
 
+#: Code flags of generator and async generator functions.
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
+
+
 def _check_not_generator(run: Any, what: str) -> None:
     """Refuses generator and async generator functions: a command would
     only protect the call that creates the generator, never its body."""
+    # A plain function (the usual run): its code's flags say it directly,
+    # at a fraction of what the inspect helpers cost per command created.
+    if type(run) is types.FunctionType and not run.__code__.co_flags & _GENERATOR_FLAGS:
+        return
     target = run
     if not (inspect.isfunction(run) or inspect.ismethod(run) or isinstance(run, functools.partial)):
         target = getattr(type(run), "__call__", run)  # noqa: B004 - the method itself, to inspect it
