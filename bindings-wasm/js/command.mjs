@@ -118,8 +118,14 @@ export class CommandView {
     if (type === "error") return onError(c, callback);
     const state = type === "stateChange";
     const wasm = c.wasm;
+    // What the wasm side holds must not hold the circuit or the callback:
+    // it is a GC root there, and a listener that refers to its command
+    // would keep both alive forever (issue 11). So it holds a weak
+    // reference and the id; the circuit's own map holds the callback.
+    const holder = { id: 0 };
+    const id = (holder.id = wasm.subscribe(state, weakDelivery(new WeakRef(c), holder)));
     // Caught here, in JS: an exception never unwinds through wasm frames.
-    const id = wasm.subscribe(state, (_kind, a, b, at) => {
+    c.dispatch.set(id, (a, b, at) => {
       guard.depth++;
       try {
         if (state) callback(a, b, at);
@@ -145,6 +151,7 @@ export class CommandView {
       const at = list.indexOf(id);
       if (at >= 0) list.splice(at, 1);
       if (list.length === 0) byCallback.delete(callback);
+      c.dispatch.delete(id);
       return !c.disposed && wasm.unsubscribe(id);
     };
   }
@@ -158,6 +165,7 @@ export class CommandView {
     if (list === undefined || list.length === 0) return false;
     const id = list.pop();
     if (list.length === 0) byCallback.delete(callback);
+    this._circuit.dispatch.delete(id);
     return this._circuit.wasm.unsubscribe(id);
   }
 }
@@ -283,6 +291,19 @@ if (typeof Symbol.dispose === "symbol") {
     writable: true,
     configurable: true,
   });
+}
+
+/**
+ * What a listener's wasm subscription calls: it finds the circuit through a
+ * weak reference and its delivery function by id. Made here, apart from
+ * `on`, so that the closure's scope holds nothing else (a closure keeps
+ * every variable its enclosing function's closures capture).
+ */
+function weakDelivery(ref, holder) {
+  return (_kind, a, b, at) => {
+    const deliver = ref.deref()?.dispatch.get(holder.id);
+    if (deliver !== undefined) deliver(a, b, at);
+  };
 }
 
 /** `c`, or, once disposed, throws the error naming it. */

@@ -24,6 +24,9 @@ export class Circuit {
     // Set by dispose(): the circuit takes no more calls.
     this.disposed = false;
     this.listeners = new Map();
+    // Listener id -> its delivery function (see Command.on: the wasm side
+    // holds only the id and a weak reference to this circuit).
+    this.dispatch = new Map();
     // on("error") callbacks: they hear what the other listeners throw.
     this.errorListeners = [];
     this.clock = options.clock ?? defaultClock;
