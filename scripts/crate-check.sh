@@ -38,7 +38,11 @@ trap 'rm -rf "$scratch"' EXIT
 for crate in $crates; do
   "$cargo" publish --dry-run --allow-dirty --quiet -p "$crate"
   version="$("$cargo" pkgid -p "$crate" | sed 's/.*[@#]//')"
-  tar xzf "target/package/$crate-$version.crate" -C "$scratch"
+  # Where the dry run leaves the .crate differs between cargo versions
+  # (target/package/ or target/package/tmp-crate/): take the fresh one.
+  crate_file="$(ls -t "target/package/$crate-$version.crate" "target/package/tmp-crate/$crate-$version.crate" 2>/dev/null | head -1)"
+  [ -n "$crate_file" ] || { echo "crate-check: cargo publish --dry-run left no $crate-$version.crate under target/package" >&2; exit 1; }
+  tar xzf "$crate_file" -C "$scratch"
   (cd "$scratch/$crate-$version" && CARGO_TARGET_DIR="$root/target" "$cargo" test --quiet --locked --doc >/dev/null) \
     || { echo "crate-check: the doc tests of the packaged $crate fail outside the workspace (above)" >&2; exit 1; }
 done
