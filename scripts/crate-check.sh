@@ -40,7 +40,7 @@ for crate in $crates; do
   version="$("$cargo" pkgid -p "$crate" | sed 's/.*[@#]//')"
   # Where the dry run leaves the .crate differs between cargo versions
   # (target/package/ or target/package/tmp-crate/): take the fresh one.
-  crate_file="$(ls -t "target/package/$crate-$version.crate" "target/package/tmp-crate/$crate-$version.crate" 2>/dev/null | head -1)"
+  crate_file="$(ls -t "target/package/$crate-$version.crate" "target/package/tmp-crate/$crate-$version.crate" 2>/dev/null | head -1 || true)"
   [ -n "$crate_file" ] || { echo "crate-check: cargo publish --dry-run left no $crate-$version.crate under target/package" >&2; exit 1; }
   tar xzf "$crate_file" -C "$scratch"
   (cd "$scratch/$crate-$version" && CARGO_TARGET_DIR="$root/target" "$cargo" test --quiet --locked --doc >/dev/null) \
