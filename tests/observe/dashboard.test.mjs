@@ -146,8 +146,16 @@ test("our page at /hystrix shows every state, half-open included", { skip, timeo
     assert.match(await text("healthy", ".lat"), /^mean\d+ms50th\d+ms90th\d+ms99th\d+ms99\.5th\d+ms$/);
     assert.match(await text("tripped", ".counts"), /failure[1-9]\d*/);
     assert.match(await text("tripped", ".counts"), /short-circ\.[1-9]\d*/);
-    const points = await page.getAttribute('.tile[data-name="healthy"] .spark-rate', "points");
-    assert.ok(points.split(" ").length >= 2, `sparkline: ${points}`);
+    // The sparkline gains a point per tick: the tiles can appear after the
+    // first one, so wait for a second (5 s: 25 ticks at 200 ms).
+    const sel = '.tile[data-name="healthy"] .spark-rate';
+    await page
+      .waitForFunction((s) => (document.querySelector(s)?.getAttribute("points") ?? "").trim().split(" ").length >= 2, sel, {
+        timeout: 5_000,
+      })
+      .catch(() => {});
+    const points = await page.getAttribute(sel, "points");
+    assert.ok(points.trim().split(" ").length >= 2, `sparkline: ${points}`);
     const seen = await seeSequence(
       () => page.getAttribute('.tile[data-name="cycling"]', "data-state"),
       ["closed", "open", "half-open", "closed"],
