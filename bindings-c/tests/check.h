@@ -49,6 +49,16 @@ static inline void check_record_(int ok, const char *file, int line, const char 
     } while (0)
 
 #ifdef HYSTRIX_H
+/* The calling thread's last error message (empty if there is none), in a
+ * buffer of this thread's that the next call overwrites. */
+static inline const char *last_error(void) {
+    static _Thread_local char buf[1024];
+    size_t len = 0;
+    buf[0] = '\0';
+    hystrix_last_error_message(buf, sizeof buf, &len);
+    return buf;
+}
+
 #define CHECK_STATUS(expr, expected)                                                            \
     do {                                                                                        \
         int check_got_ = (int)(expr), check_want_ = (int)(expected);                            \

@@ -10,13 +10,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-static const char *last_error(void) {
-    static _Thread_local char buf[512];
-    size_t n = 0;
-    hystrix_last_error_message(buf, sizeof buf, &n);
-    return buf;
-}
-
 /* The struct of a program built against an older hystrix.h whose
  * hystrix_config ended after circuit_breaker_enabled. */
 typedef struct {

@@ -9,13 +9,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-static const char *last_error(void) {
-    static _Thread_local char buf[512];
-    size_t n = 0;
-    hystrix_last_error_message(buf, sizeof buf, &n);
-    return buf;
-}
-
 /* Every field of hystrix_config in SPEC order, with its size and default:
  * `type` 'b' (hystrix_bool), 'i' (uint64_t) or 'n' (a named value, uint32_t). */
 typedef struct {

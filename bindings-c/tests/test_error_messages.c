@@ -11,14 +11,6 @@
 
 static char VALUE[] = "value";
 
-static const char *last_error(void) {
-    static char buf[1024];
-    size_t len = 0;
-    buf[0] = 0;
-    hystrix_last_error_message(buf, sizeof buf, &len);
-    return buf;
-}
-
 static uint64_t now_ms = 1000;
 static uint64_t read_now(void *ud) { return *(uint64_t *)ud; }
 

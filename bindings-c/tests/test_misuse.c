@@ -10,14 +10,6 @@
 
 static char RUN_VALUE[] = "run";
 
-static const char *last_error(void) {
-    static char buf[1024];
-    size_t len = 0;
-    buf[0] = 0;
-    hystrix_last_error_message(buf, sizeof buf, &len);
-    return buf;
-}
-
 /* Callbacks that must never run in these tests unless said. */
 static int32_t run_ok(void *ud, void **out) {
     (void)ud;

@@ -21,14 +21,6 @@
 
 static char RUN_VALUE[] = "run";
 
-static const char *last_error(void) {
-    static char buf[512];
-    size_t len = 0;
-    buf[0] = '\0';
-    hystrix_last_error_message(buf, sizeof buf, &len);
-    return buf;
-}
-
 /* Threads of this process named like the library's timer thread. */
 static int timer_threads(void) {
     int n = 0;
