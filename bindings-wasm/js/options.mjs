@@ -170,20 +170,6 @@ export function configError(e, options) {
   return e instanceof Error ? e : new HystrixError(String(e));
 }
 
-/**
- * The snapshot's keys in camelCase, like the options: the core's snake_case
- * key with the letter after each underscore capitalised (`error_percentage`
- * -> `errorPercentage`). Event-type names (`FALLBACK_SUCCESS`) and
- * percentile names (`p99_5`) have no lower-case letter after an underscore
- * and stay as they are.
- */
-export function camelKeys(value) {
-  if (value === null || typeof value !== "object") return value;
-  const out = {};
-  for (const key of Object.keys(value)) out[key.replace(/_([a-z])/g, (_, ch) => ch.toUpperCase())] = camelKeys(value[key]);
-  return out;
-}
-
 /** Whether `clock` can drive a command: `now()` and `arm(due, fn)` (our own clocks also have `armTimer`). */
 export function isClock(clock) {
   return (
