@@ -32,7 +32,9 @@ mod metrics;
 pub mod observe;
 mod policy;
 mod registry;
+mod registry_hosted;
 mod settings_conflict;
+mod settings_patch;
 mod sync;
 pub mod time;
 
@@ -53,7 +55,10 @@ pub use error::{ConfigError, Context, Error, ErrorKind, Fault, RunError, Setting
 pub use event::{CircuitState, EventType};
 pub use listener::{ListenerId, Notice, Topic};
 pub use registry::Registry;
+pub use registry_hosted::Entered;
+pub use settings_patch::SettingsPatch;
 pub use snapshot::{EventCounts, Health, Snapshot};
+pub use time::passed_in::TimePassedIn;
 pub use timers::{TimerId, TimerQueue};
 pub use virtual_clock::VirtualClock;
 pub use window::HealthCounts;

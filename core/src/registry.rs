@@ -17,10 +17,11 @@ pub struct Registry {
     inner: Mutex<Entries>,
 }
 
+/// The configured names and the existing commands.
 #[derive(Default)]
-struct Entries {
-    configs: HashMap<String, Config>,
-    commands: HashMap<String, Command>,
+pub(crate) struct Entries {
+    pub(crate) configs: HashMap<String, Config>,
+    pub(crate) commands: HashMap<String, Command>,
 }
 
 impl Registry {
@@ -36,7 +37,7 @@ impl Registry {
         GLOBAL.get_or_init(|| Registry::new(Arc::new(crate::clock::MonotonicClock::new())))
     }
 
-    fn lock(&self) -> MutexGuard<'_, Entries> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Entries> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -112,8 +113,9 @@ impl Registry {
     }
 
     /// The existing commands, sorted by name (clones: holding the list
-    /// keeps them alive only as long as the list).
-    pub(crate) fn commands(&self) -> Vec<Command> {
+    /// keeps them alive only as long as the list). What observation lists
+    /// as "every named command", in every binding.
+    pub fn commands(&self) -> Vec<Command> {
         let mut all: Vec<Command> = self.lock().commands.values().cloned().collect();
         all.sort_by(|a, b| a.name().cmp(b.name()));
         all

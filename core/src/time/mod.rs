@@ -5,5 +5,6 @@
 //! [`MonotonicClock`](clock::MonotonicClock), which only hosts construct.
 
 pub mod clock;
+pub mod passed_in;
 pub mod timers;
 pub mod virtual_clock;
