@@ -12,6 +12,7 @@ mod fork;
 mod listeners;
 mod observe;
 mod pending;
+mod registry;
 mod semaphore;
 mod stack;
 
@@ -91,6 +92,17 @@ struct NativeCommand {
 }
 
 impl NativeCommand {
+    /// The native command over `cmd`, which reads `clock`; errors call it `label`.
+    fn from_parts(cmd: Command, clock: Arc<PyClock>, label: String) -> NativeCommand {
+        NativeCommand {
+            cmd,
+            clock,
+            label,
+            listener_errors: Arc::new(AtomicU64::new(0)),
+            listeners: Default::default(),
+        }
+    }
+
     /// Counts the listener errors seen so far in the core's `listener_panics`.
     fn hand_over_listener_errors(&self) {
         for _ in 0..self.listener_errors.swap(0, Ordering::Relaxed) {
@@ -115,13 +127,7 @@ impl NativeCommand {
         let py_clock = Arc::new(PyClock::new(label.clone()));
         py_clock.set(clock);
         let cmd = Command::with_clock(name, config, py_clock.clone()).map_err(|e| config_error(py, e, Some(&label)))?;
-        Ok(NativeCommand {
-            cmd,
-            clock: py_clock,
-            label,
-            listener_errors: Arc::new(AtomicU64::new(0)),
-            listeners: Default::default(),
-        })
+        Ok(NativeCommand::from_parts(cmd, py_clock, label))
     }
 
     /// Reads time from `clock.now()` from now on (`None`: the native monotonic clock).
@@ -341,6 +347,7 @@ fn _hystrix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<NativeCommand>()?;
     observe::register(m)?;
+    registry::register(m)?;
     m.add_class::<NativeCall>()?;
     m.add_class::<semaphore::SemaphoreCall>()?;
     m.add_function(wrap_pyfunction!(validate_config, m)?)?;

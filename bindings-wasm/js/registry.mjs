@@ -1,25 +1,38 @@
 // Circuits (the shared state behind commands: the wasm command, its
-// listeners and clock) and the registry of named ones.
+// listeners and clock) and the glue's cache of the named ones. Which names
+// exist, their settings, "configure before or after first use", conflicts
+// and removal are decided by the core registry inside the wasm module
+// (bindings-wasm/src/registry.rs); the cache only maps each registered name
+// to the one Circuit wrapping its command.
 import { RealClock, describe } from "./clocks.mjs";
 import { HystrixError, InvalidConfigError, SettingsConflictError } from "./errors.mjs";
 import { CAMEL, configError, isClock, specPatch } from "./options.mjs";
 import { slot } from "./wasm-slot.mjs";
 
 const defaultClock = new RealClock();
-const registry = new Map();
+// Registered name -> its Circuit.
+const cache = new Map();
 
-/** The shared state of a command (one per name). */
+/** Throws unless the wasm module is loaded. */
+function loaded() {
+  if (slot.WasmCommand === null) {
+    throw new HystrixError('hystrix is not loaded yet: with "hystrix-resilience/init", await init() before creating a command');
+  }
+  return slot.WasmCommand;
+}
+
+/** The shared state of a command (one per name): `wasm`, made by the registry for a named one. */
 export class Circuit {
-  constructor(name, options) {
-    if (slot.WasmCommand === null) {
-      throw new HystrixError('hystrix is not loaded yet: with "hystrix-resilience/init", await init() before creating a command');
+  constructor(name, options, wasm) {
+    if (wasm === undefined) {
+      const p = specPatch(options);
+      try {
+        wasm = new (loaded())(name, p.keys, p.values, p.nums);
+      } catch (e) {
+        throw isMemoryExhausted(e) ? memoryExhausted() : named(configError(e, options), name);
+      }
     }
-    const p = specPatch(options);
-    try {
-      this.wasm = new slot.WasmCommand(name, p.keys, p.values, p.nums);
-    } catch (e) {
-      throw isMemoryExhausted(e) ? memoryExhausted() : named(configError(e, options), name);
-    }
+    this.wasm = wasm;
     this.name = name;
     // Set by dispose(): the circuit takes no more calls.
     this.disposed = false;
@@ -39,7 +52,7 @@ export class Circuit {
  * "One command per name"): for an existing name, options that differ from
  * its settings throw SettingsConflictError (naming the command, the option
  * and both values) and change nothing — unless `reconfigure` (the
- * registry's `configure()`), which applies them.
+ * registry's `configure()`), which applies them. The core registry decides.
  */
 export function circuitFor(name, options, reconfigure = false) {
   // null or undefined: the real clock (or, for a known name, the clock it has).
@@ -48,36 +61,38 @@ export function circuitFor(name, options, reconfigure = false) {
   }
   if (name === undefined) return new Circuit("", options);
   if (typeof name !== "string") throw new TypeError("options.name must be a string");
-  let c = registry.get(name);
-  if (c === undefined) {
-    c = new Circuit(name, options);
-    registry.set(name, c);
-  } else {
-    if (reconfigure) configureCircuit(c, options);
-    else checkSameSettings(c, options);
-    if (options.clock) c.clock = options.clock;
+  const p = specPatch(options);
+  let made;
+  try {
+    made = loaded().named(name, p.keys, p.values, p.nums, reconfigure);
+  } catch (e) {
+    throw enterError(e, options, name);
   }
+  let c = cache.get(name);
+  if (made !== undefined) {
+    c = new Circuit(name, options, made);
+    cache.set(name, c);
+    return c;
+  }
+  if (c === undefined) throw new HystrixError(`hystrix: internal error: command ${JSON.stringify(name)} is registered but has no circuit`);
+  if (reconfigure) c.wasm.refresh();
+  if (options.clock) c.clock = options.clock;
   return c;
 }
 
-/** Throws SettingsConflictError if `options` give a setting other than circuit `c`'s (the core compares). */
-function checkSameSettings(c, options) {
-  const p = specPatch(options);
-  if (p.size === 0) return;
-  try {
-    c.wasm.checkSameSettings(p.keys, p.values, p.nums);
-  } catch (e) {
-    if (typeof e === "string" && e.startsWith("\u0002")) {
-      const [, key, existing, given] = e.split("\u0002");
-      const err = new SettingsConflictError();
-      err.command = c.name;
-      err.key = CAMEL[key] ?? key;
-      err.existing = existing;
-      err.given = given;
-      throw err;
-    }
-    throw named(configError(e, options), c.name);
+/** The error for what the registry refused: a conflict, invalid settings, or no memory. */
+function enterError(e, options, name) {
+  if (isMemoryExhausted(e)) return memoryExhausted();
+  if (typeof e === "string" && e.startsWith("\u0002")) {
+    const [, key, existing, given] = e.split("\u0002");
+    const err = new SettingsConflictError();
+    err.command = name;
+    err.key = CAMEL[key] ?? key;
+    err.existing = existing;
+    err.given = given;
+    return err;
   }
+  return named(configError(e, options), name);
 }
 
 /** Applies the SPEC settings among `options` to circuit `c`, or throws InvalidConfigError and changes nothing. */
@@ -108,20 +123,19 @@ export function configure(name, options) {
 
 /** The named circuit, or undefined. */
 export function circuitNamed(name) {
-  return registry.get(name);
+  return cache.get(name);
 }
 
-/** Forgets a name; its state is freed once no command uses it. */
+/** Forgets a name (the core registry); its state is freed once no command uses it. */
 export function removeCommand(name) {
-  const c = registry.get(name);
-  if (c === undefined) return false;
-  registry.delete(name);
-  return true;
+  cache.delete(name);
+  return slot.WasmCommand !== null && slot.WasmCommand.removeNamed(name);
 }
 
-/** The circuits of every registered name (for `hystrix-resilience/observe`). */
+/** The circuits of every registered name, in the core registry's order (for `hystrix-resilience/observe`). */
 export function namedCircuits() {
-  return [...registry.values()];
+  if (slot.WasmCommand === null) return [];
+  return slot.WasmCommand.registeredNames().flatMap((name) => cache.get(name) ?? []);
 }
 
 /** What the wasm constructor throws when the wasm memory is exhausted (see bindings-wasm/src/lib.rs). */
@@ -166,7 +180,8 @@ export function disposedError(c) {
 export function disposeCircuit(c) {
   if (c.disposed) return false;
   c.disposed = true;
-  if (registry.get(c.name) === c) registry.delete(c.name);
+  if (cache.get(c.name) === c) cache.delete(c.name);
+  c.wasm.unregister();
   if (!c.wasm.busy()) c.wasm.free();
   return true;
 }

@@ -15,8 +15,11 @@
 mod alloc;
 mod call;
 mod observe;
+mod registry;
 
-use hystrix_core::{CircuitState, Command, Config, ErrorKind, EventType, FnClock, Given, ListenerId, Notice, Topic};
+use hystrix_core::{
+    CircuitState, Command, Config, ErrorKind, EventType, Given, ListenerId, Notice, TimePassedIn, Topic,
+};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -137,16 +140,9 @@ impl WasmCommand {
         } else {
             Config::default().patched_given(&patch).map_err(config_error)?
         };
-        let cmd = Command::with_clock(name, config, Arc::new(FnClock(|| 0))).map_err(config_error)?;
-        let simple = Cell::new(WasmCommand::simple_config(&cmd));
-        LIVE_COMMANDS.0.set(LIVE_COMMANDS.0.get() + 1);
-        Ok(WasmCommand {
-            cmd,
-            calls: RefCell::new(call::Calls::default()),
-            notices: Rc::new(RefCell::new(Vec::new())),
-            simple,
-            listeners: Cell::new(0),
-        })
+        // JS passes the time into every call: the command reads no clock.
+        let cmd = Command::with_clock(name, config, Arc::new(TimePassedIn)).map_err(config_error)?;
+        Ok(WasmCommand::wrap(cmd))
     }
 
     /// Commands created and not yet freed.
@@ -211,22 +207,6 @@ impl WasmCommand {
     #[wasm_bindgen(js_name = contextSettings)]
     pub fn context_settings() -> String {
         CONTEXT_SETTINGS.join(",")
-    }
-
-    /// Checks the options of a second construction with this command's
-    /// name (SPEC settings as `keys`, `values`, `nums`, see `given`)
-    /// against its settings; throws `"key\u{1}message"` for an invalid one
-    /// (as `configure` does), or `"\u{2}key\u{2}existing\u{2}given"` for a
-    /// conflict. Changes nothing.
-    #[wasm_bindgen(js_name = checkSameSettings)]
-    pub fn check_same_settings(&self, keys: &str, values: &str, nums: &[f64]) -> Result<(), JsValue> {
-        let patch = given(keys, values, nums)?;
-        self.cmd.check_same_settings_given(&patch).map_err(|e| match e {
-            hystrix_core::SettingsError::Invalid(e) => config_error(e),
-            hystrix_core::SettingsError::Conflict(c) => {
-                JsValue::from_str(&format!("\u{2}{}\u{2}{}\u{2}{}", c.key(), c.existing(), c.given()))
-            }
-        })
     }
 
     /// A snapshot at `now` as numbers (the wasm has no JSON serialiser;
@@ -304,6 +284,20 @@ impl WasmCommand {
 }
 
 impl WasmCommand {
+    /// The wrapper JS holds of `cmd` (one per command: its calls, and its
+    /// listeners' notice queue).
+    fn wrap(cmd: Command) -> WasmCommand {
+        let simple = Cell::new(WasmCommand::simple_config(&cmd));
+        LIVE_COMMANDS.0.set(LIVE_COMMANDS.0.get() + 1);
+        WasmCommand {
+            cmd,
+            calls: RefCell::new(call::Calls::default()),
+            notices: Rc::new(RefCell::new(Vec::new())),
+            simple,
+            listeners: Cell::new(0),
+        }
+    }
+
     /// Hands the queued listener notices to JS, in order. Called by every
     /// method that fed the core, after the core returned and with no borrow
     /// held: a listener may call back into this command (even feed or start

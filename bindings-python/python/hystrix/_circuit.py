@@ -126,8 +126,11 @@ class Circuit:
     run's name). Every circuit logs its transitions to the ``hystrix``
     logger."""
 
-    def __init__(self, name: str, config: Dict[str, Any], clock: Any = None, *, label: Optional[str] = None):
-        self._native = _hystrix.NativeCommand(
+    def __init__(
+        self, name: str, config: Dict[str, Any], clock: Any = None, *, label: Optional[str] = None, native: Any = None
+    ):
+        # ``native``: the command the registry made for a named circuit.
+        self._native = native if native is not None else _hystrix.NativeCommand(
             name, config, None if clock is None or clock is DEFAULT_CLOCK else clock, label or None
         )
         self._clock = clock if clock is not None else DEFAULT_CLOCK

@@ -13,6 +13,10 @@ from ._circuit import _CIRCUITS, _POOLS, Circuit
 from ._types import Settings
 from ._typing import Unpack
 
+# Which names exist, their settings ("configure before or after first
+# use"), conflicts and removal are decided by the core registry
+# (``_hystrix.registry_*``, bindings-python/src/registry.rs); this is only
+# the package's cache of the one circuit wrapping each named command.
 _registry: Dict[str, Circuit] = {}
 _registry_lock = threading.Lock()
 
@@ -27,46 +31,34 @@ def config_schema() -> List[Dict[str, Any]]:
 
 def configure(name: str, **config: Unpack[Settings]) -> Circuit:
     """Sets the configuration of the named circuit (made if needed)."""
-    return _configure(name, dict(config))
-
-
-def _configure(name: str, config: Dict[str, Any]) -> Circuit:
     with _registry_lock:
-        circuit = _registry.get(name)
-        if circuit is None:
-            circuit = _registry[name] = Circuit(name, config)
-            return circuit
-    circuit._native.configure(config)
-    return circuit
+        return _enter(name, dict(config), True)
 
 
-def _construct(name: str, config: Dict[str, Any]) -> Circuit:
-    """The circuit a ``Command(..., name=name, **config)`` uses: made with
-    ``config`` on first use. One name has one set of settings (semantics §2,
-    "One command per name"): if the circuit exists with a different value
-    for a setting given, the core's check raises
-    :class:`SettingsConflictError` naming the command, the setting and both
-    values, and nothing changes; :func:`configure` changes settings."""
-    with _registry_lock:
-        circuit = _registry.get(name)
-        if circuit is None:
-            circuit = _registry[name] = Circuit(name, config)
-            return circuit
-    if config:
-        circuit._native.check_same_settings(config)
+def _enter(name: str, config: Dict[str, Any], reconfigure: bool = False) -> Circuit:
+    """The circuit of ``name``, the registry lock held: made with ``config``
+    on first use. One name has one set of settings (semantics §2, "One
+    command per name"): if the command exists with a different value for a
+    setting given, the core registry raises :class:`SettingsConflictError`
+    naming the command, the setting and both values, and nothing changes;
+    ``reconfigure`` (:func:`configure`) applies the settings instead."""
+    native = _hystrix.registry_enter(name, config, reconfigure)
+    if native is not None:
+        circuit = _registry[name] = Circuit(name, config, native=native)
+        return circuit
+    circuit = _registry.get(name)
+    if circuit is None:
+        raise RuntimeError(f"hystrix: internal error: command {name!r} is registered but has no circuit")
     return circuit
 
 
 def _hold(name: str, config: Dict[str, Any]) -> Circuit:
-    """The named circuit a new command uses (see :func:`_construct`),
-    counted as held by one more command (see :func:`_release`)."""
-    while True:
-        circuit = _construct(name, config)
-        with _registry_lock:
-            # A last holder may have closed meanwhile and removed it.
-            if _registry.get(name) is circuit:
-                circuit._holders += 1
-                return circuit
+    """The named circuit a new command uses (see :func:`_enter`), counted
+    as held by one more command (see :func:`_release`)."""
+    with _registry_lock:
+        circuit = _enter(name, config)
+        circuit._holders += 1
+        return circuit
 
 
 def _release(circuit: Circuit) -> bool:
@@ -79,22 +71,27 @@ def _release(circuit: Circuit) -> bool:
             return False
         if circuit.name and _registry.get(circuit.name) is circuit:
             del _registry[circuit.name]
+            _hystrix.registry_release(circuit._native)
         return True
 
 
 def get(name: str) -> Circuit:
     """The named circuit (made with the defaults on first use)."""
     with _registry_lock:
-        circuit = _registry.get(name)
-        if circuit is None:
-            circuit = _registry[name] = Circuit(name, {})
-        return circuit
+        return _enter(name, {})
 
 
 def remove(name: str) -> bool:
     """Forgets a name; its circuit is freed once no command uses it."""
     with _registry_lock:
-        return _registry.pop(name, None) is not None
+        _registry.pop(name, None)
+        return _hystrix.registry_remove(name)  # type: ignore[no-any-return]
+
+
+def _named() -> List[Circuit]:
+    """The circuit of every name in the core registry, in its order (sorted)."""
+    with _registry_lock:
+        return [c for c in map(_registry.get, _hystrix.registry_names()) if c is not None]
 
 
 def _after_fork_in_child() -> None:

@@ -26,8 +26,7 @@ def _circuits(commands: Optional[Iterable[Any]]) -> List[Circuit]:
     """The circuits of ``commands`` (circuits, commands or registered names),
     or of every registered name."""
     if commands is None:
-        with registry._registry_lock:  # read at each call: fork() replaces it
-            return list(registry._registry.values())
+        return registry._named()
     if isinstance(commands, (str, bytes)):
         raise TypeError("commands must be an iterable of commands, circuits or names, not a single string")
     out = []
