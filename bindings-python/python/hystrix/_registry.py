@@ -44,8 +44,8 @@ def _enter(name: str, config: Dict[str, Any], reconfigure: bool = False) -> Circ
     ``reconfigure`` (:func:`configure`) applies the settings instead."""
     native = _hystrix.registry_enter(name, config, reconfigure)
     if native is not None:
-        circuit = _registry[name] = Circuit(name, config, native=native)
-        return circuit
+        made = _registry[name] = Circuit(name, config, native=native)
+        return made
     circuit = _registry.get(name)
     if circuit is None:
         raise RuntimeError(f"hystrix: internal error: command {name!r} is registered but has no circuit")
@@ -85,7 +85,7 @@ def remove(name: str) -> bool:
     """Forgets a name; its circuit is freed once no command uses it."""
     with _registry_lock:
         _registry.pop(name, None)
-        return _hystrix.registry_remove(name)  # type: ignore[no-any-return]
+        return _hystrix.registry_remove(name)
 
 
 def _named() -> List[Circuit]:
