@@ -94,13 +94,7 @@ struct NativeCommand {
 impl NativeCommand {
     /// The native command over `cmd`, which reads `clock`; errors call it `label`.
     fn from_parts(cmd: Command, clock: Arc<PyClock>, label: String) -> NativeCommand {
-        NativeCommand {
-            cmd,
-            clock,
-            label,
-            listener_errors: Arc::new(AtomicU64::new(0)),
-            listeners: Default::default(),
-        }
+        NativeCommand { cmd, clock, label, listener_errors: Arc::new(AtomicU64::new(0)), listeners: Default::default() }
     }
 
     /// Counts the listener errors seen so far in the core's `listener_panics`.
