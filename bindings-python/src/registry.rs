@@ -11,7 +11,7 @@
 use crate::clock::PyClock;
 use crate::convert::dict_to_json;
 use crate::{config_error, NativeCommand};
-use hystrix_core::{Command, Entered, Registry, SettingsError, SettingsPatch};
+use hystrix_core::{Command, Entered, Registry, SettingsError};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -40,11 +40,13 @@ fn registry_enter(
 ) -> PyResult<Option<NativeCommand>> {
     let patch = dict_to_json(config)?.map_err(PyTypeError::new_err)?;
     let reg = registry();
-    let mut given = SettingsPatch::Json(&patch);
-    if reconfigure {
-        reg.configure_patch(name, given).map_err(|e| config_error(py, e, Some(name)))?;
-        given = SettingsPatch::NONE;
-    }
+    let given = if reconfigure {
+        reg.configure_patch(name, &patch).map_err(|e| config_error(py, e, Some(name)))?;
+        // Emptied: configure() made the settings the name's.
+        serde_json::Value::Object(Default::default())
+    } else {
+        patch
+    };
     let mut clock = None;
     let make = |name: &str, config| {
         let made = Arc::new(PyClock::new(name.to_string()));
@@ -52,7 +54,7 @@ fn registry_enter(
         clock = Some(made);
         Ok(cmd)
     };
-    let entered = reg.enter(name, given, make).map_err(|e| match e {
+    let entered = reg.enter(name, &given, make).map_err(|e| match e {
         SettingsError::Invalid(e) => config_error(py, e, Some(name)),
         SettingsError::Conflict(c) => crate::errors::settings_conflict(py, &c),
     })?;

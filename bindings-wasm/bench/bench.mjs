@@ -104,7 +104,8 @@ const floorTimed = (x) => {
   );
   return p;
 };
-const floorWasm = new slot.WasmCommand("", '{"timeout_enabled":false}');
+// Settings as js/options.mjs's specPatch sends them: keys, kind-tagged values, numbers.
+const floorWasm = new slot.WasmCommand("", "timeout_enabled", "bfalse", new Float64Array([0]));
 const floorCore = (x) => {
   // begin(now, hasFallback, general) and input(id, now, ENDED_SUCCESS, attempt 1): see bindings-wasm/src/call.rs.
   const r = floorWasm.begin(Math.floor(perf.now()), false, false);

@@ -5,7 +5,7 @@
 //! (listeners, the JS clock) by name.
 
 use crate::{alloc, config_error, given, WasmCommand, CREATE_HEADROOM, MEMORY_EXHAUSTED};
-use hystrix_core::{Command, Entered, Registry, SettingsError, SettingsPatch, TimePassedIn};
+use hystrix_core::{Command, Entered, Registry, SettingsError, TimePassedIn, NO_SETTINGS};
 use std::sync::{Arc, OnceLock};
 use wasm_bindgen::prelude::*;
 
@@ -48,10 +48,10 @@ impl WasmCommand {
         if reg.get(name).is_none() && !alloc::has_headroom(CREATE_HEADROOM) {
             return Err(JsValue::from_str(MEMORY_EXHAUSTED));
         }
-        let mut given = SettingsPatch::Given(&patch);
+        let mut given = &patch[..];
         if reconfigure {
             reg.configure_patch(name, given).map_err(config_error)?;
-            given = SettingsPatch::NONE;
+            given = NO_SETTINGS;
         }
         let make = |name: &str, config| Command::with_clock(name, config, Arc::new(TimePassedIn));
         match reg.enter(name, given, make).map_err(settings_error)? {

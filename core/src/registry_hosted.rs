@@ -66,7 +66,7 @@ impl Registry {
     pub fn enter(
         &self,
         name: &str,
-        given: SettingsPatch<'_>,
+        given: &(impl SettingsPatch + ?Sized),
         make: impl FnOnce(&str, Config) -> Result<Command, ConfigError>,
     ) -> Result<Entered, SettingsError> {
         let mut entries = self.lock();
@@ -100,7 +100,7 @@ impl Registry {
     ///
     /// Listeners of the command may be notified while it is applied; the
     /// registry is not locked then.
-    pub fn configure_patch(&self, name: &str, given: SettingsPatch<'_>) -> Result<Config, ConfigError> {
+    pub fn configure_patch(&self, name: &str, given: &(impl SettingsPatch + ?Sized)) -> Result<Config, ConfigError> {
         let mut entries = self.lock();
         let Some(cmd) = entries.commands.get(name).cloned() else {
             let next = given.apply(entries.configs.get(name).unwrap_or(&Config::default()))?;
