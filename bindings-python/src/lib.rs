@@ -92,11 +92,6 @@ struct NativeCommand {
 }
 
 impl NativeCommand {
-    /// The native command over `cmd`, which reads `clock`; errors call it `label`.
-    fn from_parts(cmd: Command, clock: Arc<PyClock>, label: String) -> NativeCommand {
-        NativeCommand { cmd, clock, label, listener_errors: Arc::new(AtomicU64::new(0)), listeners: Default::default() }
-    }
-
     /// Counts the listener errors seen so far in the core's `listener_panics`.
     fn hand_over_listener_errors(&self) {
         for _ in 0..self.listener_errors.swap(0, Ordering::Relaxed) {
@@ -121,7 +116,13 @@ impl NativeCommand {
         let py_clock = Arc::new(PyClock::new(label.clone()));
         py_clock.set(clock);
         let cmd = Command::with_clock(name, config, py_clock.clone()).map_err(|e| config_error(py, e, Some(&label)))?;
-        Ok(NativeCommand::from_parts(cmd, py_clock, label))
+        Ok(NativeCommand {
+            cmd,
+            clock: py_clock,
+            label,
+            listener_errors: Arc::new(AtomicU64::new(0)),
+            listeners: Default::default(),
+        })
     }
 
     /// Reads time from `clock.now()` from now on (`None`: the native monotonic clock).

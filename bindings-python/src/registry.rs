@@ -59,7 +59,13 @@ fn registry_enter(
         SettingsError::Conflict(c) => crate::errors::settings_conflict(py, &c),
     })?;
     Ok(match (entered, clock) {
-        (Entered::Created(cmd), Some(clock)) => Some(NativeCommand::from_parts(cmd, clock, name.to_string())),
+        (Entered::Created(cmd), Some(clock)) => Some(NativeCommand {
+            cmd,
+            clock,
+            label: name.to_string(),
+            listener_errors: Default::default(),
+            listeners: Default::default(),
+        }),
         _ => None,
     })
 }
