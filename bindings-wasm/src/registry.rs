@@ -34,7 +34,7 @@ impl WasmCommand {
     /// (live to an existing command) first. Returns a new `WasmCommand` if
     /// the registry made the command now, `undefined` if the name already
     /// had one (the glue holds its wrapper; after a reconfiguration it
-    /// calls `refresh()` on it). Throws what [`settings_error`] makes, or
+    /// calls `refresh()` on it). Throws what `settings_error` makes, or
     /// the memory-exhausted string; nothing changes then.
     pub fn named(
         name: &str,
