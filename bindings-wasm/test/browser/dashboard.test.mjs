@@ -105,7 +105,7 @@ test("the mounted dashboard shows closed → open → half-open → closed as th
   });
 });
 
-test("stop() ends the feeding and the dashboard's timers; dispose() removes it", { timeout: 90_000 }, async (t) => {
+test("stop() ends the feeding and the dashboard's timers; dispose() removes it; by default every named command is shown", { timeout: 90_000 }, async (t) => {
   await onPage(t, async (page) => {
     const before = await page.evaluate(() => window.dashScenario.liveIntervals());
     assert.equal(await page.evaluate(() => window.dashScenario.mountSecond()), true);
@@ -131,6 +131,10 @@ test("stop() ends the feeding and the dashboard's timers; dispose() removes it",
 
     // dispose() takes it out of the page; the first dashboard stays.
     assert.equal(await page.evaluate(() => window.dashScenario.disposeSecond()), 1);
+    assert.equal(await page.locator("#second *").count(), 0);
+
+    // Without options: every named command of the page, sorted by name.
+    assert.deepEqual(await page.evaluate(() => window.dashScenario.mountAll()), ["checkout", "search"]);
     assert.equal(await page.locator("#second *").count(), 0);
   });
 });

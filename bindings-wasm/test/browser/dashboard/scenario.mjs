@@ -106,6 +106,13 @@ async function main() {
       second.stop();
       return { running: second.running, refreshed: second.refresh() };
     },
+    /** A dashboard with no options: every named command of the page, in name order; then disposed. */
+    mountAll() {
+      const all = mountDashboard(document.getElementById("second"));
+      const names = [...all.root.querySelectorAll(".tile")].map((t) => t.getAttribute("data-name"));
+      all.dispose();
+      return names;
+    },
     disposeSecond() {
       second.dispose();
       return document.querySelectorAll("[data-hystrix-dashboard]").length;
