@@ -26,7 +26,7 @@
 // ~2 ms a call and the ratio says little. "microtask": a host clock frozen
 // at 0 whose due timers fire in a microtask (and cockatiel's 0 ms
 // setTimeout as a queueMicrotask): what is left without the macrotask turns.
-import { interleaved, report } from "./interleaved.mjs";
+import { interleaved, report, stats } from "./interleaved.mjs";
 import { ConstantBackoff, handleAll, retry } from "cockatiel";
 
 const pkg = process.env.HYSTRIX_PKG
@@ -106,6 +106,28 @@ class MicrotaskClock {
   }
 }
 
+// ----- the floor: the same attempts and waits with no library -----
+
+/**
+ * A bare retry loop: runs `flaky` up to 3 times, waiting on `wait0()` (a
+ * promise of a 0 ms timer on the group's timer) after each failure. What
+ * any library's retry costs at least on that timer: the run's three calls
+ * (two rejections: ~1 µs each in Node, for every contender alike) and the
+ * two timer waits; a library's own cost is its time minus this.
+ */
+function floorLoop(wait0) {
+  return async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await flaky();
+      } catch (e) {
+        if (attempt === 3) throw e;
+        await wait0();
+      }
+    }
+  };
+}
+
 // ----- contenders -----
 
 const RETRY = { retryMaxAttempts: 3, retryBaseDelayMs: 0, retryJitter: "none", errorThresholdPercentage: 100 };
@@ -134,8 +156,18 @@ const toMicrotask = (fn, ms) => {
   queueMicrotask(fn);
 };
 
+const fVClock = new h.VirtualClock();
+const floorVirtual = floorLoop(() => new Promise((resolve) => fVClock.armTimer(fVClock.now(), new RoutedTimer(resolve))));
+const floorMicrotask = floorLoop(() => new Promise((resolve) => queueMicrotask(resolve)));
+const floorReal = floorLoop(() => new Promise((resolve) => realSetTimeout(resolve, 0)));
+
 const contenders = {
   virtual: {
+    floor: async () => {
+      const p = floorVirtual();
+      await fVClock.advance(0);
+      return p;
+    },
     hystrix: onVirtual(vCmd, vClock),
     hystrixNoTimeout: onVirtual(vCmdNoTimeout, vClockNoTimeout),
     cockatiel: async () => {
@@ -150,6 +182,7 @@ const contenders = {
     },
   },
   microtask: {
+    floor: floorMicrotask,
     hystrix: () => mCmd.execute(),
     cockatiel: async () => {
       timeoutRoute = toMicrotask;
@@ -161,6 +194,7 @@ const contenders = {
     },
   },
   real: {
+    floor: floorReal,
     hystrix: () => rCmd.execute(),
     cockatiel: () => policy.execute(flaky),
   },
@@ -182,14 +216,33 @@ const labels = {
   hystrix: "hystrix Command (timeout 1 s armed per attempt)",
   hystrixNoTimeout: "hystrix Command, timeoutEnabled: false",
   cockatiel: "cockatiel retry",
+  floor: "floor: a bare retry loop on the same timer",
 };
+
+/**
+ * Prints, per `[num, den]`, the median and range over the rounds of
+ * (num − floor) / (den − floor): the libraries' own costs compared, with
+ * what every contender pays alike (the run, the timer) taken out.
+ */
+function ownCosts(runs, pairs) {
+  for (const [num, den] of pairs) {
+    const per = runs[num].map((x, i) => (x - runs.floor[i]) / (runs[den][i] - runs.floor[i]));
+    const [lo, med, hi] = stats(per);
+    console.log(`  own cost (minus the floor) ${num} / ${den}: median ${med.toFixed(3)} (rounds ${lo.toFixed(3)}-${hi.toFixed(3)})`);
+  }
+}
 const v = await interleaved(contenders.virtual, { rounds: ROUNDS, slotMs: SLOT_MS });
 report("virtual timer (VirtualClock, advance(0) per call)", v, labels, [
   ["hystrix", "cockatiel", 0.5],
   ["hystrixNoTimeout", "cockatiel", 0.5],
 ]);
+ownCosts(v, [
+  ["hystrix", "cockatiel"],
+  ["hystrixNoTimeout", "cockatiel"],
+]);
 const m = await interleaved(contenders.microtask, { rounds: ROUNDS, slotMs: SLOT_MS });
 report("microtask timer (clock frozen at 0, due timers fire in a microtask)", m, labels, [["hystrix", "cockatiel", 0.5]]);
+ownCosts(m, [["hystrix", "cockatiel"]]);
 const r = await interleaved(contenders.real, { rounds: ROUNDS, slotMs: SLOT_MS, minCalls: 20 });
 report("real timers (setTimeout 0 waits >= 1 ms in Node)", r, labels, [["hystrix", "cockatiel"]]);
 if (runs % 3 !== 0) throw new Error(`the runs lost step: ${runs} runs is not 3 per call`);
