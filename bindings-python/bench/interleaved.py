@@ -2,11 +2,19 @@
 comparison is timed once per round, in adjacent slots, the order reversed
 every other round, so the load of a shared machine hits them alike; ratios
 are taken per round (from adjacent slots), then summarised by median and
-range."""
+range. Times are the process's CPU time (``time.process_time_ns``), which a
+loaded machine skews far less than wall time; ``HYSTRIX_BENCH_WALL=1``
+measures wall time instead (what includes waiting for timers). A slot's
+length is wall time either way."""
 import asyncio
+import os
 import statistics
 import time
 from typing import Awaitable, Callable, Dict, List, Optional, Sequence, Tuple
+
+#: Whether slots are timed in wall time rather than CPU time.
+WALL = os.environ.get("HYSTRIX_BENCH_WALL") == "1"
+_clock = time.perf_counter_ns if WALL else time.process_time_ns
 
 #: Times ``n`` calls of one contender; returns ns per call.
 Slot = Callable[[int], float]
@@ -16,10 +24,10 @@ def sync_slot(fn: Callable[[], object]) -> Slot:
     """A slot timing ``n`` sequential calls of ``fn``."""
 
     def measure(n: int) -> float:
-        start = time.perf_counter_ns()
+        start = _clock()
         for _ in range(n):
             fn()
-        return (time.perf_counter_ns() - start) / n
+        return (_clock() - start) / n
 
     return measure
 
@@ -29,10 +37,10 @@ def async_slot(loop: asyncio.AbstractEventLoop, fn: Callable[[], Awaitable[objec
     (timed inside the loop: starting and stopping it is not counted)."""
 
     async def batch(n: int) -> float:
-        start = time.perf_counter_ns()
+        start = _clock()
         for _ in range(n):
             await fn()
-        return (time.perf_counter_ns() - start) / n
+        return (_clock() - start) / n
 
     def measure(n: int) -> float:
         return loop.run_until_complete(batch(n))
@@ -45,7 +53,9 @@ def _calibrate(slot: Slot, slot_ms: float) -> int:
     ``slot_ms``, then scaled to fill the slot."""
     n = 16
     while True:
-        ns = slot(n)
+        start = time.perf_counter_ns()
+        slot(n)
+        ns = (time.perf_counter_ns() - start) / n
         if ns * n >= slot_ms * 1e6 / 8:
             return max(1, round(slot_ms * 1e6 / ns))
         n *= 2
@@ -81,7 +91,8 @@ def report(
     ``(numerator, denominator, target)``, the median and range of the
     per-round ratios, and whether the median meets ``target`` (if any)."""
     rounds = len(next(iter(runs.values())))
-    print(f"\n== {title}: µs per call, {rounds} interleaved rounds (min / median / max)")
+    what = "wall time" if WALL else "CPU time"
+    print(f"\n== {title}: µs of {what} per call, {rounds} interleaved rounds (min / median / max)")
     for name, values in runs.items():
         lo, med, hi = _stats(values)
         print(f"  {name:<52} {lo / 1e3:9.2f} {med / 1e3:9.2f} {hi / 1e3:9.2f}")
@@ -91,3 +102,14 @@ def report(
         lo, med, hi = _stats([a / b for a, b in zip(runs[num], runs[den])])
         verdict = "" if target is None else f"   target <= {target}: {'met' if med <= target else 'MISSED'}"
         print(f"  {num} / {den}: median {med:.3f} (rounds {lo:.3f}-{hi:.3f}){verdict}")
+
+
+def own_costs(runs: Dict[str, List[float]], floor: str, pairs: Sequence[Tuple[str, str]]) -> None:
+    """Prints, per ``(numerator, denominator)``, the median and range over
+    the rounds of (numerator − floor) / (denominator − floor): the
+    libraries' own costs compared, with what every contender pays alike
+    (the run, the timer) taken out."""
+    for num, den in pairs:
+        per = [(a - f) / (b - f) for a, b, f in zip(runs[num], runs[den], runs[floor])]
+        lo, med, hi = _stats(per)
+        print(f"  own cost (minus the floor) {num} / {den}: median {med:.3f} (rounds {lo:.3f}-{hi:.3f})")

@@ -4,7 +4,8 @@ failing run, interleaved rounds.
 
     scripts/bench-retry-python.sh        (installs tenacity and stamina into
                                           target/py-test, then runs this)
-    HYSTRIX_BENCH_ROUNDS (default 9), HYSTRIX_BENCH_SLOT_MS (default 150)
+    HYSTRIX_BENCH_ROUNDS (default 9), HYSTRIX_BENCH_SLOT_MS (default 150),
+    CPU time unless HYSTRIX_BENCH_WALL=1 (see interleaved.py)
 
 What each does per attempt. tenacity's ``Retrying``: a ``RetryCallState``
 per call, then per attempt a list of action functions (``before``, the
@@ -32,7 +33,14 @@ tenacity is measured with its real ``time.sleep(0)`` and with a no-op
 both on a :class:`hystrix.testing.VirtualClock` that never moves on — each
 call is started as a task, then ``await clock.advance_async(0)`` fires the
 0 ms timers (tenacity's ``sleep`` is the clock's ``sleep``); "real" uses
-the loop's timers (``call_later(0)`` / ``asyncio.sleep(0)``).
+the loop's timers (``call_later(0)`` / ``asyncio.sleep(0)``). A hystrix
+command on a VirtualClock that never moves keeps its cleared timeouts in
+the clock's heap until time passes them: that contender's clock is moved on
+by 2 s after each of its slots (untimed).
+
+Each group has a floor: a bare retry loop (three runs, the same waits as
+the group's timer) — what every contender pays alike; "own cost" ratios
+take it out.
 """
 import asyncio
 import os
@@ -43,7 +51,7 @@ from typing import Any, Callable, Dict
 import hystrix
 import stamina
 from hystrix.testing import VirtualClock
-from interleaved import Slot, async_slot, interleaved, report, sync_slot
+from interleaved import Slot, async_slot, interleaved, own_costs, report, sync_slot
 from stamina.instrumentation import set_on_retry_hooks
 from tenacity import AsyncRetrying, Retrying, retry_if_exception_type, stop_after_attempt, wait_none
 
@@ -107,15 +115,55 @@ def stamina_testing(fn: Callable[[], object]) -> Slot:
     return measure
 
 
+def drained(slot: Slot, clock: VirtualClock) -> Slot:
+    """``slot``, then ``clock`` moved on by 2 s (untimed) to drop the timers its calls left armed."""
+
+    def measure(n: int) -> float:
+        ns = slot(n)
+        clock.advance(2000)
+        return ns
+
+    return measure
+
+
+def floor_sync() -> int:
+    """A bare retry loop: three runs, no wait (a 0 s wait is none)."""
+    for attempt in (1, 2, 3):
+        try:
+            return flaky()
+        except Flaky:
+            if attempt == 3:
+                raise
+    raise AssertionError("unreachable")
+
+
+def floor_async(wait0: Callable[[], Any]) -> Callable[[], Any]:
+    """A bare async retry loop: three runs, awaiting ``wait0()`` after each failure."""
+
+    async def loop() -> int:
+        for attempt in (1, 2, 3):
+            try:
+                return await aflaky()
+            except Flaky:
+                if attempt == 3:
+                    raise
+                await wait0()
+        raise AssertionError("unreachable")
+
+    return loop
+
+
 def sync_contenders() -> Dict[str, Slot]:
     real = hystrix.Command(flaky, isolation="semaphore", **RETRY)
-    virtual = hystrix.Command(flaky, isolation="semaphore", clock=VirtualClock(), **RETRY)
+    v_clock = VirtualClock()
+    virtual = hystrix.Command(flaky, isolation="semaphore", clock=v_clock, **RETRY)
     t_real = Retrying(**TENACITY)
     t_virtual = Retrying(sleep=no_sleep, **TENACITY)
     s = stamina.retry(**STAMINA)(flaky)
     return {
+        "floor: a bare retry loop": sync_slot(floor_sync),
         "hystrix semaphore": sync_slot(real.execute),
-        "hystrix semaphore, VirtualClock": sync_slot(virtual.execute),
+        "hystrix semaphore, VirtualClock": drained(sync_slot(virtual.execute), v_clock),
         "tenacity Retrying (time.sleep(0))": sync_slot(lambda: t_real(flaky)),
         "tenacity Retrying, sleep=no-op": sync_slot(lambda: t_virtual(flaky)),
         "stamina.retry (time.sleep(0))": sync_slot(s),
@@ -136,6 +184,15 @@ def async_contenders(loop: asyncio.AbstractEventLoop) -> Dict[str, Slot]:
     t_real = AsyncRetrying(**TENACITY)
     s = stamina.retry(**STAMINA)(aflaky)
 
+    f_clock = VirtualClock()
+    f_virtual = floor_async(lambda: f_clock.sleep(0))
+    f_real = floor_async(lambda: asyncio.sleep(0))
+
+    async def floor_virtual() -> Any:
+        task = loop.create_task(f_virtual())
+        await f_clock.advance_async(0)
+        return await task
+
     async def hystrix_virtual() -> Any:
         task = loop.create_task(h_virtual.execute_async())
         await h_clock.advance_async(0)
@@ -147,8 +204,10 @@ def async_contenders(loop: asyncio.AbstractEventLoop) -> Dict[str, Slot]:
         return await task
 
     return {
+        "virtual: floor, a bare retry loop": async_slot(loop, floor_virtual),
         "virtual: hystrix execute_async": async_slot(loop, hystrix_virtual),
         "virtual: tenacity AsyncRetrying": async_slot(loop, tenacity_virtual),
+        "real: floor, a bare retry loop": async_slot(loop, f_real),
         "real: hystrix execute_async": async_slot(loop, h_real.execute_async),
         "real: tenacity AsyncRetrying": async_slot(loop, lambda: t_real(aflaky)),
         "real: stamina.retry": async_slot(loop, s),
@@ -187,6 +246,14 @@ def main() -> None:
             ("hystrix semaphore, VirtualClock", "tenacity Retrying, sleep=no-op", None),
         ],
     )
+    own_costs(
+        runs,
+        "floor: a bare retry loop",
+        [
+            ("hystrix semaphore", "tenacity Retrying, sleep=no-op"),
+            ("hystrix semaphore", "stamina.retry, set_testing(True, attempts=3)"),
+        ],
+    )
     loop = asyncio.new_event_loop()
     try:
         slots = async_contenders(loop)
@@ -201,6 +268,19 @@ def main() -> None:
             ("virtual: hystrix execute_async", "virtual: tenacity AsyncRetrying", 0.5),
             ("real: hystrix execute_async", "real: tenacity AsyncRetrying", 0.5),
             ("real: hystrix execute_async", "real: stamina.retry", 0.5),
+        ],
+    )
+    own_costs(
+        runs,
+        "virtual: floor, a bare retry loop",
+        [("virtual: hystrix execute_async", "virtual: tenacity AsyncRetrying")],
+    )
+    own_costs(
+        runs,
+        "real: floor, a bare retry loop",
+        [
+            ("real: hystrix execute_async", "real: tenacity AsyncRetrying"),
+            ("real: hystrix execute_async", "real: stamina.retry"),
         ],
     )
 

@@ -2,12 +2,27 @@
 // timed once per round, in adjacent slots, the order reversed every other
 // round, so the load of a shared machine hits them alike; ratios are taken
 // per round (from adjacent slots), then summarised by median and range.
+// Times are the process's CPU time (user + system, process.cpuUsage), which
+// a loaded machine skews far less than wall time; HYSTRIX_BENCH_WALL=1
+// measures wall time instead (what includes waiting for timers).
+
+/** Whether slots are timed in wall time rather than CPU time. */
+export const WALL = process.env.HYSTRIX_BENCH_WALL === "1";
 
 /** Wall-clock ns per call of `n` sequential awaited calls of `fn`. */
-export async function nsPerCall(fn, n) {
+async function wallNs(fn, n) {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) await fn();
   return Number(process.hrtime.bigint() - t0) / n;
+}
+
+/** ns per call of `n` sequential awaited calls of `fn` (CPU time, or wall time with WALL). */
+export async function nsPerCall(fn, n) {
+  if (WALL) return wallNs(fn, n);
+  const start = process.cpuUsage();
+  for (let i = 0; i < n; i++) await fn();
+  const used = process.cpuUsage(start);
+  return ((used.user + used.system) * 1000) / n;
 }
 
 /** [min, median, max] of a non-empty list of numbers. */
@@ -20,11 +35,12 @@ export function stats(list) {
 
 /**
  * Calls per slot for `fn`: doubled from 16 until a batch takes an eighth of
- * `slotMs`, then scaled to fill the slot (at least `minCalls`).
+ * `slotMs` (wall time: a slot's length is wall time whatever is measured),
+ * then scaled to fill the slot (at least `minCalls`).
  */
 async function calibrate(fn, slotMs, minCalls) {
   for (let n = 16; ; n *= 2) {
-    const ns = await nsPerCall(fn, n);
+    const ns = await wallNs(fn, n);
     if (ns * n >= (slotMs * 1e6) / 8) return Math.max(minCalls, Math.round((slotMs * 1e6) / ns));
   }
 }
@@ -66,7 +82,8 @@ function fmt(ns, width = 10) {
  * meets `target` when one is given).
  */
 export function report(title, runs, labels, ratios) {
-  console.log(`\n== ${title}: per call, ${Object.values(runs)[0].length} interleaved rounds (min / median / max)`);
+  const what = WALL ? "wall time" : "CPU time";
+  console.log(`\n== ${title}: ${what} per call, ${Object.values(runs)[0].length} interleaved rounds (min / median / max)`);
   for (const [name, list] of Object.entries(runs)) {
     const [lo, med, hi] = stats(list);
     console.log(`  ${(labels[name] ?? name).padEnd(58)} ${fmt(lo)} ${fmt(med)} ${fmt(hi)}`);

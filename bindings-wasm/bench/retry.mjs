@@ -4,7 +4,8 @@
 //   node bindings-wasm/bench/retry.mjs   (after scripts/build-npm.sh and npm install here;
 //                                         scripts/bench-retry-js.sh does both)
 // HYSTRIX_BENCH_ROUNDS (default 9) and HYSTRIX_BENCH_SLOT_MS (default 150)
-// tune the rounds; HYSTRIX_PKG=/path/to/package/dir measures another build.
+// tune the rounds; CPU time unless HYSTRIX_BENCH_WALL=1 (interleaved.mjs);
+// HYSTRIX_PKG=/path/to/package/dir measures another build.
 //
 // What each does per attempt. cockatiel's RetryPolicy: invokes the run
 // through its executor (a try/catch around an await, the error filter),
@@ -22,8 +23,9 @@
 // macrotask (setImmediate), fires the due 0 ms timers one by one with a
 // macrotask after each, and a last one; cockatiel's `setTimeout` is routed
 // to such a clock for its calls (it takes no clock of its own). "real": the
-// process's timers; setTimeout(…, 0) waits ≥ 1 ms in Node, so both take
-// ~2 ms a call and the ratio says little. "microtask": a host clock frozen
+// process's timers; setTimeout(…, 0) waits ≥ 1 ms in Node, so in wall time
+// both take ~2 ms a call and the ratio says little (CPU time does not count
+// the wait). "microtask": a host clock frozen
 // at 0 whose due timers fire in a microtask (and cockatiel's 0 ms
 // setTimeout as a queueMicrotask): what is left without the macrotask turns.
 import { interleaved, report, stats } from "./interleaved.mjs";
