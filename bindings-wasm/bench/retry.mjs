@@ -95,15 +95,20 @@ class MicrotaskClock {
     return 0;
   }
   arm(due, fn) {
-    const h = { live: true, cancel() {
-      this.live = false;
-    } };
-    if (due <= 0) queueMicrotask(() => {
-      if (h.live) {
-        h.live = false;
-        fn();
-      }
-    });
+    const h = {
+      live: true,
+      cancel() {
+        this.live = false;
+      },
+    };
+    if (due <= 0) {
+      queueMicrotask(() => {
+        if (h.live) {
+          h.live = false;
+          fn();
+        }
+      });
+    }
     return h;
   }
 }
