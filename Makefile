@@ -20,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: loom config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies bench-retry header c-lib c-test c-install-test install docs docs-check mdbook crate-check deny dist c-release-test
+.PHONY: msrv loom config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies bench-retry header c-lib c-test c-install-test install docs docs-check mdbook crate-check deny dist c-release-test
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -44,7 +44,7 @@ demo: setup c-lib
 	@echo; echo "== JavaScript (Node): examples/node/strategies.mjs (retry and hedging)"
 	node examples/node/strategies.mjs
 
-test: setup version-check fmt-check clippy unit loom doc wasm-check crate-check deny c-test c-install-test c-release-test c-abi-check promtool-check python-test python-wheel-test js-test observe-test docs-check conformance config-diff fuzz-smoke
+test: setup version-check msrv fmt-check clippy unit loom doc wasm-check crate-check deny c-test c-install-test c-release-test c-abi-check promtool-check python-test python-wheel-test js-test observe-test docs-check conformance config-diff fuzz-smoke
 	@echo "make test: all checks passed"
 
 # Idempotent: only installs what a fresh machine lacks.
@@ -55,6 +55,11 @@ setup:
 version-check:
 	scripts/version-check.sh
 	scripts/version-check-test.sh > /dev/null
+
+# Each package builds with the Rust of its declared rust-version (1.80 for
+# hystrix-core, 1.85 for the bindings), installed if missing (scripts/msrv.sh).
+msrv:
+	scripts/msrv.sh
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
