@@ -182,7 +182,7 @@ export class CommandView {
   /**
    * Removes the latest registration of `callback` for `type`.
    * @param {"event" | "stateChange" | "error"} type
-   * @param {Listener} callback
+   * @param {(...args: never[]) => void} callback
    * @returns {boolean}
    */
   off(type, callback) {
@@ -394,10 +394,10 @@ function isSignal(s) {
 
 /**
  * Removes the last occurrence of `item` from `list`; whether it was there.
- * @template T
- * @param {T[]} list
- * @param {T} item
+ * @param {unknown[]} list
+ * @param {unknown} item
  */
+
 function removeLast(list, item) {
   const at = list.lastIndexOf(item);
   if (at < 0) return false;
