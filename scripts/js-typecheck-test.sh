@@ -4,9 +4,9 @@
 # reported there with its TypeScript code: a misspelt wasm method, a wrong
 # argument count, a possibly null value passed on, a parameter without a
 # type, index.d.ts disagreeing with the glue (a setting the glue maps
-# missing from CommandSettings), and an export the .d.ts declares missing. The copy shares this repository's
-# target/npm (wasm-bindgen declarations) and target/js-tools (tsc,
-# @types/node) through symlinks.
+# missing from CommandSettings), and an export the .d.ts declares missing.
+# The copy shares this repository's target/npm (wasm-bindgen declarations)
+# and target/js-tools (tsc, @types/node) through symlinks.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tmp="$(mktemp -d)"
