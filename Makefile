@@ -270,7 +270,8 @@ js-build:
 
 # tsc --checkJs (strict) over the hand-written glue bindings-wasm/js/*.mjs,
 # against its .d.ts files and the wasm-bindgen declarations of js-build's
-# output (bindings-wasm/js/tsconfig.json), and a check that it catches type errors.
+# output (bindings-wasm/js/tsconfig.json; the modules browsers load also
+# without Node's types), and a check that it catches type errors.
 js-typecheck: js-build
 	scripts/js-typecheck.sh
 	scripts/js-typecheck-test.sh > /dev/null

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Tests scripts/js-typecheck.sh: it passes on a copy of bindings-wasm/js,
-# and fails on a copy with six type errors, each in its own file and each
+# and fails on a copy with seven type errors, each in its own file and each
 # reported there with its TypeScript code: a misspelt wasm method, a wrong
 # argument count, a possibly null value passed on, a parameter without a
 # type, index.d.ts disagreeing with the glue (a setting the glue maps
-# missing from CommandSettings), and an export the .d.ts declares missing.
+# missing from CommandSettings), an export the .d.ts declares missing, and
+# a Node API (Buffer) in a module browsers load.
 # The copy shares this repository's target/npm (wasm-bindgen declarations)
 # and target/js-tools (tsc, @types/node) through symlinks.
 set -uo pipefail
@@ -42,8 +43,9 @@ mutate timers.mjs 's|const t = /\*\* @type {Timer} \*/ (b.head);|const t = b.hea
 printf '\nexport function untyped(x) {\n  return x;\n}\n' >>"$tmp/r/bindings-wasm/js/errors.mjs"
 mutate index.d.ts '/^  gradient2QueueSize?: number;$/d'
 mutate api.mjs 's/^export { configure, removeCommand } from/export { configure } from/'
+printf '\n/** Node only. */\nexport const nodeOnly = Buffer.byteLength("x");\n' >>"$tmp/r/bindings-wasm/js/snapshot.mjs"
 if [ "$(check "$tmp/out")" = pass ]; then
-    echo "FAILED: the check passed a copy with six type errors"; failed=1
+    echo "FAILED: the check passed a copy with seven type errors"; failed=1
 fi
 while IFS='|' read -r file code what; do
     if grep -q "js/$file([0-9]*,[0-9]*): error $code:" "$tmp/out"; then echo "ok: $what ($file, $code)"
@@ -55,6 +57,7 @@ timers.mjs|TS2345|a possibly null timer passed on
 errors.mjs|TS7006|a parameter without a type (strict)
 options.mjs|TS2353|index.d.ts missing a setting the glue maps
 exports.check.ts|TS2322|an export index.d.ts declares missing from the glue
+snapshot.mjs|TS2591|a Node API (Buffer) in a module browsers load
 CASES
 [ "$failed" -eq 0 ] || { cat "$tmp/out"; echo "js-typecheck-test: FAILED" >&2; exit 1; }
-echo "js-typecheck-test: the check passes the glue and reports each of 6 type errors"
+echo "js-typecheck-test: the check passes the glue and reports each of 7 type errors"

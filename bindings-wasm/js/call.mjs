@@ -96,6 +96,10 @@ export const MAX_DEPTH = 64;
 /** Host callbacks of commands in progress on the stack (`guard.depth`). */
 export const guard = { depth: 0 };
 
+/** V8's knob of how many stack frames an error captures (other engines ignore it). @type {ErrorConstructor & { stackTraceLimit?: number }} */
+
+const ErrorStack = Error;
+
 /**
  * An error without a captured stack: refusals are frequent and their stack says nothing.
  * @template {Error} E
@@ -103,13 +107,14 @@ export const guard = { depth: 0 };
  * @returns {E}
  */
 export function cheap(Cls) {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
+  const limit = ErrorStack.stackTraceLimit;
+  ErrorStack.stackTraceLimit = 0;
   try {
     return new Cls();
   } finally {
-    Error.stackTraceLimit = limit;
+    ErrorStack.stackTraceLimit = limit;
   }
+
 }
 
 /** The options an error's context can name, camelCase, by the wasm side's index. @type {string[] | null} */

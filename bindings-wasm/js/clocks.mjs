@@ -5,8 +5,20 @@ import { TimerQueue } from "./timers.mjs";
 
 /** @typedef {import("./timers.mjs").Timer} Timer */
 /** @typedef {{ cancel(): boolean }} TimerHandle */
+/** A setTimeout handle: a number (browsers) or an object (Node: with `ref`, `unref`). @typedef {number | { ref?(): unknown, unref?(): unknown }} TimeoutHandle */
+/**
+ * What the clocks use of the host's globals: Node's `setImmediate` and
+ * browsers' `MessageChannel` only where there is one (checked).
+ * @typedef {{
+ *   performance: { now(): number },
+ *   setTimeout(fn: () => void, ms: number): TimeoutHandle,
+ *   clearTimeout(handle: TimeoutHandle): void,
+ *   setImmediate?: (fn: () => void) => unknown,
+ *   MessageChannel?: typeof MessageChannel,
+ * }} HostGlobals
+ */
 
-const g = globalThis;
+const g = /** @type {HostGlobals} */ (/** @type {unknown} */ (globalThis));
 const perf = g.performance;
 
 /** @type {(fn: () => void) => () => void} */
@@ -48,7 +60,7 @@ export function setContextBinder(binder) {
 export class RealClock {
   constructor() {
     this._timers = new TimerQueue();
-    /** @type {ReturnType<typeof setTimeout> | null} */
+    /** @type {TimeoutHandle | null} */
     this._handle = null;
     this._handleDue = Infinity;
     // Timers armed and not yet fired or cancelled, and whether the handle
@@ -106,7 +118,8 @@ export class RealClock {
     // and cancels) then toggle nothing, and an idle process still exits.
     if (--this._armed === 0 && this._holding && !this._releasing) {
       this._releasing = true;
-      g.setImmediate(this._release);
+      /** @type {(fn: () => void) => unknown} */ (g.setImmediate)(this._release); // _holding: Node's
+
     }
     return true;
   }
@@ -195,10 +208,12 @@ export function describe(v) {
  * @returns {Promise<void>}
  */
 function tick() {
-  if (typeof g.setImmediate === "function") return new Promise((r) => g.setImmediate(r));
+  // Each is there: checked just before (TypeScript forgets it in the callbacks).
+  if (typeof g.setImmediate === "function") return new Promise((r) => /** @type {(fn: () => void) => unknown} */ (g.setImmediate)(r));
   if (typeof g.MessageChannel === "function") {
     return new Promise((/** @type {() => void} */ r) => {
-      const ch = new g.MessageChannel();
+      const ch = new (/** @type {typeof MessageChannel} */ (g.MessageChannel))();
+
       ch.port1.onmessage = () => {
         ch.port1.close();
         r();

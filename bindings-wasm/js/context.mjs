@@ -20,7 +20,10 @@
 // prints a deprecation warning), so the gate is always made.
 
 /** Whether calls bring their timer work back into their caller's async context: where Node's APIs are. */
-export const asyncContext = { follow: typeof globalThis.process?.versions?.node === "string" };
+export const asyncContext = {
+  follow: typeof (/** @type {{ process?: { versions?: { node?: unknown } } }} */ (globalThis)).process?.versions?.node === "string",
+};
+
 
 const NativePromise = Promise;
 const promiseThen = Promise.prototype.then;
