@@ -97,7 +97,6 @@ export const MAX_DEPTH = 64;
 export const guard = { depth: 0 };
 
 /** V8's knob of how many stack frames an error captures (other engines ignore it). @type {ErrorConstructor & { stackTraceLimit?: number }} */
-
 const ErrorStack = Error;
 
 /**
@@ -114,7 +113,6 @@ export function cheap(Cls) {
   } finally {
     ErrorStack.stackTraceLimit = limit;
   }
-
 }
 
 /** The options an error's context can name, camelCase, by the wasm side's index. @type {string[] | null} */
@@ -386,7 +384,6 @@ class Extras {
     this.signal = undefined;
     /** @type {(() => void) | null} */
     this.onCancel = null;
-
   }
 }
 
@@ -448,7 +445,6 @@ export class CallState {
     /** @type {{ cancel(): void } | null} */
     this.handle = null;
   }
-
 
   /** The call's rarely needed state. */
   get more() {
@@ -1035,7 +1031,6 @@ export class CallState {
    */
   _result() {
     const x = /** @type {Extras} */ (this.x); // done() recorded the outcome there
-
     if (x.outcome === 1) return x.result;
     throw x.result;
   }

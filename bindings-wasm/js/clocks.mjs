@@ -119,7 +119,6 @@ export class RealClock {
     if (--this._armed === 0 && this._holding && !this._releasing) {
       this._releasing = true;
       /** @type {(fn: () => void) => unknown} */ (g.setImmediate)(this._release); // _holding: Node's
-
     }
     return true;
   }
@@ -213,7 +212,6 @@ function tick() {
   if (typeof g.MessageChannel === "function") {
     return new Promise((/** @type {() => void} */ r) => {
       const ch = new (/** @type {typeof MessageChannel} */ (g.MessageChannel))();
-
       ch.port1.onmessage = () => {
         ch.port1.close();
         r();
@@ -330,7 +328,6 @@ export class VirtualClock {
       // Never back: a nested advance may already be past this timer's due time.
       const due = /** @type {number} */ (t._due); // set when armed
       if (due > this._now) this._now = due;
-
       this._firing++;
       try {
         t.fire();

@@ -376,7 +376,6 @@ function live(c) {
  * @param {"withContext"} key
  * @returns {import("./index.js").CommandOptions}
  */
-
 function withoutKey(options, key) {
   const rest = { ...options };
   delete rest[key];
@@ -397,7 +396,6 @@ function isSignal(s) {
  * @param {unknown[]} list
  * @param {unknown} item
  */
-
 function removeLast(list, item) {
   const at = list.lastIndexOf(item);
   if (at < 0) return false;
@@ -428,7 +426,6 @@ function onError(c, callback) {
  * @param {string} name
  */
 export function getCommand(name) {
-
   const c = circuitNamed(name);
   return c === undefined ? undefined : new CommandView(c);
 }

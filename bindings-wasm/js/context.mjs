@@ -24,7 +24,6 @@ export const asyncContext = {
   follow: typeof (/** @type {{ process?: { versions?: { node?: unknown } } }} */ (globalThis)).process?.versions?.node === "string",
 };
 
-
 const NativePromise = Promise;
 const promiseThen = Promise.prototype.then;
 
@@ -59,12 +58,10 @@ export function gate() {
   let open;
   promiseThen.call(
     new NativePromise((/** @type {(job: Job) => void} */ resolve) => {
-
       open = resolve;
     }),
     runJob,
   );
   // The executor ran synchronously: `open` is set.
   return /** @type {(job: Job) => void} */ (open);
-
 }

@@ -137,7 +137,6 @@ function kind(name, code, kindName, message) {
  * @returns {E}
  */
 export function located(err, command, setting, value) {
-
   err.command = command;
   err.setting = setting;
   err.value = value;

@@ -20,7 +20,6 @@ let loading = null;
  * @returns {Promise<void>}
  */
 export function init(source) {
-
   if (slot.WasmCommand !== null) return Promise.resolve();
   if (loading === null) {
     loading = initWeb(source === undefined ? undefined : { module_or_path: source }).then(

@@ -19,7 +19,6 @@ export interface ObserveResponse {
   flushHeaders?(): void;
   /** The stream handler listens for all three ("error": a write to a client that is gone). */
   on(event: "close" | "drain" | "error", listener: () => void): unknown;
-
 }
 
 /** Which commands to render: the registry's named commands by default. */

@@ -261,8 +261,6 @@ export function streamHandler(options = {}) {
   };
 
   const handler = (/** @type {ObserveRequest} */ req, /** @type {ObserveResponse} */ res) => {
-
-
     if (refuseMethod(req, res)) return;
     const bad = badDelay(req);
     if (bad !== null) return plain(res, 400, bad, extra);

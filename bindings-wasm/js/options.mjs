@@ -224,4 +224,3 @@ export function configSchema() {
   const entries = JSON.parse(slot.configSchema());
   return entries.map(({ name, ...rest }) => /** @type {import("./index.js").ConfigSchemaEntry} */ ({ option: CAMEL[name] ?? null, key: name, ...rest }));
 }
-

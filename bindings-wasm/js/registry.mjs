@@ -5,7 +5,6 @@ import { HystrixError, InvalidConfigError, SettingsConflictError } from "./error
 import { CAMEL, configError, isClock, specPatch } from "./options.mjs";
 import { notLoaded, slot } from "./wasm-slot.mjs";
 
-
 /** @typedef {import("./index.js").CommandOptions} CommandOptions */
 /** @typedef {typeof import("./web/hystrix_wasm.js").WasmCommand} WasmCommandClass */
 /**
@@ -220,7 +219,6 @@ export function disposedError(c) {
  * @param {Circuit} c
  */
 export function disposeCircuit(c) {
-
   if (c.disposed) return false;
   c.disposed = true;
   if (registry.get(c.name) === c) registry.delete(c.name);

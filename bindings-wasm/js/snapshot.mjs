@@ -37,7 +37,6 @@ export function snapshotObject(name, v) {
     for (const p of PERCENTILES) out[p] = next();
     return out;
   };
-
   const timeMs = next();
   const state = STATES[next()];
   const health = { total: next(), errors: next(), errorPercentage: next() };

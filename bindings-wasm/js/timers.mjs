@@ -140,7 +140,6 @@ function unlink(b, t) {
   // An armed timer has both links (arm() wrote them).
   const prev = /** @type {Timer | null} */ (t._prev);
   const next = /** @type {Timer | null} */ (t._next);
-
   if (prev === null) b.head = next;
   else prev._next = next;
   if (next === null) b.tail = prev;
@@ -173,7 +172,6 @@ function heapPush(h, v) {
  */
 function heapPop(h) {
   const last = /** @type {number} */ (h.pop());
-
   if (h.length === 0) return;
   let i = 0;
   const n = h.length;

@@ -16,6 +16,5 @@ export const slot = { WasmCommand: null, configSchema: null };
  * @param {string} doing
  */
 export function notLoaded(doing) {
-
   return new HystrixError(`hystrix is not loaded yet: with "hystrix-resilience/init", await init() before ${doing}`);
 }
