@@ -20,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: loom config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-typecheck js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install docs docs-check mdbook crate-check deny dist c-release-test
+.PHONY: loom config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-typecheck js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies bench-retry header c-lib c-test c-install-test install docs docs-check mdbook crate-check deny dist c-release-test
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -144,6 +144,13 @@ bench:
 # `cargo run --release -p hystrix-core --example adaptive_sim`.
 bench-strategies:
 	$(CARGO) bench -p hystrix-core --bench strategies -- --warm-up-time 1 --measurement-time 3
+
+# Retry (3 attempts, 2 failures, 0 ms backoff) against cockatiel (JS) and
+# tenacity and stamina (Python), interleaved rounds with per-round ratios;
+# installs the bench-only peers itself. Not part of `make test`.
+bench-retry:
+	scripts/bench-retry-js.sh
+	scripts/bench-retry-python.sh
 
 # `promtool check metrics` on a sample Prometheus exposition (skipped without promtool).
 promtool-check:

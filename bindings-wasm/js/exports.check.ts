@@ -9,6 +9,8 @@ import * as implInit from "./init.mjs";
 import type * as pubInit from "./init.js";
 import * as implObs from "./observe.mjs";
 import type * as pubObs from "./observe.js";
+import * as implDash from "./dashboard.mjs";
+import type * as pubDash from "./dashboard.js";
 
 /** `true` when `A` and `B` are the same names; otherwise the names only one side has. */
 type Same<A, B> = [Exclude<A, B>, Exclude<B, A>] extends [never, never]
@@ -19,7 +21,8 @@ export const names: [
   Same<keyof typeof impl, keyof typeof pub>,
   Same<keyof typeof implInit, keyof typeof pubInit>,
   Same<keyof typeof implObs, keyof typeof pubObs>,
-] = [true, true, true];
+  Same<keyof typeof implDash, keyof typeof pubDash>,
+] = [true, true, true, true];
 
 export const index: Partial<typeof pub> = {
   configure: impl.configure,
@@ -36,3 +39,5 @@ export const view: pub.CommandView = new impl.Command(() => 1);
 export const command: pub.Command = new impl.Command(() => 1);
 export const init: typeof pubInit.init = implInit.init;
 export const observe: typeof pubObs = implObs;
+export const dashboard: typeof pubDash = implDash;
+

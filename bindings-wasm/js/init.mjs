@@ -2,7 +2,7 @@
 // nothing; `await init()` (once) loads the wasm, then commands can be made.
 // For IIFE or es2020 bundles, and for apps that host the wasm file
 // themselves (it is exported as `hystrix-resilience/wasm`).
-import initWeb, { WasmCommand, configSchema } from "./web/hystrix_wasm.js";
+import initWeb, { WasmCommand, WasmObservation, configSchema, dashboardHtml } from "./web/hystrix_wasm.js";
 import { slot } from "./wasm-slot.mjs";
 
 /** @type {Promise<void> | null} */
@@ -25,6 +25,8 @@ export function init(source) {
     loading = initWeb(source === undefined ? undefined : { module_or_path: source }).then(
       () => {
         slot.configSchema = configSchema;
+        slot.WasmObservation = WasmObservation;
+        slot.dashboardHtml = dashboardHtml;
         slot.WasmCommand = WasmCommand;
       },
       (e) => {

@@ -5,14 +5,12 @@
 // exposition; the dashboard page is the core's bytes. Handlers take
 // node:http's (req, res), which Express hands over as they are.
 import "./index.node.mjs";
-import { WasmObservation, dashboardHtml as pageHtml, observeConstants } from "./web/hystrix_wasm.js";
-import { CommandView } from "./command.mjs";
-import { circuitNamed, namedCircuits } from "./registry.mjs";
+import { dashboardHtml as pageHtml, observeConstants } from "./web/hystrix_wasm.js";
+import { render } from "./render.mjs";
 
 /** @typedef {import("./observe.js").ObserveRequest} ObserveRequest */
 /** @typedef {import("./observe.js").ObserveResponse} ObserveResponse */
 /** @typedef {import("./observe.js").RenderOptions} RenderOptions */
-/** @typedef {import("./registry.mjs").Circuit} Circuit */
 
 const CONSTANTS = JSON.parse(observeConstants());
 
@@ -29,47 +27,6 @@ export const DEFAULT_INTERVAL_MS = CONSTANTS.intervalMs;
 export const DEFAULT_MAX_CONNECTIONS = CONSTANTS.maxConnections;
 
 const PAGE = pageHtml();
-
-/**
- * The circuits `commands` names (views, commands or names), or every named one.
- * @param {unknown} commands
- * @param {string} where
- * @returns {Circuit[]}
- */
-function circuitsOf(commands, where) {
-  if (commands === undefined) return namedCircuits();
-  if (!Array.isArray(commands)) throw new TypeError(`${where}: options.commands must be an array of commands or names`);
-  return commands.map((c, i) => {
-    if (c instanceof CommandView) return c._circuit;
-    if (typeof c === "string") {
-      const circuit = circuitNamed(c);
-      if (circuit === undefined) throw new RangeError(`${where}: options.commands[${i}]: no command is named ${JSON.stringify(c)}`);
-      return circuit;
-    }
-    throw new TypeError(`${where}: options.commands[${i}] must be a Command, a CommandView or a name`);
-  });
-}
-
-/**
- * Renders with `fn(observation)` the circuits of `options.commands`.
- * @template R
- * @param {RenderOptions | undefined} options
- * @param {string} where
- * @param {(observation: WasmObservation) => R} fn
- * @returns {R}
- */
-function render(options, where, fn) {
-  if (options !== undefined && (options === null || typeof options !== "object")) {
-    throw new TypeError(`${where}: options must be an object`);
-  }
-  const observation = new WasmObservation();
-  try {
-    for (const c of circuitsOf(options?.commands, where)) observation.add(c.wasm, c.clock.now(), false);
-    return fn(observation);
-  } finally {
-    observation.free();
-  }
-}
 
 /**
  * Checks that `value` is a whole number ≥ `min` (or undefined: `fallback`).

@@ -7,9 +7,15 @@ import { HystrixError } from "./errors.mjs";
 /**
  * Both null until an entry point has loaded the wasm (`hystrix-resilience/init`
  * before `await init()`); whatever can run first checks (see `notLoaded`).
- * @type {{ WasmCommand: WasmCommandClass | null, configSchema: (() => string) | null }}
+ * @type {{
+ *   WasmCommand: WasmCommandClass | null,
+ *   configSchema: (() => string) | null,
+ *   WasmObservation: typeof import("./web/hystrix_wasm.js").WasmObservation | null,
+ *   dashboardHtml: (() => string) | null,
+ * }}
  */
-export const slot = { WasmCommand: null, configSchema: null };
+export const slot = { WasmCommand: null, configSchema: null, WasmObservation: null, dashboardHtml: null };
+
 
 /**
  * The error for `doing` something before the wasm is loaded (`hystrix-resilience/init` before `await init()`).

@@ -5,6 +5,7 @@
 use super::{Admission, Command, Ticket};
 use crate::event::EventType;
 use crate::listener::Notice;
+use crate::CircuitState;
 use std::sync::atomic::Ordering;
 
 impl Command {
@@ -12,6 +13,16 @@ impl Command {
     /// its event (and a refused probe reopens the circuit).
     #[inline]
     pub(crate) fn admit(&self, now: u64) -> Admission {
+        self.admit_with::<true>(now)
+    }
+
+    /// [`Command::admit`] for a caller that has just read the feature word:
+    /// with `V2` false (it found no adaptive limit on), the bulkhead's limit
+    /// is `max_concurrent_requests`, read without a second look at the
+    /// features. A reconfiguration racing the call may apply to it or not,
+    /// as with every key.
+    #[inline]
+    pub(crate) fn admit_with<const V2: bool>(&self, now: u64) -> Admission {
         let inner = &self.inner;
         let live = &inner.config;
         let force_open = live.force_open.load(Ordering::Relaxed);
@@ -23,7 +34,10 @@ impl Command {
                 self.record(now, EventType::ShortCircuited, 0);
                 return Admission::ShortCircuited;
             }
-            match self.circuit_admit(now) {
+            // State closed inline (the closed path); the others out of line.
+            let admitted =
+                if self.state() == CircuitState::Closed { self.closed_admit(now) } else { self.circuit_admit(now) };
+            match admitted {
                 Some(p) => probe = p,
                 None => {
                     self.record(now, EventType::ShortCircuited, 0);
@@ -31,19 +45,20 @@ impl Command {
                 }
             }
         }
-        let Some(held) = inner.concurrent.try_acquire(self.limit()) else {
+        let limit = if V2 { self.limit() } else { live.max_concurrent_requests.load(Ordering::Relaxed) };
+        let Some(held) = inner.concurrent.try_acquire(limit) else {
             self.record(now, EventType::SemaphoreRejected, probe);
             return Admission::Rejected;
         };
-        self.window().note_concurrency(now, held);
+        self.window().note_concurrency(now, held.get());
         // A deadline past the end of `u64` time can never be reached: none
         // is armed (a saturated one would time out an instant success).
-        let deadline = if live.timeout_enabled.load(Ordering::Relaxed) {
-            now.checked_add(live.timeout_ms.load(Ordering::Relaxed))
+        let timeout_at = if live.timeout_enabled.load(Ordering::Relaxed) {
+            now.checked_add(live.timeout_ms.load(Ordering::Relaxed)).unwrap_or(Ticket::NO_TIMEOUT)
         } else {
-            None
+            Ticket::NO_TIMEOUT
         };
-        Admission::Admitted(Ticket { probe, start: now, deadline, inflight: held })
+        Admission::Admitted(Ticket { probe, start: now, timeout_at, inflight: held })
     }
 
     /// Records one event at `now`: rolling and cumulative counts, then the
@@ -68,7 +83,7 @@ impl Command {
     /// `BAD_REQUEST` or `TIMEOUT`): counts, probe decision, trip rule, then
     /// the retry budget's deposit and the adaptive limiter's sample
     /// (semantics §9.3). The permit stays held.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn record_outcome(&self, ticket: &Ticket, now: u64, event: EventType) {
         self.record(now, event, ticket.probe);
         self.after_outcome_v2(ticket, now, event);
@@ -93,7 +108,18 @@ impl Command {
     /// which calls it without building an execution.
     #[inline]
     pub(crate) fn settle_success(&self, ticket: Ticket, now: u64) {
-        self.record_outcome(&ticket, now, EventType::Success);
+        self.settle_success_with::<true>(ticket, now);
+    }
+
+    /// [`Command::settle_success`]; with `V2` false (the caller read the
+    /// feature word and found neither the retry budget nor the adaptive
+    /// limit on) without the outcome stages' check.
+    #[inline]
+    pub(crate) fn settle_success_with<const V2: bool>(&self, ticket: Ticket, now: u64) {
+        self.record(now, EventType::Success, ticket.probe);
+        if V2 {
+            self.after_outcome_v2(&ticket, now, EventType::Success);
+        }
         let latency = now.saturating_sub(ticket.start);
         self.release(ticket);
         self.record_latency(now, Some(latency), latency);
@@ -116,16 +142,23 @@ impl Command {
     /// Records a settled call's latencies at `now`: the run's (if it ran)
     /// and the total. A call settled at its run's outcome records one sample
     /// that serves as both.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn record_latency(&self, now: u64, run: Option<u64>, total: u64) {
-        let inner = &self.inner;
         if run == Some(total) {
-            inner.latency_direct.record(now, total);
+            self.inner.latency_direct.record(now, total);
         } else {
-            if let Some(run) = run {
-                inner.latency_run_only.record(now, run);
-            }
-            inner.latency_total_only.record(now, total);
+            self.record_latencies_apart(now, run, total);
         }
+    }
+
+    /// [`Command::record_latency`] for a call whose total differs from its
+    /// run's (a fallback ran, or no run did).
+    #[inline(never)]
+    fn record_latencies_apart(&self, now: u64, run: Option<u64>, total: u64) {
+        let inner = &self.inner;
+        if let Some(run) = run {
+            inner.latency_run_only.record(now, run);
+        }
+        inner.latency_total_only.record(now, total);
     }
 }

@@ -34,12 +34,24 @@ pub use stream::{Isolation, StreamOptions};
 /// rolling counts; latency percentiles; a sparkline of the recent rate and
 /// error %), fed by an `EventSource` on `hystrix.stream` relative to the
 /// page, or on the URL of its `?stream=` query parameter. Serve it with
-/// [`DASHBOARD_CONTENT_TYPE`].
+/// [`DASHBOARD_CONTENT_TYPE`]. Its script is [`DASHBOARD_VIEW_JS`] (inlined
+/// as a module) followed by the `EventSource` boot code.
 pub const DASHBOARD_HTML: &str = without_nul(DASHBOARD_HTML_NUL);
+
+/// The dashboard's view, an ES module exporting `dashboardView(host, stream)`:
+/// the one copy of the page's drawing code, inlined into [`DASHBOARD_HTML`]
+/// and shipped by the npm package for pages that mount the dashboard
+/// themselves (fed by their own commands, no server).
+pub const DASHBOARD_VIEW_JS: &str = include_str!("dashboard.js");
 
 /// [`DASHBOARD_HTML`] followed by one NUL byte: the same bytes for hosts
 /// that hand the page out as a static C string (the C binding).
-pub const DASHBOARD_HTML_NUL: &str = concat!(include_str!("dashboard.html"), "\0");
+pub const DASHBOARD_HTML_NUL: &str = concat!(
+    include_str!("dashboard.head.html"),
+    include_str!("dashboard.js"),
+    include_str!("dashboard.boot.html"),
+    "\0"
+);
 
 /// `s` without its final NUL byte (at compile time).
 const fn without_nul(s: &'static str) -> &'static str {

@@ -506,6 +506,12 @@ fn the_dashboard_page_is_self_contained_and_small() {
     for needle in ["new EventSource(url)", "params.get(\"stream\")", "circuitState", "HALF_OPEN", "\"99.5\""] {
         assert!(page.contains(needle), "{needle}");
     }
+    // The view module is inlined whole, once, as the page's module script
+    // (the npm package ships the same file for pages that mount it).
+    assert_eq!(page.matches(DASHBOARD_VIEW_JS).count(), 1);
+    assert!(page.contains(&format!("<script type=\"module\">\n{DASHBOARD_VIEW_JS}")));
+    assert!(DASHBOARD_VIEW_JS.contains("\nexport function dashboardView(host, stream) {"));
+    assert!(!DASHBOARD_VIEW_JS.contains("eval(") && !DASHBOARD_VIEW_JS.contains("innerHTML"));
 }
 
 #[test]

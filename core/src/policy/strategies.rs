@@ -120,7 +120,24 @@ impl Command {
     /// paths (one attempt, no waits) serve every other call.
     #[inline]
     pub(crate) fn per_call_strategies(&self) -> bool {
-        self.features() & (feature::RETRY | feature::HEDGE | feature::RATE_LIMIT | feature::DEADLINE) != 0
+        Self::needs_call_machine(self.features())
+    }
+
+    /// Whether `features` (a [`Command::v2_features`] reading) needs the
+    /// call machine's stages: what [`Command::per_call_strategies`] says,
+    /// from a word the caller already loaded.
+    #[inline(always)]
+    pub(crate) fn needs_call_machine(features: u32) -> bool {
+        features & (feature::RETRY | feature::HEDGE | feature::RATE_LIMIT | feature::DEADLINE) != 0
+    }
+
+    /// Whether `features` turns on a stage that acts after an attempt's
+    /// outcome or at admission beyond the fixed bulkhead: the retry
+    /// budget's deposit or the adaptive limit (semantics §9.3, §15). The
+    /// drivers' fast paths skip both checks when it is off.
+    #[inline(always)]
+    pub(crate) fn needs_outcome_stages(features: u32) -> bool {
+        features & (feature::RETRY_BUDGET | feature::ADAPTIVE) != 0
     }
 
     /// Which SPEC v2 features the configuration in force turns on (bits of
@@ -237,7 +254,7 @@ impl Command {
         };
         let mut adaptive = lock(&strategies.adaptive);
         let rtt = now.saturating_sub(ticket.start);
-        adaptive.sample(now, rtt, u64::from(ticket.inflight), dropped, &adaptive_params(&c));
+        adaptive.sample(now, rtt, u64::from(ticket.inflight.get()), dropped, &adaptive_params(&c));
         strategies.limit.store(adaptive.limit(), Relaxed);
     }
 }
