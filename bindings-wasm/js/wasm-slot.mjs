@@ -1,8 +1,7 @@
 // Where an entry point puts the loaded wasm module's exports (internal).
 import { HystrixError } from "./errors.mjs";
 
-/** The wasm-bindgen class of the core's commands (web and bundler builds declare it alike). */
-/** @typedef {typeof import("./web/hystrix_wasm.js").WasmCommand} WasmCommandClass */
+/** The wasm-bindgen class of the core's commands (web and bundler builds declare it alike). @typedef {typeof import("./web/hystrix_wasm.js").WasmCommand} WasmCommandClass */
 
 /**
  * Both null until an entry point has loaded the wasm (`hystrix-resilience/init`
@@ -15,7 +14,6 @@ import { HystrixError } from "./errors.mjs";
  * }}
  */
 export const slot = { WasmCommand: null, configSchema: null, WasmObservation: null, dashboardHtml: null };
-
 
 /**
  * The error for `doing` something before the wasm is loaded (`hystrix-resilience/init` before `await init()`).
