@@ -20,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: msrv loom config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies bench-retry header c-lib c-test c-install-test install docs docs-check mdbook crate-check deny dist c-release-test
+.PHONY: msrv loom config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-typecheck js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies bench-retry header c-lib c-test c-install-test install docs docs-check mdbook crate-check deny dist c-release-test
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -280,9 +280,17 @@ python-wheel-test:
 js-build:
 	scripts/build-npm.sh
 
+# tsc --checkJs (strict) over the hand-written glue bindings-wasm/js/*.mjs,
+# against its .d.ts files and the wasm-bindgen declarations of js-build's
+# output (bindings-wasm/js/tsconfig.json; the modules browsers load also
+# without Node's types), and a check that it catches type errors.
+js-typecheck: js-build
+	scripts/js-typecheck.sh
+	scripts/js-typecheck-test.sh > /dev/null
+
 # node --test (unit, headless Chromium, production bundles by esbuild/vite/webpack), the .d.ts check,
 # npm pack + publint + attw + install (and a check that the lint catches broken packages).
-js-test: js-build
+js-test: js-build js-typecheck
 	node --test bindings-wasm/test/
 	target/js-tools/node_modules/.bin/tsc -p bindings-wasm/test/tsconfig.json
 	scripts/js-pack-test.sh

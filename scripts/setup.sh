@@ -66,6 +66,10 @@ fi
 if [ ! -x "$root/target/js-tools/node_modules/.bin/tsc" ]; then
   npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" typescript@5
 fi
+# Node's types for tsc --checkJs over the JS glue (scripts/js-typecheck.sh).
+if [ ! -d "$root/target/js-tools/node_modules/@types/node" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" @types/node@20
+fi
 # publint and @arethetypeswrong/cli lint the packed npm tarball (scripts/js-package-lint.sh).
 if [ ! -x "$root/target/js-tools/node_modules/.bin/publint" ] || [ ! -x "$root/target/js-tools/node_modules/.bin/attw" ]; then
   npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" publint@0.3 @arethetypeswrong/cli@0.18

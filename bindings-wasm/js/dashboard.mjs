@@ -14,13 +14,14 @@ import { slot } from "./wasm-slot.mjs";
 /** Milliseconds between two refreshes of a mounted dashboard, by default (Hystrix's stream interval). */
 export const DEFAULT_REFRESH_MS = 500;
 
-/** The page's stylesheet, from the core's dashboard page (made once). */
+/** The page's stylesheet, from the core's dashboard page (made once). @type {string | null} */
 let sheetText = null;
 
 /** The <style> of the core's page. */
 function pageStyle() {
   if (sheetText === null) {
-    const page = slot.dashboardHtml();
+    // mountDashboard's first render() refused an unloaded wasm.
+    const page = /** @type {() => string} */ (slot.dashboardHtml)();
     const start = page.indexOf("<style>");
     const end = page.indexOf("</style>");
     if (start < 0 || end < start) throw new Error("hystrix: the core's dashboard page has no <style> (a broken build)");
@@ -29,7 +30,10 @@ function pageStyle() {
   return sheetText;
 }
 
-/** Gives `shadow` the page's style: a constructed stylesheet where supported (no CSP style-src needed), else a <style>. */
+/**
+ * Gives `shadow` the page's style: a constructed stylesheet where supported (no CSP style-src needed), else a <style>.
+ * @param {ShadowRoot} shadow
+ */
 function adoptStyle(shadow) {
   const css = pageStyle();
   const Sheet = shadow.ownerDocument.defaultView?.CSSStyleSheet;
@@ -44,8 +48,12 @@ function adoptStyle(shadow) {
   }
 }
 
-/** The frames of one `hystrix.stream` tick (`data: {json}\n\n` each), parsed. */
+/**
+ * The frames of one `hystrix.stream` tick (`data: {json}\n\n` each), parsed.
+ * @param {string} text
+ */
 function parseTick(text) {
+  /** @type {unknown[]} */
   const frames = [];
   for (const line of text.split("\n")) {
     if (line.startsWith("data: ")) frames.push(JSON.parse(line.slice("data: ".length)));
@@ -53,7 +61,10 @@ function parseTick(text) {
   return frames;
 }
 
-/** Checks `options` of mountDashboard; returns `{ commands, intervalMs }`. */
+/**
+ * Checks `options` of mountDashboard; returns `{ commands, intervalMs }`.
+ * @param {import("./dashboard.js").MountDashboardOptions} [options]
+ */
 function checkOptions(options) {
   if (options === undefined) return { commands: undefined, intervalMs: DEFAULT_REFRESH_MS };
   if (options === null || typeof options !== "object") {
@@ -77,6 +88,9 @@ function checkOptions(options) {
  * (or `using`) stops and removes the dashboard from `element`. Bad arguments throw at once; a tick that
  * fails (a command disposed since) is reported in the dashboard's status
  * line and the next tick tries again.
+ * @param {Element} element
+ * @param {import("./dashboard.js").MountDashboardOptions} [options]
+ * @returns {import("./dashboard.js").MountedDashboard}
  */
 export function mountDashboard(element, options) {
   if (element === null || typeof element !== "object" || typeof element.attachShadow !== "function") {
@@ -93,13 +107,14 @@ export function mountDashboard(element, options) {
   const view = dashboardView(shadow);
   element.appendChild(host);
 
+  /** @type {ReturnType<typeof setInterval> | null} */
   let timer = null;
   const refresh = () => {
     if (timer === null) return false;
     let frames;
     try {
       frames = parseTick(render(renderOptions, "mountDashboard", (o) => o.streamFrames(Date.now())));
-    } catch (e) {
+    } catch (/** @type {any} */ e) {
       view.status(`rendering failed: ${e?.message ?? e}`);
       return false;
     }
@@ -120,7 +135,9 @@ export function mountDashboard(element, options) {
     stop();
     host.remove();
   };
+  /** @type {import("./dashboard.js").MountedDashboard & { [Symbol.dispose]?: () => void }} */
   const handle = {
+
     refresh,
     stop,
     dispose,

@@ -5,6 +5,7 @@
 import initWeb, { WasmCommand, WasmObservation, configSchema, dashboardHtml } from "./web/hystrix_wasm.js";
 import { slot } from "./wasm-slot.mjs";
 
+/** @type {Promise<void> | null} */
 let loading = null;
 
 /**
@@ -15,6 +16,8 @@ let loading = null;
  * fetched relative to this module, as the browser entry does (Node's fetch
  * reads no files: there, pass the bytes, or use the main entry). Calling
  * it again returns the same promise; after a failure it may be retried.
+ * @param {Parameters<typeof import("./init.js").init>[0]} [source]
+ * @returns {Promise<void>}
  */
 export function init(source) {
   if (slot.WasmCommand !== null) return Promise.resolve();

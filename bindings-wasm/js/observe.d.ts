@@ -17,7 +17,8 @@ export interface ObserveResponse {
   end(chunk?: string): unknown;
   destroy(error?: Error): unknown;
   flushHeaders?(): void;
-  on(event: "close" | "drain", listener: () => void): unknown;
+  /** The stream handler listens for all three ("error": a write to a client that is gone). */
+  on(event: "close" | "drain" | "error", listener: () => void): unknown;
 }
 
 /** Which commands to render: the registry's named commands by default. */

@@ -6,7 +6,14 @@ import { HystrixError } from "./errors.mjs";
 import { circuitNamed, namedCircuits } from "./registry.mjs";
 import { slot } from "./wasm-slot.mjs";
 
-/** The circuits `commands` names (views, commands or names), or every named one. */
+/** @typedef {import("./registry.mjs").Circuit} Circuit */
+
+/**
+ * The circuits `commands` names (views, commands or names), or every named one.
+ * @param {unknown} commands
+ * @param {string} where
+ * @returns {Circuit[]}
+ */
 export function circuitsOf(commands, where) {
   if (commands === undefined) return namedCircuits();
   if (!Array.isArray(commands)) throw new TypeError(`${where}: options.commands must be an array of commands or names`);
@@ -21,7 +28,14 @@ export function circuitsOf(commands, where) {
   });
 }
 
-/** Renders with `fn(observation)` the circuits of `options.commands`, each observed at its own clock's time. */
+/**
+ * Renders with `fn(observation)` the circuits of `options.commands`, each observed at its own clock's time.
+ * @template R
+ * @param {import("./observe.js").RenderOptions | undefined} options
+ * @param {string} where
+ * @param {(observation: import("./web/hystrix_wasm.js").WasmObservation) => R} fn
+ * @returns {R}
+ */
 export function render(options, where, fn) {
   if (options !== undefined && (options === null || typeof options !== "object")) {
     throw new TypeError(`${where}: options must be an object`);

@@ -20,6 +20,19 @@ export function observeUsage(o: typeof observe, cmd: Command, req: ObserveReques
   const stats: StreamStats = stream.stats();
   const clients: number = stats.clients + stats.served + stats.refused + stats.dropped;
   stream.close();
+  // The stream handler listens for "error" on the response too (a client gone mid-write).
+  res.on("error", () => {});
+  // writeHead's result is not used: a response whose writeHead returns nothing fits.
+  const minimal: ObserveResponse = {
+    headersSent: false,
+    writeHead() {},
+    write: () => true,
+    end() {},
+    destroy() {},
+    on() {},
+  };
+  o.metricsHandler()(req, minimal);
+
   // @ts-expect-error intervalMs is a number
   o.streamHandler({ intervalMs: "fast" });
   // @ts-expect-error commands are commands or names
