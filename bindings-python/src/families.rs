@@ -19,7 +19,8 @@ fn value<'py>(py: Python<'py>, v: Value) -> PyResult<Bound<'py, PyAny>> {
 /// One family as a dict: `name`, `help`, `type` (`counter`, `gauge`,
 /// `histogram`), `unit` (`seconds` or `""`), `otel_unit` (`s` or `""`),
 /// `label_names` (a tuple), `samples`; a histogram also has `buckets` (the
-/// bounds, ascending, `+Inf` implied). A counter's or gauge's samples are
+/// bounds, ascending, `+Inf` implied) and `le` (the same bounds as the text
+/// writes them, a tuple of strings). A counter's or gauge's samples are
 /// `(label values, value)`; a histogram's `(label values, cumulative
 /// counts, count, sum)`.
 fn family<'py>(py: Python<'py>, f: &MetricFamily) -> PyResult<Bound<'py, PyDict>> {
@@ -41,6 +42,15 @@ fn family<'py>(py: Python<'py>, f: &MetricFamily) -> PyResult<Bound<'py, PyDict>
         Samples::Histogram { bounds, series } => {
             let b: Vec<f64> = bounds.iter().map(|b| b.as_f64()).collect();
             d.set_item("buckets", b)?;
+            let le: Vec<String> = bounds
+                .iter()
+                .map(|b| {
+                    let mut s = String::new();
+                    b.write(&mut s);
+                    s
+                })
+                .collect();
+            d.set_item("le", PyTuple::new(py, le)?)?;
             for h in series {
                 let labels = PyTuple::new(py, &h.labels)?;
                 samples.append((labels, h.cumulative_counts.clone(), h.count, value(py, h.sum)?))?;

@@ -46,7 +46,7 @@ function instrumentsOf(meter, family) {
   const observe = (result, f) => {
     for (const s of f.samples) {
       const attrs = attributes(labelNames, s.labels);
-      f.buckets.forEach((le, i) => result.observe(bucket, s.counts[i], { ...attrs, le: String(le) }));
+      f.le.forEach((le, i) => result.observe(bucket, s.counts[i], { ...attrs, le }));
       result.observe(bucket, s.count, { ...attrs, le: "+Inf" });
       result.observe(sum, s.sum, attrs);
       result.observe(count, s.count, attrs);

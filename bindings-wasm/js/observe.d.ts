@@ -135,6 +135,8 @@ export interface HistogramMetricFamily extends MetricFamilyBase {
   type: "histogram";
   /** Upper bounds of the buckets, ascending (`+Inf` implied). */
   buckets: number[];
+  /** The same bounds as the text exposition writes them (`"0.005"`, … `"10"`). */
+  le: string[];
   samples: HistogramSample[];
 }
 

@@ -22,7 +22,8 @@ fn array<T>(out: &mut String, items: impl IntoIterator<Item = T>, mut item: impl
 /// where `type` is `counter`, `gauge` or `histogram`, `unit` the Prometheus
 /// unit word (`seconds` or `""`) and `otelUnit` its UCUM form (`s` or `""`).
 /// A counter's or gauge's samples are `{"labels":[values…],"value":n}`; a
-/// histogram has `"buckets":[bounds…]` (ascending, `+Inf` implied) and
+/// histogram has `"buckets":[bounds…]` (ascending, `+Inf` implied), the
+/// same bounds as the text writes them in `"le":["0.005",…]`, and
 /// samples `{"labels":[…],"counts":[cumulative…],"count":n,"sum":x}`.
 /// Label values line up with `labelNames`; numbers are written exactly as
 /// in the text exposition.
@@ -58,6 +59,12 @@ pub fn families_json(families: &[MetricFamily]) -> String {
             Samples::Histogram { bounds, series } => {
                 out.push_str(",\"buckets\":");
                 array(out, bounds, |out, b| b.write(out));
+                out.push_str(",\"le\":");
+                array(out, bounds, |out, b| {
+                    out.push('"');
+                    b.write(out);
+                    out.push('"');
+                });
                 out.push_str(",\"samples\":");
                 array(out, series, |out, h| {
                     labels(out, &h.labels);

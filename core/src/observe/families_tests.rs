@@ -148,13 +148,16 @@ fn families_follow_the_naming_rules() {
     }
 }
 
+/// `v` as the text writes it.
+fn text_of(v: Value) -> String {
+    let mut s = String::new();
+    v.write(&mut s);
+    s
+}
+
 #[test]
 fn values_are_written_exactly() {
-    let text = |v: Value| {
-        let mut s = String::new();
-        v.write(&mut s);
-        s
-    };
+    let text = text_of;
     assert_eq!(text(Value::Millis(5)), "0.005");
     assert_eq!(text(Value::Millis(1_241)), "1.241");
     assert_eq!(text(Value::Millis(10_000)), "10");
@@ -191,6 +194,9 @@ fn the_json_form_is_the_families() {
                 let b: Vec<f64> = bounds.iter().map(|b| b.as_f64()).collect();
                 let jb: Vec<f64> = j["buckets"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
                 assert_eq!(jb, b);
+                let le: Vec<String> = bounds.iter().map(|b| text_of(*b)).collect();
+                assert_eq!(j["le"], serde_json::json!(le));
+                assert_eq!(j["le"][13], "10");
                 assert_eq!(samples.len(), series.len());
                 for (js, h) in samples.iter().zip(series) {
                     assert_eq!(js["labels"], serde_json::json!(h.labels));
