@@ -35,7 +35,7 @@ def test_a_scrape_carries_the_series_and_values_of_metrics_text(clock, unique_na
     assert got == series(observe.metrics_text([ok, bad]))
     assert got["hystrix_circuitbreaker_state", (("group", bad), ("name", bad), ("state", "open"))] == 1
     assert got["hystrix_latency_seconds_bucket", (("group", ok), ("kind", "run"), ("le", "0.005"), ("name", ok))] == 1
-    assert 0.33 <= got["hystrix_latency_seconds_sum", (("group", ok), ("kind", "run"), ("name", ok))] < 0.35  # bin values
+    assert 0.33 <= got["hystrix_latency_seconds_sum", (("group", ok), ("kind", "run"), ("name", ok))] < 0.35
     assert "# TYPE hystrix_execution_total counter" in scraped
     open_metrics = generate_openmetrics(registry).decode()
     assert "# UNIT hystrix_latency_seconds seconds" in open_metrics
