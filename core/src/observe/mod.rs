@@ -2,7 +2,7 @@
 //!
 //! - [`stream`]: the Hystrix 1.5 `hystrix.stream` frame of a command (the
 //!   `"type":"HystrixCommand"` object the Netflix dashboard and Turbine read).
-//! - [`families`]: the metric families of a set of commands (names, help,
+//! - [`families`](mod@families): the metric families of a set of commands (names, help,
 //!   types, units, labels, values): what every exporter reads.
 //! - [`prometheus`]: the Prometheus text exposition (format 0.0.4) of a set
 //!   of commands, written from those families.

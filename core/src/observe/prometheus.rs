@@ -1,5 +1,5 @@
 //! The Prometheus text exposition (format 0.0.4) of a set of commands,
-//! written from their [metric families](super::families): the text and the
+//! written from their [metric families](mod@super::families): the text and the
 //! structured form cannot drift apart.
 
 use crate::config::Config;
