@@ -42,6 +42,8 @@ def collected(reader):
     data = reader.get_metrics_data()  # None when nothing was observed
     for rm in data.resource_metrics if data is not None else ():
         for sm in rm.scope_metrics:
+            if sm.scope.name.startswith("opentelemetry"):
+                continue  # the SDK's own metrics (some versions have them)
             for m in sm.metrics:
                 metrics[m.name] = m
                 for p in m.data.data_points:
