@@ -91,23 +91,25 @@ export function promClientCollector(promClient, options = {}) {
     if (family.type === "histogram") config.buckets = family.buckets;
     return new Bridged(config);
   });
+  // Kept by the name registered under: an OpenMetrics registry renames a
+  // counter's metric object (`_total` dropped) when it renders.
   const joined = [];
   try {
     for (const registry of registers) {
       for (const m of metrics) {
         registry.registerMetric(m);
-        joined.push([registry, m]);
+        joined.push([registry, m, m.name]);
       }
     }
   } catch (e) {
-    for (const [registry, m] of joined) registry.removeSingleMetric(m.name);
+    for (const [registry, , name] of joined) registry.removeSingleMetric(name);
     throw e;
   }
   return {
     metrics,
     unregister() {
-      for (const [registry, m] of joined.splice(0)) {
-        if (registry.getSingleMetric(m.name) === m) registry.removeSingleMetric(m.name);
+      for (const [registry, m, name] of joined.splice(0)) {
+        if (registry.getSingleMetric(name) === m) registry.removeSingleMetric(name);
       }
     },
   };

@@ -60,6 +60,17 @@ test("the default registry, a clash with an existing metric and bad arguments", 
   bridge.unregister();
   assert.equal(await promClient.register.metrics(), "\n");
 
+  // An OpenMetrics registry: prom-client's counter naming, # EOF; unregister still removes all.
+  const om = new promClient.Registry(promClient.Registry.OPENMETRICS_CONTENT_TYPE);
+  const omBridge = observe.promClientCollector(promClient, { registers: [om] });
+  await new hystrix.Command(async () => 1, null, { name: "openmetrics" }).execute();
+  const omText = await om.metrics();
+  assert.match(omText, /^# TYPE hystrix_execution counter$/m);
+  assert.match(omText, /^hystrix_execution_total\{name="openmetrics",group="openmetrics",event="success"\} 1$/m);
+  assert.match(omText, /^# EOF\n$/m);
+  omBridge.unregister();
+  assert.equal(await om.metrics(), "\n# EOF\n");
+
   assert.throws(() => observe.promClientCollector({}), /promClient must be the prom-client module \(its Counter class is missing\)/);
   assert.throws(() => observe.promClientCollector(promClient, { registers: [{}] }), /options.registers must be an array of prom-client registries/);
   assert.throws(() => observe.promClientCollector(promClient, { commands: ["nobody"] }), /no command is named "nobody"/);
