@@ -10,6 +10,26 @@
 //! shapes under the `hystrix_` prefix. Every series has the labels `name`
 //! and `group` first (the command's name: commands have no group yet).
 //! Every metric is documented in `docs/observability.md`.
+//!
+//! ```
+//! use hystrix_core::observe::{MetricType, Samples, Value};
+//! use hystrix_core::{Registry, RunError, VirtualClock};
+//! use std::sync::Arc;
+//!
+//! let reg = Registry::new(Arc::new(VirtualClock::new()));
+//! let _ = reg.get_or_create("users").execute(|| Ok::<u32, RunError<()>>(1));
+//! for family in reg.metric_families_at(0) {
+//!     // e.g. hand each to a metrics library: name, help, type, unit, labels…
+//!     if let (MetricType::Counter, Samples::Scalar(series)) = (family.metric_type, &family.samples) {
+//!         for s in series {
+//!             assert_eq!(s.labels.len(), family.label_names.len());
+//!             if family.name == "hystrix_execution_total" && s.labels[2] == "success" {
+//!                 assert_eq!((s.labels[0].as_str(), s.value), ("users", Value::Count(1)));
+//!             }
+//!         }
+//!     }
+//! }
+//! ```
 
 use crate::config::Config;
 use crate::event::EventType;
