@@ -8,10 +8,10 @@ use hystrix_core::observe::{self, Isolation, Observation, StreamOptions};
 use pyo3::prelude::*;
 
 /// What to render: a command, its time in ms, and whether it reports thread isolation.
-type Item<'py> = (Bound<'py, NativeCommand>, u64, bool);
+pub(crate) type Item<'py> = (Bound<'py, NativeCommand>, u64, bool);
 
 /// The observation of `items` (anonymous commands left out, sorted by name).
-fn observation(items: &[Item<'_>]) -> Observation {
+pub(crate) fn observation(items: &[Item<'_>]) -> Observation {
     let mut o = Observation::new();
     for (native, now, thread) in items {
         let native = native.get();
@@ -39,6 +39,7 @@ pub(crate) fn render_stream(items: Vec<Item<'_>>, wall_clock_ms: u64) -> String 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(render_prometheus, m)?)?;
     m.add_function(wrap_pyfunction!(render_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(crate::families::metric_families, m)?)?;
     m.add("DASHBOARD_HTML", observe::DASHBOARD_HTML)?;
     m.add("DASHBOARD_CONTENT_TYPE", observe::DASHBOARD_CONTENT_TYPE)?;
     m.add("PROMETHEUS_CONTENT_TYPE", observe::prometheus::CONTENT_TYPE)?;

@@ -12,6 +12,9 @@ import { render } from "./render.mjs";
 /** @typedef {import("./observe.js").ObserveResponse} ObserveResponse */
 /** @typedef {import("./observe.js").RenderOptions} RenderOptions */
 
+export { promClientCollector } from "./observe-prom.mjs";
+export { otelInstruments } from "./observe-otel.mjs";
+
 const CONSTANTS = JSON.parse(observeConstants());
 
 /** The Prometheus exposition's content type (`text/plain; version=0.0.4; charset=utf-8`). */
@@ -52,6 +55,16 @@ function wholeOption(value, fallback, name, min) {
  */
 export function metricsText(options) {
   return render(options, "metricsText", (o) => o.prometheus());
+}
+
+/**
+ * The metric families `metricsText` is written from, as the core gives
+ * them: `[{ name, help, type, unit, otelUnit, labelNames, samples }]`
+ * (histograms also have `buckets`; see observe.d.ts). What the prom-client
+ * and OpenTelemetry bridges read: they know no metric name themselves.
+ */
+export function metricFamilies(options) {
+  return JSON.parse(render(options, "metricFamilies", (o) => o.families()));
 }
 
 /**

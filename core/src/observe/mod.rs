@@ -2,8 +2,10 @@
 //!
 //! - [`stream`]: the Hystrix 1.5 `hystrix.stream` frame of a command (the
 //!   `"type":"HystrixCommand"` object the Netflix dashboard and Turbine read).
+//! - [`families`](mod@families): the metric families of a set of commands (names, help,
+//!   types, units, labels, values): what every exporter reads.
 //! - [`prometheus`]: the Prometheus text exposition (format 0.0.4) of a set
-//!   of commands.
+//!   of commands, written from those families.
 //! - [`DASHBOARD_HTML`]: a self-contained live dashboard page that reads
 //!   a `hystrix.stream` (every host serves these same bytes, e.g. at
 //!   `/hystrix`).
@@ -15,6 +17,8 @@
 //! rendered from the commands it holds at that moment; nothing here keeps a
 //! command alive afterwards.
 
+pub mod families;
+mod families_json;
 mod json;
 mod observation;
 pub mod prometheus;
@@ -25,6 +29,8 @@ use crate::event::CircuitState;
 use crate::registry::Registry;
 use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
 
+pub use families::{families, HistogramSample, MetricFamily, MetricType, Sample, Samples, Unit, Value};
+pub use families_json::families_json;
 pub use observation::Observation;
 pub use stream::{Isolation, StreamOptions};
 
@@ -247,7 +253,15 @@ impl Registry {
     pub fn render_prometheus_at(&self, now: u64) -> String {
         self.observed(now, &StreamOptions::default()).prometheus()
     }
+
+    /// The metric families of every named command with snapshots taken at
+    /// `now`: the structured form of [`Registry::render_prometheus_at`].
+    pub fn metric_families_at(&self, now: u64) -> Vec<MetricFamily> {
+        self.observed(now, &StreamOptions::default()).families()
+    }
 }
 
+#[cfg(test)]
+mod families_tests;
 #[cfg(test)]
 mod tests;

@@ -1,10 +1,10 @@
 //! [`Observation`]: the snapshots of one render, gathered by a host that
 //! keeps its own list of commands (the JS and Python registries, a C
-//! program's handles), rendered as one `hystrix.stream` tick or one
-//! Prometheus exposition exactly as [`Registry`](crate::Registry) renders
+//! program's handles), rendered as one `hystrix.stream` tick, one
+//! Prometheus exposition or its metric families exactly as [`Registry`](crate::Registry) renders
 //! its own commands.
 
-use super::{prometheus, stream, StreamOptions};
+use super::{families, families_json, prometheus, stream, MetricFamily, StreamOptions};
 use crate::command::Command;
 use crate::config::Config;
 use crate::snapshot::Snapshot;
@@ -66,5 +66,17 @@ impl Observation {
     /// The Prometheus text exposition of the commands, sorted by name.
     pub fn prometheus(&self) -> String {
         prometheus::render(&self.items)
+    }
+
+    /// The metric families of the commands (sorted by name): the
+    /// structured form of [`Observation::prometheus`], which is written
+    /// from them.
+    pub fn families(&self) -> Vec<MetricFamily> {
+        families(&self.items)
+    }
+
+    /// [`Observation::families`] as JSON (see [`families_json()`]).
+    pub fn families_json(&self) -> String {
+        families_json(&self.families())
     }
 }
