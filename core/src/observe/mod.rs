@@ -2,6 +2,9 @@
 //!
 //! - [`stream`]: the Hystrix 1.5 `hystrix.stream` frame of a command (the
 //!   `"type":"HystrixCommand"` object the Netflix dashboard and Turbine read).
+//! - [`pool`]: the `"type":"HystrixThreadPool"` frame of a thread-isolated
+//!   command's pool (figures from the host's pool, rolling counts from the
+//!   command), rendered right after that command's frame.
 //! - [`prometheus`]: the Prometheus text exposition (format 0.0.4) of a set
 //!   of commands.
 //! - [`DASHBOARD_HTML`]: a self-contained live dashboard page that reads
@@ -17,6 +20,7 @@
 
 mod json;
 mod observation;
+pub mod pool;
 pub mod prometheus;
 pub mod stream;
 
@@ -26,6 +30,7 @@ use crate::registry::Registry;
 use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
 
 pub use observation::Observation;
+pub use pool::PoolStats;
 pub use stream::{Isolation, StreamOptions};
 
 /// The built-in live dashboard: one self-contained HTML page (inline CSS
@@ -194,7 +199,8 @@ impl StateClock {
 impl Command {
     /// This command's `hystrix.stream` frame (the JSON object alone, one
     /// line) with its snapshot taken at `now` on its clock and `currentTime`
-    /// = `wall_clock_ms` (epoch milliseconds, supplied by the host).
+    /// = `wall_clock_ms` (epoch milliseconds, supplied by the host). Its
+    /// pool frame, if any, is not included (see [`Observation`]).
     pub fn render_stream_frame(&self, now: u64, wall_clock_ms: u64, options: &StreamOptions) -> String {
         let mut out = String::new();
         stream::write_frame(&mut out, &self.observe_at(now), &self.config(), wall_clock_ms, options);
@@ -211,8 +217,9 @@ impl Registry {
     /// The registry's named commands observed at `now`, with `options`.
     fn observed(&self, now: u64, options: &StreamOptions) -> Observation {
         let mut observation = Observation::new();
+        let options = StreamOptions { pool: None, ..*options };
         for command in self.commands() {
-            observation.add(&command, now, *options);
+            observation.add(&command, now, options);
         }
         observation
     }
@@ -220,7 +227,8 @@ impl Registry {
     /// One tick of `hystrix.stream`: `data: {json}\n\n` for every named
     /// command, sorted by name, snapshots taken at `now` on the registry's
     /// clock, `currentTime` = `wall_clock_ms`. Empty when there is no
-    /// command (the host still sends its `ping: \n\n`).
+    /// command (the host still sends its `ping: \n\n`). `options.pool` is
+    /// ignored: a pool belongs to one command (use an [`Observation`]).
     pub fn render_stream_frames(&self, now: u64, wall_clock_ms: u64, options: &StreamOptions) -> String {
         self.observed(now, options).stream_frames(wall_clock_ms)
     }

@@ -4,7 +4,7 @@
 //! Prometheus exposition exactly as [`Registry`](crate::Registry) renders
 //! its own commands.
 
-use super::{prometheus, stream, StreamOptions};
+use super::{pool, prometheus, stream, StreamOptions};
 use crate::command::Command;
 use crate::config::Config;
 use crate::snapshot::Snapshot;
@@ -51,14 +51,21 @@ impl Observation {
     }
 
     /// One tick of `hystrix.stream`: `data: {json}\n\n` per command, sorted
-    /// by name, `currentTime` = `wall_clock_ms`. Empty without commands
-    /// (the host still writes its [`stream::PING`]).
+    /// by name, each followed by its `HystrixThreadPool` frame when it was
+    /// added with thread isolation and a pool ([`StreamOptions::pool`]),
+    /// `currentTime` = `wall_clock_ms`. Empty without commands (the host
+    /// still writes its [`stream::PING`]).
     pub fn stream_frames(&self, wall_clock_ms: u64) -> String {
         let mut out = String::new();
         for ((snap, cfg), options) in self.items.iter().zip(&self.options) {
             out.push_str("data: ");
             stream::write_frame(&mut out, snap, cfg, wall_clock_ms, options);
             out.push_str("\n\n");
+            if let Some(stats) = options.thread_pool() {
+                out.push_str("data: ");
+                pool::write_pool_frame(&mut out, snap, cfg, stats, wall_clock_ms);
+                out.push_str("\n\n");
+            }
         }
         out
     }
