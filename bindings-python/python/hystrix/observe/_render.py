@@ -47,10 +47,16 @@ def _circuits(commands: Optional[Iterable[Any]]) -> List[Circuit]:
     return out
 
 
-def _items(commands: Optional[Iterable[Any]]) -> List[Tuple[Any, int, bool]]:
-    """``(native command, now, thread isolation)`` per circuit: thread
-    isolation is reported once the circuit has run on its worker threads."""
-    return [(c._native, c.now(), c._pool is not None) for c in _circuits(commands)]
+def _items(commands: Optional[Iterable[Any]]) -> List[Tuple[Any, int, bool, Any]]:
+    """``(native command, now, thread isolation, pool figures)`` per circuit:
+    a circuit a thread-isolated command uses reports thread isolation and
+    its pool (all zero before its first run), others semaphore isolation
+    and no pool."""
+    items = []
+    for c in _circuits(commands):
+        pool = c._pool_stats()
+        items.append((c._native, c.now(), pool is not None, pool))
+    return items
 
 
 def metrics_text(commands: Optional[Iterable[Any]] = None) -> str:
