@@ -167,3 +167,21 @@ def test_a_grown_pool_keeps_counting_the_work_of_the_one_it_replaced(clock, uniq
     cmd.execute()
     assert wait_until(lambda: pool_of(name)["currentCompletedTaskCount"] == 4)
     assert pool_of(name)["currentTaskCount"] == 4
+
+
+def test_the_pool_frame_bytes(clock, unique_name):
+    # Golden: the exact line the Netflix dashboard and Turbine read.
+    name = unique_name("pool-bytes")
+    cmd = hystrix.Command(lambda: 1, name=name, clock=clock, max_concurrent_requests=1)
+    cmd.execute()
+    assert wait_until(lambda: pool_of(name)["currentCompletedTaskCount"] == 1)
+    text = observe.stream_frames([name], wall_clock_ms=1_700_000_000_000)
+    assert text.split("\n\n")[1:] == [
+        'data: {"type":"HystrixThreadPool","name":"' + name + '","currentTime":1700000000000,'
+        '"currentActiveCount":0,"currentCompletedTaskCount":1,"currentCorePoolSize":1,'
+        '"currentLargestPoolSize":1,"currentMaximumPoolSize":1,"currentPoolSize":1,"currentQueueSize":0,'
+        '"currentTaskCount":1,"rollingCountThreadsExecuted":1,"rollingMaxActiveThreads":1,'
+        '"rollingCountCommandRejections":0,"propertyValue_queueSizeRejectionThreshold":0,'
+        '"propertyValue_metricsRollingStatisticalWindowInMilliseconds":10000,"reportingHosts":1}',
+        "",
+    ]
