@@ -2,9 +2,12 @@
 thread-isolated circuit's pool (the core renders it from the pool's figures
 the binding passes and the circuit's rolling window)."""
 import json
+import shutil
+import subprocess
 import threading
 
 import hystrix
+import pytest
 from conftest import WAIT_S, wait_until
 from hystrix import observe
 
@@ -185,3 +188,28 @@ def test_the_pool_frame_bytes(clock, unique_name):
         '"propertyValue_metricsRollingStatisticalWindowInMilliseconds":10000,"reportingHosts":1}',
         "",
     ]
+
+
+def test_the_exposition_has_the_pool_gauges_and_passes_promtool(clock, unique_name, tmp_path):
+    name = unique_name("pool-prom")
+    cmd = hystrix.Command(lambda: 1, name=name, clock=clock, max_concurrent_requests=2)
+    cmd.execute()
+    assert wait_until(lambda: pool_of(name)["currentCompletedTaskCount"] == 1)
+    text = observe.metrics_text([name])
+    labels = f'{{name="{name}",group="{name}"}}'
+    for line in (
+        f"hystrix_threadpool_active_threads{labels} 0",
+        f"hystrix_threadpool_pool_size_threads{labels} 1",
+        f"hystrix_threadpool_pool_max_threads{labels} 2",
+        f"hystrix_threadpool_queued_tasks{labels} 0",
+        f"hystrix_threadpool_completed_tasks_total{labels} 1",
+    ):
+        assert f"\n{line}\n" in text
+    semaphore = unique_name("pool-prom-sem")
+    hystrix.Command(lambda: 1, name=semaphore, clock=clock, isolation="semaphore")
+    assert "hystrix_threadpool_" not in observe.metrics_text([semaphore])
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not found (apt-get install prometheus, or run scripts/setup.sh)")
+    check = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr

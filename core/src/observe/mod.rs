@@ -6,7 +6,8 @@
 //!   command's pool (figures from the host's pool, rolling counts from the
 //!   command), rendered right after that command's frame.
 //! - [`prometheus`]: the Prometheus text exposition (format 0.0.4) of a set
-//!   of commands.
+//!   of commands (with `hystrix_threadpool_*` gauges for the commands an
+//!   [`Observation`] was given a pool for).
 //! - [`DASHBOARD_HTML`]: a self-contained live dashboard page that reads
 //!   a `hystrix.stream` (every host serves these same bytes, e.g. at
 //!   `/hystrix`).
@@ -21,6 +22,7 @@
 mod json;
 mod observation;
 pub mod pool;
+mod pool_metrics;
 pub mod prometheus;
 pub mod stream;
 

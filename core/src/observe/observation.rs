@@ -4,7 +4,7 @@
 //! Prometheus exposition exactly as [`Registry`](crate::Registry) renders
 //! its own commands.
 
-use super::{pool, prometheus, stream, StreamOptions};
+use super::{pool, pool_metrics, prometheus, stream, StreamOptions};
 use crate::command::Command;
 use crate::config::Config;
 use crate::snapshot::Snapshot;
@@ -70,8 +70,18 @@ impl Observation {
         out
     }
 
-    /// The Prometheus text exposition of the commands, sorted by name.
+    /// The Prometheus text exposition of the commands, sorted by name, then
+    /// the `hystrix_threadpool_*` families of those added with thread
+    /// isolation and a pool (none without such a command).
     pub fn prometheus(&self) -> String {
-        prometheus::render(&self.items)
+        let mut out = prometheus::render(&self.items);
+        let pools: Vec<_> = self
+            .items
+            .iter()
+            .zip(&self.options)
+            .filter_map(|((snap, _), options)| options.thread_pool().map(|pool| (snap, pool)))
+            .collect();
+        pool_metrics::write(&mut out, &pools);
+        out
     }
 }

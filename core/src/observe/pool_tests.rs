@@ -206,3 +206,62 @@ fn a_pool_name_is_escaped() {
     assert!(text.contains(r#""name":"q\"uote\\back\nline\u0001\u2028é""#), "{text}");
     assert_eq!(pool["name"], name);
 }
+
+#[test]
+fn the_exposition_has_pool_families_only_for_commands_with_a_pool() {
+    let (clock, reg) = busy("pooled");
+    let now = clock.now_ms();
+    let plain = reg.get_or_create("plain");
+    let mut observation = Observation::new();
+    observation.add(&plain, now, thread(None));
+    observation.add(&reg.get("pooled").unwrap(), now, StreamOptions::default());
+    // No pool: the registry's bytes, no pool family.
+    assert_eq!(observation.prometheus(), reg.render_prometheus_at(now));
+    assert!(!observation.prometheus().contains("hystrix_threadpool_"));
+
+    let mut observation = Observation::new();
+    observation.add(&reg.get("pooled").unwrap(), now, thread(Some(STATS)));
+    observation.add(&plain, now, StreamOptions::default());
+    let text = observation.prometheus();
+    let base = reg.render_prometheus_at(now);
+    let pools = text.strip_prefix(base.as_str()).expect("the pool families come after the others");
+    assert_eq!(
+        pools,
+        "# HELP hystrix_threadpool_active_threads Pool threads running a task now.\n\
+         # TYPE hystrix_threadpool_active_threads gauge\n\
+         hystrix_threadpool_active_threads{name=\"pooled\",group=\"pooled\"} 1\n\
+         # HELP hystrix_threadpool_pool_size_threads Pool threads alive now, busy or idle.\n\
+         # TYPE hystrix_threadpool_pool_size_threads gauge\n\
+         hystrix_threadpool_pool_size_threads{name=\"pooled\",group=\"pooled\"} 5\n\
+         # HELP hystrix_threadpool_pool_max_threads Most threads the pool may have.\n\
+         # TYPE hystrix_threadpool_pool_max_threads gauge\n\
+         hystrix_threadpool_pool_max_threads{name=\"pooled\",group=\"pooled\"} 4\n\
+         # HELP hystrix_threadpool_queued_tasks Tasks waiting for a pool thread now.\n\
+         # TYPE hystrix_threadpool_queued_tasks gauge\n\
+         hystrix_threadpool_queued_tasks{name=\"pooled\",group=\"pooled\"} 6\n\
+         # HELP hystrix_threadpool_completed_tasks_total Tasks the pool finished since it was made.\n\
+         # TYPE hystrix_threadpool_completed_tasks_total counter\n\
+         hystrix_threadpool_completed_tasks_total{name=\"pooled\",group=\"pooled\"} 7\n"
+    );
+}
+
+#[test]
+fn pool_label_values_are_escaped_and_samples_follow_the_name_order() {
+    let clock = Arc::new(VirtualClock::new());
+    let reg = Registry::new(clock.clone());
+    let mut observation = Observation::new();
+    for (name, active) in [("z", 2), ("a\"b\\c\nd", 1)] {
+        let stats = PoolStats { active, ..PoolStats::default() };
+        observation.add(&reg.get_or_create(name), clock.now_ms(), thread(Some(stats)));
+    }
+    let text = observation.prometheus();
+    let active: Vec<&str> = text.lines().filter(|l| l.starts_with("hystrix_threadpool_active_threads{")).collect();
+    assert_eq!(
+        active,
+        [
+            r#"hystrix_threadpool_active_threads{name="a\"b\\c\nd",group="a\"b\\c\nd"} 1"#,
+            r#"hystrix_threadpool_active_threads{name="z",group="z"} 2"#,
+        ]
+    );
+    assert_eq!(text.matches("# TYPE hystrix_threadpool_").count(), 5, "each family declared once");
+}
