@@ -11,8 +11,11 @@ use super::prometheus::escape_label_value;
 use crate::snapshot::Snapshot;
 use std::fmt::Write;
 
-/// The families: name, type, help, and the figure each sample reports.
-const FAMILIES: [(&str, &str, &str, fn(&PoolStats) -> u64); 5] = [
+/// A family: name, type, help, and the figure each sample reports.
+type Family = (&'static str, &'static str, &'static str, fn(&PoolStats) -> u64);
+
+/// The families, in the order they are written.
+const FAMILIES: [Family; 5] = [
     ("hystrix_threadpool_active_threads", "gauge", "Pool threads running a task now.", |p| p.active),
     ("hystrix_threadpool_pool_size_threads", "gauge", "Pool threads alive now, busy or idle.", |p| p.pool_size),
     ("hystrix_threadpool_pool_max_threads", "gauge", "Most threads the pool may have.", |p| p.maximum_pool_size),
