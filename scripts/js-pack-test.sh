@@ -29,6 +29,8 @@ index.web.mjs
 init.d.ts
 init.mjs
 node/wasm.mjs
+observe-otel.mjs
+observe-prom.mjs
 observe-unsupported.mjs
 observe.d.ts
 observe.mjs

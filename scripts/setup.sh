@@ -76,7 +76,10 @@ if [ ! -x "$root/target/js-tools/node_modules/.bin/wasm-opt" ]; then
 fi
 # The observe tests (tests/observe/, pinned in its package-lock.json): the
 # Netflix Hystrix dashboard's webapp/ (npm hystrix-dashboard), the
-# underscore it loads, and playwright-core.
-if [ ! -d "$root/tests/observe/node_modules/hystrix-dashboard/webapp" ]; then
+# underscore it loads, playwright-core, and the bridges' prom-client and
+# OpenTelemetry (@opentelemetry/api, @opentelemetry/sdk-metrics).
+if [ ! -d "$root/tests/observe/node_modules/hystrix-dashboard/webapp" ] \
+  || [ ! -d "$root/tests/observe/node_modules/prom-client" ] \
+  || [ ! -d "$root/tests/observe/node_modules/@opentelemetry/sdk-metrics" ]; then
   (cd "$root/tests/observe" && npm ci --silent --no-audit --no-fund --ignore-scripts)
 fi

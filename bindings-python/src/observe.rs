@@ -12,8 +12,9 @@ type PoolFigures = (u64, u64, u64, u64, u64, u64, u64, u64, u64);
 
 /// What to render: a command, its time in ms, whether it reports thread
 /// isolation, and its thread pool's figures (a `HystrixThreadPool` frame
-/// follows its frame when given with thread isolation).
-type Item<'py> = (Bound<'py, NativeCommand>, u64, bool, Option<PoolFigures>);
+/// follows its frame, and `hystrix_threadpool_*` series join the metrics,
+/// when given with thread isolation).
+pub(crate) type Item<'py> = (Bound<'py, NativeCommand>, u64, bool, Option<PoolFigures>);
 
 /// The [`PoolStats`] of `figures`.
 fn pool_stats(figures: &PoolFigures) -> PoolStats {
@@ -42,7 +43,7 @@ fn pool_stats(figures: &PoolFigures) -> PoolStats {
 }
 
 /// The observation of `items` (anonymous commands left out, sorted by name).
-fn observation(items: &[Item<'_>]) -> Observation {
+pub(crate) fn observation(items: &[Item<'_>]) -> Observation {
     let mut o = Observation::new();
     for (native, now, thread, pool) in items {
         let native = native.get();
@@ -71,6 +72,7 @@ pub(crate) fn render_stream(items: Vec<Item<'_>>, wall_clock_ms: u64) -> String 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(render_prometheus, m)?)?;
     m.add_function(wrap_pyfunction!(render_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(crate::families::metric_families, m)?)?;
     m.add("DASHBOARD_HTML", observe::DASHBOARD_HTML)?;
     m.add("DASHBOARD_CONTENT_TYPE", observe::DASHBOARD_CONTENT_TYPE)?;
     m.add("PROMETHEUS_CONTENT_TYPE", observe::prometheus::CONTENT_TYPE)?;

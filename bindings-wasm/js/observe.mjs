@@ -9,6 +9,9 @@ import { WasmObservation, dashboardHtml as pageHtml, observeConstants } from "./
 import { CommandView } from "./command.mjs";
 import { circuitNamed, namedCircuits } from "./registry.mjs";
 
+export { promClientCollector } from "./observe-prom.mjs";
+export { otelInstruments } from "./observe-otel.mjs";
+
 const CONSTANTS = JSON.parse(observeConstants());
 
 /** The Prometheus exposition's content type (`text/plain; version=0.0.4; charset=utf-8`). */
@@ -69,6 +72,16 @@ function wholeOption(value, fallback, name, min) {
  */
 export function metricsText(options) {
   return render(options, "metricsText", (o) => o.prometheus());
+}
+
+/**
+ * The metric families `metricsText` is written from, as the core gives
+ * them: `[{ name, help, type, unit, otelUnit, labelNames, samples }]`
+ * (histograms also have `buckets`; see observe.d.ts). What the prom-client
+ * and OpenTelemetry bridges read: they know no metric name themselves.
+ */
+export function metricFamilies(options) {
+  return JSON.parse(render(options, "metricFamilies", (o) => o.families()));
 }
 
 /**

@@ -42,6 +42,13 @@ impl WasmObservation {
     pub fn prometheus(&self) -> String {
         self.inner.prometheus()
     }
+
+    /// The metric families the exposition is written from, as the core's
+    /// JSON (`hystrix_core::observe::families_json`): what the prom-client
+    /// and OpenTelemetry bridges read, so they know no metric name.
+    pub fn families(&self) -> String {
+        self.inner.families_json()
+    }
 }
 
 /// The built-in dashboard page (one self-contained HTML file).

@@ -5,9 +5,12 @@
 //! - [`pool`]: the `"type":"HystrixThreadPool"` frame of a thread-isolated
 //!   command's pool (figures from the host's pool, rolling counts from the
 //!   command), rendered right after that command's frame.
+//! - [`families`](mod@families): the metric families of a set of commands (names, help,
+//!   types, units, labels, values): what every exporter reads (with
+//!   `hystrix_threadpool_*` families for the commands an [`Observation`]
+//!   was given a pool for).
 //! - [`prometheus`]: the Prometheus text exposition (format 0.0.4) of a set
-//!   of commands (with `hystrix_threadpool_*` gauges for the commands an
-//!   [`Observation`] was given a pool for).
+//!   of commands, written from those families.
 //! - [`DASHBOARD_HTML`]: a self-contained live dashboard page that reads
 //!   a `hystrix.stream` (every host serves these same bytes, e.g. at
 //!   `/hystrix`).
@@ -19,6 +22,8 @@
 //! rendered from the commands it holds at that moment; nothing here keeps a
 //! command alive afterwards.
 
+pub mod families;
+mod families_json;
 mod json;
 mod observation;
 pub mod pool;
@@ -31,6 +36,8 @@ use crate::event::CircuitState;
 use crate::registry::Registry;
 use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
 
+pub use families::{families, HistogramSample, MetricFamily, MetricType, Sample, Samples, Unit, Value};
+pub use families_json::families_json;
 pub use observation::Observation;
 pub use pool::PoolStats;
 pub use stream::{Isolation, StreamOptions};
@@ -245,7 +252,15 @@ impl Registry {
     pub fn render_prometheus_at(&self, now: u64) -> String {
         self.observed(now, &StreamOptions::default()).prometheus()
     }
+
+    /// The metric families of every named command with snapshots taken at
+    /// `now`: the structured form of [`Registry::render_prometheus_at`].
+    pub fn metric_families_at(&self, now: u64) -> Vec<MetricFamily> {
+        self.observed(now, &StreamOptions::default()).families()
+    }
 }
 
+#[cfg(test)]
+mod families_tests;
 #[cfg(test)]
 mod tests;

@@ -1,10 +1,10 @@
 //! [`Observation`]: the snapshots of one render, gathered by a host that
 //! keeps its own list of commands (the JS and Python registries, a C
-//! program's handles), rendered as one `hystrix.stream` tick or one
-//! Prometheus exposition exactly as [`Registry`](crate::Registry) renders
+//! program's handles), rendered as one `hystrix.stream` tick, one
+//! Prometheus exposition or its metric families exactly as [`Registry`](crate::Registry) renders
 //! its own commands.
 
-use super::{pool, pool_metrics, prometheus, stream, StreamOptions};
+use super::{families, families_json, pool, pool_metrics, prometheus, stream, MetricFamily, StreamOptions};
 use crate::command::Command;
 use crate::config::Config;
 use crate::snapshot::Snapshot;
@@ -70,18 +70,33 @@ impl Observation {
         out
     }
 
-    /// The Prometheus text exposition of the commands, sorted by name, then
-    /// the `hystrix_threadpool_*` families of those added with thread
-    /// isolation and a pool (none without such a command).
+    /// The Prometheus text exposition of the commands, sorted by name,
+    /// written from [`Observation::families`].
     pub fn prometheus(&self) -> String {
-        let mut out = prometheus::render(&self.items);
+        let mut out = String::new();
+        prometheus::write_families(&mut out, &self.families());
+        out
+    }
+
+    /// The metric families of the commands (sorted by name): the
+    /// structured form of [`Observation::prometheus`], which is written
+    /// from them. The `hystrix_threadpool_*` families of the commands added
+    /// with thread isolation and a pool come last (none without such a
+    /// command).
+    pub fn families(&self) -> Vec<MetricFamily> {
+        let mut out = families(&self.items);
         let pools: Vec<_> = self
             .items
             .iter()
             .zip(&self.options)
             .filter_map(|((snap, _), options)| options.thread_pool().map(|pool| (snap, pool)))
             .collect();
-        pool_metrics::write(&mut out, &pools);
+        out.extend(pool_metrics::pool_families(&pools));
         out
+    }
+
+    /// [`Observation::families`] as JSON (see [`families_json()`]).
+    pub fn families_json(&self) -> String {
+        families_json(&self.families())
     }
 }

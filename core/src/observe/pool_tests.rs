@@ -1,5 +1,5 @@
 use super::super::tests::{all_numbers_are_integers, keys_in_order};
-use super::super::{Isolation, Observation, StreamOptions};
+use super::super::{Isolation, MetricType, Observation, Sample, Samples, StreamOptions, Value as FamilyValue};
 use super::PoolStats;
 use crate::{Clock, Config, Registry, RunError, VirtualClock};
 use serde_json::Value;
@@ -264,4 +264,35 @@ fn pool_label_values_are_escaped_and_samples_follow_the_name_order() {
         ]
     );
     assert_eq!(text.matches("# TYPE hystrix_threadpool_").count(), 5, "each family declared once");
+}
+
+#[test]
+fn the_pool_families_are_what_every_exporter_reads() {
+    let (clock, reg) = busy("pooled");
+    let mut observation = Observation::new();
+    observation.add(&reg.get("pooled").unwrap(), clock.now_ms(), thread(Some(STATS)));
+    let families = observation.families();
+    let pools: Vec<(&str, MetricType)> = families
+        .iter()
+        .filter(|f| f.name.starts_with("hystrix_threadpool_"))
+        .map(|f| (f.name, f.metric_type))
+        .collect();
+    assert_eq!(
+        pools,
+        [
+            ("hystrix_threadpool_active_threads", MetricType::Gauge),
+            ("hystrix_threadpool_pool_size_threads", MetricType::Gauge),
+            ("hystrix_threadpool_pool_max_threads", MetricType::Gauge),
+            ("hystrix_threadpool_queued_tasks", MetricType::Gauge),
+            ("hystrix_threadpool_completed_tasks_total", MetricType::Counter),
+        ]
+    );
+    assert!(families[families.len() - 5].name.starts_with("hystrix_threadpool_"), "the pool families come last");
+    let completed = families.last().unwrap();
+    assert_eq!(completed.label_names, ["name", "group"]);
+    assert_eq!(
+        completed.samples,
+        Samples::Scalar(vec![Sample { labels: vec!["pooled".into(), "pooled".into()], value: FamilyValue::Count(7) }])
+    );
+    assert!(observation.families_json().contains("\"hystrix_threadpool_completed_tasks_total\""));
 }

@@ -1,7 +1,7 @@
 """What is rendered: the circuits of the registry (or those given), each
 observed at its own clock's time, handed to the core's renderers."""
 import time
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from .. import _hystrix
 from .. import _registry as registry
@@ -63,6 +63,18 @@ def metrics_text(commands: Optional[Iterable[Any]] = None) -> str:
     """The Prometheus text exposition (format 0.0.4) of the registry's named
     commands, or of ``commands`` (commands, circuits or registered names)."""
     return _hystrix.render_prometheus(_items(commands))
+
+
+def metric_families(commands: Optional[Iterable[Any]] = None) -> List[Dict[str, Any]]:
+    """The metric families :func:`metrics_text` is written from, as the core
+    gives them: a list of dicts with ``name``, ``help``, ``type``
+    (``counter``, ``gauge``, ``histogram``), ``unit`` (``seconds`` or
+    ``""``), ``otel_unit`` (``s`` or ``""``), ``label_names`` and
+    ``samples``: ``(label values, value)`` pairs, or for a histogram
+    ``(label values, cumulative counts, count, sum)`` with the family's
+    ``buckets`` (bounds) and ``le`` (the bounds as the text writes them).
+    What the OpenTelemetry bridge reads: it knows no metric name."""
+    return _hystrix.metric_families(_items(commands))
 
 
 def stream_frames(commands: Optional[Iterable[Any]] = None, wall_clock_ms: Optional[int] = None) -> str:
