@@ -213,3 +213,31 @@ def test_the_exposition_has_the_pool_gauges_and_passes_promtool(clock, unique_na
         pytest.skip("promtool not found (apt-get install prometheus, or run scripts/setup.sh)")
     check = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_metric_families_and_the_prometheus_client_bridge_carry_the_pool_series(clock, unique_name):
+    prometheus_client = pytest.importorskip("prometheus_client")
+    from prometheus_client.parser import text_string_to_metric_families
+
+    name = unique_name("pool-bridge")
+    cmd = hystrix.Command(lambda: 1, name=name, clock=clock, max_concurrent_requests=3)
+    cmd.execute()
+    assert wait_until(lambda: pool_of(name)["currentCompletedTaskCount"] == 1)
+    families = {f["name"]: f for f in observe.metric_families([name])}
+    completed = families["hystrix_threadpool_completed_tasks_total"]
+    assert (completed["type"], list(completed["label_names"])) == ("counter", ["name", "group"])
+    assert completed["samples"] == [((name, name), 1)]
+    assert families["hystrix_threadpool_pool_max_threads"]["samples"] == [((name, name), 3)]
+
+    def series(text):
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+        }
+
+    registry = prometheus_client.CollectorRegistry()
+    registry.register(observe.PrometheusCollector([name]))
+    got = series(prometheus_client.generate_latest(registry).decode())
+    assert got == series(observe.metrics_text([name]))
+    assert got["hystrix_threadpool_pool_max_threads", (("group", name), ("name", name))] == 3
