@@ -151,8 +151,8 @@ class Circuit:
         #: Whether a thread-isolated command executes through this circuit
         #: (its stream then has a HystrixThreadPool frame).
         self._thread = False
-        # Pools replaced when the bulkhead grew, while they still had work,
-        # and the work the ones since finished had completed.
+        # Pools replaced when the bulkhead grew that may still have work,
+        # and the tasks completed by those dropped from that list since.
         self._retired: List[_Pool] = []
         self._retired_completed = 0
         self._native.subscribe("state", functools.partial(_log_transition, self._native.label))
