@@ -207,7 +207,9 @@ def test_the_exposition_has_the_pool_gauges_and_passes_promtool(clock, unique_na
         assert f"\n{line}\n" in text
     semaphore = unique_name("pool-prom-sem")
     hystrix.Command(lambda: 1, name=semaphore, clock=clock, isolation="semaphore")
-    assert "hystrix_threadpool_" not in observe.metrics_text([semaphore])
+    no_pool = observe.metrics_text([semaphore])
+    assert "# TYPE hystrix_threadpool_active_threads gauge\n" in no_pool
+    assert not [line for line in no_pool.splitlines() if line.startswith("hystrix_threadpool_")]
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool not found (apt-get install prometheus, or run scripts/setup.sh)")
@@ -241,3 +243,44 @@ def test_the_metric_families_and_the_prometheus_client_bridge_carry_the_pool_ser
     got = series(prometheus_client.generate_latest(registry).decode())
     assert got == series(observe.metrics_text([name]))
     assert got["hystrix_threadpool_pool_max_threads", (("group", name), ("name", name))] == 3
+
+
+def test_otel_instruments_have_the_pool_families_before_any_pool(clock, unique_name):
+    sdk = pytest.importorskip("opentelemetry.sdk.metrics")
+    from hystrix.observe.otel import otel_instruments
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    semaphore, pooled = unique_name("pool-otel-sem"), unique_name("pool-otel")
+    hystrix.Command(lambda: 1, name=semaphore, clock=clock, isolation="semaphore").execute()
+    reader = InMemoryMetricReader()
+    provider = sdk.MeterProvider(metric_readers=[reader])
+    meter = provider.get_meter("app")
+    # Made for commands without a pool: the pool instruments are there already.
+    names = {i.name for i in otel_instruments(meter, commands=[semaphore]).instruments}
+    assert {n for n in names if n.startswith("hystrix_threadpool_")} == {
+        "hystrix_threadpool_active_threads",
+        "hystrix_threadpool_pool_size_threads",
+        "hystrix_threadpool_pool_max_threads",
+        "hystrix_threadpool_queued_tasks",
+        "hystrix_threadpool_completed_tasks_total",
+    }
+    cmd = hystrix.Command(lambda: 1, name=pooled, clock=clock, max_concurrent_requests=2)
+    cmd.execute()
+    assert wait_until(lambda: pool_of(pooled)["currentCompletedTaskCount"] == 1)
+    otel_instruments(provider.get_meter("app2"), commands=[pooled])
+    points = {
+        (m.name, p.attributes["name"]): p.value
+        for rm in reader.get_metrics_data().resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name.startswith("hystrix_threadpool_")
+        for p in m.data.data_points
+    }
+    assert points == {
+        ("hystrix_threadpool_active_threads", pooled): 0,
+        ("hystrix_threadpool_pool_size_threads", pooled): 1,
+        ("hystrix_threadpool_pool_max_threads", pooled): 2,
+        ("hystrix_threadpool_queued_tasks", pooled): 0,
+        ("hystrix_threadpool_completed_tasks_total", pooled): 1,
+    }
+    provider.shutdown()

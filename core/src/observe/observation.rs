@@ -80,9 +80,8 @@ impl Observation {
 
     /// The metric families of the commands (sorted by name): the
     /// structured form of [`Observation::prometheus`], which is written
-    /// from them. The `hystrix_threadpool_*` families of the commands added
-    /// with thread isolation and a pool come last (none without such a
-    /// command).
+    /// from them. The `hystrix_threadpool_*` families come last, with a
+    /// series for each command added with thread isolation and a pool.
     pub fn families(&self) -> Vec<MetricFamily> {
         let mut out = families(&self.items);
         let pools: Vec<_> = self

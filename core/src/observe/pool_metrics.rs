@@ -2,9 +2,10 @@
 //! the pool's figures as the host reports them ([`PoolStats`]), with the
 //! labels of every other series (`name` and `group`, the command's name).
 //! Shapes follow Micrometer's executor metrics under the
-//! `hystrix_threadpool_` prefix. They come after the command families, and
-//! only when at least one command has a pool, so the metrics of commands
-//! without pools are unchanged. Every metric is documented in
+//! `hystrix_threadpool_` prefix. They come after the command families and,
+//! like those, are always there (without a series when no command has a
+//! pool), so an exporter that registers its instruments once, at start,
+//! has them before the first pool exists. Every metric is documented in
 //! `docs/observability.md`.
 
 use super::families::{MetricFamily, MetricType, Sample, Samples, Unit, Value};
@@ -33,11 +34,8 @@ const FAMILIES: [Family; 5] = [
 ];
 
 /// The pool families of `pools` (each command's snapshot and its pool, in
-/// the order given); none when `pools` is empty.
+/// the order given); each family has no series when `pools` is empty.
 pub(crate) fn pool_families(pools: &[(&Snapshot, &PoolStats)]) -> Vec<MetricFamily> {
-    if pools.is_empty() {
-        return Vec::new();
-    }
     FAMILIES
         .iter()
         .map(|&(name, metric_type, help, figure)| MetricFamily {

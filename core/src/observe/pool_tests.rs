@@ -208,23 +208,27 @@ fn a_pool_name_is_escaped() {
 }
 
 #[test]
-fn the_exposition_has_pool_families_only_for_commands_with_a_pool() {
+fn the_exposition_has_pool_series_only_for_commands_with_a_pool() {
     let (clock, reg) = busy("pooled");
     let now = clock.now_ms();
     let plain = reg.get_or_create("plain");
     let mut observation = Observation::new();
     observation.add(&plain, now, thread(None));
     observation.add(&reg.get("pooled").unwrap(), now, StreamOptions::default());
-    // No pool: the registry's bytes, no pool family.
-    assert_eq!(observation.prometheus(), reg.render_prometheus_at(now));
-    assert!(!observation.prometheus().contains("hystrix_threadpool_"));
+    // No pool: the registry's bytes; the pool families are declared, with no series.
+    let text = observation.prometheus();
+    assert_eq!(text, reg.render_prometheus_at(now));
+    assert_eq!(text.matches("# TYPE hystrix_threadpool_").count(), 5);
+    assert!(!text.lines().any(|l| l.starts_with("hystrix_threadpool_")), "{text}");
 
     let mut observation = Observation::new();
     observation.add(&reg.get("pooled").unwrap(), now, thread(Some(STATS)));
     observation.add(&plain, now, StreamOptions::default());
     let text = observation.prometheus();
     let base = reg.render_prometheus_at(now);
-    let pools = text.strip_prefix(base.as_str()).expect("the pool families come after the others");
+    let first = "# HELP hystrix_threadpool_";
+    let (commands, pools) = text.split_at(text.find(first).unwrap());
+    assert_eq!(commands, &base[..base.find(first).unwrap()], "the command families are unchanged");
     assert_eq!(
         pools,
         "# HELP hystrix_threadpool_active_threads Pool threads running a task now.\n\
