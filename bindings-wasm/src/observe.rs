@@ -28,7 +28,7 @@ impl WasmObservation {
     /// circuit.
     pub fn add(&mut self, command: &WasmCommand, now: f64, thread: bool) {
         let isolation = if thread { Isolation::Thread } else { Isolation::Semaphore };
-        self.inner.add(&command.cmd, now as u64, StreamOptions { isolation });
+        self.inner.add(&command.cmd, now as u64, StreamOptions { isolation, ..StreamOptions::default() });
     }
 
     /// One tick of `hystrix.stream` (`data: {json}\n\n` per command) with

@@ -2,8 +2,13 @@
 //!
 //! - [`stream`]: the Hystrix 1.5 `hystrix.stream` frame of a command (the
 //!   `"type":"HystrixCommand"` object the Netflix dashboard and Turbine read).
+//! - [`pool`]: the `"type":"HystrixThreadPool"` frame of a thread-isolated
+//!   command's pool (figures from the host's pool, rolling counts from the
+//!   command), rendered right after that command's frame.
 //! - [`families`](mod@families): the metric families of a set of commands (names, help,
-//!   types, units, labels, values): what every exporter reads.
+//!   types, units, labels, values): what every exporter reads (with
+//!   `hystrix_threadpool_*` families for the commands an [`Observation`]
+//!   was given a pool for).
 //! - [`prometheus`]: the Prometheus text exposition (format 0.0.4) of a set
 //!   of commands, written from those families.
 //! - [`DASHBOARD_HTML`]: a self-contained live dashboard page that reads
@@ -21,6 +26,8 @@ pub mod families;
 mod families_json;
 mod json;
 mod observation;
+pub mod pool;
+mod pool_metrics;
 pub mod prometheus;
 pub mod stream;
 
@@ -32,6 +39,7 @@ use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
 pub use families::{families, HistogramSample, MetricFamily, MetricType, Sample, Samples, Unit, Value};
 pub use families_json::families_json;
 pub use observation::Observation;
+pub use pool::PoolStats;
 pub use stream::{Isolation, StreamOptions};
 
 /// The built-in live dashboard: one self-contained HTML page (inline CSS
@@ -212,7 +220,8 @@ impl StateClock {
 impl Command {
     /// This command's `hystrix.stream` frame (the JSON object alone, one
     /// line) with its snapshot taken at `now` on its clock and `currentTime`
-    /// = `wall_clock_ms` (epoch milliseconds, supplied by the host).
+    /// = `wall_clock_ms` (epoch milliseconds, supplied by the host). Its
+    /// pool frame, if any, is not included (see [`Observation`]).
     pub fn render_stream_frame(&self, now: u64, wall_clock_ms: u64, options: &StreamOptions) -> String {
         let mut out = String::new();
         stream::write_frame(&mut out, &self.observe_at(now), &self.config(), wall_clock_ms, options);
@@ -229,8 +238,9 @@ impl Registry {
     /// The registry's named commands observed at `now`, with `options`.
     fn observed(&self, now: u64, options: &StreamOptions) -> Observation {
         let mut observation = Observation::new();
+        let options = StreamOptions { pool: None, ..*options };
         for command in self.commands() {
-            observation.add(&command, now, *options);
+            observation.add(&command, now, options);
         }
         observation
     }
@@ -238,7 +248,8 @@ impl Registry {
     /// One tick of `hystrix.stream`: `data: {json}\n\n` for every named
     /// command, sorted by name, snapshots taken at `now` on the registry's
     /// clock, `currentTime` = `wall_clock_ms`. Empty when there is no
-    /// command (the host still sends its `ping: \n\n`).
+    /// command (the host still sends its `ping: \n\n`). `options.pool` is
+    /// ignored: a pool belongs to one command (use an [`Observation`]).
     pub fn render_stream_frames(&self, now: u64, wall_clock_ms: u64, options: &StreamOptions) -> String {
         self.observed(now, options).stream_frames(wall_clock_ms)
     }

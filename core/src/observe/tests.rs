@@ -61,7 +61,7 @@ const HYSTRIX_15_KEYS: [&str; 48] = [
 const PERCENTILE_KEYS: [&str; 9] = ["0", "25", "50", "75", "90", "95", "99", "99.5", "100"];
 
 /// The keys of a JSON object in the order they appear in its text.
-fn keys_in_order(json: &str) -> Vec<String> {
+pub(super) fn keys_in_order(json: &str) -> Vec<String> {
     // serde_json's Map is sorted unless `preserve_order`: walk the text.
     let mut keys = Vec::new();
     let v: serde_json::Map<String, Value> = serde_json::from_str(json).unwrap();
@@ -130,7 +130,7 @@ fn frames(reg: &Registry, now: u64) -> Vec<String> {
         .collect()
 }
 
-fn all_numbers_are_integers(v: &Value) {
+pub(super) fn all_numbers_are_integers(v: &Value) {
     match v {
         Value::Number(n) => assert!(n.is_u64() || n.is_i64(), "not an integer: {n}"),
         Value::Object(m) => m.values().for_each(all_numbers_are_integers),
@@ -538,7 +538,7 @@ fn an_observation_keeps_each_commands_isolation() {
     let (clock, reg) = tripped_and_healthy();
     let now = clock.now_ms();
     let mut observation = Observation::new();
-    observation.add(&reg.get("healthy").unwrap(), now, StreamOptions { isolation: Isolation::Thread });
+    observation.add(&reg.get("healthy").unwrap(), now, StreamOptions { isolation: Isolation::Thread, pool: None });
     observation.add(&reg.get("tripped").unwrap(), now, StreamOptions::default());
     let text = observation.stream_frames(1);
     let strategies: Vec<String> = text
