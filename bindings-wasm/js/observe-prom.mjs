@@ -7,19 +7,40 @@
 // is not a dependency of this package: the user passes theirs in.
 import { metricFamilies } from "./observe.mjs";
 
-/** `labelNames` paired with `values` as prom-client's label object. */
+/** @typedef {import("./observe.js").MetricFamily} MetricFamily */
+/** @typedef {import("./observe.js").PromClientModule} PromClientModule */
+/** @typedef {import("./observe.js").PromClientOptions} PromClientOptions */
+/** @typedef {import("./observe.js").PromClientRegistry} PromClientRegistry */
+/** @typedef {import("./observe.js").PromClientBridge} PromClientBridge */
+/**
+ * One value of prom-client's metric JSON.
+ * @typedef {{ labels: Record<string, string | number>, value: number, metricName?: string }} PromValue
+ */
+
+/**
+ * `labelNames` paired with `values` as prom-client's label object.
+ * @param {string[]} labelNames
+ * @param {string[]} values
+ * @returns {Record<string, string>}
+ */
 function labelObject(labelNames, values) {
+  /** @type {Record<string, string>} */
   const out = {};
   for (let i = 0; i < labelNames.length; i++) out[labelNames[i]] = values[i];
   return out;
 }
 
-/** prom-client's `values` of one family: one per series (histograms: buckets, +Inf, sum, count). */
+/**
+ * prom-client's `values` of one family: one per series (histograms: buckets, +Inf, sum, count).
+ * @param {MetricFamily} family
+ * @returns {PromValue[]}
+ */
 function valuesOf(family) {
   const { name, labelNames } = family;
   if (family.type !== "histogram") {
     return family.samples.map((s) => ({ labels: labelObject(labelNames, s.labels), value: s.value }));
   }
+  /** @type {PromValue[]} */
   const out = [];
   for (const s of family.samples) {
     const labels = labelObject(labelNames, s.labels);
@@ -33,7 +54,10 @@ function valuesOf(family) {
   return out;
 }
 
-/** The prom-client class a family type maps to. */
+/**
+ * The prom-client class a family type maps to.
+ * @type {Record<MetricFamily["type"], "Counter" | "Gauge" | "Histogram">}
+ */
 const CLASS = { counter: "Counter", gauge: "Gauge", histogram: "Histogram" };
 
 /**
@@ -45,6 +69,9 @@ const CLASS = { counter: "Counter", gauge: "Gauge", histogram: "Histogram" };
  * option name); `options.commands` as for `metricsText`. Returns
  * `{ metrics, unregister() }`; a registry that already has a metric of the
  * same name refuses it (prom-client's error).
+ * @param {PromClientModule} promClient
+ * @param {PromClientOptions} [options]
+ * @returns {PromClientBridge}
  */
 export function promClientCollector(promClient, options = {}) {
   const where = "promClientCollector";
@@ -63,18 +90,25 @@ export function promClientCollector(promClient, options = {}) {
 
   // One render serves every family scraped in the same turn of the event
   // loop (prom-client calls each metric's get() in one synchronous pass).
+  /** @type {Map<string, MetricFamily> | null} */
   let cached = null;
+  /** @returns {Map<string, MetricFamily>} */
   const current = () => {
     if (cached === null) {
-      cached = new Map(metricFamilies(renderOptions).map((f) => [f.name, f]));
+      const fresh = new Map(metricFamilies(renderOptions).map((f) => [f.name, f]));
+      cached = fresh;
       queueMicrotask(() => (cached = null));
+      return fresh;
     }
     return cached;
   };
 
   const metrics = first.map((family) => {
+    // prom-client's classes, subclassed: typed loosely (any), as prom-client is not a dependency.
+    /** @type {any} */
     const Base = promClient[CLASS[family.type]];
     if (Base === undefined) throw new Error(`${where}: unknown metric type ${JSON.stringify(family.type)}`);
+    /** @type {any} */
     const Bridged = class extends Base {
       /** The family's series now, as prom-client's metric JSON. */
       async get() {
@@ -87,12 +121,14 @@ export function promClientCollector(promClient, options = {}) {
         return this.get();
       }
     };
+    /** @type {{ name: string, help: string, labelNames: string[], registers: PromClientRegistry[], buckets?: number[] }} */
     const config = { name: family.name, help: family.help, labelNames: family.labelNames, registers: [] };
     if (family.type === "histogram") config.buckets = family.buckets;
     return new Bridged(config);
   });
   // Kept by the name registered under: an OpenMetrics registry renames a
   // counter's metric object (`_total` dropped) when it renders.
+  /** @type {[PromClientRegistry, any, string][]} */
   const joined = [];
   try {
     for (const registry of registers) {

@@ -62,6 +62,8 @@ export function metricsText(options) {
  * them: `[{ name, help, type, unit, otelUnit, labelNames, samples }]`
  * (histograms also have `buckets`; see observe.d.ts). What the prom-client
  * and OpenTelemetry bridges read: they know no metric name themselves.
+ * @param {RenderOptions} [options]
+ * @returns {import("./observe.js").MetricFamily[]}
  */
 export function metricFamilies(options) {
   return JSON.parse(render(options, "metricFamilies", (o) => o.families()));
