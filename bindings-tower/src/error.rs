@@ -104,11 +104,9 @@ fn map_core<E, E2>(error: hystrix_core::Error<E>, f: &mut impl FnMut(E) -> E2) -
         Core::FallbackRejected { original, context } => {
             Core::FallbackRejected { original: Box::new(map_core(*original, f)), context }
         }
-        Core::FallbackFailure { original, fallback, context } => Core::FallbackFailure {
-            original: Box::new(map_core(*original, f)),
-            fallback: fault(fallback, f),
-            context,
-        },
+        Core::FallbackFailure { original, fallback, context } => {
+            Core::FallbackFailure { original: Box::new(map_core(*original, f)), fallback: fault(fallback, f), context }
+        }
         Core::InvalidConfig(e) => Core::InvalidConfig(e),
         // `hystrix_core::Error` is non-exhaustive; every variant of this
         // core version is above.

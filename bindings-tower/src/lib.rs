@@ -6,7 +6,8 @@
 //! optional fallback — the same execution model the hystrix JavaScript,
 //! Python and C bindings drive, decided by the core's async driver.
 //!
-//! ```
+#![cfg_attr(feature = "tokio", doc = "```")]
+#![cfg_attr(not(feature = "tokio"), doc = "```ignore")]
 //! use hystrix_core::{Command, Config};
 //! use hystrix_tower::{HystrixError, HystrixLayer};
 //! use tower::{service_fn, Service, ServiceBuilder, ServiceExt};
@@ -57,7 +58,8 @@ pub use service::{HystrixService, ResponseFuture};
 #[cfg(feature = "tokio")]
 pub use tokio_time::{TokioClock, TokioSleeper};
 
-/// The crate README's example (the page crates.io shows), run as a doc test.
-#[cfg(doctest)]
+/// The crate README's examples (the page crates.io shows), run as doc
+/// tests (they use the `tokio` feature).
+#[cfg(all(doctest, feature = "tokio"))]
 #[doc = include_str!("../README.md")]
 pub struct CrateReadmeDoctests;

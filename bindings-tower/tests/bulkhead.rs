@@ -1,6 +1,8 @@
 //! The bulkhead: with `max_concurrent_requests` calls in flight the next
 //! one is rejected at once, without reaching the inner service.
 
+#![cfg(feature = "tokio")] // tokio's timer and paused clock
+
 mod support;
 
 use hystrix_core::{Config, ErrorKind, EventType};

@@ -2,6 +2,8 @@
 //! the inner service's future is dropped, `CANCELLED` is recorded and the
 //! bulkhead permit is free for the next call at once.
 
+#![cfg(feature = "tokio")] // tokio's timer and paused clock
+
 mod support;
 
 use hystrix_core::{Config, EventType, Jitter};
@@ -12,7 +14,10 @@ use tower::{service_fn, Layer, ServiceExt};
 
 /// An inner service whose first call never answers (holding a drop guard)
 /// and whose later calls answer at once.
-fn hanging_first(calls: Counter, dropped: DropFlag) -> impl tower::Service<(), Response = u32, Error = Boom, Future: Send> + Clone {
+fn hanging_first(
+    calls: Counter,
+    dropped: DropFlag,
+) -> impl tower::Service<(), Response = u32, Error = Boom, Future: Send> + Clone {
     service_fn(move |_: ()| {
         let n = calls.bump();
         let guard = dropped.guard();

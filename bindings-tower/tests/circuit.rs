@@ -2,6 +2,8 @@
 //! refused without reaching the inner service, until the sleep window
 //! lets a probe through.
 
+#![cfg(feature = "tokio")] // tokio's timer and paused clock
+
 mod support;
 
 use hystrix_core::{CircuitState, Config, ErrorKind, EventType};

@@ -1,6 +1,8 @@
 //! A fallback given to the layer answers in place of the inner service,
 //! seeing the original error; a failing fallback's error carries both.
 
+#![cfg(feature = "tokio")] // tokio's timer and paused clock
+
 mod support;
 
 use hystrix_core::{Config, Error, ErrorKind, EventType};
@@ -33,7 +35,8 @@ async fn the_fallback_answers_a_failure_and_a_timeout() {
 #[tokio::test(start_paused = true)]
 async fn a_failing_fallback_gives_both_errors() {
     let cmd = command(Config::default());
-    let layer = HystrixLayer::new(cmd.clone()).fallback(|_: &Error<Boom>| async { Err::<u32, _>(Boom("fallback too")) });
+    let layer =
+        HystrixLayer::new(cmd.clone()).fallback(|_: &Error<Boom>| async { Err::<u32, _>(Boom("fallback too")) });
     let err = layer.layer(service_fn(|_: ()| async { Err::<u32, _>(Boom("down")) })).oneshot(()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::FallbackFailure);
     let HystrixError::Fallback(core) = &err else { panic!("a fallback error: {err:?}") };

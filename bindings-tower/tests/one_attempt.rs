@@ -1,6 +1,8 @@
 //! `one_attempt()`: requests that are not `Clone` go through the command
 //! too, one attempt per call even with retry configured.
 
+#![cfg(feature = "tokio")] // tokio's timer and paused clock
+
 mod support;
 
 use hystrix_core::{Config, ErrorKind, EventType, Jitter};

@@ -2,6 +2,8 @@
 //! response or error comes back unchanged; readiness is the inner
 //! service's.
 
+#![cfg(feature = "tokio")] // tokio's timer and paused clock
+
 mod support;
 
 use hystrix_core::{Config, ErrorKind, EventType};

@@ -3,6 +3,8 @@
 //! with a clone of the request), with the command's backoff on tokio's
 //! timer; hedging races a second attempt.
 
+#![cfg(feature = "tokio")] // tokio's timer and paused clock
+
 mod support;
 
 use hystrix_core::{Config, ErrorKind, EventType, Jitter};

@@ -2,6 +2,8 @@
 //! caller gets a timeout, the inner future is dropped and its permit given
 //! back. Tokio's clock is paused, so the times are exact.
 
+#![cfg(feature = "tokio")] // tokio's timer and paused clock
+
 mod support;
 
 use hystrix_core::{Config, ErrorKind, EventType};

@@ -2,14 +2,16 @@
 //! counters and drop flags to watch the inner service with.
 #![allow(dead_code)]
 
-use hystrix_core::{Command, Config, EventType};
+use hystrix_core::{Command, EventType};
+#[cfg(feature = "tokio")]
 use hystrix_tower::TokioClock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// A command called `backend` reading tokio's clock (paused in the tests,
 /// so timeouts and backoff are exact and instant).
-pub fn command(config: Config) -> Command {
+#[cfg(feature = "tokio")]
+pub fn command(config: hystrix_core::Config) -> Command {
     Command::with_clock("backend", config, Arc::new(TokioClock::new())).unwrap()
 }
 
