@@ -86,11 +86,12 @@ wasm-check:
 config-diff: c-lib python-env js-build
 	tests/config-diff/run
 
-# hystrix-core as crates.io would get it (scripts/crate-check.sh): its
-# crates.io metadata is complete, and `cargo publish --dry-run` packages it
-# (the file list from core/Cargo.toml's `include`) and builds the packaged
-# sources on their own (about 40 s with the dependencies already built).
-# The binding crates are publish = false.
+# hystrix-core and hystrix-tower as crates.io would get them
+# (scripts/crate-check.sh): their crates.io metadata is complete, and one
+# `cargo publish --dry-run` packages both (the file lists from `include`)
+# and builds the packaged sources on their own, hystrix-tower against
+# hystrix-core's package (about 1 min with the dependencies already built).
+# The other binding crates are publish = false.
 crate-check:
 	CARGO=$(CARGO) scripts/crate-check.sh
 
