@@ -62,10 +62,13 @@ fmt-check:
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets --quiet -- -D warnings
+	$(CARGO) clippy -p hystrix-tower --no-default-features --all-targets --quiet -- -D warnings
 
 # Unit, property, integration and doc tests of every crate.
 unit:
 	$(CARGO) test --workspace --quiet
+	# hystrix-tower without tokio (the runtime-agnostic layer).
+	$(CARGO) test -p hystrix-tower --no-default-features --quiet
 
 # The loom model checks of the lock-free parts (scripts/loom.sh; the core
 # rebuilt with --cfg loom in target/loom, about a minute cold).

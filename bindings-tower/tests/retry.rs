@@ -90,3 +90,39 @@ async fn the_rate_limiter_refuses_past_its_limit() {
     assert_eq!(err.kind(), ErrorKind::RateLimited);
     assert_eq!(count(&cmd, EventType::RateLimited), 1);
 }
+
+/// Fails its first two calls; counts readiness polls and calls, shared by
+/// every clone.
+#[derive(Clone, Default)]
+struct Readied {
+    polls: Counter,
+    calls: Counter,
+}
+
+impl tower::Service<()> for Readied {
+    type Response = usize;
+    type Error = Boom;
+    type Future = std::future::Ready<Result<usize, Boom>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Boom>> {
+        self.polls.bump();
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: ()) -> Self::Future {
+        let n = self.calls.bump();
+        std::future::ready(if n < 3 { Err(Boom("blip")) } else { Ok(n) })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_retry_waits_for_the_readiness_of_a_clone() {
+    let cmd = command(Config { retry_max_attempts: 3, retry_jitter: Jitter::None, ..Config::default() });
+    let inner = Readied::default();
+    let svc = HystrixLayer::new(cmd).layer(inner.clone());
+    assert_eq!(svc.oneshot(()).await.unwrap(), 3);
+    assert_eq!(inner.calls.get(), 3);
+    // One readiness poll by the caller (oneshot) for the first attempt,
+    // then one per retry, by the layer, on a clone.
+    assert_eq!(inner.polls.get(), 3);
+}
