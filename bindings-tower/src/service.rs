@@ -38,21 +38,28 @@ pub type ResponseFuture<Resp, E> = Pin<Box<dyn Future<Output = Result<Resp, Hyst
 ///   the circuit); its response is the run's success.
 pub struct HystrixService<Svc, S, M = EveryAttempt, F = crate::NoFallback> {
     inner: Svc,
+    /// What every call's future needs, behind one `Arc` (one count to
+    /// bump per call).
+    shared: Arc<Shared<S, F>>,
+    mode: M,
+}
+
+/// The command, the timer source and the fallback of a service's calls.
+struct Shared<S, F> {
     command: Command,
     sleeper: Arc<S>,
     fallback: F,
-    mode: M,
 }
 
 impl<Svc, S, M, F> HystrixService<Svc, S, M, F> {
     /// Wraps `inner` (normally done by [`HystrixLayer`](crate::HystrixLayer)).
     pub fn new(inner: Svc, command: Command, sleeper: Arc<S>, fallback: F, mode: M) -> Self {
-        HystrixService { inner, command, sleeper, fallback, mode }
+        HystrixService { inner, shared: Arc::new(Shared { command, sleeper, fallback }), mode }
     }
 
     /// The command every call goes through.
     pub fn command(&self) -> &Command {
-        &self.command
+        &self.shared.command
     }
 
     /// The wrapped service.
@@ -81,15 +88,9 @@ impl<Svc, S, M, F> HystrixService<Svc, S, M, F> {
     }
 }
 
-impl<Svc: Clone, S, M: Clone, F: Clone> Clone for HystrixService<Svc, S, M, F> {
+impl<Svc: Clone, S, M: Clone, F> Clone for HystrixService<Svc, S, M, F> {
     fn clone(&self) -> Self {
-        HystrixService {
-            inner: self.inner.clone(),
-            command: self.command.clone(),
-            sleeper: self.sleeper.clone(),
-            fallback: self.fallback.clone(),
-            mode: self.mode.clone(),
-        }
+        HystrixService { inner: self.inner.clone(), shared: self.shared.clone(), mode: self.mode.clone() }
     }
 }
 
@@ -97,7 +98,7 @@ impl<Svc: fmt::Debug, S, M, F> fmt::Debug for HystrixService<Svc, S, M, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HystrixService")
             .field("inner", &self.inner)
-            .field("command", &self.command.name())
+            .field("command", &self.shared.command.name())
             .field("mode", &std::any::type_name::<M>())
             .finish_non_exhaustive()
     }
@@ -138,19 +139,18 @@ where
     fn call(&mut self, req: Req) -> Self::Future {
         let mut first = Some(self.take_ready());
         let spare = self.inner.clone();
-        let command = self.command.clone();
-        let sleeper = self.sleeper.clone();
-        let fallback = self.fallback.clone();
+        let shared = self.shared.clone();
         Box::pin(async move {
+            let Shared { command, sleeper, fallback } = &*shared;
             // Attempt 1 gets the ready service; later ones a ready clone.
             let run = move |_| match first.take() {
                 Some(ready) => attempt(ready, true, req.clone()),
                 None => attempt(spare.clone(), false, req.clone()),
             };
             let result = if F::PRESENT {
-                command.run_async_or(&*sleeper, run, |cause| fallback.call(cause)).await
+                command.run_async_or(&**sleeper, run, |cause| fallback.call(cause)).await
             } else {
-                command.run_async(&*sleeper, run).await
+                command.run_async(&**sleeper, run).await
             };
             result.map_err(HystrixError::from)
         })
@@ -179,17 +179,16 @@ where
 
     fn call(&mut self, req: Req) -> Self::Future {
         let ready = self.take_ready();
-        let command = self.command.clone();
-        let sleeper = self.sleeper.clone();
-        let fallback = self.fallback.clone();
+        let shared = self.shared.clone();
         Box::pin(async move {
+            let Shared { command, sleeper, fallback } = &*shared;
             // The run future calls the service at its first poll, i.e. once
             // the command has admitted the call.
             let run = attempt(ready, true, req);
             let result = if F::PRESENT {
-                command.execute_async_or(&*sleeper, run, |cause| fallback.call(cause)).await
+                command.execute_async_or(&**sleeper, run, |cause| fallback.call(cause)).await
             } else {
-                command.execute_async(&*sleeper, run).await
+                command.execute_async(&**sleeper, run).await
             };
             result.map_err(HystrixError::from)
         })
