@@ -104,3 +104,20 @@ async fn poll_ready_is_the_inner_services_readiness() {
     assert_eq!(count(&cmd, EventType::Failure), 0);
     assert_eq!(count(&cmd, EventType::Success), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_inner_future_is_a_failure_not_a_crash() {
+    let cmd = command(Config::default());
+    let svc = HystrixLayer::new(cmd.clone()).layer(service_fn(|n: u32| async move {
+        if n == 0 {
+            panic!("inner service bug");
+        }
+        Ok::<_, Boom>(n)
+    }));
+    let err = svc.clone().oneshot(0).await.unwrap_err();
+    assert!(matches!(err, HystrixError::Panicked(ref m) if m.contains("inner service bug")), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Failure);
+    assert_eq!(count(&cmd, EventType::Failure), 1);
+    assert_eq!(cmd.snapshot().concurrent, 0);
+    assert_eq!(svc.oneshot(1).await.unwrap(), 1, "the service still works");
+}
