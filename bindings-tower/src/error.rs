@@ -22,6 +22,11 @@ pub enum HystrixError<E> {
     /// or its readiness before a retry), counted as a failure by the
     /// command.
     Service(E),
+    /// The inner service failed with an error the layer's
+    /// [`bad_request_if`](crate::HystrixLayer::bad_request_if) rule calls
+    /// the caller's fault: not counted against the circuit, no fallback,
+    /// no retry.
+    BadRequest(E),
     /// The inner service's future panicked; the driver caught it and
     /// counted a failure. The panic message, if it was a string.
     Panicked(String),
@@ -43,24 +48,26 @@ impl<E> HystrixError<E> {
     pub fn kind(&self) -> ErrorKind {
         match self {
             HystrixError::Service(_) | HystrixError::Panicked(_) => ErrorKind::Failure,
+            HystrixError::BadRequest(_) => ErrorKind::BadRequest,
             HystrixError::Refused(context) => context.kind(),
             HystrixError::Fallback(error) => error.kind(),
         }
     }
 
-    /// The inner service's error, if that is what this is.
+    /// The inner service's error (a failure or a bad request), if that is
+    /// what this is.
     pub fn service_error(&self) -> Option<&E> {
         match self {
-            HystrixError::Service(e) => Some(e),
+            HystrixError::Service(e) | HystrixError::BadRequest(e) => Some(e),
             _ => None,
         }
     }
 
-    /// The inner service's error, if that is what this is; otherwise the
-    /// error itself back.
+    /// The inner service's error (a failure or a bad request), if that is
+    /// what this is; otherwise the error itself back.
     pub fn into_service_error(self) -> Result<E, Self> {
         match self {
-            HystrixError::Service(e) => Ok(e),
+            HystrixError::Service(e) | HystrixError::BadRequest(e) => Ok(e),
             other => Err(other),
         }
     }
@@ -71,7 +78,7 @@ impl<E> HystrixError<E> {
         match self {
             HystrixError::Refused(context) => Some(context),
             HystrixError::Fallback(error) => error.context(),
-            HystrixError::Service(_) | HystrixError::Panicked(_) => None,
+            HystrixError::Service(_) | HystrixError::BadRequest(_) | HystrixError::Panicked(_) => None,
         }
     }
 
@@ -80,6 +87,7 @@ impl<E> HystrixError<E> {
     pub fn map_service_error<E2>(self, mut f: impl FnMut(E) -> E2) -> HystrixError<E2> {
         match self {
             HystrixError::Service(e) => HystrixError::Service(f(e)),
+            HystrixError::BadRequest(e) => HystrixError::BadRequest(f(e)),
             HystrixError::Panicked(message) => HystrixError::Panicked(message),
             HystrixError::Refused(context) => HystrixError::Refused(context),
             HystrixError::Fallback(error) => HystrixError::Fallback(Box::new(map_core(*error, &mut f))),
@@ -149,12 +157,12 @@ impl HystrixError<BoxError> {
 
 impl<E> From<hystrix_core::Error<E>> for HystrixError<E> {
     /// Sorts a command's error: the run's own error or panic, a refusal or
-    /// timeout, or a fallback's refusal or failure. (A bad request, which
-    /// this layer never reports, is the service's error too.)
+    /// timeout, a bad request, or a fallback's refusal or failure.
     fn from(error: hystrix_core::Error<E>) -> Self {
         use hystrix_core::Error as Core;
         match error {
-            Core::Failure(Fault::Error(e)) | Core::BadRequest(e) => HystrixError::Service(e),
+            Core::Failure(Fault::Error(e)) => HystrixError::Service(e),
+            Core::BadRequest(e) => HystrixError::BadRequest(e),
             Core::Failure(Fault::Panic(message)) => HystrixError::Panicked(message),
             Core::Timeout(c) | Core::ShortCircuited(c) | Core::Rejected(c) | Core::RateLimited(c) => {
                 HystrixError::Refused(c)
@@ -169,6 +177,7 @@ impl<E: fmt::Display> fmt::Display for HystrixError<E> {
         match self {
             // The inner error is the `source`, not repeated here.
             HystrixError::Service(_) => f.write_str("the inner service failed"),
+            HystrixError::BadRequest(_) => f.write_str("the inner service refused a bad request"),
             HystrixError::Panicked(message) => write!(f, "the inner service panicked: {message}"),
             HystrixError::Refused(context) => context.fmt(f),
             HystrixError::Fallback(error) => error.fmt(f),
@@ -179,7 +188,7 @@ impl<E: fmt::Display> fmt::Display for HystrixError<E> {
 impl<E: std::error::Error + 'static> std::error::Error for HystrixError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            HystrixError::Service(e) => Some(e),
+            HystrixError::Service(e) | HystrixError::BadRequest(e) => Some(e),
             _ => None,
         }
     }

@@ -43,6 +43,7 @@
 #![warn(missing_docs)]
 
 mod attempts;
+mod classify;
 mod error;
 mod fallback;
 mod layer;
@@ -51,6 +52,7 @@ mod service;
 mod tokio_time;
 
 pub use attempts::{EveryAttempt, OneAttempt};
+pub use classify::{AllFailures, BadRequestIf, Classify};
 pub use error::{BoxError, BoxedError, HystrixError};
 pub use fallback::{Fallback, FallbackFn, NoFallback};
 pub use layer::HystrixLayer;

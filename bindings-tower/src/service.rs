@@ -2,6 +2,7 @@
 //! makes; each call is one hystrix call through the command.
 
 use crate::attempts::{EveryAttempt, OneAttempt};
+use crate::classify::{AllFailures, Classify};
 use crate::error::HystrixError;
 use crate::fallback::Fallback;
 use hystrix_core::{Command, RunError, Sleeper};
@@ -35,26 +36,31 @@ pub type ResponseFuture<Resp, E> = Pin<Box<dyn Future<Output = Result<Resp, Hyst
 ///   service must be `Clone` (as for `tower::retry`), and with
 ///   [`EveryAttempt`] the request must be `Clone` too.
 /// - The inner service's error is the run's failure (it counts against
-///   the circuit); its response is the run's success.
-pub struct HystrixService<Svc, S, M = EveryAttempt, F = crate::NoFallback> {
+///   the circuit), or a bad request if the layer's rule says so; its
+///   response is the run's success.
+pub struct HystrixService<Svc, S, M = EveryAttempt, F = crate::NoFallback, C = AllFailures> {
     inner: Svc,
     /// What every call's future needs, behind one `Arc` (one count to
     /// bump per call).
-    shared: Arc<Shared<S, F>>,
+    shared: Arc<Shared<S, F, C>>,
     mode: M,
 }
 
-/// The command, the timer source and the fallback of a service's calls.
-struct Shared<S, F> {
+/// The command, the timer source, the fallback and the error rule of a
+/// service's calls.
+struct Shared<S, F, C> {
     command: Command,
     sleeper: Arc<S>,
     fallback: F,
+    classify: C,
 }
 
-impl<Svc, S, M, F> HystrixService<Svc, S, M, F> {
-    /// Wraps `inner` (normally done by [`HystrixLayer`](crate::HystrixLayer)).
-    pub fn new(inner: Svc, command: Command, sleeper: Arc<S>, fallback: F, mode: M) -> Self {
-        HystrixService { inner, shared: Arc::new(Shared { command, sleeper, fallback }), mode }
+impl<Svc, S, M, F, C> HystrixService<Svc, S, M, F, C> {
+    /// Wraps `inner`: its calls go through `command` with timers from
+    /// `sleeper`, in `mode`, with `fallback` and the bad-request rule
+    /// `classify` (normally done by [`HystrixLayer`](crate::HystrixLayer)).
+    pub fn new(inner: Svc, command: Command, sleeper: Arc<S>, mode: M, fallback: F, classify: C) -> Self {
+        HystrixService { inner, shared: Arc::new(Shared { command, sleeper, fallback, classify }), mode }
     }
 
     /// The command every call goes through.
@@ -88,13 +94,13 @@ impl<Svc, S, M, F> HystrixService<Svc, S, M, F> {
     }
 }
 
-impl<Svc: Clone, S, M: Clone, F> Clone for HystrixService<Svc, S, M, F> {
+impl<Svc: Clone, S, M: Clone, F, C> Clone for HystrixService<Svc, S, M, F, C> {
     fn clone(&self) -> Self {
         HystrixService { inner: self.inner.clone(), shared: self.shared.clone(), mode: self.mode.clone() }
     }
 }
 
-impl<Svc: fmt::Debug, S, M, F> fmt::Debug for HystrixService<Svc, S, M, F> {
+impl<Svc: fmt::Debug, S, M, F, C> fmt::Debug for HystrixService<Svc, S, M, F, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HystrixService")
             .field("inner", &self.inner)
@@ -105,18 +111,26 @@ impl<Svc: fmt::Debug, S, M, F> fmt::Debug for HystrixService<Svc, S, M, F> {
 }
 
 /// The run of one attempt: `svc` (made ready first unless it already is)
-/// called with `req`, its error the run's failure.
-async fn attempt<Svc, Req>(mut svc: Svc, ready: bool, req: Req) -> Result<Svc::Response, RunError<Svc::Error>>
+/// called with `req`, its error a failure or, if `classify` says so, a bad
+/// request.
+async fn attempt<Svc, Req, C>(
+    mut svc: Svc,
+    ready: bool,
+    req: Req,
+    classify: &C,
+) -> Result<Svc::Response, RunError<Svc::Error>>
 where
     Svc: Service<Req>,
+    C: Classify<Svc::Error>,
 {
+    let sort = |e: Svc::Error| if classify.is_bad_request(&e) { RunError::BadRequest(e) } else { RunError::Failure(e) };
     if !ready {
-        poll_fn(|cx| svc.poll_ready(cx)).await.map_err(RunError::Failure)?;
+        poll_fn(|cx| svc.poll_ready(cx)).await.map_err(sort)?;
     }
-    svc.call(req).await.map_err(RunError::Failure)
+    svc.call(req).await.map_err(sort)
 }
 
-impl<Svc, Req, S, F> Service<Req> for HystrixService<Svc, S, EveryAttempt, F>
+impl<Svc, Req, S, F, C> Service<Req> for HystrixService<Svc, S, EveryAttempt, F, C>
 where
     Svc: Service<Req> + Clone + Send + 'static,
     Svc::Future: Send,
@@ -127,6 +141,7 @@ where
     S::Sleep: Send,
     F: Fallback<Svc::Response, Svc::Error> + Send + Sync + 'static,
     F::Future: Send,
+    C: Classify<Svc::Error> + Send + Sync + 'static,
 {
     type Response = Svc::Response;
     type Error = HystrixError<Svc::Error>;
@@ -141,11 +156,11 @@ where
         let spare = self.inner.clone();
         let shared = self.shared.clone();
         Box::pin(async move {
-            let Shared { command, sleeper, fallback } = &*shared;
+            let Shared { command, sleeper, fallback, classify } = &*shared;
             // Attempt 1 gets the ready service; later ones a ready clone.
             let run = move |_| match first.take() {
-                Some(ready) => attempt(ready, true, req.clone()),
-                None => attempt(spare.clone(), false, req.clone()),
+                Some(ready) => attempt(ready, true, req.clone(), classify),
+                None => attempt(spare.clone(), false, req.clone(), classify),
             };
             let result = if F::PRESENT {
                 command.run_async_or(&**sleeper, run, |cause| fallback.call(cause)).await
@@ -157,7 +172,7 @@ where
     }
 }
 
-impl<Svc, Req, S, F> Service<Req> for HystrixService<Svc, S, OneAttempt, F>
+impl<Svc, Req, S, F, C> Service<Req> for HystrixService<Svc, S, OneAttempt, F, C>
 where
     Svc: Service<Req> + Clone + Send + 'static,
     Svc::Future: Send,
@@ -168,6 +183,7 @@ where
     S::Sleep: Send,
     F: Fallback<Svc::Response, Svc::Error> + Send + Sync + 'static,
     F::Future: Send,
+    C: Classify<Svc::Error> + Send + Sync + 'static,
 {
     type Response = Svc::Response;
     type Error = HystrixError<Svc::Error>;
@@ -181,10 +197,10 @@ where
         let ready = self.take_ready();
         let shared = self.shared.clone();
         Box::pin(async move {
-            let Shared { command, sleeper, fallback } = &*shared;
+            let Shared { command, sleeper, fallback, classify } = &*shared;
             // The run future calls the service at its first poll, i.e. once
             // the command has admitted the call.
-            let run = attempt(ready, true, req);
+            let run = attempt(ready, true, req, classify);
             let result = if F::PRESENT {
                 command.execute_async_or(&**sleeper, run, |cause| fallback.call(cause)).await
             } else {
