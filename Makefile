@@ -20,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: loom config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install docs docs-check mdbook crate-check deny dist c-release-test
+.PHONY: bench-tower loom config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install docs docs-check mdbook crate-check deny dist c-release-test
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -148,6 +148,12 @@ bench:
 # `cargo run --release -p hystrix-core --example adaptive_sim`.
 bench-strategies:
 	$(CARGO) bench -p hystrix-core --bench strategies -- --warm-up-time 1 --measurement-time 3
+
+# Per-call overhead of hystrix-tower's layer against the command called
+# directly and a bare tower service (thread CPU time, interleaved rounds;
+# HYSTRIX_BENCH_ROUNDS sets the rounds). Not part of `make test`.
+bench-tower:
+	$(CARGO) run --quiet --release -p hystrix-tower --example overhead -- $(or $(HYSTRIX_BENCH_ROUNDS),15)
 
 # `promtool check metrics` on a sample Prometheus exposition (skipped without promtool).
 promtool-check:
