@@ -20,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: msrv loom config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-typecheck js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies bench-retry header c-lib c-test c-install-test install docs docs-check mdbook crate-check deny dist c-release-test
+.PHONY: msrv loom config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-typecheck js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies bench-retry header c-lib c-test c-install-test install docs docs-check mdbook crate-check deny dist c-release-test bench-tower
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -67,10 +67,13 @@ fmt-check:
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets --quiet -- -D warnings
+	$(CARGO) clippy -p hystrix-tower --no-default-features --all-targets --quiet -- -D warnings
 
 # Unit, property, integration and doc tests of every crate.
 unit:
 	$(CARGO) test --workspace --quiet
+	# hystrix-tower without tokio (the runtime-agnostic layer).
+	$(CARGO) test -p hystrix-tower --no-default-features --quiet
 
 # The loom model checks of the lock-free parts (scripts/loom.sh; the core
 # rebuilt with --cfg loom in target/loom, about a minute cold).
@@ -91,11 +94,12 @@ wasm-check:
 config-diff: c-lib python-env js-build
 	tests/config-diff/run
 
-# hystrix-core as crates.io would get it (scripts/crate-check.sh): its
-# crates.io metadata is complete, and `cargo publish --dry-run` packages it
-# (the file list from core/Cargo.toml's `include`) and builds the packaged
-# sources on their own (about 40 s with the dependencies already built).
-# The binding crates are publish = false.
+# hystrix-core and hystrix-tower as crates.io would get them
+# (scripts/crate-check.sh): their crates.io metadata is complete, and one
+# `cargo publish --dry-run` packages both (the file lists from `include`)
+# and builds the packaged sources on their own, hystrix-tower against
+# hystrix-core's package (about 1 min with the dependencies already built).
+# The other binding crates are publish = false.
 crate-check:
 	CARGO=$(CARGO) scripts/crate-check.sh
 
@@ -156,6 +160,12 @@ bench-strategies:
 bench-retry:
 	scripts/bench-retry-js.sh
 	scripts/bench-retry-python.sh
+
+# Per-call overhead of hystrix-tower's layer against the command called
+# directly and a bare tower service (thread CPU time, interleaved rounds;
+# HYSTRIX_BENCH_ROUNDS sets the rounds). Not part of `make test`.
+bench-tower:
+	$(CARGO) run --quiet --release -p hystrix-tower --example overhead -- $(or $(HYSTRIX_BENCH_ROUNDS),15)
 
 # `promtool check metrics` on a sample Prometheus exposition (skipped without promtool).
 promtool-check:
