@@ -44,8 +44,13 @@ demo: setup c-lib
 	@echo; echo "== JavaScript (Node): examples/node/strategies.mjs (retry and hedging)"
 	node examples/node/strategies.mjs
 
-test: setup version-check msrv fmt-check clippy unit loom doc wasm-check crate-check deny c-test c-install-test c-release-test c-abi-check promtool-check python-test python-wheel-test js-test observe-test docs-check conformance config-diff fuzz-smoke
-	@echo "make test: all checks passed"
+# `make test`: every check below as its own step, in this order, going on
+# past a failure, then a summary of all of them (scripts/test-steps.sh).
+# TEST_BUILDS are built once first; the checks then do not remake them.
+TEST_BUILDS := c-lib python-env js-build
+TEST_STEPS := version-check msrv fmt-check clippy unit loom doc wasm-check crate-check deny c-test c-install-test c-release-test c-abi-check promtool-check python-test python-wheel-test js-test observe-test docs-check conformance config-diff fuzz-smoke
+test: setup
+	@scripts/test-steps.sh "$(TEST_BUILDS)" $(TEST_STEPS)
 
 # Idempotent: only installs what a fresh machine lacks.
 setup:
