@@ -81,9 +81,12 @@ fi
 # The observe tests (tests/observe/, pinned in its package-lock.json): the
 # Netflix Hystrix dashboard's webapp/ (npm hystrix-dashboard), the
 # underscore it loads, playwright-core, and the bridges' prom-client and
-# OpenTelemetry (@opentelemetry/api, @opentelemetry/sdk-metrics).
+# OpenTelemetry (@opentelemetry/api, @opentelemetry/sdk-metrics), and Express
+# and Fastify mounting the Node handlers.
 if [ ! -d "$root/tests/observe/node_modules/hystrix-dashboard/webapp" ] \
   || [ ! -d "$root/tests/observe/node_modules/prom-client" ] \
-  || [ ! -d "$root/tests/observe/node_modules/@opentelemetry/sdk-metrics" ]; then
+  || [ ! -d "$root/tests/observe/node_modules/@opentelemetry/sdk-metrics" ] \
+  || [ ! -d "$root/tests/observe/node_modules/express" ] \
+  || [ ! -d "$root/tests/observe/node_modules/fastify" ]; then
   (cd "$root/tests/observe" && npm ci --silent --no-audit --no-fund --ignore-scripts)
 fi
