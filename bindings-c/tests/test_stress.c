@@ -17,7 +17,9 @@
  *   `limit` calls whose run was admitted (interval log on a global atomic
  *   sequence counter; the limit is the smallest one that may have been in
  *   force during the rejection);
- * - cumulative counts never go down between snapshots.
+ * - cumulative counts never go down between snapshots;
+ * - the interval check itself flags a rejection with one permit too few
+ *   (test_rejection_check_has_teeth).
  *
  * Sized for valgrind in `make c-test`; HYSTRIX_STRESS_SCALE=N multiplies
  * the number of calls. */
@@ -466,6 +468,80 @@ static void run(size_t threads, size_t calls_per_thread, bool reconfigure) {
     CHECK_STATUS(hystrix_clock_free(clock), HYSTRIX_OK);
 }
 
+/* The teeth of the interval check: LIMIT_HIGH runs held open, then a call
+ * from this thread is rejected; it overlaps exactly LIMIT_HIGH admitted
+ * calls, so it passes at the limit and is flagged when one more is
+ * demanded, or when one holder is left out (an off-by-one bulkhead would be
+ * caught). */
+static atomic_int g_entered;
+static atomic_bool g_release;
+
+static int32_t holding_run(void *user_data, void **out_value) {
+    call_log *l = user_data;
+    l->run_calls++;
+    atomic_fetch_add(&g_entered, 1);
+    while (!atomic_load(&g_release)) sched_yield();
+    static char value[] = "v";
+    *out_value = value;
+    return HYSTRIX_OK;
+}
+
+static int32_t noting_fallback(void *user_data, hystrix_status cause, void **out_value) {
+    call_log *l = user_data;
+    l->cause = cause;
+    l->decided = seq();
+    static char value[] = "f";
+    *out_value = value;
+    return HYSTRIX_OK;
+}
+
+typedef struct {
+    hystrix_command *cmd;
+    call_log *log;
+} holder_arg;
+
+static void *holder(void *p) {
+    holder_arg *h = p;
+    void *out = NULL;
+    h->log->start = seq();
+    h->log->status = hystrix_command_execute(h->cmd, holding_run, NULL, h->log, &out);
+    h->log->end = seq();
+    return NULL;
+}
+
+static void test_rejection_check_has_teeth(void) {
+    hystrix_config cfg;
+    hystrix_config_default(&cfg);
+    cfg.max_concurrent_requests = LIMIT_HIGH;
+    hystrix_command *cmd = NULL;
+    CHECK_STATUS(hystrix_command_new(&cfg, "teeth", NULL, &cmd), HYSTRIX_OK);
+    atomic_store(&g_entered, 0);
+    atomic_store(&g_release, false);
+    call_log logs[LIMIT_HIGH + 1];
+    memset(logs, 0, sizeof logs);
+    call_log *holders[LIMIT_HIGH], *rejected = &logs[LIMIT_HIGH];
+    holder_arg args[LIMIT_HIGH];
+    pthread_t tids[LIMIT_HIGH];
+    for (int i = 0; i < LIMIT_HIGH; i++) {
+        holders[i] = &logs[i];
+        args[i] = (holder_arg){cmd, &logs[i]};
+        pthread_create(&tids[i], NULL, holder, &args[i]);
+    }
+    while (atomic_load(&g_entered) < LIMIT_HIGH) sched_yield();
+    void *out = NULL;
+    rejected->start = seq();
+    CHECK_STATUS(hystrix_command_execute(cmd, holding_run, noting_fallback, rejected, &out), HYSTRIX_OK);
+    rejected->end = seq();
+    atomic_store(&g_release, true);
+    for (int i = 0; i < LIMIT_HIGH; i++) pthread_join(tids[i], NULL);
+    CHECK_EQ(rejected->cause, HYSTRIX_REJECTED);
+    CHECK_EQ(rejected->run_calls, 0);
+    CHECK_EQ(spurious_rejections(holders, LIMIT_HIGH, &rejected, 1, NULL, 0, 0), 0);
+    CHECK_EQ(spurious_rejections(holders, LIMIT_HIGH, &rejected, 1, NULL, 0, 1), 1);
+    CHECK_EQ(spurious_rejections(holders + 1, LIMIT_HIGH - 1, &rejected, 1, NULL, 0, 0), 1);
+    CHECK_STATUS(hystrix_command_free(cmd), HYSTRIX_OK);
+}
+
 static void test_2_threads(void) { run(2, 2000 * scale(), false); }
 static void test_8_threads(void) { run(8, 500 * scale(), false); }
 static void test_32_threads(void) { run(32, 125 * scale(), false); }
@@ -473,6 +549,7 @@ static void test_8_threads_reconfigured(void) { run(8, 500 * scale(), true); }
 static void test_32_threads_reconfigured(void) { run(32, 125 * scale(), true); }
 
 int main(void) {
+    RUN(test_rejection_check_has_teeth);
     RUN(test_2_threads);
     RUN(test_8_threads);
     RUN(test_32_threads);
