@@ -11,6 +11,7 @@
 #   RSS        1 MiB (Rust, C), 4 MiB (Python), 64 MiB (Node: V8's heap
 #              grows and shrinks with its GC, so only a gross leak shows)
 #   wasm       0 bytes of wasm memory, 64 KiB of wasm heap
+#   JS heap    16 MiB of V8's used heap after a forced GC (Node)
 #
 #   scripts/soak.sh [CALLS [CYCLES]]        defaults 10000000 and 100000
 #   SOAK_LEGS="rust c python node"          the legs to run
@@ -36,13 +37,14 @@ judge() {
     awk -v leg="$leg" -v bound="$bound" '
         $1 == "soak" && $3 == "took" { printf "%-7s %-6s took %s s for %s\n", leg, $2, $4, $7; next }
         $1 == "soak" {
-            rss[$2, $3] = $4; wasm[$2, $3] = $5; heap[$2, $3] = $6
-            printf "%-7s %-6s %-6s rss %7d KiB%s\n", leg, $2, $3, $4, (NF > 4 ? sprintf("  wasm memory %d B, wasm heap %d B", $5, $6) : "")
+            rss[$2, $3] = $4; wasm[$2, $3] = $5; heap[$2, $3] = $6; js[$2, $3] = $7
+            printf "%-7s %-6s %-6s rss %7d KiB%s\n", leg, $2, $3, $4, (NF > 4 ? sprintf("  wasm memory %d B, wasm heap %d B, JS heap %d KiB", $5, $6, $7) : "")
             if ($3 == "end") {
                 grow = $4 - rss[$2, "start"]
                 if (grow > bound) { printf "%s %s: RSS grew %d KiB (bound %d KiB)\n", leg, $2, grow, bound; bad = 1 }
                 if (NF > 4 && $5 != wasm[$2, "start"]) { printf "%s %s: wasm memory grew by %d B\n", leg, $2, $5 - wasm[$2, "start"]; bad = 1 }
                 if (NF > 4 && $6 - heap[$2, "start"] > 65536) { printf "%s %s: wasm heap grew by %d B\n", leg, $2, $6 - heap[$2, "start"]; bad = 1 }
+                if (NF > 4 && $7 - js[$2, "start"] > 16384) { printf "%s %s: JS heap grew by %d KiB\n", leg, $2, $7 - js[$2, "start"]; bad = 1 }
                 phases++
             }
         }

@@ -3,8 +3,9 @@
 // a fallback, a sixteenth failing with none), then CYCLES
 // create/call/dispose cycles, printing the resident set and the wasm
 // memory after a warm-up tenth, halfway and at the end of each phase as
-// `soak <phase> <point> <rss_kb> <wasm_bytes> <wasm_heap_bytes>`; the
-// script judges the growth.
+// `soak <phase> <point> <rss_kb> <wasm_bytes> <wasm_heap_bytes>
+// <js_heap_kb>` (after a forced GC: run with --expose-gc); the script
+// judges the growth.
 //
 //   node soak.mjs CALLS CYCLES
 const pkg = new URL("../../target/npm/hystrix/", import.meta.url);
@@ -18,10 +19,12 @@ if (process.argv.length !== 4 || !Number.isSafeInteger(calls) || !Number.isSafeI
   process.exit(2);
 }
 
-/** The resident set in KiB, the wasm memory and its allocated heap bytes. */
+/** The resident set in KiB, the wasm memory, its allocated heap bytes and V8's used heap in KiB. */
 function usage() {
   const W = slot.WasmCommand;
-  return `${Math.round(process.memoryUsage().rss / 1024)} ${W.wasmMemory().buffer.byteLength} ${W.heapBytes()}`;
+  const { rss, heapUsed } = process.memoryUsage();
+  const kib = (n) => Math.round(n / 1024);
+  return `${kib(rss)} ${W.wasmMemory().buffer.byteLength} ${W.heapBytes()} ${kib(heapUsed)}`;
 }
 
 /** Runs `n` steps, reporting memory after the first tenth, halfway and at the end. */
