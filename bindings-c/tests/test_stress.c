@@ -11,6 +11,9 @@
  *   event (derived from which callbacks ran, with what cause, and the
  *   status each call returned), and execution events == calls;
  * - each call returned once and ran its run and its fallback at most once;
+ * - the event listener, which runs on the calling thread, heard exactly
+ *   each call's events in order (and names the original cause of a
+ *   FALLBACK_REJECTED call, which no status or callback carries);
  * - `concurrent` (snapshots, and a count kept by the runs themselves) never
  *   above the largest limit configured; every permit back at the end;
  * - no spurious rejection: every SEMAPHORE_REJECTED overlaps at least
