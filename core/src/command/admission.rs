@@ -6,6 +6,7 @@ use super::{Admission, Command, Ticket};
 use crate::event::EventType;
 use crate::listener::Notice;
 use crate::CircuitState;
+use std::num::NonZeroU64;
 use std::sync::atomic::Ordering;
 
 impl Command {
@@ -17,12 +18,13 @@ impl Command {
     }
 
     /// [`Command::admit`] for a caller that has just read the feature word:
-    /// with `V2` false (it found no adaptive limit on), the bulkhead's limit
-    /// is `max_concurrent_requests`, read without a second look at the
-    /// features. A reconfiguration racing the call may apply to it or not,
-    /// as with every key.
+    /// with `ADAPTIVE` false (it found the adaptive limit off), the
+    /// bulkhead's limit is `max_concurrent_requests`, read without a second
+    /// look at the features. An adaptive limit turned on at that very
+    /// moment applies from the next call (semantics §8.2: a change applies
+    /// to calls admitted after it); its outcome still gives its sample.
     #[inline]
-    pub(crate) fn admit_with<const V2: bool>(&self, now: u64) -> Admission {
+    pub(crate) fn admit_with<const ADAPTIVE: bool>(&self, now: u64) -> Admission {
         let inner = &self.inner;
         let live = &inner.config;
         let force_open = live.force_open.load(Ordering::Relaxed);
@@ -45,7 +47,7 @@ impl Command {
                 }
             }
         }
-        let limit = if V2 { self.limit() } else { live.max_concurrent_requests.load(Ordering::Relaxed) };
+        let limit = if ADAPTIVE { self.limit() } else { live.max_concurrent_requests.load(Ordering::Relaxed) };
         let Some(held) = inner.concurrent.try_acquire(limit) else {
             self.record(now, EventType::SemaphoreRejected, probe);
             return Admission::Rejected;
@@ -53,10 +55,11 @@ impl Command {
         self.window().note_concurrency(now, held.get());
         // A deadline past the end of `u64` time can never be reached: none
         // is armed (a saturated one would time out an instant success).
+        // (`timeout_ms` ≥ 1, so a deadline is never 0.)
         let timeout_at = if live.timeout_enabled.load(Ordering::Relaxed) {
-            now.checked_add(live.timeout_ms.load(Ordering::Relaxed)).unwrap_or(Ticket::NO_TIMEOUT)
+            now.checked_add(live.timeout_ms.load(Ordering::Relaxed)).and_then(NonZeroU64::new)
         } else {
-            Ticket::NO_TIMEOUT
+            None
         };
         Admission::Admitted(Ticket { probe, start: now, timeout_at, inflight: held })
     }
@@ -105,21 +108,14 @@ impl Command {
     /// Settles a call whose run returned a value at `now`, before its
     /// deadline: `SUCCESS`, the permit back, the latency. Shared by
     /// [`crate::Execution::run_finished`] and the sync driver's fast path,
-    /// which calls it without building an execution.
-    #[inline]
+    /// which calls it without building an execution. The outcome stages
+    /// (budget deposit, adaptive sample) read the features afresh: a
+    /// retry budget or adaptive limit turned on while the run ran takes
+    /// this success (semantics §12, §15.1), whatever path admitted it.
+    #[inline(always)]
     pub(crate) fn settle_success(&self, ticket: Ticket, now: u64) {
-        self.settle_success_with::<true>(ticket, now);
-    }
-
-    /// [`Command::settle_success`]; with `V2` false (the caller read the
-    /// feature word and found neither the retry budget nor the adaptive
-    /// limit on) without the outcome stages' check.
-    #[inline]
-    pub(crate) fn settle_success_with<const V2: bool>(&self, ticket: Ticket, now: u64) {
         self.record(now, EventType::Success, ticket.probe);
-        if V2 {
-            self.after_outcome_v2(&ticket, now, EventType::Success);
-        }
+        self.after_outcome_v2(&ticket, now, EventType::Success);
         let latency = now.saturating_sub(ticket.start);
         self.release(ticket);
         self.record_latency(now, Some(latency), latency);

@@ -33,7 +33,7 @@ use crate::live_config::LiveConfig;
 use crate::policy::permits::Permits;
 use crate::policy::strategies::Strategies;
 use crate::window::Window;
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroU64};
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -110,29 +110,26 @@ pub(crate) struct Ticket {
     pub(crate) probe: u64,
     /// When the call was admitted.
     pub(crate) start: u64,
-    /// When its timeout fires, or [`Ticket::NO_TIMEOUT`] (timeouts off, or a
-    /// deadline at or past the end of `u64` time, which is never reached).
-    /// Not an `Option`: the ticket stays 32 bytes, which the closed path
-    /// moves out of [`Admission`] in registers.
-    pub(crate) timeout_at: u64,
+    /// When its timeout fires, if timeouts are enabled and the deadline
+    /// fits in `u64` time. Never zero (`timeout_ms` is at least 1), so the
+    /// `Option` takes no room: the ticket stays 32 bytes, which the closed
+    /// path moves out of [`Admission`] in registers.
+    pub(crate) timeout_at: Option<NonZeroU64>,
     /// Run permits held right after this one was taken (semantics §15.2).
     pub(crate) inflight: NonZeroU32,
 }
 
 impl Ticket {
-    /// `timeout_at` of a run with no timeout.
-    pub(crate) const NO_TIMEOUT: u64 = u64::MAX;
-
     /// Whether the run's timeout, if it has one, has fired by `now`.
     #[inline]
     pub(crate) fn timed_out_by(&self, now: u64) -> bool {
-        now >= self.timeout_at && self.timeout_at != Self::NO_TIMEOUT
+        self.timeout_at.is_some_and(|d| now >= d.get())
     }
 
     /// When the run's timeout fires, if it has one.
     #[inline]
     pub(crate) fn deadline(&self) -> Option<u64> {
-        (self.timeout_at != Self::NO_TIMEOUT).then_some(self.timeout_at)
+        self.timeout_at.map(NonZeroU64::get)
     }
 }
 

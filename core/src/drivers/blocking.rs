@@ -195,25 +195,28 @@ fn wait_until(clock: &dyn Clock, at: u64) -> u64 {
 }
 
 /// The fast path for a call whose `features` (one reading of the feature
-/// word) need no call machine: [`execute_sync`] without the outcome stages'
-/// checks when neither the retry budget nor the adaptive limit is on (the
-/// closed path with every v2 key at its default reads the word once).
+/// word) need no call machine: [`execute_sync`] admitting against
+/// `max_concurrent_requests` without a second look at the features when
+/// the adaptive limit is off (the closed path with every v2 key at its
+/// default reads the word once to admit).
 #[inline(always)]
 fn execute_plain<T, E, R, F>(cmd: &Command, features: u32, run: R, fallback: Option<F>) -> Result<T, Error<E>>
 where
     R: FnOnce() -> Result<T, RunError<E>>,
     F: FnOnce(&Error<E>) -> Result<T, E>,
 {
-    if Command::needs_outcome_stages(features) {
+    if Command::adaptive_limit_on(features) {
         return execute_sync::<T, E, R, F, true>(cmd, run, fallback);
     }
     execute_sync::<T, E, R, F, false>(cmd, run, fallback)
 }
 
 /// The fast path (every call with no per-call v2 strategy): one attempt,
-/// no waits, allocation-free when it succeeds. `V2`: whether the retry
-/// budget or the adaptive limit may be on (see [`execute_plain`]).
-fn execute_sync<T, E, R, F, const V2: bool>(cmd: &Command, run: R, fallback: Option<F>) -> Result<T, Error<E>>
+/// no waits, allocation-free when it succeeds. `ADAPTIVE`: whether the
+/// adaptive limit may be on, i.e. admission must read the limit in force
+/// (see [`execute_plain`]). The outcome stages are checked at settlement
+/// whatever it is.
+fn execute_sync<T, E, R, F, const ADAPTIVE: bool>(cmd: &Command, run: R, fallback: Option<F>) -> Result<T, Error<E>>
 where
     R: FnOnce() -> Result<T, RunError<E>>,
     F: FnOnce(&Error<E>) -> Result<T, E>,
@@ -221,7 +224,7 @@ where
     let clock = cmd.clock();
     let start = clock.now_ms();
     let has_fallback = fallback.is_some();
-    let (mut ex, step, original) = match cmd.admit_with::<V2>(start) {
+    let (mut ex, step, original) = match cmd.admit_with::<ADAPTIVE>(start) {
         Admission::Admitted(ticket) => {
             let result = catch_unwind(AssertUnwindSafe(run)).map_err(|p| panic_message(&*p));
             let end = read_clock_holding(cmd, &ticket);
@@ -237,7 +240,7 @@ where
                 match classify_run(result) {
                     Ok(value) => {
                         // The common case settles without an `Execution`.
-                        cmd.settle_success_with::<V2>(ticket, end);
+                        cmd.settle_success(ticket, end);
                         return Ok(value);
                     }
                     Err((outcome, error)) => {

@@ -131,13 +131,11 @@ impl Command {
         features & (feature::RETRY | feature::HEDGE | feature::RATE_LIMIT | feature::DEADLINE) != 0
     }
 
-    /// Whether `features` turns on a stage that acts after an attempt's
-    /// outcome or at admission beyond the fixed bulkhead: the retry
-    /// budget's deposit or the adaptive limit (semantics §9.3, §15). The
-    /// drivers' fast paths skip both checks when it is off.
+    /// Whether `features` turns the adaptive limit on: admission must read
+    /// the limit in force, not `max_concurrent_requests` (semantics §15.1).
     #[inline(always)]
-    pub(crate) fn needs_outcome_stages(features: u32) -> bool {
-        features & (feature::RETRY_BUDGET | feature::ADAPTIVE) != 0
+    pub(crate) fn adaptive_limit_on(features: u32) -> bool {
+        features & feature::ADAPTIVE != 0
     }
 
     /// Which SPEC v2 features the configuration in force turns on (bits of
