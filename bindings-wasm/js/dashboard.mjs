@@ -118,8 +118,17 @@ export function mountDashboard(element, options) {
       view.status(`rendering failed: ${e?.message ?? e}`);
       return false;
     }
-    for (const frame of frames) view.show(frame);
-    view.status(`this page's commands (${frames.length}), every ${intervalMs} ms`);
+    // One frame the view cannot draw costs that tile, not the others.
+    let failed = 0;
+    for (const frame of frames) {
+      try {
+        view.show(frame);
+      } catch {
+        failed += 1;
+      }
+    }
+    const note = failed === 0 ? "" : `; ${failed} could not be drawn`;
+    view.status(`this page's commands (${frames.length}), every ${intervalMs} ms${note}`);
     return true;
   };
   timer = setInterval(refresh, intervalMs);

@@ -138,3 +138,11 @@ test("stop() ends the feeding and the dashboard's timers; dispose() removes it; 
     assert.equal(await page.locator("#second *").count(), 0);
   });
 });
+
+test("commands named like Object.prototype's properties get their tiles", { timeout: 90_000 }, async (t) => {
+  await onPage(t, async (page) => {
+    const { shown, status } = await page.evaluate(() => window.dashScenario.oddNames());
+    assert.deepEqual(shown, ["__proto__", "constructor", "hasOwnProperty", "toString"]);
+    assert.match(status, /^this page's commands \(4\), every 1000 ms$/);
+  });
+});

@@ -14,7 +14,9 @@
 export function dashboardView(host, stream) {
   var POINTS = 60;
   var doc = host.ownerDocument || host;
-  var seen = {};
+  // Tiles by command name: no prototype, so a command called
+  // "constructor" or "__proto__" is a name like any other.
+  var seen = Object.create(null);
   function el(tag, cls, text) {
     var e = doc.createElement(tag);
     if (cls) e.className = cls;

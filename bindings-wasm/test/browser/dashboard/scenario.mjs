@@ -113,6 +113,20 @@ async function main() {
       all.dispose();
       return names;
     },
+    /**
+     * Commands named like Object.prototype's properties, each called once,
+     * in a dashboard of their own: the tile names it shows, and its status.
+     */
+    async oddNames() {
+      behaviour = "ok";
+      const names = ["__proto__", "constructor", "hasOwnProperty", "toString"];
+      for (const name of names) await scenarioCommand(name).execute();
+      const odd = mountDashboard(document.getElementById("second"), { commands: names, intervalMs: 1000 });
+      const shown = [...odd.root.querySelectorAll(".tile")].map((t) => t.getAttribute("data-name"));
+      const status = odd.root.querySelector(".status").textContent;
+      odd.dispose();
+      return { shown, status };
+    },
     disposeSecond() {
       second.dispose();
       return document.querySelectorAll("[data-hystrix-dashboard]").length;
