@@ -49,8 +49,11 @@ demo: setup c-lib
 # TEST_BUILDS are built once first; the checks then do not remake them.
 TEST_BUILDS := c-lib python-env js-build
 TEST_STEPS := version-check msrv fmt-check clippy unit loom doc wasm-check crate-check deny c-test c-install-test c-release-test c-abi-check promtool-check python-test python-wheel-test js-test observe-test docs-check conformance config-diff fuzz-smoke
+# The steps run with this make (not written `$$(MAKE)` here: that would
+# make `make -n test` run them).
+TEST_MAKE = $(MAKE)
 test: setup
-	@scripts/test-steps.sh "$(TEST_BUILDS)" $(TEST_STEPS)
+	@HYSTRIX_MAKE='$(TEST_MAKE)' scripts/test-steps.sh "$(TEST_BUILDS)" $(TEST_STEPS)
 
 # Idempotent: only installs what a fresh machine lacks.
 setup:

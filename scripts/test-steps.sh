@@ -7,9 +7,14 @@
 # the checks then run with `make -o BUILD` for each, so the builds they
 # declare as prerequisites are not redone step after step (each no-op
 # rebuild costs seconds).
+# Steps run one at a time (several heavy builds at once do not fit a
+# 2-core machine): a `-j` given to `make test`, and its jobserver, are not
+# passed on, so each step's make runs one job without a jobserver warning.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-make_cmd="${MAKE:-make}"
+make_cmd="${HYSTRIX_MAKE:-make}"
+MAKEFLAGS="$(printf '%s' "${MAKEFLAGS:-}" | sed -E 's/(^| )-j[0-9]*//g; s/(^| )--jobserver-(auth|fds)=[^ ]*//g')"
+export MAKEFLAGS
 builds=($1)
 shift
 old=()
