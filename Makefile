@@ -20,7 +20,7 @@ endif
 PY := target/py-test/bin/python
 
 
-.PHONY: loom config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies header c-lib c-test c-install-test install docs docs-check mdbook crate-check deny dist c-release-test
+.PHONY: msrv loom config-diff observe-test promtool-check fuzz fuzz-smoke version-check uninstall c-abi-check c-abi-baseline doc js-build js-typecheck js-test python-test python-env demo test setup fmt-check clippy unit wasm-check conformance bench bench-strategies bench-retry header c-lib c-test c-install-test install docs docs-check mdbook crate-check deny dist c-release-test bench-tower
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
@@ -44,8 +44,16 @@ demo: setup c-lib
 	@echo; echo "== JavaScript (Node): examples/node/strategies.mjs (retry and hedging)"
 	node examples/node/strategies.mjs
 
-test: setup version-check fmt-check clippy unit loom doc wasm-check crate-check deny c-test c-install-test c-release-test c-abi-check promtool-check python-test python-wheel-test js-test observe-test docs-check conformance config-diff fuzz-smoke
-	@echo "make test: all checks passed"
+# `make test`: every check below as its own step, in this order, going on
+# past a failure, then a summary of all of them (scripts/test-steps.sh).
+# TEST_BUILDS are built once first; the checks then do not remake them.
+TEST_BUILDS := c-lib python-env js-build
+TEST_STEPS := version-check msrv fmt-check clippy unit loom doc wasm-check crate-check deny c-test c-install-test c-release-test c-abi-check promtool-check python-test python-wheel-test js-test observe-test docs-check conformance config-diff fuzz-smoke
+# The steps run with this make (not written `$$(MAKE)` here: that would
+# make `make -n test` run them).
+TEST_MAKE = $(MAKE)
+test: setup
+	@HYSTRIX_MAKE='$(TEST_MAKE)' scripts/test-steps.sh "$(TEST_BUILDS)" $(TEST_STEPS)
 
 # Idempotent: only installs what a fresh machine lacks.
 setup:
@@ -56,16 +64,24 @@ version-check:
 	scripts/version-check.sh
 	scripts/version-check-test.sh > /dev/null
 
+# Each package builds with the Rust of its declared rust-version (1.80 for
+# hystrix-core, 1.85 for the bindings), installed if missing (scripts/msrv.sh).
+msrv:
+	scripts/msrv.sh
+
 fmt-check:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets --quiet -- -D warnings
+	$(CARGO) clippy -p hystrix-tower --no-default-features --all-targets --quiet -- -D warnings
 
 # Unit, property, integration and doc tests of every crate.
 unit:
 	$(CARGO) test --workspace --quiet
+	# hystrix-tower without tokio (the runtime-agnostic layer).
+	$(CARGO) test -p hystrix-tower --no-default-features --quiet
 
 # The loom model checks of the lock-free parts (scripts/loom.sh; the core
 # rebuilt with --cfg loom in target/loom, about a minute cold).
@@ -86,11 +102,12 @@ wasm-check:
 config-diff: c-lib python-env js-build
 	tests/config-diff/run
 
-# hystrix-core as crates.io would get it (scripts/crate-check.sh): its
-# crates.io metadata is complete, and `cargo publish --dry-run` packages it
-# (the file list from core/Cargo.toml's `include`) and builds the packaged
-# sources on their own (about 40 s with the dependencies already built).
-# The binding crates are publish = false.
+# hystrix-core and hystrix-tower as crates.io would get them
+# (scripts/crate-check.sh): their crates.io metadata is complete, and one
+# `cargo publish --dry-run` packages both (the file lists from `include`)
+# and builds the packaged sources on their own, hystrix-tower against
+# hystrix-core's package (about 1 min with the dependencies already built).
+# The other binding crates are publish = false.
 crate-check:
 	CARGO=$(CARGO) scripts/crate-check.sh
 
@@ -144,6 +161,19 @@ bench:
 # `cargo run --release -p hystrix-core --example adaptive_sim`.
 bench-strategies:
 	$(CARGO) bench -p hystrix-core --bench strategies -- --warm-up-time 1 --measurement-time 3
+
+# Retry (3 attempts, 2 failures, 0 ms backoff) against cockatiel (JS) and
+# tenacity and stamina (Python), interleaved rounds with per-round ratios;
+# installs the bench-only peers itself. Not part of `make test`.
+bench-retry:
+	scripts/bench-retry-js.sh
+	scripts/bench-retry-python.sh
+
+# Per-call overhead of hystrix-tower's layer against the command called
+# directly and a bare tower service (thread CPU time, interleaved rounds;
+# HYSTRIX_BENCH_ROUNDS sets the rounds). Not part of `make test`.
+bench-tower:
+	$(CARGO) run --quiet --release -p hystrix-tower --example overhead -- $(or $(HYSTRIX_BENCH_ROUNDS),15)
 
 # `promtool check metrics` on a sample Prometheus exposition (skipped without promtool).
 promtool-check:
@@ -268,9 +298,17 @@ python-wheel-test:
 js-build:
 	scripts/build-npm.sh
 
+# tsc --checkJs (strict) over the hand-written glue bindings-wasm/js/*.mjs,
+# against its .d.ts files and the wasm-bindgen declarations of js-build's
+# output (bindings-wasm/js/tsconfig.json; the modules browsers load also
+# without Node's types), and a check that it catches type errors.
+js-typecheck: js-build
+	scripts/js-typecheck.sh
+	scripts/js-typecheck-test.sh > /dev/null
+
 # node --test (unit, headless Chromium, production bundles by esbuild/vite/webpack), the .d.ts check,
 # npm pack + publint + attw + install (and a check that the lint catches broken packages).
-js-test: js-build
+js-test: js-build js-typecheck
 	node --test bindings-wasm/test/
 	target/js-tools/node_modules/.bin/tsc -p bindings-wasm/test/tsconfig.json
 	scripts/js-pack-test.sh

@@ -33,17 +33,31 @@ print(" ".join(sorted(publishable)))
 ')"
 # 3. the packaged crate's doc tests pass outside the workspace (nothing they
 #    read may lie outside the package), built in the workspace's target dir.
+#    One dry run packages them all, so a crate depending on another one of
+#    them (hystrix-tower on hystrix-core) is verified against that package
+#    before either is on crates.io; its doc tests then take the dependency
+#    from the extracted package ([patch], so not --locked: its Cargo.lock
+#    names crates.io for it).
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
+# shellcheck disable=SC2046 # one -p per crate name (names have no spaces)
+"$cargo" publish --dry-run --allow-dirty --quiet $(printf -- '-p %s ' $crates)
 for crate in $crates; do
-  "$cargo" publish --dry-run --allow-dirty --quiet -p "$crate"
   version="$("$cargo" pkgid -p "$crate" | sed 's/.*[@#]//')"
   # Where the dry run leaves the .crate differs between cargo versions
   # (target/package/ or target/package/tmp-crate/): take the fresh one.
   crate_file="$(ls -t "target/package/$crate-$version.crate" "target/package/tmp-crate/$crate-$version.crate" 2>/dev/null | head -1 || true)"
   [ -n "$crate_file" ] || { echo "crate-check: cargo publish --dry-run left no $crate-$version.crate under target/package" >&2; exit 1; }
   tar xzf "$crate_file" -C "$scratch"
-  (cd "$scratch/$crate-$version" && CARGO_TARGET_DIR="$root/target" "$cargo" test --quiet --locked --doc >/dev/null) \
+  flags=()
+  for other in $crates; do
+    if grep -q "^\[dependencies\.$other\]" "$scratch/$crate-$version/Cargo.toml"; then
+      [ -d "$scratch/$other-$version" ] || { echo "crate-check: $crate depends on $other, packaged after it" >&2; exit 1; }
+      flags+=(--config "patch.crates-io.$other.path=\"$scratch/$other-$version\"")
+    fi
+  done
+  [ ${#flags[@]} -gt 0 ] || flags=(--locked)
+  (cd "$scratch/$crate-$version" && CARGO_TARGET_DIR="$root/target" "$cargo" test --quiet "${flags[@]}" --doc >/dev/null) \
     || { echo "crate-check: the doc tests of the packaged $crate fail outside the workspace (above)" >&2; exit 1; }
 done
 echo "crate-check: $crates: metadata complete, packaged, built and doc-tested from the package"

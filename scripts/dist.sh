@@ -2,7 +2,7 @@
 # `make dist`: every release artifact of the project's one version in
 # target/dist, with SHA256SUMS over them:
 #   hystrix-resilience-<v>.tgz                 the npm package (npm pack; linted by publint and attw)
-#   hystrix-core-<v>.crate                     each publishable crate (cargo package, verified by a build)
+#   hystrix-{core,tower}-<v>.crate             each publishable crate (cargo package, verified by a build)
 #   hystrix-c-<v>-linux-<arch>.tar.gz          the C release (scripts/dist-c.sh)
 #   Python wheels and sdist                    from scripts/dist-python.sh
 # target/dist is emptied first, so a rerun gives the same set of files.
@@ -31,8 +31,11 @@ echo "== crates"
 crates="$(cargo metadata --no-deps --format-version 1 \
   | python3 -c 'import json,sys; print(" ".join(sorted(p["name"] for p in json.load(sys.stdin)["packages"] if p["publish"] != [])))')"
 [ -n "$crates" ] || fail "no workspace crate is publishable"
+# All at once: hystrix-tower's package is verified against hystrix-core's
+# (not yet on crates.io).
+# shellcheck disable=SC2046 # one -p per crate name
+cargo package --quiet --allow-dirty $(printf -- '-p %s ' $crates)
 for crate in $crates; do
-  cargo package --quiet --allow-dirty -p "$crate"
   cp "target/package/$crate-$version.crate" "$out/"
 done
 

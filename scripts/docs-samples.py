@@ -7,7 +7,8 @@ Each fenced block is one whole program, run on its own:
 
 - ```python  with target/py-test/bin/python (the venv of `make python-env`);
 - ```js / ```mjs  as an ES module with node, `import ... from "hystrix-resilience"`
-  resolving to the built npm package target/npm/hystrix;
+  resolving to the built npm package target/npm/hystrix (and prom-client and
+  @opentelemetry/* to those installed for tests/observe);
 - ```c  compiled with -std=c11 -Wall -Wextra -Werror against
   bindings-c/include and target/release/libhystrix.a, then run;
 - ```rust  by rustdoc: core/src/guide_samples.rs includes every guide page
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "guide" / "src"
 PY = ROOT / "target" / "py-test" / "bin" / "python"
 NPM_PKG = ROOT / "target" / "npm" / "hystrix"
+OBSERVE_MODULES = ROOT / "tests" / "observe" / "node_modules"
 LIB_A = ROOT / "target" / "release" / "libhystrix.a"
 RUST_INCLUDES = ROOT / "core" / "src" / "guide_samples.rs"
 TIME_LIMIT_S = 60
@@ -96,6 +98,10 @@ def run_js(block: Block, scratch: Path) -> str:
     modules.mkdir(exist_ok=True)
     if not (modules / "hystrix-resilience").exists():
         (modules / "hystrix-resilience").symlink_to(NPM_PKG)
+    # The metric libraries the bridge samples pass in (installed for tests/observe).
+    for name in ("prom-client", "@opentelemetry"):
+        if (OBSERVE_MODULES / name).exists() and not (modules / name).exists():
+            (modules / name).symlink_to(OBSERVE_MODULES / name)
     src = scratch / "sample.mjs"
     src.write_text(block.text)
     return run(["node", str(src)], scratch, block)

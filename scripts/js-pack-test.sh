@@ -21,6 +21,9 @@ call.mjs
 clocks.mjs
 command.mjs
 context.mjs
+dashboard-view.mjs
+dashboard.d.ts
+dashboard.mjs
 errors.mjs
 index.bundler.mjs
 index.d.ts
@@ -29,12 +32,15 @@ index.web.mjs
 init.d.ts
 init.mjs
 node/wasm.mjs
+observe-otel.mjs
+observe-prom.mjs
 observe-unsupported.mjs
 observe.d.ts
 observe.mjs
 options.mjs
 package.json
 registry.mjs
+render.mjs
 snapshot.mjs
 timers.mjs
 wasm-slot.mjs
@@ -74,6 +80,8 @@ if ((await p) !== "fallback") throw new Error("timeout fallback");
 const { metricsText } = await import("hystrix-resilience/observe");
 await new Command(async () => 1, null, { name: "packed" }).execute();
 if (!/^hystrix_execution_total\{name="packed",group="packed",event="success"\} [1-9]/m.test(metricsText())) throw new Error("hystrix-resilience/observe metrics");
+const { mountDashboard } = await import("hystrix-resilience/dashboard");
+try { mountDashboard(null); throw new Error("mountDashboard took null"); } catch (e) { if (!(e instanceof TypeError)) throw e; }
 console.log("js-pack-test: the packed tarball installs and works:", JSON.stringify(cmd.snapshot().rolling.SUCCESS), "success");
 JS
 node check.mjs

@@ -14,7 +14,7 @@ if ! python3 -m venv "$venv" 2>/dev/null; then
   python3 -m venv "$venv"
 fi
 "$venv/bin/pip" install --quiet --upgrade pip
-"$venv/bin/pip" install --quiet "$root/bindings-python" pytest mypy ruff prometheus-client
+"$venv/bin/pip" install --quiet "$root/bindings-python" pytest mypy ruff prometheus-client opentelemetry-api opentelemetry-sdk
 "$venv/bin/python" -c "import hystrix, sys; print('python-env: hystrix installed into', sys.prefix)"
 # The conformance runner reinstalls when sources are newer than this stamp,
 # taken before the install so an edit made during it is not missed.

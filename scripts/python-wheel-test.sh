@@ -10,7 +10,8 @@
 #   - scripts/python-wheel-smoke.py (import from the venv, __version__ is the
 #     workspace version, a command that succeeds, one that falls back),
 #   - examples/python/flaky_service.py and the pytest suite
-#     (bindings-python/tests; pytest itself comes from the index, as a wheel).
+#     (bindings-python/tests; pytest, prometheus-client and the OpenTelemetry
+#     API and SDK come from the index, as wheels).
 # Last, `pip install ./bindings-python` in that setting must fail at once
 # with the build backend's message, not download a Rust toolchain.
 # Skips (saying so) a CPython version that pyenv does not have here.
@@ -56,7 +57,9 @@ for minor in 3.9 3.13; do
     exit 1
   fi
   no_rust "$venv" pip install --quiet --disable-pip-version-check --no-index "$wheel"
-  no_rust "$venv" pip install --quiet --disable-pip-version-check --only-binary :all: pytest
+  # And the metric libraries the observe bridges' tests pass in (pure-Python wheels).
+  no_rust "$venv" pip install --quiet --disable-pip-version-check --only-binary :all: pytest \
+    prometheus-client opentelemetry-api opentelemetry-sdk
   echo "$me: $(basename "$wheel") on $("$venv/bin/python" --version), no Rust on PATH"
   (cd "$root/target" && no_rust "$venv" python "$root/scripts/python-wheel-smoke.py" "$version")
   (cd "$root/target" && no_rust "$venv" python "$root/examples/python/flaky_service.py" > /dev/null)

@@ -66,6 +66,10 @@ fi
 if [ ! -x "$root/target/js-tools/node_modules/.bin/tsc" ]; then
   npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" typescript@5
 fi
+# Node's types for tsc --checkJs over the JS glue (scripts/js-typecheck.sh).
+if [ ! -d "$root/target/js-tools/node_modules/@types/node" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" @types/node@20
+fi
 # publint and @arethetypeswrong/cli lint the packed npm tarball (scripts/js-package-lint.sh).
 if [ ! -x "$root/target/js-tools/node_modules/.bin/publint" ] || [ ! -x "$root/target/js-tools/node_modules/.bin/attw" ]; then
   npm install --silent --no-audit --no-fund --prefix "$root/target/js-tools" publint@0.3 @arethetypeswrong/cli@0.18
@@ -76,7 +80,13 @@ if [ ! -x "$root/target/js-tools/node_modules/.bin/wasm-opt" ]; then
 fi
 # The observe tests (tests/observe/, pinned in its package-lock.json): the
 # Netflix Hystrix dashboard's webapp/ (npm hystrix-dashboard), the
-# underscore it loads, and playwright-core.
-if [ ! -d "$root/tests/observe/node_modules/hystrix-dashboard/webapp" ]; then
+# underscore it loads, playwright-core, and the bridges' prom-client and
+# OpenTelemetry (@opentelemetry/api, @opentelemetry/sdk-metrics), and Express
+# and Fastify mounting the Node handlers.
+if [ ! -d "$root/tests/observe/node_modules/hystrix-dashboard/webapp" ] \
+  || [ ! -d "$root/tests/observe/node_modules/prom-client" ] \
+  || [ ! -d "$root/tests/observe/node_modules/@opentelemetry/sdk-metrics" ] \
+  || [ ! -d "$root/tests/observe/node_modules/express" ] \
+  || [ ! -d "$root/tests/observe/node_modules/fastify" ]; then
   (cd "$root/tests/observe" && npm ci --silent --no-audit --no-fund --ignore-scripts)
 fi

@@ -7,7 +7,7 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 failed=0
 files=(Cargo.toml bindings-python/pyproject.toml bindings-wasm/js/package.json bindings-c/include/hystrix.h
-       core/Cargo.toml bindings-c/Cargo.toml bindings-python/Cargo.toml bindings-wasm/Cargo.toml tests/conformance/rust/Cargo.toml)
+       core/Cargo.toml bindings-c/Cargo.toml bindings-python/Cargo.toml bindings-wasm/Cargo.toml bindings-tower/Cargo.toml tests/conformance/rust/Cargo.toml)
 fresh() {
     rm -rf "$tmp/r"
     for f in "${files[@]}"; do mkdir -p "$tmp/r/$(dirname "$f")" && cp "$root/$f" "$tmp/r/$f"; done
@@ -33,6 +33,8 @@ fresh; sed -i '/^\[workspace.package\]/,/^\[/ s/^version = ".*"/version = "9.9.9
 expect fail "the workspace version moved alone"
 fresh; sed -i 's/^version.workspace = true/version = "0.0.1"/' "$tmp/r/core/Cargo.toml"
 expect fail "a crate states its own version"
+fresh; sed -i 's/^\(hystrix-core = .*version = "\)[^"]*"/\10.0.9"/' "$tmp/r/bindings-tower/Cargo.toml"
+expect fail "a path dependency requires another version"
 fresh; sed -i '/^\[workspace.package\]/,/^\[/ {/^version = /d}' "$tmp/r/Cargo.toml"
 expect fail "no workspace version"
 [ "$failed" = 0 ] && echo "version-check-test: all cases passed"

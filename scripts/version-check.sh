@@ -43,5 +43,14 @@ for m in $members; do
         differs "$m/Cargo.toml" "the package version" "$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$m/Cargo.toml" | head -1) (use version.workspace = true)"
 done
 
+# A path dependency that also states a version (so the crate can be
+# published, e.g. hystrix-tower on hystrix-core) requires this version.
+for m in $members; do
+    while IFS= read -r line; do
+        got="$(sed -n 's/.*version *= *"[=^~]*\([^"]*\)".*/\1/p' <<<"$line")"
+        [ "$got" = "$want" ] || differs "$m/Cargo.toml" "the version of path dependency ${line%%[ =]*}" "$got"
+    done < <(grep -E '^[A-Za-z0-9_-]+ *= *\{.*path *= *"' "$m/Cargo.toml" | grep -E 'version *= *"')
+done
+
 [ "$bad" = 0 ] || exit 1
 echo "version-check: every package carries version $want"

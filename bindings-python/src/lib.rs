@@ -8,6 +8,7 @@ mod call;
 mod clock;
 mod convert;
 mod errors;
+mod families;
 mod fork;
 mod listeners;
 mod observe;

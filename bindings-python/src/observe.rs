@@ -4,32 +4,65 @@
 //! page is the core's bytes. The package only serves them.
 
 use crate::NativeCommand;
-use hystrix_core::observe::{self, Isolation, Observation, StreamOptions};
+use hystrix_core::observe::{self, Isolation, Observation, PoolStats, StreamOptions};
 use pyo3::prelude::*;
 
-/// What to render: a command, its time in ms, and whether it reports thread isolation.
-type Item<'py> = (Bound<'py, NativeCommand>, u64, bool);
+/// A thread pool's figures, in the order of [`PoolStats`]'s fields.
+type PoolFigures = (u64, u64, u64, u64, u64, u64, u64, u64, u64);
+
+/// What to render: a command, its time in ms, whether it reports thread
+/// isolation, and its thread pool's figures (a `HystrixThreadPool` frame
+/// follows its frame, and `hystrix_threadpool_*` series join the metrics,
+/// when given with thread isolation).
+pub(crate) type Item<'py> = (Bound<'py, NativeCommand>, u64, bool, Option<PoolFigures>);
+
+/// The [`PoolStats`] of `figures`.
+fn pool_stats(figures: &PoolFigures) -> PoolStats {
+    let &(
+        active,
+        completed_tasks,
+        core_pool_size,
+        largest_pool_size,
+        maximum_pool_size,
+        pool_size,
+        queue_size,
+        task_count,
+        queue_size_rejection_threshold,
+    ) = figures;
+    PoolStats {
+        active,
+        completed_tasks,
+        core_pool_size,
+        largest_pool_size,
+        maximum_pool_size,
+        pool_size,
+        queue_size,
+        task_count,
+        queue_size_rejection_threshold,
+    }
+}
 
 /// The observation of `items` (anonymous commands left out, sorted by name).
-fn observation(items: &[Item<'_>]) -> Observation {
+pub(crate) fn observation(items: &[Item<'_>]) -> Observation {
     let mut o = Observation::new();
-    for (native, now, thread) in items {
+    for (native, now, thread, pool) in items {
         let native = native.get();
         native.hand_over_listener_errors();
         let isolation = if *thread { Isolation::Thread } else { Isolation::Semaphore };
-        o.add(&native.cmd, *now, StreamOptions { isolation });
+        o.add(&native.cmd, *now, StreamOptions { isolation, pool: pool.as_ref().map(pool_stats) });
     }
     o
 }
 
-/// The Prometheus text exposition (format 0.0.4) of `[(command, now_ms, thread)]`.
+/// The Prometheus text exposition (format 0.0.4) of `[(command, now_ms, thread, pool)]`.
 #[pyfunction]
 pub(crate) fn render_prometheus(items: Vec<Item<'_>>) -> String {
     observation(&items).prometheus()
 }
 
 /// One `hystrix.stream` tick (`data: {json}\n\n` per named command, sorted
-/// by name) of `[(command, now_ms, thread)]`, `currentTime` = `wall_clock_ms`.
+/// by name, each thread-isolated one with a pool followed by its pool's
+/// frame) of `[(command, now_ms, thread, pool)]`, `currentTime` = `wall_clock_ms`.
 #[pyfunction]
 pub(crate) fn render_stream(items: Vec<Item<'_>>, wall_clock_ms: u64) -> String {
     observation(&items).stream_frames(wall_clock_ms)
@@ -39,6 +72,7 @@ pub(crate) fn render_stream(items: Vec<Item<'_>>, wall_clock_ms: u64) -> String 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(render_prometheus, m)?)?;
     m.add_function(wrap_pyfunction!(render_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(crate::families::metric_families, m)?)?;
     m.add("DASHBOARD_HTML", observe::DASHBOARD_HTML)?;
     m.add("DASHBOARD_CONTENT_TYPE", observe::DASHBOARD_CONTENT_TYPE)?;
     m.add("PROMETHEUS_CONTENT_TYPE", observe::prometheus::CONTENT_TYPE)?;

@@ -48,11 +48,13 @@ def test_metrics_text_and_stream_frames_render_the_named_commands_sorted(clock, 
     assert observe.dashboard_html().startswith("<!doctype html>")
 
 
-def test_thread_isolation_is_reported_once_the_circuit_ran_on_threads(clock, unique_name):
+def test_thread_isolation_is_reported_with_the_pool_frame_after_the_command(clock, unique_name):
+    # More on the pool frame: test_observe_pool.py.
     name = unique_name("obs-thread")
     made([name], clock, isolation="thread")
-    (frame,) = frames_of(observe.stream_frames([name]))
+    frame, pool = frames_of(observe.stream_frames([name]))
     assert frame["propertyValue_executionIsolationStrategy"] == "THREAD"
+    assert (pool["type"], pool["name"]) == ("HystrixThreadPool", name)
 
 
 def test_bad_arguments_name_what_is_wrong(unique_name):

@@ -18,6 +18,14 @@ import { CAMEL } from "./options.mjs";
 import { slot } from "./wasm-slot.mjs";
 import { asyncContext, gate } from "./context.mjs";
 
+/** @typedef {typeof import("./web/hystrix_wasm.js").WasmCommand} WasmCommandClass */
+/** @typedef {import("./registry.mjs").Circuit} Circuit */
+/** @typedef {import("./registry.mjs").CircuitClock} CircuitClock */
+/** @typedef {import("./command.mjs").Command} Command */
+/** @typedef {import("./context.mjs").Job} Job */
+/** An attempt's record: attempt 1's is the call itself. @typedef {Attempt | CallState} AttemptRecord */
+/** A gate back into a call's async context (context.mjs), or null. @typedef {((job: Job) => void) | null} Gate */
+
 // Action codes (bindings-wasm/src/call.rs), four numbers each: code, x, y, z.
 const SET_TIMER = 0;
 const CLEAR_TIMER = 1;
@@ -43,7 +51,7 @@ const FINISHED = 1 << 11;
 const MOVED = 1 << 12;
 const MORE = 1 << 13;
 const ID_UNIT = 16384;
-/** `(r & FIRST) === ONLY(code)`: the first action is `code`. */
+/** `(r & FIRST) === ONLY(code)`: the first action is `code`. @type {(code: number) => number} */
 const ONLY = (code) => code << 8;
 const FIRST_INVOKE = ONLY(INVOKE);
 const FIRST_FALLBACK = ONLY(FALLBACK);
@@ -60,14 +68,19 @@ const K_FALLBACK_FAILURE = 7;
 const K_CANCELLED = 9;
 const K_RATE_LIMITED = 10;
 
-/** The view of the wasm action buffer (remade when it moved or the memory grew). */
+/** The view of the wasm action buffer (remade when it moved or the memory grew). @type {Float64Array | null} */
 let view = null;
 
+/**
+ * The action buffer, read after wasm result `r`.
+ * @param {number} r
+ * @returns {Float64Array}
+ */
 function actionView(r) {
   // The wasm side sets MOVED whenever the buffer moved or the memory grew
   // (a new ArrayBuffer) since the last result: every result is checked.
   if ((r & MOVED) !== 0 || view === null) {
-    const W = slot.WasmCommand;
+    const W = /** @type {WasmCommandClass} */ (slot.WasmCommand); // a call exists: loaded
     view = new Float64Array(W.wasmMemory().buffer, W.actionsPtr());
   }
   return view;
@@ -83,18 +96,26 @@ export const MAX_DEPTH = 64;
 /** Host callbacks of commands in progress on the stack (`guard.depth`). */
 export const guard = { depth: 0 };
 
-/** An error without a captured stack: refusals are frequent and their stack says nothing. */
+/** V8's knob of how many stack frames an error captures (other engines ignore it). @type {ErrorConstructor & { stackTraceLimit?: number }} */
+const ErrorStack = Error;
+
+/**
+ * An error without a captured stack: refusals are frequent and their stack says nothing.
+ * @template {Error} E
+ * @param {new () => E} Cls
+ * @returns {E}
+ */
 export function cheap(Cls) {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
+  const limit = ErrorStack.stackTraceLimit;
+  ErrorStack.stackTraceLimit = 0;
   try {
     return new Cls();
   } finally {
-    Error.stackTraceLimit = limit;
+    ErrorStack.stackTraceLimit = limit;
   }
 }
 
-/** The options an error's context can name, camelCase, by the wasm side's index. */
+/** The options an error's context can name, camelCase, by the wasm side's index. @type {string[] | null} */
 let settingNames = null;
 
 /**
@@ -102,9 +123,16 @@ let settingNames = null;
  * error of kind `code` with its value now, as the core chooses them (one
  * crossing into wasm, no string work; the message is built when read).
  * `elapsedMs` since the call started lets a timeout name `deadlineMs`.
+ * @template {import("./index.js").HystrixError} E
+ * @param {E} err
+ * @param {Circuit} circuit
+ * @param {number} code
+ * @param {number} [elapsedMs]
+ * @returns {E}
  */
 export function locate(err, circuit, code, elapsedMs = 0) {
-  settingNames ??= slot.WasmCommand.contextSettings()
+  settingNames ??= /** @type {WasmCommandClass} */ (slot.WasmCommand) // a circuit exists: loaded
+    .contextSettings()
     .split(",")
     .map((k) => CAMEL[k] ?? k);
   const c = circuit.wasm.context(code, elapsedMs);
@@ -112,7 +140,11 @@ export function locate(err, circuit, code, elapsedMs = 0) {
   return located(err, circuit.name, settingNames[i], (c - i) / 16);
 }
 
-/** `fn()` as a promise: its value, or its exception as a rejection. */
+/**
+ * `fn()` as a promise: its value, or its exception as a rejection.
+ * @param {() => unknown} fn
+ * @returns {Promise<unknown>}
+ */
 function settled(fn) {
   try {
     return Promise.resolve(fn());
@@ -124,7 +156,13 @@ function settled(fn) {
 // A spread call (`fn(...args, x)`) costs V8 tens of nanoseconds, a tenth of
 // a closed-path call: up to three arguments are passed without one.
 
-/** `fn.call(self, ...args)`. */
+/**
+ * `fn.call(self, ...args)`.
+ * @param {unknown} self
+ * @param {Function} fn
+ * @param {unknown[]} args
+ * @returns {unknown}
+ */
 function callWith(self, fn, args) {
   switch (args.length) {
     case 0:
@@ -143,13 +181,23 @@ function callWith(self, fn, args) {
 /**
  * Calls attempt `att`'s run: with exactly the caller's arguments, or, for
  * a command made `withContext: true`, with the attempt's context first.
+ * @param {Command} cmd
+ * @param {unknown[]} args
+ * @param {AttemptRecord} att
  */
 function callRun(cmd, args, att) {
   if (cmd._withContext) return callFallback(cmd, cmd._run, new RunContext(att), args);
   return callWith(cmd, cmd._run, args);
 }
 
-/** `fn.call(self, first, ...args)`. */
+/**
+ * `fn.call(self, first, ...args)`.
+ * @param {unknown} self
+ * @param {Function} fn
+ * @param {unknown} first
+ * @param {unknown[]} args
+ * @returns {unknown}
+ */
 function callFallback(self, fn, first, args) {
   switch (args.length) {
     case 0:
@@ -173,6 +221,8 @@ const promiseThen = Promise.prototype.then;
  * native promise, so callbacks count once. `then` is read exactly once
  * (Promises/A+ 2.3.3.1). It may throw (a getter or proxy trap): callers
  * call it inside their `try`, so that is the run or fallback failing.
+ * @param {any} value what a run or fallback returned
+ * @returns {Promise<unknown> | null}
  */
 function pendingOf(value) {
   if (value === null || (typeof value !== "object" && typeof value !== "function")) return null;
@@ -186,11 +236,14 @@ function pendingOf(value) {
 
 /** Attempt k > 1 of a call (attempt 1's record is the call itself, to save an object on the hot path). */
 class Attempt {
+  /** @param {number} n */
   constructor(n) {
     this.n = n;
+    /** @type {AbortController | null} */
     this.ac = null;
     this.aborted = false;
     this.ok = false;
+    /** @type {unknown} */
     this.value = undefined;
   }
 }
@@ -203,8 +256,10 @@ class Attempt {
  * call's own state.
  */
 class RunContext {
+  /** @type {AttemptRecord} */
   #att;
 
+  /** @param {AttemptRecord} att */
   constructor(att) {
     this.#att = att;
   }
@@ -224,19 +279,29 @@ class RunContext {
 
 /** A timer of a call beyond the one the call object itself carries. */
 class CallTimer {
+  /**
+   * @param {CallState} call
+   * @param {number} tid
+   * @param {Gate} open
+   */
   constructor(call, tid, open) {
     this.call = call;
     this.tid = tid;
+    /** @type {{ cancel(): void } | null} */
     this.handle = null;
     // The gate back into the call's async context (context.mjs), or null.
     this._open = open;
     // Timer-queue links (see timers.mjs), declared here to keep one shape.
+    /** @type {import("./timers.mjs").Timer["_bucket"]} */
     this._bucket = null;
     this._due = 0;
+    /** @type {import("./timers.mjs").Timer | null} */
     this._prev = null;
+    /** @type {import("./timers.mjs").Timer | null} */
     this._next = null;
   }
 
+  /** Fed to the call (the clock fired it). */
   fire() {
     this.call.x?.timers?.delete(this.tid);
     this.call._fired(this.tid, this._open);
@@ -245,17 +310,27 @@ class CallTimer {
 
 /** Timer `tid` of `call` fired: fed to the call through a gate (in the call's async context). */
 class TimerFired {
+  /**
+   * @param {CallState} call
+   * @param {number} tid
+   */
   constructor(call, tid) {
     this.call = call;
     this.tid = tid;
   }
 
+  /** Feeds the timer to the call. */
   run() {
     this.call.input(TIMER, this.tid);
   }
 }
 
-/** Arms `timer` (an object with `fire()`) at `due` on `clock`; throws what the clock throws. */
+/**
+ * Arms `timer` (an object with `fire()`) at `due` on `clock`; throws what the clock throws.
+ * @param {CircuitClock} clock
+ * @param {number} due
+ * @param {CallState | CallTimer} timer
+ */
 function armOn(clock, due, timer) {
   if (typeof clock.armTimer === "function") clock.armTimer(due, timer);
   else {
@@ -269,38 +344,57 @@ function armOn(clock, due, timer) {
   }
 }
 
+/**
+ * Disarms `timer`, armed by `armOn` on `clock`; throws what the clock throws.
+ * @param {CircuitClock} clock
+ * @param {CallState | CallTimer} timer
+ */
 function disarmOn(clock, timer) {
   if (timer.handle !== null) {
     const h = timer.handle;
     timer.handle = null;
     h.cancel();
-  } else clock.cancelTimer(timer);
+  } else /** @type {Required<CircuitClock>} */ (clock).cancelTimer(timer); // no handle: armed by armTimer
 }
 
 /** What few calls need: kept off the hot path's object. */
 class Extras {
   constructor() {
     // The clock's first failure (see `_clockFailed`).
+    /** @type {unknown} */
     this.clockError = undefined;
     // How the call settled when nobody waits on a promise of ours yet (the untimed path): 1 value, 2 error.
     this.outcome = 0;
+    /** @type {unknown} */
     this.result = undefined;
     // Given up (a clock that cannot arm its timers).
     this.abandoned = false;
     // Inputs waiting for the reaction in progress (kind, arg pairs).
+    /** @type {number[] | null} */
     this.inq = null;
     // Call timers beyond the one the call object carries, attempts beyond the first.
+    /** @type {Map<number, CallTimer> | null} */
     this.timers = null;
+    /** @type {Map<number, Attempt> | null} */
     this.attempts = null;
+    /** @type {import("./index.js").TimeoutError | null} */
     this.timeoutError = null;
     // The caller's signal and its abort listener.
+    /** @type {AbortSignal | undefined} */
     this.signal = undefined;
+    /** @type {(() => void) | null} */
     this.onCancel = null;
   }
 }
 
 /** One call in flight: the core call's id, its timers and attempts, and the caller's promise. */
 export class CallState {
+  /**
+   * @param {Command} command
+   * @param {Circuit} circuit
+   * @param {unknown[]} args
+   * @param {number} now
+   */
   constructor(command, circuit, args, now) {
     this.command = command;
     this.circuit = circuit;
@@ -311,7 +405,9 @@ export class CallState {
     this.at = now;
     this.t0 = now;
     this.clockFailed = false;
+    /** @type {((value: unknown) => void) | null} */
     this.resolve = null;
+    /** @type {((error: unknown) => void) | null} */
     this.reject = null;
     this.settled = false;
     this.finished = false;
@@ -322,22 +418,31 @@ export class CallState {
     // The call timer this object carries itself (-1: none), and its gate
     // back into the call's async context (context.mjs), or null.
     this.timer = -1;
+    /** @type {Gate} */
     this._open = null;
     // Attempt 1 (this object is its record).
     this.n = 1;
+    /** @type {AbortController | null} */
     this.ac = null;
     this.aborted = false;
     this.ok = false;
+    /** @type {unknown} */
     this.value = undefined;
     // The fallback's value or error.
+    /** @type {unknown} */
     this.fb = undefined;
     // What few calls need (see `Extras`), made on first use.
+    /** @type {Extras | null} */
     this.x = null;
     // Timer-queue links (see timers.mjs), declared here to keep one shape.
+    /** @type {import("./timers.mjs").Timer["_bucket"]} */
     this._bucket = null;
     this._due = 0;
+    /** @type {import("./timers.mjs").Timer | null} */
     this._prev = null;
+    /** @type {import("./timers.mjs").Timer | null} */
     this._next = null;
+    /** @type {{ cancel(): void } | null} */
     this.handle = null;
   }
 
@@ -347,7 +452,11 @@ export class CallState {
     return this.x;
   }
 
-  /** Starts the call in the general way with the actions of `begin` (`r`): returns the caller's promise. */
+  /**
+   * Starts the call in the general way with the actions of `begin` (`r`): returns the caller's promise.
+   * @param {number} r
+   * @returns {Promise<unknown>}
+   */
   start(r) {
     const promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
@@ -368,13 +477,21 @@ export class CallState {
     return this.at;
   }
 
+  /**
+   * The clock failed the call: it ends with `error` (the first such failure).
+   * @param {unknown} error
+   */
   _clockFailed(error) {
     if (this.clockFailed) return;
     this.clockFailed = true;
     this.more.clockError = error;
   }
 
-  /** An input from outside (a run's end, a timer, the caller): fed at once, or after the reaction in progress. */
+  /**
+   * An input from outside (a run's end, a timer, the caller): fed at once, or after the reaction in progress.
+   * @param {number} kind
+   * @param {number} arg
+   */
   input(kind, arg) {
     if (this.finished) return;
     if (this.busy) {
@@ -395,6 +512,7 @@ export class CallState {
   /**
    * Carries out the actions of wasm result `r`, then feeds the inputs that
    * came meanwhile, one reaction at a time.
+   * @param {number} r
    */
   drive(r) {
     this.busy = true;
@@ -413,8 +531,9 @@ export class CallState {
         else {
           const x = this.x;
           if (x === null || x.inq === null || x.inq.length === 0) break;
-          kind = x.inq.shift();
-          arg = x.inq.shift();
+          // Pairs: not empty, so both are there.
+          kind = /** @type {number} */ (x.inq.shift());
+          arg = /** @type {number} */ (x.inq.shift());
         }
         r = this.circuit.wasm.input(this.id, this.now(), kind, arg);
       }
@@ -427,6 +546,7 @@ export class CallState {
    * Carries out the actions of wasm result `r` in order. The buffer is
    * shared by every call and user code (a run, a clock) may start another
    * call: every action is read before the first one is carried out.
+   * @param {number} r
    */
   perform(r) {
     if ((r & FINISHED) !== 0) this.finished = true;
@@ -447,6 +567,13 @@ export class CallState {
     for (let i = 0; i < q.length && !(this.x !== null && this.x.abandoned); i += 4) this.act(q[i], q[i + 1], q[i + 2], q[i + 3]);
   }
 
+  /**
+   * Carries out one action: `code` with its numbers `x`, `y`, `z` (see the codes at the top).
+   * @param {number} code
+   * @param {number} x
+   * @param {number} y
+   * @param {number} z
+   */
   act(code, x, y, z) {
     switch (code) {
       case SET_TIMER:
@@ -468,6 +595,11 @@ export class CallState {
     }
   }
 
+  /**
+   * Attempt `n`'s record (made on first use; attempt 1's is the call itself).
+   * @param {number} n
+   * @returns {AttemptRecord}
+   */
   attempt(n) {
     if (n === 1) return this;
     const x = this.more;
@@ -477,10 +609,16 @@ export class CallState {
     return att;
   }
 
+  /**
+   * Arms call timer `tid` at `due` on the call's clock; a clock that throws gives the call up.
+   * @param {number} tid
+   * @param {number} due
+   */
   arm(tid, due) {
     // Arming happens in the call's own async context (its start, or work
     // that came through a gate or a reaction of its own): captured here.
     const open = asyncContext.follow ? gate() : null;
+    /** @type {CallState | CallTimer} */
     let t = this;
     if (this.timer === -1) {
       this.timer = tid;
@@ -497,13 +635,17 @@ export class CallState {
       if (t === this) {
         this.timer = -1;
         this._open = null;
-      } else this.x.timers.delete(tid);
+      } else this.x?.timers?.delete(tid);
       // The clock cannot time the call: it is given up, what it holds
       // given back unrecorded, and the caller gets the clock's error.
       this.abandon(e);
     }
   }
 
+  /**
+   * Disarms call timer `tid` (if still armed).
+   * @param {number} tid
+   */
   clear(tid) {
     let t;
     if (this.timer === tid) {
@@ -513,7 +655,7 @@ export class CallState {
     } else {
       t = this.x?.timers?.get(tid);
       if (t === undefined) return;
-      this.x.timers.delete(tid);
+      this.x?.timers?.delete(tid);
     }
     try {
       disarmOn(this.clock, t);
@@ -533,7 +675,11 @@ export class CallState {
     if (tid !== -1) this._fired(tid, open);
   }
 
-  /** A host clock fired timer `tid` (armed with gate `open`). */
+  /**
+   * A host clock fired timer `tid` (armed with gate `open`).
+   * @param {number} tid
+   * @param {Gate} open
+   */
   _hostFired(tid, open) {
     if (this.timer === tid) {
       this.timer = -1;
@@ -546,13 +692,18 @@ export class CallState {
    * Timer `tid` fired: fed to the core now, or, through its gate, in a
    * microtask in the call's own async context. A timer cleared meanwhile
    * is ignored by the core.
+   * @param {number} tid
+   * @param {Gate} open
    */
   _fired(tid, open) {
     if (open === null) this.input(TIMER, tid);
     else open(new TimerFired(this, tid));
   }
 
-  /** Gives the call up (its clock failed it): everything it holds goes back unrecorded. */
+  /**
+   * Gives the call up (its clock failed it): everything it holds goes back unrecorded.
+   * @param {unknown} error
+   */
   abandon(error) {
     this._clockFailed(error);
     this.more.abandoned = true;
@@ -560,13 +711,16 @@ export class CallState {
       this.finished = true;
       this.circuit.wasm.release(this.id, this.at);
     }
-    for (const att of [this, ...(this.x.attempts?.values() ?? [])]) {
+    for (const att of [this, ...(this.x?.attempts?.values() ?? [])]) {
       if (att.ac !== null && !att.aborted) att.ac.abort(error);
     }
     this.done(false, error);
   }
 
-  /** Runs attempt `att` (a `withContext` run gets `{ attempt, signal }` first). */
+  /**
+   * Runs attempt `att` (a `withContext` run gets `{ attempt, signal }` first).
+   * @param {AttemptRecord} att
+   */
   invoke(att) {
     let pending;
     guard.depth++;
@@ -603,7 +757,10 @@ export class CallState {
       );
   }
 
-  /** Attempt `att`'s run ended (`att.ok`, `att.value`): an outcome, or, once aborted, its stop. */
+  /**
+   * Attempt `att`'s run ended (`att.ok`, `att.value`): an outcome, or, once aborted, its stop.
+   * @param {AttemptRecord} att
+   */
   ended(att) {
     if (att.aborted) return this.input(STOPPED, att.n);
     if (att === this && att.ok && !this.busy && !this.finished) {
@@ -629,7 +786,11 @@ export class CallState {
     this.input(att.ok ? ENDED : this.command._isBad(att.value) ? ENDED + 2 : ENDED + 1, att.n);
   }
 
-  /** Signals attempt `n`'s run to stop (`reason`: timeout or cancelled); it reports when it has. */
+  /**
+   * Signals attempt `n`'s run to stop (`reason`: timeout or cancelled); it reports when it has.
+   * @param {number} n
+   * @param {number} reason
+   */
   abort(n, reason) {
     const att = this.attempt(n);
     if (att.aborted) return;
@@ -646,7 +807,12 @@ export class CallState {
     }
   }
 
-  /** The original error: attempt `a`'s own, or one of kind `k` made here. */
+  /**
+   * The original error: attempt `a`'s own, or one of kind `k` made here.
+   * @param {number} a
+   * @param {number} k
+   * @returns {unknown}
+   */
   original(a, k) {
     if (a > 0) return this.attempt(a).value;
     switch (k) {
@@ -663,7 +829,13 @@ export class CallState {
     }
   }
 
-  /** `err`, made for this call's command (kind `code`): names the command and the option behind it. */
+  /**
+   * `err`, made for this call's command (kind `code`): names the command and the option behind it.
+   * @template {import("./index.js").HystrixError} E
+   * @param {E} err
+   * @param {number} code
+   * @returns {E}
+   */
   made(err, code) {
     return locate(err, this.circuit, code);
   }
@@ -677,7 +849,13 @@ export class CallState {
     return more.timeoutError;
   }
 
-  /** The caller's error of kind `kind`, whose original is `a`/`k`. */
+  /**
+   * The caller's error of kind `kind`, whose original is `a`/`k`.
+   * @param {number} kind
+   * @param {number} a
+   * @param {number} k
+   * @returns {unknown}
+   */
   error(kind, a, k) {
     switch (kind) {
       case K_CANCELLED:
@@ -688,6 +866,7 @@ export class CallState {
       case K_FALLBACK_REJECTED:
         return this.made(new FallbackRejectedError(undefined, { cause: this.original(a, k) }), K_FALLBACK_REJECTED);
       case K_FALLBACK_FAILURE: {
+        /** @type {import("./registry.mjs").Writable<import("./index.js").FallbackFailedError>} */
         const err = this.made(new FallbackFailedError(undefined, { cause: this.fb }), K_FALLBACK_FAILURE);
         err.original = this.original(a, k);
         return err;
@@ -697,13 +876,17 @@ export class CallState {
     }
   }
 
+  /**
+   * Invokes the fallback with `original` (why it is wanted) and the caller's arguments; feeds its end to the call.
+   * @param {unknown} original
+   */
   fallback(original) {
     const cmd = this.command;
     let out;
     let pending;
     guard.depth++;
     try {
-      out = callFallback(cmd, cmd._fallback, original, this.args);
+      out = callFallback(cmd, /** @type {Function} */ (cmd._fallback), original, this.args); // asked for: there is one
       // As for the run: a throwing `then` getter is the fallback failing.
       pending = pendingOf(out);
     } catch (e) {
@@ -730,28 +913,35 @@ export class CallState {
       );
   }
 
-  /** Settles the caller (once). A clock that failed the call gives its error instead. */
+  /**
+   * Settles the caller (once). A clock that failed the call gives its error instead.
+   * @param {boolean} ok
+   * @param {unknown} value
+   */
   done(ok, value) {
     if (this.settled) return;
     this.settled = true;
     const x = this.x;
     if (x !== null && x.onCancel !== null) {
-      x.signal.removeEventListener("abort", x.onCancel);
+      /** @type {AbortSignal} */ (x.signal).removeEventListener("abort", x.onCancel); // watch() set both
       x.onCancel = null;
     }
     if (this.clockFailed) {
       ok = false;
-      value = x.clockError;
+      value = /** @type {Extras} */ (x).clockError; // _clockFailed made it
     }
     if (this.resolve === null) {
       const m = this.more;
       m.outcome = ok ? 1 : 2;
       m.result = value;
     } else if (ok) this.resolve(value);
-    else this.reject(value);
+    else /** @type {(error: unknown) => void} */ (this.reject)(value); // set with resolve
   }
 
-  /** The caller's `signal` (an AbortSignal): its abort cancels the call (semantics §18). */
+  /**
+   * The caller's `signal` (an AbortSignal): its abort cancels the call (semantics §18).
+   * @param {AbortSignal} signal
+   */
   watch(signal) {
     const x = this.more;
     x.signal = signal;
@@ -764,6 +954,9 @@ export class CallState {
    * and nothing else was asked (no timer, no signal), so the caller's
    * promise is the run's own, chained. The run ended: its value, or
    * whatever the call goes on to (a fallback, retries) as a promise.
+   * @param {boolean} ok
+   * @param {unknown} value
+   * @returns {unknown}
    */
   untimedEnded(ok, value) {
     this.ok = ok;
@@ -786,6 +979,8 @@ export class CallState {
    * The open path: the call's first action is its fallback, invoked here
    * with no promise of ours yet; a fallback that returns a value settles
    * the call with it at once (usually).
+   * @param {unknown} original
+   * @returns {Promise<unknown>}
    */
   fallbackFirst(original) {
     const cmd = this.command;
@@ -793,7 +988,7 @@ export class CallState {
     let pending;
     guard.depth++;
     try {
-      out = callFallback(cmd, cmd._fallback, original, this.args);
+      out = callFallback(cmd, /** @type {Function} */ (cmd._fallback), original, this.args); // asked for: there is one
       pending = pendingOf(out);
     } catch (e) {
       return settled(() => this.fallbackEnded(false, e));
@@ -808,7 +1003,12 @@ export class CallState {
     );
   }
 
-  /** The fallback invoked by `fallbackFirst` ended: its value, or what the call settles with, or a promise of it. */
+  /**
+   * The fallback invoked by `fallbackFirst` ended: its value, or what the call settles with, or a promise of it.
+   * @param {boolean} ok
+   * @param {unknown} value
+   * @returns {unknown}
+   */
   fallbackEnded(ok, value) {
     this.fb = value;
     const r = this.circuit.wasm.input(this.id, this.now(), ok ? FALLBACK_OK : FALLBACK_FAILED, 0);
@@ -825,14 +1025,26 @@ export class CallState {
     });
   }
 
+  /**
+   * How the call settled before anyone waited (the untimed path): its value, or its error thrown.
+   * @returns {unknown}
+   */
   _result() {
-    const x = this.x;
+    const x = /** @type {Extras} */ (this.x); // done() recorded the outcome there
     if (x.outcome === 1) return x.result;
     throw x.result;
   }
 }
 
-/** Starts a call of `command` (through `circuit`) at `now`; returns the caller's promise. */
+/**
+ * Starts a call of `command` (through `circuit`) at `now`; returns the caller's promise.
+ * @param {Command} command
+ * @param {Circuit} circuit
+ * @param {unknown[]} args
+ * @param {number} now
+ * @param {AbortSignal | undefined} signal
+ * @returns {Promise<unknown>}
+ */
 export function startCall(command, circuit, args, now, signal) {
   const r = circuit.wasm.begin(now, command._fallback !== undefined, signal !== undefined);
   const st = new CallState(command, circuit, args, now);

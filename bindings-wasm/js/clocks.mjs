@@ -3,9 +3,25 @@
 // for deterministic tests.
 import { TimerQueue } from "./timers.mjs";
 
-const g = globalThis;
+/** @typedef {import("./timers.mjs").Timer} Timer */
+/** @typedef {{ cancel(): boolean }} TimerHandle */
+/** A setTimeout handle: a number (browsers) or an object (Node: with `ref`, `unref`). @typedef {number | { ref?(): unknown, unref?(): unknown }} TimeoutHandle */
+/**
+ * What the clocks use of the host's globals: Node's `setImmediate` and
+ * browsers' `MessageChannel` only where there is one (checked).
+ * @typedef {{
+ *   performance: { now(): number },
+ *   setTimeout(fn: () => void, ms: number): TimeoutHandle,
+ *   clearTimeout(handle: TimeoutHandle): void,
+ *   setImmediate?: (fn: () => void) => unknown,
+ *   MessageChannel?: typeof MessageChannel,
+ * }} HostGlobals
+ */
+
+const g = /** @type {HostGlobals} */ (/** @type {unknown} */ (globalThis));
 const perf = g.performance;
 
+/** @type {(fn: () => void) => () => void} */
 const identity = (fn) => fn;
 
 /** The longest delay setTimeout honours. */
@@ -14,7 +30,12 @@ const MAX_DELAY_MS = 2 ** 31 - 1;
 /** Binds a user's timer callback to the async context it was armed in (Node sets this). */
 let bindContext = identity;
 
-/** A `{ cancel() }` handle for a timer. */
+/**
+ * A `{ cancel() }` handle for a timer.
+ * @param {{ cancelTimer(timer: Timer): boolean }} clock
+ * @param {Timer} timer
+ * @returns {TimerHandle}
+ */
 function handle(clock, timer) {
   return { cancel: () => clock.cancelTimer(timer) };
 }
@@ -24,6 +45,7 @@ function handle(clock, timer) {
  * whoever armed them, as setTimeout does in Node (AsyncLocalStorage works
  * across `advance`). Commands' own timers (`armTimer`) need no binding: a
  * call brings its timer work back into its own context (context.mjs).
+ * @param {(fn: () => void) => () => void} binder
  */
 export function setContextBinder(binder) {
   bindContext = binder;
@@ -38,6 +60,7 @@ export function setContextBinder(binder) {
 export class RealClock {
   constructor() {
     this._timers = new TimerQueue();
+    /** @type {TimeoutHandle | null} */
     this._handle = null;
     this._handleDue = Infinity;
     // Timers armed and not yet fired or cancelled, and whether the handle
@@ -53,16 +76,27 @@ export class RealClock {
     };
   }
 
+  /** Whole milliseconds from `performance.now()`. */
   now() {
     return Math.floor(perf.now());
   }
 
-  /** Arms `fn` to run at `due` (ms on this clock); returns `{ cancel() }`. */
+  /**
+   * Arms `fn` to run at `due` (ms on this clock); returns `{ cancel() }`.
+   * @param {number} due
+   * @param {() => void} fn
+   */
   arm(due, fn) {
     return handle(this, this.armTimer(due, { fire: fn }));
   }
 
-  /** Arms `timer.fire()` at `due` (the allocation-free form the commands use). */
+  /**
+   * Arms `timer.fire()` at `due` (the allocation-free form the commands use).
+   * @template {Timer} T
+   * @param {number} due
+   * @param {T} timer
+   * @returns {T}
+   */
   armTimer(due, timer) {
     if (timer._bucket != null) this.cancelTimer(timer);
     this._timers.arm(due, timer);
@@ -72,7 +106,10 @@ export class RealClock {
     return timer;
   }
 
-  /** Disarms a timer armed with `armTimer`. */
+  /**
+   * Disarms a timer armed with `armTimer`; whether it was armed.
+   * @param {Timer} timer
+   */
   cancelTimer(timer) {
     if (!this._timers.cancel(timer)) return false;
     // The handle stays scheduled (cheaper than clearing it per call) but
@@ -81,12 +118,15 @@ export class RealClock {
     // and cancels) then toggle nothing, and an idle process still exits.
     if (--this._armed === 0 && this._holding && !this._releasing) {
       this._releasing = true;
-      g.setImmediate(this._release);
+      /** @type {(fn: () => void) => unknown} */ (g.setImmediate)(this._release); // _holding: Node's
     }
     return true;
   }
 
-  /** Makes the Node timer handle keep the event loop alive, or not (browsers have no such notion). */
+  /**
+   * Makes the Node timer handle keep the event loop alive, or not (browsers have no such notion).
+   * @param {boolean} on
+   */
   _hold(on) {
     const h = this._handle;
     if (!this._canHold || h === null || typeof h !== "object") return;
@@ -96,6 +136,7 @@ export class RealClock {
     } else if (typeof h.unref === "function") h.unref();
   }
 
+  /** @param {number} due */
   _schedule(due) {
     if (this._handle !== null) g.clearTimeout(this._handle);
     this._handleDue = due;
@@ -130,7 +171,11 @@ export class RealClock {
   }
 }
 
-/** A short printable form of any value, for error messages ("got ..."). */
+/**
+ * A short printable form of any value, for error messages ("got ...").
+ * @param {unknown} v
+ * @returns {string}
+ */
 export function describe(v) {
   switch (typeof v) {
     case "number":
@@ -157,12 +202,16 @@ export function describe(v) {
   }
 }
 
-/** Lets every pending reaction run: a macrotask boundary. */
+/**
+ * Lets every pending reaction run: a macrotask boundary.
+ * @returns {Promise<void>}
+ */
 function tick() {
-  if (typeof g.setImmediate === "function") return new Promise((r) => g.setImmediate(r));
+  // Each is there: checked just before (TypeScript forgets it in the callbacks).
+  if (typeof g.setImmediate === "function") return new Promise((r) => /** @type {(fn: () => void) => unknown} */ (g.setImmediate)(r));
   if (typeof g.MessageChannel === "function") {
-    return new Promise((r) => {
-      const ch = new g.MessageChannel();
+    return new Promise((/** @type {() => void} */ r) => {
+      const ch = new (/** @type {typeof MessageChannel} */ (g.MessageChannel))();
       ch.port1.onmessage = () => {
         ch.port1.close();
         r();
@@ -185,6 +234,7 @@ function tick() {
  * of its own target and where the inner one got to.
  */
 export class VirtualClock {
+  /** @param {number} [start] the clock's first reading (ms, a non-negative integer; default 0) */
   constructor(start = 0) {
     if (!Number.isInteger(start) || start < 0) throw new TypeError("VirtualClock start must be a non-negative integer");
     this._now = start;
@@ -195,26 +245,45 @@ export class VirtualClock {
     this._firing = 0;
   }
 
+  /** The clock's time (ms). */
   now() {
     return this._now;
   }
 
-  /** Arms `fn` at `due` (ms on this clock), keeping the arming async context (Node); returns `{ cancel() }`. */
+  /**
+   * Arms `fn` at `due` (ms on this clock), keeping the arming async context (Node); returns `{ cancel() }`.
+   * @param {number} due
+   * @param {() => void} fn
+   */
   arm(due, fn) {
     return handle(this, this.armTimer(due, { fire: bindContext(fn) }));
   }
 
-  /** Arms `timer.fire()` at `due` (the allocation-free form the commands use). */
+  /**
+   * Arms `timer.fire()` at `due` (the allocation-free form the commands use).
+   * @template {Timer} T
+   * @param {number} due
+   * @param {T} timer
+   * @returns {T}
+   */
   armTimer(due, timer) {
     return this._timers.arm(due, timer);
   }
 
-  /** Disarms a timer armed with `armTimer`. */
+  /**
+   * Disarms a timer armed with `armTimer`; whether it was armed.
+   * @param {Timer} timer
+   */
   cancelTimer(timer) {
     return this._timers.cancel(timer);
   }
 
-  /** A promise resolved when the clock reaches now + ms (for fakes of slow work). */
+  /**
+   * A promise resolved when the clock reaches now + ms (for fakes of slow work).
+   * @param {number} ms
+   * @param {AbortSignal} [signal]
+   * @returns {Promise<void>}
+   */
   sleep(ms, signal) {
     return new Promise((resolve, reject) => {
       const t = this.arm(this._now + ms, () => resolve());
@@ -233,6 +302,8 @@ export class VirtualClock {
    * Moves time forward by `ms` (a non-negative integer; anything else is a
    * TypeError and changes nothing), firing due timers in order and
    * settling after each. See the class comment for overlapping advances.
+   * @param {number} ms
+   * @returns {Promise<void>}
    */
   advance(ms) {
     if (!Number.isInteger(ms) || ms < 0) {
@@ -248,13 +319,15 @@ export class VirtualClock {
     return run;
   }
 
+  /** @param {number} ms */
   async _advance(ms) {
     // The target is fixed from the instant the advance starts.
     const target = this._now + ms;
     await tick();
     for (let t = this._timers.popDue(target); t !== undefined; t = this._timers.popDue(target)) {
       // Never back: a nested advance may already be past this timer's due time.
-      if (t._due > this._now) this._now = t._due;
+      const due = /** @type {number} */ (t._due); // set when armed
+      if (due > this._now) this._now = due;
       this._firing++;
       try {
         t.fire();

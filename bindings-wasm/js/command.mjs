@@ -14,14 +14,23 @@ import {
 } from "./registry.mjs";
 import { MAX_DEPTH, guard, locate, startCall } from "./call.mjs";
 
-/** What a method called without its command (`const e = cmd.execute; e()`) returns. */
+/** @typedef {import("./registry.mjs").Circuit} Circuit */
+/** A listener as `on` takes it (its arguments depend on the type). @typedef {(...args: any[]) => void} Listener */
+
+/**
+ * What a method called without its command (`const e = cmd.execute; e()`) returns.
+ * @param {string} method
+ */
 function detached(method) {
   return Promise.reject(
     new TypeError(`${method}() was called without its command: call cmd.${method}(...), or pass cmd.${method}.bind(cmd)`),
   );
 }
 
-/** Whether `e` is a BadRequestError; `false` if even asking throws (a proxy trap). */
+/**
+ * Whether `e` is a BadRequestError; `false` if even asking throws (a proxy trap).
+ * @param {unknown} e
+ */
 function isBadRequestError(e) {
   try {
     return e instanceof BadRequestError;
@@ -39,7 +48,10 @@ function tooDeep() {
   );
 }
 
-/** Reports `error` the way Node reports a throwing callback: in a microtask of its own. */
+/**
+ * Reports `error` the way Node reports a throwing callback: in a microtask of its own.
+ * @param {unknown} error
+ */
 function rethrowLater(error) {
   queueMicrotask(() => {
     throw error;
@@ -50,6 +62,8 @@ function rethrowLater(error) {
  * A listener of circuit `c` threw `error`: counted in the snapshot's `listenerPanics`,
  * then handed to the circuit's on("error") listeners, or, without any,
  * rethrown in a microtask (an uncaught exception, as from a callback).
+ * @param {Circuit} c
+ * @param {unknown} error
  */
 function listenerFailed(c, error) {
   c.wasm.noteListenerError();
@@ -74,7 +88,10 @@ function listenerFailed(c, error) {
  * returns one; every `Command` is one too.
  */
 export class CommandView {
-  /** (internal) A view of `circuit`. */
+  /**
+   * (internal) A view of `circuit`.
+   * @param {Circuit} circuit
+   */
   constructor(circuit) {
     this._circuit = circuit;
   }
@@ -95,7 +112,10 @@ export class CommandView {
     return snapshotObject(c.name, c.wasm.snapshot(c.clock.now()));
   }
 
-  /** Changes settings live (camelCase); throws InvalidConfigError and changes nothing on error. */
+  /**
+   * Changes settings live (camelCase); throws InvalidConfigError and changes nothing on error.
+   * @param {import("./index.js").CommandSettings} options
+   */
   configure(options) {
     if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
     configureCircuit(live(this._circuit), options);
@@ -108,6 +128,9 @@ export class CommandView {
    * reaches the call: it is counted in the snapshot's `listenerPanics` and
    * handed to the "error" listeners or, without any, rethrown in a
    * microtask (an uncaught exception, as a throwing callback is in Node).
+   * @param {"event" | "stateChange" | "error"} type
+   * @param {Listener} callback
+   * @returns {() => boolean}
    */
   on(type, callback) {
     if (type !== "event" && type !== "stateChange" && type !== "error") {
@@ -156,15 +179,21 @@ export class CommandView {
     };
   }
 
-  /** Removes the latest registration of `callback` for `type`. */
+  /**
+   * Removes the latest registration of `callback` for `type`.
+   * @param {"event" | "stateChange" | "error"} type
+   * @param {(...args: never[]) => void} callback
+   * @returns {boolean}
+   */
   off(type, callback) {
     if (type === "error") return removeLast(this._circuit.errorListeners, callback);
     if (this._circuit.disposed) return false;
     const byCallback = this._circuit.listeners.get(type);
     const list = byCallback?.get(callback);
     if (list === undefined || list.length === 0) return false;
-    const id = list.pop();
-    if (list.length === 0) byCallback.delete(callback);
+    // `list` came from `byCallback` and is not empty.
+    const id = /** @type {number} */ (list.pop());
+    if (list.length === 0) /** @type {Map<Function, number[]>} */ (byCallback).delete(callback);
     this._circuit.dispatch.delete(id);
     return this._circuit.wasm.unsubscribe(id);
   }
@@ -179,6 +208,9 @@ export class Command extends CommandView {
    * Options: the SPEC settings in camelCase, `name` (share one circuit),
    * `clock` (e.g. a VirtualClock), `isBadRequest(error)`, `withContext`.
    * A call's later work runs in its caller's async context (context.mjs).
+   * @param {(...args: any[]) => unknown} run
+   * @param {((error: unknown, ...args: any[]) => unknown) | null} [fallback]
+   * @param {import("./index.js").CommandOptions & { withContext?: boolean }} [options]
    */
   constructor(run, fallback, options = {}) {
     if (typeof run !== "function") throw new TypeError("run must be a function");
@@ -200,6 +232,7 @@ export class Command extends CommandView {
     const isBad = options.isBadRequest;
     // BadRequestError always counts; isBadRequest adds more.
     // A classifier that throws cannot stop the call: the error is a failure.
+    /** @type {(e: unknown) => boolean} */
     this._isBad =
       isBad === undefined
         ? isBadRequestError
@@ -216,7 +249,11 @@ export class Command extends CommandView {
           };
   }
 
-  /** Runs through the command; resolves with the run's or the fallback's value. */
+  /**
+   * Runs through the command; resolves with the run's or the fallback's value.
+   * @param {...unknown} args
+   * @returns {Promise<unknown>}
+   */
   execute(...args) {
     const c = this?._circuit;
     if (c === undefined) return detached("execute");
@@ -228,6 +265,9 @@ export class Command extends CommandView {
    * caller may give up: aborting `signal` cancels the call (its promise
    * rejects with CancelledError at once; its runs' signals abort; nothing
    * is counted in health; a fallback already running is not cancelled).
+   * @param {import("./index.js").CallOptions} options
+   * @param {...unknown} args
+   * @returns {Promise<unknown>}
    */
   executeWith(options, ...args) {
     const c = this?._circuit;
@@ -240,7 +280,11 @@ export class Command extends CommandView {
     return this._call(c, args, signal);
   }
 
-  /** The seed's Queue: starts now and returns the promise (same as execute). */
+  /**
+   * The seed's Queue: starts now and returns the promise (same as execute).
+   * @param {...unknown} args
+   * @returns {Promise<unknown>}
+   */
   queue(...args) {
     if (this?._circuit === undefined) return detached("queue");
     return this.execute(...args);
@@ -258,6 +302,13 @@ export class Command extends CommandView {
     return disposeCircuit(this._circuit);
   }
 
+  /**
+   * Starts a call of `args` through circuit `c`, cancelled by `signal` if given.
+   * @param {Circuit} c
+   * @param {unknown[]} args
+   * @param {AbortSignal | undefined} signal
+   * @returns {Promise<unknown>}
+   */
   _call(c, args, signal) {
     if (c.disposed) return Promise.reject(disposedError(c));
     if (guard.depth >= MAX_DEPTH) return tooDeep();
@@ -285,6 +336,7 @@ export class Command extends CommandView {
 // the runtime has explicit resource management (Symbol.dispose).
 if (typeof Symbol.dispose === "symbol") {
   Object.defineProperty(Command.prototype, Symbol.dispose, {
+    /** @this {Command} */
     value: function dispose() {
       this.dispose();
     },
@@ -298,6 +350,9 @@ if (typeof Symbol.dispose === "symbol") {
  * weak reference and its delivery function by id. Made here, apart from
  * `on`, so that the closure's scope holds nothing else (a closure keeps
  * every variable its enclosing function's closures capture).
+ * @param {WeakRef<Circuit>} ref
+ * @param {{ id: number }} holder
+ * @returns {(kind: string, a: string, b: string, at: number) => void}
  */
 function weakDelivery(ref, holder) {
   return (_kind, a, b, at) => {
@@ -306,25 +361,41 @@ function weakDelivery(ref, holder) {
   };
 }
 
-/** `c`, or, once disposed, throws the error naming it. */
+/**
+ * `c`, or, once disposed, throws the error naming it.
+ * @param {Circuit} c
+ */
 function live(c) {
   if (c.disposed) throw disposedError(c);
   return c;
 }
 
-/** A copy of `options` without `key` (a Command option the circuit's settings do not take). */
+/**
+ * A copy of `options` without `key` (a Command option the circuit's settings do not take).
+ * @param {import("./index.js").CommandOptions & { withContext?: boolean }} options
+ * @param {"withContext"} key
+ * @returns {import("./index.js").CommandOptions}
+ */
 function withoutKey(options, key) {
   const rest = { ...options };
   delete rest[key];
   return rest;
 }
 
-/** Whether `s` looks like an AbortSignal (`aborted`, `addEventListener`). */
+/**
+ * Whether `s` looks like an AbortSignal (`aborted`, `addEventListener`).
+ * @param {any} s anything a caller passed
+ * @returns {s is AbortSignal}
+ */
 function isSignal(s) {
   return s !== null && typeof s === "object" && typeof s.aborted === "boolean" && typeof s.addEventListener === "function";
 }
 
-/** Removes the last occurrence of `item` from `list`; whether it was there. */
+/**
+ * Removes the last occurrence of `item` from `list`; whether it was there.
+ * @param {unknown[]} list
+ * @param {unknown} item
+ */
 function removeLast(list, item) {
   const at = list.lastIndexOf(item);
   if (at < 0) return false;
@@ -332,7 +403,11 @@ function removeLast(list, item) {
   return true;
 }
 
-/** on("error", callback) for circuit `c`: returns the function that removes it. */
+/**
+ * on("error", callback) for circuit `c`: returns the function that removes it.
+ * @param {Circuit} c
+ * @param {(error: unknown) => void} callback
+ */
 function onError(c, callback) {
   c.errorListeners.push(callback);
   let removed = false;
@@ -348,6 +423,7 @@ function onError(c, callback) {
  * A view of the named circuit for observing it (`snapshot`, `on`,
  * `configure`), or undefined: it has no `execute`, so it cannot record a
  * call that never ran.
+ * @param {string} name
  */
 export function getCommand(name) {
   const c = circuitNamed(name);

@@ -20,11 +20,19 @@
 // prints a deprecation warning), so the gate is always made.
 
 /** Whether calls bring their timer work back into their caller's async context: where Node's APIs are. */
-export const asyncContext = { follow: typeof globalThis.process?.versions?.node === "string" };
+export const asyncContext = {
+  follow: typeof (/** @type {{ process?: { versions?: { node?: unknown } } }} */ (globalThis)).process?.versions?.node === "string",
+};
 
 const NativePromise = Promise;
 const promiseThen = Promise.prototype.then;
 
+/** Work a gate runs once opened. @typedef {{ run(): void }} Job */
+
+/**
+ * Runs `job`; what it throws is reported as uncaught.
+ * @param {Job} job
+ */
 function runJob(job) {
   try {
     job.run();
@@ -41,16 +49,19 @@ function runJob(job) {
  * called once from any context and then runs `job.run()` in a microtask,
  * in the context that was current when the gate was made. A gate never
  * opened holds nothing but itself (garbage once dropped).
+ * @returns {(job: Job) => void}
  */
 export function gate() {
   // A closure per gate measured faster than one shared executor writing
   // module variables (~55 against ~100 ns on the closed path).
+  /** @type {((job: Job) => void) | undefined} */
   let open;
   promiseThen.call(
-    new NativePromise((resolve) => {
+    new NativePromise((/** @type {(job: Job) => void} */ resolve) => {
       open = resolve;
     }),
     runJob,
   );
-  return open;
+  // The executor ran synchronously: `open` is set.
+  return /** @type {(job: Job) => void} */ (open);
 }

@@ -6,20 +6,38 @@
 // `message` is built from them only when read (a getter), so making one
 // on a refusal path costs no string work. Wording: semantics §3, "Error
 // messages" (options named as the JS options are, in camelCase).
+//
+// Types: each export below is declared with its type from index.d.ts (the
+// classes `kind` makes get `code`/`kind`/`message` from their prototype,
+// which TypeScript cannot follow), so the glue is checked against the
+// public declarations.
 
+/** @typedef {import("./index.js").HystrixError} PublicHystrixError */
+
+/** Base class of every error hystrix itself throws (its subclasses carry `code` and `kind`). */
 export class HystrixError extends Error {
+  /**
+   * @param {string} [message]
+   * @param {ErrorOptions} [options]
+   */
   constructor(message, options) {
     super(message, options);
     this.name = new.target.name;
   }
 }
 
-/** `command 'NAME'`, or `an anonymous command`. */
+/**
+ * `command 'NAME'`, or `an anonymous command`.
+ * @param {string} command
+ */
 function who(command) {
   return command ? `command '${command}'` : "an anonymous command";
 }
 
-/** A value's message for `(after: ...)`, never throwing. */
+/**
+ * A value's message for `(after: ...)`, never throwing.
+ * @param {unknown} e
+ */
 function text(e) {
   try {
     return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -28,7 +46,10 @@ function text(e) {
   }
 }
 
-/** The message head of an error of `kind` from its fields (undefined without `.command`). */
+/**
+ * The message head of an error of `kind` from its fields (undefined without `.command`).
+ * @param {PublicHystrixError & { key?: string, existing?: string, given?: string }} err
+ */
 function head(err) {
   if (err.command === undefined) return undefined;
   const w = who(err.command);
@@ -58,9 +79,22 @@ function head(err) {
   }
 }
 
+/**
+ * The error class `name` of `code`/`kindName`, whose message without
+ * `.command` is `message`. Typed `any`: each export states its public type.
+ * @param {string} name
+ * @param {number} code
+ * @param {string} kindName
+ * @param {string} message
+ * @returns {any}
+ */
 function kind(name, code, kindName, message) {
   const cls = {
     [name]: class extends HystrixError {
+      /**
+       * @param {string} [msg]
+       * @param {ErrorOptions} [options]
+       */
       constructor(msg, options) {
         // No message given: the prototype's getter builds it when read.
         super(msg, options);
@@ -70,6 +104,7 @@ function kind(name, code, kindName, message) {
   Object.defineProperty(cls.prototype, "code", { value: code, enumerable: true });
   Object.defineProperty(cls.prototype, "kind", { value: kindName, enumerable: true });
   Object.defineProperty(cls.prototype, "message", {
+    /** @this {PublicHystrixError & { original?: unknown }} */
     get() {
       const h = head(this);
       if (h === undefined) return message;
@@ -78,6 +113,10 @@ function kind(name, code, kindName, message) {
       return h;
     },
     // A message assigned later (or given to the constructor) is an own property.
+    /**
+     * @this {Error}
+     * @param {string} v
+     */
     set(v) {
       Object.defineProperty(this, "message", { value: v, writable: true, configurable: true, enumerable: false });
     },
@@ -90,6 +129,12 @@ function kind(name, code, kindName, message) {
  * Fills in where an error came from: `command` (the name), `setting` (the
  * option behind it, camelCase; "" when none) and `value` (its value then).
  * Returns `err`.
+ * @template {PublicHystrixError} E
+ * @param {E} err
+ * @param {string} command
+ * @param {string} setting
+ * @param {number} value
+ * @returns {E}
  */
 export function located(err, command, setting, value) {
   err.command = command;
@@ -98,29 +143,57 @@ export function located(err, command, setting, value) {
   return err;
 }
 
-/** The circuit was open and no fallback answered; `.setting` is `sleepWindowMs` (or `forceOpen`). */
+/**
+ * The circuit was open and no fallback answered; `.setting` is `sleepWindowMs` (or `forceOpen`).
+ * @type {typeof import("./index.js").CircuitOpenError}
+ */
 export const CircuitOpenError = kind("CircuitOpenError", 3, "short_circuited", "the circuit is open");
-/** The bulkhead was full and no fallback answered; `.setting` is `maxConcurrentRequests` (or `limit`). */
+/**
+ * The bulkhead was full and no fallback answered; `.setting` is `maxConcurrentRequests` (or `limit`).
+ * @type {typeof import("./index.js").RejectedError}
+ */
 export const RejectedError = kind("RejectedError", 4, "rejected", "the bulkhead is full");
-/** The run timed out and no fallback answered; `.setting` is `timeoutMs` (or `deadlineMs`). */
+/**
+ * The run timed out and no fallback answered; `.setting` is `timeoutMs` (or `deadlineMs`).
+ * @type {typeof import("./index.js").TimeoutError}
+ */
 export const TimeoutError = kind("TimeoutError", 2, "timeout", "the run timed out");
-/** Throw (or reject with) this from a run for the caller's own fault: no fallback, not counted in health. */
+/**
+ * Throw (or reject with) this from a run for the caller's own fault: no fallback, not counted in health.
+ * @type {typeof import("./index.js").BadRequestError}
+ */
 export const BadRequestError = kind("BadRequestError", 5, "bad_request", "bad request");
-/** Too many fallbacks were in flight; `.cause` is why the fallback was wanted. */
+/**
+ * Too many fallbacks were in flight; `.cause` is why the fallback was wanted.
+ * @type {typeof import("./index.js").FallbackRejectedError}
+ */
 export const FallbackRejectedError = kind("FallbackRejectedError", 6, "fallback_rejected", "too many fallbacks in flight");
-/** The fallback failed; `.cause` is its error, `.original` why it was wanted. */
+/**
+ * The fallback failed; `.cause` is its error, `.original` why it was wanted.
+ * @type {typeof import("./index.js").FallbackFailedError}
+ */
 export const FallbackFailedError = kind("FallbackFailedError", 7, "fallback_failure", "the fallback failed");
-/** An option broke a rule; `.key` names it. */
+/**
+ * An option broke a rule; `.key` names it.
+ * @type {typeof import("./index.js").InvalidConfigError}
+ */
 export const InvalidConfigError = kind("InvalidConfigError", 8, "invalid_config", "invalid configuration");
-/** The caller cancelled the call before it settled (semantics §18); never passed to a fallback. */
+/**
+ * The caller cancelled the call before it settled (semantics §18); never passed to a fallback.
+ * @type {typeof import("./index.js").CancelledError}
+ */
 export const CancelledError = kind("CancelledError", 9, "cancelled", "the call was cancelled");
-/** The rate limiter refused the call and no fallback answered (semantics §13); `.setting` is `rateLimitForPeriod`. */
+/**
+ * The rate limiter refused the call and no fallback answered (semantics §13); `.setting` is `rateLimitForPeriod`.
+ * @type {typeof import("./index.js").RateLimitedError}
+ */
 export const RateLimitedError = kind("RateLimitedError", 10, "rate_limited", "the rate limiter refused the call");
 /**
  * A command of that name already exists with a different value for an
  * option given again (semantics §2, "One command per name"): `.command`,
  * `.key` (camelCase), `.existing` and `.given` (as JSON). Change settings
  * with `configure()`.
+ * @type {typeof import("./index.js").SettingsConflictError}
  */
 export const SettingsConflictError = kind(
   "SettingsConflictError",

@@ -1,9 +1,11 @@
 // Browser entry point (wasm-bindgen --target web): fetches and instantiates the wasm with top-level await.
-import init, { WasmCommand, configSchema } from "./web/hystrix_wasm.js";
+import init, { WasmCommand, WasmObservation, configSchema, dashboardHtml } from "./web/hystrix_wasm.js";
 import { slot } from "./wasm-slot.mjs";
 
 await init();
 slot.WasmCommand = WasmCommand;
 slot.configSchema = configSchema;
+slot.WasmObservation = WasmObservation;
+slot.dashboardHtml = dashboardHtml;
 
 export * from "./api.mjs";

@@ -2,9 +2,10 @@
 // nothing; `await init()` (once) loads the wasm, then commands can be made.
 // For IIFE or es2020 bundles, and for apps that host the wasm file
 // themselves (it is exported as `hystrix-resilience/wasm`).
-import initWeb, { WasmCommand, configSchema } from "./web/hystrix_wasm.js";
+import initWeb, { WasmCommand, WasmObservation, configSchema, dashboardHtml } from "./web/hystrix_wasm.js";
 import { slot } from "./wasm-slot.mjs";
 
+/** @type {Promise<void> | null} */
 let loading = null;
 
 /**
@@ -15,6 +16,8 @@ let loading = null;
  * fetched relative to this module, as the browser entry does (Node's fetch
  * reads no files: there, pass the bytes, or use the main entry). Calling
  * it again returns the same promise; after a failure it may be retried.
+ * @param {Parameters<typeof import("./init.js").init>[0]} [source]
+ * @returns {Promise<void>}
  */
 export function init(source) {
   if (slot.WasmCommand !== null) return Promise.resolve();
@@ -22,6 +25,8 @@ export function init(source) {
     loading = initWeb(source === undefined ? undefined : { module_or_path: source }).then(
       () => {
         slot.configSchema = configSchema;
+        slot.WasmObservation = WasmObservation;
+        slot.dashboardHtml = dashboardHtml;
         slot.WasmCommand = WasmCommand;
       },
       (e) => {

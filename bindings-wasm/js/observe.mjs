@@ -5,9 +5,15 @@
 // exposition; the dashboard page is the core's bytes. Handlers take
 // node:http's (req, res), which Express hands over as they are.
 import "./index.node.mjs";
-import { WasmObservation, dashboardHtml as pageHtml, observeConstants } from "./web/hystrix_wasm.js";
-import { CommandView } from "./command.mjs";
-import { circuitNamed, namedCircuits } from "./registry.mjs";
+import { dashboardHtml as pageHtml, observeConstants } from "./web/hystrix_wasm.js";
+import { render } from "./render.mjs";
+
+/** @typedef {import("./observe.js").ObserveRequest} ObserveRequest */
+/** @typedef {import("./observe.js").ObserveResponse} ObserveResponse */
+/** @typedef {import("./observe.js").RenderOptions} RenderOptions */
+
+export { promClientCollector } from "./observe-prom.mjs";
+export { otelInstruments } from "./observe-otel.mjs";
 
 const CONSTANTS = JSON.parse(observeConstants());
 
@@ -25,36 +31,15 @@ export const DEFAULT_MAX_CONNECTIONS = CONSTANTS.maxConnections;
 
 const PAGE = pageHtml();
 
-/** The circuits `commands` names (views, commands or names), or every named one. */
-function circuitsOf(commands, where) {
-  if (commands === undefined) return namedCircuits();
-  if (!Array.isArray(commands)) throw new TypeError(`${where}: options.commands must be an array of commands or names`);
-  return commands.map((c, i) => {
-    if (c instanceof CommandView) return c._circuit;
-    if (typeof c === "string") {
-      const circuit = circuitNamed(c);
-      if (circuit === undefined) throw new RangeError(`${where}: options.commands[${i}]: no command is named ${JSON.stringify(c)}`);
-      return circuit;
-    }
-    throw new TypeError(`${where}: options.commands[${i}] must be a Command, a CommandView or a name`);
-  });
-}
-
-/** Renders with `fn(observation)` the circuits of `options.commands`. */
-function render(options, where, fn) {
-  if (options !== undefined && (options === null || typeof options !== "object")) {
-    throw new TypeError(`${where}: options must be an object`);
-  }
-  const observation = new WasmObservation();
-  try {
-    for (const c of circuitsOf(options?.commands, where)) observation.add(c.wasm, c.clock.now(), false);
-    return fn(observation);
-  } finally {
-    observation.free();
-  }
-}
-
-/** Checks that `value` is a whole number ≥ `min` (or undefined: `fallback`). */
+/**
+ * Checks that `value` is a whole number ≥ `min` (or undefined: `fallback`).
+ * @template F
+ * @param {number | undefined} value
+ * @param {F} fallback
+ * @param {string} name
+ * @param {number} min
+ * @returns {number | F}
+ */
 function wholeOption(value, fallback, name, min) {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < min) {
@@ -66,15 +51,29 @@ function wholeOption(value, fallback, name, min) {
 /**
  * The Prometheus text exposition of the registry's named commands (or of
  * `options.commands`: commands, views or names), rendered by the core.
+ * @param {RenderOptions} [options]
  */
 export function metricsText(options) {
   return render(options, "metricsText", (o) => o.prometheus());
 }
 
 /**
+ * The metric families `metricsText` is written from, as the core gives
+ * them: `[{ name, help, type, unit, otelUnit, labelNames, samples }]`
+ * (histograms also have `buckets`; see observe.d.ts). What the prom-client
+ * and OpenTelemetry bridges read: they know no metric name themselves.
+ * @param {RenderOptions} [options]
+ * @returns {import("./observe.js").MetricFamily[]}
+ */
+export function metricFamilies(options) {
+  return JSON.parse(render(options, "metricFamilies", (o) => o.families()));
+}
+
+/**
  * One tick of `hystrix.stream`: `data: {json}\n\n` per command, sorted by
  * name ("" without commands). `options.wallClockMs` is the frames'
  * `currentTime` (default `Date.now()`); `options.commands` as for `metricsText`.
+ * @param {import("./observe.js").StreamFramesOptions} [options]
  */
 export function streamFrames(options) {
   const wall = wholeOption(options?.wallClockMs, undefined, "streamFrames: options.wallClockMs", 0) ?? Date.now();
@@ -86,31 +85,57 @@ export function dashboardHtml() {
   return PAGE;
 }
 
-/** Answers `status` with the one-line reason `body` (plain text). */
+/**
+ * Answers `status` with the one-line reason `body` (plain text).
+ * @param {ObserveResponse} res
+ * @param {number} status
+ * @param {string} body
+ * @param {Record<string, string>} [headers]
+ */
 function plain(res, status, body, headers = {}) {
-  res.writeHead(status, { ...headers, "Content-Type": "text/plain", "Content-Length": Buffer.byteLength(body) }).end(body);
+  // Not `writeHead(...).end(...)`: only node:http's writeHead returns the response.
+  res.writeHead(status, { ...headers, "Content-Type": "text/plain", "Content-Length": Buffer.byteLength(body) });
+  res.end(body);
 }
 
-/** Answers 405 to anything but GET and HEAD; whether it did. */
+/**
+ * Answers 405 to anything but GET and HEAD; whether it did.
+ * @param {ObserveRequest} req
+ * @param {ObserveResponse} res
+ */
 function refuseMethod(req, res) {
   if (req.method === "GET" || req.method === "HEAD") return false;
   plain(res, 405, "only GET\n", { Allow: "GET, HEAD" });
   return true;
 }
 
-/** Sends `body` with `type` (no body for HEAD). */
+/**
+ * Sends `body` with `type` (no body for HEAD).
+ * @param {ObserveRequest} req
+ * @param {ObserveResponse} res
+ * @param {string} type
+ * @param {string} body
+ */
 function send(req, res, type, body) {
   res.writeHead(200, { "Content-Type": type, "Content-Length": Buffer.byteLength(body) });
   res.end(req.method === "HEAD" ? undefined : body);
 }
 
-/** A 500 with the reason (a broken clock, a command gone…). */
+/**
+ * A 500 with the reason (a broken clock, a command gone…).
+ * @param {ObserveResponse} res
+ * @param {any} e what rendering threw
+ */
 function fail(res, e) {
   if (res.headersSent) return res.destroy(e);
   plain(res, 500, `hystrix: rendering failed: ${e?.message ?? e}\n`);
 }
 
-/** `(req, res)` serving `metricsText(options)` as Prometheus text (format 0.0.4). */
+/**
+ * `(req, res)` serving `metricsText(options)` as Prometheus text (format 0.0.4).
+ * @param {RenderOptions} [options]
+ * @returns {import("./observe.js").Handler}
+ */
 export function metricsHandler(options) {
   metricsText(options); // Bad options fail here, not at the first scrape.
   return (req, res) => {
@@ -125,7 +150,10 @@ export function metricsHandler(options) {
   };
 }
 
-/** `(req, res)` serving the dashboard page; it reads `hystrix.stream` next to itself, or its `?stream=` URL. */
+/**
+ * `(req, res)` serving the dashboard page; it reads `hystrix.stream` next to itself, or its `?stream=` URL.
+ * @returns {import("./observe.js").Handler}
+ */
 export function dashboardHandler() {
   return (req, res) => {
     if (refuseMethod(req, res)) return;
@@ -133,7 +161,10 @@ export function dashboardHandler() {
   };
 }
 
-/** Why a request's `delay` (Hystrix 1.4's per-client interval, ignored) is refused, or null. */
+/**
+ * Why a request's `delay` (Hystrix 1.4's per-client interval, ignored) is refused, or null.
+ * @param {ObserveRequest} req
+ */
 function badDelay(req) {
   const query = new URL(req.url ?? "/", "http://x").searchParams;
   for (const value of query.getAll("delay")) {
@@ -155,6 +186,8 @@ function badDelay(req) {
  * `headers` are added to every answer (e.g. CORS). The handler's `stats()`
  * reports `{ clients, served, refused, dropped }`; `close()` ends every
  * stream. `commands` as for `metricsText`.
+ * @param {import("./observe.js").StreamHandlerOptions} [options]
+ * @returns {import("./observe.js").StreamHandler}
  */
 export function streamHandler(options = {}) {
   if (options === null || typeof options !== "object") throw new TypeError("streamHandler: options must be an object");
@@ -166,8 +199,11 @@ export function streamHandler(options = {}) {
   const renderOptions = { commands: options.commands };
   render(renderOptions, "streamHandler", () => {}); // Bad commands fail now.
 
+  /** @typedef {{ res: ObserveResponse, stalledSince: number | null }} Client */
+  /** @type {Set<Client>} */
   const clients = new Set();
   const stats = { served: 0, refused: 0, dropped: 0 };
+  /** @type {ReturnType<typeof setInterval> | null} */
   let ticker = null;
 
   const tick = () => {
@@ -175,7 +211,7 @@ export function streamHandler(options = {}) {
     try {
       text = render(renderOptions, "streamHandler", (o) => o.streamFrames(Date.now())) + PING;
     } catch (e) {
-      for (const c of clients) c.res.destroy(e);
+      for (const c of clients) c.res.destroy(/** @type {Error} */ (e));
       return;
     }
     const now = Date.now();
@@ -188,7 +224,7 @@ export function streamHandler(options = {}) {
       if (!c.res.write(text)) c.stalledSince = now;
     }
   };
-  const leave = (c) => {
+  const leave = (/** @type {Client} */ c) => {
     if (!clients.delete(c)) return;
     if (clients.size === 0 && ticker !== null) {
       clearInterval(ticker);
@@ -196,7 +232,7 @@ export function streamHandler(options = {}) {
     }
   };
 
-  const handler = (req, res) => {
+  const handler = (/** @type {ObserveRequest} */ req, /** @type {ObserveResponse} */ res) => {
     if (refuseMethod(req, res)) return;
     const bad = badDelay(req);
     if (bad !== null) return plain(res, 400, bad, extra);
@@ -207,7 +243,10 @@ export function streamHandler(options = {}) {
     }
     stats.served += 1;
     res.writeHead(200, { ...STREAM_HEADERS, ...extra });
-    if (req.method === "HEAD") return res.end();
+    if (req.method === "HEAD") {
+      res.end();
+      return;
+    }
     res.flushHeaders?.();
     const c = { res, stalledSince: null };
     clients.add(c);

@@ -2,10 +2,16 @@
 // InvalidConfigError naming the option, the schema, snapshots in camelCase.
 import { describe } from "./clocks.mjs";
 import { HystrixError, InvalidConfigError } from "./errors.mjs";
-import { slot } from "./wasm-slot.mjs";
+import { notLoaded, slot } from "./wasm-slot.mjs";
 
-/** camelCase option -> SPEC key. */
-const KEYS = {
+/** @typedef {typeof import("./web/hystrix_wasm.js").WasmCommand} WasmCommandClass */
+
+/**
+ * camelCase option -> SPEC key: exactly the settings of index.d.ts's
+ * `CommandSettings` (a missing or extra one is a type error).
+ * @type {Record<keyof import("./index.js").CommandSettings, string>}
+ */
+const SETTINGS = {
   timeoutEnabled: "timeout_enabled",
   timeoutMs: "timeout_ms",
   maxConcurrentRequests: "max_concurrent_requests",
@@ -56,6 +62,9 @@ const KEYS = {
   gradient2LongWindow: "gradient2_long_window",
   gradient2RttTolerancePermille: "gradient2_rtt_tolerance_permille",
 };
+/** The same map, looked up by any string: undefined if it is no setting. @type {Partial<Record<string, string>>} */
+const KEYS = SETTINGS;
+/** SPEC key -> camelCase option. @type {Partial<Record<string, string>>} */
 export const CAMEL = Object.fromEntries(Object.entries(KEYS).map(([c, s]) => [s, c]));
 const OTHER_OPTIONS = new Set(["name", "clock", "isBadRequest"]);
 
@@ -67,6 +76,7 @@ const OTHER_OPTIONS = new Set(["name", "clock", "isBadRequest"]);
  * how many. Unknown option -> InvalidConfigError naming it; `undefined`
  * means absent. Values JSON cannot carry (functions, symbols, bigints) go
  * as a description the core refuses, so the error names the key too.
+ * @param {object} options
  */
 export function specPatch(options) {
   let unknown;
@@ -84,8 +94,8 @@ export function specPatch(options) {
   const nums = [];
   for (const key of Object.keys(options)) {
     if (OTHER_OPTIONS.has(key)) continue;
-    const spec = KEYS[key];
-    const v = options[key];
+    const spec = /** @type {string} */ (KEYS[key]); // known: checked above
+    const v = /** @type {Record<string, unknown>} */ (options)[key];
     if (v === undefined) continue; // an option left undefined takes its default
     keys.push(spec);
     if (typeof v === "boolean") {
@@ -103,37 +113,50 @@ export function specPatch(options) {
   return { keys: keys.join("\u0001"), values: values.join("\u0001"), nums: Float64Array.from(nums), size: keys.length };
 }
 
-/** Whether `a` sorts before `b` by code point (the order of UTF-8 bytes). */
+/**
+ * Whether `a` sorts before `b` by code point (the order of UTF-8 bytes).
+ * @param {string} a
+ * @param {string} b
+ */
 function codePointBefore(a, b) {
   const x = [...a];
   const y = [...b];
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i].codePointAt(0) - y[i].codePointAt(0);
+    // Each element is one whole code point (string iteration).
+    const d = /** @type {number} */ (x[i].codePointAt(0)) - /** @type {number} */ (y[i].codePointAt(0));
     if (d !== 0) return d < 0;
   }
   return x.length < y.length;
 }
 
-/** `error` with `.key` set to the option it names. */
+/**
+ * `error` with `.key` set to the option it names.
+ * @template {Error & { key?: string }} E
+ * @param {E} error
+ * @param {string} key
+ * @returns {E}
+ */
 export function keyed(error, key) {
   error.key = key;
   return error;
 }
 
-/** SPEC integer key -> "must be an integer from A to B", asked of the core once. */
+/** SPEC integer key -> "must be an integer from A to B", asked of the core once. @type {Map<string, string | null>} */
 const integerRules = new Map();
 
 /**
  * The core's range rule for integer key `spec`: it is asked to accept
  * 2^53, which is above every key's maximum, and its refusal states the
  * rule. So the glue never restates the core's ranges.
+ * @param {string} spec
  */
 function integerRule(spec) {
   let rule = integerRules.get(spec);
   if (rule === undefined) {
     rule = null;
     try {
-      new slot.WasmCommand("", spec, `n${2 ** 53}`, Float64Array.of(2 ** 53)).free();
+      // Only reached from a command's config error: the wasm is loaded.
+      new (/** @type {WasmCommandClass} */ (slot.WasmCommand))("", spec, `n${2 ** 53}`, Float64Array.of(2 ** 53)).free();
     } catch (e) {
       const m = typeof e === "string" ? /(must be an integer from \d+ to \d+)/.exec(e) : null;
       if (m !== null) rule = m[1];
@@ -148,6 +171,9 @@ function integerRule(spec) {
  * naming the camelCase option. A value of the wrong type or out of range
  * is described as the caller gave it (JSON turns NaN into null), with the
  * key's whole rule, so -1 and 0 read alike.
+ * @param {unknown} e what the wasm side threw
+ * @param {object} [options] the options given
+ * @returns {Error}
  */
 export function configError(e, options) {
   if (typeof e === "string" && e.includes("\u0001")) {
@@ -155,7 +181,7 @@ export function configError(e, options) {
     const camel = CAMEL[key] ?? key;
     let text = message.replace(/[a-z][a-z0-9]*(?:_[a-z0-9]+)+/g, (k) => CAMEL[k] ?? k);
     if (options !== undefined && Object.hasOwn(options, camel)) {
-      const got = describe(options[camel]);
+      const got = describe(/** @type {Record<string, unknown>} */ (options)[camel]);
       if (/ must be a boolean, got /.test(text)) {
         text = `invalid config: ${camel} must be a boolean (true or false), got ${got}`;
       } else if (/ must be (a non-negative integer|an integer from)/.test(text)) {
@@ -170,7 +196,11 @@ export function configError(e, options) {
   return e instanceof Error ? e : new HystrixError(String(e));
 }
 
-/** Whether `clock` can drive a command: `now()` and `arm(due, fn)` (our own clocks also have `armTimer`). */
+/**
+ * Whether `clock` can drive a command: `now()` and `arm(due, fn)` (our own clocks also have `armTimer`).
+ * @param {any} clock anything a caller passed
+ * @returns {clock is import("./index.js").Clock}
+ */
 export function isClock(clock) {
   return (
     clock !== null &&
@@ -184,8 +214,13 @@ export function isClock(clock) {
  * Every setting in SPEC order, as the core describes it: `option` (the
  * camelCase option), `key` (the SPEC name), `type` ("bool", "int" or
  * "name"), `default`, and `min`/`max` (integers) or `values` (named
- * settings, such as `retryJitter`).
+ * settings, such as `retryJitter`). Before the wasm is loaded (`hystrix-resilience/init`
+ * without `await init()`), a HystrixError saying so.
+ * @returns {import("./index.js").ConfigSchemaEntry[]}
  */
 export function configSchema() {
-  return JSON.parse(slot.configSchema()).map(({ name, ...rest }) => ({ option: CAMEL[name] ?? null, key: name, ...rest }));
+  if (slot.configSchema === null) throw notLoaded("calling configSchema()");
+  /** @type {{ name: string }[]} */
+  const entries = JSON.parse(slot.configSchema());
+  return entries.map(({ name, ...rest }) => /** @type {import("./index.js").ConfigSchemaEntry} */ ({ option: CAMEL[name] ?? null, key: name, ...rest }));
 }

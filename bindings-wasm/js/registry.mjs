@@ -7,27 +7,44 @@
 import { RealClock, describe } from "./clocks.mjs";
 import { HystrixError, InvalidConfigError, SettingsConflictError } from "./errors.mjs";
 import { CAMEL, configError, isClock, specPatch } from "./options.mjs";
-import { slot } from "./wasm-slot.mjs";
+import { notLoaded, slot } from "./wasm-slot.mjs";
+
+/** @typedef {import("./index.js").CommandOptions} CommandOptions */
+/** @typedef {typeof import("./web/hystrix_wasm.js").WasmCommand} WasmCommandClass */
+/**
+ * A circuit's clock: the caller's (`now`, `arm`), or one of ours, which
+ * also arm and cancel timer objects without a closure (call.mjs).
+ * @typedef {import("./index.js").Clock & {
+ *   armTimer?: <T extends import("./timers.mjs").Timer>(due: number, timer: T) => T,
+ *   cancelTimer?: (timer: import("./timers.mjs").Timer) => boolean,
+ * }} CircuitClock
+ */
+/** @template T @typedef {{ -readonly [K in keyof T]: T[K] }} Writable */
 
 const defaultClock = new RealClock();
 // Registered name -> its Circuit.
+/** @type {Map<string, Circuit>} */
 const cache = new Map();
 
-/** Throws unless the wasm module is loaded. */
+/** The loaded wasm class; throws unless the wasm module is loaded. */
 function loaded() {
-  if (slot.WasmCommand === null) {
-    throw new HystrixError('hystrix is not loaded yet: with "hystrix-resilience/init", await init() before creating a command');
-  }
+  if (slot.WasmCommand === null) throw notLoaded("creating a command");
   return slot.WasmCommand;
 }
 
-/** The shared state of a command (one per name): `wasm`, made by the registry for a named one. */
+/** The shared state of a command (one per name). */
 export class Circuit {
+  /**
+   * @param {string} name
+   * @param {CommandOptions} options
+   * @param {import("./web/hystrix_wasm.js").WasmCommand} [wasm] made by the registry, for a named circuit
+   */
   constructor(name, options, wasm) {
     if (wasm === undefined) {
+      const W = loaded();
       const p = specPatch(options);
       try {
-        wasm = new (loaded())(name, p.keys, p.values, p.nums);
+        wasm = new W(name, p.keys, p.values, p.nums);
       } catch (e) {
         throw isMemoryExhausted(e) ? memoryExhausted() : named(configError(e, options), name);
       }
@@ -36,12 +53,16 @@ export class Circuit {
     this.name = name;
     // Set by dispose(): the circuit takes no more calls.
     this.disposed = false;
+    /** @type {Map<string, Map<Function, number[]>>} */
     this.listeners = new Map();
     // Listener id -> its delivery function (see Command.on: the wasm side
     // holds only the id and a weak reference to this circuit).
+    /** @type {Map<number, (a: string, b: string, at: number) => void>} */
     this.dispatch = new Map();
     // on("error") callbacks: they hear what the other listeners throw.
+    /** @type {((error: unknown) => void)[]} */
     this.errorListeners = [];
+    /** @type {CircuitClock} */
     this.clock = options.clock ?? defaultClock;
   }
 }
@@ -53,6 +74,9 @@ export class Circuit {
  * its settings throw SettingsConflictError (naming the command, the option
  * and both values) and change nothing — unless `reconfigure` (the
  * registry's `configure()`), which applies them. The core registry decides.
+ * @param {string | undefined} name
+ * @param {CommandOptions} options
+ * @param {boolean} [reconfigure]
  */
 export function circuitFor(name, options, reconfigure = false) {
   // null or undefined: the real clock (or, for a known name, the clock it has).
@@ -61,10 +85,11 @@ export function circuitFor(name, options, reconfigure = false) {
   }
   if (name === undefined) return new Circuit("", options);
   if (typeof name !== "string") throw new TypeError("options.name must be a string");
+  const W = loaded();
   const p = specPatch(options);
   let made;
   try {
-    made = loaded().named(name, p.keys, p.values, p.nums, reconfigure);
+    made = W.named(name, p.keys, p.values, p.nums, reconfigure);
   } catch (e) {
     throw enterError(e, options, name);
   }
@@ -80,12 +105,17 @@ export function circuitFor(name, options, reconfigure = false) {
   return c;
 }
 
-/** The error for what the registry refused: a conflict, invalid settings, or no memory. */
+/**
+ * The error for what the registry refused: a conflict, invalid settings, or no memory.
+ * @param {unknown} e
+ * @param {CommandOptions} options
+ * @param {string} name
+ */
 function enterError(e, options, name) {
   if (isMemoryExhausted(e)) return memoryExhausted();
   if (typeof e === "string" && e.startsWith("\u0002")) {
     const [, key, existing, given] = e.split("\u0002");
-    const err = new SettingsConflictError();
+    const err = /** @type {Writable<import("./index.js").SettingsConflictError>} */ (new SettingsConflictError());
     err.command = name;
     err.key = CAMEL[key] ?? key;
     err.existing = existing;
@@ -95,7 +125,11 @@ function enterError(e, options, name) {
   return named(configError(e, options), name);
 }
 
-/** Applies the SPEC settings among `options` to circuit `c`, or throws InvalidConfigError and changes nothing. */
+/**
+ * Applies the SPEC settings among `options` to circuit `c`, or throws InvalidConfigError and changes nothing.
+ * @param {Circuit} c
+ * @param {object} options
+ */
 export function configureCircuit(c, options) {
   const p = specPatch(options);
   if (p.size === 0) return;
@@ -106,7 +140,11 @@ export function configureCircuit(c, options) {
   }
 }
 
-/** An InvalidConfigError about the command called `name` names it (`.command`, message); anonymous: unchanged. */
+/**
+ * An InvalidConfigError about the command called `name` names it (`.command`, message); anonymous: unchanged.
+ * @param {Error} err
+ * @param {string} name
+ */
 function named(err, name) {
   if (name && err instanceof InvalidConfigError) {
     err.message = `command '${name}': ${err.message}`;
@@ -115,24 +153,37 @@ function named(err, name) {
   return err;
 }
 
-/** Sets options of the named command (made if needed). */
+/**
+ * Sets options of the named command (made if needed).
+ * @param {string} name
+ * @param {CommandOptions} [options]
+ */
 export function configure(name, options) {
   if (typeof name !== "string") throw new TypeError("name must be a string");
   circuitFor(name, options ?? {}, true);
 }
 
-/** The named circuit, or undefined. */
+/**
+ * The named circuit, or undefined.
+ * @param {string} name
+ */
 export function circuitNamed(name) {
   return cache.get(name);
 }
 
-/** Forgets a name (the core registry); its state is freed once no command uses it. */
+/**
+ * Forgets a name (the core registry); its state is freed once no command uses it.
+ * @param {string} name
+ */
 export function removeCommand(name) {
   cache.delete(name);
   return slot.WasmCommand !== null && slot.WasmCommand.removeNamed(name);
 }
 
-/** The circuits of every registered name, in the core registry's order (for `hystrix-resilience/observe`). */
+/**
+ * The circuits of every registered name, in the core registry's order (for `hystrix-resilience/observe`).
+ * @returns {Circuit[]}
+ */
 export function namedCircuits() {
   if (slot.WasmCommand === null) return [];
   return slot.WasmCommand.registeredNames().flatMap((name) => cache.get(name) ?? []);
@@ -145,15 +196,17 @@ const MEMORY_EXHAUSTED = "\u0002memory exhausted";
  * Whether `e`, thrown by wasm, means the wasm memory is exhausted: the
  * constructor's own refusal, or a trap (`unreachable`, what an allocation
  * that cannot be satisfied ends in) after the allocator reported a failure.
+ * @param {unknown} e
  */
 export function isMemoryExhausted(e) {
   if (e === MEMORY_EXHAUSTED) return true;
-  return typeof WebAssembly === "object" && e instanceof WebAssembly.RuntimeError && slot.WasmCommand.takeAllocFailure();
+  // Thrown by wasm: it is loaded.
+  return typeof WebAssembly === "object" && e instanceof WebAssembly.RuntimeError && /** @type {WasmCommandClass} */ (slot.WasmCommand).takeAllocFailure();
 }
 
 /** The error for an exhausted wasm memory: its size and how many commands hold it. */
 export function memoryExhausted() {
-  const W = slot.WasmCommand;
+  const W = /** @type {WasmCommandClass} */ (slot.WasmCommand); // a wasm call failed: it is loaded
   const bytes = W.wasmMemory().buffer.byteLength;
   return new HystrixError(
     `hystrix: the wasm memory is exhausted (${bytes} bytes, ${W.liveCommands()} commands live): ` +
@@ -161,12 +214,18 @@ export function memoryExhausted() {
   );
 }
 
-/** The name of circuit `c` as error messages give it. */
+/**
+ * The name of circuit `c` as error messages give it.
+ * @param {Circuit} c
+ */
 export function describeCircuit(c) {
   return c.name === "" ? "an anonymous command" : `command ${JSON.stringify(c.name)}`;
 }
 
-/** The error for using circuit `c` after dispose(). */
+/**
+ * The error for using circuit `c` after dispose().
+ * @param {Circuit} c
+ */
 export function disposedError(c) {
   return new HystrixError(`hystrix: ${describeCircuit(c)} was disposed: create a new Command to use it again`);
 }
@@ -176,6 +235,7 @@ export function disposedError(c) {
  * registry if it is the one registered under its name. Its wasm memory is
  * freed now, or, with calls still in flight, by the garbage collector once
  * they have ended. Whether it was live until now.
+ * @param {Circuit} c
  */
 export function disposeCircuit(c) {
   if (c.disposed) return false;

@@ -8,25 +8,52 @@
 // writes, with no array to grow and nothing kept alive after a cancel.
 // Arming mostly hits the list of the previous arming.
 
+/**
+ * What a queue arms: `fire()`, and the links the queue writes into it
+ * (absent until first armed; `_bucket` null once fired or cancelled).
+ * @typedef {{
+ *   fire(): void,
+ *   _bucket?: Bucket | null,
+ *   _due?: number,
+ *   _prev?: Timer | null,
+ *   _next?: Timer | null,
+ * }} Timer
+ */
+
+/** The timers of one due time, in arming order. */
 class Bucket {
+  /**
+   * @param {TimerQueue} queue
+   * @param {number} due
+   */
   constructor(queue, due) {
     this.queue = queue;
     this.due = due;
+    /** @type {Timer | null} */
     this.head = null;
+    /** @type {Timer | null} */
     this.tail = null;
   }
 }
 
+/** Timers by due time, then arming order. */
 export class TimerQueue {
   constructor() {
+    /** @type {Map<number, Bucket>} */
     this._buckets = new Map(); // due -> Bucket with at least one timer, or the last armed
+    /** @type {number[]} */
     this._heap = []; // due times of buckets (min-heap; stale entries skipped)
+    /** @type {Bucket | null} */
     this._last = null; // the bucket armed last
   }
 
   /**
    * Arms `timer` (an object with `fire()`) at `due`; returns it. Cancel with
    * `cancel(timer)`. A timer armed already is moved (re-armed last).
+   * @template {Timer} T
+   * @param {number} due
+   * @param {T} timer
+   * @returns {T}
    */
   arm(due, timer) {
     if (timer._bucket != null) this.cancel(timer);
@@ -43,6 +70,7 @@ export class TimerQueue {
     return timer;
   }
 
+  /** @param {number} due */
   _bucketFor(due) {
     // The previous bucket, if empty, is no longer needed.
     const last = this._last;
@@ -57,7 +85,10 @@ export class TimerQueue {
     return b;
   }
 
-  /** Disarms `timer`; whether it was armed. */
+  /**
+   * Disarms `timer`; whether it was armed.
+   * @param {Timer} timer
+   */
   cancel(timer) {
     const b = timer._bucket;
     // Not armed, or armed on another queue.
@@ -83,21 +114,32 @@ export class TimerQueue {
     return undefined;
   }
 
-  /** Removes and returns the first armed timer due at or before `now`, or undefined. */
+  /**
+   * Removes and returns the first armed timer due at or before `now`, or undefined.
+   * @param {number} now
+   * @returns {Timer | undefined}
+   */
   popDue(now) {
     const due = this.nextDue();
     if (due === undefined || due > now) return undefined;
-    const b = this._buckets.get(due);
-    const t = b.head;
+    // nextDue() returned a due time whose bucket has a timer.
+    const b = /** @type {Bucket} */ (this._buckets.get(due));
+    const t = /** @type {Timer} */ (b.head);
     unlink(b, t);
     if (b.head === null && b !== this._last) this._buckets.delete(due);
     return t;
   }
 }
 
+/**
+ * Takes `t` out of bucket `b`'s list.
+ * @param {Bucket} b
+ * @param {Timer} t
+ */
 function unlink(b, t) {
-  const prev = t._prev;
-  const next = t._next;
+  // An armed timer has both links (arm() wrote them).
+  const prev = /** @type {Timer | null} */ (t._prev);
+  const next = /** @type {Timer | null} */ (t._next);
   if (prev === null) b.head = next;
   else prev._next = next;
   if (next === null) b.tail = prev;
@@ -107,6 +149,11 @@ function unlink(b, t) {
   t._next = null;
 }
 
+/**
+ * Adds `v` to the min-heap `h`.
+ * @param {number[]} h
+ * @param {number} v
+ */
 function heapPush(h, v) {
   h.push(v);
   let i = h.length - 1;
@@ -119,8 +166,12 @@ function heapPush(h, v) {
   h[i] = v;
 }
 
+/**
+ * Removes the least value of the min-heap `h`.
+ * @param {number[]} h
+ */
 function heapPop(h) {
-  const last = h.pop();
+  const last = /** @type {number} */ (h.pop());
   if (h.length === 0) return;
   let i = 0;
   const n = h.length;

@@ -28,7 +28,7 @@ impl WasmObservation {
     /// circuit.
     pub fn add(&mut self, command: &WasmCommand, now: f64, thread: bool) {
         let isolation = if thread { Isolation::Thread } else { Isolation::Semaphore };
-        self.inner.add(&command.cmd, now as u64, StreamOptions { isolation });
+        self.inner.add(&command.cmd, now as u64, StreamOptions { isolation, ..StreamOptions::default() });
     }
 
     /// One tick of `hystrix.stream` (`data: {json}\n\n` per command) with
@@ -41,6 +41,13 @@ impl WasmObservation {
     /// The Prometheus text exposition (format 0.0.4).
     pub fn prometheus(&self) -> String {
         self.inner.prometheus()
+    }
+
+    /// The metric families the exposition is written from, as the core's
+    /// JSON (`hystrix_core::observe::families_json`): what the prom-client
+    /// and OpenTelemetry bridges read, so they know no metric name.
+    pub fn families(&self) -> String {
+        self.inner.families_json()
     }
 }
 

@@ -5,7 +5,8 @@
 //! machine is doing.
 //!
 //! Kinds: `sync`, `async` (the closed path, every v2 key at its default:
-//! `Command::execute`, `execute_async`), `floor` (the bench's `spec_floor`),
+//! `Command::execute`, `execute_async`; `sync0` / `async0` the same on a
+//! clock that always reads 0, so only the code is counted), `floor` (the bench's `spec_floor`),
 //! and the `strategies` bench's hystrix contenders through the sans-IO
 //! `Call`: `retry` (3 attempts, 2 failures, 0 ms backoff), `rate_limited` /
 //! `rate_unlimited` (`Call::start` with and without the rate limiter),
@@ -101,7 +102,13 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let kind = args.first().map(String::as_str).unwrap_or("sync");
     let n: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
-    let cmd = Command::new(Config::default()).unwrap();
+    // `sync0` / `async0`: `sync` / `async` on a clock that always reads 0
+    // (no clock cost in the count, so builds compare code only).
+    let (kind, cmd) = match kind {
+        "sync0" => ("sync", at_zero(Config::default())),
+        "async0" => ("async", at_zero(Config::default())),
+        _ => (kind, Command::new(Config::default()).unwrap()),
+    };
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
     let mut ok = 0u64;

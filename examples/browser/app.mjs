@@ -1,10 +1,13 @@
-// The browser example: a live Command against /flaky, shown in the DOM, and
-// `window.hystrixSelfCheck()`, a deterministic run on a VirtualClock.
+// The browser example: a live Command against /flaky, shown in the DOM and
+// in the built-in dashboard mounted in the page (fed by the page's own
+// command, no server), and `window.hystrixSelfCheck()`, a deterministic
+// run on a VirtualClock.
 //
 // Serve it with `node bindings-wasm/test/browser/server.mjs` (which mounts the
 // built package at /pkg/ and this directory at /example/) and open
 // /example/index.html. `?live=0` turns the live loop off.
 import { Command, VirtualClock, TimeoutError, CircuitOpenError } from "/pkg/index.web.mjs";
+import { mountDashboard } from "/pkg/dashboard.mjs";
 
 const $ = (id) => document.getElementById(id);
 const t0 = performance.now();
@@ -80,6 +83,10 @@ function render() {
   });
   $("counts").innerHTML = rows.join("");
 }
+
+// The dashboard of `hystrix.stream`, drawn here from the frames the core
+// renders for this page's command every 500 ms.
+window.hystrixDashboard = mountDashboard($("dashboard"), { commands: [live] });
 
 live.on("stateChange", (from, to) => {
   log(`circuit ${from} -> ${to}`, "st");

@@ -5,7 +5,8 @@
 //    its webapp/ served here from Node, `/proxy.stream` piped to our
 //    stream, underscore served from node_modules: no network), on the
 //    stream of the Rust example and of the Node and Python hosts (hosts/:
-//    each binding's observe module, the same `tripped` and `healthy`);
+//    each binding's observe module, the same `tripped` and `healthy`;
+//    the Python host's are thread-isolated: their Thread Pools tiles too);
 // 2. our built-in page at /hystrix, and the same bytes pointed at the
 //    stream of another origin with `?stream=`.
 import assert from "node:assert/strict";
@@ -80,6 +81,44 @@ async function localPage(context) {
   return { page, logs };
 }
 
+/**
+ * The Thread Pools section: Python's commands are thread-isolated, so its
+ * stream has a HystrixThreadPool frame per command and the dashboard a
+ * tile for each (it skips a frame missing any field it asserts, logging
+ * "Failed preProcessData"); the others' commands use semaphores: no pool.
+ */
+async function checkThreadPools(page, kind, logs) {
+  const section = "#dependencyThreadPools_0";
+  if (kind !== "python") {
+    assert.equal(await page.locator(`${section} .monitor`).count(), 0);
+    return;
+  }
+  for (const name of ["tripped", "healthy"]) {
+    await page
+      .waitForSelector(`#THREAD_POOL_${name}_0 .monitor_data .tableRow`, { state: "attached", timeout: 20_000 })
+      .catch((e) => assert.fail(`no Thread Pools tile for ${name} (${e.message})\nconsole: ${logs.join("\n")}`));
+  }
+  assert.equal(await page.locator(`${section} span.loading`).count(), 0, "the Loading ... placeholder is gone");
+  // Header → value of each tile's table (Active, Max Active, Queued, Executions, Pool Size, Queue Size).
+  const pool = (name) =>
+    page.$$eval(`#THREAD_POOL_${name}_0 .monitor_data .cell`, (cells) => {
+      const out = {};
+      for (let i = 0; i + 1 < cells.length; i += 2) out[cells[i].textContent.trim()] = cells[i + 1].textContent.trim();
+      return out;
+    });
+  const healthy = await pool("healthy");
+  const number = (s) => Number(s.replace(/,/g, ""));
+  assert.deepEqual(Object.keys(healthy), ["Active", "Max Active", "Queued", "Executions", "Pool Size", "Queue Size"]);
+  assert.ok(number(healthy.Executions) > 0, `healthy pool: ${JSON.stringify(healthy)}`);
+  assert.ok(number(healthy["Max Active"]) >= 1 && number(healthy["Pool Size"]) >= 1, JSON.stringify(healthy));
+  assert.ok(number(healthy.Active) <= 1 && healthy["Queue Size"] === "0", JSON.stringify(healthy));
+  const rate = await page.textContent("#THREAD_POOL_healthy_0 .ratePerSecond");
+  assert.ok(Number(rate) > 0, `healthy pool rate: ${rate}`);
+  // `tripped` stays open: its calls are short-circuited, never run on its pool.
+  const tripped = await pool("tripped");
+  assert.equal(tripped.Active, "0", JSON.stringify(tripped));
+}
+
 for (const kind of ["rust", "node", "python"]) {
 test(`the Netflix Hystrix dashboard renders the ${kind} host's stream`, { skip, timeout: 60_000 }, async (t) => {
   const rust = await startHost(kind, ["--demo", "states", "--interval-ms", "250"], t);
@@ -107,6 +146,7 @@ test(`the Netflix Hystrix dashboard renders the ${kind} host's stream`, { skip, 
     assert.equal(healthy.error, "0.0");
     assert.ok(healthy.success > 0, `healthy successes: ${healthy.success}`);
     assert.ok(Number(healthy.rate) > 0, `healthy rate: ${healthy.rate}`);
+    await checkThreadPools(page, kind, logs);
     const failed = logs.filter((l) => /Failed preProcessData|pageerror/.test(l));
     assert.deepEqual(failed, [], `console: ${logs.join("\n")}`);
   });

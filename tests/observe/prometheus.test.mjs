@@ -103,4 +103,9 @@ test("a real Prometheus scrapes /metrics of the Rust, Node and Python hosts and 
     );
     t.diagnostic(`${job}: healthy: ${count[0].value} calls, median run latency ${(median[0].value * 1000).toFixed(2)} ms`);
   }
+  // Python's commands are thread-isolated: their pools are exported too.
+  await eventually('hystrix_threadpool_completed_tasks_total{job="python",name="healthy"}', (v) => v > 0);
+  await eventually('hystrix_threadpool_pool_size_threads{job="python",name="healthy"}', (v) => v >= 1);
+  await eventually('hystrix_threadpool_pool_max_threads{job="python",name="healthy"}', (v) => v === 10);
+  assert.deepEqual(await query('count(hystrix_threadpool_active_threads{job!="python"})'), [], "semaphore hosts have no pool");
 });

@@ -19,8 +19,9 @@ import contextvars
 import functools
 import inspect
 import sys
-from typing import Any, Deque, Dict, Optional, Set, Tuple
+from typing import Any, Deque, Dict, Optional, Set, Tuple, Union
 
+from ._clock import RealClock
 from ._options import BAD_REQUEST, SUCCESS, _now, _outcome_of
 from ._protocol import (
     _CURRENT_CALL,
@@ -67,7 +68,9 @@ class AsyncCall(Settling):
         self.tasks: Dict[int, "asyncio.Future[Any]"] = {}
         self.calls: Dict[int, Call] = {}
         self.aborted: Set[int] = set()
-        self.timers: Dict[int, "asyncio.Future[None]"] = {}
+        # Armed timers: futures from ``clock.timer_future``, or, on the real
+        # clock, the loop's own timer handles (see ``_arm``).
+        self.timers: Dict[int, Union["asyncio.Future[None]", asyncio.TimerHandle]] = {}
         self.fb_task: "Optional[asyncio.Future[Any]]" = None
         self.fb_original: Optional[BaseException] = None
 
@@ -134,6 +137,14 @@ class AsyncCall(Settling):
         old = self.timers.pop(timer, None)
         if old is not None:
             old.cancel()
+        if type(clock) is RealClock:
+            # What the real clock's timer_future arms, without the future:
+            # the loop's timer posts the input itself (one loop turn sooner)
+            # and a cleared timer is one handle cancelled (no callbacks
+            # scheduled). Most timers (timeouts) are cleared, not fired.
+            delay = max(0.0, (due - clock.now()) / 1000.0)
+            self.timers[timer] = asyncio.get_running_loop().call_later(delay, self._timer_fired, timer)
+            return
         fut = clock.timer_future(due)
         fut.add_done_callback(functools.partial(self._timer_done, timer))
         self.timers[timer] = fut
@@ -188,6 +199,9 @@ class AsyncCall(Settling):
     def _timer_done(self, timer: int, fut: "asyncio.Future[None]") -> None:
         if not fut.cancelled():
             self._post((_TIMER, timer, None))
+
+    def _timer_fired(self, timer: int) -> None:
+        self._post((_TIMER, timer, None))
 
     def _attempt_done(self, attempt: int, task: "asyncio.Future[Any]") -> None:
         self._post((_ENDED, attempt, task))

@@ -28,6 +28,10 @@ class _Pool:
     def __init__(self, size: int, prefix: str):
         self.size = size
         self._prefix = prefix
+        # Kept for the HystrixThreadPool stream frame (see :meth:`counts`);
+        # updated under ``_cond``, which these steps hold anyway.
+        self._completed = 0
+        self._largest = 0
         self._reset()
         _POOLS.add(self)
 
@@ -57,6 +61,8 @@ class _Pool:
                 return future  # a busy worker takes it next
             self._threads += 1
             n = self._threads
+            if n > self._largest:
+                self._largest = n
         try:
             threading.Thread(target=self._worker, name=f"{self._prefix}-{n}", daemon=True).start()
         except BaseException:
@@ -94,11 +100,20 @@ class _Pool:
             finally:
                 with self._cond:
                     self._running.pop(me, None)
+                    self._completed += 1
                 future = item[2]
                 # An idle worker must not keep the last run's arguments alive.
                 del item
                 future.set_result(None)
                 del future
+
+    def counts(self) -> Tuple[int, int, int, int, int]:
+        """``(active, completed, queued, threads, largest)`` now: work
+        running, work finished since the pool was made, work waiting for a
+        worker, workers alive, most workers alive at once. Read without the
+        lock (a stream tick must not hold up calls), so the figures may be
+        a moment apart."""
+        return len(self._running), self._completed, len(self._work), self._threads, self._largest
 
     def _after_fork(self) -> List[Callable[[], None]]:
         """In a forked child: forgets the parent's threads; returns the
@@ -136,6 +151,13 @@ class Circuit:
         self._clock = clock if clock is not None else DEFAULT_CLOCK
         self._pool: Optional[_Pool] = None
         self._pool_lock = threading.Lock()
+        #: Whether a thread-isolated command executes through this circuit
+        #: (its stream then has a HystrixThreadPool frame).
+        self._thread = False
+        # Pools replaced when the bulkhead grew that may still have work,
+        # and the tasks completed by those dropped from that list since.
+        self._retired: List[_Pool] = []
+        self._retired_completed = 0
         self._native.subscribe("state", functools.partial(_log_transition, self._native.label))
         #: How many open commands execute through this circuit.
         self._holders = 0
@@ -240,10 +262,39 @@ class Circuit:
         with self._pool_lock:
             pool = self._pool
             if pool is None or size > pool.size:
+                if pool is not None:
+                    self._retire(pool)
                 self._pool = _Pool(size, f"hystrix-{self.name or 'command'}")
                 if pool is not None:
                     pool.shutdown()
                 pool = self._pool
             return pool.submit(work, lost)
 
+    def _retire(self, pool: _Pool) -> None:
+        """Keeps counting ``pool``'s work after it is replaced (under
+        ``_pool_lock``); retired pools with no work left are folded into
+        ``_retired_completed``."""
+        done = [p for p in self._retired if not p._threads and not p._work]
+        # In this order a stream read in between misses a pool's work for a
+        # moment rather than counting it twice.
+        self._retired = [p for p in self._retired if p not in done] + [pool]
+        self._retired_completed += sum(p._completed for p in done)
 
+    def _pool_stats(self) -> Optional[Tuple[int, int, int, int, int, int, int, int, int]]:
+        """The thread pool's figures for the stream (``None`` when no
+        thread-isolated command uses this circuit), in the order of the
+        core's ``PoolStats``: active, completed tasks, core size, largest
+        size, maximum size, current size, queue size, task count, queue
+        rejection threshold. All zero before the pool is made. The pool
+        queues nothing past its bulkhead (the bulkhead rejects first), so
+        its rejection threshold is 0. Lock-free reads."""
+        pool = self._pool
+        if pool is None:
+            return (0,) * 9 if self._thread else None
+        active, completed, queued, threads, largest = pool.counts()
+        for old in self._retired:
+            a, c, q, t, _ = old.counts()
+            active, completed, queued, threads = active + a, completed + c, queued + q, threads + t
+        completed += self._retired_completed
+        size = pool.size
+        return (active, completed, size, largest, size, threads, queued, completed + active + queued, 0)

@@ -97,6 +97,8 @@ class Command(Generic[P, R]):
             if clock is not None:
                 circuit.clock = clock
         self._circuit: Optional[Circuit] = circuit
+        if isolation == "thread":
+            circuit._thread = True
         self._run = run
         self._fallback = fallback
         self._isolation = isolation

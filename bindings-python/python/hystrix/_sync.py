@@ -21,6 +21,7 @@ import collections
 import threading
 from typing import Any, Deque, Dict, Tuple
 
+from ._clock import RealClock
 from ._options import SUCCESS, _now, _outcome_of
 from ._protocol import (
     _CURRENT_CALL,
@@ -53,6 +54,10 @@ def execute(target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> An
     s = Settling(target, args, kwargs)
     clock = target.circuit.clock
     label = target.label
+    # The real clock's waiter captures nothing when armed (it only sleeps
+    # until the deadline when called): made when waited for, not per timer
+    # armed — most timers (timeouts, 0 ms backoffs) are never waited for.
+    lazy = type(clock) is RealClock
     s.t0 = s.at = _now(clock, label)
     native, actions = target.circuit._native.call(s.t0, target.fallback is not None)
     pending: Deque[int] = collections.deque(actions)
@@ -66,7 +71,8 @@ def execute(target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> An
                 if code == SET_TIMER:
                     timers.pop(x, None)
                     timers[x] = y
-                    waits[x] = clock.waiter(y, threading.Event())  # armed now
+                    if not lazy:
+                        waits[x] = clock.waiter(y, threading.Event())  # armed now
                 elif code == CLEAR_TIMER:
                     timers.pop(x, None)
                     waits.pop(x, None)
@@ -83,9 +89,9 @@ def execute(target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> An
             # The earliest timer (the first armed among equals) is waited for.
             timer, due = min(timers.items(), key=lambda kv: kv[1])
             now = _now(clock, label)
-            wait = waits.pop(timer)
+            wait = waits.pop(timer, None)
             if now < due:
-                wait()
+                (clock.waiter(due, threading.Event()) if wait is None else wait)()
                 now = _now(clock, label)
             del timers[timer]
             s.at = now

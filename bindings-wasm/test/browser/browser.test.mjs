@@ -102,5 +102,11 @@ async function checkPage(context, base) {
   assert.equal(await page.getAttribute("#state", "data-state"), shown);
   assert.ok((await page.locator("#log li").count()) > 0, "the timeline has entries");
 
+  // The mounted dashboard has a tile for the live command, in one of its states.
+  const tile = '#dashboard [data-hystrix-dashboard] .tile[data-name="live-flaky"]';
+  await page.waitForSelector(tile, { timeout: 5_000 });
+  assert.match(await page.getAttribute(tile, "data-state"), /^(closed|open|half-open)$/);
+  assert.match(await page.textContent(`${tile} .state`), /^(Closed|Open|Half-open)$/);
+
   assert.deepEqual(problems, [], "no page errors");
 }

@@ -152,3 +152,51 @@ test("esbuild --platform=node: a single-file bundle runs in Node", { timeout: 12
   });
   assert.deepEqual(JSON.parse(stdout), EXPECTED);
 });
+
+/** What examples/bundlers/dashboard.mjs finds on its tile: closed, then open after two failures; gone once disposed. */
+const DASHBOARD_EXPECTED = { before: "closed", after: "open", shown: "Open", left: 0 };
+
+test("esbuild: a bundle that mounts the dashboard runs in Chromium under the CSP", { timeout: 120_000 }, async (t) => {
+  if (skipWithoutChromium(t)) return;
+  const dir = out("esbuild-dashboard");
+  await esbuildApp("dashboard.mjs", path.join(dir, "app.js"), { format: "esm", platform: "browser" });
+  await cp(packageWasm(), path.join(dir, "hystrix_wasm_bg.wasm"));
+  await writeFile(path.join(dir, "index.html"), page("app.js", true));
+  assert.deepEqual(await runInChromium(dir), DASHBOARD_EXPECTED);
+});
+
+test("webpack 5: a production build that mounts the dashboard runs in Chromium under the CSP", { timeout: 120_000 }, async (t) => {
+  if (skipWithoutChromium(t)) return;
+  const { default: webpack } = await import("webpack");
+  const dir = out("webpack-dashboard");
+  const stats = await new Promise((resolve, reject) => {
+    webpack(
+      { mode: "production", context: app, entry: "./dashboard.mjs", output: { path: dir, filename: "app.js", clean: true } },
+      (err, s) => (err ? reject(err) : resolve(s)),
+    );
+  });
+  assert.equal(stats.hasErrors(), false, stats.toString("errors-only"));
+  await writeFile(path.join(dir, "index.html"), page("app.js", false));
+  assert.deepEqual(await runInChromium(dir), DASHBOARD_EXPECTED);
+});
+
+test("esbuild: what mounting the dashboard adds to a minified bundle, gzipped", { timeout: 120_000 }, async (t) => {
+  const { gzipSync } = await import("node:zlib");
+  const { readFile } = await import("node:fs/promises");
+  const base = 'import { Command } from "hystrix-resilience";\nwindow.cmd = new Command(() => 1, null, { name: "x" });\n';
+  const entries = {
+    "size-base.mjs": base,
+    "size-dashboard.mjs": `${base}import { mountDashboard } from "hystrix-resilience/dashboard";\nwindow.dash = mountDashboard(document.body);\n`,
+  };
+  const sizes = {};
+  for (const [entry, source] of Object.entries(entries)) {
+    await writeFile(path.join(app, entry), source);
+    const file = path.join(out("size"), entry.replace(".mjs", ".js"));
+    await esbuildApp(entry, file, { format: "esm", platform: "browser" });
+    sizes[entry] = gzipSync(await readFile(file), { level: 9 }).length;
+  }
+  const added = sizes["size-dashboard.mjs"] - sizes["size-base.mjs"];
+  t.diagnostic(`gzipped JS: ${sizes["size-base.mjs"]} B without the dashboard, ${sizes["size-dashboard.mjs"]} B with it (+${added} B); the wasm is the same file`);
+  // The view and its feeding only (the page and its style are in the wasm already).
+  assert.ok(added > 500 && added < 4096, `the mount adds ${added} B gzipped`);
+});

@@ -102,7 +102,7 @@ impl Execution {
         let mut ex = Execution::new(now, has_fallback);
         let step = match admission {
             Admission::Admitted(ticket) => {
-                let deadline = ticket.deadline;
+                let deadline = ticket.deadline();
                 ex.ticket = Some(ticket);
                 Step::Run { deadline }
             }
@@ -145,7 +145,7 @@ impl Execution {
             self.run_stopped(cmd);
             return Step::Nothing;
         }
-        if self.ticket.as_ref().and_then(|t| t.deadline).is_some_and(|d| now >= d) {
+        if self.ticket.as_ref().is_some_and(|t| t.timed_out_by(now)) {
             let step = self.timer_fired(cmd, now);
             self.run_stopped(cmd);
             return step;

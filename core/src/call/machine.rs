@@ -314,7 +314,7 @@ impl Call {
         self.attempts.retain(|a| a.outstanding || a.ticket.is_some());
         match self.cmd.admit(now) {
             Admission::Admitted(ticket) => {
-                let deadline = match (ticket.deadline, self.deadline) {
+                let deadline = match (ticket.deadline(), self.deadline) {
                     (Some(t), Some(d)) => Some(t.min(d)),
                     (t, d) => t.or(d),
                 };

@@ -44,10 +44,11 @@ impl Command {
     /// [`Command::run`] retries. The rate limiter (a wait blocks the
     /// thread) and `deadline_ms` apply.
     pub fn execute<T, E>(&self, run: impl FnOnce() -> Result<T, RunError<E>>) -> Result<T, Error<E>> {
-        if self.per_call_strategies() {
+        let features = self.v2_features();
+        if Command::needs_call_machine(features) {
             return execute_single(self, run, None::<fn(&Error<E>) -> Result<T, E>>);
         }
-        execute_sync(self, run, None::<fn(&Error<E>) -> Result<T, E>>)
+        execute_plain(self, features, run, None::<fn(&Error<E>) -> Result<T, E>>)
     }
 
     /// Runs `run` through the command; on failure, timeout, short-circuit,
@@ -58,10 +59,11 @@ impl Command {
         run: impl FnOnce() -> Result<T, RunError<E>>,
         fallback: impl FnOnce(&Error<E>) -> Result<T, E>,
     ) -> Result<T, Error<E>> {
-        if self.per_call_strategies() {
+        let features = self.v2_features();
+        if Command::needs_call_machine(features) {
             return execute_single(self, run, Some(fallback));
         }
-        execute_sync(self, run, Some(fallback))
+        execute_plain(self, features, run, Some(fallback))
     }
 
     /// Runs the call through the command on this thread with no fallback,
@@ -82,8 +84,9 @@ impl Command {
     /// assert_eq!(value.unwrap(), 3);
     /// ```
     pub fn run<T, E>(&self, mut run: impl FnMut(AttemptId) -> Result<T, RunError<E>>) -> Result<T, Error<E>> {
-        if !self.per_call_strategies() {
-            return execute_sync(self, || run(AttemptId(1)), None::<fn(&Error<E>) -> Result<T, E>>);
+        let features = self.v2_features();
+        if !Command::needs_call_machine(features) {
+            return execute_plain(self, features, || run(AttemptId(1)), None::<fn(&Error<E>) -> Result<T, E>>);
         }
         drive_blocking(self, Call::start_unhedged, run, None::<fn(&Error<E>) -> Result<T, E>>)
     }
@@ -96,8 +99,9 @@ impl Command {
         mut run: impl FnMut(AttemptId) -> Result<T, RunError<E>>,
         fallback: impl FnOnce(&Error<E>) -> Result<T, E>,
     ) -> Result<T, Error<E>> {
-        if !self.per_call_strategies() {
-            return execute_sync(self, || run(AttemptId(1)), Some(fallback));
+        let features = self.v2_features();
+        if !Command::needs_call_machine(features) {
+            return execute_plain(self, features, || run(AttemptId(1)), Some(fallback));
         }
         drive_blocking(self, Call::start_unhedged, run, Some(fallback))
     }
@@ -190,9 +194,29 @@ fn wait_until(clock: &dyn Clock, at: u64) -> u64 {
     }
 }
 
+/// The fast path for a call whose `features` (one reading of the feature
+/// word) need no call machine: [`execute_sync`] admitting against
+/// `max_concurrent_requests` without a second look at the features when
+/// the adaptive limit is off (the closed path with every v2 key at its
+/// default reads the word once to admit).
+#[inline(always)]
+fn execute_plain<T, E, R, F>(cmd: &Command, features: u32, run: R, fallback: Option<F>) -> Result<T, Error<E>>
+where
+    R: FnOnce() -> Result<T, RunError<E>>,
+    F: FnOnce(&Error<E>) -> Result<T, E>,
+{
+    if Command::adaptive_limit_on(features) {
+        return execute_sync::<T, E, R, F, true>(cmd, run, fallback);
+    }
+    execute_sync::<T, E, R, F, false>(cmd, run, fallback)
+}
+
 /// The fast path (every call with no per-call v2 strategy): one attempt,
-/// no waits, allocation-free when it succeeds.
-fn execute_sync<T, E, R, F>(cmd: &Command, run: R, fallback: Option<F>) -> Result<T, Error<E>>
+/// no waits, allocation-free when it succeeds. `ADAPTIVE`: whether the
+/// adaptive limit may be on, i.e. admission must read the limit in force
+/// (see [`execute_plain`]). The outcome stages are checked at settlement
+/// whatever it is.
+fn execute_sync<T, E, R, F, const ADAPTIVE: bool>(cmd: &Command, run: R, fallback: Option<F>) -> Result<T, Error<E>>
 where
     R: FnOnce() -> Result<T, RunError<E>>,
     F: FnOnce(&Error<E>) -> Result<T, E>,
@@ -200,11 +224,11 @@ where
     let clock = cmd.clock();
     let start = clock.now_ms();
     let has_fallback = fallback.is_some();
-    let (mut ex, step, original) = match cmd.admit(start) {
+    let (mut ex, step, original) = match cmd.admit_with::<ADAPTIVE>(start) {
         Admission::Admitted(ticket) => {
             let result = catch_unwind(AssertUnwindSafe(run)).map_err(|p| panic_message(&*p));
             let end = read_clock_holding(cmd, &ticket);
-            if ticket.deadline.is_some_and(|d| end >= d) {
+            if ticket.deadline().is_some_and(|d| end >= d) {
                 let mut ex = Execution::admitted(ticket, start, has_fallback);
                 let step = ex.timer_fired(cmd, end);
                 ex.run_stopped(cmd);

@@ -38,7 +38,22 @@ struct Abandon<'a> {
 }
 
 impl Drop for Abandon<'_> {
+    #[inline(always)]
     fn drop(&mut self) {
+        // Settled, permit given back: the common case, nothing to do (and
+        // no call: this check is inlined where the driver's future drops).
+        if self.ex.is_done() && !self.ex.holds_permit() {
+            return;
+        }
+        self.abandon();
+    }
+}
+
+impl Abandon<'_> {
+    /// A call dropped before it settled, or settled holding its permit.
+    #[cold]
+    #[inline(never)]
+    fn abandon(&mut self) {
         // The run future is dropped with this frame: whatever it held is free.
         // Dropped while the run is in flight, the call is cancelled by its
         // caller (semantics §18.1): `CANCELLED` at the clock's time. Not

@@ -56,8 +56,27 @@ impl<S: Slot> Ring<S> {
     /// windows or more ahead (a clock reading far in the future) is recycled
     /// like an older one. (A writer stalled for two whole windows then
     /// retires a live bucket early: its counts stay in the cumulative ones.)
-    #[inline]
+    #[inline(always)]
     pub(crate) fn at(&self, now: u64, retire: impl FnOnce(&S)) -> &S {
+        // The common case inline: `now` is in the hinted bucket, which its
+        // slot holds. Anything else (another bucket, a slot to recycle, a
+        // reset in progress) goes the whole way, out of line.
+        let hint = self.hint.load(Ordering::Relaxed);
+        let (i, s) = (hint >> SLOT_BITS, (hint & ((1 << SLOT_BITS) - 1)) as usize);
+        let start = i.wrapping_mul(self.bucket_ms);
+        if now >= start && now - start < self.bucket_ms {
+            if let Some((tag, slot)) = self.slots.get(s) {
+                if tag.load(Ordering::Acquire) == i {
+                    return slot;
+                }
+            }
+        }
+        self.at_slow(now, retire)
+    }
+
+    /// [`Ring::at`] past its inline fast path.
+    #[inline(never)]
+    fn at_slow(&self, now: u64, retire: impl FnOnce(&S)) -> &S {
         let hint = self.hint.load(Ordering::Relaxed);
         let (index, slot_no) = {
             let (i, s) = (hint >> SLOT_BITS, (hint & ((1 << SLOT_BITS) - 1)) as usize);

@@ -2,8 +2,15 @@
 //!
 //! - [`stream`]: the Hystrix 1.5 `hystrix.stream` frame of a command (the
 //!   `"type":"HystrixCommand"` object the Netflix dashboard and Turbine read).
+//! - [`pool`]: the `"type":"HystrixThreadPool"` frame of a thread-isolated
+//!   command's pool (figures from the host's pool, rolling counts from the
+//!   command), rendered right after that command's frame.
+//! - [`families`](mod@families): the metric families of a set of commands (names, help,
+//!   types, units, labels, values): what every exporter reads (with
+//!   `hystrix_threadpool_*` families for the commands an [`Observation`]
+//!   was given a pool for).
 //! - [`prometheus`]: the Prometheus text exposition (format 0.0.4) of a set
-//!   of commands.
+//!   of commands, written from those families.
 //! - [`DASHBOARD_HTML`]: a self-contained live dashboard page that reads
 //!   a `hystrix.stream` (every host serves these same bytes, e.g. at
 //!   `/hystrix`).
@@ -15,8 +22,12 @@
 //! rendered from the commands it holds at that moment; nothing here keeps a
 //! command alive afterwards.
 
+pub mod families;
+mod families_json;
 mod json;
 mod observation;
+pub mod pool;
+mod pool_metrics;
 pub mod prometheus;
 pub mod stream;
 
@@ -25,7 +36,10 @@ use crate::event::CircuitState;
 use crate::registry::Registry;
 use std::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
 
+pub use families::{families, HistogramSample, MetricFamily, MetricType, Sample, Samples, Unit, Value};
+pub use families_json::families_json;
 pub use observation::Observation;
+pub use pool::PoolStats;
 pub use stream::{Isolation, StreamOptions};
 
 /// The built-in live dashboard: one self-contained HTML page (inline CSS
@@ -34,12 +48,24 @@ pub use stream::{Isolation, StreamOptions};
 /// rolling counts; latency percentiles; a sparkline of the recent rate and
 /// error %), fed by an `EventSource` on `hystrix.stream` relative to the
 /// page, or on the URL of its `?stream=` query parameter. Serve it with
-/// [`DASHBOARD_CONTENT_TYPE`].
+/// [`DASHBOARD_CONTENT_TYPE`]. Its script is [`DASHBOARD_VIEW_JS`] (inlined
+/// as a module) followed by the `EventSource` boot code.
 pub const DASHBOARD_HTML: &str = without_nul(DASHBOARD_HTML_NUL);
+
+/// The dashboard's view, an ES module exporting `dashboardView(host, stream)`:
+/// the one copy of the page's drawing code, inlined into [`DASHBOARD_HTML`]
+/// and shipped by the npm package for pages that mount the dashboard
+/// themselves (fed by their own commands, no server).
+pub const DASHBOARD_VIEW_JS: &str = include_str!("dashboard.js");
 
 /// [`DASHBOARD_HTML`] followed by one NUL byte: the same bytes for hosts
 /// that hand the page out as a static C string (the C binding).
-pub const DASHBOARD_HTML_NUL: &str = concat!(include_str!("dashboard.html"), "\0");
+pub const DASHBOARD_HTML_NUL: &str = concat!(
+    include_str!("dashboard.head.html"),
+    include_str!("dashboard.js"),
+    include_str!("dashboard.boot.html"),
+    "\0"
+);
 
 /// `s` without its final NUL byte (at compile time).
 const fn without_nul(s: &'static str) -> &'static str {
@@ -194,7 +220,8 @@ impl StateClock {
 impl Command {
     /// This command's `hystrix.stream` frame (the JSON object alone, one
     /// line) with its snapshot taken at `now` on its clock and `currentTime`
-    /// = `wall_clock_ms` (epoch milliseconds, supplied by the host).
+    /// = `wall_clock_ms` (epoch milliseconds, supplied by the host). Its
+    /// pool frame, if any, is not included (see [`Observation`]).
     pub fn render_stream_frame(&self, now: u64, wall_clock_ms: u64, options: &StreamOptions) -> String {
         let mut out = String::new();
         stream::write_frame(&mut out, &self.observe_at(now), &self.config(), wall_clock_ms, options);
@@ -211,8 +238,9 @@ impl Registry {
     /// The registry's named commands observed at `now`, with `options`.
     fn observed(&self, now: u64, options: &StreamOptions) -> Observation {
         let mut observation = Observation::new();
+        let options = StreamOptions { pool: None, ..*options };
         for command in self.commands() {
-            observation.add(&command, now, *options);
+            observation.add(&command, now, options);
         }
         observation
     }
@@ -220,7 +248,8 @@ impl Registry {
     /// One tick of `hystrix.stream`: `data: {json}\n\n` for every named
     /// command, sorted by name, snapshots taken at `now` on the registry's
     /// clock, `currentTime` = `wall_clock_ms`. Empty when there is no
-    /// command (the host still sends its `ping: \n\n`).
+    /// command (the host still sends its `ping: \n\n`). `options.pool` is
+    /// ignored: a pool belongs to one command (use an [`Observation`]).
     pub fn render_stream_frames(&self, now: u64, wall_clock_ms: u64, options: &StreamOptions) -> String {
         self.observed(now, options).stream_frames(wall_clock_ms)
     }
@@ -235,7 +264,15 @@ impl Registry {
     pub fn render_prometheus_at(&self, now: u64) -> String {
         self.observed(now, &StreamOptions::default()).prometheus()
     }
+
+    /// The metric families of every named command with snapshots taken at
+    /// `now`: the structured form of [`Registry::render_prometheus_at`].
+    pub fn metric_families_at(&self, now: u64) -> Vec<MetricFamily> {
+        self.observed(now, &StreamOptions::default()).families()
+    }
 }
 
+#[cfg(test)]
+mod families_tests;
 #[cfg(test)]
 mod tests;

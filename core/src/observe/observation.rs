@@ -1,10 +1,10 @@
 //! [`Observation`]: the snapshots of one render, gathered by a host that
 //! keeps its own list of commands (the JS and Python registries, a C
-//! program's handles), rendered as one `hystrix.stream` tick or one
-//! Prometheus exposition exactly as [`Registry`](crate::Registry) renders
+//! program's handles), rendered as one `hystrix.stream` tick, one
+//! Prometheus exposition or its metric families exactly as [`Registry`](crate::Registry) renders
 //! its own commands.
 
-use super::{prometheus, stream, StreamOptions};
+use super::{families, families_json, pool, pool_metrics, prometheus, stream, MetricFamily, StreamOptions};
 use crate::command::Command;
 use crate::config::Config;
 use crate::snapshot::Snapshot;
@@ -51,20 +51,51 @@ impl Observation {
     }
 
     /// One tick of `hystrix.stream`: `data: {json}\n\n` per command, sorted
-    /// by name, `currentTime` = `wall_clock_ms`. Empty without commands
-    /// (the host still writes its [`stream::PING`]).
+    /// by name, each followed by its `HystrixThreadPool` frame when it was
+    /// added with thread isolation and a pool ([`StreamOptions::pool`]),
+    /// `currentTime` = `wall_clock_ms`. Empty without commands (the host
+    /// still writes its [`stream::PING`]).
     pub fn stream_frames(&self, wall_clock_ms: u64) -> String {
         let mut out = String::new();
         for ((snap, cfg), options) in self.items.iter().zip(&self.options) {
             out.push_str("data: ");
             stream::write_frame(&mut out, snap, cfg, wall_clock_ms, options);
             out.push_str("\n\n");
+            if let Some(stats) = options.thread_pool() {
+                out.push_str("data: ");
+                pool::write_pool_frame(&mut out, snap, cfg, stats, wall_clock_ms);
+                out.push_str("\n\n");
+            }
         }
         out
     }
 
-    /// The Prometheus text exposition of the commands, sorted by name.
+    /// The Prometheus text exposition of the commands, sorted by name,
+    /// written from [`Observation::families`].
     pub fn prometheus(&self) -> String {
-        prometheus::render(&self.items)
+        let mut out = String::new();
+        prometheus::write_families(&mut out, &self.families());
+        out
+    }
+
+    /// The metric families of the commands (sorted by name): the
+    /// structured form of [`Observation::prometheus`], which is written
+    /// from them. The `hystrix_threadpool_*` families come last, with a
+    /// series for each command added with thread isolation and a pool.
+    pub fn families(&self) -> Vec<MetricFamily> {
+        let mut out = families(&self.items);
+        let pools: Vec<_> = self
+            .items
+            .iter()
+            .zip(&self.options)
+            .filter_map(|((snap, _), options)| options.thread_pool().map(|pool| (snap, pool)))
+            .collect();
+        out.extend(pool_metrics::pool_families(&pools));
+        out
+    }
+
+    /// [`Observation::families`] as JSON (see [`families_json()`]).
+    pub fn families_json(&self) -> String {
+        families_json(&self.families())
     }
 }

@@ -15,6 +15,7 @@
 //! - means are rounded to the nearest millisecond.
 
 use super::json;
+use super::pool::PoolStats;
 use crate::config::Config;
 use crate::event::{CircuitState, EventType};
 use crate::latency::Percentiles;
@@ -56,6 +57,22 @@ pub enum Isolation {
 pub struct StreamOptions {
     /// The isolation strategy reported.
     pub isolation: Isolation,
+    /// The command's thread pool: with [`Isolation::Thread`], its
+    /// `"type":"HystrixThreadPool"` frame follows the command's frame
+    /// (ignored with [`Isolation::Semaphore`]). The registry renderers,
+    /// which have one set of options for every command, ignore it.
+    pub pool: Option<PoolStats>,
+}
+
+impl StreamOptions {
+    /// The pool to render after the command's frame, if any: `pool` under
+    /// thread isolation.
+    pub fn thread_pool(&self) -> Option<&PoolStats> {
+        match self.isolation {
+            Isolation::Thread => self.pool.as_ref(),
+            Isolation::Semaphore => None,
+        }
+    }
 }
 
 /// The `circuitState` value of a reported state.
@@ -67,12 +84,17 @@ pub fn circuit_state_name(state: CircuitState) -> &'static str {
     }
 }
 
-struct Obj<'a> {
+/// A JSON object being written, one key after another.
+pub(super) struct Obj<'a> {
     out: &'a mut String,
     first: bool,
 }
 
-impl Obj<'_> {
+impl<'a> Obj<'a> {
+    /// Writes keys into `out`, after its `{`.
+    pub(super) fn new(out: &'a mut String) -> Obj<'a> {
+        Obj { out, first: true }
+    }
     fn key(&mut self, k: &str) {
         if !self.first {
             self.out.push(',');
@@ -81,7 +103,7 @@ impl Obj<'_> {
         json::write_str(self.out, k);
         self.out.push(':');
     }
-    fn num(&mut self, k: &str, v: u64) {
+    pub(super) fn num(&mut self, k: &str, v: u64) {
         self.key(k);
         let _ = write!(self.out, "{v}");
     }
@@ -89,7 +111,7 @@ impl Obj<'_> {
         self.key(k);
         self.out.push_str(if v { "true" } else { "false" });
     }
-    fn string(&mut self, k: &str, v: &str) {
+    pub(super) fn string(&mut self, k: &str, v: &str) {
         self.key(k);
         json::write_str(self.out, v);
     }
@@ -122,7 +144,7 @@ pub fn write_frame(out: &mut String, snap: &Snapshot, cfg: &Config, wall_clock_m
     let thread = options.isolation == Isolation::Thread;
     let rejected = rolling(EventType::SemaphoreRejected);
     out.push('{');
-    let mut o = Obj { out, first: true };
+    let mut o = Obj::new(out);
     o.string("type", "HystrixCommand");
     o.string("name", &snap.name);
     o.string("group", &snap.name);

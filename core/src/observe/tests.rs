@@ -61,7 +61,7 @@ const HYSTRIX_15_KEYS: [&str; 48] = [
 const PERCENTILE_KEYS: [&str; 9] = ["0", "25", "50", "75", "90", "95", "99", "99.5", "100"];
 
 /// The keys of a JSON object in the order they appear in its text.
-fn keys_in_order(json: &str) -> Vec<String> {
+pub(super) fn keys_in_order(json: &str) -> Vec<String> {
     // serde_json's Map is sorted unless `preserve_order`: walk the text.
     let mut keys = Vec::new();
     let v: serde_json::Map<String, Value> = serde_json::from_str(json).unwrap();
@@ -130,7 +130,7 @@ fn frames(reg: &Registry, now: u64) -> Vec<String> {
         .collect()
 }
 
-fn all_numbers_are_integers(v: &Value) {
+pub(super) fn all_numbers_are_integers(v: &Value) {
     match v {
         Value::Number(n) => assert!(n.is_u64() || n.is_i64(), "not an integer: {n}"),
         Value::Object(m) => m.values().for_each(all_numbers_are_integers),
@@ -506,6 +506,12 @@ fn the_dashboard_page_is_self_contained_and_small() {
     for needle in ["new EventSource(url)", "params.get(\"stream\")", "circuitState", "HALF_OPEN", "\"99.5\""] {
         assert!(page.contains(needle), "{needle}");
     }
+    // The view module is inlined whole, once, as the page's module script
+    // (the npm package ships the same file for pages that mount it).
+    assert_eq!(page.matches(DASHBOARD_VIEW_JS).count(), 1);
+    assert!(page.contains(&format!("<script type=\"module\">\n{DASHBOARD_VIEW_JS}")));
+    assert!(DASHBOARD_VIEW_JS.contains("\nexport function dashboardView(host, stream) {"));
+    assert!(!DASHBOARD_VIEW_JS.contains("eval(") && !DASHBOARD_VIEW_JS.contains("innerHTML"));
 }
 
 #[test]
@@ -532,7 +538,7 @@ fn an_observation_keeps_each_commands_isolation() {
     let (clock, reg) = tripped_and_healthy();
     let now = clock.now_ms();
     let mut observation = Observation::new();
-    observation.add(&reg.get("healthy").unwrap(), now, StreamOptions { isolation: Isolation::Thread });
+    observation.add(&reg.get("healthy").unwrap(), now, StreamOptions { isolation: Isolation::Thread, pool: None });
     observation.add(&reg.get("tripped").unwrap(), now, StreamOptions::default());
     let text = observation.stream_frames(1);
     let strategies: Vec<String> = text

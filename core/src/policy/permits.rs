@@ -8,6 +8,7 @@
 //! holds the count up, and shows those transient overshoots to snapshots.)
 
 use crate::sync::{AtomicU32, Ordering};
+use std::num::NonZeroU32;
 
 /// Permits held, at most a limit given at each acquisition.
 #[derive(Default)]
@@ -17,16 +18,19 @@ pub(crate) struct Permits {
 
 impl Permits {
     /// Takes a permit if fewer than `limit` are held; returns how many are
-    /// held with it, or `None` when the limit is reached.
+    /// held with it (at least this one: never zero, which lets an
+    /// `Option<Ticket>` or an `Admission` carrying it stay ticket-sized),
+    /// or `None` when the limit is reached.
     #[inline]
-    pub(crate) fn try_acquire(&self, limit: u64) -> Option<u32> {
+    pub(crate) fn try_acquire(&self, limit: u64) -> Option<NonZeroU32> {
         let mut held = self.held.load(Ordering::Relaxed);
         loop {
             if u64::from(held) >= limit || held == u32::MAX {
                 return None;
             }
             match self.held.compare_exchange_weak(held, held + 1, Ordering::AcqRel, Ordering::Relaxed) {
-                Ok(_) => return Some(held + 1),
+                // `held < u32::MAX`: `held + 1` is never zero.
+                Ok(_) => return NonZeroU32::new(held + 1),
                 Err(seen) => held = seen,
             }
         }
@@ -54,15 +58,15 @@ mod tests {
     #[test]
     fn refuses_at_the_limit_and_admits_again_after_a_release() {
         let p = Permits::default();
-        assert_eq!(p.try_acquire(2), Some(1));
-        assert_eq!(p.try_acquire(2), Some(2));
+        assert_eq!(p.try_acquire(2).map(NonZeroU32::get), Some(1));
+        assert_eq!(p.try_acquire(2).map(NonZeroU32::get), Some(2));
         assert_eq!(p.try_acquire(2), None);
         assert_eq!(p.held(), 2, "a refusal leaves no trace");
         p.release();
-        assert_eq!(p.try_acquire(2), Some(2));
+        assert_eq!(p.try_acquire(2).map(NonZeroU32::get), Some(2));
         // A lowered limit refuses until enough holders leave.
         assert_eq!(p.try_acquire(1), None);
-        assert_eq!(p.try_acquire(u64::MAX), Some(3));
+        assert_eq!(p.try_acquire(u64::MAX).map(NonZeroU32::get), Some(3));
     }
 
     /// With one permit and several threads taking and returning it, the
@@ -120,7 +124,7 @@ mod loom_models {
                     let p = p.clone();
                     thread::spawn(move || {
                         let held = p.try_acquire(2).expect("refused below the limit");
-                        assert!(held <= 2);
+                        assert!(held.get() <= 2);
                         p.release();
                     })
                 })

@@ -120,7 +120,22 @@ impl Command {
     /// paths (one attempt, no waits) serve every other call.
     #[inline]
     pub(crate) fn per_call_strategies(&self) -> bool {
-        self.features() & (feature::RETRY | feature::HEDGE | feature::RATE_LIMIT | feature::DEADLINE) != 0
+        Self::needs_call_machine(self.features())
+    }
+
+    /// Whether `features` (a [`Command::v2_features`] reading) needs the
+    /// call machine's stages: what [`Command::per_call_strategies`] says,
+    /// from a word the caller already loaded.
+    #[inline(always)]
+    pub(crate) fn needs_call_machine(features: u32) -> bool {
+        features & (feature::RETRY | feature::HEDGE | feature::RATE_LIMIT | feature::DEADLINE) != 0
+    }
+
+    /// Whether `features` turns the adaptive limit on: admission must read
+    /// the limit in force, not `max_concurrent_requests` (semantics §15.1).
+    #[inline(always)]
+    pub(crate) fn adaptive_limit_on(features: u32) -> bool {
+        features & feature::ADAPTIVE != 0
     }
 
     /// Which SPEC v2 features the configuration in force turns on (bits of
@@ -237,7 +252,7 @@ impl Command {
         };
         let mut adaptive = lock(&strategies.adaptive);
         let rtt = now.saturating_sub(ticket.start);
-        adaptive.sample(now, rtt, u64::from(ticket.inflight), dropped, &adaptive_params(&c));
+        adaptive.sample(now, rtt, u64::from(ticket.inflight.get()), dropped, &adaptive_params(&c));
         strategies.limit.store(adaptive.limit(), Relaxed);
     }
 }

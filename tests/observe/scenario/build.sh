@@ -20,7 +20,7 @@ fi
 # The npm package: rebuilt when a source of it is newer than its glue.
 pkg=target/npm/hystrix
 if [ ! -f "$pkg/observe.mjs" ] || [ -n "$(find core/src bindings-wasm Cargo.lock -newer "$pkg/observe.mjs" -type f \
-     \( -name '*.rs' -o -name '*.mjs' -o -name '*.d.ts' -o -name '*.json' -o -name '*.toml' -o -name '*.lock' -o -name '*.html' \) \
+     \( -name '*.rs' -o -name '*.mjs' -o -name '*.d.ts' -o -name '*.json' -o -name '*.toml' -o -name '*.lock' -o -name '*.html' -o -name '*.js' \) \
      -not -path '*/test/*' -print -quit)" ]; then
   scripts/build-npm.sh >/dev/null
 fi
@@ -30,7 +30,7 @@ venv=target/py-test
 stamp="$venv/.hystrix-sources"
 if ! "$venv/bin/python" -c "import hystrix.observe" >/dev/null 2>&1 || [ ! -f "$stamp" ] \
   || [ -n "$(find core/src bindings-python Cargo.toml Cargo.lock -newer "$stamp" -type f \
-         \( -name '*.rs' -o -name '*.py' -o -name '*.pyi' -o -name '*.toml' -o -name '*.lock' -o -name '*.html' \) \
+         \( -name '*.rs' -o -name '*.py' -o -name '*.pyi' -o -name '*.toml' -o -name '*.lock' -o -name '*.html' -o -name '*.js' \) \
          -not -path '*/tests/*' -print -quit)" ]; then
   scripts/python-env.sh >/dev/null
 fi

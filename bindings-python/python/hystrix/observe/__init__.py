@@ -14,7 +14,9 @@ events) and ``/dashboard``::
 
 For scripts, ``serve(port)`` runs those routes on the standard library's
 HTTP server in a daemon thread; ``PrometheusCollector`` joins the metrics
-to a ``prometheus_client`` registry.
+to a ``prometheus_client`` registry, and :mod:`hystrix.observe.otel`
+registers them as OpenTelemetry observable instruments (``pip install
+'hystrix[otel]'``). Both read ``metric_families()``.
 """
 from ._render import (
     DASHBOARD_CONTENT_TYPE,
@@ -24,6 +26,7 @@ from ._render import (
     PROMETHEUS_CONTENT_TYPE,
     STREAM_HEADERS,
     dashboard_html,
+    metric_families,
     metrics_text,
     stream_frames,
 )
@@ -43,6 +46,7 @@ __all__ = [
     "Server",
     "asgi_app",
     "dashboard_html",
+    "metric_families",
     "metrics_text",
     "serve",
     "stream_frames",

@@ -1,7 +1,7 @@
 """What is rendered: the circuits of the registry (or those given), each
 observed at its own clock's time, handed to the core's renderers."""
 import time
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from .. import _hystrix
 from .. import _registry as registry
@@ -46,21 +46,41 @@ def _circuits(commands: Optional[Iterable[Any]]) -> List[Circuit]:
     return out
 
 
-def _items(commands: Optional[Iterable[Any]]) -> List[Tuple[Any, int, bool]]:
-    """``(native command, now, thread isolation)`` per circuit: thread
-    isolation is reported once the circuit has run on its worker threads."""
-    return [(c._native, c.now(), c._pool is not None) for c in _circuits(commands)]
+def _items(commands: Optional[Iterable[Any]]) -> List[Tuple[Any, int, bool, Any]]:
+    """``(native command, now, thread isolation, pool figures)`` per circuit:
+    a circuit a thread-isolated command uses reports thread isolation and
+    its pool (all zero before its first run), others semaphore isolation
+    and no pool."""
+    items = []
+    for c in _circuits(commands):
+        pool = c._pool_stats()
+        items.append((c._native, c.now(), pool is not None, pool))
+    return items
 
 
 def metrics_text(commands: Optional[Iterable[Any]] = None) -> str:
     """The Prometheus text exposition (format 0.0.4) of the registry's named
-    commands, or of ``commands`` (commands, circuits or registered names)."""
+    commands, or of ``commands`` (commands, circuits or registered names),
+    with ``hystrix_threadpool_*`` series for thread-isolated ones."""
     return _hystrix.render_prometheus(_items(commands))
+
+
+def metric_families(commands: Optional[Iterable[Any]] = None) -> List[Dict[str, Any]]:
+    """The metric families :func:`metrics_text` is written from, as the core
+    gives them: a list of dicts with ``name``, ``help``, ``type``
+    (``counter``, ``gauge``, ``histogram``), ``unit`` (``seconds`` or
+    ``""``), ``otel_unit`` (``s`` or ``""``), ``label_names`` and
+    ``samples``: ``(label values, value)`` pairs, or for a histogram
+    ``(label values, cumulative counts, count, sum)`` with the family's
+    ``buckets`` (bounds) and ``le`` (the bounds as the text writes them).
+    What the OpenTelemetry bridge reads: it knows no metric name."""
+    return _hystrix.metric_families(_items(commands))
 
 
 def stream_frames(commands: Optional[Iterable[Any]] = None, wall_clock_ms: Optional[int] = None) -> str:
     """One ``hystrix.stream`` tick: ``data: {json}\\n\\n`` per named command,
-    sorted by name (``""`` without any). ``wall_clock_ms`` is the frames'
+    sorted by name (``""`` without any); a thread-isolated command's frame
+    is followed by its pool's ``"type":"HystrixThreadPool"`` frame. ``wall_clock_ms`` is the frames'
     ``currentTime`` (default: now, epoch milliseconds)."""
     if wall_clock_ms is None:
         wall_clock_ms = int(time.time() * 1000)

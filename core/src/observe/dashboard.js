@@ -1,55 +1,51 @@
-<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Hystrix dashboard</title>
-<style>
-body{font:13px system-ui,sans-serif;margin:0;background:#f4f5f7;color:#222}
-header{display:flex;gap:8px;align-items:center;padding:8px 12px;background:#263238;color:#fff}
-header h1{font-size:15px;margin:0 12px 0 0}
-header input{flex:1;max-width:520px;padding:3px 6px}
-#status{font-size:12px;opacity:.8}
-#tiles{display:flex;flex-wrap:wrap;gap:10px;padding:12px}
-.tile{background:#fff;border:1px solid #ccd;border-left:6px solid #2e7d32;border-radius:4px;padding:8px 10px;width:250px}
-.tile.open{border-left-color:#c62828}.tile.half-open{border-left-color:#ef8f00}
-.tile h2{font-size:14px;margin:0 0 4px;word-break:break-all}
-.row{display:flex;justify-content:space-between;align-items:baseline}
-.state{font-weight:bold;color:#2e7d32}.open .state{color:#c62828}.half-open .state{color:#ef8f00}
-.err{font-size:20px;font-weight:bold}
-.counts,.lat{display:grid;grid-template-columns:repeat(4,auto);gap:0 8px;font-size:11px;margin-top:4px}
-.counts b,.lat b{font-weight:600}
-svg{width:100%;height:36px;display:block;margin-top:4px;background:#fafafa}
-.spark-rate{stroke:#1565c0;fill:none;stroke-width:1.5}.spark-err{stroke:#c62828;fill:none;stroke-width:1.5}
-.legend{font-size:10px;color:#666}
-#empty{padding:12px;color:#666}
-</style>
-</head>
-<body>
-<header>
-<h1>Hystrix</h1>
-<form id="pick"><input id="stream" name="stream" aria-label="stream URL"> <button>Watch</button></form>
-<span id="status">connecting…</span>
-</header>
-<div id="empty">Waiting for commands…</div>
-<div id="tiles"></div>
-<script>
-(function () {
-  "use strict";
+// The dashboard's view: one tile per command, drawn from hystrix.stream frames.
+// The one copy of the dashboard's script: the core inlines this module into
+// dashboard.html (where an EventSource feeds it), and the npm package ships
+// it as dashboard-view.mjs (where mountDashboard feeds it frames the core
+// renders in the page). No eval, no inline style: it only builds elements.
+
+/**
+ * Draws the dashboard inside `host` (an element or a shadow root) and
+ * returns `{ show(frame), status(text), stop() }`: `show` draws one parsed
+ * frame (other `type`s are ignored), `status` sets the header's status
+ * line, `stop` ends the view's timer. `stream`, when given, adds the form
+ * that picks another stream URL (the served page).
+ */
+export function dashboardView(host, stream) {
   var POINTS = 60;
-  var params = new URLSearchParams(location.search);
-  var url = params.get("stream") || "hystrix.stream";
-  var input = document.getElementById("stream");
-  var status = document.getElementById("status");
-  var tiles = document.getElementById("tiles");
-  var seen = {};
-  input.value = url;
+  var doc = host.ownerDocument || host;
+  // Tiles by command name: no prototype, so a command called
+  // "constructor" or "__proto__" is a name like any other.
+  var seen = Object.create(null);
   function el(tag, cls, text) {
-    var e = document.createElement(tag);
+    var e = doc.createElement(tag);
     if (cls) e.className = cls;
     if (text !== undefined) e.textContent = text;
     return e;
   }
+  var root = el("div", "hx");
+  var header = el("header");
+  header.appendChild(el("h1", "", "Hystrix"));
+  if (stream !== undefined) {
+    var form = el("form");
+    form.id = "pick";
+    var input = el("input");
+    input.id = input.name = "stream";
+    input.setAttribute("aria-label", "stream URL");
+    input.value = stream;
+    form.appendChild(input);
+    form.appendChild(el("button", "", "Watch"));
+    header.appendChild(form);
+  }
+  var status = el("span", "status", "connecting…");
+  status.id = "status";
+  header.appendChild(status);
+  var empty = el("div", "empty", "Waiting for commands…");
+  empty.id = "empty";
+  var tiles = el("div", "tiles");
+  tiles.id = "tiles";
+  [header, empty, tiles].forEach(function (c) { root.appendChild(c); });
+  host.appendChild(root);
   function num(v) { return typeof v === "number" && isFinite(v) ? v : 0; }
   function stateOf(d) {
     if (d.propertyValue_circuitBreakerForceOpen) return ["open", "Forced open"];
@@ -71,8 +67,8 @@ svg{width:100%;height:36px;display:block;margin-top:4px;background:#fafafa}
   function tile(name) {
     var t = seen[name];
     if (t) return t;
-    var root = el("div", "tile");
-    root.setAttribute("data-name", name);
+    var box = el("div", "tile");
+    box.setAttribute("data-name", name);
     var head = el("div", "row");
     head.appendChild(el("h2", "", name));
     var state = el("span", "state");
@@ -82,27 +78,27 @@ svg{width:100%;height:36px;display:block;margin-top:4px;background:#fafafa}
     var rate = el("span", "rate");
     nums.appendChild(err);
     nums.appendChild(rate);
-    var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    var svg = doc.createElementNS("http://www.w3.org/2000/svg", "svg");
     svg.setAttribute("viewBox", "0 0 100 36");
     svg.setAttribute("preserveAspectRatio", "none");
-    var pr = document.createElementNS(svg.namespaceURI, "polyline");
-    var pe = document.createElementNS(svg.namespaceURI, "polyline");
+    var pr = doc.createElementNS(svg.namespaceURI, "polyline");
+    var pe = doc.createElementNS(svg.namespaceURI, "polyline");
     pr.setAttribute("class", "spark-rate");
     pe.setAttribute("class", "spark-err");
     svg.appendChild(pr);
     svg.appendChild(pe);
     var counts = el("div", "counts");
     var lat = el("div", "lat");
-    [head, nums, svg, el("div", "legend", "blue: requests/s, red: error % (last 30 s)"), counts, lat].forEach(function (c) { root.appendChild(c); });
-    t = seen[name] = { root: root, state: state, err: err, rate: rate, pr: pr, pe: pe, counts: counts, lat: lat, rates: [], errs: [] };
+    [head, nums, svg, el("div", "legend", "blue: requests/s, red: error % (last 30 s)"), counts, lat].forEach(function (c) { box.appendChild(c); });
+    t = seen[name] = { root: box, state: state, err: err, rate: rate, pr: pr, pe: pe, counts: counts, lat: lat, rates: [], errs: [] };
     var names = Object.keys(seen).sort();
     var next = seen[names[names.indexOf(name) + 1]];
-    tiles.insertBefore(root, next ? next.root : null);
-    document.getElementById("empty").style.display = "none";
+    tiles.insertBefore(box, next ? next.root : null);
+    empty.style.display = "none";
     return t;
   }
   function show(d) {
-    if (d.type !== "HystrixCommand" || typeof d.name !== "string") return;
+    if (d === null || typeof d !== "object" || d.type !== "HystrixCommand" || typeof d.name !== "string") return;
     var t = tile(d.name);
     var hosts = num(d.reportingHosts) || 1;
     var s = stateOf(d);
@@ -133,21 +129,15 @@ svg{width:100%;height:36px;display:block;margin-top:4px;background:#fafafa}
     t.pe.setAttribute("points", line(t.errs, 100));
     t.seenAt = Date.now();
   }
-  setInterval(function () {
+  // Tiles of commands no frame has mentioned for 10 s go away.
+  var pruner = setInterval(function () {
     Object.keys(seen).forEach(function (n) {
       if (Date.now() - seen[n].seenAt > 10000) { tiles.removeChild(seen[n].root); delete seen[n]; }
     });
   }, 2000);
-  var source;
-  try { source = new EventSource(url); } catch (e) { status.textContent = "bad stream URL: " + e.message; return; }
-  source.onopen = function () { status.textContent = "connected to " + url; };
-  source.onerror = function () { status.textContent = "cannot reach " + url + " (retrying)"; };
-  source.onmessage = function (e) {
-    var d;
-    try { d = JSON.parse(e.data); } catch (err) { return; }
-    show(d);
+  return {
+    show: show,
+    status: function (text) { status.textContent = text; },
+    stop: function () { clearInterval(pruner); }
   };
-})();
-</script>
-</body>
-</html>
+}
