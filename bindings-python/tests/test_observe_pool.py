@@ -172,6 +172,36 @@ def test_a_grown_pool_keeps_counting_the_work_of_the_one_it_replaced(clock, uniq
     assert pool_of(name)["currentTaskCount"] == 4
 
 
+def test_a_reader_during_a_pool_replacement_never_sees_the_count_go_back(clock, unique_name, monkeypatch):
+    # A stream or scrape reading while the bulkhead grows (here: right as
+    # the new pool is built) sees the old pool once, never twice and never
+    # not at all: completed tasks only go up (a Prometheus counter).
+    from hystrix import _circuit
+
+    name = unique_name("pool-replace-read")
+    cmd = hystrix.Command(lambda: 1, name=name, clock=clock, max_concurrent_requests=1)
+    cmd.execute()
+    cmd.execute()
+    circuit = cmd.circuit
+    assert wait_until(lambda: circuit._pool_stats()[1] == 2)
+    seen = []
+    build = _circuit._Pool.__init__
+
+    def reading_while_built(pool, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(circuit._pool_stats()[1])
+        build(pool, *args, **kwargs)
+        seen.append(circuit._pool_stats()[1])
+
+    monkeypatch.setattr(_circuit._Pool, "__init__", reading_while_built)
+    circuit.configure(max_concurrent_requests=4)
+    cmd.execute()
+    monkeypatch.setattr(_circuit._Pool, "__init__", build)
+    assert wait_until(lambda: circuit._pool_stats()[1] == 3)
+    assert seen == [2, 2], seen
+    largest, size = circuit._pool_stats()[3], circuit._pool_stats()[5]
+    assert largest >= size, "the largest pool size is never below the current one"
+
+
 def test_the_pool_frame_bytes(clock, unique_name):
     # Golden: the exact line the Netflix dashboard and Turbine read.
     name = unique_name("pool-bytes")

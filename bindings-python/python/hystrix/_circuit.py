@@ -154,10 +154,13 @@ class Circuit:
         #: Whether a thread-isolated command executes through this circuit
         #: (its stream then has a HystrixThreadPool frame).
         self._thread = False
-        # Pools replaced when the bulkhead grew that may still have work,
-        # and the tasks completed by those dropped from that list since.
-        self._retired: List[_Pool] = []
-        self._retired_completed = 0
+        # What the stream counts, published as one tuple (replaced whole
+        # under ``_pool_lock``, read lock-free in one load): the pool, the
+        # pools replaced when the bulkhead grew that may still have work,
+        # the tasks completed by replaced pools with none left, and the
+        # most workers any replaced pool had. One load sees a pool either
+        # as current or as replaced, never both, so counts never go back.
+        self._pools: Tuple[Optional[_Pool], Tuple[_Pool, ...], int, int] = (None, (), 0, 0)
         self._native.subscribe("state", functools.partial(_log_transition, self._native.label))
         #: How many open commands execute through this circuit.
         self._holders = 0
@@ -262,23 +265,25 @@ class Circuit:
         with self._pool_lock:
             pool = self._pool
             if pool is None or size > pool.size:
-                if pool is not None:
-                    self._retire(pool)
-                self._pool = _Pool(size, f"hystrix-{self.name or 'command'}")
+                new = _Pool(size, f"hystrix-{self.name or 'command'}")
+                self._pools = self._replaced(pool, new)
+                self._pool = new
                 if pool is not None:
                     pool.shutdown()
-                pool = self._pool
+                pool = new
             return pool.submit(work, lost)
 
-    def _retire(self, pool: _Pool) -> None:
-        """Keeps counting ``pool``'s work after it is replaced (under
-        ``_pool_lock``); retired pools with no work left are folded into
-        ``_retired_completed``."""
-        done = [p for p in self._retired if not p._threads and not p._work]
-        # In this order a stream read in between misses a pool's work for a
-        # moment rather than counting it twice.
-        self._retired = [p for p in self._retired if p not in done] + [pool]
-        self._retired_completed += sum(p._completed for p in done)
+    def _replaced(self, old: Optional[_Pool], new: _Pool) -> Tuple[Optional[_Pool], Tuple[_Pool, ...], int, int]:
+        """``_pools`` once ``new`` replaces ``old`` (under ``_pool_lock``):
+        ``old`` keeps being counted among the replaced pools; replaced pools
+        with no work left are folded into the totals (their counts are
+        final)."""
+        _, retired, completed, largest = self._pools
+        done = [p for p in retired if not p._threads and not p._work]
+        kept = tuple(p for p in retired if p not in done) + ((old,) if old is not None else ())
+        completed += sum(p._completed for p in done)
+        largest = max([largest] + [p._largest for p in done])
+        return (new, kept, completed, largest)
 
     def _pool_stats(self) -> Optional[Tuple[int, int, int, int, int, int, int, int, int]]:
         """The thread pool's figures for the stream (``None`` when no
@@ -288,13 +293,17 @@ class Circuit:
         rejection threshold. All zero before the pool is made. The pool
         queues nothing past its bulkhead (the bulkhead rejects first), so
         its rejection threshold is 0. Lock-free reads."""
-        pool = self._pool
+        pool, retired, completed_before, largest = self._pools
         if pool is None:
             return (0,) * 9 if self._thread else None
-        active, completed, queued, threads, largest = pool.counts()
-        for old in self._retired:
-            a, c, q, t, _ = old.counts()
+        active, completed, queued, threads, current_largest = pool.counts()
+        largest = max(largest, current_largest)
+        for old in retired:
+            a, c, q, t, most = old.counts()
             active, completed, queued, threads = active + a, completed + c, queued + q, threads + t
-        completed += self._retired_completed
+            largest = max(largest, most)
+        completed += completed_before
+        # Replaced pools' workers still finishing count in the pool's size.
+        largest = max(largest, threads)
         size = pool.size
         return (active, completed, size, largest, size, threads, queued, completed + active + queued, 0)

@@ -346,11 +346,11 @@ pub fn families(commands: &[(Snapshot, Config)]) -> Vec<MetricFamily> {
     b.each(
         "hystrix_bulkhead_max_allowed_concurrent_calls",
         Gauge,
-        "The bulkhead's limit (max_concurrent_requests).",
-        |_, c| Value::Count(c.max_concurrent_requests),
+        "The bulkhead's limit in force (max_concurrent_requests, or the adaptive limit).",
+        |s, _| Value::Count(s.limit),
     );
-    b.each("hystrix_bulkhead_available_concurrent_calls", Gauge, "Bulkhead permits free now.", |s, c| {
-        Value::Count(c.max_concurrent_requests.saturating_sub(u64::from(s.concurrent)))
+    b.each("hystrix_bulkhead_available_concurrent_calls", Gauge, "Bulkhead permits free now.", |s, _| {
+        Value::Count(s.limit.saturating_sub(u64::from(s.concurrent)))
     });
     b.each(
         "hystrix_bulkhead_rolling_max_concurrent_calls",

@@ -209,3 +209,29 @@ fn the_json_form_is_the_families() {
     }
     assert_eq!(families_json(&[]), "[]");
 }
+
+#[test]
+fn the_bulkhead_gauges_give_the_limit_in_force() {
+    let clock = Arc::new(VirtualClock::new());
+    let reg = Registry::new(clock.clone());
+    let adaptive = Config {
+        max_concurrent_requests: 10,
+        concurrency_limit_mode: crate::LimitMode::Aimd,
+        adaptive_initial_limit: 7,
+        adaptive_min_limit: 1,
+        adaptive_max_limit: 10,
+        ..Config::default()
+    };
+    reg.configure("adaptive", adaptive).unwrap();
+    reg.configure("fixed", Config { max_concurrent_requests: 10, ..Config::default() }).unwrap();
+    let _ = reg.get_or_create("adaptive");
+    let _ = reg.get_or_create("fixed");
+    let text = reg.render_prometheus_at(clock.now_ms());
+    let line = |metric: &str, name: &str| {
+        let prefix = format!("{metric}{{name=\"{name}\",group=\"{name}\"}} ");
+        text.lines().find_map(|l| l.strip_prefix(prefix.as_str())).map(str::to_owned)
+    };
+    assert_eq!(line("hystrix_bulkhead_max_allowed_concurrent_calls", "adaptive").as_deref(), Some("7"));
+    assert_eq!(line("hystrix_bulkhead_available_concurrent_calls", "adaptive").as_deref(), Some("7"));
+    assert_eq!(line("hystrix_bulkhead_max_allowed_concurrent_calls", "fixed").as_deref(), Some("10"));
+}
