@@ -41,6 +41,7 @@ mod admission;
 mod circuit;
 mod fallback;
 mod report;
+mod windows;
 
 use circuit::Episode;
 
@@ -52,15 +53,16 @@ pub(crate) struct Inner {
     clock: Arc<dyn Clock>,
     pub(crate) config: LiveConfig,
     /// The window in force; points into `windows`, which owns every window
-    /// this command has used (reused by shape) behind an `Arc` (whose
-    /// contents never move), so the pointer stays valid for the command's
-    /// whole life. Only ever read through shared references.
+    /// this command has used behind an `Arc` (whose contents never move),
+    /// so the pointer stays valid for the command's whole life. Only ever
+    /// read through shared references. A reshape reuses a window whose
+    /// capacity fits, so `windows` stays small (see `windows.rs`).
     window: AtomicPtr<Window>,
     windows: Mutex<Vec<Arc<Window>>>,
-    /// Cumulative counts of windows emptied for reuse by a later reshape.
-    /// Every other window in `windows` (the current one and those replaced)
-    /// keeps its own counts, so a writer still holding a replaced window
-    /// adds to the cumulative counts too.
+    /// Cumulative counts taken out of windows emptied for reuse by a
+    /// reshape. Every window in `windows` keeps what it was given since,
+    /// so a writer still holding a replaced (or reshaped) window adds to
+    /// the cumulative counts too.
     cumulative_base: [AtomicU64; EventType::COUNT],
     state: AtomicU8,
     opened_at: AtomicU64,
@@ -160,7 +162,8 @@ impl Command {
     /// A named command reading time from `clock`.
     pub fn with_clock(name: &str, config: Config, clock: Arc<dyn Clock>) -> Result<Command, ConfigError> {
         config.validate()?;
-        let window = Arc::new(Window::new(config.bucket_ms(), config.rolling_window_buckets));
+        let buckets = config.rolling_window_buckets;
+        let window = windows::allocate(buckets, config.bucket_ms(), buckets)?;
         let current = Arc::as_ptr(&window) as *mut Window;
         Ok(Command {
             inner: Arc::new(Inner {
@@ -221,42 +224,26 @@ impl Command {
     /// Replaces the configuration (SPEC §7 `configure`): validated first,
     /// nothing changes on error. A new bulkhead size applies to later
     /// admissions, new thresholds from the next evaluation; a new window
-    /// shape starts a fresh, empty window.
+    /// shape starts a fresh, empty window. A window whose buckets cannot
+    /// be allocated is an error naming `rolling_window_buckets` ("out of
+    /// memory for N buckets").
     pub fn set_config(&self, config: Config) -> Result<(), ConfigError> {
         config.validate()?;
         let mut windows = self.inner.windows.lock().unwrap_or_else(|p| p.into_inner());
-        self.set_config_locked(&mut windows, config);
-        Ok(())
+        self.set_config_locked(&mut windows, config)
     }
 
-    fn set_config_locked(&self, windows: &mut MutexGuard<'_, Vec<Arc<Window>>>, config: Config) {
+    fn set_config_locked(
+        &self,
+        windows: &mut MutexGuard<'_, Vec<Arc<Window>>>,
+        config: Config,
+    ) -> Result<(), ConfigError> {
         let shape = (config.bucket_ms(), config.rolling_window_buckets);
-        let old = self.window();
-        if old.shape() != shape {
-            // A new shape starts a fresh, empty window; the old one keeps its
-            // counts (they stay in the cumulative ones, with whatever a
-            // writer that loaded it before the swap still adds). Windows are
-            // reused by shape, so memory is bounded by the number of
-            // distinct shapes ever used; a reused window's counts move into
-            // the base first.
-            let reuse = windows.iter_mut().position(|w| w.shape() == shape);
-            // Only ever read through shared references: the `*mut` is what
-            // `AtomicPtr` stores, never used to write.
-            let next = match reuse {
-                Some(i) => {
-                    for (base, n) in self.inner.cumulative_base.iter().zip(windows[i].drain()) {
-                        base.fetch_add(n, Ordering::Relaxed);
-                    }
-                    Arc::as_ptr(&windows[i]) as *mut Window
-                }
-                None => {
-                    let fresh = Arc::new(Window::new(shape.0, shape.1));
-                    let ptr = Arc::as_ptr(&fresh) as *mut Window;
-                    windows.push(fresh);
-                    ptr
-                }
-            };
-            self.inner.window.store(next, Ordering::Release);
+        if self.window().shape() != shape {
+            // A new shape starts a fresh, empty window: a window kept for
+            // an earlier shape, or the one in force, emptied into the base
+            // (nothing has changed if that fails).
+            self.reshape_window(windows, shape)?;
         }
         let old = self.inner.config.load();
         self.inner.config.store(&config);
@@ -264,6 +251,7 @@ impl Command {
         // New thresholds or interval: the trip rule must be evaluated afresh.
         let _ep = self.lock_episode();
         self.inner.trip_ok_until.store(0, Ordering::Release);
+        Ok(())
     }
 
     /// Changes the keys given in a JSON object (SPEC key names), validated
@@ -272,7 +260,7 @@ impl Command {
     pub fn configure_json(&self, patch: &serde_json::Value) -> Result<Config, ConfigError> {
         let mut windows = self.inner.windows.lock().unwrap_or_else(|p| p.into_inner());
         let next = self.config().patched(patch)?;
-        self.set_config_locked(&mut windows, next);
+        self.set_config_locked(&mut windows, next)?;
         Ok(next)
     }
 
@@ -281,7 +269,7 @@ impl Command {
     pub fn configure_given(&self, patch: &[(&str, crate::Given<'_>)]) -> Result<Config, ConfigError> {
         let mut windows = self.inner.windows.lock().unwrap_or_else(|p| p.into_inner());
         let next = self.config().patched_given(patch)?;
-        self.set_config_locked(&mut windows, next);
+        self.set_config_locked(&mut windows, next)?;
         Ok(next)
     }
 

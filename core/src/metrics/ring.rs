@@ -1,8 +1,19 @@
 //! A lock-free ring of time buckets: bucket `floor(t / bucket_ms)` lives in
 //! slot `index % len`, and whoever first writes into a slot with a newer
 //! bucket index clears it. Shared by the event window and the latency window.
+//!
+//! A ring's slots are allocated once (its *capacity*); its *shape*
+//! (`bucket_ms`, `len ≤ capacity`) can change in place ([`Ring::reshape`]),
+//! so a command reshaped again and again reuses its windows instead of
+//! piling up new ones. Writers take no lock and are not tracked, so one may
+//! race a reshape: it reads `bucket_ms` and `len` once per operation, each
+//! from either shape, and every slot number is checked against the
+//! capacity. Such a writer's event may land in the wrong bucket (or in a
+//! slot past the new `len`, out of the rolling counts), never outside the
+//! ring: [`Ring::every`] covers the whole capacity.
 
 use crate::sync::{fence, spin, AtomicU64, Ordering};
+use std::collections::TryReserveError;
 
 const EMPTY: u64 = u64::MAX;
 const RESETTING: u64 = u64::MAX - 1;
@@ -25,10 +36,19 @@ pub(crate) trait Slot {
 
 /// Bits of the hint that hold the slot number (`len` ≤ 100 000 < 2^17).
 const SLOT_BITS: u32 = 17;
+const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
+/// A hint that matches no slot (its slot number is past any capacity):
+/// the next write takes the exact path.
+const NO_HINT: u64 = SLOT_MASK;
 
-/// A ring of `len` buckets of `bucket_ms` each.
+/// A ring of `len` buckets of `bucket_ms` each, in `capacity` slots.
 pub(crate) struct Ring<S> {
-    bucket_ms: u64,
+    /// The shape: both are only ever set together by [`Ring::reshape`],
+    /// but read one by one (a reader racing a reshape may pair an old one
+    /// with a new one; see the module docs). `bucket_ms ≥ 1` and
+    /// `1 ≤ len ≤ slots.len()` always hold for each.
+    bucket_ms: AtomicU64,
+    len: AtomicU64,
     /// The last bucket written, as `index << SLOT_BITS | slot`: lets the hot
     /// path find the current bucket with one multiplication instead of two
     /// 64-bit divisions. (Indices from 2^47 on lose their top bits here: the
@@ -38,14 +58,25 @@ pub(crate) struct Ring<S> {
 }
 
 impl<S: Slot> Ring<S> {
-    /// An empty ring.
+    /// An empty ring of exactly `len` buckets.
     pub(crate) fn new(bucket_ms: u64, len: u64) -> Ring<S> {
-        assert!(len < 1 << SLOT_BITS, "at most 2^17 - 1 buckets");
-        Ring {
-            bucket_ms,
-            hint: AtomicU64::new(0),
-            slots: (0..len).map(|_| (AtomicU64::new(EMPTY), S::empty())).collect(),
-        }
+        Ring::try_with_capacity(len, bucket_ms, len).expect("memory for a ring")
+    }
+
+    /// An empty ring of `len` buckets in `capacity` slots, or the error of
+    /// an allocation the allocator refused (never an abort).
+    pub(crate) fn try_with_capacity(capacity: u64, bucket_ms: u64, len: u64) -> Result<Ring<S>, TryReserveError> {
+        assert!(capacity < 1 << SLOT_BITS, "at most 2^17 - 1 buckets");
+        assert!(bucket_ms >= 1 && len >= 1 && len <= capacity, "a shape that fits");
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(capacity as usize)?;
+        slots.extend((0..capacity).map(|_| (AtomicU64::new(EMPTY), S::empty())));
+        Ok(Ring {
+            bucket_ms: AtomicU64::new(bucket_ms),
+            len: AtomicU64::new(len),
+            hint: AtomicU64::new(NO_HINT),
+            slots: slots.into_boxed_slice(),
+        })
     }
 
     /// The slot of the bucket holding time `now`, recycled first if it held
@@ -62,9 +93,10 @@ impl<S: Slot> Ring<S> {
         // slot holds. Anything else (another bucket, a slot to recycle, a
         // reset in progress) goes the whole way, out of line.
         let hint = self.hint.load(Ordering::Relaxed);
-        let (i, s) = (hint >> SLOT_BITS, (hint & ((1 << SLOT_BITS) - 1)) as usize);
-        let start = i.wrapping_mul(self.bucket_ms);
-        if now >= start && now - start < self.bucket_ms {
+        let bucket_ms = self.bucket_ms.load(Ordering::Relaxed);
+        let (i, s) = (hint >> SLOT_BITS, (hint & SLOT_MASK) as usize);
+        let start = i.wrapping_mul(bucket_ms);
+        if now >= start && now - start < bucket_ms {
             if let Some((tag, slot)) = self.slots.get(s) {
                 if tag.load(Ordering::Acquire) == i {
                     return slot;
@@ -78,18 +110,21 @@ impl<S: Slot> Ring<S> {
     #[inline(never)]
     fn at_slow(&self, now: u64, retire: impl FnOnce(&S)) -> &S {
         let hint = self.hint.load(Ordering::Relaxed);
+        let (bucket_ms, len) = self.shape();
         let (index, slot_no) = {
-            let (i, s) = (hint >> SLOT_BITS, (hint & ((1 << SLOT_BITS) - 1)) as usize);
-            let start = i.wrapping_mul(self.bucket_ms);
-            if now >= start && now - start < self.bucket_ms && s < self.slots.len() {
+            let (i, s) = (hint >> SLOT_BITS, (hint & SLOT_MASK) as usize);
+            let start = i.wrapping_mul(bucket_ms);
+            if now >= start && now - start < bucket_ms && (s as u64) < len {
                 (i, s)
             } else {
-                let i = (now / self.bucket_ms).min(LAST_INDEX);
-                let s = (i % self.slots.len() as u64) as usize;
+                let i = (now / bucket_ms).min(LAST_INDEX);
+                let s = (i % len) as usize;
                 self.hint.store((i << SLOT_BITS) | s as u64, Ordering::Relaxed);
                 (i, s)
             }
         };
+        // In bounds: `slot_no < len ≤ capacity`, whichever shape each of
+        // `bucket_ms`, `len` and the hint was read from.
         let (tag, slot) = &self.slots[slot_no];
         loop {
             let seen = tag.load(Ordering::Acquire);
@@ -106,7 +141,7 @@ impl<S: Slot> Ring<S> {
             // stamped by a clock reading far in the future: recycled for this
             // one (its counts retired), or it would keep every later write
             // to the slot out of the window until that future time.
-            if seen != EMPTY && seen > index && seen - index < 2 * self.slots.len() as u64 {
+            if seen != EMPTY && seen > index && seen - index < 2 * len {
                 return slot;
             }
             if tag.compare_exchange(seen, RESETTING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
@@ -126,16 +161,23 @@ impl<S: Slot> Ring<S> {
     /// The slots of the buckets inside the window at `now`: the current
     /// bucket and the `len - 1` before it.
     pub(crate) fn live(&self, now: u64) -> impl Iterator<Item = &S> {
-        let current = (now / self.bucket_ms).min(LAST_INDEX);
-        let oldest = current.saturating_add(1).saturating_sub(self.slots.len() as u64);
-        self.slots.iter().filter_map(move |(tag, slot)| {
+        let (bucket_ms, len) = self.shape();
+        let current = (now / bucket_ms).min(LAST_INDEX);
+        let oldest = current.saturating_add(1).saturating_sub(len);
+        self.in_use(len).iter().filter_map(move |(tag, slot)| {
             let i = tag.load(Ordering::Acquire);
             (i != EMPTY && i != RESETTING && i >= oldest && i <= current).then_some(slot)
         })
     }
 
-    /// Every slot, holding a bucket or not (an empty slot may still hold
-    /// what a writer that fell behind a [`Ring::reset`] added).
+    /// The slots of the buckets of a ring of `len` (≤ capacity) buckets.
+    fn in_use(&self, len: u64) -> &[(AtomicU64, S)] {
+        &self.slots[..(len as usize).min(self.slots.len())]
+    }
+
+    /// Every slot of the capacity, holding a bucket or not (an empty slot,
+    /// or one past `len`, may still hold what a writer that fell behind a
+    /// [`Ring::reset`] or a [`Ring::reshape`] added).
     pub(crate) fn every(&self) -> impl Iterator<Item = &S> {
         self.slots.iter().map(|(_, slot)| slot)
     }
@@ -148,7 +190,7 @@ impl<S: Slot> Ring<S> {
     /// SeqCst fences here and after the claim in [`Ring::at`] make that
     /// "either/or" hold in the memory model, not only on x86.
     pub(crate) fn update_all(&self, update: impl Fn(&S), recycled: impl Fn(&S)) {
-        for (tag, slot) in self.slots.iter() {
+        for (tag, slot) in self.in_use(self.len.load(Ordering::Relaxed)) {
             let before = tag.load(Ordering::Acquire);
             if before == EMPTY || before == RESETTING {
                 continue;
@@ -171,9 +213,24 @@ impl<S: Slot> Ring<S> {
         }
     }
 
-    /// The bucket length and count this ring was made with.
+    /// Gives the ring a new shape in place (`1 ≤ len ≤` [`Ring::capacity`],
+    /// `bucket_ms ≥ 1`) and forgets the hint. The slots keep their tags and
+    /// contents: the caller resets or drains them (see `Window::reuse`).
+    pub(crate) fn reshape(&self, bucket_ms: u64, len: u64) {
+        assert!(bucket_ms >= 1 && len >= 1 && len <= self.capacity(), "a shape that fits");
+        self.bucket_ms.store(bucket_ms, Ordering::Relaxed);
+        self.len.store(len, Ordering::Relaxed);
+        self.hint.store(NO_HINT, Ordering::Relaxed);
+    }
+
+    /// The bucket length and count in force (each read once).
     pub(crate) fn shape(&self) -> (u64, u64) {
-        (self.bucket_ms, self.slots.len() as u64)
+        (self.bucket_ms.load(Ordering::Relaxed), self.len.load(Ordering::Relaxed))
+    }
+
+    /// The slots allocated: the largest `len` a reshape may give.
+    pub(crate) fn capacity(&self) -> u64 {
+        self.slots.len() as u64
     }
 }
 

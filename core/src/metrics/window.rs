@@ -4,6 +4,11 @@
 //! event counts; a circuit close does not zero them but stamps each bucket
 //! with a baseline to subtract. Cumulative counts are the counts of the
 //! buckets still in the ring plus those folded in as buckets are recycled.
+//!
+//! A window is reused for a new shape in place ([`Window::reuse`]) when its
+//! ring's capacity holds the new bucket count: its counts are taken out
+//! first, so none is lost or counted twice, even by a writer that loaded
+//! the window before the reshape and writes into it during or after.
 
 use crate::event::EventType;
 use crate::ring::{Ring, Slot};
@@ -87,14 +92,26 @@ pub(crate) struct Window {
 }
 
 impl Window {
-    /// An empty window of `buckets` buckets of `bucket_ms` each.
+    /// An empty window of `buckets` buckets of `bucket_ms` each, with room
+    /// for exactly that many.
+    #[cfg(test)]
     pub(crate) fn new(bucket_ms: u64, buckets: u64) -> Window {
-        Window {
-            ring: Ring::new(bucket_ms, buckets),
+        Window::try_with_capacity(buckets, bucket_ms, buckets).expect("memory for a window")
+    }
+
+    /// An empty window of `buckets` buckets of `bucket_ms` each, with room
+    /// for `capacity` (≥ `buckets`), or the allocator's refusal.
+    pub(crate) fn try_with_capacity(
+        capacity: u64,
+        bucket_ms: u64,
+        buckets: u64,
+    ) -> Result<Window, std::collections::TryReserveError> {
+        Ok(Window {
+            ring: Ring::try_with_capacity(capacity, bucket_ms, buckets)?,
             retired: Default::default(),
             retires_begun: AtomicU64::new(0),
             retires_done: AtomicU64::new(0),
-        }
+        })
     }
 
     /// The bucket for `now`, folding a recycled bucket into the cumulative counts.
@@ -207,9 +224,27 @@ impl Window {
         taken
     }
 
-    /// `(bucket_ms, buckets)`.
+    /// Gives the window a new shape (`buckets` ≤ [`Window::capacity`]),
+    /// empty, and returns the counts it held, as [`Window::drain`] does.
+    /// The shape changes first, so the drain also clears what a writer
+    /// recorded meanwhile under the old shape. A writer that loaded the
+    /// window earlier may still write into it afterwards: its increment
+    /// either is taken here or stays in a slot (every slot of the capacity
+    /// counts in [`Window::cumulative`]), at worst in a bucket its time does
+    /// not say; a recycle it starts takes what it folds with swaps too.
+    pub(crate) fn reuse(&self, bucket_ms: u64, buckets: u64) -> [u64; EventType::COUNT] {
+        self.ring.reshape(bucket_ms, buckets);
+        self.drain()
+    }
+
+    /// `(bucket_ms, buckets)` in force.
     pub(crate) fn shape(&self) -> (u64, u64) {
         self.ring.shape()
+    }
+
+    /// The most buckets this window can take without a new allocation.
+    pub(crate) fn capacity(&self) -> u64 {
+        self.ring.capacity()
     }
 }
 
@@ -362,6 +397,55 @@ mod loom_models {
             assert_eq!(all[EventType::Success.index()], 1, "the older write vanished or doubled");
             assert_eq!(all[EventType::Failure.index()], 1);
             assert!(w.counts(25)[EventType::Failure.index()] == 1);
+        });
+    }
+
+    /// A window's counts after a reshape: what the reshape took out (the
+    /// command adds it to its base) plus what the window holds.
+    fn total(taken: [u64; EventType::COUNT], w: &Window, e: EventType) -> u64 {
+        taken[e.index()] + w.cumulative()[e.index()]
+    }
+
+    /// A writer that loaded the window before an in-place reshape (two
+    /// buckets of 10 ms down to one) writes into a bucket the old shape
+    /// has and the new one does not: its event is either taken by the
+    /// reshape or stays in the window (maybe in a slot past the new
+    /// length), never both, never neither.
+    #[test]
+    fn loom_a_write_racing_a_reshape_is_counted_once() {
+        model(|| {
+            let w = Arc::new(Window::new(10, 2));
+            w.record(5, EventType::Success);
+            let writer = {
+                let w = w.clone();
+                thread::spawn(move || w.record(15, EventType::Failure))
+            };
+            let taken = w.reuse(10, 1);
+            writer.join().unwrap();
+            assert_eq!(total(taken, &w, EventType::Success), 1, "the event before the reshape");
+            assert_eq!(total(taken, &w, EventType::Failure), 1, "the racing write vanished or doubled");
+            assert_eq!(w.shape(), (10, 1));
+            w.record(16, EventType::Failure);
+            assert_eq!(total(taken, &w, EventType::Failure), 2);
+        });
+    }
+
+    /// A write that recycles a slot (retiring its counts) while the window
+    /// is reshaped to another bucket length: the retired counts and the
+    /// write land exactly once, whichever shape the writer read.
+    #[test]
+    fn loom_a_recycle_racing_a_reshape_is_counted_once() {
+        model(|| {
+            let w = Arc::new(Window::new(10, 2));
+            w.record(5, EventType::Success);
+            let writer = {
+                let w = w.clone();
+                thread::spawn(move || w.record(25, EventType::Failure))
+            };
+            let taken = w.reuse(5, 2);
+            writer.join().unwrap();
+            assert_eq!(total(taken, &w, EventType::Success), 1, "the retired success vanished or doubled");
+            assert_eq!(total(taken, &w, EventType::Failure), 1, "the racing write vanished or doubled");
         });
     }
 
