@@ -242,7 +242,11 @@ impl Command {
         if self.window().shape() != shape {
             // A new shape starts a fresh, empty window: a window kept for
             // an earlier shape, or the one in force, emptied into the base
-            // (nothing has changed if that fails).
+            // (nothing has changed if that fails). Under the episode lock,
+            // so no circuit close resets the health of a window while it
+            // is reshaped in place (a baseline taken from counts the drain
+            // then takes would hide later events from health).
+            let _ep = self.lock_episode();
             self.reshape_window(windows, shape)?;
         }
         let old = self.inner.config.load();

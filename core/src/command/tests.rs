@@ -60,6 +60,32 @@ fn an_event_recorded_into_a_replaced_window_is_still_counted() {
     assert_eq!((all.get(EventType::Success), all.get(EventType::Failure)), (3, 1));
 }
 
+/// A reshape reuses the window in force when its capacity fits, and
+/// allocates (from the ladder of capacities) only when none does.
+#[test]
+fn a_reshape_reuses_a_window_that_fits_and_allocates_only_when_none_does() {
+    let shape =
+        |buckets: u64| Config { rolling_window_ms: 10 * buckets, rolling_window_buckets: buckets, ..Config::default() };
+    let cmd = command(shape(10));
+    let held = |cmd: &Command| cmd.inner.windows.lock().unwrap().iter().map(|w| w.capacity()).collect::<Vec<_>>();
+    assert_eq!(held(&cmd), [10], "created exactly sized");
+    cmd.record(0, EventType::Success, 0);
+    cmd.set_config(shape(20)).unwrap();
+    assert_eq!(held(&cmd), [10, 25]);
+    let grown: *const Window = cmd.window();
+    for buckets in [5, 25, 1, 13] {
+        cmd.set_config(shape(buckets)).unwrap();
+        assert!(std::ptr::eq(cmd.window(), grown), "{buckets} buckets fit the window in force");
+        assert_eq!(cmd.window().shape(), (10, buckets));
+        cmd.record(1, EventType::Failure, 0);
+    }
+    cmd.set_config(shape(2_000)).unwrap();
+    assert_eq!(held(&cmd), [10, 25, 3_125]);
+    let all = cmd.snapshot_at(2).cumulative;
+    assert_eq!((all.get(EventType::Success), all.get(EventType::Failure)), (1, 4));
+    assert_eq!(cmd.snapshot_at(2).rolling.total(), 0, "a new shape starts empty");
+}
+
 /// One reading 100 years ahead must not blind the window: later writes
 /// to the slot it stamped count in health again (a one-bucket window
 /// never tripped again).

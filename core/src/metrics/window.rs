@@ -232,6 +232,9 @@ impl Window {
     /// either is taken here or stays in a slot (every slot of the capacity
     /// counts in [`Window::cumulative`]), at worst in a bucket its time does
     /// not say; a recycle it starts takes what it folds with swaps too.
+    /// Not to be run beside [`Window::reset_health`] (the command holds
+    /// the episode lock for both): a baseline it stamped from counts the
+    /// drain then took would hide that many later events from health.
     pub(crate) fn reuse(&self, bucket_ms: u64, buckets: u64) -> [u64; EventType::COUNT] {
         self.ring.reshape(bucket_ms, buckets);
         self.drain()
