@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The loom model checks of the core's lock-free parts (the bulkhead's
-# permits, the bucket ring under recycling, the window's health reset):
+# permits, the bucket ring under recycling, the window's health reset, the
+# circuit's trip gate against transitions and reconfiguration):
 # the crate rebuilt with `--cfg loom` in its own target directory, then
 # every `loom_` test (extra arguments go to the test binary, e.g.
 # --include-ignored for the slow ones). LOOM_MAX_PREEMPTIONS etc. are

@@ -6,15 +6,14 @@ use super::{Command, Ticket, NEVER};
 use crate::config::Config;
 use crate::event::{CircuitState, EventType};
 use crate::listener::Notice;
+use crate::sync::{MutexGuard, Ordering};
 use crate::window::HealthCounts;
-use std::sync::atomic::Ordering;
-use std::sync::MutexGuard;
 
 /// The half-open episode: which one, how many probes were admitted, how
 /// many succeeded. Guarded by the command's mutex with every transition.
 #[derive(Default)]
 pub(super) struct Episode {
-    id: u64,
+    pub(super) id: u64,
     admitted: u64,
     succeeded: u64,
 }
@@ -143,11 +142,13 @@ impl Command {
     }
 
     /// Sets the state under the episode lock; opening stamps `opened_at`,
-    /// closing resets health (SPEC §5).
+    /// closing resets health (SPEC §5). The transition count goes up last,
+    /// with `Release`: an evaluator that reads the new count (`Acquire`,
+    /// before its health read) also reads the reset health, so a trip on
+    /// counts from before the close is never taken for a fresh one.
     pub(super) fn move_to(&self, _ep: &mut MutexGuard<'_, Episode>, to: CircuitState, now: u64) {
         let inner = &self.inner;
         inner.trip_ok_until.store(0, Ordering::Release);
-        inner.transitions.fetch_add(1, Ordering::AcqRel);
         match to {
             CircuitState::Open => inner.opened_at.store(now, Ordering::Release),
             CircuitState::Closed => {
@@ -159,6 +160,7 @@ impl Command {
         }
         inner.states.moved(self.state(), to, now);
         inner.state.store(to.to_u8(), Ordering::Release);
+        inner.transitions.fetch_add(1, Ordering::AcqRel);
     }
 
     pub(super) fn notify_transition(&self, from: CircuitState, to: CircuitState, now: u64) {

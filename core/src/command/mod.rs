@@ -32,9 +32,10 @@ use crate::listener::{ListenerId, Listeners, Notice, Topic};
 use crate::live_config::LiveConfig;
 use crate::policy::permits::Permits;
 use crate::policy::strategies::Strategies;
+use crate::sync;
 use crate::window::Window;
 use std::num::{NonZeroU32, NonZeroU64};
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 mod admission;
@@ -64,25 +65,25 @@ pub(crate) struct Inner {
     /// so a writer still holding a replaced (or reshaped) window adds to
     /// the cumulative counts too.
     cumulative_base: [AtomicU64; EventType::COUNT],
-    state: AtomicU8,
-    opened_at: AtomicU64,
+    state: sync::AtomicU8,
+    opened_at: sync::AtomicU64,
     /// Run permits (the bulkhead, SPEC §3 step 2).
     concurrent: Permits,
     /// Fallback slots (SPEC §3 step 5).
     fallback_concurrent: Permits,
-    snap: AtomicU64,
-    snap_at: AtomicU64,
+    snap: sync::AtomicU64,
+    snap_at: sync::AtomicU64,
     /// Until this time the cached health snapshot does not meet the trip
     /// rule under the thresholds in force, so the hot path skips the rule
     /// (one load instead of a snapshot read and a comparison). 0 = unknown.
     /// Set under the episode lock by a snapshot refresh; cleared under it
     /// by every transition and every reconfiguration.
-    trip_ok_until: AtomicU64,
-    episode: Mutex<Episode>,
+    trip_ok_until: sync::AtomicU64,
+    episode: sync::Mutex<Episode>,
     /// State transitions so far, bumped under the episode lock by each: a
     /// trip decided on health read before a transition is stale (the
     /// counts it saw may predate a close that reset health) and is dropped.
-    transitions: AtomicU64,
+    transitions: sync::AtomicU64,
     /// Latency of calls settled at their run's outcome (run == total).
     latency_direct: LatencyWindow,
     /// Run latency of calls that went on to a fallback or timed out.
@@ -173,15 +174,15 @@ impl Command {
                 window: AtomicPtr::new(current),
                 windows: Mutex::new(vec![window]),
                 cumulative_base: Default::default(),
-                state: AtomicU8::new(CircuitState::Closed.to_u8()),
-                opened_at: AtomicU64::new(0),
+                state: sync::AtomicU8::new(CircuitState::Closed.to_u8()),
+                opened_at: sync::AtomicU64::new(0),
                 concurrent: Permits::default(),
                 fallback_concurrent: Permits::default(),
-                snap: AtomicU64::new(0),
-                snap_at: AtomicU64::new(NEVER),
-                trip_ok_until: AtomicU64::new(0),
-                episode: Mutex::new(Episode::default()),
-                transitions: AtomicU64::new(0),
+                snap: sync::AtomicU64::new(0),
+                snap_at: sync::AtomicU64::new(NEVER),
+                trip_ok_until: sync::AtomicU64::new(0),
+                episode: sync::Mutex::new(Episode::default()),
+                transitions: sync::AtomicU64::new(0),
                 latency_direct: LatencyWindow::new(),
                 latency_run_only: LatencyWindow::new(),
                 latency_total_only: LatencyWindow::new(),
@@ -302,5 +303,7 @@ impl std::fmt::Debug for Command {
         f.debug_struct("Command").field("name", &self.inner.name).field("state", &self.state()).finish()
     }
 }
+#[cfg(all(test, loom))]
+mod loom_models;
 #[cfg(test)]
 mod tests;
