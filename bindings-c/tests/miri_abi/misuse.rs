@@ -2,11 +2,10 @@
 //! values. Each returns its status with a message, writes no output and
 //! takes no ownership.
 //!
-//! A handle already freed is not passed here: the library then reads
-//! freed memory (its double-free detection works only "while the memory
-//! has not been reused", as the header says), which Miri rightly reports
-//! as undefined behaviour. What is checked instead is a pointer to live
-//! memory that holds no handle.
+//! A freed handle is passed only to the free functions, which promise to
+//! refuse it without reading it. The other functions' check reads the
+//! handle's magic number: for a freed one that is a use after free (Miri
+//! reports it), so they get live memory that holds no handle instead.
 
 use crate::support::*;
 use hystrix::clock::*;
@@ -138,4 +137,22 @@ fn unknown_values_are_named_or_refused() {
         "UTF-8",
     );
     assert!(cmd.is_null());
+}
+
+/// The header promises a second free is refused: the library looks the
+/// pointer up before reading it (under Miri, reading the freed handle's
+/// magic number was a use after free).
+#[test]
+fn a_second_free_is_refused_without_reading_freed_memory() {
+    let mut clock = ptr::null_mut();
+    expect(hystrix_clock_new_virtual(&mut clock), HYSTRIX_OK, "");
+    let mut cmd = ptr::null_mut();
+    expect(hystrix_command_new(ptr::null(), ptr::null(), clock, &mut cmd), HYSTRIX_OK, "");
+    // A handle of the other kind is refused and stays live.
+    expect(hystrix_clock_free(cmd.cast()), HYSTRIX_INVALID_ARGUMENT, "not a live hystrix_clock");
+    expect(hystrix_command_free(clock.cast()), HYSTRIX_INVALID_ARGUMENT, "not a live hystrix_command");
+    expect(hystrix_command_free(cmd), HYSTRIX_OK, "");
+    expect(hystrix_command_free(cmd), HYSTRIX_INVALID_ARGUMENT, "not a live hystrix_command");
+    expect(hystrix_clock_free(clock), HYSTRIX_OK, "");
+    expect(hystrix_clock_free(clock), HYSTRIX_INVALID_ARGUMENT, "not a live hystrix_clock");
 }
