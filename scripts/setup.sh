@@ -26,6 +26,13 @@ fi
 if cargo +nightly --version >/dev/null 2>&1 && ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
+# Miri for `make miri` (scripts/miri.sh), only where a nightly toolchain
+# exists (without one, or if rustup cannot add them, Miri is skipped).
+if cargo +nightly --version >/dev/null 2>&1 && { ! cargo +nightly miri --version >/dev/null 2>&1 ||
+  [ ! -d "$(rustc +nightly --print sysroot)/lib/rustlib/src/rust/library" ]; }; then
+  rustup component add miri rust-src --toolchain nightly ||
+    echo "setup: rustup could not add miri and rust-src to nightly; scripts/miri.sh will skip Miri" >&2
+fi
 # C toolchain and checkers (present on a fresh machine of this kind; installed if not).
 missing=()
 for tool in cc:gcc c++:g++ make:make valgrind:valgrind pkg-config:pkg-config python3:python3; do

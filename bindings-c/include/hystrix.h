@@ -848,8 +848,9 @@ hystrix_status hystrix_clock_cancel(const hystrix_clock *clock, uint64_t id);
 /**
  * Frees a clock handle. Commands made with it keep working (they hold
  * their own reference); its timer thread ends once no command uses it.
- * NULL is ignored; freeing twice is refused with `HYSTRIX_INVALID_ARGUMENT`
- * while the memory has not been reused.
+ * NULL is ignored; freeing twice (or a pointer that is not a clock
+ * handle) is refused with `HYSTRIX_INVALID_ARGUMENT`, without reading the
+ * memory it points at, as long as no new handle has taken its address.
  */
 hystrix_status hystrix_clock_free(hystrix_clock *clock);
 
@@ -976,8 +977,9 @@ hystrix_status hystrix_string_free(char *s);
  * callbacks (run, fallback, listener). Only the start of a call must not
  * race with the free (the handle is read then). Listeners stay until
  * unsubscribed or the command is gone.
- * NULL is ignored; a second free is refused with `HYSTRIX_INVALID_ARGUMENT`
- * while the memory has not been reused.
+ * NULL is ignored; a second free (or a pointer that is not a command
+ * handle) is refused with `HYSTRIX_INVALID_ARGUMENT`, without reading the
+ * memory it points at, as long as no new handle has taken its address.
  */
 hystrix_status hystrix_command_free(hystrix_command *cmd);
 

@@ -361,7 +361,9 @@ fn mode_driver(mode: i32) -> Result<Driver, Fail> {
 }
 
 fn publish(out: *mut *mut hystrix_clock, inner: Arc<ClockInner>) {
-    write_out(out, Box::into_raw(Box::new(hystrix_clock { magic: CLOCK_MAGIC, inner, _alive: Alive::new() })));
+    let handle = Box::into_raw(Box::new(hystrix_clock { magic: CLOCK_MAGIC, inner, _alive: Alive::new() }));
+    crate::live::insert(handle);
+    write_out(out, handle);
 }
 
 /// Makes a clock on the real monotonic clock. `mode` is a
@@ -549,17 +551,23 @@ pub extern "C" fn hystrix_clock_cancel(clock: *const hystrix_clock, id: u64) -> 
 
 /// Frees a clock handle. Commands made with it keep working (they hold
 /// their own reference); its timer thread ends once no command uses it.
-/// NULL is ignored; freeing twice is refused with `HYSTRIX_INVALID_ARGUMENT`
-/// while the memory has not been reused.
+/// NULL is ignored; freeing twice (or a pointer that is not a clock
+/// handle) is refused with `HYSTRIX_INVALID_ARGUMENT`, without reading the
+/// memory it points at, as long as no new handle has taken its address.
 #[no_mangle]
 pub extern "C" fn hystrix_clock_free(clock: *mut hystrix_clock) -> hystrix_status {
     boundary("hystrix_clock_free", || {
         if clock.is_null() {
             return Ok(());
         }
+        // Looked up before it is read: a freed handle's memory is not.
+        if !crate::live::remove(clock) {
+            return Err(Fail::invalid("clock is not a live hystrix_clock"));
+        }
         clock_ref(clock)?;
-        // SAFETY: a live handle from Box::into_raw; the magic is cleared
-        // first so a second free is detected while memory is unchanged.
+        // SAFETY: a live handle from Box::into_raw, now out of the live
+        // set; the magic is cleared so the other functions' check refuses
+        // it while its memory is unchanged.
         unsafe {
             (*clock).magic = 0;
             drop(Box::from_raw(clock));

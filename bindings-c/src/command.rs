@@ -245,8 +245,9 @@ pub(crate) fn command_owned(cmd: *const hystrix_command) -> Result<Command, Fail
 }
 
 fn publish(out: *mut *mut hystrix_command, cmd: Command, clock: Arc<ClockInner>) {
-    let handle = hystrix_command { magic: COMMAND_MAGIC, cmd, clock, _alive: Alive::new() };
-    write_out(out, Box::into_raw(Box::new(handle)));
+    let handle = Box::into_raw(Box::new(hystrix_command { magic: COMMAND_MAGIC, cmd, clock, _alive: Alive::new() }));
+    crate::live::insert(handle);
+    write_out(out, handle);
 }
 
 /// The registry behind `hystrix_command_named`, on the default clock; made
@@ -515,17 +516,23 @@ pub extern "C" fn hystrix_string_free(s: *mut c_char) -> hystrix_status {
 /// callbacks (run, fallback, listener). Only the start of a call must not
 /// race with the free (the handle is read then). Listeners stay until
 /// unsubscribed or the command is gone.
-/// NULL is ignored; a second free is refused with `HYSTRIX_INVALID_ARGUMENT`
-/// while the memory has not been reused.
+/// NULL is ignored; a second free (or a pointer that is not a command
+/// handle) is refused with `HYSTRIX_INVALID_ARGUMENT`, without reading the
+/// memory it points at, as long as no new handle has taken its address.
 #[no_mangle]
 pub extern "C" fn hystrix_command_free(cmd: *mut hystrix_command) -> hystrix_status {
     boundary("hystrix_command_free", || {
         if cmd.is_null() {
             return Ok(());
         }
+        // Looked up before it is read: a freed handle's memory is not.
+        if !crate::live::remove(cmd) {
+            return Err(Fail::invalid("cmd is not a live hystrix_command"));
+        }
         command_ref(cmd)?;
-        // SAFETY: a live handle from Box::into_raw; the magic is cleared
-        // first so a second free is detected while memory is unchanged.
+        // SAFETY: a live handle from Box::into_raw, now out of the live
+        // set; the magic is cleared so the other functions' check refuses
+        // it while its memory is unchanged.
         unsafe {
             (*cmd).magic = 0;
             drop(Box::from_raw(cmd));

@@ -17,6 +17,7 @@ pub mod config;
 mod deferred;
 pub mod execute_async;
 pub mod execute_sync;
+mod live;
 pub mod observe;
 pub mod shutdown;
 pub mod status;

@@ -57,6 +57,7 @@ pub extern "C" fn hystrix_shutdown() -> hystrix_status {
         // run the program's finalizers, which may call back in.
         drop(crate::command::take_registry());
         crate::execute_async::release_completions();
+        crate::live::release();
         drop(crate::clock::take_default_clock()); // joins the timer thread
         Ok(())
     })

@@ -47,7 +47,7 @@ pub struct MonotonicClock {
 #[derive(Clone, Copy, Debug)]
 enum Source {
     /// `ms = (tsc - origin) * mult >> 64`.
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
     Tsc {
         origin: u64,
         mult: u64,
@@ -56,8 +56,9 @@ enum Source {
 }
 
 /// Milliseconds per TSC tick, as a 64.64 fixed-point multiplier, if the TSC
-/// is invariant and calibrated.
-#[cfg(target_arch = "x86_64")]
+/// is invariant and calibrated. Not under Miri, which cannot run `cpuid`
+/// or `rdtsc`: there the clock is `Instant`'s (`scripts/miri.sh`).
+#[cfg(all(target_arch = "x86_64", not(miri)))]
 fn tsc_mult() -> Option<u64> {
     static MULT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
     *MULT.get_or_init(|| {
@@ -85,7 +86,7 @@ fn tsc_mult() -> Option<u64> {
 impl MonotonicClock {
     /// A clock whose origin is now.
     pub fn new() -> MonotonicClock {
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
         if let Some(mult) = tsc_mult() {
             // SAFETY: `rdtsc` exists on every x86-64 CPU.
             let origin = unsafe { std::arch::x86_64::_rdtsc() };
@@ -107,7 +108,7 @@ impl Clock for MonotonicClock {
     #[inline]
     fn now_ms(&self) -> u64 {
         match self.source {
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(all(target_arch = "x86_64", not(miri)))]
             Source::Tsc { origin, mult } => {
                 // SAFETY: `rdtsc` exists on every x86-64 CPU.
                 let ticks = unsafe { std::arch::x86_64::_rdtsc() }.saturating_sub(origin);
