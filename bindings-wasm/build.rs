@@ -5,6 +5,12 @@
 fn main() {
     let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("schema.json"), hystrix_core::Config::schema_json()).expect("OUT_DIR is writable");
+    // The shadow stack pointer, exported for the glue: a JS stack overflow
+    // that lands inside a wasm frame unwinds it without the epilogue that
+    // gives its shadow-stack frame back, and the glue puts it back.
+    if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("wasm32") {
+        println!("cargo:rustc-link-arg-cdylib=--export=__stack_pointer");
+    }
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=../core/src");
 }

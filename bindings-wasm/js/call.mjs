@@ -15,7 +15,7 @@ import {
   located,
 } from "./errors.mjs";
 import { CAMEL } from "./options.mjs";
-import { slot } from "./wasm-slot.mjs";
+import { repairStack, slot } from "./wasm-slot.mjs";
 import { asyncContext, gate } from "./context.mjs";
 
 /** @typedef {typeof import("./web/hystrix_wasm.js").WasmCommand} WasmCommandClass */
@@ -141,15 +141,99 @@ export function locate(err, circuit, code, elapsedMs = 0) {
 }
 
 /**
- * `fn()` as a promise: its value, or its exception as a rejection.
+ * `fn()`, a step of call `st` that settles it, as a promise: its value,
+ * or its exception as a rejection. An exception that comes before the
+ * call settled is the glue failing (see `lost`): the call is given up.
+ * @param {CallState} st
  * @param {() => unknown} fn
  * @returns {Promise<unknown>}
  */
-function settled(fn) {
+function settled(st, fn) {
   try {
     return Promise.resolve(fn());
   } catch (e) {
+    if (!st.settled) {
+      st.failure = e;
+      lost[lost.length] = st;
+      try {
+        salvageSoon();
+      } catch {}
+    }
     return Promise.reject(e);
+  }
+}
+
+/**
+ * Calls whose glue failed between admission and settlement (each with
+ * what it failed with in `failure`): an error escaped a step of the call (a host
+ * callback's own failure is caught where it is called, so what reaches
+ * here is the JS stack running out under a deep caller, or a bug). Such a
+ * call is given up like one whose clock failed: what it holds goes back
+ * to the core unrecorded (unless the core settled it already) and its
+ * caller gets the error, exactly once. That is done by `salvage`, from a
+ * microtask, on a fresh stack: where the step failed there may be no
+ * stack left even for that, so the `catch` that finds the failure only
+ * records the call here, with no function call that could fail too.
+ * @type {(CallState | Admitted)[]}
+ */
+const lost = [];
+/** Whether a microtask that runs `salvage` is queued. */
+let salvaging = false;
+
+/** A call admitted by the core whose `CallState` could not even be made. */
+class Admitted {
+  /**
+   * @param {Circuit} circuit
+   * @param {number} id
+   * @param {number} now
+   */
+  constructor(circuit, id, now) {
+    this.circuit = circuit;
+    this.id = id;
+    this.now = now;
+  }
+}
+
+/** Queues `salvage` (once). Throws only if even that finds no stack: callers catch it, and the next call retries. */
+function salvageSoon() {
+  if (salvaging) return;
+  queueMicrotask(salvageNow);
+  salvaging = true;
+}
+
+/** `salvage` from a microtask, on a fresh stack. */
+function salvageNow() {
+  salvaging = false;
+  salvage(true);
+}
+
+/**
+ * Gives up every call in `lost` (see there). On a fresh stack (`fresh`) a
+ * call whose giving up fails all the same (the core refused it: a bug, or
+ * state an earlier overflow inside a wasm frame left broken) still has its
+ * caller settled, with that failure, and is dropped; elsewhere (a deep
+ * `startCall`) it waits for the microtask.
+ * @param {boolean} fresh
+ */
+function salvage(fresh) {
+  repairStack();
+  while (lost.length !== 0) {
+    const st = /** @type {CallState | Admitted} */ (lost.pop());
+    try {
+      if (st instanceof Admitted) st.circuit.wasm.release(st.id, st.now);
+      else st.abandon(st.failure);
+    } catch (e) {
+      if (fresh) {
+        if (!(st instanceof Admitted)) {
+          st.finished = true;
+          st.done(false, e);
+        }
+        continue;
+      }
+      lost.push(st);
+      salvageSoon();
+      return;
+    }
   }
 }
 
@@ -407,6 +491,12 @@ export class CallState {
     this.clockFailed = false;
     /** @type {((value: unknown) => void) | null} */
     this.resolve = null;
+    // The caller's promise once made by `startCall`'s timed path (what it returns if the glue fails there).
+    /** @type {Promise<unknown> | null} */
+    this.promise = null;
+    // Why the glue gave the call up, while it waits in `lost`.
+    /** @type {unknown} */
+    this.failure = undefined;
     /** @type {((error: unknown) => void) | null} */
     this.reject = null;
     this.settled = false;
@@ -483,8 +573,10 @@ export class CallState {
    */
   _clockFailed(error) {
     if (this.clockFailed) return;
-    this.clockFailed = true;
+    // The error first: `more` may find no stack left, and a call marked
+    // failed must have the error it failed with.
     this.more.clockError = error;
+    this.clockFailed = true;
   }
 
   /**
@@ -506,7 +598,19 @@ export class CallState {
       m.inq.push(kind, arg);
       return;
     }
-    this.drive(this.circuit.wasm.input(this.id, this.now(), kind, arg));
+    let r;
+    try {
+      r = this.circuit.wasm.input(this.id, this.now(), kind, arg);
+      // Before any call: a step that fails from here on must know the core may have ended the call.
+      if ((r & FINISHED) !== 0) this.finished = true;
+      this.drive(r);
+    } catch (e) {
+      this.failure = e;
+      lost[lost.length] = this;
+      try {
+        salvageSoon();
+      } catch {}
+    }
   }
 
   /**
@@ -518,6 +622,7 @@ export class CallState {
     this.busy = true;
     try {
       for (;;) {
+        if ((r & FINISHED) !== 0) this.finished = true;
         this.perform(r);
         if ((r & MORE) !== 0 && !this.finished) {
           // The rest of this reaction's actions, before any other input.
@@ -537,6 +642,14 @@ export class CallState {
         }
         r = this.circuit.wasm.input(this.id, this.now(), kind, arg);
       }
+    } catch (e) {
+      // The stack ran out mid-reaction (or a bug): the call is given up, its caller settled once.
+      this.failure = e;
+      lost[lost.length] = this;
+      this.busy = false;
+      try {
+        salvageSoon();
+      } catch {}
     } finally {
       this.busy = false;
     }
@@ -708,8 +821,10 @@ export class CallState {
     this._clockFailed(error);
     this.more.abandoned = true;
     if (!this.finished) {
-      this.finished = true;
+      // Marked once given back: a salvage that runs out of stack in
+      // `release` is done again (see `lost`).
       this.circuit.wasm.release(this.id, this.at);
+      this.finished = true;
     }
     for (const att of [this, ...(this.x?.attempts?.values() ?? [])]) {
       if (att.ac !== null && !att.aborted) att.ac.abort(error);
@@ -765,23 +880,32 @@ export class CallState {
     if (att.aborted) return this.input(STOPPED, att.n);
     if (att === this && att.ok && !this.busy && !this.finished) {
       // The hot path: attempt 1 succeeded; usually [clear its timer, settle with its value].
-      const r = this.circuit.wasm.input(this.id, this.now(), ENDED, 1);
-      if ((r & (COUNT | FIRST | FINISHED)) === (2 | FIRST_CLEAR | FINISHED) && this.x === null) {
-        const v = actionView(r);
-        if (v[1] === this.timer && v[4] === SETTLE_RUN) {
+      try {
+        const r = this.circuit.wasm.input(this.id, this.now(), ENDED, 1);
+        if ((r & (COUNT | FIRST | FINISHED)) === (2 | FIRST_CLEAR | FINISHED) && this.x === null) {
           this.finished = true;
-          this.busy = true;
-          try {
-            this.clear(v[1]);
-          } finally {
-            this.busy = false;
+          const v = actionView(r);
+          if (v[1] === this.timer && v[4] === SETTLE_RUN) {
+            this.busy = true;
+            try {
+              this.clear(v[1]);
+            } finally {
+              this.busy = false;
+            }
+            this.done(true, this.value);
+            if (this.pk !== -1) this.drive(0);
+            return;
           }
-          this.done(true, this.value);
-          if (this.pk !== -1) this.drive(0);
-          return;
         }
+        return this.drive(r);
+      } catch (e) {
+        // Only the glue's own steps throw here (see `lost`).
+        this.failure = e;
+        lost[lost.length] = this;
+        try {
+          salvageSoon();
+        } catch {}
       }
-      return this.drive(r);
     }
     this.input(att.ok ? ENDED : this.command._isBad(att.value) ? ENDED + 2 : ENDED + 1, att.n);
   }
@@ -961,13 +1085,38 @@ export class CallState {
   untimedEnded(ok, value) {
     this.ok = ok;
     this.value = value;
-    const r = this.circuit.wasm.input(this.id, this.now(), ok ? ENDED : this.command._isBad(value) ? ENDED + 2 : ENDED + 1, 1);
-    if ((r & (COUNT | FIRST | FINISHED | MOVED)) === (1 | FIRST_SETTLE_RUN | FINISHED) && !this.clockFailed) {
-      this.finished = true;
-      this.settled = true;
-      return value;
+    return this.firstEnded(ok ? ENDED : this.command._isBad(value) ? ENDED + 2 : ENDED + 1, 1, FIRST_SETTLE_RUN, value);
+  }
+
+  /**
+   * Feeds input `kind` (`arg`) of a call that no promise of ours waits on
+   * yet (`untimedEnded`, `fallbackEnded`): returns `value` if the call
+   * settles with it at once (its only action is `settle`, of code `fast`),
+   * else what the call settles with, or a promise of it.
+   * @param {number} kind
+   * @param {number} arg
+   * @param {number} fast
+   * @param {unknown} value
+   * @returns {unknown}
+   */
+  firstEnded(kind, arg, fast, value) {
+    try {
+      const r = this.circuit.wasm.input(this.id, this.now(), kind, arg);
+      if ((r & (COUNT | FIRST | FINISHED | MOVED)) === (1 | fast | FINISHED) && !this.clockFailed) {
+        this.finished = true;
+        this.settled = true;
+        return value;
+      }
+      if ((r & FINISHED) !== 0) this.finished = true;
+      this.drive(r);
+    } catch (e) {
+      // Only the glue's own steps throw here (see `lost`).
+      this.failure = e;
+      lost[lost.length] = this;
+      try {
+        salvageSoon();
+      } catch {}
     }
-    this.drive(r);
     if (this.settled) return this._result();
     return new Promise((resolve, reject) => {
       this.resolve = resolve;
@@ -991,11 +1140,11 @@ export class CallState {
       out = callFallback(cmd, /** @type {Function} */ (cmd._fallback), original, this.args); // asked for: there is one
       pending = pendingOf(out);
     } catch (e) {
-      return settled(() => this.fallbackEnded(false, e));
+      return settled(this, () => this.fallbackEnded(false, e));
     } finally {
       guard.depth--;
     }
-    if (pending === null) return settled(() => this.fallbackEnded(true, out));
+    if (pending === null) return settled(this, () => this.fallbackEnded(true, out));
     return promiseThen.call(
       pending,
       (v) => this.fallbackEnded(true, v),
@@ -1011,18 +1160,8 @@ export class CallState {
    */
   fallbackEnded(ok, value) {
     this.fb = value;
-    const r = this.circuit.wasm.input(this.id, this.now(), ok ? FALLBACK_OK : FALLBACK_FAILED, 0);
-    if (ok && (r & (COUNT | FIRST | FINISHED | MOVED)) === (1 | FIRST_SETTLE_FALLBACK | FINISHED) && !this.clockFailed) {
-      this.finished = true;
-      this.settled = true;
-      return value;
-    }
-    this.drive(r);
-    if (this.settled) return this._result();
-    return new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    // A failed fallback never settles with its value: -1 matches no action.
+    return this.firstEnded(ok ? FALLBACK_OK : FALLBACK_FAILED, 0, ok ? FIRST_SETTLE_FALLBACK : -1, value);
   }
 
   /**
@@ -1046,56 +1185,79 @@ export class CallState {
  * @returns {Promise<unknown>}
  */
 export function startCall(command, circuit, args, now, signal) {
+  if (lost.length !== 0 && !salvaging) salvage(false);
+  // Admission: one crossing, done whole or not at all. From here on the
+  // call holds what it was admitted with, so every failure of the glue's
+  // own steps (the JS stack running out under a deep caller) gives it
+  // back and settles the caller once (`lost`).
   const r = circuit.wasm.begin(now, command._fallback !== undefined, signal !== undefined);
-  const st = new CallState(command, circuit, args, now);
   const low = r & (ID_UNIT - 1);
-  st.id = (r - low) / ID_UNIT;
-  const first = signal === undefined && (low & COUNT) === 1 ? low & (FIRST | MOVED) : -1;
-  if (first === FIRST_FALLBACK) {
-    // Refused at admission (or by the rate limiter), with a fallback.
-    const v = actionView(r);
-    return st.fallbackFirst(st.original(v[1], v[2]));
-  }
-  if (first === FIRST_INVOKE) {
-    // Untimed: nothing can settle the call before its run ends.
-    let pending;
-    guard.depth++;
-    try {
-      const result = callRun(command, args, st);
-      pending = pendingOf(result);
-      if (pending === null) return settled(() => st.untimedEnded(true, result));
-    } catch (e) {
-      return settled(() => st.untimedEnded(false, e));
-    } finally {
-      guard.depth--;
+  const id = (r - low) / ID_UNIT;
+  /** @type {CallState | null} */
+  let st = null;
+  try {
+    const call = new CallState(command, circuit, args, now);
+    st = call;
+    call.id = id;
+    const first = signal === undefined && (low & COUNT) === 1 ? low & (FIRST | MOVED) : -1;
+    if (first === FIRST_FALLBACK) {
+      // Refused at admission (or by the rate limiter), with a fallback.
+      const v = actionView(r);
+      return call.fallbackFirst(call.original(v[1], v[2]));
     }
-    return promiseThen.call(
-      pending,
-      (v) => st.untimedEnded(true, v),
-      (e) => st.untimedEnded(false, e),
-    );
-  }
-  if (signal !== undefined) st.watch(signal);
-  else if ((low & (COUNT | FIRST)) === (2 | FIRST_SET_TIMER)) {
-    const v = actionView(r);
-    if (v[4] === INVOKE && v[5] === 1) {
-      // Timed (the default): arm the timeout, then run attempt 1.
-      const tid = v[1];
-      const due = v[2];
-      const promise = new Promise((resolve, reject) => {
-        st.resolve = resolve;
-        st.reject = reject;
-      });
-      st.busy = true;
+    if (first === FIRST_INVOKE) {
+      // Untimed: nothing can settle the call before its run ends.
+      let pending;
+      guard.depth++;
       try {
-        st.arm(tid, due);
-        if (!st.settled) st.invoke(st);
+        const result = callRun(command, args, call);
+        pending = pendingOf(result);
+        if (pending === null) return settled(call, () => call.untimedEnded(true, result));
+      } catch (e) {
+        return settled(call, () => call.untimedEnded(false, e));
       } finally {
-        st.busy = false;
+        guard.depth--;
       }
-      if (st.pk !== -1 || st.x !== null) st.drive(0);
-      return promise;
+      return promiseThen.call(
+        pending,
+        (v) => call.untimedEnded(true, v),
+        (e) => call.untimedEnded(false, e),
+      );
     }
+    if (signal !== undefined) call.watch(signal);
+    else if ((low & (COUNT | FIRST)) === (2 | FIRST_SET_TIMER)) {
+      const v = actionView(r);
+      if (v[4] === INVOKE && v[5] === 1) {
+        // Timed (the default): arm the timeout, then run attempt 1.
+        const tid = v[1];
+        const due = v[2];
+        const promise = new Promise((resolve, reject) => {
+          call.resolve = resolve;
+          call.reject = reject;
+        });
+        call.promise = promise;
+        call.busy = true;
+        try {
+          call.arm(tid, due);
+          if (!call.settled) call.invoke(call);
+        } finally {
+          call.busy = false;
+        }
+        if (call.pk !== -1 || call.x !== null) call.drive(0);
+        return promise;
+      }
+    }
+    return call.start(r);
+  } catch (e) {
+    // See `lost`: nothing here may call a function before the call is recorded.
+    if (st !== null) {
+      st.failure = e;
+      lost[lost.length] = st;
+    } else if ((low & FINISHED) === 0) lost[lost.length] = new Admitted(circuit, id, now);
+    repairStack();
+    try {
+      salvageSoon();
+    } catch {}
+    return st !== null && st.promise !== null ? st.promise : Promise.reject(e);
   }
-  return st.start(r);
 }

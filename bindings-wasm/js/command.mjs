@@ -13,6 +13,7 @@ import {
   memoryExhausted,
 } from "./registry.mjs";
 import { MAX_DEPTH, guard, locate, startCall } from "./call.mjs";
+import { repairStack, shadow } from "./wasm-slot.mjs";
 
 /** @typedef {import("./registry.mjs").Circuit} Circuit */
 /** A listener as `on` takes it (its arguments depend on the type). @typedef {(...args: any[]) => void} Listener */
@@ -326,8 +327,11 @@ export class Command extends CommandView {
     try {
       return startCall(this, c, args, now, signal);
     } catch (e) {
-      if (isMemoryExhausted(e)) return Promise.reject(memoryExhausted());
-      throw e;
+      // Nothing is held (`startCall` gives back what a failure after
+      // admission leaves): the wasm memory ran out, or the JS stack did
+      // under a deep caller; either way this call fails alone.
+      repairStack();
+      return Promise.reject(isMemoryExhausted(e) ? memoryExhausted() : e);
     }
   }
 }
@@ -357,7 +361,18 @@ if (typeof Symbol.dispose === "symbol") {
 function weakDelivery(ref, holder) {
   return (_kind, a, b, at) => {
     const deliver = ref.deref()?.dispatch.get(holder.id);
-    if (deliver !== undefined) deliver(a, b, at);
+    if (deliver === undefined) return;
+    // The wasm calls this from inside its frames: a call made from the
+    // listener that fails there leaves the shadow stack pointer where it
+    // is now (`repairStack`).
+    const saved = shadow.saved;
+    const depth = saved.length;
+    try {
+      saved[depth] = shadow.sp === null ? 0 : shadow.sp.value;
+      deliver(a, b, at);
+    } finally {
+      saved.length = depth;
+    }
   };
 }
 

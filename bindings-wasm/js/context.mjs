@@ -61,7 +61,15 @@ export function gate() {
       open = resolve;
     }),
     runJob,
+    ignore,
   );
-  // The executor ran synchronously: `open` is set.
-  return /** @type {(job: Job) => void} */ (open);
+  // The executor runs synchronously: `open` is set, unless the JS stack
+  // ran out right there (the promise then rejects, and `ignore` keeps that
+  // from surfacing as an unhandled rejection); the call's glue gives the
+  // call up (call.mjs, `lost`).
+  if (open === undefined) throw new RangeError("Maximum call stack size exceeded (hystrix: no stack left to capture the call's async context)");
+  return open;
 }
+
+/** The rejection of a gate whose executor found no stack (see `gate`): nothing to do. */
+function ignore() {}

@@ -7,9 +7,9 @@ import { Buffer } from "node:buffer";
 import { initSync, WasmCommand, WasmObservation, configSchema, dashboardHtml } from "./web/hystrix_wasm.js";
 import wasmBase64 from "./node/wasm.mjs";
 import { setContextBinder } from "./clocks.mjs";
-import { slot } from "./wasm-slot.mjs";
+import { slot, trackShadowStack } from "./wasm-slot.mjs";
 
-initSync({ module: Buffer.from(wasmBase64, "base64") });
+trackShadowStack(/** @type {Record<string, unknown>} */ (/** @type {unknown} */ (initSync({ module: Buffer.from(wasmBase64, "base64") }))));
 slot.WasmCommand = WasmCommand;
 slot.configSchema = configSchema;
 slot.WasmObservation = WasmObservation;

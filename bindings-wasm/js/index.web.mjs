@@ -1,8 +1,8 @@
 // Browser entry point (wasm-bindgen --target web): fetches and instantiates the wasm with top-level await.
 import init, { WasmCommand, WasmObservation, configSchema, dashboardHtml } from "./web/hystrix_wasm.js";
-import { slot } from "./wasm-slot.mjs";
+import { slot, trackShadowStack } from "./wasm-slot.mjs";
 
-await init();
+trackShadowStack(/** @type {Record<string, unknown>} */ (/** @type {unknown} */ (await init())));
 slot.WasmCommand = WasmCommand;
 slot.configSchema = configSchema;
 slot.WasmObservation = WasmObservation;

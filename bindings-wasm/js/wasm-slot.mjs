@@ -16,6 +16,44 @@ import { HystrixError } from "./errors.mjs";
 export const slot = { WasmCommand: null, configSchema: null, WasmObservation: null, dashboardHtml: null };
 
 /**
+ * The wasm's shadow stack pointer (its `__stack_pointer` global, exported
+ * by the build) and what it must read whenever no wasm frame is live. A JS
+ * stack overflow that lands inside a wasm frame unwinds it without the
+ * epilogue that pops its shadow-stack frame: left so, every such overflow
+ * would leak a frame until the shadow stack ran into the heap ("memory
+ * access out of bounds" in every command). `repairStack` puts it back.
+ * `saved` holds its value at each listener the wasm is calling now (the
+ * only JS that runs while a wasm frame is live).
+ * @type {{ sp: WebAssembly.Global | null, top: number, saved: number[] }}
+ */
+export const shadow = { sp: null, top: 0, saved: [] };
+
+/**
+ * Records the wasm's exports' shadow stack pointer (an entry point, right
+ * after instantiating, with no wasm frame live).
+ * @param {Record<string, unknown>} exports
+ */
+export function trackShadowStack(exports) {
+  const sp = exports.__stack_pointer;
+  if (sp instanceof WebAssembly.Global) {
+    shadow.sp = sp;
+    shadow.top = sp.value;
+  }
+}
+
+/**
+ * Puts the shadow stack pointer back where it was when the wasm frames
+ * live now were entered (after a JS exception came out of a wasm call).
+ */
+export function repairStack() {
+  const sp = shadow.sp;
+  if (sp === null) return;
+  const saved = shadow.saved;
+  const want = saved.length === 0 ? shadow.top : saved[saved.length - 1];
+  if (sp.value !== want) sp.value = want;
+}
+
+/**
  * The error for `doing` something before the wasm is loaded (`hystrix-resilience/init` before `await init()`).
  * @param {string} doing
  */

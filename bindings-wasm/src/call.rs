@@ -96,6 +96,34 @@ pub(crate) struct Calls {
     free_execs: Vec<u32>,
 }
 
+/// A command's calls, borrowed without `RefCell`'s flag. A JS stack
+/// overflow can land inside any wasm frame and unwind it without running
+/// its destructors: a `RefCell` borrowed there would stay borrowed, and
+/// every later call of the command would panic. Sound because wasm32 here
+/// has one thread and no JS runs while a borrow lives (listener notices
+/// are flushed after it ends), so two borrows never overlap: each use
+/// below takes one, finishes with it, and only then calls anything that
+/// could borrow again.
+#[derive(Default)]
+pub(crate) struct CallsCell(UnsafeCell<Calls>);
+
+impl CallsCell {
+    /// The calls, for one short use that neither runs JS nor borrows again.
+    #[allow(clippy::mut_from_ref)]
+    #[inline(always)]
+    pub(crate) fn borrow_mut(&self) -> &mut Calls {
+        // SAFETY: see the type's docs: borrows never overlap.
+        unsafe { &mut *self.0.get() }
+    }
+
+    /// The calls, read-only, on the same terms as `borrow_mut`.
+    #[inline(always)]
+    pub(crate) fn borrow(&self) -> &Calls {
+        // SAFETY: see the type's docs.
+        unsafe { &*self.0.get() }
+    }
+}
+
 impl Calls {
     /// Whether any call is in flight.
     pub(crate) fn busy(&self) -> bool {
@@ -160,7 +188,7 @@ impl WasmCommand {
             return self.begin_single(now as u64, has_fallback);
         }
         let (n, id) = {
-            let mut calls = self.calls.borrow_mut();
+            let calls = self.calls.borrow_mut();
             let calls = &mut *calls;
             let id = match calls.free.pop() {
                 Some(id) => id,
@@ -215,9 +243,8 @@ impl WasmCommand {
         }
         let id = id >> 1;
         let n = {
-            let mut calls = self.calls.borrow_mut();
+            let calls = self.calls.borrow_mut();
             let Some(Some(call)) = calls.entries.get_mut(id as usize) else {
-                drop(calls);
                 return self.flush_and_publish(FINISHED, 0);
             };
             if !poll {
@@ -377,7 +404,7 @@ impl WasmCommand {
         }
         let timed = matches!(step, Step::Run { deadline: Some(_) });
         let id = {
-            let mut calls = self.calls.borrow_mut();
+            let calls = self.calls.borrow_mut();
             match calls.free_execs.pop() {
                 Some(id) => {
                     calls.execs[id as usize] = Some((ex, timed));
@@ -394,9 +421,8 @@ impl WasmCommand {
 
     fn input_single(&self, id: u32, now: u64, input: Input) -> f64 {
         let n = {
-            let mut calls = self.calls.borrow_mut();
+            let calls = self.calls.borrow_mut();
             let Some(Some((ex, timed))) = calls.execs.get_mut(id as usize) else {
-                drop(calls);
                 return self.flush_and_publish(FINISHED, 0);
             };
             let o = out();

@@ -82,7 +82,7 @@ fn config_error(e: hystrix_core::ConfigError) -> JsValue {
 #[wasm_bindgen]
 pub struct WasmCommand {
     cmd: Command,
-    calls: RefCell<call::Calls>,
+    calls: call::CallsCell,
     /// Notices the core's listeners queued during a core call, handed to JS
     /// by `flush` once the core has returned.
     notices: Rc<RefCell<Vec<Queued>>>,
@@ -291,7 +291,7 @@ impl WasmCommand {
         LIVE_COMMANDS.0.set(LIVE_COMMANDS.0.get() + 1);
         WasmCommand {
             cmd,
-            calls: RefCell::new(call::Calls::default()),
+            calls: call::CallsCell::default(),
             notices: Rc::new(RefCell::new(Vec::new())),
             simple,
             listeners: Cell::new(0),
