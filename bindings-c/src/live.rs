@@ -30,6 +30,13 @@ pub(crate) fn remove<T: 'static>(handle: *const T) -> bool {
     live().as_mut().is_some_and(|set| set.remove(&(TypeId::of::<T>(), handle.addr())))
 }
 
+/// Whether `handle` is a live handle of type `T` (for functions off the
+/// call path that promise to refuse a freed handle: reading it to check
+/// its magic number would be undefined behaviour).
+pub(crate) fn contains<T: 'static>(handle: *const T) -> bool {
+    live().as_ref().is_some_and(|set| set.contains(&(TypeId::of::<T>(), handle.addr())))
+}
+
 /// Frees the set's memory if no handle is live (`hystrix_shutdown`).
 pub(crate) fn release() {
     let mut set = live();

@@ -58,6 +58,23 @@ fn a_list_of_commands_renders_within_the_buffer() {
         HYSTRIX_NULL_ARGUMENT,
         "commands",
     );
+    // A freed handle is refused, naming its index, without being read
+    // (under Miri, reading it is a use after free: the test fails there on
+    // the code that only checked the handle's magic number).
+    let gone = Fixture::new("gone", &default_config());
+    let freed: *const hystrix_command = gone.cmd;
+    drop(gone);
+    let stale: [*const hystrix_command; 2] = [f.cmd, freed];
+    expect(
+        hystrix_render_prometheus(stale.as_ptr(), 2, ptr::null_mut(), 0, &mut needed),
+        HYSTRIX_INVALID_ARGUMENT,
+        "commands[1]: not a live command handle",
+    );
+    expect(
+        hystrix_render_stream(stale.as_ptr(), 2, 1, ptr::null_mut(), 0, &mut needed),
+        HYSTRIX_INVALID_ARGUMENT,
+        "commands[1]: not a live command handle",
+    );
     // An empty list renders nothing (NULL allowed with count 0).
     let empty = check_buffer_rules(&|buf, len, needed| hystrix_render_stream(ptr::null(), 0, 1, buf, len, needed));
     assert_eq!(empty, "");
