@@ -159,7 +159,7 @@ where
                 // The run has returned already (it ran on this thread).
                 Action::AbortAttempt { attempt, .. } => call.handle(clock.now_ms(), Input::AttemptStopped { attempt }),
                 Action::InvokeFallback { original } => {
-                    let original = results.take_original(cmd, original);
+                    let original = results.take_original(cmd, original, || clock.now_ms());
                     let fallback = fallback.take().expect("a fallback is invoked only when there is one");
                     let result = catch_unwind(AssertUnwindSafe(|| fallback(&original))).map_err(|p| panic_message(&*p));
                     let end = clock.now_ms();
@@ -172,7 +172,7 @@ where
         }
         if let Some(settlement) = settled {
             drop(call);
-            return results.settle(cmd, settlement);
+            return results.settle(cmd, settlement, || clock.now_ms());
         }
         // The next timer: the earliest, the first armed among equals.
         let (i, &(timer, at)) =
