@@ -1,9 +1,10 @@
-//! The async drivers read every time of a call from the `Timer` they are
-//! given, never from the command's own clock (issue 9, "one time source"):
-//! a command with no clock of its own (`TimePassedIn`) works with them, and
-//! a command whose clock disagrees with the timer cannot mix the two times
-//! in one call (before, admission read the command's clock while timers
-//! fired on the sleeper's: a deadline 1,000,000 ms away on the timer).
+//! A call reads every time from the time source it is given, never from
+//! the command's own clock (issue 9, "one time source"): the async drivers
+//! from their `Timer`, the blocking `execute_on` from its clock. A command
+//! with no clock of its own (`TimePassedIn`) works with them, and a command
+//! whose clock disagrees with the timer cannot mix the two times in one
+//! call (before, admission read the command's clock while timers fired on
+//! the sleeper's: a deadline 1,000,000 ms away on the timer).
 
 mod support;
 
@@ -114,5 +115,37 @@ fn a_dropped_call_of_a_command_with_no_clock_is_cancelled_at_the_timer_time() {
         // The timer the call armed fires later into nothing.
         clock.advance_with(200, || exec.settle());
         assert_eq!(cmd.snapshot_at(clock.now_ms()).rolling.get(EventType::Timeout), 0);
+    }
+}
+
+/// The blocking driver with a clock given per call (`execute_on`): the
+/// call's times are that clock's, not the command's own.
+#[test]
+fn execute_on_reads_only_the_clock_it_is_given() {
+    for cmd in [far_clock(config()), no_clock(config())] {
+        let clock = VirtualClock::new();
+        clock.advance(5);
+        let slow = cmd.execute_on(&clock, || {
+            clock.advance(100);
+            Ok::<_, RunError<()>>(1)
+        });
+        assert_eq!(slow.unwrap_err().kind(), ErrorKind::Timeout, "judged on the given clock");
+        let fell_back = cmd.execute_or_on(
+            &clock,
+            || {
+                clock.advance(30);
+                Err(RunError::Failure(()))
+            },
+            |cause| {
+                assert_eq!(cause.kind(), ErrorKind::Failure);
+                clock.advance(2);
+                Ok(7)
+            },
+        );
+        assert_eq!(fell_back.unwrap(), 7);
+        let s = cmd.snapshot_at(clock.now_ms());
+        assert_eq!((s.rolling.get(EventType::Timeout), s.rolling.get(EventType::Failure)), (1, 1));
+        assert_eq!(s.latency_run.p100, 100, "run latency on the given clock");
+        assert_eq!(s.concurrent, 0);
     }
 }
