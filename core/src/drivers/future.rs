@@ -429,11 +429,17 @@ where
     F: FnOnce(&Error<E>) -> FF,
     FF: Future<Output = Result<T, E>>,
 {
-    if cmd.per_call_strategies() {
+    // One reading of the feature word picks the path and, as in the sync
+    // fast path, how admission reads the bulkhead's limit.
+    let features = cmd.v2_features();
+    if Command::needs_call_machine(features) {
         // Boxed, so the common path's future stays as small as it was.
         return Box::pin(drive_single(cmd, time, run, fallback)).await;
     }
-    let (ex, mut step) = Execution::start(cmd, time.now_ms(), fallback.is_some());
+    let now = time.now_ms();
+    let admission =
+        if Command::adaptive_limit_on(features) { cmd.admit_with::<true>(now) } else { cmd.admit_with::<false>(now) };
+    let (ex, mut step) = Execution::after_admission(cmd, now, fallback.is_some(), admission);
     let mut guard = Abandon { cmd, ex, time };
     let original = match step {
         Step::Run { deadline } => {
