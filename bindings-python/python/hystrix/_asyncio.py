@@ -39,6 +39,7 @@ import sys
 from typing import Any, Deque, Dict, Generator, List, Optional, Set, Tuple, Union
 
 from ._clock import RealClock
+from ._hystrix import monotonic_ms
 from ._options import SUCCESS, _now, _outcome_of
 from ._protocol import (
     _CURRENT_CALL,
@@ -80,6 +81,7 @@ class AsyncCall(Settling):
     __slots__ = (
         "native",
         "loop",
+        "now",
         "base",
         "inbox",
         "held",
@@ -100,6 +102,8 @@ class AsyncCall(Settling):
         super().__init__(target, args, kwargs)
         self.native: Any = None
         self.loop: Any = None
+        #: The time last read (ms): timers are armed relative to it.
+        self.now = 0
         #: A copy of the caller's context at the start: timer callbacks and
         #: the inputs fed from attempts' tasks run in it.
         self.base: contextvars.Context = contextvars.copy_context()
@@ -126,10 +130,8 @@ class AsyncCall(Settling):
 
     async def execute(self) -> Any:
         t = self.target
-        clock = t.circuit.clock
-        label = t.label
         self.loop = loop = asyncio.get_running_loop()
-        self.t0 = self.at = _now(clock, label)
+        self.t0 = self.at = self._time()
         native, actions = t.circuit._native.call(self.t0, t.fallback is not None)
         self.native = native
         caller_cancel: Optional[BaseException] = None
@@ -153,7 +155,7 @@ class AsyncCall(Settling):
                 # inputs queued behind it.
                 settled = self._carry(self._take_todo(), True, inputs=caller_cancel is None)
                 if settled is None and caller_cancel is not None:
-                    settled = self._carry(native.cancel(_now(clock, label)), True)
+                    settled = self._carry(native.cancel(self._time()), True)
         except BaseException:
             # Interrupted (KeyboardInterrupt…) or a broken clock: nothing
             # more is recorded; the call is released once its runs stopped.
@@ -217,9 +219,15 @@ class AsyncCall(Settling):
                 i += 3
             if settled is not None or not inputs or not self.inbox:
                 return settled
-            now = _now(self.target.circuit.clock, self.target.label)
+            now = self._time()
             while self.inbox:
                 pending += self._feed(now, self.inbox.popleft())
+
+    def _time(self) -> int:
+        """Reads the command's clock (see ``_now``), and keeps the reading."""
+        clock = self.target.circuit._clock
+        now = self.now = monotonic_ms() if type(clock) is RealClock else _now(clock, self.target.label)
+        return now
 
     def _run_is_async(self) -> bool:
         t = self.target
@@ -232,13 +240,14 @@ class AsyncCall(Settling):
         old = self.timers.pop(timer, None)
         if old is not None:
             old.cancel()
-        clock = self.target.circuit.clock
+        clock = self.target.circuit._clock
         if type(clock) is RealClock:
             # What the real clock's timer_future arms, without the future:
             # the loop's timer feeds the input itself and a cleared timer is
             # one handle cancelled. Most timers (timeouts) are cleared.
-            delay = max(0.0, (due - clock.now()) / 1000.0)
-            self.timers[timer] = self.loop.call_later(delay, self._input, (_TIMER, timer, None), context=self.base)
+            loop = self.loop
+            at = loop.time() + max(0.0, (due - self.now) / 1000.0)
+            self.timers[timer] = loop.call_at(at, self._input, (_TIMER, timer, None), context=self.base)
             return
         fut = clock.timer_future(due)
         fut.add_done_callback(functools.partial(self._timer_done, timer), context=self.base)
@@ -253,10 +262,10 @@ class AsyncCall(Settling):
             started = ctx.run(t.run, *self.args, **self.kwargs)
         except BaseException as exc:  # noqa: BLE001 - classified; non-Exceptions reach the caller
             self.outcomes[attempt] = exc
-            return self.native.ended(_now(t.circuit.clock, t.label), attempt, _outcome_of(t.is_bad, exc))  # type: ignore[no-any-return]
+            return self.native.ended(self._time(), attempt, _outcome_of(t.is_bad, exc))  # type: ignore[no-any-return]
         if not inspect.isawaitable(started):
             self.outcomes[attempt] = started
-            return self.native.ended(_now(t.circuit.clock, t.label), attempt, SUCCESS)  # type: ignore[no-any-return]
+            return self.native.ended(self._time(), attempt, SUCCESS)  # type: ignore[no-any-return]
         body = self._attempt(attempt, started)
         body.send(None)  # up to its first await (_PRIMED): nothing of the run yet
         if _TASK_CONTEXT:
@@ -305,7 +314,7 @@ class AsyncCall(Settling):
             value = t.fallback(original, *self.args, **self.kwargs)  # type: ignore[misc]
         except BaseException as exc:  # noqa: BLE001 - recorded, then converted or re-raised
             self.fallback_failed(original, exc)
-            return self.native.fallback_ended(_now(t.circuit.clock, t.label), False)  # type: ignore[no-any-return]
+            return self.native.fallback_ended(self._time(), False)  # type: ignore[no-any-return]
         if inspect.isawaitable(value):
             # Its own task: shielded from the caller's cancellation (§18.1).
             self.fb_original = original
@@ -313,7 +322,7 @@ class AsyncCall(Settling):
             self.fb_task.add_done_callback(self._fallback_done, context=self.base)
             return ()
         self.fb_value = value
-        return self.native.fallback_ended(_now(t.circuit.clock, t.label), True)  # type: ignore[no-any-return]
+        return self.native.fallback_ended(self._time(), True)  # type: ignore[no-any-return]
 
     # ----- inputs -----
 
@@ -342,7 +351,7 @@ class AsyncCall(Settling):
             return
         self.held = True
         try:
-            left = self._carry(self._feed(_now(self.target.circuit.clock, self.target.label), item), False)
+            left = self._carry(self._feed(self._time(), item), False)
         except BaseException as exc:  # noqa: BLE001 - raised to the caller
             # A broken clock, a listener's KeyboardInterrupt: as if it had
             # happened in the caller's coroutine.
@@ -434,7 +443,7 @@ class AsyncCall(Settling):
             ok = not x.cancelled() and x.exception() is None
             if not self.abandoned:
                 try:
-                    now = _now(self.target.circuit.clock, self.target.label)
+                    now = self._time()
                 except BaseException:  # noqa: BLE001 - a bad clock: release, record nothing
                     self.native.release()
                     return
