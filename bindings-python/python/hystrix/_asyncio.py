@@ -59,6 +59,8 @@ _TIMER, _RETURNED, _RAISED, _FALLBACK_DONE = 0, 1, 2, 3
 
 #: ``create_task(..., context=)`` exists from Python 3.11.
 _TASK_CONTEXT = sys.version_info >= (3, 11)
+#: Attempts' tasks start eagerly (their first step at once) from Python 3.12.
+_EAGER = sys.version_info >= (3, 12)
 
 
 class _Primed:
@@ -94,6 +96,7 @@ class AsyncCall(Settling):
         "calls",
         "aborted",
         "timers",
+        "due",
         "fb_task",
         "fb_original",
     )
@@ -125,6 +128,8 @@ class AsyncCall(Settling):
         # Armed timers: the loop's timer handles (real clock) or futures
         # from ``clock.timer_future`` (see ``_arm``).
         self.timers: Dict[int, Union["asyncio.Future[None]", asyncio.TimerHandle]] = {}
+        #: Real-clock timers set in the current reaction, not armed yet: due time by timer.
+        self.due: Dict[int, int] = {}
         self.fb_task: "Optional[asyncio.Future[Any]]" = None
         self.fb_original: Optional[BaseException] = None
 
@@ -181,7 +186,15 @@ class AsyncCall(Settling):
         theirs, until none are left or the call settles. In the caller, the
         settle action (after the actions that follow it); outside it, stops
         at the first action only the caller may carry out and leaves it and
-        the rest in ``todo`` — returns ``_LEFT`` then — else ``None``."""
+        the rest in ``todo`` — returns ``_LEFT`` then — else ``None``. The
+        loop's timers still set are armed at the end, in the order they
+        were set (see ``_arm``)."""
+        settled = self._carry_all(actions, in_caller, inputs)
+        if self.due:
+            self._arm_due()
+        return settled
+
+    def _carry_all(self, actions: Any, in_caller: bool, inputs: bool) -> Optional[Tuple[int, int, int]]:
         pending = list(actions)
         i = 0
         settled = None
@@ -193,9 +206,10 @@ class AsyncCall(Settling):
                 if code == SET_TIMER:
                     self._arm(x, pending[i + 2])
                 elif code == CLEAR_TIMER:
-                    timer = self.timers.pop(x, None)
-                    if timer is not None:
-                        timer.cancel()
+                    if self.due.pop(x, None) is None:
+                        timer = self.timers.pop(x, None)
+                        if timer is not None:
+                            timer.cancel()
                 elif code == ABORT:
                     more = self._abort(x)
                     if more:
@@ -242,16 +256,28 @@ class AsyncCall(Settling):
             old.cancel()
         clock = self.target.circuit._clock
         if type(clock) is RealClock:
-            # What the real clock's timer_future arms, without the future:
-            # the loop's timer feeds the input itself and a cleared timer is
-            # one handle cancelled. Most timers (timeouts) are cleared.
-            loop = self.loop
-            at = loop.time() + max(0.0, (due - self.now) / 1000.0)
-            self.timers[timer] = loop.call_at(at, self._input, (_TIMER, timer, None), context=self.base)
+            # Armed on the loop when the reaction ends (``_arm_due``): a
+            # timer cleared within it (the timeout of a run that ended at
+            # once) costs the loop nothing. No timer can fire meanwhile, and
+            # no other call can arm one, so the loop's order is the same.
+            self.due.pop(timer, None)
+            self.due[timer] = due
             return
         fut = clock.timer_future(due)
         fut.add_done_callback(functools.partial(self._timer_done, timer), context=self.base)
         self.timers[timer] = fut
+
+    def _arm_due(self) -> None:
+        """Arms the real clock's timers set in this reaction, in that order:
+        the loop's own timer feeds the input itself and a cleared timer is
+        one handle cancelled (no future)."""
+        loop = self.loop
+        base = self.base
+        now = loop.time()
+        for timer, due in self.due.items():
+            at = now + max(0.0, (due - self.now) / 1000.0)
+            self.timers[timer] = loop.call_at(at, self._input, (_TIMER, timer, None), context=base)
+        self.due.clear()
 
     def _invoke(self, attempt: int) -> Tuple[int, ...]:
         t = self.target
@@ -267,21 +293,28 @@ class AsyncCall(Settling):
             self.outcomes[attempt] = started
             return self.native.ended(self._time(), attempt, SUCCESS)  # type: ignore[no-any-return]
         body = self._attempt(attempt, started)
-        body.send(None)  # up to its first await (_PRIMED): nothing of the run yet
-        if _TASK_CONTEXT:
-            task = self.loop.create_task(body, context=ctx)
+        if sys.version_info >= (3, 12):
+            # Its first step runs now, as that task (asyncio's eager start):
+            # a run that ends without suspending ends in this reaction, and
+            # the loop never sees its timeout.
+            task = asyncio.Task(body, loop=self.loop, context=ctx, eager_start=True)
         else:
-            task = ctx.run(self.loop.create_task, body)
+            body.send(None)  # up to its first await (_PRIMED): nothing of the run yet
+            if _TASK_CONTEXT:
+                task = self.loop.create_task(body, context=ctx)
+            else:
+                task = ctx.run(self.loop.create_task, body)
         self.tasks[attempt] = task
         self.calls[attempt] = call
         return ()
 
     async def _attempt(self, attempt: int, started: Any) -> None:
         """Attempt ``attempt``'s task: awaits the run, then feeds its end."""
-        begun = False
+        begun = _EAGER
         try:
-            await _PRIMED
-            begun = True
+            if not begun:
+                await _PRIMED
+                begun = True
             value = await started
         except BaseException as exc:  # fed as the attempt's end, then re-raised if it must
             if not begun:
@@ -407,6 +440,7 @@ class AsyncCall(Settling):
         for fut in self.timers.values():
             fut.cancel()
         self.timers.clear()
+        self.due.clear()
         while self.inbox:
             self._late(self.inbox.popleft())
 
@@ -416,6 +450,7 @@ class AsyncCall(Settling):
         for fut in self.timers.values():
             fut.cancel()
         self.timers.clear()
+        self.due.clear()
         self.inbox.clear()
         self.todo = []
         self.abandoned = True
