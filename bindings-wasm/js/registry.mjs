@@ -8,6 +8,7 @@ import { RealClock, describe } from "./clocks.mjs";
 import { HystrixError, InvalidConfigError, SettingsConflictError } from "./errors.mjs";
 import { CAMEL, configError, isClock, specPatch } from "./options.mjs";
 import { notLoaded, slot } from "./wasm-slot.mjs";
+import { probe } from "./headroom.mjs";
 
 /** @typedef {import("./index.js").CommandOptions} CommandOptions */
 /** @typedef {typeof import("./web/hystrix_wasm.js").WasmCommand} WasmCommandClass */
@@ -43,6 +44,8 @@ export class Circuit {
     if (wasm === undefined) {
       const W = loaded();
       const p = specPatch(options);
+      // The constructor is no method `fill` could guard (see headroom.mjs).
+      probe();
       try {
         wasm = new W(name, p.keys, p.values, p.nums);
       } catch (e) {

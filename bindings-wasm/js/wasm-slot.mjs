@@ -1,5 +1,6 @@
 // Where an entry point puts the loaded wasm module's exports (internal).
 import { HystrixError } from "./errors.mjs";
+import { guardClass, guarded, probe } from "./headroom.mjs";
 
 /** The wasm-bindgen class of the core's commands (web and bundler builds declare it alike). @typedef {typeof import("./web/hystrix_wasm.js").WasmCommand} WasmCommandClass */
 
@@ -14,6 +15,48 @@ import { HystrixError } from "./errors.mjs";
  * }}
  */
 export const slot = { WasmCommand: null, configSchema: null, WasmObservation: null, dashboardHtml: null };
+
+/** The wasm-bindgen classes whose methods `fill` put behind the probe already. */
+const guardedClasses = new WeakSet();
+
+/**
+ * Fills `slot` with a loaded module's exports (an entry point, once the wasm
+ * is instantiated; `WasmCommand` last: it says the wasm is loaded), every
+ * call into the wasm behind the stack headroom check (`headroom.mjs`):
+ * `WasmCommand`'s hot methods `begin` and `input` with fixed arity, every
+ * other method through `guardClass`. Constructors are not covered: their
+ * callers call `probe` first.
+ * @param {WasmCommandClass} WasmCommand
+ * @param {typeof import("./web/hystrix_wasm.js").WasmObservation} WasmObservation
+ * @param {() => string} configSchema
+ * @param {() => string} dashboardHtml
+ */
+export function fill(WasmCommand, WasmObservation, configSchema, dashboardHtml) {
+  if (!guardedClasses.has(WasmCommand)) {
+    guardedClasses.add(WasmCommand);
+    guardClass(WasmCommand, ["begin", "input"]);
+    const p = WasmCommand.prototype;
+    const { begin, input } = p;
+    /** @type {typeof begin} */
+    p.begin = function (now, hasFallback, general) {
+      probe();
+      return begin.call(this, now, hasFallback, general);
+    };
+    /** @type {typeof input} */
+    p.input = function (id, now, kind, arg) {
+      probe();
+      return input.call(this, id, now, kind, arg);
+    };
+  }
+  if (!guardedClasses.has(WasmObservation)) {
+    guardedClasses.add(WasmObservation);
+    guardClass(WasmObservation, []);
+  }
+  slot.configSchema = guarded(configSchema);
+  slot.WasmObservation = WasmObservation;
+  slot.dashboardHtml = guarded(dashboardHtml);
+  slot.WasmCommand = WasmCommand;
+}
 
 /**
  * The wasm's shadow stack pointer (its `__stack_pointer` global, exported
