@@ -27,7 +27,7 @@ const F64 = 0x7c;
  * tier gives it that many spill slots. They are only made under a flag
  * that is never set (a mutable global: no compiler can fold it away), so
  * a call reserves the frame, checks it, and returns.
- * @returns {Uint8Array}
+ * @returns {Uint8Array<ArrayBuffer>}
  */
 function probeBytes() {
   /** @param {number} n @returns {number[]} */

@@ -89,6 +89,9 @@ export function circuitFor(name, options, reconfigure = false) {
   if (name === undefined) return new Circuit("", options);
   if (typeof name !== "string") throw new TypeError("options.name must be a string");
   const W = loaded();
+  // All of it or nothing: with the headroom free, no step below runs out
+  // of stack (a command made but never cached would leave its name taken).
+  probe();
   const p = specPatch(options);
   let made;
   try {
@@ -242,6 +245,9 @@ export function disposedError(c) {
  */
 export function disposeCircuit(c) {
   if (c.disposed) return false;
+  // All of it or nothing: with the headroom free, no step below runs out
+  // of stack (a disposal cut short would leave the name registered).
+  probe();
   c.disposed = true;
   if (cache.get(c.name) === c) cache.delete(c.name);
   c.wasm.unregister();

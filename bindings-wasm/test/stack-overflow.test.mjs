@@ -182,20 +182,21 @@ if (only === undefined) {
     assert.equal(other.dispose(), true);
     assert.equal(cmd.dispose(), true);
   } else if (i === calls.length) {
-    // Creation: anonymous, and named (made and disposed again at every depth,
-    // so a creation is cut short at every point between the registry and
-    // the glue's cache of it).
+    // Creation: anonymous; and named, made and disposed again at every
+    // depth, so a creation or a disposal is cut short at every point
+    // between the core registry and the glue's cache of it.
+    const anonymous = storm(() => new Command((x) => x, null, { clock }).dispose());
     /** @type {any} */
     let last = null;
-    const made = storm(() => {
-      const c = new Command((x) => x, null, { clock });
-      c.dispose();
+    const named = storm(() => {
       if (last !== null && !last.disposed) last.dispose();
       last = new Command((x) => x + 1, null, { name: "storm", clock, timeoutMs: 500 });
       return last.name;
     });
-    for (const e of made.thrown) outOfStack(e);
-    assert.ok(made.thrown.length >= 50, `the stack ran out ${made.thrown.length} times`);
+    for (const { thrown } of [anonymous, named]) {
+      for (const e of thrown) outOfStack(e);
+      assert.ok(thrown.length >= 50, `the stack ran out ${thrown.length} times`);
+    }
     const again = new Command((x) => x + 1, null, { name: "storm", clock, timeoutMs: 500 });
     assert.equal(await again.execute(1), 2);
     assert.equal(again.snapshot().concurrent, 0);
