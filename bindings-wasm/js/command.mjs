@@ -321,6 +321,7 @@ export class Command extends CommandView {
     if (guard.depth >= MAX_DEPTH) return tooDeep();
     // A caller that gave up already: nothing is started, nothing recorded.
     if (signal !== undefined && signal.aborted) {
+      probe(); // `locate` calls into the wasm unguarded
       return Promise.reject(locate(new CancelledError(undefined, { cause: signal.reason }), c, 9));
     }
     let now;

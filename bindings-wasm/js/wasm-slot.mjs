@@ -16,6 +16,27 @@ import { guardClass, guarded, probe } from "./headroom.mjs";
  */
 export const slot = { WasmCommand: null, configSchema: null, WasmObservation: null, dashboardHtml: null };
 
+/** @typedef {import("./web/hystrix_wasm.js").WasmCommand} WasmCommandInstance */
+
+/**
+ * The wasm calls the call interpreter (call.mjs) makes in a run of the glue
+ * that a probed crossing began: unguarded (`fill` keeps them before it
+ * guards the class), as a probe of their own, a few frames deeper than the
+ * one that passed, could fail there and give up a call for nothing.
+ */
+export const raw = {
+  /** @type {() => number} */
+  actionsPtr: () => 0,
+  /** @type {() => WebAssembly.Memory} */
+  wasmMemory: () => {
+    throw notLoaded("reading the action buffer");
+  },
+  /** @type {() => string} */
+  contextSettings: () => "",
+  /** @type {(this: WasmCommandInstance, code: number, elapsedMs: number) => number} */
+  context: () => 0,
+};
+
 /** The wasm-bindgen classes whose methods `fill` put behind the probe already. */
 const guardedClasses = new WeakSet();
 
@@ -23,9 +44,10 @@ const guardedClasses = new WeakSet();
  * Fills `slot` with a loaded module's exports (an entry point, once the wasm
  * is instantiated; `WasmCommand` last: it says the wasm is loaded), every
  * call into the wasm behind the stack headroom check (`headroom.mjs`):
- * `WasmCommand`'s hot methods `begin` and `input` with fixed arity, every
- * other method through `guardClass`. Constructors are not covered: their
- * callers call `probe` first.
+ * `WasmCommand.begin` with fixed arity, every other method through
+ * `guardClass` — except `input`, the hot path's second crossing, and
+ * constructors: their callers call `probe` first (call.mjs says where
+ * `input` need not; it also calls the methods in `raw` unguarded).
  * @param {WasmCommandClass} WasmCommand
  * @param {typeof import("./web/hystrix_wasm.js").WasmObservation} WasmObservation
  * @param {() => string} configSchema
@@ -34,18 +56,17 @@ const guardedClasses = new WeakSet();
 export function fill(WasmCommand, WasmObservation, configSchema, dashboardHtml) {
   if (!guardedClasses.has(WasmCommand)) {
     guardedClasses.add(WasmCommand);
+    raw.actionsPtr = WasmCommand.actionsPtr;
+    raw.wasmMemory = WasmCommand.wasmMemory;
+    raw.contextSettings = WasmCommand.contextSettings;
+    raw.context = WasmCommand.prototype.context;
     guardClass(WasmCommand, ["begin", "input"]);
     const p = WasmCommand.prototype;
-    const { begin, input } = p;
+    const begin = p.begin;
     /** @type {typeof begin} */
     p.begin = function (now, hasFallback, general) {
       probe();
       return begin.call(this, now, hasFallback, general);
-    };
-    /** @type {typeof input} */
-    p.input = function (id, now, kind, arg) {
-      probe();
-      return input.call(this, id, now, kind, arg);
     };
   }
   if (!guardedClasses.has(WasmObservation)) {

@@ -29,7 +29,11 @@ const calls = [
   ["open, with a fallback", { forceOpen: true }, "fb", "FALLBACK_SUCCESS"],
   ["with listeners", { listen: true }, 1, "SUCCESS"],
 ];
-const others = ["command creation, anonymous and named", "settings, snapshots, listener registration and rendering"];
+const others = [
+  "command creation, anonymous and named",
+  "settings, snapshots, listener registration and rendering",
+  "cancellation and a host clock's timeouts fired",
+];
 const labels = [...calls.map(([label]) => `execute(), ${label}`), ...others];
 // How V8 runs the code: as it chooses; unoptimised (the glue interpreted,
 // the wasm by Liftoff only: the largest wasm frames); the wasm by TurboFan
@@ -204,6 +208,56 @@ if (only === undefined) {
     const fresh = new Command((x) => x + 1, null, { name: "storm", clock, timeoutMs: 700 });
     assert.equal(await fresh.execute(2), 3);
     assert.equal(fresh.dispose(), true);
+  } else if (i === calls.length + 2) {
+    // Inputs fed from the caller's depth: an abort of the caller's signal,
+    // and a host clock that fires its timers when told to.
+    let t = 0;
+    /** @type {{ fn: () => void, armed: boolean }[]} */
+    const timers = [];
+    const host = {
+      now: () => t,
+      /** @param {number} _due @param {() => void} fn */
+      arm(_due, fn) {
+        const timer = { fn, armed: true };
+        timers.push(timer);
+        return { cancel: () => void (timer.armed = false) };
+      },
+    };
+    /** @type {(() => void)[]} */
+    const runs = [];
+    const cmd = new Command(() => new Promise((r) => runs.push(() => r(1))), null, { clock: host, timeoutMs: 10, maxConcurrentRequests: 1_000_000 });
+    const { promises, thrown } = storm(() => {
+      const ac = new AbortController();
+      const cancelled = cmd.executeWith({ signal: ac.signal }, 1);
+      const timed = cmd.execute(2);
+      ac.abort();
+      t += 20;
+      fire();
+      return Promise.allSettled([cancelled, timed]);
+    });
+    // A clock keeps a timer until its callback returned: one that threw
+    // (no stack left even to enter it) fires again, from here.
+    function fire() {
+      while (timers.length !== 0) {
+        if (timers[0].armed) timers[0].fn();
+        timers.shift();
+      }
+    }
+    fire();
+    for (const e of thrown) outOfStack(e);
+    assert.ok(thrown.length >= 50, `the stack ran out ${thrown.length} times`);
+    const ends = (await Promise.all(promises)).flat();
+    for (const e of ends) {
+      if (e.status === "fulfilled") assert.fail(`a call that never ran to the end got ${e.value}`);
+      else if (!(e.reason instanceof h.CancelledError || e.reason instanceof h.TimeoutError)) outOfStack(e.reason);
+    }
+    for (const r of runs.splice(0)) r();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(cmd.snapshot().concurrent, 0, "no run permit is held");
+    const ok = new Command((x) => x, null, { clock: host });
+    assert.equal(await ok.execute(3), 3);
+    assert.equal(ok.dispose(), true);
+    assert.equal(cmd.dispose(), true);
   } else {
     // Settings, snapshots, listener registration and rendering (they allocate).
     const cmd = new Command((x) => x, null, { name: "admin", clock });
