@@ -196,8 +196,9 @@ class ThreadCall(Settling):
 
     def _wake(self) -> None:
         """(Under the lock.) Wakes the caller's thread, whatever it waits on."""
-        if self.waiting is not None:
-            self.waiting.set()
+        waiting = self.waiting
+        if waiting is not None:
+            waiting.set()
 
     def _submit(self, attempt: int) -> None:
         t = self.target
