@@ -59,13 +59,7 @@ fn registry_enter(
         SettingsError::Conflict(c) => crate::errors::settings_conflict(py, &c),
     })?;
     Ok(match (entered, clock) {
-        (Entered::Created(cmd), Some(clock)) => Some(NativeCommand {
-            cmd,
-            clock,
-            label: name.to_string(),
-            listener_errors: Default::default(),
-            listeners: Default::default(),
-        }),
+        (Entered::Created(cmd), Some(clock)) => Some(NativeCommand::wrap(py, cmd, clock, name.to_string())),
         _ => None,
     })
 }

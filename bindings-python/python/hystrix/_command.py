@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
-import functools
 import threading
-from typing import Any, Awaitable, Callable, Coroutine, Generic, NoReturn, Optional, TypeVar, overload
+from typing import Any, Awaitable, Callable, Coroutine, Dict, Generic, NoReturn, Optional, TypeVar, cast, overload
 
 from . import _asyncio, _hystrix, _sync, _threads
 from ._circuit import Circuit
@@ -19,6 +18,7 @@ from ._protocol import Target
 from ._registry import _hold, _release
 from ._types import Clock, Isolation, Settings, Snapshot, State
 from ._typing import Concatenate, ParamSpec, Unpack
+from ._wrapping import update_wrapper
 
 P = ParamSpec("P")
 R = TypeVar("R", covariant=True)
@@ -82,41 +82,44 @@ class Command(Generic[P, R]):
         if fallback is not None and not callable(fallback):
             raise TypeError(f"fallback must be callable or None, got {type(fallback).__name__}")
         _check_not_generator(run, "run")
-        if isolation not in ("thread", "semaphore"):
+        if isolation != "thread" and isolation != "semaphore":
             raise ValueError(f"isolation must be 'thread' or 'semaphore', got {isolation!r}")
         if is_bad_request is not None and not callable(is_bad_request):
             raise TypeError("is_bad_request must be callable or None")
+        # ``config`` is this call's own dict (made for ``**config``), and
+        # what it is given to does not keep it: no copy.
+        settings = cast(Dict[str, Any], config)
         circuit: Circuit
         if name is None:
-            circuit = Circuit("", dict(config), clock, label=_label_of(run))
+            label = _label_of(run)
+            circuit = Circuit("", settings, clock, label=label)
             circuit._holders = 1
         else:
             if not isinstance(name, str):
                 raise TypeError(f"name must be a str, got {type(name).__name__}")
-            circuit = _hold(name, dict(config))
+            circuit = _hold(name, settings)
+            label = name  # a named circuit is called by its name
             if clock is not None:
                 circuit.clock = clock
         self._circuit: Optional[Circuit] = circuit
         if isolation == "thread":
             circuit._thread = True
-        self._run = run
-        self._fallback = fallback
         self._isolation = isolation
-        self._label = circuit.label
+        self._label = label
         if is_bad_request is None:
-            self._is_bad = _is_bad_request_default
+            is_bad = _is_bad_request_default
         else:
             # BadRequest always counts; the predicate adds more.
-            self._is_bad = lambda exc: isinstance(exc, BadRequest) or bool(is_bad_request(exc))
-        self._target = Target(circuit, run, fallback, self._is_bad)
+            is_bad = lambda exc: isinstance(exc, BadRequest) or bool(is_bad_request(exc))  # noqa: E731
+        target = self._target = Target(circuit, run, fallback, is_bad, label)
         if isolation == "semaphore":
             # The whole call in one crossing into the native layer; with a
             # call strategy on (retry, hedging, deadline, rate limiter) the
             # native layer hands it to the sync interpreter (`_sync`).
             self.execute = _hystrix.SemaphoreCall(  # type: ignore[method-assign]
-                circuit._native, run, fallback, self._is_bad, _sync.SyncCalls(self._target)
+                circuit._native, run, fallback, is_bad, _sync.SyncCalls(target)
             )
-        functools.update_wrapper(self, run, updated=())
+        update_wrapper(self, run)
 
     def __repr__(self) -> str:
         circuit = self._circuit
