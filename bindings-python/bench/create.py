@@ -6,13 +6,16 @@ collector runs as it would in a program holding its commands), then closes
 them untimed. CPU time (``time.process_time_ns``), interleaved rounds, the
 order reversed every other round (see ``interleaved.py``).
 
-    target/py-test/bin/python bindings-python/bench/create.py [--base DIR] [--rounds R]
+    target/py-test/bin/python bindings-python/bench/create.py [--base DIR] [--rounds R] [--calls]
 
 ``--base DIR``: a copy of another build of the package (the ``hystrix``
 directory of an install, its ``_hystrix*.so`` included, copied elsewhere:
 the same file cannot be loaded twice) is imported as ``hystrix_base`` and
 timed against this one in the same process, round for round; the ratios
-are this build over that one. Not part of ``make test``."""
+are this build over that one. ``--calls`` times the closed path of such
+commands instead (a call through ``Command.execute`` and through the
+decorated function, semaphore and thread isolation), to check that a
+cheaper creation did not cost the calls. Not part of ``make test``."""
 import argparse
 import gc
 import importlib.util
@@ -23,7 +26,7 @@ from types import ModuleType
 from typing import Any, Callable, Dict, List, Tuple
 
 import hystrix
-from interleaved import report
+from interleaved import interleaved, report, sync_slot
 
 N = 10_000
 
@@ -85,14 +88,42 @@ def load_base(path: str) -> ModuleType:
     return module
 
 
+def call_slots(label: str, h: ModuleType) -> Dict[str, Callable[[int], float]]:
+    """Closed-path calls of commands made by package ``h``, as slots."""
+    sem = h.Command(run, isolation="semaphore")
+    thr = h.Command(run, timeout_ms=60_000)
+    dec = h.command(isolation="semaphore")(run)
+    return {
+        f"semaphore execute [{label}]": sync_slot(lambda: sem.execute(1)),
+        f"semaphore decorated [{label}]": sync_slot(lambda: dec(1)),
+        f"thread execute [{label}]": sync_slot(lambda: thr.execute(1)),
+    }
+
+
+def calls(packages: List[Tuple[str, ModuleType]], rounds: int) -> None:
+    """Times the closed path of every package's commands, interleaved."""
+    slots: Dict[str, Callable[[int], float]] = {}
+    for label, package in packages:
+        slots.update(call_slots(label, package))
+    # Each case's contenders adjacent: sorted by case, then package.
+    runs = interleaved(dict(sorted(slots.items())), rounds, slot_ms=100.0)
+    cases_ = sorted({name.rsplit(" [", 1)[0] for name in slots})
+    ratios = [(f"{c} [this]", f"{c} [base]", None) for c in cases_] if len(packages) > 1 else []
+    report("the closed path of such commands", runs, ratios)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", help="a copy of another build's package directory, timed against this one")
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--calls", action="store_true", help="time the closed path instead")
     args = parser.parse_args()
     packages: List[Tuple[str, ModuleType]] = [("this", hystrix)]
     if args.base:
         packages.append(("base", load_base(args.base)))
+    if args.calls:
+        calls(packages, args.rounds)
+        return
     slots: Dict[str, Callable[[], float]] = {}
     for label, package in packages:
         for case, make in cases(package).items():

@@ -77,18 +77,34 @@ class Command(Generic[P, R]):
         clock: Optional[Clock] = None,
         **config: Unpack[Settings],
     ) -> None:
+        # ``config`` is this call's own dict (made for ``**config``), and
+        # nothing keeps it: no copy.
+        self._setup(run, fallback, name, isolation, is_bad_request, clock, cast(Dict[str, Any], config), "run")
+
+    def _setup(
+        self,
+        run: Callable[P, R],
+        fallback: Optional[Callable[Concatenate[Exception, P], object]],
+        name: Optional[str],
+        isolation: Isolation,
+        is_bad_request: Optional[Callable[[BaseException], bool]],
+        clock: Optional[Clock],
+        settings: Dict[str, Any],
+        what: Optional[str],
+    ) -> None:
+        """What ``__init__`` does; ``@command`` calls it directly (no second
+        packing of the keywords). ``what``: how a generator function ``run``
+        is named when refused (``None``: the caller has checked)."""
         if not callable(run):
             raise TypeError(f"run must be callable, got {type(run).__name__}")
         if fallback is not None and not callable(fallback):
             raise TypeError(f"fallback must be callable or None, got {type(fallback).__name__}")
-        _check_not_generator(run, "run")
+        if what is not None:
+            _check_not_generator(run, what)
         if isolation != "thread" and isolation != "semaphore":
             raise ValueError(f"isolation must be 'thread' or 'semaphore', got {isolation!r}")
         if is_bad_request is not None and not callable(is_bad_request):
             raise TypeError("is_bad_request must be callable or None")
-        # ``config`` is this call's own dict (made for ``**config``), and
-        # what it is given to does not keep it: no copy.
-        settings = cast(Dict[str, Any], config)
         circuit: Circuit
         if name is None:
             label = _label_of(run)
