@@ -127,14 +127,17 @@ class Command(Generic[P, R]):
         else:
             # BadRequest always counts; the predicate adds more.
             is_bad = lambda exc: isinstance(exc, BadRequest) or bool(is_bad_request(exc))  # noqa: E731
-        target = self._target = Target(circuit, run, fallback, is_bad, label)
         if isolation == "semaphore":
             # The whole call in one crossing into the native layer; with a
             # call strategy on (retry, hedging, deadline, rate limiter) the
             # native layer hands it to the sync interpreter (`_sync`).
+            target = _sync.SyncTarget(circuit, run, fallback, is_bad, label)
+            self._target: Target = target
             self.execute = _hystrix.SemaphoreCall(  # type: ignore[method-assign]
-                circuit._native, run, fallback, is_bad, _sync.SyncCalls(target)
+                circuit._native, run, fallback, is_bad, target
             )
+        else:
+            self._target = Target(circuit, run, fallback, is_bad, label)
         update_wrapper(self, run)
 
     def __repr__(self) -> str:
