@@ -21,7 +21,7 @@ pub(crate) fn settings_error(e: SettingsError) -> JsValue {
     match e {
         SettingsError::Invalid(e) => config_error(e),
         SettingsError::Conflict(c) => {
-            JsValue::from_str(&format!("\u{2}{}\u{2}{}\u{2}{}", c.key(), c.existing(), c.given()))
+            JsValue::from_str(&crate::joined(&["\u{2}", c.key(), "\u{2}", c.existing(), "\u{2}", c.given()]))
         }
     }
 }
