@@ -2,7 +2,7 @@
 // nothing; `await init()` (once) loads the wasm, then commands can be made.
 // For IIFE or es2020 bundles, and for apps that host the wasm file
 // themselves (it is exported as `hystrix-resilience/wasm`).
-import initWeb, { WasmCommand, WasmObservation, configSchema, dashboardHtml } from "./web/hystrix_wasm.js";
+import initWeb, { WasmCommand, configSchema } from "./web/hystrix_wasm.js";
 import { slot, trackShadowStack } from "./wasm-slot.mjs";
 
 /** @type {Promise<void> | null} */
@@ -26,8 +26,6 @@ export function init(source) {
       (exports) => {
         trackShadowStack(/** @type {Record<string, unknown>} */ (/** @type {unknown} */ (exports)));
         slot.configSchema = configSchema;
-        slot.WasmObservation = WasmObservation;
-        slot.dashboardHtml = dashboardHtml;
         slot.WasmCommand = WasmCommand;
       },
       (e) => {

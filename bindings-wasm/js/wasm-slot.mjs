@@ -4,12 +4,15 @@ import { HystrixError } from "./errors.mjs";
 /** The wasm-bindgen class of the core's commands (web and bundler builds declare it alike). @typedef {typeof import("./web/hystrix_wasm.js").WasmCommand} WasmCommandClass */
 
 /**
- * Both null until an entry point has loaded the wasm (`hystrix-resilience/init`
- * before `await init()`); whatever can run first checks (see `notLoaded`).
+ * `WasmCommand` and `configSchema` null until an entry point has loaded the
+ * command module (`hystrix-resilience/init` before `await init()`);
+ * whatever can run first checks (see `notLoaded`). `WasmObservation` and
+ * `dashboardHtml` null until the observer module (the renderers: its own
+ * wasm, js/observer.*.mjs) is loaded, by the observe and dashboard entries.
  * @type {{
  *   WasmCommand: WasmCommandClass | null,
  *   configSchema: (() => string) | null,
- *   WasmObservation: typeof import("./web/hystrix_wasm.js").WasmObservation | null,
+ *   WasmObservation: typeof import("./observer/hystrix_wasm_observer.js").WasmObservation | null,
  *   dashboardHtml: (() => string) | null,
  * }}
  */

@@ -14,9 +14,9 @@
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod alloc;
 mod call;
-mod observe;
 mod registry;
 
+use hystrix_core::observe::wire;
 use hystrix_core::{
     CircuitState, Command, Config, ErrorKind, Given, ListenerId, Notice, TimePassedIn, Topic,
 };
@@ -252,6 +252,14 @@ impl WasmCommand {
     #[wasm_bindgen(js_name = eventNames)]
     pub fn event_names() -> String {
         include_str!(concat!(env!("OUT_DIR"), "/event_names.txt")).to_string()
+    }
+
+    /// The command's observer snapshot at `now` and its settings, as the
+    /// integers `hystrix_core::observe::wire` writes: what the observer
+    /// module (its own wasm, loaded by the observe and dashboard entries)
+    /// renders. Read-only: never trips a circuit.
+    pub fn observed(&self, now: f64) -> Vec<u64> {
+        wire::encode(&self.cmd.observe_at(now as u64), &self.cmd.config())
     }
 
     /// Counts one listener call that failed in JS in the snapshot's
