@@ -17,9 +17,7 @@ mod call;
 mod registry;
 
 use hystrix_core::observe::wire;
-use hystrix_core::{
-    CircuitState, Command, Config, ErrorKind, Given, ListenerId, Notice, TimePassedIn, Topic,
-};
+use hystrix_core::{CircuitState, Command, Config, ErrorKind, Given, ListenerId, Notice, TimePassedIn, Topic};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;

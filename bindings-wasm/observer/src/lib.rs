@@ -32,8 +32,9 @@ impl WasmObservation {
     /// reports thread isolation in the stream. Throws if `words` is not
     /// such a list (a command module of another version).
     pub fn add(&mut self, name: String, words: &[u64], thread: bool) -> Result<(), JsValue> {
-        let (snap, config) = wire::decode(name, words)
-            .ok_or_else(|| JsValue::from_str("hystrix: the observer module and the command module are of different builds"))?;
+        let (snap, config) = wire::decode(name, words).ok_or_else(|| {
+            JsValue::from_str("hystrix: the observer module and the command module are of different builds")
+        })?;
         let isolation = if thread { Isolation::Thread } else { Isolation::Semaphore };
         self.inner.add_observed(snap, config, StreamOptions { isolation, ..StreamOptions::default() });
         Ok(())

@@ -97,11 +97,8 @@ pub fn decode(name: String, words: &[u64]) -> Option<(Snapshot, Config)> {
         0 => None,
         s => Some(state_of(s - 1)?),
     };
-    let mut histogram = || LatencyHistogram {
-        cumulative_counts: std::array::from_fn(|_| next()),
-        count: next(),
-        sum_ms: next(),
-    };
+    let mut histogram =
+        || LatencyHistogram { cumulative_counts: std::array::from_fn(|_| next()), count: next(), sum_ms: next() };
     let (latency_run_histogram, latency_total_histogram) = (histogram(), histogram());
     let mut config = Config::default();
     for key in Config::keys() {
