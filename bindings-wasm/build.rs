@@ -1,8 +1,9 @@
 //! Writes the configuration schema (`Config::schema_json`) at build time,
-//! for `configSchema` to return as a constant: the wasm then carries no
-//! JSON serialiser for it (about 15 KB gzipped). Likewise the lists
-//! `errorCodes` and `eventNames` return: constants, not code that joins
-//! and formats them at run time.
+//! for scripts/build-npm.sh to ship as the JS module schema.mjs that the
+//! glue's `configSchema()` reads: neither the schema nor a JSON serialiser
+//! is in the wasm, and a bundle that never calls `configSchema()` drops
+//! it. Also the lists `errorCodes` and `eventNames` return: constants, not
+//! code that joins and formats them at run time.
 
 fn main() {
     let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));

@@ -50,6 +50,7 @@ options.mjs
 package.json
 registry.mjs
 render.mjs
+schema.mjs
 snapshot.mjs
 timers.mjs
 wasm-slot.mjs

@@ -20,8 +20,9 @@ const esbuild = createRequire(path.join(root, "bindings-wasm/test/bundlers/packa
 const gz = (bytes) => execFileSync("gzip", ["-9", "-c"], { input: bytes, maxBuffer: 1 << 26 }).length;
 
 const wasm = await readFile(path.join(pkg, "web/hystrix_wasm_bg.wasm"));
-const glueFiles = ["index.web.mjs", "api.mjs", "call.mjs", "clocks.mjs", "command.mjs", "errors.mjs", "options.mjs",
-  "registry.mjs", "snapshot.mjs", "timers.mjs", "wasm-slot.mjs", "web/hystrix_wasm.js"];
+// Every module index.web.mjs loads (schema.mjs: since the schema left the wasm).
+const glueFiles = ["index.web.mjs", "api.mjs", "call.mjs", "clocks.mjs", "command.mjs", "context.mjs", "errors.mjs",
+  "options.mjs", "registry.mjs", "schema.mjs", "snapshot.mjs", "timers.mjs", "wasm-slot.mjs", "web/hystrix_wasm.js"];
 const glue = Buffer.concat(await Promise.all(glueFiles.map((f) => readFile(path.join(pkg, f)).catch(() => Buffer.alloc(0)))));
 
 // The minimal app, bundled as a user's production build would be.

@@ -2,7 +2,7 @@
 // nothing; `await init()` (once) loads the wasm, then commands can be made.
 // For IIFE or es2020 bundles, and for apps that host the wasm file
 // themselves (it is exported as `hystrix-resilience/wasm`).
-import initWeb, { WasmCommand, configSchema } from "./web/hystrix_wasm.js";
+import initWeb, { WasmCommand } from "./web/hystrix_wasm.js";
 import { slot, trackShadowStack } from "./wasm-slot.mjs";
 
 /** @type {Promise<void> | null} */
@@ -25,7 +25,6 @@ export function init(source) {
     loading = initWeb(source === undefined ? undefined : { module_or_path: source }).then(
       (exports) => {
         trackShadowStack(/** @type {Record<string, unknown>} */ (/** @type {unknown} */ (exports)));
-        slot.configSchema = configSchema;
         slot.WasmCommand = WasmCommand;
       },
       (e) => {

@@ -4,19 +4,17 @@ import { HystrixError } from "./errors.mjs";
 /** The wasm-bindgen class of the core's commands (web and bundler builds declare it alike). @typedef {typeof import("./web/hystrix_wasm.js").WasmCommand} WasmCommandClass */
 
 /**
- * `WasmCommand` and `configSchema` null until an entry point has loaded the
- * command module (`hystrix-resilience/init` before `await init()`);
+ * `WasmCommand` null until an entry point has loaded the command module (`hystrix-resilience/init` before `await init()`);
  * whatever can run first checks (see `notLoaded`). `WasmObservation` and
  * `dashboardHtml` null until the observer module (the renderers: its own
  * wasm, js/observer.*.mjs) is loaded, by the observe and dashboard entries.
  * @type {{
  *   WasmCommand: WasmCommandClass | null,
- *   configSchema: (() => string) | null,
  *   WasmObservation: typeof import("./observer/hystrix_wasm_observer.js").WasmObservation | null,
  *   dashboardHtml: (() => string) | null,
  * }}
  */
-export const slot = { WasmCommand: null, configSchema: null, WasmObservation: null, dashboardHtml: null };
+export const slot = { WasmCommand: null, WasmObservation: null, dashboardHtml: null };
 
 /**
  * The wasm's shadow stack pointer (its `__stack_pointer` global, exported

@@ -363,14 +363,6 @@ unsafe impl Send for SendQueue {}
 // SAFETY: as above.
 unsafe impl Sync for SendQueue {}
 
-/// Every configuration key in SPEC order (`Config::schema_json`, written
-/// by build.rs): the source the glue's `configSchema()` and its drift
-/// tests read.
-#[wasm_bindgen(js_name = configSchema)]
-pub fn config_schema() -> String {
-    include_str!(concat!(env!("OUT_DIR"), "/schema.json")).to_string()
-}
-
 /// Defines `CONTEXT_SETTINGS` and `CONTEXT_SETTINGS_LIST` (the same names,
 /// comma-separated) from one list.
 macro_rules! context_settings {
