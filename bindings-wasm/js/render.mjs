@@ -50,7 +50,7 @@ export function render(options, where, fn) {
   }
   const observation = new slot.WasmObservation();
   try {
-    for (const c of circuitsOf(options?.commands, where)) observation.add(c.wasm.name, c.wasm.observed(c.clock.now()), false);
+    for (const c of circuitsOf(options?.commands, where)) observation.add(c.name, c.wasm.observed(c.clock.now()), false);
     return fn(observation);
   } finally {
     observation.free();
