@@ -80,10 +80,10 @@ impl WasmCommand {
         registry().remove(name)
     }
 
-    /// The names of the registry's commands, sorted: what observation
-    /// lists as every named command.
+    /// The names of the registry's commands, in no particular order: what
+    /// observation lists as every named command (and sorts).
     #[wasm_bindgen(js_name = registeredNames)]
     pub fn registered_names() -> Vec<String> {
-        registry().names()
+        registry().names_unordered()
     }
 }
