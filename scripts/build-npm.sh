@@ -43,7 +43,7 @@ node -e '
   }
 ' "$out/web/hystrix_wasm_bg.wasm" "$out/node/wasm.mjs" "$out/observer/hystrix_wasm_observer_bg.wasm" "$out/node/observer-wasm.mjs"
 cp bindings-wasm/js/*.mjs bindings-wasm/js/package.json bindings-wasm/js/index.d.ts bindings-wasm/js/init.d.ts bindings-wasm/js/observe.d.ts \
-  bindings-wasm/js/dashboard.d.ts bindings-wasm/js/README.md LICENSE "$out/"
+  bindings-wasm/js/dashboard.d.ts bindings-wasm/js/dashboard-init.d.ts bindings-wasm/js/README.md LICENSE "$out/"
 # The configuration schema (Config::schema_json, written by bindings-wasm/build.rs)
 # as a JS module for configSchema(): not in the wasm, and dropped by bundles
 # that never call it.

@@ -21,6 +21,8 @@ call.mjs
 clocks.mjs
 command.mjs
 context.mjs
+dashboard-init.d.ts
+dashboard-init.mjs
 dashboard-mount.mjs
 dashboard-view.mjs
 dashboard.d.ts
@@ -33,6 +35,7 @@ index.node.mjs
 index.web.mjs
 init.d.ts
 init.mjs
+loader.mjs
 node/observer-wasm.mjs
 node/wasm.mjs
 observe-otel.mjs
@@ -40,6 +43,7 @@ observe-prom.mjs
 observe-unsupported.mjs
 observe.d.ts
 observe.mjs
+observer-init.mjs
 observer.node.mjs
 observer.web.mjs
 observer/hystrix_wasm_observer.d.ts

@@ -124,17 +124,23 @@ test("webpack 5: the production build runs in Chromium with nothing to configure
   assert.deepEqual(await runInChromium(dir), EXPECTED);
 });
 
-test("esbuild: an es2020 IIFE through hystrix/init (no top-level await) loads the wasm it is given", { timeout: 120_000 }, async (t) => {
-  if (skipWithoutChromium(t)) return;
-  const dir = out("iife");
-  await esbuildApp("manual.mjs", path.join(dir, "app.js"), {
+/** An es2020 IIFE of the app's `entry` in out(`name`), with the package's wasm beside it as hystrix.wasm; returns the directory. */
+async function iifeApp(entry, name) {
+  const dir = out(name);
+  await esbuildApp(entry, path.join(dir, "app.js"), {
     format: "iife",
     target: "es2020",
     platform: "browser",
-    // import.meta is empty in an IIFE: the app passes init() its own URL.
+    // import.meta is empty in an IIFE: the app passes its init()s their URLs.
     logOverride: { "empty-import-meta": "silent" },
   });
   await cp(packageWasm(), path.join(dir, "hystrix.wasm"));
+  return dir;
+}
+
+test("esbuild: an es2020 IIFE through hystrix/init (no top-level await) loads the wasm it is given", { timeout: 120_000 }, async (t) => {
+  if (skipWithoutChromium(t)) return;
+  const dir = await iifeApp("manual.mjs", "iife");
   await writeFile(path.join(dir, "index.html"), page("app.js", false));
   assert.deepEqual(await runInChromium(dir), EXPECTED);
 });
@@ -164,6 +170,14 @@ test("esbuild: a bundle that mounts the dashboard runs in Chromium under the CSP
   await cp(packageWasm(), path.join(dir, "hystrix_wasm_bg.wasm"));
   await cp(packageWasm(true), path.join(dir, "hystrix_wasm_observer_bg.wasm"));
   await writeFile(path.join(dir, "index.html"), page("app.js", true));
+  assert.deepEqual(await runInChromium(dir), DASHBOARD_EXPECTED);
+});
+
+test("esbuild: an es2020 IIFE through hystrix/init and hystrix/dashboard/init mounts the dashboard with the wasm files it is given", { timeout: 120_000 }, async (t) => {
+  if (skipWithoutChromium(t)) return;
+  const dir = await iifeApp("manual-dashboard.mjs", "iife-dashboard");
+  await cp(packageWasm(true), path.join(dir, "hystrix-observer.wasm"));
+  await writeFile(path.join(dir, "index.html"), page("app.js", false));
   assert.deepEqual(await runInChromium(dir), DASHBOARD_EXPECTED);
 });
 
