@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execFileSync } from "node:child_process";
+import { brotliCompressSync, constants } from "node:zlib";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
@@ -45,6 +46,9 @@ try {
   row("minimal app: esbuild --minify JS bytes", js.length);
   row("minimal app: JS gz", gz(js));
   row("minimal app: JS gz + wasm gz", gz(js) + gz(wasm));
+  // What a server that serves brotli (quality 11) sends instead.
+  const br = (bytes) => brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+  row("minimal app: JS br + wasm br", br(js) + br(wasm));
 } finally {
   await rm(work, { recursive: true, force: true });
 }
