@@ -29,6 +29,7 @@ dashboard.d.ts
 dashboard.mjs
 dashboard.node.mjs
 errors.mjs
+headroom.mjs
 index.bundler.mjs
 index.d.ts
 index.node.mjs

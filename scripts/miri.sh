@@ -50,6 +50,8 @@ echo "miri: sysroot ready after $((SECONDS - start)) s"
 status=0
 echo "miri: hystrix-c: tests/miri_abi (the C ABI)"
 nice -n 10 cargo +nightly miri test --quiet -p hystrix-c --test miri_abi -- "$@" || status=1
+echo "miri: hystrix-c: tests/freed_handles (every function given a freed handle)"
+nice -n 10 cargo +nightly miri test --quiet -p hystrix-c --test freed_handles -- "$@" || status=1
 echo "miri: hystrix-core: lib tests matching ${core_filters[*]} (${core_skips[*]})"
 nice -n 10 cargo +nightly miri test --quiet -p hystrix-core --lib -- "${core_filters[@]}" "${core_skips[@]}" "$@" || status=1
 echo "miri: done in $((SECONDS - start)) s"

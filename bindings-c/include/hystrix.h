@@ -9,6 +9,12 @@
  * Callbacks take `user_data` first. Objects made by a _new function are
  * freed by the matching _free function exactly once. Strings passed in
  * (names, JSON) are copied: they may be freed once the call returns.
+ * A command or clock handle passed after it was freed is refused with
+ * HYSTRIX_INVALID_ARGUMENT: its memory stays the library's until
+ * hystrix_shutdown, and is reused for a new handle of its kind only after
+ * 64 more of that kind have been freed (the old pointer then names the new
+ * handle). Freeing a handle while another thread is starting a call with
+ * it is a race the library cannot detect.
  *
  * Callbacks must return normally. The library is written in Rust, which
  * cannot unwind a foreign exception: a C++ exception thrown out of a
@@ -267,6 +273,7 @@ typedef enum {
  * Made by a `hystrix_clock_new_*` function, freed by `hystrix_clock_free`.
  * Commands keep what they need of it: freeing the clock while commands
  * made with it are alive is allowed (their timers keep working).
+ * Its memory is kept for the next clock handle once freed (see `shells`).
  */
 typedef struct hystrix_clock hystrix_clock;
 
@@ -274,7 +281,8 @@ typedef struct hystrix_clock hystrix_clock;
  * A handle to a command. Made by `hystrix_command_new` or
  * `hystrix_command_named`, freed by `hystrix_command_free`. Executions in
  * flight keep the command alive: freeing the handle never cancels them,
- * and their callbacks still run.
+ * and their callbacks still run. Its memory is kept for the next command
+ * handle once freed (see `shells`).
  */
 typedef struct hystrix_command hystrix_command;
 
@@ -1270,7 +1278,9 @@ hystrix_status hystrix_dashboard_html(const char **out, size_t *len);
  *
  * After it, the library starts again lazily: the next function that needs
  * the default clock or a named command makes a fresh one (names and their
- * settings were forgotten), as on first use. Returns `HYSTRIX_OK` too when
+ * settings were forgotten), as on first use. The memory of freed handles
+ * is given back too: a handle freed before it must not be passed to any
+ * function after it. Returns `HYSTRIX_OK` too when
  * there was nothing to free.
  */
 hystrix_status hystrix_shutdown(void);

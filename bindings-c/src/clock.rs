@@ -2,6 +2,7 @@
 //! a built-in timer thread, the program's own event loop, or a virtual
 //! clock the program advances.
 
+use crate::shells::{self, Handle, Pool, Shell};
 use crate::shutdown::Alive;
 use crate::status::{boundary, hystrix_status, write_out, Fail};
 use crate::user_data::{hystrix_free_fn, UserData};
@@ -331,23 +332,45 @@ const CLOCK_MAGIC: u64 = 0x6879_7374_636c_6b31;
 /// Made by a `hystrix_clock_new_*` function, freed by `hystrix_clock_free`.
 /// Commands keep what they need of it: freeing the clock while commands
 /// made with it are alive is allowed (their timers keep working).
+/// Its memory is kept for the next clock handle once freed (see `shells`).
 pub struct hystrix_clock {
-    magic: u64,
+    shell: Shell<ClockBody>,
+}
+
+/// What a live clock handle holds.
+pub(crate) struct ClockBody {
     pub(crate) inner: Arc<ClockInner>,
     _alive: Alive,
 }
 
-/// Checks a clock pointer: non-NULL and not freed.
-pub(crate) fn clock_ref<'a>(clock: *const hystrix_clock) -> Result<&'a hystrix_clock, Fail> {
+impl Handle for hystrix_clock {
+    type Body = ClockBody;
+    const MAGIC: u64 = CLOCK_MAGIC;
+    fn empty() -> Self {
+        hystrix_clock { shell: Shell::empty() }
+    }
+    fn shell(&self) -> &Shell<ClockBody> {
+        &self.shell
+    }
+}
+
+/// Every clock handle's memory, live or kept for reuse.
+static CLOCKS: Pool<hystrix_clock> = Pool::new();
+
+/// Gives the memory of freed clock handles back (`hystrix_shutdown`).
+pub(crate) fn release_freed_handles() {
+    CLOCKS.release();
+}
+
+/// Checks a clock pointer: non-NULL and not freed (a freed handle's memory
+/// is still the library's: its cleared magic number refuses it).
+pub(crate) fn clock_ref<'a>(clock: *const hystrix_clock) -> Result<&'a ClockBody, Fail> {
     if clock.is_null() {
         return Err(Fail::null("clock"));
     }
-    // SAFETY: non-NULL; the caller promises a pointer from hystrix_clock_new_*.
-    let c = unsafe { &*clock };
-    if c.magic != CLOCK_MAGIC {
-        return Err(Fail::invalid("clock is not a live hystrix_clock"));
-    }
-    Ok(c)
+    // SAFETY: non-NULL; the caller promises a pointer from hystrix_clock_new_*
+    // (live, or freed since the last hystrix_shutdown), not being freed now.
+    unsafe { shells::body(clock) }.ok_or_else(|| Fail::invalid("clock is not a live hystrix_clock"))
 }
 
 fn mode_driver(mode: i32) -> Result<Driver, Fail> {
@@ -361,7 +384,7 @@ fn mode_driver(mode: i32) -> Result<Driver, Fail> {
 }
 
 fn publish(out: *mut *mut hystrix_clock, inner: Arc<ClockInner>) {
-    let handle = Box::into_raw(Box::new(hystrix_clock { magic: CLOCK_MAGIC, inner, _alive: Alive::new() }));
+    let handle = CLOCKS.make(ClockBody { inner, _alive: Alive::new() });
     crate::live::insert(handle);
     write_out(out, handle);
 }
@@ -565,13 +588,11 @@ pub extern "C" fn hystrix_clock_free(clock: *mut hystrix_clock) -> hystrix_statu
             return Err(Fail::invalid("clock is not a live hystrix_clock"));
         }
         clock_ref(clock)?;
-        // SAFETY: a live handle from Box::into_raw, now out of the live
-        // set; the magic is cleared so the other functions' check refuses
-        // it while its memory is unchanged.
-        unsafe {
-            (*clock).magic = 0;
-            drop(Box::from_raw(clock));
-        }
+        // SAFETY: a live handle of the pool, now out of the live set; its
+        // magic is cleared, its memory kept for reuse. The body is dropped
+        // after the pool's lock is released.
+        let body = unsafe { CLOCKS.retire(clock) };
+        drop(body);
         Ok(())
     })
 }

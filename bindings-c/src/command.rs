@@ -5,6 +5,7 @@ use crate::clock::{clock_or_default, hystrix_clock, ClockInner};
 use crate::config::{
     config_fail, config_fail_for, hystrix_config, read_config, read_str, write_config, CONFIG_SIZE_0_1,
 };
+use crate::shells::{self, Handle, Pool, Shell};
 use crate::shutdown::Alive;
 use crate::status::{boundary, hystrix_status, write_out, Fail};
 use crate::user_data::{hystrix_free_fn, UserData};
@@ -216,25 +217,47 @@ const COMMAND_MAGIC: u64 = 0x6879_7374_636d_6431;
 /// A handle to a command. Made by `hystrix_command_new` or
 /// `hystrix_command_named`, freed by `hystrix_command_free`. Executions in
 /// flight keep the command alive: freeing the handle never cancels them,
-/// and their callbacks still run.
+/// and their callbacks still run. Its memory is kept for the next command
+/// handle once freed (see `shells`).
 pub struct hystrix_command {
-    magic: u64,
+    shell: Shell<CommandBody>,
+}
+
+/// What a live command handle holds.
+pub(crate) struct CommandBody {
     pub(crate) cmd: Command,
     pub(crate) clock: Arc<ClockInner>,
     _alive: Alive,
 }
 
-/// Checks a command pointer: non-NULL and not freed.
-pub(crate) fn command_ref<'a>(cmd: *const hystrix_command) -> Result<&'a hystrix_command, Fail> {
+impl Handle for hystrix_command {
+    type Body = CommandBody;
+    const MAGIC: u64 = COMMAND_MAGIC;
+    fn empty() -> Self {
+        hystrix_command { shell: Shell::empty() }
+    }
+    fn shell(&self) -> &Shell<CommandBody> {
+        &self.shell
+    }
+}
+
+/// Every command handle's memory, live or kept for reuse.
+static COMMANDS: Pool<hystrix_command> = Pool::new();
+
+/// Gives the memory of freed command handles back (`hystrix_shutdown`).
+pub(crate) fn release_freed_handles() {
+    COMMANDS.release();
+}
+
+/// Checks a command pointer: non-NULL and not freed (a freed handle's
+/// memory is still the library's: its cleared magic number refuses it).
+pub(crate) fn command_ref<'a>(cmd: *const hystrix_command) -> Result<&'a CommandBody, Fail> {
     if cmd.is_null() {
         return Err(Fail::null("cmd"));
     }
-    // SAFETY: non-NULL; the caller promises a pointer from hystrix_command_*.
-    let c = unsafe { &*cmd };
-    if c.magic != COMMAND_MAGIC {
-        return Err(Fail::invalid("cmd is not a live hystrix_command"));
-    }
-    Ok(c)
+    // SAFETY: non-NULL; the caller promises a pointer from hystrix_command_*
+    // (live, or freed since the last hystrix_shutdown), not being freed now.
+    unsafe { shells::body(cmd) }.ok_or_else(|| Fail::invalid("cmd is not a live hystrix_command"))
 }
 
 /// The command behind a handle, as a reference of its own. Functions that
@@ -245,7 +268,7 @@ pub(crate) fn command_owned(cmd: *const hystrix_command) -> Result<Command, Fail
 }
 
 fn publish(out: *mut *mut hystrix_command, cmd: Command, clock: Arc<ClockInner>) {
-    let handle = Box::into_raw(Box::new(hystrix_command { magic: COMMAND_MAGIC, cmd, clock, _alive: Alive::new() }));
+    let handle = COMMANDS.make(CommandBody { cmd, clock, _alive: Alive::new() });
     crate::live::insert(handle);
     write_out(out, handle);
 }
@@ -530,13 +553,11 @@ pub extern "C" fn hystrix_command_free(cmd: *mut hystrix_command) -> hystrix_sta
             return Err(Fail::invalid("cmd is not a live hystrix_command"));
         }
         command_ref(cmd)?;
-        // SAFETY: a live handle from Box::into_raw, now out of the live
-        // set; the magic is cleared so the other functions' check refuses
-        // it while its memory is unchanged.
-        unsafe {
-            (*cmd).magic = 0;
-            drop(Box::from_raw(cmd));
-        }
+        // SAFETY: a live handle of the pool, now out of the live set; its
+        // magic is cleared, its memory kept for reuse. The body is dropped
+        // after (it may run the program's finalizers).
+        let body = unsafe { COMMANDS.retire(cmd) };
+        drop(body);
         Ok(())
     })
 }

@@ -19,6 +19,7 @@ pub mod execute_async;
 pub mod execute_sync;
 mod live;
 pub mod observe;
+mod shells;
 pub mod shutdown;
 pub mod status;
 pub mod user_data;

@@ -41,7 +41,9 @@ impl Drop for Alive {
 ///
 /// After it, the library starts again lazily: the next function that needs
 /// the default clock or a named command makes a fresh one (names and their
-/// settings were forgotten), as on first use. Returns `HYSTRIX_OK` too when
+/// settings were forgotten), as on first use. The memory of freed handles
+/// is given back too: a handle freed before it must not be passed to any
+/// function after it. Returns `HYSTRIX_OK` too when
 /// there was nothing to free.
 #[no_mangle]
 pub extern "C" fn hystrix_shutdown() -> hystrix_status {
@@ -58,6 +60,8 @@ pub extern "C" fn hystrix_shutdown() -> hystrix_status {
         drop(crate::command::take_registry());
         crate::execute_async::release_completions();
         crate::live::release();
+        crate::command::release_freed_handles();
+        crate::clock::release_freed_handles();
         drop(crate::clock::take_default_clock()); // joins the timer thread
         Ok(())
     })

@@ -1,13 +1,17 @@
-//! The clock a native command reads: the process-wide monotonic clock
-//! (the default, shared with the Python package's `RealClock`), or a
-//! Python object with a `now()` method (e.g. `hystrix.testing.VirtualClock`).
+//! Time for native commands. Every core command of the package holds the
+//! process-wide monotonic clock ([`native`]); the core never holds a Python
+//! object to read time from. A command given a Python clock (an object with
+//! a `now()` method, e.g. `hystrix.testing.VirtualClock`) keeps it here, in
+//! its [`PyClock`]: the call interpreters (`_sync.py`, `_threads.py`,
+//! `_asyncio.py`) read it in Python and pass `now` with every input, and
+//! the native semaphore path hands it to the one call that uses it
+//! (`Command::execute_on`).
 //!
 //! A Python clock must return whole milliseconds: an `int` (not a `bool`)
 //! from 0 to 2^64 − 1. The core's `Clock` trait cannot fail, so a bad read
-//! inside the core answers the last good time (time never goes back) and
-//! leaves the error pending on this thread; the native entry point that
-//! called into the core raises it when the core returns (see
-//! `crate::pending`).
+//! during a semaphore call answers the last good time (time never goes
+//! back) and leaves the error pending on this thread; the semaphore path
+//! raises it when the call returns (see `crate::pending`).
 
 use hystrix_core::{Clock, MonotonicClock};
 use pyo3::prelude::*;
@@ -15,12 +19,19 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyInt};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// The process-wide monotonic clock: one origin for every command.
 pub(crate) fn monotonic() -> &'static MonotonicClock {
     static CLOCK: OnceLock<MonotonicClock> = OnceLock::new();
     CLOCK.get_or_init(MonotonicClock::new)
+}
+
+/// The process-wide monotonic clock as a core command's own clock (what
+/// every command of the package holds).
+pub(crate) fn native() -> Arc<dyn Clock> {
+    static SHARED: OnceLock<Arc<dyn Clock>> = OnceLock::new();
+    SHARED.get_or_init(|| Arc::new(*monotonic())).clone()
 }
 
 /// `hystrix._errors._bad_clock(command, clock, value)`, registered by the package.
@@ -39,7 +50,9 @@ thread_local! {
     static PRIMED: Cell<Option<u64>> = const { Cell::new(None) };
 }
 
-/// A clock that is either the native monotonic one or a Python object.
+/// A command's clock as its Python side sees it: the native monotonic one
+/// or a Python object. Handed to a semaphore call as that call's clock
+/// only while it is a Python one.
 pub(crate) struct PyClock {
     /// Whether `source` holds a Python clock: the native path takes no lock.
     custom: AtomicBool,

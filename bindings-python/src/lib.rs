@@ -116,7 +116,7 @@ impl NativeCommand {
         let config = parse_patch(py, Config::default(), config, Some(&label))?;
         let py_clock = Arc::new(PyClock::new(label.clone()));
         py_clock.set(clock);
-        let cmd = Command::with_clock(name, config, py_clock.clone()).map_err(|e| config_error(py, e, Some(&label)))?;
+        let cmd = Command::with_clock(name, config, clock::native()).map_err(|e| config_error(py, e, Some(&label)))?;
         Ok(NativeCommand {
             cmd,
             clock: py_clock,

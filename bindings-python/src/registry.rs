@@ -17,7 +17,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::{Arc, OnceLock};
 
-/// The process's registry (its commands each read their own `PyClock`).
+/// The process's registry (its commands hold the native clock; a Python
+/// clock stays in the `NativeCommand`'s `PyClock`).
 fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(Registry::hosted)
@@ -47,21 +48,15 @@ fn registry_enter(
     } else {
         patch
     };
-    let mut clock = None;
-    let make = |name: &str, config| {
-        let made = Arc::new(PyClock::new(name.to_string()));
-        let cmd = Command::with_clock(name, config, made.clone())?;
-        clock = Some(made);
-        Ok(cmd)
-    };
+    let make = |name: &str, config| Command::with_clock(name, config, crate::clock::native());
     let entered = reg.enter(name, &given, make).map_err(|e| match e {
         SettingsError::Invalid(e) => config_error(py, e, Some(name)),
         SettingsError::Conflict(c) => crate::errors::settings_conflict(py, &c),
     })?;
-    Ok(match (entered, clock) {
-        (Entered::Created(cmd), Some(clock)) => Some(NativeCommand {
+    Ok(match entered {
+        Entered::Created(cmd) => Some(NativeCommand {
             cmd,
-            clock,
+            clock: Arc::new(PyClock::new(name.to_string())),
             label: name.to_string(),
             listener_errors: Default::default(),
             listeners: Default::default(),

@@ -4,7 +4,7 @@
 
 use crate::clock::PyClock;
 use crate::errors::{error_object, raise_for, Source};
-use hystrix_core::{Command, Error, ErrorKind, RunError};
+use hystrix_core::{Clock, Command, Error, ErrorKind, RunError};
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -25,7 +25,8 @@ pub(crate) struct SemaphoreCall {
     /// instead while retry, hedging, a deadline or a rate limiter is on:
     /// the core's single-attempt driver here knows none of them.
     pub(crate) general: Option<Py<PyAny>>,
-    /// The command's clock (checked before the call when it is a Python one).
+    /// The command's clock as Python sees it: a Python one is read (and
+    /// checked) before the call, then handed to the call as its clock.
     clock: Arc<PyClock>,
     /// What errors call the command.
     label: String,
@@ -147,16 +148,20 @@ impl SemaphoreCall {
         crate::stack::check()?;
         let run = run.bind(py);
         // A Python clock is read (and checked) before the call: a bad one
-        // refuses it before admission, nothing recorded. The core's first
-        // read then takes this value.
+        // refuses it before admission, nothing recorded. It is this call's
+        // clock (the command's own is the native one), and its first read
+        // takes this value.
         let custom_clock = self.clock.is_custom();
-        if custom_clock {
+        let clock: &dyn Clock = if custom_clock {
             PyClock::prime(self.clock.read(py)?);
-        }
+            &*self.clock
+        } else {
+            &**self.cmd.clock()
+        };
         let call_run = || run.call(args, kwargs).map(Bound::unbind).map_err(|e| self.classify(py, e));
         let result = match &self.fallback {
-            None => self.cmd.execute(call_run),
-            Some(fallback) => self.cmd.execute_or(call_run, |cause: &Error<PyErr>| {
+            None => self.cmd.execute_on(clock, call_run),
+            Some(fallback) => self.cmd.execute_or_on(clock, call_run, |cause: &Error<PyErr>| {
                 let original = self.cause_object(py, cause)?;
                 let fallback = fallback.bind(py);
                 // Up to two arguments go as a Rust tuple: no vector to build.

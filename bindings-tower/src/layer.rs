@@ -5,7 +5,7 @@ use crate::attempts::{EveryAttempt, OneAttempt};
 use crate::classify::{AllFailures, BadRequestIf};
 use crate::fallback::{FallbackFn, NoFallback};
 use crate::service::HystrixService;
-use hystrix_core::{Command, Sleeper};
+use hystrix_core::{Command, Timer};
 use std::fmt;
 use std::sync::Arc;
 use tower_layer::Layer;
@@ -17,8 +17,8 @@ use tower_layer::Layer;
 /// layer only turns a request into the driver's run and its answer into
 /// the response.
 ///
-/// `S` is the timer source the driver arms its timers with (a
-/// [`Sleeper`] on the command's clock); `M` is [`EveryAttempt`] (the
+/// `S` is the call's time source (a [`Timer`]: the driver reads every time
+/// of a call from it and arms its timers with it); `M` is [`EveryAttempt`] (the
 /// default) or [`OneAttempt`]; `F` is the fallback ([`NoFallback`] unless
 /// [`fallback`](HystrixLayer::fallback) gave one); `C` sorts the inner
 /// service's errors into failures and bad requests ([`AllFailures`] unless
@@ -46,11 +46,11 @@ impl HystrixLayer<crate::TokioSleeper> {
     }
 }
 
-impl<S: Sleeper> HystrixLayer<S> {
-    /// A layer running calls through `command`, with its timers armed by
-    /// `sleeper` — any runtime's timer, or a
-    /// [`VirtualClock`](hystrix_core::VirtualClock) in tests. `sleeper`
-    /// must measure time on the command's clock.
+impl<S: Timer> HystrixLayer<S> {
+    /// A layer running calls through `command`, with the calls' times read
+    /// from `sleeper` and their timers armed by it — any runtime's timer
+    /// with a clock, or a [`VirtualClock`](hystrix_core::VirtualClock) in
+    /// tests.
     pub fn with_sleeper(command: Command, sleeper: S) -> Self {
         HystrixLayer {
             command,

@@ -35,7 +35,8 @@
 //! See [`HystrixService`] for how `poll_ready`, `Clone` and the two attempt
 //! modes ([`EveryAttempt`], [`OneAttempt`]) behave, and [`HystrixError`]
 //! for the error. The `tokio` feature (on by default) gives
-//! [`HystrixLayer::new`] with tokio's timer ([`TokioSleeper`]) and
+//! [`HystrixLayer::new`] with tokio's timer ([`TokioSleeper`], a
+//! [`Timer`](hystrix_core::Timer)) and
 //! [`TokioClock`]; without it the layer runs on any runtime through
 //! [`HystrixLayer::with_sleeper`].
 //!

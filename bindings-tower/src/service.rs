@@ -5,7 +5,7 @@ use crate::attempts::{EveryAttempt, OneAttempt};
 use crate::classify::{AllFailures, Classify};
 use crate::error::HystrixError;
 use crate::fallback::Fallback;
-use hystrix_core::{Command, RunError, Sleeper};
+use hystrix_core::{Command, RunError, Timer};
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -137,7 +137,7 @@ where
     Svc::Response: Send + 'static,
     Svc::Error: Send + 'static,
     Req: Clone + Send + 'static,
-    S: Sleeper + Send + Sync + 'static,
+    S: Timer + Send + Sync + 'static,
     S::Sleep: Send,
     F: Fallback<Svc::Response, Svc::Error> + Send + Sync + 'static,
     F::Future: Send,
@@ -179,7 +179,7 @@ where
     Svc::Response: Send + 'static,
     Svc::Error: Send + 'static,
     Req: Send + 'static,
-    S: Sleeper + Send + Sync + 'static,
+    S: Timer + Send + Sync + 'static,
     S::Sleep: Send,
     F: Fallback<Svc::Response, Svc::Error> + Send + Sync + 'static,
     F::Future: Send,

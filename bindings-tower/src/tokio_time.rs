@@ -1,5 +1,7 @@
-//! Tokio's timer as the layer's [`Sleeper`], and tokio's clock as a
-//! command's [`Clock`] (the `tokio` feature).
+//! Tokio's timer, with the clock it measures deadlines on, as the layer's
+//! time source (a [`Sleeper`] and a [`Clock`], hence a
+//! [`Timer`](hystrix_core::Timer)), and tokio's clock as a command's
+//! [`Clock`] (the `tokio` feature).
 
 use hystrix_core::{Clock, Command, Sleeper};
 use std::sync::Arc;
@@ -21,8 +23,8 @@ pub struct TokioSleeper {
 }
 
 impl TokioSleeper {
-    /// A sleeper measuring deadlines on `clock`, which must be the clock of
-    /// the command it serves.
+    /// A sleeper measuring deadlines on `clock` (and reading the calls'
+    /// times from it): normally the clock of the command it serves.
     pub fn new(clock: Arc<dyn Clock>) -> TokioSleeper {
         TokioSleeper { clock }
     }
@@ -41,6 +43,13 @@ impl Sleeper for TokioSleeper {
         // millisecond tick), so a timer armed earlier fires no later.
         let wait = deadline_ms.saturating_sub(self.clock.now_ms());
         tokio::time::sleep(Duration::from_millis(wait))
+    }
+}
+
+impl Clock for TokioSleeper {
+    /// The time on the clock the sleeper measures deadlines on.
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
     }
 }
 

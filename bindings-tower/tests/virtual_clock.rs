@@ -1,4 +1,4 @@
-//! The layer without tokio: `with_sleeper` takes any `Sleeper`, here the
+//! The layer without tokio: `with_sleeper` takes any `Timer`, here the
 //! core's `VirtualClock`, and the futures are polled by hand (no runtime).
 
 mod support;

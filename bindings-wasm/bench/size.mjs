@@ -23,7 +23,8 @@ const gz = (bytes) => execFileSync("gzip", ["-9", "-c"], { input: bytes, maxBuff
 const wasm = await readFile(path.join(pkg, "web/hystrix_wasm_bg.wasm"));
 // Every module index.web.mjs loads (schema.mjs: since the schema left the wasm).
 const glueFiles = ["index.web.mjs", "api.mjs", "call.mjs", "clocks.mjs", "command.mjs", "context.mjs", "errors.mjs",
-  "options.mjs", "registry.mjs", "schema.mjs", "snapshot.mjs", "timers.mjs", "wasm-slot.mjs", "web/hystrix_wasm.js"];
+  "options.mjs", "registry.mjs", "schema.mjs", "snapshot.mjs", "timers.mjs", "wasm-slot.mjs", "headroom.mjs",
+  "web/hystrix_wasm.js"];
 const glue = Buffer.concat(await Promise.all(glueFiles.map((f) => readFile(path.join(pkg, f)).catch(() => Buffer.alloc(0)))));
 
 // The minimal app, bundled as a user's production build would be.

@@ -1,7 +1,7 @@
 // Bundler entry point (wasm-bindgen --target bundler): the bundler wires the wasm import.
 import { WasmCommand } from "./bundler/hystrix_wasm.js";
-import { slot } from "./wasm-slot.mjs";
+import { fill } from "./wasm-slot.mjs";
 
-slot.WasmCommand = WasmCommand;
+fill(WasmCommand);
 
 export * from "./api.mjs";

@@ -1,8 +1,8 @@
 // Browser entry point (wasm-bindgen --target web): fetches and instantiates the wasm with top-level await.
 import init, { WasmCommand } from "./web/hystrix_wasm.js";
-import { slot, trackShadowStack } from "./wasm-slot.mjs";
+import { fill, trackShadowStack } from "./wasm-slot.mjs";
 
 trackShadowStack(/** @type {Record<string, unknown>} */ (/** @type {unknown} */ (await init())));
-slot.WasmCommand = WasmCommand;
+fill(WasmCommand);
 
 export * from "./api.mjs";

@@ -4,7 +4,7 @@
 // themselves (it is exported as `hystrix-resilience/wasm`).
 import initWeb, { WasmCommand } from "./web/hystrix_wasm.js";
 import { loadOnce } from "./loader.mjs";
-import { slot, trackShadowStack } from "./wasm-slot.mjs";
+import { fill, slot, trackShadowStack } from "./wasm-slot.mjs";
 
 /**
  * Loads the wasm module; resolves once commands can be created. `source`
@@ -21,7 +21,7 @@ export const init = loadOnce(
   (source) =>
     initWeb(source === undefined ? undefined : { module_or_path: source }).then((exports) => {
       trackShadowStack(/** @type {Record<string, unknown>} */ (/** @type {unknown} */ (exports)));
-      slot.WasmCommand = WasmCommand;
+      fill(WasmCommand);
     }),
   () => slot.WasmCommand !== null,
 );

@@ -5,7 +5,7 @@
 // exports it as `init` for IIFE and es2020 bundles.
 import initWasm, { WasmObservation, dashboardHtml } from "./observer/hystrix_wasm_observer.js";
 import { loadOnce } from "./loader.mjs";
-import { slot } from "./wasm-slot.mjs";
+import { fillObserver, slot } from "./wasm-slot.mjs";
 
 /**
  * Loads the observer module; resolves once the dashboard can render.
@@ -18,9 +18,8 @@ import { slot } from "./wasm-slot.mjs";
 export const initObserver = loadOnce(
   /** @param {Parameters<typeof import("./dashboard-init.js").init>[0]} source */
   (source) =>
-    initWasm(source === undefined ? undefined : { module_or_path: source }).then(() => {
-      slot.WasmObservation = WasmObservation;
-      slot.dashboardHtml = dashboardHtml;
-    }),
+    initWasm(source === undefined ? undefined : { module_or_path: source }).then(() =>
+      fillObserver(WasmObservation, dashboardHtml),
+    ),
   () => slot.WasmObservation !== null,
 );

@@ -6,8 +6,7 @@
 import { Buffer } from "node:buffer";
 import { initSync, WasmObservation, dashboardHtml } from "./observer/hystrix_wasm_observer.js";
 import wasmBase64 from "./node/observer-wasm.mjs";
-import { slot } from "./wasm-slot.mjs";
+import { fillObserver } from "./wasm-slot.mjs";
 
 initSync({ module: Buffer.from(wasmBase64, "base64") });
-slot.WasmObservation = WasmObservation;
-slot.dashboardHtml = dashboardHtml;
+fillObserver(WasmObservation, dashboardHtml);

@@ -7,6 +7,7 @@ import { CommandView } from "./command.mjs";
 import { HystrixError } from "./errors.mjs";
 import { circuitNamed, namedCircuits } from "./registry.mjs";
 import { slot } from "./wasm-slot.mjs";
+import { probe } from "./headroom.mjs";
 
 /** @typedef {import("./registry.mjs").Circuit} Circuit */
 
@@ -48,6 +49,8 @@ export function render(options, where, fn) {
   if (slot.WasmObservation === null) {
     throw new HystrixError(`${where}: the observer module is not loaded: import "hystrix-resilience/observe" (Node) or "hystrix-resilience/dashboard"`);
   }
+  // The constructor is no method `fill` could guard (see headroom.mjs).
+  probe();
   const observation = new slot.WasmObservation();
   try {
     for (const c of circuitsOf(options?.commands, where)) observation.add(c.name, c.wasm.observed(c.clock.now()), false);

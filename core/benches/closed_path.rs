@@ -44,7 +44,7 @@
 //!   inverse of aggregate throughput. Per-thread latency is twice that.
 //! - `async`: futures polled to completion by the same tiny busy-polling,
 //!   no-op-waker `block_on` (none of them ever returns `Pending` here).
-//!   `hystrix_async` uses a bench-local `Sleeper` whose timer never fires.
+//!   `hystrix_async` uses a bench-local `Timer`: the command's clock, timers that never fire.
 //!   `tower_limit` is `ConcurrencyLimit(10)` around a `service_fn`, without
 //!   any runtime. `tower_limit_timeout` adds `Timeout(1 s)`: tower's
 //!   `Timeout::call` calls `tokio::time::sleep`, which panics without a
@@ -58,7 +58,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use failsafe::backoff;
 use failsafe::failure_policy::consecutive_failures;
 use failsafe::CircuitBreaker;
-use hystrix_core::{Clock, Command, Config, Error, MonotonicClock, RunError, Sleeper};
+use hystrix_core::{Clock, Command, Config, Error, MonotonicClock, RunError};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;
@@ -88,11 +88,15 @@ fn block_on<F: Future>(fut: F) -> F::Output {
     }
 }
 
-/// A sleeper whose timers never fire: the async closed path never times out.
-struct NeverSleeper;
+/// The command's clock, with timers that never fire: the async closed path
+/// never times out.
+struct NeverFires(std::sync::Arc<dyn hystrix_core::Clock>);
 
-impl Sleeper for NeverSleeper {
+impl hystrix_core::Timer for NeverFires {
     type Sleep = std::future::Pending<()>;
+    fn now_ms(&self) -> u64 {
+        self.0.now_ms()
+    }
     fn sleep_until(&self, _deadline_ms: u64) -> Self::Sleep {
         std::future::pending()
     }
@@ -289,8 +293,8 @@ fn async_group(c: &mut Criterion) {
     let mut g = c.benchmark_group("async");
 
     let cmd = Command::new(Config::default()).unwrap();
-    let hystrix_async =
-        || block_on(cmd.execute_async(&NeverSleeper, async { Ok::<_, RunError<()>>(black_box(X) + 1) }));
+    let never = NeverFires(cmd.clock().clone());
+    let hystrix_async = || block_on(cmd.execute_async(&never, async { Ok::<_, RunError<()>>(black_box(X) + 1) }));
     assert_eq!(hystrix_async().ok(), Some(X + 1));
     g.bench_function("hystrix_async", |b| b.iter(hystrix_async));
 

@@ -17,7 +17,7 @@
 
 use hystrix_core::{
     Action, AttemptId, Call, CallTimer, Clock, Command, Config, FnClock, Input, Jitter, MonotonicClock, RunError,
-    RunOutcome, Settlement, Sleeper,
+    RunOutcome, Settlement,
 };
 use std::future::Future;
 use std::hint::black_box;
@@ -26,11 +26,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-/// A sleeper whose timers never fire.
-struct NeverSleeper;
+/// The command's clock, with timers that never fire: the async closed path
+/// never times out.
+struct NeverFires(std::sync::Arc<dyn hystrix_core::Clock>);
 
-impl Sleeper for NeverSleeper {
+impl hystrix_core::Timer for NeverFires {
     type Sleep = std::future::Pending<()>;
+    fn now_ms(&self) -> u64 {
+        self.0.now_ms()
+    }
     fn sleep_until(&self, _deadline_ms: u64) -> Self::Sleep {
         std::future::pending()
     }
@@ -119,8 +123,9 @@ fn main() {
             }
         }
         "async" => {
+            let never = NeverFires(cmd.clock().clone());
             for _ in 0..n {
-                let fut = cmd.execute_async(&NeverSleeper, async { Ok::<_, RunError<()>>(black_box(41u64) + 1) });
+                let fut = cmd.execute_async(&never, async { Ok::<_, RunError<()>>(black_box(41u64) + 1) });
                 ok += u64::from(block_on(fut, &mut cx).is_ok());
             }
         }

@@ -10,7 +10,7 @@
 //! ```
 
 use hystrix_core::observe::StreamOptions;
-use hystrix_core::{Clock, Registry, RunError, VirtualClock};
+use hystrix_core::{Registry, RunError, VirtualClock};
 use std::sync::Arc;
 use std::time::Instant;
 

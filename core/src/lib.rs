@@ -48,7 +48,7 @@ pub use call::execution::{Execution, Resolution, RunOutcome, Step};
 pub use call::{Action, AttemptId, Call, CallTimer, Input, Original, Settlement};
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub use clock::MonotonicClock;
-pub use clock::{Clock, FnClock, Sleeper};
+pub use clock::{Clock, FnClock, Sleeper, Timer};
 pub use command::Command;
 pub use config::{Config, Given, Jitter, LimitMode, Setting};
 pub use error::{ConfigError, Context, Error, ErrorKind, Fault, RunError, SettingsConflict, SettingsError};

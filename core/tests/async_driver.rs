@@ -4,7 +4,7 @@
 mod support;
 
 use hystrix_core::{
-    Clock, Command, Config, Error, ErrorKind, EventType, Fault, RunError, Sleeper, Snapshot, VirtualClock,
+    Command, Config, Error, ErrorKind, EventType, Fault, RunError, Sleeper, Snapshot, Timer, VirtualClock,
 };
 use std::cell::Cell;
 use std::rc::Rc;
@@ -24,6 +24,23 @@ struct DropFlag(Rc<Cell<bool>>);
 impl Drop for DropFlag {
     fn drop(&mut self) {
         self.0.set(true);
+    }
+}
+
+/// A call's time source whose reading is `read`, its timers firing on
+/// `timers` (which a test may leave behind: late timers).
+struct Split<F> {
+    read: F,
+    timers: VirtualClock,
+}
+
+impl<F: Fn() -> u64> Timer for Split<F> {
+    type Sleep = hystrix_core::virtual_clock::VirtualSleep;
+    fn now_ms(&self) -> u64 {
+        (self.read)()
+    }
+    fn sleep_until(&self, deadline_ms: u64) -> Self::Sleep {
+        Sleeper::sleep_until(&self.timers, deadline_ms)
     }
 }
 
@@ -195,25 +212,25 @@ fn a_full_fallback_limit_is_fallback_rejected() {
     assert_eq!(snap(&cmd, &clock).fallback_concurrent, 0);
 }
 
-/// A command clock that panics once the run is in flight: the panic reaches
+/// A clock that panics once the run is in flight: the panic reaches
 /// whoever polls the call, and the permit is given back (the abandon guard
 /// used to read the clock again while unwinding, which aborts the process).
 #[test]
 fn a_clock_that_panics_mid_call_gives_the_permit_back() {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let sleeper = VirtualClock::new();
     let armed = Arc::new(AtomicBool::new(false));
     let trap = armed.clone();
     // Broken from the run on until the test mends it: every read panics.
-    let clock = hystrix_core::FnClock(move || {
-        if trap.load(Ordering::SeqCst) {
-            panic!("clock broke");
-        }
-        0
-    });
-    let cmd =
-        Command::with_clock("async-clock", Config { max_concurrent_requests: 1, ..Config::default() }, Arc::new(clock))
-            .unwrap();
+    let sleeper = Split {
+        read: move || {
+            if trap.load(Ordering::SeqCst) {
+                panic!("clock broke");
+            }
+            0
+        },
+        timers: VirtualClock::new(),
+    };
+    let cmd = Command::new(Config { max_concurrent_requests: 1, ..Config::default() }).unwrap();
     let call = cmd.execute_async(&sleeper, async {
         armed.store(true, Ordering::SeqCst);
         Ok::<_, RunError<()>>(1)
@@ -232,15 +249,11 @@ fn a_clock_that_panics_mid_call_gives_the_permit_back() {
 #[test]
 fn a_run_read_as_ending_at_its_deadline_times_out_though_the_timer_is_late() {
     use std::sync::atomic::{AtomicU64, Ordering};
-    let late_timers = VirtualClock::new(); // never advanced: its timers stay late
     let now = Arc::new(AtomicU64::new(0));
     let read = now.clone();
-    let cmd = Command::with_clock(
-        "late",
-        Config { timeout_ms: 100, ..Config::default() },
-        Arc::new(hystrix_core::FnClock(move || read.load(Ordering::SeqCst))),
-    )
-    .unwrap();
+    // The timers' clock is never advanced: they stay late.
+    let late_timers = Split { read: move || read.load(Ordering::SeqCst), timers: VirtualClock::new() };
+    let cmd = Command::new(Config { timeout_ms: 100, ..Config::default() }).unwrap();
     let run = async {
         now.store(100, Ordering::SeqCst);
         Ok::<_, RunError<()>>("late value")

@@ -5,8 +5,8 @@
 mod support;
 
 use hystrix_core::{
-    Clock, Command, Config, Error, ErrorKind, EventType, Fault, Jitter, MonotonicClock, Notice, RunError, Sleeper,
-    Snapshot, Topic, VirtualClock,
+    Clock, Command, Config, Error, ErrorKind, EventType, Fault, Jitter, MonotonicClock, Notice, RunError, Snapshot,
+    Topic, VirtualClock,
 };
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

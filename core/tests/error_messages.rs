@@ -4,7 +4,7 @@
 #[allow(dead_code)] // this file uses the executor without cancelling
 mod support;
 
-use hystrix_core::{Command, Config, Error, ErrorKind, FnClock, RunError, Sleeper, VirtualClock};
+use hystrix_core::{Command, Config, Error, ErrorKind, FnClock, RunError, VirtualClock};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use support::Executor;

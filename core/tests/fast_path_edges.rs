@@ -4,7 +4,7 @@
 //! run's success (semantics §12, §15.1), and a deadline at the very end of
 //! `u64` time still fires (semantics §1 rule 4).
 
-use hystrix_core::{Clock, Command, Config, ErrorKind, RunError, VirtualClock};
+use hystrix_core::{Command, Config, ErrorKind, RunError, VirtualClock};
 use serde_json::json;
 use std::sync::Arc;
 

@@ -18,19 +18,6 @@ use std::ffi::c_void;
 use std::mem::{align_of, size_of, MaybeUninit};
 use std::ptr;
 
-extern "C" fn never_run(_: *mut c_void, _: *mut *mut c_void) -> i32 {
-    panic!("must not run")
-}
-extern "C" fn never_async(_: *mut c_void, _: u64) {
-    panic!("must not run")
-}
-extern "C" fn never_done(_: *mut c_void, _: hystrix::status::hystrix_status, _: *mut c_void) {
-    panic!("must not run")
-}
-extern "C" fn never_event(_: *mut c_void, _: *const std::ffi::c_char, _: hystrix_event, _: u64) {
-    panic!("must not run")
-}
-
 /// Zeroed memory the size and alignment of a `T`: live, but no handle.
 fn not_a_handle<T>() -> Vec<u64> {
     assert!(align_of::<T>() <= align_of::<u64>());
@@ -43,13 +30,13 @@ fn null_arguments_are_refused_and_outputs_untouched() {
     let sentinel = ptr::without_provenance_mut::<c_void>(0x77);
     let mut out = sentinel;
     expect(
-        hystrix_command_execute(ptr::null(), Some(never_run), None, ptr::null_mut(), &mut out),
+        hystrix_command_execute(ptr::null(), Some(never::run), None, ptr::null_mut(), &mut out),
         HYSTRIX_NULL_ARGUMENT,
         "cmd is NULL",
     );
     expect(hystrix_command_execute(f.cmd, None, None, ptr::null_mut(), &mut out), HYSTRIX_NULL_ARGUMENT, "run is NULL");
     expect(
-        hystrix_command_execute(f.cmd, Some(never_run), None, ptr::null_mut(), ptr::null_mut()),
+        hystrix_command_execute(f.cmd, Some(never::run), None, ptr::null_mut(), ptr::null_mut()),
         HYSTRIX_NULL_ARGUMENT,
         "out_value is NULL",
     );
@@ -57,11 +44,11 @@ fn null_arguments_are_refused_and_outputs_untouched() {
     let mut frees = 0u32;
     let fp = ud(&mut frees);
     let q = |cmd, run, done| hystrix_command_queue(cmd, run, None, None, done, fp, Some(count_free), ptr::null_mut());
-    expect(q(ptr::null(), Some(never_async), Some(never_done)), HYSTRIX_NULL_ARGUMENT, "cmd is NULL");
-    expect(q(f.cmd, None, Some(never_done)), HYSTRIX_NULL_ARGUMENT, "run is NULL");
-    expect(q(f.cmd, Some(never_async), None), HYSTRIX_NULL_ARGUMENT, "done is NULL");
+    expect(q(ptr::null(), Some(never::run_async), Some(never::done)), HYSTRIX_NULL_ARGUMENT, "cmd is NULL");
+    expect(q(f.cmd, None, Some(never::done)), HYSTRIX_NULL_ARGUMENT, "run is NULL");
+    expect(q(f.cmd, Some(never::run_async), None), HYSTRIX_NULL_ARGUMENT, "done is NULL");
     expect(
-        hystrix_command_on_event(ptr::null(), Some(never_event), fp, Some(count_free), ptr::null_mut()),
+        hystrix_command_on_event(ptr::null(), Some(never::event), fp, Some(count_free), ptr::null_mut()),
         HYSTRIX_NULL_ARGUMENT,
         "cmd is NULL",
     );
@@ -99,7 +86,7 @@ fn memory_that_holds_no_handle_is_refused() {
     let cmd = fake_cmd.as_mut_ptr().cast::<hystrix_command>();
     let mut out = ptr::null_mut();
     expect(
-        hystrix_command_execute(cmd, Some(never_run), None, ptr::null_mut(), &mut out),
+        hystrix_command_execute(cmd, Some(never::run), None, ptr::null_mut(), &mut out),
         HYSTRIX_INVALID_ARGUMENT,
         "not a live hystrix_command",
     );

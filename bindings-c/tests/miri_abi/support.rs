@@ -100,3 +100,26 @@ pub extern "C" fn count_free(user_data: *mut c_void) {
     // SAFETY: every test passes a `u32` it keeps alive.
     unsafe { *from_ud::<u32>(user_data) += 1 };
 }
+
+/// Callbacks for calls that must be refused before any callback runs.
+pub mod never {
+    use hystrix::command::hystrix_event;
+    use std::ffi::{c_char, c_void};
+
+    /// A sync run.
+    pub extern "C" fn run(_: *mut c_void, _: *mut *mut c_void) -> i32 {
+        panic!("must not run")
+    }
+    /// A queued run.
+    pub extern "C" fn run_async(_: *mut c_void, _: u64) {
+        panic!("must not run")
+    }
+    /// A queued call's done.
+    pub extern "C" fn done(_: *mut c_void, _: hystrix::status::hystrix_status, _: *mut c_void) {
+        panic!("must not run")
+    }
+    /// An event listener.
+    pub extern "C" fn event(_: *mut c_void, _: *const c_char, _: hystrix_event, _: u64) {
+        panic!("must not run")
+    }
+}

@@ -1,14 +1,31 @@
 """asyncio through the call protocol: each attempt's run is a task (with a
 :class:`Call` as :func:`current_call` in its own context copy); aborting an
 attempt (its timeout, a hedge that lost, the caller's cancel) cancels its
-task, which keeps its permit until it has really stopped. Timers are
-futures on the command's clock (``clock.timer_future``), so a
-:class:`~hystrix.testing.VirtualClock` drives every delay.
+task, which keeps its permit until it has really stopped. Timers are the
+loop's own timers on the real clock and futures on any other clock
+(``clock.timer_future``), so a :class:`~hystrix.testing.VirtualClock` drives
+every delay.
+
+Where the work happens. The caller's coroutine starts the call and carries
+out what the call asks for at its start. After that, an input (an attempt's
+end, a timer, an async fallback's end) is fed to the core where it arrives —
+at the end of the attempt's own task, in the timer's callback — and the
+actions it causes are carried out there, except those that must run in the
+caller's task: calling the fallback, calling a run that is not a coroutine
+function (it runs in the caller's task, as the first attempt does), and
+settling. Those, and whatever follows them, wait for the caller's coroutine,
+which is woken for them only; meanwhile later inputs queue behind them, so
+actions are always carried out in the order the core gave them. A call
+whose attempts fail and retry thus wakes its caller once, when it settles.
+Listeners and the bad-request classifier called while feeding an input see
+the caller's ``contextvars`` as they were when the call started.
 
 Cancelling the caller's task cancels the call (semantics §18): it settles
 ``cancelled`` at once and the ``CancelledError`` propagates; a fallback
 already running is shielded (§18.1): it runs on, keeps its slot and has its
-outcome recorded when it ends.
+outcome recorded when it ends. What the reaction before the cancellation
+left to the caller (a fallback to call, a settlement) is carried out first:
+the cancellation is a reaction of its own (§18.1).
 
 A plain (non-async) run is called on the event loop's thread: if it blocks,
 it blocks the loop, and like semaphore isolation it is only judged a timeout
@@ -19,26 +36,45 @@ import contextvars
 import functools
 import inspect
 import sys
-from typing import Any, Deque, Dict, Optional, Set, Tuple, Union
+from typing import Any, Deque, Dict, Generator, List, Optional, Set, Tuple, Union
 
 from ._clock import RealClock
-from ._options import BAD_REQUEST, SUCCESS, _now, _outcome_of
+from ._hystrix import monotonic_ms
+from ._options import SUCCESS, _now, _outcome_of
 from ._protocol import (
     _CURRENT_CALL,
     ABORT,
-    CANCELLED_CODE,
     CLEAR_TIMER,
     FALLBACK,
     INVOKE,
     SET_TIMER,
-    SETTLE_ERROR,
     Call,
     Settling,
     Target,
 )
 
-# Inbox entries: (_TIMER, timer, None), (_ENDED, attempt, task), (_FALLBACK_DONE, 0, task).
-_TIMER, _ENDED, _FALLBACK_DONE = 0, 1, 2
+# Inputs: (_TIMER, timer, None), (_RETURNED, attempt, value),
+# (_RAISED, attempt, exception), (_FALLBACK_DONE, 0, task).
+_TIMER, _RETURNED, _RAISED, _FALLBACK_DONE = 0, 1, 2, 3
+
+#: ``create_task(..., context=)`` exists from Python 3.11.
+_TASK_CONTEXT = sys.version_info >= (3, 11)
+#: Attempts' tasks start eagerly (their first step at once) from Python 3.12.
+_EAGER = sys.version_info >= (3, 12)
+
+
+class _Primed:
+    """Awaited first by an attempt's wrapper: the interpreter steps the
+    wrapper up to here before handing it to its task, so that even a task
+    cancelled before its first step runs the wrapper's ``except``."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield None
+
+
+_PRIMED = _Primed()
 
 
 class AsyncCall(Settling):
@@ -46,7 +82,13 @@ class AsyncCall(Settling):
 
     __slots__ = (
         "native",
+        "loop",
+        "now",
+        "base",
         "inbox",
+        "held",
+        "todo",
+        "failure",
         "wake",
         "active",
         "abandoned",
@@ -54,6 +96,7 @@ class AsyncCall(Settling):
         "calls",
         "aborted",
         "timers",
+        "due",
         "fb_task",
         "fb_original",
     )
@@ -61,112 +104,232 @@ class AsyncCall(Settling):
     def __init__(self, target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]):
         super().__init__(target, args, kwargs)
         self.native: Any = None
+        self.loop: Any = None
+        #: The time last read (ms): timers are armed relative to it.
+        self.now = 0
+        #: A copy of the caller's context at the start: timer callbacks and
+        #: the inputs fed from attempts' tasks run in it.
+        self.base: contextvars.Context = contextvars.copy_context()
+        #: Inputs that arrived while actions were being carried out, or
+        #: while the caller had actions to carry out (fed in order after them).
         self.inbox: Deque[Tuple[int, int, Any]] = collections.deque()
+        #: Whether an input must queue in the inbox rather than be fed now.
+        self.held = True
+        #: Actions left to the caller's coroutine (flat triples).
+        self.todo: List[int] = []
+        #: What went wrong feeding an input outside the caller (raised to it).
+        self.failure: Optional[BaseException] = None
         self.wake: "Optional[asyncio.Future[None]]" = None
         self.active = True
         self.abandoned = False
         self.tasks: Dict[int, "asyncio.Future[Any]"] = {}
         self.calls: Dict[int, Call] = {}
         self.aborted: Set[int] = set()
-        # Armed timers: futures from ``clock.timer_future``, or, on the real
-        # clock, the loop's own timer handles (see ``_arm``).
+        # Armed timers: the loop's timer handles (real clock) or futures
+        # from ``clock.timer_future`` (see ``_arm``).
         self.timers: Dict[int, Union["asyncio.Future[None]", asyncio.TimerHandle]] = {}
+        #: Real-clock timers set in the current reaction, not armed yet: due time by timer.
+        self.due: Dict[int, int] = {}
         self.fb_task: "Optional[asyncio.Future[Any]]" = None
         self.fb_original: Optional[BaseException] = None
 
     async def execute(self) -> Any:
         t = self.target
-        clock = t.circuit.clock
-        label = t.label
-        loop = asyncio.get_running_loop()
-        self.t0 = self.at = _now(clock, label)
+        self.loop = loop = asyncio.get_running_loop()
+        self.t0 = self.at = self._time()
         native, actions = t.circuit._native.call(self.t0, t.fallback is not None)
         self.native = native
-        pending = list(actions)
-        i = 0
-        settled = None
         caller_cancel: Optional[BaseException] = None
         try:
-            while True:
-                while i < len(pending):
-                    code, x, y = pending[i], pending[i + 1], pending[i + 2]
-                    i += 3
-                    if code == SET_TIMER:
-                        self._arm(clock, x, y)
-                    elif code == CLEAR_TIMER:
-                        fut = self.timers.pop(x, None)
-                        if fut is not None:
-                            fut.cancel()
-                    elif code == INVOKE:
-                        pending += self._invoke(x)
-                    elif code == ABORT:
-                        pending += self._abort(x)
-                    elif code == FALLBACK:
-                        pending += self._fallback(x)
-                    else:
-                        settled = (code, x, y)
-                if settled is not None:
-                    break
-                if self.inbox:
-                    now = _now(clock, label)
-                    while self.inbox:
-                        pending += self._feed(now, self.inbox.popleft())
-                    continue
-                self.wake = loop.create_future()
+            settled = self._carry(actions, True)
+            while settled is None:
+                self.held = False
+                wake = self.wake = loop.create_future()
                 try:
-                    await self.wake
+                    await wake
                 except asyncio.CancelledError as exc:
                     # The caller gave up (semantics §18).
                     caller_cancel = exc
-                    pending += native.cancel(_now(clock, label))
                 finally:
                     self.wake = None
+                self.held = True
+                if self.failure is not None:
+                    raise self.failure
+                # What the last reaction left to the caller comes first; a
+                # cancellation is a reaction of its own (§18.1), before the
+                # inputs queued behind it.
+                settled = self._carry(self._take_todo(), True, inputs=caller_cancel is None)
+                if settled is None and caller_cancel is not None:
+                    settled = self._carry(native.cancel(self._time()), True)
         except BaseException:
             # Interrupted (KeyboardInterrupt…) or a broken clock: nothing
             # more is recorded; the call is released once its runs stopped.
             self._abandon()
             raise
         self._leave()
-        if caller_cancel is not None and settled[0] == SETTLE_ERROR and settled[1] == CANCELLED_CODE:
+        if caller_cancel is not None:
+            # Settled ``cancelled``, or settled otherwise just before the
+            # cancellation came: the caller's task was cancelled either way.
             raise caller_cancel
         return self.result(*settled)
 
+    def _take_todo(self) -> List[int]:
+        todo = self.todo
+        self.todo = []
+        return todo
+
     # ----- carrying out actions -----
 
-    def _arm(self, clock: Any, timer: int, due: int) -> None:
+    def _carry(self, actions: Any, in_caller: bool, inputs: bool = True) -> Optional[Tuple[int, int, int]]:
+        """Carries out ``actions`` (flat triples), then feeds the inputs
+        that queued meanwhile (unless ``inputs`` is false) and carries out
+        theirs, until none are left or the call settles. In the caller, the
+        settle action (after the actions that follow it); outside it, stops
+        at the first action only the caller may carry out and leaves it and
+        the rest in ``todo`` — returns ``_LEFT`` then — else ``None``. The
+        loop's timers still set are armed at the end, in the order they
+        were set (see ``_arm``)."""
+        settled = self._carry_all(actions, in_caller, inputs)
+        if self.due:
+            self._arm_due()
+        return settled
+
+    def _carry_all(self, actions: Any, in_caller: bool, inputs: bool) -> Optional[Tuple[int, int, int]]:
+        pending = list(actions)
+        i = 0
+        settled = None
+        while True:
+            n = len(pending)
+            while i < n:
+                code = pending[i]
+                x = pending[i + 1]
+                if code == SET_TIMER:
+                    self._arm(x, pending[i + 2])
+                elif code == CLEAR_TIMER:
+                    if self.due.pop(x, None) is None:
+                        timer = self.timers.pop(x, None)
+                        if timer is not None:
+                            timer.cancel()
+                elif code == ABORT:
+                    more = self._abort(x)
+                    if more:
+                        pending += more
+                        n = len(pending)
+                elif not in_caller and (code != INVOKE or not self._run_is_async()):
+                    self.todo = pending[i:]
+                    return _LEFT
+                elif code == INVOKE:
+                    more = self._invoke(x)
+                    if more:
+                        pending += more
+                        n = len(pending)
+                elif code == FALLBACK:
+                    more = self._fallback(x)
+                    if more:
+                        pending += more
+                        n = len(pending)
+                else:
+                    settled = (code, x, pending[i + 2])
+                i += 3
+            if settled is not None or not inputs or not self.inbox:
+                return settled
+            now = self._time()
+            while self.inbox:
+                pending += self._feed(now, self.inbox.popleft())
+
+    def _time(self) -> int:
+        """Reads the command's clock (see ``_now``), and keeps the reading."""
+        clock = self.target.circuit._clock
+        now = self.now = monotonic_ms() if type(clock) is RealClock else _now(clock, self.target.label)
+        return now
+
+    def _run_is_async(self) -> bool:
+        t = self.target
+        flag = t.run_is_async
+        if flag is None:
+            flag = t.run_is_async = inspect.iscoroutinefunction(t.run)
+        return flag
+
+    def _arm(self, timer: int, due: int) -> None:
         old = self.timers.pop(timer, None)
         if old is not None:
             old.cancel()
+        clock = self.target.circuit._clock
         if type(clock) is RealClock:
-            # What the real clock's timer_future arms, without the future:
-            # the loop's timer posts the input itself (one loop turn sooner)
-            # and a cleared timer is one handle cancelled (no callbacks
-            # scheduled). Most timers (timeouts) are cleared, not fired.
-            delay = max(0.0, (due - clock.now()) / 1000.0)
-            self.timers[timer] = asyncio.get_running_loop().call_later(delay, self._timer_fired, timer)
+            # Armed on the loop when the reaction ends (``_arm_due``): a
+            # timer cleared within it (the timeout of a run that ended at
+            # once) costs the loop nothing. No timer can fire meanwhile, and
+            # no other call can arm one, so the loop's order is the same.
+            self.due.pop(timer, None)
+            self.due[timer] = due
             return
         fut = clock.timer_future(due)
-        fut.add_done_callback(functools.partial(self._timer_done, timer))
+        fut.add_done_callback(functools.partial(self._timer_done, timer), context=self.base)
         self.timers[timer] = fut
+
+    def _arm_due(self) -> None:
+        """Arms the real clock's timers set in this reaction, in that order:
+        the loop's own timer feeds the input itself and a cleared timer is
+        one handle cancelled (no future)."""
+        loop = self.loop
+        base = self.base
+        now = loop.time()
+        for timer, due in self.due.items():
+            at = now + max(0.0, (due - self.now) / 1000.0)
+            self.timers[timer] = loop.call_at(at, self._input, (_TIMER, timer, None), context=base)
+        self.due.clear()
 
     def _invoke(self, attempt: int) -> Tuple[int, ...]:
         t = self.target
         call = Call(t.label, attempt)
-        ctx = contextvars.copy_context()
+        ctx = self.base.copy()
         ctx.run(_CURRENT_CALL.set, call)
         try:
             started = ctx.run(t.run, *self.args, **self.kwargs)
         except BaseException as exc:  # noqa: BLE001 - classified; non-Exceptions reach the caller
             self.outcomes[attempt] = exc
-            return self.native.ended(_now(t.circuit.clock, t.label), attempt, _outcome_of(t.is_bad, exc))  # type: ignore[no-any-return]
+            return self.native.ended(self._time(), attempt, _outcome_of(t.is_bad, exc))  # type: ignore[no-any-return]
         if not inspect.isawaitable(started):
             self.outcomes[attempt] = started
-            return self.native.ended(_now(t.circuit.clock, t.label), attempt, SUCCESS)  # type: ignore[no-any-return]
-        task = ctx.run(asyncio.ensure_future, started)
+            return self.native.ended(self._time(), attempt, SUCCESS)  # type: ignore[no-any-return]
+        body = self._attempt(attempt, started)
+        if sys.version_info >= (3, 12):
+            # Its first step runs now, as that task (asyncio's eager start):
+            # a run that ends without suspending ends in this reaction, and
+            # the loop never sees its timeout.
+            task = asyncio.Task(body, loop=self.loop, context=ctx, eager_start=True)
+        else:
+            body.send(None)  # up to its first await (_PRIMED): nothing of the run yet
+            if _TASK_CONTEXT:
+                task = self.loop.create_task(body, context=ctx)
+            else:
+                task = ctx.run(self.loop.create_task, body)
         self.tasks[attempt] = task
         self.calls[attempt] = call
-        task.add_done_callback(functools.partial(self._attempt_done, attempt))
         return ()
+
+    async def _attempt(self, attempt: int, started: Any) -> None:
+        """Attempt ``attempt``'s task: awaits the run, then feeds its end."""
+        begun = _EAGER
+        try:
+            if not begun:
+                await _PRIMED
+                begun = True
+            value = await started
+        except BaseException as exc:  # fed as the attempt's end, then re-raised if it must
+            if not begun:
+                _discard(started)
+            self._report((_RAISED, attempt, exc))
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                # Escapes the loop, as from any task; marked retrieved.
+                task = asyncio.current_task()
+                if task is not None:
+                    task.add_done_callback(_retrieve)
+                raise
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        self._report((_RETURNED, attempt, value))
 
     def _abort(self, attempt: int) -> Tuple[int, ...]:
         task = self.tasks.get(attempt)
@@ -184,66 +347,78 @@ class AsyncCall(Settling):
             value = t.fallback(original, *self.args, **self.kwargs)  # type: ignore[misc]
         except BaseException as exc:  # noqa: BLE001 - recorded, then converted or re-raised
             self.fallback_failed(original, exc)
-            return self.native.fallback_ended(_now(t.circuit.clock, t.label), False)  # type: ignore[no-any-return]
+            return self.native.fallback_ended(self._time(), False)  # type: ignore[no-any-return]
         if inspect.isawaitable(value):
             # Its own task: shielded from the caller's cancellation (§18.1).
             self.fb_original = original
             self.fb_task = asyncio.ensure_future(value)
-            self.fb_task.add_done_callback(self._fallback_done)
+            self.fb_task.add_done_callback(self._fallback_done, context=self.base)
             return ()
         self.fb_value = value
-        return self.native.fallback_ended(_now(t.circuit.clock, t.label), True)  # type: ignore[no-any-return]
+        return self.native.fallback_ended(self._time(), True)  # type: ignore[no-any-return]
 
     # ----- inputs -----
 
     def _timer_done(self, timer: int, fut: "asyncio.Future[None]") -> None:
         if not fut.cancelled():
-            self._post((_TIMER, timer, None))
-
-    def _timer_fired(self, timer: int) -> None:
-        self._post((_TIMER, timer, None))
-
-    def _attempt_done(self, attempt: int, task: "asyncio.Future[Any]") -> None:
-        self._post((_ENDED, attempt, task))
+            self._input((_TIMER, timer, None))
 
     def _fallback_done(self, task: "asyncio.Future[Any]") -> None:
-        self._post((_FALLBACK_DONE, 0, task))
+        self._input((_FALLBACK_DONE, 0, task))
 
-    def _post(self, item: Tuple[int, int, Any]) -> None:
+    def _report(self, item: Tuple[int, int, Any]) -> None:
+        """An attempt's end, from its task: fed in the call's base context."""
+        if self.held:
+            self.inbox.append(item)
+        else:
+            self.base.run(self._input, item)
+
+    def _input(self, item: Tuple[int, int, Any]) -> None:
+        """Feeds ``item`` now and carries out its actions (see the module
+        docs), or queues it behind what is being carried out."""
+        if self.held:
+            self.inbox.append(item)
+            return
         if not self.active:
-            return self._late(item)
-        self.inbox.append(item)
-        wake = self.wake
-        if wake is not None and not wake.done():
-            wake.set_result(None)
+            self._late(item)
+            return
+        self.held = True
+        try:
+            left = self._carry(self._feed(self._time(), item), False)
+        except BaseException as exc:  # noqa: BLE001 - raised to the caller
+            # A broken clock, a listener's KeyboardInterrupt: as if it had
+            # happened in the caller's coroutine.
+            self.failure = exc
+            self._abandon()
+            left = _LEFT
+        if left is _LEFT:
+            wake = self.wake
+            if wake is not None and not wake.done():
+                wake.set_result(None)
+        else:
+            self.held = False
 
     def _feed(self, now: int, item: Tuple[int, int, Any]) -> Tuple[int, ...]:
-        what, n, task = item
+        what, n, x = item
         native = self.native
         if what == _TIMER:
             self.at = now
             return native.fired(now, n) if self.timers.pop(n, None) is not None else ()
         if what == _FALLBACK_DONE:
             self.fb_task = None
-            ok = self._fallback_outcome(task)
+            ok = self._fallback_outcome(x)
             return native.fallback_ended(now, ok)  # type: ignore[no-any-return]
         self.tasks.pop(n, None)
         self.calls.pop(n, None)
         if n in self.aborted:
-            _retrieve(task)
             return native.stopped(n)  # type: ignore[no-any-return]
-        if task.cancelled():
-            # Nobody cancelled the run's task: the run raised CancelledError
-            # itself. Like any non-Exception from a run it reaches the
-            # caller unchanged (the run's own object) with no fallback.
-            self.outcomes[n] = _own_cancellation(task)
-            return native.ended(now, n, BAD_REQUEST)  # type: ignore[no-any-return]
-        exc = task.exception()
-        if exc is None:
-            self.outcomes[n] = task.result()
+        self.outcomes[n] = x
+        if what == _RETURNED:
             return native.ended(now, n, SUCCESS)  # type: ignore[no-any-return]
-        self.outcomes[n] = exc
-        return native.ended(now, n, _outcome_of(self.target.is_bad, exc))  # type: ignore[no-any-return]
+        # A CancelledError nobody asked for is the run's own: like any
+        # non-Exception from a run it reaches the caller unchanged (the
+        # run's own object) with no fallback.
+        return native.ended(now, n, _outcome_of(self.target.is_bad, x))  # type: ignore[no-any-return]
 
     def _fallback_outcome(self, task: "asyncio.Future[Any]") -> bool:
         if task.cancelled():
@@ -261,22 +436,26 @@ class AsyncCall(Settling):
     def _leave(self) -> None:
         """The caller settled: what is still running reports to the call itself."""
         self.active = False
+        self.held = False
         for fut in self.timers.values():
             fut.cancel()
         self.timers.clear()
+        self.due.clear()
         while self.inbox:
             self._late(self.inbox.popleft())
 
     def _abandon(self) -> None:
         self.active = False
+        self.held = False
         for fut in self.timers.values():
             fut.cancel()
         self.timers.clear()
+        self.due.clear()
         self.inbox.clear()
+        self.todo = []
         self.abandoned = True
         for attempt, task in list(self.tasks.items()):
             if task.done():
-                _retrieve(task)
                 del self.tasks[attempt]
             else:
                 self.calls[attempt].cancelled.set()
@@ -291,15 +470,15 @@ class AsyncCall(Settling):
             self.native.release()
 
     def _late(self, item: Tuple[int, int, Any]) -> None:
-        what, n, task = item
+        what, n, x = item
         if what == _TIMER:
             return
         if what == _FALLBACK_DONE:
             self.fb_task = None
-            ok = not task.cancelled() and task.exception() is None
+            ok = not x.cancelled() and x.exception() is None
             if not self.abandoned:
                 try:
-                    now = _now(self.target.circuit.clock, self.target.label)
+                    now = self._time()
                 except BaseException:  # noqa: BLE001 - a bad clock: release, record nothing
                     self.native.release()
                     return
@@ -308,11 +487,14 @@ class AsyncCall(Settling):
         else:
             self.tasks.pop(n, None)
             self.calls.pop(n, None)
-            _retrieve(task)
             if not self.abandoned:
                 self.native.stopped(n)
                 return
         self._release_if_idle()
+
+
+#: What ``_carry`` returns outside the caller when it left actions to it.
+_LEFT = (-1, 0, 0)
 
 
 def _retrieve(task: "asyncio.Future[Any]") -> None:
@@ -321,16 +503,13 @@ def _retrieve(task: "asyncio.Future[Any]") -> None:
         task.exception()
 
 
-def _own_cancellation(task: "asyncio.Future[Any]") -> BaseException:
-    try:
-        task.result()
-    except asyncio.CancelledError as cancelled:
-        if sys.version_info < (3, 11) and isinstance(cancelled.__context__, asyncio.CancelledError):
-            # Before 3.11 the task raises a new CancelledError whose context
-            # is the one the run raised.
-            return cancelled.__context__
-        return cancelled
-    return asyncio.CancelledError()
+def _discard(started: Any) -> None:
+    """A run's awaitable that will never be awaited: closed (a coroutine:
+    no 'never awaited' warning) or cancelled (a future)."""
+    if inspect.iscoroutine(started):
+        started.close()
+    elif asyncio.isfuture(started):
+        started.cancel()
 
 
 async def execute(target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:

@@ -37,20 +37,24 @@ class _Pool:
 
     def _reset(self) -> None:
         self._cond = threading.Condition(threading.Lock())
-        self._work: Deque[Tuple[Callable[[], None], Callable[[], None], "concurrent.futures.Future[None]"]] = (
-            collections.deque()
-        )
+        self._work: Deque[
+            Tuple[Callable[[], None], Callable[[], None], Optional["concurrent.futures.Future[None]"]]
+        ] = collections.deque()
         # Thread id -> the item it runs (what a fork leaves without a thread).
         self._running: Dict[int, Any] = {}
         self._idle = 0
         self._threads = 0
         self._closed = False
 
-    def submit(self, work: Callable[[], None], lost: Callable[[], None]) -> "concurrent.futures.Future[None]":
-        """Runs ``work`` (which must not raise) on a worker; the future
-        completes when it has. ``lost()`` is called instead in a forked
-        child for work whose thread did not survive the fork."""
-        future: "concurrent.futures.Future[None]" = concurrent.futures.Future()
+    def submit(
+        self, work: Callable[[], None], lost: Callable[[], None], tracked: bool = False
+    ) -> Optional["concurrent.futures.Future[None]"]:
+        """Runs ``work`` (which must not raise) on a worker; with ``tracked``
+        returns a future that completes when it has (a thread-isolated call
+        needs none: its work reports its own end). ``lost()`` is called
+        instead in a forked child for work whose thread did not survive the
+        fork."""
+        future: Optional["concurrent.futures.Future[None]"] = concurrent.futures.Future() if tracked else None
         with self._cond:
             self._work.append((work, lost, future))
             if self._idle:
@@ -104,8 +108,9 @@ class _Pool:
                 future = item[2]
                 # An idle worker must not keep the last run's arguments alive.
                 del item
-                future.set_result(None)
-                del future
+                if future is not None:
+                    future.set_result(None)
+                    del future
 
     def counts(self) -> Tuple[int, int, int, int, int]:
         """``(active, completed, queued, threads, largest)`` now: work
@@ -256,7 +261,9 @@ class Circuit:
             return False
         return self._native.unsubscribe(listener_id)
 
-    def _submit(self, work: Callable[[], None], lost: Callable[[], None]) -> "concurrent.futures.Future[None]":
+    def _submit(
+        self, work: Callable[[], None], lost: Callable[[], None], tracked: bool = False
+    ) -> Optional["concurrent.futures.Future[None]"]:
         """Runs ``work`` on this circuit's pool, sized to the bulkhead (see
         :meth:`_Pool.submit`). The pool is replaced when the bulkhead grows;
         the check, the replacement and the submit happen under one lock, so
@@ -271,7 +278,7 @@ class Circuit:
                 if pool is not None:
                     pool.shutdown()
                 pool = new
-            return pool.submit(work, lost)
+            return pool.submit(work, lost, tracked)
 
     def _replaced(self, old: Optional[_Pool], new: _Pool) -> Tuple[Optional[_Pool], Tuple[_Pool, ...], int, int]:
         """``_pools`` once ``new`` replaces ``old`` (under ``_pool_lock``):

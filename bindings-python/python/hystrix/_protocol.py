@@ -92,7 +92,7 @@ class Target:
     classifier (held apart from the ``Command``, so that the native
     semaphore path can hand calls to an interpreter without a cycle)."""
 
-    __slots__ = ("circuit", "run", "fallback", "is_bad", "label")
+    __slots__ = ("circuit", "run", "fallback", "is_bad", "label", "run_is_async")
 
     def __init__(self, circuit: Any, run: Callable[..., Any], fallback: Optional[Callable[..., Any]], is_bad: Any):
         self.circuit = circuit
@@ -100,6 +100,9 @@ class Target:
         self.fallback = fallback
         self.is_bad = is_bad
         self.label: str = circuit.label
+        #: Whether ``run`` is a coroutine function (calling it runs none of
+        #: its code); found out by the asyncio interpreter on first need.
+        self.run_is_async: Optional[bool] = None
 
 
 class Settling:

@@ -15,7 +15,8 @@
 //! one attempt ([`Call::start_single`]). One thread cannot overlap attempts,
 //! so hedging is limited to one attempt here (use the async driver to
 //! hedge). A rate-limiter wait or a retry backoff blocks the thread: it
-//! reads the command's clock and sleeps (`std::thread::sleep`, at most
+//! reads the call's clock (the command's, or the one given to
+//! [`Command::execute_on`]) and sleeps (`std::thread::sleep`, at most
 //! 10 ms at a time) until the time is reached — so with a virtual clock,
 //! another thread must advance it.
 //! A run's timeout works there as above: it is judged when the run returns
@@ -44,11 +45,26 @@ impl Command {
     /// [`Command::run`] retries. The rate limiter (a wait blocks the
     /// thread) and `deadline_ms` apply.
     pub fn execute<T, E>(&self, run: impl FnOnce() -> Result<T, RunError<E>>) -> Result<T, Error<E>> {
+        self.execute_on(&**self.clock(), run)
+    }
+
+    /// [`Command::execute`] with the call's times read from `clock` instead
+    /// of the command's own clock: for a host whose time source is chosen
+    /// per call (the Python binding hands a test clock written in Python
+    /// to the calls that use it, so the command itself never holds one).
+    /// The clock is read as the command's would be: when the call is
+    /// admitted and when the run (and the fallback) return.
+    #[inline]
+    pub fn execute_on<T, E>(
+        &self,
+        clock: &dyn Clock,
+        run: impl FnOnce() -> Result<T, RunError<E>>,
+    ) -> Result<T, Error<E>> {
         let features = self.v2_features();
         if Command::needs_call_machine(features) {
-            return execute_single(self, run, None::<fn(&Error<E>) -> Result<T, E>>);
+            return execute_single(self, clock, run, None::<fn(&Error<E>) -> Result<T, E>>);
         }
-        execute_plain(self, features, run, None::<fn(&Error<E>) -> Result<T, E>>)
+        execute_plain(self, clock, features, run, None::<fn(&Error<E>) -> Result<T, E>>)
     }
 
     /// Runs `run` through the command; on failure, timeout, short-circuit,
@@ -59,11 +75,23 @@ impl Command {
         run: impl FnOnce() -> Result<T, RunError<E>>,
         fallback: impl FnOnce(&Error<E>) -> Result<T, E>,
     ) -> Result<T, Error<E>> {
+        self.execute_or_on(&**self.clock(), run, fallback)
+    }
+
+    /// [`Command::execute_or`] with the call's times read from `clock`, as
+    /// [`Command::execute_on`] explains.
+    #[inline]
+    pub fn execute_or_on<T, E>(
+        &self,
+        clock: &dyn Clock,
+        run: impl FnOnce() -> Result<T, RunError<E>>,
+        fallback: impl FnOnce(&Error<E>) -> Result<T, E>,
+    ) -> Result<T, Error<E>> {
         let features = self.v2_features();
         if Command::needs_call_machine(features) {
-            return execute_single(self, run, Some(fallback));
+            return execute_single(self, clock, run, Some(fallback));
         }
-        execute_plain(self, features, run, Some(fallback))
+        execute_plain(self, clock, features, run, Some(fallback))
     }
 
     /// Runs the call through the command on this thread with no fallback,
@@ -86,9 +114,10 @@ impl Command {
     pub fn run<T, E>(&self, mut run: impl FnMut(AttemptId) -> Result<T, RunError<E>>) -> Result<T, Error<E>> {
         let features = self.v2_features();
         if !Command::needs_call_machine(features) {
-            return execute_plain(self, features, || run(AttemptId(1)), None::<fn(&Error<E>) -> Result<T, E>>);
+            let clock = &**self.clock();
+            return execute_plain(self, clock, features, || run(AttemptId(1)), None::<fn(&Error<E>) -> Result<T, E>>);
         }
-        drive_blocking(self, Call::start_unhedged, run, None::<fn(&Error<E>) -> Result<T, E>>)
+        drive_blocking(self, &**self.clock(), Call::start_unhedged, run, None::<fn(&Error<E>) -> Result<T, E>>)
     }
 
     /// [`Command::run`] with a fallback: once the attempts are over without
@@ -101,28 +130,30 @@ impl Command {
     ) -> Result<T, Error<E>> {
         let features = self.v2_features();
         if !Command::needs_call_machine(features) {
-            return execute_plain(self, features, || run(AttemptId(1)), Some(fallback));
+            return execute_plain(self, &**self.clock(), features, || run(AttemptId(1)), Some(fallback));
         }
-        drive_blocking(self, Call::start_unhedged, run, Some(fallback))
+        drive_blocking(self, &**self.clock(), Call::start_unhedged, run, Some(fallback))
     }
 }
 
 /// A `FnOnce` run through the call machine, as a call of one attempt.
 #[cold]
 #[inline(never)]
-fn execute_single<T, E, R, F>(cmd: &Command, run: R, fallback: Option<F>) -> Result<T, Error<E>>
+fn execute_single<T, E, R, F>(cmd: &Command, clock: &dyn Clock, run: R, fallback: Option<F>) -> Result<T, Error<E>>
 where
     R: FnOnce() -> Result<T, RunError<E>>,
     F: FnOnce(&Error<E>) -> Result<T, E>,
 {
     let mut run = Some(run);
     let once = move |_| run.take().expect("a call of one attempt invokes one run")();
-    drive_blocking(cmd, Call::start_single, once, fallback)
+    drive_blocking(cmd, clock, Call::start_single, once, fallback)
 }
 
-/// Carries out `start`'s call on this thread, to its settlement.
+/// Carries out `start`'s call on this thread, to its settlement, reading
+/// its times from `clock`.
 fn drive_blocking<T, E, R, F>(
     cmd: &Command,
+    clock: &dyn Clock,
     start: fn(&Command, u64, bool) -> Call,
     mut run: R,
     mut fallback: Option<F>,
@@ -131,7 +162,6 @@ where
     R: FnMut(AttemptId) -> Result<T, RunError<E>>,
     F: FnOnce(&Error<E>) -> Result<T, E>,
 {
-    let clock = &**cmd.clock();
     // If the clock (or a `Drop`) panics, dropping the call gives back every
     // permit it holds.
     let started_at = clock.now_ms();
@@ -159,7 +189,7 @@ where
                 // The run has returned already (it ran on this thread).
                 Action::AbortAttempt { attempt, .. } => call.handle(clock.now_ms(), Input::AttemptStopped { attempt }),
                 Action::InvokeFallback { original } => {
-                    let original = results.take_original(cmd, original);
+                    let original = results.take_original(cmd, original, || clock.now_ms());
                     let fallback = fallback.take().expect("a fallback is invoked only when there is one");
                     let result = catch_unwind(AssertUnwindSafe(|| fallback(&original))).map_err(|p| panic_message(&*p));
                     let end = clock.now_ms();
@@ -172,7 +202,7 @@ where
         }
         if let Some(settlement) = settled {
             drop(call);
-            return results.settle(cmd, settlement);
+            return results.settle(cmd, settlement, || clock.now_ms());
         }
         // The next timer: the earliest, the first armed among equals.
         let (i, &(timer, at)) =
@@ -200,15 +230,21 @@ fn wait_until(clock: &dyn Clock, at: u64) -> u64 {
 /// the adaptive limit is off (the closed path with every v2 key at its
 /// default reads the word once to admit).
 #[inline(always)]
-fn execute_plain<T, E, R, F>(cmd: &Command, features: u32, run: R, fallback: Option<F>) -> Result<T, Error<E>>
+fn execute_plain<T, E, R, F>(
+    cmd: &Command,
+    clock: &dyn Clock,
+    features: u32,
+    run: R,
+    fallback: Option<F>,
+) -> Result<T, Error<E>>
 where
     R: FnOnce() -> Result<T, RunError<E>>,
     F: FnOnce(&Error<E>) -> Result<T, E>,
 {
     if Command::adaptive_limit_on(features) {
-        return execute_sync::<T, E, R, F, true>(cmd, run, fallback);
+        return execute_sync::<T, E, R, F, true>(cmd, clock, run, fallback);
     }
-    execute_sync::<T, E, R, F, false>(cmd, run, fallback)
+    execute_sync::<T, E, R, F, false>(cmd, clock, run, fallback)
 }
 
 /// The fast path (every call with no per-call v2 strategy): one attempt,
@@ -216,18 +252,22 @@ where
 /// adaptive limit may be on, i.e. admission must read the limit in force
 /// (see [`execute_plain`]). The outcome stages are checked at settlement
 /// whatever it is.
-fn execute_sync<T, E, R, F, const ADAPTIVE: bool>(cmd: &Command, run: R, fallback: Option<F>) -> Result<T, Error<E>>
+fn execute_sync<T, E, R, F, const ADAPTIVE: bool>(
+    cmd: &Command,
+    clock: &dyn Clock,
+    run: R,
+    fallback: Option<F>,
+) -> Result<T, Error<E>>
 where
     R: FnOnce() -> Result<T, RunError<E>>,
     F: FnOnce(&Error<E>) -> Result<T, E>,
 {
-    let clock = cmd.clock();
     let start = clock.now_ms();
     let has_fallback = fallback.is_some();
     let (mut ex, step, original) = match cmd.admit_with::<ADAPTIVE>(start) {
         Admission::Admitted(ticket) => {
             let result = catch_unwind(AssertUnwindSafe(run)).map_err(|p| panic_message(&*p));
-            let end = read_clock_holding(cmd, &ticket);
+            let end = read_clock_holding(cmd, clock, &ticket);
             if ticket.deadline().is_some_and(|d| end >= d) {
                 let mut ex = Execution::admitted(ticket, start, has_fallback);
                 let step = ex.timer_fired(cmd, end);
@@ -279,7 +319,7 @@ where
     }
 }
 
-/// Reads the command's clock while `ticket`'s permit is held: a clock that
+/// Reads the call's clock while `ticket`'s permit is held: a clock that
 /// panics gives the permit (and a probe's slot) back before the panic goes
 /// on to the caller (SPEC §3 step 4: permits are never leaked). Free on
 /// the happy path (no guard object, only an unwind landing pad).
@@ -287,8 +327,8 @@ where
 /// the closed path copy it with wide loads that stalled on store
 /// forwarding, ~+10 ns a call.)
 #[inline]
-fn read_clock_holding(cmd: &Command, ticket: &Ticket) -> u64 {
-    match catch_unwind(AssertUnwindSafe(|| cmd.clock().now_ms())) {
+fn read_clock_holding(cmd: &Command, clock: &dyn Clock, ticket: &Ticket) -> u64 {
+    match catch_unwind(AssertUnwindSafe(|| clock.now_ms())) {
         Ok(now) => now,
         Err(panic) => {
             cmd.forget_probe(ticket);

@@ -92,15 +92,17 @@ impl<T, E> Results<T, E> {
         }
     }
 
-    /// The original error `original` names, taken out of the results.
-    pub(crate) fn take_original(&mut self, cmd: &Command, original: Original) -> Error<E> {
+    /// The original error `original` names, taken out of the results
+    /// (`now` reads the call's clock: an error of a kind says how long the
+    /// call took).
+    pub(crate) fn take_original(&mut self, cmd: &Command, original: Original, now: impl Fn() -> u64) -> Error<E> {
         match original {
             Original::Attempt(id) => match self.errors.iter().position(|(a, _)| *a == id) {
                 Some(i) => self.errors.swap_remove(i).1,
                 // Only failed attempts are named; kept for safety.
                 None => Error::Failure(Fault::Panic("the attempt's error is gone".to_string())),
             },
-            Original::Kind(kind) => kind_error(cmd, kind, cmd.now_ms().saturating_sub(self.started_at)),
+            Original::Kind(kind) => kind_error(cmd, kind, now().saturating_sub(self.started_at)),
         }
     }
 
@@ -116,8 +118,14 @@ impl<T, E> Results<T, E> {
         ok
     }
 
-    /// The caller's result for the call's settlement.
-    pub(crate) fn settle(mut self, cmd: &Command, settlement: Settlement) -> Result<T, Error<E>> {
+    /// The caller's result for the call's settlement (`now` as in
+    /// [`Results::take_original`]).
+    pub(crate) fn settle(
+        mut self,
+        cmd: &Command,
+        settlement: Settlement,
+        now: impl Fn() -> u64,
+    ) -> Result<T, Error<E>> {
         match settlement {
             Settlement::Attempt(id) => {
                 let i = self.values.iter().position(|(a, _)| *a == id).expect("the winner's value is kept");
@@ -129,10 +137,10 @@ impl<T, E> Results<T, E> {
             }
             Settlement::Error { kind: ErrorKind::FallbackRejected, original } => {
                 let original = original.expect("a refused fallback has an original error");
-                let original = Box::new(self.take_original(cmd, original));
+                let original = Box::new(self.take_original(cmd, original, now));
                 Err(Error::FallbackRejected { original, context: cmd.context(ErrorKind::FallbackRejected) })
             }
-            Settlement::Error { original: Some(original), .. } => Err(self.take_original(cmd, original)),
+            Settlement::Error { original: Some(original), .. } => Err(self.take_original(cmd, original, now)),
             Settlement::Error { original: None, .. } => {
                 unreachable!("the drivers never cancel a call: dropping the call is cancellation")
             }

@@ -1,5 +1,6 @@
 //! The async drivers, with no runtime of their own, no spawned tasks and
-//! no `Send` bound; timers come from a caller-supplied [`Sleeper`].
+//! no `Send` bound; time and timers come from a caller-supplied [`Timer`]:
+//! every time of a call is that timer's (never the command's own clock).
 //!
 //! - [`Command::run_async`] / [`Command::run_async_or`], the general driver:
 //!   it carries out a [`Call`]'s actions, so every strategy of the command
@@ -22,7 +23,7 @@
 
 use crate::call::execution::{Execution, Resolution, RunOutcome, Step};
 use crate::call::{Action, AttemptId, Call, CallTimer, Input, Settlement};
-use crate::clock::Sleeper;
+use crate::clock::Timer;
 use crate::command::Command;
 use crate::drivers::common::{after_fallback, classify_run, panic_message, refusal, settle_error, Results};
 use crate::error::{Error, ErrorKind, RunError};
@@ -32,12 +33,14 @@ use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
 
 /// Abandons the execution if the future is dropped before it settles.
-struct Abandon<'a> {
+struct Abandon<'a, S: Timer> {
     cmd: &'a Command,
     ex: Execution,
+    /// The call's time source.
+    time: &'a S,
 }
 
-impl Drop for Abandon<'_> {
+impl<S: Timer> Drop for Abandon<'_, S> {
     #[inline(always)]
     fn drop(&mut self) {
         // Settled, permit given back: the common case, nothing to do (and
@@ -49,21 +52,21 @@ impl Drop for Abandon<'_> {
     }
 }
 
-impl Abandon<'_> {
+impl<S: Timer> Abandon<'_, S> {
     /// A call dropped before it settled, or settled holding its permit.
     #[cold]
     #[inline(never)]
     fn abandon(&mut self) {
         // The run future is dropped with this frame: whatever it held is free.
         // Dropped while the run is in flight, the call is cancelled by its
-        // caller (semantics §18.1): `CANCELLED` at the clock's time. Not
+        // caller (semantics §18.1): `CANCELLED` at the timer's time. Not
         // while a panic unwinds (a panicking clock would abort), nor if the
         // clock panics now; a fallback dropped with the future gave no
         // outcome and records nothing.
         if self.ex.is_running() && !std::thread::panicking() {
-            let cmd = self.cmd;
-            if let Ok(now) = catch_unwind(AssertUnwindSafe(|| cmd.now_ms())) {
-                self.ex.cancel(cmd, now);
+            let time = self.time;
+            if let Ok(now) = catch_unwind(AssertUnwindSafe(|| time.now_ms())) {
+                self.ex.cancel(self.cmd, now);
             }
         }
         if !self.ex.is_done() || self.ex.holds_permit() {
@@ -87,19 +90,20 @@ type NoFallback<T, E> = fn(&Error<E>) -> std::future::Ready<Result<T, E>>;
 
 impl Command {
     /// Runs the future `run` through the command with no fallback, timing it
-    /// out with `sleeper` (whose clock must be this command's clock).
+    /// out on `time`: the call's times (admission, the deadline, the
+    /// outcome) are read from `time`, not from the command's own clock.
     ///
     /// One future, one attempt: with `retry_max_attempts` or
     /// `hedge_max_attempts` above 1 this call still makes a single attempt
     /// (no `RETRY`, no `HEDGE`) — retry and hedging need
     /// [`Command::run_async`], which can make a run future per attempt. The
-    /// rate limiter (a wait sleeps on `sleeper`) and `deadline_ms` apply.
-    pub async fn execute_async<T, E, S, R>(&self, sleeper: &S, run: R) -> Result<T, Error<E>>
+    /// rate limiter (a wait sleeps on `time`) and `deadline_ms` apply.
+    pub async fn execute_async<T, E, S, R>(&self, time: &S, run: R) -> Result<T, Error<E>>
     where
-        S: Sleeper,
+        S: Timer,
         R: Future<Output = Result<T, RunError<E>>>,
     {
-        drive(self, sleeper, run, None::<NoFallback<T, E>>).await
+        drive(self, time, run, None::<NoFallback<T, E>>).await
     }
 
     /// Runs the future `run` through the command; on failure, timeout,
@@ -107,22 +111,22 @@ impl Command {
     /// `fallback(&original_error)`. One attempt, as
     /// [`Command::execute_async`] explains; retry and hedging need
     /// [`Command::run_async_or`].
-    pub async fn execute_async_or<T, E, S, R, F, FF>(&self, sleeper: &S, run: R, fallback: F) -> Result<T, Error<E>>
+    pub async fn execute_async_or<T, E, S, R, F, FF>(&self, time: &S, run: R, fallback: F) -> Result<T, Error<E>>
     where
-        S: Sleeper,
+        S: Timer,
         R: Future<Output = Result<T, RunError<E>>>,
         F: FnOnce(&Error<E>) -> FF,
         FF: Future<Output = Result<T, E>>,
     {
-        drive(self, sleeper, run, Some(fallback)).await
+        drive(self, time, run, Some(fallback)).await
     }
 
     /// Runs the call through the command with no fallback, every strategy
     /// applying: `run(attempt)` makes the run future of each attempt (once
     /// per attempt: a retry, a hedge), and the driver carries out the
-    /// call's actions — timers on `sleeper` (whose clock must be this
-    /// command's clock), the earliest due first and, at the same instant,
-    /// the first armed; several run futures
+    /// call's actions — every time read from `time` and every timer armed
+    /// on it, the earliest due first and, at the same instant, the first
+    /// armed; several run futures
     /// at once while hedging; an attempt that times out or loses to another
     /// is dropped, which is its cancellation.
     ///
@@ -154,18 +158,18 @@ impl Command {
     /// };
     /// assert_eq!(result.unwrap(), 3);
     /// ```
-    pub async fn run_async<T, E, S, R>(&self, sleeper: &S, mut run: impl FnMut(AttemptId) -> R) -> Result<T, Error<E>>
+    pub async fn run_async<T, E, S, R>(&self, time: &S, mut run: impl FnMut(AttemptId) -> R) -> Result<T, Error<E>>
     where
-        S: Sleeper,
+        S: Timer,
         R: Future<Output = Result<T, RunError<E>>>,
     {
         if !self.per_call_strategies() {
             // One attempt and no waits: the single-attempt path, as
             // `Command::run` does (the run is made at its first poll, i.e.
             // once admitted).
-            return drive(self, sleeper, async move { run(AttemptId(1)).await }, None::<NoFallback<T, E>>).await;
+            return drive(self, time, async move { run(AttemptId(1)).await }, None::<NoFallback<T, E>>).await;
         }
-        drive_call(self, Call::start, sleeper, run, None::<NoFallback<T, E>>).await
+        drive_call(self, Call::start, time, run, None::<NoFallback<T, E>>).await
     }
 
     /// [`Command::run_async`] with a fallback: once the call's attempts are
@@ -174,55 +178,55 @@ impl Command {
     /// attempt's own error, or an error of the cause's kind.
     pub async fn run_async_or<T, E, S, R, F, FF>(
         &self,
-        sleeper: &S,
+        time: &S,
         mut run: impl FnMut(AttemptId) -> R,
         fallback: F,
     ) -> Result<T, Error<E>>
     where
-        S: Sleeper,
+        S: Timer,
         R: Future<Output = Result<T, RunError<E>>>,
         F: FnOnce(&Error<E>) -> FF,
         FF: Future<Output = Result<T, E>>,
     {
         if !self.per_call_strategies() {
-            return drive(self, sleeper, async move { run(AttemptId(1)).await }, Some(fallback)).await;
+            return drive(self, time, async move { run(AttemptId(1)).await }, Some(fallback)).await;
         }
-        drive_call(self, Call::start, sleeper, run, Some(fallback)).await
+        drive_call(self, Call::start, time, run, Some(fallback)).await
     }
 }
 
 /// A timer the driver armed: the call's name for it, when it is due, and
-/// the sleeper's future.
+/// the timer's future.
 type Armed<Sleep> = (CallTimer, u64, Pin<Box<Sleep>>);
 
-/// The general driver's call. Dropped before it settled — the caller
-/// dropped the driver's future — it is cancelled first (semantics §18.1:
-/// `CANCELLED` per outstanding attempt, at the command clock's time), then
-/// gives every permit back (its runs were dropped with the future, so they
-/// have stopped). Nothing is recorded while a panic unwinds, nor if the
-/// clock panics.
-struct CancelOnDrop(Call);
+/// The general driver's call and its time source. Dropped before it
+/// settled — the caller dropped the driver's future — it is cancelled first
+/// (semantics §18.1: `CANCELLED` per outstanding attempt, at the timer's
+/// time), then gives every permit back (its runs were dropped with the
+/// future, so they have stopped). Nothing is recorded while a panic
+/// unwinds, nor if the clock panics.
+struct CancelOnDrop<'a, S: Timer>(Call, &'a S);
 
-impl std::ops::Deref for CancelOnDrop {
+impl<S: Timer> std::ops::Deref for CancelOnDrop<'_, S> {
     type Target = Call;
     fn deref(&self) -> &Call {
         &self.0
     }
 }
 
-impl std::ops::DerefMut for CancelOnDrop {
+impl<S: Timer> std::ops::DerefMut for CancelOnDrop<'_, S> {
     fn deref_mut(&mut self) -> &mut Call {
         &mut self.0
     }
 }
 
-impl Drop for CancelOnDrop {
+impl<S: Timer> Drop for CancelOnDrop<'_, S> {
     fn drop(&mut self) {
         if self.0.is_settled() || std::thread::panicking() {
             return;
         }
-        let cmd = self.0.command().clone();
-        if let Ok(now) = catch_unwind(AssertUnwindSafe(|| cmd.now_ms())) {
+        let time = self.1;
+        if let Ok(now) = catch_unwind(AssertUnwindSafe(|| time.now_ms())) {
             self.0.handle(now, Input::Cancel);
             while self.0.poll_action().is_some() {}
         }
@@ -230,35 +234,35 @@ impl Drop for CancelOnDrop {
 }
 
 /// One run future through the general driver, as a call of one attempt.
-async fn drive_single<T, E, S, R, F, FF>(cmd: &Command, sleeper: &S, run: R, fallback: Option<F>) -> Result<T, Error<E>>
+async fn drive_single<T, E, S, R, F, FF>(cmd: &Command, time: &S, run: R, fallback: Option<F>) -> Result<T, Error<E>>
 where
-    S: Sleeper,
+    S: Timer,
     R: Future<Output = Result<T, RunError<E>>>,
     F: FnOnce(&Error<E>) -> FF,
     FF: Future<Output = Result<T, E>>,
 {
     let mut run = Some(run);
     let once = move |_| run.take().expect("a call of one attempt invokes one run");
-    drive_call(cmd, Call::start_single, sleeper, once, fallback).await
+    drive_call(cmd, Call::start_single, time, once, fallback).await
 }
 
 /// The general driver: carries out `start`'s call to its settlement.
 async fn drive_call<T, E, S, R, Run, F, FF>(
     cmd: &Command,
     start: fn(&Command, u64, bool) -> Call,
-    sleeper: &S,
+    time: &S,
     run: Run,
     fallback: Option<F>,
 ) -> Result<T, Error<E>>
 where
-    S: Sleeper,
+    S: Timer,
     R: Future<Output = Result<T, RunError<E>>>,
     Run: FnMut(AttemptId) -> R,
     F: FnOnce(&Error<E>) -> FF,
     FF: Future<Output = Result<T, E>>,
 {
-    let started_at = cmd.now_ms();
-    let call = CancelOnDrop(start(cmd, started_at, fallback.is_some()));
+    let started_at = time.now_ms();
+    let call = CancelOnDrop(start(cmd, started_at, fallback.is_some()), time);
     let mut d = CallDriver {
         runs: Vec::new(),
         fallback_run: None,
@@ -266,42 +270,42 @@ where
         call,
         results: Results::new(started_at),
         settled: None,
-        sleeper,
+        time,
         run,
         fallback,
     };
     let settlement = poll_fn(|cx| d.poll(cx)).await;
     let CallDriver { results, .. } = d;
-    results.settle(cmd, settlement)
+    results.settle(cmd, settlement, || time.now_ms())
 }
 
 /// A call in the general driver. Fields drop in order: the run futures,
 /// the fallback's and the sleeps go before the call gives their permits
 /// back (when the caller drops the driver's future mid-call).
-struct CallDriver<'a, T, E, S: Sleeper, R, Run, F, FF> {
+struct CallDriver<'a, T, E, S: Timer, R, Run, F, FF> {
     /// Running attempts, in start order, and whether each was polled yet.
     runs: Vec<(AttemptId, Pin<Box<R>>, bool)>,
     fallback_run: Option<Pin<Box<FF>>>,
     /// The call's armed timers with their due times, in arming order.
     timers: Vec<Armed<S::Sleep>>,
-    call: CancelOnDrop,
+    call: CancelOnDrop<'a, S>,
     results: Results<T, E>,
     settled: Option<Settlement>,
-    sleeper: &'a S,
+    time: &'a S,
     run: Run,
     fallback: Option<F>,
 }
 
 impl<T, E, S, R, Run, F, FF> CallDriver<'_, T, E, S, R, Run, F, FF>
 where
-    S: Sleeper,
+    S: Timer,
     R: Future<Output = Result<T, RunError<E>>>,
     Run: FnMut(AttemptId) -> R,
     F: FnOnce(&Error<E>) -> FF,
     FF: Future<Output = Result<T, E>>,
 {
     fn input(&mut self, input: Input) {
-        let now = self.call.command().now_ms();
+        let now = self.time.now_ms();
         self.call.handle(now, input);
     }
 
@@ -312,7 +316,7 @@ where
                 Action::SetTimer { timer, at } => {
                     // Armed now (a timer fed early is armed again: last).
                     self.timers.retain(|(t, ..)| *t != timer);
-                    self.timers.push((timer, at, Box::pin(self.sleeper.sleep_until(at))));
+                    self.timers.push((timer, at, Box::pin(self.time.sleep_until(at))));
                 }
                 Action::ClearTimer { timer } => self.timers.retain(|(t, ..)| *t != timer),
                 Action::InvokeAttempt { attempt } => match catch_unwind(AssertUnwindSafe(|| (self.run)(attempt))) {
@@ -328,7 +332,8 @@ where
                     self.input(Input::AttemptStopped { attempt });
                 }
                 Action::InvokeFallback { original } => {
-                    let original = self.results.take_original(self.call.command(), original);
+                    let time = self.time;
+                    let original = self.results.take_original(self.call.command(), original, || time.now_ms());
                     let fallback = self.fallback.take().expect("a fallback is invoked only when there is one");
                     let started = catch_unwind(AssertUnwindSafe(|| fallback(&original)));
                     self.results.fallback_invoked(original);
@@ -400,10 +405,10 @@ where
     }
 
     /// The timer to fire next, removed from the armed ones: of those due by
-    /// the command's clock (which is the sleeper's), the earliest, then the
-    /// first armed. Polls the others so they wake the task when due.
+    /// the timer's clock, the earliest, then the first armed. Polls the
+    /// others so they wake the task when due.
     fn due_timer(&mut self, cx: &mut Context<'_>) -> Option<CallTimer> {
-        let now = self.call.command().now_ms();
+        let now = self.time.now_ms();
         let mut due = self.timers.iter().enumerate().filter(|(_, t)| t.1 <= now).min_by_key(|(i, t)| (t.1, *i));
         if due.is_none() {
             // Not due by the clock: poll the sleeps so they wake the task
@@ -417,23 +422,29 @@ where
     }
 }
 
-async fn drive<T, E, S, R, F, FF>(cmd: &Command, sleeper: &S, run: R, fallback: Option<F>) -> Result<T, Error<E>>
+async fn drive<T, E, S, R, F, FF>(cmd: &Command, time: &S, run: R, fallback: Option<F>) -> Result<T, Error<E>>
 where
-    S: Sleeper,
+    S: Timer,
     R: Future<Output = Result<T, RunError<E>>>,
     F: FnOnce(&Error<E>) -> FF,
     FF: Future<Output = Result<T, E>>,
 {
-    if cmd.per_call_strategies() {
+    // One reading of the feature word picks the path and, as in the sync
+    // fast path, how admission reads the bulkhead's limit.
+    let features = cmd.v2_features();
+    if Command::needs_call_machine(features) {
         // Boxed, so the common path's future stays as small as it was.
-        return Box::pin(drive_single(cmd, sleeper, run, fallback)).await;
+        return Box::pin(drive_single(cmd, time, run, fallback)).await;
     }
-    let (ex, mut step) = Execution::start(cmd, cmd.now_ms(), fallback.is_some());
-    let mut guard = Abandon { cmd, ex };
+    let now = time.now_ms();
+    let admission =
+        if Command::adaptive_limit_on(features) { cmd.admit_with::<true>(now) } else { cmd.admit_with::<false>(now) };
+    let (ex, mut step) = Execution::after_admission(cmd, now, fallback.is_some(), admission);
+    let mut guard = Abandon { cmd, ex, time };
     let original = match step {
         Step::Run { deadline } => {
             // The timer is armed before the run is first polled (SPEC §1).
-            let mut sleep = pin!(deadline.map(|d| sleeper.sleep_until(d)));
+            let mut sleep = pin!(deadline.map(|d| time.sleep_until(d)));
             let mut run = pin!(Some(run));
             let finished = poll_fn(|cx| {
                 if let Some(s) = sleep.as_mut().as_pin_mut() {
@@ -445,7 +456,7 @@ where
                 poll_caught(fut, cx).map(Some)
             })
             .await;
-            let now = cmd.now_ms();
+            let now = time.now_ms();
             match finished {
                 None => {
                     step = guard.ex.timer_fired(cmd, now);
@@ -494,7 +505,7 @@ where
                 }
                 Err(panic) => Err(panic_message(&*panic)),
             };
-            guard.ex.fallback_finished(cmd, cmd.now_ms(), matches!(result, Ok(Ok(_))));
+            guard.ex.fallback_finished(cmd, time.now_ms(), matches!(result, Ok(Ok(_))));
             after_fallback(cmd, original, result)
         }
         Step::Done(resolution) => Err(settle_error(cmd, resolution, original)),

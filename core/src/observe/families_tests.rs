@@ -3,7 +3,7 @@
 //! latencies in several buckets, a name that needs escaping).
 
 use super::*;
-use crate::{Clock, Config, RunError, VirtualClock};
+use crate::{Config, RunError, VirtualClock};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 use super::super::tests::{all_numbers_are_integers, keys_in_order};
 use super::super::{Isolation, MetricType, Observation, Sample, Samples, StreamOptions, Value as FamilyValue};
 use super::PoolStats;
-use crate::{Clock, Config, Registry, RunError, VirtualClock};
+use crate::{Config, Registry, RunError, VirtualClock};
 use serde_json::Value;
 use std::sync::Arc;
 

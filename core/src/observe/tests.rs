@@ -1,5 +1,5 @@
 use super::*;
-use crate::{Clock, Config, EventType, Registry, RunError, VirtualClock};
+use crate::{Config, EventType, Registry, RunError, VirtualClock};
 use serde_json::Value;
 use std::sync::Arc;
 

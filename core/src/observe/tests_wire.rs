@@ -2,7 +2,7 @@
 
 use super::wire::{decode, encode, len};
 use super::{Isolation, Observation, StreamOptions};
-use crate::{Clock, Command, Config, Jitter, LimitMode, RunError, VirtualClock};
+use crate::{Command, Config, Jitter, LimitMode, RunError, VirtualClock};
 use std::sync::Arc;
 
 /// A command with settings off their defaults (named ones too), tripped

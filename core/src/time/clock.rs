@@ -1,5 +1,6 @@
 //! Time as an input: the [`Clock`] trait, a real monotonic clock for std
-//! targets, and the [`Sleeper`] trait the async driver arms timeouts with.
+//! targets, the [`Sleeper`] trait that arms timers, and [`Timer`], the one
+//! time source (a clock and its timers) the async drivers take.
 
 use std::future::Future;
 
@@ -10,7 +11,8 @@ pub trait Clock: Send + Sync {
     fn now_ms(&self) -> u64;
 }
 
-/// Arms a timer on some clock: what the async driver awaits to time out a run.
+/// Arms timers on some clock. With a [`Clock`] reading the same time it
+/// makes a [`Timer`], what the async drivers take.
 pub trait Sleeper {
     /// The future returned by [`Sleeper::sleep_until`].
     type Sleep: Future<Output = ()>;
@@ -18,6 +20,43 @@ pub trait Sleeper {
     /// Implementations must arm the timer when this is called (not on first
     /// poll), so that timers armed earlier fire earlier at equal deadlines.
     fn sleep_until(&self, deadline_ms: u64) -> Self::Sleep;
+}
+
+/// The one time source of an async call: the time it reads and the timers
+/// it arms, on the same clock. The async drivers ([`crate::Command::run_async`],
+/// [`crate::Command::execute_async`] and their `_or` forms) read every time
+/// of a call from [`Timer::now_ms`] and arm every timer with
+/// [`Timer::sleep_until`], so a call's deadlines and its recorded times can
+/// never come from two different clocks. (The command's own [`Clock`] is
+/// read only by the `now`-less conveniences, e.g.
+/// [`crate::Command::snapshot`] and the blocking drivers.)
+///
+/// Anything that is both a [`Clock`] and a [`Sleeper`] is a `Timer` (e.g.
+/// [`crate::VirtualClock`]); implement it directly for a time source that
+/// is not `Send + Sync` (a browser's `setTimeout`, a single-threaded
+/// runtime's timer).
+pub trait Timer {
+    /// The future returned by [`Timer::sleep_until`].
+    type Sleep: Future<Output = ()>;
+    /// Milliseconds on this timer's clock; never decreases.
+    fn now_ms(&self) -> u64;
+    /// A future that completes once [`Timer::now_ms`] reads at least
+    /// `deadline_ms`, armed when this is called (as [`Sleeper::sleep_until`]).
+    fn sleep_until(&self, deadline_ms: u64) -> Self::Sleep;
+}
+
+impl<S: Sleeper + Clock> Timer for S {
+    type Sleep = <S as Sleeper>::Sleep;
+
+    #[inline]
+    fn now_ms(&self) -> u64 {
+        Clock::now_ms(self)
+    }
+
+    #[inline]
+    fn sleep_until(&self, deadline_ms: u64) -> Self::Sleep {
+        Sleeper::sleep_until(self, deadline_ms)
+    }
 }
 
 /// A clock made from a function, e.g. a C function pointer or a host callback.

@@ -62,6 +62,13 @@ impl VirtualClock {
         VirtualClock::default()
     }
 
+    /// The time on this clock, in milliseconds (what its [`Clock`] and
+    /// [`crate::Timer`] read; inherent, so code with both traits in scope
+    /// calls it without naming one).
+    pub fn now_ms(&self) -> u64 {
+        self.lock().now
+    }
+
     /// Moves time forward by `ms`, firing every due timer in order.
     pub fn advance(&self, ms: u64) {
         self.advance_with(ms, || {});
@@ -125,7 +132,7 @@ impl VirtualClock {
 
 impl Clock for VirtualClock {
     fn now_ms(&self) -> u64 {
-        self.lock().now
+        VirtualClock::now_ms(self)
     }
 }
 
@@ -140,6 +147,15 @@ impl Sleeper for VirtualClock {
     type Sleep = VirtualSleep;
 
     fn sleep_until(&self, deadline_ms: u64) -> VirtualSleep {
+        VirtualClock::sleep_until(self, deadline_ms)
+    }
+}
+
+impl VirtualClock {
+    /// A future that completes once this clock reads at least
+    /// `deadline_ms` (what its [`Sleeper`] and [`crate::Timer`] give;
+    /// inherent, like [`VirtualClock::now_ms`]). The timer is armed now.
+    pub fn sleep_until(&self, deadline_ms: u64) -> VirtualSleep {
         let alarm = Arc::new(Alarm::default());
         let mut st = self.lock();
         let id = if deadline_ms <= st.now {
