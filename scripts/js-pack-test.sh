@@ -8,7 +8,7 @@ pkg="$root/target/npm/hystrix"
 scratch="$root/target/npm/scratch"
 rm -rf "$scratch" "$root"/target/npm/hystrix-resilience-*.tgz
 # Exactly these files are published: no more (stray build output), no less
-# (the README and LICENSE, each entry's wasm and glue).
+# (the README and LICENSE, each entry's wasm and glue, the observer module).
 expected='LICENSE
 README.md
 api.mjs
@@ -21,9 +21,13 @@ call.mjs
 clocks.mjs
 command.mjs
 context.mjs
+dashboard-init.d.ts
+dashboard-init.mjs
+dashboard-mount.mjs
 dashboard-view.mjs
 dashboard.d.ts
 dashboard.mjs
+dashboard.node.mjs
 errors.mjs
 headroom.mjs
 index.bundler.mjs
@@ -32,16 +36,26 @@ index.node.mjs
 index.web.mjs
 init.d.ts
 init.mjs
+loader.mjs
+node/observer-wasm.mjs
 node/wasm.mjs
 observe-otel.mjs
 observe-prom.mjs
 observe-unsupported.mjs
 observe.d.ts
 observe.mjs
+observer-init.mjs
+observer.node.mjs
+observer.web.mjs
+observer/hystrix_wasm_observer.d.ts
+observer/hystrix_wasm_observer.js
+observer/hystrix_wasm_observer_bg.wasm
+observer/hystrix_wasm_observer_bg.wasm.d.ts
 options.mjs
 package.json
 registry.mjs
 render.mjs
+schema.mjs
 snapshot.mjs
 timers.mjs
 wasm-slot.mjs

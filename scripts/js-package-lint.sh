@@ -5,8 +5,8 @@
 # The package is ESM-only by design (Node ^20.19 / >= 22.12 require() it
 # natively; js-pack-test.sh runs that), so attw uses its esm-only profile,
 # which leaves out node10 and CommonJS-from-node16 resolution. The `./wasm`
-# export is the wasm binary itself, an asset for build scripts
-# (require.resolve), not a module: it has no types to check.
+# and `./observer-wasm` exports are the wasm binaries themselves, assets for
+# build scripts (require.resolve), not modules: they have no types to check.
 # Usage: scripts/js-package-lint.sh path/to/package.tgz
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,7 +21,7 @@ if ! out="$("$bin/publint" run --strict "$tarball" 2>&1)"; then
   echo "$out" >&2
   exit 1
 fi
-if ! out="$("$bin/attw" --profile esm-only --exclude-entrypoints ./wasm --no-emoji --no-color "$tarball" 2>&1)"; then
+if ! out="$("$bin/attw" --profile esm-only --exclude-entrypoints ./wasm ./observer-wasm --no-emoji --no-color "$tarball" 2>&1)"; then
   echo "js-package-lint: @arethetypeswrong/cli found problems in $tarball:" >&2
   echo "$out" >&2
   exit 1

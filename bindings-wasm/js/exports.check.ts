@@ -10,6 +10,9 @@ import type * as pubInit from "./init.js";
 import * as implObs from "./observe.mjs";
 import type * as pubObs from "./observe.js";
 import * as implDash from "./dashboard.mjs";
+import * as implDashNode from "./dashboard.node.mjs";
+import * as implDashInit from "./dashboard-init.mjs";
+import type * as pubDashInit from "./dashboard-init.js";
 import type * as pubDash from "./dashboard.js";
 
 /** `true` when `A` and `B` are the same names; otherwise the names only one side has. */
@@ -40,4 +43,6 @@ export const command: pub.Command = new impl.Command(() => 1);
 export const init: typeof pubInit.init = implInit.init;
 export const observe: typeof pubObs = implObs;
 export const dashboard: typeof pubDash = implDash;
+export const dashboardNode: typeof pubDash = implDashNode;
+export const dashboardInit: typeof pubDashInit = implDashInit;
 

@@ -1,7 +1,7 @@
 // Bundler entry point (wasm-bindgen --target bundler): the bundler wires the wasm import.
-import { WasmCommand, WasmObservation, configSchema, dashboardHtml } from "./bundler/hystrix_wasm.js";
+import { WasmCommand } from "./bundler/hystrix_wasm.js";
 import { fill } from "./wasm-slot.mjs";
 
-fill(WasmCommand, WasmObservation, configSchema, dashboardHtml);
+fill(WasmCommand);
 
 export * from "./api.mjs";

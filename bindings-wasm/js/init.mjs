@@ -2,11 +2,9 @@
 // nothing; `await init()` (once) loads the wasm, then commands can be made.
 // For IIFE or es2020 bundles, and for apps that host the wasm file
 // themselves (it is exported as `hystrix-resilience/wasm`).
-import initWeb, { WasmCommand, WasmObservation, configSchema, dashboardHtml } from "./web/hystrix_wasm.js";
+import initWeb, { WasmCommand } from "./web/hystrix_wasm.js";
+import { loadOnce } from "./loader.mjs";
 import { fill, slot, trackShadowStack } from "./wasm-slot.mjs";
-
-/** @type {Promise<void> | null} */
-let loading = null;
 
 /**
  * Loads the wasm module; resolves once commands can be created. `source`
@@ -16,24 +14,16 @@ let loading = null;
  * fetched relative to this module, as the browser entry does (Node's fetch
  * reads no files: there, pass the bytes, or use the main entry). Calling
  * it again returns the same promise; after a failure it may be retried.
- * @param {Parameters<typeof import("./init.js").init>[0]} [source]
- * @returns {Promise<void>}
+ * @type {typeof import("./init.js").init}
  */
-export function init(source) {
-  if (slot.WasmCommand !== null) return Promise.resolve();
-  if (loading === null) {
-    loading = initWeb(source === undefined ? undefined : { module_or_path: source }).then(
-      (exports) => {
-        trackShadowStack(/** @type {Record<string, unknown>} */ (/** @type {unknown} */ (exports)));
-        fill(WasmCommand, WasmObservation, configSchema, dashboardHtml);
-      },
-      (e) => {
-        loading = null;
-        throw e;
-      },
-    );
-  }
-  return loading;
-}
+export const init = loadOnce(
+  /** @param {Parameters<typeof import("./init.js").init>[0]} source */
+  (source) =>
+    initWeb(source === undefined ? undefined : { module_or_path: source }).then((exports) => {
+      trackShadowStack(/** @type {Record<string, unknown>} */ (/** @type {unknown} */ (exports)));
+      fill(WasmCommand);
+    }),
+  () => slot.WasmCommand !== null,
+);
 
 export * from "./api.mjs";

@@ -5,7 +5,8 @@
 // exposition; the dashboard page is the core's bytes. Handlers take
 // node:http's (req, res), which Express hands over as they are.
 import "./index.node.mjs";
-import { dashboardHtml as pageHtml, observeConstants } from "./web/hystrix_wasm.js";
+import "./observer.node.mjs";
+import { dashboardHtml as pageHtml, observeConstants } from "./observer/hystrix_wasm_observer.js";
 import { render } from "./render.mjs";
 
 /** @typedef {import("./observe.js").ObserveRequest} ObserveRequest */

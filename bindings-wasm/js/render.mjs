@@ -1,6 +1,8 @@
 // Which circuits to observe, and one WasmObservation of them for the core
 // to render (internal): shared by `hystrix-resilience/observe` (Node) and
-// `hystrix-resilience/dashboard` (browsers).
+// `hystrix-resilience/dashboard` (browsers). The observation lives in the
+// observer module (its own wasm, which those entries load): each command
+// crosses to it as its observer snapshot and settings (`observed()`).
 import { CommandView } from "./command.mjs";
 import { HystrixError } from "./errors.mjs";
 import { circuitNamed, namedCircuits } from "./registry.mjs";
@@ -34,21 +36,24 @@ export function circuitsOf(commands, where) {
  * @template R
  * @param {import("./observe.js").RenderOptions | undefined} options
  * @param {string} where
- * @param {(observation: import("./web/hystrix_wasm.js").WasmObservation) => R} fn
+ * @param {(observation: import("./observer/hystrix_wasm_observer.js").WasmObservation) => R} fn
  * @returns {R}
  */
 export function render(options, where, fn) {
   if (options !== undefined && (options === null || typeof options !== "object")) {
     throw new TypeError(`${where}: options must be an object`);
   }
-  if (slot.WasmObservation === null) {
+  if (slot.WasmCommand === null) {
     throw new HystrixError(`${where}: hystrix is not loaded yet: import "hystrix-resilience" (or await init() of "hystrix-resilience/init") first`);
+  }
+  if (slot.WasmObservation === null) {
+    throw new HystrixError(`${where}: the observer module is not loaded: import "hystrix-resilience/observe" (Node) or "hystrix-resilience/dashboard"`);
   }
   // The constructor is no method `fill` could guard (see headroom.mjs).
   probe();
   const observation = new slot.WasmObservation();
   try {
-    for (const c of circuitsOf(options?.commands, where)) observation.add(c.wasm, c.clock.now(), false);
+    for (const c of circuitsOf(options?.commands, where)) observation.add(c.name, c.wasm.observed(c.clock.now()), false);
     return fn(observation);
   } finally {
     observation.free();

@@ -5,16 +5,17 @@ import { guardClass, guarded, probe } from "./headroom.mjs";
 /** The wasm-bindgen class of the core's commands (web and bundler builds declare it alike). @typedef {typeof import("./web/hystrix_wasm.js").WasmCommand} WasmCommandClass */
 
 /**
- * Both null until an entry point has loaded the wasm (`hystrix-resilience/init`
- * before `await init()`); whatever can run first checks (see `notLoaded`).
+ * `WasmCommand` null until an entry point has loaded the command module (`hystrix-resilience/init` before `await init()`);
+ * whatever can run first checks (see `notLoaded`). `WasmObservation` and
+ * `dashboardHtml` null until the observer module (the renderers: its own
+ * wasm, js/observer.*.mjs) is loaded, by the observe and dashboard entries.
  * @type {{
  *   WasmCommand: WasmCommandClass | null,
- *   configSchema: (() => string) | null,
- *   WasmObservation: typeof import("./web/hystrix_wasm.js").WasmObservation | null,
+ *   WasmObservation: typeof import("./observer/hystrix_wasm_observer.js").WasmObservation | null,
  *   dashboardHtml: (() => string) | null,
  * }}
  */
-export const slot = { WasmCommand: null, configSchema: null, WasmObservation: null, dashboardHtml: null };
+export const slot = { WasmCommand: null, WasmObservation: null, dashboardHtml: null };
 
 /** @typedef {import("./web/hystrix_wasm.js").WasmCommand} WasmCommandInstance */
 
@@ -41,19 +42,16 @@ export const raw = {
 const guardedClasses = new WeakSet();
 
 /**
- * Fills `slot` with a loaded module's exports (an entry point, once the wasm
- * is instantiated; `WasmCommand` last: it says the wasm is loaded), every
- * call into the wasm behind the stack headroom check (`headroom.mjs`):
+ * Fills `slot` with the command module's class (an entry point, once the
+ * wasm is instantiated; it says the wasm is loaded), every call into the
+ * wasm behind the stack headroom check (`headroom.mjs`):
  * `WasmCommand.begin` with fixed arity, every other method through
  * `guardClass` — except `input`, the hot path's second crossing, and
  * constructors: their callers call `probe` first (call.mjs says where
  * `input` need not; it also calls the methods in `raw` unguarded).
  * @param {WasmCommandClass} WasmCommand
- * @param {typeof import("./web/hystrix_wasm.js").WasmObservation} WasmObservation
- * @param {() => string} configSchema
- * @param {() => string} dashboardHtml
  */
-export function fill(WasmCommand, WasmObservation, configSchema, dashboardHtml) {
+export function fill(WasmCommand) {
   if (!guardedClasses.has(WasmCommand)) {
     guardedClasses.add(WasmCommand);
     raw.actionsPtr = WasmCommand.actionsPtr;
@@ -69,14 +67,23 @@ export function fill(WasmCommand, WasmObservation, configSchema, dashboardHtml) 
       return begin.call(this, now, hasFallback, general);
     };
   }
+  slot.WasmCommand = WasmCommand;
+}
+
+/**
+ * Fills `slot` with the observer module's exports (observer.node.mjs,
+ * observer-init.mjs, once it is instantiated), behind the same headroom
+ * check as the command module's (the constructor: render.mjs probes).
+ * @param {typeof import("./observer/hystrix_wasm_observer.js").WasmObservation} WasmObservation
+ * @param {() => string} dashboardHtml
+ */
+export function fillObserver(WasmObservation, dashboardHtml) {
   if (!guardedClasses.has(WasmObservation)) {
     guardedClasses.add(WasmObservation);
     guardClass(WasmObservation, []);
   }
-  slot.configSchema = guarded(configSchema);
-  slot.WasmObservation = WasmObservation;
   slot.dashboardHtml = guarded(dashboardHtml);
-  slot.WasmCommand = WasmCommand;
+  slot.WasmObservation = WasmObservation;
 }
 
 /**

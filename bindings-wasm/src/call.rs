@@ -295,21 +295,6 @@ impl WasmCommand {
         drop(call);
         self.flush();
     }
-
-    /// The events call `id` recorded so far, comma-separated.
-    pub fn events(&self, id: u32) -> String {
-        let calls = self.calls.borrow();
-        if id & 1 == 0 {
-            return match calls.execs.get((id >> 1) as usize) {
-                Some(Some((ex, _))) => ex.events().map(|e| e.as_str()).collect::<Vec<_>>().join(","),
-                _ => String::new(),
-            };
-        }
-        match calls.entries.get((id >> 1) as usize) {
-            Some(Some(call)) => call.events().map(|e| e.as_str()).collect::<Vec<_>>().join(","),
-            _ => String::new(),
-        }
-    }
 }
 
 /// Drains the call's actions into `OUT`; returns how many, with `MOVED`

@@ -14,12 +14,10 @@
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod alloc;
 mod call;
-mod observe;
 mod registry;
 
-use hystrix_core::{
-    CircuitState, Command, Config, ErrorKind, EventType, Given, ListenerId, Notice, TimePassedIn, Topic,
-};
+use hystrix_core::observe::wire;
+use hystrix_core::{CircuitState, Command, Config, ErrorKind, Given, ListenerId, Notice, TimePassedIn, Topic};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -70,8 +68,18 @@ fn given<'a>(keys: &'a str, values: &'a str, nums: &[f64]) -> Result<Vec<(&'a st
 }
 
 fn config_error(e: hystrix_core::ConfigError) -> JsValue {
-    // An internal protocol with the glue, which throws InvalidConfigError.
-    JsValue::from_str(&format!("{}\u{1}{}", e.key(), e))
+    // An internal protocol with the glue, which throws InvalidConfigError:
+    // "key\u{1}" then the error's text (`ConfigError`'s Display, written
+    // out without the formatting machinery).
+    JsValue::from_str(&joined(&[e.key(), "\u{1}invalid config: ", e.key(), " ", e.reason()]))
+}
+
+/// `parts` concatenated (what `format!` would make of plain strings, with
+/// none of its code in the wasm).
+pub(crate) fn joined(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    parts.iter().for_each(|p| out.push_str(p));
+    out
 }
 
 /// A command: circuit, bulkhead, fallback limiter, metrics, and the
@@ -206,7 +214,7 @@ impl WasmCommand {
     /// comma-separated (index 0: none).
     #[wasm_bindgen(js_name = contextSettings)]
     pub fn context_settings() -> String {
-        CONTEXT_SETTINGS.join(",")
+        CONTEXT_SETTINGS_LIST.to_string()
     }
 
     /// A snapshot at `now` as numbers (the wasm has no JSON serialiser;
@@ -241,7 +249,15 @@ impl WasmCommand {
     /// snapshot's counts.
     #[wasm_bindgen(js_name = eventNames)]
     pub fn event_names() -> String {
-        EventType::ALL.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(",")
+        include_str!(concat!(env!("OUT_DIR"), "/event_names.txt")).to_string()
+    }
+
+    /// The command's observer snapshot at `now` and its settings, as the
+    /// integers `hystrix_core::observe::wire` writes: what the observer
+    /// module (its own wasm, loaded by the observe and dashboard entries)
+    /// renders. Read-only: never trips a circuit.
+    pub fn observed(&self, now: f64) -> Vec<u64> {
+        wire::encode(&self.cmd.observe_at(now as u64), &self.cmd.config())
     }
 
     /// Counts one listener call that failed in JS in the snapshot's
@@ -347,18 +363,18 @@ unsafe impl Send for SendQueue {}
 // SAFETY: as above.
 unsafe impl Sync for SendQueue {}
 
-/// Every configuration key in SPEC order (`Config::schema_json`, written
-/// by build.rs): the source the glue's `configSchema()` and its drift
-/// tests read.
-#[wasm_bindgen(js_name = configSchema)]
-pub fn config_schema() -> String {
-    include_str!(concat!(env!("OUT_DIR"), "/schema.json")).to_string()
+/// Defines `CONTEXT_SETTINGS` and `CONTEXT_SETTINGS_LIST` (the same names,
+/// comma-separated) from one list.
+macro_rules! context_settings {
+    ($($name:literal),+) => {
+        /// The settings an error's context can name (index 0: none); an
+        /// error of the glue carries the index and the value.
+        const CONTEXT_SETTINGS: [&str; 1 + [$($name),+].len()] = ["", $($name),+];
+        /// [`CONTEXT_SETTINGS`] comma-separated (what `contextSettings` returns).
+        const CONTEXT_SETTINGS_LIST: &str = concat!($(",", $name),+);
+    };
 }
-
-/// The settings an error's context can name (index 0: none); an error
-/// of the glue carries the index and the value.
-const CONTEXT_SETTINGS: [&str; 9] = [
-    "",
+context_settings!(
     "timeout_ms",
     "deadline_ms",
     "sleep_window_ms",
@@ -366,11 +382,11 @@ const CONTEXT_SETTINGS: [&str; 9] = [
     "max_concurrent_requests",
     "limit",
     "rate_limit_for_period",
-    "fallback_max_concurrent_requests",
-];
+    "fallback_max_concurrent_requests"
+);
 
 /// The stable code of each error kind, by name (for the glue's error classes).
 #[wasm_bindgen(js_name = errorCodes)]
 pub fn error_codes() -> String {
-    ErrorKind::ALL.iter().map(|k| format!("{}={}", k.as_str(), k.code())).collect::<Vec<_>>().join(",")
+    include_str!(concat!(env!("OUT_DIR"), "/error_codes.txt")).to_string()
 }

@@ -21,7 +21,7 @@ pub(crate) fn settings_error(e: SettingsError) -> JsValue {
     match e {
         SettingsError::Invalid(e) => config_error(e),
         SettingsError::Conflict(c) => {
-            JsValue::from_str(&format!("\u{2}{}\u{2}{}\u{2}{}", c.key(), c.existing(), c.given()))
+            JsValue::from_str(&crate::joined(&["\u{2}", c.key(), "\u{2}", c.existing(), "\u{2}", c.given()]))
         }
     }
 }
@@ -80,10 +80,10 @@ impl WasmCommand {
         registry().remove(name)
     }
 
-    /// The names of the registry's commands, sorted: what observation
-    /// lists as every named command.
+    /// The names of the registry's commands, in no particular order: what
+    /// observation lists as every named command (and sorts).
     #[wasm_bindgen(js_name = registeredNames)]
     pub fn registered_names() -> Vec<String> {
-        registry().names()
+        registry().names_unordered()
     }
 }

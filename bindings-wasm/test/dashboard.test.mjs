@@ -6,8 +6,9 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 
 const pkg = new URL("../../target/npm/hystrix/", import.meta.url);
-// Imported before any entry point: the wasm is not loaded yet.
-const dash = await import(new URL("dashboard.mjs", pkg).href);
+// Imported before any entry point (what Node resolves "hystrix-resilience/dashboard"
+// to): the command module is not loaded yet.
+const dash = await import(new URL("dashboard.node.mjs", pkg).href);
 
 test("before the package is loaded, mountDashboard says what to import", () => {
   assert.throws(() => dash.mountDashboard({ attachShadow() {} }), {

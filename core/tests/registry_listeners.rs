@@ -24,6 +24,9 @@ fn configure_before_and_after_creation() {
     assert_eq!(a.config().timeout_ms, 300, "nothing changed on error");
     reg.get_or_create("accounts");
     assert_eq!(reg.names(), vec!["accounts".to_string(), "users".to_string()]);
+    let mut unordered = reg.names_unordered();
+    unordered.sort();
+    assert_eq!(unordered, reg.names(), "the same names, in no particular order");
     assert!(reg.get("users").is_some());
 }
 

@@ -43,9 +43,9 @@ function page(script, module) {
 <body><script ${module ? 'type="module" ' : ""}src="./${script}"></script></body></html>\n`;
 }
 
-/** The package's wasm file, found through its `hystrix-resilience/wasm` export as a build script would. */
-function packageWasm() {
-  return createRequire(path.join(app, "index.html")).resolve("hystrix-resilience/wasm");
+/** The package's wasm file (or, with `observer`, the observer module's), found through its `hystrix-resilience/wasm` (`/observer-wasm`) export as a build script would. */
+function packageWasm(observer = false) {
+  return createRequire(path.join(app, "index.html")).resolve(observer ? "hystrix-resilience/observer-wasm" : "hystrix-resilience/wasm");
 }
 
 /** Serves `dir` at the root of 127.0.0.1:port with the README's CSP; returns what the page's check resolved to. */
@@ -124,17 +124,23 @@ test("webpack 5: the production build runs in Chromium with nothing to configure
   assert.deepEqual(await runInChromium(dir), EXPECTED);
 });
 
-test("esbuild: an es2020 IIFE through hystrix/init (no top-level await) loads the wasm it is given", { timeout: 120_000 }, async (t) => {
-  if (skipWithoutChromium(t)) return;
-  const dir = out("iife");
-  await esbuildApp("manual.mjs", path.join(dir, "app.js"), {
+/** An es2020 IIFE of the app's `entry` in out(`name`), with the package's wasm beside it as hystrix.wasm; returns the directory. */
+async function iifeApp(entry, name) {
+  const dir = out(name);
+  await esbuildApp(entry, path.join(dir, "app.js"), {
     format: "iife",
     target: "es2020",
     platform: "browser",
-    // import.meta is empty in an IIFE: the app passes init() its own URL.
+    // import.meta is empty in an IIFE: the app passes its init()s their URLs.
     logOverride: { "empty-import-meta": "silent" },
   });
   await cp(packageWasm(), path.join(dir, "hystrix.wasm"));
+  return dir;
+}
+
+test("esbuild: an es2020 IIFE through hystrix/init (no top-level await) loads the wasm it is given", { timeout: 120_000 }, async (t) => {
+  if (skipWithoutChromium(t)) return;
+  const dir = await iifeApp("manual.mjs", "iife");
   await writeFile(path.join(dir, "index.html"), page("app.js", false));
   assert.deepEqual(await runInChromium(dir), EXPECTED);
 });
@@ -160,8 +166,18 @@ test("esbuild: a bundle that mounts the dashboard runs in Chromium under the CSP
   if (skipWithoutChromium(t)) return;
   const dir = out("esbuild-dashboard");
   await esbuildApp("dashboard.mjs", path.join(dir, "app.js"), { format: "esm", platform: "browser" });
+  // What the README tells esbuild users of the dashboard: both modules next to the bundle.
   await cp(packageWasm(), path.join(dir, "hystrix_wasm_bg.wasm"));
+  await cp(packageWasm(true), path.join(dir, "hystrix_wasm_observer_bg.wasm"));
   await writeFile(path.join(dir, "index.html"), page("app.js", true));
+  assert.deepEqual(await runInChromium(dir), DASHBOARD_EXPECTED);
+});
+
+test("esbuild: an es2020 IIFE through hystrix/init and hystrix/dashboard/init mounts the dashboard with the wasm files it is given", { timeout: 120_000 }, async (t) => {
+  if (skipWithoutChromium(t)) return;
+  const dir = await iifeApp("manual-dashboard.mjs", "iife-dashboard");
+  await cp(packageWasm(true), path.join(dir, "hystrix-observer.wasm"));
+  await writeFile(path.join(dir, "index.html"), page("app.js", false));
   assert.deepEqual(await runInChromium(dir), DASHBOARD_EXPECTED);
 });
 
@@ -189,14 +205,19 @@ test("esbuild: what mounting the dashboard adds to a minified bundle, gzipped", 
     "size-dashboard.mjs": `${base}import { mountDashboard } from "hystrix-resilience/dashboard";\nwindow.dash = mountDashboard(document.body);\n`,
   };
   const sizes = {};
+  const texts = {};
   for (const [entry, source] of Object.entries(entries)) {
     await writeFile(path.join(app, entry), source);
     const file = path.join(out("size"), entry.replace(".mjs", ".js"));
     await esbuildApp(entry, file, { format: "esm", platform: "browser" });
-    sizes[entry] = gzipSync(await readFile(file), { level: 9 }).length;
+    texts[entry] = await readFile(file, "utf8");
+    sizes[entry] = gzipSync(texts[entry], { level: 9 }).length;
   }
   const added = sizes["size-dashboard.mjs"] - sizes["size-base.mjs"];
-  t.diagnostic(`gzipped JS: ${sizes["size-base.mjs"]} B without the dashboard, ${sizes["size-dashboard.mjs"]} B with it (+${added} B); the wasm is the same file`);
-  // The view and its feeding only (the page and its style are in the wasm already).
-  assert.ok(added > 500 && added < 4096, `the mount adds ${added} B gzipped`);
+  t.diagnostic(`gzipped JS: ${sizes["size-base.mjs"]} B without the dashboard, ${sizes["size-dashboard.mjs"]} B with it (+${added} B), which also loads the observer module`);
+  // Without the dashboard, nothing of the observer module is bundled or fetched.
+  assert.ok(!texts["size-base.mjs"].includes("hystrix_wasm_observer_bg.wasm"), "the base bundle fetches no observer module");
+  assert.ok(texts["size-dashboard.mjs"].includes("hystrix_wasm_observer_bg.wasm"), "the dashboard bundle fetches the observer module");
+  // The view, its feeding and the observer module's glue (the renderers and the page's style are in its wasm).
+  assert.ok(added > 500 && added < 6144, `the mount adds ${added} B gzipped`);
 });

@@ -11,6 +11,8 @@
 //!   was given a pool for).
 //! - [`prometheus`]: the Prometheus text exposition (format 0.0.4) of a set
 //!   of commands, written from those families.
+//! - [`wire`]: an observer snapshot and configuration as integers, for a
+//!   renderer that lives apart from the commands (the npm package's).
 //! - [`DASHBOARD_HTML`]: a self-contained live dashboard page that reads
 //!   a `hystrix.stream` (every host serves these same bytes, e.g. at
 //!   `/hystrix`).
@@ -30,6 +32,9 @@ pub mod pool;
 mod pool_metrics;
 pub mod prometheus;
 pub mod stream;
+#[cfg(test)]
+mod tests_wire;
+pub mod wire;
 
 use crate::command::Command;
 use crate::event::CircuitState;

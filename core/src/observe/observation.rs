@@ -34,9 +34,19 @@ impl Observation {
         if command.name().is_empty() {
             return;
         }
-        let snap = command.observe_at(now);
+        self.add_observed(command.observe_at(now), command.config(), options);
+    }
+
+    /// Adds a snapshot taken by [`Command::observe_at`] and the command's
+    /// configuration, for hosts whose commands live elsewhere (decoded by
+    /// [`wire::decode`](super::wire::decode)); rendered exactly as
+    /// [`Observation::add`] of that command. An anonymous snapshot is ignored.
+    pub fn add_observed(&mut self, snap: Snapshot, config: Config, options: StreamOptions) {
+        if snap.name.is_empty() {
+            return;
+        }
         let at = self.items.partition_point(|(s, _)| s.name <= snap.name);
-        self.items.insert(at, (snap, command.config()));
+        self.items.insert(at, (snap, config));
         self.options.insert(at, options);
     }
 

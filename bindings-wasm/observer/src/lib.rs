@@ -1,10 +1,14 @@
-//! Observing commands from JS (issue #12): the glue gathers its registry's
-//! commands into a `WasmObservation` (each at its own clock's time), and
-//! the core renders the `hystrix.stream` tick and the Prometheus
-//! exposition; the page is the core's bytes too. The glue only serves them.
+//! The npm package's observer module (issue #12): a second wasm module,
+//! loaded only by `hystrix-resilience/observe` (Node) and
+//! `hystrix-resilience/dashboard` (browsers), so that the module every
+//! page loads carries none of the renderers. The glue gathers its
+//! commands' observer snapshots from the command module (each at its own
+//! clock's time, as integers: `hystrix_core::observe::wire`) into a
+//! `WasmObservation`, and the core renders the `hystrix.stream` tick and
+//! the Prometheus exposition here; the page is the core's bytes too. The
+//! glue only serves them.
 
-use crate::WasmCommand;
-use hystrix_core::observe::{self, Isolation, Observation, StreamOptions};
+use hystrix_core::observe::{self, wire, Isolation, Observation, StreamOptions};
 use wasm_bindgen::prelude::*;
 
 /// Observer snapshots of a set of commands, rendered like the core's
@@ -23,12 +27,17 @@ impl WasmObservation {
         WasmObservation::default()
     }
 
-    /// Adds `command` observed at `now` (its clock's milliseconds); `thread`
-    /// reports thread isolation in the stream. Read-only: never trips a
-    /// circuit.
-    pub fn add(&mut self, command: &WasmCommand, now: f64, thread: bool) {
+    /// Adds the command `name` as the command module's `observed()`
+    /// gave it (`words`: its observer snapshot and settings); `thread`
+    /// reports thread isolation in the stream. Throws if `words` is not
+    /// such a list (a command module of another version).
+    pub fn add(&mut self, name: String, words: &[u64], thread: bool) -> Result<(), JsValue> {
+        let (snap, config) = wire::decode(name, words).ok_or_else(|| {
+            JsValue::from_str("hystrix: the observer module and the command module are of different builds")
+        })?;
         let isolation = if thread { Isolation::Thread } else { Isolation::Semaphore };
-        self.inner.add(&command.cmd, now as u64, StreamOptions { isolation, ..StreamOptions::default() });
+        self.inner.add_observed(snap, config, StreamOptions { isolation, ..StreamOptions::default() });
+        Ok(())
     }
 
     /// One tick of `hystrix.stream` (`data: {json}\n\n` per command) with
