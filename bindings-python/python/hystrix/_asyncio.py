@@ -40,6 +40,7 @@ from typing import Any, Deque, Dict, Generator, List, Optional, Set, Tuple, Unio
 
 from ._clock import RealClock
 from ._hystrix import monotonic_ms
+from ._inline import RAISED, RETURNED, Inline, Rest, drive, iterator
 from ._options import SUCCESS, _now, _outcome_of
 from ._protocol import (
     _CURRENT_CALL,
@@ -55,12 +56,15 @@ from ._protocol import (
 
 # Inputs: (_TIMER, timer, None), (_RETURNED, attempt, value),
 # (_RAISED, attempt, exception), (_FALLBACK_DONE, 0, task).
-_TIMER, _RETURNED, _RAISED, _FALLBACK_DONE = 0, 1, 2, 3
+_TIMER, _RETURNED, _RAISED, _FALLBACK_DONE = 0, RETURNED, RAISED, 3
 
 #: ``create_task(..., context=)`` exists from Python 3.11.
 _TASK_CONTEXT = sys.version_info >= (3, 11)
 #: Attempts' tasks start eagerly (their first step at once) from Python 3.12.
 _EAGER = sys.version_info >= (3, 12)
+#: An attempt may run in the caller's own task (``_inline``) from Python
+#: 3.11: its cancellation is told from the caller's by ``Task.cancelling()``.
+_INLINE = sys.version_info >= (3, 11)
 
 
 class _Primed:
@@ -99,6 +103,10 @@ class AsyncCall(Settling):
         "due",
         "fb_task",
         "fb_original",
+        "task",
+        "cancel_base",
+        "inline",
+        "told",
     )
 
     def __init__(self, target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]):
@@ -132,6 +140,15 @@ class AsyncCall(Settling):
         self.due: Dict[int, int] = {}
         self.fb_task: "Optional[asyncio.Future[Any]]" = None
         self.fb_original: Optional[BaseException] = None
+        #: The caller's task when attempts may run in it (see ``_inline``),
+        #: and its count of cancellations asked for when the first one started.
+        self.task: "Optional[asyncio.Task[Any]]" = None
+        self.cancel_base = 0
+        #: The attempt running in the caller's task, if any.
+        self.inline: Optional[Inline] = None
+        #: Attempts detached from the caller's task after a cancellation
+        #: reached them: told to stop already.
+        self.told: Set[int] = set()
 
     async def execute(self) -> Any:
         t = self.target
@@ -144,14 +161,24 @@ class AsyncCall(Settling):
             settled = self._carry(actions, True)
             while settled is None:
                 self.held = False
-                wake = self.wake = loop.create_future()
-                try:
-                    await wake
-                except asyncio.CancelledError as exc:
-                    # The caller gave up (semantics §18).
-                    caller_cancel = exc
-                finally:
-                    self.wake = None
+                inline = self.inline
+                if inline is not None:
+                    # An attempt runs in this task: its end (or the
+                    # caller's cancellation) is this task's next input.
+                    item, cancel = await drive(self, inline)
+                    if item is not None:
+                        self.inbox.append(item)
+                    if cancel is not None:
+                        caller_cancel = cancel
+                else:
+                    wake = self.wake = loop.create_future()
+                    try:
+                        await wake
+                    except asyncio.CancelledError as exc:
+                        # The caller gave up (semantics §18).
+                        caller_cancel = exc
+                    finally:
+                        self.wake = None
                 self.held = True
                 if self.failure is not None:
                     raise self.failure
@@ -163,7 +190,12 @@ class AsyncCall(Settling):
                     settled = self._carry(native.cancel(self._time()), True)
         except BaseException:
             # Interrupted (KeyboardInterrupt…) or a broken clock: nothing
-            # more is recorded; the call is released once its runs stopped.
+            # more is recorded; the call is released once its runs stopped
+            # (one started in this task goes on stopping in a task of its own).
+            inline = self.inline
+            if inline is not None:
+                self.detach(inline)
+                self.told.discard(inline.attempt)
             self._abandon()
             raise
         self._leave()
@@ -188,9 +220,12 @@ class AsyncCall(Settling):
         at the first action only the caller may carry out and leaves it and
         the rest in ``todo`` — returns ``_LEFT`` then — else ``None``. The
         loop's timers still set are armed at the end, in the order they
-        were set (see ``_arm``)."""
+        were set (see ``_arm``) — or, when actions were left to the caller,
+        once the caller has carried them out (the timeout of an attempt the
+        caller runs at once and that ends at once never reaches the loop;
+        due times are absolute, so arming later moves none)."""
         settled = self._carry_all(actions, in_caller, inputs)
-        if self.due:
+        if self.due and settled is not _LEFT:
             self._arm_due()
         return settled
 
@@ -215,11 +250,15 @@ class AsyncCall(Settling):
                     if more:
                         pending += more
                         n = len(pending)
-                elif not in_caller and (code != INVOKE or not self._run_is_async()):
+                elif not in_caller and (
+                    code != INVOKE or not self._run_is_async() or (self.task is not None and self.inline is None)
+                ):
+                    # (An async run is left to the caller too when it can
+                    # run the attempt in its own task: see ``_invoke``.)
                     self.todo = pending[i:]
                     return _LEFT
                 elif code == INVOKE:
-                    more = self._invoke(x)
+                    more = self._invoke(x, in_caller)
                     if more:
                         pending += more
                         n = len(pending)
@@ -279,7 +318,7 @@ class AsyncCall(Settling):
             self.timers[timer] = loop.call_at(at, self._input, (_TIMER, timer, None), context=base)
         self.due.clear()
 
-    def _invoke(self, attempt: int) -> Tuple[int, ...]:
+    def _invoke(self, attempt: int, in_caller: bool) -> Tuple[int, ...]:
         t = self.target
         call = Call(t.label, attempt)
         ctx = self.base.copy()
@@ -292,6 +331,37 @@ class AsyncCall(Settling):
         if not inspect.isawaitable(started):
             self.outcomes[attempt] = started
             return self.native.ended(self._time(), attempt, SUCCESS)  # type: ignore[no-any-return]
+        task = self.task
+        if task is None and in_caller and _INLINE:
+            task = self._caller_task()
+        if in_caller and task is not None and self.inline is None:
+            # Run in the caller's task (``_inline``): its first step now.
+            it = iterator(started)
+            try:
+                yielded = ctx.run(it.send, None)
+            except StopIteration as stop:
+                self.outcomes[attempt] = stop.value
+                return self.native.ended(self._time(), attempt, SUCCESS)  # type: ignore[no-any-return]
+            except BaseException as exc:  # noqa: BLE001 - as a plain run's
+                self.outcomes[attempt] = exc
+                return self.native.ended(self._time(), attempt, _outcome_of(t.is_bad, exc))  # type: ignore[no-any-return]
+            self.inline = Inline(attempt, it, yielded, ctx, task, self.cancel_base)
+            self.calls[attempt] = call
+            return ()
+        self._spawn(attempt, started, ctx, call)
+        return ()
+
+    def _caller_task(self) -> "Optional[asyncio.Task[Any]]":
+        """The caller's task, kept when attempts can run in it (an asyncio
+        task: ``uncancel()``), with its count of cancellations now."""
+        task = asyncio.current_task(self.loop)
+        if task is not None and hasattr(task, "uncancel"):
+            self.task = task
+            self.cancel_base = task.cancelling()
+        return self.task
+
+    def _spawn(self, attempt: int, started: Any, ctx: contextvars.Context, call: Call) -> None:
+        """Runs attempt ``attempt``'s awaitable ``started`` in a task of its own, in ``ctx``."""
         body = self._attempt(attempt, started)
         if sys.version_info >= (3, 12):
             # Its first step runs now, as that task (asyncio's eager start):
@@ -306,7 +376,14 @@ class AsyncCall(Settling):
                 task = ctx.run(self.loop.create_task, body)
         self.tasks[attempt] = task
         self.calls[attempt] = call
-        return ()
+
+    def detach(self, inline: Inline) -> None:
+        """Hands the run of ``inline`` (told to stop, and still waiting) to
+        a task of its own (see ``_inline``); the caller goes on."""
+        self.inline = None
+        attempt = inline.attempt
+        self.told.add(attempt)
+        self._spawn(attempt, Rest(inline.it, inline.yielded), inline.ctx, self.calls[attempt])
 
     async def _attempt(self, attempt: int, started: Any) -> None:
         """Attempt ``attempt``'s task: awaits the run, then feeds its end."""
@@ -332,12 +409,19 @@ class AsyncCall(Settling):
         self._report((_RETURNED, attempt, value))
 
     def _abort(self, attempt: int) -> Tuple[int, ...]:
+        inline = self.inline
+        if inline is not None and inline.attempt == attempt:
+            self.aborted.add(attempt)
+            self.calls[attempt].cancelled.set()
+            inline.stop()
+            return ()
         task = self.tasks.get(attempt)
         if task is None:
             return self.native.stopped(attempt)  # type: ignore[no-any-return]
         self.aborted.add(attempt)
         self.calls[attempt].cancelled.set()
-        task.cancel()
+        if attempt not in self.told:
+            task.cancel()
         return ()
 
     def _fallback(self, enc: int) -> Tuple[int, ...]:
@@ -460,13 +544,20 @@ class AsyncCall(Settling):
             else:
                 self.calls[attempt].cancelled.set()
                 task.cancel()
+        inline = self.inline
+        if inline is not None:
+            # Stopped in the caller's task (it raises what went wrong once
+            # the run has seen its cancellation, or detaches it).
+            self.aborted.add(inline.attempt)
+            self.calls[inline.attempt].cancelled.set()
+            inline.stop()
         if self.fb_task is not None and self.fb_task.done():
             _retrieve(self.fb_task)
             self.fb_task = None
         self._release_if_idle()
 
     def _release_if_idle(self) -> None:
-        if self.native is not None and not self.tasks and self.fb_task is None:
+        if self.native is not None and not self.tasks and self.fb_task is None and self.inline is None:
             self.native.release()
 
     def _late(self, item: Tuple[int, int, Any]) -> None:
@@ -506,7 +597,7 @@ def _retrieve(task: "asyncio.Future[Any]") -> None:
 def _discard(started: Any) -> None:
     """A run's awaitable that will never be awaited: closed (a coroutine:
     no 'never awaited' warning) or cancelled (a future)."""
-    if inspect.iscoroutine(started):
+    if inspect.iscoroutine(started) or isinstance(started, Rest):
         started.close()
     elif asyncio.isfuture(started):
         started.cancel()

@@ -1,0 +1,167 @@
+"""A coroutine attempt run in the caller's own task (Python 3.11+).
+
+A call's attempts that do not overlap (a single attempt, retries) need no
+task of their own: the caller's coroutine steps the run itself — each step
+in the attempt's own ``contextvars`` copy, so what the run sets stays with
+the run — and yields whatever the run waits on to the caller's task. The
+run thus starts at once and its end reaches the core in the same step of
+the loop, with no task to create and no loop turn to wait for.
+
+Aborting such an attempt (its timeout, a hedge that won, the interpreter
+giving up) cancels the caller's task, the way ``asyncio.timeout()`` does:
+the ``CancelledError`` reaches the run at its current ``await``, and the
+cancellation is taken back (``Task.uncancel()``) once the run has seen it.
+A cancellation of the caller's task that is not the interpreter's — the
+caller's own (semantics §18) — is told apart by the task's count of
+cancellations asked for (``Task.cancelling()``) beyond the one at the
+call's start.
+
+A run that goes on waiting after it was told to stop (it caught the
+``CancelledError``) must not hold the caller back: it is handed, as it
+stands, to a task of its own (``detach``), which steps it to its end while
+the caller goes on. An ``asyncio.timeout()`` or ``TaskGroup`` the run
+entered before that stays bound to the caller's task (see the module docs
+of ``_asyncio``)."""
+import asyncio
+import types
+from typing import Any, Generator, Optional, Tuple
+
+#: The inputs ``drive`` reports (as ``_asyncio`` feeds them): a run's value, its exception.
+RETURNED, RAISED = 1, 2
+
+#: What ``drive`` returns: the attempt's end as the interpreter feeds it,
+#: ``(what, attempt, value or exception)``, and whether the caller's task
+#: was cancelled by someone else meanwhile (its ``CancelledError``).
+Ended = Tuple[Optional[Tuple[int, int, Any]], Optional[BaseException]]
+
+
+class Inline:
+    """The attempt run in the caller's task: the run's iterator (stepped in
+    ``ctx``), what it last yielded, and the caller's task with its count of
+    cancellations when the call started and those the interpreter asked for."""
+
+    __slots__ = ("attempt", "it", "yielded", "ctx", "task", "base", "ours")
+
+    def __init__(self, attempt: int, it: Any, yielded: Any, ctx: Any, task: "asyncio.Task[Any]", base: int):
+        self.attempt = attempt
+        self.it = it
+        self.yielded = yielded
+        self.ctx = ctx
+        self.task = task
+        self.base = base
+        #: Cancellations of ``task`` the interpreter asked for, not taken back yet.
+        self.ours = 0
+
+    def stop(self) -> None:
+        """Tells the run to stop: cancels the caller's task (once)."""
+        if self.ours == 0:
+            self.ours = 1
+            self.task.cancel()
+
+    def settle_cancels(self) -> bool:
+        """Takes back the interpreter's cancellations the run has seen;
+        whether the caller's task is still being cancelled by someone else."""
+        task = self.task
+        while self.ours:
+            self.ours -= 1
+            task.uncancel()
+        return task.cancelling() > self.base
+
+
+def iterator(started: Any) -> Any:
+    """What steps the awaitable ``started``: a coroutine itself, else a
+    coroutine awaiting it (so that its ``__await__`` is called, and fails,
+    exactly as under ``await``, as part of the run)."""
+    if type(started) is types.CoroutineType:
+        return started
+    return _awaiting(started)
+
+
+async def _awaiting(awaitable: Any) -> Any:
+    return await awaitable
+
+
+@types.coroutine
+def drive(call: Any, inline: Inline) -> Generator[Any, Any, Any]:
+    """Steps ``inline``'s run in the caller's task until it ends or is
+    detached; returns ``(item, cancel)`` (see ``Ended``). ``call`` is the
+    ``AsyncCall``: its ``detach(inline)`` hands the run to a task and says
+    whether the attempt goes on there; its ``aborted`` set says which
+    attempts the core cancelled."""
+    it = inline.it
+    run_in = inline.ctx.run
+    yielded = inline.yielded
+    told: Optional[BaseException] = None  # a CancelledError that reached the run
+    attempt = inline.attempt
+    while True:
+        try:
+            value = yield yielded
+        except BaseException as exc:  # noqa: BLE001 - thrown into the run, as its task would
+            if isinstance(exc, asyncio.CancelledError):
+                told = exc
+            step, arg = it.throw, exc
+        else:
+            step, arg = it.send, value
+        try:
+            yielded = run_in(step, arg)
+        except StopIteration as stop:
+            return _ended(call, inline, told, (RETURNED, attempt, stop.value))
+        except BaseException as exc:  # noqa: BLE001 - the attempt's end, fed by the caller
+            return _ended(call, inline, told, (RAISED, attempt, exc))
+        if told is not None:
+            # The run caught a cancellation and waits again.
+            cancelled = inline.settle_cancels()
+            if cancelled or attempt in call.aborted:
+                inline.yielded = yielded
+                call.detach(inline)
+                return None, (told if cancelled else None)
+            told = None
+
+
+def _ended(call: Any, inline: Inline, told: Optional[BaseException], item: Tuple[int, int, Any]) -> Ended:
+    """The run ended with ``item``; a caller's cancellation that reached
+    it (``told``, the ``CancelledError`` the run was given) comes with it."""
+    call.inline = None
+    if told is None:
+        return item, None
+    if inline.settle_cancels():
+        # The caller's cancellation: whatever the run did with it, the
+        # call is cancelled (§18); an attempt the core had already
+        # cancelled is only reported stopped. The caller gets the run's
+        # CancelledError when it raised one (usually the same object).
+        if item[0] == RAISED and isinstance(item[2], asyncio.CancelledError):
+            told = item[2]
+        return (item if item[1] in call.aborted else None), told
+    return item, None
+
+
+class Rest:
+    """A detached run's remaining steps, awaited by its own task: first
+    waits for what the run last yielded, then steps it (in the task's
+    context, the attempt's) to its end. ``close()`` closes the run."""
+
+    __slots__ = ("it", "yielded")
+
+    def __init__(self, it: Any, yielded: Any):
+        self.it = it
+        self.yielded = yielded
+
+    def close(self) -> None:
+        self.it.close()
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        it = self.it
+        yielded = self.yielded
+        while True:
+            try:
+                value = yield yielded
+            except BaseException as exc:  # noqa: BLE001 - thrown into the run, as its task would
+                try:
+                    yielded = it.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    yielded = it.send(value)
+                except StopIteration as stop:
+                    return stop.value

@@ -1,0 +1,204 @@
+"""Attempts run in the caller's own task (Python 3.11+, ``hystrix._inline``):
+their timeouts, the caller's cancellation, runs that will not stop, and
+overlapping (hedged) attempts, which keep tasks of their own. The
+behaviour asserted here is the same on every Python; where the attempt
+runs (which task) is checked from 3.11 on."""
+import asyncio
+import sys
+
+import hystrix
+import pytest
+from conftest import WAIT_S, Boom, counts, run_async
+from hystrix.testing import VirtualClock
+
+INLINE = sys.version_info >= (3, 11)
+
+
+def cancelling(task):
+    """The task's count of cancellations asked for (0 before 3.11: not kept)."""
+    return task.cancelling() if INLINE else 0
+
+
+def test_a_timed_out_attempt_is_cancelled_and_the_callers_task_is_not():
+    async def main():
+        clock = VirtualClock()
+        seen = []
+
+        async def run():
+            attempt = hystrix.current_call().attempt
+            seen.append(("start", attempt, asyncio.current_task()))
+            try:
+                await clock.sleep(100 if attempt == 1 else 0)
+            except asyncio.CancelledError:
+                seen.append(("cancelled", attempt, hystrix.current_call().cancelled.is_set()))
+                raise
+            return f"attempt {attempt}"
+
+        cmd = hystrix.Command(
+            run, clock=clock, timeout_ms=50, retry_max_attempts=2, retry_base_delay_ms=0, retry_on_timeout=True
+        )
+        caller = asyncio.current_task()
+        task = asyncio.ensure_future(cmd.execute_async())
+        await clock.advance_async(50)
+        await clock.advance_async(0)
+        value = await task
+        # Nothing of the interpreter's cancellation is left on any task.
+        await asyncio.sleep(0)
+        return value, seen, caller, task
+
+    value, seen, caller, task = run_async(main())
+    assert value == "attempt 2"
+    assert [s[:2] for s in seen] == [("start", 1), ("cancelled", 1), ("start", 2)]
+    assert seen[1][2] is True, "Call.cancelled is set before the run is cancelled"
+    assert not task.cancelled() and cancelling(task) == 0
+    if INLINE:
+        assert seen[0][2] is task and seen[2][2] is task, "both ran in the caller's task"
+
+
+def test_a_run_that_swallows_its_timeout_does_not_hold_the_call_back():
+    async def main():
+        clock = VirtualClock()
+        tasks = []
+
+        async def run():
+            attempt = hystrix.current_call().attempt
+            if attempt == 2:
+                return "second"
+            try:
+                await clock.sleep(100)
+            except asyncio.CancelledError:
+                await clock.sleep(1000)  # ignores its cancellation, ends much later
+                tasks.append(asyncio.current_task())
+            return "first, late"
+
+        cmd = hystrix.Command(
+            run,
+            clock=clock,
+            timeout_ms=50,
+            retry_max_attempts=2,
+            retry_base_delay_ms=0,
+            retry_on_timeout=True,
+            max_concurrent_requests=2,
+        )
+        task = asyncio.ensure_future(cmd.execute_async())
+        await clock.advance_async(50)
+        await clock.advance_async(0)
+        assert task.done() and task.result() == "second", "settled while the first run goes on"
+        assert cmd.snapshot()["concurrent"] == 1, "the first run holds its permit until it stops"
+        await clock.advance_async(1000)
+        assert cmd.snapshot()["concurrent"] == 0
+        assert tasks and tasks[0] is not task, "it went on in a task of its own"
+        assert cancelling(task) == 0
+        return counts(cmd)
+
+    assert run_async(main()) == {"TIMEOUT": 1, "RETRY": 1, "SUCCESS": 1}
+
+
+def test_the_callers_cancellation_reaches_its_attempt_and_cancels_the_call():
+    async def main():
+        clock = VirtualClock()
+        seen = []
+
+        async def run():
+            try:
+                await clock.sleep(100)
+            except asyncio.CancelledError:
+                seen.append("run cancelled")
+                raise
+            return "never"
+
+        cmd = hystrix.Command(run, lambda e: "fallback", clock=clock, timeout_ms=1000, retry_max_attempts=3)
+        task = asyncio.ensure_future(cmd.execute_async())
+        await clock.advance_async(10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert seen == ["run cancelled"]
+        assert cancelling(task) == 1, "the caller's own cancellation stays asked for"
+        assert cmd.snapshot()["concurrent"] == 0
+        return counts(cmd)
+
+    assert run_async(main()) == {"CANCELLED": 1}
+
+
+def test_a_run_that_swallows_the_callers_cancellation_does_not_hold_the_caller():
+    async def main():
+        clock = VirtualClock()
+
+        async def run():
+            try:
+                await clock.sleep(100)
+            except asyncio.CancelledError:
+                return "swallowed"
+            return "never"
+
+        cmd = hystrix.Command(run, lambda e: "fallback", clock=clock, timeout_ms=1000)
+        task = asyncio.ensure_future(cmd.execute_async())
+        await clock.advance_async(10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert cmd.snapshot()["concurrent"] == 0
+        return counts(cmd)
+
+    assert run_async(main()) == {"CANCELLED": 1}
+
+
+def test_hedged_attempts_overlap_in_tasks_of_their_own():
+    async def main():
+        clock = VirtualClock()
+        seen = {}
+
+        async def run():
+            attempt = hystrix.current_call().attempt
+            seen[attempt] = asyncio.current_task()
+            try:
+                await clock.sleep(100 if attempt == 1 else 10)
+            except asyncio.CancelledError:
+                seen["cancelled"] = attempt
+                raise
+            return f"attempt {attempt}"
+
+        cmd = hystrix.Command(run, clock=clock, hedge_max_attempts=2, hedge_delay_ms=50, timeout_ms=10_000)
+        task = asyncio.ensure_future(cmd.execute_async())
+        await clock.advance_async(50)
+        await clock.advance_async(10)
+        value = await task
+        await asyncio.sleep(0)
+        assert cancelling(task) == 0
+        return value, seen, task
+
+    value, seen, task = run_async(main())
+    assert value == "attempt 2" and seen["cancelled"] == 1
+    assert seen[2] is not task
+    if INLINE:
+        assert seen[1] is task, "the first ran in the caller's task, the hedge beside it"
+
+
+@pytest.mark.skipif(not INLINE, reason="asyncio.timeout is Python 3.11+")
+def test_a_runs_own_asyncio_timeout_is_its_own_failure():
+    async def main():
+        async def run():
+            if hystrix.current_call().attempt == 1:
+                async with asyncio.timeout(0.001):
+                    await asyncio.sleep(WAIT_S)
+            return "second"
+
+        cmd = hystrix.Command(run, timeout_ms=int(WAIT_S * 1000), retry_max_attempts=2, retry_base_delay_ms=0)
+        value = await cmd.execute_async()
+        await asyncio.sleep(0)
+        assert asyncio.current_task().cancelling() == 0
+        return value, counts(cmd)
+
+    value, events = run_async(main())
+    assert value == "second"
+    assert events == {"FAILURE": 1, "RETRY": 1, "SUCCESS": 1}
+
+
+def test_a_run_that_raises_at_once_is_recorded_as_it_raised():
+    async def run():
+        raise Boom("at once")
+
+    cmd = hystrix.Command(run, lambda e: type(e).__name__)
+    assert run_async(cmd.execute_async()) == "Boom"
+    assert counts(cmd) == {"FAILURE": 1, "FALLBACK_SUCCESS": 1}
