@@ -40,10 +40,9 @@ from typing import Any, Deque, Dict, Generator, List, Optional, Set, Tuple, Unio
 
 from ._clock import RealClock
 from ._hystrix import monotonic_ms
-from ._inline import RAISED, RETURNED, Inline, Rest, drive, iterator
+from ._inline import ENDED, RAISED, RETURNED, SUSPENDED, Inline, Rest, drive, start
 from ._options import SUCCESS, _now, _outcome_of
 from ._protocol import (
-    _CURRENT_CALL,
     ABORT,
     CLEAR_TIMER,
     FALLBACK,
@@ -65,6 +64,12 @@ _EAGER = sys.version_info >= (3, 12)
 #: An attempt may run in the caller's own task (``_inline``) from Python
 #: 3.11: its cancellation is told from the caller's by ``Task.cancelling()``.
 _INLINE = sys.version_info >= (3, 11)
+#: How a timer's callback makes the caller's task the current one while it
+#: starts an attempt for it (asyncio's own, for eager tasks; absent on
+#: other asyncio implementations: the caller is woken to start it then).
+_ENTER = getattr(asyncio.tasks, "_enter_task", None)
+_LEAVE = getattr(asyncio.tasks, "_leave_task", None)
+_BORROW = _ENTER is not None and _LEAVE is not None
 
 
 class _Primed:
@@ -147,8 +152,8 @@ class AsyncCall(Settling):
         #: The attempt running in the caller's task, if any.
         self.inline: Optional[Inline] = None
         #: Attempts detached from the caller's task after a cancellation
-        #: reached them: told to stop already.
-        self.told: Set[int] = set()
+        #: reached them: told to stop already (made on first use).
+        self.told: Optional[Set[int]] = None
 
     async def execute(self) -> Any:
         t = self.target
@@ -157,6 +162,7 @@ class AsyncCall(Settling):
         native, actions = t.circuit._native.call(self.t0, t.fallback is not None)
         self.native = native
         caller_cancel: Optional[BaseException] = None
+        thrown: Optional[BaseException] = None
         try:
             settled = self._carry(actions, True)
             while settled is None:
@@ -165,7 +171,8 @@ class AsyncCall(Settling):
                 if inline is not None:
                     # An attempt runs in this task: its end (or the
                     # caller's cancellation) is this task's next input.
-                    item, cancel = await drive(self, inline)
+                    item, cancel = await drive(self, inline, thrown)
+                    thrown = None
                     if item is not None:
                         self.inbox.append(item)
                     if cancel is not None:
@@ -175,8 +182,13 @@ class AsyncCall(Settling):
                     try:
                         await wake
                     except asyncio.CancelledError as exc:
-                        # The caller gave up (semantics §18).
-                        caller_cancel = exc
+                        if self.inline is None:
+                            # The caller gave up (semantics §18).
+                            caller_cancel = exc
+                        else:
+                            # An attempt a timer started in this task
+                            # meanwhile gets it, as if this task ran it.
+                            thrown = exc
                     finally:
                         self.wake = None
                 self.held = True
@@ -192,10 +204,6 @@ class AsyncCall(Settling):
             # Interrupted (KeyboardInterrupt…) or a broken clock: nothing
             # more is recorded; the call is released once its runs stopped
             # (one started in this task goes on stopping in a task of its own).
-            inline = self.inline
-            if inline is not None:
-                self.detach(inline)
-                self.told.discard(inline.attempt)
             self._abandon()
             raise
         self._leave()
@@ -251,10 +259,13 @@ class AsyncCall(Settling):
                         pending += more
                         n = len(pending)
                 elif not in_caller and (
-                    code != INVOKE or not self._run_is_async() or (self.task is not None and self.inline is None)
+                    code != INVOKE
+                    or not self._run_is_async()
+                    or (not _BORROW and self.task is not None and self.inline is None)
                 ):
                     # (An async run is left to the caller too when it can
-                    # run the attempt in its own task: see ``_invoke``.)
+                    # run the attempt in its own task but not start it
+                    # from here: see ``_invoke``.)
                     self.todo = pending[i:]
                     return _LEFT
                 elif code == INVOKE:
@@ -322,33 +333,34 @@ class AsyncCall(Settling):
         t = self.target
         call = Call(t.label, attempt)
         ctx = self.base.copy()
-        ctx.run(_CURRENT_CALL.set, call)
+        task = self.task
+        if task is None and in_caller and _INLINE and self._run_is_async():
+            task = self._caller_task()
+        # A coroutine attempt runs in the caller's task (``_inline``) when
+        # that task is free: its first step now — from a timer's callback,
+        # as that task (the caller waits for its wake meanwhile, and is
+        # woken only if the run suspends). Otherwise it gets a task.
+        step = task is not None and self.inline is None
         try:
-            started = ctx.run(t.run, *self.args, **self.kwargs)
+            if step and not in_caller:
+                _ENTER(self.loop, task)  # type: ignore[misc]
+                try:
+                    state, x, yielded = ctx.run(start, call, t.run, self.args, self.kwargs, True)
+                finally:
+                    _LEAVE(self.loop, task)  # type: ignore[misc]
+            else:
+                state, x, yielded = ctx.run(start, call, t.run, self.args, self.kwargs, step)
         except BaseException as exc:  # noqa: BLE001 - classified; non-Exceptions reach the caller
             self.outcomes[attempt] = exc
             return self.native.ended(self._time(), attempt, _outcome_of(t.is_bad, exc))  # type: ignore[no-any-return]
-        if not inspect.isawaitable(started):
-            self.outcomes[attempt] = started
+        if state == ENDED:
+            self.outcomes[attempt] = x
             return self.native.ended(self._time(), attempt, SUCCESS)  # type: ignore[no-any-return]
-        task = self.task
-        if task is None and in_caller and _INLINE:
-            task = self._caller_task()
-        if in_caller and task is not None and self.inline is None:
-            # Run in the caller's task (``_inline``): its first step now.
-            it = iterator(started)
-            try:
-                yielded = ctx.run(it.send, None)
-            except StopIteration as stop:
-                self.outcomes[attempt] = stop.value
-                return self.native.ended(self._time(), attempt, SUCCESS)  # type: ignore[no-any-return]
-            except BaseException as exc:  # noqa: BLE001 - as a plain run's
-                self.outcomes[attempt] = exc
-                return self.native.ended(self._time(), attempt, _outcome_of(t.is_bad, exc))  # type: ignore[no-any-return]
-            self.inline = Inline(attempt, it, yielded, ctx, task, self.cancel_base)
-            self.calls[attempt] = call
-            return ()
-        self._spawn(attempt, started, ctx, call)
+        self.calls[attempt] = call
+        if state == SUSPENDED:
+            self.inline = Inline(attempt, x, yielded, ctx, task, self.cancel_base)  # type: ignore[arg-type]
+        else:
+            self._spawn(attempt, x, ctx, call)
         return ()
 
     def _caller_task(self) -> "Optional[asyncio.Task[Any]]":
@@ -377,11 +389,26 @@ class AsyncCall(Settling):
         self.tasks[attempt] = task
         self.calls[attempt] = call
 
+    def _stop_now(self, inline: Inline) -> bool:
+        """Stops the run of ``inline``, which the caller's task does not
+        wait for (it started in this reaction, or a timer started it):
+        within this reaction, as a run that obeys cancellation does. Whether
+        it stopped; if it goes on, it goes on in a task of its own."""
+        self.inline = None
+        try:
+            inline.yielded = inline.throw()
+        except BaseException:  # noqa: BLE001 - its end: the attempt was cancelled, nothing is recorded
+            return True
+        self.detach(inline)
+        return False
+
     def detach(self, inline: Inline) -> None:
         """Hands the run of ``inline`` (told to stop, and still waiting) to
         a task of its own (see ``_inline``); the caller goes on."""
         self.inline = None
         attempt = inline.attempt
+        if self.told is None:
+            self.told = set()
         self.told.add(attempt)
         self._spawn(attempt, Rest(inline.it, inline.yielded), inline.ctx, self.calls[attempt])
 
@@ -413,14 +440,19 @@ class AsyncCall(Settling):
         if inline is not None and inline.attempt == attempt:
             self.aborted.add(attempt)
             self.calls[attempt].cancelled.set()
-            inline.stop()
+            if inline.driving:
+                inline.stop()
+                return ()
+            if self._stop_now(inline):
+                self.calls.pop(attempt, None)
+                return self.native.stopped(attempt)  # type: ignore[no-any-return]
             return ()
         task = self.tasks.get(attempt)
         if task is None:
             return self.native.stopped(attempt)  # type: ignore[no-any-return]
         self.aborted.add(attempt)
         self.calls[attempt].cancelled.set()
-        if attempt not in self.told:
+        if self.told is None or attempt not in self.told:
             task.cancel()
         return ()
 
@@ -476,11 +508,19 @@ class AsyncCall(Settling):
             self._abandon()
             left = _LEFT
         if left is _LEFT:
-            wake = self.wake
-            if wake is not None and not wake.done():
-                wake.set_result(None)
+            self._wake()
         else:
             self.held = False
+            inline = self.inline
+            if inline is not None and not inline.driving:
+                # A timer started an attempt in the caller's task and it
+                # suspended: the caller takes it on.
+                self._wake()
+
+    def _wake(self) -> None:
+        wake = self.wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
 
     def _feed(self, now: int, item: Tuple[int, int, Any]) -> Tuple[int, ...]:
         what, n, x = item
@@ -546,11 +586,14 @@ class AsyncCall(Settling):
                 task.cancel()
         inline = self.inline
         if inline is not None:
-            # Stopped in the caller's task (it raises what went wrong once
-            # the run has seen its cancellation, or detaches it).
             self.aborted.add(inline.attempt)
             self.calls[inline.attempt].cancelled.set()
-            inline.stop()
+            if inline.driving:
+                # The caller's task raises what went wrong once the run has
+                # seen its cancellation (or detached it).
+                inline.stop()
+            elif self._stop_now(inline):
+                self.calls.pop(inline.attempt, None)
         if self.fb_task is not None and self.fb_task.done():
             _retrieve(self.fb_task)
             self.fb_task = None

@@ -23,8 +23,11 @@ the caller goes on. An ``asyncio.timeout()`` or ``TaskGroup`` the run
 entered before that stays bound to the caller's task (see the module docs
 of ``_asyncio``)."""
 import asyncio
+import inspect
 import types
-from typing import Any, Generator, Optional, Tuple
+from typing import Any, Callable, Dict, Generator, Optional, Tuple
+
+from ._protocol import _CURRENT_CALL, Call
 
 #: The inputs ``drive`` reports (as ``_asyncio`` feeds them): a run's value, its exception.
 RETURNED, RAISED = 1, 2
@@ -40,7 +43,7 @@ class Inline:
     ``ctx``), what it last yielded, and the caller's task with its count of
     cancellations when the call started and those the interpreter asked for."""
 
-    __slots__ = ("attempt", "it", "yielded", "ctx", "task", "base", "ours")
+    __slots__ = ("attempt", "it", "yielded", "ctx", "task", "base", "ours", "driving")
 
     def __init__(self, attempt: int, it: Any, yielded: Any, ctx: Any, task: "asyncio.Task[Any]", base: int):
         self.attempt = attempt
@@ -51,12 +54,25 @@ class Inline:
         self.base = base
         #: Cancellations of ``task`` the interpreter asked for, not taken back yet.
         self.ours = 0
+        #: Whether ``task`` waits (in ``drive``) for what the run yielded.
+        self.driving = False
 
     def stop(self) -> None:
-        """Tells the run to stop: cancels the caller's task (once)."""
+        """Tells the run, which ``task`` waits for, to stop: cancels the
+        caller's task (once)."""
         if self.ours == 0:
             self.ours = 1
             self.task.cancel()
+
+    def throw(self) -> Any:
+        """Tells the run, which nothing waits for, to stop: what it waited
+        on is cancelled and a ``CancelledError`` thrown into it now. What it
+        yields next, if it goes on; ``StopIteration`` or its exception if
+        it ends."""
+        yielded = self.yielded
+        if asyncio.isfuture(yielded):
+            yielded.cancel()
+        return self.ctx.run(self.it.throw, asyncio.CancelledError())
 
     def settle_cancels(self) -> bool:
         """Takes back the interpreter's cancellations the run has seen;
@@ -66,6 +82,31 @@ class Inline:
             self.ours -= 1
             task.uncancel()
         return task.cancelling() > self.base
+
+
+#: What ``start`` found: the attempt ended, an awaitable not stepped, a run suspended.
+ENDED, AWAITABLE, SUSPENDED = 0, 1, 2
+
+
+def start(
+    call: Call, run: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any], step: bool
+) -> Tuple[int, Any, Any]:
+    """Starts an attempt, in its own context (``ctx.run(start, ...)``):
+    makes ``call`` current and calls ``run``; with ``step``, also steps
+    what it returns up to its first suspension. ``(ENDED, value, None)``,
+    ``(AWAITABLE, awaitable, None)`` or ``(SUSPENDED, iterator, yielded)``;
+    what the run raises propagates."""
+    _CURRENT_CALL.set(call)
+    started = run(*args, **kwargs)
+    if not inspect.isawaitable(started):
+        return ENDED, started, None
+    if not step:
+        return AWAITABLE, started, None
+    it = iterator(started)
+    try:
+        return SUSPENDED, it, it.send(None)
+    except StopIteration as stop:
+        return ENDED, stop.value, None
 
 
 def iterator(started: Any) -> Any:
@@ -82,24 +123,31 @@ async def _awaiting(awaitable: Any) -> Any:
 
 
 @types.coroutine
-def drive(call: Any, inline: Inline) -> Generator[Any, Any, Any]:
+def drive(call: Any, inline: Inline, thrown: Optional[BaseException] = None) -> Generator[Any, Any, Any]:
     """Steps ``inline``'s run in the caller's task until it ends or is
-    detached; returns ``(item, cancel)`` (see ``Ended``). ``call`` is the
-    ``AsyncCall``: its ``detach(inline)`` hands the run to a task and says
-    whether the attempt goes on there; its ``aborted`` set says which
-    attempts the core cancelled."""
+    detached, first throwing ``thrown`` into it if given (a cancellation
+    of the caller's task that came before); returns ``(item, cancel)``
+    (see ``Ended``). ``call`` is the ``AsyncCall``: its
+    ``detach(inline)`` hands the run to a task; its ``aborted`` set says
+    which attempts the core cancelled."""
     it = inline.it
     run_in = inline.ctx.run
     yielded = inline.yielded
     told: Optional[BaseException] = None  # a CancelledError that reached the run
     attempt = inline.attempt
     while True:
-        try:
-            value = yield yielded
-        except BaseException as exc:  # noqa: BLE001 - thrown into the run, as its task would
-            if isinstance(exc, asyncio.CancelledError):
-                told = exc
-            step, arg = it.throw, exc
+        if thrown is None:
+            inline.driving = True
+            try:
+                value = yield yielded
+            except BaseException as exc:  # noqa: BLE001 - thrown into the run, as its task would
+                thrown = exc
+            inline.driving = False
+        if thrown is not None:
+            if isinstance(thrown, asyncio.CancelledError):
+                told = thrown
+            step, arg = it.throw, thrown
+            thrown = None
         else:
             step, arg = it.send, value
         try:
