@@ -114,7 +114,8 @@ def test_the_callers_cancellation_reaches_its_attempt_and_cancels_the_call():
         with pytest.raises(asyncio.CancelledError):
             await task
         assert seen == ["run cancelled"]
-        assert cancelling(task) == 1, "the caller's own cancellation stays asked for"
+        if INLINE:
+            assert task.cancelling() == 1, "the caller's own cancellation stays asked for"
         assert cmd.snapshot()["concurrent"] == 0
         return counts(cmd)
 
@@ -202,3 +203,73 @@ def test_a_run_that_raises_at_once_is_recorded_as_it_raised():
     cmd = hystrix.Command(run, lambda e: type(e).__name__)
     assert run_async(cmd.execute_async()) == "Boom"
     assert counts(cmd) == {"FAILURE": 1, "FALLBACK_SUCCESS": 1}
+
+
+def test_a_hedge_launched_on_failure_runs_in_the_callers_task_once_it_is_free():
+    # Attempt 1 runs in the caller's task; hedge 2 overlaps it (a task of
+    # its own); attempt 1 fails, and hedge 3, launched by a 0 ms timer
+    # (semantics §9.7), starts as the caller's task again.
+    async def main():
+        clock = VirtualClock()
+        seen = {}
+
+        async def run():
+            attempt = hystrix.current_call().attempt
+            seen[attempt] = asyncio.current_task()
+            await clock.sleep({1: 60, 2: 1000, 3: 5}[attempt])
+            if attempt < 3:
+                raise Boom(f"attempt {attempt}")
+            return "third"
+
+        cmd = hystrix.Command(
+            run, clock=clock, hedge_max_attempts=3, hedge_delay_ms=50, hedge_on_failure=True, timeout_ms=10_000
+        )
+        task = asyncio.ensure_future(cmd.execute_async())
+        await clock.advance_async(50)  # hedge 2 starts
+        await clock.advance_async(10)  # attempt 1 fails: hedge 3 starts
+        await clock.advance_async(5)  # hedge 3 wins, hedge 2 is cancelled
+        value = await task
+        await asyncio.sleep(0)
+        assert cancelling(task) == 0
+        return value, seen, task, counts(cmd)
+
+    value, seen, task, events = run_async(main())
+    assert value == "third"
+    assert events == {"FAILURE": 1, "HEDGE": 2, "SUCCESS": 1, "CANCELLED": 1}
+    assert seen[2] is not task
+    if INLINE:
+        assert seen[1] is task and seen[3] is task
+
+
+def test_the_callers_cancellation_reaches_an_attempt_a_timer_just_started():
+    # The backoff timer starts attempt 2 (as the caller's task, from its
+    # callback); the caller is cancelled before it has taken the suspended
+    # run on: the run still gets the cancellation, and the call is cancelled.
+    async def main():
+        clock = VirtualClock()
+        seen = []
+
+        async def run():
+            attempt = hystrix.current_call().attempt
+            if attempt == 1:
+                raise Boom("first")
+            try:
+                await clock.sleep(100)
+            except asyncio.CancelledError:
+                seen.append(("cancelled", attempt))
+                raise
+            return "never"
+
+        cmd = hystrix.Command(run, clock=clock, timeout_ms=1000, retry_max_attempts=2, retry_base_delay_ms=10)
+        task = asyncio.ensure_future(cmd.execute_async())
+        await clock.advance_async(0)  # attempt 1 failed, the backoff is armed
+        clock.advance(10)  # the backoff fires: its callback runs at the next step of the loop
+        await asyncio.sleep(0)  # attempt 2 started and suspended; the caller is not woken yet
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert seen == [("cancelled", 2)]
+        assert cmd.snapshot()["concurrent"] == 0
+        return counts(cmd)
+
+    assert run_async(main()) == {"FAILURE": 1, "RETRY": 1, "CANCELLED": 1}

@@ -341,6 +341,11 @@ class AsyncCall(Settling):
         # as that task (the caller waits for its wake meanwhile, and is
         # woken only if the run suspends). Otherwise it gets a task.
         step = task is not None and self.inline is None
+        if step and not in_caller and asyncio.current_task(self.loop) is not None:
+            # Not from a timer's callback but from inside another task (the
+            # core starts attempts in timer reactions, but a clock's futures
+            # may call back at once): no task can be entered there.
+            step = False
         try:
             if step and not in_caller:
                 _ENTER(self.loop, task)  # type: ignore[misc]
