@@ -1,7 +1,16 @@
-"""asyncio through the call protocol: each attempt's run is a task (with a
-:class:`Call` as :func:`current_call` in its own context copy); aborting an
-attempt (its timeout, a hedge that lost, the caller's cancel) cancels its
-task, which keeps its permit until it has really stopped. Timers are the
+"""asyncio through the call protocol: each attempt's run has its own
+context copy (with a :class:`Call` as :func:`current_call`). From Python
+3.11 an attempt that overlaps no other (a single attempt, retries) runs in
+the caller's own task (``_inline``); an overlapping one (a hedge), and
+every attempt before 3.11, runs in a task of its own. Aborting an attempt
+(its timeout, a hedge that lost, the caller's cancel) cancels the task it
+runs in — for the caller's task, a cancellation the interpreter takes back
+once the run has seen it, as ``asyncio.timeout()`` does — and it keeps its
+permit until it has really stopped; a run that goes on after that goes on
+in a task of its own, so it never holds the caller back. An
+``asyncio.timeout()`` or ``TaskGroup`` a run entered before such a hand-over
+stays bound to the caller's task: a run that must await at length after its
+cancellation should not rely on them meanwhile. Timers are the
 loop's own timers on the real clock and futures on any other clock
 (``clock.timer_future``), so a :class:`~hystrix.testing.VirtualClock` drives
 every delay.
@@ -15,8 +24,11 @@ caller's task: calling the fallback, calling a run that is not a coroutine
 function (it runs in the caller's task, as the first attempt does), and
 settling. Those, and whatever follows them, wait for the caller's coroutine,
 which is woken for them only; meanwhile later inputs queue behind them, so
-actions are always carried out in the order the core gave them. A call
-whose attempts fail and retry thus wakes its caller once, when it settles.
+actions are always carried out in the order the core gave them. A timer's
+callback starts a coroutine attempt as the caller's task (made the current
+task meanwhile, as asyncio does for an eager task's first step); the caller
+takes the run on only if it suspends. A call whose attempts fail and retry
+thus wakes its caller once, when it settles.
 Listeners and the bad-request classifier called while feeding an input see
 the caller's ``contextvars`` as they were when the call started.
 
