@@ -160,7 +160,7 @@ class AsyncCall(Settling):
         #: The caller's task when attempts may run in it (see ``_inline``),
         #: and its count of cancellations asked for when the first one started.
         self.task: "Optional[asyncio.Task[Any]]" = None
-        self.cancel_base = 0
+        self.cancel_base: int  # set with ``task``
         #: The attempt running in the caller's task, if any.
         self.inline: Optional[Inline] = None
         #: Attempts detached from the caller's task after a cancellation
@@ -346,8 +346,10 @@ class AsyncCall(Settling):
         call = Call(t.label, attempt)
         ctx = self.base.copy()
         task = self.task
-        if task is None and in_caller and _INLINE and self._run_is_async():
-            task = self._caller_task()
+        if task is None and in_caller and _INLINE:
+            flag = t.run_is_async
+            if flag or (flag is None and self._run_is_async()):
+                task = self._caller_task()
         # A coroutine attempt runs in the caller's task (``_inline``) when
         # that task is free: its first step now — from a timer's callback,
         # as that task (the caller waits for its wake meanwhile, and is
