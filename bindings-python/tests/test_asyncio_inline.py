@@ -273,3 +273,28 @@ def test_the_callers_cancellation_reaches_an_attempt_a_timer_just_started():
         return counts(cmd)
 
     assert run_async(main()) == {"FAILURE": 1, "RETRY": 1, "CANCELLED": 1}
+
+
+@pytest.mark.skipif(not INLINE, reason="asyncio.timeout is Python 3.11+")
+def test_an_asyncio_timeout_around_the_call_cancels_it_and_becomes_a_timeout_error():
+    async def main():
+        seen = []
+
+        async def run():
+            try:
+                await asyncio.sleep(WAIT_S)
+            except asyncio.CancelledError:
+                seen.append("run cancelled")
+                raise
+            return "never"
+
+        cmd = hystrix.Command(run, lambda e: "fallback", timeout_ms=int(WAIT_S * 1000), retry_max_attempts=3)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.01):
+                await cmd.execute_async()
+        assert asyncio.current_task().cancelling() == 0
+        assert seen == ["run cancelled"]
+        assert cmd.snapshot()["concurrent"] == 0
+        return counts(cmd)
+
+    assert run_async(main()) == {"CANCELLED": 1}

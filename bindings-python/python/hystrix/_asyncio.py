@@ -468,6 +468,7 @@ class AsyncCall(Settling):
             return ()
         task = self.tasks.get(attempt)
         if task is None:
+            self.calls.pop(attempt, None)
             return self.native.stopped(attempt)  # type: ignore[no-any-return]
         self.aborted.add(attempt)
         self.calls[attempt].cancelled.set()
