@@ -210,6 +210,10 @@ class AsyncCall(Settling):
                 # cancellation is a reaction of its own (§18.1), before the
                 # inputs queued behind it.
                 settled = self._carry(self._take_todo(), True, inputs=caller_cancel is None)
+                if thrown is not None and self.inline is None:
+                    # The attempt it was for was stopped meanwhile: the
+                    # caller's cancellation is the call's.
+                    caller_cancel, thrown = thrown, None
                 if settled is None and caller_cancel is not None:
                     settled = self._carry(native.cancel(self._time()), True)
         except BaseException:
@@ -603,7 +607,8 @@ class AsyncCall(Settling):
                 del self.tasks[attempt]
             else:
                 self.calls[attempt].cancelled.set()
-                task.cancel()
+                if self.told is None or attempt not in self.told:
+                    task.cancel()
         inline = self.inline
         if inline is not None:
             self.aborted.add(inline.attempt)
