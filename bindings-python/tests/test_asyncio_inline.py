@@ -94,7 +94,10 @@ def test_a_run_that_swallows_its_timeout_does_not_hold_the_call_back():
     assert run_async(main()) == {"TIMEOUT": 1, "RETRY": 1, "SUCCESS": 1}
 
 
-def test_the_callers_cancellation_reaches_its_attempt_and_cancels_the_call():
+@pytest.mark.parametrize("swallows", [False, True])
+def test_the_callers_cancellation_reaches_its_attempt_and_cancels_the_call(swallows):
+    # Whether the run stops or returns a value instead, the call is
+    # cancelled at once and the caller's task stays cancelled.
     async def main():
         clock = VirtualClock()
         seen = []
@@ -104,6 +107,8 @@ def test_the_callers_cancellation_reaches_its_attempt_and_cancels_the_call():
                 await clock.sleep(100)
             except asyncio.CancelledError:
                 seen.append("run cancelled")
+                if swallows:
+                    return "swallowed"
                 raise
             return "never"
 
@@ -116,29 +121,6 @@ def test_the_callers_cancellation_reaches_its_attempt_and_cancels_the_call():
         assert seen == ["run cancelled"]
         if INLINE:
             assert task.cancelling() == 1, "the caller's own cancellation stays asked for"
-        assert cmd.snapshot()["concurrent"] == 0
-        return counts(cmd)
-
-    assert run_async(main()) == {"CANCELLED": 1}
-
-
-def test_a_run_that_swallows_the_callers_cancellation_does_not_hold_the_caller():
-    async def main():
-        clock = VirtualClock()
-
-        async def run():
-            try:
-                await clock.sleep(100)
-            except asyncio.CancelledError:
-                return "swallowed"
-            return "never"
-
-        cmd = hystrix.Command(run, lambda e: "fallback", clock=clock, timeout_ms=1000)
-        task = asyncio.ensure_future(cmd.execute_async())
-        await clock.advance_async(10)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
         assert cmd.snapshot()["concurrent"] == 0
         return counts(cmd)
 
