@@ -11,17 +11,24 @@ Aborting such an attempt (its timeout, a hedge that won, the interpreter
 giving up) cancels the caller's task, the way ``asyncio.timeout()`` does:
 the ``CancelledError`` reaches the run at its current ``await``, and the
 cancellation is taken back (``Task.uncancel()``) once the run has seen it.
-A cancellation of the caller's task that is not the interpreter's — the
-caller's own (semantics §18) — is told apart by the task's count of
-cancellations asked for (``Task.cancelling()``) beyond the one at the
-call's start.
+A cancellation of the caller's task that is not the interpreter's is told
+apart by the task's count of cancellations asked for
+(``Task.cancelling()``) beyond the one when the first attempt started: it
+is the caller's own (semantics §18) when it comes out of the run as a
+``CancelledError``, or when the run catches it and waits again — except
+inside a ``TaskGroup``'s exit, whose own cancellation of the task (a child
+failed) looks the same until the group is done. A run that catches a
+cancellation and ends otherwise has its end taken as it is (it swallowed
+the cancellation, as any code of the caller's task can), and the caller's
+task is left with the count the run found.
 
-A run that goes on waiting after it was told to stop (it caught the
-``CancelledError``) must not hold the caller back: it is handed, as it
-stands, to a task of its own (``detach``), which steps it to its end while
-the caller goes on. An ``asyncio.timeout()`` or ``TaskGroup`` the run
-entered before that stays bound to the caller's task (see the module docs
-of ``_asyncio``)."""
+A run that goes on waiting after it was told to stop must not hold the
+caller back: it is handed, as it stands, to a task of its own
+(``detach``), which steps it to its end while the caller goes on. An
+``asyncio.timeout()`` or ``TaskGroup`` the run entered before that stays
+bound to the caller's task (see the module docs of ``_asyncio``); one of
+the run's own ``asyncio.timeout()``s that expires while the run awaits
+(cleanup) inside it is taken for the caller's cancellation."""
 import asyncio
 import inspect
 import types
@@ -159,11 +166,34 @@ def drive(call: Any, inline: Inline, thrown: Optional[BaseException] = None) -> 
         if told is not None:
             # The run caught a cancellation and waits again.
             cancelled = inline.settle_cancels()
-            if cancelled or attempt in call.aborted:
+            if attempt in call.aborted or (cancelled and not _in_task_group_exit(it)):
                 inline.yielded = yielded
                 call.detach(inline)
                 return None, (told if cancelled else None)
-            told = None
+            if not cancelled:
+                told = None
+
+
+#: The code of ``asyncio.TaskGroup.__aexit__`` (Python 3.11+), if any.
+_TASK_GROUP_EXIT = getattr(getattr(getattr(asyncio, "TaskGroup", None), "__aexit__", None), "__code__", None)
+
+
+def _in_task_group_exit(it: Any) -> bool:
+    """Whether the run waits in a ``TaskGroup``'s exit. A task group a run
+    opened cancels the task it runs in when a child fails, waits there for
+    its other children, then takes the cancellation back: until then it
+    looks like the caller's own cancellation (the run caught one and waits
+    again, the task's count is up), so the run goes on in the caller's task
+    and its end decides."""
+    aw = it
+    while aw is not None:
+        code = getattr(aw, "cr_code", None)
+        if code is None:
+            return False
+        if code is _TASK_GROUP_EXIT:
+            return True
+        aw = aw.cr_await
+    return False
 
 
 def _ended(call: Any, inline: Inline, told: Optional[BaseException], item: Tuple[int, int, Any]) -> Ended:
@@ -172,14 +202,20 @@ def _ended(call: Any, inline: Inline, told: Optional[BaseException], item: Tuple
     call.inline = None
     if told is None:
         return item, None
-    if inline.settle_cancels():
-        # The caller's cancellation: whatever the run did with it, the
-        # call is cancelled (§18); an attempt the core had already
-        # cancelled is only reported stopped. The caller gets the run's
-        # CancelledError when it raised one (usually the same object).
-        if item[0] == RAISED and isinstance(item[2], asyncio.CancelledError):
-            told = item[2]
-        return (item if item[1] in call.aborted else None), told
+    cancelled = inline.settle_cancels()
+    if cancelled and item[0] == RAISED and isinstance(item[2], asyncio.CancelledError):
+        # The caller's cancellation came out of the run: the call is
+        # cancelled (§18); an attempt the core had already cancelled is
+        # only reported stopped.
+        return (item if item[1] in call.aborted else None), item[2]
+    # Otherwise the run ended its own way: a cancellation it caught and
+    # did not pass on was its own business, as it would be in a task of
+    # its own, and so is what the count still holds (a task group of the
+    # run whose child failed leaves it up on CPython 3.11 and 3.12.1):
+    # the caller's task is left as the run found it.
+    task = inline.task
+    while task.cancelling() > inline.base:
+        task.uncancel()
     return item, None
 
 
