@@ -333,3 +333,31 @@ def test_a_task_group_in_a_run_whose_child_fails_is_the_runs_failure():
         return value, counts(cmd)
 
     assert run_async(main()) == ("second", {"FAILURE": 1, "RETRY": 1, "SUCCESS": 1})
+
+
+@pytest.mark.skipif(not INLINE, reason="asyncio.timeout is Python 3.11+")
+def test_a_runs_own_timeout_expiring_while_it_cleans_up_is_not_the_callers_cancellation():
+    # The run's asyncio.timeout() cancels the task it runs in (the
+    # caller's); the run awaits its cleanup inside the timeout block before
+    # the timeout turns the cancellation into TimeoutError.
+    async def main():
+        cleaned = []
+
+        async def run():
+            if hystrix.current_call().attempt == 1:
+                async with asyncio.timeout(0.001):
+                    try:
+                        await asyncio.sleep(WAIT_S)
+                    except asyncio.CancelledError:
+                        await asyncio.sleep(0.001)  # cleanup
+                        cleaned.append(True)
+                        raise
+            return "second"
+
+        cmd = hystrix.Command(run, timeout_ms=int(WAIT_S * 1000), retry_max_attempts=2, retry_base_delay_ms=0)
+        value = await cmd.execute_async()
+        await asyncio.sleep(0)
+        assert asyncio.current_task().cancelling() == 0
+        return value, cleaned, counts(cmd)
+
+    assert run_async(main()) == ("second", [True], {"FAILURE": 1, "RETRY": 1, "SUCCESS": 1})

@@ -17,7 +17,10 @@ apart by the task's count of cancellations asked for
 is the caller's own (semantics §18) when it comes out of the run as a
 ``CancelledError``, or when the run catches it and waits again — except
 inside a ``TaskGroup``'s exit, whose own cancellation of the task (a child
-failed) looks the same until the group is done. A run that catches a
+failed) looks the same until the group is done, and as far as the run's
+own ``asyncio.timeout()``s that expired account for it (they take theirs
+back when the run leaves them, found with ``gc.get_referrers``, only on
+this rare path). A run that catches a
 cancellation and ends otherwise has its end taken as it is (it swallowed
 the cancellation, as any code of the caller's task can), and the caller's
 task is left with the count the run found.
@@ -26,10 +29,9 @@ A run that goes on waiting after it was told to stop must not hold the
 caller back: it is handed, as it stands, to a task of its own
 (``detach``), which steps it to its end while the caller goes on. An
 ``asyncio.timeout()`` or ``TaskGroup`` the run entered before that stays
-bound to the caller's task (see the module docs of ``_asyncio``); one of
-the run's own ``asyncio.timeout()``s that expires while the run awaits
-(cleanup) inside it is taken for the caller's cancellation."""
+bound to the caller's task (see the module docs of ``_asyncio``)."""
 import asyncio
+import gc
 import inspect
 import types
 from typing import Any, Callable, Dict, Generator, Optional, Tuple
@@ -166,7 +168,7 @@ def drive(call: Any, inline: Inline, thrown: Optional[BaseException] = None) -> 
         if told is not None:
             # The run caught a cancellation and waits again.
             cancelled = inline.settle_cancels()
-            if attempt in call.aborted or (cancelled and not _in_task_group_exit(it)):
+            if attempt in call.aborted or (cancelled and not _in_task_group_exit(it) and _callers(inline)):
                 inline.yielded = yielded
                 call.detach(inline)
                 return None, (told if cancelled else None)
@@ -194,6 +196,25 @@ def _in_task_group_exit(it: Any) -> bool:
             return True
         aw = aw.cr_await
     return False
+
+
+#: ``asyncio.Timeout`` (Python 3.11+), if any.
+_TIMEOUT = getattr(asyncio, "Timeout", None)
+
+
+def _callers(inline: Inline) -> bool:
+    """Whether the cancellations of the caller's task beyond the call's
+    count are more than the run's own ``asyncio.timeout()``s that expired
+    and have not taken theirs back yet (they wait for the run to leave
+    them: a run cleaning up inside one waits again meanwhile). Looked up
+    only when a run caught a cancellation and waits again."""
+    task = inline.task
+    excess = task.cancelling() - inline.base
+    if _TIMEOUT is not None:
+        for ref in gc.get_referrers(task):
+            if type(ref) is _TIMEOUT and getattr(getattr(ref, "_state", None), "value", None) == "expiring":
+                excess -= 1
+    return excess > 0
 
 
 def _ended(call: Any, inline: Inline, told: Optional[BaseException], item: Tuple[int, int, Any]) -> Ended:
