@@ -40,5 +40,5 @@ cp bindings-wasm/js/*.mjs bindings-wasm/js/package.json bindings-wasm/js/index.d
 cp core/src/observe/dashboard.js "$out/dashboard-view.mjs"
 # What a browser fetches for the web entry, gzipped: the wasm, and the JS
 # glue (every module index.web.mjs loads, one stream: as a bundle ships).
-glue=(index.web.mjs api.mjs call.mjs clocks.mjs command.mjs errors.mjs options.mjs registry.mjs snapshot.mjs timers.mjs wasm-slot.mjs web/hystrix_wasm.js)
+glue=(index.web.mjs api.mjs call.mjs clocks.mjs command.mjs errors.mjs options.mjs registry.mjs snapshot.mjs timers.mjs wasm-slot.mjs headroom.mjs web/hystrix_wasm.js)
 echo "build-npm: $out ($(gzip -9 -c "$out/web/hystrix_wasm_bg.wasm" | wc -c) bytes of gzipped wasm, $(cd "$out" && cat "${glue[@]}" | gzip -9 | wc -c) of gzipped JS glue)"

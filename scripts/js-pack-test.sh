@@ -25,6 +25,7 @@ dashboard-view.mjs
 dashboard.d.ts
 dashboard.mjs
 errors.mjs
+headroom.mjs
 index.bundler.mjs
 index.d.ts
 index.node.mjs

@@ -273,7 +273,7 @@ typedef enum {
  * Made by a `hystrix_clock_new_*` function, freed by `hystrix_clock_free`.
  * Commands keep what they need of it: freeing the clock while commands
  * made with it are alive is allowed (their timers keep working).
- * Its memory is kept for the next clock handle once freed (see `shells`).
+ * Once freed, its memory is kept for a later clock handle.
  */
 typedef struct hystrix_clock hystrix_clock;
 
@@ -281,8 +281,8 @@ typedef struct hystrix_clock hystrix_clock;
  * A handle to a command. Made by `hystrix_command_new` or
  * `hystrix_command_named`, freed by `hystrix_command_free`. Executions in
  * flight keep the command alive: freeing the handle never cancels them,
- * and their callbacks still run. Its memory is kept for the next command
- * handle once freed (see `shells`).
+ * and their callbacks still run. Once freed, its memory is kept for a
+ * later command handle.
  */
 typedef struct hystrix_command hystrix_command;
 

@@ -332,7 +332,7 @@ const CLOCK_MAGIC: u64 = 0x6879_7374_636c_6b31;
 /// Made by a `hystrix_clock_new_*` function, freed by `hystrix_clock_free`.
 /// Commands keep what they need of it: freeing the clock while commands
 /// made with it are alive is allowed (their timers keep working).
-/// Its memory is kept for the next clock handle once freed (see `shells`).
+/// Once freed, its memory is kept for a later clock handle.
 pub struct hystrix_clock {
     shell: Shell<ClockBody>,
 }
@@ -458,14 +458,15 @@ pub extern "C" fn hystrix_clock_new_virtual(out: *mut *mut hystrix_clock) -> hys
 #[no_mangle]
 pub extern "C" fn hystrix_clock_advance(clock: *const hystrix_clock, ms: u64) -> hystrix_status {
     boundary("hystrix_clock_advance", || {
-        let c = clock_ref(clock)?;
-        let Source::Virtual(time) = &c.inner.shared.source else {
+        // A reference of its own: a timer callback may free the handle.
+        let inner = clock_ref(clock)?.inner.clone();
+        let Source::Virtual(time) = &inner.shared.source else {
             return Err(Fail::invalid("hystrix_clock_advance needs a virtual clock"));
         };
         let _turn = time.take_turn();
         let target = time.now.load(Ordering::SeqCst).saturating_add(ms);
         loop {
-            let due = c.inner.shared.lock().pop_due(target);
+            let due = inner.shared.lock().pop_due(target);
             let Some((at, f)) = due else { break };
             time.now.fetch_max(at, Ordering::SeqCst);
             f();
@@ -519,8 +520,8 @@ pub extern "C" fn hystrix_clock_next_deadline(
 #[no_mangle]
 pub extern "C" fn hystrix_clock_fire_due(clock: *const hystrix_clock) -> hystrix_status {
     boundary("hystrix_clock_fire_due", || {
-        let c = clock_ref(clock)?;
-        let shared = c.inner.shared.clone();
+        // A reference of its own: a timer callback may free the handle.
+        let shared = clock_ref(clock)?.inner.shared.clone();
         let _turn = match &shared.source {
             Source::Virtual(time) => Some(time.take_turn()),
             _ => None,

@@ -217,8 +217,8 @@ const COMMAND_MAGIC: u64 = 0x6879_7374_636d_6431;
 /// A handle to a command. Made by `hystrix_command_new` or
 /// `hystrix_command_named`, freed by `hystrix_command_free`. Executions in
 /// flight keep the command alive: freeing the handle never cancels them,
-/// and their callbacks still run. Its memory is kept for the next command
-/// handle once freed (see `shells`).
+/// and their callbacks still run. Once freed, its memory is kept for a
+/// later command handle.
 pub struct hystrix_command {
     shell: Shell<CommandBody>,
 }

@@ -94,8 +94,10 @@ fn observe_list(commands: *const *const hystrix_command, count: usize) -> Result
     for i in 0..count {
         // SAFETY: the caller gives `count` readable pointers at `commands`.
         let cmd = unsafe { *commands.add(i) };
-        // A freed handle is refused before it is read (its memory may be
-        // gone); rendering is off the call path, so the lookup costs no call.
+        // Only live handles are read: a pointer that is no handle at all is
+        // refused without reading it (a freed one would be refused by its
+        // cleared magic too); rendering is off the call path, so the lookup
+        // costs no call.
         if !cmd.is_null() && !crate::live::contains(cmd) {
             return Err(Fail::invalid(format!("commands[{i}]: not a live command handle (freed already?)")));
         }

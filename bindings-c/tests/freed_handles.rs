@@ -21,6 +21,9 @@ use std::mem::MaybeUninit;
 use std::ptr;
 use support::*;
 
+extern "C" fn never_transition(_: *mut c_void, _: *const std::ffi::c_char, _: hystrix_state, _: hystrix_state, _: u64) {
+    panic!("must not run")
+}
 extern "C" fn never_timer(_: *mut c_void) {
     panic!("must not run")
 }
@@ -67,6 +70,24 @@ fn refused_everywhere(cmd: *mut hystrix_command) {
         NOT_CMD,
     );
     assert_eq!(id, 7);
+    expect(
+        hystrix_command_on_state_change(cmd, Some(never_transition), ptr::null_mut(), None, &mut id),
+        HYSTRIX_INVALID_ARGUMENT,
+        NOT_CMD,
+    );
+    expect(hystrix_command_unsubscribe(cmd, 1), HYSTRIX_INVALID_ARGUMENT, NOT_CMD);
+    let mut config = MaybeUninit::<hystrix::config::hystrix_config>::uninit();
+    let size = std::mem::size_of::<hystrix::config::hystrix_config>();
+    expect(hystrix_command_config_sized(cmd, config.as_mut_ptr(), size), HYSTRIX_INVALID_ARGUMENT, NOT_CMD);
+    let (mut rolling, mut cumulative) = ([0u64; 32], [0u64; 32]);
+    expect(
+        hystrix_command_event_counts(cmd, rolling.as_mut_ptr(), cumulative.as_mut_ptr(), 32),
+        HYSTRIX_INVALID_ARGUMENT,
+        NOT_CMD,
+    );
+    let (mut limit, mut budget) = (3u64, 4i64);
+    expect(hystrix_command_limit_budget(cmd, &mut limit, &mut budget), HYSTRIX_INVALID_ARGUMENT, NOT_CMD);
+    assert_eq!((limit, budget), (3, 4), "no output on error");
     expect(hystrix_command_free(cmd), HYSTRIX_INVALID_ARGUMENT, NOT_CMD);
 }
 
@@ -84,6 +105,8 @@ fn clock_refused_everywhere(clock: *mut hystrix_clock) {
         HYSTRIX_INVALID_ARGUMENT,
         NOT_CLOCK,
     );
+    expect(hystrix_clock_fire_due(clock), HYSTRIX_INVALID_ARGUMENT, NOT_CLOCK);
+    expect(hystrix_clock_cancel(clock, 1), HYSTRIX_INVALID_ARGUMENT, NOT_CLOCK);
     let mut cmd = ptr::null_mut();
     expect(hystrix_command_new(ptr::null(), ptr::null(), clock, &mut cmd), HYSTRIX_INVALID_ARGUMENT, NOT_CLOCK);
     assert!(cmd.is_null());

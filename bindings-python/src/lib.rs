@@ -11,6 +11,7 @@ mod errors;
 mod families;
 mod fork;
 mod listeners;
+mod notify;
 mod observe;
 mod pending;
 mod registry;
@@ -20,8 +21,8 @@ mod stack;
 use call::NativeCall;
 use clock::PyClock;
 use convert::{dict_to_json, json_to_py};
-use hystrix_core::{Clock, Command, Config, ConfigError, ListenerId, Notice, Topic};
-use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
+use hystrix_core::{Clock, Command, Config, ConfigError, ListenerId, Topic};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
@@ -37,10 +38,6 @@ const CALL_FEATURES: u32 = hystrix_core::config::feature::RETRY
 
 /// The Python class raised for invalid configurations (set by the package).
 static INVALID_CONFIG: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-/// `listener_failed(command, listener, exc)`: how the package reports an
-/// `Exception` a listener raised (the `hystrix` logger).
-static LISTENER_FAILED: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// `InvalidConfigError(key, message, command=...)`; the message names the
 /// command when there is one (`command` is what errors call it).
@@ -93,6 +90,14 @@ struct NativeCommand {
 }
 
 impl NativeCommand {
+    /// Wraps the core command `cmd` reading `clock`, called `label` in
+    /// errors; subscribes the package's transition log first.
+    fn wrap(py: Python<'_>, cmd: Command, clock: Arc<PyClock>, label: String) -> NativeCommand {
+        let listener_errors = Arc::new(AtomicU64::new(0));
+        notify::subscribe_transition_log(py, &cmd, &label, &listener_errors);
+        NativeCommand { cmd, clock, label, listener_errors, listeners: Default::default() }
+    }
+
     /// Counts the listener errors seen so far in the core's `listener_panics`.
     fn hand_over_listener_errors(&self) {
         for _ in 0..self.listener_errors.swap(0, Ordering::Relaxed) {
@@ -113,17 +118,16 @@ impl NativeCommand {
         label: Option<String>,
     ) -> PyResult<Self> {
         let label = label.unwrap_or_else(|| name.to_string());
-        let config = parse_patch(py, Config::default(), config, Some(&label))?;
+        // No settings given (the usual case): the defaults, with no patch to parse.
+        let config = if config.is_empty() {
+            Config::default()
+        } else {
+            parse_patch(py, Config::default(), config, Some(&label))?
+        };
         let py_clock = Arc::new(PyClock::new(label.clone()));
         py_clock.set(clock);
         let cmd = Command::with_clock(name, config, clock::native()).map_err(|e| config_error(py, e, Some(&label)))?;
-        Ok(NativeCommand {
-            cmd,
-            clock: py_clock,
-            label,
-            listener_errors: Arc::new(AtomicU64::new(0)),
-            listeners: Default::default(),
-        })
+        Ok(NativeCommand::wrap(py, cmd, py_clock, label))
     }
 
     /// Reads time from `clock.now()` from now on (`None`: the native monotonic clock).
@@ -249,20 +253,7 @@ impl NativeCommand {
         let id = self.cmd.subscribe(topic, move |n| {
             Python::attach(|py| {
                 let Some(f) = store.get(py, key) else { return };
-                let f = f.bind(py);
-                let result = match n {
-                    Notice::Event { command, event, at_ms } => f.call1((*command, event.as_str(), *at_ms)),
-                    Notice::Transition { command, from, to, at_ms } => {
-                        f.call1((*command, from.as_str(), to.as_str(), *at_ms))
-                    }
-                };
-                let Err(e) = result else { return };
-                if !e.is_instance_of::<PyException>(py) {
-                    pending::set(py, e);
-                    return;
-                }
-                errors.fetch_add(1, Ordering::Relaxed);
-                report_listener_error(py, &label, f, e);
+                notify::deliver(py, f.bind(py), None, n, &errors, &label);
             })
         });
         self.listeners.subscribed(key, id);
@@ -287,34 +278,6 @@ impl NativeCommand {
     fn __clear__(&self) {
         self.listeners.clear(&self.cmd);
     }
-}
-
-/// Hands a listener's exception to the package's hook; to
-/// `sys.unraisablehook` if there is none or it fails.
-fn report_listener_error(py: Python<'_>, command: &str, listener: &Bound<'_, PyAny>, e: PyErr) {
-    let Some(hook) = LISTENER_FAILED.get(py) else {
-        e.write_unraisable(py, Some(listener));
-        return;
-    };
-    let value = e.value(py);
-    if let Some(tb) = e.traceback(py) {
-        // Keep the traceback for the log record.
-        let _ = value.setattr(pyo3::intern!(py, "__traceback__"), tb);
-    }
-    if let Err(hook_err) = hook.bind(py).call1((command, listener, value)) {
-        e.write_unraisable(py, Some(listener));
-        if hook_err.is_instance_of::<PyException>(py) {
-            hook_err.write_unraisable(py, Some(hook.bind(py)));
-        } else {
-            pending::set(py, hook_err);
-        }
-    }
-}
-
-/// Registers how listener exceptions are reported: `hook(command, listener, exc)`.
-#[pyfunction]
-fn _set_listener_error_hook(py: Python<'_>, hook: Py<PyAny>) {
-    let _ = LISTENER_FAILED.set(py, hook);
 }
 
 /// Validates a configuration dict; returns the full configuration.
@@ -350,7 +313,8 @@ fn _hystrix(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(monotonic_ms, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_set_error_factory, m)?)?;
     m.add_function(wrap_pyfunction!(clock::_set_bad_clock_error, m)?)?;
-    m.add_function(wrap_pyfunction!(_set_listener_error_hook, m)?)?;
+    m.add_function(wrap_pyfunction!(notify::_set_listener_error_hook, m)?)?;
+    m.add_function(wrap_pyfunction!(notify::_set_transition_log, m)?)?;
     m.add_function(wrap_pyfunction!(fork::_before_fork, m)?)?;
     m.add_function(wrap_pyfunction!(fork::_after_fork, m)?)?;
     m.add_function(wrap_pyfunction!(_set_invalid_config_error, m)?)?;

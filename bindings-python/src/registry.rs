@@ -54,13 +54,9 @@ fn registry_enter(
         SettingsError::Conflict(c) => crate::errors::settings_conflict(py, &c),
     })?;
     Ok(match entered {
-        Entered::Created(cmd) => Some(NativeCommand {
-            cmd,
-            clock: Arc::new(PyClock::new(name.to_string())),
-            label: name.to_string(),
-            listener_errors: Default::default(),
-            listeners: Default::default(),
-        }),
+        Entered::Created(cmd) => {
+            Some(NativeCommand::wrap(py, cmd, Arc::new(PyClock::new(name.to_string())), name.to_string()))
+        }
         _ => None,
     })
 }

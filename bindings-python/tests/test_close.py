@@ -225,7 +225,7 @@ def test_a_shut_down_pool_still_runs_work_submitted_later():
 
     pool = _Pool(2, unique("late"))
     ran = threading.Event()
-    pool.submit(lambda: None, lambda: None).result(WAIT_S)
+    pool.submit(lambda: None, lambda: None, tracked=True).result(WAIT_S)
     assert wait_until(lambda: pool._idle == 1)  # the worker waits for work
     pool.shutdown()
     assert wait_until(lambda: pool._threads == 0)  # the idle worker exited

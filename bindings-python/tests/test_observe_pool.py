@@ -140,7 +140,7 @@ def test_work_waiting_for_a_worker_is_queued(clock, unique_name):
     name = unique_name("pool-queue")
     cmd = hystrix.Command(lambda: 1, name=name, clock=clock, max_concurrent_requests=1)
     gate = threading.Event()
-    done = [cmd.circuit._submit(lambda: gate.wait(WAIT_S), lambda: None) for _ in range(3)]
+    done = [cmd.circuit._submit(lambda: gate.wait(WAIT_S), lambda: None, tracked=True) for _ in range(3)]
     try:
         assert wait_until(lambda: pool_of(name)["currentActiveCount"] == 1)
         pool = pool_of(name)

@@ -39,6 +39,22 @@ impl Sleeper for TokioSleeper {
     type Sleep = tokio::time::Sleep;
 
     fn sleep_until(&self, deadline_ms: u64) -> tokio::time::Sleep {
+        TokioSleeper::sleep_until(self, deadline_ms)
+    }
+}
+
+impl TokioSleeper {
+    /// The time on the clock the sleeper measures deadlines on (what its
+    /// [`Clock`] and [`Timer`](hystrix_core::Timer) read; inherent, so code
+    /// with both traits in scope calls it without naming one).
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// A tokio sleep until the clock reads `deadline_ms` (what its
+    /// [`Sleeper`] and [`Timer`](hystrix_core::Timer) give; inherent, like
+    /// [`TokioSleeper::now_ms`]).
+    pub fn sleep_until(&self, deadline_ms: u64) -> tokio::time::Sleep {
         // The deadline is fixed now (tokio rounds a sleep up to the next
         // millisecond tick), so a timer armed earlier fires no later.
         let wait = deadline_ms.saturating_sub(self.clock.now_ms());
@@ -47,9 +63,8 @@ impl Sleeper for TokioSleeper {
 }
 
 impl Clock for TokioSleeper {
-    /// The time on the clock the sleeper measures deadlines on.
     fn now_ms(&self) -> u64 {
-        self.clock.now_ms()
+        TokioSleeper::now_ms(self)
     }
 }
 

@@ -15,10 +15,10 @@ import {
   located,
 } from "./errors.mjs";
 import { CAMEL } from "./options.mjs";
-import { repairStack, slot } from "./wasm-slot.mjs";
+import { raw, repairStack } from "./wasm-slot.mjs";
+import { probe } from "./headroom.mjs";
 import { asyncContext, gate } from "./context.mjs";
 
-/** @typedef {typeof import("./web/hystrix_wasm.js").WasmCommand} WasmCommandClass */
 /** @typedef {import("./registry.mjs").Circuit} Circuit */
 /** @typedef {import("./registry.mjs").CircuitClock} CircuitClock */
 /** @typedef {import("./command.mjs").Command} Command */
@@ -68,6 +68,17 @@ const K_FALLBACK_FAILURE = 7;
 const K_CANCELLED = 9;
 const K_RATE_LIMITED = 10;
 
+// The stack headroom check (headroom.mjs) is in front of every call into
+// the wasm: `fill` (wasm-slot.mjs) puts it in front of every method but
+// `input`, the closed path's second crossing, which is probed here before
+// each use except two: `ended`'s and `firstEnded`'s. Those run either from a
+// promise reaction (a fresh stack) or synchronously after a probed crossing
+// of the same call (`begin` in `startCall`, or `input` here), with only glue
+// frames live since (the run or fallback invoked meanwhile has returned): far
+// within the headroom that probe found. One probe per call, not two. For
+// the same reason the interpreter's other calls (the action buffer's place,
+// an error's context) are `raw`: callers of `locate` from elsewhere probe.
+
 /** The view of the wasm action buffer (remade when it moved or the memory grew). @type {Float64Array | null} */
 let view = null;
 
@@ -79,9 +90,10 @@ let view = null;
 function actionView(r) {
   // The wasm side sets MOVED whenever the buffer moved or the memory grew
   // (a new ArrayBuffer) since the last result: every result is checked.
+  // The place first: asking for it may grow the memory (a new buffer).
   if ((r & MOVED) !== 0 || view === null) {
-    const W = /** @type {WasmCommandClass} */ (slot.WasmCommand); // a call exists: loaded
-    view = new Float64Array(W.wasmMemory().buffer, W.actionsPtr());
+    const at = raw.actionsPtr();
+    view = new Float64Array(raw.wasmMemory().buffer, at);
   }
   return view;
 }
@@ -131,11 +143,11 @@ let settingNames = null;
  * @returns {E}
  */
 export function locate(err, circuit, code, elapsedMs = 0) {
-  settingNames ??= /** @type {WasmCommandClass} */ (slot.WasmCommand) // a circuit exists: loaded
+  settingNames ??= raw
     .contextSettings()
     .split(",")
     .map((k) => CAMEL[k] ?? k);
-  const c = circuit.wasm.context(code, elapsedMs);
+  const c = raw.context.call(circuit.wasm, code, elapsedMs);
   const i = c % 16;
   return located(err, circuit.name, settingNames[i], (c - i) / 16);
 }
@@ -230,7 +242,8 @@ function salvage(fresh) {
         }
         continue;
       }
-      lost.push(st);
+      // No call before it is recorded again (see `lost`).
+      lost[lost.length] = st;
       salvageSoon();
       return;
     }
@@ -600,6 +613,8 @@ export class CallState {
     }
     let r;
     try {
+      // From anywhere (a clock's timer, a signal, a host callback): see `input`.
+      probe();
       r = this.circuit.wasm.input(this.id, this.now(), kind, arg);
       // Before any call: a step that fails from here on must know the core may have ended the call.
       if ((r & FINISHED) !== 0) this.finished = true;
@@ -626,6 +641,7 @@ export class CallState {
         this.perform(r);
         if ((r & MORE) !== 0 && !this.finished) {
           // The rest of this reaction's actions, before any other input.
+          probe();
           r = this.circuit.wasm.input(this.id, this.at, POLL, 0);
           continue;
         }
@@ -640,6 +656,7 @@ export class CallState {
           kind = /** @type {number} */ (x.inq.shift());
           arg = /** @type {number} */ (x.inq.shift());
         }
+        probe();
         r = this.circuit.wasm.input(this.id, this.now(), kind, arg);
       }
     } catch (e) {

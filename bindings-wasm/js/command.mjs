@@ -14,6 +14,7 @@ import {
 } from "./registry.mjs";
 import { MAX_DEPTH, guard, locate, startCall } from "./call.mjs";
 import { repairStack, shadow } from "./wasm-slot.mjs";
+import { probe } from "./headroom.mjs";
 
 /** @typedef {import("./registry.mjs").Circuit} Circuit */
 /** A listener as `on` takes it (its arguments depend on the type). @typedef {(...args: any[]) => void} Listener */
@@ -140,6 +141,9 @@ export class CommandView {
     if (typeof callback !== "function") throw new TypeError("callback must be a function");
     const c = live(this._circuit);
     if (type === "error") return onError(c, callback);
+    // All of it or nothing: with the headroom free, no step below runs out
+    // of stack (a subscription without its delivery would be leaked).
+    probe();
     const state = type === "stateChange";
     const wasm = c.wasm;
     // What the wasm side holds must not hold the circuit or the callback:
@@ -170,6 +174,7 @@ export class CommandView {
     let removed = false;
     return () => {
       if (removed) return false;
+      probe();
       removed = true;
       const list = byCallback.get(callback) ?? [];
       const at = list.indexOf(id);
@@ -189,6 +194,7 @@ export class CommandView {
   off(type, callback) {
     if (type === "error") return removeLast(this._circuit.errorListeners, callback);
     if (this._circuit.disposed) return false;
+    probe();
     const byCallback = this._circuit.listeners.get(type);
     const list = byCallback?.get(callback);
     if (list === undefined || list.length === 0) return false;
@@ -315,6 +321,7 @@ export class Command extends CommandView {
     if (guard.depth >= MAX_DEPTH) return tooDeep();
     // A caller that gave up already: nothing is started, nothing recorded.
     if (signal !== undefined && signal.aborted) {
+      probe(); // `locate` calls into the wasm unguarded
       return Promise.reject(locate(new CancelledError(undefined, { cause: signal.reason }), c, 9));
     }
     let now;

@@ -7,13 +7,10 @@ import { Buffer } from "node:buffer";
 import { initSync, WasmCommand, WasmObservation, configSchema, dashboardHtml } from "./web/hystrix_wasm.js";
 import wasmBase64 from "./node/wasm.mjs";
 import { setContextBinder } from "./clocks.mjs";
-import { slot, trackShadowStack } from "./wasm-slot.mjs";
+import { fill, trackShadowStack } from "./wasm-slot.mjs";
 
 trackShadowStack(/** @type {Record<string, unknown>} */ (/** @type {unknown} */ (initSync({ module: Buffer.from(wasmBase64, "base64") }))));
-slot.WasmCommand = WasmCommand;
-slot.configSchema = configSchema;
-slot.WasmObservation = WasmObservation;
-slot.dashboardHtml = dashboardHtml;
+fill(WasmCommand, WasmObservation, configSchema, dashboardHtml);
 // Calls bring their timer work back into their caller's async context
 // themselves (context.mjs); a VirtualClock's own arm() callbacks keep theirs
 // through an AsyncResource (~0.2 µs; AsyncResource.bind costs ~20 µs in Node 20).

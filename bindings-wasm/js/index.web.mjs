@@ -1,11 +1,8 @@
 // Browser entry point (wasm-bindgen --target web): fetches and instantiates the wasm with top-level await.
 import init, { WasmCommand, WasmObservation, configSchema, dashboardHtml } from "./web/hystrix_wasm.js";
-import { slot, trackShadowStack } from "./wasm-slot.mjs";
+import { fill, trackShadowStack } from "./wasm-slot.mjs";
 
 trackShadowStack(/** @type {Record<string, unknown>} */ (/** @type {unknown} */ (await init())));
-slot.WasmCommand = WasmCommand;
-slot.configSchema = configSchema;
-slot.WasmObservation = WasmObservation;
-slot.dashboardHtml = dashboardHtml;
+fill(WasmCommand, WasmObservation, configSchema, dashboardHtml);
 
 export * from "./api.mjs";

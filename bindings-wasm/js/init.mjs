@@ -3,7 +3,7 @@
 // For IIFE or es2020 bundles, and for apps that host the wasm file
 // themselves (it is exported as `hystrix-resilience/wasm`).
 import initWeb, { WasmCommand, WasmObservation, configSchema, dashboardHtml } from "./web/hystrix_wasm.js";
-import { slot, trackShadowStack } from "./wasm-slot.mjs";
+import { fill, slot, trackShadowStack } from "./wasm-slot.mjs";
 
 /** @type {Promise<void> | null} */
 let loading = null;
@@ -25,10 +25,7 @@ export function init(source) {
     loading = initWeb(source === undefined ? undefined : { module_or_path: source }).then(
       (exports) => {
         trackShadowStack(/** @type {Record<string, unknown>} */ (/** @type {unknown} */ (exports)));
-        slot.configSchema = configSchema;
-        slot.WasmObservation = WasmObservation;
-        slot.dashboardHtml = dashboardHtml;
-        slot.WasmCommand = WasmCommand;
+        fill(WasmCommand, WasmObservation, configSchema, dashboardHtml);
       },
       (e) => {
         loading = null;

@@ -8,6 +8,7 @@ import { RealClock, describe } from "./clocks.mjs";
 import { HystrixError, InvalidConfigError, SettingsConflictError } from "./errors.mjs";
 import { CAMEL, configError, isClock, specPatch } from "./options.mjs";
 import { notLoaded, slot } from "./wasm-slot.mjs";
+import { probe } from "./headroom.mjs";
 
 /** @typedef {import("./index.js").CommandOptions} CommandOptions */
 /** @typedef {typeof import("./web/hystrix_wasm.js").WasmCommand} WasmCommandClass */
@@ -43,6 +44,8 @@ export class Circuit {
     if (wasm === undefined) {
       const W = loaded();
       const p = specPatch(options);
+      // The constructor is no method `fill` could guard (see headroom.mjs).
+      probe();
       try {
         wasm = new W(name, p.keys, p.values, p.nums);
       } catch (e) {
@@ -86,6 +89,9 @@ export function circuitFor(name, options, reconfigure = false) {
   if (name === undefined) return new Circuit("", options);
   if (typeof name !== "string") throw new TypeError("options.name must be a string");
   const W = loaded();
+  // All of it or nothing: with the headroom free, no step below runs out
+  // of stack (a command made but never cached would leave its name taken).
+  probe();
   const p = specPatch(options);
   let made;
   try {
@@ -239,6 +245,9 @@ export function disposedError(c) {
  */
 export function disposeCircuit(c) {
   if (c.disposed) return false;
+  // All of it or nothing: with the headroom free, no step below runs out
+  // of stack (a disposal cut short would leave the name registered).
+  probe();
   c.disposed = true;
   if (cache.get(c.name) === c) cache.delete(c.name);
   c.wasm.unregister();

@@ -5,6 +5,7 @@ import { CommandView } from "./command.mjs";
 import { HystrixError } from "./errors.mjs";
 import { circuitNamed, namedCircuits } from "./registry.mjs";
 import { slot } from "./wasm-slot.mjs";
+import { probe } from "./headroom.mjs";
 
 /** @typedef {import("./registry.mjs").Circuit} Circuit */
 
@@ -43,6 +44,8 @@ export function render(options, where, fn) {
   if (slot.WasmObservation === null) {
     throw new HystrixError(`${where}: hystrix is not loaded yet: import "hystrix-resilience" (or await init() of "hystrix-resilience/init") first`);
   }
+  // The constructor is no method `fill` could guard (see headroom.mjs).
+  probe();
   const observation = new slot.WasmObservation();
   try {
     for (const c of circuitsOf(options?.commands, where)) observation.add(c.wasm, c.clock.now(), false);

@@ -1,5 +1,6 @@
 // Where an entry point puts the loaded wasm module's exports (internal).
 import { HystrixError } from "./errors.mjs";
+import { guardClass, guarded, probe } from "./headroom.mjs";
 
 /** The wasm-bindgen class of the core's commands (web and bundler builds declare it alike). @typedef {typeof import("./web/hystrix_wasm.js").WasmCommand} WasmCommandClass */
 
@@ -14,6 +15,69 @@ import { HystrixError } from "./errors.mjs";
  * }}
  */
 export const slot = { WasmCommand: null, configSchema: null, WasmObservation: null, dashboardHtml: null };
+
+/** @typedef {import("./web/hystrix_wasm.js").WasmCommand} WasmCommandInstance */
+
+/**
+ * The wasm calls the call interpreter (call.mjs) makes in a run of the glue
+ * that a probed crossing began: unguarded (`fill` keeps them before it
+ * guards the class), as a probe of their own, a few frames deeper than the
+ * one that passed, could fail there and give up a call for nothing.
+ */
+export const raw = {
+  /** @type {() => number} */
+  actionsPtr: () => 0,
+  /** @type {() => WebAssembly.Memory} */
+  wasmMemory: () => {
+    throw notLoaded("reading the action buffer");
+  },
+  /** @type {() => string} */
+  contextSettings: () => "",
+  /** @type {(this: WasmCommandInstance, code: number, elapsedMs: number) => number} */
+  context: () => 0,
+};
+
+/** The wasm-bindgen classes whose methods `fill` put behind the probe already. */
+const guardedClasses = new WeakSet();
+
+/**
+ * Fills `slot` with a loaded module's exports (an entry point, once the wasm
+ * is instantiated; `WasmCommand` last: it says the wasm is loaded), every
+ * call into the wasm behind the stack headroom check (`headroom.mjs`):
+ * `WasmCommand.begin` with fixed arity, every other method through
+ * `guardClass` — except `input`, the hot path's second crossing, and
+ * constructors: their callers call `probe` first (call.mjs says where
+ * `input` need not; it also calls the methods in `raw` unguarded).
+ * @param {WasmCommandClass} WasmCommand
+ * @param {typeof import("./web/hystrix_wasm.js").WasmObservation} WasmObservation
+ * @param {() => string} configSchema
+ * @param {() => string} dashboardHtml
+ */
+export function fill(WasmCommand, WasmObservation, configSchema, dashboardHtml) {
+  if (!guardedClasses.has(WasmCommand)) {
+    guardedClasses.add(WasmCommand);
+    raw.actionsPtr = WasmCommand.actionsPtr;
+    raw.wasmMemory = WasmCommand.wasmMemory;
+    raw.contextSettings = WasmCommand.contextSettings;
+    raw.context = WasmCommand.prototype.context;
+    guardClass(WasmCommand, ["begin", "input"]);
+    const p = WasmCommand.prototype;
+    const begin = p.begin;
+    /** @type {typeof begin} */
+    p.begin = function (now, hasFallback, general) {
+      probe();
+      return begin.call(this, now, hasFallback, general);
+    };
+  }
+  if (!guardedClasses.has(WasmObservation)) {
+    guardedClasses.add(WasmObservation);
+    guardClass(WasmObservation, []);
+  }
+  slot.configSchema = guarded(configSchema);
+  slot.WasmObservation = WasmObservation;
+  slot.dashboardHtml = guarded(dashboardHtml);
+  slot.WasmCommand = WasmCommand;
+}
 
 /**
  * The wasm's shadow stack pointer (its `__stack_pointer` global, exported

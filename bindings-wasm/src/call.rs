@@ -19,7 +19,8 @@
 //! number of actions (bits 0–7) and the first one's code (bits 8–10), with
 //! `FINISHED` set once the call is over (its id is then free: the glue
 //! never feeds it again), `MOVED` when the buffer moved or the memory grew
-//! (the glue makes a new view) and `MORE` when more actions wait (input
+//! since the glue made its view (it makes a new one; every result says so
+//! until then, so a result the glue never read loses nothing) and `MORE` when more actions wait (input
 //! kind 8 fetches them); `begin` adds the id × `ID_UNIT`.
 
 use crate::WasmCommand;
@@ -51,27 +52,33 @@ unsafe impl Sync for Out {}
 static OUT: Out = Out(UnsafeCell::new(Vec::new()));
 
 /// Where the buffer was and the wasm memory's size in pages when the glue
-/// last heard of them: a moved buffer, or a grown memory (a new
-/// `ArrayBuffer`), needs a new view in the glue.
+/// last made its view (`actions_ptr`): a moved buffer, or a grown memory (a
+/// new `ArrayBuffer`), needs a new view in the glue.
 struct Last(UnsafeCell<(usize, usize)>);
 // SAFETY: as for `Out`.
 unsafe impl Sync for Last {}
 static LAST: Last = Last(UnsafeCell::new((0, 0)));
 
-/// `MOVED` if the buffer moved or the memory grew since the glue last heard
-/// of them. Called last in every method that returns actions, after
-/// anything that may allocate.
+/// Where the buffer is and the wasm memory's size in pages now.
 #[inline(always)]
-fn moved() -> u32 {
+fn placed() -> (usize, usize) {
     #[cfg(target_arch = "wasm32")]
     let pages = core::arch::wasm32::memory_size(0);
     #[cfg(not(target_arch = "wasm32"))]
     let pages = 0;
-    let now = (out().as_ptr() as usize, pages);
+    (out().as_ptr() as usize, pages)
+}
+
+/// `MOVED` if the buffer moved or the memory grew since the glue last made
+/// its view. Called last in every method that returns actions, after
+/// anything that may allocate. Only `actions_ptr` records a new place: a
+/// result whose flag the glue never read (the JS stack ran out right after
+/// the call) would otherwise leave it reading a stale view.
+#[inline(always)]
+fn moved() -> u32 {
     // SAFETY: see `Out`.
-    let last = unsafe { &mut *LAST.0.get() };
-    if *last != now {
-        *last = now;
+    let last = unsafe { &*LAST.0.get() };
+    if *last != placed() {
         MOVED
     } else {
         0
@@ -162,14 +169,19 @@ fn pack(action: Action) -> [f64; 4] {
 #[wasm_bindgen]
 impl WasmCommand {
     /// Where the action buffer starts in the wasm memory (bytes). The glue
-    /// makes its view after a result with `MOVED` (the first one has it).
+    /// makes its view after a result with `MOVED` (the first one has it),
+    /// asking this first, then for the memory's buffer: results say `MOVED`
+    /// again only once either changed after this.
     #[wasm_bindgen(js_name = actionsPtr)]
     pub fn actions_ptr() -> u32 {
         let o = out();
         if o.capacity() == 0 {
             o.reserve(64);
         }
-        o.as_ptr() as u32
+        let now = placed();
+        // SAFETY: see `Out`.
+        unsafe { *LAST.0.get() = now };
+        now.0 as u32
     }
 
     /// The wasm memory (for the glue's view of the action buffer).

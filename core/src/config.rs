@@ -464,9 +464,11 @@ impl Config {
 
     /// Every rule of `validate`, checked one by one.
     fn check_rules(&self) -> Result<(), ConfigError> {
-        for (key, ty) in KEYS {
-            if let KeyType::Int(..) = ty {
-                check_range(key, ty, self.get_int(key))?;
+        // The range of every integer, read field by field (not by key name:
+        // that was most of what validating cost), in SPEC order.
+        for (&(key, ty), value) in KEYS.iter().zip(self.int_fields()) {
+            if let Some(v) = value {
+                check_range(key, ty, v)?;
             }
         }
         if self.rolling_window_ms % self.rolling_window_buckets != 0 {
@@ -601,9 +603,18 @@ impl Config {
         if let Some(unknown) = map.keys().filter(|k| key_type(k).is_err()).min() {
             return Err(ConfigError::new(unknown, "is not a configuration key".into()));
         }
+        // Each given value at its key's place in SPEC order: a patch names
+        // a few keys, and looking each of the 48 up in it cost more than
+        // the rest of the patch.
+        let mut given: [Option<&Value>; KEYS.len()] = [None; KEYS.len()];
+        for (key, value) in map {
+            if let Some(at) = KEYS.iter().position(|(k, _)| *k == key.as_str()) {
+                given[at] = Some(value);
+            }
+        }
         let mut next = *self;
-        for (key, ty) in KEYS {
-            let Some(value) = map.get(key) else { continue };
+        for (&(key, ty), value) in KEYS.iter().zip(given) {
+            let Some(value) = value else { continue };
             let setting = parse_setting(key, value)?;
             if let Setting::Int(v) = setting {
                 check_range(key, ty, v)?;
@@ -667,6 +678,18 @@ impl Config {
         self.rolling_window_ms / self.rolling_window_buckets
     }
 
+    /// Every field's value if it is an integer, in SPEC order (the order
+    /// of [`KEYS`]: `validate_checks_every_integer_field_under_its_own_key`
+    /// checks that the two agree).
+    fn int_fields(&self) -> [Option<u64>; KEYS.len()] {
+        macro_rules! int_fields {
+            ($($f:ident),*) => {
+                |c: &Config| [$(c.$f.int()),*]
+            };
+        }
+        (crate::for_each_config_field!(int_fields))(self)
+    }
+
     fn set_name(&mut self, key: &str, name: &str) -> Result<(), ConfigError> {
         let unknown = |values: &[&str]| ConfigError::new(key, format!("{}, got \"{name}\"", one_of(values)));
         match key {
@@ -677,11 +700,6 @@ impl Config {
             _ => unreachable!("not a named key: {key}"),
         }
         Ok(())
-    }
-
-    fn get_int(&self, key: &str) -> u64 {
-        let mut copy = *self;
-        *copy.int_mut(key)
     }
 
     fn int_mut(&mut self, key: &str) -> &mut u64 {
@@ -740,6 +758,35 @@ impl Config {
             "adaptive_drop_on_failure" => &mut self.adaptive_drop_on_failure,
             _ => unreachable!("not a boolean key: {key}"),
         }
+    }
+}
+
+/// What the range rules read of a [`Config`] field: its value if it is an integer.
+trait FieldValue {
+    fn int(&self) -> Option<u64>;
+}
+
+impl FieldValue for u64 {
+    fn int(&self) -> Option<u64> {
+        Some(*self)
+    }
+}
+
+impl FieldValue for bool {
+    fn int(&self) -> Option<u64> {
+        None
+    }
+}
+
+impl FieldValue for Jitter {
+    fn int(&self) -> Option<u64> {
+        None
+    }
+}
+
+impl FieldValue for LimitMode {
+    fn int(&self) -> Option<u64> {
+        None
     }
 }
 
@@ -876,6 +923,31 @@ mod tests {
         // `validate` takes the defaults on trust; here every rule sees them.
         Config::default().check_rules().unwrap();
         assert!(Config { rolling_window_buckets: 7, ..Config::default() }.validate().is_err());
+    }
+
+    #[test]
+    fn validate_checks_every_integer_field_under_its_own_key() {
+        // `check_rules` reads the fields in `for_each_config_field!` order
+        // and names them from `KEYS`: the two must agree key by key.
+        macro_rules! names {
+            ($($f:ident),*) => {
+                [$(stringify!($f)),*]
+            };
+        }
+        let names: [&str; KEYS.len()] = crate::for_each_config_field!(names);
+        assert_eq!(names, KEYS.map(|(key, _)| key));
+        let mut checked = 0;
+        for (key, ty) in KEYS {
+            let KeyType::Int(min, max) = ty else { continue };
+            for bad in [min.checked_sub(1), max.checked_add(1)].into_iter().flatten() {
+                let mut c = Config::default();
+                c.set(key, Setting::Int(bad)).unwrap();
+                let err = c.validate().unwrap_err();
+                assert_eq!(err.key(), key, "{err}");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 37, "every integer key is checked at least once, got {checked}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use hystrix_core::{Command, Config, ErrorKind, RunError, VirtualClock};
 use serde_json::json;
+use std::future::Future;
 use std::sync::Arc;
 
 fn command(config: Config) -> (VirtualClock, Command) {
@@ -80,4 +81,34 @@ fn a_deadline_past_the_end_of_time_is_never_reached() {
         Ok::<u32, RunError<()>>(1)
     });
     assert_eq!(r.unwrap(), 1, "no deadline is armed past u64 time");
+}
+
+/// The async fast path admits against the adaptive limit in force when one
+/// is on (it reads the feature word once to choose how admission reads the
+/// limit): with a limit of 1 and `max_concurrent_requests` 10, a second call
+/// in flight is rejected.
+#[test]
+fn the_async_fast_path_admits_against_the_adaptive_limit() {
+    let config = Config { max_concurrent_requests: 10, health_snapshot_interval_ms: 0, ..Config::default() };
+    let (clock, cmd) = command(config);
+    cmd.configure_json(&json!({
+        "concurrency_limit_mode": "aimd",
+        "adaptive_initial_limit": 1,
+        "adaptive_min_limit": 1
+    }))
+    .unwrap();
+    assert_eq!(cmd.snapshot_at(0).limit, 1);
+    let waker = futures::task::noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    for general in [false, true] {
+        let first = cmd.execute_async(&clock, std::future::pending::<Result<u32, RunError<()>>>());
+        let mut first = std::pin::pin!(first);
+        assert!(first.as_mut().poll(&mut cx).is_pending(), "the first call holds the one permit");
+        let second = if general {
+            futures::executor::block_on(cmd.run_async(&clock, |_| std::future::ready(Ok::<u32, RunError<()>>(2))))
+        } else {
+            futures::executor::block_on(cmd.execute_async(&clock, std::future::ready(Ok::<u32, RunError<()>>(2))))
+        };
+        assert_eq!(second.unwrap_err().kind(), ErrorKind::Rejected, "run_async: {general}");
+    }
 }

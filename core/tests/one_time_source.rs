@@ -149,3 +149,70 @@ fn execute_on_reads_only_the_clock_it_is_given() {
         assert_eq!(s.concurrent, 0);
     }
 }
+
+/// The fallback paths read the timer too: the fallback's end (its latency)
+/// and the time named by the original error (a timeout past `deadline_ms`).
+#[test]
+fn fallback_paths_read_only_the_timer() {
+    for general in [false, true] {
+        for cmd in [far_clock(config()), no_clock(config())] {
+            let clock = VirtualClock::new();
+            let exec = Executor::default();
+            let (c, k) = (cmd.clone(), clock.clone());
+            let out = exec.spawn(async move {
+                let fallback = |cause: &Error<String>| {
+                    assert_eq!(cause.kind(), ErrorKind::Failure);
+                    std::future::ready(Ok(7))
+                };
+                let fails = || std::future::ready(Err::<u32, _>(RunError::Failure("down".to_string())));
+                if general {
+                    c.run_async_or(&k, |_| fails(), fallback).await
+                } else {
+                    c.execute_async_or(&k, fails(), fallback).await
+                }
+            });
+            exec.settle();
+            assert_eq!(out.borrow_mut().take().unwrap().unwrap(), 7, "general driver: {general}");
+            let s = cmd.snapshot_at(clock.now_ms());
+            assert_eq!(s.rolling.get(EventType::FallbackSuccess), 1);
+            assert_eq!(s.latency_total.p100, 0, "total latency on the timer (0 ms)");
+        }
+    }
+    // A call stopped by its deadline: the original error names
+    // `deadline_ms` and the time the call took, on the timer.
+    for cmd in [far_clock(Config { deadline_ms: 50, ..config() }), no_clock(Config { deadline_ms: 50, ..config() })] {
+        let clock = VirtualClock::new();
+        let exec = Executor::default();
+        let (c, k) = (cmd.clone(), clock.clone());
+        let out = exec.spawn(async move {
+            c.run_async_or(
+                &k,
+                |_| std::future::pending::<Result<String, RunError<String>>>(),
+                |cause: &Error<String>| std::future::ready(Ok(cause.to_string())),
+            )
+            .await
+        });
+        clock.advance_with(50, || exec.settle());
+        let text = out.borrow_mut().take().expect("settled at the deadline").unwrap();
+        assert!(text.contains("50 ms") && text.contains("deadline_ms"), "{text}");
+    }
+}
+
+/// `execute_on` through the call machine (a deadline configured): the
+/// per-call clock decides there too.
+#[test]
+fn execute_on_through_the_call_machine_reads_only_its_clock() {
+    for cmd in
+        [far_clock(Config { deadline_ms: 1_000, ..config() }), no_clock(Config { deadline_ms: 1_000, ..config() })]
+    {
+        let clock = VirtualClock::new();
+        let slow = cmd.execute_on(&clock, || {
+            clock.advance(100);
+            Ok::<_, RunError<()>>(1)
+        });
+        assert_eq!(slow.unwrap_err().kind(), ErrorKind::Timeout, "judged on the given clock");
+        let s = cmd.snapshot_at(clock.now_ms());
+        assert_eq!((s.rolling.get(EventType::Timeout), s.concurrent), (1, 0));
+        assert_eq!(s.latency_run.p100, 100);
+    }
+}

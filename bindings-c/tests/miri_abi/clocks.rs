@@ -154,3 +154,26 @@ fn a_function_clock_fires_due_timers_when_the_caller_says() {
     assert_eq!(time, 0, "the finalizer ran once the clock was gone");
     expect(hystrix_clock_new_monotonic(7, &mut clock), HYSTRIX_INVALID_ARGUMENT, "timer mode 7");
 }
+
+extern "C" fn free_the_clock(user_data: *mut c_void) {
+    // SAFETY: the test passes its clock handle as user data.
+    let clock = user_data.cast::<hystrix_clock>();
+    assert_eq!(hystrix_clock_free(clock), HYSTRIX_OK);
+}
+
+/// A timer callback that frees the clock whose advance fired it: the
+/// advance goes on with the clock's state (held by reference while it runs),
+/// firing the later timer, and reads nothing of the freed handle (before,
+/// it read the handle again on every turn: a crash once its body was gone).
+#[test]
+fn a_clock_freed_by_a_timer_its_own_advance_fires_finishes_the_advance() {
+    let mut clock = ptr::null_mut();
+    expect(hystrix_clock_new_virtual(&mut clock), HYSTRIX_OK, "");
+    let mut fired = Fired::default();
+    let mut later = Tagged { fired: &mut fired, tag: 2 };
+    let mut id = 0;
+    expect(hystrix_clock_schedule(clock, 5, Some(free_the_clock), clock.cast(), &mut id), HYSTRIX_OK, "");
+    expect(hystrix_clock_schedule(clock, 7, Some(on_timer), ud(&mut later), &mut id), HYSTRIX_OK, "");
+    expect(hystrix_clock_advance(clock, 10), HYSTRIX_OK, "");
+    assert_eq!(fired.tags, [2], "the later timer fired after the clock was freed");
+}

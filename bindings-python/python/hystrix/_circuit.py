@@ -6,14 +6,13 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import contextlib
-import functools
 import threading
 import weakref
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, cast
 
 from . import _hystrix
 from ._clock import DEFAULT_CLOCK
-from ._options import _check_callable, _log_transition, _now
+from ._options import _check_callable, _now
 from ._types import Settings, Snapshot, State
 from ._typing import Unpack
 
@@ -37,20 +36,24 @@ class _Pool:
 
     def _reset(self) -> None:
         self._cond = threading.Condition(threading.Lock())
-        self._work: Deque[Tuple[Callable[[], None], Callable[[], None], "concurrent.futures.Future[None]"]] = (
-            collections.deque()
-        )
+        self._work: Deque[
+            Tuple[Callable[[], None], Callable[[], None], Optional["concurrent.futures.Future[None]"]]
+        ] = collections.deque()
         # Thread id -> the item it runs (what a fork leaves without a thread).
         self._running: Dict[int, Any] = {}
         self._idle = 0
         self._threads = 0
         self._closed = False
 
-    def submit(self, work: Callable[[], None], lost: Callable[[], None]) -> "concurrent.futures.Future[None]":
-        """Runs ``work`` (which must not raise) on a worker; the future
-        completes when it has. ``lost()`` is called instead in a forked
-        child for work whose thread did not survive the fork."""
-        future: "concurrent.futures.Future[None]" = concurrent.futures.Future()
+    def submit(
+        self, work: Callable[[], None], lost: Callable[[], None], tracked: bool = False
+    ) -> Optional["concurrent.futures.Future[None]"]:
+        """Runs ``work`` (which must not raise) on a worker; with ``tracked``
+        returns a future that completes when it has (a thread-isolated call
+        needs none: its work reports its own end). ``lost()`` is called
+        instead in a forked child for work whose thread did not survive the
+        fork."""
+        future: Optional["concurrent.futures.Future[None]"] = concurrent.futures.Future() if tracked else None
         with self._cond:
             self._work.append((work, lost, future))
             if self._idle:
@@ -104,8 +107,9 @@ class _Pool:
                 future = item[2]
                 # An idle worker must not keep the last run's arguments alive.
                 del item
-                future.set_result(None)
-                del future
+                if future is not None:
+                    future.set_result(None)
+                    del future
 
     def counts(self) -> Tuple[int, int, int, int, int]:
         """``(active, completed, queued, threads, largest)`` now: work
@@ -131,7 +135,18 @@ class _Pool:
 
 
 _POOLS: "weakref.WeakSet[_Pool]" = weakref.WeakSet()
+#: The circuits that have a ``_pool_lock`` (a forked child replaces them).
 _CIRCUITS: "weakref.WeakSet[Circuit]" = weakref.WeakSet()
+#: Serialises making a circuit's ``_pool_lock`` (see :meth:`Circuit._lock`).
+_LOCKS_MADE = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    """In a forked child: the locks another thread may have held are new."""
+    global _LOCKS_MADE
+    _LOCKS_MADE = threading.Lock()
+    for circuit in list(_CIRCUITS):
+        circuit._pool_lock = threading.Lock()
 
 
 class Circuit:
@@ -144,13 +159,16 @@ class Circuit:
     def __init__(
         self, name: str, config: Dict[str, Any], clock: Any = None, *, label: Optional[str] = None, native: Any = None
     ):
-        # ``native``: the command the registry made for a named circuit.
+        # ``native``: the command the registry made for a named circuit. The
+        # native command logs its transitions itself (``_log_transition``).
         self._native = native if native is not None else _hystrix.NativeCommand(
             name, config, None if clock is None or clock is DEFAULT_CLOCK else clock, label or None
         )
         self._clock = clock if clock is not None else DEFAULT_CLOCK
         self._pool: Optional[_Pool] = None
-        self._pool_lock = threading.Lock()
+        # Made with the first pool (see :meth:`_lock`): most circuits never
+        # have one, and creating a command stays cheap.
+        self._pool_lock: Optional[threading.Lock] = None
         #: Whether a thread-isolated command executes through this circuit
         #: (its stream then has a HystrixThreadPool frame).
         self._thread = False
@@ -161,15 +179,26 @@ class Circuit:
         # most workers any replaced pool had. One load sees a pool either
         # as current or as replaced, never both, so counts never go back.
         self._pools: Tuple[Optional[_Pool], Tuple[_Pool, ...], int, int] = (None, (), 0, 0)
-        self._native.subscribe("state", functools.partial(_log_transition, self._native.label))
         #: How many open commands execute through this circuit.
         self._holders = 0
-        _CIRCUITS.add(self)
+
+    def _lock(self) -> threading.Lock:
+        """``_pool_lock``, made on first use; the circuit is then known to
+        :func:`_after_fork_in_child`, which replaces it in a forked child."""
+        with _LOCKS_MADE:
+            lock = self._pool_lock
+            if lock is None:
+                lock = self._pool_lock = threading.Lock()
+                _CIRCUITS.add(self)
+            return lock
 
     def _close(self) -> None:
         """Its last command closed: idle workers exit (queued and running
-        work still completes)."""
-        with self._pool_lock:
+        work still completes). A circuit with no lock yet has had no pool."""
+        lock = self._pool_lock
+        if lock is None:
+            return
+        with lock:
             if self._pool is not None:
                 self._pool.shutdown()
 
@@ -256,13 +285,16 @@ class Circuit:
             return False
         return self._native.unsubscribe(listener_id)
 
-    def _submit(self, work: Callable[[], None], lost: Callable[[], None]) -> "concurrent.futures.Future[None]":
+    def _submit(
+        self, work: Callable[[], None], lost: Callable[[], None], tracked: bool = False
+    ) -> Optional["concurrent.futures.Future[None]"]:
         """Runs ``work`` on this circuit's pool, sized to the bulkhead (see
         :meth:`_Pool.submit`). The pool is replaced when the bulkhead grows;
         the check, the replacement and the submit happen under one lock, so
         no call is handed a pool that was just shut down."""
         size = self._native.setting("max_concurrent_requests")
-        with self._pool_lock:
+        lock = self._pool_lock
+        with lock if lock is not None else self._lock():
             pool = self._pool
             if pool is None or size > pool.size:
                 new = _Pool(size, f"hystrix-{self.name or 'command'}")
@@ -271,7 +303,7 @@ class Circuit:
                 if pool is not None:
                     pool.shutdown()
                 pool = new
-            return pool.submit(work, lost)
+            return pool.submit(work, lost, tracked)
 
     def _replaced(self, old: Optional[_Pool], new: _Pool) -> Tuple[Optional[_Pool], Tuple[_Pool, ...], int, int]:
         """``_pools`` once ``new`` replaces ``old`` (under ``_pool_lock``):

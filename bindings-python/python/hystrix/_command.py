@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
-import functools
 import threading
-from typing import Any, Awaitable, Callable, Coroutine, Generic, NoReturn, Optional, TypeVar, overload
+from typing import Any, Awaitable, Callable, Coroutine, Dict, Generic, NoReturn, Optional, TypeVar, cast, overload
 
 from . import _asyncio, _hystrix, _sync, _threads
 from ._circuit import Circuit
@@ -19,6 +18,7 @@ from ._protocol import Target
 from ._registry import _hold, _release
 from ._types import Clock, Isolation, Settings, Snapshot, State
 from ._typing import Concatenate, ParamSpec, Unpack
+from ._wrapping import update_wrapper
 
 P = ParamSpec("P")
 R = TypeVar("R", covariant=True)
@@ -77,46 +77,68 @@ class Command(Generic[P, R]):
         clock: Optional[Clock] = None,
         **config: Unpack[Settings],
     ) -> None:
+        # ``config`` is this call's own dict (made for ``**config``), and
+        # nothing keeps it: no copy.
+        self._setup(run, fallback, name, isolation, is_bad_request, clock, cast(Dict[str, Any], config), "run")
+
+    def _setup(
+        self,
+        run: Callable[P, R],
+        fallback: Optional[Callable[Concatenate[Exception, P], object]],
+        name: Optional[str],
+        isolation: Isolation,
+        is_bad_request: Optional[Callable[[BaseException], bool]],
+        clock: Optional[Clock],
+        settings: Dict[str, Any],
+        what: Optional[str],
+    ) -> None:
+        """What ``__init__`` does; ``@command`` calls it directly (no second
+        packing of the keywords). ``what``: how a generator function ``run``
+        is named when refused (``None``: the caller has checked)."""
         if not callable(run):
             raise TypeError(f"run must be callable, got {type(run).__name__}")
         if fallback is not None and not callable(fallback):
             raise TypeError(f"fallback must be callable or None, got {type(fallback).__name__}")
-        _check_not_generator(run, "run")
-        if isolation not in ("thread", "semaphore"):
+        if what is not None:
+            _check_not_generator(run, what)
+        if isolation != "thread" and isolation != "semaphore":
             raise ValueError(f"isolation must be 'thread' or 'semaphore', got {isolation!r}")
         if is_bad_request is not None and not callable(is_bad_request):
             raise TypeError("is_bad_request must be callable or None")
         circuit: Circuit
         if name is None:
-            circuit = Circuit("", dict(config), clock, label=_label_of(run))
+            label = _label_of(run)
+            circuit = Circuit("", settings, clock, label=label)
             circuit._holders = 1
         else:
             if not isinstance(name, str):
                 raise TypeError(f"name must be a str, got {type(name).__name__}")
-            circuit = _hold(name, dict(config))
+            circuit = _hold(name, settings)
+            label = name  # a named circuit is called by its name
             if clock is not None:
                 circuit.clock = clock
         self._circuit: Optional[Circuit] = circuit
         if isolation == "thread":
             circuit._thread = True
-        self._run = run
-        self._fallback = fallback
         self._isolation = isolation
-        self._label = circuit.label
+        self._label = label
         if is_bad_request is None:
-            self._is_bad = _is_bad_request_default
+            is_bad = _is_bad_request_default
         else:
             # BadRequest always counts; the predicate adds more.
-            self._is_bad = lambda exc: isinstance(exc, BadRequest) or bool(is_bad_request(exc))
-        self._target = Target(circuit, run, fallback, self._is_bad)
+            is_bad = lambda exc: isinstance(exc, BadRequest) or bool(is_bad_request(exc))  # noqa: E731
         if isolation == "semaphore":
             # The whole call in one crossing into the native layer; with a
             # call strategy on (retry, hedging, deadline, rate limiter) the
             # native layer hands it to the sync interpreter (`_sync`).
+            target = _sync.SyncTarget(circuit, run, fallback, is_bad, label)
+            self._target: Target = target
             self.execute = _hystrix.SemaphoreCall(  # type: ignore[method-assign]
-                circuit._native, run, fallback, self._is_bad, _sync.SyncCalls(self._target)
+                circuit._native, run, fallback, is_bad, target
             )
-        functools.update_wrapper(self, run, updated=())
+        else:
+            self._target = Target(circuit, run, fallback, is_bad, label)
+        update_wrapper(self, run)
 
     def __repr__(self) -> str:
         circuit = self._circuit

@@ -41,6 +41,7 @@ _hystrix._set_invalid_config_error(InvalidConfigError)
 _hystrix._set_error_factory(_new_error)
 _hystrix._set_bad_clock_error(_bad_clock)
 _hystrix._set_listener_error_hook(_listener_failed)
+_hystrix._set_transition_log(_log_transition)
 
 
 def _now(clock: Any, label: str) -> int:

@@ -94,12 +94,16 @@ class Target:
 
     __slots__ = ("circuit", "run", "fallback", "is_bad", "label", "run_is_async")
 
-    def __init__(self, circuit: Any, run: Callable[..., Any], fallback: Optional[Callable[..., Any]], is_bad: Any):
+    def __init__(
+        self, circuit: Any, run: Callable[..., Any], fallback: Optional[Callable[..., Any]], is_bad: Any, label: str
+    ):
         self.circuit = circuit
         self.run = run
         self.fallback = fallback
         self.is_bad = is_bad
-        self.label: str = circuit.label
+        #: What errors call the command (``circuit.label``, passed in: reading
+        #: it makes a new string).
+        self.label = label
         #: Whether ``run`` is a coroutine function (calling it runs none of
         #: its code); found out by the asyncio interpreter on first need.
         self.run_is_async: Optional[bool] = None

@@ -8,8 +8,8 @@ import os
 import threading
 from typing import Any, Callable, Dict, List
 
-from . import _hystrix
-from ._circuit import _CIRCUITS, _POOLS, Circuit
+from . import _circuit, _hystrix
+from ._circuit import _POOLS, Circuit
 from ._types import Settings
 from ._typing import Unpack
 
@@ -103,8 +103,7 @@ def _after_fork_in_child() -> None:
     global _registry_lock
     _hystrix._after_fork()
     _registry_lock = threading.Lock()
-    for circuit in list(_CIRCUITS):
-        circuit._pool_lock = threading.Lock()
+    _circuit._after_fork_in_child()
     lost: List[Callable[[], None]] = []
     for pool in list(_POOLS):
         lost += pool._after_fork()

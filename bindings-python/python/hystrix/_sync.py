@@ -36,17 +36,16 @@ from ._protocol import (
 )
 
 
-class SyncCalls:
-    """``SemaphoreCall``'s ``general`` callable: ``(*args, **kwargs)`` runs one
-    call of ``target`` through the interpreter below."""
+class SyncTarget(Target):
+    """The :class:`Target` of a semaphore-isolated command, also
+    ``SemaphoreCall``'s ``general`` callable: ``(*args, **kwargs)`` runs one
+    call of it through the interpreter below (one object per command, not
+    a target and a callable holding it)."""
 
-    __slots__ = ("target",)
-
-    def __init__(self, target: Target):
-        self.target = target
+    __slots__ = ()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return execute(self.target, args, kwargs)
+        return execute(self, args, kwargs)
 
 
 def execute(target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:

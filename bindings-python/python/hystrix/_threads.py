@@ -13,6 +13,7 @@ import contextvars
 import threading
 from typing import Any, Deque, Dict, Optional, Set, Tuple
 
+from ._clock import DEFAULT_CLOCK
 from ._options import SUCCESS, _now, _outcome_of
 from ._protocol import (
     ABORT,
@@ -50,9 +51,9 @@ class ThreadCall(Settling):
         # (attempt, ok, value) for runs that ended; (_ACTIONS, actions, None)
         # for what a cancel from another thread caused.
         self.inbox: Deque[Tuple[int, Any, Any]] = collections.deque()
-        # The event the caller's thread waits on (set by the timer it waits
-        # for, or by whatever else wakes the caller).
-        self.waiting: Optional[threading.Event] = None
+        # What the caller's thread waits on (set by the timer it waits for,
+        # or by whatever else wakes the caller): a relay or an event.
+        self.waiting: Any = None
         # Whether the caller's thread still interprets (else runs that end
         # are reported from their own thread).
         self.active = True
@@ -72,7 +73,7 @@ class ThreadCall(Settling):
         pending = list(actions)
         i, n = 0, len(pending)
         timers: Dict[int, int] = {}
-        waits: Dict[int, Tuple[Any, threading.Event]] = {}
+        waits: Dict[int, Tuple[Any, Any]] = {}
         # Timers armed since the clock was last read: before waiting for one
         # the clock is read again, as a run or another thread may have moved
         # it past the due time meanwhile (a virtual clock would then never
@@ -128,7 +129,7 @@ class ThreadCall(Settling):
                     n = len(pending)
                     continue
                 if not timers:
-                    event = threading.Event()
+                    event = _relay(clock)
                     with self.lock:
                         if self.inbox:
                             continue
@@ -195,8 +196,9 @@ class ThreadCall(Settling):
 
     def _wake(self) -> None:
         """(Under the lock.) Wakes the caller's thread, whatever it waits on."""
-        if self.waiting is not None:
-            self.waiting.set()
+        waiting = self.waiting
+        if waiting is not None:
+            waiting.set()
 
     def _submit(self, attempt: int) -> None:
         t = self.target
@@ -285,12 +287,49 @@ class ThreadCall(Settling):
         return self.native.fallback_ended(_now(t.circuit.clock, t.label), ok)  # type: ignore[no-any-return]
 
 
-def _arm(clock: Any, due: int) -> Tuple[Any, threading.Event]:
-    """A timer due at ``due`` on ``clock``, armed now: ``(wait, event)``,
-    where ``wait()`` blocks until ``due`` or until ``event`` is set and says
+class _Relay:
+    """A one-shot wake-up for the caller's thread, set at most once (always
+    under the call's lock): a lock held until :meth:`set` releases it. It
+    does what the real clock's waiter asks of a ``threading.Event``
+    (``is_set``, ``wait``) for about half the cost of one (an event is a
+    ``Condition`` with a lock made per wait)."""
+
+    __slots__ = ("_lock", "_set")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._set = False
+
+    def set(self) -> None:
+        if not self._set:
+            self._set = True
+            self._lock.release()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Whether it was set, waiting at most ``timeout`` seconds (forever
+        with ``None``). Used by one thread; once it said ``True``, not again."""
+        if timeout is None:
+            return self._lock.acquire()
+        return self._lock.acquire(True, timeout)
+
+
+def _relay(clock: Any) -> Any:
+    """What the caller's thread waits on: a :class:`_Relay` on the real
+    clock, whose waiter only asks ``is_set``/``wait``; a
+    ``threading.Event`` for any other clock (the clock protocol's type)."""
+    return _Relay() if clock is DEFAULT_CLOCK else threading.Event()
+
+
+def _arm(clock: Any, due: int) -> Tuple[Any, Any]:
+    """A timer due at ``due`` on ``clock``, armed now: ``(wait, relay)``,
+    where ``wait()`` blocks until ``due`` or until ``relay`` is set and says
     whether ``due`` came first."""
-    event = threading.Event()
-    return clock.waiter(due, event), event
+    relay = _relay(clock)
+    return clock.waiter(due, relay), relay
 
 
 def execute(target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:

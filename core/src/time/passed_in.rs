@@ -9,11 +9,15 @@ use crate::clock::Clock;
 /// source of its own; this type says so where a placeholder clock would
 /// otherwise hide it.
 ///
-/// It must not be read: only the core's drivers ([`crate::Command::execute`]
-/// and the async driver) and the `now`-less conveniences
-/// ([`crate::Command::snapshot`], `render_prometheus`) read a command's
-/// clock, and a host that passes time uses none of them. If one is used
-/// anyway it reads 0 (in a debug build it panics, naming the mistake).
+/// It must not be read: only the blocking drivers
+/// ([`crate::Command::execute`], [`crate::Command::run`] and their `_or`
+/// forms) and the `now`-less conveniences ([`crate::Command::snapshot`],
+/// `render_prometheus`) read a command's clock, and a host that passes time
+/// uses none of them. Such a command works with the drivers that take
+/// their time per call: the async drivers (from their
+/// [`crate::Timer`]) and [`crate::Command::execute_on`]. If the clock is
+/// read anyway it reads 0 (in a debug build it panics, naming the
+/// mistake).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TimePassedIn;
 
