@@ -52,9 +52,10 @@ from typing import Any, Deque, Dict, Generator, List, Optional, Set, Tuple, Unio
 
 from ._clock import RealClock
 from ._hystrix import monotonic_ms
-from ._inline import ENDED, RAISED, RETURNED, SUSPENDED, Inline, Rest, drive, start
+from ._inline import AWAITABLE, ENDED, RAISED, RETURNED, SUSPENDED, Inline, Rest, drive, start
 from ._options import SUCCESS, _now, _outcome_of
 from ._protocol import (
+    _CURRENT_CALL,
     ABORT,
     CLEAR_TIMER,
     FALLBACK,
@@ -349,30 +350,24 @@ class AsyncCall(Settling):
         t = self.target
         call = Call(t.label, attempt)
         ctx = self.base.copy()
-        task = self.task
-        if task is None and in_caller and _INLINE:
-            flag = t.run_is_async
-            if flag or (flag is None and self._run_is_async()):
-                task = self._caller_task()
         # A coroutine attempt runs in the caller's task (``_inline``) when
         # that task is free: its first step now — from a timer's callback,
         # as that task (the caller waits for its wake meanwhile, and is
         # woken only if the run suspends). Otherwise it gets a task.
-        step = task is not None and self.inline is None
-        if step and not in_caller and asyncio.current_task(self.loop) is not None:
-            # Not from a timer's callback but from inside another task (the
-            # core starts attempts in timer reactions, but a clock's futures
-            # may call back at once): no task can be entered there.
-            step = False
+        task = None if t.run_is_async is False else self._task_for(in_caller)
         try:
-            if step and not in_caller:
+            if task is None:
+                ctx.run(_CURRENT_CALL.set, call)
+                x = ctx.run(t.run, *self.args, **self.kwargs)
+                state = AWAITABLE if inspect.isawaitable(x) else ENDED
+            elif in_caller:
+                state, x, yielded = ctx.run(start, call, t.run, self.args, self.kwargs)
+            else:
                 _ENTER(self.loop, task)  # type: ignore[misc]
                 try:
-                    state, x, yielded = ctx.run(start, call, t.run, self.args, self.kwargs, True)
+                    state, x, yielded = ctx.run(start, call, t.run, self.args, self.kwargs)
                 finally:
                     _LEAVE(self.loop, task)  # type: ignore[misc]
-            else:
-                state, x, yielded = ctx.run(start, call, t.run, self.args, self.kwargs, step)
         except BaseException as exc:  # noqa: BLE001 - classified; non-Exceptions reach the caller
             self.outcomes[attempt] = exc
             return self.native.ended(self._time(), attempt, _outcome_of(t.is_bad, exc))  # type: ignore[no-any-return]
@@ -385,6 +380,23 @@ class AsyncCall(Settling):
         else:
             self._spawn(attempt, x, ctx, call)
         return ()
+
+    def _task_for(self, in_caller: bool) -> "Optional[asyncio.Task[Any]]":
+        """The caller's task if an attempt of a run that may be a coroutine
+        function can start in it now (see ``_invoke``), else ``None``."""
+        if self.inline is not None:
+            return None
+        task = self.task
+        if task is None:
+            if in_caller and _INLINE and self._run_is_async():
+                task = self._caller_task()
+            return task
+        if not in_caller and asyncio.current_task(self.loop) is not None:
+            # Not from a timer's callback but from inside another task (the
+            # core starts attempts in timer reactions, but a clock's futures
+            # may call back at once): no task can be entered there.
+            return None
+        return task
 
     def _caller_task(self) -> "Optional[asyncio.Task[Any]]":
         """The caller's task, kept when attempts can run in it (an asyncio

@@ -93,24 +93,22 @@ class Inline:
         return task.cancelling() > self.base
 
 
-#: What ``start`` found: the attempt ended, an awaitable not stepped, a run suspended.
+#: How an attempt's start went: it ended, it gave an awaitable for a task, it suspended.
 ENDED, AWAITABLE, SUSPENDED = 0, 1, 2
 
 
 def start(
-    call: Call, run: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any], step: bool
+    call: Call, run: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any]
 ) -> Tuple[int, Any, Any]:
-    """Starts an attempt, in its own context (``ctx.run(start, ...)``):
-    makes ``call`` current and calls ``run``; with ``step``, also steps
-    what it returns up to its first suspension. ``(ENDED, value, None)``,
-    ``(AWAITABLE, awaitable, None)`` or ``(SUSPENDED, iterator, yielded)``;
-    what the run raises propagates."""
+    """Starts an attempt in the caller's task, in its own context
+    (``ctx.run(start, ...)``): makes ``call`` current, calls ``run`` and
+    steps what it returns up to its first suspension. ``(ENDED, value,
+    None)`` or ``(SUSPENDED, iterator, yielded)``; what the run raises
+    propagates."""
     _CURRENT_CALL.set(call)
     started = run(*args, **kwargs)
     if not inspect.isawaitable(started):
         return ENDED, started, None
-    if not step:
-        return AWAITABLE, started, None
     it = iterator(started)
     try:
         return SUSPENDED, it, it.send(None)
