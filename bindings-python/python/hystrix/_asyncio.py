@@ -1,7 +1,16 @@
-"""asyncio through the call protocol: each attempt's run is a task (with a
-:class:`Call` as :func:`current_call` in its own context copy); aborting an
-attempt (its timeout, a hedge that lost, the caller's cancel) cancels its
-task, which keeps its permit until it has really stopped. Timers are the
+"""asyncio through the call protocol: each attempt's run has its own
+context copy (with a :class:`Call` as :func:`current_call`). From Python
+3.11 an attempt that overlaps no other (a single attempt, retries) runs in
+the caller's own task (``_inline``); an overlapping one (a hedge), and
+every attempt before 3.11, runs in a task of its own. Aborting an attempt
+(its timeout, a hedge that lost, the caller's cancel) cancels the task it
+runs in — for the caller's task, a cancellation the interpreter takes back
+once the run has seen it, as ``asyncio.timeout()`` does — and it keeps its
+permit until it has really stopped; a run that goes on after that goes on
+in a task of its own, so it never holds the caller back. An
+``asyncio.timeout()`` or ``TaskGroup`` a run entered before such a hand-over
+stays bound to the caller's task: a run that must await at length after its
+cancellation should not rely on them meanwhile. Timers are the
 loop's own timers on the real clock and futures on any other clock
 (``clock.timer_future``), so a :class:`~hystrix.testing.VirtualClock` drives
 every delay.
@@ -15,8 +24,11 @@ caller's task: calling the fallback, calling a run that is not a coroutine
 function (it runs in the caller's task, as the first attempt does), and
 settling. Those, and whatever follows them, wait for the caller's coroutine,
 which is woken for them only; meanwhile later inputs queue behind them, so
-actions are always carried out in the order the core gave them. A call
-whose attempts fail and retry thus wakes its caller once, when it settles.
+actions are always carried out in the order the core gave them. A timer's
+callback starts a coroutine attempt as the caller's task (made the current
+task meanwhile, as asyncio does for an eager task's first step); the caller
+takes the run on only if it suspends. A call whose attempts fail and retry
+thus wakes its caller once, when it settles.
 Listeners and the bad-request classifier called while feeding an input see
 the caller's ``contextvars`` as they were when the call started.
 
@@ -40,6 +52,7 @@ from typing import Any, Deque, Dict, Generator, List, Optional, Set, Tuple, Unio
 
 from ._clock import RealClock
 from ._hystrix import monotonic_ms
+from ._inline import AWAITABLE, ENDED, RAISED, RETURNED, SUSPENDED, Inline, Rest, drive, start
 from ._options import SUCCESS, _now, _outcome_of
 from ._protocol import (
     _CURRENT_CALL,
@@ -55,12 +68,21 @@ from ._protocol import (
 
 # Inputs: (_TIMER, timer, None), (_RETURNED, attempt, value),
 # (_RAISED, attempt, exception), (_FALLBACK_DONE, 0, task).
-_TIMER, _RETURNED, _RAISED, _FALLBACK_DONE = 0, 1, 2, 3
+_TIMER, _RETURNED, _RAISED, _FALLBACK_DONE = 0, RETURNED, RAISED, 3
 
 #: ``create_task(..., context=)`` exists from Python 3.11.
 _TASK_CONTEXT = sys.version_info >= (3, 11)
 #: Attempts' tasks start eagerly (their first step at once) from Python 3.12.
 _EAGER = sys.version_info >= (3, 12)
+#: An attempt may run in the caller's own task (``_inline``) from Python
+#: 3.11: its cancellation is told from the caller's by ``Task.cancelling()``.
+_INLINE = sys.version_info >= (3, 11)
+#: How a timer's callback makes the caller's task the current one while it
+#: starts an attempt for it (asyncio's own, for eager tasks; absent on
+#: other asyncio implementations: the caller is woken to start it then).
+_ENTER = getattr(asyncio.tasks, "_enter_task", None)
+_LEAVE = getattr(asyncio.tasks, "_leave_task", None)
+_BORROW = _ENTER is not None and _LEAVE is not None
 
 
 class _Primed:
@@ -99,6 +121,10 @@ class AsyncCall(Settling):
         "due",
         "fb_task",
         "fb_original",
+        "task",
+        "cancel_base",
+        "inline",
+        "told",
     )
 
     def __init__(self, target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]):
@@ -132,6 +158,15 @@ class AsyncCall(Settling):
         self.due: Dict[int, int] = {}
         self.fb_task: "Optional[asyncio.Future[Any]]" = None
         self.fb_original: Optional[BaseException] = None
+        #: The caller's task when attempts may run in it (see ``_inline``),
+        #: and its count of cancellations asked for when the first one started.
+        self.task: "Optional[asyncio.Task[Any]]" = None
+        self.cancel_base: int  # set with ``task``
+        #: The attempt running in the caller's task, if any.
+        self.inline: Optional[Inline] = None
+        #: Attempts detached from the caller's task after a cancellation
+        #: reached them: told to stop already (made on first use).
+        self.told: Optional[Set[int]] = None
 
     async def execute(self) -> Any:
         t = self.target
@@ -140,18 +175,35 @@ class AsyncCall(Settling):
         native, actions = t.circuit._native.call(self.t0, t.fallback is not None)
         self.native = native
         caller_cancel: Optional[BaseException] = None
+        thrown: Optional[BaseException] = None
         try:
             settled = self._carry(actions, True)
             while settled is None:
                 self.held = False
-                wake = self.wake = loop.create_future()
-                try:
-                    await wake
-                except asyncio.CancelledError as exc:
-                    # The caller gave up (semantics §18).
-                    caller_cancel = exc
-                finally:
-                    self.wake = None
+                inline = self.inline
+                if inline is not None:
+                    # An attempt runs in this task: its end (or the
+                    # caller's cancellation) is this task's next input.
+                    item, cancel = await drive(self, inline, thrown)
+                    thrown = None
+                    if item is not None:
+                        self.inbox.append(item)
+                    if cancel is not None:
+                        caller_cancel = cancel
+                else:
+                    wake = self.wake = loop.create_future()
+                    try:
+                        await wake
+                    except asyncio.CancelledError as exc:
+                        if self.inline is None:
+                            # The caller gave up (semantics §18).
+                            caller_cancel = exc
+                        else:
+                            # An attempt a timer started in this task
+                            # meanwhile gets it, as if this task ran it.
+                            thrown = exc
+                    finally:
+                        self.wake = None
                 self.held = True
                 if self.failure is not None:
                     raise self.failure
@@ -159,11 +211,16 @@ class AsyncCall(Settling):
                 # cancellation is a reaction of its own (§18.1), before the
                 # inputs queued behind it.
                 settled = self._carry(self._take_todo(), True, inputs=caller_cancel is None)
+                if thrown is not None and self.inline is None:
+                    # The attempt it was for was stopped meanwhile: the
+                    # caller's cancellation is the call's.
+                    caller_cancel, thrown = thrown, None
                 if settled is None and caller_cancel is not None:
                     settled = self._carry(native.cancel(self._time()), True)
         except BaseException:
             # Interrupted (KeyboardInterrupt…) or a broken clock: nothing
-            # more is recorded; the call is released once its runs stopped.
+            # more is recorded; the call is released once its runs stopped
+            # (one started in this task goes on stopping in a task of its own).
             self._abandon()
             raise
         self._leave()
@@ -188,9 +245,12 @@ class AsyncCall(Settling):
         at the first action only the caller may carry out and leaves it and
         the rest in ``todo`` — returns ``_LEFT`` then — else ``None``. The
         loop's timers still set are armed at the end, in the order they
-        were set (see ``_arm``)."""
+        were set (see ``_arm``) — or, when actions were left to the caller,
+        once the caller has carried them out (the timeout of an attempt the
+        caller runs at once and that ends at once never reaches the loop;
+        due times are absolute, so arming later moves none)."""
         settled = self._carry_all(actions, in_caller, inputs)
-        if self.due:
+        if self.due and settled is not _LEFT:
             self._arm_due()
         return settled
 
@@ -215,11 +275,18 @@ class AsyncCall(Settling):
                     if more:
                         pending += more
                         n = len(pending)
-                elif not in_caller and (code != INVOKE or not self._run_is_async()):
+                elif not in_caller and (
+                    code != INVOKE
+                    or not self._run_is_async()
+                    or (not _BORROW and self.task is not None and self.inline is None)
+                ):
+                    # (An async run is left to the caller too when it can
+                    # run the attempt in its own task but not start it
+                    # from here: see ``_invoke``.)
                     self.todo = pending[i:]
                     return _LEFT
                 elif code == INVOKE:
-                    more = self._invoke(x)
+                    more = self._invoke(x, in_caller)
                     if more:
                         pending += more
                         n = len(pending)
@@ -279,19 +346,69 @@ class AsyncCall(Settling):
             self.timers[timer] = loop.call_at(at, self._input, (_TIMER, timer, None), context=base)
         self.due.clear()
 
-    def _invoke(self, attempt: int) -> Tuple[int, ...]:
+    def _invoke(self, attempt: int, in_caller: bool) -> Tuple[int, ...]:
         t = self.target
         call = Call(t.label, attempt)
         ctx = self.base.copy()
-        ctx.run(_CURRENT_CALL.set, call)
+        # A coroutine attempt runs in the caller's task (``_inline``) when
+        # that task is free: its first step now — from a timer's callback,
+        # as that task (the caller waits for its wake meanwhile, and is
+        # woken only if the run suspends). Otherwise it gets a task.
+        task = None if t.run_is_async is False else self._task_for(in_caller)
         try:
-            started = ctx.run(t.run, *self.args, **self.kwargs)
+            if task is None:
+                ctx.run(_CURRENT_CALL.set, call)
+                x = ctx.run(t.run, *self.args, **self.kwargs)
+                state = AWAITABLE if inspect.isawaitable(x) else ENDED
+            elif in_caller:
+                state, x, yielded = ctx.run(start, call, t.run, self.args, self.kwargs)
+            else:
+                _ENTER(self.loop, task)  # type: ignore[misc]
+                try:
+                    state, x, yielded = ctx.run(start, call, t.run, self.args, self.kwargs)
+                finally:
+                    _LEAVE(self.loop, task)  # type: ignore[misc]
         except BaseException as exc:  # noqa: BLE001 - classified; non-Exceptions reach the caller
             self.outcomes[attempt] = exc
             return self.native.ended(self._time(), attempt, _outcome_of(t.is_bad, exc))  # type: ignore[no-any-return]
-        if not inspect.isawaitable(started):
-            self.outcomes[attempt] = started
+        if state == ENDED:
+            self.outcomes[attempt] = x
             return self.native.ended(self._time(), attempt, SUCCESS)  # type: ignore[no-any-return]
+        self.calls[attempt] = call
+        if state == SUSPENDED:
+            self.inline = Inline(attempt, x, yielded, ctx, task, self.cancel_base)  # type: ignore[arg-type]
+        else:
+            self._spawn(attempt, x, ctx, call)
+        return ()
+
+    def _task_for(self, in_caller: bool) -> "Optional[asyncio.Task[Any]]":
+        """The caller's task if an attempt of a run that may be a coroutine
+        function can start in it now (see ``_invoke``), else ``None``."""
+        if self.inline is not None:
+            return None
+        task = self.task
+        if task is None:
+            if in_caller and _INLINE and self._run_is_async():
+                task = self._caller_task()
+            return task
+        if not in_caller and asyncio.current_task(self.loop) is not None:
+            # Not from a timer's callback but from inside another task (the
+            # core starts attempts in timer reactions, but a clock's futures
+            # may call back at once): no task can be entered there.
+            return None
+        return task
+
+    def _caller_task(self) -> "Optional[asyncio.Task[Any]]":
+        """The caller's task, kept when attempts can run in it (an asyncio
+        task: ``uncancel()``), with its count of cancellations now."""
+        task = asyncio.current_task(self.loop)
+        if task is not None and hasattr(task, "uncancel"):
+            self.task = task
+            self.cancel_base = task.cancelling()
+        return self.task
+
+    def _spawn(self, attempt: int, started: Any, ctx: contextvars.Context, call: Call) -> None:
+        """Runs attempt ``attempt``'s awaitable ``started`` in a task of its own, in ``ctx``."""
         body = self._attempt(attempt, started)
         if sys.version_info >= (3, 12):
             # Its first step runs now, as that task (asyncio's eager start):
@@ -306,7 +423,29 @@ class AsyncCall(Settling):
                 task = ctx.run(self.loop.create_task, body)
         self.tasks[attempt] = task
         self.calls[attempt] = call
-        return ()
+
+    def _stop_now(self, inline: Inline) -> bool:
+        """Stops the run of ``inline``, which the caller's task does not
+        wait for (it started in this reaction, or a timer started it):
+        within this reaction, as a run that obeys cancellation does. Whether
+        it stopped; if it goes on, it goes on in a task of its own."""
+        self.inline = None
+        try:
+            inline.yielded = inline.throw()
+        except BaseException:  # noqa: BLE001 - its end: the attempt was cancelled, nothing is recorded
+            return True
+        self.detach(inline)
+        return False
+
+    def detach(self, inline: Inline) -> None:
+        """Hands the run of ``inline`` (told to stop, and still waiting) to
+        a task of its own (see ``_inline``); the caller goes on."""
+        self.inline = None
+        attempt = inline.attempt
+        if self.told is None:
+            self.told = set()
+        self.told.add(attempt)
+        self._spawn(attempt, Rest(inline.it, inline.yielded), inline.ctx, self.calls[attempt])
 
     async def _attempt(self, attempt: int, started: Any) -> None:
         """Attempt ``attempt``'s task: awaits the run, then feeds its end."""
@@ -332,12 +471,25 @@ class AsyncCall(Settling):
         self._report((_RETURNED, attempt, value))
 
     def _abort(self, attempt: int) -> Tuple[int, ...]:
+        inline = self.inline
+        if inline is not None and inline.attempt == attempt:
+            self.aborted.add(attempt)
+            self.calls[attempt].cancelled.set()
+            if inline.driving:
+                inline.stop()
+                return ()
+            if self._stop_now(inline):
+                self.calls.pop(attempt, None)
+                return self.native.stopped(attempt)  # type: ignore[no-any-return]
+            return ()
         task = self.tasks.get(attempt)
         if task is None:
+            self.calls.pop(attempt, None)
             return self.native.stopped(attempt)  # type: ignore[no-any-return]
         self.aborted.add(attempt)
         self.calls[attempt].cancelled.set()
-        task.cancel()
+        if self.told is None or attempt not in self.told:
+            task.cancel()
         return ()
 
     def _fallback(self, enc: int) -> Tuple[int, ...]:
@@ -392,11 +544,19 @@ class AsyncCall(Settling):
             self._abandon()
             left = _LEFT
         if left is _LEFT:
-            wake = self.wake
-            if wake is not None and not wake.done():
-                wake.set_result(None)
+            self._wake()
         else:
             self.held = False
+            inline = self.inline
+            if inline is not None and not inline.driving:
+                # A timer started an attempt in the caller's task and it
+                # suspended: the caller takes it on.
+                self._wake()
+
+    def _wake(self) -> None:
+        wake = self.wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
 
     def _feed(self, now: int, item: Tuple[int, int, Any]) -> Tuple[int, ...]:
         what, n, x = item
@@ -459,14 +619,25 @@ class AsyncCall(Settling):
                 del self.tasks[attempt]
             else:
                 self.calls[attempt].cancelled.set()
-                task.cancel()
+                if self.told is None or attempt not in self.told:
+                    task.cancel()
+        inline = self.inline
+        if inline is not None:
+            self.aborted.add(inline.attempt)
+            self.calls[inline.attempt].cancelled.set()
+            if inline.driving:
+                # The caller's task raises what went wrong once the run has
+                # seen its cancellation (or detached it).
+                inline.stop()
+            elif self._stop_now(inline):
+                self.calls.pop(inline.attempt, None)
         if self.fb_task is not None and self.fb_task.done():
             _retrieve(self.fb_task)
             self.fb_task = None
         self._release_if_idle()
 
     def _release_if_idle(self) -> None:
-        if self.native is not None and not self.tasks and self.fb_task is None:
+        if self.native is not None and not self.tasks and self.fb_task is None and self.inline is None:
             self.native.release()
 
     def _late(self, item: Tuple[int, int, Any]) -> None:
@@ -506,7 +677,7 @@ def _retrieve(task: "asyncio.Future[Any]") -> None:
 def _discard(started: Any) -> None:
     """A run's awaitable that will never be awaited: closed (a coroutine:
     no 'never awaited' warning) or cancelled (a future)."""
-    if inspect.iscoroutine(started):
+    if inspect.iscoroutine(started) or isinstance(started, Rest):
         started.close()
     elif asyncio.isfuture(started):
         started.cancel()
