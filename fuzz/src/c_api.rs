@@ -42,8 +42,12 @@
 //! (then `TIMEOUT` or `CANCELLED`); every queued call's `done` runs exactly
 //! once, its `free_user_data` exactly once after it, and a successful cancel
 //! runs `done` with `CANCELLED` before it returns; per command, the
-//! counting listener's counts equal the snapshot's cumulative counts, the
-//! `SUCCESS` count equals the runs whose value was taken, the attempt
+//! counting listener's counts equal the snapshot's cumulative counts; the
+//! `SUCCESS`, `FAILURE`, `BAD_REQUEST`, `TIMEOUT` and `CANCELLED` counts
+//! equal what the runs did (a sync run returning at or after its deadline
+//! is a `TIMEOUT`; a queued run completed with OK from `hystrix_complete` is
+//! what it was completed with; a run told to stop is a `CANCELLED` if
+//! `hystrix_call_cancel` told it, else a `TIMEOUT`); the attempt
 //! outcomes never exceed the calls started (and equal them at the end: one
 //! attempt per call, the configs are SPEC v1's), the fallback outcomes
 //! equal the fallbacks invoked (at the end), and `concurrent` and
@@ -54,8 +58,9 @@ use hystrix::clock::{
     hystrix_clock, hystrix_clock_advance, hystrix_clock_free, hystrix_clock_new_virtual, hystrix_clock_now,
 };
 use hystrix::command::{
-    hystrix_command, hystrix_command_configure, hystrix_command_free, hystrix_command_new, hystrix_command_on_event,
-    hystrix_command_snapshot, hystrix_command_unsubscribe, hystrix_event, hystrix_snapshot,
+    hystrix_command, hystrix_command_config_sized, hystrix_command_configure, hystrix_command_free,
+    hystrix_command_new, hystrix_command_on_event, hystrix_command_snapshot, hystrix_command_unsubscribe,
+    hystrix_event, hystrix_snapshot,
 };
 use hystrix::config::{hystrix_config, hystrix_config_default_sized, hystrix_config_validate};
 use hystrix::execute_async::{hystrix_call_cancel, hystrix_command_queue, hystrix_complete};
@@ -125,10 +130,17 @@ struct Pending {
     told: bool,
 }
 
+thread_local! {
+    /// Why a run was told to stop: set while `hystrix_call_cancel` runs.
+    static CANCELLING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 #[derive(Default)]
 struct CmdCounts {
     started: u64,
-    success: u64,
+    /// The attempt outcomes the harness knows were recorded, by event:
+    /// `SUCCESS`, `FAILURE`, `TIMEOUT`, `BAD_REQUEST` and `CANCELLED`.
+    outcome: [u64; 12],
     fallbacks: u64,
     heard: [u64; 16],
 }
@@ -309,9 +321,12 @@ fn complete(completion: u64, status: i32) {
         assert!(matches!(got, HYSTRIX_TIMEOUT | HYSTRIX_CANCELLED), "completing a stopped run: {got:?}");
     } else {
         assert_eq!(got, HYSTRIX_OK, "completing a running run: {}", last_error());
-        if status == 0 {
-            with(|s| s.cmds[cmd].success += 1);
-        }
+        let event = match status {
+            0 => 0,
+            5 => 3,
+            _ => 1,
+        };
+        with(|s| s.cmds[cmd].outcome[event] += 1);
     }
     // A second completion is refused.
     expect(hystrix_complete(completion, 0, value), HYSTRIX_INVALID_STATE);
@@ -333,6 +348,10 @@ extern "C" fn async_cancel(_: *mut c_void, completion: u64) {
         let p = s.pending.iter_mut().find(|p| p.completion == completion).expect("told to stop a pending run");
         assert!(!p.fallback && !p.told, "a run told to stop twice, or a fallback told");
         p.told = true;
+        let cmd = s.calls[p.call].cmd;
+        // Told by hystrix_call_cancel, or else by its timeout firing.
+        let event = if CANCELLING.with(|c| c.get()) { 11 } else { 2 };
+        s.cmds[cmd].outcome[event] += 1;
     });
 }
 
@@ -387,6 +406,20 @@ fn freed_usable(at: u64, now: u64) -> bool {
     now - at < SAFE_REUSE
 }
 
+/// Frees the handle in `slot` with `free`: a live one (OK, counted in
+/// `frees`), a freed one again (refused), or NULL when there is neither.
+fn free_slot<T>(slot: &mut Slot<T>, frees: &mut u64, free: extern "C" fn(*mut T) -> hystrix_status) {
+    match *slot {
+        Slot::Live(p, _) => {
+            expect(free(p), HYSTRIX_OK);
+            *frees += 1;
+            *slot = Slot::Freed(p, *frees);
+        }
+        Slot::Freed(p, at) if freed_usable(at, *frees) => expect(free(p), HYSTRIX_INVALID_ARGUMENT),
+        _ => expect(free(ptr::null_mut()), HYSTRIX_OK),
+    }
+}
+
 impl Harness {
     fn live_cmd(&self, s: u64) -> Option<(*mut hystrix_command, usize)> {
         match self.cmds[s as usize] {
@@ -406,17 +439,7 @@ impl Harness {
     }
 
     fn free_clock(&mut self, s: u64) {
-        match self.clocks[s as usize] {
-            Slot::Live(p, _) => {
-                expect(hystrix_clock_free(p), HYSTRIX_OK);
-                self.clock_frees += 1;
-                self.clocks[s as usize] = Slot::Freed(p, self.clock_frees);
-            }
-            Slot::Freed(p, at) if freed_usable(at, self.clock_frees) => {
-                expect(hystrix_clock_free(p), HYSTRIX_INVALID_ARGUMENT)
-            }
-            _ => expect(hystrix_clock_free(ptr::null_mut()), HYSTRIX_OK),
-        }
+        free_slot(&mut self.clocks[s as usize], &mut self.clock_frees, hystrix_clock_free);
     }
 
     fn new_command(&mut self, s: u64, k: u64, b: &mut Bytes<'_>) {
@@ -469,40 +492,49 @@ impl Harness {
     }
 
     fn free_command(&mut self, s: u64) {
-        match self.cmds[s as usize] {
-            Slot::Live(p, _) => {
-                self.check_snapshot(s, false);
-                expect(hystrix_command_free(p), HYSTRIX_OK);
-                self.cmd_frees += 1;
-                self.cmds[s as usize] = Slot::Freed(p, self.cmd_frees);
-            }
-            Slot::Freed(p, at) if freed_usable(at, self.cmd_frees) => {
-                expect(hystrix_command_free(p), HYSTRIX_INVALID_ARGUMENT)
-            }
-            _ => expect(hystrix_command_free(ptr::null_mut()), HYSTRIX_OK),
-        }
+        self.check_snapshot(s, false);
+        free_slot(&mut self.cmds[s as usize], &mut self.cmd_frees, hystrix_command_free);
     }
 
     fn execute(&mut self, s: u64, policy: u8, d: u8) {
         let Some((cmd, serial)) = self.live_cmd(s) else { return };
         let clock = self.cmd_clock[serial];
-        let clock_live = self.clocks.iter().any(|c| matches!(c, Slot::Live(p, _) if *p as *const _ == clock));
+        let clock_live = self.clocks.iter().any(|c| matches!(c, Slot::Live(p, _) if std::ptr::eq(*p, clock)));
         let advance = if policy & 4 != 0 && clock_live { u64::from(d % 64) } else { 0 };
+        // The run times out if it ends at or after its deadline: the clock
+        // moves only by the run's own advance.
+        let mut cfg = std::mem::MaybeUninit::<hystrix_config>::uninit();
+        let size = std::mem::size_of::<hystrix_config>();
+        expect(hystrix_command_config_sized(cmd, cfg.as_mut_ptr(), size), HYSTRIX_OK);
+        // SAFETY: written in full on OK.
+        let cfg = unsafe { cfg.assume_init() };
+        let times_out = cfg.timeout_enabled == 1 && advance >= cfg.timeout_ms;
         SYNC.with(|r| *r.borrow_mut() = Some(SyncRun { policy, advance, clock, ran: false, fallback_ran: false }));
         let fallback = if policy & 8 != 0 { Some(sync_fallback as _) } else { None };
         let sentinel = 0x77 as *mut c_void;
         let mut out = sentinel;
         let got = st(hystrix_command_execute(cmd, Some(sync_run), fallback, ptr::null_mut(), &mut out));
         let run = SYNC.with(|r| r.borrow_mut().take()).unwrap();
-        with(|sh| sh.cmds[serial].started += 1);
+        with(|sh| {
+            let counts = &mut sh.cmds[serial];
+            counts.started += 1;
+            if run.ran {
+                let event = match (times_out, run.policy % 4) {
+                    (true, _) => 2,
+                    (false, 0) => 0,
+                    (false, 2) => 3,
+                    _ => 1,
+                };
+                counts.outcome[event] += 1;
+            }
+        });
         if run.fallback_ran {
             with(|sh| sh.cmds[serial].fallbacks += 1);
         }
         if got == HYSTRIX_OK {
             assert!(out == RUN_VALUE as *mut c_void || out == FALLBACK_VALUE as *mut c_void, "value {out:?}");
             if out == RUN_VALUE as *mut c_void {
-                assert!(run.ran && run.policy % 4 == 0);
-                with(|sh| sh.cmds[serial].success += 1);
+                assert!(run.ran && run.policy.is_multiple_of(4) && !times_out);
             } else {
                 assert!(run.fallback_ran && run.policy & 16 == 0);
             }
@@ -567,7 +599,9 @@ impl Harness {
         if id == 0 {
             return;
         }
+        CANCELLING.with(|c| c.set(true));
         let got = st(hystrix_call_cancel(id));
+        CANCELLING.with(|c| c.set(false));
         let (done, status) = with(|sh| (sh.calls[call].done, sh.calls[call].done_status));
         if done_before == 1 {
             assert_eq!(got, HYSTRIX_INVALID_STATE, "cancel after settlement");
@@ -610,7 +644,9 @@ impl Harness {
             for e in 0..12 {
                 assert_eq!(snap.cumulative[e], counts.heard[e], "event {e}: the listener and the snapshot disagree");
             }
-            assert_eq!(snap.cumulative[0], counts.success, "SUCCESS count");
+            for e in [0, 1, 2, 3, 11] {
+                assert_eq!(snap.cumulative[e], counts.outcome[e], "event {e}: not what the runs did");
+            }
             let outcomes: u64 = OUTCOMES.iter().map(|&e| snap.cumulative[e]).sum();
             assert!(outcomes <= counts.started, "{outcomes} outcomes for {} calls", counts.started);
             let fallbacks: u64 = FALLBACK_RAN.iter().map(|&e| snap.cumulative[e]).sum();
@@ -624,7 +660,7 @@ impl Harness {
     }
 
     fn listener(&mut self, s: u64, i: u8) {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             if let Some((cmd, serial)) = self.live_cmd(s) {
                 self.subscribe(cmd, serial, false);
             }
@@ -702,7 +738,7 @@ impl Harness {
 
     fn freed_handle(&mut self, s: u64, w: u8) {
         let mut out_u64 = 7u64;
-        if w % 2 == 0 {
+        if w.is_multiple_of(2) {
             let Slot::Freed(p, at) = self.cmds[s as usize] else { return };
             if !freed_usable(at, self.cmd_frees) {
                 return;
