@@ -32,7 +32,10 @@
 //! and `hystrix_shutdown` must return OK.
 //!
 //! Invariants checked (a failed one panics, which the fuzzer reports):
-//! every status is a named `hystrix_status` and never `HYSTRIX_PANIC`; an
+//! every status is a named `hystrix_status` and never `HYSTRIX_PANIC`;
+//! `hystrix_completion_attempt` says 1 for a pending run, refuses a
+//! fallback's handle and a completed one; `hystrix_command_event_counts`
+//! agrees with the snapshot; an
 //! error status comes with a message; outputs are untouched on error; NULL
 //! arguments give `HYSTRIX_NULL_ARGUMENT`, freed handles
 //! `HYSTRIX_INVALID_ARGUMENT`, a second completion `HYSTRIX_INVALID_STATE`,
@@ -58,12 +61,14 @@ use hystrix::clock::{
     hystrix_clock, hystrix_clock_advance, hystrix_clock_free, hystrix_clock_new_virtual, hystrix_clock_now,
 };
 use hystrix::command::{
-    hystrix_command, hystrix_command_config_sized, hystrix_command_configure, hystrix_command_free,
-    hystrix_command_new, hystrix_command_on_event, hystrix_command_snapshot, hystrix_command_unsubscribe,
-    hystrix_event, hystrix_snapshot,
+    hystrix_command, hystrix_command_config_sized, hystrix_command_configure, hystrix_command_event_counts,
+    hystrix_command_free, hystrix_command_new, hystrix_command_on_event, hystrix_command_snapshot,
+    hystrix_command_unsubscribe, hystrix_event, hystrix_snapshot,
 };
 use hystrix::config::{hystrix_config, hystrix_config_default_sized, hystrix_config_validate};
-use hystrix::execute_async::{hystrix_call_cancel, hystrix_command_queue, hystrix_complete};
+use hystrix::execute_async::{
+    hystrix_call_cancel, hystrix_command_queue, hystrix_complete, hystrix_completion_attempt,
+};
 use hystrix::execute_sync::hystrix_command_execute;
 use hystrix::shutdown::hystrix_shutdown;
 use hystrix::status::hystrix_status::{self, *};
@@ -312,6 +317,12 @@ fn complete(completion: u64, status: i32) {
     if trace() {
         eprintln!("complete {completion} (fallback {}, told {}) with {status}", p.fallback, p.told);
     }
+    // Which attempt: the first (one attempt per call) for a run, refused
+    // for a fallback, output untouched then.
+    let mut attempt = 99u32;
+    let want = if p.fallback { HYSTRIX_INVALID_ARGUMENT } else { HYSTRIX_OK };
+    expect(hystrix_completion_attempt(completion, &mut attempt), want);
+    assert_eq!(attempt, if p.fallback { 99 } else { 1 }, "hystrix_completion_attempt");
     let got = st(hystrix_complete(completion, status, value));
     let (cmd, cancelled) = with(|s| (s.calls[p.call].cmd, s.calls[p.call].cancelled));
     if p.fallback {
@@ -328,8 +339,9 @@ fn complete(completion: u64, status: i32) {
         };
         with(|s| s.cmds[cmd].outcome[event] += 1);
     }
-    // A second completion is refused.
+    // A second completion is refused, and so is asking its attempt.
     expect(hystrix_complete(completion, 0, value), HYSTRIX_INVALID_STATE);
+    expect(hystrix_completion_attempt(completion, &mut attempt), HYSTRIX_INVALID_STATE);
 }
 
 extern "C" fn async_run(user_data: *mut c_void, completion: u64) {
@@ -639,6 +651,12 @@ impl Harness {
         // SAFETY: all-zero is a valid snapshot (state 0 is CLOSED).
         let mut snap: hystrix_snapshot = unsafe { std::mem::zeroed() };
         expect(hystrix_command_snapshot(cmd, &mut snap), HYSTRIX_OK);
+        // Every event type's counts, the v2 ones included (none: the
+        // configs are v1), agree with the snapshot's.
+        let mut cumulative = [u64::MAX; 16];
+        expect(hystrix_command_event_counts(cmd, ptr::null_mut(), cumulative.as_mut_ptr(), 16), HYSTRIX_OK);
+        assert_eq!(cumulative[..12], snap.cumulative[..], "hystrix_command_event_counts and the snapshot");
+        assert_eq!(cumulative[12..], [0; 4], "v2 events from a v1 config");
         with(|sh| {
             let counts = &sh.cmds[serial];
             for e in 0..12 {
