@@ -8,6 +8,8 @@ config_json:   every configuration and configure patch in the conformance
                there), plus hand-written edge cases.
 call_protocol: named scenarios in the byte format documented in
                fuzz/src/protocol.rs (a configuration, then operations).
+c_api:         named C-API call sequences in the byte format documented in
+               fuzz/src/c_api.rs.
 """
 import glob
 import hashlib
@@ -263,6 +265,53 @@ def protocol_seeds():
     return s
 
 
+def c_api_seeds():
+    """Named C-API sequences in the byte format of fuzz/src/c_api.rs."""
+
+    def cfg(timeout=10, maxc=2, fallback=True, volume=20, pct=2, sleep=10, buckets=2, bucket_ms=10, broken=0):
+        return bytes([0, timeout - 1, maxc - 1, 0 if fallback else 5, 0, 0, volume % 5, pct, sleep - 1, 0, 0, 0,
+                      buckets - 1, bucket_ms - 1, 0, broken])
+
+    def op(n, *args):
+        return bytes([n, *args])
+
+    clock = op(0, 0)
+    command = op(2, 0, 0) + cfg()
+    setup = clock + command
+    snap = op(10, 0)
+    s = {}
+    s["sync_outcomes"] = (setup + op(4, 0, 0, 0) + op(4, 0, 1, 0) + op(4, 0, 2, 0) + op(4, 0, 3, 0)
+                          + op(4, 0, 8 | 1, 0) + op(4, 0, 8 | 16 | 1, 0) + op(4, 0, 4, 30) + op(4, 0, 8 | 4, 30) + snap)
+    s["queue_and_complete"] = (setup + op(5, 0, 3) + op(5, 0, 0) + op(5, 0, 1) + op(5, 0, 4 | 1) + snap
+                               + op(6, 0, 0) + op(6, 0, 1) + snap)
+    s["timeout_fires"] = setup + op(5, 0, 4 | 16 | 3) + op(8, 0, 20) + snap + op(6, 0, 0) + op(6, 0, 0) + snap
+    s["cancel_twice"] = setup + op(5, 0, 3) + op(7, 0) + op(7, 0) + op(6, 0, 0) + op(13, 0) + snap
+    s["cancel_in_fallback"] = setup + op(5, 0, 4 | 16 | 3) + op(6, 0, 1) + op(7, 0) + op(6, 0, 0) + snap
+    s["cancel_settled"] = setup + op(5, 0, 0) + op(7, 0) + snap
+    s["double_free"] = (setup + op(3, 0) + op(3, 0) + op(14, 0, 0) + op(14, 0, 2) + op(14, 0, 4) + op(1, 0)
+                        + op(1, 0) + op(14, 0, 1) + op(14, 0, 3) + op(14, 0, 5) + op(15))
+    s["free_with_calls_pending"] = setup + op(5, 0, 3) + op(3, 0) + op(15) + op(6, 0, 0) + op(15)
+    s["clock_freed_first"] = setup + op(1, 0) + op(4, 0, 4, 30) + op(5, 0, 3) + op(2, 1, 0) + cfg() + op(6, 0, 0)
+    s["nulls"] = setup + b"".join(op(12, w) for w in range(10))
+    s["invalid_configs"] = (clock + b"".join(op(2, 0, 0) + cfg(broken=3 + 4 * k) for k in range(7))
+                            + command + b"".join(op(9, 0) + cfg(broken=3 + 4 * k) for k in range(7))
+                            + op(9, 0) + cfg(maxc=1, timeout=3) + snap)
+    s["listeners"] = setup + op(11, 0, 0) + op(11, 0, 0) + op(11, 0, 1) + op(11, 0, 1) + op(4, 0, 0, 0) + snap
+    s["shutdown_cycle"] = clock + op(15) + op(1, 0) + op(15) + setup + op(4, 0, 0, 0) + op(3, 0) + op(1, 0) + op(15)
+    trip = op(2, 0, 0) + cfg(volume=1, pct=1, sleep=5)
+    s["trip_and_recover"] = (clock + trip + op(4, 0, 1, 0) + op(4, 0, 8, 0) + op(5, 0, 4) + snap + op(8, 0, 5)
+                             + op(5, 0, 0) + snap)
+    busy = clock + op(0, 1) + command + op(2, 1, 1) + cfg(maxc=1, timeout=5)
+    for n in range(30):
+        busy += op(5, n % 2, n * 7 % 32) + op(4, n % 2, n * 5 % 32, n % 9) + op(8, n % 2, n % 6)
+        if n % 3 == 0:
+            busy += op(6, n, n % 4)
+        if n % 5 == 0:
+            busy += op(7, n)
+    s["busy"] = busy + snap + op(10, 1)
+    return s
+
+
 def write(target, files):
     path = os.path.join(CORPUS, target)
     shutil.rmtree(path, ignore_errors=True)
@@ -276,7 +325,8 @@ def main():
     texts = config_seeds()
     write("config_json", {hashlib.sha1(t.encode()).hexdigest()[:12]: t.encode() for t in texts})
     write("call_protocol", protocol_seeds())
-    for target in ("config_json", "call_protocol"):
+    write("c_api", c_api_seeds())
+    for target in ("config_json", "call_protocol", "c_api"):
         path = os.path.join(CORPUS, target)
         files = os.listdir(path)
         size = sum(os.path.getsize(os.path.join(path, f)) for f in files)

@@ -6,13 +6,16 @@
 # valgrind.supp names, kept on purpose by a dependency), prints
 # each program's summary line, and exits non-zero if any program failed.
 #
-# Each program is also built with AddressSanitizer (when the compiler has
-# it) and run with freed memory filled with garbage: the Rust library is not
+# Each program is also built with AddressSanitizer and UndefinedBehavior-
+# Sanitizer (when the compiler has them; ASan alone if it lacks UBSan) and
+# run with freed memory filled with garbage: the Rust library is not
 # instrumented, but a read of freed memory then crashes instead of quietly
-# seeing stale values.
+# seeing stale values, and undefined behaviour in a test program (signed
+# overflow, a misaligned or NULL access, a bad shift...) stops it
+# (-fno-sanitize-recover=undefined), failing the run.
 #
 # Environment: CC (default cc), VALGRIND=0 to run without valgrind,
-# ASAN=0 to skip the AddressSanitizer builds, TEST_TIMEOUT seconds per
+# ASAN=0 to skip the sanitizer builds, TEST_TIMEOUT seconds per
 # program (default 120).
 set -uo pipefail
 
@@ -31,11 +34,22 @@ vg=(valgrind -q --error-exitcode=9 --leak-check=full --show-leak-kinds=all --err
 [ "${VALGRIND:-1}" = 0 ] && vg=()
 limit="${TEST_TIMEOUT:-120}"
 asan="${ASAN:-1}"
-if [ "$asan" = 1 ] && ! echo 'int main(void) { return 0; }' | "$cc" -fsanitize=address -x c - -o "$out/asan-probe" 2>/dev/null; then
-    echo "run.sh: $cc has no -fsanitize=address; AddressSanitizer builds skipped"
-    asan=0
+# Whether $cc accepts these flags (and links a program with them).
+accepts() {
+    echo 'int main(void) { return 0; }' | "$cc" "$@" -x c - -o "$out/sanitizer-probe" 2>/dev/null
+}
+sanitize=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
+if [ "$asan" = 1 ] && ! accepts "${sanitize[@]}"; then
+    sanitize=(-fsanitize=address)
+    if accepts "${sanitize[@]}"; then
+        echo "run.sh: $cc has no -fsanitize=undefined; sanitizer builds use AddressSanitizer alone"
+    else
+        echo "run.sh: $cc has no -fsanitize=address; sanitizer builds skipped"
+        asan=0
+    fi
 fi
 export ASAN_OPTIONS="detect_leaks=0:max_free_fill_size=65536:free_fill_byte=190"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 failed=0
 programs=0
@@ -67,16 +81,16 @@ for src in bindings-c/tests/*.c; do
         continue
     fi
     [ "$asan" = 1 ] || continue
-    if ! "$cc" "${cflags[@]}" -fsanitize=address -g "$src" "${libs[@]}" -o "$out/$name-asan" 2>"$out/$name-asan.build.log"; then
+    if ! "$cc" "${cflags[@]}" "${sanitize[@]}" -g "$src" "${libs[@]}" -o "$out/$name-asan" 2>"$out/$name-asan.build.log"; then
         cat "$out/$name-asan.build.log" >&2
-        echo "$name (asan): FAILED to compile"
+        echo "$name (sanitizers): FAILED to compile"
         failed=$((failed + 1))
         continue
     fi
     if ! timeout "$limit" "$out/$name-asan" >"$out/$name-asan.out" 2>"$out/$name-asan.err"; then
-        echo "----- $name (asan) stderr -----" >&2
+        echo "----- $name (sanitizers) stderr -----" >&2
         cat "$out/$name-asan.err" >&2
-        echo "$name (asan): FAILED"
+        echo "$name (sanitizers): FAILED"
         failed=$((failed + 1))
     fi
 done

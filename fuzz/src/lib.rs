@@ -4,6 +4,7 @@
 //! checks themselves, so that each target in `fuzz_targets/` is one line and
 //! the corpus can be replayed by an ordinary test (`tests/replay.rs`).
 
+pub mod c_api;
 pub mod config_json;
 pub mod protocol;
 

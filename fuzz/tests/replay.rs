@@ -1,4 +1,4 @@
-//! Replays the checked-in corpus through both checks, and a few thousand
+//! Replays the checked-in corpus through every check, and a few thousand
 //! inputs from a fixed pseudo-random sequence, without libFuzzer: an
 //! ordinary `cargo test --manifest-path fuzz/Cargo.toml` (stable is enough).
 
@@ -45,6 +45,26 @@ fn call_protocol_noise() {
     for seed in 0..3000 {
         let data = noise(seed, 64 + (seed as usize % 7) * 100);
         let result = std::panic::catch_unwind(|| hystrix_fuzz::protocol::check(&data));
+        assert!(result.is_ok(), "seed {seed} fails: HYSTRIX_FUZZ_TRACE=1 shows the run");
+    }
+}
+
+/// The C library's state is global (`hystrix_shutdown` ends each input):
+/// one c_api test at a time.
+static C_API: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[test]
+fn c_api_corpus() {
+    let _one = C_API.lock().unwrap_or_else(|e| e.into_inner());
+    replay("c_api", hystrix_fuzz::c_api::check);
+}
+
+#[test]
+fn c_api_noise() {
+    let _one = C_API.lock().unwrap_or_else(|e| e.into_inner());
+    for seed in 0..1000 {
+        let data = noise(seed, 32 + (seed as usize % 5) * 60);
+        let result = std::panic::catch_unwind(|| hystrix_fuzz::c_api::check(&data));
         assert!(result.is_ok(), "seed {seed} fails: HYSTRIX_FUZZ_TRACE=1 shows the run");
     }
 }
