@@ -40,14 +40,28 @@ print(" ".join(sorted(publishable)))
 #    names crates.io for it).
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
+# The dry run builds in a target dir of its own, emptied first, and our
+# crates' copies that cargo unpacked into $CARGO_HOME/registry/src by an
+# earlier dry run are removed: cargo unpacks the dry run's own packages (a
+# local registry under the target dir) into registry/src/-<hash of that
+# path>/ once and never again, and treats a registry crate it built once as
+# unchanged, so a checkout at the same path verified hystrix-tower against
+# the hystrix-core of an earlier run (this failed when hystrix-core gained
+# an export). crates.io's directories are not named with a leading '-'.
+pkg_target="$root/target/crate-check"
+rm -rf "$pkg_target"
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+for crate in $crates; do
+  rm -rf "$cargo_home"/registry/src/-*/"$crate"-[0-9]*
+done
 # shellcheck disable=SC2046 # one -p per crate name (names have no spaces)
-"$cargo" publish --dry-run --allow-dirty --quiet $(printf -- '-p %s ' $crates)
+CARGO_TARGET_DIR="$pkg_target" "$cargo" publish --dry-run --allow-dirty --quiet $(printf -- '-p %s ' $crates)
 for crate in $crates; do
   version="$("$cargo" pkgid -p "$crate" | sed 's/.*[@#]//')"
   # Where the dry run leaves the .crate differs between cargo versions
-  # (target/package/ or target/package/tmp-crate/): take the fresh one.
-  crate_file="$(ls -t "target/package/$crate-$version.crate" "target/package/tmp-crate/$crate-$version.crate" 2>/dev/null | head -1 || true)"
-  [ -n "$crate_file" ] || { echo "crate-check: cargo publish --dry-run left no $crate-$version.crate under target/package" >&2; exit 1; }
+  # (package/ or package/tmp-crate/): take the fresh one.
+  crate_file="$(ls -t "$pkg_target/package/$crate-$version.crate" "$pkg_target/package/tmp-crate/$crate-$version.crate" 2>/dev/null | head -1 || true)"
+  [ -n "$crate_file" ] || { echo "crate-check: cargo publish --dry-run left no $crate-$version.crate under $pkg_target/package" >&2; exit 1; }
   tar xzf "$crate_file" -C "$scratch"
   flags=()
   for other in $crates; do

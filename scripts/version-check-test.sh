@@ -7,7 +7,8 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 failed=0
 files=(Cargo.toml bindings-python/pyproject.toml bindings-wasm/js/package.json bindings-c/include/hystrix.h
-       core/Cargo.toml bindings-c/Cargo.toml bindings-python/Cargo.toml bindings-wasm/Cargo.toml bindings-tower/Cargo.toml tests/conformance/rust/Cargo.toml)
+       core/Cargo.toml bindings-c/Cargo.toml bindings-python/Cargo.toml bindings-wasm/Cargo.toml bindings-wasm/observer/Cargo.toml
+       bindings-tower/Cargo.toml tests/conformance/rust/Cargo.toml)
 fresh() {
     rm -rf "$tmp/r"
     for f in "${files[@]}"; do mkdir -p "$tmp/r/$(dirname "$f")" && cp "$root/$f" "$tmp/r/$f"; done
