@@ -707,7 +707,7 @@ export class CallState {
   act(code, x, y, z) {
     switch (code) {
       case SET_TIMER:
-        return this.arm(x, y);
+        return this.arm(x, y, true);
       case CLEAR_TIMER:
         return this.clear(x);
       case INVOKE:
@@ -740,14 +740,17 @@ export class CallState {
   }
 
   /**
-   * Arms call timer `tid` at `due` on the call's clock; a clock that throws gives the call up.
+   * Arms call timer `tid` at `due` on the call's clock; a clock that throws
+   * gives the call up. `gated`: whether its firing may run user code (see
+   * `startCall`), so that it must come back into the call's async context.
    * @param {number} tid
    * @param {number} due
+   * @param {boolean} gated
    */
-  arm(tid, due) {
+  arm(tid, due, gated) {
     // Arming happens in the call's own async context (its start, or work
     // that came through a gate or a reaction of its own): captured here.
-    const open = asyncContext.follow ? gate() : null;
+    const open = gated && asyncContext.follow ? gate() : null;
     /** @type {CallState | CallTimer} */
     let t = this;
     if (this.timer === -1) {
@@ -1245,7 +1248,14 @@ export function startCall(command, circuit, args, now, signal) {
     else if ((low & (COUNT | FIRST)) === (2 | FIRST_SET_TIMER)) {
       const v = actionView(r);
       if (v[4] === INVOKE && v[5] === 1) {
-        // Timed (the default): arm the timeout, then run attempt 1.
+        // Timed (the default): arm the timeout, then run attempt 1. Its
+        // firing times attempt 1 out; that runs user code only if the
+        // command has a fallback or `withContext` runs, or its circuit
+        // listeners, a plan of more attempts or a caller's clock (see
+        // `refreshGates`, registry.mjs): only then is the timer gated back
+        // into the caller's async context. Without, nothing but the glue
+        // and the core runs until the caller's promise is rejected, and a
+        // promise's reactions run in their own registration's context.
         const tid = v[1];
         const due = v[2];
         const promise = new Promise((resolve, reject) => {
@@ -1255,7 +1265,7 @@ export function startCall(command, circuit, args, now, signal) {
         call.promise = promise;
         call.busy = true;
         try {
-          call.arm(tid, due);
+          call.arm(tid, due, command._gates || circuit.gates);
           if (!call.settled) call.invoke(call);
         } finally {
           call.busy = false;

@@ -11,6 +11,7 @@ import {
   disposedError,
   isMemoryExhausted,
   memoryExhausted,
+  refreshGates,
 } from "./registry.mjs";
 import { MAX_DEPTH, guard, locate, startCall } from "./call.mjs";
 import { repairStack, shadow } from "./wasm-slot.mjs";
@@ -164,6 +165,8 @@ export class CommandView {
         guard.depth--;
       }
     });
+    // A listener hears timeouts: calls armed from now on gate their timers.
+    refreshGates(c);
     const registrations = this._circuit.listeners;
     const key = `${type}`;
     let byCallback = registrations.get(key);
@@ -181,6 +184,7 @@ export class CommandView {
       if (at >= 0) list.splice(at, 1);
       if (list.length === 0) byCallback.delete(callback);
       c.dispatch.delete(id);
+      refreshGates(c);
       return !c.disposed && wasm.unsubscribe(id);
     };
   }
@@ -202,6 +206,7 @@ export class CommandView {
     const id = /** @type {number} */ (list.pop());
     if (list.length === 0) /** @type {Map<Function, number[]>} */ (byCallback).delete(callback);
     this._circuit.dispatch.delete(id);
+    refreshGates(this._circuit);
     return this._circuit.wasm.unsubscribe(id);
   }
 }
@@ -236,6 +241,9 @@ export class Command extends CommandView {
     this._run = run;
     this._withContext = withContext === true;
     this._fallback = fallback ?? undefined;
+    // Whether a timeout of this command's calls runs its user code (the
+    // fallback, a `withContext` run's abort listeners): see `refreshGates`.
+    this._gates = this._fallback !== undefined || this._withContext;
     const isBad = options.isBadRequest;
     // BadRequestError always counts; isBadRequest adds more.
     // A classifier that throws cannot stop the call: the error is a failure.

@@ -12,6 +12,17 @@
 // (Node, Deno, Bun; through any entry point, `hystrix/init` and bundles
 // included), off in browsers, which have no async context to keep.
 //
+// Made only where the timer's firing can run user code: always for the
+// timers of calls with more than one attempt or timer (the core's general
+// actions), and for the usual single timeout only if the command has a
+// fallback or `withContext` runs, or its circuit event/stateChange
+// listeners, retry/hedge/rate-limit options or a caller's clock
+// (registry.mjs `refreshGates`, call.mjs `startCall`). Otherwise the
+// timeout only rejects the caller's promise, whose reactions run in the
+// context they were registered in. A listener registered while a call is
+// in flight may hear that call's timeout in the context of whatever armed
+// the clock's timer: calls started after it are gated.
+//
 // Cost: one promise and one reaction per armed timer: ~55 ns of CPU per
 // timed closed-path call in Node 20 with no AsyncLocalStorage in use
 // (about a tenth of the call), against ~180 ns for an AsyncResource per

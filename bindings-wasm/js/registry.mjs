@@ -67,7 +67,45 @@ export class Circuit {
     this.errorListeners = [];
     /** @type {CircuitClock} */
     this.clock = options.clock ?? defaultClock;
+    // Whether retry, hedge or rate-limit options were ever given (sticky).
+    this.strategies = false;
+    // Whether a timer's firing may run user code for any command of this
+    // circuit (see `refreshGates`): its calls' timers are then gated.
+    this.gates = false;
+    noteOptions(this, options);
   }
+}
+
+/** Options that can give a call more attempts or timers than its one timeout (the per-call plan, semantics §9.6; rate-limit waits). */
+const STRATEGY = /^(retry|hedge|rateLimit)/;
+
+/**
+ * Notes `options` applied to circuit `c` (at creation or by `configure`): a
+ * retry, hedge or rate-limit option, whatever its value, marks the circuit
+ * for good (the glue does not keep the settings, so it cannot tell when
+ * they are back at their defaults); then recomputes `c.gates`.
+ * @param {Circuit} c
+ * @param {object} options
+ */
+export function noteOptions(c, options) {
+  if (!c.strategies) for (const key of Object.keys(options)) if (STRATEGY.test(key)) c.strategies = true;
+  refreshGates(c);
+}
+
+/**
+ * Recomputes `c.gates`: whether, when a timer of one of `c`'s calls fires
+ * (its timeout), anything beyond the glue and the core may run — event or
+ * stateChange listeners (its notices), more attempts or timers (retries,
+ * hedges, rate-limit waits), or a clock of the caller's (its `now`). Then
+ * each call's timer work is brought back into its caller's async context
+ * (context.mjs); otherwise it is carried out where the timer fires, which
+ * nobody can observe. Per command, a fallback or `withContext` runs (abort
+ * listeners) gate too (call.mjs, `startCall`). Called on every change of
+ * these: listeners (command.mjs), options and clock (here).
+ * @param {Circuit} c
+ */
+export function refreshGates(c) {
+  c.gates = c.strategies || c.dispatch.size !== 0 || typeof c.clock.armTimer !== "function";
 }
 
 /**
@@ -108,6 +146,7 @@ export function circuitFor(name, options, reconfigure = false) {
   if (c === undefined) throw new HystrixError(`hystrix: internal error: command ${JSON.stringify(name)} is registered but has no circuit`);
   if (reconfigure) c.wasm.refresh();
   if (options.clock) c.clock = options.clock;
+  noteOptions(c, options);
   return c;
 }
 
@@ -144,6 +183,7 @@ export function configureCircuit(c, options) {
   } catch (e) {
     throw named(configError(e, options), c.name);
   }
+  noteOptions(c, options);
 }
 
 /**

@@ -189,6 +189,165 @@ test("a host clock's timer callbacks run the call's work in the call's context",
   ]);
 });
 
+// A timeout gates its work back into the caller's context only where that
+// work can run user code (call.mjs `startCall`, registry.mjs
+// `refreshGates`): a fallback, `withContext` runs, listeners, a plan of
+// more attempts, a caller's clock. Each such case alone, and the case with
+// none, where only the settlement is left (a promise's reactions run in
+// their own context).
+
+/** A run that never settles (it ignores the timeout; its permit is held until then). */
+const never = () => new Promise(() => {});
+
+test("a timeout with none of them: each caller's continuation sees its own store", async () => {
+  const cmd = new Command(never, null, { timeoutMs: 10 });
+  const seen = [];
+  await Promise.all([
+    ...[1, 2, 3].map((id) =>
+      als.run({ id }, () =>
+        cmd.execute().catch((e) => {
+          seen.push([id, rid(), e.name]);
+        }),
+      ),
+    ),
+    cmd.execute().catch((e) => {
+      seen.push(["none", rid(), e.name]);
+    }),
+  ]);
+  assert.deepEqual(
+    seen.sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    [
+      [1, 1, "TimeoutError"],
+      [2, 2, "TimeoutError"],
+      [3, 3, "TimeoutError"],
+      ["none", "none", "TimeoutError"],
+    ],
+  );
+});
+
+test("a timeout's fallback alone (no withContext) runs in its call's context", async () => {
+  const seen = [];
+  const cmd = new Command(never, (_e, id) => {
+    seen.push([id, rid()]);
+    return id;
+  }, { timeoutMs: 10 });
+  // The store-less call arms the clock's setTimeout first.
+  const out = await Promise.all([cmd.execute("none"), ...[1, 2].map((id) => als.run({ id }, () => cmd.execute(id)))]);
+  assert.deepEqual(out, ["none", 1, 2]);
+  assert.deepEqual(seen.sort(), [
+    [1, 1],
+    [2, 2],
+    ["none", "none"],
+  ]);
+});
+
+test("a listener's notices of a timeout (and the trip it causes) come in the call's context", async () => {
+  const cmd = new Command(never, null, {
+    timeoutMs: 10,
+    requestVolumeThreshold: 1,
+    errorThresholdPercentage: 1,
+    healthSnapshotIntervalMs: 0,
+  });
+  const heard = [];
+  cmd.on("event", (event) => heard.push([event, rid()]));
+  cmd.on("stateChange", (_from, to) => heard.push([to, rid()]));
+  await Promise.all([cmd.execute().catch(() => {}), als.run({ id: 7 }, () => cmd.execute().catch(() => {}))]);
+  const timeouts = heard.filter(([what]) => what === "TIMEOUT").map(([, ctx]) => ctx);
+  assert.deepEqual(timeouts.sort(), [7, "none"]);
+  const opened = heard.filter(([what]) => what === "open");
+  assert.equal(opened.length, 1);
+  // The first call to time out trips the circuit: the one that armed first (no store).
+  assert.deepEqual(opened[0], ["open", "none"]);
+});
+
+test("a listener registered after a call started: calls started afterwards gate their timeouts", async () => {
+  const cmd = new Command(never, null, { timeoutMs: 10 });
+  const heard = [];
+  const first = als.run({ id: 1 }, () => cmd.execute().catch(() => {}));
+  cmd.on("event", (event) => {
+    if (event === "TIMEOUT") heard.push(rid());
+  });
+  const second = als.run({ id: 2 }, () => cmd.execute().catch(() => {}));
+  await Promise.all([first, second]);
+  // Call 1's timer was armed before the listener existed (the documented
+  // rule: its notice may come in the context of the clock's timer); call 2's is gated.
+  assert.equal(heard.length, 2);
+  assert.ok(heard.includes(2), `heard ${heard}`);
+});
+
+test("retries after a timeout (a plain run, no fallback) start in their call's context", async () => {
+  const seen = [];
+  let calls = 0;
+  const cmd = new Command(
+    (id) => {
+      seen.push([id, rid()]);
+      // Each call's first attempt hangs; its retry answers.
+      return ++calls <= 2 ? never() : id;
+    },
+    null,
+    { timeoutMs: 10, retryMaxAttempts: 2, retryBaseDelayMs: 1, retryJitter: "none" },
+  );
+  const out = await Promise.all([cmd.execute("none"), als.run({ id: 1 }, () => cmd.execute(1))]);
+  assert.deepEqual(out, ["none", 1]);
+  assert.deepEqual(seen.sort(), [
+    [1, 1],
+    [1, 1],
+    ["none", "none"],
+    ["none", "none"],
+  ]);
+});
+
+test("retry options given by configure() later gate the calls started after", async () => {
+  const seen = [];
+  let calls = 0;
+  const cmd = new Command(
+    (id) => {
+      seen.push([id, rid()]);
+      return ++calls <= 2 ? never() : id;
+    },
+    null,
+    { timeoutMs: 10 },
+  );
+  cmd.configure({ retryMaxAttempts: 2, retryBaseDelayMs: 1, retryJitter: "none" });
+  const out = await Promise.all([cmd.execute("none"), als.run({ id: 1 }, () => cmd.execute(1))]);
+  assert.deepEqual(out, ["none", 1]);
+  assert.deepEqual(seen.sort(), [
+    [1, 1],
+    [1, 1],
+    ["none", "none"],
+    ["none", "none"],
+  ]);
+});
+
+test("a caller's clock: its now() at a timeout is called in the call's context", async () => {
+  const timers = [];
+  let t = 0;
+  const asked = [];
+  const clock = {
+    now: () => {
+      asked.push(rid());
+      return t;
+    },
+    arm: (due, fn) => {
+      const timer = { due, fn, live: true };
+      timers.push(timer);
+      return { cancel: () => (timer.live = false) };
+    },
+  };
+  const cmd = new Command(never, null, { clock, timeoutMs: 10 });
+  const all = Promise.all([1, 2].map((id) => als.run({ id }, () => cmd.execute().catch((e) => [id, rid(), e.name]))));
+  asked.length = 0;
+  als.run({ id: "host" }, () => {
+    t = 10;
+    for (const timer of timers.splice(0)) if (timer.live && timer.due <= t) timer.fn();
+  });
+  assert.deepEqual(await all, [
+    [1, 1, "TimeoutError"],
+    [2, 2, "TimeoutError"],
+  ]);
+  assert.ok(asked.length >= 2 && !asked.includes("host"), `now() was called in ${asked}`);
+});
+
 test("the browser, bundler and init entries import nothing from node: (browsers have no async_hooks)", async () => {
   const { readFileSync } = await import("node:fs");
   const dir = new URL("../../target/npm/hystrix/", import.meta.url);
