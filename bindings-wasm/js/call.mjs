@@ -165,8 +165,8 @@ function settled(st, fn) {
     return Promise.resolve(fn());
   } catch (e) {
     if (!st.settled) {
-      st.failure = e;
       lost[lost.length] = st;
+      lost[lost.length] = e;
       try {
         salvageSoon();
       } catch {}
@@ -176,8 +176,8 @@ function settled(st, fn) {
 }
 
 /**
- * Calls whose glue failed between admission and settlement (each with
- * what it failed with in `failure`): an error escaped a step of the call (a host
+ * Calls whose glue failed between admission and settlement, each followed
+ * by what it failed with: an error escaped a step of the call (a host
  * callback's own failure is caught where it is called, so what reaches
  * here is the JS stack running out under a deep caller, or a bug). Such a
  * call is given up like one whose clock failed: what it holds goes back
@@ -186,7 +186,8 @@ function settled(st, fn) {
  * microtask, on a fresh stack: where the step failed there may be no
  * stack left even for that, so the `catch` that finds the failure only
  * records the call here, with no function call that could fail too.
- * @type {(CallState | Admitted)[]}
+ * Pairs (the call, then its failure), written as two stores, no call.
+ * @type {unknown[]}
  */
 const lost = [];
 /** Whether a microtask that runs `salvage` is queued. */
@@ -230,10 +231,11 @@ function salvageNow() {
 function salvage(fresh) {
   repairStack();
   while (lost.length !== 0) {
+    const failure = lost.pop();
     const st = /** @type {CallState | Admitted} */ (lost.pop());
     try {
       if (st instanceof Admitted) st.circuit.wasm.release(st.id, st.now);
-      else st.abandon(st.failure);
+      else st.abandon(failure);
     } catch (e) {
       if (fresh) {
         if (!(st instanceof Admitted)) {
@@ -244,6 +246,7 @@ function salvage(fresh) {
       }
       // No call before it is recorded again (see `lost`).
       lost[lost.length] = st;
+      lost[lost.length] = failure;
       salvageSoon();
       return;
     }
@@ -481,6 +484,11 @@ class Extras {
     this.signal = undefined;
     /** @type {(() => void) | null} */
     this.onCancel = null;
+    // The fallback's value or error.
+    /** @type {unknown} */
+    this.fb = undefined;
+    // Whether the clock failed the call (then `clockError` is set first).
+    this.clockFailed = false;
   }
 }
 
@@ -501,15 +509,8 @@ export class CallState {
     // The last instant the clock gave for this call (see `now`), and its start.
     this.at = now;
     this.t0 = now;
-    this.clockFailed = false;
     /** @type {((value: unknown) => void) | null} */
     this.resolve = null;
-    // The caller's promise once made by `startCall`'s timed path (what it returns if the glue fails there).
-    /** @type {Promise<unknown> | null} */
-    this.promise = null;
-    // Why the glue gave the call up, while it waits in `lost`.
-    /** @type {unknown} */
-    this.failure = undefined;
     /** @type {((error: unknown) => void) | null} */
     this.reject = null;
     this.settled = false;
@@ -523,17 +524,13 @@ export class CallState {
     this.timer = -1;
     /** @type {Gate} */
     this._open = null;
-    // Attempt 1 (this object is its record).
-    this.n = 1;
+    // Attempt 1 (this object is its record; its number is `n`).
     /** @type {AbortController | null} */
     this.ac = null;
     this.aborted = false;
     this.ok = false;
     /** @type {unknown} */
     this.value = undefined;
-    // The fallback's value or error.
-    /** @type {unknown} */
-    this.fb = undefined;
     // What few calls need (see `Extras`), made on first use.
     /** @type {Extras | null} */
     this.x = null;
@@ -547,6 +544,11 @@ export class CallState {
     this._next = null;
     /** @type {{ cancel(): void } | null} */
     this.handle = null;
+  }
+
+  /** This record's attempt: the call's own record is attempt 1's. */
+  get n() {
+    return 1;
   }
 
   /** The call's rarely needed state. */
@@ -585,11 +587,11 @@ export class CallState {
    * @param {unknown} error
    */
   _clockFailed(error) {
-    if (this.clockFailed) return;
-    // The error first: `more` may find no stack left, and a call marked
-    // failed must have the error it failed with.
-    this.more.clockError = error;
-    this.clockFailed = true;
+    const x = this.more;
+    if (x.clockFailed) return;
+    // The error first: a call marked failed must have the error it failed with.
+    x.clockError = error;
+    x.clockFailed = true;
   }
 
   /**
@@ -620,8 +622,8 @@ export class CallState {
       if ((r & FINISHED) !== 0) this.finished = true;
       this.drive(r);
     } catch (e) {
-      this.failure = e;
       lost[lost.length] = this;
+      lost[lost.length] = e;
       try {
         salvageSoon();
       } catch {}
@@ -661,8 +663,8 @@ export class CallState {
       }
     } catch (e) {
       // The stack ran out mid-reaction (or a bug): the call is given up, its caller settled once.
-      this.failure = e;
       lost[lost.length] = this;
+      lost[lost.length] = e;
       this.busy = false;
       try {
         salvageSoon();
@@ -719,7 +721,7 @@ export class CallState {
       case SETTLE_RUN:
         return this.done(true, x === 1 ? this.value : this.attempt(x).value);
       case SETTLE_FALLBACK:
-        return this.done(true, this.fb);
+        return this.done(true, this.more.fb);
       case SETTLE_ERROR:
         return this.done(false, this.error(z, x, y));
     }
@@ -920,8 +922,8 @@ export class CallState {
         return this.drive(r);
       } catch (e) {
         // Only the glue's own steps throw here (see `lost`).
-        this.failure = e;
         lost[lost.length] = this;
+        lost[lost.length] = e;
         try {
           salvageSoon();
         } catch {}
@@ -1011,7 +1013,7 @@ export class CallState {
         return this.made(new FallbackRejectedError(undefined, { cause: this.original(a, k) }), K_FALLBACK_REJECTED);
       case K_FALLBACK_FAILURE: {
         /** @type {import("./registry.mjs").Writable<import("./index.js").FallbackFailedError>} */
-        const err = this.made(new FallbackFailedError(undefined, { cause: this.fb }), K_FALLBACK_FAILURE);
+        const err = this.made(new FallbackFailedError(undefined, { cause: this.more.fb }), K_FALLBACK_FAILURE);
         err.original = this.original(a, k);
         return err;
       }
@@ -1034,24 +1036,24 @@ export class CallState {
       // As for the run: a throwing `then` getter is the fallback failing.
       pending = pendingOf(out);
     } catch (e) {
-      this.fb = e;
+      this.more.fb = e;
       this.input(FALLBACK_FAILED, 0);
       return;
     } finally {
       guard.depth--;
     }
     if (pending === null) {
-      this.fb = out;
+      this.more.fb = out;
       this.input(FALLBACK_OK, 0);
     } else
       promiseThen.call(
         pending,
         (v) => {
-          this.fb = v;
+          this.more.fb = v;
           this.input(FALLBACK_OK, 0);
         },
         (e) => {
-          this.fb = e;
+          this.more.fb = e;
           this.input(FALLBACK_FAILED, 0);
         },
       );
@@ -1070,9 +1072,9 @@ export class CallState {
       /** @type {AbortSignal} */ (x.signal).removeEventListener("abort", x.onCancel); // watch() set both
       x.onCancel = null;
     }
-    if (this.clockFailed) {
+    if (x !== null && x.clockFailed) {
       ok = false;
-      value = /** @type {Extras} */ (x).clockError; // _clockFailed made it
+      value = x.clockError;
     }
     if (this.resolve === null) {
       const m = this.more;
@@ -1122,7 +1124,7 @@ export class CallState {
   firstEnded(kind, arg, fast, value) {
     try {
       const r = this.circuit.wasm.input(this.id, this.now(), kind, arg);
-      if ((r & (COUNT | FIRST | FINISHED | MOVED)) === (1 | fast | FINISHED) && !this.clockFailed) {
+      if ((r & (COUNT | FIRST | FINISHED | MOVED)) === (1 | fast | FINISHED) && (this.x === null || !this.x.clockFailed)) {
         this.finished = true;
         this.settled = true;
         return value;
@@ -1131,8 +1133,8 @@ export class CallState {
       this.drive(r);
     } catch (e) {
       // Only the glue's own steps throw here (see `lost`).
-      this.failure = e;
       lost[lost.length] = this;
+      lost[lost.length] = e;
       try {
         salvageSoon();
       } catch {}
@@ -1179,7 +1181,7 @@ export class CallState {
    * @returns {unknown}
    */
   fallbackEnded(ok, value) {
-    this.fb = value;
+    this.more.fb = value;
     // A failed fallback never settles with its value: -1 matches no action.
     return this.firstEnded(ok ? FALLBACK_OK : FALLBACK_FAILED, 0, ok ? FIRST_SETTLE_FALLBACK : -1, value);
   }
@@ -1215,6 +1217,9 @@ export function startCall(command, circuit, args, now, signal) {
   const id = (r - low) / ID_UNIT;
   /** @type {CallState | null} */
   let st = null;
+  // The caller's promise once made by the timed path (what it returns if the glue fails there).
+  /** @type {Promise<unknown> | null} */
+  let made = null;
   try {
     const call = new CallState(command, circuit, args, now);
     st = call;
@@ -1262,7 +1267,7 @@ export function startCall(command, circuit, args, now, signal) {
           call.resolve = resolve;
           call.reject = reject;
         });
-        call.promise = promise;
+        made = promise;
         call.busy = true;
         try {
           call.arm(tid, due, command._gates || circuit.gates);
@@ -1278,13 +1283,16 @@ export function startCall(command, circuit, args, now, signal) {
   } catch (e) {
     // See `lost`: nothing here may call a function before the call is recorded.
     if (st !== null) {
-      st.failure = e;
       lost[lost.length] = st;
-    } else if ((low & FINISHED) === 0) lost[lost.length] = new Admitted(circuit, id, now);
+      lost[lost.length] = e;
+    } else if ((low & FINISHED) === 0) {
+      lost[lost.length] = new Admitted(circuit, id, now);
+      lost[lost.length] = e;
+    }
     repairStack();
     try {
       salvageSoon();
     } catch {}
-    return st !== null && st.promise !== null ? st.promise : Promise.reject(e);
+    return made !== null ? made : Promise.reject(e);
   }
 }

@@ -275,7 +275,12 @@ test("a listener registered after a call started: calls started afterwards gate 
   assert.ok(heard.includes(2), `heard ${heard}`);
 });
 
-test("retries after a timeout (a plain run, no fallback) start in their call's context", async () => {
+/**
+ * Two calls (one with no store) of a plain run whose first attempts hang
+ * and whose retries answer, on a command made with `options` and then
+ * configured with `later`: each attempt must see its own call's store.
+ */
+async function retriedInTheirContext(options, later) {
   const seen = [];
   let calls = 0;
   const cmd = new Command(
@@ -285,8 +290,9 @@ test("retries after a timeout (a plain run, no fallback) start in their call's c
       return ++calls <= 2 ? never() : id;
     },
     null,
-    { timeoutMs: 10, retryMaxAttempts: 2, retryBaseDelayMs: 1, retryJitter: "none" },
+    options,
   );
+  cmd.configure(later);
   const out = await Promise.all([cmd.execute("none"), als.run({ id: 1 }, () => cmd.execute(1))]);
   assert.deepEqual(out, ["none", 1]);
   assert.deepEqual(seen.sort(), [
@@ -295,28 +301,16 @@ test("retries after a timeout (a plain run, no fallback) start in their call's c
     ["none", "none"],
     ["none", "none"],
   ]);
+}
+
+const RETRY = { retryMaxAttempts: 2, retryBaseDelayMs: 1, retryJitter: "none" };
+
+test("retries after a timeout (a plain run, no fallback) start in their call's context", async () => {
+  await retriedInTheirContext({ timeoutMs: 10, ...RETRY }, {});
 });
 
 test("retry options given by configure() later gate the calls started after", async () => {
-  const seen = [];
-  let calls = 0;
-  const cmd = new Command(
-    (id) => {
-      seen.push([id, rid()]);
-      return ++calls <= 2 ? never() : id;
-    },
-    null,
-    { timeoutMs: 10 },
-  );
-  cmd.configure({ retryMaxAttempts: 2, retryBaseDelayMs: 1, retryJitter: "none" });
-  const out = await Promise.all([cmd.execute("none"), als.run({ id: 1 }, () => cmd.execute(1))]);
-  assert.deepEqual(out, ["none", 1]);
-  assert.deepEqual(seen.sort(), [
-    [1, 1],
-    [1, 1],
-    ["none", "none"],
-    ["none", "none"],
-  ]);
+  await retriedInTheirContext({ timeoutMs: 10 }, RETRY);
 });
 
 test("a caller's clock: its now() at a timeout is called in the call's context", async () => {
