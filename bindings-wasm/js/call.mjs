@@ -900,36 +900,45 @@ export class CallState {
    */
   ended(att) {
     if (att.aborted) return this.input(STOPPED, att.n);
-    if (att === this && att.ok && !this.busy && !this.finished) {
-      // The hot path: attempt 1 succeeded; usually [clear its timer, settle with its value].
-      try {
-        const r = this.circuit.wasm.input(this.id, this.now(), ENDED, 1);
-        if ((r & (COUNT | FIRST | FINISHED)) === (2 | FIRST_CLEAR | FINISHED) && this.x === null) {
-          this.finished = true;
-          const v = actionView(r);
-          if (v[1] === this.timer && v[4] === SETTLE_RUN) {
-            this.busy = true;
-            try {
-              this.clear(v[1]);
-            } finally {
-              this.busy = false;
-            }
-            this.done(true, this.value);
-            if (this.pk !== -1) this.drive(0);
-            return;
-          }
-        }
-        return this.drive(r);
-      } catch (e) {
-        // Only the glue's own steps throw here (see `lost`).
-        lost[lost.length] = this;
-        lost[lost.length] = e;
-        try {
-          salvageSoon();
-        } catch {}
-      }
-    }
+    if (att === this && att.ok && !this.busy && !this.finished && this.resolve !== null) return this.firstOk();
     this.input(att.ok ? ENDED : this.command._isBad(att.value) ? ENDED + 2 : ENDED + 1, att.n);
+  }
+
+  /**
+   * The hot path: attempt 1's run succeeded, nothing else in progress, the
+   * caller's promise made. Usually the core answers [clear the timer this
+   * object carries, settle with the run's value], and, with nothing rare
+   * about the call (`x`) and the timer on a clock of ours (no host
+   * `handle`), that is done here: the timer out of the clock's queue,
+   * the caller resolved. Anything else is driven in general. A step that
+   * throws gives the call up (see `lost`); the timer is cancelled before
+   * the call counts as settled, so that its caller is settled once, by
+   * `salvage`, if the cancel throws.
+   */
+  firstOk() {
+    try {
+      const r = this.circuit.wasm.input(this.id, this.now(), ENDED, 1);
+      if ((r & (COUNT | FIRST | FINISHED)) === (2 | FIRST_CLEAR | FINISHED) && this.x === null && this.handle === null) {
+        const v = actionView(r);
+        if (v[1] === this.timer && v[4] === SETTLE_RUN) {
+          this.finished = true;
+          this.timer = -1;
+          this._open = null;
+          /** @type {Required<CircuitClock>} */ (this.clock).cancelTimer(this); // no handle: armed by armTimer
+          this.settled = true;
+          /** @type {(value: unknown) => void} */ (this.resolve)(this.value);
+          return;
+        }
+      }
+      this.drive(r);
+    } catch (e) {
+      // Only the glue's own steps throw here (see `lost`).
+      lost[lost.length] = this;
+      lost[lost.length] = e;
+      try {
+        salvageSoon();
+      } catch {}
+    }
   }
 
   /**
