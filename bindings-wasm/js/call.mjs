@@ -90,11 +90,16 @@ let view = null;
 function actionView(r) {
   // The wasm side sets MOVED whenever the buffer moved or the memory grew
   // (a new ArrayBuffer) since the last result: every result is checked.
+  // (Small, with the rare case out of line: it is inlined on the hot path,
+  // where V8's budget for inlining is shared by every step of a call.)
+  return (r & MOVED) !== 0 || view === null ? newView() : view;
+}
+
+/** Remakes `view` over the action buffer's place now; returns it. */
+function newView() {
   // The place first: asking for it may grow the memory (a new buffer).
-  if ((r & MOVED) !== 0 || view === null) {
-    const at = raw.actionsPtr();
-    view = new Float64Array(raw.wasmMemory().buffer, at);
-  }
+  const at = raw.actionsPtr();
+  view = new Float64Array(raw.wasmMemory().buffer, at);
   return view;
 }
 
@@ -433,15 +438,23 @@ class TimerFired {
  */
 function armOn(clock, due, timer) {
   if (typeof clock.armTimer === "function") clock.armTimer(due, timer);
-  else {
-    timer._due = due;
-    const tid = timer instanceof CallTimer ? timer.tid : timer.timer;
-    const call = timer instanceof CallTimer ? timer.call : timer;
-    const open = timer._open;
-    // A host clock's callback names its timer: one that fires after a
-    // failed cancel is ignored by the core (a cleared timer).
-    timer.handle = clock.arm(due, () => call._hostFired(tid, open));
-  }
+  else armHost(clock, due, timer);
+}
+
+/**
+ * Arms `timer` at `due` on a host's `clock` (`arm(due, fn)`, see `armOn`).
+ * @param {CircuitClock} clock
+ * @param {number} due
+ * @param {CallState | CallTimer} timer
+ */
+function armHost(clock, due, timer) {
+  timer._due = due;
+  const tid = timer instanceof CallTimer ? timer.tid : timer.timer;
+  const call = timer instanceof CallTimer ? timer.call : timer;
+  const open = timer._open;
+  // A host clock's callback names its timer: one that fires after a
+  // failed cancel is ignored by the core (a cleared timer).
+  timer.handle = clock.arm(due, () => call._hostFired(tid, open));
 }
 
 /**
@@ -750,29 +763,41 @@ export class CallState {
    * @param {boolean} gated
    */
   arm(tid, due, gated) {
+    if (this.timer === -1) return this.armOwn(tid, due, gated);
     // Arming happens in the call's own async context (its start, or work
     // that came through a gate or a reaction of its own): captured here.
     const open = gated && asyncContext.follow ? gate() : null;
-    /** @type {CallState | CallTimer} */
-    let t = this;
-    if (this.timer === -1) {
-      this.timer = tid;
-      this._open = open;
-    } else {
-      t = new CallTimer(this, tid, open);
-      const x = this.more;
-      if (x.timers === null) x.timers = new Map();
-      x.timers.set(tid, t);
-    }
+    const t = new CallTimer(this, tid, open);
+    const x = this.more;
+    if (x.timers === null) x.timers = new Map();
+    x.timers.set(tid, t);
     try {
       armOn(this.clock, due, t);
     } catch (e) {
-      if (t === this) {
-        this.timer = -1;
-        this._open = null;
-      } else this.x?.timers?.delete(tid);
+      this.x?.timers?.delete(tid);
       // The clock cannot time the call: it is given up, what it holds
       // given back unrecorded, and the caller gets the clock's error.
+      this.abandon(e);
+    }
+  }
+
+  /**
+   * `arm` for the timer this object carries itself (none armed yet): the
+   * usual timeout, kept small to be inlined into `startCall`.
+   * @param {number} tid
+   * @param {number} due
+   * @param {boolean} gated
+   */
+  armOwn(tid, due, gated) {
+    // In the call's own async context (see `arm`).
+    this._open = gated && asyncContext.follow ? gate() : null;
+    this.timer = tid;
+    try {
+      armOn(this.clock, due, this);
+    } catch (e) {
+      this.timer = -1;
+      this._open = null;
+      // As in `arm`: the call is given up, the caller gets the clock's error.
       this.abandon(e);
     }
   }
@@ -1279,7 +1304,7 @@ export function startCall(command, circuit, args, now, signal) {
         made = promise;
         call.busy = true;
         try {
-          call.arm(tid, due, command._gates || circuit.gates);
+          call.armOwn(tid, due, command._gates || circuit.gates);
           if (!call.settled) call.invoke(call);
         } finally {
           call.busy = false;
