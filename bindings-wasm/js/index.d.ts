@@ -301,7 +301,9 @@ export class CommandView {
  * Where Node's APIs are, everything a call does later — its timeout, the
  * fallback, retries after a backoff, hedges, rate-limit waits, aborting
  * its runs' signals, settling — runs in the async context
- * (`AsyncLocalStorage`) of the caller who started it.
+ * (`AsyncLocalStorage`) of the caller who started it. (One exception: an
+ * event or stateChange listener registered while a call is in flight may
+ * hear that call's timeout outside it.)
  */
 export class Command<A extends unknown[] = any[], T = unknown, F = T> extends CommandView {
   /** A run that receives its attempt's context first, then the caller's arguments. */
