@@ -34,29 +34,17 @@ trait AsField {
     fn as_field(&mut self) -> FieldMut<'_>;
 }
 
-impl AsField for bool {
-    fn as_field(&mut self) -> FieldMut<'_> {
-        FieldMut::Bool(self)
-    }
+/// `impl AsField` for each field type, with its variant.
+macro_rules! as_field {
+    ($($ty:ty => $variant:ident),*) => {
+        $(impl AsField for $ty {
+            fn as_field(&mut self) -> FieldMut<'_> {
+                FieldMut::$variant(self)
+            }
+        })*
+    };
 }
-
-impl AsField for u64 {
-    fn as_field(&mut self) -> FieldMut<'_> {
-        FieldMut::Int(self)
-    }
-}
-
-impl AsField for Jitter {
-    fn as_field(&mut self) -> FieldMut<'_> {
-        FieldMut::Jitter(self)
-    }
-}
-
-impl AsField for LimitMode {
-    fn as_field(&mut self) -> FieldMut<'_> {
-        FieldMut::Mode(self)
-    }
-}
+as_field!(bool => Bool, u64 => Int, Jitter => Jitter, LimitMode => Mode);
 
 impl Config {
     /// The field of the key at `at` in SPEC order; `None` past the last.
