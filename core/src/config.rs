@@ -731,13 +731,19 @@ impl FieldValue for LimitMode {
     }
 }
 
-/// `must be one of "a", "b" or "c"`.
+/// `must be one of "a", "b" or "c"` (`must be "a"` for one name). Pieces
+/// pushed, not formatted: no `format!` or joins of its own in the wasm.
 fn one_of(values: &[&str]) -> String {
-    let quoted: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
-    match quoted.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("must be one of {} or {last}", rest.join(", ")),
-        _ => format!("must be {}", quoted.join("")),
+    let mut out = String::from(if values.len() > 1 { "must be one of " } else { "must be " });
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push_str(if i + 1 == values.len() { " or " } else { ", " });
+        }
+        out.push('"');
+        out.push_str(v);
+        out.push('"');
     }
+    out
 }
 
 /// An integer key's range rule (SPEC §2 and its v2 bounds).
@@ -930,6 +936,14 @@ mod tests {
         assert_eq!(c.bucket_ms(), 1000);
         c.validate().unwrap();
         assert_eq!(Config::from_json("{}").unwrap(), c);
+    }
+
+    #[test]
+    fn one_of_lists_the_names_quoted_the_last_after_or() {
+        assert_eq!(one_of(&JITTER_NAMES), r#"must be one of "none", "full", "equal" or "decorrelated""#);
+        assert_eq!(one_of(&["a", "b"]), r#"must be one of "a" or "b""#);
+        assert_eq!(one_of(&["a"]), r#"must be "a""#);
+        assert_eq!(one_of(&[]), "must be ");
     }
 
     #[test]
