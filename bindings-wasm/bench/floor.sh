@@ -29,5 +29,5 @@ for variant in ${FLOOR_VARIANTS:-full single}; do
     "$target/floor/wasm32-unknown-unknown/wasm-release/hystrix_wasm_floor.wasm"
   w="$out/$variant/hystrix_wasm_floor_bg.wasm"
   "$wasm_opt" -O3 --strip-target-features "$w" -o "$w"
-  echo "floor ($variant): $(wc -c < "$w") bytes of wasm, $(gzip -9 -c "$w" | wc -c) gzipped; its wasm-bindgen JS: $(gzip -9 -c "$out/$variant/hystrix_wasm_floor.js" | wc -c) gzipped"
+  echo "floor ($variant): $(wc -c < "$w") bytes of wasm, $(gzip -9 -c < "$w" | wc -c) gzipped; its wasm-bindgen JS: $(gzip -9 -c < "$out/$variant/hystrix_wasm_floor.js" | wc -c) gzipped"
 done
