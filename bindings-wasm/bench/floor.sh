@@ -7,6 +7,7 @@
 # target features — and prints its size gzipped (gzip -9), with the whole
 # call machine and (`single`) with single-attempt calls only; FLOOR_VARIANTS
 # also takes full-std-alloc and single-std-alloc (std's allocator).
+# CARGO_PROFILE_WASM_RELEASE_OPT_LEVEL=z builds them at opt-level "z".
 #   bindings-wasm/bench/floor.sh        (a fat-LTO build each: run it under
 #                                       the build lock, see scripts/build-npm.sh)
 set -euo pipefail
