@@ -11,9 +11,12 @@ in a task of its own, so it never holds the caller back. An
 ``asyncio.timeout()`` or ``TaskGroup`` a run entered before such a hand-over
 stays bound to the caller's task: a run that must await at length after its
 cancellation should not rely on them meanwhile. Timers are the
-loop's own timers on the real clock and futures on any other clock
-(``clock.timer_future``), so a :class:`~hystrix.testing.VirtualClock` drives
-every delay.
+loop's own timers on the real clock, timers of the clock itself on a
+:class:`~hystrix.testing.VirtualClock` (which drives every delay) and
+futures on any other clock (``clock.timer_future``). A timer is armed when
+the reaction that set it ends, in the order they were set: one set and
+cleared within a reaction (the timeout of a run that ended at once) never
+reaches the clock.
 
 Where the work happens. The caller's coroutine starts the call and carries
 out what the call asks for at its start. After that, an input (an attempt's
@@ -65,6 +68,7 @@ from ._protocol import (
     Settling,
     Target,
 )
+from .testing import VirtualClock, VirtualTimer
 
 # Inputs: (_TIMER, timer, None), (_RETURNED, attempt, value),
 # (_RAISED, attempt, exception), (_FALLBACK_DONE, 0, task).
@@ -151,10 +155,10 @@ class AsyncCall(Settling):
         self.tasks: Dict[int, "asyncio.Future[Any]"] = {}
         self.calls: Dict[int, Call] = {}
         self.aborted: Set[int] = set()
-        # Armed timers: the loop's timer handles (real clock) or futures
-        # from ``clock.timer_future`` (see ``_arm``).
-        self.timers: Dict[int, Union["asyncio.Future[None]", asyncio.TimerHandle]] = {}
-        #: Real-clock timers set in the current reaction, not armed yet: due time by timer.
+        # Armed timers: the loop's timer handles (real clock), a virtual
+        # clock's timers, or futures from ``clock.timer_future`` (see ``_arm``).
+        self.timers: Dict[int, Union["asyncio.Future[None]", asyncio.TimerHandle, VirtualTimer]] = {}
+        #: Timers set in the current reaction, not armed yet: due time by timer.
         self.due: Dict[int, int] = {}
         self.fb_task: "Optional[asyncio.Future[Any]]" = None
         self.fb_original: Optional[BaseException] = None
@@ -321,30 +325,60 @@ class AsyncCall(Settling):
         old = self.timers.pop(timer, None)
         if old is not None:
             old.cancel()
-        clock = self.target.circuit._clock
-        if type(clock) is RealClock:
-            # Armed on the loop when the reaction ends (``_arm_due``): a
-            # timer cleared within it (the timeout of a run that ended at
-            # once) costs the loop nothing. No timer can fire meanwhile, and
-            # no other call can arm one, so the loop's order is the same.
-            self.due.pop(timer, None)
-            self.due[timer] = due
-            return
-        fut = clock.timer_future(due)
-        fut.add_done_callback(functools.partial(self._timer_done, timer), context=self.base)
-        self.timers[timer] = fut
+        # Armed on the clock when the reaction ends (``_arm_due``): a timer
+        # cleared within it (the timeout of a run that ended at once) costs
+        # nothing. No timer of this call can fire meanwhile; due times are
+        # absolute, so arming later moves none.
+        self.due.pop(timer, None)
+        self.due[timer] = due
 
     def _arm_due(self) -> None:
-        """Arms the real clock's timers set in this reaction, in that order:
-        the loop's own timer feeds the input itself and a cleared timer is
-        one handle cancelled (no future)."""
+        """Arms the timers set in this reaction, in that order: on the real
+        clock the loop's own timer feeds the input itself, on a virtual
+        clock the clock's timer queues it on the loop (``_virtual_fired``);
+        a cleared timer is one handle cancelled (no future). Any other
+        clock gives a future (``timer_future``)."""
         loop = self.loop
         base = self.base
-        now = loop.time()
-        for timer, due in self.due.items():
-            at = now + max(0.0, (due - self.now) / 1000.0)
-            self.timers[timer] = loop.call_at(at, self._input, (_TIMER, timer, None), context=base)
+        clock = self.target.circuit._clock
+        if type(clock) is RealClock:
+            now = loop.time()
+            for timer, due in self.due.items():
+                at = now + max(0.0, (due - self.now) / 1000.0)
+                self.timers[timer] = loop.call_at(at, self._input, (_TIMER, timer, None), context=base)
+        elif isinstance(clock, VirtualClock):
+            for timer, due in self.due.items():
+                self.timers[timer] = clock.call_at(due, functools.partial(self._virtual_fired, timer))
+        else:
+            for timer, due in self.due.items():
+                fut = clock.timer_future(due)
+                fut.add_done_callback(functools.partial(self._timer_done, timer), context=base)
+                self.timers[timer] = fut
         self.due.clear()
+
+    def _virtual_fired(self, timer: int) -> None:
+        """A virtual clock reached timer ``timer``: its input is fed from
+        the loop (never inside the task or thread that advanced the clock),
+        as the real clock's timers are."""
+        loop = self.loop
+        try:
+            here = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            here = False
+        item = (_TIMER, timer, None)
+        if here:
+            wake = self.wake
+            if self.active and not self.held and self.inline is None and wake is not None and not wake.done():
+                # The caller only waits: it feeds the timer itself. One
+                # loop hop, as a callback's, and a reaction that settles
+                # the call needs no second one to wake the caller.
+                self.held = True
+                self.inbox.append(item)
+                wake.set_result(None)
+            else:
+                loop.call_soon(self._input, item, context=self.base)
+        else:
+            loop.call_soon_threadsafe(self._input, item, context=self.base)
 
     def _invoke(self, attempt: int, in_caller: bool) -> Tuple[int, ...]:
         t = self.target

@@ -87,15 +87,20 @@ class VirtualClock:
             return self._heap[0][0] if self._heap else None
 
     def _pop_due(self, target: int) -> Optional[VirtualTimer]:
+        """The next timer due by ``target`` (the clock moved to its due
+        time), or ``None`` with the clock moved to ``target`` in the same
+        step: a timer armed from another thread is either taken here or
+        armed at a time that has already reached ``target``."""
         with self._lock:
             while self._heap:
                 due, _, timer = self._heap[0]
                 if due > target:
-                    return None
+                    break
                 heapq.heappop(self._heap)
                 if not timer.cancelled:
                     self._now = max(self._now, due)
                     return timer
+            self._now = max(self._now, target)
             return None
 
     def _due(self, target: int) -> Iterator[VirtualTimer]:
@@ -150,7 +155,9 @@ class VirtualClock:
     def waiter(self, deadline: int, done: threading.Event) -> Callable[[], bool]:
         """Arms a timeout now; the returned function blocks until ``done`` is
         set (by the run finishing, or by this clock reaching the deadline
-        from another thread's ``advance``) and says whether the deadline won."""
+        from another thread's ``advance``) and says whether the deadline won.
+        A deadline the clock has already reached has won (as on the real
+        clock): no advance is waited for."""
         fired = []
 
         def fire() -> None:
@@ -158,6 +165,11 @@ class VirtualClock:
             done.set()
 
         timer = self.call_at(deadline, fire)
+        if self._now >= deadline:
+            # Reached before it was armed (read after arming: an advance
+            # under way either fires it or has moved the time already).
+            timer.cancel()
+            fire()
 
         def wait() -> bool:
             done.wait()
@@ -169,8 +181,17 @@ class VirtualClock:
     def timer_future(self, deadline: int) -> "asyncio.Future[None]":
         """A future on the running loop completed when the clock reaches ``deadline``."""
         fut: "asyncio.Future[None]" = asyncio.get_running_loop().create_future()
-        timer = self.call_at(deadline, lambda: _resolve(fut))
-        fut.add_done_callback(lambda _f: timer.cancel())
+
+        def disarm(_f: "asyncio.Future[None]") -> None:
+            timer.cancel()
+
+        def fire() -> None:
+            # Reached: nothing to disarm (one loop callback fewer).
+            fut.remove_done_callback(disarm)
+            _resolve(fut)
+
+        timer = self.call_at(deadline, fire)
+        fut.add_done_callback(disarm)
         return fut
 
     async def sleep(self, ms: int) -> None:
@@ -179,16 +200,19 @@ class VirtualClock:
 
 
 async def _settle() -> None:
-    """Runs the loop until nothing is ready to run."""
+    """Runs the loop until nothing is ready to run: no callback queued and
+    no loop timer due (a ``call_later(0, ...)``, a ``sleep`` of the real
+    clock that is over). A loop that does not show its queues (not an
+    ``asyncio`` base loop) is given 50 passes."""
     loop = asyncio.get_running_loop()
+    ready = getattr(loop, "_ready", None)
+    scheduled = getattr(loop, "_scheduled", None)
+    if ready is None or scheduled is None:
+        for _ in range(50):
+            await asyncio.sleep(0)
+        return
+    resolution = getattr(loop, "_clock_resolution", 0.0)
     for _ in range(10_000):
         await asyncio.sleep(0)
-        ready = getattr(loop, "_ready", None)
-        if ready is not None and len(ready) == 0:
-            await asyncio.sleep(0)
-            if len(ready) == 0:
-                return
-        elif ready is None:
-            for _ in range(50):
-                await asyncio.sleep(0)
+        if not ready and not (scheduled and scheduled[0].when() <= loop.time() + resolution):
             return
