@@ -180,8 +180,8 @@ def loop_passes(make_call, clock: VirtualClock, calls: int = 50) -> float:
 # Fixed: a retried call driven by advance_async took more loop passes than
 # a bare retry loop on the same clock (13 against 10 here, counting the two
 # of run_until_complete: its timeouts' futures and their cancel callbacks,
-# a hop to wake the caller after the last attempt). Both take 6 now (a
-# second idle pass per settle is gone for everybody).
+# a hop to wake the caller after the last attempt). Both take 5 now (the
+# idle passes of each settle are gone for everybody).
 def test_advance_async_drives_a_retried_call_in_no_more_passes_than_a_bare_loop():
     h_clock = VirtualClock()
     cmd = hystrix.Command(aflaky_run(2), clock=h_clock, timeout_ms=1000, **RETRY)

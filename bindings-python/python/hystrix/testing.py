@@ -202,7 +202,7 @@ class VirtualClock:
 async def _settle() -> None:
     """Runs the loop until nothing is ready to run: no callback queued and
     no loop timer due (a ``call_later(0, ...)``, a ``sleep`` of the real
-    clock that is over). A loop that does not show its queues (not an
+    clock that is over); no pass at all if nothing is. A loop that does not show its queues (not an
     ``asyncio`` base loop) is given 50 passes."""
     loop = asyncio.get_running_loop()
     ready = getattr(loop, "_ready", None)
@@ -213,6 +213,6 @@ async def _settle() -> None:
         return
     resolution = getattr(loop, "_clock_resolution", 0.0)
     for _ in range(10_000):
-        await asyncio.sleep(0)
         if not ready and not (scheduled and scheduled[0].when() <= loop.time() + resolution):
             return
+        await asyncio.sleep(0)
