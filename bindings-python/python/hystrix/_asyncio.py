@@ -11,12 +11,14 @@ in a task of its own, so it never holds the caller back. An
 ``asyncio.timeout()`` or ``TaskGroup`` a run entered before such a hand-over
 stays bound to the caller's task: a run that must await at length after its
 cancellation should not rely on them meanwhile. Timers are the
-loop's own timers on the real clock, timers of the clock itself on a
-:class:`~hystrix.testing.VirtualClock` (which drives every delay) and
-futures on any other clock (``clock.timer_future``). A timer is armed when
-the reaction that set it ends, in the order they were set: one set and
-cleared within a reaction (the timeout of a run that ended at once) never
-reaches the clock.
+loop's own timers on the real clock, armed when the reaction that set them
+ends (one set and cleared within a reaction, the timeout of a run that
+ended at once, never reaches the loop); on a
+:class:`~hystrix.testing.VirtualClock` (which drives every delay) the
+clock's own timers, and futures on any other clock
+(``clock.timer_future``), both armed when the core sets them, before the
+run they time starts (semantics §1.4: at an equal instant the command's
+timer comes first).
 
 Where the work happens. The caller's coroutine starts the call and carries
 out what the call asks for at its start. After that, an input (an attempt's
@@ -70,6 +72,19 @@ from ._protocol import (
 )
 from .testing import VirtualClock, VirtualTimer
 
+
+def _plain_virtual(clock: Any) -> bool:
+    """Whether ``clock`` is a :class:`VirtualClock` whose timers are its own
+    (a subclass that arms or hands out timers its own way is asked for
+    futures, as any clock is)."""
+    t = type(clock)
+    return (
+        issubclass(t, VirtualClock)
+        and t.call_at is VirtualClock.call_at
+        and t.timer_future is VirtualClock.timer_future
+    )
+
+
 # Inputs: (_TIMER, timer, None), (_RETURNED, attempt, value),
 # (_RAISED, attempt, exception), (_FALLBACK_DONE, 0, task).
 _TIMER, _RETURNED, _RAISED, _FALLBACK_DONE = 0, RETURNED, RAISED, 3
@@ -113,6 +128,8 @@ class AsyncCall(Settling):
         "base",
         "inbox",
         "held",
+        "early",
+        "vdue",
         "todo",
         "failure",
         "wake",
@@ -158,10 +175,17 @@ class AsyncCall(Settling):
         # Armed timers: the loop's timer handles (real clock), a virtual
         # clock's timers, or futures from ``clock.timer_future`` (see ``_arm``).
         self.timers: Dict[int, Union["asyncio.Future[None]", asyncio.TimerHandle, VirtualTimer]] = {}
-        #: Timers set in the current reaction, not armed yet: due time by timer.
+        #: Real-clock timers set in the current reaction, not armed yet: due time by timer.
         self.due: Dict[int, int] = {}
+        #: Virtual-clock timers set in the current reaction, not armed yet:
+        #: (due time, the clock's sequence number kept for it, the clock's
+        #: epoch then) by timer (see ``_arm``).
+        self.vdue: Dict[int, Tuple[int, int, int]] = {}
         self.fb_task: "Optional[asyncio.Future[Any]]" = None
         self.fb_original: Optional[BaseException] = None
+        #: A virtual clock's timer that fired while the caller only waited,
+        #: for the caller to feed first (see ``_virtual_fired``).
+        self.early: Optional[Tuple[int, int, Any]] = None
         #: The caller's task when attempts may run in it (see ``_inline``),
         #: and its count of cancellations asked for when the first one started.
         self.task: "Optional[asyncio.Task[Any]]" = None
@@ -211,10 +235,19 @@ class AsyncCall(Settling):
                 self.held = True
                 if self.failure is not None:
                     raise self.failure
-                # What the last reaction left to the caller comes first; a
-                # cancellation is a reaction of its own (§18.1), before the
-                # inputs queued behind it.
-                settled = self._carry(self._take_todo(), True, inputs=caller_cancel is None)
+                # What the last reaction left to the caller comes first (or
+                # a timer the caller was woken to feed); a cancellation is a
+                # reaction of its own (§18.1), before the inputs queued
+                # behind it.
+                todo = self._take_todo()
+                early = self.early
+                if early is not None:
+                    self.early = None
+                    if todo:
+                        self.inbox.appendleft(early)
+                    else:
+                        todo = list(self._feed(self._time(), early))
+                settled = self._carry(todo, True, inputs=caller_cancel is None)
                 if thrown is not None and self.inline is None:
                     # The attempt it was for was stopped meanwhile: the
                     # caller's cancellation is the call's.
@@ -256,6 +289,8 @@ class AsyncCall(Settling):
         settled = self._carry_all(actions, in_caller, inputs)
         if self.due and settled is not _LEFT:
             self._arm_due()
+        if self.vdue:
+            self._arm_virtual()
         return settled
 
     def _carry_all(self, actions: Any, in_caller: bool, inputs: bool) -> Optional[Tuple[int, int, int]]:
@@ -270,7 +305,7 @@ class AsyncCall(Settling):
                 if code == SET_TIMER:
                     self._arm(x, pending[i + 2])
                 elif code == CLEAR_TIMER:
-                    if self.due.pop(x, None) is None:
+                    if self.due.pop(x, None) is None and self.vdue.pop(x, None) is None:
                         timer = self.timers.pop(x, None)
                         if timer is not None:
                             timer.cancel()
@@ -325,36 +360,56 @@ class AsyncCall(Settling):
         old = self.timers.pop(timer, None)
         if old is not None:
             old.cancel()
-        # Armed on the clock when the reaction ends (``_arm_due``): a timer
-        # cleared within it (the timeout of a run that ended at once) costs
-        # nothing. No timer of this call can fire meanwhile; due times are
-        # absolute, so arming later moves none.
-        self.due.pop(timer, None)
-        self.due[timer] = due
-
-    def _arm_due(self) -> None:
-        """Arms the timers set in this reaction, in that order: on the real
-        clock the loop's own timer feeds the input itself, on a virtual
-        clock the clock's timer queues it on the loop (``_virtual_fired``);
-        a cleared timer is one handle cancelled (no future). Any other
-        clock gives a future (``timer_future``)."""
-        loop = self.loop
-        base = self.base
         clock = self.target.circuit._clock
         if type(clock) is RealClock:
-            now = loop.time()
-            for timer, due in self.due.items():
-                at = now + max(0.0, (due - self.now) / 1000.0)
-                self.timers[timer] = loop.call_at(at, self._input, (_TIMER, timer, None), context=base)
-        elif isinstance(clock, VirtualClock):
-            for timer, due in self.due.items():
-                self.timers[timer] = clock.call_at(due, functools.partial(self._virtual_fired, timer))
-        else:
-            for timer, due in self.due.items():
-                fut = clock.timer_future(due)
-                fut.add_done_callback(functools.partial(self._timer_done, timer), context=base)
-                self.timers[timer] = fut
+            # Armed on the loop when the reaction ends (``_arm_due``): a
+            # timer cleared within it (the timeout of a run that ended at
+            # once) costs the loop nothing. No timer can fire meanwhile, and
+            # no other call can arm one, so the loop's order is the same.
+            self.due.pop(timer, None)
+            self.due[timer] = due
+            return
+        if type(clock) is VirtualClock or _plain_virtual(clock):
+            # The clock's own timer (no future, no loop callback to clear
+            # it), armed when this reaction ends, in the place in the
+            # clock's queue it takes now: its sequence number is kept now,
+            # so a tie with a timer the run arms meanwhile still goes to
+            # this one (semantics §1.4), and one cleared within the
+            # reaction (the timeout of a run that ended at once) never
+            # reaches the clock. Should the clock be advanced meanwhile (by
+            # the run, a listener, another thread), ``_arm_virtual`` sees it.
+            self.vdue.pop(timer, None)
+            self.vdue[timer] = (due, clock._reserve(), clock._epoch)
+            return
+        fut = clock.timer_future(due)
+        fut.add_done_callback(functools.partial(self._timer_done, timer), context=self.base)
+        self.timers[timer] = fut
+
+    def _arm_due(self) -> None:
+        """Arms the real clock's timers set in this reaction, in that order:
+        the loop's own timer feeds the input itself and a cleared timer is
+        one handle cancelled (no future)."""
+        loop = self.loop
+        base = self.base
+        now = loop.time()
+        for timer, due in self.due.items():
+            at = now + max(0.0, (due - self.now) / 1000.0)
+            self.timers[timer] = loop.call_at(at, self._input, (_TIMER, timer, None), context=base)
         self.due.clear()
+
+    def _arm_virtual(self) -> None:
+        """Arms the virtual clock's timers set in this reaction in the
+        places they took when set (see ``_arm``). One the clock has passed
+        meanwhile fires now — if the clock took no timer out since it was
+        set (its epoch), it is exactly where it would have been."""
+        clock = self.target.circuit._clock
+        for timer, (due, seq, epoch) in self.vdue.items():
+            t = clock._push(due, seq, functools.partial(self._virtual_fired, timer))
+            self.timers[timer] = t
+            if clock._epoch != epoch and clock.now() >= due:
+                t.cancel()
+                self._virtual_fired(timer)
+        self.vdue.clear()
 
     def _virtual_fired(self, timer: int) -> None:
         """A virtual clock reached timer ``timer``: its input is fed from
@@ -368,12 +423,22 @@ class AsyncCall(Settling):
         item = (_TIMER, timer, None)
         if here:
             wake = self.wake
-            if self.active and not self.held and self.inline is None and wake is not None and not wake.done():
-                # The caller only waits: it feeds the timer itself. One
-                # loop hop, as a callback's, and a reaction that settles
-                # the call needs no second one to wake the caller.
+            if (
+                self.active
+                and not self.held
+                and self.inline is None
+                and wake is not None
+                and not wake.done()
+                and not getattr(loop, "_ready", True)
+            ):
+                # The caller only waits, and nothing else is queued on the
+                # loop (an attempt's end that would come first): the caller
+                # feeds the timer itself, before anything that comes after
+                # it, a cancellation included. One loop hop, as a
+                # callback's, and a reaction that settles the call needs no
+                # second one to wake the caller.
                 self.held = True
-                self.inbox.append(item)
+                self.early = item
                 wake.set_result(None)
             else:
                 loop.call_soon(self._input, item, context=self.base)
@@ -635,6 +700,7 @@ class AsyncCall(Settling):
             fut.cancel()
         self.timers.clear()
         self.due.clear()
+        self.vdue.clear()
         while self.inbox:
             self._late(self.inbox.popleft())
 
@@ -645,7 +711,9 @@ class AsyncCall(Settling):
             fut.cancel()
         self.timers.clear()
         self.due.clear()
+        self.vdue.clear()
         self.inbox.clear()
+        self.early = None
         self.todo = []
         self.abandoned = True
         for attempt, task in list(self.tasks.items()):
