@@ -39,6 +39,11 @@ const CREATE_HEADROOM: usize = 64 << 10;
 /// turns it into an error naming the live commands and the memory's size.
 const MEMORY_EXHAUSTED: &str = "\u{2}memory exhausted";
 
+/// What separates the keys (and the values) the glue sends: a predicate,
+/// not the char, whose searcher (memchr over its UTF-8 bytes) is about
+/// 1 KB of wasm for lists of a few short keys.
+const SEPARATOR: fn(char) -> bool = |c| c == '\u{1}';
+
 /// The settings the glue sends (`specPatch` in js/options.mjs; the wasm
 /// has no JSON parser): keys joined by U+0001; values likewise, each a kind
 /// letter (`b` boolean, `n` number, `s` string, `o` anything else) and how
@@ -49,8 +54,8 @@ fn given<'a>(keys: &'a str, values: &'a str, nums: &[f64]) -> Result<Vec<(&'a st
         return Ok(Vec::new());
     }
     let mut out = Vec::with_capacity(nums.len());
-    let mut values = values.split('\u{1}');
-    for (key, &num) in keys.split('\u{1}').zip(nums) {
+    let mut values = values.split(SEPARATOR);
+    for (key, &num) in keys.split(SEPARATOR).zip(nums) {
         let text = values.next().unwrap_or("");
         let shown = text.get(1..).unwrap_or("");
         let value = match text.as_bytes().first() {

@@ -1,8 +1,11 @@
 //! Command configuration: Hystrix defaults, validation, JSON parsing (SPEC §2).
 
 use crate::error::ConfigError;
+use fields::FieldMut;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+mod fields;
 
 /// Upper bound for every millisecond and count setting: 2^53 − 1, the
 /// largest integer every host carries exactly (a JS number, a Python int, a
@@ -432,15 +435,10 @@ impl Config {
 
     /// The value of SPEC key `key`, or `None` if it is not a key.
     pub fn setting(&self, key: &str) -> Option<Setting> {
+        let at = KEYS.iter().position(|(k, _)| *k == key)?;
         let mut copy = *self;
-        Some(match key_type(key).ok()? {
-            KeyType::Bool => Setting::Bool(*copy.bool_mut(key)),
-            KeyType::Int(..) => Setting::Int(*copy.int_mut(key)),
-            KeyType::Name(_) => Setting::Name(match key {
-                "retry_jitter" => self.retry_jitter.as_str(),
-                _ => self.concurrency_limit_mode.as_str(),
-            }),
-        })
+        let value = copy.field_mut(at)?.get();
+        Some(value)
     }
 
     /// Checks every rule of SPEC §2 and §8.1; the error names the first
@@ -613,13 +611,13 @@ impl Config {
             }
         }
         let mut next = *self;
-        for (&(key, ty), value) in KEYS.iter().zip(given) {
+        for (at, (&(key, ty), value)) in KEYS.iter().zip(given).enumerate() {
             let Some(value) = value else { continue };
             let setting = parse_setting(key, value)?;
             if let Setting::Int(v) = setting {
                 check_range(key, ty, v)?;
             }
-            next.set(key, setting)?;
+            next.set_at(at, setting)?;
         }
         next.validate()?;
         Ok(next)
@@ -635,14 +633,14 @@ impl Config {
             return Err(ConfigError::new(unknown, "is not a configuration key".into()));
         }
         let mut next = *self;
-        for (key, ty) in KEYS {
+        for (at, (key, ty)) in KEYS.into_iter().enumerate() {
             // The last of a repeated key wins, as in a JSON object.
             let Some((_, value)) = patch.iter().rev().find(|(k, _)| *k == key) else { continue };
             let setting = given_setting(key, ty, *value)?;
             if let Setting::Int(v) = setting {
                 check_range(key, ty, v)?;
             }
-            next.set(key, setting)?;
+            next.set_at(at, setting)?;
         }
         next.validate()?;
         Ok(next)
@@ -651,21 +649,34 @@ impl Config {
     /// Sets one key without validating the whole configuration; the error
     /// names the key when it is unknown or the value has the wrong type.
     pub fn set(&mut self, key: &str, value: Setting) -> Result<(), ConfigError> {
-        let ty = key_type(key)?;
-        match (ty, value) {
-            (KeyType::Bool, Setting::Bool(b)) => {
-                *self.bool_mut(key) = b;
-                Ok(())
-            }
-            (KeyType::Int(..), Setting::Int(i)) => {
-                *self.int_mut(key) = i;
-                Ok(())
-            }
-            (KeyType::Name(_), Setting::Name(name)) => self.set_name(key, name),
-            (KeyType::Bool, _) => Err(ConfigError::new(key, "must be a boolean".into())),
-            (KeyType::Int(..), _) => Err(ConfigError::new(key, "must be an integer".into())),
-            (KeyType::Name(values), _) => Err(ConfigError::new(key, one_of(values))),
+        match KEYS.iter().position(|(k, _)| *k == key) {
+            Some(at) => self.set_at(at, value),
+            None => Err(ConfigError::new(key, "is not a configuration key".into())),
         }
+    }
+
+    /// [`Config::set`] for the key at `at` in SPEC order.
+    fn set_at(&mut self, at: usize, value: Setting) -> Result<(), ConfigError> {
+        let (key, ty) = KEYS[at];
+        let names = match ty {
+            KeyType::Name(names) => names,
+            _ => &[],
+        };
+        let unknown = |name: &str| ConfigError::new(key, format!("{}, got \"{name}\"", one_of(names)));
+        match (self.field_mut(at), value) {
+            (Some(FieldMut::Bool(field)), Setting::Bool(b)) => *field = b,
+            (Some(FieldMut::Int(field)), Setting::Int(i)) => *field = i,
+            (Some(FieldMut::Jitter(field)), Setting::Name(name)) => {
+                *field = Jitter::parse(name).ok_or_else(|| unknown(name))?;
+            }
+            (Some(FieldMut::Mode(field)), Setting::Name(name)) => {
+                *field = LimitMode::parse(name).ok_or_else(|| unknown(name))?;
+            }
+            (Some(FieldMut::Bool(_)), _) => return Err(ConfigError::new(key, "must be a boolean".into())),
+            (Some(FieldMut::Int(_)), _) => return Err(ConfigError::new(key, "must be an integer".into())),
+            _ => return Err(ConfigError::new(key, one_of(names))),
+        }
+        Ok(())
     }
 
     /// The configuration as a JSON object with every key.
@@ -688,76 +699,6 @@ impl Config {
             };
         }
         (crate::for_each_config_field!(int_fields))(self)
-    }
-
-    fn set_name(&mut self, key: &str, name: &str) -> Result<(), ConfigError> {
-        let unknown = |values: &[&str]| ConfigError::new(key, format!("{}, got \"{name}\"", one_of(values)));
-        match key {
-            "retry_jitter" => self.retry_jitter = Jitter::parse(name).ok_or_else(|| unknown(&JITTER_NAMES))?,
-            "concurrency_limit_mode" => {
-                self.concurrency_limit_mode = LimitMode::parse(name).ok_or_else(|| unknown(&LIMIT_MODE_NAMES))?
-            }
-            _ => unreachable!("not a named key: {key}"),
-        }
-        Ok(())
-    }
-
-    fn int_mut(&mut self, key: &str) -> &mut u64 {
-        match key {
-            "timeout_ms" => &mut self.timeout_ms,
-            "max_concurrent_requests" => &mut self.max_concurrent_requests,
-            "fallback_max_concurrent_requests" => &mut self.fallback_max_concurrent_requests,
-            "request_volume_threshold" => &mut self.request_volume_threshold,
-            "error_threshold_percentage" => &mut self.error_threshold_percentage,
-            "sleep_window_ms" => &mut self.sleep_window_ms,
-            "half_open_max_calls" => &mut self.half_open_max_calls,
-            "rolling_window_ms" => &mut self.rolling_window_ms,
-            "rolling_window_buckets" => &mut self.rolling_window_buckets,
-            "health_snapshot_interval_ms" => &mut self.health_snapshot_interval_ms,
-            "random_seed" => &mut self.random_seed,
-            "retry_max_attempts" => &mut self.retry_max_attempts,
-            "retry_base_delay_ms" => &mut self.retry_base_delay_ms,
-            "retry_multiplier_permille" => &mut self.retry_multiplier_permille,
-            "retry_max_delay_ms" => &mut self.retry_max_delay_ms,
-            "deadline_ms" => &mut self.deadline_ms,
-            "retry_budget_percent" => &mut self.retry_budget_percent,
-            "retry_budget_min_per_sec" => &mut self.retry_budget_min_per_sec,
-            "retry_budget_window_ms" => &mut self.retry_budget_window_ms,
-            "retry_budget_window_buckets" => &mut self.retry_budget_window_buckets,
-            "rate_limit_for_period" => &mut self.rate_limit_for_period,
-            "rate_limit_period_ms" => &mut self.rate_limit_period_ms,
-            "rate_limit_burst" => &mut self.rate_limit_burst,
-            "rate_limit_timeout_ms" => &mut self.rate_limit_timeout_ms,
-            "hedge_max_attempts" => &mut self.hedge_max_attempts,
-            "hedge_delay_ms" => &mut self.hedge_delay_ms,
-            "adaptive_initial_limit" => &mut self.adaptive_initial_limit,
-            "adaptive_min_limit" => &mut self.adaptive_min_limit,
-            "adaptive_max_limit" => &mut self.adaptive_max_limit,
-            "adaptive_window_ms" => &mut self.adaptive_window_ms,
-            "adaptive_window_min_samples" => &mut self.adaptive_window_min_samples,
-            "aimd_backoff_permille" => &mut self.aimd_backoff_permille,
-            "aimd_timeout_ms" => &mut self.aimd_timeout_ms,
-            "gradient2_smoothing_permille" => &mut self.gradient2_smoothing_permille,
-            "gradient2_queue_size" => &mut self.gradient2_queue_size,
-            "gradient2_long_window" => &mut self.gradient2_long_window,
-            "gradient2_rtt_tolerance_permille" => &mut self.gradient2_rtt_tolerance_permille,
-            _ => unreachable!("not an integer key: {key}"),
-        }
-    }
-
-    fn bool_mut(&mut self, key: &str) -> &mut bool {
-        match key {
-            "timeout_enabled" => &mut self.timeout_enabled,
-            "fallback_enabled" => &mut self.fallback_enabled,
-            "circuit_breaker_enabled" => &mut self.circuit_breaker_enabled,
-            "force_open" => &mut self.force_open,
-            "force_closed" => &mut self.force_closed,
-            "retry_on_timeout" => &mut self.retry_on_timeout,
-            "retry_on_rejected" => &mut self.retry_on_rejected,
-            "hedge_on_failure" => &mut self.hedge_on_failure,
-            "adaptive_drop_on_failure" => &mut self.adaptive_drop_on_failure,
-            _ => unreachable!("not a boolean key: {key}"),
-        }
     }
 }
 
@@ -790,13 +731,19 @@ impl FieldValue for LimitMode {
     }
 }
 
-/// `must be one of "a", "b" or "c"`.
+/// `must be one of "a", "b" or "c"` (`must be "a"` for one name). Pieces
+/// pushed, not formatted: no `format!` or joins of its own in the wasm.
 fn one_of(values: &[&str]) -> String {
-    let quoted: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
-    match quoted.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("must be one of {} or {last}", rest.join(", ")),
-        _ => format!("must be {}", quoted.join("")),
+    let mut out = String::from(if values.len() > 1 { "must be one of " } else { "must be " });
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push_str(if i + 1 == values.len() { " or " } else { ", " });
+        }
+        out.push('"');
+        out.push_str(v);
+        out.push('"');
     }
+    out
 }
 
 /// An integer key's range rule (SPEC §2 and its v2 bounds).
@@ -989,6 +936,14 @@ mod tests {
         assert_eq!(c.bucket_ms(), 1000);
         c.validate().unwrap();
         assert_eq!(Config::from_json("{}").unwrap(), c);
+    }
+
+    #[test]
+    fn one_of_lists_the_names_quoted_the_last_after_or() {
+        assert_eq!(one_of(&JITTER_NAMES), r#"must be one of "none", "full", "equal" or "decorrelated""#);
+        assert_eq!(one_of(&["a", "b"]), r#"must be one of "a" or "b""#);
+        assert_eq!(one_of(&["a"]), r#"must be "a""#);
+        assert_eq!(one_of(&[]), "must be ");
     }
 
     #[test]

@@ -11,9 +11,14 @@ in a task of its own, so it never holds the caller back. An
 ``asyncio.timeout()`` or ``TaskGroup`` a run entered before such a hand-over
 stays bound to the caller's task: a run that must await at length after its
 cancellation should not rely on them meanwhile. Timers are the
-loop's own timers on the real clock and futures on any other clock
-(``clock.timer_future``), so a :class:`~hystrix.testing.VirtualClock` drives
-every delay.
+loop's own timers on the real clock, armed when the reaction that set them
+ends (one set and cleared within a reaction, the timeout of a run that
+ended at once, never reaches the loop); on a
+:class:`~hystrix.testing.VirtualClock` (which drives every delay) the
+clock's own timers, and futures on any other clock
+(``clock.timer_future``), both armed when the core sets them, before the
+run they time starts (semantics §1.4: at an equal instant the command's
+timer comes first).
 
 Where the work happens. The caller's coroutine starts the call and carries
 out what the call asks for at its start. After that, an input (an attempt's
@@ -65,6 +70,20 @@ from ._protocol import (
     Settling,
     Target,
 )
+from .testing import VirtualClock, VirtualTimer
+
+
+def _plain_virtual(clock: Any) -> bool:
+    """Whether ``clock`` is a :class:`VirtualClock` whose timers are its own
+    (a subclass that arms or hands out timers its own way is asked for
+    futures, as any clock is)."""
+    t = type(clock)
+    return (
+        issubclass(t, VirtualClock)
+        and t.call_at is VirtualClock.call_at
+        and t.timer_future is VirtualClock.timer_future
+    )
+
 
 # Inputs: (_TIMER, timer, None), (_RETURNED, attempt, value),
 # (_RAISED, attempt, exception), (_FALLBACK_DONE, 0, task).
@@ -109,6 +128,8 @@ class AsyncCall(Settling):
         "base",
         "inbox",
         "held",
+        "early",
+        "vdue",
         "todo",
         "failure",
         "wake",
@@ -151,13 +172,20 @@ class AsyncCall(Settling):
         self.tasks: Dict[int, "asyncio.Future[Any]"] = {}
         self.calls: Dict[int, Call] = {}
         self.aborted: Set[int] = set()
-        # Armed timers: the loop's timer handles (real clock) or futures
-        # from ``clock.timer_future`` (see ``_arm``).
-        self.timers: Dict[int, Union["asyncio.Future[None]", asyncio.TimerHandle]] = {}
+        # Armed timers: the loop's timer handles (real clock), a virtual
+        # clock's timers, or futures from ``clock.timer_future`` (see ``_arm``).
+        self.timers: Dict[int, Union["asyncio.Future[None]", asyncio.TimerHandle, VirtualTimer]] = {}
         #: Real-clock timers set in the current reaction, not armed yet: due time by timer.
         self.due: Dict[int, int] = {}
+        #: Virtual-clock timers set in the current reaction, not armed yet:
+        #: (due time, the clock's sequence number kept for it, the clock's
+        #: epoch then) by timer (see ``_arm``).
+        self.vdue: Dict[int, Tuple[int, int, int]] = {}
         self.fb_task: "Optional[asyncio.Future[Any]]" = None
         self.fb_original: Optional[BaseException] = None
+        #: A virtual clock's timer that fired while the caller only waited,
+        #: for the caller to feed first (see ``_virtual_fired``).
+        self.early: Optional[Tuple[int, int, Any]] = None
         #: The caller's task when attempts may run in it (see ``_inline``),
         #: and its count of cancellations asked for when the first one started.
         self.task: "Optional[asyncio.Task[Any]]" = None
@@ -207,10 +235,19 @@ class AsyncCall(Settling):
                 self.held = True
                 if self.failure is not None:
                     raise self.failure
-                # What the last reaction left to the caller comes first; a
-                # cancellation is a reaction of its own (§18.1), before the
-                # inputs queued behind it.
-                settled = self._carry(self._take_todo(), True, inputs=caller_cancel is None)
+                # What the last reaction left to the caller comes first (or
+                # a timer the caller was woken to feed); a cancellation is a
+                # reaction of its own (§18.1), before the inputs queued
+                # behind it.
+                todo = self._take_todo()
+                early = self.early
+                if early is not None:
+                    self.early = None
+                    if todo:
+                        self.inbox.appendleft(early)
+                    else:
+                        todo = list(self._feed(self._time(), early))
+                settled = self._carry(todo, True, inputs=caller_cancel is None)
                 if thrown is not None and self.inline is None:
                     # The attempt it was for was stopped meanwhile: the
                     # caller's cancellation is the call's.
@@ -252,6 +289,8 @@ class AsyncCall(Settling):
         settled = self._carry_all(actions, in_caller, inputs)
         if self.due and settled is not _LEFT:
             self._arm_due()
+        if self.vdue:
+            self._arm_virtual()
         return settled
 
     def _carry_all(self, actions: Any, in_caller: bool, inputs: bool) -> Optional[Tuple[int, int, int]]:
@@ -266,7 +305,7 @@ class AsyncCall(Settling):
                 if code == SET_TIMER:
                     self._arm(x, pending[i + 2])
                 elif code == CLEAR_TIMER:
-                    if self.due.pop(x, None) is None:
+                    if self.due.pop(x, None) is None and self.vdue.pop(x, None) is None:
                         timer = self.timers.pop(x, None)
                         if timer is not None:
                             timer.cancel()
@@ -330,6 +369,18 @@ class AsyncCall(Settling):
             self.due.pop(timer, None)
             self.due[timer] = due
             return
+        if type(clock) is VirtualClock or _plain_virtual(clock):
+            # The clock's own timer (no future, no loop callback to clear
+            # it), armed when this reaction ends, in the place in the
+            # clock's queue it takes now: its sequence number is kept now,
+            # so a tie with a timer the run arms meanwhile still goes to
+            # this one (semantics §1.4), and one cleared within the
+            # reaction (the timeout of a run that ended at once) never
+            # reaches the clock. Should the clock be advanced meanwhile (by
+            # the run, a listener, another thread), ``_arm_virtual`` sees it.
+            self.vdue.pop(timer, None)
+            self.vdue[timer] = (due, clock._reserve(), clock._epoch)
+            return
         fut = clock.timer_future(due)
         fut.add_done_callback(functools.partial(self._timer_done, timer), context=self.base)
         self.timers[timer] = fut
@@ -345,6 +396,54 @@ class AsyncCall(Settling):
             at = now + max(0.0, (due - self.now) / 1000.0)
             self.timers[timer] = loop.call_at(at, self._input, (_TIMER, timer, None), context=base)
         self.due.clear()
+
+    def _arm_virtual(self) -> None:
+        """Arms the virtual clock's timers set in this reaction in the
+        places they took when set (see ``_arm``). One the clock has passed
+        meanwhile fires now — if the clock took no timer out since it was
+        set (its epoch), it is exactly where it would have been."""
+        clock = self.target.circuit._clock
+        for timer, (due, seq, epoch) in self.vdue.items():
+            t = clock._push(due, seq, functools.partial(self._virtual_fired, timer))
+            self.timers[timer] = t
+            if clock._epoch != epoch and clock.now() >= due:
+                t.cancel()
+                self._virtual_fired(timer)
+        self.vdue.clear()
+
+    def _virtual_fired(self, timer: int) -> None:
+        """A virtual clock reached timer ``timer``: its input is fed from
+        the loop (never inside the task or thread that advanced the clock),
+        as the real clock's timers are."""
+        loop = self.loop
+        try:
+            here = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            here = False
+        item = (_TIMER, timer, None)
+        if here:
+            wake = self.wake
+            if (
+                self.active
+                and not self.held
+                and self.inline is None
+                and wake is not None
+                and not wake.done()
+                and not getattr(loop, "_ready", True)
+            ):
+                # The caller only waits, and nothing else is queued on the
+                # loop (an attempt's end that would come first): the caller
+                # feeds the timer itself, before anything that comes after
+                # it, a cancellation included. One loop hop, as a
+                # callback's, and a reaction that settles the call needs no
+                # second one to wake the caller.
+                self.held = True
+                self.early = item
+                wake.set_result(None)
+            else:
+                loop.call_soon(self._input, item, context=self.base)
+        else:
+            loop.call_soon_threadsafe(self._input, item, context=self.base)
 
     def _invoke(self, attempt: int, in_caller: bool) -> Tuple[int, ...]:
         t = self.target
@@ -601,6 +700,7 @@ class AsyncCall(Settling):
             fut.cancel()
         self.timers.clear()
         self.due.clear()
+        self.vdue.clear()
         while self.inbox:
             self._late(self.inbox.popleft())
 
@@ -611,7 +711,9 @@ class AsyncCall(Settling):
             fut.cancel()
         self.timers.clear()
         self.due.clear()
+        self.vdue.clear()
         self.inbox.clear()
+        self.early = None
         self.todo = []
         self.abandoned = True
         for attempt, task in list(self.tasks.items()):

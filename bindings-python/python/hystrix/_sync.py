@@ -21,7 +21,6 @@ import collections
 import threading
 from typing import Any, Deque, Dict, Tuple
 
-from ._clock import RealClock
 from ._options import SUCCESS, _now, _outcome_of
 from ._protocol import (
     _CURRENT_CALL,
@@ -53,15 +52,15 @@ def execute(target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> An
     s = Settling(target, args, kwargs)
     clock = target.circuit.clock
     label = target.label
-    # The real clock's waiter captures nothing when armed (it only sleeps
-    # until the deadline when called): made when waited for, not per timer
-    # armed — most timers (timeouts, 0 ms backoffs) are never waited for.
-    lazy = type(clock) is RealClock
+    # A timer's waiter is made only when it is waited for, not when it is
+    # set: most timers (timeouts, 0 ms backoffs) never are. Nothing is lost
+    # meanwhile: a clock that passed the due time (another thread advanced
+    # a virtual clock while the run ran) is not waited on at all, and a
+    # clock's waiter armed at or after its deadline returns at once.
     s.t0 = s.at = _now(clock, label)
     native, actions = target.circuit._native.call(s.t0, target.fallback is not None)
     pending: Deque[int] = collections.deque(actions)
     timers: Dict[int, int] = {}  # timer -> due, in arming order
-    waits: Dict[int, Any] = {}  # timer -> its clock.waiter
     settled = None
     try:
         while True:
@@ -70,11 +69,8 @@ def execute(target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> An
                 if code == SET_TIMER:
                     timers.pop(x, None)
                     timers[x] = y
-                    if not lazy:
-                        waits[x] = clock.waiter(y, threading.Event())  # armed now
                 elif code == CLEAR_TIMER:
                     timers.pop(x, None)
-                    waits.pop(x, None)
                 elif code == INVOKE:
                     pending.extend(_invoke(s, native, x))
                 elif code == ABORT:
@@ -88,9 +84,8 @@ def execute(target: Target, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> An
             # The earliest timer (the first armed among equals) is waited for.
             timer, due = min(timers.items(), key=lambda kv: kv[1])
             now = _now(clock, label)
-            wait = waits.pop(timer, None)
             if now < due:
-                (clock.waiter(due, threading.Event()) if wait is None else wait)()
+                clock.waiter(due, threading.Event())()
                 now = _now(clock, label)
             del timers[timer]
             s.at = now

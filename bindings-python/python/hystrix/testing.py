@@ -24,16 +24,31 @@ __all__ = ["VirtualClock", "VirtualTimer"]
 class VirtualTimer:
     """A timer armed on a :class:`VirtualClock`; ``cancel()`` disarms it."""
 
-    __slots__ = ("due", "callback", "cancelled")
+    __slots__ = ("due", "callback", "cancelled", "_clock")
 
-    def __init__(self, due: int, callback: Callable[[], None]):
+    def __init__(self, due: int, callback: Callable[[], None], clock: "Optional[VirtualClock]" = None):
         self.due = due
         self.callback = callback
         self.cancelled = False
+        # The clock whose queue holds it (None once taken out).
+        self._clock = clock
 
     def cancel(self) -> None:
-        """Disarms the timer (no effect once fired)."""
+        """Disarms the timer (no effect once fired). It lets go of its
+        callback at once, and its clock drops disarmed timers from its
+        queue once they are most of it: a command's timeouts are disarmed
+        by the thousand on a clock that never reaches them."""
+        if self.cancelled:
+            return
         self.cancelled = True
+        self.callback = _nothing
+        clock = self._clock
+        if clock is not None:
+            clock._disarmed()
+
+
+def _nothing() -> None:
+    """A disarmed timer's callback."""
 
 
 def _whole_ms(ms: object, what: str) -> int:
@@ -61,6 +76,12 @@ class VirtualClock:
         self._now = _whole_ms(start_ms, "VirtualClock(start_ms)")
         self._heap: List[Tuple[int, int, VirtualTimer]] = []
         self._seq = itertools.count()
+        # Disarmed timers still in the heap.
+        self._cancelled = 0
+        # Counts the times timers were looked for (``_pop_due``): a timer
+        # armed late in a place kept for it (``_reserve``/``_push``) is where
+        # it would have been if this did not change meanwhile.
+        self._epoch = 0
         self._lock = threading.RLock()
         # Held for the whole of a sync advance (reentrant: a timer callback
         # may advance again on the same thread).
@@ -74,28 +95,72 @@ class VirtualClock:
 
     def call_at(self, due: int, callback: Callable[[], None]) -> VirtualTimer:
         """Arms ``callback`` to run when the clock reaches ``due``."""
-        timer = VirtualTimer(due, callback)
+        timer = VirtualTimer(due, callback, self)
         with self._lock:
             heapq.heappush(self._heap, (due, next(self._seq), timer))
+        return timer
+
+    def _reserve(self) -> int:
+        """A place in the order of timers due at the same time, for a timer
+        armed later with ``_push`` (hystrix's asyncio interpreter)."""
+        with self._lock:
+            return next(self._seq)
+
+    def _push(self, due: int, seq: int, callback: Callable[[], None]) -> VirtualTimer:
+        """Arms ``callback`` at ``due`` in the place ``seq`` (``_reserve``)."""
+        timer = VirtualTimer(due, callback, self)
+        with self._lock:
+            heapq.heappush(self._heap, (due, seq, timer))
         return timer
 
     def next_deadline(self) -> Optional[int]:
         """The earliest due time of an armed timer."""
         with self._lock:
             while self._heap and self._heap[0][2].cancelled:
-                heapq.heappop(self._heap)
+                self._take()
             return self._heap[0][0] if self._heap else None
 
-    def _pop_due(self, target: int) -> Optional[VirtualTimer]:
+    def _take(self) -> VirtualTimer:
+        """Takes the earliest timer out of the queue (the lock held)."""
+        timer = heapq.heappop(self._heap)[2]
+        timer._clock = None
+        if timer.cancelled:
+            self._cancelled -= 1
+        return timer
+
+    def _disarmed(self) -> None:
+        """One of the queue's timers was disarmed: past 64 of them, and
+        once they are half the queue, they are dropped from it (the order
+        of the others is kept: it is by due time, then arming)."""
         with self._lock:
+            self._cancelled += 1
+            if self._cancelled > 64 and 2 * self._cancelled > len(self._heap):
+                kept = []
+                for entry in self._heap:
+                    if entry[2].cancelled:
+                        entry[2]._clock = None
+                    else:
+                        kept.append(entry)
+                heapq.heapify(kept)
+                self._heap = kept
+                self._cancelled = 0
+
+    def _pop_due(self, target: int) -> Optional[VirtualTimer]:
+        """The next timer due by ``target`` (the clock moved to its due
+        time), or ``None`` with the clock moved to ``target`` in the same
+        step: a timer armed from another thread is either taken here or
+        armed at a time that has already reached ``target``."""
+        with self._lock:
+            self._epoch += 1
             while self._heap:
-                due, _, timer = self._heap[0]
+                due = self._heap[0][0]
                 if due > target:
-                    return None
-                heapq.heappop(self._heap)
+                    break
+                timer = self._take()
                 if not timer.cancelled:
                     self._now = max(self._now, due)
                     return timer
+            self._now = max(self._now, target)
             return None
 
     def _due(self, target: int) -> Iterator[VirtualTimer]:
@@ -150,7 +215,9 @@ class VirtualClock:
     def waiter(self, deadline: int, done: threading.Event) -> Callable[[], bool]:
         """Arms a timeout now; the returned function blocks until ``done`` is
         set (by the run finishing, or by this clock reaching the deadline
-        from another thread's ``advance``) and says whether the deadline won."""
+        from another thread's ``advance``) and says whether the deadline won.
+        A deadline the clock has already reached has won (as on the real
+        clock): no advance is waited for."""
         fired = []
 
         def fire() -> None:
@@ -158,6 +225,11 @@ class VirtualClock:
             done.set()
 
         timer = self.call_at(deadline, fire)
+        if self._now >= deadline:
+            # Reached before it was armed (read after arming: an advance
+            # under way either fires it or has moved the time already).
+            timer.cancel()
+            fire()
 
         def wait() -> bool:
             done.wait()
@@ -169,8 +241,27 @@ class VirtualClock:
     def timer_future(self, deadline: int) -> "asyncio.Future[None]":
         """A future on the running loop completed when the clock reaches ``deadline``."""
         fut: "asyncio.Future[None]" = asyncio.get_running_loop().create_future()
-        timer = self.call_at(deadline, lambda: _resolve(fut))
-        fut.add_done_callback(lambda _f: timer.cancel())
+
+        def disarm(_f: "asyncio.Future[None]") -> None:
+            timer.cancel()
+
+        def fire() -> None:
+            loop = fut.get_loop()
+            try:
+                here = asyncio.get_running_loop() is loop
+            except RuntimeError:
+                here = False
+            if here:
+                # Reached: nothing to disarm (one loop callback fewer).
+                fut.remove_done_callback(disarm)
+                _resolve(fut)
+            else:
+                # Advanced from another thread: resolved on the loop's own
+                # thread, which is woken for it.
+                loop.call_soon_threadsafe(_resolve, fut)
+
+        timer = self.call_at(deadline, fire)
+        fut.add_done_callback(disarm)
         return fut
 
     async def sleep(self, ms: int) -> None:
@@ -179,16 +270,19 @@ class VirtualClock:
 
 
 async def _settle() -> None:
-    """Runs the loop until nothing is ready to run."""
+    """Runs the loop until nothing is ready to run: no callback queued and
+    no loop timer due (a ``call_later(0, ...)``, a ``sleep`` of the real
+    clock that is over); no pass at all if nothing is. A loop that does not show its queues (not an
+    ``asyncio`` base loop) is given 50 passes."""
     loop = asyncio.get_running_loop()
-    for _ in range(10_000):
-        await asyncio.sleep(0)
-        ready = getattr(loop, "_ready", None)
-        if ready is not None and len(ready) == 0:
+    ready = getattr(loop, "_ready", None)
+    scheduled = getattr(loop, "_scheduled", None)
+    if ready is None or scheduled is None:
+        for _ in range(50):
             await asyncio.sleep(0)
-            if len(ready) == 0:
-                return
-        elif ready is None:
-            for _ in range(50):
-                await asyncio.sleep(0)
+        return
+    resolution = getattr(loop, "_clock_resolution", 0.0)
+    for _ in range(10_000):
+        if not ready and not (scheduled and scheduled[0].when() <= loop.time() + resolution):
             return
+        await asyncio.sleep(0)
