@@ -51,13 +51,11 @@ impl Config {
     pub(super) fn field_mut(&mut self, at: usize) -> Option<FieldMut<'_>> {
         macro_rules! all_fields {
             ($($f:ident),*) => {
-                fn all(c: &mut Config) -> [FieldMut<'_>; KEYS.len()] {
-                    [$(c.$f.as_field()),*]
-                }
+                [$(|c: &mut Config| c.$f.as_field()),*]
             };
         }
-        crate::for_each_config_field!(all_fields);
-        all(self).into_iter().nth(at)
+        const ALL: [for<'a> fn(&'a mut Config) -> FieldMut<'a>; KEYS.len()] = crate::for_each_config_field!(all_fields);
+        ALL.get(at).map(|f| f(self))
     }
 }
 
