@@ -943,6 +943,9 @@ export class CallState {
   firstOk() {
     try {
       const r = this.circuit.wasm.input(this.id, this.now(), ENDED, 1);
+      // Before any other step, as in `input`: a step that fails from here
+      // on must know the core may have ended the call (its id reused).
+      if ((r & FINISHED) !== 0) this.finished = true;
       if ((r & (COUNT | FIRST | FINISHED)) === (2 | FIRST_CLEAR | FINISHED) && this.x === null && this.handle === null) {
         const v = actionView(r);
         if (v[1] === this.timer && v[4] === SETTLE_RUN) {

@@ -96,7 +96,7 @@ export function noteOptions(c, options) {
  * Recomputes `c.gates`: whether, when a timer of one of `c`'s calls fires
  * (its timeout), anything beyond the glue and the core may run — event or
  * stateChange listeners (its notices), more attempts or timers (retries,
- * hedges, rate-limit waits), or a clock of the caller's (its `now`). Then
+ * hedges, rate-limit waits), or any clock but the default one (its `now`). Then
  * each call's timer work is brought back into its caller's async context
  * (context.mjs); otherwise it is carried out where the timer fires, which
  * nobody can observe. Per command, a fallback or `withContext` runs (abort
@@ -105,7 +105,10 @@ export function noteOptions(c, options) {
  * @param {Circuit} c
  */
 export function refreshGates(c) {
-  c.gates = c.strategies || c.dispatch.size !== 0 || typeof c.clock.armTimer !== "function";
+  // Any clock but the default real one may run a caller's code when a
+  // timer fires or is set (a host clock, a VirtualClock subclass or one
+  // whose `now` is stubbed): gated.
+  c.gates = c.strategies || c.dispatch.size !== 0 || c.clock !== defaultClock;
 }
 
 /**

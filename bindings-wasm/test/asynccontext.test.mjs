@@ -342,6 +342,114 @@ test("a caller's clock: its now() at a timeout is called in the call's context",
   assert.ok(asked.length >= 2 && !asked.includes("host"), `now() was called in ${asked}`);
 });
 
+// Review findings on the gate rule (each failed before its fix or had no test).
+
+test("a withContext run alone (no fallback): its abort listeners run in its call's context", async () => {
+  const seen = [];
+  const cmd = new Command(
+    ({ signal }) => {
+      signal.addEventListener("abort", () => seen.push(["abort", rid()]));
+      return never();
+    },
+    null,
+    { timeoutMs: 10, withContext: true },
+  );
+  await Promise.all([cmd.execute().catch(() => {}), als.run({ id: 1 }, () => cmd.execute().catch(() => {}))]);
+  assert.deepEqual(
+    seen.sort(),
+    [
+      ["abort", 1],
+      ["abort", "none"],
+    ].sort(),
+  );
+});
+
+test("retry options given by configure(name) to an existing name gate its calls", async () => {
+  const seen = [];
+  let n = 0;
+  const cmd = new Command(
+    (id) => {
+      seen.push([id, rid()]);
+      return ++n <= 2 ? never() : id;
+    },
+    null,
+    { name: "asynccontext-configure-name", timeoutMs: 10 },
+  );
+  h.configure("asynccontext-configure-name", RETRY);
+  const out = await Promise.all([cmd.execute("none"), als.run({ id: 1 }, () => cmd.execute(1))]);
+  assert.deepEqual(out, ["none", 1]);
+  for (const [id, where] of seen) assert.equal(where, id, `attempt of call ${id} ran in ${where}`);
+});
+
+test("a host clock given by a second Command of the name: its now() at a timeout is called in the call's context", async () => {
+  const timers = [];
+  let t = 0;
+  const asked = [];
+  const clock = {
+    now: () => {
+      asked.push(rid());
+      return t;
+    },
+    arm: (due, fn) => {
+      const timer = { due, fn, live: true };
+      timers.push(timer);
+      return { cancel: () => (timer.live = false) };
+    },
+  };
+  const cmd = new Command(never, null, { name: "asynccontext-second-clock", timeoutMs: 10 });
+  new Command(never, null, { name: "asynccontext-second-clock", clock });
+  const all = Promise.all([1, 2].map((id) => als.run({ id }, () => cmd.execute().catch((e) => [id, rid(), e.name]))));
+  asked.length = 0;
+  als.run({ id: "host" }, () => {
+    t = 10;
+    for (const timer of timers.splice(0)) if (timer.live && timer.due <= t) timer.fn();
+  });
+  assert.deepEqual(await all, [
+    [1, 1, "TimeoutError"],
+    [2, 2, "TimeoutError"],
+  ]);
+  assert.ok(asked.length >= 2 && !asked.includes("host"), `now() was called in ${asked}`);
+});
+
+for (const [what, make] of [
+  [
+    "a VirtualClock subclass overriding now()",
+    (asked) =>
+      new (class extends VirtualClock {
+        now() {
+          asked.push(rid());
+          return super.now();
+        }
+      })(),
+  ],
+  [
+    "a VirtualClock whose now() is stubbed on the instance",
+    (asked) => {
+      const clock = new VirtualClock();
+      const realNow = clock.now.bind(clock);
+      clock.now = () => {
+        asked.push(rid());
+        return realNow();
+      };
+      return clock;
+    },
+  ],
+]) {
+  test(`${what}: its now() at a timeout is called in the call's context`, async () => {
+    const asked = [];
+    const clock = make(asked);
+    const cmd = new Command(never, null, { timeoutMs: 10, clock });
+    const all = Promise.all([1, 2].map((id) => als.run({ id }, () => cmd.execute().catch((e) => [id, rid(), e.name]))));
+    asked.length = 0;
+    await als.run({ id: "host" }, () => clock.advance(10));
+    assert.deepEqual(await all, [
+      [1, 1, "TimeoutError"],
+      [2, 2, "TimeoutError"],
+    ]);
+    assert.ok(asked.length >= 2 && !asked.includes("host"), `now() was called in ${asked}`);
+  });
+}
+
 test("the browser, bundler and init entries import nothing from node: (browsers have no async_hooks)", async () => {
   const { readFileSync } = await import("node:fs");
   const dir = new URL("../../target/npm/hystrix/", import.meta.url);
