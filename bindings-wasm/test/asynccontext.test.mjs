@@ -278,7 +278,8 @@ test("a listener registered after a call started: calls started afterwards gate 
 /**
  * Two calls (one with no store) of a plain run whose first attempts hang
  * and whose retries answer, on a command made with `options` and then
- * configured with `later`: each attempt must see its own call's store.
+ * configured with `later` (settings, or a function that configures it):
+ * each attempt must see its own call's store.
  */
 async function retriedInTheirContext(options, later) {
   const seen = [];
@@ -292,7 +293,8 @@ async function retriedInTheirContext(options, later) {
     null,
     options,
   );
-  cmd.configure(later);
+  if (typeof later === "function") later();
+  else cmd.configure(later);
   const out = await Promise.all([cmd.execute("none"), als.run({ id: 1 }, () => cmd.execute(1))]);
   assert.deepEqual(out, ["none", 1]);
   assert.deepEqual(seen.sort(), [
@@ -313,33 +315,60 @@ test("retry options given by configure() later gate the calls started after", as
   await retriedInTheirContext({ timeoutMs: 10 }, RETRY);
 });
 
-test("a caller's clock: its now() at a timeout is called in the call's context", async () => {
+/**
+ * A host clock at 0 that records the context of each `now()` in `asked`;
+ * `fireAt(t)` moves it to `t` and fires the timers due.
+ * @param {unknown[]} asked
+ */
+function hostClock(asked) {
+  /** @type {{ due: number, fn: () => void, live: boolean }[]} */
   const timers = [];
   let t = 0;
-  const asked = [];
   const clock = {
     now: () => {
       asked.push(rid());
       return t;
     },
+    /** @param {number} due @param {() => void} fn */
     arm: (due, fn) => {
       const timer = { due, fn, live: true };
       timers.push(timer);
       return { cancel: () => (timer.live = false) };
     },
   };
-  const cmd = new Command(never, null, { clock, timeoutMs: 10 });
+  /** @param {number} to */
+  const fireAt = (to) => {
+    t = to;
+    for (const timer of timers.splice(0)) if (timer.live && timer.due <= t) timer.fn();
+  };
+  return { clock, fireAt };
+}
+
+/**
+ * Two calls of `cmd` (a run that never ends, a 10 ms timeout), each in its
+ * own context; then `fire()` in a third, which times them out: each must
+ * time out in its own context, and the clock's `now()` (its calls recorded
+ * in `asked`) never be asked in the third.
+ * @param {InstanceType<typeof Command>} cmd
+ * @param {unknown[]} asked
+ * @param {() => unknown} fire
+ */
+async function timeoutsAskTheClockInTheirContext(cmd, asked, fire) {
   const all = Promise.all([1, 2].map((id) => als.run({ id }, () => cmd.execute().catch((e) => [id, rid(), e.name]))));
   asked.length = 0;
-  als.run({ id: "host" }, () => {
-    t = 10;
-    for (const timer of timers.splice(0)) if (timer.live && timer.due <= t) timer.fn();
-  });
+  await als.run({ id: "host" }, fire);
   assert.deepEqual(await all, [
     [1, 1, "TimeoutError"],
     [2, 2, "TimeoutError"],
   ]);
   assert.ok(asked.length >= 2 && !asked.includes("host"), `now() was called in ${asked}`);
+}
+
+test("a caller's clock: its now() at a timeout is called in the call's context", async () => {
+  const asked = [];
+  const { clock, fireAt } = hostClock(asked);
+  const cmd = new Command(never, null, { clock, timeoutMs: 10 });
+  await timeoutsAskTheClockInTheirContext(cmd, asked, () => fireAt(10));
 });
 
 // Review findings on the gate rule (each failed before its fix or had no test).
@@ -365,50 +394,17 @@ test("a withContext run alone (no fallback): its abort listeners run in its call
 });
 
 test("retry options given by configure(name) to an existing name gate its calls", async () => {
-  const seen = [];
-  let n = 0;
-  const cmd = new Command(
-    (id) => {
-      seen.push([id, rid()]);
-      return ++n <= 2 ? never() : id;
-    },
-    null,
-    { name: "asynccontext-configure-name", timeoutMs: 10 },
+  await retriedInTheirContext({ name: "asynccontext-configure-name", timeoutMs: 10 }, () =>
+    h.configure("asynccontext-configure-name", RETRY),
   );
-  h.configure("asynccontext-configure-name", RETRY);
-  const out = await Promise.all([cmd.execute("none"), als.run({ id: 1 }, () => cmd.execute(1))]);
-  assert.deepEqual(out, ["none", 1]);
-  for (const [id, where] of seen) assert.equal(where, id, `attempt of call ${id} ran in ${where}`);
 });
 
 test("a host clock given by a second Command of the name: its now() at a timeout is called in the call's context", async () => {
-  const timers = [];
-  let t = 0;
   const asked = [];
-  const clock = {
-    now: () => {
-      asked.push(rid());
-      return t;
-    },
-    arm: (due, fn) => {
-      const timer = { due, fn, live: true };
-      timers.push(timer);
-      return { cancel: () => (timer.live = false) };
-    },
-  };
+  const { clock, fireAt } = hostClock(asked);
   const cmd = new Command(never, null, { name: "asynccontext-second-clock", timeoutMs: 10 });
   new Command(never, null, { name: "asynccontext-second-clock", clock });
-  const all = Promise.all([1, 2].map((id) => als.run({ id }, () => cmd.execute().catch((e) => [id, rid(), e.name]))));
-  asked.length = 0;
-  als.run({ id: "host" }, () => {
-    t = 10;
-    for (const timer of timers.splice(0)) if (timer.live && timer.due <= t) timer.fn();
-  });
-  assert.deepEqual(await all, [
-    [1, 1, "TimeoutError"],
-    [2, 2, "TimeoutError"],
-  ]);
-  assert.ok(asked.length >= 2 && !asked.includes("host"), `now() was called in ${asked}`);
+  await timeoutsAskTheClockInTheirContext(cmd, asked, () => fireAt(10));
 });
 
 for (const [what, make] of [
@@ -439,14 +435,7 @@ for (const [what, make] of [
     const asked = [];
     const clock = make(asked);
     const cmd = new Command(never, null, { timeoutMs: 10, clock });
-    const all = Promise.all([1, 2].map((id) => als.run({ id }, () => cmd.execute().catch((e) => [id, rid(), e.name]))));
-    asked.length = 0;
-    await als.run({ id: "host" }, () => clock.advance(10));
-    assert.deepEqual(await all, [
-      [1, 1, "TimeoutError"],
-      [2, 2, "TimeoutError"],
-    ]);
-    assert.ok(asked.length >= 2 && !asked.includes("host"), `now() was called in ${asked}`);
+    await timeoutsAskTheClockInTheirContext(cmd, asked, () => clock.advance(10));
   });
 }
 
