@@ -225,6 +225,30 @@ test("a timeout with none of them: each caller's continuation sees its own store
   );
 });
 
+test("a plain timed call makes no gate; one with a fallback does (promises counted at their creation)", async () => {
+  const { createHook } = await import("node:async_hooks");
+  const run = async (x) => x;
+  /** Promises created while `cmd.execute(1)` starts (its synchronous part). */
+  const made = (cmd) => {
+    let n = 0;
+    const hook = createHook({
+      init(_id, type) {
+        if (type === "PROMISE") n++;
+      },
+    }).enable();
+    const p = cmd.execute(1);
+    hook.disable();
+    return p.then(() => n);
+  };
+  const plain = new Command(run, null, { timeoutMs: 1000 });
+  const withFallback = new Command(run, () => 0, { timeoutMs: 1000 });
+  await plain.execute(1);
+  await withFallback.execute(1);
+  const [a, b] = [await made(plain), await made(withFallback)];
+  // The gate is a promise and its reaction's: at least one more.
+  assert.ok(b > a, `a plain call made ${a} promises, one with a fallback ${b}`);
+});
+
 test("a timeout's fallback alone (no withContext) runs in its call's context", async () => {
   const seen = [];
   const cmd = new Command(never, (_e, id) => {
