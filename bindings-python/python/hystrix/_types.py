@@ -152,8 +152,11 @@ class Clock(Protocol):
     """Where a command reads time and waits: what
     :class:`hystrix.testing.VirtualClock` and the default real clock
     provide. ``now()`` gives whole milliseconds, never decreasing; the
-    interpreters arm timeouts and backoffs with ``waiter`` (threads) and
-    ``timer_future`` (asyncio)."""
+    interpreters arm timeouts and backoffs with ``waiter`` (threads; a
+    semaphore-isolated call makes one only when it has to wait, and not
+    at all for a due time ``now()`` has already reached) and
+    ``timer_future`` (asyncio; a ``VirtualClock`` that does not override
+    ``call_at`` or ``timer_future`` is driven through its own timers)."""
 
     def now(self) -> int:
         """The current time in whole milliseconds."""
