@@ -13,12 +13,13 @@ stays bound to the caller's task: a run that must await at length after its
 cancellation should not rely on them meanwhile. Timers are the
 loop's own timers on the real clock, armed when the reaction that set them
 ends (one set and cleared within a reaction, the timeout of a run that
-ended at once, never reaches the loop); on a
-:class:`~hystrix.testing.VirtualClock` (which drives every delay) the
-clock's own timers, and futures on any other clock
-(``clock.timer_future``), both armed when the core sets them, before the
-run they time starts (semantics §1.4: at an equal instant the command's
-timer comes first).
+ended at once, never reaches the loop). On a
+:class:`~hystrix.testing.VirtualClock` (which drives every delay) they are
+the clock's own timers, also armed when the reaction ends but in the place
+in the clock's order they took when set, so at an equal instant the
+command's timer still comes first (semantics §1.4), and one the clock
+passed meanwhile fires at once. Any other clock gives futures
+(``clock.timer_future``), armed when the core sets them.
 
 Where the work happens. The caller's coroutine starts the call and carries
 out what the call asks for at its start. After that, an input (an attempt's
