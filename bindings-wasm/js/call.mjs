@@ -949,7 +949,6 @@ export class CallState {
       if ((r & (COUNT | FIRST | FINISHED)) === (2 | FIRST_CLEAR | FINISHED) && this.x === null && this.handle === null) {
         const v = actionView(r);
         if (v[1] === this.timer && v[4] === SETTLE_RUN) {
-          this.finished = true;
           this.timer = -1;
           this._open = null;
           /** @type {Required<CircuitClock>} */ (this.clock).cancelTimer(this); // no handle: armed by armTimer
@@ -1293,7 +1292,7 @@ export function startCall(command, circuit, args, now, signal) {
         // Timed (the default): arm the timeout, then run attempt 1. Its
         // firing times attempt 1 out; that runs user code only if the
         // command has a fallback or `withContext` runs, or its circuit
-        // listeners, a plan of more attempts or a caller's clock (see
+        // listeners, a plan of more attempts or any clock but the default (see
         // `refreshGates`, registry.mjs): only then is the timer gated back
         // into the caller's async context. Without, nothing but the glue
         // and the core runs until the caller's promise is rejected, and a

@@ -56,7 +56,7 @@ import inspect
 import sys
 from typing import Any, Deque, Dict, Generator, List, Optional, Set, Tuple, Union
 
-from ._clock import RealClock
+from ._clock import RealClock, _on_loop_thread
 from ._hystrix import monotonic_ms
 from ._inline import AWAITABLE, ENDED, RAISED, RETURNED, SUSPENDED, Inline, Rest, drive, start
 from ._options import SUCCESS, _now, _outcome_of
@@ -417,12 +417,8 @@ class AsyncCall(Settling):
         the loop (never inside the task or thread that advanced the clock),
         as the real clock's timers are."""
         loop = self.loop
-        try:
-            here = asyncio.get_running_loop() is loop
-        except RuntimeError:
-            here = False
         item = (_TIMER, timer, None)
-        if here:
+        if _on_loop_thread(loop):
             wake = self.wake
             if (
                 self.active

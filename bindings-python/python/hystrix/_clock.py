@@ -42,6 +42,15 @@ class RealClock:
         return fut
 
 
+def _on_loop_thread(loop: "asyncio.AbstractEventLoop") -> bool:
+    """Whether ``loop`` is the loop running on this thread (else a callback
+    for it must go through ``call_soon_threadsafe``, which wakes it)."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
 def _resolve(fut: "asyncio.Future[None]", _value: Optional[object] = None) -> None:
     if not fut.done():
         fut.set_result(None)

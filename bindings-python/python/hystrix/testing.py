@@ -16,7 +16,7 @@ import itertools
 import threading
 from typing import Any, Callable, Iterator, List, Optional, Tuple
 
-from ._clock import _resolve
+from ._clock import _on_loop_thread, _resolve
 
 __all__ = ["VirtualClock", "VirtualTimer"]
 
@@ -95,10 +95,7 @@ class VirtualClock:
 
     def call_at(self, due: int, callback: Callable[[], None]) -> VirtualTimer:
         """Arms ``callback`` to run when the clock reaches ``due``."""
-        timer = VirtualTimer(due, callback, self)
-        with self._lock:
-            heapq.heappush(self._heap, (due, next(self._seq), timer))
-        return timer
+        return self._push(due, None, callback)
 
     def _reserve(self) -> int:
         """A place in the order of timers due at the same time, for a timer
@@ -106,11 +103,12 @@ class VirtualClock:
         with self._lock:
             return next(self._seq)
 
-    def _push(self, due: int, seq: int, callback: Callable[[], None]) -> VirtualTimer:
-        """Arms ``callback`` at ``due`` in the place ``seq`` (``_reserve``)."""
+    def _push(self, due: int, seq: Optional[int], callback: Callable[[], None]) -> VirtualTimer:
+        """Arms ``callback`` at ``due`` in the place ``seq`` (``_reserve``),
+        or, with ``None``, after every timer armed so far."""
         timer = VirtualTimer(due, callback, self)
         with self._lock:
-            heapq.heappush(self._heap, (due, seq, timer))
+            heapq.heappush(self._heap, (due, next(self._seq) if seq is None else seq, timer))
         return timer
 
     def next_deadline(self) -> Optional[int]:
@@ -247,11 +245,7 @@ class VirtualClock:
 
         def fire() -> None:
             loop = fut.get_loop()
-            try:
-                here = asyncio.get_running_loop() is loop
-            except RuntimeError:
-                here = False
-            if here:
+            if _on_loop_thread(loop):
                 # Reached: nothing to disarm (one loop callback fewer).
                 fut.remove_done_callback(disarm)
                 _resolve(fut)
@@ -272,8 +266,8 @@ class VirtualClock:
 async def _settle() -> None:
     """Runs the loop until nothing is ready to run: no callback queued and
     no loop timer due (a ``call_later(0, ...)``, a ``sleep`` of the real
-    clock that is over); no pass at all if nothing is. A loop that does not show its queues (not an
-    ``asyncio`` base loop) is given 50 passes."""
+    clock that is over); no pass at all if nothing is. A loop that does not
+    show its queues (not an ``asyncio`` base loop) is given 50 passes."""
     loop = asyncio.get_running_loop()
     ready = getattr(loop, "_ready", None)
     scheduled = getattr(loop, "_scheduled", None)
