@@ -31,7 +31,10 @@
 //!   limiter (the difference is the limiter's own cost); `governor_check`
 //!   is `governor::RateLimiter::direct(..).check()` with a quota of 10⁹
 //!   per second (its quanta clock, one read per check, like the hystrix
-//!   contenders' `cmd.now_ms()`). A `Call::start` also admits the first
+//!   contenders' `cmd.now_ms()`). `hystrix_limiter` is the limiter's stage
+//!   alone, as `Call::start` runs it (the feature word, the four keys, the
+//!   GCRA step; `bench_internals::rate_admit`), with one `cmd.now_ms()`:
+//!   the work `governor_check` does. A `Call::start` also admits the first
 //!   attempt (circuit, bulkhead permit, timeout timer) and dropping the
 //!   call gives the permit back: governor does none of that.
 //! - `hedging`: `hedge_max_attempts: 2` with a hedge delay of 60 s and a
@@ -295,11 +298,18 @@ impl Admission {
         self.governor.check().is_ok()
     }
 
+    /// The rate limiter's stage alone, as `Call::start` runs it.
+    #[inline]
+    fn limiter(&self) -> bool {
+        hystrix_core::bench_internals::rate_admit(&self.limited, self.limited.now_ms())
+    }
+
     fn check(&self) {
         for _ in 0..1000 {
             assert!(Admission::start(&self.limited));
             assert!(Admission::start(&self.unlimited));
             assert!(self.governor());
+            assert!(self.limiter());
         }
         for cmd in [&self.limited, &self.unlimited] {
             let snap = cmd.snapshot();
@@ -315,6 +325,7 @@ fn rate_limiter_group(c: &mut Criterion) {
     let mut g = c.benchmark_group("rate_limiter");
     g.bench_function("hystrix_start_limited", |b| b.iter(|| Admission::start(&a.limited)));
     g.bench_function("hystrix_start_unlimited", |b| b.iter(|| Admission::start(&a.unlimited)));
+    g.bench_function("hystrix_limiter", |b| b.iter(|| a.limiter()));
     g.bench_function("governor_check", |b| b.iter(|| a.governor()));
     g.finish();
     a.check();
@@ -509,10 +520,12 @@ fn interleaved_all(rounds: usize, slot: Duration, only: &[String]) {
             &mut [
                 ("hystrix_start_limited", timed(|| Admission::start(&a.limited))),
                 ("hystrix_start_unlimited", timed(|| Admission::start(&a.unlimited))),
+                ("hystrix_limiter", timed(|| a.limiter())),
                 ("governor_check", timed(|| a.governor())),
             ],
             &[
-                ("hystrix_start_limited", "governor_check", Some(1.5)),
+                ("hystrix_limiter", "governor_check", Some(1.5)),
+                ("hystrix_start_limited", "governor_check", None),
                 ("hystrix_start_unlimited", "governor_check", None),
                 ("hystrix_start_limited", "hystrix_start_unlimited", None),
             ],
