@@ -24,6 +24,9 @@
 //!   bulkhead permit per attempt and records every attempt in its circuit's
 //!   window; tower's retry does none of that. The circuit is kept closed
 //!   (`error_threshold_percentage: 100`; 2 failures in 3 is 66 %).
+//!   `spec_floor` is the least work SPEC v2 asks of this call
+//!   ([`RetryFloor`]: twelve atomic read-modify-writes and the timers'
+//!   bookkeeping), the bound any implementation of the SPEC is held to.
 //! - `rate_limiter`: admission only. `hystrix_start_limited` is
 //!   `Call::start` (then dropped) on a real-clock command with only
 //!   `rate_limit_for_period` on, at a rate no call ever reaches
@@ -58,6 +61,7 @@ use hystrix_core::{
 use std::future::{ready, Future, Ready};
 use std::num::NonZeroU32;
 use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -245,6 +249,61 @@ impl Retry {
     }
 }
 
+/// The least work SPEC v2 asks of the retried call, in the spirit of the
+/// `closed_path` bench's `spec_floor` (not a library, a lower bound):
+/// per attempt a bulkhead permit taken and given back (a compare-and-swap,
+/// a subtraction) and its outcome counted (an add); the two `RETRY`
+/// markers counted (an add each); every timer (a timeout per attempt, a
+/// 0 ms backoff per retry) armed and cleared in a host array. Nothing
+/// else: no circuit, no window buckets, no latency, no listeners, no call
+/// state to keep across inputs. Twelve atomic read-modify-writes.
+struct RetryFloor {
+    permits: AtomicU64,
+    /// Success, failure and retry counts.
+    counts: [AtomicU64; 3],
+}
+
+impl RetryFloor {
+    const LIMIT: u64 = 10;
+
+    fn new() -> RetryFloor {
+        RetryFloor { permits: AtomicU64::new(0), counts: Default::default() }
+    }
+
+    #[inline]
+    fn call(&self) -> Option<u64> {
+        let mut timers = [(0u32, 0u64); 4];
+        let mut armed = 0;
+        for attempt in 1..=3u32 {
+            let mut held = self.permits.load(Ordering::Relaxed);
+            loop {
+                if held >= Self::LIMIT {
+                    return None;
+                }
+                match self.permits.compare_exchange_weak(held, held + 1, Ordering::Acquire, Ordering::Relaxed) {
+                    Ok(_) => break,
+                    Err(seen) => held = seen,
+                }
+            }
+            timers[armed] = (attempt, 1000);
+            armed += 1;
+            let ok = black_box(attempt) >= 3;
+            armed -= 1; // the timeout cleared
+            self.permits.fetch_sub(1, Ordering::Release);
+            self.counts[usize::from(!ok)].fetch_add(1, Ordering::Relaxed);
+            if ok {
+                return Some(black_box(X) + 1);
+            }
+            self.counts[2].fetch_add(1, Ordering::Relaxed);
+            timers[armed] = (10 + attempt, 0); // the backoff, due at once
+            armed += 1;
+            black_box(&timers);
+            armed -= 1; // ... and fired
+        }
+        None
+    }
+}
+
 fn tower_retry_call<S>(svc: &mut S) -> Result<u64, Blip>
 where
     S: Service<(u64, u32), Response = u64, Error = Blip>,
@@ -263,6 +322,8 @@ fn retry_group(c: &mut Criterion) {
     g.bench_function("hystrix_run_async", |b| b.iter(|| r.run_async()));
     g.bench_function("hystrix_run", |b| b.iter(|| r.run()));
     g.bench_function("tower_retry", |b| b.iter(|| tower_retry_call(&mut tower)));
+    let floor = RetryFloor::new();
+    g.bench_function("spec_floor", |b| b.iter(|| floor.call()));
     g.finish();
     r.check_closed();
 }
@@ -491,6 +552,8 @@ fn interleaved_all(rounds: usize, slot: Duration, only: &[String]) {
         let r = Retry::new();
         r.check();
         let mut tower = tower_retry_service();
+        let floor = RetryFloor::new();
+        assert_eq!(floor.call(), Some(X + 1));
         interleaved(
             "retry (3 attempts, 2 failures, 0 ms backoff)",
             rounds,
@@ -500,8 +563,11 @@ fn interleaved_all(rounds: usize, slot: Duration, only: &[String]) {
                 ("hystrix_run_async", timed(|| r.run_async())),
                 ("hystrix_run", timed(|| r.run())),
                 ("tower_retry", timed(move || tower_retry_call(&mut tower))),
+                ("spec_floor", timed(|| floor.call())),
             ],
             &[
+                ("spec_floor", "tower_retry", None),
+                ("hystrix_call", "spec_floor", None),
                 ("hystrix_call", "tower_retry", Some(0.5)),
                 ("hystrix_run_async", "tower_retry", Some(0.5)),
                 ("hystrix_run", "tower_retry", Some(0.5)),
