@@ -21,6 +21,9 @@
 #   the real clock; the table gives each side's median and the median and
 #   range of the per-round ratio after ÷ before.
 #
+# With PHASES including `python`, also Python's closed paths (see
+# python_rounds; PY_BEFORE / PY_AFTER: venvs with each side's package).
+#
 # Environment: OUT (raw outputs, default $WORK/out), N (default 100000),
 # TIME_N (default 2000000), ROUNDS (default 9), PHASES (default
 # "build count time"), KINDS_RUST, KINDS_C, CARGO_TARGET_BASE (default
@@ -85,13 +88,13 @@ count() {
     local counts="$OUT/instructions.tsv"
     printf 'side\tbinary\tkind\tIr_N\tIr_2N\tper_call\n' > "$counts"
     local side bin kind a b
-    for side in "$before" "$after"; do
+    for side in before after; do
         for bin in rust c; do
             local kinds="$KINDS_RUST"
             [ "$bin" = c ] && kinds="$KINDS_C"
             for kind in $kinds; do
-                a=$(instructions "$OUT/callgrind.$side.$bin.$kind.N" "$WORK/bin/$side/$bin" count "$kind" "$N")
-                b=$(instructions "$OUT/callgrind.$side.$bin.$kind.2N" "$WORK/bin/$side/$bin" count "$kind" "$((2 * N))")
+                a=$(instructions "$OUT/callgrind.$side.$bin.$kind.N" "$WORK/bin/${!side}/$bin" count "$kind" "$N")
+                b=$(instructions "$OUT/callgrind.$side.$bin.$kind.2N" "$WORK/bin/${!side}/$bin" count "$kind" "$((2 * N))")
                 printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$side" "$bin" "$kind" "$a" "$b" \
                     "$(awk -v a="$a" -v b="$b" -v n="$N" 'BEGIN { printf "%.1f", (b - a) / n }')" | tee -a "$counts"
             done
@@ -104,16 +107,36 @@ timing() {
     printf 'round\tside\tbinary\tkind\tns_per_call\tload1\n' > "$times"
     local round bin kind side order
     for round in $(seq 1 "$ROUNDS"); do
-        if [ $((round % 2)) -eq 1 ]; then order="$before $after"; else order="$after $before"; fi
+        if [ $((round % 2)) -eq 1 ]; then order="before after"; else order="after before"; fi
         for bin in rust c; do
             local kinds="$KINDS_RUST"
             [ "$bin" = c ] && kinds="$KINDS_C"
             for kind in $kinds; do
                 for side in $order; do
                     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$side" "$bin" "$kind" \
-                        "$("$WORK/bin/$side/$bin" time "$kind" "$TIME_N")" "$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$times"
+                        "$("$WORK/bin/${!side}/$bin" time "$kind" "$TIME_N")" "$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$times"
                 done
             done
+        done
+    done
+}
+
+# Python (phase `python`): bindings-python/bench/closed_paths.py of AFTER,
+# run by the venvs $PY_BEFORE and $PY_AFTER (each with its build of the
+# package installed) alternately, ROUNDS rounds of PY_N calls per loop.
+python_rounds() {
+    local times="$OUT/py-times.tsv" bench="$WORK/$after/bindings-python/bench/closed_paths.py"
+    printf 'round\tside\tbinary\tkind\tns_per_call\tload1\n' > "$times"
+    local round side order venv
+    for round in $(seq 1 "$ROUNDS"); do
+        if [ $((round % 2)) -eq 1 ]; then order="before after"; else order="after before"; fi
+        for side in $order; do
+            venv="$PY_AFTER"
+            [ "$side" = before ] && venv="$PY_BEFORE"
+            (cd "$WORK" && "$venv/bin/python" "$here/scripts/bench-protocol/python/rounds.py" "$bench" "${PY_N:-8000}") |
+                while IFS=$'\t' read -r kind ns; do
+                    printf '%s\t%s\tpy\t%s\t%s\t%s\n' "$round" "$side" "$kind" "$ns" "$(cut -d' ' -f1 /proc/loadavg)"
+                done | tee -a "$times"
         done
     done
 }
@@ -123,6 +146,7 @@ for phase in $PHASES; do
         build) checkout "$before"; checkout "$after"; build "$before"; build "$after" ;;
         count) count ;;
         time) timing ;;
+        python) python_rounds ;;
         *) echo "unknown phase $phase" >&2; exit 2 ;;
     esac
 done

@@ -1,6 +1,7 @@
 """The must-hold table of scripts/bench-protocol-before-after.sh.
 
-Reads OUT/instructions.tsv and OUT/times.tsv (either may be missing) and
+Reads OUT/instructions.tsv, OUT/times.tsv and OUT/py-times.tsv (any may
+be missing; their `side` is `before` or `after`) and
 prints one Markdown table: per path, instructions per call before / after
 and their ratio, then the median ns per call of each side and the median
 and range of the per-round ratio after / before.
@@ -22,6 +23,9 @@ PATHS = [
     (("rust", "async_open"), "Rust `execute_async_or`, `force_open`"),
     (("c", "exec"), "C `hystrix_command_execute`, success"),
     (("c", "open"), "C `hystrix_command_execute`, `force_open` + fallback"),
+    (("py", "semaphore"), "Python semaphore isolation (CPU)"),
+    (("py", "thread"), "Python thread isolation (CPU)"),
+    (("py", "asyncio"), "Python `execute_async` (CPU)"),
 ]
 
 
@@ -38,7 +42,8 @@ def main(out, before, after):
     ir = {(r["side"], r["binary"], r["kind"]): float(r["per_call"]) for r in rows(os.path.join(out, "instructions.tsv"))}
     times = {}
     loads = []
-    for r in rows(os.path.join(out, "times.tsv")):
+    timed = rows(os.path.join(out, "times.tsv")) + rows(os.path.join(out, "py-times.tsv"))
+    for r in timed:
         times.setdefault((r["binary"], r["kind"]), {}).setdefault(r["round"], {})[r["side"]] = float(r["ns_per_call"])
         loads.append(float(r["load1"]))
     print(f"before `{before}`, after `{after}`")
@@ -46,18 +51,18 @@ def main(out, before, after):
     print("| path | instr. before | instr. after | ratio | ns before (median) | ns after (median) | ratio, median of rounds (range) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for key, name in PATHS:
-        a, b = ir.get((before,) + key), ir.get((after,) + key)
+        a, b = ir.get(("before",) + key), ir.get(("after",) + key)
         cells = [name]
         if a is not None and b is not None:
             cells += [f"{a:.0f}", f"{b:.0f}", f"{b / a:.3f}"]
         else:
             cells += ["", "", ""]
-        per_round = [r for r in times.get(key, {}).values() if before in r and after in r]
+        per_round = [r for r in times.get(key, {}).values() if "before" in r and "after" in r]
         if per_round:
-            ratios = sorted(r[after] / r[before] for r in per_round)
+            ratios = sorted(r["after"] / r["before"] for r in per_round)
             cells += [
-                f"{statistics.median(r[before] for r in per_round):.1f}",
-                f"{statistics.median(r[after] for r in per_round):.1f}",
+                f"{statistics.median(r['before'] for r in per_round):.1f}",
+                f"{statistics.median(r['after'] for r in per_round):.1f}",
                 f"{statistics.median(ratios):.3f} ({ratios[0]:.2f}–{ratios[-1]:.2f})",
             ]
         else:

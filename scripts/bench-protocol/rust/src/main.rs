@@ -21,7 +21,7 @@ use std::hint::black_box;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 /// The `tripped` kind's clock while counting: moved by the setup only.
@@ -43,21 +43,12 @@ impl Sleeper for NeverFires {
     }
 }
 
-fn noop_waker() -> Waker {
-    fn clone(_: *const ()) -> RawWaker {
-        RawWaker::new(std::ptr::null(), &VTABLE)
-    }
-    fn noop(_: *const ()) {}
-    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
-    // SAFETY: every function of the vtable ignores its (null) data pointer.
-    unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) }
-}
-
+/// Polls `fut` until it is ready: nothing here ever waits.
 fn block_on<F: Future>(fut: F, cx: &mut Context<'_>) -> F::Output {
     let mut fut = pin!(fut);
     loop {
         if let Poll::Ready(v) = fut.as_mut().poll(cx) {
-            return v;
+            break v;
         }
     }
 }
@@ -145,8 +136,7 @@ fn main() {
     let mode = args.first().expect(usage).as_str();
     let kind = args.get(1).expect(usage).as_str();
     let n: u64 = args.get(2).and_then(|s| s.parse().ok()).expect(usage);
-    let waker = noop_waker();
-    let mut cx = Context::from_waker(&waker);
+    let mut cx = Context::from_waker(Waker::noop());
     match mode {
         "count" => {
             let cmd = command(kind, true);
