@@ -146,7 +146,7 @@ for phase in $PHASES; do
         build) checkout "$before"; checkout "$after"; build "$before"; build "$after" ;;
         count) count ;;
         time) timing ;;
-        python) python_rounds ;;
+        python) echo "python: before = $PY_BEFORE, after = $PY_AFTER" | tee -a "$OUT/sides.txt"; python_rounds ;;
         *) echo "unknown phase $phase" >&2; exit 2 ;;
     esac
 done

@@ -46,7 +46,7 @@ def main(out, before, after):
     for r in timed:
         times.setdefault((r["binary"], r["kind"]), {}).setdefault(r["round"], {})[r["side"]] = float(r["ns_per_call"])
         loads.append(float(r["load1"]))
-    print(f"before `{before}`, after `{after}`")
+    print(f"before `{before}`, after `{after}` (the Python rows: the two venvs named in sides.txt)")
     print()
     print("| path | instr. before | instr. after | ratio | ns before (median) | ns after (median) | ratio, median of rounds (range) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
