@@ -1161,6 +1161,30 @@ export class CallState {
   }
 
   /**
+   * Starts the untimed path (see `untimedEnded`): nothing can settle the
+   * call before its run ends. Returns the caller's promise.
+   * @returns {Promise<unknown>}
+   */
+  startUntimed() {
+    let pending;
+    guard.depth++;
+    try {
+      const result = callRun(this.command, this.args, this);
+      pending = pendingOf(result);
+      if (pending === null) return settled(this, () => this.untimedEnded(true, result));
+    } catch (e) {
+      return settled(this, () => this.untimedEnded(false, e));
+    } finally {
+      guard.depth--;
+    }
+    return promiseThen.call(
+      pending,
+      (v) => this.untimedEnded(true, v),
+      (e) => this.untimedEnded(false, e),
+    );
+  }
+
+  /**
    * The untimed path: the run of attempt 1 was invoked by `execute` itself
    * and nothing else was asked (no timer, no signal), so the caller's
    * promise is the run's own, chained. The run ended: its value, or
@@ -1305,25 +1329,7 @@ export function startCall(command, circuit, args, now, signal) {
       const v = actionView(r);
       return call.fallbackFirst(call.original(v[1], v[2]));
     }
-    if (first === FIRST_INVOKE) {
-      // Untimed: nothing can settle the call before its run ends.
-      let pending;
-      guard.depth++;
-      try {
-        const result = callRun(command, args, call);
-        pending = pendingOf(result);
-        if (pending === null) return settled(call, () => call.untimedEnded(true, result));
-      } catch (e) {
-        return settled(call, () => call.untimedEnded(false, e));
-      } finally {
-        guard.depth--;
-      }
-      return promiseThen.call(
-        pending,
-        (v) => call.untimedEnded(true, v),
-        (e) => call.untimedEnded(false, e),
-      );
-    }
+    if (first === FIRST_INVOKE) return call.startUntimed();
     if (signal !== undefined) call.watch(signal);
     else if (tid === -1 && (low & (COUNT | FIRST)) === (2 | FIRST_SET_TIMER)) {
       // The same as a compact start, in the buffer.
