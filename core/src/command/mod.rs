@@ -278,6 +278,15 @@ impl Command {
         Ok(next)
     }
 
+    /// [`Command::configure_given`] with the keys by their place in SPEC
+    /// order, as [`Config::patched_at`] reads them.
+    pub fn configure_at(&self, patch: &[(usize, crate::Given<'_>)]) -> Result<Config, ConfigError> {
+        let mut windows = self.inner.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let next = self.config().patched_at(patch)?;
+        self.set_config_locked(&mut windows, next)?;
+        Ok(next)
+    }
+
     /// Subscribes `listener` to events or transitions.
     pub fn subscribe(&self, topic: Topic, listener: impl Fn(&Notice<'_>) + Send + Sync + 'static) -> ListenerId {
         self.inner.listeners.subscribe(topic, Arc::new(listener))
