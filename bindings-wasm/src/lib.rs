@@ -39,6 +39,11 @@ const CREATE_HEADROOM: usize = 64 << 10;
 /// turns it into an error naming the live commands and the memory's size.
 const MEMORY_EXHAUSTED: &str = "\u{2}memory exhausted";
 
+/// What ends each string the glue sends: a predicate, not the char, whose
+/// searcher (memchr over its UTF-8 bytes) is about 1 KB of wasm for a few
+/// short strings.
+const SEPARATOR: fn(char) -> bool = |c| c == '\u{1}';
+
 /// The settings the glue sends (`specPatch` in js/options.mjs; the wasm
 /// has no JSON parser and looks no key name up): `settings` holds two
 /// numbers per setting, its key's place in SPEC order times 4 plus its
@@ -48,7 +53,7 @@ const MEMORY_EXHAUSTED: &str = "\u{2}memory exhausted";
 /// is told by the glue, which words those errors itself.
 fn given<'a>(settings: &[f64], texts: &'a str) -> Result<Vec<(usize, Given<'a>)>, JsValue> {
     let mut out = Vec::with_capacity(settings.len() / 2);
-    let mut texts = texts.split_terminator(|c| c == '\u{1}');
+    let mut texts = texts.split_terminator(SEPARATOR);
     for pair in settings.chunks(2) {
         let &[code, num] = pair else { return Err(malformed()) };
         let value = match code as u32 % 4 {

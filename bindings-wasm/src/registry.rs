@@ -36,12 +36,7 @@ impl WasmCommand {
     /// had one (the glue holds its wrapper; after a reconfiguration it
     /// calls `refresh()` on it). Throws what `settings_error` makes, or
     /// the memory-exhausted string; nothing changes then.
-    pub fn named(
-        name: &str,
-        settings: &[f64],
-        texts: &str,
-        reconfigure: bool,
-    ) -> Result<Option<WasmCommand>, JsValue> {
+    pub fn named(name: &str, settings: &[f64], texts: &str, reconfigure: bool) -> Result<Option<WasmCommand>, JsValue> {
         let patch = given(settings, texts)?;
         let reg = registry();
         if reg.get(name).is_none() && !alloc::has_headroom(CREATE_HEADROOM) {

@@ -911,7 +911,10 @@ mod tests {
         assert_eq!(Config::key_at(KEYS.len()), None);
         assert_eq!(base.setting_at(KEYS.len()), None);
         let err = base.patched_at(&[(KEYS.len(), Given::Bool(true))]).unwrap_err();
-        assert_eq!((err.key(), err.to_string().as_str()), ("config", "invalid config: config names a key past the last one"));
+        assert_eq!(
+            (err.key(), err.to_string().as_str()),
+            ("config", "invalid config: config names a key past the last one")
+        );
     }
 
     #[test]
