@@ -74,7 +74,7 @@ fmt-check:
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 
 clippy:
-	$(CARGO) clippy --workspace --all-targets --quiet -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --features hystrix-core/bench-internals --quiet -- -D warnings
 	$(CARGO) clippy -p hystrix-tower --no-default-features --all-targets --quiet -- -D warnings
 
 # Unit, property, integration and doc tests of every crate.
@@ -169,7 +169,7 @@ bench:
 # Not part of `make test` either. The adaptive-limit simulation:
 # `cargo run --release -p hystrix-core --example adaptive_sim`.
 bench-strategies:
-	$(CARGO) bench -p hystrix-core --bench strategies -- --warm-up-time 1 --measurement-time 3
+	$(CARGO) bench -p hystrix-core --features bench-internals --bench strategies -- --warm-up-time 1 --measurement-time 3
 
 # Retry (3 attempts, 2 failures, 0 ms backoff) against cockatiel (JS) and
 # tenacity and stamina (Python), interleaved rounds with per-round ratios;

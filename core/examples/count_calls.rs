@@ -11,7 +11,8 @@
 //! `Call`: `retry` (3 attempts, 2 failures, 0 ms backoff), `rate_limited` /
 //! `rate_unlimited` (`Call::start` with and without the rate limiter),
 //! `hedged` / `unhedged` (a hedge armed and never fired), and `governor`
-//! (the bench's `governor_check`).
+//! (the bench's `governor_check`); with `--features bench-internals`,
+//! `limiter` (the bench's `hystrix_limiter`: the rate limiter's stage alone).
 //!
 //! `cargo run --release -p hystrix-core --example count_calls -- KIND N`
 
@@ -168,6 +169,14 @@ fn main() {
             for _ in 0..n {
                 let settled = drive(Call::start(&cmd, 0, false), 0, |_| RunOutcome::Success);
                 ok += u64::from(settled == Settlement::Attempt(AttemptId(1)));
+            }
+        }
+        // The limiter's stage alone (`--features bench-internals`).
+        #[cfg(feature = "bench-internals")]
+        "limiter" => {
+            let cmd = Command::new(Config { rate_limit_for_period: 1_000_000_000_000, ..Config::default() }).unwrap();
+            for _ in 0..n {
+                ok += u64::from(hystrix_core::bench_internals::rate_admit(&cmd, cmd.now_ms()));
             }
         }
         "governor" => {

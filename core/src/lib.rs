@@ -18,6 +18,9 @@
 //! ```
 #![warn(missing_docs)]
 
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub mod bench_internals;
 mod call;
 mod command;
 mod command_context;

@@ -465,25 +465,30 @@ impl Call {
             return self.end_attempts(now);
         }
         // Steps 2–5 under the budget's lock (if it is on), so that threads
-        // sharing the command never overspend it.
-        let cmd = self.cmd.clone();
-        let mut budget = cmd.budget_at(now);
-        if budget.as_mut().is_some_and(|b| !b.allows()) {
-            drop(budget);
+        // sharing the command never overspend it; what needs `&mut self`
+        // comes after the lock is dropped.
+        let n = u32::try_from(self.started).unwrap_or(u32::MAX);
+        let verdict = {
+            let cmd = &self.cmd;
+            let mut budget = cmd.budget_at(now);
+            if budget.as_mut().is_some_and(|b| !b.allows()) {
+                None
+            } else {
+                let delay = self.plan.backoff.delay(n, self.prev_delay, || cmd.draw());
+                let at = now.saturating_add(delay);
+                let in_time = !self.deadline.is_some_and(|d| at >= d);
+                if let (true, Some(b)) = (in_time, budget) {
+                    b.withdraw();
+                }
+                Some((delay, in_time.then_some(at)))
+            }
+        };
+        let Some((delay, at)) = verdict else {
             self.marker(now, EventType::RetryBudgetExhausted);
             return self.end_attempts(now);
-        }
-        let n = u32::try_from(self.started).unwrap_or(u32::MAX);
-        let delay = self.plan.backoff.delay(n, self.prev_delay, || cmd.draw());
+        };
         self.prev_delay = delay;
-        let at = now.saturating_add(delay);
-        if self.deadline.is_some_and(|d| at >= d) {
-            drop(budget);
-            return self.end_attempts(now);
-        }
-        if let Some(b) = budget {
-            b.withdraw();
-        }
+        let Some(at) = at else { return self.end_attempts(now) };
         self.marker(now, EventType::Retry);
         let timer = self.arm(at);
         self.wait = Some((timer, at, Wait::Backoff));
@@ -521,18 +526,22 @@ impl Call {
             self.hedging_stopped = true;
         } else {
             // Checked and withdrawn under one lock (see `retry_decision`).
-            let cmd = self.cmd.clone();
-            let mut budget = cmd.budget_at(now);
-            if budget.as_mut().is_some_and(|b| !b.allows()) {
-                drop(budget);
-                self.marker(now, EventType::RetryBudgetExhausted);
-                self.hedging_stopped = true;
-            } else {
-                if let Some(b) = budget {
-                    b.withdraw();
+            let allowed = match self.cmd.budget_at(now) {
+                Some(mut b) => {
+                    let allows = b.allows();
+                    if allows {
+                        b.withdraw();
+                    }
+                    allows
                 }
+                None => true,
+            };
+            if allowed {
                 self.marker(now, EventType::Hedge);
                 self.start_attempt(now);
+            } else {
+                self.marker(now, EventType::RetryBudgetExhausted);
+                self.hedging_stopped = true;
             }
         }
         if !self.settled && self.stage == Stage::Attempts && !self.outstanding() && self.hedge.is_none() {

@@ -9,10 +9,16 @@ use std::collections::VecDeque;
 const CAPACITY: usize = 4;
 
 /// A FIFO of `Copy` items, inline up to [`CAPACITY`].
+///
+/// The inline part is filled from its start and read in order; once read
+/// to the end it starts over at slot 0, so a call's actions (pushed by one
+/// input, drained before the next) never wrap and never need a modulo.
 pub(crate) struct Queue<T: Copy> {
     items: [Option<T>; CAPACITY],
+    /// The next inline item to read.
     head: u8,
-    len: u8,
+    /// One past the last inline item written.
+    tail: u8,
     /// Items pushed while the inline part was full, or while this already
     /// held items (so order is kept): all younger than the inline ones.
     spill: VecDeque<T>,
@@ -20,29 +26,32 @@ pub(crate) struct Queue<T: Copy> {
 
 impl<T: Copy> Queue<T> {
     pub(crate) fn new() -> Queue<T> {
-        Queue { items: [None; CAPACITY], head: 0, len: 0, spill: VecDeque::new() }
+        Queue { items: [None; CAPACITY], head: 0, tail: 0, spill: VecDeque::new() }
     }
 
     /// Appends an item.
     #[inline]
     pub(crate) fn push(&mut self, item: T) {
-        if usize::from(self.len) == CAPACITY || !self.spill.is_empty() {
+        let tail = usize::from(self.tail);
+        if tail == CAPACITY || !self.spill.is_empty() {
             self.spill.push_back(item);
             return;
         }
-        let at = (usize::from(self.head) + usize::from(self.len)) % CAPACITY;
-        self.items[at] = Some(item);
-        self.len += 1;
+        self.items[tail] = Some(item);
+        self.tail += 1;
     }
 
+    /// Takes the oldest item.
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<T> {
-        if self.len == 0 {
+        if self.head == self.tail {
             return self.spill.pop_front();
         }
-        let item = self.items[usize::from(self.head)].take();
-        self.head = ((usize::from(self.head) + 1) % CAPACITY) as u8;
-        self.len -= 1;
+        let item = self.items[usize::from(self.head)];
+        self.head += 1;
+        if self.head == self.tail {
+            (self.head, self.tail) = (0, 0);
+        }
         item
     }
 }
@@ -73,5 +82,26 @@ mod tests {
         q.push(10); // behind the spilled ones, though the inline part has room
         let rest: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
         assert_eq!(rest, (1..=10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_inline_part_starts_over_once_read_to_the_end() {
+        let mut q = Queue::new();
+        for i in 0..4 {
+            q.push(i);
+        }
+        assert_eq!(q.pop(), Some(0));
+        assert_eq!(q.pop(), Some(1));
+        q.push(4); // the inline part is full up to its end: spilled
+        let rest: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(rest, vec![2, 3, 4]);
+        // Empty again: back to the inline part, from slot 0.
+        q.push(5);
+        q.push(6);
+        assert_eq!((q.head, q.tail, q.spill.len()), (0, 2, 0));
+        assert_eq!(q.pop(), Some(5));
+        assert_eq!(q.pop(), Some(6));
+        assert_eq!((q.head, q.tail), (0, 0));
+        assert_eq!(q.pop(), None);
     }
 }

@@ -1,6 +1,8 @@
 //! The rate limiter: GCRA on an exact integer clock (SPEC §13).
 #![allow(dead_code)]
 
+use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
+
 /// What the rate limiter decided for a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RateDecision {
@@ -15,23 +17,100 @@ pub(crate) enum RateDecision {
 /// GCRA state: the theoretical arrival time `tat`, in units of `1/N` ms
 /// where `N` = `rate_limit_for_period`.
 ///
-/// All arithmetic is on exact 128-bit integers (saturating at the very top,
-/// which valid configurations, below 2^53, never reach).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// Lock-free in the common case: while `tat` and every intermediate of a
+/// decision fit in 64 bits (`now × N` does for any `N` up to ~10⁷ over
+/// years of milliseconds), a decision is one compare-and-swap on `narrow`,
+/// as in the fastest GCRA implementations. A decision that would overflow
+/// moves the state into `wide`, behind a lock, where the exact 128-bit
+/// arithmetic of SPEC §13 goes on (saturating at the very top, which valid
+/// configurations, below 2^53, never reach) until the next restart. Both
+/// paths compute the same integers, so the decisions are those of one
+/// 128-bit `tat` updated one call at a time.
+#[derive(Debug)]
 pub(crate) struct RateLimiter {
-    tat: u128,
+    /// `tat`, or [`WIDE`] while the state lives in `wide`.
+    narrow: AtomicU64,
+    /// `tat` while `narrow` holds [`WIDE`] (meaningless otherwise).
+    wide: Mutex<u128>,
+}
+
+/// `narrow`'s mark for "the state is in `wide`" (never a narrow `tat`).
+const WIDE: u64 = u64::MAX;
+
+fn lock(m: &Mutex<u128>) -> MutexGuard<'_, u128> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The limit a call's `t' = now × N` is compared with, `τ = (B − 1) × P`,
+/// and `N`, `P`, for `burst` 0 meaning `N`.
+#[derive(Clone, Copy)]
+struct Quota {
+    n: u64,
+    p: u64,
+    b: u64,
+}
+
+impl Quota {
+    fn new(for_period: u64, period_ms: u64, burst: u64) -> Quota {
+        Quota { n: for_period, p: period_ms, b: if burst == 0 { for_period } else { burst } }
+    }
+}
+
+/// One decision on a 128-bit `tat` (SPEC §13): the decision and the new
+/// `tat` (unchanged when refused).
+fn step_wide(tat: u128, now: u64, q: Quota, timeout_ms: u64) -> (RateDecision, u128) {
+    let (n, p) = (u128::from(q.n), u128::from(q.p));
+    let tau = (u128::from(q.b) - 1) * p;
+    let t = u128::from(now) * n;
+    let limit = t.saturating_add(tau);
+    if limit >= tat {
+        return (RateDecision::Now, tat.max(t).saturating_add(p));
+    }
+    // tat > t' + τ, so the difference is at least 1.
+    let wait = (tat - limit).div_ceil(n);
+    if wait <= u128::from(timeout_ms) {
+        // wait ≤ timeout_ms ≤ u64::MAX.
+        (RateDecision::Wait(wait as u64), tat.saturating_add(p))
+    } else {
+        (RateDecision::Refused, tat)
+    }
+}
+
+/// [`step_wide`] on a 64-bit `tat`, or `None` when an intermediate or the
+/// new `tat` would not fit (or would be [`WIDE`]).
+#[inline]
+fn step_narrow(tat: u64, now: u64, q: Quota, timeout_ms: u64) -> Option<(RateDecision, u64)> {
+    let tau = (q.b - 1).checked_mul(q.p)?;
+    let t = now.checked_mul(q.n)?;
+    let limit = t.checked_add(tau)?;
+    let (decision, next) = if limit >= tat {
+        (RateDecision::Now, tat.max(t).checked_add(q.p)?)
+    } else {
+        let wait = (tat - limit).div_ceil(q.n);
+        if wait > timeout_ms {
+            return Some((RateDecision::Refused, tat));
+        }
+        (RateDecision::Wait(wait), tat.checked_add(q.p)?)
+    };
+    (next != WIDE).then_some((decision, next))
 }
 
 impl RateLimiter {
     /// A limiter that has admitted nothing (`tat` = 0).
     pub(crate) fn new() -> Self {
-        Self::default()
+        RateLimiter { narrow: AtomicU64::new(0), wide: Mutex::new(0) }
     }
 
     /// Restarts the limiter (`tat` = 0), as a change of `rate_limit_for_period`,
     /// `rate_limit_period_ms` or `rate_limit_burst` does (SPEC §8.2).
-    pub(crate) fn restart(&mut self) {
-        self.tat = 0;
+    pub(crate) fn restart(&self) {
+        let mut wide = lock(&self.wide);
+        *wide = 0;
+        // A swap, not a store: a read-modify-write is ordered with the
+        // decisions' compare-and-swaps in every model (loom lets a plain
+        // store here be overtaken by a compare-and-swap that read the
+        // value from before it).
+        self.narrow.swap(0, Ordering::Relaxed);
     }
 
     /// Decides a call at time `now` (SPEC §13) with `N` = `for_period`,
@@ -42,38 +121,61 @@ impl RateLimiter {
     ///   [`RateDecision::Wait`] and `tat = tat + P` (the turn is reserved),
     ///   else [`RateDecision::Refused`] and `tat` is unchanged.
     ///
-    /// With `for_period` 0 the limiter is off: every call is admitted now and
-    /// nothing changes.
-    pub(crate) fn admit(
-        &mut self,
-        now: u64,
-        for_period: u64,
-        period_ms: u64,
-        burst: u64,
-        timeout_ms: u64,
-    ) -> RateDecision {
+    /// Calls racing on several threads are decided one after another, each
+    /// on the `tat` the previous one left. With `for_period` 0 the limiter
+    /// is off: every call is admitted now and nothing changes.
+    #[inline]
+    pub(crate) fn admit(&self, now: u64, for_period: u64, period_ms: u64, burst: u64, timeout_ms: u64) -> RateDecision {
         if for_period == 0 {
             return RateDecision::Now;
         }
-        let n = u128::from(for_period);
-        let p = u128::from(period_ms);
-        let b = if burst == 0 { n } else { u128::from(burst) };
-        let tau = (b - 1) * p;
-        let t = u128::from(now) * n;
-        let limit = t.saturating_add(tau);
-        if limit >= self.tat {
-            self.tat = self.tat.max(t).saturating_add(p);
-            return RateDecision::Now;
+        let q = Quota::new(for_period, period_ms, burst);
+        let mut tat = self.narrow.load(Ordering::Relaxed);
+        loop {
+            if tat == WIDE {
+                return self.admit_wide(now, q, timeout_ms);
+            }
+            let Some((decision, next)) = step_narrow(tat, now, q, timeout_ms) else {
+                return self.admit_wide(now, q, timeout_ms);
+            };
+            if next == tat {
+                return decision; // refused: nothing to write
+            }
+            match self.narrow.compare_exchange_weak(tat, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return decision,
+                Err(seen) => tat = seen,
+            }
         }
-        // tat > t' + τ, so the difference is at least 1.
-        let late = self.tat - limit;
-        let wait = late.div_ceil(n);
-        if wait <= u128::from(timeout_ms) {
-            self.tat = self.tat.saturating_add(p);
-            // wait ≤ timeout_ms ≤ u64::MAX.
-            RateDecision::Wait(wait as u64)
-        } else {
-            RateDecision::Refused
+    }
+
+    /// A decision in 128 bits, under the lock: the state moves into `wide`
+    /// first if it is still narrow.
+    #[cold]
+    fn admit_wide(&self, now: u64, q: Quota, timeout_ms: u64) -> RateDecision {
+        let mut wide = lock(&self.wide);
+        // Under the lock nobody else moves the state into `wide` or restarts
+        // it; narrow decisions may still land until the swap below.
+        let mut tat = self.narrow.load(Ordering::Relaxed);
+        while tat != WIDE {
+            match self.narrow.compare_exchange_weak(tat, WIDE, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => {
+                    *wide = u128::from(tat);
+                    break;
+                }
+                Err(seen) => tat = seen,
+            }
+        }
+        let (decision, next) = step_wide(*wide, now, q, timeout_ms);
+        *wide = next;
+        decision
+    }
+
+    /// The current `tat` (for tests).
+    #[cfg(test)]
+    fn tat(&self) -> u128 {
+        match self.narrow.load(Ordering::Relaxed) {
+            WIDE => *lock(&self.wide),
+            narrow => u128::from(narrow),
         }
     }
 }
@@ -85,7 +187,7 @@ mod tests {
 
     #[test]
     fn spec_example_without_timeout() {
-        let mut r = RateLimiter::new();
+        let r = RateLimiter::new();
         assert_eq!(r.admit(0, 2, 1000, 2, 0), RateDecision::Now);
         assert_eq!(r.admit(0, 2, 1000, 2, 0), RateDecision::Now);
         assert_eq!(r.admit(0, 2, 1000, 2, 0), RateDecision::Refused);
@@ -97,7 +199,7 @@ mod tests {
 
     #[test]
     fn spec_example_with_timeout_500_waits() {
-        let mut r = RateLimiter::new();
+        let r = RateLimiter::new();
         assert_eq!(r.admit(0, 2, 1000, 2, 500), RateDecision::Now);
         assert_eq!(r.admit(0, 2, 1000, 2, 500), RateDecision::Now);
         assert_eq!(r.admit(0, 2, 1000, 2, 500), RateDecision::Wait(500));
@@ -111,7 +213,7 @@ mod tests {
 
     #[test]
     fn burst_zero_means_for_period_and_wait_rounds_up() {
-        let mut r = RateLimiter::new();
+        let r = RateLimiter::new();
         for _ in 0..3 {
             assert_eq!(r.admit(10, 3, 1000, 0, 0), RateDecision::Now);
         }
@@ -120,32 +222,32 @@ mod tests {
         // wait = ceil((3030 − 2000 − 30) / 3) = ceil(1000 / 3) = 334.
         assert_eq!(r.admit(10, 3, 1000, 0, 334), RateDecision::Wait(334));
         // Burst 1: back to back is refused.
-        let mut one = RateLimiter::new();
+        let one = RateLimiter::new();
         assert_eq!(one.admit(0, 3, 1000, 1, 0), RateDecision::Now);
         assert_eq!(one.admit(0, 3, 1000, 1, 1000), RateDecision::Wait(334));
         assert_eq!(one.admit(0, 3, 1000, 1, 1000), RateDecision::Wait(667));
         // Off: always now.
-        let mut off = RateLimiter::new();
+        let off = RateLimiter::new();
         assert_eq!(off.admit(0, 0, 1000, 0, 0), RateDecision::Now);
-        assert_eq!(off, RateLimiter::new());
+        assert_eq!(off.tat(), 0);
     }
 
     #[test]
     fn huge_values_do_not_overflow() {
         let max = (1u64 << 53) - 1;
-        let mut r = RateLimiter::new();
+        let r = RateLimiter::new();
         assert_eq!(r.admit(max, max, max, max, max), RateDecision::Now);
         for _ in 0..10 {
             let _ = r.admit(max, max, max, max, max);
             let _ = r.admit(max, max, max, 1, max);
         }
-        let mut s = RateLimiter::new();
+        let s = RateLimiter::new();
         assert_eq!(s.admit(max, max, max, 1, 0), RateDecision::Now);
         assert_eq!(s.admit(max, max, max, 1, 0), RateDecision::Refused);
         // P = 2^53 − 1 ms for N calls, so one call every P / N = 1 ms.
         assert_eq!(s.admit(max, max, max, 1, max), RateDecision::Wait(1));
         // Beyond the valid range: no panic.
-        let mut u = RateLimiter::new();
+        let u = RateLimiter::new();
         for _ in 0..5 {
             let _ = u.admit(u64::MAX, u64::MAX, u64::MAX, u64::MAX, u64::MAX);
             let _ = u.admit(u64::MAX, u64::MAX, u64::MAX, 0, u64::MAX);
@@ -157,7 +259,7 @@ mod tests {
     /// starts (now or after a reserved wait), for pseudo-random arrivals.
     fn run(seed: u64, n: u64, p: u64, burst: u64, timeout: u64, calls: usize) -> (Vec<u64>, Vec<u64>) {
         let mut rng = SplitMix64::new(seed);
-        let mut r = RateLimiter::new();
+        let r = RateLimiter::new();
         let (mut now_starts, mut all_starts) = (Vec::new(), Vec::new());
         let mut t = 0u64;
         for _ in 0..calls {
@@ -228,9 +330,171 @@ mod tests {
     fn ms_rounding_of_reserved_starts_can_exceed_the_unwidened_bound() {
         // N 2 per P 3 ms, B 1: slots at 0, 1.5, 3 ms; the reserved one at 1.5
         // starts at 2, so [2, 3] holds two starts where 1 + 1 × 2 / 3 < 2.
-        let mut r = RateLimiter::new();
+        let r = RateLimiter::new();
         assert_eq!(r.admit(0, 2, 3, 1, 10), RateDecision::Now);
         assert_eq!(r.admit(0, 2, 3, 1, 10), RateDecision::Wait(2));
         assert_eq!(r.admit(3, 2, 3, 1, 10), RateDecision::Now);
+    }
+
+    /// The reference: one 128-bit `tat` updated one call at a time.
+    struct Reference(u128);
+
+    impl Reference {
+        fn admit(&mut self, now: u64, n: u64, p: u64, b: u64, timeout: u64) -> RateDecision {
+            if n == 0 {
+                return RateDecision::Now;
+            }
+            let (decision, next) = step_wide(self.0, now, Quota::new(n, p, b), timeout);
+            self.0 = next;
+            decision
+        }
+    }
+
+    #[test]
+    fn narrow_and_wide_decide_as_one_128_bit_tat() {
+        // Configurations from small to past 64 bits (`now × N`, `τ`, `tat`
+        // overflow), with restarts: the state moves into `wide` and back.
+        let mut rng = SplitMix64::new(7);
+        let pick = |rng: &mut SplitMix64| match rng.next_u64() % 4 {
+            0 => rng.next_u64() % 8,
+            1 => rng.next_u64() % 5000,
+            2 => rng.next_u64() % (1 << 40),
+            _ => rng.next_u64() % (1 << 53),
+        };
+        let mut went_wide = 0;
+        for round in 0..300 {
+            let (n, p, b, timeout) = (pick(&mut rng), pick(&mut rng), pick(&mut rng), pick(&mut rng));
+            let r = RateLimiter::new();
+            let mut reference = Reference(0);
+            let mut now = pick(&mut rng);
+            for call in 0..200 {
+                if rng.next_u64() % 3 == 0 {
+                    now = now.saturating_add(rng.next_u64() % (2 * p.max(1) / n.max(1) + 2));
+                }
+                if call == 100 {
+                    r.restart();
+                    reference = Reference(0);
+                }
+                let got = r.admit(now, n, p, b, timeout);
+                let want = reference.admit(now, n, p, b, timeout);
+                assert_eq!(got, want, "round {round} call {call}: N {n} P {p} B {b} timeout {timeout} at {now}");
+                assert_eq!(r.tat(), reference.0, "round {round} call {call}");
+            }
+            went_wide += usize::from(r.narrow.load(Ordering::Relaxed) == WIDE);
+        }
+        assert!(went_wide > 10, "only {went_wide} rounds ended in 128 bits");
+    }
+
+    #[test]
+    fn a_restart_brings_a_wide_state_back_to_narrow() {
+        let max = (1u64 << 53) - 1;
+        let r = RateLimiter::new();
+        assert_eq!(r.admit(max, max, max, max, 0), RateDecision::Now);
+        assert_eq!(r.narrow.load(Ordering::Relaxed), WIDE);
+        r.restart();
+        assert_eq!(r.tat(), 0);
+        assert_eq!(r.admit(0, 2, 1000, 2, 0), RateDecision::Now);
+        assert_eq!(r.narrow.load(Ordering::Relaxed), 1000);
+    }
+
+    #[test]
+    fn racing_threads_are_decided_one_after_another() {
+        // 4 threads, 2,000 calls each, all at t = 0, N 3 per 1000 ms, B 5,
+        // a timeout far enough for every call: each call reserves the next
+        // turn, so the waits are exactly those of the calls one by one.
+        let r = RateLimiter::new();
+        let mut waits: Vec<u64> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        (0..2000)
+                            .map(|_| match r.admit(0, 3, 1000, 5, u64::MAX) {
+                                RateDecision::Now => 0,
+                                RateDecision::Wait(w) => w,
+                                RateDecision::Refused => panic!("refused under an unbounded timeout"),
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        });
+        waits.sort_unstable();
+        let mut reference = Reference(0);
+        let want: Vec<u64> = (0..8000)
+            .map(|_| match reference.admit(0, 3, 1000, 5, u64::MAX) {
+                RateDecision::Now => 0,
+                RateDecision::Wait(w) => w,
+                RateDecision::Refused => unreachable!(),
+            })
+            .collect();
+        assert_eq!(waits, want);
+        assert_eq!(r.tat(), reference.0);
+    }
+}
+
+/// Model checks of the limiter's narrow/wide hand-over under every
+/// interleaving loom explores (`scripts/loom.sh`).
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    type Admit = (u64, u64, u64, u64, u64);
+
+    /// What `a` then `b`, one at a time from `tat`, decide and leave as `tat`.
+    fn in_order(tat: u128, a: Admit, b: Admit) -> (RateDecision, RateDecision, u128) {
+        let one = |tat: u128, (now, n, p, burst, timeout): Admit| step_wide(tat, now, Quota::new(n, p, burst), timeout);
+        let (da, tat) = one(tat, a);
+        let (db, tat) = one(tat, b);
+        (da, db, tat)
+    }
+
+    /// Two calls race, one of which moves the state into `wide`: the
+    /// outcome is that of one of the two orders, never a mix.
+    #[test]
+    fn loom_a_narrow_and_a_widening_call_are_decided_in_some_order() {
+        let max = (1u64 << 53) - 1;
+        let narrow: Admit = (1, 2, 1000, 1, 5000);
+        let widening: Admit = (max, max, max, 1, max);
+        let (n_first, w_second, tat1) = in_order(1000, narrow, widening);
+        let (w_first, n_second, tat2) = in_order(1000, widening, narrow);
+        loom::model(move || {
+            let r = Arc::new(RateLimiter::new());
+            r.admit(0, 2, 1000, 1, 0); // tat = 1000: the narrow call must wait
+            let other = {
+                let r = r.clone();
+                thread::spawn(move || {
+                    let (now, n, p, b, t) = widening;
+                    r.admit(now, n, p, b, t)
+                })
+            };
+            let (now, n, p, b, t) = narrow;
+            let mine = r.admit(now, n, p, b, t);
+            let theirs = other.join().unwrap();
+            let got = (mine, theirs, r.tat());
+            assert!(got == (n_first, w_second, tat1) || got == (n_second, w_first, tat2), "a mixed outcome: {got:?}");
+        });
+    }
+
+    /// A restart racing with a call: the call is decided on the `tat` from
+    /// before or after the restart, and a restart that comes last leaves 0.
+    #[test]
+    fn loom_a_restart_and_a_call_are_decided_in_some_order() {
+        loom::model(|| {
+            let r = Arc::new(RateLimiter::new());
+            r.admit(0, 2, 1000, 1, 0); // tat = 1000
+            let restarter = {
+                let r = r.clone();
+                thread::spawn(move || r.restart())
+            };
+            let mine = r.admit(0, 2, 1000, 1, 5000);
+            restarter.join().unwrap();
+            let got = (mine, r.tat());
+            // Call then restart: waits 500 (tat 2000), then 0. Restart then
+            // call: admitted now on tat 0, tat 1000.
+            assert!(got == (RateDecision::Wait(500), 0) || got == (RateDecision::Now, 1000), "{got:?}");
+        });
     }
 }

@@ -2,7 +2,8 @@
 //! rate limiter and adaptive limiter — and the command methods calls use to
 //! reach it (semantics §10, §12, §13, §15, §8.2 for reconfiguration).
 //!
-//! Each part sits behind its own lock, taken only while its feature is on:
+//! Each part sits behind its own lock (the rate limiter is lock-free in the
+//! common case), taken only while its feature is on:
 //! with every v2 key at its default, calls read one atomic word of feature
 //! bits and never touch this state.
 
@@ -21,7 +22,7 @@ use std::sync::{Mutex, MutexGuard};
 pub(crate) struct Strategies {
     rng: Mutex<SplitMix64>,
     budget: Mutex<RetryBudget>,
-    rate: Mutex<RateLimiter>,
+    rate: RateLimiter,
     adaptive: Mutex<AdaptiveLimiter>,
     /// The adaptive limit, published for admission's lock-free read.
     limit: AtomicU64,
@@ -57,7 +58,7 @@ impl Strategies {
         Strategies {
             rng: Mutex::new(SplitMix64::new(c.random_seed)),
             budget: Mutex::new(RetryBudget::new()),
-            rate: Mutex::new(RateLimiter::new()),
+            rate: RateLimiter::new(),
             limit: AtomicU64::new(adaptive.limit()),
             adaptive: Mutex::new(adaptive),
         }
@@ -77,7 +78,7 @@ impl Strategies {
         if (old.rate_limit_for_period, old.rate_limit_period_ms, old.rate_limit_burst)
             != (new.rate_limit_for_period, new.rate_limit_period_ms, new.rate_limit_burst)
         {
-            lock(&self.rate).restart();
+            self.rate.restart();
         }
         let params = adaptive_params(new);
         if adaptive_params(old) != params {
@@ -164,7 +165,7 @@ impl Command {
         }
         // Only the keys it uses, a relaxed load each (not the whole config).
         let c = &self.inner.config;
-        lock(&self.inner.strategies.rate).admit(
+        self.inner.strategies.rate.admit(
             now,
             c.rate_limit_for_period.load(Relaxed),
             c.rate_limit_period_ms.load(Relaxed),
