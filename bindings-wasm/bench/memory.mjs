@@ -3,7 +3,9 @@
 // creation time and JS heap beside it when it is installed here
 // (`npm ci` in this directory).
 //   node --expose-gc bindings-wasm/bench/memory.mjs [N]   (after scripts/build-npm.sh)
-const pkg = new URL("../../target/npm/hystrix/", import.meta.url);
+//   PKG=DIR node --expose-gc bindings-wasm/bench/memory.mjs [N]   another package directory
+import { pathToFileURL } from "node:url";
+const pkg = process.env.PKG ? pathToFileURL(`${process.env.PKG.replace(/\/$/, "")}/`) : new URL("../../target/npm/hystrix/", import.meta.url);
 const h = await import(new URL("index.node.mjs", pkg).href);
 // The loaded wasm class (internal): heap bytes and the wasm memory.
 const { slot } = await import(new URL("wasm-slot.mjs", pkg).href);
@@ -53,6 +55,8 @@ function jsHeapPer(make, drop) {
 
 const dispose = (cmds) => cmds.forEach((c) => c.dispose());
 const hystrix = () => new h.Command(run);
+// Four settings, one of each kind the glue sends (what settings cost to cross into the wasm).
+const SETTINGS = { timeoutMs: 250, maxConcurrentRequests: 5, retryJitter: "equal", forceOpen: false };
 
 // Wasm memory per live command: what the allocator holds, and how far the
 // memory itself grew (it grows in steps, a quarter of its size at least).
@@ -77,6 +81,7 @@ const rows = [
       () => {},
     ).toFixed(2),
   ],
+  ["hystrix: creation with 4 settings (µs)", timeCreate(() => new h.Command(run, null, SETTINGS), dispose).toFixed(2)],
   [
     "hystrix: named creation (µs)",
     timeCreate((i) => new h.Command(run, null, { name: `bench-${i}` }), dispose).toFixed(2),

@@ -59,6 +59,14 @@ const FIRST_SET_TIMER = ONLY(SET_TIMER);
 const FIRST_CLEAR = ONLY(CLEAR_TIMER);
 const FIRST_SETTLE_RUN = ONLY(SETTLE_RUN);
 const FIRST_SETTLE_FALLBACK = ONLY(SETTLE_FALLBACK);
+// Compact results (count 0; call.rs): the closed path's steps in the
+// number itself, nothing in the buffer. From `begin`: set timer 1 at now +
+// d and invoke attempt 1, the result being (d × COMPACT_IDS + id) ×
+// ID_UNIT + the flags. From `input`: clear timer 1, settle with attempt
+// 1's value.
+const COMPACT_START = ONLY(7);
+const COMPACT_END = ONLY(6);
+const COMPACT_IDS = 65536;
 // Error kind codes (errors.mjs).
 const K_TIMEOUT = 2;
 const K_SHORT_CIRCUITED = 3;
@@ -93,6 +101,20 @@ function actionView(r) {
   // (Small, with the rare case out of line: it is inlined on the hot path,
   // where V8's budget for inlining is shared by every step of a call.)
   return (r & MOVED) !== 0 || view === null ? newView() : view;
+}
+
+/**
+ * Whether the actions of wasm result `r` (in the buffer) are exactly
+ * [clear timer `tid`, settle with attempt 1's value], the call then over:
+ * the general call's form of a compact end.
+ * @param {number} r
+ * @param {number} tid
+ * @returns {boolean}
+ */
+function clearsAndSettles(r, tid) {
+  if ((r & (COUNT | FIRST | FINISHED | MORE)) !== (2 | FIRST_CLEAR | FINISHED)) return false;
+  const v = actionView(r);
+  return v[1] === tid && v[4] === SETTLE_RUN && v[5] === 1;
 }
 
 /** Remakes `view` over the action buffer's place now; returns it. */
@@ -695,9 +717,15 @@ export class CallState {
    */
   perform(r) {
     if ((r & FINISHED) !== 0) this.finished = true;
-    const v = actionView(r);
     const n = r & COUNT;
-    if (n === 0) return;
+    if (n === 0) {
+      if ((r & FIRST) === COMPACT_END) {
+        this.act(CLEAR_TIMER, 1, 0, 0);
+        if (this.x === null || !this.x.abandoned) this.act(SETTLE_RUN, 1, 0, 0);
+      }
+      return;
+    }
+    const v = actionView(r);
     if (n === 1) return this.act(v[0], v[1], v[2], v[3]);
     if (n === 2) {
       const c = v[4];
@@ -946,16 +974,17 @@ export class CallState {
       // Before any other step, as in `input`: a step that fails from here
       // on must know the core may have ended the call (its id reused).
       if ((r & FINISHED) !== 0) this.finished = true;
-      if ((r & (COUNT | FIRST | FINISHED)) === (2 | FIRST_CLEAR | FINISHED) && this.x === null && this.handle === null) {
-        const v = actionView(r);
-        if (v[1] === this.timer && v[4] === SETTLE_RUN) {
-          this.timer = -1;
-          this._open = null;
-          /** @type {Required<CircuitClock>} */ (this.clock).cancelTimer(this); // no handle: armed by armTimer
-          this.settled = true;
-          /** @type {(value: unknown) => void} */ (this.resolve)(this.value);
-          return;
-        }
+      if (
+        this.x === null &&
+        this.handle === null &&
+        ((r & (COUNT | FIRST | FINISHED | MORE)) === (COMPACT_END | FINISHED) ? this.timer === 1 : clearsAndSettles(r, this.timer))
+      ) {
+        this.timer = -1;
+        this._open = null;
+        /** @type {Required<CircuitClock>} */ (this.clock).cancelTimer(this); // no handle: armed by armTimer
+        this.settled = true;
+        /** @type {(value: unknown) => void} */ (this.resolve)(this.value);
+        return;
       }
       this.drive(r);
     } catch (e) {
@@ -1132,6 +1161,30 @@ export class CallState {
   }
 
   /**
+   * Starts the untimed path (see `untimedEnded`): nothing can settle the
+   * call before its run ends. Returns the caller's promise.
+   * @returns {Promise<unknown>}
+   */
+  startUntimed() {
+    let pending;
+    guard.depth++;
+    try {
+      const result = callRun(this.command, this.args, this);
+      pending = pendingOf(result);
+      if (pending === null) return settled(this, () => this.untimedEnded(true, result));
+    } catch (e) {
+      return settled(this, () => this.untimedEnded(false, e));
+    } finally {
+      guard.depth--;
+    }
+    return promiseThen.call(
+      pending,
+      (v) => this.untimedEnded(true, v),
+      (e) => this.untimedEnded(false, e),
+    );
+  }
+
+  /**
    * The untimed path: the run of attempt 1 was invoked by `execute` itself
    * and nothing else was asked (no timer, no signal), so the caller's
    * promise is the run's own, chained. The run ended: its value, or
@@ -1250,7 +1303,10 @@ export function startCall(command, circuit, args, now, signal) {
   // back and settles the caller once (`lost`).
   const r = circuit.wasm.begin(now, command._fallback !== undefined, signal !== undefined);
   const low = r & (ID_UNIT - 1);
-  const id = (r - low) / ID_UNIT;
+  const hi = (r - low) / ID_UNIT;
+  // A compact start (the closed path, see COMPACT_START) carries its timer's delay above the id.
+  const compact = (low & (COUNT | FIRST)) === COMPACT_START;
+  const id = compact ? hi & (COMPACT_IDS - 1) : hi;
   /** @type {CallState | null} */
   let st = null;
   // The caller's promise once made by the timed path (what it returns if the glue fails there).
@@ -1260,60 +1316,52 @@ export function startCall(command, circuit, args, now, signal) {
     const call = new CallState(command, circuit, args, now);
     st = call;
     call.id = id;
+    // Timed (the default): timer `tid` to arm at `due`, then attempt 1.
+    let tid = -1;
+    let due = 0;
+    if (compact) {
+      tid = 1;
+      due = now + (hi - id) / COMPACT_IDS;
+    }
     const first = signal === undefined && (low & COUNT) === 1 ? low & (FIRST | MOVED) : -1;
     if (first === FIRST_FALLBACK) {
       // Refused at admission (or by the rate limiter), with a fallback.
       const v = actionView(r);
       return call.fallbackFirst(call.original(v[1], v[2]));
     }
-    if (first === FIRST_INVOKE) {
-      // Untimed: nothing can settle the call before its run ends.
-      let pending;
-      guard.depth++;
-      try {
-        const result = callRun(command, args, call);
-        pending = pendingOf(result);
-        if (pending === null) return settled(call, () => call.untimedEnded(true, result));
-      } catch (e) {
-        return settled(call, () => call.untimedEnded(false, e));
-      } finally {
-        guard.depth--;
-      }
-      return promiseThen.call(
-        pending,
-        (v) => call.untimedEnded(true, v),
-        (e) => call.untimedEnded(false, e),
-      );
-    }
+    if (first === FIRST_INVOKE) return call.startUntimed();
     if (signal !== undefined) call.watch(signal);
-    else if ((low & (COUNT | FIRST)) === (2 | FIRST_SET_TIMER)) {
+    else if (tid === -1 && (low & (COUNT | FIRST)) === (2 | FIRST_SET_TIMER)) {
+      // The same as a compact start, in the buffer.
       const v = actionView(r);
       if (v[4] === INVOKE && v[5] === 1) {
-        // Timed (the default): arm the timeout, then run attempt 1. Its
-        // firing times attempt 1 out; that runs user code only if the
-        // command has a fallback or `withContext` runs, or its circuit
-        // listeners, a plan of more attempts or any clock but the default (see
-        // `refreshGates`, registry.mjs): only then is the timer gated back
-        // into the caller's async context. Without, nothing but the glue
-        // and the core runs until the caller's promise is rejected, and a
-        // promise's reactions run in their own registration's context.
-        const tid = v[1];
-        const due = v[2];
-        const promise = new Promise((resolve, reject) => {
-          call.resolve = resolve;
-          call.reject = reject;
-        });
-        made = promise;
-        call.busy = true;
-        try {
-          call.armOwn(tid, due, command._gates || circuit.gates);
-          if (!call.settled) call.invoke(call);
-        } finally {
-          call.busy = false;
-        }
-        if (call.pk !== -1 || call.x !== null) call.drive(0);
-        return promise;
+        tid = v[1];
+        due = v[2];
       }
+    }
+    if (tid !== -1) {
+      // Timed (the default): arm the timeout, then run attempt 1. Its
+      // firing times attempt 1 out; that runs user code only if the
+      // command has a fallback or `withContext` runs, or its circuit
+      // listeners, a plan of more attempts or any clock but the default (see
+      // `refreshGates`, registry.mjs): only then is the timer gated back
+      // into the caller's async context. Without, nothing but the glue
+      // and the core runs until the caller's promise is rejected, and a
+      // promise's reactions run in their own registration's context.
+      const promise = new Promise((resolve, reject) => {
+        call.resolve = resolve;
+        call.reject = reject;
+      });
+      made = promise;
+      call.busy = true;
+      try {
+        call.armOwn(tid, due, command._gates || circuit.gates);
+        if (!call.settled) call.invoke(call);
+      } finally {
+        call.busy = false;
+      }
+      if (call.pk !== -1 || call.x !== null) call.drive(0);
+      return promise;
     }
     return call.start(r);
   } catch (e) {

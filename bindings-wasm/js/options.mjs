@@ -67,22 +67,30 @@ const SETTINGS = {
 const KEYS = SETTINGS;
 /** SPEC key -> camelCase option. @type {Partial<Record<string, string>>} */
 export const CAMEL = Object.fromEntries(Object.entries(KEYS).map(([c, s]) => [s, c]));
+/**
+ * camelCase option -> its key's place in SPEC order, which is `SETTINGS`'s
+ * order (config.test.mjs checks it against the core's schema): what the
+ * wasm takes instead of the key's name.
+ * @type {Partial<Record<string, number>>}
+ */
+const PLACE = Object.fromEntries(Object.keys(KEYS).map((c, i) => [c, i]));
 const OTHER_OPTIONS = new Set(["name", "clock", "isBadRequest"]);
 
 /**
  * Option object -> the SPEC settings as the wasm constructor and `configure`
- * take them (it has no JSON parser): `keys` joined by U+0001, `values`
- * likewise, each a kind letter (b, n, s, o) and the value as a string or
- * its JSON text, and `nums` (each boolean as 1/0, each number). `size` is
- * how many. Unknown option -> InvalidConfigError naming it; `undefined`
- * means absent. Values JSON cannot carry (functions, symbols, bigints) go
- * as a description the core refuses, so the error names the key too.
+ * take them (it has no JSON parser and looks no key name up): `settings`,
+ * two numbers per setting — its key's place in SPEC order times 4 plus its
+ * kind (0 boolean, 1 number, 2 string, 3 anything else), then its value
+ * (1/0, the number, or 0) — and `texts`, the strings, each followed by
+ * U+0001. `size` is how many. Unknown option -> InvalidConfigError naming
+ * it; `undefined` means absent. How a refused value was given is not sent:
+ * `configError` words those errors from the options themselves.
  * @param {object} options
  */
 export function specPatch(options) {
   let unknown;
   for (const key of Object.keys(options)) {
-    if (OTHER_OPTIONS.has(key) || KEYS[key] !== undefined) continue;
+    if (OTHER_OPTIONS.has(key) || PLACE[key] !== undefined) continue;
     // Several unknown options: the first by code point is named, the rule
     // the core applies to SPEC keys in every other binding.
     if (unknown === undefined || codePointBefore(key, unknown)) unknown = key;
@@ -90,28 +98,25 @@ export function specPatch(options) {
   if (unknown !== undefined) {
     throw keyed(new InvalidConfigError(`invalid config: unknown option ${JSON.stringify(unknown)}`), unknown);
   }
-  const keys = [];
-  const values = [];
-  const nums = [];
+  const settings = [];
+  let texts = "";
   for (const key of Object.keys(options)) {
     if (OTHER_OPTIONS.has(key)) continue;
-    const spec = /** @type {string} */ (KEYS[key]); // known: checked above
+    const place = /** @type {number} */ (PLACE[key]) * 4; // known: checked above
     const v = /** @type {Record<string, unknown>} */ (options)[key];
     if (v === undefined) continue; // an option left undefined takes its default
-    keys.push(spec);
     if (typeof v === "boolean") {
-      values.push("b");
-      nums.push(v ? 1 : 0);
+      settings.push(place, v ? 1 : 0);
     } else if (typeof v === "number") {
-      values.push(`n${JSON.stringify(v)}`);
-      nums.push(v);
+      settings.push(place + 1, v);
+    } else if (typeof v === "string" && !v.includes("\u0001")) {
+      settings.push(place + 2, 0);
+      texts += `${v}\u0001`;
     } else {
-      const text = typeof v === "string" || v === null ? v : `<${typeof v}>`;
-      values.push(typeof text === "string" && !text.includes("\u0001") ? `s${text}` : `o${JSON.stringify(text)}`);
-      nums.push(0);
+      settings.push(place + 3, 0);
     }
   }
-  return { keys: keys.join("\u0001"), values: values.join("\u0001"), nums: Float64Array.from(nums), size: keys.length };
+  return { settings: Float64Array.from(settings), texts, size: settings.length / 2 };
 }
 
 /**
@@ -142,27 +147,28 @@ export function keyed(error, key) {
   return error;
 }
 
-/** SPEC integer key -> "must be an integer from A to B", asked of the core once. @type {Map<string, string | null>} */
+/** Integer option -> "must be an integer from A to B", asked of the core once. @type {Map<string, string | null>} */
 const integerRules = new Map();
 
 /**
- * The core's range rule for integer key `spec`: it is asked to accept
- * 2^53, which is above every key's maximum, and its refusal states the
- * rule. So the glue never restates the core's ranges.
- * @param {string} spec
+ * The core's range rule for the integer option `camel`: it is asked to
+ * accept 2^53, which is above every key's maximum, and its refusal states
+ * the rule. So the glue never restates the core's ranges.
+ * @param {string} camel
  */
-function integerRule(spec) {
-  let rule = integerRules.get(spec);
+function integerRule(camel) {
+  let rule = integerRules.get(camel);
   if (rule === undefined) {
     rule = null;
     try {
       // Only reached from a command's config error: the wasm is loaded.
-      new (/** @type {WasmCommandClass} */ (slot.WasmCommand))("", spec, `n${2 ** 53}`, Float64Array.of(2 ** 53)).free();
+      const place = /** @type {number} */ (PLACE[camel]); // an integer option's
+      new (/** @type {WasmCommandClass} */ (slot.WasmCommand))("", Float64Array.of(place * 4 + 1, 2 ** 53), "").free();
     } catch (e) {
       const m = typeof e === "string" ? /(must be an integer from \d+ to \d+)/.exec(e) : null;
       if (m !== null) rule = m[1];
     }
-    integerRules.set(spec, rule);
+    integerRules.set(camel, rule);
   }
   return rule;
 }
@@ -186,7 +192,7 @@ export function configError(e, options) {
       if (/ must be a boolean, got /.test(text)) {
         text = `invalid config: ${camel} must be a boolean (true or false), got ${got}`;
       } else if (/ must be (a non-negative integer|an integer from)/.test(text)) {
-        const rule = integerRule(key) ?? "must be a non-negative integer";
+        const rule = integerRule(camel) ?? "must be a non-negative integer";
         text = `invalid config: ${camel} ${rule}, got ${got}`;
       } else if (/ must be one of /.test(text)) {
         text = text.replace(/, got .*$/s, `, got ${got}`);

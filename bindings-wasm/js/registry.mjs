@@ -47,7 +47,7 @@ export class Circuit {
       // The constructor is no method `fill` could guard (see headroom.mjs).
       probe();
       try {
-        wasm = new W(name, p.keys, p.values, p.nums);
+        wasm = new W(name, p.settings, p.texts);
       } catch (e) {
         throw isMemoryExhausted(e) ? memoryExhausted() : named(configError(e, options), name);
       }
@@ -136,7 +136,7 @@ export function circuitFor(name, options, reconfigure = false) {
   const p = specPatch(options);
   let made;
   try {
-    made = W.named(name, p.keys, p.values, p.nums, reconfigure);
+    made = W.named(name, p.settings, p.texts, reconfigure);
   } catch (e) {
     throw enterError(e, options, name);
   }
@@ -182,7 +182,7 @@ export function configureCircuit(c, options) {
   const p = specPatch(options);
   if (p.size === 0) return;
   try {
-    c.wasm.configure(p.keys, p.values, p.nums);
+    c.wasm.configure(p.settings, p.texts);
   } catch (e) {
     throw named(configError(e, options), c.name);
   }

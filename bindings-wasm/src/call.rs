@@ -22,6 +22,14 @@
 //! since the glue made its view (it makes a new one; every result says so
 //! until then, so a result the glue never read loses nothing) and `MORE` when more actions wait (input
 //! kind 8 fetches them); `begin` adds the id × `ID_UNIT`.
+//!
+//! Two results carry their actions in the number itself, with nothing in
+//! the buffer (count 0, so the first-action bits are free to say which):
+//! the closed path's steps, one crossing each and no memory read.
+//! `COMPACT_START` (from `begin`): set timer 1 at `now` + d, invoke
+//! attempt 1, where the result is ((d × `COMPACT_IDS` + id) × `ID_UNIT` +
+//! the flags). `COMPACT_END` (from `input`, with `FINISHED`): clear timer
+//! 1, settle with attempt 1's value.
 
 use crate::WasmCommand;
 use hystrix_core::{
@@ -43,6 +51,18 @@ const MORE: u32 = 1 << 13;
 const FIRST_SHIFT: u32 = 8;
 /// The most actions one input may return (more are left for `more`).
 const MAX_ACTIONS: usize = 0xff;
+/// A compact `begin` result (see the module docs): count 0, this "first code".
+const COMPACT_START: u32 = 7 << FIRST_SHIFT;
+/// A compact `input` result (see the module docs): count 0, this "first code".
+const COMPACT_END: u32 = 6 << FIRST_SHIFT;
+/// Ids below this may have a compact start: the delay is counted in units of it.
+const COMPACT_IDS: u32 = 1 << 16;
+/// Delays (ms) below this may have a compact start: with `COMPACT_IDS`
+/// and `ID_UNIT` the result stays an exact integer below 2^53.
+const COMPACT_DELAYS: u64 = 1 << 23;
+/// `now`s (ms) below this may have a compact start: `now` + the delay is
+/// then exact in the glue's f64.
+const COMPACT_NOW: f64 = (1u64 << 52) as f64;
 
 /// The drained actions of the last input, read by the glue.
 struct Out(UnsafeCell<Vec<f64>>);
@@ -197,7 +217,7 @@ impl WasmCommand {
     /// packed into the same actions a `Call` would give (timer 1, attempt 1).
     pub fn begin(&self, now: f64, has_fallback: bool, general: bool) -> f64 {
         if !general && self.simple.get() {
-            return self.begin_single(now as u64, has_fallback);
+            return self.begin_single(now, has_fallback);
         }
         let (n, id) = {
             let calls = self.calls.borrow_mut();
@@ -340,6 +360,17 @@ impl WasmCommand {
         let first = if n & 0xff == 0 { 0 } else { (out()[0] as u32) << FIRST_SHIFT };
         f64::from(id) * ID_UNIT + f64::from(n | first | moved())
     }
+
+    /// A compact result (see the module docs): `upper` × `ID_UNIT` + `bits`
+    /// and `MOVED`, after flushing the listener notices (no action is in
+    /// the buffer to keep).
+    #[inline(always)]
+    fn publish_compact(&self, bits: u32, upper: f64) -> f64 {
+        if self.listeners.get() != 0 && !self.notices.borrow().is_empty() {
+            self.flush();
+        }
+        upper * ID_UNIT + f64::from(bits | moved())
+    }
 }
 
 /// The one timer and the one attempt of a single-attempt call.
@@ -390,8 +421,31 @@ impl WasmCommand {
         cmd.config().v2_features() == 0
     }
 
-    fn begin_single(&self, now: u64, has_fallback: bool) -> f64 {
+    fn begin_single(&self, now_ms: f64, has_fallback: bool) -> f64 {
+        let now = now_ms as u64;
         let (ex, step) = Execution::start(&self.cmd, now, has_fallback);
+        let timed = matches!(step, Step::Run { deadline: Some(_) });
+        if let Step::Run { deadline: Some(at) } = step {
+            // The closed path: a compact start if its numbers fit.
+            let delay = at.wrapping_sub(now);
+            if at >= now && delay < COMPACT_DELAYS && now_ms == now as f64 && now_ms < COMPACT_NOW {
+                let calls = self.calls.borrow_mut();
+                let free = calls.free_execs.last().copied();
+                let id = free.unwrap_or(calls.execs.len() as u32);
+                // The glue's id (`id << 1`, see `Calls`) must fit.
+                if id < COMPACT_IDS >> 1 {
+                    match free {
+                        Some(id) => {
+                            calls.free_execs.pop();
+                            calls.execs[id as usize] = Some((ex, true));
+                        }
+                        None => calls.execs.push(Some((ex, true))),
+                    }
+                    let upper = (delay as f64) * f64::from(COMPACT_IDS) + f64::from(id << 1);
+                    return self.publish_compact(COMPACT_START, upper);
+                }
+            }
+        }
         let o = out();
         o.clear();
         pack_step(o, &ex, step);
@@ -399,7 +453,6 @@ impl WasmCommand {
         if ex.is_done() && !ex.holds_permit() {
             return self.flush_and_publish(n | FINISHED, 0);
         }
-        let timed = matches!(step, Step::Run { deadline: Some(_) });
         let id = {
             let calls = self.calls.borrow_mut();
             match calls.free_execs.pop() {
@@ -431,6 +484,12 @@ impl WasmCommand {
                     let step = ex.run_finished(cmd, now, outcome);
                     if running && *timed {
                         *timed = false;
+                        if step == Step::Done(Resolution::Run) && !ex.holds_permit() {
+                            // The closed path's end: compact.
+                            calls.execs[id as usize] = None;
+                            calls.free_execs.push(id);
+                            return self.publish_compact(COMPACT_END | FINISHED, 0.0);
+                        }
                         o.extend_from_slice(&[1.0, TIMER_1, 0.0, 0.0]);
                     }
                     pack_step(o, ex, step);

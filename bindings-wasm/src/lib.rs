@@ -39,37 +39,40 @@ const CREATE_HEADROOM: usize = 64 << 10;
 /// turns it into an error naming the live commands and the memory's size.
 const MEMORY_EXHAUSTED: &str = "\u{2}memory exhausted";
 
-/// What separates the keys (and the values) the glue sends: a predicate,
-/// not the char, whose searcher (memchr over its UTF-8 bytes) is about
-/// 1 KB of wasm for lists of a few short keys.
+/// What ends each string the glue sends: a predicate, not the char, whose
+/// searcher (memchr over its UTF-8 bytes) is about 1 KB of wasm for a few
+/// short strings.
 const SEPARATOR: fn(char) -> bool = |c| c == '\u{1}';
 
 /// The settings the glue sends (`specPatch` in js/options.mjs; the wasm
-/// has no JSON parser): keys joined by U+0001; values likewise, each a kind
-/// letter (`b` boolean, `n` number, `s` string, `o` anything else) and how
-/// the glue shows it (a string: its text); `nums` holds each boolean (1/0)
-/// and number.
-fn given<'a>(keys: &'a str, values: &'a str, nums: &[f64]) -> Result<Vec<(&'a str, Given<'a>)>, JsValue> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut out = Vec::with_capacity(nums.len());
-    let mut values = values.split(SEPARATOR);
-    for (key, &num) in keys.split(SEPARATOR).zip(nums) {
-        let text = values.next().unwrap_or("");
-        let shown = text.get(1..).unwrap_or("");
-        let value = match text.as_bytes().first() {
-            Some(b'b') => Given::Bool(num != 0.0),
-            Some(b'n') => Given::Number(num, shown),
-            Some(b's') => Given::Text(shown),
-            _ => Given::Other(shown),
+/// has no JSON parser and looks no key name up): `settings` holds two
+/// numbers per setting, its key's place in SPEC order times 4 plus its
+/// kind (0 boolean, 1 number, 2 string, 3 anything else), then its value
+/// (a boolean as 1/0, a number; 0 otherwise); `texts` the strings, in
+/// order, each followed by U+0001. How a value that is refused was given
+/// is told by the glue, which words those errors itself.
+fn given<'a>(settings: &[f64], texts: &'a str) -> Result<Vec<(usize, Given<'a>)>, JsValue> {
+    let mut out = Vec::with_capacity(settings.len() / 2);
+    let mut texts = texts.split_terminator(SEPARATOR);
+    for pair in settings.chunks(2) {
+        let &[code, num] = pair else { return Err(malformed()) };
+        let value = match code as u32 % 4 {
+            0 => Given::Bool(num != 0.0),
+            1 => Given::Number(num, ""),
+            2 => Given::Text(texts.next().ok_or_else(malformed)?),
+            _ => Given::Other(""),
         };
-        out.push((key, value));
+        out.push((code as usize / 4, value));
     }
-    if out.len() != nums.len() || values.next().is_some() {
-        return Err(JsValue::from_str("config\u{1}config: the settings sent to wasm are malformed"));
+    if texts.next().is_some() {
+        return Err(malformed());
     }
     Ok(out)
+}
+
+/// The error for settings that do not follow `given`'s protocol.
+fn malformed() -> JsValue {
+    JsValue::from_str("config\u{1}config: the settings sent to wasm are malformed")
 }
 
 fn config_error(e: hystrix_core::ConfigError) -> JsValue {
@@ -139,19 +142,19 @@ mod js_sys_free {
 
 #[wasm_bindgen]
 impl WasmCommand {
-    /// A command named `name` with the SPEC settings `keys`, `values`,
-    /// `nums` (see `given`) over the defaults.
+    /// A command named `name` with the SPEC settings `settings`, `texts`
+    /// (see `given`) over the defaults.
     #[wasm_bindgen(constructor)]
-    pub fn new(name: &str, keys: &str, values: &str, nums: &[f64]) -> Result<WasmCommand, JsValue> {
+    pub fn new(name: &str, settings: &[f64], texts: &str) -> Result<WasmCommand, JsValue> {
         if !alloc::has_headroom(CREATE_HEADROOM) {
             return Err(JsValue::from_str(MEMORY_EXHAUSTED));
         }
-        let patch = given(keys, values, nums)?;
+        let patch = given(settings, texts)?;
         // Most commands take the defaults: nothing to check.
         let config = if patch.is_empty() {
             Config::default()
         } else {
-            Config::default().patched_given(&patch).map_err(config_error)?
+            Config::default().patched_at(&patch).map_err(config_error)?
         };
         // JS passes the time into every call: the command reads no clock.
         let cmd = Command::with_clock(name, config, Arc::new(TimePassedIn)).map_err(config_error)?;
@@ -189,11 +192,11 @@ impl WasmCommand {
         self.cmd.name().to_string()
     }
 
-    /// Changes the SPEC settings `keys`, `values`, `nums` (see `given`),
-    /// all or none.
-    pub fn configure(&self, keys: &str, values: &str, nums: &[f64]) -> Result<(), JsValue> {
-        let patch = given(keys, values, nums)?;
-        let next = self.cmd.configure_given(&patch).map_err(config_error);
+    /// Changes the SPEC settings `settings`, `texts` (see `given`), all or
+    /// none.
+    pub fn configure(&self, settings: &[f64], texts: &str) -> Result<(), JsValue> {
+        let patch = given(settings, texts)?;
+        let next = self.cmd.configure_at(&patch).map_err(config_error);
         self.simple.set(WasmCommand::simple_config(&self.cmd));
         self.flush();
         next.map(|_| ())

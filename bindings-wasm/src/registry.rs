@@ -5,7 +5,7 @@
 //! (listeners, the JS clock) by name.
 
 use crate::{alloc, config_error, given, WasmCommand, CREATE_HEADROOM, MEMORY_EXHAUSTED};
-use hystrix_core::{Command, Entered, Registry, SettingsError, TimePassedIn, NO_SETTINGS};
+use hystrix_core::{Command, Entered, Registry, SettingsError, TimePassedIn, NO_SETTINGS_AT};
 use std::sync::{Arc, OnceLock};
 use wasm_bindgen::prelude::*;
 
@@ -29,21 +29,15 @@ pub(crate) fn settings_error(e: SettingsError) -> JsValue {
 #[wasm_bindgen]
 impl WasmCommand {
     /// The command called `name` for a construction giving the SPEC
-    /// settings `keys`, `values`, `nums` (see `given`) — or, with
+    /// settings `settings`, `texts` (see `given`) — or, with
     /// `reconfigure`, for the registry's `configure()`, which applies them
     /// (live to an existing command) first. Returns a new `WasmCommand` if
     /// the registry made the command now, `undefined` if the name already
     /// had one (the glue holds its wrapper; after a reconfiguration it
     /// calls `refresh()` on it). Throws what `settings_error` makes, or
     /// the memory-exhausted string; nothing changes then.
-    pub fn named(
-        name: &str,
-        keys: &str,
-        values: &str,
-        nums: &[f64],
-        reconfigure: bool,
-    ) -> Result<Option<WasmCommand>, JsValue> {
-        let patch = given(keys, values, nums)?;
+    pub fn named(name: &str, settings: &[f64], texts: &str, reconfigure: bool) -> Result<Option<WasmCommand>, JsValue> {
+        let patch = given(settings, texts)?;
         let reg = registry();
         if reg.get(name).is_none() && !alloc::has_headroom(CREATE_HEADROOM) {
             return Err(JsValue::from_str(MEMORY_EXHAUSTED));
@@ -51,7 +45,7 @@ impl WasmCommand {
         let mut given = &patch[..];
         if reconfigure {
             reg.configure_patch(name, given).map_err(config_error)?;
-            given = NO_SETTINGS;
+            given = NO_SETTINGS_AT;
         }
         let make = |name: &str, config| Command::with_clock(name, config, Arc::new(TimePassedIn));
         match reg.enter(name, given, make).map_err(settings_error)? {

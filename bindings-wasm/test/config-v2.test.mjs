@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
 const h = await import(new URL("../../target/npm/hystrix/index.node.mjs", import.meta.url).href);
-const { Command, VirtualClock, configSchema, InvalidConfigError, RateLimitedError, HystrixError } = h;
+const { Command, VirtualClock, configSchema, InvalidConfigError, RateLimitedError, HystrixError, SettingsConflictError } = h;
 
 const camel = (key) => key.replace(/_([a-z0-9])/g, (_, ch) => ch.toUpperCase());
 
@@ -34,6 +34,40 @@ test("configSchema lists every core key in SPEC order, each with its camelCase o
   }
   assert.deepEqual(schema.find((e) => e.option === "retryJitter").values, ["none", "full", "equal", "decorrelated"]);
   assert.equal(schema.find((e) => e.option === "concurrencyLimitMode").default, "fixed");
+});
+
+test("each option sets its own key, and no other (the glue sends keys by their place in SPEC order)", () => {
+  // A named command made with one option off its default: a second
+  // construction at the default conflicts on that option, with both values.
+  for (const e of configSchema()) {
+    const name = `config-v2-place-${e.option}-${process.pid}`;
+    const candidates = { bool: [!e.default], name: e.values, int: [e.min, e.default * 2, e.default + 1, e.max] }[e.type];
+    let value;
+    for (const v of candidates) {
+      if (v === e.default) continue;
+      try {
+        new Command(() => 1, null, { [e.option]: v }).dispose();
+        value = v;
+        break;
+      } catch (err) {
+        // Refused by a rule across keys (rollingWindowMs 1 with 10 buckets): the next one.
+        if (!(err instanceof InvalidConfigError)) throw err;
+      }
+    }
+    assert.notEqual(value, undefined, `no valid value off ${e.option}'s default`);
+    const made = new Command(() => 1, null, { name, [e.option]: value });
+    try {
+      new Command(() => 1, null, { name, [e.option]: e.default });
+      assert.fail(`${e.option}=${JSON.stringify(value)} did not set ${e.key}`);
+    } catch (err) {
+      assert.ok(err instanceof SettingsConflictError, `${e.option}: ${err}`);
+      assert.deepEqual([err.key, err.existing, err.given], [e.option, JSON.stringify(value), JSON.stringify(e.default)]);
+    }
+    // Every other option is still at its default.
+    const others = Object.fromEntries(configSchema().filter((o) => o !== e).map((o) => [o.option, o.default]));
+    new Command(() => 1, null, { name, ...others, [e.option]: value });
+    made.dispose();
+  }
 });
 
 test("every option is accepted at its default and at its bounds", () => {

@@ -435,10 +435,20 @@ impl Config {
 
     /// The value of SPEC key `key`, or `None` if it is not a key.
     pub fn setting(&self, key: &str) -> Option<Setting> {
-        let at = KEYS.iter().position(|(k, _)| *k == key)?;
+        self.setting_at(KEYS.iter().position(|(k, _)| *k == key)?)
+    }
+
+    /// The value of the key at `at` in SPEC order (the order of
+    /// [`Config::keys`]), or `None` past the last key.
+    pub fn setting_at(&self, at: usize) -> Option<Setting> {
         let mut copy = *self;
         let value = copy.field_mut(at)?.get();
         Some(value)
+    }
+
+    /// The SPEC key at `at` in SPEC order, or `None` past the last key.
+    pub fn key_at(at: usize) -> Option<&'static str> {
+        KEYS.get(at).map(|(k, _)| *k)
     }
 
     /// Checks every rule of SPEC §2 and §8.1; the error names the first
@@ -632,10 +642,25 @@ impl Config {
         if let Some(unknown) = patch.iter().map(|(k, _)| *k).filter(|k| key_type(k).is_err()).min() {
             return Err(ConfigError::new(unknown, "is not a configuration key".into()));
         }
+        let at = |key: &str| KEYS.iter().position(|(k, _)| *k == key).unwrap_or(KEYS.len());
+        let by_place: Vec<(usize, Given<'_>)> = patch.iter().map(|&(key, value)| (at(key), value)).collect();
+        self.patched_at(&by_place)
+    }
+
+    /// [`Config::patched_given`] with each key given by its place in SPEC
+    /// order (the order of [`Config::keys`]) instead of its name: for a
+    /// host that knows the keys' order (the npm package, whose glue names
+    /// unknown options itself), so that no key name is looked up. The same
+    /// rules and errors; a place past the last key is refused as naming
+    /// no key (`config`).
+    pub fn patched_at(&self, patch: &[(usize, Given<'_>)]) -> Result<Config, ConfigError> {
+        if patch.iter().any(|(at, _)| *at >= KEYS.len()) {
+            return Err(ConfigError::new("config", "names a key past the last one".into()));
+        }
         let mut next = *self;
         for (at, (key, ty)) in KEYS.into_iter().enumerate() {
             // The last of a repeated key wins, as in a JSON object.
-            let Some((_, value)) = patch.iter().rev().find(|(k, _)| *k == key) else { continue };
+            let Some((_, value)) = patch.iter().rev().find(|(a, _)| *a == at) else { continue };
             let setting = given_setting(key, ty, *value)?;
             if let Setting::Int(v) = setting {
                 check_range(key, ty, v)?;
@@ -862,7 +887,34 @@ mod tests {
             let want = base.patched(&value).map_err(|e| (e.key().to_string(), e.to_string()));
             let got = base.patched_given(&given).map_err(|e| (e.key().to_string(), e.to_string()));
             assert_eq!(got, want, "{value}");
+            // By place: the same, once every key is known.
+            if given.iter().all(|(k, _)| Config::keys().any(|key| key == *k)) {
+                let place = |k: &str| Config::keys().position(|key| key == k).unwrap();
+                let at: Vec<(usize, Given)> = given.iter().map(|&(k, v)| (place(k), v)).collect();
+                let got = base.patched_at(&at).map_err(|e| (e.key().to_string(), e.to_string()));
+                assert_eq!(got, want, "{value} by place");
+            }
         }
+    }
+
+    #[test]
+    fn patched_at_reads_places_in_spec_order_and_refuses_one_past_the_last() {
+        let base = Config::default();
+        // The last of a repeated place wins; each place sets its own key.
+        let at = [(1, Given::Number(5.0, "")), (10, Given::Bool(true)), (1, Given::Number(7.0, ""))];
+        let want = base.patched(&json!({"timeout_ms": 7, "force_open": true})).unwrap();
+        assert_eq!(base.patched_at(&at), Ok(want));
+        for (i, key) in Config::keys().enumerate() {
+            assert_eq!(Config::key_at(i), Some(key));
+            assert_eq!(base.setting_at(i), base.setting(key));
+        }
+        assert_eq!(Config::key_at(KEYS.len()), None);
+        assert_eq!(base.setting_at(KEYS.len()), None);
+        let err = base.patched_at(&[(KEYS.len(), Given::Bool(true))]).unwrap_err();
+        assert_eq!(
+            (err.key(), err.to_string().as_str()),
+            ("config", "invalid config: config names a key past the last one")
+        );
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub use event::{CircuitState, EventType};
 pub use listener::{ListenerId, Notice, Topic};
 pub use registry::Registry;
 pub use registry_hosted::Entered;
-pub use settings_patch::{SettingsPatch, NO_SETTINGS};
+pub use settings_patch::{SettingsPatch, NO_SETTINGS, NO_SETTINGS_AT};
 pub use snapshot::{EventCounts, Health, Snapshot};
 pub use time::passed_in::TimePassedIn;
 pub use timers::{TimerId, TimerQueue};

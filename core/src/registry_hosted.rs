@@ -70,13 +70,13 @@ impl Registry {
         make: impl FnOnce(&str, Config) -> Result<Command, ConfigError>,
     ) -> Result<Entered, SettingsError> {
         let mut entries = self.lock();
-        if let Some(cmd) = entries.commands.get(name) {
+        if let Some(cmd) = entries.command(name) {
             if !given.is_empty() {
                 given.check(name, &cmd.config())?;
             }
             return Ok(Entered::Existing(cmd.clone()));
         }
-        let config = match entries.configs.get(name) {
+        let config = match entries.config(name) {
             Some(configured) => {
                 if !given.is_empty() {
                     given.check(name, configured)?;
@@ -87,8 +87,7 @@ impl Registry {
         };
         let cmd = make(name, config)?;
         debug_assert_eq!(cmd.name(), name, "make() must name the command it makes `name`");
-        entries.configs.insert(name.to_string(), config);
-        entries.commands.insert(name.to_string(), cmd.clone());
+        *entries.entry(name) = crate::registry::Entry { config: Some(config), command: Some(cmd.clone()) };
         Ok(Entered::Created(cmd))
     }
 
@@ -102,17 +101,17 @@ impl Registry {
     /// registry is not locked then.
     pub fn configure_patch(&self, name: &str, given: &(impl SettingsPatch + ?Sized)) -> Result<Config, ConfigError> {
         let mut entries = self.lock();
-        let Some(cmd) = entries.commands.get(name).cloned() else {
-            let next = given.apply(entries.configs.get(name).unwrap_or(&Config::default()))?;
-            entries.configs.insert(name.to_string(), next);
+        let Some(cmd) = entries.command(name).cloned() else {
+            let next = given.apply(entries.config(name).unwrap_or(&Config::default()))?;
+            entries.entry(name).config = Some(next);
             return Ok(next);
         };
         drop(entries);
         let next = given.configure(&cmd)?;
         let mut entries = self.lock();
         // Remembered unless the name was removed (or taken over) meanwhile.
-        if entries.commands.get(name).is_some_and(|c| c.same_as(&cmd)) {
-            entries.configs.insert(name.to_string(), next);
+        if entries.command(name).is_some_and(|c| c.same_as(&cmd)) {
+            entries.entry(name).config = Some(next);
         }
         Ok(next)
     }
@@ -123,11 +122,10 @@ impl Registry {
     /// was removed.
     pub fn remove_command(&self, name: &str, cmd: &Command) -> bool {
         let mut entries = self.lock();
-        if !entries.commands.get(name).is_some_and(|c| c.same_as(cmd)) {
+        if !entries.command(name).is_some_and(|c| c.same_as(cmd)) {
             return false;
         }
-        entries.commands.remove(name);
-        entries.configs.remove(name);
+        entries.remove(name);
         true
     }
 }

@@ -96,19 +96,19 @@ impl From<SettingsConflict> for SettingsError {
     }
 }
 
-/// The first key of `keys` (taken in SPEC order) on which `existing` and
-/// `given` differ, as a conflict for the command `command`.
+/// The first key whose place in SPEC order `keys` accepts on which
+/// `existing` and `given` differ, as a conflict for the command `command`.
 pub(crate) fn first_conflict(
     command: &str,
     existing: &Config,
     given: &Config,
-    mut keys: impl FnMut(&str) -> bool,
+    mut keys: impl FnMut(usize) -> bool,
 ) -> Result<(), SettingsConflict> {
     if existing == given {
         return Ok(());
     }
-    for key in Config::keys().filter(|k| keys(k)) {
-        let (old, new) = (existing.setting(key), given.setting(key));
+    for (at, key) in Config::keys().enumerate().filter(|(at, _)| keys(*at)) {
+        let (old, new) = (existing.setting_at(at), given.setting_at(at));
         if old != new {
             let text = |s: Option<crate::config::Setting>| s.map(|s| s.to_string()).unwrap_or_default();
             return Err(SettingsConflict { command: command.to_string(), key, existing: text(old), given: text(new) });
@@ -122,7 +122,7 @@ pub(crate) fn first_conflict(
 pub(crate) fn check_patch(command: &str, existing: &Config, patch: &Value) -> Result<(), SettingsError> {
     let given = existing.patched(patch)?;
     let map = patch.as_object().expect("patched() accepts only objects");
-    first_conflict(command, existing, &given, |k| map.contains_key(k))?;
+    first_conflict(command, existing, &given, |at| Config::key_at(at).is_some_and(|k| map.contains_key(k)))?;
     Ok(())
 }
 
@@ -130,6 +130,14 @@ pub(crate) fn check_patch(command: &str, existing: &Config, patch: &Value) -> Re
 /// ([`Config::patched_given`]).
 pub(crate) fn check_given(command: &str, existing: &Config, patch: &[(&str, Given<'_>)]) -> Result<(), SettingsError> {
     let given = existing.patched_given(patch)?;
-    first_conflict(command, existing, &given, |k| patch.iter().any(|(g, _)| *g == k))?;
+    first_conflict(command, existing, &given, |at| patch.iter().any(|(g, _)| Config::key_at(at) == Some(*g)))?;
+    Ok(())
+}
+
+/// [`check_given`] for settings given by their place in SPEC order
+/// ([`Config::patched_at`]).
+pub(crate) fn check_at(command: &str, existing: &Config, patch: &[(usize, Given<'_>)]) -> Result<(), SettingsError> {
+    let given = existing.patched_at(patch)?;
+    first_conflict(command, existing, &given, |at| patch.iter().any(|(g, _)| *g == at))?;
     Ok(())
 }

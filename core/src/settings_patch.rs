@@ -6,11 +6,15 @@
 use crate::command::Command;
 use crate::config::{Config, Given};
 use crate::error::{ConfigError, SettingsError};
-use crate::settings_conflict::{check_given, check_patch};
+use crate::settings_conflict::{check_at, check_given, check_patch};
 use serde_json::Value;
 
 /// No settings at all: what a construction that gives none passes.
 pub const NO_SETTINGS: &[(&str, Given<'static>)] = &[];
+
+/// No settings at all, for a host that gives keys by their place in SPEC
+/// order (so that it links no code that looks names up).
+pub const NO_SETTINGS_AT: &[(usize, Given<'static>)] = &[];
 
 /// Settings given by name, over some base configuration.
 pub trait SettingsPatch {
@@ -66,5 +70,25 @@ impl SettingsPatch for [(&str, Given<'_>)] {
 
     fn configure(&self, cmd: &Command) -> Result<Config, ConfigError> {
         cmd.configure_given(self)
+    }
+}
+
+/// SPEC keys by their place in SPEC order, with host values
+/// ([`Config::patched_at`]).
+impl SettingsPatch for [(usize, Given<'_>)] {
+    fn is_empty(&self) -> bool {
+        <[_]>::is_empty(self)
+    }
+
+    fn apply(&self, base: &Config) -> Result<Config, ConfigError> {
+        base.patched_at(self)
+    }
+
+    fn check(&self, name: &str, existing: &Config) -> Result<(), SettingsError> {
+        check_at(name, existing, self)
+    }
+
+    fn configure(&self, cmd: &Command) -> Result<Config, ConfigError> {
+        cmd.configure_at(self)
     }
 }

@@ -553,3 +553,64 @@ fn dropping_an_execute_async_future_mid_run_records_cancelled() {
     assert_eq!(snap(&cmd, &clock).concurrent, 0);
     assert_eq!(*events.lock().unwrap(), [(EventType::Cancelled, 20)]);
 }
+
+/// A `VirtualClock` as a `Timer` that counts the sleeps the driver makes.
+#[derive(Clone)]
+struct CountingTimer {
+    clock: VirtualClock,
+    sleeps: Rc<Cell<u32>>,
+}
+
+impl hystrix_core::Timer for CountingTimer {
+    type Sleep = hystrix_core::virtual_clock::VirtualSleep;
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+    fn sleep_until(&self, deadline_ms: u64) -> Self::Sleep {
+        self.sleeps.set(self.sleeps.get() + 1);
+        self.clock.sleep_until(deadline_ms)
+    }
+}
+
+#[test]
+fn the_async_driver_makes_a_sleep_only_for_a_timer_it_waits_for() {
+    let clock = VirtualClock::new();
+    let cmd =
+        command(&clock, Config { retry_max_attempts: 3, retry_base_delay_ms: 0, retry_max_delay_ms: 0, ..retrying() });
+    let timer = CountingTimer { clock: clock.clone(), sleeps: Rc::new(Cell::new(0)) };
+    let exec = Executor::default();
+    // Three timeouts armed and cleared, two backoffs due at once: no sleep.
+    let (c, t) = (cmd.clone(), timer.clone());
+    let out = exec.spawn(async move {
+        c.run_async(&t, |attempt| async move {
+            if attempt.0 < 3 {
+                Err(RunError::Failure("down"))
+            } else {
+                Ok(attempt.0)
+            }
+        })
+        .await
+    });
+    assert_eq!(out.borrow_mut().take().map(|r| r.ok()), Some(Some(3)));
+    assert_eq!(timer.sleeps.get(), 0);
+    // Runs that never end: the call waits for each attempt's timeout (the
+    // default 1000 ms, retried at once), so each of those timers gets its
+    // sleep, which wakes the call when due.
+    let (c, t) = (cmd.clone(), timer.clone());
+    let out = exec.spawn(async move {
+        c.run_async(&t, |_| async {
+            std::future::pending::<()>().await;
+            Ok::<u32, RunError<&str>>(0)
+        })
+        .await
+    });
+    for attempt in 1..=3 {
+        assert_eq!(timer.sleeps.get(), attempt, "attempt {attempt}'s timeout");
+        assert!(out.borrow().is_none());
+        clock.advance_with(999, || exec.settle());
+        assert!(out.borrow().is_none());
+        clock.advance_with(1, || exec.settle());
+    }
+    assert_eq!(timer.sleeps.get(), 3);
+    assert!(matches!(out.borrow_mut().take(), Some(Err(Error::Timeout(_)))), "the third attempt timed out at 3000 ms");
+}

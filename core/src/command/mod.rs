@@ -272,8 +272,23 @@ impl Command {
     /// `configure_json` for a host that parses no JSON: the keys of
     /// `patch` changed as [`Config::patched_given`] reads them.
     pub fn configure_given(&self, patch: &[(&str, crate::Given<'_>)]) -> Result<Config, ConfigError> {
+        self.configure_with(|c| c.patched_given(patch))
+    }
+
+    /// [`Command::configure_given`] with the keys by their place in SPEC
+    /// order, as [`Config::patched_at`] reads them.
+    pub fn configure_at(&self, patch: &[(usize, crate::Given<'_>)]) -> Result<Config, ConfigError> {
+        self.configure_with(|c| c.patched_at(patch))
+    }
+
+    /// Applies `patched(config in force)` live, all or none, with the
+    /// reconfiguration lock held from the read to the write.
+    fn configure_with(
+        &self,
+        patched: impl FnOnce(&Config) -> Result<Config, ConfigError>,
+    ) -> Result<Config, ConfigError> {
         let mut windows = self.inner.windows.lock().unwrap_or_else(|p| p.into_inner());
-        let next = self.config().patched_given(patch)?;
+        let next = patched(&self.config())?;
         self.set_config_locked(&mut windows, next)?;
         Ok(next)
     }

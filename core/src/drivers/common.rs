@@ -6,6 +6,7 @@ use crate::call::execution::{Resolution, RunOutcome};
 use crate::call::{AttemptId, Original, Settlement};
 use crate::command::Command;
 use crate::error::{Error, ErrorKind, Fault, RunError};
+use smallvec::SmallVec;
 
 /// A run's result: its value, or the outcome to record and the original
 /// error to hand the fallback (or the caller).
@@ -57,9 +58,10 @@ fn kind_error<E>(cmd: &Command, kind: ErrorKind, elapsed_ms: u64) -> Error<E> {
 /// fallback, to hand the caller the values and errors a settlement names.
 pub(crate) struct Results<T, E> {
     /// Values of attempts that ended with one (the winner's is taken).
-    values: Vec<(AttemptId, T)>,
-    /// Errors of attempts that failed (or panicked), for `Original::Attempt`.
-    errors: Vec<(AttemptId, Error<E>)>,
+    values: SmallVec<[(AttemptId, T); 1]>,
+    /// Errors of attempts that failed (or panicked), for `Original::Attempt`
+    /// (inline room for a retried call's first two).
+    errors: SmallVec<[(AttemptId, Error<E>); 2]>,
     /// The original error the fallback was invoked with.
     original: Option<Error<E>>,
     /// The fallback's result, once it ended.
@@ -71,7 +73,7 @@ pub(crate) struct Results<T, E> {
 
 impl<T, E> Results<T, E> {
     pub(crate) fn new(started_at: u64) -> Self {
-        Results { values: Vec::new(), errors: Vec::new(), original: None, fallback: None, started_at }
+        Results { values: SmallVec::new(), errors: SmallVec::new(), original: None, fallback: None, started_at }
     }
 
     /// Keeps what an attempt's run ended with; the outcome to feed in.

@@ -27,6 +27,7 @@ use crate::clock::Timer;
 use crate::command::Command;
 use crate::drivers::common::{after_fallback, classify_run, panic_message, refusal, settle_error, Results};
 use crate::error::{Error, ErrorKind, RunError};
+use smallvec::SmallVec;
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
@@ -196,8 +197,12 @@ impl Command {
 }
 
 /// A timer the driver armed: the call's name for it, when it is due, and
-/// the timer's future.
-type Armed<Sleep> = (CallTimer, u64, Pin<Box<Sleep>>);
+/// the timer's future, made when the call first has to wait for it.
+type Armed<Sleep> = (CallTimer, u64, Option<Pin<Box<Sleep>>>);
+
+/// An attempt the driver runs: its id, its run's future and whether that
+/// was polled yet.
+type Running<R> = (AttemptId, Pin<Box<R>>, bool);
 
 /// The general driver's call and its time source. Dropped before it
 /// settled — the caller dropped the driver's future — it is cancelled first
@@ -264,9 +269,9 @@ where
     let started_at = time.now_ms();
     let call = CancelOnDrop(start(cmd, started_at, fallback.is_some()), time);
     let mut d = CallDriver {
-        runs: Vec::new(),
+        runs: SmallVec::new(),
         fallback_run: None,
-        timers: Vec::new(),
+        timers: SmallVec::new(),
         call,
         results: Results::new(started_at),
         settled: None,
@@ -284,10 +289,12 @@ where
 /// back (when the caller drops the driver's future mid-call).
 struct CallDriver<'a, T, E, S: Timer, R, Run, F, FF> {
     /// Running attempts, in start order, and whether each was polled yet.
-    runs: Vec<(AttemptId, Pin<Box<R>>, bool)>,
+    /// (Inline room for a retried call's one running attempt and a hedged
+    /// call's two, and for the timers of either: no allocation for these.)
+    runs: SmallVec<[Running<R>; 2]>,
     fallback_run: Option<Pin<Box<FF>>>,
     /// The call's armed timers with their due times, in arming order.
-    timers: Vec<Armed<S::Sleep>>,
+    timers: SmallVec<[Armed<S::Sleep>; 4]>,
     call: CancelOnDrop<'a, S>,
     results: Results<T, E>,
     settled: Option<Settlement>,
@@ -315,8 +322,10 @@ where
             match action {
                 Action::SetTimer { timer, at } => {
                     // Armed now (a timer fed early is armed again: last).
+                    // Its sleep is made only if the call has to wait: a
+                    // timer cleared or due before then never needs one.
                     self.timers.retain(|(t, ..)| *t != timer);
-                    self.timers.push((timer, at, Box::pin(self.time.sleep_until(at))));
+                    self.timers.push((timer, at, None));
                 }
                 Action::ClearTimer { timer } => self.timers.retain(|(t, ..)| *t != timer),
                 Action::InvokeAttempt { attempt } => match catch_unwind(AssertUnwindSafe(|| (self.run)(attempt))) {
@@ -409,15 +418,28 @@ where
     /// others so they wake the task when due.
     fn due_timer(&mut self, cx: &mut Context<'_>) -> Option<CallTimer> {
         let now = self.time.now_ms();
-        let mut due = self.timers.iter().enumerate().filter(|(_, t)| t.1 <= now).min_by_key(|(i, t)| (t.1, *i));
-        if due.is_none() {
-            // Not due by the clock: poll the sleeps so they wake the task
-            // (one that is ready anyway fires, the earliest first).
-            let ready: Vec<usize> =
-                (0..self.timers.len()).filter(|&i| self.timers[i].2.as_mut().poll(cx).is_ready()).collect();
-            due = ready.into_iter().map(|i| (i, &self.timers[i])).min_by_key(|(i, t)| (t.1, *i));
-        }
-        let i = due.map(|(i, _)| i)?;
+        let due = self.timers.iter().enumerate().filter(|(_, t)| t.1 <= now).min_by_key(|(i, t)| (t.1, *i));
+        let i = match due {
+            Some((i, _)) => i,
+            None => {
+                // Not due by the clock: poll the sleeps (made now if they
+                // were not yet) so they wake the task when due; one that is
+                // ready anyway fires, the earliest first.
+                let time = self.time;
+                let mut ready: Option<(usize, u64)> = None;
+                for (i, (_, at, sleep)) in self.timers.iter_mut().enumerate() {
+                    let sleep = sleep.get_or_insert_with(|| Box::pin(time.sleep_until(*at)));
+                    let earlier = match ready {
+                        None => true,
+                        Some((_, first)) => *at < first,
+                    };
+                    if sleep.as_mut().poll(cx).is_ready() && earlier {
+                        ready = Some((i, *at));
+                    }
+                }
+                ready?.0
+            }
+        };
         Some(self.timers.remove(i).0)
     }
 }

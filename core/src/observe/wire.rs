@@ -43,12 +43,12 @@ pub fn encode(snap: &Snapshot, config: &Config) -> Vec<u64> {
         w.extend(h.cumulative_counts);
         w.extend([h.count, h.sum_ms]);
     }
-    for key in Config::keys() {
-        w.push(match config.setting(key) {
-            Some(Setting::Bool(b)) => b as u64,
-            Some(Setting::Int(i)) => i,
-            Some(Setting::Name(name)) => name_index(name),
-            None => 0,
+    // Every key's value in SPEC order, read by place (no name looked up).
+    for setting in (0..).map_while(|at| config.setting_at(at)) {
+        w.push(match setting {
+            Setting::Bool(b) => b as u64,
+            Setting::Int(i) => i,
+            Setting::Name(name) => name_index(name),
         });
     }
     w
