@@ -63,7 +63,9 @@ fn command(kind: &str, zero: bool) -> Command {
     };
     let cmd = match (zero, kind) {
         (false, _) => Command::new(config).unwrap(),
-        (true, "tripped") => Command::with_clock("m", config, Arc::new(FnClock(|| NOW.load(Ordering::Relaxed)))).unwrap(),
+        (true, "tripped") => {
+            Command::with_clock("m", config, Arc::new(FnClock(|| NOW.load(Ordering::Relaxed)))).unwrap()
+        }
         (true, _) => Command::with_clock("m", config, Arc::new(FnClock(|| 0))).unwrap(),
     };
     if kind == "tripped" {
@@ -117,11 +119,10 @@ fn calls(cmd: &Command, kind: &str, n: u64, cx: &mut Context<'_>) -> u64 {
         "async_open" => {
             let never = NeverFires(cmd.clock().clone());
             for _ in 0..n {
-                let fut = cmd.execute_async_or(
-                    &never,
-                    async { Ok::<_, RunError<()>>(black_box(41u64) + 1) },
-                    |_| async { Ok(black_box(7u64)) },
-                );
+                let fut =
+                    cmd.execute_async_or(&never, async { Ok::<_, RunError<()>>(black_box(41u64) + 1) }, |_| async {
+                        Ok(black_box(7u64))
+                    });
                 ok += u64::from(matches!(block_on(fut, cx), Ok(7)));
             }
         }
