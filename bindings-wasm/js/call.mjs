@@ -1321,7 +1321,9 @@ export function startCall(command, circuit, args, now, signal) {
     let due = 0;
     if (compact) {
       tid = 1;
-      due = now + (hi - id) / COMPACT_IDS;
+      // `+now`: the number the wasm read (a host clock may hand back a
+      // numeric string or a Date; the buffer's due was always a number).
+      due = +now + (hi - id) / COMPACT_IDS;
     }
     const first = signal === undefined && (low & COUNT) === 1 ? low & (FIRST | MOVED) : -1;
     if (first === FIRST_FALLBACK) {

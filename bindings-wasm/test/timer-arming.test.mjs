@@ -32,13 +32,20 @@ for (const [what, start, timeoutMs, due] of [
   ["a clock reading in fractions of a millisecond (the core counts whole ones)", 1000.75, 50, 1050],
   ["a clock reading of 2^52 ms", 2 ** 52, 50, 2 ** 52 + 50],
   ["a clock reading just under 2^52 ms", 2 ** 52 - 1, 50, 2 ** 52 + 49],
+  // Past the compact form's delays by far: the buffer's form, which a
+  // decoder that skipped the limits would lose (the review's mutation).
+  ["a timeout of 2^40 ms", 1000, 2 ** 40, 1000 + 2 ** 40],
+  // Not numbers, as the wasm reads them (the review: `now + d` joined a
+  // string in the compact form's first version).
+  ["a clock reading as a numeric string", "1000", 50, 1050],
+  ["a clock reading as a Date", new Date(1000), 50, 1050],
 ]) {
   test(`${what}: the timer is armed at the deadline, and times the call out`, async () => {
     const clock = hostClock(start);
     const cmd = new Command(() => new Promise(() => {}), undefined, { clock, timeoutMs });
     const call = cmd.execute();
     assert.equal(clock.armed.length, 1);
-    assert.equal(clock.armed[0].due, due);
+    assert.strictEqual(clock.armed[0].due, due);
     clock.t = due;
     clock.armed[0].fn();
     await assert.rejects(call, TimeoutError);
