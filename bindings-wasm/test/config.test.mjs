@@ -61,6 +61,25 @@ test("an unknown option is refused naming it", () => {
   }
 });
 
+test("names every object has (toString, constructor, __proto__, ...) are unknown options, in every path", async () => {
+  // The review: the options' place table inherited them, so `{ toString: 0 }`
+  // switched timeouts off without an error.
+  const clock = new VirtualClock();
+  for (const key of ["toString", "constructor", "valueOf", "hasOwnProperty", "__proto__", "isPrototypeOf"]) {
+    for (const value of [0, false, true, "x"]) {
+      const options = JSON.parse(`{${JSON.stringify(key)}: ${JSON.stringify(value)}}`);
+      assertConfigError(configError(() => new Command(() => 1, null, options)), key);
+      const cmd = new Command(() => new Promise(() => {}), null, { clock, timeoutMs: 10 });
+      assertConfigError(configError(() => cmd.configure(options)), key);
+      // Nothing changed: the command still times its calls out.
+      const timedOut = assert.rejects(cmd.execute(), TimeoutError, `${key}: ${value}`);
+      await clock.advance(10);
+      await timedOut;
+      cmd.dispose();
+    }
+  }
+});
+
 test("zero, negative, huge, fractional and wrong-type values are refused naming the camelCase key", () => {
   const clock = new VirtualClock();
   for (const [key, min] of Object.entries(INT_KEYS)) {
