@@ -614,3 +614,52 @@ fn the_async_driver_makes_a_sleep_only_for_a_timer_it_waits_for() {
     assert_eq!(timer.sleeps.get(), 3);
     assert!(matches!(out.borrow_mut().take(), Some(Err(Error::Timeout(_)))), "the third attempt timed out at 3000 ms");
 }
+
+/// A `VirtualClock` as a `Timer` whose next reading lags its sleeps by
+/// `lag` ms, once: a host whose timer fires a hair before its clock reads
+/// the deadline.
+#[derive(Clone)]
+struct Lagging {
+    clock: VirtualClock,
+    lag: Rc<Cell<u64>>,
+}
+
+impl hystrix_core::Timer for Lagging {
+    type Sleep = hystrix_core::virtual_clock::VirtualSleep;
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms() - self.lag.replace(0)
+    }
+    fn sleep_until(&self, deadline_ms: u64) -> Self::Sleep {
+        self.clock.sleep_until(deadline_ms)
+    }
+}
+
+#[test]
+fn sleeps_ready_before_the_reading_fire_in_arming_order() {
+    // (From a review: the driver's choice among sleeps that are ready while
+    // the reading says nothing is due was untested.) The hedge timer and
+    // the attempt's timeout are both due at 100; the hedge timer was armed
+    // first, so it fires first (semantics §1.3).
+    let clock = VirtualClock::new();
+    let config =
+        Config { hedge_max_attempts: 2, hedge_delay_ms: 100, health_snapshot_interval_ms: 0, ..Config::default() };
+    let cmd = command(&clock, Config { timeout_ms: 100, ..config });
+    let events = recorder(&cmd);
+    let timer = Lagging { clock: clock.clone(), lag: Rc::new(Cell::new(0)) };
+    let exec = Executor::default();
+    let (c, t) = (cmd.clone(), timer.clone());
+    let _out = exec.spawn(async move {
+        c.run_async(&t, |_| async {
+            std::future::pending::<()>().await;
+            Ok::<u32, RunError<&str>>(0)
+        })
+        .await
+    });
+    clock.advance(100); // both sleeps are ready; the task runs after
+    timer.lag.set(1);
+    exec.settle();
+    let seen: Vec<EventType> = events.lock().unwrap().iter().map(|e| e.0).collect();
+    let hedge = seen.iter().position(|e| *e == EventType::Hedge).expect("the hedge fired");
+    let timeout = seen.iter().position(|e| *e == EventType::Timeout);
+    assert!(!matches!(timeout, Some(t) if t < hedge), "{seen:?}");
+}

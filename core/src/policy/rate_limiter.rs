@@ -17,29 +17,47 @@ pub(crate) enum RateDecision {
 /// GCRA state: the theoretical arrival time `tat`, in units of `1/N` ms
 /// where `N` = `rate_limit_for_period`.
 ///
-/// Lock-free in the common case: while `tat` and every intermediate of a
-/// decision fit in 64 bits (`now × N` does for any `N` up to ~10⁷ over
-/// years of milliseconds), a decision is one compare-and-swap on `narrow`,
-/// as in the fastest GCRA implementations. A decision that would overflow
-/// moves the state into `wide`, behind a lock, where the exact 128-bit
-/// arithmetic of SPEC §13 goes on (saturating at the very top, which valid
-/// configurations, below 2^53, never reach) until the next restart. Both
-/// paths compute the same integers, so the decisions are those of one
-/// 128-bit `tat` updated one call at a time.
+/// Lock-free in the common case: while `tat` fits in 56 bits and every
+/// intermediate of a decision in 64 (`now × N` does for any `N` up to
+/// ~10⁶ over years of milliseconds), a decision is one compare-and-swap on
+/// `narrow`, as in the fastest GCRA implementations. A decision that would
+/// overflow moves the state into `wide`, behind a lock, where the exact
+/// 128-bit arithmetic of SPEC §13 goes on (saturating at the very top,
+/// which valid configurations, below 2^53, never reach) until the next
+/// restart. Both paths compute the same integers, so the decisions are
+/// those of one 128-bit `tat` updated one call at a time.
+///
+/// The quota (`N`, `P`, `B`, the timeout) is read by each decision after
+/// the state, and a restart — which follows the new quota's stores —
+/// bumps an epoch kept in `narrow`'s top 8 bits: a decision made with the
+/// quota from before a restart either lands before it (and is wiped by
+/// it) or fails its compare-and-swap and is made again with the new
+/// quota. (Without the epoch, a call that read the old quota could write
+/// its `tat`, in the old units, over the restarted state: a review found
+/// a rate lowered under load refusing every call for months.)
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
-    /// `tat`, or [`WIDE`] while the state lives in `wide`.
+    /// The epoch (top 8 bits) and `tat`, or [`WIDE`] while the state lives
+    /// in `wide` (low 56 bits).
     narrow: AtomicU64,
     /// `tat` while `narrow` holds [`WIDE`] (meaningless otherwise).
     wide: Mutex<u128>,
 }
 
+/// `narrow`'s low 56 bits: `tat`, or [`WIDE`].
+const TAT: u64 = (1 << 56) - 1;
 /// `narrow`'s mark for "the state is in `wide`" (never a narrow `tat`).
-const WIDE: u64 = u64::MAX;
+const WIDE: u64 = TAT;
+/// One step of `narrow`'s epoch.
+const EPOCH: u64 = 1 << 56;
 
 fn lock(m: &Mutex<u128>) -> MutexGuard<'_, u128> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// A decision's quota: `rate_limit_for_period`, `rate_limit_period_ms`,
+/// `rate_limit_burst`, `rate_limit_timeout_ms`.
+pub(crate) type Keys = (u64, u64, u64, u64);
 
 /// The limit a call's `t' = now × N` is compared with, `τ = (B − 1) × P`,
 /// and `N`, `P`, for `burst` 0 meaning `N`.
@@ -76,8 +94,8 @@ fn step_wide(tat: u128, now: u64, q: Quota, timeout_ms: u64) -> (RateDecision, u
     }
 }
 
-/// [`step_wide`] on a 64-bit `tat`, or `None` when an intermediate or the
-/// new `tat` would not fit (or would be [`WIDE`]).
+/// [`step_wide`] on a 56-bit `tat`, or `None` when an intermediate would
+/// not fit in 64 bits or the new `tat` in 56 (or would be [`WIDE`]).
 #[inline]
 fn step_narrow(tat: u64, now: u64, q: Quota, timeout_ms: u64) -> Option<(RateDecision, u64)> {
     let tau = (q.b - 1).checked_mul(q.p)?;
@@ -92,7 +110,7 @@ fn step_narrow(tat: u64, now: u64, q: Quota, timeout_ms: u64) -> Option<(RateDec
         }
         (RateDecision::Wait(wait), tat.checked_add(q.p)?)
     };
-    (next != WIDE).then_some((decision, next))
+    (next < WIDE).then_some((decision, next))
 }
 
 impl RateLimiter {
@@ -102,80 +120,94 @@ impl RateLimiter {
     }
 
     /// Restarts the limiter (`tat` = 0), as a change of `rate_limit_for_period`,
-    /// `rate_limit_period_ms` or `rate_limit_burst` does (SPEC §8.2).
+    /// `rate_limit_period_ms` or `rate_limit_burst` does (SPEC §8.2): after
+    /// the new quota is stored, a new epoch (see [`RateLimiter`]).
     pub(crate) fn restart(&self) {
         // Under the lock, so that no call is moving the state into `wide`
         // meanwhile; `wide` itself is not reset: it is read only after the
-        // state moves there again, which writes it first.
+        // state moves there again, which writes it first. Release: a call
+        // that reads the new epoch (Acquire) reads the new quota after it.
         let _wide = lock(&self.wide);
-        // A swap where a plain store would do (a compare-and-swap cannot
-        // succeed on a value from before a store that precedes it): loom
-        // reports that interleaving with a store (tokio-rs/loom#282), and
-        // the models below run this code.
-        self.narrow.swap(0, Ordering::Relaxed);
+        let _ =
+            self.narrow.fetch_update(Ordering::Release, Ordering::Relaxed, |w| Some((w & !TAT).wrapping_add(EPOCH)));
     }
 
-    /// Decides a call at time `now` (SPEC §13) with `N` = `for_period`,
-    /// `P` = `period_ms`, `B` = `burst` (or `N` when `burst` is 0), and
-    /// `τ = (B − 1) × P`:
+    /// Decides a call at time `now` (SPEC §13) with the quota `keys()`
+    /// gives: `N` = `for_period`, `P` = `period_ms`, `B` = `burst` (or `N`
+    /// when `burst` is 0), and `τ = (B − 1) × P`:
     /// - `t' + τ ≥ tat` (`t' = now × N`): [`RateDecision::Now`], `tat = max(tat, t') + P`;
     /// - otherwise `wait = ceil((tat − τ − t') / N)`: if `wait ≤ timeout_ms`,
     ///   [`RateDecision::Wait`] and `tat = tat + P` (the turn is reserved),
     ///   else [`RateDecision::Refused`] and `tat` is unchanged.
     ///
-    /// Calls racing on several threads are decided one after another, each
-    /// on the `tat` the previous one left. With `for_period` 0 the limiter
-    /// is off: every call is admitted now and nothing changes.
+    /// `keys` is read after the state, and again if the decision has to be
+    /// made again (see [`RateLimiter`]). Calls racing on several threads
+    /// are decided one after another, each on the `tat` the previous one
+    /// left. With `for_period` 0 the limiter is off: every call is
+    /// admitted now and nothing changes.
     #[inline]
-    pub(crate) fn admit(&self, now: u64, for_period: u64, period_ms: u64, burst: u64, timeout_ms: u64) -> RateDecision {
-        if for_period == 0 {
-            return RateDecision::Now;
-        }
-        let q = Quota::new(for_period, period_ms, burst);
-        let mut tat = self.narrow.load(Ordering::Relaxed);
+    pub(crate) fn admit_with(&self, now: u64, keys: impl Fn() -> Keys) -> RateDecision {
+        let mut w = self.narrow.load(Ordering::Acquire);
         loop {
+            let tat = w & TAT;
             if tat == WIDE {
-                return self.admit_wide(now, q, timeout_ms);
+                return self.admit_wide(now, keys);
             }
+            let (for_period, period_ms, burst, timeout_ms) = keys();
+            if for_period == 0 {
+                return RateDecision::Now;
+            }
+            let q = Quota::new(for_period, period_ms, burst);
             let Some((decision, next)) = step_narrow(tat, now, q, timeout_ms) else {
-                return self.admit_wide(now, q, timeout_ms);
+                return self.admit_wide(now, keys);
             };
             if next == tat {
                 return decision; // refused: nothing to write
             }
-            match self.narrow.compare_exchange_weak(tat, next, Ordering::Relaxed, Ordering::Relaxed) {
+            match self.narrow.compare_exchange_weak(w, (w & !TAT) | next, Ordering::Relaxed, Ordering::Acquire) {
                 Ok(_) => return decision,
-                Err(seen) => tat = seen,
+                Err(seen) => w = seen,
             }
         }
     }
 
-    /// A decision in 128 bits, under the lock: the state moves into `wide`
-    /// first if it is still narrow.
+    /// [`RateLimiter::admit_with`] with a fixed quota.
+    pub(crate) fn admit(&self, now: u64, for_period: u64, period_ms: u64, burst: u64, timeout_ms: u64) -> RateDecision {
+        self.admit_with(now, || (for_period, period_ms, burst, timeout_ms))
+    }
+
+    /// A decision under the lock, in 128 bits: the state moves into `wide`
+    /// first if it is still narrow (or is decided narrow, if it can be: a
+    /// restart since this call read `WIDE` is not undone).
     #[cold]
-    fn admit_wide(&self, now: u64, q: Quota, timeout_ms: u64) -> RateDecision {
+    fn admit_wide(&self, now: u64, keys: impl Fn() -> Keys) -> RateDecision {
         let mut wide = lock(&self.wide);
-        // Under the lock nobody else moves the state into `wide` or restarts
-        // it; narrow decisions may still land until the swap below. A state
-        // that is narrow again (restarted since this call read `WIDE`) is
-        // decided narrow if it can be, so that a restart is not undone.
-        let mut tat = self.narrow.load(Ordering::Relaxed);
-        while tat != WIDE {
-            match step_narrow(tat, now, q, timeout_ms) {
+        // Under the lock no restart happens: the quota read now is the one
+        // in force (a restart that came first followed its stores; one that
+        // comes later wipes this decision). Narrow decisions may still land
+        // until the state is in `wide`.
+        let (for_period, period_ms, burst, timeout_ms) = keys();
+        if for_period == 0 {
+            return RateDecision::Now;
+        }
+        let q = Quota::new(for_period, period_ms, burst);
+        let mut w = self.narrow.load(Ordering::Relaxed);
+        while w & TAT != WIDE {
+            let tat = w & TAT;
+            let (target, decision) = match step_narrow(tat, now, q, timeout_ms) {
                 Some((decision, next)) if next == tat => return decision,
-                Some((decision, next)) => {
-                    match self.narrow.compare_exchange_weak(tat, next, Ordering::Relaxed, Ordering::Relaxed) {
-                        Ok(_) => return decision,
-                        Err(seen) => tat = seen,
-                    }
-                }
-                None => match self.narrow.compare_exchange_weak(tat, WIDE, Ordering::Relaxed, Ordering::Relaxed) {
-                    Ok(_) => {
+                Some((decision, next)) => (next, Some(decision)),
+                None => (WIDE, None),
+            };
+            match self.narrow.compare_exchange_weak(w, (w & !TAT) | target, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => match decision {
+                    Some(decision) => return decision,
+                    None => {
                         *wide = u128::from(tat);
-                        tat = WIDE;
+                        break;
                     }
-                    Err(seen) => tat = seen,
                 },
+                Err(seen) => w = seen,
             }
         }
         let (decision, next) = step_wide(*wide, now, q, timeout_ms);
@@ -186,10 +218,16 @@ impl RateLimiter {
     /// The current `tat` (for tests).
     #[cfg(test)]
     fn tat(&self) -> u128 {
-        match self.narrow.load(Ordering::Relaxed) {
+        match self.narrow.load(Ordering::Relaxed) & TAT {
             WIDE => *lock(&self.wide),
             narrow => u128::from(narrow),
         }
+    }
+
+    /// Whether the state is in `wide` (for tests).
+    #[cfg(test)]
+    fn is_wide(&self) -> bool {
+        self.narrow.load(Ordering::Relaxed) & TAT == WIDE
     }
 }
 
@@ -394,7 +432,7 @@ mod tests {
                 assert_eq!(got, want, "round {round} call {call}: N {n} P {p} B {b} timeout {timeout} at {now}");
                 assert_eq!(r.tat(), reference.0, "round {round} call {call}");
             }
-            went_wide += usize::from(r.narrow.load(Ordering::Relaxed) == WIDE);
+            went_wide += usize::from(r.is_wide());
         }
         assert!(went_wide > 10, "only {went_wide} rounds ended in 128 bits");
     }
@@ -404,11 +442,12 @@ mod tests {
         let max = (1u64 << 53) - 1;
         let r = RateLimiter::new();
         assert_eq!(r.admit(max, max, max, max, 0), RateDecision::Now);
-        assert_eq!(r.narrow.load(Ordering::Relaxed), WIDE);
+        assert!(r.is_wide());
         r.restart();
         assert_eq!(r.tat(), 0);
         assert_eq!(r.admit(0, 2, 1000, 2, 0), RateDecision::Now);
-        assert_eq!(r.narrow.load(Ordering::Relaxed), 1000);
+        assert!(!r.is_wide());
+        assert_eq!(r.tat(), 1000);
     }
 
     #[test]
@@ -424,6 +463,36 @@ mod tests {
         assert_eq!(r.tat(), u128::from(u64::MAX));
         // wait = ceil(2047 / N) = 1 > timeout 0.
         assert_eq!(r.admit(2048, n, 2047, 1, 0), RateDecision::Refused);
+    }
+
+    #[test]
+    fn a_tat_of_exactly_the_wide_mark_is_kept_in_128_bits() {
+        // P = 2^56 − 1: the first call's `tat` is `narrow`'s mark for "in
+        // `wide`", so the state must move there, and decide on from there.
+        let p = (1u64 << 56) - 1;
+        let r = RateLimiter::new();
+        assert_eq!(r.admit(0, 1, p, 1, 0), RateDecision::Now);
+        assert!(r.is_wide());
+        assert_eq!(r.tat(), u128::from(p));
+        assert_eq!(r.admit(0, 1, p, 1, 0), RateDecision::Refused);
+        assert_eq!(r.admit(p, 1, p, 1, 0), RateDecision::Now);
+        assert_eq!(r.tat(), 2 * u128::from(p));
+    }
+
+    #[test]
+    fn a_restart_starts_a_new_epoch_and_keeps_it_across_decisions() {
+        let r = RateLimiter::new();
+        r.admit(0, 2, 1000, 2, 0);
+        let before = r.narrow.load(Ordering::Relaxed) & !TAT;
+        r.restart();
+        assert_eq!(r.narrow.load(Ordering::Relaxed), before.wrapping_add(EPOCH));
+        assert_eq!(r.admit(0, 2, 1000, 2, 0), RateDecision::Now);
+        assert_eq!(r.narrow.load(Ordering::Relaxed), before.wrapping_add(EPOCH) | 1000);
+        // 256 restarts wrap the epoch around.
+        for _ in 0..255 {
+            r.restart();
+        }
+        assert_eq!(r.narrow.load(Ordering::Relaxed), before);
     }
 
     #[test]
@@ -550,12 +619,39 @@ mod loom_models {
             restarter.join().unwrap();
             if mine == RateDecision::Now {
                 // Decided after the restart, on `tat` 0.
-                assert_ne!(r.narrow.load(Ordering::Relaxed), WIDE, "in `wide` again after a restart");
+                assert!(!r.is_wide(), "in `wide` again after a restart");
                 assert_eq!(r.tat(), 1000);
             } else {
                 // Decided before it, in `wide`; the restart came last.
                 assert_eq!(r.tat(), 0);
             }
+        });
+    }
+
+    /// A call racing a change of quota and the restart that follows it
+    /// decides either with the old quota before the restart (which wipes
+    /// it) or with the new one after it, never with the old one after it
+    /// (found by a review: keys read before the state let that happen).
+    #[test]
+    fn loom_a_call_never_writes_the_old_quota_over_a_restart() {
+        use loom::sync::atomic::AtomicU64;
+        loom::model(|| {
+            let r = Arc::new(RateLimiter::new());
+            let n = Arc::new(AtomicU64::new(1000));
+            let reconfigure = {
+                let (r, n) = (r.clone(), n.clone());
+                thread::spawn(move || {
+                    n.store(1, Ordering::Relaxed);
+                    r.restart();
+                })
+            };
+            let mine = r.admit_with(10, || (n.load(Ordering::Relaxed), 1000, 1, 0));
+            reconfigure.join().unwrap();
+            assert_eq!(mine, RateDecision::Now);
+            // Old quota, wiped: 0. New quota after the restart: 10 × 1 + 1000.
+            // (Old quota after it would leave 10 × 1000 + 1000.)
+            let tat = r.tat();
+            assert!(tat == 0 || tat == 1010, "tat {tat}");
         });
     }
 }

@@ -163,15 +163,17 @@ impl Command {
         if self.features() & feature::RATE_LIMIT == 0 {
             return RateDecision::Now;
         }
-        // Only the keys it uses, a relaxed load each (not the whole config).
+        // Only the keys it uses, a relaxed load each (not the whole config),
+        // read by the limiter after its state (see `RateLimiter`).
         let c = &self.inner.config;
-        self.inner.strategies.rate.admit(
-            now,
-            c.rate_limit_for_period.load(Relaxed),
-            c.rate_limit_period_ms.load(Relaxed),
-            c.rate_limit_burst.load(Relaxed),
-            c.rate_limit_timeout_ms.load(Relaxed),
-        )
+        self.inner.strategies.rate.admit_with(now, || {
+            (
+                c.rate_limit_for_period.load(Relaxed),
+                c.rate_limit_period_ms.load(Relaxed),
+                c.rate_limit_burst.load(Relaxed),
+                c.rate_limit_timeout_ms.load(Relaxed),
+            )
+        })
     }
 
     /// The retry budget at `now`, locked, if it is on: a retry or hedge
