@@ -27,7 +27,7 @@ impl Command {
             }
             _ => ("", 0),
         };
-        Context::of(kind, &self.inner.name, setting, value)
+        Context::of(kind, &self.inner.context_name, setting, value)
     }
 
     /// The context of a timeout that fired at `elapsed_ms` after the call
@@ -37,7 +37,7 @@ impl Command {
         let live = &self.inner.config;
         let deadline = live.deadline_ms.load(Relaxed);
         if live.v2_features() & feature::DEADLINE != 0 && deadline > 0 && elapsed_ms >= deadline {
-            return Context::of(ErrorKind::Timeout, &self.inner.name, "deadline_ms", deadline);
+            return Context::of(ErrorKind::Timeout, &self.inner.context_name, "deadline_ms", deadline);
         }
         self.context(ErrorKind::Timeout)
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Context {
     kind: ErrorKind,
-    command: Name,
+    command: ContextName,
     setting: &'static str,
     value: u64,
 }
@@ -23,26 +23,31 @@ const INLINE_NAME: usize = 22;
 /// A command's name in a context: a short one (most are) copied inline, so
 /// that making and dropping the error touches no count shared by every
 /// thread — refusals of one command on many threads at once, as in an
-/// outage, would all contend on it —; a longer one shared.
+/// outage, would all contend on it —; a longer one shared. A command makes
+/// its own once, and each context copies it.
+#[derive(Clone)]
+pub(crate) struct ContextName(Name);
+
 #[derive(Clone)]
 enum Name {
     Inline { len: u8, bytes: [u8; INLINE_NAME] },
     Shared(Arc<str>),
 }
 
-impl Name {
-    fn of(name: &Arc<str>) -> Name {
+impl ContextName {
+    /// `name` as contexts hold it.
+    pub(crate) fn of(name: &Arc<str>) -> ContextName {
         let len = name.len();
         if len > INLINE_NAME {
-            return Name::Shared(name.clone());
+            return ContextName(Name::Shared(name.clone()));
         }
         let mut bytes = [0; INLINE_NAME];
         bytes[..len].copy_from_slice(name.as_bytes());
-        Name::Inline { len: len as u8, bytes }
+        ContextName(Name::Inline { len: len as u8, bytes })
     }
 
     fn as_str(&self) -> &str {
-        match self {
+        match &self.0 {
             // The bytes of a `str` cut at its own length: always UTF-8.
             Name::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
             Name::Shared(name) => name,
@@ -50,15 +55,15 @@ impl Name {
     }
 }
 
-impl PartialEq for Name {
-    fn eq(&self, other: &Name) -> bool {
+impl PartialEq for ContextName {
+    fn eq(&self, other: &ContextName) -> bool {
         self.as_str() == other.as_str()
     }
 }
 
-impl Eq for Name {}
+impl Eq for ContextName {}
 
-impl fmt::Debug for Name {
+impl fmt::Debug for ContextName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
     }
@@ -69,13 +74,13 @@ impl Context {
     /// decided by `setting` (a SPEC key, `"limit"` for the adaptive limit,
     /// or `""` when no setting is involved) whose value was `value`.
     pub fn new(kind: ErrorKind, command: Arc<str>, setting: &'static str, value: u64) -> Context {
-        Context::of(kind, &command, setting, value)
+        Context::of(kind, &ContextName::of(&command), setting, value)
     }
 
-    /// [`Context::new`] from a borrowed name (a short one is copied, so
-    /// the command's shared name is not counted once more).
-    pub(crate) fn of(kind: ErrorKind, command: &Arc<str>, setting: &'static str, value: u64) -> Context {
-        Context { kind, command: Name::of(command), setting, value }
+    /// [`Context::new`] with the name as the command keeps it for contexts
+    /// (a short one is copied, the command's shared name not counted).
+    pub(crate) fn of(kind: ErrorKind, command: &ContextName, setting: &'static str, value: u64) -> Context {
+        Context { kind, command: command.clone(), setting, value }
     }
 
     /// The kind of the error this context describes.
@@ -142,20 +147,21 @@ mod tests {
         for name in ["", "payments", "a-name-of-22-bytes-xyz", "a-name-of-23-bytes-xyzw", "ünïcödé-named-command-ñ"]
         {
             let shared: Arc<str> = Arc::from(name);
-            let c = Context::of(ErrorKind::Timeout, &shared, "timeout_ms", 250);
+            let c = Context::of(ErrorKind::Timeout, &ContextName::of(&shared), "timeout_ms", 250);
             assert_eq!(c.command(), name);
-            assert_eq!(matches!(c.command, Name::Inline { .. }), name.len() <= INLINE_NAME, "{name}");
+            assert_eq!(matches!(c.command.0, Name::Inline { .. }), name.len() <= INLINE_NAME, "{name}");
             // The public constructor and a clone give equal contexts.
             assert_eq!(c, Context::new(ErrorKind::Timeout, shared.clone(), "timeout_ms", 250));
             assert_eq!(c.clone(), c);
-            assert_ne!(c, Context::of(ErrorKind::Timeout, &Arc::from(format!("{name}!")), "timeout_ms", 250));
+            assert_ne!(c, Context::new(ErrorKind::Timeout, Arc::from(format!("{name}!")), "timeout_ms", 250));
             let who = if name.is_empty() { "an anonymous command".to_string() } else { format!("command '{name}'") };
             assert_eq!(c.to_string(), format!("{who} timed out after 250 ms (timeout_ms)"));
             assert_eq!(format!("{:?}", c.command), format!("{name:?}"));
         }
         // A short name leaves the command's shared name uncounted.
         let shared: Arc<str> = Arc::from("payments");
-        let c = Context::of(ErrorKind::Rejected, &shared, "max_concurrent_requests", 10);
+        let held = ContextName::of(&shared);
+        let c = Context::of(ErrorKind::Rejected, &held, "max_concurrent_requests", 10);
         assert_eq!(Arc::strong_count(&shared), 1);
         drop(c);
     }

@@ -26,6 +26,7 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ConfigError;
+use crate::error_context::ContextName;
 use crate::event::{CircuitState, EventType};
 use crate::latency::LatencyWindow;
 use crate::listener::{ListenerId, Listeners, Notice, Topic};
@@ -51,6 +52,9 @@ const NEVER: u64 = u64::MAX;
 
 pub(crate) struct Inner {
     pub(crate) name: Arc<str>,
+    /// The name as errors' contexts hold it, made once (a short one is
+    /// copied into each context as a few fixed-size words).
+    pub(crate) context_name: ContextName,
     clock: Arc<dyn Clock>,
     pub(crate) config: LiveConfig,
     /// The window in force; points into `windows`, which owns every window
@@ -166,9 +170,11 @@ impl Command {
         let buckets = config.rolling_window_buckets;
         let window = windows::allocate(buckets, config.bucket_ms(), buckets)?;
         let current = Arc::as_ptr(&window) as *mut Window;
+        let shared_name: Arc<str> = Arc::from(name);
         Ok(Command {
             inner: Arc::new(Inner {
-                name: Arc::from(name),
+                context_name: ContextName::of(&shared_name),
+                name: shared_name,
                 clock,
                 config: LiveConfig::new(&config),
                 window: AtomicPtr::new(current),
