@@ -17,9 +17,10 @@ pub(crate) enum RateDecision {
 /// GCRA state: the theoretical arrival time `tat`, in units of `1/N` ms
 /// where `N` = `rate_limit_for_period`.
 ///
-/// Lock-free in the common case: while `tat` fits in 56 bits and every
+/// Lock-free in the common case: while `tat` fits in 52 bits and every
 /// intermediate of a decision in 64 (`now × N` does for any `N` up to
-/// ~10⁶ over years of milliseconds), a decision is one compare-and-swap on
+/// ~10³ on a clock counting from 1970, ~10⁶ over years of a clock that
+/// counts from its start), a decision is one compare-and-swap on
 /// `narrow`, as in the fastest GCRA implementations. A decision that would
 /// overflow moves the state into `wide`, behind a lock, where the exact
 /// 128-bit arithmetic of SPEC §13 goes on (saturating at the very top,
@@ -29,27 +30,33 @@ pub(crate) enum RateDecision {
 ///
 /// The quota (`N`, `P`, `B`, the timeout) is read by each decision after
 /// the state, and a restart — which follows the new quota's stores —
-/// bumps an epoch kept in `narrow`'s top 8 bits: a decision made with the
+/// bumps an epoch kept in `narrow`'s top 12 bits: a decision made with the
 /// quota from before a restart either lands before it (and is wiped by
 /// it) or fails its compare-and-swap and is made again with the new
 /// quota. (Without the epoch, a call that read the old quota could write
 /// its `tat`, in the old units, over the restarted state: a review found
-/// a rate lowered under load refusing every call for months.)
+/// a rate lowered under load refusing every call for months. The epoch
+/// would have to wrap, 4,096 restarts within one call's few loads, for a
+/// call to miss one.) A call that reads the new quota before the restart
+/// that follows it is decided on the old state with the new quota, as it
+/// was with the lock: such a call may be refused or made to wait, once,
+/// where neither quota alone would have done so (the restart then clears
+/// the state).
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
-    /// The epoch (top 8 bits) and `tat`, or [`WIDE`] while the state lives
-    /// in `wide` (low 56 bits).
+    /// The epoch (top 12 bits) and `tat`, or [`WIDE`] while the state
+    /// lives in `wide` (low 52 bits).
     narrow: AtomicU64,
     /// `tat` while `narrow` holds [`WIDE`] (meaningless otherwise).
     wide: Mutex<u128>,
 }
 
-/// `narrow`'s low 56 bits: `tat`, or [`WIDE`].
-const TAT: u64 = (1 << 56) - 1;
+/// `narrow`'s low 52 bits: `tat`, or [`WIDE`].
+const TAT: u64 = (1 << 52) - 1;
 /// `narrow`'s mark for "the state is in `wide`" (never a narrow `tat`).
 const WIDE: u64 = TAT;
 /// One step of `narrow`'s epoch.
-const EPOCH: u64 = 1 << 56;
+const EPOCH: u64 = 1 << 52;
 
 fn lock(m: &Mutex<u128>) -> MutexGuard<'_, u128> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -94,8 +101,8 @@ fn step_wide(tat: u128, now: u64, q: Quota, timeout_ms: u64) -> (RateDecision, u
     }
 }
 
-/// [`step_wide`] on a 56-bit `tat`, or `None` when an intermediate would
-/// not fit in 64 bits or the new `tat` in 56 (or would be [`WIDE`]).
+/// [`step_wide`] on a 52-bit `tat`, or `None` when an intermediate would
+/// not fit in 64 bits or the new `tat` in 52 (or would be [`WIDE`]).
 #[inline]
 fn step_narrow(tat: u64, now: u64, q: Quota, timeout_ms: u64) -> Option<(RateDecision, u64)> {
     let tau = (q.b - 1).checked_mul(q.p)?;
@@ -443,7 +450,10 @@ mod tests {
         let r = RateLimiter::new();
         assert_eq!(r.admit(max, max, max, max, 0), RateDecision::Now);
         assert!(r.is_wide());
+        // Moving into `wide` keeps the epoch (the review's mutation reset it).
+        assert_eq!(r.narrow.load(Ordering::Relaxed) & !TAT, 0);
         r.restart();
+        assert_eq!(r.narrow.load(Ordering::Relaxed) & !TAT, EPOCH);
         assert_eq!(r.tat(), 0);
         assert_eq!(r.admit(0, 2, 1000, 2, 0), RateDecision::Now);
         assert!(!r.is_wide());
@@ -467,9 +477,9 @@ mod tests {
 
     #[test]
     fn a_tat_of_exactly_the_wide_mark_is_kept_in_128_bits() {
-        // P = 2^56 − 1: the first call's `tat` is `narrow`'s mark for "in
+        // P = 2^52 − 1: the first call's `tat` is `narrow`'s mark for "in
         // `wide`", so the state must move there, and decide on from there.
-        let p = (1u64 << 56) - 1;
+        let p = (1u64 << 52) - 1;
         let r = RateLimiter::new();
         assert_eq!(r.admit(0, 1, p, 1, 0), RateDecision::Now);
         assert!(r.is_wide());
@@ -488,8 +498,8 @@ mod tests {
         assert_eq!(r.narrow.load(Ordering::Relaxed), before.wrapping_add(EPOCH));
         assert_eq!(r.admit(0, 2, 1000, 2, 0), RateDecision::Now);
         assert_eq!(r.narrow.load(Ordering::Relaxed), before.wrapping_add(EPOCH) | 1000);
-        // 256 restarts wrap the epoch around.
-        for _ in 0..255 {
+        // 4,096 restarts wrap the epoch around.
+        for _ in 0..4095 {
             r.restart();
         }
         assert_eq!(r.narrow.load(Ordering::Relaxed), before);
@@ -650,6 +660,31 @@ mod loom_models {
             assert_eq!(mine, RateDecision::Now);
             // Old quota, wiped: 0. New quota after the restart: 10 × 1 + 1000.
             // (Old quota after it would leave 10 × 1000 + 1000.)
+            let tat = r.tat();
+            assert!(tat == 0 || tat == 1010, "tat {tat}");
+        });
+    }
+
+    /// The same race when the old quota overflows 64 bits, so the call
+    /// takes the locked path (from the second review: reading the keys
+    /// before the lock, or a restart without it, went unnoticed).
+    #[test]
+    fn loom_a_widening_call_never_writes_the_old_quota_over_a_restart() {
+        use loom::sync::atomic::AtomicU64;
+        let max = (1u64 << 53) - 1;
+        loom::model(move || {
+            let r = Arc::new(RateLimiter::new());
+            let n = Arc::new(AtomicU64::new(max));
+            let reconfigure = {
+                let (r, n) = (r.clone(), n.clone());
+                thread::spawn(move || {
+                    n.store(1, Ordering::Relaxed);
+                    r.restart();
+                })
+            };
+            let mine = r.admit_with(10, || (n.load(Ordering::Relaxed), 1000, 1, 0));
+            reconfigure.join().unwrap();
+            assert_eq!(mine, RateDecision::Now);
             let tat = r.tat();
             assert!(tat == 0 || tat == 1010, "tat {tat}");
         });
