@@ -74,7 +74,7 @@ impl Context {
     /// decided by `setting` (a SPEC key, `"limit"` for the adaptive limit,
     /// or `""` when no setting is involved) whose value was `value`.
     pub fn new(kind: ErrorKind, command: Arc<str>, setting: &'static str, value: u64) -> Context {
-        Context::of(kind, &ContextName::of(&command), setting, value)
+        Context { kind, command: ContextName::of(&command), setting, value }
     }
 
     /// [`Context::new`] with the name as the command keeps it for contexts

@@ -554,17 +554,26 @@ fn dropping_an_execute_async_future_mid_run_records_cancelled() {
     assert_eq!(*events.lock().unwrap(), [(EventType::Cancelled, 20)]);
 }
 
-/// A `VirtualClock` as a `Timer` that counts the sleeps the driver makes.
+/// A `VirtualClock` as a `Timer` that counts the sleeps the driver makes,
+/// and whose next reading can be set to lag its sleeps by `lag` ms, once
+/// (a host whose timer fires a hair before its clock reads the deadline).
 #[derive(Clone)]
-struct CountingTimer {
+struct ProbeTimer {
     clock: VirtualClock,
     sleeps: Rc<Cell<u32>>,
+    lag: Rc<Cell<u64>>,
 }
 
-impl hystrix_core::Timer for CountingTimer {
+impl ProbeTimer {
+    fn new(clock: &VirtualClock) -> ProbeTimer {
+        ProbeTimer { clock: clock.clone(), sleeps: Rc::new(Cell::new(0)), lag: Rc::new(Cell::new(0)) }
+    }
+}
+
+impl hystrix_core::Timer for ProbeTimer {
     type Sleep = hystrix_core::virtual_clock::VirtualSleep;
     fn now_ms(&self) -> u64 {
-        self.clock.now_ms()
+        self.clock.now_ms() - self.lag.replace(0)
     }
     fn sleep_until(&self, deadline_ms: u64) -> Self::Sleep {
         self.sleeps.set(self.sleeps.get() + 1);
@@ -577,7 +586,7 @@ fn the_async_driver_makes_a_sleep_only_for_a_timer_it_waits_for() {
     let clock = VirtualClock::new();
     let cmd =
         command(&clock, Config { retry_max_attempts: 3, retry_base_delay_ms: 0, retry_max_delay_ms: 0, ..retrying() });
-    let timer = CountingTimer { clock: clock.clone(), sleeps: Rc::new(Cell::new(0)) };
+    let timer = ProbeTimer::new(&clock);
     let exec = Executor::default();
     // Three timeouts armed and cleared, two backoffs due at once: no sleep.
     let (c, t) = (cmd.clone(), timer.clone());
@@ -615,25 +624,6 @@ fn the_async_driver_makes_a_sleep_only_for_a_timer_it_waits_for() {
     assert!(matches!(out.borrow_mut().take(), Some(Err(Error::Timeout(_)))), "the third attempt timed out at 3000 ms");
 }
 
-/// A `VirtualClock` as a `Timer` whose next reading lags its sleeps by
-/// `lag` ms, once: a host whose timer fires a hair before its clock reads
-/// the deadline.
-#[derive(Clone)]
-struct Lagging {
-    clock: VirtualClock,
-    lag: Rc<Cell<u64>>,
-}
-
-impl hystrix_core::Timer for Lagging {
-    type Sleep = hystrix_core::virtual_clock::VirtualSleep;
-    fn now_ms(&self) -> u64 {
-        self.clock.now_ms() - self.lag.replace(0)
-    }
-    fn sleep_until(&self, deadline_ms: u64) -> Self::Sleep {
-        self.clock.sleep_until(deadline_ms)
-    }
-}
-
 #[test]
 fn sleeps_ready_before_the_reading_fire_in_arming_order() {
     // (From a review: the driver's choice among sleeps that are ready while
@@ -645,7 +635,7 @@ fn sleeps_ready_before_the_reading_fire_in_arming_order() {
         Config { hedge_max_attempts: 2, hedge_delay_ms: 100, health_snapshot_interval_ms: 0, ..Config::default() };
     let cmd = command(&clock, Config { timeout_ms: 100, ..config });
     let events = recorder(&cmd);
-    let timer = Lagging { clock: clock.clone(), lag: Rc::new(Cell::new(0)) };
+    let timer = ProbeTimer::new(&clock);
     let exec = Executor::default();
     let (c, t) = (cmd.clone(), timer.clone());
     let _out = exec.spawn(async move {

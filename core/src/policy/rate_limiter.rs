@@ -79,6 +79,14 @@ impl Quota {
     fn new(for_period: u64, period_ms: u64, burst: u64) -> Quota {
         Quota { n: for_period, p: period_ms, b: if burst == 0 { for_period } else { burst } }
     }
+
+    /// The quota and timeout `keys()` gives; `None` while the limiter is
+    /// off (`rate_limit_for_period` 0).
+    #[inline]
+    fn read(keys: &impl Fn() -> Keys) -> Option<(Quota, u64)> {
+        let (for_period, period_ms, burst, timeout_ms) = keys();
+        (for_period != 0).then(|| (Quota::new(for_period, period_ms, burst), timeout_ms))
+    }
 }
 
 /// One decision on a 128-bit `tat` (SPEC §13): the decision and the new
@@ -160,11 +168,7 @@ impl RateLimiter {
             if tat == WIDE {
                 return self.admit_wide(now, keys);
             }
-            let (for_period, period_ms, burst, timeout_ms) = keys();
-            if for_period == 0 {
-                return RateDecision::Now;
-            }
-            let q = Quota::new(for_period, period_ms, burst);
+            let Some((q, timeout_ms)) = Quota::read(&keys) else { return RateDecision::Now };
             let Some((decision, next)) = step_narrow(tat, now, q, timeout_ms) else {
                 return self.admit_wide(now, keys);
             };
@@ -193,11 +197,7 @@ impl RateLimiter {
         // in force (a restart that came first followed its stores; one that
         // comes later wipes this decision). Narrow decisions may still land
         // until the state is in `wide`.
-        let (for_period, period_ms, burst, timeout_ms) = keys();
-        if for_period == 0 {
-            return RateDecision::Now;
-        }
-        let q = Quota::new(for_period, period_ms, burst);
+        let Some((q, timeout_ms)) = Quota::read(&keys) else { return RateDecision::Now };
         let mut w = self.narrow.load(Ordering::Relaxed);
         while w & TAT != WIDE {
             let tat = w & TAT;
