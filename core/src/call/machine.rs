@@ -97,7 +97,7 @@ pub struct Call {
 impl Call {
     /// Starts a call at `now`: the rate limiter, then its first attempt's
     /// admission, and the first actions to carry out.
-    #[inline]
+    #[inline(always)]
     pub fn start(cmd: &Command, now: u64, has_fallback: bool) -> Call {
         Call::start_with(cmd, now, has_fallback, cmd.call_plan())
     }
@@ -121,7 +121,7 @@ impl Call {
         Call::start_with(cmd, now, has_fallback, cmd.call_plan().unhedged())
     }
 
-    #[inline]
+    #[inline(always)]
     fn start_with(cmd: &Command, now: u64, has_fallback: bool, plan: Plan) -> Call {
         let mut call = Call {
             cmd: cmd.clone(),

@@ -5,8 +5,10 @@
 
 use std::collections::VecDeque;
 
-/// Room for the actions of one input of a single-attempt call.
+/// Room for the actions of one input of a single-attempt call (a power of
+/// two: an index masked with `CAPACITY - 1` needs no bounds check).
 const CAPACITY: usize = 4;
+const _: () = assert!(CAPACITY.is_power_of_two());
 
 /// A FIFO of `Copy` items, inline up to [`CAPACITY`].
 ///
@@ -37,7 +39,8 @@ impl<T: Copy> Queue<T> {
             self.spill.push_back(item);
             return;
         }
-        self.items[tail] = Some(item);
+        // `tail < CAPACITY` here; the mask says so to the compiler.
+        self.items[tail & (CAPACITY - 1)] = Some(item);
         self.tail += 1;
     }
 
@@ -47,7 +50,8 @@ impl<T: Copy> Queue<T> {
         if self.head == self.tail {
             return self.spill.pop_front();
         }
-        let item = self.items[usize::from(self.head)];
+        // `head < tail ≤ CAPACITY`; the mask says so to the compiler.
+        let item = self.items[usize::from(self.head) & (CAPACITY - 1)];
         self.head += 1;
         if self.head == self.tail {
             (self.head, self.tail) = (0, 0);

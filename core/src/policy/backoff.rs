@@ -22,24 +22,30 @@ impl Backoff {
     /// `cap(n + 1) = min(max, (cap(n) × mult) div 1000)`, floored at every
     /// step. `n` = 0 is read as 1.
     ///
-    /// The products are exact (128-bit). Iteration stops as soon as the cap
-    /// stops changing (it is then constant for every later retry), so a huge
-    /// `n` costs at most a few tens of thousands of steps.
+    /// The products are exact: in 64 bits while they fit, else in 128.
+    /// Iteration stops as soon as the cap stops changing (it is then
+    /// constant for every later retry), so a huge `n` costs at most a few
+    /// tens of thousands of steps; a cap of 0 and a multiplier of 1000
+    /// never change it, so those return at once.
+    #[inline]
     pub(crate) fn cap(&self, n: u32) -> u64 {
-        let max = u128::from(self.max);
-        let mult = u128::from(self.multiplier_permille);
-        let mut cap = u128::from(self.base.min(self.max));
+        let mult = self.multiplier_permille;
+        let mut cap = self.base.min(self.max);
+        if n <= 1 || cap == 0 || mult == 1000 {
+            return cap;
+        }
         for _ in 1..n {
-            let product = cap * mult;
-            let grown = product / 1000;
-            let next = grown.min(max);
+            let next = match cap.checked_mul(mult) {
+                Some(product) => (product / 1000).min(self.max),
+                // `min` with `max` brings it back within u64.
+                None => (u128::from(cap) * u128::from(mult) / 1000).min(u128::from(self.max)) as u64,
+            };
             if next == cap {
                 break;
             }
             cap = next;
         }
-        // `cap` ≤ `max` ≤ u64::MAX.
-        cap as u64
+        cap
     }
 
     /// The delay of retry `n` (SPEC §11.2).
@@ -48,6 +54,7 @@ impl Backoff {
     /// previous retry, or `base` for its first retry (other modes ignore it).
     /// `draw` is called exactly once in the jittered modes, never for
     /// [`Jitter::None`].
+    #[inline]
     pub(crate) fn delay(&self, n: u32, prev: u64, draw: impl FnOnce() -> u64) -> u64 {
         match self.jitter {
             Jitter::None => self.cap(n),
@@ -131,6 +138,41 @@ mod tests {
         // the cap after reaching it stays there.
         let top = backoff(u64::MAX, 3000, u64::MAX, Jitter::None);
         assert_eq!(top.cap(5), u64::MAX);
+    }
+
+    /// SPEC §11.1's recurrence as written, every step in 128 bits.
+    fn cap_in_128_bits(b: &Backoff, n: u32) -> u64 {
+        let (max, mult) = (u128::from(b.max), u128::from(b.multiplier_permille));
+        let mut cap = u128::from(b.base.min(b.max));
+        for _ in 1..n {
+            let next = (cap * mult / 1000).min(max);
+            if next == cap {
+                break;
+            }
+            cap = next;
+        }
+        cap as u64
+    }
+
+    #[test]
+    fn cap_matches_the_recurrence_in_128_bits() {
+        // Values around the edges (64-bit products that just fit or just
+        // overflow, multipliers below, at and above 1000) and random ones.
+        let edges = [0, 1, 2, 999, 1000, 1001, 1500, 4_294_967_295, 1 << 53, u64::MAX / 1000, u64::MAX / 3, u64::MAX];
+        let mut rng = crate::policy::random::SplitMix64::new(13);
+        let mut pick = |i: usize| {
+            if i % 2 == 0 {
+                edges[(rng.next_u64() % 12) as usize]
+            } else {
+                rng.next_u64() >> (rng.next_u64() % 64)
+            }
+        };
+        for i in 0..20_000 {
+            let b = backoff(pick(i), pick(i + 1), pick(i), Jitter::None);
+            for n in [0, 1, 2, 3, 7, 40, 200] {
+                assert_eq!(b.cap(n), cap_in_128_bits(&b, n), "{b:?} n={n}");
+            }
+        }
     }
 
     #[test]
