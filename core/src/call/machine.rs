@@ -52,6 +52,15 @@ struct Attempt {
     timer: Option<CallTimer>,
 }
 
+impl Attempt {
+    /// Whether the call may forget it: it is neither outstanding nor holds
+    /// its permit any more.
+    #[inline]
+    fn forgettable(&self) -> bool {
+        !self.outstanding && self.ticket.is_none()
+    }
+}
+
 /// One call through a command, driven by its host (see the module docs).
 /// Holds a handle to its command, so it can never be paired with another.
 /// A host keeps a call until [`Call::is_finished`]: dropping it earlier
@@ -310,8 +319,16 @@ impl Call {
                 }
             }
         }
-        // Attempts that hold nothing any more are forgotten.
-        self.attempts.retain(|a| a.outstanding || a.ticket.is_some());
+        // Attempts that hold nothing any more are forgotten: a retried
+        // call's one previous attempt at once, others after a look (a call
+        // whose attempts all still hold something keeps them as they are).
+        if let Some(last) = self.attempts.last() {
+            if self.attempts.len() == 1 && last.forgettable() {
+                self.attempts.clear();
+            } else if self.attempts.iter().any(Attempt::forgettable) {
+                self.attempts.retain(|a| !a.forgettable());
+            }
+        }
         match self.cmd.admit(now) {
             Admission::Admitted(ticket) => {
                 let deadline = match (ticket.deadline(), self.deadline) {
@@ -335,16 +352,17 @@ impl Call {
     }
 
     fn attempt_ended(&mut self, now: u64, attempt: AttemptId, outcome: RunOutcome) {
-        let Some(i) = self.attempts.iter().position(|a| a.id == attempt) else { return };
-        if !self.attempts[i].outstanding {
+        // One lookup: the attempt's fields are read through `a` below.
+        let Some((i, a)) = self.attempts.iter_mut().enumerate().find(|(_, a)| a.id == attempt) else { return };
+        if !a.outstanding {
             // Timed out or cancelled before: the run has now stopped; what
             // it returned is discarded.
             return self.release(i);
         }
         // Ended at or after its deadline while the timer was late: a
         // timeout, the way every path decides it (semantics §3.3).
-        if self.attempts[i].deadline.is_some_and(|d| now >= d) {
-            let timer = self.attempts[i].timer.take();
+        if a.deadline.is_some_and(|d| now >= d) {
+            let timer = a.timer.take();
             self.clear(timer);
             return self.time_out(now, i, true);
         }
@@ -353,7 +371,6 @@ impl Call {
             RunOutcome::Failure => EventType::Failure,
             RunOutcome::BadRequest => EventType::BadRequest,
         };
-        let a = &mut self.attempts[i];
         a.outstanding = false;
         a.outcome = Some(event);
         let timer = a.timer.take();
@@ -415,7 +432,17 @@ impl Call {
         self.actions.push(Action::AbortAttempt { attempt: id, reason: ErrorKind::Cancelled });
     }
 
+    /// Cancels every outstanding attempt; a look, inline, when none is
+    /// (a call settled by its only outstanding attempt's outcome).
+    #[inline]
     fn cancel_outstanding(&mut self, now: u64) {
+        if self.outstanding() {
+            self.cancel_each_outstanding(now);
+        }
+    }
+
+    #[inline(never)]
+    fn cancel_each_outstanding(&mut self, now: u64) {
         for i in 0..self.attempts.len() {
             if self.attempts[i].outstanding {
                 self.cancel_attempt(now, i);
