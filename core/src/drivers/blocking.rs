@@ -27,8 +27,9 @@ use crate::call::execution::{Execution, Step};
 use crate::call::{Action, AttemptId, Call, CallTimer, Input, Settlement};
 use crate::clock::Clock;
 use crate::command::{Admission, Command, Ticket};
-use crate::drivers::common::{after_fallback, classify_run, panic_message, refusal, settle_error, Results};
+use crate::drivers::common::{after_fallback, classify_run, disarm, panic_message, refusal, settle_error, Results};
 use crate::error::{Error, ErrorKind, RunError};
+use smallvec::SmallVec;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
@@ -167,17 +168,18 @@ where
     let started_at = clock.now_ms();
     let mut call = start(cmd, started_at, fallback.is_some());
     let mut results = Results::new(started_at);
-    // The call's armed timers and their due times, in arming order.
-    let mut timers: Vec<(CallTimer, u64)> = Vec::new();
+    // The call's armed timers and their due times, in arming order (inline
+    // room for a retried call's timeout and backoff, and more).
+    let mut timers: SmallVec<[(CallTimer, u64); 4]> = SmallVec::new();
     loop {
         let mut settled: Option<Settlement> = None;
         while let Some(action) = call.poll_action() {
             match action {
                 Action::SetTimer { timer, at } => {
-                    timers.retain(|(t, _)| *t != timer);
+                    disarm(&mut timers, |(t, _)| *t == timer);
                     timers.push((timer, at));
                 }
-                Action::ClearTimer { timer } => timers.retain(|(t, _)| *t != timer),
+                Action::ClearTimer { timer } => disarm(&mut timers, |(t, _)| *t == timer),
                 Action::InvokeAttempt { attempt } => {
                     let result = catch_unwind(AssertUnwindSafe(|| run(attempt))).map_err(|p| panic_message(&*p));
                     let end = clock.now_ms();

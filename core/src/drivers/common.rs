@@ -54,6 +54,17 @@ fn kind_error<E>(cmd: &Command, kind: ErrorKind, elapsed_ms: u64) -> Error<E> {
     }
 }
 
+/// Takes the entry of one timer out of a driver's armed timers, if it is
+/// there. A call names each timer once, and a driver removes a timer's
+/// entry before arming it again, so there is at most one: the first match
+/// is the only one (a lookup and a removal, not a pass over every entry).
+#[inline]
+pub(crate) fn disarm<A: smallvec::Array>(timers: &mut SmallVec<A>, is_it: impl Fn(&A::Item) -> bool) {
+    if let Some(i) = timers.iter().position(is_it) {
+        timers.remove(i);
+    }
+}
+
 /// What the drivers over a [`Call`](crate::Call) keep of its attempts and
 /// fallback, to hand the caller the values and errors a settlement names.
 pub(crate) struct Results<T, E> {

@@ -25,7 +25,7 @@ use crate::call::execution::{Execution, Resolution, RunOutcome, Step};
 use crate::call::{Action, AttemptId, Call, CallTimer, Input, Settlement};
 use crate::clock::Timer;
 use crate::command::Command;
-use crate::drivers::common::{after_fallback, classify_run, panic_message, refusal, settle_error, Results};
+use crate::drivers::common::{after_fallback, classify_run, disarm, panic_message, refusal, settle_error, Results};
 use crate::error::{Error, ErrorKind, RunError};
 use smallvec::SmallVec;
 use std::future::{poll_fn, Future};
@@ -324,10 +324,10 @@ where
                     // Armed now (a timer fed early is armed again: last).
                     // Its sleep is made only if the call has to wait: a
                     // timer cleared or due before then never needs one.
-                    self.timers.retain(|(t, ..)| *t != timer);
+                    disarm(&mut self.timers, |(t, ..)| *t == timer);
                     self.timers.push((timer, at, None));
                 }
-                Action::ClearTimer { timer } => self.timers.retain(|(t, ..)| *t != timer),
+                Action::ClearTimer { timer } => disarm(&mut self.timers, |(t, ..)| *t == timer),
                 Action::InvokeAttempt { attempt } => match catch_unwind(AssertUnwindSafe(|| (self.run)(attempt))) {
                     Ok(fut) => self.runs.push((attempt, Box::pin(fut), false)),
                     Err(panic) => {
