@@ -15,18 +15,14 @@ const _: () = assert!(CAPACITY.is_power_of_two());
 /// The inline part is filled from its start and read in order; once read
 /// to the end it starts over at slot 0, so a call's actions (pushed by one
 /// input, drained before the next) never wrap and never need a modulo.
-/// Items pushed while the inline part is full up to its end go to `spill`,
-/// and so does every push until the spill has been read empty: `spill`
-/// holds items only while `tail == CAPACITY`, so a push looks at `tail`
-/// alone.
 pub(crate) struct Queue<T: Copy> {
     items: [Option<T>; CAPACITY],
     /// The next inline item to read.
     head: u8,
     /// One past the last inline item written.
     tail: u8,
-    /// Items pushed while the inline part was full up to its end: all
-    /// younger than the inline ones.
+    /// Items pushed while the inline part was full, or while this already
+    /// held items (so order is kept): all younger than the inline ones.
     spill: VecDeque<T>,
 }
 
@@ -39,32 +35,25 @@ impl<T: Copy> Queue<T> {
     #[inline]
     pub(crate) fn push(&mut self, item: T) {
         let tail = usize::from(self.tail);
-        if tail < CAPACITY {
-            // The mask says `tail < CAPACITY` to the compiler: no bounds check.
-            self.items[tail & (CAPACITY - 1)] = Some(item);
-            self.tail += 1;
-        } else {
+        if tail == CAPACITY || !self.spill.is_empty() {
             self.spill.push_back(item);
+            return;
         }
+        // `tail < CAPACITY` here; the mask says so to the compiler.
+        self.items[tail & (CAPACITY - 1)] = Some(item);
+        self.tail += 1;
     }
 
     /// Takes the oldest item.
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<T> {
         if self.head == self.tail {
-            let item = self.spill.pop_front();
-            // Read empty: the inline part starts over at slot 0.
-            if self.spill.is_empty() {
-                (self.head, self.tail) = (0, 0);
-            }
-            return item;
+            return self.spill.pop_front();
         }
         // `head < tail ≤ CAPACITY`; the mask says so to the compiler.
         let item = self.items[usize::from(self.head) & (CAPACITY - 1)];
         self.head += 1;
-        // Read to the end, and nothing spilled (it would come next): start
-        // over at slot 0.
-        if self.head == self.tail && self.spill.is_empty() {
+        if self.head == self.tail {
             (self.head, self.tail) = (0, 0);
         }
         item
@@ -137,7 +126,6 @@ mod tests {
                     assert_eq!(q.pop(), model.pop_front());
                 }
             }
-            assert!(q.spill.is_empty() || usize::from(q.tail) == CAPACITY);
         }
     }
 }
