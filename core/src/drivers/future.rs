@@ -267,12 +267,13 @@ where
     FF: Future<Output = Result<T, E>>,
 {
     let started_at = time.now_ms();
-    let call = CancelOnDrop(start(cmd, started_at, fallback.is_some()), time);
+    // The call is made in its place in the driver (fields are evaluated in
+    // the order written: `fallback` is looked at before it moves in).
     let mut d = CallDriver {
         runs: SmallVec::new(),
         fallback_run: None,
         timers: SmallVec::new(),
-        call,
+        call: CancelOnDrop(start(cmd, started_at, fallback.is_some()), time),
         results: Results::new(started_at),
         settled: None,
         time,
