@@ -214,15 +214,14 @@ impl WasmCommand {
             ErrorKind::Timeout => self.cmd.timeout_context(elapsed_ms as u64),
             other => self.cmd.context(other),
         };
-        let index = CONTEXT_SETTINGS.iter().position(|s| *s == ctx.setting()).unwrap_or(0);
-        ctx.value() as f64 * 16.0 + index as f64
+        ctx.value() as f64 * 16.0 + ctx.setting_index() as f64
     }
 
     /// The settings [`WasmCommand::context`] can name, by index,
     /// comma-separated (index 0: none).
     #[wasm_bindgen(js_name = contextSettings)]
     pub fn context_settings() -> String {
-        CONTEXT_SETTINGS_LIST.to_string()
+        hystrix_core::CONTEXT_SETTINGS.join(",")
     }
 
     /// A snapshot at `now` as numbers (the wasm has no JSON serialiser;
@@ -371,27 +370,8 @@ unsafe impl Send for SendQueue {}
 // SAFETY: as above.
 unsafe impl Sync for SendQueue {}
 
-/// Defines `CONTEXT_SETTINGS` and `CONTEXT_SETTINGS_LIST` (the same names,
-/// comma-separated) from one list.
-macro_rules! context_settings {
-    ($($name:literal),+) => {
-        /// The settings an error's context can name (index 0: none); an
-        /// error of the glue carries the index and the value.
-        const CONTEXT_SETTINGS: [&str; 1 + [$($name),+].len()] = ["", $($name),+];
-        /// [`CONTEXT_SETTINGS`] comma-separated (what `contextSettings` returns).
-        const CONTEXT_SETTINGS_LIST: &str = concat!($(",", $name),+);
-    };
-}
-context_settings!(
-    "timeout_ms",
-    "deadline_ms",
-    "sleep_window_ms",
-    "force_open",
-    "max_concurrent_requests",
-    "limit",
-    "rate_limit_for_period",
-    "fallback_max_concurrent_requests"
-);
+// A context's setting index must fit below the 16 of `context`'s packing.
+const _: () = assert!(hystrix_core::CONTEXT_SETTINGS.len() <= 16);
 
 /// The stable code of each error kind, by name (for the glue's error classes).
 #[wasm_bindgen(js_name = errorCodes)]
