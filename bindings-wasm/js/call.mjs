@@ -481,15 +481,21 @@ function armHost(clock, due, timer) {
 
 /**
  * Disarms `timer`, armed by `armOn` on `clock`; throws what the clock throws.
+ * Whether it is certain never to fire now: taken out of one of our
+ * clocks' queues (a host clock's `cancel` promises nothing).
  * @param {CircuitClock} clock
  * @param {CallState | CallTimer} timer
+ * @returns {boolean}
  */
 function disarmOn(clock, timer) {
   if (timer.handle !== null) {
     const h = timer.handle;
     timer.handle = null;
     h.cancel();
-  } else /** @type {Required<CircuitClock>} */ (clock).cancelTimer(timer); // no handle: armed by armTimer
+    // A host clock's timer may still fire (see `armHost`): not known to be gone.
+    return false;
+  }
+  return /** @type {Required<CircuitClock>} */ (clock).cancelTimer(timer) === true; // no handle: armed by armTimer
 }
 
 /** What few calls need: kept off the hot path's object. */
@@ -579,6 +585,9 @@ export class CallState {
     this._next = null;
     /** @type {{ cancel(): void } | null} */
     this.handle = null;
+    // The unopened gate of a timer cleared before it fired (see `gate`), or null.
+    /** @type {Gate} */
+    this.spare = null;
   }
 
   /** This record's attempt: the call's own record is attempt 1's. */
@@ -794,7 +803,7 @@ export class CallState {
     if (this.timer === -1) return this.armOwn(tid, due, gated);
     // Arming happens in the call's own async context (its start, or work
     // that came through a gate or a reaction of its own): captured here.
-    const open = gated && asyncContext.follow ? gate() : null;
+    const open = gated && asyncContext.follow ? this.gate() : null;
     const t = new CallTimer(this, tid, open);
     const x = this.more;
     if (x.timers === null) x.timers = new Map();
@@ -818,7 +827,7 @@ export class CallState {
    */
   armOwn(tid, due, gated) {
     // In the call's own async context (see `arm`).
-    this._open = gated && asyncContext.follow ? gate() : null;
+    this._open = gated && asyncContext.follow ? this.gate() : null;
     this.timer = tid;
     try {
       armOn(this.clock, due, this);
@@ -831,22 +840,39 @@ export class CallState {
   }
 
   /**
+   * A gate back into the call's async context for a timer armed now: the
+   * spare one of a timer cleared unfired if there is one (made in the same
+   * context: a call arms its timers only in its own), else a new one.
+   * @returns {(job: Job) => void}
+   */
+  gate() {
+    const g = this.spare;
+    if (g === null) return gate();
+    this.spare = null;
+    return g;
+  }
+
+  /**
    * Disarms call timer `tid` (if still armed).
    * @param {number} tid
    */
   clear(tid) {
     let t;
+    let open;
     if (this.timer === tid) {
       t = this;
+      open = this._open;
       this.timer = -1;
       this._open = null;
     } else {
       t = this.x?.timers?.get(tid);
       if (t === undefined) return;
+      open = t._open;
       this.x?.timers?.delete(tid);
     }
     try {
-      disarmOn(this.clock, t);
+      // A gate whose timer can no longer fire was never opened: kept for the next timer.
+      if (disarmOn(this.clock, t) && open !== null) this.spare = open;
     } catch (e) {
       // A host clock's cancel failed: the call goes on (its timer, should
       // it fire, is ignored by the core), and ends with that error.
