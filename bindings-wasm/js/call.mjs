@@ -474,15 +474,17 @@ function armHost(clock, due, timer) {
   const tid = timer instanceof CallTimer ? timer.tid : timer.timer;
   const call = timer instanceof CallTimer ? timer.call : timer;
   const open = timer._open;
-  // A host clock's callback names its timer: one that fires after a
-  // failed cancel is ignored by the core (a cleared timer).
+  // A host clock's callback names its timer: one that fires after it was
+  // cleared (a cancel that failed or did not hold) is dropped, as the core
+  // would ignore it, without opening its gate (see `_hostFired`).
   timer.handle = clock.arm(due, () => call._hostFired(tid, open));
 }
 
 /**
  * Disarms `timer`, armed by `armOn` on `clock`; throws what the clock throws.
- * Whether it is certain never to fire now: taken out of one of our
- * clocks' queues (a host clock's `cancel` promises nothing).
+ * Whether its gate is free for another timer of the call: it was taken
+ * out of one of our clocks' queues, or a host clock's cancel returned
+ * (should that timer fire all the same, `_hostFired` drops it unopened).
  * @param {CircuitClock} clock
  * @param {CallState | CallTimer} timer
  * @returns {boolean}
@@ -492,8 +494,7 @@ function disarmOn(clock, timer) {
     const h = timer.handle;
     timer.handle = null;
     h.cancel();
-    // A host clock's timer may still fire (see `armHost`): not known to be gone.
-    return false;
+    return true;
   }
   return /** @type {Required<CircuitClock>} */ (clock).cancelTimer(timer) === true; // no handle: armed by armTimer
 }
@@ -890,7 +891,9 @@ export class CallState {
   }
 
   /**
-   * A host clock fired timer `tid` (armed with gate `open`).
+   * A host clock fired timer `tid` (armed with gate `open`). One cleared
+   * already (its cancel failed or did not hold) is dropped: the core would
+   * ignore it, and its gate may be another timer's now (see `gate`).
    * @param {number} tid
    * @param {Gate} open
    */
@@ -898,7 +901,7 @@ export class CallState {
     if (this.timer === tid) {
       this.timer = -1;
       this._open = null;
-    } else this.x?.timers?.delete(tid);
+    } else if (this.x?.timers?.delete(tid) !== true) return;
     this._fired(tid, open);
   }
 
