@@ -517,7 +517,8 @@ class Extras {
     // Call timers beyond the one the call object carries, attempts beyond the first.
     /** @type {Map<number, CallTimer> | null} */
     this.timers = null;
-    /** @type {Map<number, Attempt> | null} */
+    // Attempt n at index n - 2 (an array: a Map would cost a retried call more).
+    /** @type {(Attempt | undefined)[] | null} */
     this.attempts = null;
     /** @type {import("./index.js").TimeoutError | null} */
     this.timeoutError = null;
@@ -786,9 +787,10 @@ export class CallState {
   attempt(n) {
     if (n === 1) return this;
     const x = this.more;
-    if (x.attempts === null) x.attempts = new Map();
-    let att = x.attempts.get(n);
-    if (att === undefined) x.attempts.set(n, (att = new Attempt(n)));
+    // Room for attempts 2 and 3 (a literal [] grows to 17 slots at its first store).
+    if (x.attempts === null) x.attempts = new Array(2);
+    let att = x.attempts[n - 2];
+    if (att === undefined) x.attempts[n - 2] = att = new Attempt(n);
     return att;
   }
 
@@ -930,8 +932,8 @@ export class CallState {
       this.circuit.wasm.release(this.id, this.at);
       this.finished = true;
     }
-    for (const att of [this, ...(this.x?.attempts?.values() ?? [])]) {
-      if (att.ac !== null && !att.aborted) att.ac.abort(error);
+    for (const att of [this, ...(this.x?.attempts ?? [])]) {
+      if (att !== undefined && att.ac !== null && !att.aborted) att.ac.abort(error);
     }
     this.done(false, error);
   }
