@@ -532,6 +532,9 @@ class Extras {
     this.fb = undefined;
     // Whether the clock failed the call (then `clockError` is set first).
     this.clockFailed = false;
+    // The unopened gate of a timer cleared before it fired (see `CallState.gate`), or null.
+    /** @type {Gate} */
+    this.spare = null;
   }
 }
 
@@ -587,9 +590,6 @@ export class CallState {
     this._next = null;
     /** @type {{ cancel(): void } | null} */
     this.handle = null;
-    // The unopened gate of a timer cleared before it fired (see `gate`), or null.
-    /** @type {Gate} */
-    this.spare = null;
   }
 
   /** This record's attempt: the call's own record is attempt 1's. */
@@ -849,9 +849,10 @@ export class CallState {
    * @returns {(job: Job) => void}
    */
   gate() {
-    const g = this.spare;
-    if (g === null) return gate();
-    this.spare = null;
+    const x = this.x;
+    if (x === null || x.spare === null) return gate();
+    const g = x.spare;
+    x.spare = null;
     return g;
   }
 
@@ -875,7 +876,7 @@ export class CallState {
     }
     try {
       // A gate whose timer can no longer fire was never opened: kept for the next timer.
-      if (disarmOn(this.clock, t) && open !== null) this.spare = open;
+      if (disarmOn(this.clock, t) && open !== null) this.more.spare = open;
     } catch (e) {
       // A host clock's cancel failed: the call goes on (its timer, should
       // it fire, is ignored by the core), and ends with that error.

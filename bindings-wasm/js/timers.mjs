@@ -104,11 +104,12 @@ export class TimerQueue {
   }
 
   /**
-   * Forgets bucket `b` if it is empty, not queued and not one of the two kept.
+   * Forgets bucket `b` if it is empty and not one of the two kept (its
+   * heap entry, if any, is skipped when it reaches the top).
    * @param {Bucket} b
    */
   _drop(b) {
-    if (b.head === null && !b.queued && b !== this._last && b !== this._prev) this._buckets.delete(b.due);
+    if (b.head === null && b !== this._last && b !== this._prev) this._buckets.delete(b.due);
   }
 
   /**
@@ -120,7 +121,7 @@ export class TimerQueue {
     // Not armed, or armed on another queue.
     if (b === null || b === undefined || b.queue !== this) return false;
     unlink(b, timer);
-    if (b.head === null && b !== this._last && b !== this._prev) this._buckets.delete(b.due);
+    this._drop(b);
     return true;
   }
 
@@ -152,7 +153,7 @@ export class TimerQueue {
     const b = /** @type {Bucket} */ (this._buckets.get(due));
     const t = /** @type {Timer} */ (b.head);
     unlink(b, t);
-    if (b.head === null && b !== this._last && b !== this._prev) this._buckets.delete(due);
+    this._drop(b);
     return t;
   }
 }
