@@ -155,3 +155,16 @@ test("timers keep their order across the kept buckets and a bucket that leaves t
   assert.deepEqual(order, [4, 0, 2, 5, 1, 3, 6]);
   assert.equal(q._buckets.size <= 2, true);
 });
+
+test("timeouts armed and cancelled at a new due time each millisecond (a real clock's closed path) leave no buckets behind", () => {
+  const q = new TimerQueue();
+  const t = { fire() {} };
+  for (let now = 0; now < 2000; now++) {
+    q.arm(now + 1000, t);
+    assert.equal(q.cancel(t), true);
+  }
+  // Only the two kept (empty); their stale heap entries go when they reach the top.
+  assert.equal(q._buckets.size <= 2, true, `${q._buckets.size} buckets kept`);
+  assert.equal(q.nextDue(), undefined);
+  assert.equal(q._heap.length, 0);
+});
