@@ -55,7 +55,7 @@ export class TimerQueue {
     /** @type {Bucket | null} */
     this._last = null; // the bucket armed last
     /** @type {Bucket | null} */
-    this._prev = null; // the bucket armed last before `_last` (another due time)
+    this._lastButOne = null; // the bucket armed last before `_last` (another due time)
   }
 
   /**
@@ -90,11 +90,11 @@ export class TimerQueue {
    * @param {number} due
    */
   _bucketFor(due) {
-    const prev = this._prev;
-    this._prev = this._last;
-    if (prev !== null && prev.due === due) return (this._last = prev);
-    // `prev` leaves the two kept: dropped if nothing needs it any more.
-    if (prev !== null) this._drop(prev);
+    const older = this._lastButOne;
+    this._lastButOne = this._last;
+    if (older !== null && older.due === due) return (this._last = older);
+    // `older` leaves the two kept: dropped if nothing needs it any more.
+    if (older !== null) this._drop(older);
     let b = this._buckets.get(due);
     if (b === undefined) {
       b = new Bucket(this, due);
@@ -109,7 +109,7 @@ export class TimerQueue {
    * @param {Bucket} b
    */
   _drop(b) {
-    if (b.head === null && b !== this._last && b !== this._prev) this._buckets.delete(b.due);
+    if (b.head === null && b !== this._last && b !== this._lastButOne) this._buckets.delete(b.due);
   }
 
   /**
