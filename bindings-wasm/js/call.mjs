@@ -175,6 +175,10 @@ export function locate(err, circuit, code, elapsedMs = 0) {
     .split(",")
     .map((k) => CAMEL[k] ?? k);
   const c = raw.context.call(circuit.wasm, code, elapsedMs);
+  if (c < 0) {
+    // A value too large to pack with the index (2^49 or more).
+    return located(err, circuit.name, settingNames[-c - 1], raw.contextValue());
+  }
   const i = c % 16;
   return located(err, circuit.name, settingNames[i], (c - i) / 16);
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 /// The command and setting behind an error hystrix made (a timeout, a
 /// refusal, a fallback that was refused or failed).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Context {
     command: ContextName,
     value: u64,
@@ -21,7 +21,7 @@ pub struct Context {
 
 /// The settings an error's context can name, in the order of
 /// [`Context::setting_index`]; index 0 is none (`""`).
-pub const CONTEXT_SETTINGS: [&str; 9] = [
+pub const CONTEXT_SETTINGS: &[&str] = &[
     "",
     "timeout_ms",
     "deadline_ms",
@@ -111,6 +111,18 @@ impl Eq for ContextName {}
 impl fmt::Debug for ContextName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// Shows the setting by name (`setting: "timeout_ms"`), as it reads.
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("kind", &self.kind)
+            .field("command", &self.command)
+            .field("setting", &self.setting())
+            .field("value", &self.value)
+            .finish()
     }
 }
 
@@ -233,6 +245,12 @@ mod tests {
             assert_eq!((c.setting(), c.setting_index()), (*setting, at));
             assert_eq!(setting_index(setting), at as u8);
         }
+        // Debug shows the setting by name.
+        let c = Context::new(ErrorKind::Timeout, name.clone(), "timeout_ms", 5);
+        assert_eq!(
+            format!("{c:?}"),
+            r#"Context { kind: Timeout, command: "payments", setting: "timeout_ms", value: 5 }"#
+        );
         // A byte for the setting: the context (and every error) stays small.
         assert!(std::mem::size_of::<Context>() <= 40, "{}", std::mem::size_of::<Context>());
     }
