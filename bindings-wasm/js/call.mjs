@@ -879,8 +879,9 @@ export class CallState {
       this.x?.timers?.delete(tid);
     }
     try {
-      // A gate whose timer can no longer fire was never opened: kept for the next timer.
-      if (disarmOn(this.clock, t) && open !== null) this.more.spare = open;
+      // A gate whose timer can no longer fire was never opened: kept for the
+      // next timer (not by a call that is finishing: it arms no more).
+      if (disarmOn(this.clock, t) && open !== null && !this.finished) this.more.spare = open;
     } catch (e) {
       // A host clock's cancel failed: the call goes on (its timer, should
       // it fire, is ignored by the core), and ends with that error.
