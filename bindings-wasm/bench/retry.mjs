@@ -29,7 +29,19 @@
 // at 0 whose due timers fire in a microtask (and cockatiel's 0 ms
 // setTimeout as a queueMicrotask): what is left without the macrotask turns.
 import { interleaved, report, stats } from "./interleaved.mjs";
-import { ConstantBackoff, handleAll, retry } from "cockatiel";
+import {
+  MicrotaskClock,
+  RETRY,
+  cockatielOnVirtual,
+  flaky,
+  floorLoop,
+  floorOnVirtual,
+  onVirtual,
+  policy,
+  realSetTimeout,
+  routeTimeouts,
+  runCount,
+} from "./retry-parts.mjs";
 
 const pkg = process.env.HYSTRIX_PKG
   ? new URL(`file://${process.env.HYSTRIX_PKG.replace(/\/?$/, "/")}`)
@@ -47,107 +59,6 @@ function envInt(name, fallback) {
 const ROUNDS = envInt("HYSTRIX_BENCH_ROUNDS", 9);
 const SLOT_MS = envInt("HYSTRIX_BENCH_SLOT_MS", 150);
 
-// ----- the run: attempts 1 and 2 of every call fail, attempt 3 succeeds -----
-
-// One error made once: a new Error (stack captured) costs ~1 µs, which
-// would hide what the libraries themselves do.
-const FAIL = new Error("flaky");
-let runs = 0;
-/** Fails twice, then succeeds, for every call (calls are sequential). */
-const flaky = async () => {
-  runs++;
-  if (runs % 3 !== 0) throw FAIL;
-  return 1;
-};
-
-// ----- setTimeout routed per call (cockatiel reads the global at each delay) -----
-
-const realSetTimeout = globalThis.setTimeout;
-/** Where setTimeout goes now: null = the real one, else a function (fn, ms). */
-let timeoutRoute = null;
-/** What a routed setTimeout returns: cockatiel may call `unref()` on it. */
-const ROUTED_HANDLE = { unref() {}, ref() {} };
-globalThis.setTimeout = function setTimeout(fn, ms, ...args) {
-  if (timeoutRoute === null) return realSetTimeout(fn, ms, ...args);
-  timeoutRoute(fn, ms);
-  return ROUTED_HANDLE;
-};
-
-/** A VirtualClock timer object (the allocation-free `armTimer` form). */
-class RoutedTimer {
-  constructor(fn) {
-    this.fn = fn;
-    this._bucket = null;
-    this._due = 0;
-    this._prev = null;
-    this._next = null;
-  }
-  fire() {
-    this.fn();
-  }
-}
-
-// ----- the microtask clock: frozen at 0, due timers fire in a microtask -----
-
-/** A host clock (the public `Clock` interface) that never moves: due timers fire in a microtask, later ones never. */
-class MicrotaskClock {
-  now() {
-    return 0;
-  }
-  arm(due, fn) {
-    const h = {
-      live: true,
-      cancel() {
-        this.live = false;
-      },
-    };
-    if (due <= 0) {
-      queueMicrotask(() => {
-        if (h.live) {
-          h.live = false;
-          fn();
-        }
-      });
-    }
-    return h;
-  }
-}
-
-// ----- the floor: the same attempts and waits with no library -----
-
-/**
- * A bare retry loop: runs `flaky` up to 3 times, waiting on `wait0()` (a
- * promise of a 0 ms timer on the group's timer) after each failure. What
- * any library's retry costs at least on that timer: the run's three calls
- * (two rejections: ~1 µs each in Node, for every contender alike) and the
- * two timer waits; a library's own cost is its time minus this.
- */
-function floorLoop(wait0) {
-  return async () => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await flaky();
-      } catch (e) {
-        if (attempt === 3) throw e;
-        await wait0();
-      }
-    }
-  };
-}
-
-// ----- contenders -----
-
-const RETRY = { retryMaxAttempts: 3, retryBaseDelayMs: 0, retryJitter: "none", errorThresholdPercentage: 100 };
-
-/** `cmd.execute()` settled by `clock.advance(0)`. */
-function onVirtual(cmd, clock) {
-  return async () => {
-    const p = cmd.execute();
-    await clock.advance(0);
-    return p;
-  };
-}
-
 const vClock = new h.VirtualClock();
 const vCmd = new h.Command(flaky, undefined, { ...RETRY, clock: vClock });
 const vClockNoTimeout = new h.VirtualClock();
@@ -155,48 +66,30 @@ const vCmdNoTimeout = new h.Command(flaky, undefined, { ...RETRY, clock: vClockN
 const rCmd = new h.Command(flaky, undefined, RETRY);
 const mCmd = new h.Command(flaky, undefined, { ...RETRY, clock: new MicrotaskClock() });
 
-const policy = retry(handleAll, { maxAttempts: 2, backoff: new ConstantBackoff(0) });
-const cVClock = new h.VirtualClock();
-const toVirtual = (fn, ms) => cVClock.armTimer(cVClock.now() + ms, new RoutedTimer(fn));
 const toMicrotask = (fn, ms) => {
   if (ms !== 0) throw new Error(`the microtask route only takes 0 ms timers, got ${ms}`);
   queueMicrotask(fn);
 };
 
-const fVClock = new h.VirtualClock();
-const floorVirtual = floorLoop(() => new Promise((resolve) => fVClock.armTimer(fVClock.now(), new RoutedTimer(resolve))));
 const floorMicrotask = floorLoop(() => new Promise((resolve) => queueMicrotask(resolve)));
 const floorReal = floorLoop(() => new Promise((resolve) => realSetTimeout(resolve, 0)));
 
 const contenders = {
   virtual: {
-    floor: async () => {
-      const p = floorVirtual();
-      await fVClock.advance(0);
-      return p;
-    },
+    floor: floorOnVirtual(new h.VirtualClock()),
     hystrix: onVirtual(vCmd, vClock),
     hystrixNoTimeout: onVirtual(vCmdNoTimeout, vClockNoTimeout),
-    cockatiel: async () => {
-      timeoutRoute = toVirtual;
-      try {
-        const p = policy.execute(flaky);
-        await cVClock.advance(0);
-        return await p;
-      } finally {
-        timeoutRoute = null;
-      }
-    },
+    cockatiel: cockatielOnVirtual(new h.VirtualClock()),
   },
   microtask: {
     floor: floorMicrotask,
     hystrix: () => mCmd.execute(),
     cockatiel: async () => {
-      timeoutRoute = toMicrotask;
+      routeTimeouts(toMicrotask);
       try {
         return await policy.execute(flaky);
       } finally {
-        timeoutRoute = null;
+        routeTimeouts(null);
       }
     },
   },
@@ -211,9 +104,9 @@ const contenders = {
 
 for (const [group, set] of Object.entries(contenders)) {
   for (const [name, fn] of Object.entries(set)) {
-    const before = runs;
+    const before = runCount();
     const v = await fn();
-    if (v !== 1 || runs - before !== 3) throw new Error(`${group}/${name}: got ${v} after ${runs - before} runs, expected 1 after 3`);
+    if (v !== 1 || runCount() - before !== 3) throw new Error(`${group}/${name}: got ${v} after ${runCount() - before} runs, expected 1 after 3`);
   }
 }
 
@@ -252,4 +145,4 @@ report("microtask timer (clock frozen at 0, due timers fire in a microtask)", m,
 ownCosts(m, [["hystrix", "cockatiel"]]);
 const r = await interleaved(contenders.real, { rounds: ROUNDS, slotMs: SLOT_MS, minCalls: 20 });
 report("real timers (setTimeout 0 waits >= 1 ms in Node)", r, labels, [["hystrix", "cockatiel"]]);
-if (runs % 3 !== 0) throw new Error(`the runs lost step: ${runs} runs is not 3 per call`);
+if (runCount() % 3 !== 0) throw new Error(`the runs lost step: ${runCount()} runs is not 3 per call`);

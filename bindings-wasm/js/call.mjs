@@ -175,6 +175,10 @@ export function locate(err, circuit, code, elapsedMs = 0) {
     .split(",")
     .map((k) => CAMEL[k] ?? k);
   const c = raw.context.call(circuit.wasm, code, elapsedMs);
+  if (c < 0) {
+    // A value too large to pack with the index (2^49 or more).
+    return located(err, circuit.name, settingNames[-c - 1], raw.contextValue());
+  }
   const i = c % 16;
   return located(err, circuit.name, settingNames[i], (c - i) / 16);
 }
@@ -474,22 +478,29 @@ function armHost(clock, due, timer) {
   const tid = timer instanceof CallTimer ? timer.tid : timer.timer;
   const call = timer instanceof CallTimer ? timer.call : timer;
   const open = timer._open;
-  // A host clock's callback names its timer: one that fires after a
-  // failed cancel is ignored by the core (a cleared timer).
+  // A host clock's callback names its timer: one that fires after it was
+  // cleared (a cancel that failed or did not hold) is dropped, as the core
+  // would ignore it, without opening its gate (see `_hostFired`).
   timer.handle = clock.arm(due, () => call._hostFired(tid, open));
 }
 
 /**
  * Disarms `timer`, armed by `armOn` on `clock`; throws what the clock throws.
+ * Whether its gate is free for another timer of the call: it was taken
+ * out of one of our clocks' queues, or a host clock's cancel returned
+ * (should that timer fire all the same, `_hostFired` drops it unopened).
  * @param {CircuitClock} clock
  * @param {CallState | CallTimer} timer
+ * @returns {boolean}
  */
 function disarmOn(clock, timer) {
   if (timer.handle !== null) {
     const h = timer.handle;
     timer.handle = null;
     h.cancel();
-  } else /** @type {Required<CircuitClock>} */ (clock).cancelTimer(timer); // no handle: armed by armTimer
+    return true;
+  }
+  return /** @type {Required<CircuitClock>} */ (clock).cancelTimer(timer) === true; // no handle: armed by armTimer
 }
 
 /** What few calls need: kept off the hot path's object. */
@@ -510,7 +521,8 @@ class Extras {
     // Call timers beyond the one the call object carries, attempts beyond the first.
     /** @type {Map<number, CallTimer> | null} */
     this.timers = null;
-    /** @type {Map<number, Attempt> | null} */
+    // Attempt n at index n - 2 (an array: a Map would cost a retried call more).
+    /** @type {(Attempt | undefined)[] | null} */
     this.attempts = null;
     /** @type {import("./index.js").TimeoutError | null} */
     this.timeoutError = null;
@@ -524,6 +536,9 @@ class Extras {
     this.fb = undefined;
     // Whether the clock failed the call (then `clockError` is set first).
     this.clockFailed = false;
+    // The unopened gate of a timer cleared before it fired (see `CallState.gate`), or null.
+    /** @type {Gate} */
+    this.spare = null;
   }
 }
 
@@ -776,9 +791,10 @@ export class CallState {
   attempt(n) {
     if (n === 1) return this;
     const x = this.more;
-    if (x.attempts === null) x.attempts = new Map();
-    let att = x.attempts.get(n);
-    if (att === undefined) x.attempts.set(n, (att = new Attempt(n)));
+    // Room for attempts 2 and 3 (a literal [] grows to 17 slots at its first store).
+    if (x.attempts === null) x.attempts = new Array(2);
+    let att = x.attempts[n - 2];
+    if (att === undefined) x.attempts[n - 2] = att = new Attempt(n);
     return att;
   }
 
@@ -794,7 +810,7 @@ export class CallState {
     if (this.timer === -1) return this.armOwn(tid, due, gated);
     // Arming happens in the call's own async context (its start, or work
     // that came through a gate or a reaction of its own): captured here.
-    const open = gated && asyncContext.follow ? gate() : null;
+    const open = gated && asyncContext.follow ? this.gate() : null;
     const t = new CallTimer(this, tid, open);
     const x = this.more;
     if (x.timers === null) x.timers = new Map();
@@ -818,7 +834,7 @@ export class CallState {
    */
   armOwn(tid, due, gated) {
     // In the call's own async context (see `arm`).
-    this._open = gated && asyncContext.follow ? gate() : null;
+    this._open = gated && asyncContext.follow ? this.gate() : null;
     this.timer = tid;
     try {
       armOn(this.clock, due, this);
@@ -831,22 +847,41 @@ export class CallState {
   }
 
   /**
+   * A gate back into the call's async context for a timer armed now: the
+   * spare one of a timer cleared unfired if there is one (made in the same
+   * context: a call arms its timers only in its own), else a new one.
+   * @returns {(job: Job) => void}
+   */
+  gate() {
+    const x = this.x;
+    if (x === null || x.spare === null) return gate();
+    const g = x.spare;
+    x.spare = null;
+    return g;
+  }
+
+  /**
    * Disarms call timer `tid` (if still armed).
    * @param {number} tid
    */
   clear(tid) {
     let t;
+    let open;
     if (this.timer === tid) {
       t = this;
+      open = this._open;
       this.timer = -1;
       this._open = null;
     } else {
       t = this.x?.timers?.get(tid);
       if (t === undefined) return;
+      open = t._open;
       this.x?.timers?.delete(tid);
     }
     try {
-      disarmOn(this.clock, t);
+      // A gate whose timer can no longer fire was never opened: kept for the
+      // next timer (not by a call that is finishing: it arms no more).
+      if (disarmOn(this.clock, t) && open !== null && !this.finished) this.more.spare = open;
     } catch (e) {
       // A host clock's cancel failed: the call goes on (its timer, should
       // it fire, is ignored by the core), and ends with that error.
@@ -864,7 +899,9 @@ export class CallState {
   }
 
   /**
-   * A host clock fired timer `tid` (armed with gate `open`).
+   * A host clock fired timer `tid` (armed with gate `open`). One cleared
+   * already (its cancel failed or did not hold) is dropped: the core would
+   * ignore it, and its gate may be another timer's now (see `gate`).
    * @param {number} tid
    * @param {Gate} open
    */
@@ -872,7 +909,7 @@ export class CallState {
     if (this.timer === tid) {
       this.timer = -1;
       this._open = null;
-    } else this.x?.timers?.delete(tid);
+    } else if (this.x?.timers?.delete(tid) !== true) return;
     this._fired(tid, open);
   }
 
@@ -901,8 +938,8 @@ export class CallState {
       this.circuit.wasm.release(this.id, this.at);
       this.finished = true;
     }
-    for (const att of [this, ...(this.x?.attempts?.values() ?? [])]) {
-      if (att.ac !== null && !att.aborted) att.ac.abort(error);
+    for (const att of [this, ...(this.x?.attempts ?? [])]) {
+      if (att !== undefined && att.ac !== null && !att.aborted) att.ac.abort(error);
     }
     this.done(false, error);
   }

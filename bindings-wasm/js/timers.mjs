@@ -6,7 +6,13 @@
 // millisecond form an intrusive doubly-linked list (the timer object holds
 // its own links), so arming appends and cancelling unlinks in a few field
 // writes, with no array to grow and nothing kept alive after a cancel.
-// Arming mostly hits the list of the previous arming.
+// Arming mostly hits the list of one of the last two armings: a retried
+// call alternates between two due times (its timeout's and its 0 ms
+// backoff's), so the two buckets armed last are kept, even empty, and
+// arming into either allocates nothing and touches no Map. A bucket's due
+// time is in the heap at most once while it is marked `queued`; entries
+// whose bucket emptied or went are skipped (and dropped) when they reach
+// the top, so cancelling never searches the heap.
 
 /**
  * What a queue arms: `fire()`, and the links the queue writes into it
@@ -33,6 +39,9 @@ class Bucket {
     this.head = null;
     /** @type {Timer | null} */
     this.tail = null;
+    // Whether `due` is in the queue's heap for this bucket (then it stays
+    // there until popped: a non-empty bucket is always queued).
+    this.queued = false;
   }
 }
 
@@ -40,11 +49,13 @@ class Bucket {
 export class TimerQueue {
   constructor() {
     /** @type {Map<number, Bucket>} */
-    this._buckets = new Map(); // due -> Bucket with at least one timer, or the last armed
+    this._buckets = new Map(); // due -> Bucket with at least one timer, or one of the last two armed
     /** @type {number[]} */
-    this._heap = []; // due times of buckets (min-heap; stale entries skipped)
+    this._heap = []; // due times of queued buckets (min-heap; stale entries skipped)
     /** @type {Bucket | null} */
     this._last = null; // the bucket armed last
+    /** @type {Bucket | null} */
+    this._lastButOne = null; // the bucket armed last before `_last` (another due time)
   }
 
   /**
@@ -59,6 +70,10 @@ export class TimerQueue {
     if (timer._bucket != null) this.cancel(timer);
     let b = this._last;
     if (b === null || b.due !== due) b = this._bucketFor(due);
+    if (!b.queued) {
+      b.queued = true;
+      heapPush(this._heap, due);
+    }
     const tail = b.tail;
     timer._bucket = b;
     timer._due = due;
@@ -70,19 +85,31 @@ export class TimerQueue {
     return timer;
   }
 
-  /** @param {number} due */
+  /**
+   * The bucket of `due` (not `_last`'s), made the last armed.
+   * @param {number} due
+   */
   _bucketFor(due) {
-    // The previous bucket, if empty, is no longer needed.
-    const last = this._last;
-    if (last !== null && last.head === null) this._buckets.delete(last.due);
+    const older = this._lastButOne;
+    this._lastButOne = this._last;
+    if (older !== null && older.due === due) return (this._last = older);
+    // `older` leaves the two kept: dropped if nothing needs it any more.
+    if (older !== null) this._drop(older);
     let b = this._buckets.get(due);
     if (b === undefined) {
       b = new Bucket(this, due);
       this._buckets.set(due, b);
-      heapPush(this._heap, due);
     }
-    this._last = b;
-    return b;
+    return (this._last = b);
+  }
+
+  /**
+   * Forgets bucket `b` if it is empty and not one of the two kept (its
+   * heap entry, if any, is skipped when it reaches the top).
+   * @param {Bucket} b
+   */
+  _drop(b) {
+    if (b.head === null && b !== this._last && b !== this._lastButOne) this._buckets.delete(b.due);
   }
 
   /**
@@ -94,7 +121,7 @@ export class TimerQueue {
     // Not armed, or armed on another queue.
     if (b === null || b === undefined || b.queue !== this) return false;
     unlink(b, timer);
-    if (b.head === null && b !== this._last) this._buckets.delete(b.due);
+    this._drop(b);
     return true;
   }
 
@@ -105,11 +132,11 @@ export class TimerQueue {
       const due = heap[0];
       const b = this._buckets.get(due);
       if (b !== undefined && b.head !== null) return due;
-      if (b !== undefined) {
-        this._buckets.delete(due);
-        if (this._last === b) this._last = null;
-      }
       heapPop(heap);
+      if (b !== undefined) {
+        b.queued = false;
+        this._drop(b);
+      }
     }
     return undefined;
   }
@@ -126,7 +153,7 @@ export class TimerQueue {
     const b = /** @type {Bucket} */ (this._buckets.get(due));
     const t = /** @type {Timer} */ (b.head);
     unlink(b, t);
-    if (b.head === null && b !== this._last) this._buckets.delete(due);
+    this._drop(b);
     return t;
   }
 }

@@ -36,6 +36,8 @@ export const raw = {
   contextSettings: () => "",
   /** @type {(this: WasmCommandInstance, code: number, elapsedMs: number) => number} */
   context: () => 0,
+  /** @type {() => number} */
+  contextValue: () => 0,
 };
 
 /** The wasm-bindgen classes whose methods `fill` put behind the probe already. */
@@ -58,6 +60,7 @@ export function fill(WasmCommand) {
     raw.wasmMemory = WasmCommand.wasmMemory;
     raw.contextSettings = WasmCommand.contextSettings;
     raw.context = WasmCommand.prototype.context;
+    raw.contextValue = WasmCommand.contextValue;
     guardClass(WasmCommand, ["begin", "input"]);
     const p = WasmCommand.prototype;
     const begin = p.begin;

@@ -214,8 +214,21 @@ impl WasmCommand {
             ErrorKind::Timeout => self.cmd.timeout_context(elapsed_ms as u64),
             other => self.cmd.context(other),
         };
-        let index = CONTEXT_SETTINGS.iter().position(|s| *s == ctx.setting()).unwrap_or(0);
-        ctx.value() as f64 * 16.0 + index as f64
+        let (value, index) = (ctx.value(), ctx.setting_index() as f64);
+        if value < PACKED_VALUE_LIMIT {
+            return value as f64 * 16.0 + index;
+        }
+        // Too large to share a number with the index exactly: the index
+        // alone, as -(index + 1), and the value kept for `contextValue`.
+        LAST_CONTEXT_VALUE.with(|v| v.set(value as f64));
+        -(index + 1.0)
+    }
+
+    /// The value of the last context [`WasmCommand::context`] returned as
+    /// a negative number (one whose value was too large to pack).
+    #[wasm_bindgen(js_name = contextValue)]
+    pub fn context_value() -> f64 {
+        LAST_CONTEXT_VALUE.with(Cell::get)
     }
 
     /// The settings [`WasmCommand::context`] can name, by index,
@@ -371,27 +384,49 @@ unsafe impl Send for SendQueue {}
 // SAFETY: as above.
 unsafe impl Sync for SendQueue {}
 
-/// Defines `CONTEXT_SETTINGS` and `CONTEXT_SETTINGS_LIST` (the same names,
-/// comma-separated) from one list.
-macro_rules! context_settings {
-    ($($name:literal),+) => {
-        /// The settings an error's context can name (index 0: none); an
-        /// error of the glue carries the index and the value.
-        const CONTEXT_SETTINGS: [&str; 1 + [$($name),+].len()] = ["", $($name),+];
-        /// [`CONTEXT_SETTINGS`] comma-separated (what `contextSettings` returns).
-        const CONTEXT_SETTINGS_LIST: &str = concat!($(",", $name),+);
-    };
+/// The core's `CONTEXT_SETTINGS` comma-separated (index 0, none, is the
+/// empty name before the first comma): a literal, since joining the list
+/// at run time costs ~0.2 KB of wasm; checked against the core's list
+/// when this is compiled.
+const CONTEXT_SETTINGS_LIST: &str = ",timeout_ms,deadline_ms,sleep_window_ms,force_open,max_concurrent_requests,limit,rate_limit_for_period,fallback_max_concurrent_requests";
+const _: () = assert!(same_list(CONTEXT_SETTINGS_LIST, hystrix_core::CONTEXT_SETTINGS));
+// A context's setting index must fit below the 16 of `context`'s packing.
+const _: () = assert!(hystrix_core::CONTEXT_SETTINGS.len() <= 16);
+
+/// Values from here up do not pack exactly with an index (`value * 16 +
+/// index` must stay below 2^53); `context` returns them apart.
+const PACKED_VALUE_LIMIT: u64 = 1 << 49;
+
+thread_local! {
+    /// See [`WasmCommand::context_value`].
+    static LAST_CONTEXT_VALUE: Cell<f64> = const { Cell::new(0.0) };
 }
-context_settings!(
-    "timeout_ms",
-    "deadline_ms",
-    "sleep_window_ms",
-    "force_open",
-    "max_concurrent_requests",
-    "limit",
-    "rate_limit_for_period",
-    "fallback_max_concurrent_requests"
-);
+
+/// Whether `list` is `names` joined by commas (a `const fn`: checked when
+/// compiled).
+const fn same_list(list: &str, names: &[&str]) -> bool {
+    let list = list.as_bytes();
+    let (mut at, mut n) = (0, 0);
+    while n < names.len() {
+        let name = names[n].as_bytes();
+        if n > 0 {
+            if at >= list.len() || list[at] != b',' {
+                return false;
+            }
+            at += 1;
+        }
+        let mut i = 0;
+        while i < name.len() {
+            if at >= list.len() || list[at] != name[i] {
+                return false;
+            }
+            at += 1;
+            i += 1;
+        }
+        n += 1;
+    }
+    at == list.len()
+}
 
 /// The stable code of each error kind, by name (for the glue's error classes).
 #[wasm_bindgen(js_name = errorCodes)]

@@ -159,6 +159,69 @@ test("virtual clock: timeouts, fallbacks and retries keep each call's context", 
   for (const [what, id, attempt, ctx] of seen) assert.equal(ctx, id, `${what} ${attempt} of call ${id} ran in ${ctx}`);
 });
 
+test("virtual clock: retries after a cleared timeout (its unopened gate reused for the backoff) keep each call's context", async () => {
+  const clock = new VirtualClock();
+  const seen = [];
+  const cmd = new Command(
+    async ({ attempt }, id) => {
+      seen.push([id, attempt, rid()]);
+      if (attempt < 3) throw new Error(`attempt ${attempt} of ${id}`);
+      return id;
+    },
+    null,
+    { clock, timeoutMs: 1000, retryMaxAttempts: 3, retryBaseDelayMs: 5, retryJitter: "none", withContext: true },
+  );
+  const all = perRequest([1, 2, 3], (id) => cmd.execute(id));
+  // Moved on from a context of its own (past both backoffs).
+  await als.run({ id: "clock" }, () => clock.advance(100));
+  assert.deepEqual(await all, [1, 2, 3]);
+  assert.equal(seen.length, 9);
+  for (const [id, attempt, ctx] of seen) assert.equal(ctx, id, `attempt ${attempt} of call ${id} ran in ${ctx}`);
+});
+
+test("a host clock whose cancel does not stop a timer: a backoff armed after the cleared timeout still fires its retry", async () => {
+  // cancel() is a no-op: the cleared timeout fires anyway, before the backoff
+  // (due 5 against 20); the core ignores it, and its gate must not be the backoff's.
+  const timers = [];
+  let t = 0;
+  const clock = {
+    now: () => t,
+    arm: (due, fn) => {
+      timers.push({ due, fn });
+      return { cancel() {} };
+    },
+  };
+  /** Moves the clock to `to`, firing due timers in due order from a context of its own. */
+  const advance = (to) =>
+    als.run({ id: "clock" }, () => {
+      t = to;
+      timers.sort((a, b) => a.due - b.due);
+      while (timers.length > 0 && timers[0].due <= t) timers.shift().fn();
+    });
+  const seen = [];
+  const cmd = new Command(
+    async ({ attempt }, id) => {
+      seen.push([id, attempt, rid()]);
+      if (attempt === 1) throw new Error("first");
+      return id;
+    },
+    null,
+    { clock, timeoutMs: 5, retryMaxAttempts: 2, retryBaseDelayMs: 20, retryJitter: "none", withContext: true },
+  );
+  const p = als.run({ id: 7 }, () => cmd.execute(7));
+  await new Promise((r) => setImmediate(r));
+  advance(5); // the cleared timeout of attempt 1
+  await new Promise((r) => setImmediate(r));
+  advance(20); // the backoff: attempt 2
+  await new Promise((r) => setImmediate(r));
+  advance(25); // attempt 2's cleared timeout, if it armed one
+  assert.equal(await p, 7);
+  assert.deepEqual(seen, [
+    [7, 1, 7],
+    [7, 2, 7],
+  ]);
+});
+
 test("a host clock's timer callbacks run the call's work in the call's context", async () => {
   // A clock that fires its timers from a context of its own (one setInterval).
   const timers = [];

@@ -47,6 +47,18 @@ test("a short-circuit names sleepWindowMs (or forceOpen), with no stack captured
   removeCommand("msg-forced");
 });
 
+test("a setting too large to pack with its name (2^49 and up) is still named, with its exact value", async () => {
+  const clock = new VirtualClock();
+  for (const sleepWindowMs of [2 ** 49 - 1, 2 ** 49 + 1, 2 ** 52 + 2, Number.MAX_SAFE_INTEGER]) {
+    const opts = { clock, requestVolumeThreshold: 1, sleepWindowMs, healthSnapshotIntervalMs: 0 };
+    const cmd = new Command(() => Promise.reject(new Error("down")), null, opts);
+    await cmd.execute().catch(() => {});
+    const e = await cmd.execute().catch((x) => x);
+    assert.ok(e instanceof h.CircuitOpenError);
+    assert.deepEqual([e.setting, e.value], ["sleepWindowMs", sleepWindowMs], `sleepWindowMs ${sleepWindowMs}`);
+  }
+});
+
 test("a bulkhead rejection names maxConcurrentRequests", async () => {
   const clock = new VirtualClock();
   const cmd = new Command((ctx) => never(ctx.signal), null, { clock, name: "msg-bulk", maxConcurrentRequests: 1, timeoutMs: 100, withContext: true });

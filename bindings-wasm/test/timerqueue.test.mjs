@@ -81,7 +81,9 @@ test("random arm/cancel/pop sequences match the reference model", () => {
       if (expected === undefined) break;
     }
     assert.equal(q.nextDue(), undefined);
-    assert.equal(q._buckets.size + q._heap.length <= 1, true, `seed ${seed}: drained queue keeps ${q._buckets.size} buckets`);
+    // Drained: no heap entry, at most the two buckets armed last (kept, empty).
+    assert.equal(q._heap.length, 0, `seed ${seed}: drained queue keeps heap entries`);
+    assert.equal(q._buckets.size <= 2, true, `seed ${seed}: drained queue keeps ${q._buckets.size} buckets`);
   }
 });
 
@@ -108,4 +110,61 @@ test("a bucket emptied by cancels still fires timers armed into it later", () =>
   assert.equal(q.nextDue(), 5);
   assert.equal(q.popDue(5), b);
   assert.equal(q.popDue(5), undefined);
+});
+
+test("a retried call's pattern (timeout armed and cleared, 0 ms backoff fired) keeps two buckets and loses nothing", () => {
+  const q = new TimerQueue();
+  const timeout = { fire() {} };
+  const backoff = { fire() {} };
+  for (let i = 0; i < 100; i++) {
+    q.arm(1000, timeout);
+    assert.equal(q.cancel(timeout), true);
+    q.arm(0, backoff);
+    assert.equal(q.nextDue(), 0);
+    assert.equal(q.popDue(0), backoff);
+    assert.equal(q.popDue(0), undefined);
+    assert.equal(q._buckets.size <= 2, true, `round ${i}: ${q._buckets.size} buckets`);
+    assert.equal(q._heap.length, 0, `round ${i}: ${q._heap.length} heap entries`);
+  }
+  // Both kept buckets are empty and out of the heap now: arming into them queues them again.
+  const [a, b, c] = [{ fire() {} }, { fire() {} }, { fire() {} }];
+  q.arm(1000, a);
+  q.arm(0, b);
+  q.arm(1000, c);
+  assert.equal(q.nextDue(), 0);
+  assert.deepEqual([q.popDue(1000), q.popDue(1000), q.popDue(1000), q.popDue(1000)], [b, a, c, undefined]);
+});
+
+test("timers keep their order across the kept buckets and a bucket that leaves them", () => {
+  const q = new TimerQueue();
+  const t = Array.from({ length: 7 }, (_, id) => ({ id, fire() {} }));
+  // Due 5 and 7 alternate (both kept); due 3 then pushes 5 out while it holds timers.
+  q.arm(5, t[0]);
+  q.arm(7, t[1]);
+  q.arm(5, t[2]);
+  q.arm(7, t[3]);
+  q.arm(3, t[4]);
+  q.arm(5, t[5]);
+  // A kept bucket emptied by a cancel, left, and armed into again.
+  q.arm(9, t[6]);
+  q.cancel(t[6]);
+  q.arm(1, t[6]);
+  q.arm(9, t[6]);
+  const order = [];
+  for (let x = q.popDue(Infinity); x !== undefined; x = q.popDue(Infinity)) order.push(x.id);
+  assert.deepEqual(order, [4, 0, 2, 5, 1, 3, 6]);
+  assert.equal(q._buckets.size <= 2, true);
+});
+
+test("timeouts armed and cancelled at a new due time each millisecond (a real clock's closed path) leave no buckets behind", () => {
+  const q = new TimerQueue();
+  const t = { fire() {} };
+  for (let now = 0; now < 2000; now++) {
+    q.arm(now + 1000, t);
+    assert.equal(q.cancel(t), true);
+  }
+  // Only the two kept (empty); their stale heap entries go when they reach the top.
+  assert.equal(q._buckets.size <= 2, true, `${q._buckets.size} buckets kept`);
+  assert.equal(q.nextDue(), undefined);
+  assert.equal(q._heap.length, 0);
 });

@@ -5,6 +5,7 @@
 use crate::command::Command;
 use crate::config::{feature, Config, LimitMode};
 use crate::error::{Context, ErrorKind, SettingsConflict, SettingsError};
+use crate::error_context::setting_index;
 use crate::settings_conflict::{check_given, check_patch, first_conflict};
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -13,19 +14,25 @@ impl Command {
     /// the setting that decided it, with its value in force.
     pub fn context(&self, kind: ErrorKind) -> Context {
         let live = &self.inner.config;
+        // Each name's index is found when this is compiled.
+        const TIMEOUT: u8 = setting_index("timeout_ms");
+        const FORCE_OPEN: u8 = setting_index("force_open");
+        const SLEEP_WINDOW: u8 = setting_index("sleep_window_ms");
+        const LIMIT: u8 = setting_index("limit");
+        const MAX_CONCURRENT: u8 = setting_index("max_concurrent_requests");
+        const RATE: u8 = setting_index("rate_limit_for_period");
+        const FALLBACK_MAX: u8 = setting_index("fallback_max_concurrent_requests");
         let (setting, value) = match kind {
-            ErrorKind::Timeout => ("timeout_ms", live.timeout_ms.load(Relaxed)),
-            ErrorKind::ShortCircuited if live.force_open.load(Relaxed) => ("force_open", 1),
-            ErrorKind::ShortCircuited => ("sleep_window_ms", live.sleep_window_ms.load(Relaxed)),
+            ErrorKind::Timeout => (TIMEOUT, live.timeout_ms.load(Relaxed)),
+            ErrorKind::ShortCircuited if live.force_open.load(Relaxed) => (FORCE_OPEN, 1),
+            ErrorKind::ShortCircuited => (SLEEP_WINDOW, live.sleep_window_ms.load(Relaxed)),
             ErrorKind::Rejected if live.concurrency_limit_mode.load(Relaxed) != LimitMode::Fixed => {
-                ("limit", self.limit())
+                (LIMIT, self.limit())
             }
-            ErrorKind::Rejected => ("max_concurrent_requests", live.max_concurrent_requests.load(Relaxed)),
-            ErrorKind::RateLimited => ("rate_limit_for_period", live.rate_limit_for_period.load(Relaxed)),
-            ErrorKind::FallbackRejected => {
-                ("fallback_max_concurrent_requests", live.fallback_max_concurrent_requests.load(Relaxed))
-            }
-            _ => ("", 0),
+            ErrorKind::Rejected => (MAX_CONCURRENT, live.max_concurrent_requests.load(Relaxed)),
+            ErrorKind::RateLimited => (RATE, live.rate_limit_for_period.load(Relaxed)),
+            ErrorKind::FallbackRejected => (FALLBACK_MAX, live.fallback_max_concurrent_requests.load(Relaxed)),
+            _ => (0, 0),
         };
         Context::of(kind, &self.inner.context_name, setting, value)
     }
@@ -37,7 +44,8 @@ impl Command {
         let live = &self.inner.config;
         let deadline = live.deadline_ms.load(Relaxed);
         if live.v2_features() & feature::DEADLINE != 0 && deadline > 0 && elapsed_ms >= deadline {
-            return Context::of(ErrorKind::Timeout, &self.inner.context_name, "deadline_ms", deadline);
+            const DEADLINE: u8 = setting_index("deadline_ms");
+            return Context::of(ErrorKind::Timeout, &self.inner.context_name, DEADLINE, deadline);
         }
         self.context(ErrorKind::Timeout)
     }

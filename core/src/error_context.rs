@@ -9,12 +9,57 @@ use std::sync::Arc;
 
 /// The command and setting behind an error hystrix made (a timeout, a
 /// refusal, a fallback that was refused or failed).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Context {
-    kind: ErrorKind,
     command: ContextName,
-    setting: &'static str,
     value: u64,
+    kind: ErrorKind,
+    /// The setting's place in [`CONTEXT_SETTINGS`] (a byte, not a `&str`:
+    /// the context, and every error holding one, stays 16 bytes smaller).
+    setting: u8,
+}
+
+/// The settings an error's context can name, in the order of
+/// [`Context::setting_index`]; index 0 is none (`""`).
+pub const CONTEXT_SETTINGS: &[&str] = &[
+    "",
+    "timeout_ms",
+    "deadline_ms",
+    "sleep_window_ms",
+    "force_open",
+    "max_concurrent_requests",
+    "limit",
+    "rate_limit_for_period",
+    "fallback_max_concurrent_requests",
+];
+
+/// A setting's place in [`CONTEXT_SETTINGS`], found when the program is
+/// compiled (an unknown name does not compile).
+pub(crate) const fn setting_index(name: &str) -> u8 {
+    let mut i = 0;
+    while i < CONTEXT_SETTINGS.len() {
+        if str_eq(CONTEXT_SETTINGS[i], name) {
+            return i as u8;
+        }
+        i += 1;
+    }
+    panic!("not a setting an error's context names")
+}
+
+/// `a == b`, usable in a `const fn`.
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Bytes of a command's name a context holds inline.
@@ -69,17 +114,38 @@ impl fmt::Debug for ContextName {
     }
 }
 
+/// Shows the setting by name (`setting: "timeout_ms"`), as it reads.
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("kind", &self.kind)
+            .field("command", &self.command)
+            .field("setting", &self.setting())
+            .field("value", &self.value)
+            .finish()
+    }
+}
+
 impl Context {
     /// A context for an error of `kind` from the command called `command`,
-    /// decided by `setting` (a SPEC key, `"limit"` for the adaptive limit,
-    /// or `""` when no setting is involved) whose value was `value`.
-    pub fn new(kind: ErrorKind, command: Arc<str>, setting: &'static str, value: u64) -> Context {
-        Context { kind, command: ContextName::of(&command), setting, value }
+    /// decided by `setting` (one of [`CONTEXT_SETTINGS`]: a SPEC key,
+    /// `"limit"` for the adaptive limit, or `""` when no setting is
+    /// involved) whose value was `value`.
+    ///
+    /// # Panics
+    /// If `setting` is not one of [`CONTEXT_SETTINGS`].
+    pub fn new(kind: ErrorKind, command: Arc<str>, setting: &str, value: u64) -> Context {
+        let Some(at) = CONTEXT_SETTINGS.iter().position(|s| *s == setting) else {
+            panic!("Context::new: {setting:?} is not a setting an error names (one of {CONTEXT_SETTINGS:?})")
+        };
+        Context { kind, command: ContextName::of(&command), setting: at as u8, value }
     }
 
     /// [`Context::new`] with the name as the command keeps it for contexts
-    /// (a short one is copied, the command's shared name not counted).
-    pub(crate) fn of(kind: ErrorKind, command: &ContextName, setting: &'static str, value: u64) -> Context {
+    /// (a short one is copied, the command's shared name not counted) and
+    /// the setting by its index ([`setting_index`]).
+    #[inline]
+    pub(crate) fn of(kind: ErrorKind, command: &ContextName, setting: u8, value: u64) -> Context {
         Context { kind, command: command.clone(), setting, value }
     }
 
@@ -95,7 +161,12 @@ impl Context {
 
     /// The setting involved (`""` when none is).
     pub fn setting(&self) -> &'static str {
-        self.setting
+        CONTEXT_SETTINGS[usize::from(self.setting)]
+    }
+
+    /// [`Context::setting`]'s place in [`CONTEXT_SETTINGS`] (0: none).
+    pub fn setting_index(&self) -> usize {
+        usize::from(self.setting)
     }
 
     /// The setting's value when the error was made (`1` for a boolean
@@ -123,7 +194,7 @@ impl fmt::Display for CommandName<'_> {
 impl fmt::Display for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let who = CommandName(self.command.as_str());
-        let (setting, value) = (self.setting, self.value);
+        let (setting, value) = (self.setting(), self.value);
         match self.kind {
             ErrorKind::Timeout => write!(f, "{who} timed out after {value} ms ({setting})"),
             ErrorKind::ShortCircuited if setting == "force_open" => write!(f, "{who}: circuit open (force_open)"),
@@ -147,7 +218,7 @@ mod tests {
         for name in ["", "payments", "a-name-of-22-bytes-xyz", "a-name-of-23-bytes-xyzw", "ünïcödé-named-command-ñ"]
         {
             let shared: Arc<str> = Arc::from(name);
-            let c = Context::of(ErrorKind::Timeout, &ContextName::of(&shared), "timeout_ms", 250);
+            let c = Context::of(ErrorKind::Timeout, &ContextName::of(&shared), setting_index("timeout_ms"), 250);
             assert_eq!(c.command(), name);
             assert_eq!(matches!(c.command.0, Name::Inline { .. }), name.len() <= INLINE_NAME, "{name}");
             // The public constructor and a clone give equal contexts.
@@ -161,8 +232,32 @@ mod tests {
         // A short name leaves the command's shared name uncounted.
         let shared: Arc<str> = Arc::from("payments");
         let held = ContextName::of(&shared);
-        let c = Context::of(ErrorKind::Rejected, &held, "max_concurrent_requests", 10);
+        let c = Context::of(ErrorKind::Rejected, &held, setting_index("max_concurrent_requests"), 10);
         assert_eq!(Arc::strong_count(&shared), 1);
         drop(c);
+    }
+
+    #[test]
+    fn settings_travel_as_their_index_and_read_back_by_name() {
+        let name: Arc<str> = Arc::from("payments");
+        for (at, setting) in CONTEXT_SETTINGS.iter().enumerate() {
+            let c = Context::new(ErrorKind::Rejected, name.clone(), setting, 7);
+            assert_eq!((c.setting(), c.setting_index()), (*setting, at));
+            assert_eq!(setting_index(setting), at as u8);
+        }
+        // Debug shows the setting by name.
+        let c = Context::new(ErrorKind::Timeout, name.clone(), "timeout_ms", 5);
+        assert_eq!(
+            format!("{c:?}"),
+            r#"Context { kind: Timeout, command: "payments", setting: "timeout_ms", value: 5 }"#
+        );
+        // A byte for the setting: the context (and every error) stays small.
+        assert!(std::mem::size_of::<Context>() <= 40, "{}", std::mem::size_of::<Context>());
+    }
+
+    #[test]
+    #[should_panic(expected = "\"timeout\" is not a setting an error names")]
+    fn an_unknown_setting_is_refused_by_name() {
+        let _ = Context::new(ErrorKind::Timeout, Arc::from("x"), "timeout", 1);
     }
 }

@@ -54,7 +54,9 @@ pub use clock::MonotonicClock;
 pub use clock::{Clock, FnClock, Sleeper, Timer};
 pub use command::Command;
 pub use config::{Config, Given, Jitter, LimitMode, Setting};
-pub use error::{ConfigError, Context, Error, ErrorKind, Fault, RunError, SettingsConflict, SettingsError};
+pub use error::{
+    ConfigError, Context, Error, ErrorKind, Fault, RunError, SettingsConflict, SettingsError, CONTEXT_SETTINGS,
+};
 pub use event::{CircuitState, EventType};
 pub use listener::{ListenerId, Notice, Topic};
 pub use registry::Registry;

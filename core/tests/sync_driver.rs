@@ -271,3 +271,59 @@ fn a_clock_that_panics_after_admission_gives_the_permit_back() {
     assert!(hit.is_err());
     assert_eq!(fallback_cmd.snapshot_at(0).fallback_concurrent, 0);
 }
+
+/// Runs `f` with the panic hook silenced (a panic here is expected).
+fn quietly<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    r
+}
+
+#[test]
+fn a_refused_call_whose_fallback_panics_gives_the_fallback_slot_back() {
+    let cmd =
+        Command::new(Config { force_open: true, fallback_max_concurrent_requests: 1, ..Config::default() }).unwrap();
+    let r: Result<u32, Error<String>> = quietly(|| cmd.execute_or(|| Ok(1), |_| panic!("fallback broke"))).unwrap();
+    match r {
+        Err(Error::FallbackFailure { original, fallback: Fault::Panic(msg), context }) => {
+            assert_eq!(original.to_string(), "an anonymous command: circuit open (force_open)");
+            assert_eq!(msg, "fallback broke");
+            assert_eq!(context.setting(), "");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(cmd.snapshot_at(0).fallback_concurrent, 0);
+    let r: Result<u32, Error<String>> = cmd.execute_or(|| Ok(1), |_| Ok(9));
+    assert_eq!(r.unwrap(), 9, "the slot of one admits the next fallback");
+}
+
+#[test]
+fn a_refused_call_whose_clock_panics_after_its_fallback_gives_the_slot_back() {
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clock = {
+        let armed = armed.clone();
+        Arc::new(FnClock(move || {
+            if armed.swap(false, Ordering::SeqCst) {
+                panic!("clock broke");
+            }
+            0
+        }))
+    };
+    let cfg = Config { force_open: true, fallback_max_concurrent_requests: 1, ..Config::default() };
+    let cmd = Command::with_clock("refused", cfg, clock).unwrap();
+    let hit = quietly(|| {
+        cmd.execute_or(
+            || Ok::<u32, RunError<String>>(1),
+            |_| {
+                armed.store(true, Ordering::SeqCst);
+                Ok(5)
+            },
+        )
+    });
+    assert!(hit.is_err(), "the clock's panic reaches the caller");
+    assert_eq!(cmd.snapshot_at(0).fallback_concurrent, 0);
+    let r: Result<u32, Error<String>> = cmd.execute_or(|| Ok(1), |_| Ok(9));
+    assert_eq!(r.unwrap(), 9);
+}

@@ -266,7 +266,7 @@ where
 {
     let start = clock.now_ms();
     let has_fallback = fallback.is_some();
-    let (mut ex, step, original) = match cmd.admit_with::<ADAPTIVE>(start) {
+    let (ex, step, original) = match cmd.admit_with::<ADAPTIVE>(start) {
         Admission::Admitted(ticket) => {
             let result = catch_unwind(AssertUnwindSafe(run)).map_err(|p| panic_message(&*p));
             let end = read_clock_holding(cmd, clock, &ticket);
@@ -293,14 +293,33 @@ where
                 }
             }
         }
+        // A refusal finishes on its own path, so that its error is made
+        // where the fallback reads it (not moved through the tuple above).
         refused => {
             let (ex, step) = Execution::after_admission(cmd, start, has_fallback, refused);
             // The original error is why it was refused (not what the
             // fallback step then decided, e.g. `fallback_rejected`).
             let original = refusal(cmd, ex.cause().unwrap_or(ErrorKind::Rejected));
-            (ex, step, original)
+            return finish(cmd, clock, ex, step, original, fallback);
         }
     };
+    finish(cmd, clock, ex, step, original, fallback)
+}
+
+/// The end of a call that did not succeed at once: the fallback `step`
+/// asks for (with `original`), or the error it settled with.
+#[inline(always)]
+fn finish<T, E, F>(
+    cmd: &Command,
+    clock: &dyn Clock,
+    mut ex: Execution,
+    step: Step,
+    original: Error<E>,
+    fallback: Option<F>,
+) -> Result<T, Error<E>>
+where
+    F: FnOnce(&Error<E>) -> Result<T, E>,
+{
     match step {
         Step::Fallback { .. } => {
             let fallback = fallback.expect("a fallback step implies a fallback");

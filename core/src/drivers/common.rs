@@ -19,22 +19,27 @@ pub(crate) fn classify_run<T, E>(result: Result<Result<T, RunError<E>>, String>)
     }
 }
 
-/// The caller's result once the fallback settled.
+/// The caller's result once the fallback settled. Inlined, with the
+/// failure out of line: on the common path (the fallback answered) the
+/// original error is dropped where it was made, not moved into a call.
+#[inline(always)]
 pub(crate) fn after_fallback<T, E>(
     cmd: &Command,
     original: Error<E>,
     result: Result<Result<T, E>, String>,
 ) -> Result<T, Error<E>> {
-    let fallback = match result {
-        Ok(Ok(value)) => return Ok(value),
-        Ok(Err(e)) => Fault::Error(e),
-        Err(msg) => Fault::Panic(msg),
-    };
-    Err(Error::FallbackFailure {
-        original: Box::new(original),
-        fallback,
-        context: cmd.context(ErrorKind::FallbackFailure),
-    })
+    match result {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(fallback_failure(cmd, original, Fault::Error(e))),
+        Err(msg) => Err(fallback_failure(cmd, original, Fault::Panic(msg))),
+    }
+}
+
+/// The error of a fallback that failed with `fallback` after `original`.
+#[cold]
+#[inline(never)]
+fn fallback_failure<E>(cmd: &Command, original: Error<E>, fallback: Fault<E>) -> Error<E> {
+    Error::FallbackFailure { original: Box::new(original), fallback, context: cmd.context(ErrorKind::FallbackFailure) }
 }
 
 /// The error for a refusal at admission.
