@@ -588,6 +588,10 @@ impl Call {
     fn end_attempts(&mut self, now: u64) {
         self.clear_wait();
         self.clear_hedge();
+        // None is outstanding when a plan runs one strategy; should one be
+        // (a plan that mixed them), it is cancelled, so it cannot settle the
+        // call while its fallback holds a slot.
+        self.cancel_outstanding(now);
         let (kind, original) = self.cause.expect("attempts end after an outcome");
         let refusal = match self.cmd.admit_fallback(now, self.has_fallback) {
             FallbackAdmission::Admitted => {
@@ -709,5 +713,107 @@ impl std::fmt::Debug for Call {
             .field("attempts", &self.attempts)
             .field("events", &self.events)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod mixed_plan_tests {
+    use super::*;
+    use crate::clock::FnClock;
+    use crate::config::{Config, Jitter};
+    use crate::policy::backoff::Backoff;
+    use std::sync::Arc;
+
+    fn drain(c: &mut Call) -> Vec<Action> {
+        std::iter::from_fn(|| c.poll_action()).collect()
+    }
+
+    /// Keeps `timers` in step with `actions`.
+    fn track(timers: &mut Vec<(CallTimer, u64)>, actions: &[Action]) {
+        for a in actions {
+            match a {
+                Action::SetTimer { timer, at } => timers.push((*timer, *at)),
+                Action::ClearTimer { timer } => timers.retain(|t| t.0 != *timer),
+                _ => {}
+            }
+        }
+    }
+
+    /// A plan with both retry and hedging on (which `Plan::live` no longer
+    /// gives, but which a call read mid-reconfiguration used to get): the
+    /// retries run out while a hedge is outstanding. That hedge is cancelled
+    /// when the fallback starts, so its success cannot settle the call under
+    /// the fallback and leave the fallback's slot held for good (found by
+    /// review; the slot leaked before).
+    #[test]
+    fn a_plan_mixing_retry_and_hedging_gives_the_fallback_slot_back() {
+        let cmd = Command::with_clock("mixed", Config::default(), Arc::new(FnClock(|| 0))).unwrap();
+        let mut plan = cmd.call_plan();
+        plan.retry_max_attempts = 3;
+        plan.hedge_max_attempts = 3;
+        plan.hedge_delay_ms = 10;
+        plan.hedge_on_failure = false;
+        plan.backoff = Backoff { base: 5, multiplier_permille: 1000, max: 5, jitter: Jitter::None };
+        plan.deadline_ms = 0;
+        let mut call = Call::start_with(&cmd, 0, true, plan);
+        let mut timers = Vec::new();
+        let acts = drain(&mut call);
+        track(&mut timers, &acts);
+        call.handle(1, Input::AttemptEnded { attempt: AttemptId(1), outcome: RunOutcome::Failure });
+        let acts = drain(&mut call);
+        track(&mut timers, &acts);
+        for now in 2..=16u64 {
+            let due: Vec<_> = timers.iter().filter(|t| t.1 <= now).copied().collect();
+            timers.retain(|t| t.1 > now);
+            for (timer, _) in due {
+                call.handle(now, Input::TimerFired { timer });
+                let acts = drain(&mut call);
+                track(&mut timers, &acts);
+            }
+        }
+        // Attempts 2 (the retry) and 3 (the hedge) are out; 2 fails last.
+        call.handle(17, Input::AttemptEnded { attempt: AttemptId(2), outcome: RunOutcome::Failure });
+        let acts = drain(&mut call);
+        assert!(acts.contains(&Action::InvokeFallback { original: Original::Attempt(AttemptId(2)) }), "{acts:?}");
+        assert!(acts.iter().any(|a| matches!(a, Action::AbortAttempt { attempt: AttemptId(3), .. })), "{acts:?}");
+        // The cancelled hedge's late success changes nothing.
+        call.handle(18, Input::AttemptEnded { attempt: AttemptId(3), outcome: RunOutcome::Success });
+        assert!(drain(&mut call).is_empty());
+        call.handle(19, Input::FallbackEnded { ok: true });
+        assert_eq!(drain(&mut call), vec![Action::Settle(Settlement::Fallback)]);
+        assert!(call.is_finished());
+        drop(call);
+        let s = cmd.snapshot_at(20);
+        assert_eq!((s.concurrent, s.fallback_concurrent), (0, 0), "no permit or fallback slot held");
+    }
+
+    /// Switching a command between hedging and retry while calls read their
+    /// plan never gives a call both.
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn a_plan_read_while_switching_between_retry_and_hedging_has_one_strategy() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let cmd = Command::with_clock("switching", Config::default(), Arc::new(FnClock(|| 0))).unwrap();
+        let hedge = Config { hedge_max_attempts: 3, ..Config::default() };
+        let retry = Config { retry_max_attempts: 3, ..Config::default() };
+        let stop = Arc::new(AtomicBool::new(false));
+        let (writer, done) = (cmd.clone(), stop.clone());
+        let t = std::thread::spawn(move || {
+            let mut i = 0u64;
+            while !done.load(Ordering::Relaxed) {
+                writer.set_config(if i % 2 == 0 { hedge } else { retry }).unwrap();
+                i += 1;
+            }
+        });
+        let (mut mixed, mut reads) = (0u64, 0u64);
+        let begin = std::time::Instant::now();
+        while begin.elapsed().as_millis() < 300 {
+            let p = cmd.call_plan();
+            mixed += u64::from(p.retries() && p.hedges());
+            reads += 1;
+        }
+        stop.store(true, Ordering::Relaxed);
+        t.join().unwrap();
+        assert_eq!(mixed, 0, "{mixed} of {reads} plans had both retry and hedging");
     }
 }

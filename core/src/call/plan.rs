@@ -66,9 +66,22 @@ impl Plan {
     /// The per-call keys in force in `live`: those of the configuration in
     /// force, with one relaxed load per key it uses instead of a load of
     /// every key (a call racing with a reconfiguration may see a mix of old
-    /// and new values either way).
+    /// and new values either way). A mix that no configuration allows —
+    /// retry and hedging both on, read while one is replaced by the other
+    /// (the keys are stored one by one) — is a retried call: hedging is
+    /// left out, so the call runs one strategy as SPEC §8.1 requires.
     #[inline]
     pub(crate) fn live(live: &LiveConfig) -> Plan {
+        let plan = Plan::read(live);
+        if plan.retries() && plan.hedges() {
+            return plan.unhedged();
+        }
+        plan
+    }
+
+    /// The keys as loaded, one relaxed load each (see [`Plan::live`]).
+    #[inline(always)]
+    fn read(live: &LiveConfig) -> Plan {
         use std::sync::atomic::Ordering::Relaxed;
         Plan {
             retry_max_attempts: live.retry_max_attempts.load(Relaxed),

@@ -336,3 +336,91 @@ fn a_single_attempt_call_keeps_the_deadline_and_rate_limiter_but_never_retries()
     call.handle(10, Input::AttemptEnded { attempt: FIRST, outcome: RunOutcome::Failure });
     assert!(call.events().any(|e| e == EventType::Retry));
 }
+
+/// Retry and hedge 3 keep no ended attempt once another starts (a call
+/// holds at most what is outstanding and the one before).
+#[test]
+fn an_attempt_that_ended_is_forgotten_when_the_next_one_starts() {
+    // Retry: the previous attempt is forgotten when the next starts.
+    let cmd = command(Config { retry_max_attempts: 4, retry_base_delay_ms: 10, ..Config::default() });
+    let mut call = Call::start(&cmd, 0, false);
+    let mut now = 0;
+    for k in 1..=3u32 {
+        let _ = drain(&mut call);
+        call.handle(now, Input::AttemptEnded { attempt: AttemptId(k), outcome: RunOutcome::Failure });
+        assert_eq!(call.attempt_outcome(AttemptId(k)), Some(EventType::Failure));
+        let acts = drain(&mut call);
+        let Some(Action::SetTimer { timer, at }) =
+            acts.iter().rev().find(|a| matches!(a, Action::SetTimer { .. })).copied()
+        else {
+            panic!("{acts:?}")
+        };
+        now = at;
+        call.handle(now, Input::TimerFired { timer });
+        assert_eq!(call.attempt_outcome(AttemptId(k)), None, "retry {k}: previous attempt forgotten");
+    }
+    // Hedge 3: attempt 1 failed while 2 is outstanding; hedge 3 forgets 1, keeps 2.
+    let cmd =
+        command(Config { hedge_max_attempts: 3, hedge_delay_ms: 10, hedge_on_failure: false, ..Config::default() });
+    let mut call = Call::start(&cmd, 0, false);
+    let _ = drain(&mut call);
+    call.handle(10, Input::TimerFired { timer: T1 });
+    let acts = drain(&mut call);
+    let Some(Action::SetTimer { timer: h2, at }) = acts.iter().find(|a| matches!(a, Action::SetTimer { .. })).copied()
+    else {
+        panic!("{acts:?}")
+    };
+    call.handle(15, Input::AttemptEnded { attempt: FIRST, outcome: RunOutcome::Failure });
+    let _ = drain(&mut call);
+    assert_eq!(call.attempt_outcome(FIRST), Some(EventType::Failure));
+    call.handle(at, Input::TimerFired { timer: h2 });
+    let _ = drain(&mut call);
+    assert_eq!(call.attempt_outcome(FIRST), None, "hedge 3 forgets the ended attempt 1");
+    call.handle(21, Input::AttemptEnded { attempt: AttemptId(3), outcome: RunOutcome::Success });
+    assert_eq!(call.attempt_outcome(AttemptId(2)), Some(EventType::Cancelled), "attempt 2 kept and cancelled");
+}
+
+/// More actions in one reaction than the queue holds inline: aborts in
+/// attempt order, every timer cleared, then the settlement.
+#[test]
+fn nine_hedges_overflow_the_inline_queue_in_order_and_give_every_permit_back() {
+    let n = 9u32;
+    let cmd = command(Config {
+        hedge_max_attempts: n as u64,
+        hedge_delay_ms: 1,
+        timeout_ms: 1000,
+        max_concurrent_requests: 100,
+        ..Config::default()
+    });
+    let mut call = Call::start(&cmd, 0, false);
+    let mut all = drain(&mut call);
+    for t in 1..n as u64 {
+        let hedge = all
+            .iter()
+            .rev()
+            .find_map(|a| match a {
+                Action::SetTimer { timer, at } if *at == t => Some(*timer),
+                _ => None,
+            })
+            .unwrap();
+        call.handle(t, Input::TimerFired { timer: hedge });
+        all = drain(&mut call);
+    }
+    call.handle(50, Input::AttemptEnded { attempt: AttemptId(n), outcome: RunOutcome::Success });
+    let acts = drain(&mut call);
+    let aborts: Vec<_> = acts
+        .iter()
+        .filter_map(|a| match a {
+            Action::AbortAttempt { attempt, .. } => Some(attempt.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(aborts, (1..n).collect::<Vec<_>>(), "{acts:?}");
+    assert_eq!(acts.iter().filter(|a| matches!(a, Action::ClearTimer { .. })).count(), n as usize, "{acts:?}");
+    assert_eq!(acts.last(), Some(&Action::Settle(Settlement::Attempt(AttemptId(n)))));
+    for k in 1..n {
+        call.handle(60, Input::AttemptStopped { attempt: AttemptId(k) });
+    }
+    assert!(call.is_finished());
+    assert_eq!(cmd.snapshot_at(60).concurrent, 0);
+}
