@@ -235,7 +235,7 @@ impl WasmCommand {
     /// comma-separated (index 0: none).
     #[wasm_bindgen(js_name = contextSettings)]
     pub fn context_settings() -> String {
-        CONTEXT_SETTINGS_LIST.to_string()
+        hystrix_core::CONTEXT_SETTINGS_JOINED.to_string()
     }
 
     /// A snapshot at `now` as numbers (the wasm has no JSON serialiser;
@@ -384,12 +384,6 @@ unsafe impl Send for SendQueue {}
 // SAFETY: as above.
 unsafe impl Sync for SendQueue {}
 
-/// The core's `CONTEXT_SETTINGS` comma-separated (index 0, none, is the
-/// empty name before the first comma): a literal, since joining the list
-/// at run time costs ~0.2 KB of wasm; checked against the core's list
-/// when this is compiled.
-const CONTEXT_SETTINGS_LIST: &str = ",timeout_ms,deadline_ms,sleep_window_ms,force_open,max_concurrent_requests,limit,rate_limit_for_period,fallback_max_concurrent_requests";
-const _: () = assert!(same_list(CONTEXT_SETTINGS_LIST, hystrix_core::CONTEXT_SETTINGS));
 // A context's setting index must fit below the 16 of `context`'s packing.
 const _: () = assert!(hystrix_core::CONTEXT_SETTINGS.len() <= 16);
 
@@ -400,32 +394,6 @@ const PACKED_VALUE_LIMIT: u64 = 1 << 49;
 thread_local! {
     /// See [`WasmCommand::context_value`].
     static LAST_CONTEXT_VALUE: Cell<f64> = const { Cell::new(0.0) };
-}
-
-/// Whether `list` is `names` joined by commas (a `const fn`: checked when
-/// compiled).
-const fn same_list(list: &str, names: &[&str]) -> bool {
-    let list = list.as_bytes();
-    let (mut at, mut n) = (0, 0);
-    while n < names.len() {
-        let name = names[n].as_bytes();
-        if n > 0 {
-            if at >= list.len() || list[at] != b',' {
-                return false;
-            }
-            at += 1;
-        }
-        let mut i = 0;
-        while i < name.len() {
-            if at >= list.len() || list[at] != name[i] {
-                return false;
-            }
-            at += 1;
-            i += 1;
-        }
-        n += 1;
-    }
-    at == list.len()
 }
 
 /// The stable code of each error kind, by name (for the glue's error classes).

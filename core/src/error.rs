@@ -1,7 +1,7 @@
 //! The one error taxonomy (SPEC §3): kinds with stable codes, and the error
 //! values that carry the host's own errors back to the caller.
 
-pub use crate::error_context::{Context, CONTEXT_SETTINGS};
+pub use crate::error_context::{Context, CONTEXT_SETTINGS, CONTEXT_SETTINGS_JOINED};
 pub use crate::settings_conflict::{SettingsConflict, SettingsError};
 use std::fmt;
 

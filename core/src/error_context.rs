@@ -19,10 +19,20 @@ pub struct Context {
     setting: u8,
 }
 
-/// The settings an error's context can name, in the order of
-/// [`Context::setting_index`]; index 0 is none (`""`).
-pub const CONTEXT_SETTINGS: &[&str] = &[
-    "",
+/// Defines [`CONTEXT_SETTINGS`] and [`CONTEXT_SETTINGS_JOINED`] from one
+/// list of names.
+macro_rules! context_settings {
+    ($($name:literal),+) => {
+        /// The settings an error's context can name, in the order of
+        /// [`Context::setting_index`]; index 0 is none (`""`).
+        pub const CONTEXT_SETTINGS: &[&str] = &["", $($name),+];
+        /// [`CONTEXT_SETTINGS`] joined by commas (index 0, none, is the
+        /// empty name before the first comma): for a host that takes the
+        /// list as one string, made when this is compiled.
+        pub const CONTEXT_SETTINGS_JOINED: &str = concat!($(",", $name),+);
+    };
+}
+context_settings!(
     "timeout_ms",
     "deadline_ms",
     "sleep_window_ms",
@@ -30,20 +40,28 @@ pub const CONTEXT_SETTINGS: &[&str] = &[
     "max_concurrent_requests",
     "limit",
     "rate_limit_for_period",
-    "fallback_max_concurrent_requests",
-];
+    "fallback_max_concurrent_requests"
+);
+
+/// A setting's place in [`CONTEXT_SETTINGS`], if it is there.
+const fn find_setting(name: &str) -> Option<u8> {
+    let mut i = 0;
+    while i < CONTEXT_SETTINGS.len() {
+        if str_eq(CONTEXT_SETTINGS[i], name) {
+            return Some(i as u8);
+        }
+        i += 1;
+    }
+    None
+}
 
 /// A setting's place in [`CONTEXT_SETTINGS`], found when the program is
 /// compiled (an unknown name does not compile).
 pub(crate) const fn setting_index(name: &str) -> u8 {
-    let mut i = 0;
-    while i < CONTEXT_SETTINGS.len() {
-        if str_eq(CONTEXT_SETTINGS[i], name) {
-            return i as u8;
-        }
-        i += 1;
+    match find_setting(name) {
+        Some(i) => i,
+        None => panic!("not a setting an error's context names"),
     }
-    panic!("not a setting an error's context names")
 }
 
 /// `a == b`, usable in a `const fn`.
@@ -135,10 +153,10 @@ impl Context {
     /// # Panics
     /// If `setting` is not one of [`CONTEXT_SETTINGS`].
     pub fn new(kind: ErrorKind, command: Arc<str>, setting: &str, value: u64) -> Context {
-        let Some(at) = CONTEXT_SETTINGS.iter().position(|s| *s == setting) else {
+        let Some(at) = find_setting(setting) else {
             panic!("Context::new: {setting:?} is not a setting an error names (one of {CONTEXT_SETTINGS:?})")
         };
-        Context { kind, command: ContextName::of(&command), setting: at as u8, value }
+        Context { kind, command: ContextName::of(&command), setting: at, value }
     }
 
     /// [`Context::new`] with the name as the command keeps it for contexts
@@ -245,6 +263,8 @@ mod tests {
             assert_eq!((c.setting(), c.setting_index()), (*setting, at));
             assert_eq!(setting_index(setting), at as u8);
         }
+        // The joined form is the same list.
+        assert_eq!(CONTEXT_SETTINGS_JOINED.split(',').collect::<Vec<_>>(), CONTEXT_SETTINGS);
         // Debug shows the setting by name.
         let c = Context::new(ErrorKind::Timeout, name.clone(), "timeout_ms", 5);
         assert_eq!(

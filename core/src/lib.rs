@@ -56,6 +56,7 @@ pub use command::Command;
 pub use config::{Config, Given, Jitter, LimitMode, Setting};
 pub use error::{
     ConfigError, Context, Error, ErrorKind, Fault, RunError, SettingsConflict, SettingsError, CONTEXT_SETTINGS,
+    CONTEXT_SETTINGS_JOINED,
 };
 pub use event::{CircuitState, EventType};
 pub use listener::{ListenerId, Notice, Topic};
