@@ -6,7 +6,7 @@
 
 use hystrix_core::{Command, Config, FnClock, RunError};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,11 +14,20 @@ use std::time::Instant;
 struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+/// Allocations made so far (frees not subtracted).
+static COUNT: AtomicIsize = AtomicIsize::new(0);
+/// While set, each allocation's size is counted in `SIZES` (by size, up to 8 KiB).
+static RECORD: AtomicBool = AtomicBool::new(false);
+static SIZES: [AtomicIsize; 1025] = [const { AtomicIsize::new(0) }; 1025];
 
 // SAFETY: forwards to the system allocator unchanged; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        COUNT.fetch_add(1, Ordering::Relaxed);
+        if RECORD.load(Ordering::Relaxed) {
+            SIZES[layout.size().div_ceil(8).min(1024)].fetch_add(1, Ordering::Relaxed);
+        }
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
@@ -53,7 +62,35 @@ fn per_command(exercise: impl Fn(&Command)) -> f64 {
     bytes as f64 / N as f64
 }
 
+/// The allocations one idle command at default settings makes, by size
+/// (bytes asked for), and how many there are: each costs a malloc header
+/// and rounding too, which is what a host's RSS sees.
+fn breakdown() -> (Vec<(usize, isize)>, isize) {
+    let clock = Arc::new(FnClock(|| 0));
+    let name = String::from("cmd-0");
+    let count = COUNT.load(Ordering::Relaxed);
+    RECORD.store(true, Ordering::Relaxed);
+    let c = Command::with_clock(&name, Config::default(), clock).unwrap();
+    RECORD.store(false, Ordering::Relaxed);
+    let made = COUNT.load(Ordering::Relaxed) - count;
+    drop(c);
+    let sizes = SIZES
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| match n.swap(0, Ordering::Relaxed) {
+            0 => None,
+            n => Some((i * 8, n)),
+        })
+        .collect();
+    (sizes, made)
+}
+
 fn main() {
+    let (sizes, made) = breakdown();
+    println!("allocations of one idle command: {made}");
+    for (size, n) in sizes {
+        println!("  {n} x <= {size} B");
+    }
     let idle = per_command(|_| {});
     let success = per_command(|c| {
         c.execute(|| Ok::<_, RunError<()>>(())).unwrap();

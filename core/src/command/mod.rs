@@ -37,7 +37,7 @@ use crate::sync;
 use crate::window::Window;
 use std::num::{NonZeroU32, NonZeroU64};
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 mod admission;
 mod circuit;
@@ -67,8 +67,9 @@ pub(crate) struct Inner {
     /// Cumulative counts taken out of windows emptied for reuse by a
     /// reshape. Every window in `windows` keeps what it was given since,
     /// so a writer still holding a replaced (or reshaped) window adds to
-    /// the cumulative counts too.
-    cumulative_base: [AtomicU64; EventType::COUNT],
+    /// the cumulative counts too. Allocated at the first reshape: a
+    /// command never reshaped keeps one word here, not 16.
+    cumulative_base: OnceLock<Box<[AtomicU64; EventType::COUNT]>>,
     state: sync::AtomicU8,
     opened_at: sync::AtomicU64,
     /// Run permits (the bulkhead, SPEC §3 step 2).
@@ -179,7 +180,7 @@ impl Command {
                 config: LiveConfig::new(&config),
                 window: AtomicPtr::new(current),
                 windows: Mutex::new(vec![window]),
-                cumulative_base: Default::default(),
+                cumulative_base: OnceLock::new(),
                 state: sync::AtomicU8::new(CircuitState::Closed.to_u8()),
                 opened_at: sync::AtomicU64::new(0),
                 concurrent: Permits::default(),

@@ -70,7 +70,8 @@ impl Command {
         // The base is read under the lock a reshape drains windows into it
         // with: never the base before a drain and the window after it.
         let windows = inner.windows.lock().unwrap_or_else(|p| p.into_inner());
-        let mut all = std::array::from_fn(|i| inner.cumulative_base[i].load(Ordering::Relaxed));
+        let base = inner.cumulative_base.get();
+        let mut all = std::array::from_fn(|i| base.map_or(0, |b| b[i].load(Ordering::Relaxed)));
         for w in windows.iter() {
             for (a, n) in all.iter_mut().zip(w.cumulative()) {
                 *a += n;

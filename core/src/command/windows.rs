@@ -78,7 +78,8 @@ impl Command {
 
     /// Adds a reused window's counts to the cumulative base.
     fn add_to_base(&self, counts: [u64; EventType::COUNT]) {
-        for (base, n) in self.inner.cumulative_base.iter().zip(counts) {
+        let base = self.inner.cumulative_base.get_or_init(Default::default);
+        for (base, n) in base.iter().zip(counts) {
             base.fetch_add(n, Ordering::Relaxed);
         }
     }

@@ -131,6 +131,14 @@ pub(crate) struct LatencyWindow {
 /// is in exactly one of them (the cumulative histogram, for Prometheus).
 struct Rolling {
     ring: Ring<Histogram>,
+    /// Boxed apart from the ring (allocated with it, at the first sample):
+    /// only a recycle or a cumulative read touches it, and an idle
+    /// command's three latency windows then take a few words each.
+    tally: Box<Tally>,
+}
+
+/// What recycled buckets held.
+struct Tally {
     /// Samples of recycled buckets per fixed bucket (not cumulative; the
     /// last is `+Inf`), and their sum in milliseconds.
     retired: [AtomicU64; FIXED],
@@ -147,10 +155,12 @@ impl Rolling {
     fn new() -> Rolling {
         Rolling {
             ring: Ring::new(PERCENTILE_WINDOW_MS / PERCENTILE_BUCKETS, PERCENTILE_BUCKETS),
-            retired: Default::default(),
-            retired_sum_ms: AtomicU64::new(0),
-            retires_begun: AtomicU64::new(0),
-            retires_done: AtomicU64::new(0),
+            tally: Box::new(Tally {
+                retired: Default::default(),
+                retired_sum_ms: AtomicU64::new(0),
+                retires_begun: AtomicU64::new(0),
+                retires_done: AtomicU64::new(0),
+            }),
         }
     }
 
@@ -159,16 +169,16 @@ impl Rolling {
     /// simply keeps its sample for the new bucket).
     #[cold]
     fn retire(&self, old: &Histogram) {
-        self.retires_begun.fetch_add(1, Ordering::SeqCst);
+        self.tally.retires_begun.fetch_add(1, Ordering::SeqCst);
         for (i, b) in old.bins.iter().enumerate() {
             if b.load(Ordering::Relaxed) != 0 {
                 let n = u64::from(b.swap(0, Ordering::SeqCst));
                 let v = value_of(i);
-                self.retired[fixed_of(v)].fetch_add(n, Ordering::SeqCst);
-                self.retired_sum_ms.fetch_add(v.saturating_mul(n), Ordering::SeqCst);
+                self.tally.retired[fixed_of(v)].fetch_add(n, Ordering::SeqCst);
+                self.tally.retired_sum_ms.fetch_add(v.saturating_mul(n), Ordering::SeqCst);
             }
         }
-        self.retires_done.fetch_add(1, Ordering::SeqCst);
+        self.tally.retires_done.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -197,13 +207,13 @@ impl LatencyWindow {
     fn add_cumulative(&self, acc: &mut [u64; FIXED], sum_ms: &mut u64) {
         let Some(r) = self.ring.get() else { return };
         loop {
-            let done = r.retires_done.load(Ordering::SeqCst);
-            if r.retires_begun.load(Ordering::SeqCst) != done {
+            let done = r.tally.retires_done.load(Ordering::SeqCst);
+            if r.tally.retires_begun.load(Ordering::SeqCst) != done {
                 std::hint::spin_loop();
                 continue;
             }
-            let mut fixed: [u64; FIXED] = std::array::from_fn(|i| r.retired[i].load(Ordering::SeqCst));
-            let mut sum = r.retired_sum_ms.load(Ordering::SeqCst);
+            let mut fixed: [u64; FIXED] = std::array::from_fn(|i| r.tally.retired[i].load(Ordering::SeqCst));
+            let mut sum = r.tally.retired_sum_ms.load(Ordering::SeqCst);
             for h in r.ring.every() {
                 for (i, b) in h.bins.iter().enumerate() {
                     let n = u64::from(b.load(Ordering::Relaxed));
@@ -214,7 +224,7 @@ impl LatencyWindow {
                     }
                 }
             }
-            if r.retires_begun.load(Ordering::SeqCst) == done {
+            if r.tally.retires_begun.load(Ordering::SeqCst) == done {
                 for (a, f) in acc.iter_mut().zip(fixed) {
                     *a += f;
                 }
