@@ -205,3 +205,31 @@ fn a_window_out_of_memory_is_a_config_error_and_the_command_stays_usable() {
     cmd.execute(ok).unwrap();
     assert_eq!(cmd.snapshot().cumulative.get(EventType::Success), 3);
 }
+
+/// An idle command at default settings holds at most 3 KiB of the
+/// allocator's bytes (issue #10 item 7: ≤ 4 KiB per command in every
+/// binding, and a host adds its own objects and malloc's headers on top):
+/// the latency windows' recycle tallies and the cumulative base are
+/// allocated only when first needed.
+#[test]
+fn an_idle_command_at_defaults_holds_at_most_3_kib() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    const N: usize = 1000;
+    let clock = Arc::new(FnClock(|| 0));
+    let mut cmds = Vec::with_capacity(N);
+    let before = live();
+    for _ in 0..N {
+        cmds.push(Command::with_clock("memory", Config::default(), clock.clone()).unwrap());
+    }
+    let per_command = (live() - before) as usize / N;
+    assert!(per_command <= 3 * 1024, "{per_command} B per idle command");
+    // Each still works in full: a reshape (which fills the cumulative base)
+    // and calls (which fill the latency windows) keep every count.
+    let c = &cmds[0];
+    c.execute(ok).unwrap();
+    c.set_config(window(500, 4)).unwrap();
+    c.execute(ok).unwrap();
+    let snap = c.snapshot();
+    assert_eq!(snap.cumulative.get(EventType::Success), 2, "{snap:?}");
+    assert_eq!(snap.latency_run_histogram.count, 2, "{snap:?}");
+}
