@@ -176,3 +176,36 @@ fn an_episode_whose_slots_were_configured_away_closes_at_the_next_admission() {
     assert_eq!(cmd.circuit_admit(5_000), Some(0), "admitted as a normal call");
     assert_eq!(cmd.state(), CircuitState::Closed);
 }
+
+/// The strategy state is made at first use (an idle command does not pay
+/// for it); a command reconfigured before that first use behaves as one
+/// created with the new settings: the same draws, the same adaptive limit.
+#[test]
+fn strategy_state_made_at_first_use_follows_the_settings_in_force() {
+    let seeded = |seed| Config { random_seed: seed, ..Config::default() };
+    let draws = |c: &Command| [c.draw(), c.draw(), c.draw()];
+    let direct = command(seeded(7));
+    let reseeded = command(seeded(1));
+    reseeded.set_config(seeded(7)).unwrap();
+    let back_and_forth = command(seeded(7));
+    back_and_forth.set_config(seeded(1)).unwrap();
+    back_and_forth.set_config(seeded(7)).unwrap();
+    assert_eq!(draws(&reseeded), draws(&direct));
+    assert_eq!(draws(&back_and_forth), draws(&command(seeded(7))));
+    // Reseeding after use restarts the generator, as before.
+    reseeded.set_config(seeded(1)).unwrap();
+    reseeded.set_config(seeded(7)).unwrap();
+    assert_eq!(draws(&reseeded), draws(&command(seeded(7))));
+
+    let adaptive = |initial| Config {
+        concurrency_limit_mode: crate::config::LimitMode::Aimd,
+        adaptive_initial_limit: initial,
+        ..Config::default()
+    };
+    let later = command(Config::default());
+    later.set_config(adaptive(130)).unwrap();
+    assert_eq!(later.limit(), 130);
+    assert_eq!(later.limit(), command(adaptive(130)).limit());
+    later.set_config(adaptive(50)).unwrap();
+    assert_eq!(later.limit(), 50);
+}

@@ -5,7 +5,9 @@
 //! Each part sits behind its own lock (the rate limiter is lock-free in the
 //! common case), taken only while its feature is on:
 //! with every v2 key at its default, calls read one atomic word of feature
-//! bits and never touch this state.
+//! bits and never touch this state. So the parts are allocated at their
+//! first use (or at a reconfiguration that restarts the generator or the
+//! adaptive limiter), not with the command: an idle command keeps two words.
 
 use super::adaptive::{AdaptiveLimiter, AdaptiveParams};
 use super::budget::{RetryBudget, RETRY_COST};
@@ -16,16 +18,36 @@ use crate::command::{Command, Ticket};
 use crate::config::{feature, Config, LimitMode};
 use crate::event::EventType;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 /// The strategy state of one command.
 pub(crate) struct Strategies {
+    /// Made at first use from the configuration then in force (see
+    /// [`Strategies::reconfigure`] for why that is the state a command
+    /// made eagerly would have).
+    parts: OnceLock<Box<Parts>>,
+    /// The adaptive limit, published for admission's lock-free read.
+    limit: AtomicU64,
+}
+
+/// The parts of [`Strategies`] that hold state.
+struct Parts {
     rng: Mutex<SplitMix64>,
     budget: Mutex<RetryBudget>,
     rate: RateLimiter,
     adaptive: Mutex<AdaptiveLimiter>,
-    /// The adaptive limit, published for admission's lock-free read.
-    limit: AtomicU64,
+}
+
+impl Parts {
+    /// Fresh parts for configuration `c`.
+    fn new(c: &Config) -> Box<Parts> {
+        Box::new(Parts {
+            rng: Mutex::new(SplitMix64::new(c.random_seed)),
+            budget: Mutex::new(RetryBudget::new()),
+            rate: RateLimiter::new(),
+            adaptive: Mutex::new(AdaptiveLimiter::new(&adaptive_params(c))),
+        })
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -54,35 +76,48 @@ fn adaptive_params(c: &Config) -> AdaptiveParams {
 impl Strategies {
     /// Fresh state for a command created with `c` (semantics §10, §15.5).
     pub(crate) fn new(c: &Config) -> Strategies {
-        let adaptive = AdaptiveLimiter::new(&adaptive_params(c));
         Strategies {
-            rng: Mutex::new(SplitMix64::new(c.random_seed)),
-            budget: Mutex::new(RetryBudget::new()),
-            rate: RateLimiter::new(),
-            limit: AtomicU64::new(adaptive.limit()),
-            adaptive: Mutex::new(adaptive),
+            parts: OnceLock::new(),
+            limit: AtomicU64::new(AdaptiveLimiter::new(&adaptive_params(c)).limit()),
         }
     }
 
-    /// Semantics §8.2: what a change from `old` to `new` restarts or empties.
+    /// Semantics §8.2: what a change from `old` to `new` (already in force)
+    /// restarts or empties.
+    ///
+    /// Parts not made yet need nothing, with one race to close: a first use
+    /// on another thread may be making them from `old`. The budget and the
+    /// rate limiter start the same whatever the configuration, so parts
+    /// made from `old` hold what emptying them would leave; the generator
+    /// and the adaptive limiter do not, so a change of their keys makes the
+    /// parts here (waiting for a first use under way) and restarts them.
     pub(crate) fn reconfigure(&self, old: &Config, new: &Config) {
+        let params = adaptive_params(new);
+        let restarts_made_from_config = old.random_seed != new.random_seed || adaptive_params(old) != params;
+        let parts = if restarts_made_from_config {
+            self.parts.get_or_init(|| Parts::new(new))
+        } else {
+            match self.parts.get() {
+                Some(parts) => parts,
+                None => return,
+            }
+        };
         if old.random_seed != new.random_seed {
-            *lock(&self.rng) = SplitMix64::new(new.random_seed);
+            *lock(&parts.rng) = SplitMix64::new(new.random_seed);
         }
         if old.retry_budget_window_ms != new.retry_budget_window_ms
             || old.retry_budget_window_buckets != new.retry_budget_window_buckets
             || new.retry_budget_percent == 0
         {
-            lock(&self.budget).reset();
+            lock(&parts.budget).reset();
         }
         if (old.rate_limit_for_period, old.rate_limit_period_ms, old.rate_limit_burst)
             != (new.rate_limit_for_period, new.rate_limit_period_ms, new.rate_limit_burst)
         {
-            self.rate.restart();
+            parts.rate.restart();
         }
-        let params = adaptive_params(new);
         if adaptive_params(old) != params {
-            let mut adaptive = lock(&self.adaptive);
+            let mut adaptive = lock(&parts.adaptive);
             adaptive.restart(&params);
             self.limit.store(adaptive.limit(), Relaxed);
         }
@@ -166,7 +201,7 @@ impl Command {
         // Only the keys it uses, a relaxed load each (not the whole config),
         // read by the limiter after its state (see `RateLimiter`).
         let c = &self.inner.config;
-        self.inner.strategies.rate.admit_with(now, || {
+        self.strategy_parts().rate.admit_with(now, || {
             (
                 c.rate_limit_for_period.load(Relaxed),
                 c.rate_limit_period_ms.load(Relaxed),
@@ -186,7 +221,7 @@ impl Command {
         }
         let c = &self.inner.config;
         Some(BudgetGuard {
-            budget: lock(&self.inner.strategies.budget),
+            budget: lock(&self.strategy_parts().budget),
             now,
             min_per_sec: c.retry_budget_min_per_sec.load(Relaxed),
             window_ms: c.retry_budget_window_ms.load(Relaxed),
@@ -200,7 +235,7 @@ impl Command {
             return 0;
         }
         let c = self.config();
-        lock(&self.inner.strategies.budget).balance(
+        lock(&self.strategy_parts().budget).balance(
             now,
             c.retry_budget_min_per_sec,
             c.retry_budget_window_ms,
@@ -210,7 +245,7 @@ impl Command {
 
     /// One draw of the command's generator (semantics §10).
     pub(crate) fn draw(&self) -> u64 {
-        lock(&self.inner.strategies.rng).next_u64()
+        lock(&self.strategy_parts().rng).next_u64()
     }
 
     /// The bulkhead's limit in force (semantics §15.1).
@@ -236,7 +271,7 @@ impl Command {
     #[cold]
     fn after_outcome_slow(&self, features: u32, ticket: &Ticket, now: u64, event: EventType) {
         let live = &self.inner.config;
-        let strategies = &self.inner.strategies;
+        let strategies = self.strategy_parts();
         if features & feature::RETRY_BUDGET != 0 && event == EventType::Success {
             let units = i64::try_from(live.retry_budget_percent.load(Relaxed)).unwrap_or(i64::MAX);
             let (window_ms, buckets) =
@@ -256,6 +291,12 @@ impl Command {
         let mut adaptive = lock(&strategies.adaptive);
         let rtt = now.saturating_sub(ticket.start);
         adaptive.sample(now, rtt, u64::from(ticket.inflight.get()), dropped, &adaptive_params(&c));
-        strategies.limit.store(adaptive.limit(), Relaxed);
+        self.inner.strategies.limit.store(adaptive.limit(), Relaxed);
+    }
+
+    /// The strategy parts, made now from the configuration in force if no
+    /// call has needed them yet.
+    fn strategy_parts(&self) -> &Parts {
+        self.inner.strategies.parts.get_or_init(|| Parts::new(&self.config()))
     }
 }
