@@ -206,14 +206,14 @@ fn a_window_out_of_memory_is_a_config_error_and_the_command_stays_usable() {
     assert_eq!(cmd.snapshot().cumulative.get(EventType::Success), 3);
 }
 
-/// An idle command at default settings holds at most 2.75 KiB of the
+/// An idle command at default settings holds at most 2,880 B of the
 /// allocator's bytes (issue #10 item 7: ≤ 4 KiB per command in every
 /// binding, and a host adds its own objects and malloc's headers on top):
 /// the latency windows' recycle tallies, the cumulative base and the
-/// strategy state (retry budget, limiters, generator) are
+/// strategy state (retry budget, adaptive limiter, generator) are
 /// allocated only when first needed.
 #[test]
-fn an_idle_command_at_defaults_holds_at_most_2_75_kib() {
+fn an_idle_command_at_defaults_holds_at_most_2880_bytes() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     const N: usize = 1000;
     let clock = Arc::new(FnClock(|| 0));
@@ -223,7 +223,7 @@ fn an_idle_command_at_defaults_holds_at_most_2_75_kib() {
         cmds.push(Command::with_clock("memory", Config::default(), clock.clone()).unwrap());
     }
     let per_command = (live() - before) as usize / N;
-    assert!(per_command <= 2816, "{per_command} B per idle command");
+    assert!(per_command <= 2880, "{per_command} B per idle command");
     // Each still works in full: a reshape (which fills the cumulative base)
     // and calls (which fill the latency windows) keep every count.
     let c = &cmds[0];

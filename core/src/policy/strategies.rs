@@ -5,9 +5,10 @@
 //! Each part sits behind its own lock (the rate limiter is lock-free in the
 //! common case), taken only while its feature is on:
 //! with every v2 key at its default, calls read one atomic word of feature
-//! bits and never touch this state. So the parts are allocated at their
-//! first use (or at a reconfiguration that restarts the generator or the
-//! adaptive limiter), not with the command: an idle command keeps two words.
+//! bits and never touch this state. So the generator, budget and adaptive
+//! limiter are allocated at their first use (or at a reconfiguration that
+//! restarts the generator or the adaptive limiter), not with the command;
+//! the rate limiter stays inline (its admission is a call's first stage).
 
 use super::adaptive::{AdaptiveLimiter, AdaptiveParams};
 use super::budget::{RetryBudget, RETRY_COST};
@@ -26,6 +27,9 @@ pub(crate) struct Strategies {
     /// [`Strategies::reconfigure`] for why that is the state a command
     /// made eagerly would have).
     parts: OnceLock<Box<Parts>>,
+    /// Inline: the rate limiter's admission is a call's first stage when
+    /// it is on, and one pointer less to follow there.
+    rate: RateLimiter,
     /// The adaptive limit, published for admission's lock-free read.
     limit: AtomicU64,
 }
@@ -34,7 +38,6 @@ pub(crate) struct Strategies {
 struct Parts {
     rng: Mutex<SplitMix64>,
     budget: Mutex<RetryBudget>,
-    rate: RateLimiter,
     adaptive: Mutex<AdaptiveLimiter>,
 }
 
@@ -44,7 +47,6 @@ impl Parts {
         Box::new(Parts {
             rng: Mutex::new(SplitMix64::new(c.random_seed)),
             budget: Mutex::new(RetryBudget::new()),
-            rate: RateLimiter::new(),
             adaptive: Mutex::new(AdaptiveLimiter::new(&adaptive_params(c))),
         })
     }
@@ -78,6 +80,7 @@ impl Strategies {
     pub(crate) fn new(c: &Config) -> Strategies {
         Strategies {
             parts: OnceLock::new(),
+            rate: RateLimiter::new(),
             limit: AtomicU64::new(AdaptiveLimiter::new(&adaptive_params(c)).limit()),
         }
     }
@@ -86,12 +89,17 @@ impl Strategies {
     /// restarts or empties.
     ///
     /// Parts not made yet need nothing, with one race to close: a first use
-    /// on another thread may be making them from `old`. The budget and the
-    /// rate limiter start the same whatever the configuration, so parts
-    /// made from `old` hold what emptying them would leave; the generator
-    /// and the adaptive limiter do not, so a change of their keys makes the
-    /// parts here (waiting for a first use under way) and restarts them.
+    /// on another thread may be making them from `old`. The budget starts
+    /// the same whatever the configuration, so one made from `old` holds
+    /// what emptying it would leave; the generator and the adaptive limiter
+    /// do not, so a change of their keys makes the parts here (waiting for
+    /// a first use under way) and restarts them.
     pub(crate) fn reconfigure(&self, old: &Config, new: &Config) {
+        if (old.rate_limit_for_period, old.rate_limit_period_ms, old.rate_limit_burst)
+            != (new.rate_limit_for_period, new.rate_limit_period_ms, new.rate_limit_burst)
+        {
+            self.rate.restart();
+        }
         let params = adaptive_params(new);
         let restarts_made_from_config = old.random_seed != new.random_seed || adaptive_params(old) != params;
         let parts = if restarts_made_from_config {
@@ -110,11 +118,6 @@ impl Strategies {
             || new.retry_budget_percent == 0
         {
             lock(&parts.budget).reset();
-        }
-        if (old.rate_limit_for_period, old.rate_limit_period_ms, old.rate_limit_burst)
-            != (new.rate_limit_for_period, new.rate_limit_period_ms, new.rate_limit_burst)
-        {
-            parts.rate.restart();
         }
         if adaptive_params(old) != params {
             let mut adaptive = lock(&parts.adaptive);
@@ -201,7 +204,7 @@ impl Command {
         // Only the keys it uses, a relaxed load each (not the whole config),
         // read by the limiter after its state (see `RateLimiter`).
         let c = &self.inner.config;
-        self.strategy_parts().rate.admit_with(now, || {
+        self.inner.strategies.rate.admit_with(now, || {
             (
                 c.rate_limit_for_period.load(Relaxed),
                 c.rate_limit_period_ms.load(Relaxed),
