@@ -3,7 +3,9 @@
 Python objects) and RSS (everything, the native state included), idle and
 after one call each; then the time to create one, and to create and close
 one. Not part of ``make test``; run with the test venv:
-``target/py-test/bin/python bindings-python/bench/memory.py``."""
+``target/py-test/bin/python bindings-python/bench/memory.py``;
+``... memory.py cycles`` instead makes and closes 10^6 commands, printing
+RSS along the way (it must stay flat)."""
 import gc
 import statistics
 import subprocess
@@ -83,7 +85,22 @@ def per_call_us(fn: Callable[[], Any]) -> float:
     return statistics.median(times)
 
 
+def cycles(n: int = 1_000_000) -> None:
+    """Creates and closes ``n`` commands, printing RSS against the start."""
+    hystrix.Command(run).close()
+    rss0 = rss_bytes()
+    start = time.perf_counter()
+    for i in range(1, n + 1):
+        hystrix.Command(run).close()
+        if i % (n // 4) == 0:
+            print(f"  after {i:>9} create/close cycles: RSS {(rss_bytes() - rss0) // 1024:+d} KiB")
+    print(f"  {(time.perf_counter() - start) / n * 1e6:.2f} µs per create + close")
+
+
 def main() -> None:
+    if sys.argv[1:] == ["cycles"]:
+        cycles()
+        return
     if len(sys.argv) == 2:  # one scenario, in this (fresh) process
         _what, make, use = SCENARIOS[sys.argv[1]]
         make()  # imports and first-use caches are not the command's
