@@ -6,7 +6,8 @@
 //!
 //! Kinds: `sync`, `async` (the closed path, every v2 key at its default:
 //! `Command::execute`, `execute_async`; `sync0` / `async0` the same on a
-//! clock that always reads 0, so only the code is counted), `floor` (the bench's `spec_floor`),
+//! clock that always reads 0, so only the code is counted), `floor` (the `closed_path` bench's `spec_floor`),
+//! `floor_windowed` (the `strategies` bench's `spec_floor_windowed`, the same file),
 //! and the `strategies` bench's hystrix contenders through the sans-IO
 //! `Call`: `retry` (3 attempts, 2 failures, 0 ms backoff), `rate_limited` /
 //! `rate_unlimited` (`Call::start` with and without the rate limiter),
@@ -99,6 +100,12 @@ fn drive(mut call: Call, mut now: u64, outcome: impl Fn(AttemptId) -> RunOutcome
     }
 }
 
+/// The operation the `strategies` bench's floors wrap.
+const X: u64 = 41;
+
+#[path = "../benches/strategies/windowed_floor.rs"]
+mod windowed_floor;
+
 fn at_zero(config: Config) -> Command {
     Command::with_clock("count", config, Arc::new(FnClock(|| 0))).unwrap()
 }
@@ -139,6 +146,12 @@ fn main() {
                 let end = clock.now_ms();
                 permits.fetch_sub(1, Ordering::AcqRel);
                 ok += u64::from(black_box(end.wrapping_sub(start)) < u64::MAX);
+            }
+        }
+        "floor_windowed" => {
+            let floor = windowed_floor::WindowedRetryFloor::new();
+            for _ in 0..n {
+                ok += u64::from(floor.call(black_box(0)) == Some(X + 1));
             }
         }
         "retry" => {
@@ -187,7 +200,7 @@ fn main() {
             }
         }
         other => {
-            panic!("unknown kind {other}: sync, async, floor, retry, rate_limited, rate_unlimited, hedged, unhedged, governor")
+            panic!("unknown kind {other}: sync, async, floor, floor_windowed, retry, rate_limited, rate_unlimited, hedged, unhedged, governor")
         }
     }
     assert_eq!(ok, n);
