@@ -6,11 +6,15 @@
 // call still runs every promise, gate, timer and run of the real one, so
 //   real − scripted  ≈ the core's work and crossings, in place;
 //   scripted − floor ≈ the glue's and the host clock's work.
-// Every contender timed in the same interleaved rounds (CPU time).
+// Every contender timed in the same interleaved rounds (CPU time). First,
+// per contender, the promises made and the promise reactions run per call
+// (V8's promise hooks; `await` resumptions count as reactions), and the
+// microtasks queued: what a call waits on, beside the floor's.
 //   node bindings-wasm/bench/retry-glue.mjs DIR   (a built package)
 // HYSTRIX_BENCH_ROUNDS (default 15) and HYSTRIX_BENCH_SLOT_MS (default 100).
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { promiseHooks } from "node:v8";
 import { interleaved, stats } from "./interleaved.mjs";
 import { MicrotaskClock, RETRY, flaky, floorLoop, runCount } from "./retry-parts.mjs";
 
@@ -105,6 +109,30 @@ for (const [name, fn] of Object.entries(contenders)) {
   const before = runCount();
   if ((await fn()) !== 1 || runCount() - before !== 3) throw new Error(`${name}: not 1 after 3 runs`);
 }
+/**
+ * Per call of `fn` (1000 calls): promises made, reactions run, queueMicrotask jobs.
+ * @param {() => Promise<unknown>} fn
+ */
+async function hops(fn) {
+  let made = 0;
+  let ran = 0;
+  let queued = 0;
+  const queue = globalThis.queueMicrotask;
+  globalThis.queueMicrotask = (job) => {
+    queued++;
+    queue(job);
+  };
+  const stop = promiseHooks.createHook({ init: () => made++, before: () => ran++ });
+  try {
+    for (let i = 0; i < 1000; i++) await fn();
+  } finally {
+    stop();
+    globalThis.queueMicrotask = queue;
+  }
+  return `${made / 1000} promises, ${ran / 1000} reactions, ${queued / 1000} queueMicrotask`;
+}
+for (const [name, fn] of Object.entries(contenders)) console.log(`  ${name.padEnd(24)} ${await hops(fn)}`);
+
 console.log(`node ${process.version}; ${dir}; scripts: ${timed.crossings} crossings (timeout on), ${untimed.crossings} (off)`);
 const out = await interleaved(contenders, { rounds: ROUNDS, slotMs: SLOT_MS });
 console.log(`CPU ns per call, ${ROUNDS} rounds (min / median / max)`);
