@@ -101,7 +101,12 @@ if (ONLY !== "microtask") {
       [`${tag(i)} hystrix`, `${tag(i)} cockatiel`],
       [`${tag(i)} hystrix untimed`, `${tag(i)} cockatiel`],
       [`${tag(i)} floor`, `${tag(i)} cockatiel`],
-      ...(i > 0 ? [[`${tag(i)} hystrix`, "A hystrix"]] : []),
+      ...(i > 0
+        ? [
+            [`${tag(i)} hystrix`, "A hystrix"],
+            [`${tag(i)} hystrix untimed`, "A hystrix untimed"],
+          ]
+        : []),
     ]),
   );
 }
@@ -113,6 +118,9 @@ if (ONLY !== "virtual") {
       [`${tag(i)} hystrix untimed`, "cockatiel"],
     ]),
     ["floor", "cockatiel"],
-    ...dirs.slice(1).map((_, i) => [`${tag(i + 1)} hystrix`, "A hystrix"]),
+    ...dirs.slice(1).flatMap((_, i) => [
+      [`${tag(i + 1)} hystrix`, "A hystrix"],
+      [`${tag(i + 1)} hystrix untimed`, "A hystrix untimed"],
+    ]),
   ]);
 }
