@@ -12,11 +12,13 @@
 // microtasks queued: what a call waits on, beside the floor's.
 //   node bindings-wasm/bench/retry-glue.mjs DIR   (a built package)
 // HYSTRIX_BENCH_ROUNDS (default 15) and HYSTRIX_BENCH_SLOT_MS (default 100).
+// HYSTRIX_BENCH_CLOCK=virtual: retry.mjs's VirtualClock row instead (each
+// call settled by `advance(0)`, the floor on a VirtualClock too).
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promiseHooks } from "node:v8";
 import { interleaved, stats } from "./interleaved.mjs";
-import { MicrotaskClock, RETRY, flaky, floorLoop, runCount } from "./retry-parts.mjs";
+import { MicrotaskClock, RETRY, flaky, floorLoop, floorOnVirtual, onVirtual, runCount } from "./retry-parts.mjs";
 
 const dir = process.argv[2];
 if (dir === undefined) {
@@ -25,6 +27,8 @@ if (dir === undefined) {
 }
 const ROUNDS = Number(process.env.HYSTRIX_BENCH_ROUNDS ?? 15);
 const SLOT_MS = Number(process.env.HYSTRIX_BENCH_SLOT_MS ?? 100);
+const VIRTUAL = process.env.HYSTRIX_BENCH_CLOCK === "virtual";
+if (!VIRTUAL && (process.env.HYSTRIX_BENCH_CLOCK ?? "") !== "") throw new RangeError("HYSTRIX_BENCH_CLOCK must be virtual or unset");
 const COUNT = 0xff;
 const MOVED = 1 << 12;
 
@@ -36,11 +40,12 @@ const { raw } = await import(pathToFileURL(resolve(dir, "wasm-slot.mjs")).href);
 const actions = () => new Float64Array(raw.wasmMemory().buffer, raw.actionsPtr());
 
 /**
- * One call's crossings of `cmd`'s core, recorded: per crossing its result and its actions (4 numbers each).
+ * One call's crossings of `cmd`'s core (made by `call()`), recorded: per crossing its result and its actions (4 numbers each).
  * @param {any} cmd
+ * @param {() => Promise<unknown>} call
  * @returns {Promise<{ r: number, acts: Float64Array }[]>}
  */
-async function record(cmd) {
+async function record(cmd, call) {
   const w = cmd._circuit.wasm;
   /** @type {{ r: number, acts: Float64Array }[]} */
   const seen = [];
@@ -53,7 +58,7 @@ async function record(cmd) {
     };
   }
   try {
-    if ((await cmd.execute()) !== 1) throw new Error("the recorded call did not return 1");
+    if ((await call()) !== 1) throw new Error("the recorded call did not return 1");
   } finally {
     delete w.begin;
     delete w.input;
@@ -62,16 +67,27 @@ async function record(cmd) {
 }
 
 /**
- * A command of `opts` (RETRY on a MicrotaskClock, plus `opts`) and its scripted twin (one call of it recorded, replayed).
+ * A command of `opts` (RETRY plus `opts`) on a clock of its own, and how to call it.
+ * @param {object} opts
+ * @returns {{ cmd: any, call: () => Promise<unknown> }}
+ */
+function made(opts) {
+  const clock = VIRTUAL ? new h.VirtualClock() : new MicrotaskClock();
+  const cmd = new h.Command(flaky, undefined, { ...RETRY, clock, ...opts });
+  return { cmd, call: VIRTUAL ? onVirtual(cmd, clock) : () => cmd.execute() };
+}
+
+/**
+ * A command of `opts` (see `made`) and its scripted twin (one call of it recorded, replayed).
  * @param {object} opts
  */
 async function pair(opts) {
-  const real = new h.Command(flaky, undefined, { ...RETRY, clock: new MicrotaskClock(), ...opts });
-  await real.execute();
-  const script = await record(real);
+  const real = made(opts);
+  await real.call();
+  const script = await record(real.cmd, real.call);
   // The twin: its own circuit, whose core is never asked anything.
-  const twin = new h.Command(flaky, undefined, { ...RETRY, clock: new MicrotaskClock(), ...opts });
-  const w = twin._circuit.wasm;
+  const twin = made(opts);
+  const w = twin.cmd._circuit.wasm;
   let at = 0;
   // One view, made once (the memory does not grow meanwhile: checked per
   // step), and no MOVED bit in the results: the glue's view is current.
@@ -93,13 +109,13 @@ async function pair(opts) {
     if (at === 0) throw new Error("a scripted call went past its script");
     return next();
   };
-  return { real: () => real.execute(), twin: () => twin.execute(), crossings: steps.length };
+  return { real: real.call, twin: twin.call, crossings: steps.length };
 }
 
 const timed = await pair({});
 const untimed = await pair({ timeoutEnabled: false });
 const contenders = {
-  floor: floorLoop(() => new Promise((r) => queueMicrotask(r))),
+  floor: VIRTUAL ? floorOnVirtual(new h.VirtualClock()) : floorLoop(() => new Promise((r) => queueMicrotask(r))),
   hystrix: timed.real,
   "hystrix, scripted core": timed.twin,
   "untimed": untimed.real,
@@ -133,7 +149,7 @@ async function hops(fn) {
 }
 for (const [name, fn] of Object.entries(contenders)) console.log(`  ${name.padEnd(24)} ${await hops(fn)}`);
 
-console.log(`node ${process.version}; ${dir}; scripts: ${timed.crossings} crossings (timeout on), ${untimed.crossings} (off)`);
+console.log(`node ${process.version}; ${dir}; ${VIRTUAL ? "VirtualClock" : "microtask clock"}; scripts: ${timed.crossings} crossings (timeout on), ${untimed.crossings} (off)`);
 const out = await interleaved(contenders, { rounds: ROUNDS, slotMs: SLOT_MS });
 console.log(`CPU ns per call, ${ROUNDS} rounds (min / median / max)`);
 for (const [k, list] of Object.entries(out)) {
