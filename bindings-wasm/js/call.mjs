@@ -549,11 +549,13 @@ class Extras {
  * that promise's own resolving functions, which the call then settles
  * directly. (A promise of ours there would cost the promise and its
  * resolvers, and the caller a second microtask after the call settled.)
- * Only the engine sees it: a reaction's return value goes nowhere else.
+ * Only the engine sees it (a reaction's return value goes nowhere else),
+ * unless a program overrides `Promise[Symbol.species]`: hence one-shot.
  */
 class Continued {
   /** @param {CallState} call */
   constructor(call) {
+    /** @type {CallState | null} */
     this.call = call;
   }
 
@@ -565,7 +567,12 @@ class Continued {
    * @param {(error: unknown) => void} reject
    */
   then(resolve, reject) {
+    // One-shot: only the first caller is answered. (Code that overrides
+    // `Promise[Symbol.species]` can see this object; a second `then` must
+    // not take the caller's promise's resolvers away.)
     const call = this.call;
+    if (call === null) return;
+    this.call = null;
     if (!call.settled) {
       call.resolve = resolve;
       call.reject = reject;

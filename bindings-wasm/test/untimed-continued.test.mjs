@@ -179,3 +179,48 @@ test("an untimed call whose fallback settles later (after the adoption): its val
   const all = ["x", "y"].map((id) => als.run({ id }, () => cmd.execute()));
   assert.deepEqual(await Promise.all(all), ["late fb in x", "late fb in y"]);
 });
+
+test("a program that overrides Promise[Symbol.species] cannot take the caller's settlement away", async () => {
+  // Such a program's promise subclass is handed what the chain's reaction
+  // returns; calling its `then` a second time must not take the caller's
+  // promise's resolvers (review, session 13: the caller never settled).
+  const seen = [];
+  class Spy extends Promise {
+    /** @param {(resolve: (v: unknown) => void, reject: (e: unknown) => void) => void} executor */
+    constructor(executor) {
+      super((resolve, reject) =>
+        executor(
+          (v) => {
+            seen.push(v);
+            resolve(v);
+          },
+          (e) => reject(e),
+        ),
+      );
+    }
+  }
+  const clock = microtaskClock();
+  const cmd = new Command(
+    ({ attempt }) => (attempt < 2 ? Promise.reject(new Error("x")) : new Promise((r) => setTimeout(() => r("ok"), 5))),
+    null,
+    { timeoutEnabled: false, retryMaxAttempts: 2, retryBaseDelayMs: 0, retryJitter: "none", withContext: true, clock },
+  );
+  assert.equal(await cmd.execute(), "ok"); // a command's first call does not take the untimed path
+  const species = Object.getOwnPropertyDescriptor(Promise, Symbol.species);
+  /** @type {Promise<unknown>} */
+  let p;
+  Object.defineProperty(Promise, Symbol.species, { configurable: true, get: () => Spy });
+  try {
+    p = cmd.execute();
+  } finally {
+    Object.defineProperty(Promise, Symbol.species, /** @type {PropertyDescriptor} */ (species));
+  }
+  await new Promise((r) => setTimeout(r, 1));
+  const thenable = seen.find((v) => v !== null && typeof v === "object" && typeof v.then === "function" && !(v instanceof Promise));
+  assert.ok(thenable, "the subclass was handed the reaction's thenable");
+  let second = "not called";
+  thenable.then((v) => (second = v), (e) => (second = e));
+  const r = await Promise.race([p, new Promise((res) => setTimeout(() => res("the caller never settled"), 200))]);
+  assert.equal(r, "ok");
+  assert.equal(second, "not called", "a second then is ignored");
+});
