@@ -24,6 +24,8 @@ PY := target/py-test/bin/python
 
 demo: setup c-lib
 	$(CARGO) run --quiet --release -p hystrix-core --example demo
+	@echo; echo "== Rust: core/examples/retry_hedge.rs (retry and hedging on a real clock)"
+	$(CARGO) run --quiet --release -p hystrix-core --example retry_hedge
 	@echo; echo "== C: examples/c/flaky.c"
 	@mkdir -p target/examples
 	$(CC) $(CFLAGS_STRICT) -Ibindings-c/include examples/c/flaky.c target/release/libhystrix.a -lpthread -ldl -lm -o target/examples/flaky-c
@@ -80,6 +82,8 @@ clippy:
 # Unit, property, integration and doc tests of every crate.
 unit:
 	$(CARGO) test --workspace --quiet
+	# The real-clock retry and hedging example (exits 1 if either did not help).
+	$(CARGO) run --quiet -p hystrix-core --example retry_hedge > /dev/null
 	# hystrix-tower without tokio (the runtime-agnostic layer).
 	$(CARGO) test -p hystrix-tower --no-default-features --quiet
 

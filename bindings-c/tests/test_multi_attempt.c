@@ -4,7 +4,9 @@
  * completion answered with the "still yours" status; which attempt a
  * completion handle is (hystrix_completion_attempt); a call's own events
  * (hystrix_call_events); the limit and budget (hystrix_command_limit_budget);
- * two threads completing both runs of a hedged call at once. */
+ * two threads completing both runs of a hedged call at once; and the
+ * blocking hystrix_command_execute retrying on the caller's thread, each
+ * run told its attempt by hystrix_current_attempt. */
 #include "hystrix.h"
 #include "check.h"
 
@@ -352,6 +354,150 @@ static void test_limit_and_budget(void) {
     teardown(f);
 }
 
+/* The blocking hystrix_command_execute retries too, calling the run again
+ * on this thread; each run learns its attempt (hystrix_current_attempt). */
+typedef struct {
+    uint32_t attempts[MAX_RUNS];
+    int runs;
+    int succeed_at; /* the attempt that succeeds; 0 = none */
+    int fallbacks;
+    hystrix_status fallback_attempt_status;
+} sync_runs;
+
+static int sync_run(void *ud, void **out) {
+    sync_runs *r = ud;
+    uint32_t attempt = 0;
+    CHECK_STATUS(hystrix_current_attempt(&attempt), HYSTRIX_OK);
+    if (r->runs < MAX_RUNS) r->attempts[r->runs] = attempt;
+    r->runs++;
+    if ((int)attempt == r->succeed_at) {
+        *out = WINNER;
+        return HYSTRIX_OK;
+    }
+    return HYSTRIX_FAILURE;
+}
+
+static int sync_fallback(void *ud, hystrix_status cause, void **out) {
+    sync_runs *r = ud;
+    CHECK_STATUS(cause, HYSTRIX_FAILURE);
+    uint32_t attempt = 99;
+    r->fallback_attempt_status = hystrix_current_attempt(&attempt);
+    CHECK_EQ(attempt, 99);
+    r->fallbacks++;
+    *out = FALLBACK_VALUE;
+    return HYSTRIX_OK;
+}
+
+static void set_sync_retry(hystrix_config *cfg) {
+    cfg->retry_max_attempts = 3;
+    cfg->retry_base_delay_ms = 0;
+    cfg->retry_jitter = HYSTRIX_JITTER_NONE;
+}
+
+static void test_sync_execute_retries(void) {
+    fixture f = setup(set_sync_retry);
+    uint32_t attempt = 5;
+    CHECK_STATUS(hystrix_current_attempt(&attempt), HYSTRIX_INVALID_STATE);
+    CHECK_EQ(attempt, 5);
+    CHECK_STATUS(hystrix_current_attempt(NULL), HYSTRIX_NULL_ARGUMENT);
+
+    /* Two failures, then a success on the third attempt. */
+    sync_runs r;
+    memset(&r, 0, sizeof r);
+    r.succeed_at = 3;
+    void *value = NULL;
+    CHECK_STATUS(hystrix_command_execute(f.cmd, sync_run, sync_fallback, &r, &value), HYSTRIX_OK);
+    CHECK(value == WINNER);
+    CHECK_EQ(r.runs, 3);
+    for (int i = 0; i < 3; i++) CHECK_EQ(r.attempts[i], (uint32_t)i + 1);
+    CHECK_EQ(r.fallbacks, 0);
+
+    /* Every attempt fails: three runs, then the fallback (no attempt). */
+    memset(&r, 0, sizeof r);
+    value = NULL;
+    CHECK_STATUS(hystrix_command_execute(f.cmd, sync_run, sync_fallback, &r, &value), HYSTRIX_OK);
+    CHECK(value == FALLBACK_VALUE);
+    CHECK_EQ(r.runs, 3);
+    CHECK_EQ(r.fallbacks, 1);
+    CHECK_STATUS(r.fallback_attempt_status, HYSTRIX_INVALID_STATE);
+
+    /* Without a fallback the caller sees the last attempt's failure. */
+    memset(&r, 0, sizeof r);
+    CHECK_STATUS(hystrix_command_execute(f.cmd, sync_run, NULL, &r, &value), HYSTRIX_FAILURE);
+    CHECK_EQ(r.runs, 3);
+    CHECK_STATUS(hystrix_current_attempt(&attempt), HYSTRIX_INVALID_STATE);
+
+    hystrix_snapshot s;
+    CHECK_STATUS(hystrix_command_snapshot(f.cmd, &s), HYSTRIX_OK);
+    CHECK_EQ(s.concurrent, 0);
+    teardown(f);
+}
+
+/* A command without retry: one run, attempt 1. */
+static void test_sync_execute_single_attempt(void) {
+    fixture f = setup(NULL);
+    sync_runs r;
+    memset(&r, 0, sizeof r);
+    r.succeed_at = 1;
+    void *value = NULL;
+    CHECK_STATUS(hystrix_command_execute(f.cmd, sync_run, NULL, &r, &value), HYSTRIX_OK);
+    CHECK(value == WINNER);
+    CHECK_EQ(r.runs, 1);
+    CHECK_EQ(r.attempts[0], 1);
+    teardown(f);
+}
+
+/* Nested blocking calls: a run of A executes B, whose runs fail and whose
+ * fallback answers; B's runs see B's attempts, B's fallback sees none, and
+ * A's run sees its own attempt again after B returned. */
+typedef struct {
+    hystrix_command *inner;
+    sync_runs inner_runs;
+    uint32_t outer_attempts[MAX_RUNS], after_inner[MAX_RUNS];
+    int outer_runs;
+} nested;
+
+static int outer_run(void *ud, void **out) {
+    nested *n = ud;
+    uint32_t mine = 0, after = 0;
+    CHECK_STATUS(hystrix_current_attempt(&mine), HYSTRIX_OK);
+    void *v = NULL;
+    CHECK_STATUS(hystrix_command_execute(n->inner, sync_run, sync_fallback, &n->inner_runs, &v), HYSTRIX_OK);
+    CHECK(v == FALLBACK_VALUE);
+    CHECK_STATUS(hystrix_current_attempt(&after), HYSTRIX_OK);
+    if (n->outer_runs < MAX_RUNS) {
+        n->outer_attempts[n->outer_runs] = mine;
+        n->after_inner[n->outer_runs] = after;
+    }
+    n->outer_runs++;
+    if (mine < 2) return HYSTRIX_FAILURE;
+    *out = WINNER;
+    return HYSTRIX_OK;
+}
+
+static void test_sync_execute_nested(void) {
+    fixture outer = setup(set_sync_retry);
+    fixture inner = setup(set_sync_retry);
+    nested n;
+    memset(&n, 0, sizeof n);
+    n.inner = inner.cmd;
+    void *value = NULL;
+    CHECK_STATUS(hystrix_command_execute(outer.cmd, outer_run, NULL, &n, &value), HYSTRIX_OK);
+    CHECK(value == WINNER);
+    CHECK_EQ(n.outer_runs, 2);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ(n.outer_attempts[i], (uint32_t)i + 1);
+        CHECK_EQ(n.after_inner[i], (uint32_t)i + 1);
+    }
+    CHECK_EQ(n.inner_runs.runs, 6); /* three attempts per inner call */
+    for (int i = 0; i < MAX_RUNS; i++) CHECK_EQ(n.inner_runs.attempts[i], (uint32_t)(i % 3) + 1);
+    CHECK_EQ(n.inner_runs.fallbacks, 2);
+    /* The inner fallback ran inside the outer run: still "no run of this call". */
+    CHECK_STATUS(n.inner_runs.fallback_attempt_status, HYSTRIX_INVALID_STATE);
+    teardown(inner);
+    teardown(outer);
+}
+
 int main(void) {
     RUN(test_hedge_winner_and_loser);
     RUN(test_hedge_first_attempt_wins);
@@ -360,6 +506,9 @@ int main(void) {
     RUN(test_call_events_count);
     RUN(test_limit_and_budget);
     RUN(test_hedge_completions_race);
+    RUN(test_sync_execute_retries);
+    RUN(test_sync_execute_single_attempt);
+    RUN(test_sync_execute_nested);
     CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_multi_attempt");
 }

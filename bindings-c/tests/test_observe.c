@@ -70,7 +70,9 @@ static void test_a_tripped_and_a_healthy_command(void) {
     CHECK_CONTAINS(stream, "data: {\"type\":\"HystrixCommand\",\"name\":\"healthy \\\"q\\\"\"");
     CHECK_CONTAINS(stream, "\"name\":\"tripped\",\"group\":\"tripped\",\"currentTime\":1700000000123,"
                            "\"isCircuitBreakerOpen\":true,\"errorPercentage\":100,");
-    CHECK_CONTAINS(stream, "\"reportingHosts\":1,\"threadPool\":\"tripped\",\"circuitState\":\"OPEN\"}\n\n");
+    CHECK_CONTAINS(stream, "\"reportingHosts\":1,\"threadPool\":\"tripped\",\"circuitState\":\"OPEN\","
+                           "\"rollingCountCancelled\":0,\"rollingCountRateLimited\":0,\"rollingCountRetry\":0,"
+                           "\"rollingCountHedge\":0,\"rollingCountRetryBudgetExhausted\":0}\n\n");
     CHECK_CONTAINS(stream, "\"isCircuitBreakerOpen\":false");
     free(stream);
 

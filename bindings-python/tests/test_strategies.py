@@ -266,6 +266,11 @@ def test_queue_future_cancel_cancels_the_call():
     assert wait_until(lambda: cmd.snapshot()["concurrent"] == 0)
     assert events == ["CANCELLED"]  # no fallback, nothing in health
     assert cmd.snapshot()["health"]["total"] == 0
+    # Cancelling again does nothing more (SPEC §18: a second cancel is a no-op).
+    assert future.cancel() is True and future.cancelled()
+    clock.advance(5_000)
+    assert events == ["CANCELLED"]
+    assert cmd.snapshot()["concurrent"] == 0 and cmd.snapshot()["rolling"]["CANCELLED"] == 1
     # A settled call is not affected.
     done = hystrix.Command(lambda: "v", clock=clock).queue()
     assert done.result(WAIT_S) == "v"

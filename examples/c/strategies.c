@@ -14,6 +14,15 @@
  *    the slow one is told to stop (its cancel callback) and answers at once.
  *    Without hedging the same call takes the full 300 ms.
  *
+ * 3. A blip, retried on the caller's thread: 100 blocking calls
+ *    (hystrix_command_execute) to an upstream whose calls 30-59 fail their
+ *    first attempt. With retry (full jitter, a retry budget) every call
+ *    rides it out; without, 30 fail. Each run asks hystrix_current_attempt
+ *    which attempt it is.
+ * 4. A slow tail: 60 async calls, every tenth one's first attempt takes
+ *    60 ms instead of 2; p50 and p99 latency without and with hedging
+ *    (hedge_delay_ms = 10).
+ *
  * Build: cc -pthread strategies.c $(pkg-config --cflags --libs hystrix) -o strategies
  * Exit code 1 only on a malfunction (timings vary and are printed). */
 #define _POSIX_C_SOURCE 200809L
@@ -150,7 +159,58 @@ static hystrix_command *make(const char *name, void (*tune)(hystrix_config *)) {
     return cmd;
 }
 
+/* Section 3: the upstream of a blocking call (hystrix_command_execute). */
+static int blip_call; /* which of the 100 calls this is */
+static int blip_run(void *user_data, void **out) {
+    (void)user_data;
+    uint32_t attempt = 0;
+    hystrix_current_attempt(&attempt);
+    if (blip_call >= 30 && blip_call < 60 && attempt == 1) return HYSTRIX_FAILURE; /* the blip */
+    *out = "ok";
+    return HYSTRIX_OK;
+}
+
+/* Runs 100 blocking calls through cmd; returns how many succeeded. */
+static int blip(hystrix_command *cmd) {
+    int ok = 0;
+    for (blip_call = 0; blip_call < 100; blip_call++) {
+        void *value = NULL;
+        ok += hystrix_command_execute(cmd, blip_run, NULL, NULL, &value) == HYSTRIX_OK;
+    }
+    return ok;
+}
+
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Section 4: 60 calls, every tenth one's first attempt slow; p50 and p99. */
+static void tail(hystrix_command *cmd, double *p50, double *p99) {
+    double took[60];
+    call c;
+    for (int i = 0; i < 60; i++) {
+        memset(&c, 0, sizeof c);
+        took[i] = one_call(cmd, &c, i % 10 == 9 ? 60 : 2);
+    }
+    qsort(took, 60, sizeof took[0], by_value);
+    *p50 = took[29];
+    *p99 = took[59]; /* of 60 samples, the 99th percentile is the largest */
+}
+
 static void plain(hystrix_config *cfg) { (void)cfg; }
+static void with_budgeted_retry(hystrix_config *cfg) {
+    cfg->retry_max_attempts = 3;
+    cfg->retry_base_delay_ms = 2;
+    cfg->retry_max_delay_ms = 20;
+    cfg->retry_jitter = HYSTRIX_JITTER_FULL;
+    cfg->retry_budget_percent = 20; /* a retry per five successes... */
+    cfg->retry_budget_min_per_sec = 50; /* ...plus 50 a second */
+}
+static void with_quick_hedge(hystrix_config *cfg) {
+    cfg->hedge_max_attempts = 2;
+    cfg->hedge_delay_ms = 10;
+}
 static void with_retry(hystrix_config *cfg) {
     cfg->retry_max_attempts = 3;
     cfg->retry_base_delay_ms = 10;
@@ -191,12 +251,36 @@ int main(void) {
     print_events(&c);
     problems += c.status != HYSTRIX_OK || took >= 300 || !atomic_load(&c.stop_slow);
 
+    printf("3. a blip: calls 30-59 fail their first attempt (blocking hystrix_command_execute)\n");
+    hystrix_command *blip_once = make("blip-no-retry", plain);
+    int ok_once = blip(blip_once);
+    hystrix_command *blip_retry = make("blip-retry", with_budgeted_retry);
+    int ok_retry = blip(blip_retry);
+    hystrix_snapshot snap;
+    hystrix_command_snapshot(blip_retry, &snap);
+    printf("   without retry: %d/100 succeeded\n", ok_once);
+    printf("   with retry (full jitter, budget): %d/100 succeeded, %llu retries, %llu refused by the budget\n", ok_retry,
+           (unsigned long long)snap.rolling[HYSTRIX_EVENT_RETRY],
+           (unsigned long long)snap.rolling[HYSTRIX_EVENT_RETRY_BUDGET_EXHAUSTED]);
+    problems += ok_once != 70 || ok_retry != 100;
+
+    printf("4. a slow tail: every tenth call's first attempt takes 60 ms, others 2 ms\n");
+    double p50, p99;
+    hystrix_command *tail_once = make("tail-no-hedge", plain);
+    tail(tail_once, &p50, &p99);
+    printf("   without hedging: p50 %.0f ms, p99 %.0f ms\n", p50, p99);
+    problems += p99 < 60;
+    hystrix_command *tail_hedged = make("tail-hedge", with_quick_hedge);
+    double hp50, hp99;
+    tail(tail_hedged, &hp50, &hp99);
+    printf("   with hedging:    p50 %.0f ms, p99 %.0f ms\n", hp50, hp99);
+    problems += hp99 >= p99;
+
     /* Let the stopped loser's worker answer, then check every permit came back. */
     struct timespec settle = {0, 50000000L};
     nanosleep(&settle, NULL);
-    hystrix_command *all[] = {once, retrying, single, hedged};
-    for (int i = 0; i < 4; i++) {
-        hystrix_snapshot snap;
+    hystrix_command *all[] = {once, retrying, single, hedged, blip_once, blip_retry, tail_once, tail_hedged};
+    for (int i = 0; i < 8; i++) {
         hystrix_command_snapshot(all[i], &snap);
         if (snap.concurrent != 0) {
             printf("   a permit was never given back (%llu held)\n", (unsigned long long)snap.concurrent);

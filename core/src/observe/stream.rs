@@ -12,7 +12,10 @@
 //! - counts Hystrix has and we do not (collapsed, emit, response from
 //!   cache) are 0; `rollingCountExceptionsThrown` is Hystrix's derived sum
 //!   (bad request and every failed fallback);
-//! - means are rounded to the nearest millisecond.
+//! - means are rounded to the nearest millisecond;
+//! - after Hystrix's fields come ours: `circuitState`, then the rolling
+//!   counts of the SPEC v2 events ([`V2_COUNTS`]), named as Hystrix names
+//!   its own counts, so Turbine sums them like the others.
 
 use super::json;
 use super::pool::PoolStats;
@@ -138,6 +141,16 @@ fn whole(mean: f64) -> u64 {
     }
 }
 
+/// The frame's fields for the SPEC v2 events, after `circuitState`: each
+/// the event's rolling count (SPEC §16), in `EventType` order.
+pub(crate) const V2_COUNTS: [(&str, EventType); 5] = [
+    ("rollingCountCancelled", EventType::Cancelled),
+    ("rollingCountRateLimited", EventType::RateLimited),
+    ("rollingCountRetry", EventType::Retry),
+    ("rollingCountHedge", EventType::Hedge),
+    ("rollingCountRetryBudgetExhausted", EventType::RetryBudgetExhausted),
+];
+
 /// Appends the frame's JSON object (one line, no `data: ` prefix).
 pub fn write_frame(out: &mut String, snap: &Snapshot, cfg: &Config, wall_clock_ms: u64, options: &StreamOptions) {
     let rolling = |e: EventType| snap.rolling.get(e);
@@ -206,5 +219,8 @@ pub fn write_frame(out: &mut String, snap: &Snapshot, cfg: &Config, wall_clock_m
     o.num("reportingHosts", 1);
     o.string("threadPool", &snap.name);
     o.string("circuitState", circuit_state_name(snap.state));
+    for (key, event) in V2_COUNTS {
+        o.num(key, rolling(event));
+    }
     out.push('}');
 }

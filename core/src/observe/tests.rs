@@ -99,6 +99,74 @@ pub(super) fn keys_in_order(json: &str) -> Vec<String> {
     keys
 }
 
+/// Ours after `circuitState`: the rolling counts of the SPEC v2 events.
+const V2_KEYS: [&str; 5] = [
+    "rollingCountCancelled",
+    "rollingCountRateLimited",
+    "rollingCountRetry",
+    "rollingCountHedge",
+    "rollingCountRetryBudgetExhausted",
+];
+
+#[test]
+fn a_frame_counts_the_v2_events() {
+    let clock = Arc::new(VirtualClock::new());
+    let reg = Registry::new(clock.clone());
+    reg.configure(
+        "flaky",
+        Config {
+            retry_max_attempts: 3,
+            retry_base_delay_ms: 0,
+            retry_jitter: crate::Jitter::None,
+            // One retry's worth of budget: the second retry is refused.
+            retry_budget_percent: 1,
+            retry_budget_min_per_sec: 1,
+            ..Config::default()
+        },
+    )
+    .unwrap();
+    let cmd = reg.get_or_create("flaky");
+    let _ = cmd.run(|_| Err::<u32, _>(RunError::Failure(())));
+    let snap = cmd.observe_at(clock.now_ms());
+    let frames = frames(&reg, clock.now_ms());
+    let v: Value = serde_json::from_str(&frames[0]).unwrap();
+    for (key, event) in [
+        ("rollingCountRetry", EventType::Retry),
+        ("rollingCountRetryBudgetExhausted", EventType::RetryBudgetExhausted),
+        ("rollingCountCancelled", EventType::Cancelled),
+        ("rollingCountRateLimited", EventType::RateLimited),
+        ("rollingCountHedge", EventType::Hedge),
+    ] {
+        assert_eq!(v[key].as_u64(), Some(snap.rolling.get(event)), "{key}");
+    }
+    assert!(v["rollingCountRetry"].as_u64().unwrap() >= 1, "the call retried: {v}");
+    assert_eq!(v["rollingCountFailure"].as_u64().unwrap(), v["rollingCountRetry"].as_u64().unwrap() + 1);
+}
+
+#[test]
+fn each_v2_count_comes_from_its_own_event() {
+    // A distinct count per event, so a field reading another event's count
+    // shows.
+    let cmd = crate::Command::new(Config::default()).unwrap();
+    let mut snap = cmd.snapshot();
+    let v2 = [
+        EventType::Cancelled,
+        EventType::RateLimited,
+        EventType::Retry,
+        EventType::Hedge,
+        EventType::RetryBudgetExhausted,
+    ];
+    for (i, e) in v2.into_iter().enumerate() {
+        snap.rolling.0[e as usize] = 101 + i as u64;
+    }
+    let mut out = String::new();
+    stream::write_frame(&mut out, &snap, &cmd.config(), 0, &StreamOptions::default());
+    let v: Value = serde_json::from_str(&out).unwrap();
+    for (key, value) in V2_KEYS.iter().zip([101u64, 102, 103, 104, 105]) {
+        assert_eq!(v[*key].as_u64(), Some(value), "{key}");
+    }
+}
+
 fn tripped_and_healthy() -> (Arc<VirtualClock>, Registry) {
     let clock = Arc::new(VirtualClock::new());
     let reg = Registry::new(clock.clone());
@@ -140,7 +208,7 @@ pub(super) fn all_numbers_are_integers(v: &Value) {
 }
 
 #[test]
-fn a_frame_has_every_hystrix_15_field_in_order_then_circuit_state() {
+fn a_frame_has_every_hystrix_15_field_in_order_then_ours() {
     let (clock, reg) = tripped_and_healthy();
     let frames = frames(&reg, clock.now_ms());
     assert_eq!(frames.len(), 2);
@@ -148,6 +216,7 @@ fn a_frame_has_every_hystrix_15_field_in_order_then_circuit_state() {
         let keys = keys_in_order(f);
         let mut expected: Vec<&str> = HYSTRIX_15_KEYS.to_vec();
         expected.push("circuitState");
+        expected.extend(V2_KEYS);
         assert_eq!(keys, expected);
         let v: Value = serde_json::from_str(f).unwrap();
         all_numbers_are_integers(&v);
@@ -372,7 +441,7 @@ fn host_traffic(reg: &Registry, clock: &VirtualClock, ok: u64, ms: u64, bad: u64
 }
 
 /// The numeric fields a Turbine sum makes cluster totals of.
-const ADDITIVE: [&str; 20] = [
+const ADDITIVE: [&str; 25] = [
     "errorCount",
     "requestCount",
     "rollingCountBadRequests",
@@ -393,6 +462,11 @@ const ADDITIVE: [&str; 20] = [
     "rollingCountTimeout",
     "currentConcurrentExecutionCount",
     "reportingHosts",
+    "rollingCountCancelled",
+    "rollingCountRateLimited",
+    "rollingCountRetry",
+    "rollingCountHedge",
+    "rollingCountRetryBudgetExhausted",
 ];
 
 /// Sums two frames field by field the way Turbine does: numbers (and maps
