@@ -1189,9 +1189,13 @@ hystrix_status hystrix_call_events(uint64_t call,
  * Retries (`retry_max_attempts` above 1): `run` is called again, on this
  * thread, for each retried attempt; `hystrix_current_attempt` tells the
  * run which attempt it is. Backoffs and rate-limiter waits block this
- * thread: with a clock of the program's own (`hystrix_clock_new`), another
- * thread must advance it. Hedging needs overlapping runs, so here a
- * hedging call makes one attempt (`hystrix_command_queue` hedges).
+ * thread until the command's clock reaches their time: on a virtual clock
+ * (`hystrix_clock_new_virtual`, or a `hystrix_clock_new_fn` clock that
+ * only moves when the program moves it) another thread must advance it,
+ * or the call waits for ever (as Rust's `Command::run` and Python's
+ * semaphore isolation do). A 0 ms backoff never waits. Hedging needs
+ * overlapping runs, so here a hedging call makes one attempt
+ * (`hystrix_command_queue` hedges).
  */
 hystrix_status hystrix_command_execute(const hystrix_command *cmd,
                                        hystrix_run_fn run,
@@ -1204,8 +1208,13 @@ hystrix_status hystrix_command_execute(const hystrix_command *cmd,
  * the run `hystrix_command_execute` is calling on this thread is: for a
  * run to tell a retry from the first try. Returns `HYSTRIX_OK`;
  * `HYSTRIX_INVALID_STATE` when no such run is executing on this thread
- * (outside a run, or in a fallback); `HYSTRIX_NULL_ARGUMENT` if
- * `out_attempt` is NULL. `*out_attempt` is written only on success.
+ * (outside a run, or in a `hystrix_command_execute` fallback);
+ * `HYSTRIX_NULL_ARGUMENT` if `out_attempt` is NULL. `*out_attempt` is
+ * written only on success. Runs nest: a run that executes another command
+ * sees its own attempt again once that call returns. Anything else a run
+ * calls on its thread (say a callback of a `hystrix_command_queue` call,
+ * or a timer a `hystrix_clock_advance` inside the run fires) is answered
+ * with the attempt of the run it is inside.
  * Async runs ask `hystrix_completion_attempt` instead.
  */
 hystrix_status hystrix_current_attempt(uint32_t *out_attempt);

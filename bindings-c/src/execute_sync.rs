@@ -41,9 +41,13 @@ pub type hystrix_fallback_fn =
 /// Retries (`retry_max_attempts` above 1): `run` is called again, on this
 /// thread, for each retried attempt; `hystrix_current_attempt` tells the
 /// run which attempt it is. Backoffs and rate-limiter waits block this
-/// thread: with a clock of the program's own (`hystrix_clock_new`), another
-/// thread must advance it. Hedging needs overlapping runs, so here a
-/// hedging call makes one attempt (`hystrix_command_queue` hedges).
+/// thread until the command's clock reaches their time: on a virtual clock
+/// (`hystrix_clock_new_virtual`, or a `hystrix_clock_new_fn` clock that
+/// only moves when the program moves it) another thread must advance it,
+/// or the call waits for ever (as Rust's `Command::run` and Python's
+/// semaphore isolation do). A 0 ms backoff never waits. Hedging needs
+/// overlapping runs, so here a hedging call makes one attempt
+/// (`hystrix_command_queue` hedges).
 #[no_mangle]
 pub extern "C" fn hystrix_command_execute(
     cmd: *const hystrix_command,
@@ -75,8 +79,12 @@ pub extern "C" fn hystrix_command_execute(
             None => command.run(call_run),
             Some(fallback) => command.run_or(call_run, |cause: &Error<()>| {
                 let mut value: *mut c_void = std::ptr::null_mut();
-                match hystrix_status::from_i32(fallback(user_data, hystrix_status::from_kind(cause.kind()), &mut value))
-                {
+                // No run of this call is executing: the fallback (even one
+                // inside another call's run) is told so.
+                let outer = CURRENT_ATTEMPT.replace(0);
+                let status = fallback(user_data, hystrix_status::from_kind(cause.kind()), &mut value);
+                CURRENT_ATTEMPT.set(outer);
+                match hystrix_status::from_i32(status) {
                     Some(hystrix_status::HYSTRIX_OK) => Ok(Ptr(value)),
                     _ => Err(()),
                 }
@@ -96,8 +104,13 @@ pub extern "C" fn hystrix_command_execute(
 /// the run `hystrix_command_execute` is calling on this thread is: for a
 /// run to tell a retry from the first try. Returns `HYSTRIX_OK`;
 /// `HYSTRIX_INVALID_STATE` when no such run is executing on this thread
-/// (outside a run, or in a fallback); `HYSTRIX_NULL_ARGUMENT` if
-/// `out_attempt` is NULL. `*out_attempt` is written only on success.
+/// (outside a run, or in a `hystrix_command_execute` fallback);
+/// `HYSTRIX_NULL_ARGUMENT` if `out_attempt` is NULL. `*out_attempt` is
+/// written only on success. Runs nest: a run that executes another command
+/// sees its own attempt again once that call returns. Anything else a run
+/// calls on its thread (say a callback of a `hystrix_command_queue` call,
+/// or a timer a `hystrix_clock_advance` inside the run fires) is answered
+/// with the attempt of the run it is inside.
 /// Async runs ask `hystrix_completion_attempt` instead.
 #[no_mangle]
 pub extern "C" fn hystrix_current_attempt(out_attempt: *mut u32) -> hystrix_status {

@@ -447,6 +447,57 @@ static void test_sync_execute_single_attempt(void) {
     teardown(f);
 }
 
+/* Nested blocking calls: a run of A executes B, whose runs fail and whose
+ * fallback answers; B's runs see B's attempts, B's fallback sees none, and
+ * A's run sees its own attempt again after B returned. */
+typedef struct {
+    hystrix_command *inner;
+    sync_runs inner_runs;
+    uint32_t outer_attempts[MAX_RUNS], after_inner[MAX_RUNS];
+    int outer_runs;
+} nested;
+
+static int outer_run(void *ud, void **out) {
+    nested *n = ud;
+    uint32_t mine = 0, after = 0;
+    CHECK_STATUS(hystrix_current_attempt(&mine), HYSTRIX_OK);
+    void *v = NULL;
+    CHECK_STATUS(hystrix_command_execute(n->inner, sync_run, sync_fallback, &n->inner_runs, &v), HYSTRIX_OK);
+    CHECK(v == FALLBACK_VALUE);
+    CHECK_STATUS(hystrix_current_attempt(&after), HYSTRIX_OK);
+    if (n->outer_runs < MAX_RUNS) {
+        n->outer_attempts[n->outer_runs] = mine;
+        n->after_inner[n->outer_runs] = after;
+    }
+    n->outer_runs++;
+    if (mine < 2) return HYSTRIX_FAILURE;
+    *out = WINNER;
+    return HYSTRIX_OK;
+}
+
+static void test_sync_execute_nested(void) {
+    fixture outer = setup(set_sync_retry);
+    fixture inner = setup(set_sync_retry);
+    nested n;
+    memset(&n, 0, sizeof n);
+    n.inner = inner.cmd;
+    void *value = NULL;
+    CHECK_STATUS(hystrix_command_execute(outer.cmd, outer_run, NULL, &n, &value), HYSTRIX_OK);
+    CHECK(value == WINNER);
+    CHECK_EQ(n.outer_runs, 2);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ(n.outer_attempts[i], (uint32_t)i + 1);
+        CHECK_EQ(n.after_inner[i], (uint32_t)i + 1);
+    }
+    CHECK_EQ(n.inner_runs.runs, 6); /* three attempts per inner call */
+    for (int i = 0; i < MAX_RUNS; i++) CHECK_EQ(n.inner_runs.attempts[i], (uint32_t)(i % 3) + 1);
+    CHECK_EQ(n.inner_runs.fallbacks, 2);
+    /* The inner fallback ran inside the outer run: still "no run of this call". */
+    CHECK_STATUS(n.inner_runs.fallback_attempt_status, HYSTRIX_INVALID_STATE);
+    teardown(inner);
+    teardown(outer);
+}
+
 int main(void) {
     RUN(test_hedge_winner_and_loser);
     RUN(test_hedge_first_attempt_wins);
@@ -457,6 +508,7 @@ int main(void) {
     RUN(test_hedge_completions_race);
     RUN(test_sync_execute_retries);
     RUN(test_sync_execute_single_attempt);
+    RUN(test_sync_execute_nested);
     CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_multi_attempt");
 }

@@ -572,24 +572,31 @@ def test_coroutine_raising_its_own_cancelled_error_reaches_the_caller_unchanged(
     assert_settled(cmd, calls=1)
 
 
-# BUG (known, open): a plain callable run raising StopIteration through execute_async: the
-# library re-raises it inside a coroutine, so PEP 479 turns it into
-# RuntimeError("coroutine raised StopIteration"); sync isolations give the
-# caller the StopIteration itself.
-@pytest.mark.xfail(strict=True, reason="known bug: PEP 479 turns it into RuntimeError")
-def test_stop_iteration_from_a_sync_run_under_asyncio_reaches_the_caller_unchanged():
+# A run raising StopIteration: sync isolations give the caller the
+# StopIteration itself. Under asyncio no coroutine can raise it (PEP 479
+# turns it into RuntimeError; asyncio futures refuse it too), so the caller
+# gets RuntimeError caused by the run's own StopIteration, as from any
+# `async def` (documented on execute_async). Either way the call is counted
+# as the run's failure and settled once.
+def test_stop_iteration_from_a_sync_run_reaches_the_caller():
     raised = StopIteration("done")
 
     def run():
         raise raised
 
     for mode in ["semaphore", "thread"]:
+        cmd = make(run, None, mode)
         with pytest.raises(StopIteration) as info:
-            call(make(run, None, mode), mode)
+            call(cmd, mode)
         assert info.value is raised
-    with pytest.raises(StopIteration) as info:
-        call(make(run, None), "async")
-    assert info.value is raised
+        assert counts(cmd) == {"FAILURE": 1, "FALLBACK_MISSING": 1}
+        assert_settled(cmd, calls=1)
+    cmd = make(run, None)
+    with pytest.raises(RuntimeError) as rt:
+        call(cmd, "async")
+    assert rt.value.__cause__ is raised
+    assert counts(cmd) == {"FAILURE": 1, "FALLBACK_MISSING": 1}
+    assert_settled(cmd, calls=1)
 
 
 def test_async_fallback_with_odd_awaitables_fails_as_fallback_failure():

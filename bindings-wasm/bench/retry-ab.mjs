@@ -6,9 +6,10 @@
 //                                                   e.g. a copy of target/npm/hystrix)
 // Per build: the floor (a bare retry loop on that build's VirtualClock),
 // hystrix with its timeout on and off, cockatiel on that build's clock;
-// then, on the microtask clock, hystrix per build beside the floor and
-// cockatiel (which use no build). HYSTRIX_BENCH_ROUNDS (default 11) and
+// then, on the microtask clock, hystrix (timeout on and off) per build
+// beside the floor and cockatiel (which use no build). HYSTRIX_BENCH_ROUNDS (default 11) and
 // HYSTRIX_BENCH_SLOT_MS (default 150) tune the rounds; CPU time.
+// HYSTRIX_BENCH_ONLY=virtual or =microtask runs that group alone.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { interleaved, stats } from "./interleaved.mjs";
@@ -32,6 +33,8 @@ if (dirs.length === 0) {
 }
 const ROUNDS = Number(process.env.HYSTRIX_BENCH_ROUNDS ?? 11);
 const SLOT_MS = Number(process.env.HYSTRIX_BENCH_SLOT_MS ?? 150);
+const ONLY = process.env.HYSTRIX_BENCH_ONLY ?? "";
+if (!["", "virtual", "microtask"].includes(ONLY)) throw new RangeError(`HYSTRIX_BENCH_ONLY must be virtual or microtask, got ${JSON.stringify(ONLY)}`);
 /** Build `i`'s tag: A, B, ... */
 const tag = (i) => String.fromCharCode(65 + i);
 
@@ -59,7 +62,9 @@ for (const [i, dir] of dirs.entries()) {
   virtual[`${t} hystrix untimed`] = onVirtual(new h.Command(flaky, undefined, { ...RETRY, clock: vcn, timeoutEnabled: false }), vcn);
   virtual[`${t} cockatiel`] = cockatielOnVirtual(new h.VirtualClock());
   const mc = new h.Command(flaky, undefined, { ...RETRY, clock: new MicrotaskClock() });
+  const mcn = new h.Command(flaky, undefined, { ...RETRY, clock: new MicrotaskClock(), timeoutEnabled: false });
   micro[`${t} hystrix`] = () => mc.execute();
+  micro[`${t} hystrix untimed`] = () => mcn.execute();
 }
 
 // Every contender returns 1 after exactly 3 runs.
@@ -87,20 +92,35 @@ function show(title, out, pairs) {
   }
 }
 console.log(`node ${process.version}; builds: ${dirs.map((d, i) => `${tag(i)}=${d}`).join(" ")}`);
-const v = await interleaved(virtual, { rounds: ROUNDS, slotMs: SLOT_MS });
-show(
-  "virtual (VirtualClock, advance(0) per call)",
-  v,
-  dirs.flatMap((_, i) => [
-    [`${tag(i)} hystrix`, `${tag(i)} cockatiel`],
-    [`${tag(i)} hystrix untimed`, `${tag(i)} cockatiel`],
-    [`${tag(i)} floor`, `${tag(i)} cockatiel`],
-    ...(i > 0 ? [[`${tag(i)} hystrix`, "A hystrix"]] : []),
-  ]),
-);
-const m = await interleaved(micro, { rounds: ROUNDS, slotMs: SLOT_MS });
-show("microtask (clock at 0, due timers in a microtask)", m, [
-  ...dirs.map((_, i) => [`${tag(i)} hystrix`, "cockatiel"]),
-  ["floor", "cockatiel"],
-  ...dirs.slice(1).map((_, i) => [`${tag(i + 1)} hystrix`, "A hystrix"]),
-]);
+if (ONLY !== "microtask") {
+  const v = await interleaved(virtual, { rounds: ROUNDS, slotMs: SLOT_MS });
+  show(
+    "virtual (VirtualClock, advance(0) per call)",
+    v,
+    dirs.flatMap((_, i) => [
+      [`${tag(i)} hystrix`, `${tag(i)} cockatiel`],
+      [`${tag(i)} hystrix untimed`, `${tag(i)} cockatiel`],
+      [`${tag(i)} floor`, `${tag(i)} cockatiel`],
+      ...(i > 0
+        ? [
+            [`${tag(i)} hystrix`, "A hystrix"],
+            [`${tag(i)} hystrix untimed`, "A hystrix untimed"],
+          ]
+        : []),
+    ]),
+  );
+}
+if (ONLY !== "virtual") {
+  const m = await interleaved(micro, { rounds: ROUNDS, slotMs: SLOT_MS });
+  show("microtask (clock at 0, due timers in a microtask)", m, [
+    ...dirs.flatMap((_, i) => [
+      [`${tag(i)} hystrix`, "cockatiel"],
+      [`${tag(i)} hystrix untimed`, "cockatiel"],
+    ]),
+    ["floor", "cockatiel"],
+    ...dirs.slice(1).flatMap((_, i) => [
+      [`${tag(i + 1)} hystrix`, "A hystrix"],
+      [`${tag(i + 1)} hystrix untimed`, "A hystrix untimed"],
+    ]),
+  ]);
+}

@@ -542,6 +542,53 @@ class Extras {
   }
 }
 
+/**
+ * What a reaction of the untimed or open path returns for a call that goes
+ * on (see `CallState.firstEnded`): a thenable. The engine adopts it as the
+ * caller's promise's outcome in one microtask, calling its `then` with
+ * that promise's own resolving functions, which the call then settles
+ * directly. (A promise of ours there would cost the promise and its
+ * resolvers, and the caller a second microtask after the call settled.)
+ * Only the engine sees it (a reaction's return value goes nowhere else),
+ * unless a program overrides `Promise[Symbol.species]`: hence one-shot.
+ */
+class Continued {
+  /** @param {CallState} call */
+  constructor(call) {
+    /** @type {CallState | null} */
+    this.call = call;
+  }
+
+  /**
+   * Called once, by the engine: the call settles the caller's promise
+   * through `resolve`/`reject`; one that settled meanwhile (`done`
+   * recorded how, nobody waiting yet) is delivered now.
+   * @param {(value: unknown) => void} resolve
+   * @param {(error: unknown) => void} reject
+   */
+  then(resolve, reject) {
+    // One-shot: only the first caller is answered. (Code that overrides
+    // `Promise[Symbol.species]` can see this object; a second `then` must
+    // not take the caller's promise's resolvers away.)
+    const call = this.call;
+    if (call === null) return;
+    this.call = null;
+    if (!call.settled) {
+      call.resolve = resolve;
+      call.reject = reject;
+      return;
+    }
+    let value;
+    try {
+      value = call._result();
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    resolve(value);
+  }
+}
+
 /** One call in flight: the core call's id, its timers and attempts, and the caller's promise. */
 export class CallState {
   /**
@@ -1208,16 +1255,16 @@ export class CallState {
     try {
       const result = callRun(this.command, this.args, this);
       pending = pendingOf(result);
-      if (pending === null) return settled(this, () => this.untimedEnded(true, result));
+      if (pending === null) return settled(this, () => this.untimedEnded(true, result, false));
     } catch (e) {
-      return settled(this, () => this.untimedEnded(false, e));
+      return settled(this, () => this.untimedEnded(false, e, false));
     } finally {
       guard.depth--;
     }
     return promiseThen.call(
       pending,
-      (v) => this.untimedEnded(true, v),
-      (e) => this.untimedEnded(false, e),
+      (v) => this.untimedEnded(true, v, true),
+      (e) => this.untimedEnded(false, e, true),
     );
   }
 
@@ -1225,29 +1272,34 @@ export class CallState {
    * The untimed path: the run of attempt 1 was invoked by `execute` itself
    * and nothing else was asked (no timer, no signal), so the caller's
    * promise is the run's own, chained. The run ended: its value, or
-   * whatever the call goes on to (a fallback, retries) as a promise.
+   * whatever the call goes on to (a fallback, retries) as a promise, or
+   * (`chained`: returned from the chain's reaction) as a `Continued`.
    * @param {boolean} ok
    * @param {unknown} value
+   * @param {boolean} chained
    * @returns {unknown}
    */
-  untimedEnded(ok, value) {
+  untimedEnded(ok, value, chained) {
     this.ok = ok;
     this.value = value;
-    return this.firstEnded(ok ? ENDED : this.command._isBad(value) ? ENDED + 2 : ENDED + 1, 1, FIRST_SETTLE_RUN, value);
+    return this.firstEnded(ok ? ENDED : this.command._isBad(value) ? ENDED + 2 : ENDED + 1, 1, FIRST_SETTLE_RUN, value, chained);
   }
 
   /**
    * Feeds input `kind` (`arg`) of a call that no promise of ours waits on
    * yet (`untimedEnded`, `fallbackEnded`): returns `value` if the call
    * settles with it at once (its only action is `settle`, of code `fast`),
-   * else what the call settles with, or a promise of it.
+   * else what the call settles with, or a promise of it — or, `chained`
+   * (what a promise reaction returns, which the engine adopts), a
+   * `Continued`: the caller's promise then is settled by the call itself.
    * @param {number} kind
    * @param {number} arg
    * @param {number} fast
    * @param {unknown} value
+   * @param {boolean} chained
    * @returns {unknown}
    */
-  firstEnded(kind, arg, fast, value) {
+  firstEnded(kind, arg, fast, value, chained) {
     try {
       const r = this.circuit.wasm.input(this.id, this.now(), kind, arg);
       if ((r & (COUNT | FIRST | FINISHED | MOVED)) === (1 | fast | FINISHED) && (this.x === null || !this.x.clockFailed)) {
@@ -1266,6 +1318,7 @@ export class CallState {
       } catch {}
     }
     if (this.settled) return this._result();
+    if (chained) return new Continued(this);
     return new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -1288,28 +1341,31 @@ export class CallState {
       out = callFallback(cmd, /** @type {Function} */ (cmd._fallback), original, this.args); // asked for: there is one
       pending = pendingOf(out);
     } catch (e) {
-      return settled(this, () => this.fallbackEnded(false, e));
+      return settled(this, () => this.fallbackEnded(false, e, false));
     } finally {
       guard.depth--;
     }
-    if (pending === null) return settled(this, () => this.fallbackEnded(true, out));
+    if (pending === null) return settled(this, () => this.fallbackEnded(true, out, false));
     return promiseThen.call(
       pending,
-      (v) => this.fallbackEnded(true, v),
-      (e) => this.fallbackEnded(false, e),
+      (v) => this.fallbackEnded(true, v, true),
+      (e) => this.fallbackEnded(false, e, true),
     );
   }
 
   /**
-   * The fallback invoked by `fallbackFirst` ended: its value, or what the call settles with, or a promise of it.
+   * The fallback invoked by `fallbackFirst` ended: its value, or what the
+   * call settles with, or a promise of it (a `Continued` if `chained`, see
+   * `firstEnded`).
    * @param {boolean} ok
    * @param {unknown} value
+   * @param {boolean} chained
    * @returns {unknown}
    */
-  fallbackEnded(ok, value) {
+  fallbackEnded(ok, value, chained) {
     this.more.fb = value;
     // A failed fallback never settles with its value: -1 matches no action.
-    return this.firstEnded(ok ? FALLBACK_OK : FALLBACK_FAILED, 0, ok ? FIRST_SETTLE_FALLBACK : -1, value);
+    return this.firstEnded(ok ? FALLBACK_OK : FALLBACK_FAILED, 0, ok ? FIRST_SETTLE_FALLBACK : -1, value, chained);
   }
 
   /**

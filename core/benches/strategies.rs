@@ -14,7 +14,8 @@
 //!   command on a [`VirtualClock`] that is never advanced (every timer of
 //!   0 ms is due at once, timeouts never fire). `hystrix_call` drives a
 //!   sans-IO [`Call`] with the tiny host loop [`drive`] below (runs end at
-//!   once; due timers fire earliest first); `hystrix_run_async` is
+//!   once; due timers fire earliest first), `hystrix_call_in` the same with
+//!   the call made in the host's slot ([`Call::start_in`]); `hystrix_run_async` is
 //!   [`Command::run_async`] with the clock as its `Sleeper`, polled by a
 //!   no-op-waker `block_on`; `hystrix_run` is the blocking
 //!   [`Command::run`]. `tower_retry` is `tower::retry::Retry` with a policy
@@ -27,6 +28,11 @@
 //!   `spec_floor` is the least work SPEC v2 asks of this call
 //!   ([`RetryFloor`]: twelve atomic read-modify-writes and the timers'
 //!   bookkeeping), the bound any implementation of the SPEC is held to.
+//!   `spec_floor_windowed` ([`WindowedRetryFloor`], its own file) adds what
+//!   SPEC §4, §5, §9 and §11 ask of every attempt beyond those atomics: the
+//!   rolling window's bucket, the circuit's admission and trip rule on the
+//!   health snapshot, the settings read live or per call, and the call's
+//!   own bookkeeping.
 //! - `rate_limiter`: admission only. `hystrix_start_limited` is
 //!   `Call::start` (then dropped) on a real-clock command with only
 //!   `rate_limit_for_period` on, at a rate no call ever reaches
@@ -55,8 +61,8 @@
 use criterion::{black_box, Criterion};
 use governor::{Quota, RateLimiter};
 use hystrix_core::{
-    Action, AttemptId, Call, CallTimer, CircuitState, Command, Config, Error, Input, Jitter, RunError, RunOutcome,
-    Settlement, VirtualClock,
+    Action, AttemptId, Call, CallTimer, CircuitState, Command, Config, Error, Input, RunError, RunOutcome, Settlement,
+    VirtualClock,
 };
 use std::future::{ready, Future, Ready};
 use std::num::NonZeroU32;
@@ -67,6 +73,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tower::retry::Policy;
 use tower::{Service, ServiceBuilder, ServiceExt};
+
+#[path = "strategies/windowed_floor.rs"]
+mod windowed_floor;
+use windowed_floor::WindowedRetryFloor;
 
 /// The operation every contender wraps.
 const X: u64 = 41;
@@ -89,7 +99,7 @@ fn block_on<F: Future>(fut: F) -> F::Output {
 /// `outcome(attempt)`, a fallback returns at once, and when the call waits,
 /// its earliest timer (the first armed among equals) fires at its due time.
 #[inline]
-fn drive(mut call: Call, mut now: u64, outcome: impl Fn(AttemptId) -> RunOutcome) -> Settlement {
+fn drive(call: &mut Call, mut now: u64, outcome: impl Fn(AttemptId) -> RunOutcome) -> Settlement {
     // The call's armed timers, in arming order (a handful at most here).
     let mut timers = [(CallTimer(0), 0u64); 8];
     let mut armed = 0;
@@ -129,16 +139,9 @@ fn drive(mut call: Call, mut now: u64, outcome: impl Fn(AttemptId) -> RunOutcome
 
 // ----- retry -----
 
-fn retry_config() -> Config {
-    Config {
-        retry_max_attempts: 3,
-        retry_base_delay_ms: 0,
-        retry_max_delay_ms: 0,
-        retry_jitter: Jitter::None,
-        error_threshold_percentage: 100,
-        ..Config::default()
-    }
-}
+#[path = "strategies/retry_config.rs"]
+mod retry_config;
+use retry_config::retry_config;
 
 /// Attempts 1 and 2 fail, 3 succeeds.
 fn flaky_outcome(attempt: AttemptId) -> RunOutcome {
@@ -224,7 +227,12 @@ impl Retry {
     }
 
     fn call(&self) -> Settlement {
-        drive(Call::start(&self.cmd_call, 0, false), 0, flaky_outcome)
+        drive(&mut Call::start(&self.cmd_call, 0, false), 0, flaky_outcome)
+    }
+
+    /// [`Retry::call`] with the call made in `slot` ([`Call::start_in`]).
+    fn call_in(&self, slot: &mut Option<Call>) -> Settlement {
+        drive(Call::start_in(slot, &self.cmd_call, 0, false), 0, flaky_outcome)
     }
 
     fn run_async(&self) -> Result<u64, Error<()>> {
@@ -237,6 +245,7 @@ impl Retry {
 
     fn check(&self) {
         assert_eq!(self.call(), Settlement::Attempt(AttemptId(3)));
+        assert_eq!(self.call_in(&mut None), Settlement::Attempt(AttemptId(3)));
         assert_eq!(self.run_async().ok(), Some(X + 1));
         assert_eq!(self.run().ok(), Some(X + 1));
     }
@@ -319,11 +328,15 @@ fn retry_group(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("retry");
     g.bench_function("hystrix_call", |b| b.iter(|| r.call()));
+    let mut slot = None;
+    g.bench_function("hystrix_call_in", |b| b.iter(|| r.call_in(&mut slot)));
     g.bench_function("hystrix_run_async", |b| b.iter(|| r.run_async()));
     g.bench_function("hystrix_run", |b| b.iter(|| r.run()));
     g.bench_function("tower_retry", |b| b.iter(|| tower_retry_call(&mut tower)));
     let floor = RetryFloor::new();
     g.bench_function("spec_floor", |b| b.iter(|| floor.call()));
+    let windowed = WindowedRetryFloor::new();
+    g.bench_function("spec_floor_windowed", |b| b.iter(|| windowed.call(black_box(0))));
     g.finish();
     r.check_closed();
 }
@@ -410,7 +423,7 @@ impl Hedging {
     }
 
     fn call(cmd: &Command) -> Settlement {
-        drive(Call::start(cmd, 0, false), 0, |_| RunOutcome::Success)
+        drive(&mut Call::start(cmd, 0, false), 0, |_| RunOutcome::Success)
     }
 
     fn run_async(&self, cmd: &Command) -> Result<u64, Error<()>> {
@@ -554,20 +567,33 @@ fn interleaved_all(rounds: usize, slot: Duration, only: &[String]) {
         let mut tower = tower_retry_service();
         let floor = RetryFloor::new();
         assert_eq!(floor.call(), Some(X + 1));
+        let windowed = WindowedRetryFloor::new();
+        assert_eq!(windowed.call(0), Some(X + 1));
         interleaved(
             "retry (3 attempts, 2 failures, 0 ms backoff)",
             rounds,
             slot,
             &mut [
                 ("hystrix_call", timed(|| r.call())),
+                ("hystrix_call_in", {
+                    let (r, mut slot) = (&r, None);
+                    timed(move || r.call_in(&mut slot))
+                }),
                 ("hystrix_run_async", timed(|| r.run_async())),
                 ("hystrix_run", timed(|| r.run())),
                 ("tower_retry", timed(move || tower_retry_call(&mut tower))),
                 ("spec_floor", timed(|| floor.call())),
+                ("spec_floor_windowed", timed(|| windowed.call(black_box(0)))),
             ],
             &[
                 ("spec_floor", "tower_retry", None),
+                ("spec_floor_windowed", "tower_retry", None),
+                ("spec_floor_windowed", "spec_floor", None),
                 ("hystrix_call", "spec_floor", None),
+                ("hystrix_call", "spec_floor_windowed", None),
+                ("hystrix_call_in", "hystrix_call", None),
+                ("hystrix_call_in", "spec_floor", None),
+                ("hystrix_call_in", "spec_floor_windowed", None),
                 ("hystrix_call", "tower_retry", Some(0.5)),
                 ("hystrix_run_async", "tower_retry", Some(0.5)),
                 ("hystrix_run", "tower_retry", Some(0.5)),

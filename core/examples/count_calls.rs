@@ -6,9 +6,11 @@
 //!
 //! Kinds: `sync`, `async` (the closed path, every v2 key at its default:
 //! `Command::execute`, `execute_async`; `sync0` / `async0` the same on a
-//! clock that always reads 0, so only the code is counted), `floor` (the bench's `spec_floor`),
+//! clock that always reads 0, so only the code is counted), `floor` (the `closed_path` bench's `spec_floor`),
+//! `floor_windowed` (the `strategies` bench's `spec_floor_windowed`, the same file),
 //! and the `strategies` bench's hystrix contenders through the sans-IO
-//! `Call`: `retry` (3 attempts, 2 failures, 0 ms backoff), `rate_limited` /
+//! `Call`: `retry` (3 attempts, 2 failures, 0 ms backoff; `retry_in` the same
+//! through `Call::start_in`), `rate_limited` /
 //! `rate_unlimited` (`Call::start` with and without the rate limiter),
 //! `hedged` / `unhedged` (a hedge armed and never fired), and `governor`
 //! (the bench's `governor_check`); with `--features bench-internals`,
@@ -17,8 +19,8 @@
 //! `cargo run --release -p hystrix-core --example count_calls -- KIND N`
 
 use hystrix_core::{
-    Action, AttemptId, Call, CallTimer, Clock, Command, Config, FnClock, Input, Jitter, MonotonicClock, RunError,
-    RunOutcome, Settlement,
+    Action, AttemptId, Call, CallTimer, Clock, Command, Config, FnClock, Input, MonotonicClock, RunError, RunOutcome,
+    Settlement,
 };
 use std::future::Future;
 use std::hint::black_box;
@@ -62,7 +64,7 @@ fn block_on<F: Future>(fut: F, cx: &mut Context<'_>) -> F::Output {
 
 /// The `strategies` bench's host loop: runs end at once with `outcome`,
 /// the earliest due timer fires when the call waits.
-fn drive(mut call: Call, mut now: u64, outcome: impl Fn(AttemptId) -> RunOutcome) -> Settlement {
+fn drive(call: &mut Call, mut now: u64, outcome: impl Fn(AttemptId) -> RunOutcome) -> Settlement {
     let mut timers = [(CallTimer(0), 0u64); 8];
     let mut armed = 0;
     loop {
@@ -98,6 +100,16 @@ fn drive(mut call: Call, mut now: u64, outcome: impl Fn(AttemptId) -> RunOutcome
         call.handle(now, Input::TimerFired { timer });
     }
 }
+
+/// The operation the `strategies` bench's floors wrap.
+const X: u64 = 41;
+
+#[path = "../benches/strategies/windowed_floor.rs"]
+mod windowed_floor;
+
+#[path = "../benches/strategies/retry_config.rs"]
+mod retry_config;
+use retry_config::retry_config;
 
 fn at_zero(config: Config) -> Command {
     Command::with_clock("count", config, Arc::new(FnClock(|| 0))).unwrap()
@@ -141,18 +153,26 @@ fn main() {
                 ok += u64::from(black_box(end.wrapping_sub(start)) < u64::MAX);
             }
         }
+        "floor_windowed" => {
+            let floor = windowed_floor::WindowedRetryFloor::new();
+            for _ in 0..n {
+                ok += u64::from(floor.call(black_box(0)) == Some(X + 1));
+            }
+        }
         "retry" => {
-            let cmd = at_zero(Config {
-                retry_max_attempts: 3,
-                retry_base_delay_ms: 0,
-                retry_max_delay_ms: 0,
-                retry_jitter: Jitter::None,
-                error_threshold_percentage: 100,
-                ..Config::default()
-            });
+            let cmd = at_zero(retry_config());
             let flaky = |a: AttemptId| if black_box(a.0) < 3 { RunOutcome::Failure } else { RunOutcome::Success };
             for _ in 0..n {
-                ok += u64::from(drive(Call::start(&cmd, 0, false), 0, flaky) == Settlement::Attempt(AttemptId(3)));
+                ok += u64::from(drive(&mut Call::start(&cmd, 0, false), 0, flaky) == Settlement::Attempt(AttemptId(3)));
+            }
+        }
+        "retry_in" => {
+            let cmd = at_zero(retry_config());
+            let flaky = |a: AttemptId| if black_box(a.0) < 3 { RunOutcome::Failure } else { RunOutcome::Success };
+            let mut slot = None;
+            for _ in 0..n {
+                let call = Call::start_in(&mut slot, &cmd, 0, false);
+                ok += u64::from(drive(call, 0, flaky) == Settlement::Attempt(AttemptId(3)));
             }
         }
         "rate_limited" | "rate_unlimited" => {
@@ -167,7 +187,7 @@ fn main() {
             let hedges = if kind == "hedged" { 2 } else { 1 };
             let cmd = at_zero(Config { hedge_max_attempts: hedges, hedge_delay_ms: 60_000, ..Config::default() });
             for _ in 0..n {
-                let settled = drive(Call::start(&cmd, 0, false), 0, |_| RunOutcome::Success);
+                let settled = drive(&mut Call::start(&cmd, 0, false), 0, |_| RunOutcome::Success);
                 ok += u64::from(settled == Settlement::Attempt(AttemptId(1)));
             }
         }
@@ -187,7 +207,7 @@ fn main() {
             }
         }
         other => {
-            panic!("unknown kind {other}: sync, async, floor, retry, rate_limited, rate_unlimited, hedged, unhedged, governor")
+            panic!("unknown kind {other}: sync, async, floor, floor_windowed, retry, retry_in, rate_limited, rate_unlimited, hedged, unhedged, governor")
         }
     }
     assert_eq!(ok, n);

@@ -11,7 +11,7 @@
 //!
 //! `cargo run --release -p hystrix-core --example count_driver_calls -- KIND N`
 
-use hystrix_core::{AttemptId, Command, Config, Jitter, RunError, VirtualClock};
+use hystrix_core::{AttemptId, Command, RunError, VirtualClock};
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
@@ -39,18 +39,9 @@ fn block_on<F: Future>(fut: F, cx: &mut Context<'_>) -> F::Output {
     }
 }
 
-/// The `strategies` bench's retried call: 3 attempts, 0 ms backoff, no
-/// jitter, a circuit that 2 failures in 3 never trips.
-fn retry_config() -> Config {
-    Config {
-        retry_max_attempts: 3,
-        retry_base_delay_ms: 0,
-        retry_max_delay_ms: 0,
-        retry_jitter: Jitter::None,
-        error_threshold_percentage: 100,
-        ..Config::default()
-    }
-}
+#[path = "../benches/strategies/retry_config.rs"]
+mod retry_config;
+use retry_config::retry_config;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -152,7 +152,9 @@ fn main() {
         // What the example shows, checked (`make test` runs it): retry
         // rides out the blip, hedging cuts the tail.
         let mut problems = Vec::new();
-        if ok_retry <= ok_plain {
+        // (A machine so loaded that no call fell in the blip proves nothing
+        // either way: then retry must only not be worse.)
+        if ok_retry < ok_plain || (ok_plain < 40 && ok_retry == ok_plain) {
             problems.push(format!("retry did not help: {ok_retry} against {ok_plain}"));
         }
         if percentile(&fast, 99.0) >= percentile(&plain, 99.0) {

@@ -653,3 +653,45 @@ fn sleeps_ready_before_the_reading_fire_in_arming_order() {
     let timeout = seen.iter().position(|e| *e == EventType::Timeout);
     assert!(!matches!(timeout, Some(t) if t < hedge), "{seen:?}");
 }
+
+/// A future ready at once that holds its guard until it is dropped (an
+/// `async` block lets go of its locals when it returns; this does not).
+struct Holding<T> {
+    result: Option<T>,
+    _guard: DropFlag,
+}
+
+impl<T: Unpin> std::future::Future for Holding<T> {
+    type Output = T;
+    fn poll(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<T> {
+        std::task::Poll::Ready(self.result.take().expect("polled once"))
+    }
+}
+
+/// A retried attempt's future is dropped when the attempt ends, not kept
+/// (the driver reuses its place for the next attempt, not its life): what
+/// it holds is let go during the backoff.
+#[test]
+fn an_ended_attempts_future_is_dropped_before_the_backoff() {
+    let clock = VirtualClock::new();
+    let cmd = command(&clock, retrying());
+    let exec = Executor::default();
+    let dropped: Rc<RefCell<Vec<Rc<Cell<bool>>>>> = Rc::new(RefCell::new(vec![]));
+    let (c, k, d) = (cmd.clone(), clock.clone(), dropped.clone());
+    let out = exec.spawn(async move {
+        c.run_async(&k, move |attempt| {
+            let flag = Rc::new(Cell::new(false));
+            d.borrow_mut().push(flag.clone());
+            let result = if attempt.0 < 3 { Err(RunError::Failure(())) } else { Ok(attempt.0) };
+            Holding { result: Some(result), _guard: DropFlag(flag) }
+        })
+        .await
+    });
+    let flags = |d: &Rc<RefCell<Vec<Rc<Cell<bool>>>>>| d.borrow().iter().map(|f| f.get()).collect::<Vec<_>>();
+    assert_eq!(flags(&dropped), [true], "attempt 1 ended at 0: its future is gone while the backoff runs");
+    clock.advance_with(100, || exec.settle());
+    assert_eq!(flags(&dropped), [true, true]);
+    clock.advance_with(200, || exec.settle());
+    assert_eq!(flags(&dropped), [true, true, true]);
+    assert_eq!(out.borrow_mut().take().unwrap().ok(), Some(3));
+}

@@ -283,7 +283,12 @@ class Command(Generic[P, R]):
         blocks, it blocks the loop, and like semaphore isolation it is only
         judged a timeout once it returns. Give blocking code to
         :meth:`execute` (thread isolation) or wrap it in
-        ``asyncio.to_thread`` yourself."""
+        ``asyncio.to_thread`` yourself.
+
+        A run (or fallback) raising ``StopIteration`` reaches the caller as
+        ``RuntimeError`` whose ``__cause__`` is that ``StopIteration``: a
+        coroutine cannot raise it (PEP 479), here as in any ``async def``.
+        :meth:`execute` passes it through unchanged."""
         try:
             target = self._target
         except AttributeError:

@@ -123,16 +123,44 @@ impl Call {
         Call::start_with(cmd, now, has_fallback, cmd.call_plan().single_attempt())
     }
 
-    /// Starts a call at `now` like [`Call::start`], with hedging limited to
-    /// one attempt (retries stay): for a host that runs attempts one after
-    /// another and cannot overlap them (the blocking driver).
-    pub(crate) fn start_unhedged(cmd: &Command, now: u64, has_fallback: bool) -> Call {
-        Call::start_with(cmd, now, has_fallback, cmd.call_plan().unhedged())
+    /// Starts a call at `now` like [`Call::start`], made in `slot` (what
+    /// it held before is dropped first) instead of returned: a host that
+    /// keeps its call in one place spares the copy of the whole call out
+    /// of [`Call::start`] (whose address has to be known before it
+    /// returns, so it cannot be made in the caller's place). Returns the
+    /// call in its slot.
+    #[inline(always)]
+    pub fn start_in<'s>(slot: &'s mut Option<Call>, cmd: &Command, now: u64, has_fallback: bool) -> &'s mut Call {
+        Call::start_in_with(slot, cmd, now, has_fallback, cmd.call_plan())
+    }
+
+    /// [`Call::start_in`] with the plan given (a driver's limits applied).
+    #[inline(always)]
+    pub(crate) fn start_in_with<'s>(
+        slot: &'s mut Option<Call>,
+        cmd: &Command,
+        now: u64,
+        has_fallback: bool,
+        plan: Plan,
+    ) -> &'s mut Call {
+        // The old call dropped first, so the new one can be made in place.
+        *slot = None;
+        let call = slot.insert(Call::fresh(cmd, now, has_fallback, plan));
+        call.begin(now);
+        call
     }
 
     #[inline(always)]
     fn start_with(cmd: &Command, now: u64, has_fallback: bool, plan: Plan) -> Call {
-        let mut call = Call {
+        let mut call = Call::fresh(cmd, now, has_fallback, plan);
+        call.begin(now);
+        call
+    }
+
+    /// A call at `now` that has done nothing yet: [`Call::begin`] starts it.
+    #[inline(always)]
+    fn fresh(cmd: &Command, now: u64, has_fallback: bool, plan: Plan) -> Call {
+        Call {
             cmd: cmd.clone(),
             plan,
             stage: Stage::Attempts,
@@ -152,23 +180,28 @@ impl Call {
             events: SmallVec::new(),
             actions: Queue::new(),
             deferred_cancel: None,
-        };
-        match call.cmd.rate_admit(now) {
-            RateDecision::Now => call.start_attempt(now),
+        }
+    }
+
+    /// Stage 1 of a [`Call::fresh`] call at `now`, then its first attempt
+    /// when the rate limiter lets it go at once. Called once per call.
+    #[inline(always)]
+    fn begin(&mut self, now: u64) {
+        match self.cmd.rate_admit(now) {
+            RateDecision::Now => self.start_attempt(now),
             RateDecision::Wait(ms) => {
-                call.stage = Stage::Waiting;
+                self.stage = Stage::Waiting;
                 let at = now.saturating_add(ms);
-                let timer = call.arm(at);
-                call.wait = Some((timer, at, Wait::RateLimit));
+                let timer = self.arm(at);
+                self.wait = Some((timer, at, Wait::RateLimit));
             }
             RateDecision::Refused => {
-                call.cmd.record_event(now, EventType::RateLimited);
-                call.events.push(EventType::RateLimited);
-                call.cause = Some((ErrorKind::RateLimited, Original::Kind(ErrorKind::RateLimited)));
-                call.end_attempts(now);
+                self.cmd.record_event(now, EventType::RateLimited);
+                self.events.push(EventType::RateLimited);
+                self.cause = Some((ErrorKind::RateLimited, Original::Kind(ErrorKind::RateLimited)));
+                self.end_attempts(now);
             }
         }
-        call
     }
 
     /// Feeds one input at `now` (the host's clock; it never goes back).

@@ -424,3 +424,58 @@ fn nine_hedges_overflow_the_inline_queue_in_order_and_give_every_permit_back() {
     assert!(call.is_finished());
     assert_eq!(cmd.snapshot_at(60).concurrent, 0);
 }
+
+/// Every action of a call to its settlement, each attempt's run ending at
+/// once with `outcome`, and each timer firing at its due time (`now` 0).
+fn actions_to_settlement(call: &mut Call, outcome: impl Fn(AttemptId) -> RunOutcome) -> Vec<Action> {
+    let mut all = Vec::new();
+    let mut i = 0;
+    while !call.is_settled() {
+        all.extend(drain(call));
+        let Some(next) = all[i..].iter().copied().find(|a| matches!(a, Action::InvokeAttempt { .. })) else {
+            let due = all.iter().rev().find_map(|a| match a {
+                Action::SetTimer { timer, .. } => Some(*timer),
+                _ => None,
+            });
+            call.handle(0, Input::TimerFired { timer: due.expect("a waiting call has a timer") });
+            i = all.len();
+            continue;
+        };
+        i = all.len();
+        if let Action::InvokeAttempt { attempt } = next {
+            call.handle(0, Input::AttemptEnded { attempt, outcome: outcome(attempt) });
+        }
+    }
+    all.extend(drain(call));
+    all
+}
+
+#[test]
+fn a_call_made_in_a_slot_does_what_a_returned_one_does() {
+    let config = Config { retry_max_attempts: 3, retry_base_delay_ms: 0, retry_max_delay_ms: 0, ..Config::default() };
+    let flaky = |a: AttemptId| if a.0 < 3 { RunOutcome::Failure } else { RunOutcome::Success };
+    let (returned, in_place) = (command(config), command(config));
+    let mut call = Call::start(&returned, 0, false);
+    let expected = actions_to_settlement(&mut call, flaky);
+    let mut slot = None;
+    let actions = actions_to_settlement(Call::start_in(&mut slot, &in_place, 0, false), flaky);
+    assert_eq!(actions, expected);
+    assert_eq!(actions.last(), Some(&Action::Settle(Settlement::Attempt(AttemptId(3)))));
+    let events = |c: &Call| c.events().collect::<Vec<_>>();
+    assert_eq!(events(slot.as_ref().unwrap()), events(&call));
+    assert_eq!(in_place.snapshot_at(0).rolling, returned.snapshot_at(0).rolling);
+}
+
+/// The slot's old call is dropped (its permit back) before the new one is
+/// admitted: with one permit, a call still running in the slot does not
+/// make its successor `SEMAPHORE_REJECTED`.
+#[test]
+fn a_slot_gives_its_old_calls_permit_back_before_the_new_call_is_admitted() {
+    let cmd = command(Config { max_concurrent_requests: 1, timeout_ms: 100, ..Config::default() });
+    let mut slot = None;
+    assert_eq!(drain(Call::start_in(&mut slot, &cmd, 0, false)), vec![set(100), RUN]);
+    assert_eq!(cmd.snapshot_at(0).concurrent, 1, "the first call's run holds the permit");
+    assert_eq!(drain(Call::start_in(&mut slot, &cmd, 0, false)), vec![set(100), RUN]);
+    assert_eq!(cmd.snapshot_at(0).concurrent, 1);
+    assert_eq!(cmd.snapshot_at(0).rolling.get(EventType::SemaphoreRejected), 0);
+}

@@ -24,6 +24,7 @@
 //! `TIMEOUT`, and a retryable one).
 
 use crate::call::execution::{Execution, Step};
+use crate::call::plan::Plan;
 use crate::call::{Action, AttemptId, Call, CallTimer, Input, Settlement};
 use crate::clock::Clock;
 use crate::command::{Admission, Command, Ticket};
@@ -118,7 +119,7 @@ impl Command {
             let clock = &**self.clock();
             return execute_plain(self, clock, features, || run(AttemptId(1)), None::<fn(&Error<E>) -> Result<T, E>>);
         }
-        drive_blocking(self, &**self.clock(), Call::start_unhedged, run, None::<fn(&Error<E>) -> Result<T, E>>)
+        drive_blocking(self, &**self.clock(), Plan::unhedged, run, None::<fn(&Error<E>) -> Result<T, E>>)
     }
 
     /// [`Command::run`] with a fallback: once the attempts are over without
@@ -133,7 +134,7 @@ impl Command {
         if !Command::needs_call_machine(features) {
             return execute_plain(self, &**self.clock(), features, || run(AttemptId(1)), Some(fallback));
         }
-        drive_blocking(self, &**self.clock(), Call::start_unhedged, run, Some(fallback))
+        drive_blocking(self, &**self.clock(), Plan::unhedged, run, Some(fallback))
     }
 }
 
@@ -147,15 +148,16 @@ where
 {
     let mut run = Some(run);
     let once = move |_| run.take().expect("a call of one attempt invokes one run")();
-    drive_blocking(cmd, clock, Call::start_single, once, fallback)
+    drive_blocking(cmd, clock, Plan::single_attempt, once, fallback)
 }
 
-/// Carries out `start`'s call on this thread, to its settlement, reading
-/// its times from `clock`.
+/// Carries out a call on this thread, to its settlement, reading its times
+/// from `clock`; `plan` applies the driver's limits to the command's plan
+/// (no hedging: one thread cannot overlap attempts; or one attempt).
 fn drive_blocking<T, E, R, F>(
     cmd: &Command,
     clock: &dyn Clock,
-    start: fn(&Command, u64, bool) -> Call,
+    plan: fn(Plan) -> Plan,
     mut run: R,
     mut fallback: Option<F>,
 ) -> Result<T, Error<E>>
@@ -166,7 +168,9 @@ where
     // If the clock (or a `Drop`) panics, dropping the call gives back every
     // permit it holds.
     let started_at = clock.now_ms();
-    let mut call = start(cmd, started_at, fallback.is_some());
+    // Made in its place here (not moved out of a `start`).
+    let mut slot = None;
+    let call = Call::start_in_with(&mut slot, cmd, started_at, fallback.is_some(), plan(cmd.call_plan()));
     let mut results = Results::new(started_at);
     // The call's armed timers and their due times, in arming order (inline
     // room for a retried call's timeout and backoff, and more).
@@ -203,7 +207,12 @@ where
             }
         }
         if let Some(settlement) = settled {
-            drop(call);
+            // The call dropped in its place before settling (`take` would
+            // move it out first).
+            #[allow(unused_assignments)]
+            {
+                slot = None;
+            }
             return results.settle(cmd, settlement, || clock.now_ms());
         }
         // The next timer: the earliest, the first armed among equals.

@@ -26,6 +26,7 @@ use crate::call::{Action, AttemptId, Call, CallTimer, Input, Settlement};
 use crate::clock::Timer;
 use crate::command::Command;
 use crate::drivers::common::{after_fallback, classify_run, disarm, panic_message, refusal, settle_error, Results};
+use crate::drivers::future_box::FutureBox;
 use crate::error::{Error, ErrorKind, RunError};
 use smallvec::SmallVec;
 use std::future::{poll_fn, Future};
@@ -202,7 +203,7 @@ type Armed<Sleep> = (CallTimer, u64, Option<Pin<Box<Sleep>>>);
 
 /// An attempt the driver runs: its id, its run's future and whether that
 /// was polled yet.
-type Running<R> = (AttemptId, Pin<Box<R>>, bool);
+type Running<R> = (AttemptId, FutureBox<R>, bool);
 
 /// The general driver's call and its time source. Dropped before it
 /// settled — the caller dropped the driver's future — it is cancelled first
@@ -271,6 +272,7 @@ where
     // the order written: `fallback` is looked at before it moves in).
     let mut d = CallDriver {
         runs: SmallVec::new(),
+        spare: None,
         fallback_run: None,
         timers: SmallVec::new(),
         call: CancelOnDrop(start(cmd, started_at, fallback.is_some()), time),
@@ -293,6 +295,10 @@ struct CallDriver<'a, T, E, S: Timer, R, Run, F, FF> {
     /// (Inline room for a retried call's one running attempt and a hedged
     /// call's two, and for the timers of either: no allocation for these.)
     runs: SmallVec<[Running<R>; 2]>,
+    /// The place of the last attempt's future once it ended (its future
+    /// dropped then): the next attempt's goes there, not into a new
+    /// allocation.
+    spare: Option<FutureBox<R>>,
     fallback_run: Option<Pin<Box<FF>>>,
     /// The call's armed timers with their due times, in arming order.
     timers: SmallVec<[Armed<S::Sleep>; 4]>,
@@ -330,7 +336,16 @@ where
                 }
                 Action::ClearTimer { timer } => disarm(&mut self.timers, |(t, ..)| *t == timer),
                 Action::InvokeAttempt { attempt } => match catch_unwind(AssertUnwindSafe(|| (self.run)(attempt))) {
-                    Ok(fut) => self.runs.push((attempt, Box::pin(fut), false)),
+                    Ok(fut) => {
+                        let place = match self.spare.take() {
+                            Some(mut place) => {
+                                place.refill(fut);
+                                place
+                            }
+                            None => FutureBox::new(fut),
+                        };
+                        self.runs.push((attempt, place, false));
+                    }
                     Err(panic) => {
                         let outcome = self.results.attempt_ended(attempt, Err(panic_message(&*panic)));
                         self.input(Input::AttemptEnded { attempt, outcome });
@@ -379,7 +394,7 @@ where
                     return None;
                 }
                 *polled = true;
-                match poll_caught(fut.as_mut(), cx) {
+                match poll_caught(fut.as_pin(), cx) {
                     Poll::Ready(result) => Some((i, result)),
                     Poll::Pending => None,
                 }
@@ -390,14 +405,16 @@ where
                     continue;
                 }
                 ended =
-                    self.runs.iter_mut().enumerate().find_map(|(i, (_, fut, _))| match poll_caught(fut.as_mut(), cx) {
+                    self.runs.iter_mut().enumerate().find_map(|(i, (_, fut, _))| match poll_caught(fut.as_pin(), cx) {
                         Poll::Ready(result) => Some((i, result)),
                         Poll::Pending => None,
                     });
             }
             if let Some((i, result)) = ended {
-                let (attempt, fut, _) = self.runs.remove(i);
-                drop(fut);
+                // Its future dropped now, as it ends; its place kept.
+                let (attempt, mut place, _) = self.runs.remove(i);
+                place.clear();
+                self.spare = Some(place);
                 let outcome = self.results.attempt_ended(attempt, result);
                 self.input(Input::AttemptEnded { attempt, outcome });
                 continue;

@@ -6,3 +6,4 @@
 pub(crate) mod blocking;
 pub(crate) mod common;
 pub(crate) mod future;
+mod future_box;

@@ -143,6 +143,30 @@ fn a_frame_counts_the_v2_events() {
     assert_eq!(v["rollingCountFailure"].as_u64().unwrap(), v["rollingCountRetry"].as_u64().unwrap() + 1);
 }
 
+#[test]
+fn each_v2_count_comes_from_its_own_event() {
+    // A distinct count per event, so a field reading another event's count
+    // shows.
+    let cmd = crate::Command::new(Config::default()).unwrap();
+    let mut snap = cmd.snapshot();
+    let v2 = [
+        EventType::Cancelled,
+        EventType::RateLimited,
+        EventType::Retry,
+        EventType::Hedge,
+        EventType::RetryBudgetExhausted,
+    ];
+    for (i, e) in v2.into_iter().enumerate() {
+        snap.rolling.0[e as usize] = 101 + i as u64;
+    }
+    let mut out = String::new();
+    stream::write_frame(&mut out, &snap, &cmd.config(), 0, &StreamOptions::default());
+    let v: Value = serde_json::from_str(&out).unwrap();
+    for (key, value) in V2_KEYS.iter().zip([101u64, 102, 103, 104, 105]) {
+        assert_eq!(v[*key].as_u64(), Some(value), "{key}");
+    }
+}
+
 fn tripped_and_healthy() -> (Arc<VirtualClock>, Registry) {
     let clock = Arc::new(VirtualClock::new());
     let reg = Registry::new(clock.clone());
