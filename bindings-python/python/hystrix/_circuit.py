@@ -156,6 +156,9 @@ class Circuit:
     run's name). Every circuit logs its transitions to the ``hystrix``
     logger."""
 
+    # No per-instance dict: a command's memory (issue 10 item 7).
+    __slots__ = ("_native", "_clock", "_pool", "_pool_lock", "_thread", "_pools", "_holders", "__weakref__")
+
     def __init__(
         self, name: str, config: Dict[str, Any], clock: Any = None, *, label: Optional[str] = None, native: Any = None
     ):
