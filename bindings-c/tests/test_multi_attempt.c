@@ -388,10 +388,11 @@ static int sync_fallback(void *ud, hystrix_status cause, void **out) {
     return HYSTRIX_OK;
 }
 
+/* As set_retry, with 0 ms backoffs: a blocking call on a virtual clock
+ * nobody advances must not wait. */
 static void set_sync_retry(hystrix_config *cfg) {
-    cfg->retry_max_attempts = 3;
+    set_retry(cfg);
     cfg->retry_base_delay_ms = 0;
-    cfg->retry_jitter = HYSTRIX_JITTER_NONE;
 }
 
 static void test_sync_execute_retries(void) {

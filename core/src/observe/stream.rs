@@ -143,7 +143,7 @@ fn whole(mean: f64) -> u64 {
 
 /// The frame's fields for the SPEC v2 events, after `circuitState`: each
 /// the event's rolling count (SPEC §16), in `EventType` order.
-pub(crate) const V2_COUNTS: [(&str, EventType); 5] = [
+pub const V2_COUNTS: [(&str, EventType); 5] = [
     ("rollingCountCancelled", EventType::Cancelled),
     ("rollingCountRateLimited", EventType::RateLimited),
     ("rollingCountRetry", EventType::Retry),
