@@ -41,7 +41,7 @@ fi
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
 export CARGO_TARGET_DIR="$PWD/target/miri"
 # The core's unit tests that run under Miri, by module path, and those skipped.
-core_filters=(metrics:: policy:: call:: command:: time::timers)
+core_filters=(metrics:: policy:: call:: command:: time::timers drivers::future_box)
 core_skips=(--skip property_)
 start=$SECONDS
 echo "miri: $miri, MIRIFLAGS=$MIRIFLAGS"

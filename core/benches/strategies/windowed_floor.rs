@@ -8,8 +8,10 @@
 //! What one call does here, and which rule asks for it:
 //! - at its start (§9.6), the per-call keys read once: `retry_max_attempts`,
 //!   `retry_on_timeout`, `retry_on_rejected`, the three backoff keys,
-//!   `retry_jitter`, `deadline_ms`, `hedge_max_attempts` (nine loads), and
-//!   the deadline `D` (§9.5) when `deadline_ms` > 0;
+//!   `retry_jitter`, `deadline_ms`, `hedge_max_attempts` (nine loads of
+//!   §9.6's eleven: `hedge_delay_ms` and `hedge_on_failure` matter only
+//!   once hedging is on, so they are not read), and the deadline `D`
+//!   (§9.5) when `deadline_ms` > 0;
 //! - per attempt, the call's own bookkeeping (§9.2, §9.3, §11.3): the
 //!   attempt number `k`, which attempt is outstanding, the event appended
 //!   to the call's own list;
@@ -40,9 +42,15 @@
 //! histogram, the rolling maximum of concurrency, cumulative counts and
 //! listeners (the project's own, not the SPEC's: §6's closing note); the
 //! fallback (never reached); jitter draws (jitter `"none"` draws nothing,
-//! §10); the rate limiter, budget, hedging and adaptive limit stages beyond
-//! reading whether they are on; safety of the window against concurrent
-//! writers and of settings changed mid-call (a real command needs both).
+//! §10); the rate limiter (not even read: a call's first stage, off here),
+//! and the budget, hedging and adaptive limit stages beyond reading whether
+//! they are on; the `TIMEOUT` and `SEMAPHORE_REJECTED` counts, which §5's
+//! health also sums (a bucket here counts the three events this call
+//! records); the trip at a total of 0 with thresholds of 0 (the rule
+//! below guards `total > 0`: never reached here, the snapshot's total is
+//! positive); safety of the window against concurrent writers and of
+//! settings changed mid-call (a real command needs both). So it is, if
+//! anything, a little cheaper than the SPEC's least work.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
