@@ -34,25 +34,23 @@ impl Drop for Count {
 
 /// An attempt future that borrows its own local across an await (so it is
 /// self-referential while pending), sleeps `ms` and fails for attempts < ok_from.
-fn selfref(
+async fn selfref(
     k: VirtualClock,
     d: Rc<Cell<u32>>,
     attempt: u32,
     ms: u64,
     ok_from: u32,
-) -> impl std::future::Future<Output = Result<u32, RunError<String>>> {
-    async move {
-        let _c = Count(d);
-        let buf = [attempt; 32];
-        let r: &[u32; 32] = &buf;
-        let at = k.now_ms() + ms;
-        k.sleep_until(at).await;
-        let v = r.iter().sum::<u32>() / 32;
-        if v < ok_from {
-            Err(RunError::Failure(format!("a{v}")))
-        } else {
-            Ok(v)
-        }
+) -> Result<u32, RunError<String>> {
+    let _c = Count(d);
+    let buf = [attempt; 32];
+    let r: &[u32; 32] = &buf;
+    let at = k.now_ms() + ms;
+    k.sleep_until(at).await;
+    let v = r.iter().sum::<u32>() / 32;
+    if v < ok_from {
+        Err(RunError::Failure(format!("a{v}")))
+    } else {
+        Ok(v)
     }
 }
 
@@ -88,7 +86,11 @@ fn hedged_self_referential_attempts_shift_and_reuse_soundly() {
         // attempt 1 fails at 15 (attempt 2 pending, shifted in `runs`),
         // attempt 3 goes into attempt 1's place; attempt 2 wins at 40.
         c.run_async(&k, move |a| {
-            let ms = match a.0 { 1 => 15, 2 => 30, _ => 100 };
+            let ms = match a.0 {
+                1 => 15,
+                2 => 30,
+                _ => 100,
+            };
             selfref(k2.clone(), d.clone(), a.0, ms, 2)
         })
         .await
@@ -132,8 +134,8 @@ impl Drop for PanicOnDrop {
     }
 }
 
-/// Ready at once with a failure; its drop panics if `.1` says so.
-struct Ready(Option<u32>, PanicOnDrop);
+/// Ready at once with a failure; its drop panics if its `PanicOnDrop` says so.
+struct Ready(Option<u32>, #[allow(dead_code)] PanicOnDrop);
 impl std::future::Future for Ready {
     type Output = Result<u32, RunError<&'static str>>;
     fn poll(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
