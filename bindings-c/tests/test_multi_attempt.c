@@ -11,8 +11,10 @@
 #include "check.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 
 static char WINNER[] = "winner";
 static char LOSER[] = "loser";
@@ -499,6 +501,51 @@ static void test_sync_execute_nested(void) {
     teardown(outer);
 }
 
+/* A blocking retry's backoff on a virtual clock waits for the clock: here
+ * another thread advances it (1 ms a step) until the call has returned. */
+typedef struct {
+    hystrix_clock *clock;
+    atomic_int stop;
+    int steps;
+} ticker;
+
+static void *tick(void *arg) {
+    ticker *t = arg;
+    while (!atomic_load(&t->stop)) {
+        hystrix_clock_advance(t->clock, 1);
+        t->steps++;
+        struct timespec pause = {0, 200000L};
+        nanosleep(&pause, NULL);
+    }
+    return NULL;
+}
+
+static void set_slow_sync_retry(hystrix_config *cfg) {
+    set_retry(cfg); /* 3 attempts, 20 ms backoffs, no jitter */
+    cfg->timeout_ms = 100000;
+}
+
+static void test_sync_execute_backoff_waits_for_the_clock(void) {
+    fixture f = setup(set_slow_sync_retry);
+    ticker t = {f.clock, 0, 0};
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, tick, &t), 0);
+    sync_runs r;
+    memset(&r, 0, sizeof r);
+    r.succeed_at = 3;
+    void *value = NULL;
+    CHECK_STATUS(hystrix_command_execute(f.cmd, sync_run, NULL, &r, &value), HYSTRIX_OK);
+    uint64_t done_at = 0;
+    CHECK_STATUS(hystrix_clock_now(f.clock, &done_at), HYSTRIX_OK);
+    atomic_store(&t.stop, 1);
+    pthread_join(th, NULL);
+    CHECK(value == WINNER);
+    CHECK_EQ(r.runs, 3);
+    /* Two backoffs of 20 ms then 40 ms (doubling) passed on the clock. */
+    CHECK(done_at >= 60);
+    teardown(f);
+}
+
 int main(void) {
     RUN(test_hedge_winner_and_loser);
     RUN(test_hedge_first_attempt_wins);
@@ -510,6 +557,7 @@ int main(void) {
     RUN(test_sync_execute_retries);
     RUN(test_sync_execute_single_attempt);
     RUN(test_sync_execute_nested);
+    RUN(test_sync_execute_backoff_waits_for_the_clock);
     CHECK_STATUS(hystrix_shutdown(), HYSTRIX_OK);
     return check_summary("test_multi_attempt");
 }
